@@ -1,0 +1,112 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DIR_MODE, FILE_MODE } from './atomic-write.js';
+import { isErrnoException } from './errors.js';
+import { readNdjson, type NdjsonLine } from './ndjson.js';
+
+/**
+ * The append-only journal: one complete line per finished test, the checkpoint of a run.
+ * Appends that arrive while a write is under way are grouped into the next single write,
+ * so many lanes cost one system call, and every line is whole on disk before `append`
+ * resolves (docs/run-folder.md, "The journal").
+ */
+export interface Journal {
+  readonly path: string;
+  append(record: unknown): Promise<void>;
+  close(): Promise<void>;
+  /** How many bytes of a torn last line were cut when the journal was opened. */
+  readonly repairedBytes: number;
+}
+
+export interface OpenJournalOptions {
+  /** fdatasync after each write: survives power loss, at a cost in speed. */
+  fsync?: boolean;
+}
+
+/** Cuts a torn last line so that new lines never follow half a line. */
+async function cutTornTail(fh: FileHandle): Promise<number> {
+  const { size } = await fh.stat();
+  if (size === 0) return 0;
+  const chunk = Buffer.alloc(Math.min(size, 64 * 1024));
+  let end = size;
+  while (end > 0) {
+    const len = Math.min(chunk.length, end);
+    await fh.read(chunk, 0, len, end - len);
+    const nl = chunk.subarray(0, len).lastIndexOf(10);
+    if (nl !== -1) {
+      const keep = end - len + nl + 1;
+      if (keep < size) await fh.truncate(keep);
+      return size - keep;
+    }
+    end -= len;
+  }
+  await fh.truncate(0);
+  return size;
+}
+
+export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {
+  await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
+  const fh = await open(path, 'a+', FILE_MODE);
+  const repairedBytes = await cutTornTail(fh);
+  let queue: string[] = [];
+  let waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  let writing: Promise<void> | null = null;
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const lines = queue.join('');
+      const batch = waiters;
+      queue = [];
+      waiters = [];
+      try {
+        const buf = Buffer.from(lines);
+        let off = 0;
+        while (off < buf.length) off += (await fh.write(buf, off)).bytesWritten;
+        if (options.fsync) await fh.datasync();
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    writing = null;
+  };
+
+  return {
+    path,
+    repairedBytes,
+    append(record: unknown) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push(`${JSON.stringify(record)}\n`);
+        waiters.push({ resolve, reject });
+        writing ??= drain();
+      });
+    },
+    async close() {
+      while (writing) await writing;
+      await fh.close();
+    },
+  };
+}
+
+export interface ReadJournalOptions {
+  onTornTail?: (line: number, text: string) => void;
+}
+
+/**
+ * Reads a journal line by line. A torn last line is skipped (reported through
+ * `onTornTail`); a malformed line anywhere else is an error naming file and line.
+ * A journal that does not exist reads as empty.
+ */
+export async function* readJournal(path: string, options: ReadJournalOptions = {}): AsyncGenerator<NdjsonLine> {
+  try {
+    await stat(path);
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'ENOENT') return;
+    throw err;
+  }
+  yield* readNdjson(createReadStream(path), {
+    source: path,
+    onTornTail: options.onTornTail ?? (() => {}),
+  });
+}

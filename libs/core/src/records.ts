@@ -1,0 +1,115 @@
+/** The record formats of docs/formats.md. Plain data: every tool reads and writes these. */
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface TestRequest {
+  method: HttpMethod;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export interface TestExpect {
+  /** `200`, `2xx`, `200,201,204`, or a mix: `2xx,404`. */
+  status: string;
+  /** A substring, or `/regex/flags`. */
+  body: string | null;
+  /** JSON text the response JSON must contain (deep partial match); kept as text so templates survive. */
+  json: string | null;
+  maxMs: number | null;
+}
+
+export interface SourceRef {
+  file: string;
+  line: number;
+}
+
+export interface TestRecord {
+  id: string;
+  name: string;
+  seq: number;
+  request: TestRequest;
+  expect: TestExpect;
+  timeoutMs: number | null;
+  tags: string[];
+  enabled: boolean;
+  vars: Record<string, string>;
+  source: SourceRef | null;
+}
+
+export const RESULT_STATUSES = ['passed', 'failed', 'error', 'skipped'] as const;
+export type ResultStatus = (typeof RESULT_STATUSES)[number];
+
+export interface CheckFailure {
+  check: string;
+  expected: string;
+  actual: string;
+}
+
+export interface ResultError {
+  code: string;
+  message: string;
+}
+
+export interface ResultRecord {
+  id: string;
+  name: string;
+  status: ResultStatus;
+  attempts: number;
+  startedAt: string;
+  durationMs: number;
+  response: { status: number; bytes: number } | null;
+  failures: CheckFailure[];
+  error: ResultError | null;
+  batch: string | null;
+  worker: number | null;
+  runId: string | null;
+  tags?: string[];
+  shard?: string | null;
+}
+
+export const RUN_STATES = ['created', 'running', 'completed', 'failed', 'stopped'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export interface RunManifest {
+  id: string;
+  method: 'nohup' | 'screen' | 'tmux' | 'foreground' | 'exec';
+  suite: { file: string; sha256: string };
+  total: number;
+  batchSize: number;
+  batches: number;
+  parallel: number;
+  options: Record<string, unknown>;
+  created: string;
+  pid: number | null;
+  session: string | null;
+  state: RunState;
+  verdict: 'passed' | 'failed' | null;
+  finished: string | null;
+}
+
+export const HEARTBEAT_STATES = ['starting', 'running', 'paused', 'stopping', 'completed', 'stopped', 'failed'] as const;
+export type HeartbeatState = (typeof HEARTBEAT_STATES)[number];
+
+export interface StatusHeartbeat {
+  state: HeartbeatState;
+  batch: string | null;
+  total: number | null;
+  done: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  inFlight: string[];
+  /** Tests finished per second over the last few seconds. */
+  rate: number;
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+}
+
+/** A final record ends a test for resume and merge: every status is final. */
+export function isFinal(result: Pick<ResultRecord, 'status'>): boolean {
+  return (RESULT_STATUSES as readonly string[]).includes(result.status);
+}

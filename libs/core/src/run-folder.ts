@@ -1,0 +1,64 @@
+import { join, resolve } from 'node:path';
+
+/** The run-folder layout of docs/run-folder.md: the one place that knows its paths. */
+
+export const RUN_ID_PREFIX = 'capi_test_';
+
+export function runsDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return resolve(cwd, env.CAPI_RUNS_DIR || 'capi-runs');
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** `capi_test_YYYYMMDD_HHMMSS` in local time, as the guide's users know it. */
+export function newRunId(date = new Date()): string {
+  const d = `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}`;
+  const t = `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
+  return `${RUN_ID_PREFIX}${d}_${t}`;
+}
+
+/** `batch_0001`; the number grows wider past 9999 so names still sort. */
+export function batchName(index: number, total = 0): string {
+  return `batch_${pad(index, Math.max(4, String(total).length))}`;
+}
+
+export function runPaths(runDir: string) {
+  const dir = resolve(runDir);
+  return {
+    dir,
+    manifest: join(dir, 'run.json'),
+    batches: join(dir, 'batches'),
+    batchIndex: join(dir, 'batches', 'index.json'),
+    results: join(dir, 'results'),
+    status: join(dir, 'status'),
+    logs: join(dir, 'logs'),
+    mainLog: join(dir, 'logs', 'capi.log'),
+    report: join(dir, 'report'),
+    claims: join(dir, 'claims'),
+    control: join(dir, 'control.json'),
+    pidFile: join(dir, 'supervisor.pid'),
+    batchFile: (batch: string) => join(dir, 'batches', `${batch}.ndjson`),
+    resultFile: (batch: string) => join(dir, 'results', `${batch}.ndjson`),
+    statusFile: (batch: string) => join(dir, 'status', `${batch}.json`),
+    logFile: (batch: string) => join(dir, 'logs', `${batch}.log`),
+  };
+}
+
+export type RunPaths = ReturnType<typeof runPaths>;
+
+/** The batch index written by `capi-split --out`: batch → first/last seq and count. */
+export interface BatchIndexEntry {
+  batch: string;
+  file: string;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  firstId: string;
+  lastId: string;
+}
+
+export interface BatchIndex {
+  total: number;
+  batchSize: number;
+  batches: BatchIndexEntry[];
+}

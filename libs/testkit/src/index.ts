@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, found from this file: libs/testkit/dist/index.js. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export function binPath(tool: string): string {
+  return join(repoRoot, 'tools', tool, 'bin', `${tool}.js`);
+}
+
+/** The environment contract tests run tools in: fixed time zone, no colour, dumb terminal. */
+export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TZ: 'UTC', NO_COLOR: '1', TERM: 'dumb' };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Kill the child after this many ms (default 60 s), so no test hangs forever. */
+  timeoutMs?: number;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Spawns `node bin/<tool>.js args…` and collects everything it printed. */
+export function runTool(tool: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runNode(binPath(tool), args, opts);
+}
+
+export function runNode(script: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: opts.cwd ?? repoRoot,
+    env: testEnv(opts.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  return collect(child, opts);
+}
+
+export function collect(child: ChildProcess, opts: RunOptions = {}): Promise<RunResult> {
+  live.add(child);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (b: Buffer) => out.push(b));
+  child.stderr?.on('data', (b: Buffer) => err.push(b));
+  child.stdin?.on('error', () => {});
+  if (opts.input !== undefined) child.stdin?.end(opts.input);
+  else child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  return new Promise((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      resolvePromise({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
+
+/** Kills every child that a test started and did not wait for; call it in `after`. */
+export function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+}
+
+export async function tempDir(prefix = 'capi-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Parses NDJSON text into values (tests only: everything in memory). */
+export function parseLines(text: string): unknown[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l));
+}
