@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { once } from 'node:events';
 
 /** Files written by capi hold API data: owner-only by default (docs/run-folder.md). */
 export const FILE_MODE = 0o600;

@@ -89,7 +89,9 @@ function report(tool: ToolInfo, err: unknown, verbose: boolean): number {
     process.stderr.write(`${tool.name}: ${err.message}\nTry '${tool.name} --help' for more information.\n`);
     return ExitCode.badInput;
   }
-  process.stderr.write(`${tool.name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `${tool.name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   return ExitCode.cannotRun;
 }
 
@@ -131,12 +133,18 @@ export async function runTool(cmd: AnyCommand, tool: ToolInfo, argv = process.ar
 }
 
 /** Parses a whole-number flag value, with the flag named in the error. */
-export function intFlag(name: string, value: string | undefined, opts: { min?: number; max?: number } = {}): number | undefined {
+export function intFlag(
+  name: string,
+  value: string | undefined,
+  opts: { min?: number; max?: number } = {},
+): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
   const min = opts.min ?? 0;
   if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || (opts.max !== undefined && n > opts.max))
-    throw new UsageError(`--${name} takes a whole number${opts.max !== undefined ? ` from ${min} to ${opts.max}` : ` >= ${min}`} (got "${value}")`);
+    throw new UsageError(
+      `--${name} takes a whole number${opts.max !== undefined ? ` from ${min} to ${opts.max}` : ` >= ${min}`} (got "${value}")`,
+    );
   return n;
 }
 

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DIR_MODE, FILE_MODE } from './atomic-write.js';
 import { isErrnoException } from './errors.js';
-import { readNdjson, type NdjsonLine } from './ndjson.js';
+import { type NdjsonLine, readNdjson } from './ndjson.js';
 
 /**
  * The append-only journal: one complete line per finished test, the checkpoint of a run.

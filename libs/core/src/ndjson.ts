@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { StringDecoder } from 'node:string_decoder';
 import type { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { InputError } from './errors.js';
 
 /**

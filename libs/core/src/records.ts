@@ -89,7 +89,15 @@ export interface RunManifest {
   finished: string | null;
 }
 
-export const HEARTBEAT_STATES = ['starting', 'running', 'paused', 'stopping', 'completed', 'stopped', 'failed'] as const;
+export const HEARTBEAT_STATES = [
+  'starting',
+  'running',
+  'paused',
+  'stopping',
+  'completed',
+  'stopped',
+  'failed',
+] as const;
 export type HeartbeatState = (typeof HEARTBEAT_STATES)[number];
 
 export interface StatusHeartbeat {

@@ -1,9 +1,4 @@
-import {
-  HTTP_METHODS,
-  RESULT_STATUSES,
-  type ResultRecord,
-  type TestRecord,
-} from './records.js';
+import { HTTP_METHODS, RESULT_STATUSES, type ResultRecord, type TestRecord } from './records.js';
 
 /**
  * Structural checks for records read from NDJSON. Each returns null when the value is
