@@ -1,1 +1,3 @@
-export {};
+export { type Item, itemFor, maxItemId, parseItemId } from './item.js';
+export type { DemoApi, DemoApiOptions, DemoApiStats } from './options.js';
+export { startDemoApi } from './server.js';

@@ -1,0 +1,44 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { RequestContext } from './context.js';
+import { sleep } from './timers.js';
+
+const dripChunks = 10;
+
+/** Sends a whole body, dripped over `knobs.slowBodyMs` when that is set. */
+export async function send(
+  ctx: RequestContext,
+  status: number,
+  body: string | Buffer,
+  headers: OutgoingHttpHeaders = {},
+): Promise<void> {
+  const { res } = ctx;
+  const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { 'content-length': buf.length, ...headers });
+  const slow = ctx.knobs.slowBodyMs;
+  if (slow <= 0 || buf.length < 2) {
+    res.end(buf);
+    return;
+  }
+  const size = Math.ceil(buf.length / Math.min(dripChunks, buf.length));
+  const parts = Math.ceil(buf.length / size);
+  for (let at = 0; at < buf.length && !res.destroyed; at += size) {
+    res.write(buf.subarray(at, at + size));
+    await sleep(ctx.state, slow / parts);
+  }
+  res.end();
+}
+
+export function sendJson(
+  ctx: RequestContext,
+  status: number,
+  value: unknown,
+  headers: OutgoingHttpHeaders = {},
+): Promise<void> {
+  return send(ctx, status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8', ...headers });
+}
+
+/** 204 and 304 carry no body by definition. */
+export function sendEmpty(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders = {}): void {
+  ctx.res.writeHead(status, headers);
+  ctx.res.end();
+}
