@@ -19,11 +19,11 @@ export async function bytes(ctx: RequestContext): Promise<void> {
   const { res } = ctx;
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': n });
   const chunks = Math.ceil(n / chunkSize);
-  const pause = chunks > 0 ? ctx.knobs.slowBodyMs / chunks : 0;
+  const pause = chunks > 1 ? ctx.knobs.slowBodyMs / (chunks - 1) : 0;
   for (let sent = 0; sent < n && !res.destroyed; sent += chunkSize) {
+    if (sent > 0 && pause > 0) await sleep(ctx.state, pause);
     const part = block.subarray(0, Math.min(chunkSize, n - sent));
     if (!res.write(part)) await drained(res);
-    if (pause > 0) await sleep(ctx.state, pause);
   }
   res.end();
 }

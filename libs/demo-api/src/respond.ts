@@ -21,9 +21,10 @@ export async function send(
   }
   const size = Math.ceil(buf.length / Math.min(dripChunks, buf.length));
   const parts = Math.ceil(buf.length / size);
+  // First part at once, the last one `slow` ms later: the client sees the whole span.
   for (let at = 0; at < buf.length && !res.destroyed; at += size) {
+    if (at > 0) await sleep(ctx.state, slow / (parts - 1));
     res.write(buf.subarray(at, at + size));
-    await sleep(ctx.state, slow / parts);
   }
   res.end();
 }

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createClient } from './http-client.js';
+import { startDemoApi } from './server.js';
+
+async function withApi(
+  opts: Parameters<typeof startDemoApi>[0],
+  fn: (call: ReturnType<typeof createClient>['call']) => Promise<void>,
+): Promise<void> {
+  const api = await startDemoApi(opts);
+  const client = createClient(api.url);
+  try {
+    await fn(client.call);
+  } finally {
+    await client.close();
+    await api.close();
+  }
+}
+
+async function statuses(call: ReturnType<typeof createClient>['call'], path: string, n: number) {
+  const out: (number | 'reset')[] = [];
+  for (let i = 0; i < n; i++)
+    out.push(
+      await call(path).then(
+        (r) => r.status,
+        () => 'reset' as const,
+      ),
+    );
+  return out;
+}
+
+test('latency option and ?latency= delay every answer', async () => {
+  await withApi({ latencyMs: 80 }, async (call) => {
+    const r = await call('/health');
+    assert.ok(r.ms >= 75, `took ${r.ms}`);
+    const q = await call('/health?latency=200');
+    assert.ok(q.ms >= 195, `took ${q.ms}`);
+    const z = await call('/health?latency=0');
+    assert.ok(z.ms < 75, `took ${z.ms}`);
+  });
+});
+
+test('jitter adds 0..jitter ms on top of latency', async () => {
+  await withApi({ seed: 7 }, async (call) => {
+    const times = [];
+    for (let i = 0; i < 6; i++) times.push((await call('/health?latency=20&jitter=60')).ms);
+    assert.ok(Math.min(...times) >= 18, times.join(','));
+    assert.ok(Math.max(...times) < 20 + 60 + 60, times.join(','));
+    assert.ok(Math.max(...times) - Math.min(...times) > 3, `no spread: ${times.join(',')}`);
+  });
+});
+
+test('errorRate 1 answers 500 everywhere; ?error=0 turns it off per request', async () => {
+  await withApi({ errorRate: 1 }, async (call) => {
+    const r = await call('/items/1');
+    assert.equal(r.status, 500);
+    assert.deepEqual(r.json(), { error: 'injected error' });
+    assert.equal((await call('/items/1?error=0')).status, 200);
+  });
+});
+
+test('?error=0.5 with a seed fails a deterministic share', async () => {
+  const runs: (number | 'reset')[][] = [];
+  for (let k = 0; k < 2; k++) {
+    await withApi({ seed: 42 }, async (call) => {
+      runs.push(await statuses(call, '/health?error=0.5', 40));
+    });
+  }
+  assert.deepEqual(runs[0], runs[1], 'same seed, same faults');
+  const fails = runs[0]!.filter((s) => s === 500).length;
+  assert.ok(fails > 5 && fails < 35, `${fails} of 40`);
+});
+
+test('resetRate 1 destroys sockets; ?reset=0 answers', async () => {
+  await withApi({ resetRate: 1 }, async (call) => {
+    assert.deepEqual(await statuses(call, '/health', 2), ['reset', 'reset']);
+    assert.equal((await call('/health?reset=0')).status, 200);
+  });
+});
+
+test('slowBodyMs drips the body over that time, the body stays whole', async () => {
+  await withApi({ slowBodyMs: 150 }, async (call) => {
+    const r = await call('/items/5');
+    assert.ok(r.ms >= 130, `took ${r.ms}`);
+    assert.equal((r.json() as { name: string }).name, 'item-5');
+    const b = await call('/bytes/300000?slow=100');
+    assert.equal(b.text.length, 300000);
+    assert.ok(b.ms >= 90, `took ${b.ms}`);
+  });
+});
+
+test('rateLimit: a token bucket for the whole server, 429 with Retry-After beyond it', async () => {
+  await withApi({ rateLimit: 5, retryAfterS: 2 }, async (call) => {
+    const out = await statuses(call, '/health', 8);
+    assert.deepEqual(out.slice(0, 5), [200, 200, 200, 200, 200]);
+    assert.ok(
+      out.slice(5).every((s) => s === 429),
+      out.join(','),
+    );
+    const r = await call('/items/1');
+    assert.equal(r.status, 429);
+    assert.equal(r.headers['retry-after'], '2');
+  });
+});
+
+test('/ratelimit uses the rateLimit option when no ?limit= is given', async () => {
+  await withApi({}, async (call) => {
+    // Default is 10 per second for the route.
+    const out = await statuses(call, '/ratelimit', 12);
+    assert.equal(out.filter((s) => s === 200).length, 10, out.join(','));
+  });
+});
+
+test('token from the option, else DEMO_TOKEN, else demo-secret', async () => {
+  const saved = process.env.DEMO_TOKEN;
+  try {
+    process.env.DEMO_TOKEN = 'from-env';
+    await withApi({}, async (call) => {
+      assert.equal((await call('/secure', { headers: { authorization: 'Bearer from-env' } })).status, 200);
+    });
+    delete process.env.DEMO_TOKEN;
+    await withApi({}, async (call) => {
+      assert.equal((await call('/secure', { headers: { authorization: 'Bearer demo-secret' } })).status, 200);
+    });
+  } finally {
+    if (saved === undefined) delete process.env.DEMO_TOKEN;
+    else process.env.DEMO_TOKEN = saved;
+  }
+});
+
+test('bad options are refused', async () => {
+  await assert.rejects(startDemoApi({ errorRate: 2 }), RangeError);
+  await assert.rejects(startDemoApi({ latencyMs: -1 }), RangeError);
+});
+
+test('close() ends pending slow requests and frees the port', async () => {
+  const api = await startDemoApi();
+  const client = createClient(api.url);
+  const pending = client.call('/delay/30000').catch((err: Error) => err);
+  await new Promise((r) => setTimeout(r, 50));
+  const started = performance.now();
+  await api.close();
+  assert.ok(performance.now() - started < 2000);
+  assert.ok((await pending) instanceof Error);
+  await client.close();
+});
