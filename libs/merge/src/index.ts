@@ -1,1 +1,12 @@
-export {};
+export { neutralize } from './csv-report.js';
+export { expandGlob } from './glob.js';
+export { type MergeOptions, type MergeOutcome, merge } from './merge.js';
+export { type MergeRunOptions, mergeRun } from './merge-run.js';
+export { addExpected, addResult, createMergeState, type MergeState } from './merge-state.js';
+export { type MergedStatus, type MergedTest, toResultRecord } from './merged-test.js';
+export type { Outputs } from './outputs.js';
+export { percentile } from './percentile.js';
+export { reasonOf } from './reason.js';
+export { type Counts, type Summary, summarize } from './summary.js';
+export { evaluateThresholds, parseThreshold, type Threshold, type ThresholdResult, verdictOf } from './thresholds.js';
+export { reportTimestamp } from './timestamp.js';

@@ -1,0 +1,70 @@
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runPaths } from '@capi/core';
+import type { MergeState } from './merge-state.js';
+import type { RunFolderFiles } from './run-folder.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A supervisor other than the one that called us still works in the folder. */
+async function liveSupervisor(pidFile: string): Promise<number | null> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || pid === process.ppid) return null;
+  return alive(pid) ? pid : null;
+}
+
+async function names(dir: string, keep: (name: string) => boolean): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter(keep).map((n) => join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The guide's clean-up step, made safe. Called only after every output (including the
+ * merged `report/results.ndjson`) is in place. Removes batches/, claims/, status/, the
+ * per-batch logs and the result journals; keeps run.json, report/ and logs/capi.log.
+ * Refuses (with a warning, removing nothing) while tests are missing, since a resume
+ * still needs the batches, or while a live supervisor works in the folder.
+ */
+export async function cleanRun(
+  runs: RunFolderFiles[],
+  state: MergeState,
+  warn: (m: string) => void,
+): Promise<string[]> {
+  const run = runs[0];
+  if (!run) return [];
+  const missing = [...state.tests.values()].filter((t) => t.status === 'missing').length;
+  if (missing > 0) {
+    warn(`--clean: nothing removed: ${missing} tests are missing and a resume still needs the batches`);
+    return [];
+  }
+  const p = runPaths(run.dir);
+  const pid = await liveSupervisor(p.pidFile);
+  if (pid !== null) {
+    warn(`--clean: nothing removed: the run's supervisor (pid ${pid}) is still running`);
+    return [];
+  }
+  const targets = [
+    p.batches,
+    p.claims,
+    p.status,
+    ...(await names(p.logs, (n) => /^batch_.*\.log$/.test(n))),
+    ...(await names(p.results, (n) => n.endsWith('.ndjson'))),
+  ];
+  for (const t of targets) await rm(t, { recursive: true, force: true });
+  return targets;
+}

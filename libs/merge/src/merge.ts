@@ -1,0 +1,161 @@
+import { resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { ExitCode, runPaths, UsageError } from '@capi/core';
+import { cleanRun } from './clean.js';
+import { writeCsvReport } from './csv-report.js';
+import { writeJsonReport } from './json-report.js';
+import { writeJunitReport } from './junit-report.js';
+import { addExpected, createMergeState, type MergeState } from './merge-state.js';
+import { toResultRecord } from './merged-test.js';
+import { type Outputs, planOutputs } from './outputs.js';
+import { readResultFile, readResultStream } from './read-results.js';
+import { type RunFolderFiles, readRunFolder } from './run-folder.js';
+import { openSink, type Sink } from './sink.js';
+import { type MergeInput, resolveInputs } from './sources.js';
+import { readSuite, readSuiteNdjson } from './suite.js';
+import { type Counts, type Summary, summarize } from './summary.js';
+import { textReport } from './text-report.js';
+import { evaluateThresholds, parseThreshold, type ThresholdResult, verdictOf } from './thresholds.js';
+
+export interface MergeOptions {
+  /** Run folders, result files, globs, or `-` for stdin; none means stdin. */
+  inputs: string[];
+  cwd?: string;
+  /** A suite (CSV or NDJSON test records) whose ids must all have a result. */
+  suite?: string;
+  /** Paths of the three default reports; `-` is stdout, `false` skips one. */
+  outputJson?: string | false;
+  outputCsv?: string | false;
+  outputReport?: string | false;
+  junit?: string;
+  html?: string;
+  /** Stream the merged result records to stdout. */
+  ndjson?: boolean;
+  /** `--fail-if` expressions. */
+  failIf?: string[];
+  /** After every output is written, remove the run's intermediates. */
+  clean?: boolean;
+  stdin?: Readable;
+  stdout?: Writable;
+  /** Warnings for people (torn lines, what --clean did not do). */
+  warn?: (message: string) => void;
+  now?: Date;
+}
+
+export interface MergeOutcome {
+  verdict: 'passed' | 'failed';
+  exitCode: number;
+  counts: Counts;
+  summary: Summary;
+  thresholds: ThresholdResult[];
+  /** The files written, by kind (`-` for stdout). */
+  outputs: Outputs;
+  /** What --clean removed (paths). */
+  cleaned: string[];
+}
+
+async function readInputs(state: MergeState, inputs: MergeInput[], runs: RunFolderFiles[], opts: MergeOptions) {
+  const warn = opts.warn ?? (() => {});
+  for (const input of inputs) {
+    if (input.kind === 'stdin') await readResultStream(state, opts.stdin ?? process.stdin);
+    else if (input.kind === 'file') await readResultFile(state, input.path, input.label, warn);
+    else {
+      const run = runs.find((r) => r.dir === resolve(input.dir)) as RunFolderFiles;
+      for (const file of run.resultFiles) await readResultFile(state, file, labelIn(input, file), warn);
+    }
+  }
+}
+
+function labelIn(input: MergeInput & { kind: 'run' }, file: string): string {
+  return `${input.label}/${file.slice(input.dir.length + 1)}`;
+}
+
+async function readExpected(state: MergeState, inputs: MergeInput[], runs: RunFolderFiles[], suite?: string) {
+  if (suite) for await (const t of readSuite(suite)) addExpected(state, t);
+  for (const [i, run] of runs.entries()) {
+    const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };
+    for (const b of run.batchFiles)
+      for await (const t of readSuiteNdjson(b.path, labelIn(input, b.path), b.batch)) addExpected(state, t);
+  }
+}
+
+/** Merges results from any inputs into one set of tests and writes the reports. */
+export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
+  const cwd = opts.cwd ?? process.cwd();
+  const thresholds = (opts.failIf ?? []).map(parseThreshold);
+  if (opts.html) throw new UsageError('--html is not implemented yet');
+  const inputs =
+    opts.inputs.length > 0 ? await resolveInputs(opts.inputs, cwd) : [{ kind: 'stdin' as const, label: '<stdin>' }];
+  const runInputs = inputs.filter((i) => i.kind === 'run');
+  if (opts.clean && (runInputs.length !== 1 || inputs.length !== 1))
+    throw new UsageError('--clean needs exactly one run folder and no other input');
+  const runs = await Promise.all(runInputs.map((i) => readRunFolder(i.dir, i.label)));
+  const outputs = planOutputs(opts, runs[0] ? runPaths(runs[0].dir).report : cwd, cwd);
+  const state = createMergeState();
+  await readExpected(state, inputs, runs, opts.suite);
+  await readInputs(state, inputs, runs, opts);
+  if (state.tests.size === 0) opts.warn?.('no results and no suite ids found');
+  const summary = summarize(state);
+  const results = evaluateThresholds(summary, thresholds);
+  const verdict = verdictOf(summary, results);
+  const title = runs.find((r) => r.manifest?.id)?.manifest?.id ?? inputs.map((i) => i.label).join(', ');
+  await writeOutputs(state, summary, results, verdict, outputs, { ...opts, title, inputs: inputs.map((i) => i.label) });
+  const cleaned = opts.clean ? await cleanRun(runs, state, opts.warn ?? (() => {})) : [];
+  return {
+    verdict,
+    exitCode: verdict === 'passed' ? ExitCode.ok : ExitCode.testsFailed,
+    counts: summary.counts,
+    summary,
+    thresholds: results,
+    outputs,
+    cleaned,
+  };
+}
+
+interface WriteContext extends MergeOptions {
+  title: string;
+  inputs: string[];
+}
+
+/** Every output is written to a temp file; all are renamed into place only when all succeeded. */
+async function writeOutputs(
+  state: MergeState,
+  summary: Summary,
+  thresholds: ThresholdResult[],
+  verdict: 'passed' | 'failed',
+  outputs: Outputs,
+  ctx: WriteContext,
+): Promise<void> {
+  const sinks: Sink[] = [];
+  const open = async (path: string) => {
+    const sink = await openSink(path, ctx.stdout ?? process.stdout);
+    sinks.push(sink);
+    return sink;
+  };
+  const tests = () => state.tests.values();
+  const meta = {
+    title: ctx.title,
+    generatedAt: (ctx.now ?? new Date()).toISOString(),
+    verdict,
+    inputs: ctx.inputs,
+    runId: ctx.title.startsWith('capi_') ? ctx.title : null,
+  };
+  try {
+    if (outputs.ndjson) {
+      const sink = await open(outputs.ndjson);
+      for (const t of tests()) if (t.status !== 'missing') await sink.write(`${JSON.stringify(toResultRecord(t))}\n`);
+    }
+    if (outputs.json) await writeJsonReport(await open(outputs.json), tests(), summary, thresholds, meta);
+    if (outputs.csv) await writeCsvReport(await open(outputs.csv), tests());
+    if (outputs.report) await (await open(outputs.report)).write(textReport(summary, thresholds, verdict, ctx.title));
+    if (outputs.junit) await writeJunitReport(await open(outputs.junit), tests(), ctx.title);
+    if (outputs.merged) {
+      const sink = await open(outputs.merged);
+      for (const t of tests()) if (t.status !== 'missing') await sink.write(`${JSON.stringify(toResultRecord(t))}\n`);
+    }
+  } catch (err) {
+    await Promise.allSettled(sinks.map((s) => s.abort()));
+    throw err;
+  }
+  for (const s of sinks) await s.commit();
+}

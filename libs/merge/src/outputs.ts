@@ -1,0 +1,50 @@
+import { join, resolve } from 'node:path';
+import { UsageError } from '@capi/core';
+import { defaultOutputNames } from './timestamp.js';
+
+/** Where each output goes (absolute path, or `-` for stdout); absent ones are not written. */
+export interface Outputs {
+  json?: string;
+  csv?: string;
+  report?: string;
+  junit?: string;
+  html?: string;
+  /** Merged result records (`--ndjson`): stdout. */
+  ndjson?: string;
+  /** With --clean: the merged results that replace results/*.ndjson. */
+  merged?: string;
+}
+
+interface OutputChoices {
+  outputJson?: string | false;
+  outputCsv?: string | false;
+  outputReport?: string | false;
+  junit?: string;
+  html?: string;
+  ndjson?: boolean;
+  clean?: boolean;
+  now?: Date;
+}
+
+/** Default reports go to `reportDir` with the guide's names; a flag chooses another path or `-`. */
+export function planOutputs(o: OutputChoices, reportDir: string, cwd: string): Outputs {
+  const names = defaultOutputNames(reportDir, o.now);
+  const pick = (given: string | false | undefined, fallback: string) => {
+    if (given === false) return undefined;
+    if (given === undefined || given === '') return fallback;
+    return given === '-' ? '-' : resolve(cwd, given);
+  };
+  const out: Outputs = {
+    json: pick(o.outputJson, names.json),
+    csv: pick(o.outputCsv, names.csv),
+    report: pick(o.outputReport, names.report),
+    junit: o.junit ? pick(o.junit, '') : undefined,
+    html: o.html ? pick(o.html, '') : undefined,
+    ndjson: o.ndjson ? '-' : undefined,
+    merged: o.clean ? join(reportDir, 'results.ndjson') : undefined,
+  };
+  const toStdout = Object.entries(out).filter(([, p]) => p === '-');
+  if (toStdout.length > 1)
+    throw new UsageError(`only one output can go to stdout (got ${toStdout.map(([k]) => k).join(', ')})`);
+  return out;
+}

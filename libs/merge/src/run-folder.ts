@@ -1,0 +1,66 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError, type RunManifest, runPaths } from '@capi/core';
+
+/** What merge reads from a run folder (docs/run-folder.md). */
+export interface RunFolderFiles {
+  dir: string;
+  manifest: RunManifest | null;
+  /** Result journals, sorted by name; after `--clean`, the merged `report/results.ndjson`. */
+  resultFiles: string[];
+  /** Test records per batch: the ids that must have a result. */
+  batchFiles: Array<{ batch: string; path: string }>;
+}
+
+async function ndjsonFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isFile() && e.name.endsWith('.ndjson'))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readManifest(path: string): Promise<RunManifest | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return JSON.parse(text) as RunManifest;
+  } catch (err) {
+    throw new InputError(path, undefined, `malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+export async function readRunFolder(dir: string, label = dir): Promise<RunFolderFiles> {
+  const p = runPaths(dir);
+  const [hasManifest, hasResults, hasBatches] = await Promise.all([
+    exists(p.manifest),
+    exists(p.results),
+    exists(p.batches),
+  ]);
+  if (!hasManifest && !hasResults && !hasBatches)
+    throw new InputError(label, undefined, 'not a run folder (no run.json, results/ or batches/)');
+  let resultFiles = (await ndjsonFiles(p.results)).map((f) => join(p.results, f));
+  const merged = join(p.report, 'results.ndjson');
+  if (resultFiles.length === 0 && (await exists(merged))) resultFiles = [merged];
+  const batchFiles = (await ndjsonFiles(p.batches)).map((f) => ({
+    batch: f.slice(0, -'.ndjson'.length),
+    path: join(p.batches, f),
+  }));
+  return { dir: p.dir, manifest: await readManifest(p.manifest), resultFiles, batchFiles };
+}

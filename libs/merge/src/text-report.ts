@@ -1,0 +1,112 @@
+import { plainLine } from './clean-text.js';
+import type { GroupRow, Summary } from './summary.js';
+import type { ThresholdResult } from './thresholds.js';
+
+/** The plain-text summary (`test_summary_report_TIMESTAMP.txt`): no colour, fixed-width tables. */
+
+export function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '-';
+  if (ms < 1000) return `${ms.toFixed(1)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(2)} s`;
+  if (ms < 7_200_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(2)} h`;
+}
+
+const pct = (n: number) => `${n.toFixed(2)}%`;
+
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+function groupTable(rows: GroupRow[], title: string, limit = 50): string[] {
+  if (rows.length === 0) return [];
+  const shown = rows.slice(0, limit).map((r) => {
+    const judged = r.counts.passed + r.counts.failed + r.counts.error + r.counts.missing;
+    return [
+      plainLine(r.key),
+      String(r.counts.total),
+      String(r.counts.passed),
+      String(r.counts.failed),
+      String(r.counts.error),
+      String(r.counts.skipped),
+      String(r.counts.missing),
+      judged === 0 ? '-' : pct((r.counts.passed / judged) * 100),
+      fmtMs(r.summedMs),
+    ];
+  });
+  const out = [
+    '',
+    title,
+    ...table(['name', 'total', 'passed', 'failed', 'errors', 'skipped', 'missing', 'pass rate', 'time'], shown),
+  ];
+  if (rows.length > limit) out.push(`… and ${rows.length - limit} more (see the JSON report)`);
+  return out;
+}
+
+function list(title: string, ids: string[], total: number): string[] {
+  if (total === 0) return [];
+  const out = ['', `${title} (${total})`];
+  for (const id of ids.slice(0, 100)) out.push(`  ${plainLine(id)}`);
+  if (total > 100) out.push(`  … and ${total - 100} more (see the JSON report)`);
+  return out;
+}
+
+export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: string, title: string): string {
+  const c = s.counts;
+  const out = [
+    `capi test summary: ${plainLine(title)}`,
+    `verdict: ${verdict.toUpperCase()}`,
+    '',
+    `tests:     ${c.total}  (from ${s.recordsRead} result records, ${s.superseded} superseded by a later record)`,
+    `passed:    ${c.passed}`,
+    `failed:    ${c.failed}`,
+    `errors:    ${c.error}`,
+    `skipped:   ${c.skipped}`,
+    `missing:   ${c.missing}`,
+    `flaky:     ${c.flaky}`,
+    `pass rate: ${pct(s.passRate)}  (passed / (passed + failed + errors + missing))`,
+    '',
+    `started:    ${s.startedAt ?? '-'}`,
+    `finished:   ${s.finishedAt ?? '-'}`,
+    `wall time:  ${fmtMs(s.wallMs)}`,
+    `summed:     ${fmtMs(s.summedMs)}`,
+    `throughput: ${s.throughput.toFixed(2)} tests/s`,
+    '',
+    'latency',
+    ...table(
+      ['p50', 'p90', 'p95', 'p99', 'max', 'mean'],
+      [[s.latency.p50, s.latency.p90, s.latency.p95, s.latency.p99, s.latency.max, s.latency.mean].map(fmtMs)],
+    ),
+  ];
+  if (thresholds.length > 0) {
+    out.push('', 'thresholds (--fail-if)');
+    for (const t of thresholds)
+      out.push(`  ${t.crossed ? 'CROSSED' : 'held   '}  ${t.expr}  (actual ${Number(t.actual.toFixed(3))})`);
+  }
+  if (s.slowest.length > 0) {
+    out.push('', `slowest ${s.slowest.length}`);
+    out.push(
+      ...table(
+        ['id', 'name', 'status', 'time'],
+        s.slowest.map((t) => [plainLine(t.id), plainLine(t.name), t.status, fmtMs(t.durationMs)]),
+      ),
+    );
+  }
+  if (s.failureGroups.length > 0) {
+    out.push('', 'failures by reason');
+    for (const g of s.failureGroups)
+      out.push(
+        `  ${String(g.count).padStart(6)}  ${plainLine(g.reason)}`,
+        `          e.g. ${plainLine(g.examples.join(', '))}`,
+      );
+  }
+  out.push(...groupTable(s.tags, 'per tag'), ...groupTable(s.batches, 'per batch'));
+  out.push(...list('flaky', s.flaky, c.flaky), ...list('missing', s.missing, c.missing));
+  return `${out.join('\n')}\n`;
+}

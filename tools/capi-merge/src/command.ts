@@ -1,0 +1,98 @@
+import { paint, repeatedFlag, UsageError, useColor } from '@capi/core';
+import { type MergeOutcome, merge } from '@capi/merge';
+import { defineCommand } from 'citty';
+
+export const info = { name: 'capi-merge', version: '0.1.0' };
+
+function describe(o: MergeOutcome): string {
+  const c = o.counts;
+  const color = paint(useColor());
+  const verdict = o.verdict === 'passed' ? color('green', 'PASSED') : color('red', 'FAILED');
+  const parts = [
+    `${c.total} tests`,
+    `${c.passed} passed`,
+    `${c.failed} failed`,
+    `${c.error} errors`,
+    `${c.skipped} skipped`,
+    `${c.missing} missing`,
+    `${c.flaky} flaky`,
+  ];
+  const lines = [`${info.name}: ${parts.join(', ')}; pass rate ${o.summary.passRate.toFixed(2)}%: ${verdict}`];
+  for (const t of o.thresholds)
+    lines.push(
+      `${info.name}: threshold ${t.expr}: ${t.crossed ? 'crossed' : 'held'} (actual ${Number(t.actual.toFixed(3))})`,
+    );
+  for (const [kind, path] of Object.entries(o.outputs))
+    if (path && path !== '-') lines.push(`${info.name}: wrote ${kind}: ${path}`);
+  if (o.cleaned.length > 0) lines.push(`${info.name}: --clean removed ${o.cleaned.length} intermediates`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const command = defineCommand({
+  meta: {
+    name: info.name,
+    version: info.version,
+    description: `Merge capi result records (run folders, result files, globs or stdin) into one set of results and reports.
+
+Examples:
+  capi-merge capi-runs/latest
+  capi-merge capi-runs/r1 --junit junit.xml --html report.html --fail-if 'pass_rate<99%'
+  capi-merge 'machines/*/results/*.ndjson' --suite suite.csv --output-report -
+  capi-split suite.csv | capi-exec --base-url http://localhost:8080 | capi-merge --junit junit.xml`,
+  },
+  args: {
+    inputs: {
+      type: 'positional',
+      required: false,
+      description: 'Run folders, result files or globs (quote them), - for stdin; none reads stdin',
+    },
+    suite: { type: 'string', description: 'Suite (CSV or NDJSON test records): every id in it must have a result' },
+    'output-json': {
+      type: 'string',
+      description: 'Full JSON report path (default report/aggregated_results_TIMESTAMP.json); - = stdout',
+    },
+    'output-csv': {
+      type: 'string',
+      description: 'CSV path, one row per test (default report/aggregated_results_TIMESTAMP.csv); - = stdout',
+    },
+    'output-report': {
+      type: 'string',
+      description: 'Text summary path (default report/test_summary_report_TIMESTAMP.txt); - = stdout',
+    },
+    junit: { type: 'string', description: 'Also write JUnit XML here (one testsuite per batch)' },
+    html: { type: 'string', description: 'Also write a self-contained offline HTML report here' },
+    ndjson: { type: 'boolean', description: 'Stream the merged result records to stdout' },
+    'fail-if': {
+      type: 'string',
+      description:
+        "Repeatable threshold that fails the run, e.g. 'pass_rate<99%', 'p95>800ms', 'errors>0'; when given, thresholds alone decide",
+    },
+    clean: {
+      type: 'boolean',
+      description:
+        'After every output is written, remove the run folder intermediates (batches, claims, status, journals)',
+    },
+    quiet: { type: 'boolean', description: 'No summary lines on stderr' },
+    verbose: { type: 'boolean', description: 'Stack traces on errors' },
+  },
+  async run({ args, rawArgs }) {
+    const inputs = (args._ as string[]).map(String);
+    if (inputs.length === 0 && process.stdin.isTTY)
+      throw new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
+    const outcome = await merge({
+      inputs,
+      suite: args.suite,
+      outputJson: args['output-json'],
+      outputCsv: args['output-csv'],
+      outputReport: args['output-report'],
+      junit: args.junit,
+      html: args.html,
+      ndjson: Boolean(args.ndjson),
+      failIf: repeatedFlag(rawArgs, 'fail-if'),
+      clean: Boolean(args.clean),
+      warn: (m) => process.stderr.write(`${info.name}: warning: ${m}\n`),
+    });
+    if (!args.quiet) process.stderr.write(describe(outcome));
+    return outcome.exitCode;
+  },
+});
