@@ -1,1 +1,14 @@
-export {};
+export * from './claims.js';
+export * from './control.js';
+export * from './create-run.js';
+export * from './finish.js';
+export * from './launch.js';
+export * from './manifest.js';
+export * from './process.js';
+export * from './rerun.js';
+export * from './results.js';
+export * from './runs.js';
+export * from './start.js';
+export * from './supervise.js';
+export * from './tools.js';
+export * from './worker.js';

@@ -1,3 +1,4 @@
-import { notBuiltYet } from '@capi/core';
+import { runTool } from '@capi/core';
+import command from './command.js';
 
-notBuiltYet({ name: 'capi-launch', version: '0.1.0' }, 'It will start and supervise runs in the background (nohup, screen, tmux).');
+await runTool(command, { name: 'capi-launch', version: '0.1.0' });

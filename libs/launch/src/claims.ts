@@ -1,0 +1,84 @@
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DIR_MODE, FILE_MODE, runPaths, writeFileAtomic } from '@capi/core';
+
+/**
+ * A worker's claim on a batch: `claims/batch_0001.json`, created with O_EXCL so two
+ * workers can never take the same batch. The claim is rewritten when the batch ends
+ * (`done`: every test has a final result; `failed`: given up).
+ */
+export interface Claim {
+  batch: string;
+  worker: number;
+  pid: number | null;
+  state: 'running' | 'done' | 'failed';
+  restarts: number;
+  exitCode: number | null;
+  claimedAt: string;
+  updatedAt: string;
+}
+
+const claimPath = (runDir: string, batch: string) => join(runPaths(runDir).claims, `${batch}.json`);
+
+/** Takes the first batch no one has claimed; null when every batch is taken. */
+export async function claimNext(runDir: string, batches: string[], worker: number): Promise<Claim | null> {
+  await mkdir(runPaths(runDir).claims, { recursive: true, mode: DIR_MODE });
+  for (const batch of batches) {
+    const now = new Date().toISOString();
+    const claim: Claim = {
+      batch,
+      worker,
+      pid: null,
+      state: 'running',
+      restarts: 0,
+      exitCode: null,
+      claimedAt: now,
+      updatedAt: now,
+    };
+    try {
+      const fh = await open(claimPath(runDir, batch), 'wx', FILE_MODE);
+      await fh.writeFile(`${JSON.stringify(claim)}\n`);
+      await fh.close();
+      return claim;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  return null;
+}
+
+export async function writeClaim(runDir: string, claim: Claim): Promise<void> {
+  await writeFileAtomic(
+    claimPath(runDir, claim.batch),
+    `${JSON.stringify({ ...claim, updatedAt: new Date().toISOString() })}\n`,
+  );
+}
+
+export async function readClaims(runDir: string): Promise<Claim[]> {
+  let names: string[];
+  try {
+    names = await readdir(runPaths(runDir).claims);
+  } catch {
+    return [];
+  }
+  const claims: Claim[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    try {
+      claims.push(JSON.parse(await readFile(join(runPaths(runDir).claims, name), 'utf8')) as Claim);
+    } catch {
+      // a claim cut short by a crash between create and write: treated as unclaimed
+      await rm(join(runPaths(runDir).claims, name), { force: true });
+    }
+  }
+  return claims;
+}
+
+/**
+ * Before a supervisor (re)starts a run: every claim that did not end in `done` is
+ * released, so its batch is taken again and resumes from its journal.
+ */
+export async function releaseUnfinished(runDir: string): Promise<Claim[]> {
+  const claims = await readClaims(runDir);
+  for (const c of claims) if (c.state !== 'done') await rm(claimPath(runDir, c.batch), { force: true });
+  return claims.filter((c) => c.state !== 'done');
+}

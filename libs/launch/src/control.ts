@@ -1,0 +1,153 @@
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CapiError, ExitCode, runPaths, type StatusHeartbeat } from '@capi/core';
+import { readClaims } from './claims.js';
+import { readBatchIndex } from './create-run.js';
+import { exitCodeOf } from './finish.js';
+import { type Control, type Manifest, readControl, readManifest, updateManifest, writeControl } from './manifest.js';
+import { isAlive, signal, waitGone } from './process.js';
+import { closeSession } from './start.js';
+import { readPid, SUPERVISOR_MARKER } from './supervise.js';
+
+/** Live changes of docs/run-folder.md control.json; workers pick them up within a second. */
+export async function changeControl(runDir: string, change: Partial<Control>): Promise<Control> {
+  const next = { ...(await readControl(runDir)), ...change };
+  await writeControl(runDir, next);
+  const m = await readManifest(runDir);
+  const options = { ...m.options };
+  if (change.rate !== undefined) options.rate = change.rate;
+  if (change.concurrency !== undefined) options.concurrency = change.concurrency;
+  await updateManifest(runDir, { options });
+  return next;
+}
+
+/** `rate=50/s`, `concurrency=16` → a control change. */
+export function parseSetting(text: string): Partial<Control> {
+  const m = /^(rate|concurrency)=(.+)$/.exec(text.trim());
+  if (!m) throw new CapiError(`--set takes rate=N/s, rate=N/m or concurrency=N (got "${text}")`, ExitCode.badInput);
+  if (m[1] === 'rate') {
+    if (!/^\d+(\.\d+)?\/(s|m)$/.test(m[2] as string))
+      throw new CapiError(`--set rate takes N/s or N/m (got "${m[2]}")`, ExitCode.badInput);
+    return { rate: m[2] as string };
+  }
+  const n = Number(m[2]);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new CapiError(`--set concurrency takes a whole number >= 1 (got "${m[2]}")`, ExitCode.badInput);
+  return { concurrency: n };
+}
+
+export interface StopOptions {
+  force?: boolean;
+  /** How long in-flight tests may take before the stop turns forced. */
+  graceMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Graceful: SIGTERM to the supervisor, which passes it to its workers (they finish what
+ * is in flight and flush their journals). Forced: SIGKILL to all of them at once; the
+ * journals stay valid because every line is whole before it counts.
+ */
+export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Manifest> {
+  const pid = await readPid(runDir);
+  const workers = (await readClaims(runDir)).filter((c) => c.state === 'running' && c.pid).map((c) => c.pid as number);
+  const alive = isAlive(pid, SUPERVISOR_MARKER);
+  if (alive && pid) {
+    signal(pid, o.force ? 'SIGKILL' : 'SIGTERM');
+    if (o.force) for (const w of workers) signal(w, 'SIGKILL');
+    if (!(await waitGone([pid], o.graceMs ?? 30_000, SUPERVISOR_MARKER))) {
+      signal(pid, 'SIGKILL');
+      for (const w of workers) signal(w, 'SIGKILL');
+      await waitGone([pid], 5_000, SUPERVISOR_MARKER);
+    }
+  }
+  const m = await readManifest(runDir);
+  closeSession(m, o.env);
+  if (m.state === 'running' || m.state === 'created') return updateManifest(runDir, { state: 'stopped', pid: null });
+  return m;
+}
+
+export interface RunSummary {
+  id: string;
+  method: string;
+  state: string;
+  verdict: string | null;
+  total: number;
+  done: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  paused: boolean;
+  created: string;
+  finished: string | null;
+  pid: number | null;
+  alive: boolean;
+  session: string | null;
+}
+
+/** One run's numbers, from its heartbeats (cheap: one small file per batch). */
+export async function summarize(runDir: string): Promise<RunSummary> {
+  const m = await readManifest(runDir);
+  const pid = await readPid(runDir);
+  const s = { done: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
+  const batches = await readBatchIndex(runDir).catch(() => ({ batches: [] }));
+  for (const b of batches.batches) {
+    const text = await readFile(runPaths(runDir).statusFile(b.batch), 'utf8').catch(() => null);
+    if (!text) continue;
+    try {
+      const h = JSON.parse(text) as StatusHeartbeat;
+      s.done += h.done;
+      s.passed += h.passed;
+      s.failed += h.failed;
+      s.errors += h.errors;
+      s.skipped += h.skipped;
+    } catch {
+      // a heartbeat is replaced atomically; an unreadable one is simply not counted
+    }
+  }
+  const control = await readControl(runDir).catch(() => null);
+  return {
+    id: m.id,
+    method: m.method,
+    state: m.state,
+    verdict: m.verdict,
+    total: m.total,
+    ...s,
+    paused: control?.paused ?? false,
+    created: m.created,
+    finished: m.finished,
+    pid: pid ?? m.pid,
+    alive: isAlive(pid, SUPERVISOR_MARKER),
+    session: m.session,
+  };
+}
+
+/**
+ * Waits until the run has ended (its supervisor gone) and returns its exit code.
+ * `onTick` is called about every `everyMs` with the current numbers.
+ */
+export async function waitRun(
+  runDir: string,
+  onTick: (s: RunSummary) => void = () => {},
+  everyMs = 5000,
+  limitMs = 7 * 24 * 3600_000,
+): Promise<number> {
+  const deadline = Date.now() + limitMs;
+  let next = 0;
+  while (Date.now() < deadline) {
+    const s = await summarize(runDir);
+    const over = !s.alive && s.state !== 'created';
+    if (over || Date.now() >= next) {
+      onTick(s);
+      next = Date.now() + everyMs;
+    }
+    if (over) {
+      // The supervisor may have died without writing its end: that is not a verdict.
+      if (s.state === 'running') return ExitCode.cannotRun;
+      return exitCodeOf(await readManifest(runDir));
+    }
+    await sleep(250);
+  }
+  return ExitCode.cannotRun;
+}

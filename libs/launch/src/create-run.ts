@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { type BatchIndex, CapiError, DIR_MODE, ExitCode, type ExitCodeValue, newRunId, runPaths } from '@capi/core';
+import { type Control, type LaunchOptions, type Manifest, writeControl, writeManifest } from './manifest.js';
+import { toolBin } from './tools.js';
+
+export type Method = 'nohup' | 'screen' | 'tmux' | 'foreground';
+
+export interface CreateRunOptions {
+  suite: string;
+  runsDir: string;
+  method: Method;
+  parallel: number;
+  batchSize: number;
+  launch: LaunchOptions;
+  /** Names already taken elsewhere (a tmux or screen session): the run id avoids them. */
+  taken?: (id: string) => boolean;
+  /** Fills batches/ (default: capi-split of the suite); `--rerun-failed` writes its own. */
+  fill?: (batchesDir: string) => Promise<void>;
+  /** The sha256 recorded for the suite (default: computed from the file). */
+  suiteSha256?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Makes `capi_test_…` (with `_2`, `_3`… when the second is taken) as a fresh 0700 folder. */
+async function makeRunFolder(runsDir: string, taken: (id: string) => boolean): Promise<string> {
+  await mkdir(runsDir, { recursive: true, mode: DIR_MODE });
+  const base = newRunId();
+  for (let n = 1; n < 1000; n++) {
+    const id = n === 1 ? base : `${base}_${n}`;
+    if (taken(id)) continue;
+    try {
+      await mkdir(join(runsDir, id), { mode: DIR_MODE });
+      return join(runsDir, id);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new CapiError(`${runsDir}: could not find a free run id`);
+}
+
+/** Runs capi-split into the run's batches folder; its message is passed on as is. */
+function split(suite: string, batchSize: number, outDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    [toolBin('split', env), suite, '--batch-size', String(batchSize), '--out', outDir],
+    { stdio: ['ignore', 'ignore', 'pipe'], env },
+  );
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
+  });
+  return new Promise((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (code === 0) return done();
+      const text = stderr.trim().replace(/^capi-split: /, '') || `capi-split exited with ${code}`;
+      fail(new CapiError(`splitting ${basename(suite)}: ${text}`, (code === 2 ? 2 : 3) as ExitCodeValue));
+    });
+  });
+}
+
+/** Points `latest` at the run by renaming a new link over the old one (atomic). */
+export async function pointLatest(runsDir: string, id: string): Promise<void> {
+  const tmp = join(runsDir, `.latest-${process.pid}-${Date.now()}`);
+  await symlink(id, tmp);
+  await rename(tmp, join(runsDir, 'latest'));
+}
+
+export async function readBatchIndex(runDir: string): Promise<BatchIndex> {
+  return JSON.parse(await readFile(runPaths(runDir).batchIndex, 'utf8')) as BatchIndex;
+}
+
+/**
+ * Creates a run folder, splits the suite into it and writes run.json and control.json.
+ * On any failure the folder is removed: no half-made run is left behind. `latest` is
+ * moved by the caller once the run has really started.
+ */
+export async function createRun(o: CreateRunOptions): Promise<Manifest> {
+  const suite = resolve(o.suite);
+  const env = o.env ?? process.env;
+  const info = await stat(suite).catch(() => null);
+  if (!info?.isFile()) throw new CapiError(`${o.suite}: no such file`, ExitCode.badInput);
+  const runDir = await makeRunFolder(o.runsDir, o.taken ?? (() => false));
+  try {
+    const paths = runPaths(runDir);
+    for (const dir of [paths.batches, paths.logs, paths.results, paths.status, paths.claims])
+      await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    if (o.fill) await o.fill(paths.batches);
+    else await split(suite, o.batchSize, paths.batches, env);
+    const index = await readBatchIndex(runDir);
+    const manifest: Manifest = {
+      id: basename(runDir),
+      method: o.method,
+      suite: { file: suite, sha256: o.suiteSha256 ?? (await sha256(suite)) },
+      total: index.total,
+      batchSize: o.batchSize,
+      batches: index.batches.length,
+      parallel: o.parallel,
+      options: o.launch,
+      created: new Date().toISOString(),
+      pid: null,
+      session: o.method === 'tmux' || o.method === 'screen' ? basename(runDir) : null,
+      state: 'created',
+      verdict: null,
+      finished: null,
+    };
+    const control: Control = {
+      paused: false,
+      rate: o.launch.rate,
+      concurrency: o.launch.concurrency,
+      workers: o.parallel,
+    };
+    await writeControl(runDir, control);
+    await writeManifest(runDir, manifest);
+    return manifest;
+  } catch (err) {
+    await rm(runDir, { recursive: true, force: true });
+    throw err;
+  }
+}

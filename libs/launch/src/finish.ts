@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { readClaims } from './claims.js';
+import { type Manifest, readManifest, updateManifest } from './manifest.js';
+import { countResults } from './results.js';
+import { toolBin } from './tools.js';
+
+export interface FinishOptions {
+  stopSignal: NodeJS.Signals | null;
+  batches: string[];
+  env: NodeJS.ProcessEnv;
+  log: (t: string) => void;
+}
+
+/** Runs a node tool or a shell command with its output appended to logs/capi.log. */
+function runLogged(
+  runDir: string,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<number | null> {
+  const fd = openSync(runPaths(runDir).mainLog, 'a', FILE_MODE);
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env });
+  closeSync(fd);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) => {
+    child.on('error', () => resolve(null));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/** capi-merge's verdict (0 passed / 1 not); without it, the journals' own count. */
+async function verdictOf(runDir: string, o: FinishOptions, total: number): Promise<'passed' | 'failed'> {
+  const code = await runLogged(runDir, process.execPath, [toolBin('merge', o.env), runDir], o.env, 30 * 60_000);
+  if (code === 0 || code === 1) {
+    o.log(`capi-merge: report written to ${runPaths(runDir).report} (exit ${code})`);
+    return code === 0 ? 'passed' : 'failed';
+  }
+  const c = await countResults(runDir, o.batches);
+  o.log(`capi-merge did not give a verdict (exit ${code}); counted the journals: ${JSON.stringify(c)}`);
+  return c.failed + c.errors === 0 && c.results >= total ? 'passed' : 'failed';
+}
+
+export function exitCodeOf(m: Pick<Manifest, 'state' | 'verdict'>): number {
+  if (m.state === 'stopped') return ExitCode.sigterm;
+  if (m.state === 'failed' || m.state === 'running' || m.state === 'created') return ExitCode.cannotRun;
+  return m.verdict === 'passed' ? ExitCode.ok : ExitCode.testsFailed;
+}
+
+/**
+ * Ends a run: stopped runs keep their journals for `--resume`; otherwise merge, then the
+ * final state and verdict in run.json, then the user's `--on-finish` command.
+ */
+export async function finishRun(runDir: string, o: FinishOptions): Promise<number> {
+  const finished = new Date().toISOString();
+  if (o.stopSignal) {
+    await updateManifest(runDir, { state: 'stopped', pid: null, finished });
+    o.log('run stopped; resume it with capi-launch --resume');
+    return o.stopSignal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+  }
+  const claims = await readClaims(runDir);
+  const givenUp = claims.filter((c) => c.state === 'failed').map((c) => c.batch);
+  const before = await readManifest(runDir);
+  const verdict = await verdictOf(runDir, o, before.total);
+  const state = givenUp.length > 0 ? 'failed' : 'completed';
+  if (givenUp.length > 0) o.log(`batches given up: ${givenUp.join(', ')}`);
+  const m = await updateManifest(runDir, { state, verdict, pid: null, finished });
+  const code = exitCodeOf(m);
+  o.log(`run ${m.id} ${state}, verdict ${verdict}, exit ${code}`);
+  if (m.options.onFinish) {
+    const env = {
+      ...o.env,
+      CAPI_RUN_DIR: runDir,
+      CAPI_RUN_ID: m.id,
+      CAPI_RUN_STATE: state,
+      CAPI_VERDICT: verdict,
+      CAPI_EXIT_CODE: String(code),
+    };
+    const rc = await runLogged(runDir, '/bin/sh', ['-c', m.options.onFinish], env, 5 * 60_000);
+    o.log(`--on-finish command ended with exit ${rc}`);
+  }
+  return code;
+}

@@ -1,0 +1,111 @@
+import { rm } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { CapiError, ExitCode } from '@capi/core';
+import { releaseUnfinished } from './claims.js';
+import { createRun, type Method, pointLatest } from './create-run.js';
+import { type LaunchOptions, type Manifest, readManifest, updateManifest } from './manifest.js';
+import { clearStale, listRuns, liveRunsOf } from './runs.js';
+import { checkMethod, sessionExists, startSupervisor } from './start.js';
+import { superviseRun } from './supervise.js';
+
+export interface LaunchRunOptions {
+  suite: string;
+  runsDir: string;
+  method: Method;
+  parallel: number;
+  batchSize: number;
+  launch: LaunchOptions;
+  /** Launch even when a run of the same suite is live. */
+  force?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Messages for the person launching (stale pid files cleared...). */
+  notes?: (text: string) => void;
+  /** Fills batches/ instead of capi-split (`--rerun-failed`). */
+  fill?: (batchesDir: string) => Promise<void>;
+  suiteSha256?: string;
+}
+
+export interface Launched {
+  runDir: string;
+  manifest: Manifest;
+  /** For `--foreground` only: the run's exit code. */
+  exitCode: number | null;
+}
+
+/**
+ * Creates a run and starts its supervisor by `method`. Background methods return once
+ * the supervisor holds the run; `foreground` supervises in this process to the end.
+ */
+export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
+  const env = o.env ?? process.env;
+  const notes = o.notes ?? (() => {});
+  checkMethod(o.method, env);
+  const suite = resolve(o.suite);
+  const live = await liveRunsOf(o.runsDir, suite, notes);
+  if (live.length > 0 && !o.force) {
+    const e = live[0] as (typeof live)[number];
+    throw new CapiError(
+      `run ${e.manifest.id} of ${basename(suite)} is still live (pid ${e.pid}): watch it with capi-watch ${e.manifest.id}, stop it with capi-launch --stop ${e.manifest.id}, or pass --force to start another`,
+      ExitCode.badInput,
+    );
+  }
+  const manifest = await createRun({
+    ...o,
+    taken: (id) => sessionExists(o.method, id, env),
+    env,
+  });
+  const runDir = resolve(o.runsDir, manifest.id);
+  if (o.method === 'foreground') {
+    await pointLatest(o.runsDir, manifest.id);
+    return { runDir, manifest, exitCode: await superviseRun(runDir, { env, echo: true }) };
+  }
+  try {
+    await startSupervisor(runDir, manifest, env);
+  } catch (err) {
+    await rm(runDir, { recursive: true, force: true });
+    throw err;
+  }
+  await pointLatest(o.runsDir, manifest.id);
+  return { runDir, manifest: await readManifest(runDir), exitCode: null };
+}
+
+/**
+ * Continues a stopped, crashed or interrupted run in its own folder, by the same or
+ * another method. The supervisor runs only what has no final result in the journals.
+ */
+export async function resumeRun(
+  runDir: string,
+  method: Method | null,
+  env: NodeJS.ProcessEnv = process.env,
+  notes: (t: string) => void = () => {},
+): Promise<Launched> {
+  const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
+  if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
+  const stale = await clearStale(entry);
+  if (stale) notes(stale);
+  if (entry.alive)
+    throw new CapiError(
+      `run ${entry.manifest.id} is still running (pid ${entry.pid}): nothing to resume`,
+      ExitCode.badInput,
+    );
+  const m = entry.manifest;
+  if (m.state === 'completed' && !(await releaseUnfinished(runDir)).length)
+    notes(`run ${m.id} had completed; resuming only re-checks it and merges again`);
+  const chosen: Method = method ?? (m.method === 'foreground' || m.method === 'exec' ? 'nohup' : m.method);
+  checkMethod(chosen, env);
+  const session = chosen === 'tmux' || chosen === 'screen' ? m.id : null;
+  if (session && sessionExists(chosen, session, env))
+    throw new CapiError(`a ${chosen} session named ${session} already exists: close it first`, ExitCode.badInput);
+  // `created` again: the run waits for a supervisor, which moves it to `running`.
+  const next = await updateManifest(runDir, {
+    method: chosen,
+    session,
+    state: 'created',
+    verdict: null,
+    finished: null,
+  });
+  if (chosen === 'foreground')
+    return { runDir, manifest: next, exitCode: await superviseRun(runDir, { env, echo: true }) };
+  await startSupervisor(runDir, next, env);
+  return { runDir, manifest: await readManifest(runDir), exitCode: null };
+}

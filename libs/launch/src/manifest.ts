@@ -1,0 +1,73 @@
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CapiError, ExitCode, isErrnoException, type RunManifest, runPaths, writeFileAtomic } from '@capi/core';
+
+/** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
+
+export interface Control {
+  paused: boolean;
+  rate: string | null;
+  concurrency: number | null;
+  workers: number;
+}
+
+/** What the supervisor needs to run a run, kept in run.json `options`. */
+export interface LaunchOptions {
+  rate: string | null;
+  concurrency: number | null;
+  /** capi-exec flags given at launch (base URL, headers, timeouts...), passed to every worker. */
+  execArgs: string[];
+  maxRestarts: number;
+  onFinish: string | null;
+}
+
+export type Manifest = Omit<RunManifest, 'options'> & { options: LaunchOptions };
+
+async function readJson<T>(path: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'ENOENT') throw new CapiError(`${path}: no such file`, ExitCode.badInput);
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new CapiError(`${path}: malformed JSON: ${(err as Error).message}`, ExitCode.badInput);
+  }
+}
+
+export const readManifest = (runDir: string) => readJson<Manifest>(runPaths(runDir).manifest);
+
+export const writeManifest = (runDir: string, m: Manifest) =>
+  writeFileAtomic(runPaths(runDir).manifest, `${JSON.stringify(m, null, 2)}\n`);
+
+/** Read, change, replace. Only one supervisor writes at a time, so no lock is needed. */
+export async function updateManifest(runDir: string, change: Partial<Manifest>): Promise<Manifest> {
+  const next = { ...(await readManifest(runDir)), ...change };
+  await writeManifest(runDir, next);
+  return next;
+}
+
+export const readControl = (runDir: string) => readJson<Control>(runPaths(runDir).control);
+
+export const writeControl = (runDir: string, c: Control) =>
+  writeFileAtomic(runPaths(runDir).control, `${JSON.stringify(c)}\n`);
+
+/**
+ * Finds a run from what a user typed: a folder path, a run id inside the runs folder,
+ * or nothing / `latest` for the newest one.
+ */
+export async function resolveRun(runs: string, arg: string | undefined): Promise<string> {
+  const candidates = !arg || arg === 'latest' ? [join(runs, 'latest')] : [resolve(arg), join(runs, arg)];
+  for (const dir of candidates) {
+    try {
+      await stat(join(dir, 'run.json'));
+      return await realpath(dir);
+    } catch {
+      // try the next place
+    }
+  }
+  throw new CapiError(arg ? `no run "${arg}" (looked in ${runs})` : `no runs in ${runs}`, ExitCode.badInput);
+}

@@ -1,0 +1,42 @@
+import { readJournal, runPaths } from '@capi/core';
+
+export interface ResultCounts {
+  results: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+}
+
+/**
+ * Counts the final results in a run's journals. The supervisor's own verdict when
+ * capi-merge cannot give one; resume guarantees one record per id, so lines are tests.
+ */
+export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
+  const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
+  const paths = runPaths(runDir);
+  for (const batch of batches) {
+    for await (const { value } of readJournal(paths.resultFile(batch))) {
+      const status = (value as { status?: string }).status;
+      c.results++;
+      if (status === 'passed') c.passed++;
+      else if (status === 'failed') c.failed++;
+      else if (status === 'error') c.errors++;
+      else if (status === 'skipped') c.skipped++;
+    }
+  }
+  return c;
+}
+
+/** Ids whose last result is failed or errored, with the batch that holds them. */
+export async function* failedIds(runDir: string, batches: string[]): AsyncGenerator<string> {
+  const paths = runPaths(runDir);
+  for (const batch of batches) {
+    const last = new Map<string, string>();
+    for await (const { value } of readJournal(paths.resultFile(batch))) {
+      const r = value as { id: string; status: string };
+      last.set(r.id, r.status);
+    }
+    for (const [id, status] of last) if (status === 'failed' || status === 'error') yield id;
+  }
+}

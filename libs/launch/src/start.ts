@@ -1,0 +1,125 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CapiError, ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import type { Method } from './create-run.js';
+import { type Manifest, readManifest } from './manifest.js';
+import { isAlive } from './process.js';
+import { readPid, SUPERVISOR_MARKER } from './supervise.js';
+import { findOnPath, shellQuote, toolBin } from './tools.js';
+
+/** The packages that provide the terminal multiplexers, for the install hint. */
+const INSTALL = { screen: 'apt-get install screen', tmux: 'apt-get install tmux' } as const;
+
+/** Refuses a method whose program is missing, before anything is created. */
+export function checkMethod(method: Method, env: NodeJS.ProcessEnv = process.env): void {
+  if (method !== 'screen' && method !== 'tmux') return;
+  if (!findOnPath(method, env))
+    throw new CapiError(
+      `--${method} needs ${method}, which is not installed (or not on PATH): install it with \`${INSTALL[method]}\` (or brew install ${method}), or use --nohup`,
+      ExitCode.badInput,
+    );
+}
+
+/** Is a tmux or screen session of that name alive? Used to keep run ids unique per session. */
+export function sessionExists(method: Method, name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (method === 'tmux')
+    return spawnSync('tmux', ['has-session', '-t', `=${name}`], { env, stdio: 'ignore' }).status === 0;
+  if (method === 'screen') {
+    const r = spawnSync('screen', ['-ls', name], { env, encoding: 'utf8' });
+    return new RegExp(`\\d+\\.${name}\\s`).test(r.stdout ?? '');
+  }
+  return false;
+}
+
+export function closeSession(m: Pick<Manifest, 'method' | 'session'>, env: NodeJS.ProcessEnv = process.env): void {
+  if (!m.session) return;
+  if (m.method === 'tmux') spawnSync('tmux', ['kill-session', '-t', `=${m.session}`], { env, stdio: 'ignore' });
+  if (m.method === 'screen') spawnSync('screen', ['-S', m.session, '-X', 'quit'], { env, stdio: 'ignore' });
+}
+
+function supervisorArgs(runDir: string, env: NodeJS.ProcessEnv, echo: boolean): string[] {
+  return [process.execPath, toolBin('launch', env), '--supervise', runDir, ...(echo ? ['--echo'] : [])];
+}
+
+/** A detached process group: no controlling terminal, so SIGHUP of the shell never reaches it. */
+function startNohup(runDir: string, env: NodeJS.ProcessEnv): void {
+  const fd = openSync(runPaths(runDir).mainLog, 'a', FILE_MODE);
+  const [node, ...args] = supervisorArgs(runDir, env, false);
+  const child = spawn(node as string, args, { detached: true, stdio: ['ignore', fd, fd], env });
+  closeSync(fd);
+  child.unref();
+}
+
+function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv): void {
+  const r = spawnSync('screen', ['-dmS', session, ...supervisorArgs(runDir, env, true)], { env, encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new CapiError(`screen could not start session ${session}: ${(r.stderr || r.stdout).trim()}`);
+}
+
+/**
+ * tmux: window `supervisor`, a window per worker following its log, and `watch`
+ * running capi-watch. The session gets this process's environment (`-e`): a running
+ * tmux server would otherwise give it the server's old one, without CAPI_* or tokens.
+ */
+function startTmux(runDir: string, session: string, parallel: number, env: NodeJS.ProcessEnv): void {
+  const envArgs = Object.entries(env).flatMap(([k, v]) =>
+    v !== undefined && /^\w+$/.test(k) ? ['-e', `${k}=${v}`] : [],
+  );
+  const line = (words: string[]) => words.map(shellQuote).join(' ');
+  const tmux = (args: string[]) => {
+    const r = spawnSync('tmux', args, { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new CapiError(`tmux ${args[0]} failed: ${(r.stderr || r.stdout).trim()}`);
+  };
+  tmux([
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-n',
+    'supervisor',
+    '-x',
+    '160',
+    '-y',
+    '48',
+    ...envArgs,
+    line(supervisorArgs(runDir, env, true)),
+  ]);
+  const paths = runPaths(runDir);
+  for (let k = 1; k <= parallel; k++) {
+    const log = paths.logFile(`worker_${k}`);
+    tmux([
+      'new-window',
+      '-d',
+      '-t',
+      `=${session}:`,
+      '-n',
+      `worker-${k}`,
+      `touch ${shellQuote(log)}; tail -n +1 -F ${shellQuote(log)}`,
+    ]);
+  }
+  const watch = line([process.execPath, toolBin('watch', env), runDir]);
+  tmux(['new-window', '-d', '-t', `=${session}:`, '-n', 'watch', `${watch}; echo '(capi-watch ended)'; sleep 86400`]);
+}
+
+/** Starts the supervisor of a prepared run by `method` and waits until it has taken the run. */
+export async function startSupervisor(
+  runDir: string,
+  m: Manifest,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  if (m.method === 'nohup') startNohup(runDir, env);
+  else if (m.method === 'screen') startScreen(runDir, m.session ?? m.id, env);
+  else if (m.method === 'tmux') startTmux(runDir, m.session ?? m.id, m.parallel, env);
+  else throw new CapiError(`method ${m.method} is not started in the background`);
+  for (let i = 0; i < 150; i++) {
+    const pid = await readPid(runDir);
+    if (pid && isAlive(pid, SUPERVISOR_MARKER)) return pid;
+    // A tiny run can be over before the first look: it has left `created` behind.
+    const now = await readManifest(runDir).catch(() => null);
+    if (now && now.state !== 'created') return now.pid ?? 0;
+    await sleep(100);
+  }
+  closeSession(m, env);
+  throw new CapiError(`the supervisor did not start: see ${runPaths(runDir).mainLog}`);
+}

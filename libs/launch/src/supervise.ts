@@ -1,0 +1,159 @@
+import { appendFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CapiError, ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { type Claim, claimNext, readClaims, releaseUnfinished, writeClaim } from './claims.js';
+import { readBatchIndex } from './create-run.js';
+import { finishRun } from './finish.js';
+import { type Manifest, updateManifest } from './manifest.js';
+import { isAlive, signal, waitGone } from './process.js';
+import { toolBin } from './tools.js';
+import { startWorker, type WorkerExit } from './worker.js';
+
+export interface SuperviseOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Also print the log lines on stderr (foreground, screen, tmux). */
+  echo?: boolean;
+}
+
+/** The supervisor's log: logs/capi.log, and stderr when someone is looking. */
+export function runLogger(runDir: string, echo: boolean) {
+  const file = runPaths(runDir).mainLog;
+  return (text: string) => {
+    const line = `${new Date().toISOString()} ${text}\n`;
+    appendFileSync(file, line, { mode: FILE_MODE });
+    if (echo) process.stderr.write(line);
+  };
+}
+
+/** The pid marker that tells a live supervisor from an unrelated process with its old pid. */
+export const SUPERVISOR_MARKER = 'capi-launch';
+
+export async function readPid(runDir: string): Promise<number | null> {
+  try {
+    const n = Number.parseInt(await readFile(runPaths(runDir).pidFile, 'utf8'), 10);
+    return Number.isSafeInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Workers left running by a supervisor that was killed: stopped before anyone resumes. */
+async function stopOrphans(runDir: string, execBin: string, log: (t: string) => void): Promise<void> {
+  const marker = basename(execBin);
+  const pids = (await readClaims(runDir))
+    .filter((c) => c.state === 'running' && isAlive(c.pid, marker))
+    .map((c) => c.pid as number);
+  if (pids.length === 0) return;
+  log(`stopping ${pids.length} worker(s) left by the previous supervisor: ${pids.join(', ')}`);
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  if (!(await waitGone(pids, 15_000, marker))) for (const pid of pids) signal(pid, 'SIGKILL');
+  await waitGone(pids, 5_000, marker);
+}
+
+interface Ctx {
+  runDir: string;
+  manifest: Manifest;
+  batches: string[];
+  execBin: string;
+  env: NodeJS.ProcessEnv;
+  log: (t: string) => void;
+  stopping: boolean;
+  live: Set<number>;
+}
+
+/** Runs one batch to its end, replacing the worker when it dies, up to `maxRestarts`. */
+async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
+  const { manifest } = ctx;
+  const workerLog = runPaths(ctx.runDir).logFile(`worker_${claim.worker}`);
+  const note = (t: string) => {
+    ctx.log(t);
+    appendFileSync(workerLog, `${new Date().toISOString()} ${t}\n`, { mode: FILE_MODE });
+  };
+  for (;;) {
+    const w = startWorker({
+      runDir: ctx.runDir,
+      runId: manifest.id,
+      batch: claim.batch,
+      worker: claim.worker,
+      execBin: ctx.execBin,
+      execArgs: manifest.options.execArgs,
+      concurrency: manifest.options.concurrency,
+      env: ctx.env,
+    });
+    if (w.pid) ctx.live.add(w.pid);
+    await writeClaim(ctx.runDir, { ...claim, pid: w.pid });
+    note(`worker ${claim.worker}: ${claim.batch} started (pid ${w.pid})`);
+    const exit: WorkerExit = await w.exited;
+    if (w.pid) ctx.live.delete(w.pid);
+    const how = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
+    if (ctx.stopping) return note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
+    if (exit.code === 0 || exit.code === 1) {
+      await writeClaim(ctx.runDir, { ...claim, pid: w.pid, state: 'done', exitCode: exit.code });
+      return note(`worker ${claim.worker}: ${claim.batch} finished (${how})`);
+    }
+    claim.restarts++;
+    if (exit.code === ExitCode.badInput || claim.restarts > manifest.options.maxRestarts) {
+      await writeClaim(ctx.runDir, { ...claim, pid: w.pid, state: 'failed', exitCode: exit.code });
+      return note(`worker ${claim.worker}: ${claim.batch} given up after ${claim.restarts - 1} restart(s) (${how})`);
+    }
+    note(
+      `worker ${claim.worker}: ${claim.batch} died (${how}); restart ${claim.restarts}/${manifest.options.maxRestarts}`,
+    );
+    await sleep(Math.min(200 * claim.restarts, 2000));
+  }
+}
+
+async function runSlot(ctx: Ctx, worker: number): Promise<void> {
+  while (!ctx.stopping) {
+    const claim = await claimNext(ctx.runDir, ctx.batches, worker);
+    if (!claim) return;
+    await runBatch(ctx, claim);
+  }
+}
+
+/** Takes the run: refuses when another supervisor is alive, records this one's pid. */
+async function takeRun(runDir: string): Promise<Manifest> {
+  const other = await readPid(runDir);
+  if (other && other !== process.pid && isAlive(other, SUPERVISOR_MARKER))
+    throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
+  await writeFile(runPaths(runDir).pidFile, `${process.pid}\n`, { mode: FILE_MODE });
+  return updateManifest(runDir, { pid: process.pid, state: 'running', verdict: null, finished: null });
+}
+
+/**
+ * The supervisor: `--parallel` workers claim batches and run capi-exec on them until
+ * every batch has ended, then capi-merge gives the verdict. Returns the exit code
+ * (0 passed, 1 failed tests, 3 a batch given up, 143/130 stopped).
+ */
+export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Promise<number> {
+  const env = o.env ?? process.env;
+  const log = runLogger(runDir, o.echo ?? false);
+  const execBin = toolBin('exec', env);
+  const manifest = await takeRun(runDir);
+  const ctx: Ctx = { runDir, manifest, batches: [], execBin, env, log, stopping: false, live: new Set() };
+  let stopSignal: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopSignal) return;
+    stopSignal = sig;
+    ctx.stopping = true;
+    log(`${sig}: stopping ${ctx.live.size} worker(s); in-flight tests finish`);
+    for (const pid of ctx.live) signal(pid, 'SIGTERM');
+  };
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    await stopOrphans(runDir, execBin, log);
+    const released = await releaseUnfinished(runDir);
+    if (released.length > 0) log(`resuming ${released.length} unfinished batch(es) from their journals`);
+    ctx.batches = (await readBatchIndex(runDir)).batches.map((b) => b.batch);
+    log(`run ${manifest.id}: ${manifest.total} tests in ${ctx.batches.length} batches, ${manifest.parallel} workers`);
+    const slots = Array.from({ length: manifest.parallel }, (_, k) => runSlot(ctx, k + 1));
+    await Promise.all(slots);
+    return await finishRun(runDir, { stopSignal, batches: ctx.batches, env, log });
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    if ((await readPid(runDir)) === process.pid) await rm(runPaths(runDir).pidFile, { force: true });
+  }
+}

@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Where the other capi executables are. Tools are spawned as `node <bin>` with this
+ * process's node, never looked up on PATH, so a run uses the same checkout that launched
+ * it. `CAPI_<TOOL>_BIN` (e.g. CAPI_EXEC_BIN) points one tool elsewhere: tests use it to
+ * put a worker that misbehaves on purpose in place of capi-exec.
+ */
+export type ToolName = 'split' | 'exec' | 'merge' | 'watch' | 'launch';
+
+/** libs/launch/dist/tools.js → the repository (or installed package) root. */
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export function toolBin(tool: ToolName, env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[`CAPI_${tool.toUpperCase()}_BIN`];
+  if (override) return resolve(override);
+  return join(root, 'tools', `capi-${tool}`, 'bin', `capi-${tool}.js`);
+}
+
+/** Finds an executable on PATH, as a shell would (screen and tmux are not node tools). */
+export function findOnPath(command: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, command);
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** Quotes one word for a POSIX shell (tmux and screen take command lines). */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { FILE_MODE, runPaths } from '@capi/core';
+
+/** How one capi-exec process on one batch ended. */
+export interface WorkerExit {
+  pid: number | null;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface WorkerSpec {
+  runDir: string;
+  runId: string;
+  batch: string;
+  worker: number;
+  execBin: string;
+  /** Flags given at launch (base URL, headers, timeouts...), passed on unchanged. */
+  execArgs: string[];
+  concurrency: number | null;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The capi-exec command line of docs/run-folder.md for one batch. */
+export function workerArgs(s: WorkerSpec): string[] {
+  const p = runPaths(s.runDir);
+  return [
+    s.execBin,
+    '--in',
+    p.batchFile(s.batch),
+    '--journal',
+    p.resultFile(s.batch),
+    '--status',
+    p.statusFile(s.batch),
+    '--batch',
+    s.batch,
+    '--worker',
+    String(s.worker),
+    '--run-id',
+    s.runId,
+    '--control',
+    p.control,
+    ...(s.concurrency ? ['--concurrency', String(s.concurrency)] : []),
+    ...s.execArgs,
+  ];
+}
+
+/**
+ * Starts capi-exec on a batch: results go to the journal, stdout to nowhere, stderr to
+ * logs/<batch>.log (appended, so a restarted worker's messages follow the dead one's).
+ */
+export function startWorker(s: WorkerSpec): { pid: number | null; exited: Promise<WorkerExit> } {
+  const log = openSync(runPaths(s.runDir).logFile(s.batch), 'a', FILE_MODE);
+  const child = spawn(process.execPath, workerArgs(s), { stdio: ['ignore', 'ignore', log], env: s.env });
+  closeSync(log);
+  const pid = child.pid ?? null;
+  const exited = new Promise<WorkerExit>((resolve) => {
+    child.on('error', () => resolve({ pid, code: null, signal: null }));
+    child.on('exit', (code, signal) => resolve({ pid, code, signal }));
+  });
+  return { pid, exited };
+}

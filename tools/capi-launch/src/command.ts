@@ -1,0 +1,107 @@
+import { intFlag, runsDir, UsageError } from '@capi/core';
+import type { Method } from '@capi/launch';
+import { type ArgsDef, defineCommand } from 'citty';
+import { controlCommand } from './control-command.js';
+import { type LaunchArgs, launchCommand } from './launch-command.js';
+
+const args: ArgsDef = {
+  target: {
+    type: 'positional',
+    required: false,
+    description: 'SUITE.csv to launch, or RUN (id or folder) for --status/--stop/--resume/...',
+  },
+  parallel: { type: 'string', alias: 'p', description: 'workers running batches at once (default 4)' },
+  'batch-size': { type: 'string', description: 'tests per batch (default 100)' },
+  nohup: { type: 'boolean', description: 'detached background process, logs in logs/capi.log (default)' },
+  screen: { type: 'boolean', description: 'a GNU screen session named after the run (screen -r RUN)' },
+  tmux: {
+    type: 'boolean',
+    description: 'a tmux session named after the run: supervisor, a window per worker, capi-watch',
+  },
+  foreground: { type: 'boolean', description: 'supervise in this terminal until the run ends' },
+  wait: { type: 'boolean', description: 'after launching, wait for the end and exit with the verdict (0/1/3)' },
+  monitor: { type: 'boolean', description: 'after launching, run capi-watch on the run here' },
+  'max-restarts': {
+    type: 'string',
+    description: 'times a dying worker is replaced on one batch before the batch is given up (default 3)',
+  },
+  'on-finish': {
+    type: 'string',
+    description:
+      'shell command run when the run ends; gets CAPI_RUN_DIR, CAPI_RUN_ID, CAPI_RUN_STATE, CAPI_VERDICT, CAPI_EXIT_CODE',
+  },
+  force: { type: 'boolean', description: 'launch although a run of the same suite is live; with --stop: kill at once' },
+  'runs-dir': { type: 'string', description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)' },
+  status: { type: 'boolean', description: 'list runs, or show RUN' },
+  json: { type: 'boolean', description: 'with --status: one JSON object per run on stdout' },
+  stop: { type: 'boolean', description: 'stop RUN (default latest) gracefully; in-flight tests finish' },
+  resume: { type: 'boolean', description: 'continue RUN (stopped, crashed, interrupted) in its folder' },
+  'rerun-failed': { type: 'boolean', description: 'a new run of the tests of RUN that failed or errored' },
+  pause: { type: 'boolean', description: 'RUN takes no new tests until --continue' },
+  continue: { type: 'boolean', description: 'RUN takes tests again after --pause' },
+  set: { type: 'string', description: 'change a live RUN: rate=50/s, rate=600/m or concurrency=N' },
+  prune: { type: 'boolean', description: 'remove old finished runs, keeping --keep N (default 10)' },
+  keep: { type: 'string', description: 'with --prune: finished runs to keep' },
+  'base-url': { type: 'string', description: 'capi-exec: base URL for relative test URLs' },
+  header: { type: 'string', alias: 'H', description: "capi-exec: extra header 'Name: value' (repeatable)" },
+  concurrency: { type: 'string', description: 'capi-exec: requests in flight per worker' },
+  rate: { type: 'string', description: 'capi-exec: total rate of the run, shared by the workers (20/s, 600/m)' },
+  delay: { type: 'string', description: 'capi-exec: pause in ms between requests of a lane' },
+  timeout: { type: 'string', description: 'capi-exec: request timeout in ms' },
+  retries: { type: 'string', description: 'capi-exec: retries of errors' },
+  'max-body': { type: 'string', description: 'capi-exec: largest response body read, in bytes' },
+  'max-errors': { type: 'string', description: 'capi-exec: stop a batch after N (or P%) errors' },
+  grace: { type: 'string', description: 'capi-exec: ms in-flight tests may take after a stop' },
+  insecure: { type: 'boolean', description: 'capi-exec: accept any TLS certificate' },
+  fsync: { type: 'boolean', description: 'capi-exec: fdatasync each journal write' },
+  supervise: { type: 'string', description: 'internal: supervise the run folder (started by capi-launch)' },
+  echo: { type: 'boolean', description: 'internal: with --supervise, log on stderr too' },
+  verbose: { type: 'boolean', description: 'stack traces on unexpected errors' },
+};
+
+function methodOf(a: Record<string, unknown>): Method | null {
+  const chosen = (['nohup', 'screen', 'tmux', 'foreground'] as const).filter((m) => a[m] === true);
+  if (chosen.length > 1) throw new UsageError(`choose one of --${chosen.join(', --')}`);
+  return chosen[0] ?? null;
+}
+
+const ACTIONS = ['status', 'stop', 'resume', 'rerun-failed', 'pause', 'continue', 'set', 'prune', 'supervise'] as const;
+
+export default defineCommand({
+  meta: {
+    name: 'capi-launch',
+    version: '0.1.0',
+    description:
+      'Start a capi run in the background (nohup, screen, tmux), supervise its parallel workers, stop and resume it.\n\n' +
+      'Examples:\n  capi-launch suite.csv --base-url http://localhost:8080 --parallel 4 --batch-size 100\n' +
+      '  capi-launch suite.csv --tmux --monitor\n  capi-launch suite.csv --wait --rate 50/s   # cron: exit code is the verdict\n' +
+      '  capi-launch --status\n  capi-launch --stop\n  capi-launch --resume capi_test_20260101_103000',
+  },
+  args,
+  async run({ args: a, rawArgs }) {
+    const actions = ACTIONS.filter((k) => a[k] !== undefined && a[k] !== false);
+    if (actions.length > 1) throw new UsageError(`choose one of --${actions.join(', --')}`);
+    const runs = a['runs-dir'] ? (a['runs-dir'] as string) : runsDir();
+    const method = methodOf(a);
+    const action = actions[0];
+    if (action) return controlCommand(action, { a, runs, method, target: a.target as string | undefined });
+    if (!a.target) throw new UsageError('name the suite to launch (capi-launch SUITE.csv)');
+    const launchArgs: LaunchArgs = {
+      suite: a.target as string,
+      runs,
+      method: method ?? 'nohup',
+      parallel: intFlag('parallel', a.parallel as string | undefined, { min: 1, max: 256 }) ?? 4,
+      batchSize: intFlag('batch-size', a['batch-size'] as string | undefined, { min: 1 }) ?? 100,
+      maxRestarts: intFlag('max-restarts', a['max-restarts'] as string | undefined, { min: 0 }) ?? 3,
+      concurrency: intFlag('concurrency', a.concurrency as string | undefined, { min: 1 }) ?? null,
+      rate: (a.rate as string | undefined) ?? null,
+      onFinish: (a['on-finish'] as string | undefined) ?? null,
+      force: a.force === true,
+      wait: a.wait === true,
+      monitor: a.monitor === true,
+      a,
+      rawArgs,
+    };
+    return launchCommand(launchArgs);
+  },
+});

@@ -1,0 +1,20 @@
+import { repeatedFlag } from '@capi/core';
+
+/**
+ * capi-exec flags that capi-launch takes and passes to every worker unchanged. `rate`
+ * and `concurrency` are not among them: they go through control.json, where the rate is
+ * shared by the workers and both can be changed while the run is live.
+ */
+export const EXEC_VALUE_FLAGS = ['base-url', 'delay', 'timeout', 'retries', 'max-body', 'max-errors', 'grace'] as const;
+export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync'] as const;
+
+export function execArgsFrom(args: Record<string, unknown>, argv: string[]): string[] {
+  const out: string[] = [];
+  for (const name of EXEC_VALUE_FLAGS) {
+    const v = args[name];
+    if (typeof v === 'string' && v !== '') out.push(`--${name}`, v);
+  }
+  for (const h of repeatedFlag(argv, 'header', 'H')) out.push('--header', h);
+  for (const name of EXEC_BOOLEAN_FLAGS) if (args[name] === true) out.push(`--${name}`);
+  return out;
+}

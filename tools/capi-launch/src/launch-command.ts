@@ -1,0 +1,48 @@
+import { ExitCode } from '@capi/core';
+import { launchRun, type Method, parseSetting } from '@capi/launch';
+import { execArgsFrom } from './exec-flags.js';
+import { monitor, printLaunched, waitAndReport } from './report.js';
+
+export interface LaunchArgs {
+  suite: string;
+  runs: string;
+  method: Method;
+  parallel: number;
+  batchSize: number;
+  maxRestarts: number;
+  concurrency: number | null;
+  rate: string | null;
+  onFinish: string | null;
+  force: boolean;
+  wait: boolean;
+  monitor: boolean;
+  a: Record<string, unknown>;
+  rawArgs: string[];
+}
+
+const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
+
+export async function launchCommand(o: LaunchArgs): Promise<number> {
+  if (o.rate) parseSetting(`rate=${o.rate}`);
+  const launched = await launchRun({
+    suite: o.suite,
+    runsDir: o.runs,
+    method: o.method,
+    parallel: o.parallel,
+    batchSize: o.batchSize,
+    force: o.force,
+    notes: note,
+    launch: {
+      rate: o.rate,
+      concurrency: o.concurrency,
+      execArgs: execArgsFrom(o.a, o.rawArgs),
+      maxRestarts: o.maxRestarts,
+      onFinish: o.onFinish,
+    },
+  });
+  if (launched.exitCode !== null) return launched.exitCode;
+  printLaunched(launched, 'started');
+  if (o.monitor) return monitor(launched.runDir);
+  if (o.wait) return waitAndReport(launched.runDir);
+  return ExitCode.ok;
+}

@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { formatDuration, isLive, liveLine, runPaths } from '@capi/core';
+import { type Launched, type RunSummary, toolBin, waitRun } from '@capi/launch';
+
+/** What a person needs after a launch: where things are and the exact commands. */
+export function printLaunched(l: Launched, verb: string): void {
+  const m = l.manifest;
+  const lines = [
+    `run ${m.id} ${verb} (${m.method}${m.pid ? `, supervisor pid ${m.pid}` : ''}): ${m.total} tests in ${m.batches} batches, ${m.parallel} workers`,
+    `  folder:  ${l.runDir}`,
+    `  log:     ${runPaths(l.runDir).mainLog}`,
+    `  watch:   capi-watch ${l.runDir}`,
+  ];
+  if (m.method === 'tmux') lines.push(`  attach:  tmux attach -t ${m.session}`);
+  if (m.method === 'screen') lines.push(`  attach:  screen -r ${m.session}`);
+  lines.push(
+    `  status:  capi-launch --status ${l.runDir}`,
+    `  stop:    capi-launch --stop ${l.runDir}`,
+    `  resume:  capi-launch --resume ${l.runDir}`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function summaryLine(s: RunSummary): string {
+  const rate = s.done > 0 ? ` pass ${((100 * s.passed) / s.done).toFixed(1)}%` : '';
+  const tail = s.verdict ? ` verdict ${s.verdict}` : '';
+  return `${s.id} ${s.state}${s.paused ? ' (paused)' : ''} ${s.done}/${s.total} done,${rate} failed ${s.failed} errors ${s.errors}${tail}`;
+}
+
+/** `--wait`: progress on stderr (one live line on a TTY, plain lines otherwise), then the verdict. */
+export async function waitAndReport(runDir: string): Promise<number> {
+  const live = isLive(process.stderr) ? liveLine(process.stderr) : null;
+  const started = Date.now();
+  const code = await waitRun(
+    runDir,
+    (s) => {
+      const text = `${summaryLine(s)} (${formatDuration((Date.now() - started) / 1000)})`;
+      if (live) live.update(text);
+      else process.stderr.write(`${text}\n`);
+    },
+    live ? 1000 : 10_000,
+  );
+  live?.clear();
+  process.stderr.write(`run ended: exit ${code}\n`);
+  return code;
+}
+
+/** `--monitor`: capi-watch in this terminal; when it is not available, `--wait`'s lines. */
+export async function monitor(runDir: string): Promise<number> {
+  const child = spawn(process.execPath, [toolBin('watch'), runDir], { stdio: 'inherit' });
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(null));
+    child.on('exit', (c) => resolve(c));
+  });
+  if (code !== 0) process.stderr.write(`capi-launch: capi-watch ended with ${code}; following the run here\n`);
+  return waitAndReport(runDir);
+}
