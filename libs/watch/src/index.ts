@@ -1,1 +1,12 @@
-export {};
+export * from './dashboard.js';
+export * from './pid-alive.js';
+export * from './presenters.js';
+export * from './render-plain.js';
+export * from './run-reader.js';
+export * from './run-state.js';
+export * from './run-watch.js';
+export * from './snapshot.js';
+export * from './stop-run.js';
+export * from './tail-file.js';
+export * from './watch.js';
+export * from './watch-target.js';

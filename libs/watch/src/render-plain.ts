@@ -1,0 +1,61 @@
+import { formatDuration } from '@capi/core';
+import type { Snapshot } from './snapshot.js';
+
+/**
+ * The monitor block of the original guide, as plain text: no escape codes, so it can go
+ * to a log file or through `tail`.
+ */
+
+const RULE = '='.repeat(80);
+const BAR_WIDTH = 36;
+
+const num = (n: number) => n.toLocaleString('en-US');
+
+/** `2026-01-01T10:30:00` in local time, as the guide shows it. */
+export function localTime(iso: string | null): string {
+  if (!iso) return '-';
+  const d = new Date(iso);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export function progressBar(percent: number | null, width = BAR_WIDTH): string {
+  const filled = Math.round(((percent ?? 0) / 100) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+export function formatRate(rate: number): string {
+  return rate >= 100 ? rate.toFixed(0) : rate.toFixed(1);
+}
+
+export function renderPlain(s: Snapshot): string {
+  const title = 'CAPI Test Execution Monitor';
+  const pad = ' '.repeat(Math.max(0, Math.floor((RULE.length - title.length) / 2)));
+  const lines = [
+    RULE,
+    `${pad}${title}`,
+    RULE,
+    '',
+    `Run: ${s.runId}`,
+    `Execution Method: ${s.method ?? '-'}`,
+    `Test File: ${s.suite ?? '-'}`,
+    `Process ID: ${s.pid ?? '-'}${s.pidAlive === false ? ' (gone)' : ''}`,
+    `Status: ${s.state}${s.stalledS !== null ? ` (no heartbeat for ${formatDuration(s.stalledS)})` : ''}`,
+    `Started: ${localTime(s.started)}`,
+    `Elapsed: ${s.elapsedS === null ? '-' : formatDuration(s.elapsedS)}`,
+    '',
+    `Tests Completed: ${num(s.done)} / ${s.total === null ? '?' : num(s.total)}`,
+    `Progress: ${progressBar(s.percent)} ${s.percent === null ? '?' : s.percent.toFixed(1)}%`,
+    `Passed: ${num(s.passed)}  Failed: ${num(s.failed)}  Errors: ${num(s.errors)}  Skipped: ${num(s.skipped)}`,
+    `Success Rate: ${s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`}`,
+    `Rate: ${formatRate(s.rate)} tests/second`,
+    `ETA: ${s.etaS === null ? '-' : formatDuration(s.etaS)}`,
+    '',
+    `Last Update: ${localTime(s.lastUpdate)}`,
+  ];
+  if (s.ended) lines.push(`Verdict: ${s.verdict === null ? '-' : s.verdict.toUpperCase()}`);
+  if (s.resume) lines.push(`Resume: ${s.resume}`);
+  if (s.badLines > 0) lines.push(`Warning: ${num(s.badLines)} journal lines are not result records`);
+  if (s.logFile) lines.push('', `Log File: ${s.logFile}`, `View logs: tail -f ${s.logFile}`);
+  return `${lines.join('\n')}\n`;
+}

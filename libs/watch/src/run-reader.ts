@@ -1,0 +1,127 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { type BatchIndex, isErrnoException, type RunManifest, runPaths, type StatusHeartbeat } from '@capi/core';
+import { pidAlive } from './pid-alive.js';
+import { appendLogLines, applyJournalLine, batchState, createRunState, type RunState } from './run-state.js';
+import { type FileTail, tailFile } from './tail-file.js';
+import { classify, type WatchTarget } from './watch-target.js';
+
+/** Reads the files of a run into a RunState: journals and logs tailed, the rest re-read. */
+export interface RunReader {
+  readonly state: RunState;
+  /** Every file of the run (start, and a slow safety sweep in case an event was missed). */
+  readAll(): Promise<void>;
+  /** Only the files that changed. */
+  readPaths(paths: Iterable<string>): Promise<void>;
+  /** Paths the reader follows: the folders a file watcher should watch. */
+  readonly watchDirs: string[];
+}
+
+const LOG_BACKLOG_BYTES = 16 * 1024;
+const FINAL_HEARTBEATS = new Set(['completed', 'stopped', 'failed']);
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    // Gone, or (never with an atomic writer) half written: the next read will tell.
+    if ((isErrnoException(err) && err.code === 'ENOENT') || err instanceof SyntaxError) return null;
+    throw err;
+  }
+}
+
+async function list(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).map((n) => join(dir, n));
+  } catch (err) {
+    if (isErrnoException(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return [];
+    throw err;
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+export function createRunReader(target: WatchTarget): RunReader {
+  const state = createRunState(target);
+  const tails = new Map<string, FileTail>();
+  const tailOf = (path: string, log: boolean) => {
+    let t = tails.get(path);
+    if (!t) {
+      t = tailFile(path, log ? { fromEndBytes: LOG_BACKLOG_BYTES } : {});
+      tails.set(path, t);
+    }
+    return t;
+  };
+
+  async function readOne(path: string): Promise<void> {
+    const c = classify(target, path);
+    if (!c) return;
+    if (c.role === 'journal') {
+      batchState(state, c.key).hasJournal = true;
+      for (const line of await tailOf(path, false).read()) applyJournalLine(state, c.key, line);
+    } else if (c.role === 'log') {
+      appendLogLines(state, basename(path), await tailOf(path, true).read());
+    } else if (c.role === 'heartbeat') {
+      const hb = await readJson(path);
+      if (isObject(hb) && typeof hb.state === 'string')
+        batchState(state, c.key).heartbeat = hb as unknown as StatusHeartbeat;
+    } else if (c.role === 'manifest') {
+      const m = await readJson(path);
+      if (isObject(m)) state.manifest = m as unknown as RunManifest;
+    } else if (c.role === 'pid') {
+      const text = await readFile(path, 'utf8').catch(() => '');
+      const pid = Number.parseInt(text.trim(), 10);
+      state.pidFilePid = Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+    } else if (c.role === 'index') {
+      readIndex((await readJson(path)) as BatchIndex | null);
+    }
+  }
+
+  function readIndex(index: BatchIndex | null): void {
+    if (!isObject(index) || !Array.isArray(index.batches)) return;
+    state.indexTotal = typeof index.total === 'number' ? index.total : null;
+    for (const b of index.batches) if (isObject(b)) state.indexCounts.set(String(b.batch), Number(b.count));
+  }
+
+  function allPaths(): Promise<string[]> | string[] {
+    if (target.kind === 'exec') return [...target.files.keys()];
+    const p = runPaths(target.dir);
+    return Promise.all([list(p.results), list(p.status), list(p.logs)]).then((found) => [
+      p.manifest,
+      p.batchIndex,
+      ...found.flat(),
+    ]);
+  }
+
+  function refreshAlive(): void {
+    const pids = new Set<number>();
+    const sup = state.pidFilePid ?? state.manifest?.pid;
+    if (typeof sup === 'number') pids.add(sup);
+    for (const b of state.batches.values())
+      if (b.heartbeat && !FINAL_HEARTBEATS.has(b.heartbeat.state) && typeof b.heartbeat.pid === 'number')
+        pids.add(b.heartbeat.pid);
+    state.alive = new Map([...pids].map((pid) => [pid, pidAlive(pid)]));
+  }
+
+  const watchDirs =
+    target.kind === 'exec'
+      ? target.dirs
+      : [target.dir, ...['results', 'status', 'logs', 'batches'].map((d) => join(target.dir, d))];
+
+  return {
+    state,
+    watchDirs,
+    async readAll() {
+      if (target.kind === 'run') {
+        state.pidFilePid = null;
+        await readOne(runPaths(target.dir).pidFile);
+      }
+      for (const path of await allPaths()) await readOne(path);
+      refreshAlive();
+    },
+    async readPaths(paths) {
+      for (const path of paths) await readOne(path);
+      refreshAlive();
+    },
+  };
+}

@@ -1,0 +1,188 @@
+import {
+  type CheckFailure,
+  RESULT_STATUSES,
+  type ResultError,
+  type RunManifest,
+  type StatusHeartbeat,
+} from '@capi/core';
+import type { WatchTarget } from './watch-target.js';
+
+/**
+ * Everything the watcher has learnt about a run, accumulated from the files as they grow.
+ * Only counts and short rings are kept, never the results themselves: memory stays flat
+ * whatever the size of the run.
+ */
+
+export interface Counts {
+  done: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+}
+
+export interface BatchState {
+  key: string;
+  /** Counts from the journal, the truth when there is one. */
+  counts: Counts;
+  hasJournal: boolean;
+  heartbeat: StatusHeartbeat | null;
+}
+
+export interface FailureEntry {
+  /** Arrival order across the whole run, 1-based. */
+  n: number;
+  id: string;
+  name: string;
+  status: 'failed' | 'error';
+  detail: string;
+  batch: string | null;
+}
+
+export interface RunState {
+  target: WatchTarget;
+  manifest: RunManifest | null;
+  /** The pid in supervisor.pid, removed by the supervisor when it ends. */
+  pidFilePid: number | null;
+  /** `batches/index.json` total and per-batch counts. */
+  indexTotal: number | null;
+  indexCounts: Map<string, number>;
+  batches: Map<string, BatchState>;
+  failures: FailureEntry[];
+  failureCount: number;
+  logs: string[];
+  /** Lines in a journal that are not result records (reported, not fatal). */
+  badLines: number;
+  /** pid → alive, refreshed by the reader for the pids the snapshot asks about. */
+  alive: Map<number, boolean>;
+  /** (time, done) samples of the last seconds, for the rate. */
+  samples: Array<{ t: number; done: number }>;
+  /** Tests per second, one point per second, for the chart. */
+  series: number[];
+  seriesAt: number;
+  seriesDone: number;
+}
+
+export const MAX_FAILURES = 200;
+export const MAX_LOG_LINES = 200;
+export const MAX_SERIES = 120;
+const RATE_WINDOW_MS = 10_000;
+
+export function emptyCounts(): Counts {
+  return { done: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
+}
+
+export function createRunState(target: WatchTarget): RunState {
+  return {
+    target,
+    manifest: null,
+    pidFilePid: null,
+    indexTotal: null,
+    indexCounts: new Map(),
+    batches: new Map(),
+    failures: [],
+    failureCount: 0,
+    logs: [],
+    badLines: 0,
+    alive: new Map(),
+    samples: [],
+    series: [],
+    seriesAt: 0,
+    seriesDone: 0,
+  };
+}
+
+export function batchState(state: RunState, key: string): BatchState {
+  let batch = state.batches.get(key);
+  if (!batch) {
+    batch = { key, counts: emptyCounts(), hasJournal: false, heartbeat: null };
+    state.batches.set(key, batch);
+  }
+  return batch;
+}
+
+function describeFailure(record: { failures?: CheckFailure[]; error?: ResultError | null }): string {
+  const check = record.failures?.[0];
+  if (check) return `${check.check}: expected ${check.expected}, got ${check.actual}`;
+  if (record.error) return `${record.error.code}: ${record.error.message}`;
+  return '';
+}
+
+/** Counts one journal line; a line that is not a result record is counted as bad. */
+export function applyJournalLine(state: RunState, key: string, line: string): void {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    state.badLines++;
+    return;
+  }
+  const status = record?.status;
+  if (typeof record?.id !== 'string' || !(RESULT_STATUSES as readonly unknown[]).includes(status)) {
+    state.badLines++;
+    return;
+  }
+  const counts = batchState(state, key).counts;
+  counts.done++;
+  if (status === 'passed') counts.passed++;
+  else if (status === 'skipped') counts.skipped++;
+  else {
+    if (status === 'failed') counts.failed++;
+    else counts.errors++;
+    pushFailure(state, record, status as 'failed' | 'error');
+  }
+}
+
+function pushFailure(state: RunState, record: Record<string, unknown>, status: 'failed' | 'error'): void {
+  state.failureCount++;
+  state.failures.push({
+    n: state.failureCount,
+    id: record.id as string,
+    name: typeof record.name === 'string' ? record.name : (record.id as string),
+    status,
+    detail: describeFailure(record as { failures?: CheckFailure[]; error?: ResultError | null }),
+    batch: typeof record.batch === 'string' ? record.batch : null,
+  });
+  if (state.failures.length > MAX_FAILURES) state.failures.splice(0, state.failures.length - MAX_FAILURES);
+}
+
+export function appendLogLines(state: RunState, source: string, lines: string[]): void {
+  for (const line of lines) state.logs.push(`${source}: ${line}`);
+  if (state.logs.length > MAX_LOG_LINES) state.logs.splice(0, state.logs.length - MAX_LOG_LINES);
+}
+
+export function totalCounts(state: RunState): Counts {
+  const sum = emptyCounts();
+  for (const b of state.batches.values()) {
+    const c = b.hasJournal || !b.heartbeat ? b.counts : heartbeatCounts(b.heartbeat);
+    sum.done += c.done;
+    sum.passed += c.passed;
+    sum.failed += c.failed;
+    sum.errors += c.errors;
+    sum.skipped += c.skipped;
+  }
+  return sum;
+}
+
+export function heartbeatCounts(hb: StatusHeartbeat): Counts {
+  return { done: hb.done, passed: hb.passed, failed: hb.failed, errors: hb.errors, skipped: hb.skipped };
+}
+
+/** Records how many tests are done at `now`: the rate and the chart come from these. */
+export function recordSample(state: RunState, now: number): void {
+  const { done } = totalCounts(state);
+  state.samples.push({ t: now, done });
+  while (state.samples.length > 2 && (state.samples[0] as { t: number }).t < now - RATE_WINDOW_MS)
+    state.samples.shift();
+  if (state.seriesAt === 0) {
+    state.seriesAt = now;
+    state.seriesDone = done;
+    return;
+  }
+  const dt = now - state.seriesAt;
+  if (dt < 1000) return;
+  state.series.push(Math.max(0, ((done - state.seriesDone) * 1000) / dt));
+  if (state.series.length > MAX_SERIES) state.series.shift();
+  state.seriesAt = now;
+  state.seriesDone = done;
+}

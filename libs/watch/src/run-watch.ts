@@ -1,0 +1,104 @@
+import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
+import { createRunReader, type RunReader } from './run-reader.js';
+import { type RunState, recordSample } from './run-state.js';
+import { classify, type WatchTarget } from './watch-target.js';
+
+/**
+ * Keeps a RunState up to date while the run goes on. chokidar only marks files dirty;
+ * the files are read at most once per tick, so a run that appends thousands of lines a
+ * second costs a few reads a second, not one per line.
+ */
+export interface RunWatch {
+  readonly state: RunState;
+  /** Reads every file again now (before a final verdict, after a stop request). */
+  rescan(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RunWatchOptions {
+  /** How often changed files are read and `onTick` runs. */
+  tickMs?: number;
+  /** How often every file is read even without an event, in case one was missed. */
+  sweepMs?: number;
+  /** How often pids are checked for DEAD, without any file event. */
+  aliveMs?: number;
+  /** Called after every tick with whether anything was read. */
+  onTick: (state: RunState, changed: boolean) => void;
+  /** Called when a tick fails (a file turned unreadable); the watch goes on. */
+  onError?: (err: unknown) => void;
+  now?: () => number;
+}
+
+function createFileWatcher(target: WatchTarget, reader: RunReader, onPath: (p: string) => void): FSWatcher {
+  const watchedDirs = new Set(reader.watchDirs);
+  const watcher = chokidarWatch(target.kind === 'run' ? target.dir : target.dirs, {
+    ignoreInitial: true,
+    depth: target.kind === 'run' ? 1 : 0,
+    // v4+ has no globs: filter here so batches/*.ndjson, claims/ and report/ cost nothing.
+    ignored: (path) => !watchedDirs.has(path) && classify(target, path) === null,
+  });
+  for (const event of ['add', 'change', 'unlink'] as const) watcher.on(event, onPath);
+  watcher.on('error', () => {
+    // A folder removed under the watcher: the periodic sweep notices what matters.
+  });
+  return watcher;
+}
+
+export async function startRunWatch(target: WatchTarget, opts: RunWatchOptions): Promise<RunWatch> {
+  const now = opts.now ?? Date.now;
+  const tickMs = opts.tickMs ?? 250;
+  const sweepMs = opts.sweepMs ?? 5000;
+  const aliveMs = opts.aliveMs ?? 1000;
+  const reader = createRunReader(target);
+  let dirty = new Set<string>();
+  const watcher = createFileWatcher(target, reader, (p) => dirty.add(p));
+  await reader.readAll();
+  recordSample(reader.state, now());
+  let lastSweep = now();
+  let lastAlive = now();
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+
+  async function tick(): Promise<void> {
+    const t = now();
+    let changed = dirty.size > 0;
+    if (t - lastSweep >= sweepMs) {
+      dirty = new Set();
+      await reader.readAll();
+      lastSweep = lastAlive = t;
+      changed = true;
+    } else if (changed || t - lastAlive >= aliveMs) {
+      const paths = dirty;
+      dirty = new Set();
+      await reader.readPaths(paths);
+      lastAlive = t;
+    }
+    recordSample(reader.state, t);
+    opts.onTick(reader.state, changed);
+  }
+
+  function schedule(): void {
+    if (closed) return;
+    timer = setTimeout(() => {
+      running = tick()
+        .catch((err) => opts.onError?.(err))
+        .finally(schedule);
+    }, tickMs);
+  }
+  schedule();
+
+  return {
+    state: reader.state,
+    async rescan() {
+      await running;
+      await reader.readAll();
+    },
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await running;
+      await watcher.close();
+    },
+  };
+}

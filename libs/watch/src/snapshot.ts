@@ -1,0 +1,280 @@
+import { ExitCode, type StatusHeartbeat } from '@capi/core';
+import { type BatchState, heartbeatCounts, type RunState, totalCounts } from './run-state.js';
+
+/** What a renderer shows: a pure function of the RunState and the clock. */
+
+export type DisplayState =
+  | 'WAITING'
+  | 'CREATED'
+  | 'RUNNING'
+  | 'PAUSED'
+  | 'STALLED'
+  | 'DEAD'
+  | 'COMPLETED'
+  | 'STOPPED'
+  | 'FAILED';
+
+export type FailureFilter = 'all' | 'failed' | 'errors';
+
+export interface BatchRow {
+  batch: string;
+  pid: number | null;
+  state: string;
+  done: number;
+  total: number | null;
+  passRate: number | null;
+  rate: number | null;
+  current: string | null;
+}
+
+export interface FailureRow {
+  n: number;
+  id: string;
+  name: string;
+  status: 'failed' | 'error';
+  detail: string;
+  batch: string | null;
+}
+
+export interface Snapshot {
+  type: 'snapshot';
+  at: string;
+  runId: string;
+  kind: 'run' | 'exec';
+  method: string | null;
+  suite: string | null;
+  state: DisplayState;
+  /** run.json's state, or the heartbeat's for a bare capi-exec. */
+  runState: string | null;
+  verdict: 'passed' | 'failed' | null;
+  ended: boolean;
+  /** The watch's exit code once the run has ended (or is DEAD), else null. */
+  exitCode: number | null;
+  pid: number | null;
+  pidAlive: boolean | null;
+  started: string | null;
+  elapsedS: number | null;
+  etaS: number | null;
+  lastUpdate: string | null;
+  /** Seconds since the newest heartbeat of a running batch moved, when STALLED. */
+  stalledS: number | null;
+  total: number | null;
+  done: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  percent: number | null;
+  successRate: number | null;
+  rate: number;
+  rateSeries: number[];
+  batchStates: Record<string, number>;
+  batches: BatchRow[];
+  failureCount: number;
+  failures: FailureRow[];
+  logFile: string | null;
+  logTail: string[];
+  resume: string | null;
+  badLines: number;
+}
+
+export interface SnapshotOptions {
+  now: number;
+  stallAfterS: number;
+  failureFilter?: FailureFilter;
+  maxFailures?: number;
+  maxBatches?: number;
+  maxLogLines?: number;
+}
+
+const FINAL = new Set(['completed', 'stopped', 'failed']);
+const ACTIVE = new Set(['starting', 'running']);
+
+const ms = (iso: string | null | undefined) => (iso ? Date.parse(iso) : Number.NaN);
+
+function isStalled(hb: StatusHeartbeat | null, opts: SnapshotOptions): boolean {
+  return !!hb && ACTIVE.has(hb.state) && opts.now - ms(hb.updatedAt) > opts.stallAfterS * 1000;
+}
+
+function heartbeats(state: RunState): StatusHeartbeat[] {
+  return [...state.batches.values()].flatMap((b) => (b.heartbeat ? [b.heartbeat] : []));
+}
+
+/** Newest heartbeat of a running batch, when every running batch is older than the limit. */
+function stalledSince(state: RunState, opts: SnapshotOptions): number | null {
+  const active = heartbeats(state).filter((hb) => ACTIVE.has(hb.state));
+  if (active.length === 0) return null;
+  const newest = Math.max(...active.map((hb) => ms(hb.updatedAt)));
+  return opts.now - newest > opts.stallAfterS * 1000 ? newest : null;
+}
+
+function supervisorPid(state: RunState): number | null {
+  if (state.target.kind === 'exec') {
+    const hb = heartbeats(state)[0];
+    return hb && typeof hb.pid === 'number' ? hb.pid : null;
+  }
+  return state.pidFilePid ?? state.manifest?.pid ?? null;
+}
+
+/** The run's own state word: run.json's, or the heartbeats' for a bare capi-exec. */
+function runStateOf(state: RunState): string | null {
+  if (state.manifest) return state.manifest.state;
+  const hbs = heartbeats(state);
+  if (hbs.length === 0) return null;
+  if (hbs.every((hb) => FINAL.has(hb.state))) {
+    if (hbs.some((hb) => hb.state === 'failed')) return 'failed';
+    return hbs.some((hb) => hb.state === 'stopped') ? 'stopped' : 'completed';
+  }
+  return hbs.some((hb) => ACTIVE.has(hb.state) || hb.state === 'stopping') ? 'running' : 'paused';
+}
+
+function displayState(state: RunState, runState: string | null, alive: boolean | null, opts: SnapshotOptions) {
+  if (runState === 'completed') return 'COMPLETED';
+  if (runState === 'stopped') return 'STOPPED';
+  if (runState === 'failed') return 'FAILED';
+  if (runState === null) return 'WAITING';
+  if (alive === false) return 'DEAD';
+  if (stalledSince(state, opts) !== null) return 'STALLED';
+  if (runState === 'created') return 'CREATED';
+  const hbs = heartbeats(state);
+  if (hbs.length > 0 && hbs.every((hb) => hb.state === 'paused' || FINAL.has(hb.state))) return 'PAUSED';
+  return 'RUNNING';
+}
+
+function exitCodeOf(display: DisplayState, verdict: string | null, failures: number): number | null {
+  if (display === 'DEAD') return ExitCode.cannotRun;
+  if (display !== 'COMPLETED' && display !== 'STOPPED' && display !== 'FAILED') return null;
+  if (verdict === 'passed') return ExitCode.ok;
+  if (verdict === 'failed') return ExitCode.testsFailed;
+  if (display === 'FAILED') return ExitCode.cannotRun;
+  return failures > 0 ? ExitCode.testsFailed : ExitCode.ok;
+}
+
+export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
+  const m = state.manifest;
+  const counts = totalCounts(state);
+  const runState = runStateOf(state);
+  const pid = supervisorPid(state);
+  const alive = pid === null ? null : (state.alive.get(pid) ?? null);
+  const display = displayState(state, runState, alive, opts);
+  const ended = display === 'COMPLETED' || display === 'STOPPED' || display === 'FAILED';
+  const verdict = m?.verdict ?? (ended ? (counts.failed + counts.errors > 0 ? 'failed' : 'passed') : null);
+  const hbs = heartbeats(state);
+  const startedMs = ms(m?.created) || Math.min(...hbs.map((hb) => ms(hb.startedAt)).filter(Number.isFinite));
+  const lastMs = Math.max(...hbs.map((hb) => ms(hb.updatedAt)).filter(Number.isFinite));
+  const endMs = ended ? ms(m?.finished) || (Number.isFinite(lastMs) ? lastMs : opts.now) : opts.now;
+  const elapsedS = Number.isFinite(startedMs) ? Math.max(0, (endMs - startedMs) / 1000) : null;
+  const total = m?.total ?? state.indexTotal ?? sumTotals(hbs);
+  const rate = rateOf(state, hbs, ended, counts.done, elapsedS);
+  const ran = counts.passed + counts.failed + counts.errors;
+  const stalled = display === 'STALLED' ? stalledSince(state, opts) : null;
+  return {
+    type: 'snapshot',
+    at: new Date(opts.now).toISOString(),
+    runId: m?.id ?? state.target.id,
+    kind: state.target.kind,
+    method: m?.method ?? (state.target.kind === 'exec' ? 'exec' : null),
+    suite: m?.suite?.file ?? null,
+    state: display,
+    runState,
+    verdict,
+    ended,
+    exitCode: exitCodeOf(display, verdict, counts.failed + counts.errors),
+    pid,
+    pidAlive: alive,
+    started: Number.isFinite(startedMs) ? new Date(startedMs).toISOString() : null,
+    elapsedS,
+    etaS: !ended && total !== null && rate > 0 ? Math.max(0, total - counts.done) / rate : null,
+    lastUpdate: Number.isFinite(lastMs) ? new Date(lastMs).toISOString() : null,
+    stalledS: stalled === null ? null : (opts.now - stalled) / 1000,
+    total,
+    ...counts,
+    percent: total ? Math.min(100, (counts.done / total) * 100) : null,
+    successRate: ran > 0 ? (counts.passed / ran) * 100 : null,
+    rate,
+    rateSeries: [...state.series],
+    batchStates: batchStates(state, opts),
+    batches: batchRows(state, opts),
+    failureCount: state.failureCount,
+    failures: failureRows(state, opts),
+    logFile: state.target.kind === 'run' ? `${state.target.dir}/logs/capi.log` : null,
+    logTail: state.logs.slice(-(opts.maxLogLines ?? 20)),
+    resume: display === 'DEAD' || display === 'STALLED' || display === 'STOPPED' ? resumeHint(state) : null,
+    badLines: state.badLines,
+  };
+}
+
+function sumTotals(hbs: StatusHeartbeat[]): number | null {
+  const totals = hbs.map((hb) => hb.total);
+  return totals.length > 0 && totals.every((t) => typeof t === 'number')
+    ? (totals as number[]).reduce((a, b) => a + b, 0)
+    : null;
+}
+
+/** Tests/s over the last seconds seen; else the heartbeats' own rates; else the average. */
+function rateOf(state: RunState, hbs: StatusHeartbeat[], ended: boolean, done: number, elapsedS: number | null) {
+  if (ended) return elapsedS ? done / elapsedS : 0;
+  const first = state.samples[0];
+  const last = state.samples[state.samples.length - 1];
+  if (first && last && last.t - first.t >= 2000) return ((last.done - first.done) * 1000) / (last.t - first.t);
+  const beats = hbs.filter((hb) => ACTIVE.has(hb.state)).reduce((sum, hb) => sum + (Number(hb.rate) || 0), 0);
+  if (beats > 0) return beats;
+  return elapsedS ? done / elapsedS : 0;
+}
+
+export function resumeHint(state: RunState): string {
+  if (state.target.kind === 'run') return `capi-launch --resume ${state.manifest?.id ?? state.target.id}`;
+  const journal = [...state.target.files].find(([, f]) => f.role === 'journal')?.[0];
+  return journal
+    ? `run the same capi-exec command again with --journal ${journal} (it skips the ids already there)`
+    : 'run the same capi-exec command again with a --journal to resume';
+}
+
+function rowState(b: BatchState, state: RunState, opts: SnapshotOptions): string {
+  const hb = b.heartbeat;
+  if (!hb) return 'pending';
+  if (!FINAL.has(hb.state) && state.alive.get(hb.pid) === false) return 'DEAD';
+  if (isStalled(hb, opts)) return 'STALLED';
+  return hb.state;
+}
+
+function batchStates(state: RunState, opts: SnapshotOptions): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const b of state.batches.values()) {
+    const s = rowState(b, state, opts);
+    out[s] = (out[s] ?? 0) + 1;
+  }
+  return out;
+}
+
+const ORDER: Record<string, number> = { DEAD: 0, STALLED: 1, running: 2, starting: 3, stopping: 4, paused: 5 };
+
+function batchRows(state: RunState, opts: SnapshotOptions): BatchRow[] {
+  const rows = [...state.batches.values()].map((b) => {
+    const hb = b.heartbeat;
+    const c = b.hasJournal || !hb ? b.counts : heartbeatCounts(hb);
+    const ran = c.passed + c.failed + c.errors;
+    const s = rowState(b, state, opts);
+    return {
+      batch: hb?.batch ?? b.key,
+      pid: hb?.pid ?? null,
+      state: s,
+      done: c.done,
+      total: hb?.total ?? state.indexCounts.get(b.key) ?? null,
+      passRate: ran > 0 ? (c.passed / ran) * 100 : null,
+      rate: hb && ACTIVE.has(hb.state) ? Number(hb.rate) || 0 : null,
+      current: hb && ACTIVE.has(hb.state) ? (hb.inFlight?.[0] ?? null) : null,
+    };
+  });
+  // Trouble first, then live batches, then the finished ones, newest name first.
+  rows.sort((a, b) => (ORDER[a.state] ?? 9) - (ORDER[b.state] ?? 9) || (a.batch < b.batch ? 1 : -1));
+  return rows.slice(0, opts.maxBatches ?? 50);
+}
+
+function failureRows(state: RunState, opts: SnapshotOptions): FailureRow[] {
+  const filter = opts.failureFilter ?? 'all';
+  const rows = state.failures.filter(
+    (f) => filter === 'all' || (filter === 'failed' ? f.status === 'failed' : f.status === 'error'),
+  );
+  return rows.slice(-(opts.maxFailures ?? 20));
+}

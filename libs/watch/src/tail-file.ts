@@ -1,0 +1,90 @@
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { isErrnoException } from '@capi/core';
+
+/**
+ * Follows a growing file from the last offset read, so a journal of millions of lines is
+ * read once, never again. A line without its newline yet (a write under way, or a torn
+ * tail) is kept and completed by the next read.
+ */
+export interface FileTail {
+  readonly path: string;
+  /** Complete lines added since the last call (without `\n` / `\r\n`). */
+  read(): Promise<string[]>;
+  /** Bytes consumed so far. */
+  readonly offset: number;
+}
+
+export interface FileTailOptions {
+  /** Start this many bytes before the end (logs: only the recent past matters). */
+  fromEndBytes?: number;
+  /** Longest line kept; a longer one is cut, so memory stays bounded. */
+  maxLineLength?: number;
+  /** Most bytes read per call, so one refresh never stalls on a huge backlog. */
+  maxReadBytes?: number;
+}
+
+const CHUNK = 256 * 1024;
+
+export function tailFile(path: string, options: FileTailOptions = {}): FileTail {
+  const maxLine = options.maxLineLength ?? 1024 * 1024;
+  const maxRead = options.maxReadBytes ?? 64 * 1024 * 1024;
+  let offset = -1;
+  let pending = '';
+  let decoder = new StringDecoder('utf8');
+  const buf = Buffer.alloc(CHUNK);
+
+  async function read(): Promise<string[]> {
+    let fh: Awaited<ReturnType<typeof open>>;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      if (isErrnoException(err) && err.code === 'ENOENT') return [];
+      throw err;
+    }
+    const lines: string[] = [];
+    try {
+      const { size } = await fh.stat();
+      if (offset === -1) offset = options.fromEndBytes === undefined ? 0 : Math.max(0, size - options.fromEndBytes);
+      if (size < offset) {
+        // Replaced or truncated (a journal cut back after a torn tail): start over.
+        offset = 0;
+        pending = '';
+        decoder = new StringDecoder('utf8');
+      }
+      let budget = maxRead;
+      while (offset < size && budget > 0) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - offset, budget), offset);
+        if (bytesRead === 0) break;
+        offset += bytesRead;
+        budget -= bytesRead;
+        split(decoder.write(buf.subarray(0, bytesRead)), lines);
+      }
+    } finally {
+      await fh.close();
+    }
+    return lines;
+  }
+
+  function split(text: string, out: string[]): void {
+    const chunk = pending + text;
+    let start = 0;
+    let nl = chunk.indexOf('\n');
+    while (nl !== -1) {
+      const end = nl > start && chunk.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      if (end > start) out.push(chunk.slice(start, end));
+      start = nl + 1;
+      nl = chunk.indexOf('\n', start);
+    }
+    const rest = chunk.slice(start);
+    pending = rest.length > maxLine ? rest.slice(0, maxLine) : rest;
+  }
+
+  return {
+    path,
+    read,
+    get offset() {
+      return Math.max(offset, 0);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { isErrnoException, runPaths, UsageError } from '@capi/core';
+
+/**
+ * What is being watched: a run folder written by capi-launch, or the files of a bare
+ * capi-exec given `--status` and `--journal`.
+ */
+export type WatchTarget =
+  | { kind: 'run'; id: string; dir: string }
+  | { kind: 'exec'; id: string; dirs: string[]; files: Map<string, ExecFile> };
+
+export interface ExecFile {
+  role: 'journal' | 'heartbeat' | 'log';
+  key: string;
+}
+
+export type FileRole = 'manifest' | 'pid' | 'index' | 'journal' | 'heartbeat' | 'log';
+
+export interface ClassifiedFile {
+  role: FileRole;
+  key: string;
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (err) {
+    if (isErrnoException(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const stem = (path: string) => basename(path, extname(path));
+
+/** The newest run under `runs`: the `latest` link, else the greatest run id holding run.json. */
+export async function newestRun(runs: string): Promise<string | null> {
+  try {
+    const link = resolve(runs, await readlink(join(runs, 'latest')));
+    if (await exists(join(link, 'run.json'))) return link;
+  } catch {
+    // No usable `latest` link: fall back to the names, which sort by time.
+  }
+  let names: string[];
+  try {
+    names = await readdir(runs);
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'ENOENT') return null;
+    throw err;
+  }
+  const runIds = names.filter((n) => n !== 'latest').sort();
+  for (let i = runIds.length - 1; i >= 0; i--) {
+    const dir = join(runs, runIds[i] as string);
+    if (await exists(join(dir, 'run.json'))) return dir;
+  }
+  return null;
+}
+
+/** Pairs one heartbeat with one journal under one key; several are keyed by file name. */
+export function execTarget(id: string, statuses: string[], journals: string[], logs: string[]): WatchTarget {
+  const files = new Map<string, ExecFile>();
+  const single = statuses.length <= 1 && journals.length <= 1;
+  for (const p of statuses) files.set(resolve(p), { role: 'heartbeat', key: single ? 'exec' : stem(p) });
+  for (const p of journals) files.set(resolve(p), { role: 'journal', key: single ? 'exec' : stem(p) });
+  for (const p of logs) files.set(resolve(p), { role: 'log', key: stem(p) });
+  const dirs = [...new Set([...files.keys()].map((p) => dirname(p)))];
+  return { kind: 'exec', id, dirs, files };
+}
+
+/** A folder holding a bare capi-exec's files: *.json heartbeats, *.ndjson journals, *.log. */
+async function execFolder(dir: string): Promise<WatchTarget> {
+  const names = await readdir(dir);
+  const pick = (ext: string) => names.filter((n) => extname(n) === ext).map((n) => join(dir, n));
+  const statuses = pick('.json').filter((p) => !['control', 'index'].includes(stem(p)));
+  const journals = pick('.ndjson');
+  if (statuses.length === 0 && journals.length === 0)
+    throw new UsageError(`${dir}: not a run folder (no run.json) and no heartbeat or journal in it`);
+  return execTarget(basename(dir), statuses, journals, pick('.log'));
+}
+
+export interface TargetOptions {
+  run?: string | undefined;
+  status?: string | undefined;
+  journal?: string | undefined;
+  runsDir: string;
+  cwd: string;
+}
+
+export async function resolveTarget(opts: TargetOptions): Promise<WatchTarget | null> {
+  if (opts.status || opts.journal) {
+    if (opts.run) throw new UsageError('give a RUN or --status/--journal, not both');
+    const s = opts.status ? [resolve(opts.cwd, opts.status)] : [];
+    const j = opts.journal ? [resolve(opts.cwd, opts.journal)] : [];
+    return execTarget(basename(j[0] ?? s[0] ?? 'exec', '.ndjson'), s, j, []);
+  }
+  if (!opts.run) {
+    const dir = await newestRun(opts.runsDir);
+    return dir ? { kind: 'run', id: basename(dir), dir } : null;
+  }
+  for (const dir of [resolve(opts.cwd, opts.run), resolve(opts.runsDir, opts.run)]) {
+    if (!(await isDir(dir))) continue;
+    const paths = runPaths(dir);
+    if ((await exists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results)))
+      return { kind: 'run', id: basename(dir), dir };
+    return execFolder(dir);
+  }
+  throw new UsageError(`run not found: "${opts.run}" (not a folder, nor a run id under ${opts.runsDir})`);
+}
+
+/** Which part of the run a path is, or null for a file the watcher ignores. */
+export function classify(target: WatchTarget, path: string): ClassifiedFile | null {
+  if (target.kind === 'exec') {
+    const f = target.files.get(path);
+    return f ? { role: f.role, key: f.key } : null;
+  }
+  const p = runPaths(target.dir);
+  if (path === p.manifest) return { role: 'manifest', key: '' };
+  if (path === p.pidFile) return { role: 'pid', key: '' };
+  if (path === p.batchIndex) return { role: 'index', key: '' };
+  const dir = dirname(path);
+  const ext = extname(path);
+  if (dir === p.results && ext === '.ndjson') return { role: 'journal', key: stem(path) };
+  if (dir === p.status && ext === '.json') return { role: 'heartbeat', key: stem(path) };
+  if (dir === p.logs && ext === '.log') return { role: 'log', key: stem(path) };
+  return null;
+}

@@ -1,0 +1,119 @@
+import { realpath } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError } from '@capi/core';
+import type { Presenter } from './presenters.js';
+import { createRunReader } from './run-reader.js';
+import { startRunWatch } from './run-watch.js';
+import { type Snapshot, snapshot } from './snapshot.js';
+import { resolveTarget, type TargetOptions, type WatchTarget } from './watch-target.js';
+
+export interface WatchOptions extends TargetOptions {
+  stallAfterS: number;
+  follow: boolean;
+  /** How often files are read and the dashboard may redraw. */
+  tickMs?: number;
+}
+
+export interface WatchIO {
+  now: () => number;
+  stdout: Writable;
+}
+
+async function targetOrWait(opts: WatchOptions, presenter: Presenter, skip: string | null) {
+  let waiting = false;
+  for (;;) {
+    const target = await resolveTarget(opts);
+    if (target && (target.kind === 'exec' || target.dir !== skip)) return realTarget(target);
+    if (!opts.follow) throw new UsageError(`no run found under ${opts.runsDir}`);
+    if (!waiting) presenter.note(skip ? 'waiting for the next run' : `waiting for a run under ${opts.runsDir}`);
+    waiting = true;
+    if (await quitWithin(presenter, 1000)) return null;
+  }
+}
+
+async function realTarget(target: WatchTarget): Promise<WatchTarget> {
+  return target.kind === 'run' ? { ...target, dir: await realpath(target.dir) } : target;
+}
+
+async function quitWithin(presenter: Presenter, ms: number): Promise<boolean> {
+  const timeout = sleep(ms).then(() => false);
+  return presenter.quit ? Promise.race([presenter.quit.then(() => true), timeout]) : timeout;
+}
+
+/** Prints the state of the run once (--summary). */
+export async function summarize(opts: WatchOptions, io: WatchIO, format: (s: Snapshot) => string): Promise<number> {
+  const target = await resolveTarget(opts);
+  if (!target) throw new UsageError(`no run found under ${opts.runsDir}`);
+  const reader = createRunReader(await realTarget(target));
+  await reader.readAll();
+  const s = snapshot(reader.state, { now: io.now(), stallAfterS: opts.stallAfterS });
+  io.stdout.write(format(s));
+  return s.exitCode ?? 0;
+}
+
+/** Watches until the run ends (and, with --follow, the next ones); returns the exit code. */
+export async function watchRuns(opts: WatchOptions, presenter: Presenter, io: WatchIO): Promise<number> {
+  if (opts.follow && (opts.status || opts.journal))
+    throw new UsageError('--follow watches runs, not --status/--journal');
+  let code = 0;
+  let skip: string | null = null;
+  try {
+    for (;;) {
+      const target = await targetOrWait(opts, presenter, skip);
+      if (!target) return code;
+      const result = await watchOne(target, opts, presenter, io);
+      code = result.code;
+      if (result.quit) return code;
+      if (!opts.follow) {
+        if (presenter.quit) await presenter.quit;
+        return code;
+      }
+      skip = target.kind === 'run' ? target.dir : null;
+    }
+  } finally {
+    presenter.close();
+  }
+}
+
+function watchOne(target: WatchTarget, opts: WatchOptions, presenter: Presenter, io: WatchIO) {
+  return new Promise<{ code: number; quit: boolean }>((resolve, reject) => {
+    let settling = false;
+    let done = false;
+    const snap = (state: Parameters<typeof snapshot>[0]) =>
+      snapshot(state, { now: io.now(), stallAfterS: opts.stallAfterS, failureFilter: presenter.failureFilter });
+    const finish = (watch: Awaited<ReturnType<typeof startRunWatch>>, result: { code: number; quit: boolean }) => {
+      if (done) return;
+      done = true;
+      watch.close().then(() => resolve(result), reject);
+    };
+    const onTick = (state: Parameters<typeof snapshot>[0], changed: boolean) => {
+      if (settling || done || !watch) return;
+      const s = snap(state);
+      if (s.exitCode === null) return presenter.show(s, changed, false);
+      // Read everything once more before the verdict: run.json may be newer than the pid check.
+      settling = true;
+      const w = watch;
+      w.rescan()
+        .then(() => {
+          const again = snap(w.state);
+          presenter.show(again, true, again.exitCode !== null);
+          if (again.exitCode !== null) finish(w, { code: again.exitCode, quit: false });
+          settling = false;
+        })
+        .catch(reject);
+    };
+    let watch: Awaited<ReturnType<typeof startRunWatch>> | null = null;
+    startRunWatch(target, {
+      tickMs: opts.tickMs ?? 250,
+      onTick,
+      onError: (err) => presenter.note(`read error: ${err instanceof Error ? err.message : String(err)}`),
+    }).then((w) => {
+      watch = w;
+      const first = snap(w.state);
+      presenter.show(first, true, first.exitCode !== null);
+      if (first.exitCode !== null) finish(w, { code: first.exitCode, quit: false });
+      presenter.quit?.then(() => finish(w, { code: snap(w.state).exitCode ?? 0, quit: true }));
+    }, reject);
+  });
+}
