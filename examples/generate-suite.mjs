@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+// Writes examples/suite.csv and examples/expected.json: the example suite that runs against
+// the demo API (libs/demo-api). Deterministic: the same script always writes the same bytes.
+// Usage: node examples/generate-suite.mjs [--rows 1000] [--out examples/suite.csv]
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { stringify } from 'csv-stringify/sync';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const columns = [
+  'id',
+  'name',
+  'method',
+  'url',
+  'headers',
+  'body',
+  'expect_status',
+  'expect_body',
+  'expect_json',
+  'max_ms',
+  'timeout_ms',
+  'tags',
+  'enabled',
+  'item_id',
+  'region',
+];
+const regions = ['eu', 'us', 'apac'];
+const statusCodes = [200, 201, 202, 204, 400, 401, 403, 404, 409, 410, 418, 422, 500];
+const disabledWords = ['no', 'false', '0', 'off'];
+
+/** A small LCG: enough variety, identical output on every machine. */
+function lcg(seed) {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+}
+
+/**
+ * The rows meant to fail (the API answers, an expectation does not hold) and to error
+ * (no usable answer). Each is tagged designed-fail / designed-error; docs/demo-api.md and
+ * examples/README.md say why each one fails.
+ */
+const designed = [
+  { name: 'designed fail: wrong status for an existing item', url: '/items/1', expect_status: '404' },
+  { name: 'designed fail: missing item expected to exist', url: '/items/10500', expect_status: '200' },
+  { name: 'designed fail: body lacks the substring', url: '/items/2', expect_body: 'item-3' },
+  { name: 'designed fail: body does not match the regex', url: '/health', expect_body: '/^down$/' },
+  { name: 'designed fail: JSON value differs', url: '/items/5', expect_json: '{"name":"item-6"}' },
+  { name: 'designed fail: JSON type differs (5 is not "5")', url: '/items/5', expect_json: '{"id":"5"}' },
+  { name: 'designed fail: slower than max_ms', url: '/items/7?latency=400', max_ms: '100' },
+  { name: 'designed fail: secure call without a token', url: '/secure', expect_status: '200' },
+  {
+    name: 'designed fail: create without a name is refused',
+    method: 'POST',
+    url: '/items',
+    body: '{"price": 1}',
+    expect_status: '201',
+  },
+  {
+    name: 'designed fail: echoed header differs',
+    method: 'POST',
+    url: '/echo',
+    headers: '{"X-Region":"eu"}',
+    body: '{}',
+    expect_json: '{"headers":{"x-region":"us"}}',
+  },
+].map((r) => ({ ...r, tags: 'designed-fail' }));
+
+const designedErrors = [
+  { name: 'designed error: the server resets the connection', url: '/reset' },
+  { name: 'designed error: timeout_ms below the latency', url: '/items/1?latency=3000', timeout_ms: '300' },
+  { name: 'designed error: timeout_ms below the delay', url: '/delay/3000', timeout_ms: '300' },
+].map((r) => ({ ...r, tags: 'designed-error' }));
+
+/** The ordinary rows, by kind; every one passes against the demo API with default knobs. */
+const kinds = {
+  getItem: (i, v) => ({
+    name: i % 10 === 3 ? '' : i % 17 === 0 ? `élément ${v.item_id} ✓` : `get item ${v.item_id}`,
+    method: i % 7 === 0 ? '' : i % 13 === 0 ? 'get' : 'GET',
+    url: i % 11 === 0 ? '/items/{{item_id}}?latency=20' : '/items/{{item_id}}',
+    expect_status: i % 3 === 0 ? '200' : '',
+    expect_body: 'item-{{item_id}}',
+    expect_json: '{"id": {{item_id}}, "name": "item-{{item_id}}"}',
+    max_ms: i % 9 === 0 ? '5000' : '',
+    timeout_ms: i % 9 === 0 ? '10000' : '',
+    tags: i % 4 === 0 ? 'smoke;items' : 'items',
+  }),
+  list: (_i, v) => ({
+    name: `list items from ${v.item_id}`,
+    url: '/items?limit=5&offset={{item_id}}',
+    expect_json: '{"limit": 5, "offset": {{item_id}}}',
+    tags: 'items',
+  }),
+  create: (_i, v) => ({
+    name: `create widget ${v.item_id} in ${v.region}`,
+    method: 'POST',
+    url: '/items',
+    body: '{"name": "widget-{{item_id}}", "region": "{{region}}", "price": 12.5}',
+    expect_status: '201',
+    expect_json: '{"name": "widget-{{item_id}}", "region": "{{region}}"}',
+    tags: 'crud',
+  }),
+  update: (_i, v) => ({
+    name: `rename item ${v.item_id}`,
+    method: 'PUT',
+    url: '/items/{{item_id}}',
+    body: '{"name": "renamed-{{item_id}}"}',
+    expect_status: '200',
+    expect_json: '{"id": {{item_id}}, "name": "renamed-{{item_id}}"}',
+    tags: 'crud',
+  }),
+  patch: (_i, v) => ({
+    name: `patch item ${v.item_id}`,
+    method: 'PATCH',
+    url: '/items/{{item_id}}',
+    headers: 'Content-Type: application/json',
+    body: '{"name": "patched", "price": 9.99}',
+    expect_status: '200,204',
+    expect_json: '{"id": {{item_id}}, "price": 9.99}',
+    tags: 'crud',
+  }),
+  remove: (_i, v) => ({
+    name: `delete item ${v.item_id}`,
+    method: 'DELETE',
+    url: '/items/{{item_id}}',
+    expect_status: '204',
+    tags: 'crud',
+  }),
+  echoJson: (_i, v) => ({
+    name: `echo JSON with headers (${v.region})`,
+    method: 'POST',
+    url: '/echo',
+    headers: '{"X-Region": "{{region}}", "X-Trace": "t-{{item_id}}"}',
+    body: '{"region": "{{region}}", "note": "a, b; \\"c\\""}',
+    expect_json:
+      '{"headers": {"x-region": "{{region}}", "x-trace": "t-{{item_id}}"}, "json": {"region": "{{region}}"}}',
+    tags: 'echo',
+  }),
+  echoText: (_i, v) => ({
+    name: `echo text with commas and newlines ${v.item_id}`,
+    method: 'PUT',
+    url: '/echo',
+    headers: 'X-Region: {{region}}\nAccept: application/json',
+    body: 'line one, with a comma\nline two, "quoted", {{region}}',
+    expect_body: 'line one, with a comma',
+    expect_json: '{"method": "PUT", "headers": {"x-region": "{{region}}"}, "json": null}',
+    tags: 'echo',
+  }),
+  echoQuery: () => ({
+    name: 'echo query',
+    url: '/echo?region={{region}}&n={{item_id}}',
+    expect_json: '{"method": "GET", "query": {"region": "{{region}}", "n": "{{item_id}}"}}',
+    tags: 'echo',
+  }),
+  status: (i) => {
+    const code = statusCodes[i % statusCodes.length];
+    const forms = [String(code), `${String(code)[0]}xx`, `${code},299`, `2xx,${code}`];
+    return {
+      name: `status ${code}`,
+      url: `/status/${code}`,
+      expect_status: forms[i % forms.length],
+      expect_json: code === 204 ? '' : `{"status": ${code}}`,
+      tags: code >= 400 ? 'errors;status' : 'status',
+    };
+  },
+  notFound: () => ({
+    name: 'unknown item is 404',
+    url: '/items/{{item_id}}',
+    expect_status: '404',
+    expect_json: '{"error": "not found"}',
+    tags: 'errors;items',
+  }),
+  head: () => ({ name: 'head item', method: 'HEAD', url: '/items/{{item_id}}', expect_status: '200', tags: 'items' }),
+  health: () => ({ name: 'health', url: '/health', expect_json: '{"status": "ok"}', tags: 'smoke' }),
+  secure: () => ({
+    name: 'secure with the token from the environment',
+    url: '/secure',
+    headers: 'Authorization: Bearer {{env.DEMO_TOKEN}}',
+    expect_status: '200',
+    expect_json: '{"ok": true}',
+    tags: 'auth;smoke',
+  }),
+  noToken: () => ({ name: 'secure without a token is 401', url: '/secure', expect_status: '401', tags: 'auth;errors' }),
+  delay: () => ({
+    name: 'short delay',
+    url: '/delay/25',
+    expect_json: '{"delayedMs": 25}',
+    max_ms: '5000',
+    timeout_ms: '10000',
+    tags: 'slow',
+  }),
+  bytes: () => ({ name: '2 KiB of text', url: '/bytes/2048', expect_body: '/^abc[a-z]+0123/', tags: 'bytes' }),
+  html: () => ({ name: 'hostile html', url: '/html', expect_body: '<script>alert(1)</script>', tags: 'html' }),
+  options: () => ({
+    name: 'options echo',
+    method: 'OPTIONS',
+    url: '/echo',
+    expect_json: '{"method": "OPTIONS"}',
+    tags: 'echo',
+  }),
+};
+
+// 25 slots: the mix of an ordinary stretch of the suite.
+const cycle = [
+  'getItem',
+  'getItem',
+  'getItem',
+  'list',
+  'getItem',
+  'create',
+  'update',
+  'getItem',
+  'echoJson',
+  'status',
+  'getItem',
+  'patch',
+  'remove',
+  'echoText',
+  'getItem',
+  'notFound',
+  'echoQuery',
+  'status',
+  'head',
+  'health',
+  'secure',
+  'getItem',
+  'noToken',
+  'options',
+  'getItem',
+];
+const rare = ['delay', 'bytes', 'html'];
+
+function ordinaryRow(i, rand) {
+  let kind = cycle[i % cycle.length];
+  if (i % 40 === 39) kind = rare[Math.floor(i / 40) % rare.length];
+  const itemId = kind === 'notFound' ? 10001 + rand(5000) : rand(10001);
+  const vars = { item_id: String(itemId), region: regions[rand(regions.length)] };
+  return { ...kinds[kind](i, vars), ...vars };
+}
+
+export function generateSuite(rows = 1000) {
+  const rand = lcg(20260101);
+  const specials = [...designed, ...designedErrors];
+  const spacing = Math.max(1, Math.floor(rows / (specials.length + 1)));
+  const out = [];
+  const counts = { total: 0, passed: 0, failed: 0, error: 0, skipped: 0 };
+  for (let i = 0; i < rows; i++) {
+    const slot = (i + 1) % spacing === 0 ? (i + 1) / spacing - 1 : -1;
+    const special = slot >= 0 && slot < specials.length ? specials[slot] : null;
+    const row = special ? { item_id: '', region: '', ...special } : ordinaryRow(i, rand);
+    row.id = `T${String(i + 1).padStart(4, '0')}`;
+    const skipped = !special && i % 50 === 24;
+    row.enabled = skipped ? disabledWords[((i / 50) % disabledWords.length) | 0] : i % 6 === 0 ? 'yes' : '';
+    if (skipped) row.name = `${row.name || row.id} (skipped)`;
+    counts.total++;
+    if (skipped) counts.skipped++;
+    else if (row.tags === 'designed-fail') counts.failed++;
+    else if (row.tags === 'designed-error') counts.error++;
+    else counts.passed++;
+    out.push(columns.map((c) => row[c] ?? ''));
+  }
+  return { csv: stringify([columns, ...out]), counts };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { rows: { type: 'string' }, out: { type: 'string' } } });
+  const rows = Number(values.rows ?? 1000);
+  if (!Number.isInteger(rows) || rows < 20) throw new Error('--rows must be a whole number >= 20');
+  const out = values.out ?? join(here, 'suite.csv');
+  const { csv, counts } = generateSuite(rows);
+  writeFileSync(out, csv);
+  if (!values.out) writeFileSync(join(here, 'expected.json'), `${JSON.stringify(counts, null, 2)}\n`);
+  process.stderr.write(`generate-suite: ${out}: ${rows} rows ${JSON.stringify(counts)}\n`);
+}
