@@ -1,3 +1,5 @@
-import { notBuiltYet } from '@capi/core';
+import { runTool } from '@capi/core';
+import { command, info } from './command.js';
 
-notBuiltYet({ name: 'capi-exec', version: '0.1.0' }, 'It will run test records against an HTTP API (see docs/ and the open issues).');
+// citty's CommandDef is invariant in its args type; runTool takes any command.
+await runTool(command as unknown as Parameters<typeof runTool>[0], info);

@@ -1,0 +1,110 @@
+import type { CheckFailure } from '@capi/core';
+import { jsonContains } from './json-match.js';
+import { statusMatcher } from './status-pattern.js';
+
+/** The expectations of one test after template expansion. */
+export interface Expectation {
+  status: string;
+  body: string | null;
+  json: string | null;
+  maxMs: number | null;
+}
+
+export interface ObservedResponse {
+  status: number;
+  /** The body as read: at most --max-body bytes, decoded as UTF-8. */
+  text: string;
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** A check could not even be evaluated (a bad regex, JSON text that does not parse). */
+export class BadExpectation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadExpectation';
+  }
+}
+
+export const ACTUAL_LIMIT = 200;
+
+/** Cuts a value to a readable length for `failures[].actual`. */
+export function cut(text: string, limit = ACTUAL_LIMIT): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length} chars)`;
+}
+
+const regexCache = new Map<string, RegExp>();
+
+function bodyRegex(pattern: string): RegExp | null {
+  const m = /^\/(.*)\/([dgimsuyv]*)$/s.exec(pattern);
+  if (!m) return null;
+  let re = regexCache.get(pattern);
+  if (!re) {
+    try {
+      re = new RegExp(m[1] as string, (m[2] as string).replace('g', ''));
+    } catch (err) {
+      throw new BadExpectation(`expect.body: bad regular expression ${pattern}: ${(err as Error).message}`);
+    }
+    if (regexCache.size < 1000) regexCache.set(pattern, re);
+  }
+  return re;
+}
+
+export function statusPasses(pattern: string, status: number): boolean {
+  const m = statusMatcher(pattern);
+  if (typeof m === 'string') throw new BadExpectation(`expect.status: ${m}`);
+  return m(status);
+}
+
+function checkBody(expected: string, res: ObservedResponse): CheckFailure | null {
+  const re = bodyRegex(expected);
+  const ok = re ? re.test(res.text) : res.text.includes(expected);
+  if (ok) return null;
+  const note = res.truncated ? ' (body cut at --max-body)' : '';
+  return {
+    check: 'body',
+    expected: cut(re ? `matches ${expected}` : `contains ${JSON.stringify(expected)}`),
+    actual: cut(res.text) + note,
+  };
+}
+
+function checkJson(expectedText: string, res: ObservedResponse): CheckFailure | null {
+  let expected: unknown;
+  try {
+    expected = JSON.parse(expectedText);
+  } catch (err) {
+    throw new BadExpectation(`expect.json: not JSON: ${(err as Error).message}`);
+  }
+  let actual: unknown;
+  try {
+    actual = JSON.parse(res.text);
+  } catch {
+    const why = res.truncated ? 'body cut at --max-body, not whole JSON' : 'body is not JSON';
+    return { check: 'json', expected: cut(expectedText), actual: cut(`${why}: ${res.text}`) };
+  }
+  const m = jsonContains(expected, actual);
+  if (!m) return null;
+  return {
+    check: 'json',
+    expected: cut(`${m.path} = ${JSON.stringify(m.expected)}`),
+    actual: cut(m.missing ? `${m.path} missing` : `${m.path} = ${JSON.stringify(m.actual)}`),
+  };
+}
+
+/** Every failed check of an answered request; empty when it passed. */
+export function runChecks(expect: Expectation, res: ObservedResponse): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  if (!statusPasses(expect.status, res.status))
+    failures.push({ check: 'status', expected: expect.status, actual: String(res.status) });
+  if (expect.body !== null && expect.body !== '') {
+    const f = checkBody(expect.body, res);
+    if (f) failures.push(f);
+  }
+  if (expect.json !== null && expect.json.trim() !== '') {
+    const f = checkJson(expect.json, res);
+    if (f) failures.push(f);
+  }
+  if (expect.maxMs !== null && res.durationMs > expect.maxMs)
+    failures.push({ check: 'max_ms', expected: `<= ${expect.maxMs} ms`, actual: `${res.durationMs.toFixed(1)} ms` });
+  return failures;
+}

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import type { LiveState } from './live-state.js';
+import { parseRate } from './rate.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+/**
+ * control.json (docs/run-folder.md): live limits written by capi-launch. Re-read every
+ * second. `rate` is the whole run's and is shared by the `workers` live workers;
+ * `concurrency` is this worker's. A missing or half-written file changes nothing.
+ */
+export interface Control {
+  paused?: boolean;
+  rate?: string | number | null;
+  concurrency?: number;
+  workers?: number;
+}
+
+export interface ControlEffect {
+  paused: boolean;
+  /** Starts per second for this worker; null: back to --rate. */
+  rate: number | null;
+  concurrency: number | null;
+}
+
+export function controlEffect(c: Control): ControlEffect {
+  const workers = Number.isInteger(c.workers) && (c.workers as number) > 0 ? (c.workers as number) : 1;
+  let rate: number | null = null;
+  if (typeof c.rate === 'number' && c.rate > 0) rate = c.rate / workers;
+  else if (typeof c.rate === 'string' && c.rate.trim() !== '') {
+    try {
+      rate = parseRate(c.rate) / workers;
+    } catch {
+      rate = null;
+    }
+  }
+  const concurrency =
+    Number.isInteger(c.concurrency) && (c.concurrency as number) > 0 ? (c.concurrency as number) : null;
+  return { paused: c.paused === true, rate, concurrency };
+}
+
+export interface ControlWatch {
+  stop(): void;
+  /** Reads the file now (also done every second). */
+  poll(): Promise<void>;
+}
+
+export function watchControl(
+  path: string,
+  live: LiveState,
+  limiter: RateLimiter,
+  defaults: { rate: number | null; concurrency: number },
+  everyMs = 1000,
+): ControlWatch {
+  let last = '';
+  const poll = async () => {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      return;
+    }
+    if (text === last) return;
+    let parsed: Control;
+    try {
+      parsed = JSON.parse(text) as Control;
+    } catch {
+      return;
+    }
+    last = text;
+    const e = controlEffect(parsed);
+    live.paused = e.paused;
+    live.concurrency = e.concurrency ?? defaults.concurrency;
+    limiter.setRate(e.rate ?? defaults.rate);
+    if (live.paused && live.state === 'running') live.state = 'paused';
+    if (!live.paused && live.state === 'paused') live.state = 'running';
+    live.wake();
+  };
+  const timer = setInterval(() => void poll(), everyMs);
+  timer.unref();
+  return {
+    stop: () => clearInterval(timer),
+    poll,
+  };
+}

@@ -1,0 +1,235 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestRecord } from '@capi/core';
+import { fingerprint } from './fingerprint.js';
+import { createHttpClient } from './http-client.js';
+import { createLiveState, createRateMeter, type LiveState } from './live-state.js';
+import type { MaxErrors } from './rate.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { createSecretSet, type SecretSet } from './redact.js';
+import { type ExecResult, makeResult, type Outcome, type ResultOrigin } from './result.js';
+import { runTest, type TestContext } from './run-test.js';
+import type { BaseUrl } from './target.js';
+
+export interface EngineOptions extends ResultOrigin {
+  base: BaseUrl | null;
+  headers: Record<string, string>;
+  env: NodeJS.ProcessEnv;
+  concurrency: number;
+  /** Tests started per second, or null for no limit. */
+  rate: number | null;
+  delayMs: number;
+  timeoutMs: number;
+  maxBody: number;
+  insecure: boolean;
+  retries: number;
+  maxErrors: MaxErrors | null;
+  /** Aborted: take no new tests; in-flight ones get `graceMs`, then are cut. */
+  stop?: AbortSignal;
+  graceMs: number;
+  secrets?: SecretSet;
+  limiter?: RateLimiter;
+}
+
+/** Receives each finished test; the engine waits for it (journal, then stdout) before the lane is free. */
+export type ResultSink = (result: ExecResult) => Promise<void> | void;
+
+export interface Summary {
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  /** In flight when the grace period ran out: not recorded, a resume runs them. */
+  cut: number;
+  durationMs: number;
+  stoppedBy: 'stop' | 'max-errors' | null;
+  /** Why --max-errors stopped the run, in words. */
+  reason: string | null;
+}
+
+/** The minimum number of finished tests before a percentage --max-errors can stop a run. */
+export const MAX_ERRORS_MIN_SAMPLE = 20;
+
+export function tooManyErrors(live: LiveState, max: MaxErrors | null): string | null {
+  if (!max) return null;
+  const ran = live.passed + live.failed + live.errors;
+  if (max.count !== null && live.errors > max.count)
+    return `${live.errors} tests errored, more than --max-errors ${max.count}`;
+  if (max.percent !== null && ran >= MAX_ERRORS_MIN_SAMPLE && (live.errors / ran) * 100 > max.percent)
+    return `${live.errors} of ${ran} tests errored (${((live.errors / ran) * 100).toFixed(1)}%), more than --max-errors ${max.percent}%`;
+  return null;
+}
+
+function count(live: LiveState, r: ExecResult): void {
+  live.done++;
+  if (r.status === 'passed') live.passed++;
+  else if (r.status === 'failed') live.failed++;
+  else if (r.status === 'error') live.errors++;
+  else live.skipped++;
+}
+
+function redactOutcome(o: Outcome, secrets: SecretSet, local: string[]): void {
+  if (secrets.size === 0 && local.length === 0) return;
+  const clean = (t: string) => {
+    let out = secrets.redact(t);
+    for (const s of local) if (s && out.includes(s)) out = out.replaceAll(s, '[redacted]');
+    return out;
+  };
+  for (const f of o.failures) {
+    f.expected = clean(f.expected);
+    f.actual = clean(f.actual);
+  }
+  if (o.error) o.error.message = clean(o.error.message);
+}
+
+const skippedOutcome = (): Outcome => ({
+  status: 'skipped',
+  attempts: 0,
+  startedAt: Date.now(),
+  durationMs: 0,
+  response: null,
+  failures: [],
+  error: null,
+});
+
+/**
+ * Runs test records with at most `live.concurrency` in flight, paced by the limiter,
+ * handing each result to `sink`. Reads the input only as lanes free up, so a suite of
+ * any size streams through in bounded memory.
+ */
+export async function runTests(
+  records: AsyncIterable<TestRecord>,
+  options: EngineOptions,
+  sink: ResultSink,
+  live: LiveState = createLiveState(options.concurrency),
+): Promise<Summary> {
+  const began = performance.now();
+  const secrets = options.secrets ?? createSecretSet();
+  const limiter = options.limiter ?? createRateLimiter(options.rate);
+  // The in-flight window bounds the connections: the pool grows to it and no further,
+  // also when control.json changes the concurrency.
+  const client = createHttpClient({ connections: null, insecure: options.insecure, maxBody: options.maxBody });
+  const cutter = new AbortController();
+  let stoppedBy: Summary['stoppedBy'] = null;
+  let reason: string | null = null;
+  let cut = 0;
+  let running = 0;
+  let wakeLoop: (() => void) | null = null;
+  const wake = () => {
+    const w = wakeLoop;
+    wakeLoop = null;
+    w?.();
+  };
+  live.wake = wake;
+  const meter = createRateMeter(live);
+  const ticker = setInterval(meter, 1000);
+  ticker.unref();
+  let graceTimer: NodeJS.Timeout | null = null;
+  const onStop = () => {
+    if (stoppedBy) return;
+    stoppedBy = 'stop';
+    live.state = 'stopping';
+    graceTimer = setTimeout(() => {
+      cutter.abort();
+      void client.destroy();
+    }, options.graceMs);
+    wake();
+  };
+  if (options.stop?.aborted) onStop();
+  else options.stop?.addEventListener('abort', onStop, { once: true });
+
+  const ctx: TestContext = {
+    base: options.base,
+    headers: options.headers,
+    env: options.env,
+    secrets,
+    timeoutMs: options.timeoutMs,
+    maxBody: options.maxBody,
+    client,
+    limiter,
+    retries: options.retries,
+    cut: cutter.signal,
+    observedRate: () => live.rate,
+    lanes: () => live.concurrency,
+  };
+
+  let failure: unknown = null;
+  const finish = async (rec: TestRecord, outcome: Outcome, local: string[]) => {
+    redactOutcome(outcome, secrets, local);
+    const result = makeResult(rec, outcome, options, fingerprint(rec));
+    await sink(result);
+    count(live, result);
+    const why = stoppedBy ? null : tooManyErrors(live, options.maxErrors);
+    if (why) {
+      stoppedBy = 'max-errors';
+      reason = why;
+      live.state = 'stopping';
+    }
+  };
+
+  const launch = (rec: TestRecord) => {
+    running++;
+    live.inFlight.add(rec.id);
+    runTest(rec, ctx)
+      .then(async (done) => {
+        live.inFlight.delete(rec.id);
+        if (done === null) cut++;
+        else await finish(rec, done.outcome, done.secrets);
+        if (options.delayMs > 0 && !stoppedBy)
+          await sleep(options.delayMs, undefined, { signal: cutter.signal }).catch(() => {});
+      })
+      .catch((err) => {
+        failure ??= err;
+        stoppedBy ??= 'stop';
+      })
+      .finally(() => {
+        running--;
+        wake();
+      });
+  };
+
+  const roomFor = () => running < live.concurrency && !live.paused;
+  const waitUntil = async (ok: () => boolean) => {
+    while (!ok())
+      await new Promise<void>((resolve) => {
+        wakeLoop = resolve;
+        // Pausing is polled as well, in case a control change comes without a wake.
+        setTimeout(resolve, 200).unref();
+      });
+  };
+
+  live.state = 'running';
+  try {
+    for await (const rec of records) {
+      if (stoppedBy || failure) break;
+      if (!rec.enabled) {
+        await finish(rec, skippedOutcome(), []);
+        continue;
+      }
+      await waitUntil(() => roomFor() || stoppedBy !== null || failure !== null);
+      if (stoppedBy || failure) break;
+      live.state = 'running';
+      launch(rec);
+    }
+  } catch (err) {
+    // A stop may end the input early (stdin is closed on a signal): that is not an error.
+    if (!stoppedBy) throw err;
+  } finally {
+    await waitUntil(() => running === 0);
+    if (graceTimer) clearTimeout(graceTimer);
+    options.stop?.removeEventListener('abort', onStop);
+    clearInterval(ticker);
+    meter();
+    await client.close().catch(() => {});
+  }
+  if (failure) throw failure;
+  return {
+    passed: live.passed,
+    failed: live.failed,
+    errors: live.errors,
+    skipped: live.skipped,
+    cut,
+    durationMs: performance.now() - began,
+    stoppedBy,
+    reason,
+  };
+}

@@ -1,0 +1,153 @@
+import { CapiError, ExitCode, formatShard, type Journal, openJournal, type Shard, type TestRecord } from '@capi/core';
+import { watchControl } from './control.js';
+import { type EngineOptions, runTests, type Summary } from './engine.js';
+import { describeChange, fingerprint } from './fingerprint.js';
+import { startHeartbeat } from './heartbeat.js';
+import { createLiveState, type LiveState } from './live-state.js';
+import { createRateLimiter } from './rate-limiter.js';
+import type { ExecResult } from './result.js';
+import { ChangeLog, checkMeta, FINGERPRINT_SCHEME, loadJournalState, readMeta, writeMeta } from './resume.js';
+import { readTestRecords } from './suite.js';
+
+/** Everything capi-exec does around the engine: input, resume, journal, heartbeat, control. */
+export interface ExecuteOptions extends Omit<EngineOptions, 'shard' | 'limiter'> {
+  input: AsyncIterable<Buffer | string>;
+  /** Name of the input in messages: a path or `<stdin>`. */
+  source: string;
+  /** A second read of the input (files only), to compare the suite with the journal before running. */
+  reread: (() => AsyncIterable<Buffer | string>) | null;
+  shard: Shard | null;
+  journal: string | null;
+  fsync: boolean;
+  force: boolean;
+  status: string | null;
+  control: string | null;
+  total: number | null;
+  /** A line for people (stderr). */
+  log: (line: string) => void;
+  live?: LiveState;
+}
+
+export interface ExecuteSummary extends Summary {
+  /** Tests skipped because the journal already had them. */
+  resumed: number;
+  /** Of those, how many had failed or errored (they count for the exit code). */
+  resumedNotPassed: number;
+}
+
+/** Where stdout results go; awaited, so stdout backpressure holds the run. */
+export type ResultOut = (result: ExecResult) => Promise<void> | void;
+
+async function compareSuite(opts: ExecuteOptions, done: Map<string, string>): Promise<ChangeLog> {
+  const changes = new ChangeLog();
+  if (!opts.reread) return changes;
+  for await (const rec of readTestRecords(opts.reread(), opts.source, opts.shard)) {
+    const fp = done.get(rec.id);
+    if (fp && fp !== fingerprint(rec)) changes.add(rec.id, describeChange(fp, fingerprint(rec)));
+  }
+  return changes;
+}
+
+const refuse = (changes: ChangeLog) =>
+  new CapiError(
+    `cannot resume: ${changes.describe()} (--force resumes anyway; changed tests keep their journaled results)`,
+    ExitCode.badInput,
+  );
+
+/** Skips tests the journal has; without a pre-read, refuses at the first changed one. */
+async function* notDone(
+  records: AsyncIterable<TestRecord>,
+  done: Map<string, string>,
+  notPassed: Set<string>,
+  live: LiveState,
+  opts: ExecuteOptions,
+): AsyncGenerator<TestRecord> {
+  for await (const rec of records) {
+    const fp = done.get(rec.id);
+    if (fp === undefined) {
+      yield rec;
+      continue;
+    }
+    if (fp !== '' && !opts.force && !opts.reread && fp !== fingerprint(rec)) {
+      const changes = new ChangeLog();
+      changes.add(rec.id, describeChange(fp, fingerprint(rec)));
+      throw refuse(changes);
+    }
+    done.delete(rec.id);
+    live.resumed++;
+    if (notPassed.has(rec.id)) live.resumedNotPassed++;
+  }
+}
+
+async function openResume(opts: ExecuteOptions, journalPath: string) {
+  const state = await loadJournalState(journalPath);
+  if (state.tornLine !== null)
+    opts.log(`${journalPath}:${state.tornLine}: ignored a torn last line (a write cut short)`);
+  const shard = opts.shard ? formatShard(opts.shard) : null;
+  const meta = await readMeta(journalPath);
+  for (const p of checkMeta(
+    journalPath,
+    meta,
+    { fingerprint: FINGERPRINT_SCHEME, shard, batch: opts.batch },
+    opts.force,
+  ))
+    opts.log(`warning: ${p} (--force)`);
+  if (state.done.size > 0) {
+    const changes = await compareSuite(opts, state.done);
+    if (changes.count > 0 && !opts.force) throw refuse(changes);
+    if (changes.count > 0) opts.log(`warning: ${changes.describe()} (--force: not run again)`);
+    opts.log(`resuming: ${state.done.size} tests in ${journalPath} are done and will not run again`);
+  }
+  if (!meta)
+    await writeMeta(journalPath, {
+      version: 1,
+      fingerprint: FINGERPRINT_SCHEME,
+      shard,
+      batch: opts.batch,
+      created: new Date().toISOString(),
+    });
+  const journal = await openJournal(journalPath, { fsync: opts.fsync });
+  return { done: state.done, notPassed: state.notPassed, journal };
+}
+
+export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<ExecuteSummary> {
+  const live = opts.live ?? createLiveState(opts.concurrency, opts.total);
+  live.total ??= opts.total;
+  let journal: Journal | null = null;
+  let done = new Map<string, string>();
+  let notPassed = new Set<string>();
+  if (opts.journal) ({ journal, done, notPassed } = await openResume(opts, opts.journal));
+  const limiter = createRateLimiter(opts.rate);
+  const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch) : null;
+  const control = opts.control
+    ? watchControl(opts.control, live, limiter, { rate: opts.rate, concurrency: opts.concurrency })
+    : null;
+  await control?.poll();
+  const shard = opts.shard ? formatShard(opts.shard) : null;
+  let records: AsyncIterable<TestRecord> = readTestRecords(opts.input, opts.source, opts.shard);
+  if (done.size > 0) records = notDone(records, done, notPassed, live, opts);
+  const sink = journal
+    ? async (r: ExecResult) => {
+        await (journal as Journal).append(r);
+        await out(r);
+      }
+    : out;
+  let summary: Summary | null = null;
+  try {
+    summary = await runTests(records, { ...opts, shard, limiter }, sink, live);
+  } finally {
+    control?.stop();
+    live.state = !summary
+      ? 'failed'
+      : summary.stoppedBy === 'stop'
+        ? 'stopped'
+        : summary.stoppedBy
+          ? 'failed'
+          : 'completed';
+    await journal?.close();
+    await heartbeat?.final();
+  }
+  if (summary.stoppedBy === null && live.resumed > 0 && done.size > 0)
+    opts.log(`note: ${done.size} ids in the journal are not in this suite`);
+  return { ...summary, resumed: live.resumed, resumedNotPassed: live.resumedNotPassed };
+}

@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import type { TestRecord } from '@capi/core';
+
+/**
+ * A test's fingerprint, `<request>.<expect>`: 8 hex digits of SHA-1 over what is sent
+ * (method, url, headers, body, vars, timeout) and 8 over what is checked (expect,
+ * enabled). Position (`seq`, `source`) is not part of it: resume matches by id, so a
+ * row that only moved is unchanged. Two halves let a refused resume say what changed.
+ */
+export function fingerprint(rec: TestRecord): string {
+  const r = rec.request;
+  const req = JSON.stringify([r.method, r.url, r.headers, r.body, rec.vars, rec.timeoutMs]);
+  const e = rec.expect;
+  const exp = JSON.stringify([e.status, e.body, e.json, e.maxMs, rec.enabled]);
+  return `${hash8(req)}.${hash8(exp)}`;
+}
+
+function hash8(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, 8);
+}
+
+/** What differs between two fingerprints, in words. */
+export function describeChange(before: string, after: string): string {
+  const [br, be] = before.split('.');
+  const [ar, ae] = after.split('.');
+  const parts: string[] = [];
+  if (br !== ar) parts.push('request');
+  if (be !== ae) parts.push('expectations');
+  return parts.length ? `${parts.join(' and ')} changed` : 'changed';
+}

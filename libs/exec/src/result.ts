@@ -1,0 +1,43 @@
+import type { CheckFailure, ResultError, ResultRecord, ResultStatus, TestRecord } from '@capi/core';
+
+/** Where results come from: copied into every record (docs/formats.md). */
+export interface ResultOrigin {
+  batch: string | null;
+  worker: number | null;
+  runId: string | null;
+  shard: string | null;
+}
+
+/** A result record plus `fp`, the fingerprint of the test it ran (see fingerprint.ts). */
+export type ExecResult = ResultRecord & { fp: string };
+
+export interface Outcome {
+  status: ResultStatus;
+  attempts: number;
+  startedAt: number;
+  durationMs: number;
+  response: { status: number; bytes: number } | null;
+  failures: CheckFailure[];
+  error: ResultError | null;
+}
+
+/** Builds the record with the key order of docs/formats.md. */
+export function makeResult(rec: TestRecord, o: Outcome, origin: ResultOrigin, fp: string): ExecResult {
+  return {
+    id: rec.id,
+    name: rec.name,
+    status: o.status,
+    attempts: o.attempts,
+    startedAt: new Date(o.startedAt).toISOString(),
+    durationMs: Math.round(o.durationMs * 10) / 10,
+    response: o.response,
+    failures: o.failures,
+    error: o.error,
+    batch: origin.batch,
+    worker: origin.worker,
+    runId: origin.runId,
+    tags: rec.tags,
+    shard: origin.shard,
+    fp,
+  };
+}

@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { CapiError, ExitCode, InputError, isErrnoException, readJournal, writeFileAtomic } from '@capi/core';
+
+/**
+ * Resume by id. The journal's records say which tests are done; each carries `fp`, the
+ * fingerprint of the test it ran. A sidecar `<journal>.meta.json` says how the journal
+ * was made (fingerprint scheme, shard), so a resume can tell a changed suite or a
+ * different shard from a plain restart.
+ */
+export const FINGERPRINT_SCHEME = 'sha1-request.expect/v1';
+
+export interface JournalMeta {
+  version: 1;
+  fingerprint: string;
+  shard: string | null;
+  batch: string | null;
+  created: string;
+}
+
+export interface JournalState {
+  /** id → fingerprint ('' when the record has none) of every test with a final record. */
+  done: Map<string, string>;
+  /** Ids whose journaled status is failed or error: a resume still ends with exit 1. */
+  notPassed: Set<string>;
+  tornLine: number | null;
+}
+
+export const metaPath = (journal: string) => `${journal}.meta.json`;
+
+export async function loadJournalState(path: string): Promise<JournalState> {
+  const done = new Map<string, string>();
+  const notPassed = new Set<string>();
+  let tornLine: number | null = null;
+  const lines = readJournal(path, {
+    onTornTail: (line) => {
+      tornLine = line;
+    },
+  });
+  for await (const { value, line } of lines) {
+    const v = value as { id?: unknown; fp?: unknown; status?: unknown } | null;
+    if (!v || typeof v.id !== 'string' || typeof v.status !== 'string')
+      throw new InputError(path, line, 'field "id": a journal line must be a result record');
+    done.set(v.id, typeof v.fp === 'string' ? v.fp : '');
+    if (v.status === 'failed' || v.status === 'error') notPassed.add(v.id);
+    else notPassed.delete(v.id);
+  }
+  return { done, notPassed, tornLine };
+}
+
+export async function readMeta(journal: string): Promise<JournalMeta | null> {
+  let text: string;
+  try {
+    text = await readFile(metaPath(journal), 'utf8');
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as JournalMeta;
+  } catch {
+    throw new InputError(metaPath(journal), 1, 'malformed JSON');
+  }
+}
+
+export async function writeMeta(journal: string, meta: JournalMeta): Promise<void> {
+  await writeFileAtomic(metaPath(journal), `${JSON.stringify(meta)}\n`);
+}
+
+/** Refuses a resume whose journal was made another way, unless forced. */
+export function checkMeta(
+  journal: string,
+  meta: JournalMeta | null,
+  now: Omit<JournalMeta, 'created' | 'version'>,
+  force: boolean,
+): string[] {
+  if (!meta) return [];
+  const problems: string[] = [];
+  if (meta.fingerprint !== now.fingerprint)
+    problems.push(`the journal's fingerprints are "${meta.fingerprint}", this capi-exec makes "${now.fingerprint}"`);
+  if ((meta.shard ?? null) !== now.shard)
+    problems.push(
+      `the journal was written with --shard ${meta.shard ?? '(none)'}, this run has ${now.shard ?? '(none)'}`,
+    );
+  if (problems.length && !force)
+    throw new CapiError(
+      `${metaPath(journal)}: cannot resume: ${problems.join('; ')} (--force resumes anyway)`,
+      ExitCode.badInput,
+    );
+  return problems;
+}
+
+/** Changed tests found while comparing a suite to a journal. */
+export class ChangeLog {
+  readonly examples: string[] = [];
+  count = 0;
+  add(id: string, what: string): void {
+    this.count++;
+    if (this.examples.length < 5) this.examples.push(`${id} (${what})`);
+  }
+  describe(): string {
+    const more = this.count > this.examples.length ? ` and ${this.count - this.examples.length} more` : '';
+    return `${this.count} finished test${this.count === 1 ? '' : 's'} changed since the journal was written: ${this.examples.join(', ')}${more}`;
+  }
+}

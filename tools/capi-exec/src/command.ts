@@ -1,0 +1,144 @@
+import { ExitCode, isLive, liveLine, NdjsonWriter } from '@capi/core';
+import { createLiveState, type ExecuteSummary, execute, formatProgress, formatSummary } from '@capi/exec';
+import { defineCommand } from 'citty';
+import { type Args, toOptions } from './options.js';
+
+export const info = { name: 'capi-exec', version: '0.1.0' };
+
+const log = (line: string) => process.stderr.write(`${info.name}: ${line}\n`);
+
+/** SIGINT/SIGTERM: the first stops gracefully, a second exits at once (the journal's lines are whole). */
+function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null; off: () => void } {
+  let got: NodeJS.Signals | null = null;
+  const handler = (sig: NodeJS.Signals) => {
+    if (got) {
+      log(`second ${sig}: exiting now`);
+      process.exit(sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+    }
+    got = sig;
+    log(`${sig}: taking no new tests; waiting for the ones in flight (--grace)`);
+    stop.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: () => got,
+    off: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+function exitCode(s: ExecuteSummary, signal: NodeJS.Signals | null): number {
+  if (s.stoppedBy === 'stop' && signal) return signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+  if (s.stoppedBy === 'max-errors') return ExitCode.cannotRun;
+  return s.failed + s.errors + s.resumedNotPassed > 0 ? ExitCode.testsFailed : ExitCode.ok;
+}
+
+function startProgress(live: ReturnType<typeof createLiveState>, quiet: boolean) {
+  // docs/cli.md: live lines only on a TTY stderr, TERM not dumb, NO_COLOR unset; and
+  // only when stdout is not the terminal too (the results would be torn by the line).
+  const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
+  if (quiet || noColor || !isLive(process.stderr) || process.stdout.isTTY) return { stop: () => {} };
+  const line = liveLine(process.stderr);
+  const timer = setInterval(() => line.update(formatProgress(live)), 500);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      line.clear();
+    },
+  };
+}
+
+export const command = defineCommand({
+  meta: {
+    name: info.name,
+    version: info.version,
+    description: `Run test records (NDJSON) against an HTTP API; write one result record per test (NDJSON) to stdout.
+
+Examples:
+  capi-split suite.csv | capi-exec --base-url http://localhost:8080 --concurrency 32 | capi-merge --junit junit.xml
+  capi-exec --in batch_0001.ndjson --journal results/batch_0001.ndjson --status status/batch_0001.json --rate 20/s
+  API_TOKEN=… capi-exec --in tests.ndjson --header 'Authorization: Bearer {{env.API_TOKEN}}' --retries 3 > results.ndjson
+  capi-exec --in tests.ndjson --shard 2/4 --max-errors 10% --timeout 5000`,
+  },
+  args: {
+    in: { type: 'string', description: 'Test records to run (NDJSON); - or none reads stdin' },
+    'base-url': { type: 'string', description: 'Joined to relative test URLs (default: $CAPI_BASE_URL)' },
+    header: {
+      type: 'string',
+      alias: 'H',
+      description: "Repeatable 'Name: value' sent with every test ({{env.NAME}} allowed); a test's own headers win",
+    },
+    concurrency: { type: 'string', description: 'Tests in flight at once (default 16)' },
+    rate: { type: 'string', description: 'Most tests started per second: 20/s, 600/m, 3600/h (smooth, no bursts)' },
+    delay: { type: 'string', description: 'Pause in ms between tests on each lane (default 0)' },
+    timeout: {
+      type: 'string',
+      description: "Abort a request after this many ms (an error; default 30000); a test's timeout_ms wins",
+    },
+    insecure: { type: 'boolean', description: 'Accept self-signed or otherwise invalid TLS certificates' },
+    'max-body': {
+      type: 'string',
+      description: 'Read at most this many bytes of a response; the rest is drained (default 1048576)',
+    },
+    retries: {
+      type: 'string',
+      description: 'Retries of a test that got no usable answer (error), with backoff (default 2)',
+    },
+    'max-errors': {
+      type: 'string',
+      description: 'Stop early with exit 3 after more than N errors, or more than P% (e.g. 10%) after 20 tests',
+    },
+    journal: {
+      type: 'string',
+      description: 'Append each result here before it counts as done; resume skips the ids it holds',
+    },
+    fsync: { type: 'boolean', description: 'fdatasync the journal after every write (survives power loss, slower)' },
+    force: { type: 'boolean', description: 'Resume even if the suite changed since the journal was written' },
+    status: {
+      type: 'string',
+      description: 'Heartbeat JSON file, replaced atomically at most once a second and at the end',
+    },
+    control: {
+      type: 'string',
+      description: 'control.json to re-read every second: paused, rate (shared by workers), concurrency',
+    },
+    batch: { type: 'string', description: 'Batch name copied into results and the heartbeat' },
+    worker: { type: 'string', description: 'Worker number copied into results' },
+    'run-id': { type: 'string', description: 'Run id copied into results' },
+    total: { type: 'string', description: 'How many tests there are, for progress and the heartbeat' },
+    shard: { type: 'string', description: 'K/N: run only this shard (the same split as capi-split --shard)' },
+    grace: {
+      type: 'string',
+      description: 'After SIGINT/SIGTERM, ms to let tests in flight finish before cutting them (default 10000)',
+    },
+    quiet: { type: 'boolean', description: 'No summary line on stderr' },
+    verbose: { type: 'boolean', description: 'Stack traces on errors' },
+  },
+  async run({ args, rawArgs }) {
+    const options = toOptions(args as Args, rawArgs, process.env);
+    const stop = new AbortController();
+    const signals = onSignals(stop);
+    const live = createLiveState(options.concurrency, options.total);
+    const progress = startProgress(live, args.quiet === true);
+    const writer = new NdjsonWriter(process.stdout);
+    // A stop closes stdin too, so a run waiting for more input ends.
+    stop.signal.addEventListener('abort', () => {
+      if (options.source === '<stdin>') process.stdin.destroy();
+    });
+    try {
+      const summary = await execute({ ...options, stop: stop.signal, live, log }, (r) => writer.write(r));
+      await writer.close();
+      progress.stop();
+      if (summary.stoppedBy === 'max-errors') log(`stopped early: ${summary.reason}`);
+      if (args.quiet !== true) log(formatSummary(summary).replace(`${info.name}: `, ''));
+      return exitCode(summary, signals.signal());
+    } finally {
+      progress.stop();
+      signals.off();
+    }
+  },
+});

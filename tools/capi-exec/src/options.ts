@@ -1,0 +1,83 @@
+import { createReadStream, statSync } from 'node:fs';
+import { InputError, intFlag, parseShard, repeatedFlag, UsageError } from '@capi/core';
+import {
+  addCredentialHeaders,
+  BadUrl,
+  createSecretSet,
+  type ExecuteOptions,
+  parseBaseUrl,
+  parseMaxErrors,
+  parseRate,
+} from '@capi/exec';
+
+/** The flags as citty gives them: strings and booleans. */
+export type Args = Record<string, string | boolean | undefined | string[]>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function parseHeaders(values: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const h of values) {
+    const colon = h.indexOf(':');
+    if (colon < 1) throw new UsageError(`--header takes 'Name: value' (got "${h.slice(0, 40)}")`);
+    headers[h.slice(0, colon).trim()] = h.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function input(path: string | undefined): Pick<ExecuteOptions, 'input' | 'source' | 'reread'> {
+  if (path === undefined || path === '-') return { input: process.stdin, source: '<stdin>', reread: null };
+  try {
+    if (!statSync(path).isFile()) throw new InputError(path, undefined, 'not a file');
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(path, undefined, 'cannot read: no such file');
+  }
+  return { input: createReadStream(path), source: path, reread: () => createReadStream(path) };
+}
+
+/** Maps the command line to the options of `execute` (everything but the output and the stop signal). */
+export function toOptions(args: Args, rawArgs: string[], env: NodeJS.ProcessEnv): Omit<ExecuteOptions, 'log'> {
+  const baseText = str(args['base-url']) ?? env.CAPI_BASE_URL;
+  let base = null;
+  if (baseText) {
+    try {
+      base = parseBaseUrl(baseText);
+    } catch (err) {
+      if (err instanceof BadUrl) throw new UsageError(`--base-url: ${err.message}`);
+      throw err;
+    }
+  }
+  const headers = parseHeaders(repeatedFlag(rawArgs, 'header', 'H'));
+  const secrets = createSecretSet();
+  addCredentialHeaders(secrets, headers);
+  const rate = str(args.rate) ? parseRate(str(args.rate) as string) : null;
+  const worker = intFlag('worker', str(args.worker));
+  const concurrency = intFlag('concurrency', str(args.concurrency), { min: 1, max: 10_000 }) ?? 16;
+  return {
+    ...input(str(args.in)),
+    base,
+    headers,
+    secrets,
+    env,
+    concurrency,
+    rate,
+    delayMs: intFlag('delay', str(args.delay)) ?? 0,
+    timeoutMs: intFlag('timeout', str(args.timeout), { min: 1 }) ?? 30_000,
+    maxBody: intFlag('max-body', str(args['max-body']), { min: 0 }) ?? 1024 * 1024,
+    insecure: args.insecure === true,
+    retries: intFlag('retries', str(args.retries), { max: 100 }) ?? 2,
+    maxErrors: str(args['max-errors']) ? parseMaxErrors(str(args['max-errors']) as string) : null,
+    graceMs: intFlag('grace', str(args.grace)) ?? 10_000,
+    batch: str(args.batch) ?? null,
+    worker: worker ?? null,
+    runId: str(args['run-id']) ?? null,
+    shard: str(args.shard) ? parseShard(str(args.shard) as string) : null,
+    journal: str(args.journal) ?? null,
+    fsync: args.fsync === true,
+    force: args.force === true,
+    status: str(args.status) ?? null,
+    control: str(args.control) ?? null,
+    total: intFlag('total', str(args.total)) ?? null,
+  };
+}
