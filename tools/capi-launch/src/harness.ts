@@ -1,0 +1,124 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type RunOptions, repoRoot, runTool, tempDir } from '@capi/testkit';
+
+/** Shared by the contract tests: a runs folder per test, and every process it started killed. */
+
+export const fakeSplit = join(repoRoot, 'libs/launch/dist/fixtures/fake-split.js');
+export const fakeExec = join(repoRoot, 'libs/launch/dist/fixtures/fake-exec.js');
+
+export interface Sandbox {
+  dir: string;
+  runs: string;
+  env: Record<string, string>;
+  launch(args: string[], opts?: RunOptions): ReturnType<typeof runTool>;
+  suite(rows: number, name?: string): string;
+  cleanup(): Promise<void>;
+}
+
+/** A temp folder with its own CAPI_RUNS_DIR; `fake` puts the stand-in split and exec in place. */
+export async function sandbox(fake: boolean, extraEnv: Record<string, string> = {}): Promise<Sandbox> {
+  const t = await tempDir('capi-launch-test-');
+  const runs = join(t.path, 'runs');
+  const env: Record<string, string> = { CAPI_RUNS_DIR: runs, ...extraEnv };
+  if (fake) Object.assign(env, { CAPI_SPLIT_BIN: fakeSplit, CAPI_EXEC_BIN: fakeExec });
+  return {
+    dir: t.path,
+    runs,
+    env,
+    launch: (args, opts = {}) => runTool('capi-launch', args, { ...opts, env: { ...env, ...opts.env } }),
+    suite(rows, name = 'suite.csv') {
+      const file = join(t.path, name);
+      const lines = ['id,url'];
+      for (let i = 1; i <= rows; i++) lines.push(`T${String(i).padStart(4, '0')},/items/${i}`);
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      return file;
+    },
+    async cleanup() {
+      killRuns(runs);
+      await t.cleanup();
+    },
+  };
+}
+
+/** Every supervisor and worker pid recorded under a runs folder. */
+export function runPids(runs: string): number[] {
+  const pids: number[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(runs).filter((n) => n.startsWith('capi_test_'));
+  } catch {
+    return pids;
+  }
+  for (const name of names) {
+    const dir = join(runs, name);
+    try {
+      pids.push(Number.parseInt(readFileSync(join(dir, 'supervisor.pid'), 'utf8'), 10));
+    } catch {}
+    try {
+      for (const c of readdirSync(join(dir, 'claims')))
+        pids.push((JSON.parse(readFileSync(join(dir, 'claims', c), 'utf8')) as { pid: number }).pid);
+    } catch {}
+  }
+  return pids.filter((p) => Number.isSafeInteger(p) && p > 0);
+}
+
+export function killRuns(runs: string): void {
+  for (const pid of runPids(runs)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+/** Polls `check` every 100 ms until it returns a value, for at most `ms`. */
+export async function until<T>(what: string, check: () => T | null | undefined | false, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = check();
+    if (v) return v;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+/** Every id in a run's journals, with how often it occurs. */
+export function journalIds(runDir: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const f of readdirSync(join(runDir, 'results'))) {
+    for (const line of readFileSync(join(runDir, 'results', f), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const id = (JSON.parse(line) as { id: string }).id;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** Asserts shape: every id 1..n exactly once. Returns a message or null. */
+export function exactlyOnce(runDir: string, n: number): string | null {
+  const ids = journalIds(runDir);
+  if (ids.size !== n) return `${ids.size} distinct ids, expected ${n}`;
+  for (const [id, c] of ids) if (c !== 1) return `${id} appears ${c} times`;
+  return null;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
+  } catch {
+    return false;
+  }
+}
+
+export function runDirOf(stdout: string): string {
+  const m = /folder:\s+(\S+)/.exec(stdout);
+  if (!m) throw new Error(`no run folder in: ${stdout}`);
+  return m[1] as string;
+}

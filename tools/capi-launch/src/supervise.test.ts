@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { killAll } from '@capi/testkit';
+import { exactlyOnce, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
+
+// Supervision with the stand-in split and exec (libs/launch/src/fixtures): they can be
+// killed, slowed and made to fail on purpose. Real-tool runs are in e2e.test.ts.
+
+const boxes: Sandbox[] = [];
+async function box(env: Record<string, string> = {}) {
+  const b = await sandbox(true, env);
+  boxes.push(b);
+  return b;
+}
+after(async () => {
+  killAll();
+  for (const b of boxes) await b.cleanup();
+});
+
+interface Claim {
+  batch: string;
+  pid: number;
+  state: string;
+}
+const claims = (runDir: string): Claim[] =>
+  readdirSync(join(runDir, 'claims')).map((f) => readJson<Claim>(join(runDir, 'claims', f)));
+
+test('--foreground runs every batch with N workers and exits with the verdict', async () => {
+  const b = await box();
+  const suite = b.suite(45);
+  const r = await b.launch([suite, '--foreground', '--parallel', '3', '--batch-size', '10']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = join(b.runs, 'latest');
+  const m = readJson<{ state: string; verdict: string; total: number; batches: number; pid: null }>(
+    join(runDir, 'run.json'),
+  );
+  assert.deepEqual([m.state, m.verdict, m.total, m.batches, m.pid], ['completed', 'passed', 45, 5, null]);
+  assert.equal(exactlyOnce(runDir, 45), null);
+  assert.equal(existsSync(join(runDir, 'supervisor.pid')), false);
+  const workers = new Set(claims(runDir).map((c) => (c as unknown as { worker: number }).worker));
+  assert.equal(workers.size, 3, 'three workers took batches');
+  const failing = await b.launch([suite, '--foreground', '--batch-size', '10'], { env: { FAKE_EXEC_FAIL: 'T0007' } });
+  assert.equal(failing.code, 1, failing.stderr);
+});
+
+test('a launch prints the run, its log and the commands, returns at once; --wait gives the verdict', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '30' });
+  const suite = b.suite(40);
+  const r = await b.launch([suite, '--parallel', '2', '--batch-size', '10']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  assert.match(r.stdout, /^run capi_test_\d{8}_\d{6}(_\d+)? started \(nohup, supervisor pid \d+\)/);
+  for (const word of ['log:', 'logs/capi.log', 'watch:   capi-watch', 'stop:    capi-launch --stop', 'resume:'])
+    assert.ok(r.stdout.includes(word), `${word} in ${r.stdout}`);
+  const w = await b.launch(['--resume', runDir, '--wait']).catch(() => null);
+  // the run is live: resume is refused and names it
+  assert.equal(w?.code, 2);
+  assert.match(w?.stderr ?? '', /still running/);
+  await until('run end', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'completed');
+  const failed = await b.launch([suite, '--wait', '--batch-size', '10'], { env: { FAKE_EXEC_FAIL: 'T0003' } });
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(failed.stderr, /run ended: exit 1/);
+  assert.doesNotMatch(failed.stderr, /\x1b\[/, 'plain lines without a TTY');
+});
+
+test('a second launch of the same suite is refused while the first is live; --force allows it', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '200' });
+  const suite = b.suite(40);
+  const first = await b.launch([suite, '--parallel', '1', '--batch-size', '20']);
+  assert.equal(first.code, 0, first.stderr);
+  const id = /run (capi_test_\S+)/.exec(first.stdout)?.[1] as string;
+  const second = await b.launch([suite]);
+  assert.equal(second.code, 2);
+  assert.ok(second.stderr.includes(`run ${id} of suite.csv is still live`), second.stderr);
+  assert.equal(readdirSync(b.runs).filter((n) => n.startsWith('capi_test_')).length, 1, 'no second folder');
+  const forced = await b.launch([suite, '--force', '--parallel', '1', '--batch-size', '20']);
+  assert.equal(forced.code, 0, forced.stderr);
+  for (const dir of [runDirOf(first.stdout), runDirOf(forced.stdout)]) {
+    const s = await b.launch(['--stop', dir, '--force']);
+    assert.equal(s.code, 0, s.stderr);
+  }
+});
+
+test('kill -9 of a worker: it is replaced and every id is in the results exactly once', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '40' });
+  const suite = b.suite(120);
+  const r = await b.launch([suite, '--parallel', '3', '--batch-size', '20']);
+  const runDir = runDirOf(r.stdout);
+  const victim = await until('a worker with results', () => {
+    const c = claims(runDir).find((x) => x.state === 'running' && x.pid);
+    return c && existsSync(join(runDir, 'results', `${c.batch}.ndjson`)) ? c : null;
+  });
+  process.kill(victim.pid, 'SIGKILL');
+  const w = await b.launch(['--status', runDir]);
+  assert.equal(w.code, 0);
+  await until('run end', () => readJson<{ state: string }>(join(runDir, 'run.json')).state !== 'running', 30_000);
+  const m = readJson<{ state: string; verdict: string }>(join(runDir, 'run.json'));
+  assert.deepEqual([m.state, m.verdict], ['completed', 'passed']);
+  assert.equal(exactlyOnce(runDir, 120), null);
+  assert.match(
+    readFileSync(join(runDir, 'logs/capi.log'), 'utf8'),
+    new RegExp(`${victim.batch} died \\(killed by SIGKILL\\); restart 1/3`),
+  );
+});
+
+test('a worker that keeps dying is given up after --max-restarts: state failed, exit 3, the rest runs', async () => {
+  const b = await box({ FAKE_EXEC_CRASH_BATCH: 'batch_0002' });
+  const suite = b.suite(30);
+  const r = await b.launch([suite, '--foreground', '--batch-size', '10', '--max-restarts', '1']);
+  assert.equal(r.code, 3, r.stderr);
+  const runDir = join(b.runs, 'latest');
+  assert.ok(existsSync(join(runDir, 'run.json')), r.stderr);
+  assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'failed');
+  assert.match(r.stderr, /batch_0002 given up after 1 restart\(s\)/);
+  const ids = readFileSync(join(runDir, 'results/batch_0003.ndjson'), 'utf8').trim().split('\n');
+  assert.equal(ids.length, 10, 'the other batches still ran');
+});
+
+test('--stop then --resume, and kill -9 of the supervisor then --resume: each id exactly once', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '50' });
+  const suite = b.suite(100);
+  const r = await b.launch([suite, '--parallel', '2', '--batch-size', '20']);
+  const runDir = runDirOf(r.stdout);
+  await until('some results', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
+  const stop = await b.launch(['--stop', runDir]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'stopped');
+  assert.equal(existsSync(join(runDir, 'supervisor.pid')), false);
+  const resumed = await b.launch(['--resume', runDir]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const pid = await until('new supervisor', () => {
+    try {
+      return Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8'));
+    } catch {
+      return null;
+    }
+  });
+  await until('more results', () => existsSync(join(runDir, 'results/batch_0003.ndjson')));
+  process.kill(pid, 'SIGKILL');
+  const st = await b.launch(['--status', runDir]);
+  assert.match(st.stderr, /stale pid file cleared \(supervisor \d+ is gone\)/);
+  assert.match(st.stdout, /stopped .* not running/);
+  const again = await b.launch(['--resume', runDir, '--wait']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(exactlyOnce(runDir, 100), null);
+  assert.match(readFileSync(join(runDir, 'logs/capi.log'), 'utf8'), /left by the previous supervisor/);
+});
