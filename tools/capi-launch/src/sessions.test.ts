@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { binPath, killAll } from '@capi/testkit';
+import { exactlyOnce, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
+
+// Real tmux, real GNU screen, a real detached process group. The workers are the
+// stand-in exec so that each run takes a couple of seconds; e2e.test.ts uses the real one.
+
+const boxes: Sandbox[] = [];
+const sessions: Array<['tmux' | 'screen', string]> = [];
+async function box(env: Record<string, string> = {}) {
+  const b = await sandbox(true, env);
+  boxes.push(b);
+  return b;
+}
+after(async () => {
+  killAll();
+  for (const [kind, name] of sessions)
+    if (kind === 'tmux') spawnSync('tmux', ['kill-session', '-t', `=${name}`]);
+    else spawnSync('screen', ['-S', name, '-X', 'quit']);
+  for (const b of boxes) await b.cleanup();
+});
+
+const state = (runDir: string) => readJson<{ state: string; verdict: string }>(join(runDir, 'run.json'));
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+test('--tmux: a named session with supervisor, worker and watch windows; closed when the run ends', {
+  skip: !has('tmux'),
+}, async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '60' });
+  const r = await b.launch([b.suite(80), '--tmux', '--parallel', '2', '--batch-size', '20']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const id = state(runDir) && readJson<{ session: string }>(join(runDir, 'run.json')).session;
+  sessions.push(['tmux', id]);
+  assert.ok(r.stdout.includes(`attach:  tmux attach -t ${id}`), r.stdout);
+  assert.match(spawnSync('tmux', ['ls'], { encoding: 'utf8' }).stdout, new RegExp(`^${id}: 4 windows`, 'm'));
+  const windows = spawnSync('tmux', ['list-windows', '-t', `=${id}`, '-F', '#W'], { encoding: 'utf8' }).stdout;
+  assert.deepEqual(windows.trim().split('\n'), ['supervisor', 'worker-1', 'worker-2', 'watch']);
+  await until('run end', () => state(runDir).state === 'completed', 30_000);
+  assert.equal(state(runDir).verdict, 'passed');
+  assert.equal(exactlyOnce(runDir, 80), null);
+  await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
+});
+
+test('--screen: a named detached session that ends with the run', { skip: !has('screen') }, async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '60' });
+  const r = await b.launch([b.suite(60), '--screen', '--parallel', '2', '--batch-size', '20']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const id = readJson<{ session: string }>(join(runDir, 'run.json')).session;
+  sessions.push(['screen', id]);
+  assert.ok(r.stdout.includes(`attach:  screen -r ${id}`), r.stdout);
+  assert.match(spawnSync('screen', ['-ls'], { encoding: 'utf8' }).stdout, new RegExp(`\\d+\\.${id}\\s`));
+  await until('run end', () => state(runDir).state === 'completed', 30_000);
+  assert.equal(exactlyOnce(runDir, 60), null);
+  await until('session gone', () => !spawnSync('screen', ['-ls'], { encoding: 'utf8' }).stdout.includes(id), 5000);
+});
+
+test('--nohup: the run survives its launching shell being killed and a SIGHUP to that session', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '60' });
+  const suite = b.suite(80);
+  const out = join(b.dir, 'launch.out');
+  const env = { ...process.env, ...b.env };
+  const cmd = `${process.execPath} ${binPath('capi-launch')} ${suite} --parallel 2 --batch-size 20 > ${out} 2>&1; sleep 60`;
+  // not `detached`: setsid would then fork, and the pid here would not be the shell's
+  const shell = spawn('setsid', ['bash', '-c', cmd], { env, stdio: 'ignore' });
+  const runDir = await until('launch output', () => {
+    const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
+    return text.includes('folder:') ? runDirOf(text) : null;
+  });
+  const shellPid = shell.pid as number;
+  // the shell leads its own session (setsid): hang it up, then kill it outright
+  process.kill(-shellPid, 'SIGHUP');
+  try {
+    process.kill(-shellPid, 'SIGKILL');
+  } catch {
+    // the hang-up may have ended the group already
+  }
+  await until('shell gone', () => shell.exitCode !== null || shell.signalCode !== null, 5000);
+  assert.equal(state(runDir).state, 'running');
+  await until('run end', () => state(runDir).state !== 'running', 30_000);
+  assert.deepEqual([state(runDir).state, state(runDir).verdict], ['completed', 'passed']);
+  assert.equal(exactlyOnce(runDir, 80), null);
+});
+
+test('a missing tmux or screen: how to install it, exit 2, nothing started or left behind', async () => {
+  const b = await box();
+  const suite = b.suite(5);
+  for (const method of ['tmux', 'screen']) {
+    const r = await b.launch([suite, `--${method}`], { env: { PATH: join(b.dir, 'empty-path') } });
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      new RegExp(`^capi-launch: --${method} needs ${method}, which is not installed .*apt-get install ${method}`),
+    );
+    assert.equal(existsSync(b.runs) ? (await import('node:fs')).readdirSync(b.runs).length : 0, 0);
+  }
+});
