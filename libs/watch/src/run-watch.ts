@@ -29,7 +29,12 @@ export interface RunWatchOptions {
   now?: () => number;
 }
 
-function createFileWatcher(target: WatchTarget, reader: RunReader, onPath: (p: string) => void): FSWatcher {
+function createFileWatcher(
+  target: WatchTarget,
+  reader: RunReader,
+  onPath: (p: string) => void,
+  onDir: () => void,
+): FSWatcher {
   const watchedDirs = new Set(reader.watchDirs);
   const watcher = chokidarWatch(target.kind === 'run' ? target.dir : target.dirs, {
     ignoreInitial: true,
@@ -38,6 +43,9 @@ function createFileWatcher(target: WatchTarget, reader: RunReader, onPath: (p: s
     ignored: (path) => !watchedDirs.has(path) && classify(target, path) === null,
   });
   for (const event of ['add', 'change', 'unlink'] as const) watcher.on(event, onPath);
+  // A folder made after the start (status/, logs/) may hold files written before its
+  // own watch began: read everything once more.
+  watcher.on('addDir', onDir);
   watcher.on('error', () => {
     // A folder removed under the watcher: the periodic sweep notices what matters.
   });
@@ -51,7 +59,17 @@ export async function startRunWatch(target: WatchTarget, opts: RunWatchOptions):
   const aliveMs = opts.aliveMs ?? 1000;
   const reader = createRunReader(target);
   let dirty = new Set<string>();
-  const watcher = createFileWatcher(target, reader, (p) => dirty.add(p));
+  let sweepSoon = false;
+  const watcher = createFileWatcher(
+    target,
+    reader,
+    (p) => dirty.add(p),
+    () => {
+      sweepSoon = true;
+    },
+  );
+  // Read only once the watcher is in place, so no change falls between the two.
+  await new Promise<void>((resolve) => watcher.once('ready', resolve));
   await reader.readAll();
   recordSample(reader.state, now());
   let lastSweep = now();
@@ -63,7 +81,8 @@ export async function startRunWatch(target: WatchTarget, opts: RunWatchOptions):
   async function tick(): Promise<void> {
     const t = now();
     let changed = dirty.size > 0;
-    if (t - lastSweep >= sweepMs) {
+    if (sweepSoon || t - lastSweep >= sweepMs) {
+      sweepSoon = false;
       dirty = new Set();
       await reader.readAll();
       lastSweep = lastAlive = t;

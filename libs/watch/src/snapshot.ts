@@ -179,7 +179,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     runState,
     verdict,
     ended,
-    exitCode: exitCodeOf(display, verdict, counts.failed + counts.errors),
+    exitCode: exitCodeOf(display, m?.verdict ?? null, counts.failed + counts.errors),
     pid,
     pidAlive: alive,
     started: Number.isFinite(startedMs) ? new Date(startedMs).toISOString() : null,

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { writeFileAtomic } from '@capi/core';
+import { totalCounts } from './run-state.js';
+import { type RunWatch, startRunWatch } from './run-watch.js';
+
+const root = await mkdtemp(join(tmpdir(), 'capi-watch-live-'));
+const watches: RunWatch[] = [];
+after(async () => {
+  for (const w of watches) await w.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Resolves when `check` holds after a tick; fails after `ms`. */
+function until(onTick: { fn: () => void }, check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not seen in time: ${what}`)), ms);
+    onTick.fn = () => {
+      if (check()) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+  });
+}
+
+test('file events bring new journal lines, heartbeats and logs into the state, tailed', async () => {
+  const dir = join(root, 'capi_test_1');
+  await mkdir(join(dir, 'results'), { recursive: true });
+  await writeFile(
+    join(dir, 'run.json'),
+    JSON.stringify({ id: 'capi_test_1', state: 'running', total: 3, pid: process.pid }),
+  );
+  const hook = { fn: () => {} };
+  const watch = await startRunWatch(
+    { kind: 'run', id: 'capi_test_1', dir },
+    { tickMs: 50, sweepMs: 60_000, onTick: () => hook.fn() },
+  );
+  watches.push(watch);
+  assert.equal(totalCounts(watch.state).done, 0);
+  const line = (id: string, status: string) => `${JSON.stringify({ id, name: id, status })}\n`;
+  let ready = until(hook, () => totalCounts(watch.state).done === 2, 'two lines');
+  await appendFile(join(dir, 'results', 'batch_0001.ndjson'), line('a', 'passed') + line('b', 'failed') + '{"id":"c",');
+  await ready;
+  assert.equal(totalCounts(watch.state).failed, 1);
+  ready = until(
+    hook,
+    () => totalCounts(watch.state).done === 3 && watch.state.batches.get('batch_0001')?.heartbeat !== null,
+    'third line and heartbeat',
+  );
+  await appendFile(join(dir, 'results', 'batch_0001.ndjson'), '"name":"c","status":"error"}\n');
+  // status/ and logs/ appear after the watch started, as they do when a run begins.
+  await writeFileAtomic(join(dir, 'status', 'batch_0001.json'), JSON.stringify({ state: 'running', pid: process.pid }));
+  await ready;
+  ready = until(hook, () => watch.state.logs.length > 0, 'log line');
+  await mkdir(join(dir, 'logs'));
+  await appendFile(join(dir, 'logs', 'batch_0001.log'), 'hello\n');
+  await ready;
+  assert.deepEqual(watch.state.logs, ['batch_0001.log: hello']);
+  assert.deepEqual(totalCounts(watch.state), { done: 3, passed: 1, failed: 1, errors: 1, skipped: 0 });
+  assert.equal(watch.state.alive.get(process.pid), true);
+});

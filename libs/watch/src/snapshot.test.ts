@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RunManifest, StatusHeartbeat } from '@capi/core';
+import { renderPlain } from './render-plain.js';
+import { applyJournalLine, batchState, createRunState, type RunState, recordSample } from './run-state.js';
+import { snapshot } from './snapshot.js';
+import { execTarget } from './watch-target.js';
+
+const T0 = Date.parse('2026-01-01T10:30:00.000Z');
+const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+
+function manifest(extra: Partial<RunManifest> = {}): RunManifest {
+  return {
+    id: 'capi_test_20260101_103000',
+    method: 'tmux',
+    suite: { file: '/abs/suite.csv', sha256: 'x' },
+    total: 10,
+    batchSize: 5,
+    batches: 2,
+    parallel: 2,
+    options: {},
+    created: at(0),
+    pid: 4242,
+    session: null,
+    state: 'running',
+    verdict: null,
+    finished: null,
+    ...extra,
+  };
+}
+
+function hb(batch: string, extra: Partial<StatusHeartbeat> = {}): StatusHeartbeat {
+  return {
+    state: 'running',
+    batch,
+    total: 5,
+    done: 0,
+    passed: 0,
+    failed: 0,
+    errors: 0,
+    skipped: 0,
+    inFlight: [],
+    rate: 2,
+    pid: 5000,
+    startedAt: at(0),
+    updatedAt: at(30),
+    ...extra,
+  };
+}
+
+const line = (id: string, status: string, extra: object = {}) =>
+  JSON.stringify({ id, name: `n-${id}`, status, ...extra });
+
+/** A run with batch_0001 done (3 passed, 1 failed, 1 error) and batch_0002 at 1 of 5. */
+function runState(extra: Partial<RunManifest> = {}): RunState {
+  const state = createRunState({
+    kind: 'run',
+    id: 'capi_test_20260101_103000',
+    dir: '/runs/capi_test_20260101_103000',
+  });
+  state.manifest = manifest(extra);
+  state.alive.set(4242, true);
+  state.alive.set(5000, true);
+  for (const id of ['a', 'b', 'c']) applyJournalLine(state, 'batch_0001', line(id, 'passed'));
+  applyJournalLine(
+    state,
+    'batch_0001',
+    line('d', 'failed', { failures: [{ check: 'status', expected: '2xx', actual: '500' }] }),
+  );
+  applyJournalLine(state, 'batch_0001', line('e', 'error', { error: { code: 'ETIMEDOUT', message: 'timed out' } }));
+  applyJournalLine(state, 'batch_0002', line('f', 'skipped'));
+  batchState(state, 'batch_0001').hasJournal = true;
+  batchState(state, 'batch_0002').hasJournal = true;
+  batchState(state, 'batch_0001').heartbeat = hb('batch_0001', { state: 'completed', done: 5 });
+  batchState(state, 'batch_0002').heartbeat = hb('batch_0002', { done: 1, inFlight: ['g'] });
+  return state;
+}
+
+const opts = { now: T0 + 40_000, stallAfterS: 60 };
+
+test('a running run: counts from the journals, state, ETA from the heartbeat rates', () => {
+  const s = snapshot(runState(), opts);
+  assert.equal(s.state, 'RUNNING');
+  assert.deepEqual([s.total, s.done, s.passed, s.failed, s.errors, s.skipped], [10, 6, 3, 1, 1, 1]);
+  assert.equal(s.percent, 60);
+  assert.equal(s.successRate, 60);
+  assert.equal(s.rate, 2);
+  assert.equal(s.etaS, 2);
+  assert.equal(s.elapsedS, 40);
+  assert.equal(s.exitCode, null);
+  assert.equal(s.ended, false);
+  assert.equal(s.pid, 4242);
+  assert.equal(s.batches[0]?.batch, 'batch_0002');
+  assert.equal(s.batches[0]?.current, 'g');
+  assert.deepEqual(s.batchStates, { completed: 1, running: 1 });
+});
+
+test('failures arrive in order and the filter picks failed or errors', () => {
+  const state = runState();
+  assert.deepEqual(
+    snapshot(state, opts).failures.map((f) => [f.n, f.id, f.detail]),
+    [
+      [1, 'd', 'status: expected 2xx, got 500'],
+      [2, 'e', 'ETIMEDOUT: timed out'],
+    ],
+  );
+  assert.deepEqual(
+    snapshot(state, { ...opts, failureFilter: 'errors' }).failures.map((f) => f.id),
+    ['e'],
+  );
+  assert.deepEqual(
+    snapshot(state, { ...opts, failureFilter: 'failed' }).failures.map((f) => f.id),
+    ['d'],
+  );
+});
+
+test('STALLED when no running heartbeat moved within the limit; paused batches are not stalled', () => {
+  const state = runState();
+  const s = snapshot(state, { now: T0 + 95_000, stallAfterS: 60 });
+  assert.equal(s.state, 'STALLED');
+  assert.equal(s.stalledS, 65);
+  assert.equal(s.resume, 'capi-launch --resume capi_test_20260101_103000');
+  assert.equal(s.exitCode, null);
+  assert.equal(s.batches[0]?.state, 'STALLED');
+  batchState(state, 'batch_0002').heartbeat = hb('batch_0002', { state: 'paused' });
+  assert.equal(snapshot(state, { now: T0 + 95_000, stallAfterS: 60 }).state, 'PAUSED');
+});
+
+test('DEAD when the supervisor pid is gone and the run is not finished: exit 3', () => {
+  const state = runState();
+  state.alive.set(4242, false);
+  const s = snapshot(state, opts);
+  assert.equal(s.state, 'DEAD');
+  assert.equal(s.exitCode, 3);
+  assert.match(renderPlain(s), /^Resume: capi-launch --resume capi_test_20260101_103000$/m);
+});
+
+test("the exit code is the run's verdict once it ended", () => {
+  assert.equal(snapshot(runState({ state: 'completed', verdict: 'passed' }), opts).exitCode, 0);
+  assert.equal(snapshot(runState({ state: 'completed', verdict: 'failed' }), opts).exitCode, 1);
+  assert.equal(snapshot(runState({ state: 'completed' }), opts).exitCode, 1, 'no verdict yet: the counts');
+  assert.equal(snapshot(runState({ state: 'failed' }), opts).exitCode, 3);
+  const stopped = snapshot(runState({ state: 'stopped', finished: at(20) }), opts);
+  assert.equal(stopped.state, 'STOPPED');
+  assert.equal(stopped.elapsedS, 20);
+  assert.equal(stopped.etaS, null);
+});
+
+test('the rate comes from the samples once they span two seconds', () => {
+  const state = runState();
+  recordSample(state, T0);
+  for (let i = 0; i < 4; i++) applyJournalLine(state, 'batch_0002', line(`x${i}`, 'passed'));
+  recordSample(state, T0 + 2000);
+  assert.equal(snapshot(state, opts).rate, 2);
+  assert.deepEqual(state.series, [2]);
+});
+
+test('a bare capi-exec: state from its heartbeat, DEAD from its pid', () => {
+  const state = createRunState(execTarget('results', ['/x/status.json'], ['/x/results.ndjson'], []));
+  batchState(state, 'exec').heartbeat = hb('b1', { total: 4, pid: 777 });
+  batchState(state, 'exec').hasJournal = true;
+  applyJournalLine(state, 'exec', line('a', 'passed'));
+  state.alive.set(777, true);
+  let s = snapshot(state, opts);
+  assert.deepEqual([s.state, s.method, s.total, s.done, s.pid], ['RUNNING', 'exec', 4, 1, 777]);
+  state.alive.set(777, false);
+  s = snapshot(state, opts);
+  assert.equal(s.state, 'DEAD');
+  assert.match(s.resume ?? '', /--journal \/x\/results\.ndjson/);
+  batchState(state, 'exec').heartbeat = hb('b1', { state: 'completed', pid: 777 });
+  assert.deepEqual([snapshot(state, opts).state, snapshot(state, opts).exitCode], ['COMPLETED', 0]);
+});
+
+test('journal lines that are not result records are counted, not fatal', () => {
+  const state = runState();
+  applyJournalLine(state, 'batch_0002', '{"id":"z","status":"weird"}');
+  applyJournalLine(state, 'batch_0002', 'not json');
+  const s = snapshot(state, opts);
+  assert.equal(s.badLines, 2);
+  assert.equal(s.done, 6);
+  assert.match(renderPlain(s), /Warning: 2 journal lines are not result records/);
+});
+
+test('the plain block is the guide monitor, without escape codes', () => {
+  process.env.TZ = 'UTC';
+  const text = renderPlain(snapshot(runState(), opts));
+  assert.doesNotMatch(text, /\x1b/);
+  for (const expected of [
+    'Execution Method: tmux',
+    'Test File: /abs/suite.csv',
+    'Process ID: 4242',
+    'Status: RUNNING',
+    'Elapsed: 40.0s',
+    'Tests Completed: 6 / 10',
+    `Progress: [${'#'.repeat(22)}${'-'.repeat(14)}] 60.0%`,
+    'Passed: 3  Failed: 1  Errors: 1  Skipped: 1',
+    'Rate: 2.0 tests/second',
+    'ETA: 2.0s',
+    'Log File: /runs/capi_test_20260101_103000/logs/capi.log',
+    'View logs: tail -f /runs/capi_test_20260101_103000/logs/capi.log',
+  ])
+    assert.ok(text.split('\n').includes(expected), `missing line: ${expected}\n${text}`);
+});
