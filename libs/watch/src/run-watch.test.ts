@@ -43,7 +43,7 @@ test('file events bring new journal lines, heartbeats and logs into the state, t
   assert.equal(totalCounts(watch.state).done, 0);
   const line = (id: string, status: string) => `${JSON.stringify({ id, name: id, status })}\n`;
   let ready = until(hook, () => totalCounts(watch.state).done === 2, 'two lines');
-  await appendFile(join(dir, 'results', 'batch_0001.ndjson'), line('a', 'passed') + line('b', 'failed') + '{"id":"c",');
+  await appendFile(join(dir, 'results', 'batch_0001.ndjson'), `${line('a', 'passed') + line('b', 'failed')}{"id":"c",`);
   await ready;
   assert.equal(totalCounts(watch.state).failed, 1);
   ready = until(
