@@ -63,7 +63,12 @@ export async function createAtomicStream(path: string, mode = FILE_MODE): Promis
       await rename(tmp, path);
     },
     async abort() {
-      stream.destroy();
+      // Writes still queued fail with ERR_STREAM_DESTROYED: that is what aborting means,
+      // not an error to crash on.
+      stream.on('error', () => {});
+      if (!stream.destroyed) stream.destroy();
+      // Not events.once: it rejects on that same 'error'.
+      if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
       await rm(tmp, { force: true });
     },
   };

@@ -24,25 +24,48 @@ export interface OpenJournalOptions {
   fsync?: boolean;
 }
 
-/** Cuts a torn last line so that new lines never follow half a line. */
-async function cutTornTail(fh: FileHandle): Promise<number> {
-  const { size } = await fh.stat();
-  if (size === 0) return 0;
+/** Where the last line starts: just after the last newline, or 0. */
+async function lastLineStart(fh: FileHandle, size: number): Promise<number> {
   const chunk = Buffer.alloc(Math.min(size, 64 * 1024));
   let end = size;
   while (end > 0) {
     const len = Math.min(chunk.length, end);
     await fh.read(chunk, 0, len, end - len);
     const nl = chunk.subarray(0, len).lastIndexOf(10);
-    if (nl !== -1) {
-      const keep = end - len + nl + 1;
-      if (keep < size) await fh.truncate(keep);
-      return size - keep;
-    }
+    if (nl !== -1) return end - len + nl + 1;
     end -= len;
   }
-  await fh.truncate(0);
-  return size;
+  return 0;
+}
+
+/** A last line without its newline that still parses is a whole record: readJournal yields it. */
+async function isWholeRecord(fh: FileHandle, start: number, size: number): Promise<boolean> {
+  const buf = Buffer.alloc(size - start);
+  await fh.read(buf, 0, buf.length, start);
+  try {
+    JSON.parse(buf.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Cuts a torn last line so that new lines never follow half a line. A last record that
+ * only lacks its newline gets one instead: a resume that read the journal before opening
+ * it counted that test as done, so cutting it would lose its result.
+ */
+async function cutTornTail(fh: FileHandle): Promise<number> {
+  const { size } = await fh.stat();
+  if (size === 0) return 0;
+  const keep = await lastLineStart(fh, size);
+  if (keep === size) return 0;
+  if (await isWholeRecord(fh, keep, size)) {
+    await fh.write('\n');
+    return 0;
+  }
+  await fh.truncate(keep);
+  return size - keep;
 }
 
 export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {

@@ -55,7 +55,10 @@ export async function* readNdjson(
     while (nl !== -1) {
       line++;
       const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      if (end > start) yield { value: parseLine(pending.slice(start, end), line, source), line };
+      // A whole line in one chunk must meet the cap too, not only a line still pending.
+      if (end - start > maxLine) throw new InputError(source, line, `line longer than ${maxLine} characters`);
+      const text = pending.slice(start, end);
+      if (text.trim() !== '') yield { value: parseLine(text, line, source), line };
       start = nl + 1;
       nl = pending.indexOf('\n', start);
     }
