@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { killAll } from '@capi/testkit';
+import { journalIds, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
+
+const boxes: Sandbox[] = [];
+async function box(env: Record<string, string> = {}) {
+  const b = await sandbox(true, env);
+  boxes.push(b);
+  return b;
+}
+after(async () => {
+  killAll();
+  for (const b of boxes) await b.cleanup();
+});
+
+const runIds = (runs: string) =>
+  readdirSync(runs)
+    .filter((n) => n.startsWith('capi_test_'))
+    .sort();
+const doneCount = (runDir: string) => [...journalIds(runDir).values()].length;
+
+test('--pause stops new tests until --continue; --set changes rate and concurrency of a live run', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '40' });
+  const r = await b.launch([b.suite(100), '--parallel', '2', '--batch-size', '50', '--rate', '100/s']);
+  const runDir = runDirOf(r.stdout);
+  await until('first results', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
+  const p = await b.launch(['--pause', runDir]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal(readJson<{ paused: boolean }>(join(runDir, 'control.json')).paused, true);
+  await sleep(400);
+  const held = doneCount(runDir);
+  await sleep(600);
+  assert.equal(doneCount(runDir), held, 'no new results while paused');
+  const s = await b.launch(['--status', runDir]);
+  assert.match(s.stdout, /running \(paused\)/);
+  const set = await b.launch(['--set', 'rate=50/s', runDir]);
+  assert.equal(set.code, 0, set.stderr);
+  const set2 = await b.launch(['--set', 'concurrency=3', runDir]);
+  assert.equal(set2.code, 0, set2.stderr);
+  assert.deepEqual(readJson(join(runDir, 'control.json')), { paused: true, rate: '50/s', concurrency: 3, workers: 2 });
+  const bad = await b.launch(['--set', 'speed=9', runDir]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--set takes rate=N\/s, rate=N\/m or concurrency=N \(got "speed=9"\)/);
+  await b.launch(['--continue', runDir]);
+  await until('run end', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'completed', 30_000);
+  assert.equal(doneCount(runDir), 100);
+  assert.equal(readJson<{ options: { rate: string } }>(join(runDir, 'run.json')).options.rate, '50/s');
+});
+
+test('--rerun-failed: a new run of only the failed and errored tests', async () => {
+  const b = await box();
+  const r = await b.launch([b.suite(30), '--foreground', '--batch-size', '10'], {
+    env: { FAKE_EXEC_FAIL: 'T0003,T0025' },
+  });
+  assert.equal(r.code, 1, r.stderr);
+  const first = join(b.runs, runIds(b.runs)[0] as string);
+  const again = await b.launch(['--rerun-failed', first, '--foreground']);
+  assert.equal(again.code, 0, again.stderr);
+  const second = join(b.runs, runIds(b.runs)[1] as string);
+  assert.deepEqual([...journalIds(second).keys()].sort(), ['T0003', 'T0025']);
+  assert.equal(readJson<{ total: number }>(join(second, 'run.json')).total, 2);
+  const none = await b.launch(['--rerun-failed', second]);
+  assert.equal(none.code, 0);
+  assert.match(none.stderr, /no failed or errored tests to run again/);
+  assert.equal(runIds(b.runs).length, 2, 'no run made for nothing');
+});
+
+test('--on-finish gets the run folder and verdict; --prune --keep N removes the oldest finished runs', async () => {
+  const b = await box();
+  const suite = b.suite(10);
+  const marker = join(b.dir, 'finished.txt');
+  const cmd = `echo "$CAPI_RUN_ID $CAPI_RUN_STATE $CAPI_VERDICT $CAPI_EXIT_CODE $CAPI_RUN_DIR" > ${marker}`;
+  const r = await b.launch([suite, '--foreground', '--on-finish', cmd]);
+  assert.equal(r.code, 0, r.stderr);
+  const id = runIds(b.runs)[0] as string;
+  assert.equal(readFileSync(marker, 'utf8'), `${id} completed passed 0 ${join(b.runs, id)}\n`);
+  for (let i = 0; i < 2; i++) assert.equal((await b.launch([suite, '--foreground'])).code, 0);
+  const ids = runIds(b.runs);
+  assert.equal(ids.length, 3);
+  const pruned = await b.launch(['--prune', '--keep', '1']);
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.equal(pruned.stdout, `removed ${ids[0]}\nremoved ${ids[1]}\n`);
+  assert.deepEqual(runIds(b.runs), [ids[2]]);
+});
+
+test('bad suite input: the splitter message, exit 2, no run folder left behind', async () => {
+  const b = await box();
+  const suite = join(b.dir, 'bad.csv');
+  writeFileSync(suite, 'id,url\nT1,/a\nBAD,/b\n');
+  const r = await b.launch([suite, '--foreground']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^capi-launch: splitting bad.csv: .*bad.csv:3: field "id"/);
+  assert.deepEqual(runIds(b.runs), []);
+  const missing = await b.launch([join(b.dir, 'nope.csv')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /nope.csv: no such file/);
+  const usage = await b.launch(['--stop', '--resume']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /choose one of --stop, --resume/);
+});
+
+test('a stale pid file is cleared with a message and does not block a new launch', async () => {
+  const b = await box();
+  const suite = b.suite(10);
+  assert.equal((await b.launch([suite, '--foreground'])).code, 0);
+  const runDir = join(b.runs, runIds(b.runs)[0] as string);
+  // a supervisor that died without cleaning up: pid of a process that is gone
+  writeFileSync(join(runDir, 'supervisor.pid'), '999999\n');
+  const m = readJson<Record<string, unknown>>(join(runDir, 'run.json'));
+  writeFileSync(join(runDir, 'run.json'), JSON.stringify({ ...m, state: 'running', pid: 999999 }));
+  const r = await b.launch([suite, '--foreground']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /stale pid file cleared \(supervisor 999999 is gone\); the run is stopped and can be resumed/);
+  assert.equal(existsSync(join(runDir, 'supervisor.pid')), false);
+  assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'stopped');
+});
