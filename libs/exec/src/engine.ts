@@ -7,7 +7,7 @@ import type { MaxErrors } from './rate.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { createSecretSet, type SecretSet } from './redact.js';
 import { type ExecResult, makeResult, type Outcome, type ResultOrigin } from './result.js';
-import { runTest, type TestContext } from './run-test.js';
+import { runTest, type TestContext } from './run-one.js';
 import type { BaseUrl } from './target.js';
 
 export interface EngineOptions extends ResultOrigin {
@@ -130,6 +130,7 @@ export async function runTests(
     live.state = 'stopping';
     graceTimer = setTimeout(() => {
       cutter.abort();
+      limiter.cancelAll();
       void client.destroy();
     }, options.graceMs);
     wake();

@@ -15,7 +15,7 @@ export * from './rate-limiter.js';
 export * from './redact.js';
 export * from './result.js';
 export * from './resume.js';
-export * from './run-test.js';
+export * from './run-one.js';
 export * from './status-pattern.js';
 export * from './suite.js';
 export * from './target.js';

@@ -36,13 +36,26 @@ const looksJson = (body: string) => {
 };
 
 function mergeHeaders(rec: TestRecord, scope: TemplateScope, ctx: PrepareContext): Record<string, string> {
-  const out: Record<string, string> = { ...ctx.headers };
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(ctx.headers)) out[name] = expand(value, scope, `--header "${name}"`);
   for (const [name, value] of Object.entries(rec.request.headers)) {
     const lower = name.toLowerCase();
     for (const k of Object.keys(out)) if (k.toLowerCase() === lower) delete out[k];
     out[name] = expand(value, scope, `header "${name}"`);
   }
   return out;
+}
+
+const templated = new WeakMap<Record<string, string>, boolean>();
+
+/** Whether the --header set needs expanding per test (checked once per set). */
+function hasTemplates(headers: Record<string, string>): boolean {
+  let t = templated.get(headers);
+  if (t === undefined) {
+    t = Object.values(headers).some((v) => v.includes('{{'));
+    templated.set(headers, t);
+  }
+  return t;
 }
 
 function hasHeader(headers: Record<string, string>, name: string): boolean {
@@ -60,13 +73,14 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
     onEnvValue: (v) => ctx.secrets.add(v),
   };
   const target = resolveTarget(expand(rec.request.url, scope, 'request.url'), ctx.base);
-  const headers = Object.keys(rec.request.headers).length === 0 ? ctx.headers : mergeHeaders(rec, scope, ctx);
+  const plain = Object.keys(rec.request.headers).length === 0 && !hasTemplates(ctx.headers);
+  const headers = plain ? ctx.headers : mergeHeaders(rec, scope, ctx);
   const body = expandNullable(rec.request.body, scope, 'request.body');
   let sendHeaders = headers;
   if (body !== null && body !== '' && !hasHeader(headers, 'content-type') && looksJson(body))
     sendHeaders = { ...headers, 'content-type': 'application/json' };
   const secrets: string[] = [];
-  if (headers !== ctx.headers) {
+  if (!plain) {
     addCredentialHeaders({ add: (v) => secrets.push(v) }, rec.request.headers);
   }
   const e = rec.expect;

@@ -6,8 +6,13 @@
  * - an adaptive ceiling: a 429 halves the pace, which then recovers by 10% a second.
  */
 export interface RateLimiter {
-  /** Waits until this lane may start a request; resolves false if `cancelled` turned true. */
-  take(cancelled?: () => boolean): Promise<boolean>;
+  /**
+   * Resolves when this lane may start a request (at once when nothing limits the pace);
+   * false when `cancelAll` ended the wait.
+   */
+  take(): boolean | Promise<boolean>;
+  /** Ends every wait with false (the run is being cut). */
+  cancelAll(): void;
   setRate(perSecond: number | null): void;
   pauseFor(ms: number): void;
   /** The API said 429: lower the pace for a while. `observed` is the recent tests/s. */
@@ -52,34 +57,73 @@ export function createRateLimiter(
     return r;
   };
 
-  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(ms))));
+  // Waiting lanes queue here, first come first served; one timer releases them one slot
+  // at a time, so no lanes wake together to race for a slot.
+  const queue: Array<(ok: boolean) => void> = [];
+  let timer: NodeJS.Timeout | null = null;
+  let timerAt = 0;
+
+  const arm = (at: number, t: number) => {
+    if (timer && timerAt <= at) return;
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(
+      () => {
+        timer = null;
+        pump();
+      },
+      Math.max(1, Math.ceil(at - t)),
+    );
+  };
+
+  /** Grants slots to waiting lanes while slots are due; else sets the timer for the next one. */
+  const pump = () => {
+    for (let guard = 0; queue.length > 0 && guard < 100_000; guard++) {
+      const t = now();
+      if (t < pausedUntil) return arm(pausedUntil, t);
+      const rate = current();
+      if (rate === null) {
+        (queue.shift() as (ok: boolean) => void)(true);
+        continue;
+      }
+      const interval = (1000 / rate) * HEADROOM;
+      // A timer can fire early (libuv caches its clock per loop turn) or late (a busy loop).
+      if (next > t) return arm(next, t);
+      // Slightly late: the next slot stays on the grid, so the average holds. Late by half an
+      // interval or more (a busy loop, or idle lanes): the grid starts again from now, so
+      // lost time is never made up in a burst and no one-second window exceeds the rate.
+      next = (t - next < interval / 2 ? next : t) + interval;
+      (queue.shift() as (ok: boolean) => void)(true);
+    }
+  };
+
+  const repump = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    pump();
+  };
 
   return {
-    async take(cancelled) {
-      for (let guard = 0; guard < 1e6; guard++) {
-        if (cancelled?.()) return false;
-        const t = now();
-        if (t < pausedUntil) {
-          await sleep(Math.min(pausedUntil - t, 250));
-          continue;
-        }
-        const rate = current();
-        if (rate === null) return true;
-        // 1% headroom: a start that fires a little late can then never push a
-        // one-second window above the rate.
-        const interval = (1000 / rate) * HEADROOM;
-        const slot = next < t - interval ? t : Math.max(next, t);
-        next = slot + interval;
-        if (slot > t) await sleep(slot - t);
-        if (now() >= pausedUntil) return !cancelled?.();
-      }
-      return true;
+    take() {
+      if (queue.length === 0 && configured === null && adaptive === null && hinted === null && now() >= pausedUntil)
+        return true;
+      return new Promise<boolean>((resolve) => {
+        queue.push(resolve);
+        if (queue.length === 1) repump();
+      });
+    },
+    cancelAll() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      for (const resolve of queue.splice(0)) resolve(false);
     },
     setRate(perSecond) {
       configured = perSecond;
+      repump();
     },
     pauseFor(ms) {
       pausedUntil = Math.max(pausedUntil, now() + ms);
+      repump();
     },
     throttle(observed) {
       const base = current() ?? Math.max(observed, MIN_RATE * 2);

@@ -97,7 +97,7 @@ export async function runTest(
   }
   let last: Retry | null = null;
   for (let attempt = 1; attempt <= ctx.retries + 1; attempt++) {
-    if (!(await ctx.limiter.take(() => ctx.cut.aborted))) return null;
+    if (!(await ctx.limiter.take()) || ctx.cut.aborted) return null;
     if (attempt === 1) base.startedAt = Date.now();
     base.attempts = attempt;
     let answer: HttpAnswer;

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { normalizeTestRecord, type TestRecord } from '@capi/core';
+import { type EngineOptions, runTests } from './engine.js';
+import { type FixtureServer, serve } from './fixture-server.js';
+import type { ExecResult } from './result.js';
+import { parseBaseUrl } from './target.js';
+
+const servers: FixtureServer[] = [];
+after(async () => {
+  for (const s of servers) await s.close();
+});
+
+function rec(id: string, url: string, extra: Record<string, unknown> = {}): TestRecord {
+  return normalizeTestRecord({ id, request: { method: 'GET', url }, ...extra }, 0);
+}
+
+async function* from(records: TestRecord[]): AsyncGenerator<TestRecord> {
+  yield* records;
+}
+
+function options(url: string, over: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    base: parseBaseUrl(url),
+    headers: {},
+    env: {},
+    concurrency: 4,
+    rate: null,
+    delayMs: 0,
+    timeoutMs: 5000,
+    maxBody: 1024,
+    insecure: false,
+    retries: 2,
+    maxErrors: null,
+    graceMs: 1000,
+    batch: 'b1',
+    worker: 2,
+    runId: 'r1',
+    shard: null,
+    ...over,
+  };
+}
+
+async function run(records: TestRecord[], opts: EngineOptions) {
+  const results: ExecResult[] = [];
+  const summary = await runTests(from(records), opts, (r) => {
+    results.push(r);
+  });
+  return { summary, results, byId: new Map(results.map((r) => [r.id, r])) };
+}
+
+test('the in-flight window holds: never more than --concurrency requests at once', async () => {
+  let now = 0;
+  let peak = 0;
+  const s = await serve((_req, res) => {
+    now++;
+    peak = Math.max(peak, now);
+    setTimeout(() => {
+      now--;
+      res.end('ok');
+    }, 15);
+  });
+  servers.push(s);
+  const { summary, results } = await run(
+    Array.from({ length: 30 }, (_, i) => rec(`t${i}`, '/x')),
+    options(s.url, { concurrency: 4 }),
+  );
+  assert.equal(summary.passed, 30);
+  assert.equal(peak, 4);
+  assert.equal(results[0]?.batch, 'b1');
+  assert.equal(results[0]?.worker, 2);
+});
+
+test('503 with Retry-After is retried after the wait; a 404 failure is never retried', async () => {
+  const hits = new Map<string, number[]>();
+  const s = await serve((req, res) => {
+    const list = hits.get(req.url as string) ?? [];
+    list.push(performance.now());
+    hits.set(req.url as string, list);
+    if (req.url === '/flaky' && list.length === 1) {
+      res.writeHead(503, { 'retry-after': '1' });
+      res.end();
+    } else if (req.url === '/missing') {
+      res.writeHead(404);
+      res.end();
+    } else res.end('fine');
+  });
+  servers.push(s);
+  const { byId } = await run([rec('f', '/flaky'), rec('m', '/missing')], options(s.url));
+  assert.equal(byId.get('f')?.status, 'passed');
+  assert.equal(byId.get('f')?.attempts, 2);
+  const [a, b] = hits.get('/flaky') as number[];
+  assert.ok((b as number) - (a as number) >= 990, `waited ${(b as number) - (a as number)} ms`);
+  assert.equal(byId.get('m')?.status, 'failed');
+  assert.equal(hits.get('/missing')?.length, 1);
+});
+
+test('500 is an error after retries, unless the test expects 500', async () => {
+  let count = 0;
+  const s = await serve((_req, res) => {
+    count++;
+    res.writeHead(500);
+    res.end('boom');
+  });
+  servers.push(s);
+  const { byId } = await run(
+    [rec('e', '/a'), rec('p', '/b', { expect: { status: '500' } })],
+    options(s.url, { retries: 1 }),
+  );
+  assert.equal(byId.get('e')?.status, 'error');
+  assert.equal(byId.get('e')?.error?.code, 'HTTP_500');
+  assert.equal(byId.get('e')?.attempts, 2);
+  assert.equal(byId.get('p')?.status, 'passed');
+  assert.equal(count, 3);
+});
+
+test('max errors stops the run early; refused connections are errors', async () => {
+  const s = await serve((_req, res) => res.end());
+  await s.close();
+  const { summary } = await run(
+    Array.from({ length: 50 }, (_, i) => rec(`t${i}`, '/x')),
+    options(s.url, { retries: 0, concurrency: 2, maxErrors: { count: 3, percent: null } }),
+  );
+  assert.equal(summary.stoppedBy, 'max-errors');
+  assert.ok(summary.errors >= 4 && summary.errors <= 6, `errors ${summary.errors}`);
+  assert.match(summary.reason ?? '', /more than --max-errors 3/);
+});
+
+test('a stop lets in-flight tests finish within the grace, then cuts the rest', async () => {
+  const s = await serve((req, res) => {
+    setTimeout(() => res.end('done'), req.url === '/slow' ? 5000 : 50);
+  });
+  servers.push(s);
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 20);
+  const t0 = performance.now();
+  const { summary, byId } = await run(
+    [rec('fast', '/fast'), rec('slow', '/slow'), rec('never', '/fast')],
+    options(s.url, { concurrency: 2, stop: stop.signal, graceMs: 300 }),
+  );
+  assert.ok(performance.now() - t0 < 2000);
+  assert.equal(summary.stoppedBy, 'stop');
+  assert.equal(byId.get('fast')?.status, 'passed');
+  assert.equal(byId.has('slow'), false);
+  assert.equal(byId.has('never'), false);
+  assert.equal(summary.cut, 1);
+});
+
+test('timeouts, resets and oversized bodies', async () => {
+  const s = await serve((req, res) => {
+    if (req.url === '/hang') setTimeout(() => res.end('late'), 3000);
+    else if (req.url === '/reset') req.socket.destroy();
+    else res.end(`${'a'.repeat(5000)}tail`);
+  });
+  servers.push(s);
+  const { byId } = await run(
+    [
+      rec('t', '/hang', { timeoutMs: 100 }),
+      rec('r', '/reset'),
+      rec('big', '/big', { expect: { body: 'tail' } }),
+      rec('bigok', '/big', { expect: { body: 'aaa' } }),
+    ],
+    options(s.url, { retries: 0, maxBody: 1024 }),
+  );
+  assert.equal(byId.get('t')?.error?.code, 'TIMEOUT');
+  assert.equal(byId.get('r')?.error?.code, 'ECONNRESET');
+  assert.equal(byId.get('big')?.status, 'failed');
+  assert.equal(byId.get('big')?.response?.bytes, 5004);
+  assert.match(byId.get('big')?.failures[0]?.actual ?? '', /cut at --max-body/);
+  assert.equal(byId.get('bigok')?.status, 'passed');
+});
+
+test('env values and credential headers never reach a result', async () => {
+  const s = await serve((req, res) => res.end(JSON.stringify(req.headers)));
+  servers.push(s);
+  const { byId } = await run(
+    [
+      rec('a', '/?k={{env.KEY}}', { expect: { body: 'nope' } }),
+      rec('b', '/', {
+        request: { method: 'GET', url: '/', headers: { 'X-Api-Key': 'literal-key-9' } },
+        expect: { body: 'nope' },
+      }),
+      rec('c', '/{{nothere}}'),
+    ],
+    options(s.url, { env: { KEY: 'hunter2-secret' }, headers: { authorization: 'Bearer {{env.KEY}}' } }),
+  );
+  const text = JSON.stringify([...byId.values()]);
+  assert.equal(text.includes('hunter2-secret'), false);
+  assert.equal(text.includes('literal-key-9'), false);
+  assert.match(text, /\[redacted\]/);
+  assert.equal(byId.get('c')?.error?.code, 'TEMPLATE');
+});

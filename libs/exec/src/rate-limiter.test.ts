@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createRateLimiter } from './rate-limiter.js';
+
+async function starts(limiter: ReturnType<typeof createRateLimiter>, n: number, lanes: number): Promise<number[]> {
+  const times: number[] = [];
+  let left = n;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (left > 0) {
+        left--;
+        await limiter.take();
+        times.push(performance.now());
+      }
+    }),
+  );
+  return times.sort((a, b) => a - b);
+}
+
+test('pace: starts are spaced at the rate, never in a burst', async () => {
+  const times = await starts(createRateLimiter(100), 40, 8);
+  const span = (times.at(-1) as number) - (times[0] as number);
+  // 39 intervals of 10 ms (+1% headroom); timers may be late, never early.
+  assert.ok(span >= 390, `span ${span}`);
+  assert.ok(span < 700, `span ${span}`);
+  for (let i = 1; i < times.length; i++) assert.ok((times[i] as number) - (times[i - 1] as number) > 0);
+  const window = times.filter((t) => t < (times[0] as number) + 100).length;
+  assert.ok(window <= 11, `window ${window}`);
+});
+
+test('no rate: take resolves at once; a pause holds every lane', async () => {
+  const limiter = createRateLimiter(null);
+  const t0 = performance.now();
+  await starts(limiter, 100, 4);
+  assert.ok(performance.now() - t0 < 50);
+  limiter.pauseFor(300);
+  const t1 = performance.now();
+  await starts(limiter, 4, 4);
+  assert.ok(performance.now() - t1 >= 290);
+});
+
+test('429 throttles the pace to half, which then recovers', () => {
+  let now = 0;
+  const limiter = createRateLimiter(100, () => now);
+  limiter.throttle(80);
+  assert.equal(limiter.effectiveRate(), 40);
+  now = 5000;
+  const later = limiter.effectiveRate() as number;
+  assert.ok(later > 60 && later < 100, `later ${later}`);
+  now = 20_000;
+  assert.equal(limiter.effectiveRate(), 100);
+});
+
+test('hints: a spent window pauses, a low one paces', () => {
+  let now = 0;
+  const limiter = createRateLimiter(null, () => now);
+  limiter.hint(0, 2, 4);
+  assert.equal(limiter.pausedUntil, 2000);
+  limiter.hint(4, 2, 4);
+  assert.equal(limiter.effectiveRate(), 2);
+  now = 2500;
+  assert.equal(limiter.effectiveRate(), null);
+});
