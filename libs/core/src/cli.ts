@@ -44,8 +44,7 @@ export function checkArgv(argv: string[], args: ArgsDef): void {
       continue;
     }
     const next = argv[i + 1];
-    if (next === undefined || (next.startsWith('--') && next.length > 2))
-      throw new UsageError(`option '--${name}' needs a value`);
+    if (next === undefined || next.startsWith('--')) throw new UsageError(`option '--${name}' needs a value`);
     checkEnum(args, name, next);
     i++;
   }

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isFinal } from './records.js';
+import { asResultRecord, normalizeTestRecord, validateResultRecord, validateTestRecord } from './validate.js';
+
+const minimal = { id: 'T1', request: { method: 'GET', url: '/x' } };
+
+test('a minimal test record is valid and normalizes to the documented defaults', () => {
+  assert.equal(validateTestRecord(minimal), null);
+  assert.deepEqual(normalizeTestRecord(minimal, 4), {
+    id: 'T1',
+    name: 'T1',
+    seq: 4,
+    request: { method: 'GET', url: '/x', headers: {}, body: null },
+    expect: { status: '2xx', body: null, json: null, maxMs: null },
+    timeoutMs: null,
+    tags: [],
+    enabled: true,
+    vars: {},
+    source: null,
+  });
+});
+
+test('a full test record keeps its values', () => {
+  const full = {
+    id: 'T2',
+    name: 'n',
+    seq: 9,
+    request: { method: 'POST', url: '/y', headers: { a: 'b' }, body: '{}' },
+    expect: { status: '201', body: 'ok', json: '{"a":{{v}}}', maxMs: 50 },
+    timeoutMs: 1000,
+    tags: ['t'],
+    enabled: false,
+    vars: { v: '1' },
+    source: { file: 's.csv', line: 3 },
+  };
+  assert.equal(validateTestRecord(full), null);
+  assert.deepEqual(normalizeTestRecord(full, 0), full);
+});
+
+test('each bad field of a test record is named', () => {
+  const cases: [unknown, RegExp][] = [
+    [null, /JSON object/],
+    [[], /JSON object/],
+    [{ ...minimal, id: '' }, /field "id"/],
+    [{ ...minimal, id: 5 }, /field "id"/],
+    [{ ...minimal, name: 1 }, /field "name"/],
+    [{ ...minimal, seq: -1 }, /field "seq"/],
+    [{ ...minimal, seq: 1.5 }, /field "seq"/],
+    [{ id: 'T' }, /field "request"/],
+    [{ id: 'T', request: { method: 'GRT', url: '/' } }, /field "request.method": unknown method "GRT"/],
+    [{ id: 'T', request: { method: 'get', url: '/' } }, /field "request.method"/],
+    [{ id: 'T', request: { method: 'GET', url: '' } }, /field "request.url"/],
+    [{ id: 'T', request: { method: 'GET', url: '/', headers: { a: 1 } } }, /field "request.headers"/],
+    [{ id: 'T', request: { method: 'GET', url: '/', body: {} } }, /field "request.body"/],
+    [{ ...minimal, expect: [] }, /field "expect"/],
+    [{ ...minimal, expect: { status: 200 } }, /field "expect.status"/],
+    [{ ...minimal, expect: { body: 1 } }, /field "expect.body"/],
+    [{ ...minimal, expect: { json: {} } }, /field "expect.json"/],
+    [{ ...minimal, expect: { maxMs: 'x' } }, /field "expect.maxMs"/],
+    [{ ...minimal, expect: { maxMs: Number.NaN } }, /field "expect.maxMs"/],
+    [{ ...minimal, timeoutMs: '5' }, /field "timeoutMs"/],
+    [{ ...minimal, tags: 'a;b' }, /field "tags"/],
+    [{ ...minimal, tags: [1] }, /field "tags"/],
+    [{ ...minimal, enabled: 'no' }, /field "enabled"/],
+    [{ ...minimal, vars: { a: 1 } }, /field "vars"/],
+  ];
+  for (const [value, message] of cases) {
+    const got = validateTestRecord(value);
+    assert.ok(got !== null, `accepted ${JSON.stringify(value)}`);
+    assert.match(got, message);
+  }
+});
+
+test('every method of docs/formats.md is accepted', () => {
+  for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']) {
+    assert.equal(validateTestRecord({ id: 'T', request: { method, url: '/' } }), null, method);
+  }
+});
+
+test('result records: valid ones pass and fill defaults, bad fields are named', () => {
+  const r = { id: 'T1', status: 'failed', failures: [{ check: 'status', expected: '200', actual: '404' }] };
+  assert.equal(validateResultRecord(r), null);
+  const full = asResultRecord(r);
+  assert.equal(full.name, 'T1');
+  assert.equal(full.attempts, 1);
+  assert.equal(full.error, null);
+  assert.equal(full.batch, null);
+  assert.equal('tags' in full, false);
+  assert.deepEqual(asResultRecord({ ...r, tags: ['a'], shard: '1/2' }).tags, ['a']);
+  const cases: [unknown, RegExp][] = [
+    ['x', /JSON object/],
+    [{ status: 'passed' }, /field "id"/],
+    [{ id: 'T', status: 'ok' }, /field "status": must be one of passed, failed, error, skipped/],
+    [{ id: 'T', status: 'passed', attempts: -1 }, /field "attempts"/],
+    [{ id: 'T', status: 'passed', durationMs: '1' }, /field "durationMs"/],
+    [{ id: 'T', status: 'passed', failures: {} }, /field "failures"/],
+    [{ id: 'T', status: 'error', error: 'boom' }, /field "error"/],
+  ];
+  for (const [value, message] of cases) assert.match(validateResultRecord(value) ?? 'accepted', message);
+});
+
+test('every result status is final', () => {
+  for (const status of ['passed', 'failed', 'error', 'skipped'] as const) assert.equal(isFinal({ status }), true);
+  assert.equal(isFinal({ status: 'running' as never }), false);
+});
