@@ -77,7 +77,14 @@ export async function pointLatest(runsDir: string, id: string): Promise<void> {
 }
 
 export async function readBatchIndex(runDir: string): Promise<BatchIndex> {
-  return JSON.parse(await readFile(runPaths(runDir).batchIndex, 'utf8')) as BatchIndex;
+  const file = runPaths(runDir).batchIndex;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new CapiError(`${file}: no batch index (did capi-split write its batches?)`);
+  }
+  return JSON.parse(text) as BatchIndex;
 }
 
 /**

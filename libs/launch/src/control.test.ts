@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseSetting } from './control.js';
+import { exitCodeOf } from './finish.js';
+import { shellQuote } from './tools.js';
+
+test('parseSetting takes rate=N/s|N/m and concurrency=N, and names what is wrong', () => {
+  assert.deepEqual(parseSetting('rate=50/s'), { rate: '50/s' });
+  assert.deepEqual(parseSetting('rate=600/m'), { rate: '600/m' });
+  assert.deepEqual(parseSetting('concurrency=16'), { concurrency: 16 });
+  assert.throws(() => parseSetting('rate=fast'), /--set rate takes N\/s or N\/m \(got "fast"\)/);
+  assert.throws(() => parseSetting('concurrency=0'), /whole number >= 1/);
+  assert.throws(() => parseSetting('workers=3'), /--set takes rate=N\/s/);
+});
+
+test('exitCodeOf maps the final state and verdict to the exit codes of docs/formats.md', () => {
+  assert.equal(exitCodeOf({ state: 'completed', verdict: 'passed' }), 0);
+  assert.equal(exitCodeOf({ state: 'completed', verdict: 'failed' }), 1);
+  assert.equal(exitCodeOf({ state: 'failed', verdict: 'passed' }), 3);
+  assert.equal(exitCodeOf({ state: 'running', verdict: null }), 3);
+  assert.equal(exitCodeOf({ state: 'stopped', verdict: null }), 143);
+});
+
+test('shellQuote leaves plain words and quotes the rest for sh', () => {
+  assert.equal(shellQuote('/a/b-c_d.js'), '/a/b-c_d.js');
+  assert.equal(shellQuote('a b'), "'a b'");
+  assert.equal(shellQuote("it's"), `'it'\\''s'`);
+});
