@@ -30,13 +30,13 @@ async function statuses(call: ReturnType<typeof createClient>['call'], path: str
 }
 
 test('latency option and ?latency= delay every answer', async () => {
-  await withApi({ latencyMs: 80 }, async (call) => {
+  await withApi({ latencyMs: 300 }, async (call) => {
     const r = await call('/health');
-    assert.ok(r.ms >= 75, `took ${r.ms}`);
-    const q = await call('/health?latency=200');
-    assert.ok(q.ms >= 195, `took ${q.ms}`);
+    assert.ok(r.ms >= 295, `took ${r.ms}`);
+    const q = await call('/health?latency=400');
+    assert.ok(q.ms >= 395, `took ${q.ms}`);
     const z = await call('/health?latency=0');
-    assert.ok(z.ms < 75, `took ${z.ms}`);
+    assert.ok(z.ms < 250, `took ${z.ms}`);
   });
 });
 
@@ -45,7 +45,8 @@ test('jitter adds 0..jitter ms on top of latency', async () => {
     const times = [];
     for (let i = 0; i < 6; i++) times.push((await call('/health?latency=20&jitter=60')).ms);
     assert.ok(Math.min(...times) >= 18, times.join(','));
-    assert.ok(Math.max(...times) < 20 + 60 + 60, times.join(','));
+    // Generous: a busy machine adds its own delay on top.
+    assert.ok(Math.max(...times) < 20 + 60 + 500, times.join(','));
     assert.ok(Math.max(...times) - Math.min(...times) > 3, `no spread: ${times.join(',')}`);
   });
 });
@@ -90,13 +91,12 @@ test('slowBodyMs drips the body over that time, the body stays whole', async () 
 });
 
 test('rateLimit: a token bucket for the whole server, 429 with Retry-After beyond it', async () => {
-  await withApi({ rateLimit: 5, retryAfterS: 2 }, async (call) => {
-    const out = await statuses(call, '/health', 8);
-    assert.deepEqual(out.slice(0, 5), [200, 200, 200, 200, 200]);
-    assert.ok(
-      out.slice(5).every((s) => s === 429),
-      out.join(','),
-    );
+  await withApi({ rateLimit: 2, retryAfterS: 2 }, async (call) => {
+    // A burst of 2, then one token per 500 ms: a slow machine may earn one more.
+    const out = await Promise.all(Array.from({ length: 8 }, () => call('/health').then((r) => r.status)));
+    const ok = out.filter((s) => s === 200).length;
+    assert.ok(ok >= 2 && ok <= 3, out.join(','));
+    assert.equal(out.filter((s) => s === 429).length, 8 - ok);
     const r = await call('/items/1');
     assert.equal(r.status, 429);
     assert.equal(r.headers['retry-after'], '2');
@@ -105,9 +105,10 @@ test('rateLimit: a token bucket for the whole server, 429 with Retry-After beyon
 
 test('/ratelimit uses the rateLimit option when no ?limit= is given', async () => {
   await withApi({}, async (call) => {
-    // Default is 10 per second for the route.
-    const out = await statuses(call, '/ratelimit', 12);
-    assert.equal(out.filter((s) => s === 200).length, 10, out.join(','));
+    // Default is 10 per second for the route; a slow machine may earn one more token.
+    const out = await Promise.all(Array.from({ length: 14 }, () => call('/ratelimit').then((r) => r.status)));
+    const ok = out.filter((s) => s === 200).length;
+    assert.ok(ok >= 10 && ok <= 11, out.join(','));
   });
 });
 
