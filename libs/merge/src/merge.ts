@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ExitCode, runPaths, UsageError } from '@capi/core';
 import { cleanRun } from './clean.js';
 import { writeCsvReport } from './csv-report.js';
+import { writeHtmlReport } from './html-report.js';
 import { writeJsonReport } from './json-report.js';
 import { writeJunitReport } from './junit-report.js';
 import { addExpected, createMergeState, type MergeState } from './merge-state.js';
@@ -83,7 +84,6 @@ async function readExpected(state: MergeState, inputs: MergeInput[], runs: RunFo
 export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
   const cwd = opts.cwd ?? process.cwd();
   const thresholds = (opts.failIf ?? []).map(parseThreshold);
-  if (opts.html) throw new UsageError('--html is not implemented yet');
   const inputs =
     opts.inputs.length > 0 ? await resolveInputs(opts.inputs, cwd) : [{ kind: 'stdin' as const, label: '<stdin>' }];
   const runInputs = inputs.filter((i) => i.kind === 'run');
@@ -148,6 +148,7 @@ async function writeOutputs(
     if (outputs.json) await writeJsonReport(await open(outputs.json), tests(), summary, thresholds, meta);
     if (outputs.csv) await writeCsvReport(await open(outputs.csv), tests());
     if (outputs.report) await (await open(outputs.report)).write(textReport(summary, thresholds, verdict, ctx.title));
+    if (outputs.html) await writeHtmlReport(await open(outputs.html), tests, summary, ctx.title, verdict);
     if (outputs.junit) await writeJunitReport(await open(outputs.junit), tests(), ctx.title);
     if (outputs.merged) {
       const sink = await open(outputs.merged);

@@ -1,8 +1,9 @@
+import { plainLine } from './clean-text.js';
 import type { MergedTest } from './merged-test.js';
 
 /** Digits, hex ids and long runs vary per test; the pattern of a failure should not. */
 function pattern(text: string): string {
-  const flat = String(text)
+  const flat = plainLine(text)
     .replace(/\s+/g, ' ')
     .replace(/[0-9a-f]{8,}/gi, '…')
     .replace(/\d+(\.\d+)?/g, 'N');

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { createAtomicStream } from '@capi/core';
+import { CapiError, createAtomicStream, ExitCode, isErrnoException } from '@capi/core';
 
 /**
  * Where one output goes: a file that appears only when complete (temp + rename), or
@@ -35,7 +35,10 @@ export async function openSink(path: string, stdout: Writable = process.stdout):
     const w = writer(stdout);
     return { path, write: w.write, commit: w.flush, abort: w.flush };
   }
-  const file = await createAtomicStream(path);
+  const file = await createAtomicStream(path).catch((err: unknown) => {
+    if (isErrnoException(err)) throw new CapiError(`cannot write ${path}: ${err.message}`, ExitCode.cannotRun);
+    throw err;
+  });
   const w = writer(file.stream);
   return {
     path,

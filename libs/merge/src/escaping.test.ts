@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { neutralize } from './csv-report.js';
+import { escapeHtml, scriptJson } from './html-report.js';
+import { percentile } from './percentile.js';
+import { xmlAttr, xmlText } from './xml.js';
+
+test('xmlText drops what XML 1.0 forbids and ANSI escapes, and escapes markup', () => {
+  assert.equal(
+    xmlText('a\u0000b\u0001c\u001b[31mred\u001b[0m ]]> <x> & \uffff\ud800z'),
+    'abcred ]]&gt; &lt;x&gt; &amp; z',
+  );
+  assert.equal(xmlText('tab\tnl\ncr\r'), 'tab\tnl\ncr\r');
+  assert.equal(xmlAttr('say "hi"\n'), 'say &quot;hi&quot;&#10;');
+  assert.equal(xmlText('emoji 😀 ok'), 'emoji 😀 ok');
+});
+
+test('CSV formula cells get a leading quote, others stay', () => {
+  for (const c of ['=1+1', '+1', '-1', '@A1', '\t=x', '\r=x']) assert.equal(neutralize(c), `'${c}`);
+  for (const c of ['plain', '1', ' =x', '']) assert.equal(neutralize(c), c);
+});
+
+test('data inside the HTML cannot close its script block', () => {
+  const json = scriptJson({ name: '</script><script>alert(1)</script> & \u2028' });
+  assert.ok(!json.includes('<') && !json.includes('>') && !json.includes('&'));
+  assert.deepEqual(JSON.parse(json), { name: '</script><script>alert(1)</script> & \u2028' });
+  assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;');
+});
+
+test('percentile is nearest-rank', () => {
+  const sorted = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(percentile(sorted, 50), 5);
+  assert.equal(percentile(sorted, 95), 10);
+  assert.equal(percentile(sorted, 10), 1);
+  assert.equal(percentile(new Float64Array(0), 50), 0);
+});

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { plainLine } from './clean-text.js';
+import { HTML_SCRIPT } from './html-script.js';
+import { errorText, failureText, type MergedTest } from './merged-test.js';
+import type { Sink } from './sink.js';
+import type { Summary } from './summary.js';
+import { fmtMs } from './text-report.js';
+
+/** The table holds at most this many rows (failures first), so the page stays usable. */
+export const HTML_MAX_ROWS = 5000;
+
+export function escapeHtml(text: string): string {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** JSON inside <script>: `<`, `>` and `&` as \u escapes, so no `</script>` can end the block. */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+type Row = [string, string, string, number | string, number | string, string, string, string];
+
+function row(t: MergedTest): Row {
+  const why =
+    t.status === 'error' ? errorText(t) : t.status === 'passed' || t.status === 'skipped' ? '' : failureText(t);
+  return [
+    plainLine(t.id),
+    plainLine(t.name),
+    t.status,
+    t.status === 'missing' ? '' : Number(t.durationMs.toFixed(1)),
+    t.httpStatus ?? '',
+    plainLine(why),
+    plainLine(t.batch ?? ''),
+    plainLine(t.tags.join(';')),
+  ];
+}
+
+/** Failures, errors and missing tests first, then the rest, up to the cap. */
+function pickRows(tests: () => Iterable<MergedTest>): Row[] {
+  const rows: Row[] = [];
+  for (const t of tests())
+    if (t.status !== 'passed' && t.status !== 'skipped' && rows.length < HTML_MAX_ROWS) rows.push(row(t));
+  for (const t of tests())
+    if ((t.status === 'passed' || t.status === 'skipped') && rows.length < HTML_MAX_ROWS) rows.push(row(t));
+  return rows;
+}
+
+const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{font-size:1.4em}
+section{margin:1.5em 0}.cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em}
+.card b{display:block;font-size:1.4em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:3px 6px;text-align:left;vertical-align:top}
+.num{text-align:right}.chart{width:100%;max-width:720px;height:auto;font-size:10px}.st-failed td:nth-child(3){color:#c62828}
+.st-error td:nth-child(3){color:#ef6c00}.st-missing td:nth-child(3){color:#6a1b9a}.verdict-failed{color:#c62828}.verdict-passed{color:#2e7d32}
+input[type=search]{width:20em;padding:4px}`;
+
+function cards(s: Summary): string {
+  const c = s.counts;
+  const items: Array<[string, string]> = [
+    ['tests', String(c.total)],
+    ['passed', String(c.passed)],
+    ['failed', String(c.failed)],
+    ['errors', String(c.error)],
+    ['skipped', String(c.skipped)],
+    ['missing', String(c.missing)],
+    ['flaky', String(c.flaky)],
+    ['pass rate', `${s.passRate.toFixed(2)}%`],
+    ['wall time', fmtMs(s.wallMs)],
+    ['throughput', `${s.throughput.toFixed(2)}/s`],
+    ['p50', fmtMs(s.latency.p50)],
+    ['p95', fmtMs(s.latency.p95)],
+    ['p99', fmtMs(s.latency.p99)],
+  ];
+  return items.map(([k, v]) => `<div class="card">${escapeHtml(k)}<b>${escapeHtml(v)}</b></div>`).join('');
+}
+
+/** One self-contained page: inline CSS, inline script (by nonce), inline SVG, no network. */
+export async function writeHtmlReport(
+  sink: Sink,
+  tests: () => Iterable<MergedTest>,
+  summary: Summary,
+  title: string,
+  verdict: string,
+): Promise<void> {
+  const nonce = randomBytes(16).toString('base64');
+  const rows = pickRows(tests);
+  const data = {
+    counts: summary.counts,
+    histogram: summary.histogram,
+    timeline: summary.timeline,
+    failureGroups: summary.failureGroups.slice(0, 100),
+    tests: rows,
+  };
+  const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; img-src data:`;
+  await sink.write(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>capi report: ${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body data-rendered="false">
+<h1>capi report: ${escapeHtml(title)} <span class="verdict-${escapeHtml(verdict)}">${escapeHtml(verdict.toUpperCase())}</span></h1>
+<section class="cards">${cards(summary)}</section>
+<section><h2>Pass / fail</h2><div id="chart-status"></div></section>
+<section><h2>Latency histogram</h2><div id="chart-latency"></div></section>
+<section><h2>Throughput over time</h2><div id="chart-throughput"></div></section>
+<section><h2>Failures by reason</h2><table><thead><tr><th class="num">count</th><th>reason</th><th>examples</th></tr></thead><tbody id="failure-groups"></tbody></table></section>
+<section><h2>Tests</h2>
+<p><input id="filter" type="search" placeholder="filter: id, name, status, reason, tag" aria-label="filter tests">
+<span id="shown">0</span> shown of ${rows.length}${summary.counts.total > rows.length ? ` (the first ${rows.length} of ${summary.counts.total}, failures first; the JSON and CSV reports hold every test)` : ''}</p>
+<table id="tests"><thead><tr><th>id</th><th>name</th><th>status</th><th class="num">ms</th><th class="num">http</th><th>failure / error</th><th>batch</th><th>tags</th></tr></thead><tbody></tbody></table>
+</section>
+<script id="capi-data" type="application/json">${scriptJson(data)}</script>
+<script nonce="${nonce}">${HTML_SCRIPT}</script>
+</body></html>
+`);
+}

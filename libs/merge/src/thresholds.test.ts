@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CapiError } from '@capi/core';
+import { addResult, createMergeState } from './merge-state.js';
+import { summarize } from './summary.js';
+import { evaluateThresholds, parseThreshold, verdictOf } from './thresholds.js';
+
+test('thresholds parse with units into the metric unit', () => {
+  assert.deepEqual(parseThreshold('pass_rate<99%'), { expr: 'pass_rate<99%', metric: 'pass_rate', op: '<', value: 99 });
+  assert.equal(parseThreshold('p95 > 0.8s').value, 800);
+  assert.equal(parseThreshold('p99>=250ms').op, '>=');
+  assert.equal(parseThreshold('throughput<10/s').value, 10);
+  assert.equal(parseThreshold('errors>0').metric, 'errors');
+});
+
+test('bad thresholds are usage errors (exit 2)', () => {
+  for (const bad of ['p95', 'p95>>1', 'latency>1ms', 'failed>1ms', 'pass_rate<99s', 'p95>-1ms', '']) {
+    assert.throws(
+      () => parseThreshold(bad),
+      (e: unknown) => e instanceof CapiError && e.exitCode === 2,
+      bad,
+    );
+  }
+});
+
+test('with thresholds the verdict is theirs; without, any failed, error or missing test fails', () => {
+  const s = createMergeState();
+  for (let i = 0; i < 10; i++)
+    addResult(s, { id: `T${i}`, status: i === 0 ? 'failed' : 'passed', durationMs: (i + 1) * 100, attempts: 1 });
+  const summary = summarize(s);
+  assert.equal(summary.passRate, 90);
+  assert.equal(summary.latency.p50, 500);
+  assert.equal(summary.latency.p90, 900);
+  assert.equal(summary.latency.max, 1000);
+  assert.equal(verdictOf(summary, []), 'failed');
+  const held = evaluateThresholds(summary, [parseThreshold('pass_rate<80%'), parseThreshold('p90>900ms')]);
+  assert.deepEqual(
+    held.map((r) => r.crossed),
+    [false, false],
+  );
+  assert.equal(verdictOf(summary, held), 'passed');
+  const crossed = evaluateThresholds(summary, [parseThreshold('failed>=1')]);
+  assert.equal(verdictOf(summary, crossed), 'failed');
+});

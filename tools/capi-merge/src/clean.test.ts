@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { killAll, runTool, tempDir } from '@capi/testkit';
+import { lines, result, testRecord, writeRun } from './fixture-run.js';
+import { listDir, readDefaultReports } from './report-files.js';
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+before(async () => {
+  tmp = await tempDir('capi-merge-clean-');
+});
+after(async () => {
+  killAll();
+  await tmp.cleanup();
+});
+
+async function finishedRun(name: string, withMissing = false) {
+  const run = await writeRun(join(tmp.path, name), {
+    batches: {
+      batch_0001: ['K1', 'K2'].map((id) => testRecord(id)),
+      batch_0002: ['K3', ...(withMissing ? ['K4'] : [])].map((id) => testRecord(id)),
+    },
+    results: {
+      'batch_0001.ndjson': lines([result('K1', 'failed', 0), result('K2', 'passed', 1), result('K1', 'passed', 2)]),
+      'batch_0002.ndjson': lines([result('K3', 'passed', 3, { batch: 'batch_0002' })]),
+    },
+    extra: {
+      'status/batch_0001.json': '{}',
+      'claims/batch_0001.json': '{}',
+      'logs/batch_0001.log': 'stderr of batch 1\n',
+      'logs/capi.log': 'supervisor log\n',
+    },
+  });
+  return run;
+}
+
+test('--clean after a full merge: intermediates gone, report and merged results kept, a re-merge agrees', async () => {
+  const run = await finishedRun('done');
+  const r = await runTool('capi-merge', [run, '--clean']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /--clean removed 6 intermediates/);
+  assert.deepEqual(await listDir(run), ['logs', 'report', 'results', 'run.json']);
+  assert.deepEqual(await listDir(join(run, 'logs')), ['capi.log']);
+  assert.deepEqual(await listDir(join(run, 'results')), []);
+  const merged = (await readFile(join(run, 'report', 'results.ndjson'), 'utf8')).trim().split('\n');
+  assert.equal(merged.length, 3);
+  const first = await readDefaultReports(join(run, 'report'));
+  assert.equal(first.json.summary.counts.flaky, 1);
+  // Merging the cleaned folder again reads report/results.ndjson and finds the same tests.
+  const again = await runTool('capi-merge', [
+    run,
+    '--output-json',
+    '-',
+    '--output-csv',
+    join(tmp.path, 'a.csv'),
+    '--output-report',
+    join(tmp.path, 'a.txt'),
+  ]);
+  assert.equal(again.code, 0, again.stderr);
+  const out = JSON.parse(again.stdout);
+  assert.deepEqual(out.summary.counts, first.json.summary.counts);
+  assert.deepEqual(
+    out.tests.map((t: { id: string; attempts: number }) => [t.id, t.attempts]),
+    first.json.tests.map((t: { id: string; attempts: number }) => [t.id, t.attempts]),
+  );
+});
+
+test('--clean removes nothing while tests are missing: a resume still needs the batches', async () => {
+  const run = await finishedRun('incomplete', true);
+  const r = await runTool('capi-merge', [run, '--clean']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /warning: --clean: nothing removed: 1 tests are missing/);
+  assert.deepEqual(await listDir(run), ['batches', 'claims', 'logs', 'report', 'results', 'run.json', 'status']);
+  assert.deepEqual(await listDir(join(run, 'results')), ['batch_0001.ndjson', 'batch_0002.ndjson']);
+});
+
+test('--clean removes nothing while the run supervisor is alive', async () => {
+  const run = await finishedRun('live');
+  // A live process that is neither capi-merge nor its parent stands in for the supervisor.
+  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  try {
+    await writeFile(join(run, 'supervisor.pid'), String(sleeper.pid));
+    const r = await runTool('capi-merge', [run, '--clean']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--clean: nothing removed: the run's supervisor \(pid \d+\) is still running/);
+    assert.ok((await listDir(run)).includes('batches'));
+  } finally {
+    sleeper.kill('SIGKILL');
+  }
+});
+
+test('--clean with an output that cannot be written: exit 3 and nothing removed', async () => {
+  const run = await finishedRun('unwritable');
+  await mkdir(join(tmp.path, 'a-file'), { recursive: true });
+  await writeFile(join(tmp.path, 'a-file', 'x'), '');
+  const r = await runTool('capi-merge', [run, '--clean', '--junit', join(tmp.path, 'a-file', 'x', 'junit.xml')]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /^capi-merge: cannot write .*junit\.xml: E[A-Z]+/);
+  assert.deepEqual(await listDir(join(run, 'results')), ['batch_0001.ndjson', 'batch_0002.ndjson']);
+  assert.deepEqual(await listDir(join(run, 'report')), []);
+});

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { collect, killAll, runTool, tempDir } from '@capi/testkit';
+import { lines, result, testRecord, writeRun } from './fixture-run.js';
+
+const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync('which', [c]).status === 0);
+const skip = chromium ? false : 'chromium not installed (CI installs Debian chromium)';
+
+// If any of these ran, it would mark the page; the test checks that no mark is there.
+const hostileName = `<img src=x onerror="document.body.setAttribute('data-pwned','img')"></script><script>document.body.setAttribute('data-pwned','script')</script>`;
+const hostileActual = `\u001b[31m<svg onload="document.body.setAttribute('data-pwned','svg')">`;
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+let htmlPath = '';
+let html = '';
+
+before(async () => {
+  tmp = await tempDir('capi-merge-html-');
+  const ids = Array.from({ length: 40 }, (_, i) => `H${i}`);
+  const run = await writeRun(join(tmp.path, 'run'), {
+    batches: { batch_0001: [...ids.map((id) => testRecord(id)), testRecord('H-missing')] },
+    results: {
+      'batch_0001.ndjson': lines(
+        ids.map((id, i) =>
+          result(id, i % 10 === 3 ? 'failed' : 'passed', i * 0.05, {
+            durationMs: 20 + i * 3,
+            name: i === 3 ? hostileName : `get ${id}`,
+            tags: ['smoke'],
+            ...(i % 10 === 3 ? { failures: [{ check: 'body', expected: 'ok', actual: hostileActual }] } : {}),
+          }),
+        ),
+      ),
+    },
+  });
+  htmlPath = join(tmp.path, 'report.html');
+  const r = await runTool('capi-merge', [run, '--html', htmlPath]);
+  assert.equal(r.code, 1, r.stderr);
+  html = await readFile(htmlPath, 'utf8');
+});
+after(async () => {
+  killAll();
+  await tmp.cleanup();
+});
+
+test('the page is self-contained: no network reference, a CSP that forbids fetching', () => {
+  assert.doesNotMatch(html, /(src|href)=["']?(https?:)?\/\//i);
+  assert.doesNotMatch(html, /<link\b/i);
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  // Test data only appears escaped: JSON with \u003c inside the data block, entities elsewhere.
+  assert.ok(!html.includes('<img src=x'));
+  assert.ok(!html.includes('</script><script>document'));
+  assert.ok(!html.includes('\u001b'));
+});
+
+test('headless Chromium renders the charts and the table, and nothing from the data runs', { skip }, async () => {
+  const child = spawn(
+    chromium as string,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      `--user-data-dir=${join(tmp.path, 'profile')}`,
+      '--virtual-time-budget=5000',
+      '--dump-dom',
+      pathToFileURL(htmlPath).href,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const r = await collect(child, { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const dom = r.stdout;
+  const has = (re: RegExp, what: string) => assert.ok(re.test(dom), `rendered page lacks ${what}`);
+  const body = /<body[^>]*>/.exec(dom)?.[0] ?? '';
+  assert.match(body, /data-rendered="true"/);
+  assert.match(body, /data-rows="41"/);
+  assert.match(body, /data-visible-rows="41"/);
+  assert.match(body, /data-charts="3"/);
+  assert.doesNotMatch(body, /data-pwned/);
+  assert.equal((dom.match(/<tr class="st-/g) ?? []).length, 41);
+  // Failures first, then the rest; the hostile name and response text are text cells.
+  has(
+    /<tr class="st-failed"><td>H3<\/td><td>&lt;img src=x onerror="document\.body\.setAttribute\('data-pwned','img'\)"&gt;&lt;\/script&gt;&lt;script&gt;/,
+    'the hostile name as text in the first row',
+  );
+  has(/<td>body: expected ok, got &lt;svg onload=/, 'the failure as text without its escape sequence');
+  has(/<tr class="st-missing"><td>H-missing<\/td>/, 'the missing test');
+  has(/<td class="num">4<\/td><td>body expected ok, got &lt;svg onload=/, 'the failure group');
+  assert.ok(!/<img\b/i.test(dom), 'an <img> element was created from data');
+  assert.ok(!dom.includes('\u001b'), 'an escape character reached the page');
+  assert.equal((dom.match(/<svg[^>]*class="chart"/g) ?? []).length, 3);
+  has(/<polyline points="[\d., ]+"/, 'the throughput line');
+});

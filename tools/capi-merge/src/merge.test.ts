@@ -1,0 +1,396 @@
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { validateResultRecord } from '@capi/core';
+import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
+import { parse } from 'csv-parse/sync';
+import { lines, result, testRecord, writeRun } from './fixture-run.js';
+import { copyFixture, listDir, readDefaultReports } from './report-files.js';
+
+type Row = Record<string, string>;
+const csvRows = (text: string): Row[] => parse(text, { columns: true }) as Row[];
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+before(async () => {
+  tmp = await tempDir('capi-merge-');
+});
+after(async () => {
+  killAll();
+  await tmp.cleanup();
+});
+
+const dir = (name: string) => join(tmp.path, name);
+
+test('a clean run: exit 0, the three reports in report/ with the guide names, nothing on stdout', async () => {
+  const run = await copyFixture('clean-run', dir('clean'));
+  const r = await runTool('capi-merge', [run]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(
+    r.stderr,
+    /6 tests, 6 passed, 0 failed, 0 errors, 0 skipped, 0 missing, 0 flaky; pass rate 100\.00%: PASSED/,
+  );
+  const rep = await readDefaultReports(join(run, 'report'));
+  assert.equal(rep.json.summary.counts.total, 6);
+  assert.equal(rep.json.summary.counts.passed, 6);
+  assert.equal(rep.json.meta.verdict, 'passed');
+  assert.deepEqual(
+    rep.json.tests.map((t: { id: string }) => t.id),
+    ['C1', 'C2', 'C3', 'C4', 'C5', 'C6'],
+  );
+  const rows = csvRows(rep.csv);
+  assert.equal(rows.length, 6);
+  assert.deepEqual(Object.keys(rows[0] as Row), [
+    'id',
+    'name',
+    'status',
+    'http_status',
+    'duration_ms',
+    'attempts',
+    'failure',
+    'error',
+    'batch',
+    'tags',
+  ]);
+  assert.deepEqual(rows[0], {
+    id: 'C1',
+    name: 'get item C1',
+    status: 'passed',
+    http_status: '200',
+    duration_ms: '50',
+    attempts: '1',
+    failure: '',
+    error: '',
+    batch: 'batch_0001',
+    tags: 'smoke',
+  });
+  assert.match(rep.txt, /verdict: PASSED/);
+  assert.match(rep.txt, /pass rate: 100\.00%/);
+  // Wall time: first start 10:30:00.000 to last end 10:30:00.500 + 100 ms.
+  assert.match(rep.txt, /wall time:\s+600\.0 ms/);
+  assert.match(rep.txt, /throughput: 10\.00 tests\/s/);
+  assert.match(rep.txt, /per tag\n.*\n.*\napi\s+3\s+3/);
+  assert.match(rep.txt, /per batch\n.*\n.*\nbatch_0001\s+3\s+3/);
+  assert.match(rep.txt, /slowest 6\n.*\n.*\nC6\s+get item C6\s+passed\s+100\.0 ms/);
+});
+
+test('resumes and reruns: each id once, the later record wins, attempts summed, failed-then-passed is flaky', async () => {
+  const run = await writeRun(dir('resumed'), {
+    batches: { batch_0001: ['R1', 'R2', 'R3'].map((id) => testRecord(id)) },
+    results: {
+      // R2 failed, the run crashed, a resume ran R3, a rerun of failures passed R2.
+      'batch_0001.ndjson': lines([
+        result('R1', 'passed', 0),
+        result('R2', 'failed', 1),
+        result('R3', 'error', 2, { attempts: 3 }),
+        result('R3', 'passed', 5, { attempts: 2 }),
+      ]),
+    },
+  });
+  // A rerun file read after the run folder, but it started earlier: the run's later R2 record still wins.
+  const late = dir('rerun-old.ndjson');
+  await writeFile(late, lines([result('R1', 'failed', -10)]));
+  const rerun = dir('rerun.ndjson');
+  await writeFile(rerun, lines([result('R2', 'passed', 9, { durationMs: 42 })]));
+  const r = await runTool('capi-merge', [run, late, rerun, '--output-json', '-', '--output-csv', dir('resumed.csv')]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const byId = new Map(out.tests.map((t: { id: string }) => [t.id, t]));
+  assert.equal(out.tests.length, 3);
+  assert.deepEqual(
+    out.tests.map((t: { id: string; status: string; attempts: number; flaky: boolean }) => [
+      t.id,
+      t.status,
+      t.attempts,
+      t.flaky,
+    ]),
+    [
+      ['R1', 'passed', 2, true],
+      ['R2', 'passed', 2, true],
+      ['R3', 'passed', 5, true],
+    ],
+  );
+  assert.equal((byId.get('R2') as { durationMs: number }).durationMs, 42);
+  assert.equal(out.summary.recordsRead, 6);
+  assert.equal(out.summary.superseded, 3);
+  assert.deepEqual(out.summary.flaky, ['R1', 'R2', 'R3']);
+  const csv = csvRows(await readFile(dir('resumed.csv'), 'utf8'));
+  assert.deepEqual(
+    csv.map((row) => [row.id, row.attempts]),
+    [
+      ['R1', '2'],
+      ['R2', '2'],
+      ['R3', '5'],
+    ],
+  );
+});
+
+test('missing ids: reported, counted, in every output, and exit 1', async () => {
+  const run = await writeRun(dir('missing'), {
+    batches: {
+      batch_0001: ['M1', 'M2'].map((id) => testRecord(id)),
+      batch_0002: [testRecord('M3', 'never ran'), testRecord('M4', 'disabled', [], false)],
+    },
+    results: { 'batch_0001.ndjson': lines([result('M1', 'passed', 0), result('M2', 'passed', 1)]) },
+  });
+  const junit = dir('missing.xml');
+  const r = await runTool('capi-merge', [run, '--junit', junit]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /1 missing/);
+  const rep = await readDefaultReports(join(run, 'report'));
+  assert.equal(rep.json.summary.counts.missing, 1);
+  assert.equal(rep.json.summary.counts.skipped, 1);
+  assert.deepEqual(rep.json.summary.missing, ['M3']);
+  const m3 = rep.json.tests.find((t: { id: string }) => t.id === 'M3');
+  assert.equal(m3.status, 'missing');
+  assert.equal(m3.batch, 'batch_0002');
+  const rows = csvRows(rep.csv);
+  assert.equal(rows.find((x) => x.id === 'M3')?.status, 'missing');
+  assert.match(rep.txt, /missing \(1\)\n {2}M3/);
+  assert.match(rep.txt, /pass rate: 66\.67%/);
+  const xml = await readFile(junit, 'utf8');
+  assert.match(
+    xml,
+    /<testcase classname="batch_0002" name="M3 never ran" time="0\.000"><error message="missing: no result recorded" type="missing">/,
+  );
+});
+
+test('a suite CSV names ids that loose result files do not have', async () => {
+  const suite = dir('suite.csv');
+  await writeFile(suite, 'ID,Name,URL,Tags,Enabled\nS1,first,/a,smoke,\nS2,second,/b,smoke;slow,\nS3,third,/c,,no\n');
+  const res = dir('loose.ndjson');
+  await writeFile(res, lines([result('S1', 'passed', 0, { batch: null })]));
+  const r = await runTool('capi-merge', [
+    res,
+    '--suite',
+    suite,
+    '--output-json',
+    '-',
+    '--output-csv',
+    dir('s.csv'),
+    '--output-report',
+    dir('s.txt'),
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(
+    out.tests.map((t: { id: string; status: string; name: string }) => [t.id, t.status, t.name]),
+    [
+      ['S1', 'passed', 'name of S1'],
+      ['S2', 'missing', 'second'],
+      ['S3', 'skipped', 'third'],
+    ],
+  );
+  assert.deepEqual(out.tests[1].tags, ['smoke', 'slow']);
+});
+
+test('results of several shards and machines merge into one; loose files report into the current folder', async () => {
+  const cwd = dir('shards');
+  for (const [m, ids] of [
+    ['m1', ['X1', 'X3']],
+    ['m2', ['X2', 'X4']],
+  ] as const) {
+    await mkdir(join(cwd, 'machines', m, 'results'), { recursive: true });
+    await writeFile(
+      join(cwd, 'machines', m, 'results', 'batch_0001.ndjson'),
+      lines(
+        ids.map((id, i) => result(id, id === 'X4' ? 'failed' : 'passed', i, { shard: m === 'm1' ? '1/2' : '2/2' })),
+      ),
+    );
+  }
+  const suite = join(cwd, 'suite.ndjson');
+  await writeFile(suite, lines(['X1', 'X2', 'X3', 'X4'].map((id) => testRecord(id))));
+  const r = await runTool('capi-merge', ['machines/*/results/*.ndjson', '--suite', 'suite.ndjson'], { cwd });
+  assert.equal(r.code, 1, r.stderr);
+  const rep = await readDefaultReports(cwd);
+  assert.equal(rep.json.summary.counts.total, 4);
+  assert.equal(rep.json.summary.counts.failed, 1);
+  assert.equal(rep.json.summary.counts.missing, 0);
+  assert.deepEqual(rep.json.meta.inputs, [
+    'machines/m1/results/batch_0001.ndjson',
+    'machines/m2/results/batch_0001.ndjson',
+  ]);
+  assert.deepEqual(
+    rep.json.tests.map((t: { shard: string }) => t.shard),
+    ['1/2', '2/2', '1/2', '2/2'],
+  );
+  assert.match(rep.txt, /failures by reason\n\s+1\s+status expected 2xx, got N\n\s+e\.g\. X4/);
+});
+
+test('a torn last line is skipped with a warning naming file and line', async () => {
+  const run = await writeRun(dir('torn'), {
+    batches: { batch_0001: ['T1', 'T2'].map((id) => testRecord(id)) },
+    results: { 'batch_0001.ndjson': `${lines([result('T1', 'passed', 0)])}{"id":"T2","status":"pas` },
+  });
+  const r = await runTool('capi-merge', [
+    run,
+    '--output-json',
+    '-',
+    '--output-csv',
+    dir('t.csv'),
+    '--output-report',
+    dir('t.txt'),
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /capi-merge: warning: .*torn\/results\/batch_0001\.ndjson:2: torn last line ignored/);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(
+    out.tests.map((t: { id: string; status: string }) => [t.id, t.status]),
+    [
+      ['T1', 'passed'],
+      ['T2', 'missing'],
+    ],
+  );
+});
+
+test('a malformed line in the middle: exit 2 naming file and line, and nothing written', async () => {
+  const run = await writeRun(dir('bad'), {
+    batches: { batch_0001: ['B1', 'B2'].map((id) => testRecord(id)) },
+    results: {
+      'batch_0001.ndjson': `${lines([result('B1', 'passed', 0)])}{not json\n${lines([result('B2', 'passed', 1)])}`,
+    },
+  });
+  const r = await runTool('capi-merge', ['bad', '--junit', 'bad.xml', '--html', 'bad.html', '--clean'], {
+    cwd: tmp.path,
+  });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^capi-merge: bad\/results\/batch_0001\.ndjson:2: malformed JSON: /);
+  assert.equal(r.stdout, '');
+  assert.deepEqual(await listDir(join(run, 'report')), []);
+  assert.deepEqual(await listDir(join(run, 'batches')), ['batch_0001.ndjson']);
+  assert.ok(!(await listDir(tmp.path)).includes('bad.xml'));
+});
+
+test('a record with a bad field: exit 2 naming file, line and field', async () => {
+  const file = dir('badfield.ndjson');
+  await writeFile(file, lines([result('F1', 'passed', 0), { ...result('F2', 'passed', 1), status: 'great' }]));
+  const r = await runTool('capi-merge', [file, '--output-json', '-'], { cwd: tmp.path });
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^capi-merge: badfield\.ndjson:2: field "status": must be one of passed, failed, error, skipped\n/,
+  );
+});
+
+test('--fail-if thresholds decide the verdict and the summary says which held', async () => {
+  const results = Array.from({ length: 100 }, (_, i) =>
+    result(`P${i}`, i === 0 ? 'failed' : 'passed', i * 0.01, { durationMs: i + 1, batch: null }),
+  );
+  const file = dir('thresholds.ndjson');
+  await writeFile(file, lines(results));
+  const base = [file, '--output-json', dir('th.json'), '--output-csv', dir('th.csv')];
+  const held = await runTool('capi-merge', [
+    ...base,
+    '--fail-if',
+    'pass_rate<98%',
+    '--fail-if',
+    'p95>800ms',
+    '--output-report',
+    '-',
+  ]);
+  assert.equal(held.code, 0, held.stderr);
+  assert.match(held.stdout, /verdict: PASSED/);
+  assert.match(held.stdout, /held {5}pass_rate<98% {2}\(actual 99\)/);
+  assert.match(held.stdout, /held {5}p95>800ms {2}\(actual 95\)/);
+  const crossed = await runTool('capi-merge', [
+    ...base,
+    '--fail-if',
+    'pass_rate<99.5%',
+    '--fail-if=p99>0.05s',
+    '--output-report',
+    '-',
+  ]);
+  assert.equal(crossed.code, 1);
+  assert.match(crossed.stdout, /CROSSED {2}pass_rate<99\.5%/);
+  assert.match(crossed.stdout, /CROSSED {2}p99>0\.05s {2}\(actual 99\)/);
+  assert.match(crossed.stderr, /threshold p99>0\.05s: crossed/);
+  const bad = await runTool('capi-merge', [...base, '--fail-if', 'p97>1ms']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--fail-if "p97>1ms": unknown metric "p97"/);
+  const badUnit = await runTool('capi-merge', [...base, '--fail-if', 'errors>5ms']);
+  assert.equal(badUnit.code, 2, badUnit.stderr);
+});
+
+test('--ndjson streams the merged records: valid result records, each id once', async () => {
+  const file = dir('nd.ndjson');
+  await writeFile(file, lines([result('N1', 'failed', 0), result('N2', 'passed', 1), result('N1', 'passed', 2)]));
+  const r = await runTool('capi-merge', [
+    file,
+    '--ndjson',
+    '--output-json',
+    dir('nd.json'),
+    '--output-csv',
+    dir('nd.csv'),
+    '--output-report',
+    dir('nd.txt'),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const recs = parseLines(r.stdout) as Array<{ id: string; flaky: boolean }>;
+  assert.deepEqual(
+    recs.map((x) => [x.id, x.flaky]),
+    [
+      ['N1', true],
+      ['N2', false],
+    ],
+  );
+  for (const x of recs) assert.equal(validateResultRecord(x), null);
+  const two = await runTool('capi-merge', [file, '--ndjson', '--output-json', '-']);
+  assert.equal(two.code, 2);
+  assert.match(two.stderr, /only one output can go to stdout/);
+});
+
+test('stdin: piped result records merge like a file', async () => {
+  const cwd = dir('stdin');
+  await mkdir(cwd);
+  const r = await runTool('capi-merge', ['--output-report', '-'], {
+    cwd,
+    input: lines([result('I1', 'passed', 0), result('I2', 'error', 1)]),
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /errors:\s+1/);
+  assert.match(r.stdout, /error ECONNRESET/);
+  const names = await listDir(cwd);
+  assert.equal(names.filter((n) => /^aggregated_results_\d{8}_\d{6}\.(json|csv)$/.test(n)).length, 2);
+});
+
+test('CSV cells a spreadsheet would run as formulas are neutralised', async () => {
+  const file = dir('formula.ndjson');
+  const names = ['=HYPERLINK("http://x","y")', '+1+2', '-3', '@SUM(A1)', '\t=tab', 'plain'];
+  await writeFile(file, lines(names.map((name, i) => result(`-id${i}`, 'passed', i, { name, tags: ['=tag'] }))));
+  const r = await runTool('capi-merge', [
+    file,
+    '--output-csv',
+    '-',
+    '--output-json',
+    dir('f.json'),
+    '--output-report',
+    dir('f.txt'),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = csvRows(r.stdout);
+  assert.deepEqual(
+    rows.map((x) => x.name),
+    names.map((n) => (n === 'plain' ? n : `'${n}`)),
+  );
+  assert.equal(rows[0]?.id, "'-id0");
+  assert.equal(rows[0]?.tags, "'=tag");
+});
+
+test('usage errors: unknown flag, missing input file, --clean without a run folder', async () => {
+  const unknown = await runTool('capi-merge', ['--outptu-json', 'x']);
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr, /unknown option '--outptu-json'\nTry 'capi-merge --help'/);
+  const none = await runTool('capi-merge', [dir('nope.ndjson')]);
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /nope\.ndjson: no such file or folder/);
+  const noMatch = await runTool('capi-merge', [join(tmp.path, 'zzz', '*.ndjson')]);
+  assert.equal(noMatch.code, 2, noMatch.stderr);
+  assert.match(noMatch.stderr, /no file matches this pattern/);
+  const clean = await runTool('capi-merge', [dir('nd.ndjson'), '--clean']);
+  assert.equal(clean.code, 2, clean.stderr);
+  assert.match(clean.stderr, /--clean needs exactly one run folder/);
+  const help = await runTool('capi-merge', ['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--fail-if/);
+});
