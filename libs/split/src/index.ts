@@ -1,1 +1,4 @@
-export {};
+export { KNOWN_COLUMNS } from './columns.js';
+export type { InputFormat, SplitOptions } from './options.js';
+export { splitSuite, splitSuiteBatches } from './split-suite.js';
+export { type WriteBatchesOptions, writeBatches } from './write-batches.js';

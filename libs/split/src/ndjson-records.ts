@@ -1,0 +1,26 @@
+import { InputError, normalizeTestRecord, readNdjson, validateTestRecord } from '@capi/core';
+import type { RowOutcome } from './csv-records.js';
+
+const BATCH = 512;
+
+/**
+ * NDJSON test records (for example from an earlier capi-split) → batches of normalized
+ * records. A malformed JSON line throws; a record that fails validation is a row error.
+ */
+export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, source: string): AsyncGenerator<RowOutcome[]> {
+  let batch: RowOutcome[] = [];
+  for await (const { value, line } of readNdjson(chunks, { source })) {
+    const problem = validateTestRecord(value);
+    if (problem !== null) batch.push(new InputError(source, line, problem));
+    else {
+      const record = normalizeTestRecord(value as Record<string, unknown>, 0);
+      if (record.source === null) record.source = { file: source, line };
+      batch.push({ record, line });
+    }
+    if (batch.length >= BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}

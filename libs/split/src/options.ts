@@ -1,0 +1,27 @@
+import type { InputError, Shard } from '@capi/core';
+
+/** What the input is: `auto` looks at the first byte that is not blank (`{` means NDJSON). */
+export type InputFormat = 'auto' | 'csv' | 'ndjson';
+
+export interface SplitOptions {
+  /** Name used in messages and in each record's `source.file`: a path, or `<stdin>`. */
+  source: string;
+  format?: InputFormat;
+  /** Rows without an id (no id column, or an empty cell) get `row-<line>`. */
+  autoId?: boolean;
+  /** Data-row range: 0-based `start` inclusive, `end` exclusive, counted before any other filter. */
+  start?: number;
+  end?: number;
+  /** Keep tests that have any of these tags. */
+  tags?: string[];
+  /** Keep tests whose id or name matches. */
+  grep?: RegExp;
+  shard?: Shard;
+  /** Skip bad rows (reported through `onSkip`) instead of stopping; broken CSV structure stays fatal. */
+  lenient?: boolean;
+  onSkip?: (error: InputError) => void;
+  /** Called every PROGRESS_EVERY data rows read, with the number read so far. */
+  onProgress?: (rowsRead: number) => void;
+}
+
+export const PROGRESS_EVERY = 4096;

@@ -1,0 +1,70 @@
+import { InputError, type TestRecord } from '@capi/core';
+import { csvRecords, type RowOutcome } from './csv-records.js';
+import { recordFilter } from './filters.js';
+import { ndjsonRecords } from './ndjson-records.js';
+import { PROGRESS_EVERY, type SplitOptions } from './options.js';
+import { sniffFormat } from './sniff-format.js';
+import { utf8Chunks } from './utf8-chunks.js';
+
+/**
+ * A suite (CSV or NDJSON test records) → test records, in suite order, numbered by `seq`
+ * after the filters. The whole input is always checked, so a range, tag, grep or shard
+ * never hides a broken row or a duplicate id. Bad input throws InputError (`file:line:`),
+ * or with `lenient` is skipped through `onSkip`.
+ */
+export async function* splitSuite(
+  input: AsyncIterable<Buffer | string>,
+  options: SplitOptions,
+): AsyncGenerator<TestRecord> {
+  for await (const batch of splitSuiteBatches(input, options)) yield* batch;
+}
+
+/** The same as splitSuite, a batch of records per parsed chunk: one await per chunk, for speed. */
+export async function* splitSuiteBatches(
+  input: AsyncIterable<Buffer | string>,
+  options: SplitOptions,
+): AsyncGenerator<TestRecord[]> {
+  const { source } = options;
+  const sniffed = await sniffFormat(utf8Chunks(input, source), options.format ?? 'auto', source);
+  const outcomes =
+    sniffed.format === 'csv'
+      ? csvRecords(sniffed.chunks, source, options.autoId)
+      : ndjsonRecords(sniffed.chunks, source);
+  const keep = recordFilter(options);
+  const firstLine = new Map<string, number>();
+  let rowIndex = 0;
+  let seq = 0;
+  for await (const batch of outcomes) {
+    const out: TestRecord[] = [];
+    for (const outcome of batch) {
+      const index = rowIndex++;
+      if (index % PROGRESS_EVERY === 0 && index > 0) options.onProgress?.(index);
+      const record = checked(outcome, firstLine, options);
+      if (record === null || (keep !== null && !keep(record, index))) continue;
+      record.seq = seq++;
+      out.push(record);
+    }
+    if (out.length > 0) yield out;
+  }
+  options.onProgress?.(rowIndex);
+}
+
+/** The record, or null when it is bad and skipped (lenient); throws when it is bad otherwise. */
+function checked(outcome: RowOutcome, firstLine: Map<string, number>, options: SplitOptions): TestRecord | null {
+  const problem =
+    outcome instanceof InputError ? outcome : duplicate(outcome.record.id, outcome.line, firstLine, options.source);
+  if (problem === null) return (outcome as { record: TestRecord }).record;
+  if (!options.lenient) throw problem;
+  options.onSkip?.(problem);
+  return null;
+}
+
+/** Remembers where each id was first seen; a second sighting is an error naming both lines. */
+function duplicate(id: string, line: number, firstLine: Map<string, number>, source: string): InputError | null {
+  const first = firstLine.get(id);
+  if (first === undefined) {
+    firstLine.set(id, line);
+    return null;
+  }
+  return new InputError(source, line, `duplicate id ${JSON.stringify(id)} (first at line ${first})`);
+}

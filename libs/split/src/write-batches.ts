@@ -1,0 +1,127 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  type BatchIndex,
+  type BatchIndexEntry,
+  batchName,
+  CapiError,
+  DIR_MODE,
+  ExitCode,
+  FILE_MODE,
+  isErrnoException,
+  NdjsonWriter,
+  type TestRecord,
+  writeFileAtomic,
+} from '@capi/core';
+
+export interface WriteBatchesOptions {
+  /** Replace the batch files and index.json of a folder that is not empty (other files stay). */
+  force?: boolean;
+}
+
+const OWN_FILE = /^(batch_\d+\.ndjson|index\.json)$/;
+
+/**
+ * Writes records into `batch_0001.ndjson`, … of `size` records each plus `index.json`
+ * (docs/run-folder.md). Everything is written into a temporary folder next to `dir` and
+ * moved into place at the end, so an error leaves no partial output behind.
+ */
+export async function writeBatches(
+  records: AsyncIterable<TestRecord>,
+  dir: string,
+  size: number,
+  options: WriteBatchesOptions = {},
+): Promise<BatchIndex> {
+  if (!Number.isSafeInteger(size) || size < 1)
+    throw new RangeError(`batch size must be a whole number >= 1 (got ${size})`);
+  const target = resolve(dir);
+  const exists = await checkTarget(target, dir, options.force ?? false);
+  await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
+  const temp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+  try {
+    const batches = await writeFiles(records, temp, size);
+    const index: BatchIndex = { total: batches.reduce((n, b) => n + b.count, 0), batchSize: size, batches };
+    await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+    await moveInto(temp, target, exists);
+    return index;
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Whether `target` exists; refuses a file, or a folder with something in it unless forced. */
+async function checkTarget(target: string, shown: string, force: boolean): Promise<boolean> {
+  try {
+    if (!(await stat(target)).isDirectory())
+      throw new CapiError(`${shown}: exists and is not a folder`, ExitCode.badInput);
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'ENOENT') return false;
+    throw err;
+  }
+  if (!force && (await readdir(target)).length > 0)
+    throw new CapiError(`${shown}: folder is not empty (use --force to replace its batches)`, ExitCode.badInput);
+  return true;
+}
+
+async function writeFiles(records: AsyncIterable<TestRecord>, temp: string, size: number): Promise<BatchIndexEntry[]> {
+  const entries: BatchIndexEntry[] = [];
+  let writer: NdjsonWriter | null = null;
+  let entry: BatchIndexEntry | null = null;
+  try {
+    for await (const record of records) {
+      if (writer === null || entry === null || entry.count === size) {
+        await writer?.close(true);
+        const batch = batchName(entries.length + 1);
+        entry = {
+          batch,
+          file: `${batch}.ndjson`,
+          firstSeq: record.seq,
+          lastSeq: record.seq,
+          count: 0,
+          firstId: record.id,
+          lastId: record.id,
+        };
+        entries.push(entry);
+        writer = new NdjsonWriter(createWriteStream(join(temp, entry.file), { mode: FILE_MODE }));
+      }
+      entry.count++;
+      entry.lastSeq = record.seq;
+      entry.lastId = record.id;
+      const wait = writer.write(record);
+      if (wait) await wait;
+    }
+    await writer?.close(true);
+    writer = null;
+  } finally {
+    // On an error the open file is closed before its folder is removed.
+    if (writer !== null) await writer.close(true).catch(() => {});
+  }
+  return widenNames(entries, temp);
+}
+
+/** Past 9999 batches the numbers grow wider so that names still sort; known only at the end. */
+async function widenNames(entries: BatchIndexEntry[], temp: string): Promise<BatchIndexEntry[]> {
+  if (batchName(entries.length, entries.length) === batchName(entries.length)) return entries;
+  for (const [i, entry] of entries.entries()) {
+    const batch = batchName(i + 1, entries.length);
+    await rename(join(temp, entry.file), join(temp, `${batch}.ndjson`));
+    entry.batch = batch;
+    entry.file = `${batch}.ndjson`;
+  }
+  return entries;
+}
+
+/** A new folder is renamed into place; into an existing one, old batches go and new ones move in, index last. */
+async function moveInto(temp: string, target: string, exists: boolean): Promise<void> {
+  if (!exists) {
+    await rename(temp, target);
+    return;
+  }
+  for (const name of await readdir(target)) if (OWN_FILE.test(name)) await rm(join(target, name), { force: true });
+  const names = (await readdir(temp)).filter((n) => n !== 'index.json');
+  for (const name of names) await rename(join(temp, name), join(target, name));
+  await rename(join(temp, 'index.json'), join(target, 'index.json'));
+  await rm(temp, { recursive: true, force: true });
+}

@@ -1,0 +1,151 @@
+import { formatShard, type InputError, intFlag, NdjsonWriter, parseShard, UsageError } from '@capi/core';
+import { type SplitOptions, splitSuite, splitSuiteBatches, writeBatches } from '@capi/split';
+import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
+import { openSuite } from './input.js';
+import { progressLine } from './progress.js';
+
+const DESCRIPTION = `Turn a suite CSV (or NDJSON test records) into test records: NDJSON on stdout, or batch files.
+
+Filters apply in this order: --start/--end (data rows), --tags, --grep, --shard; seq numbers the tests that remain.
+
+Examples:
+  capi-split suite.csv > tests.ndjson
+  capi-split suite.csv | capi-exec --base-url http://localhost:8080
+  capi-split suite.csv --batch-size 100 --out runs/r1/batches
+  capi-split suite.csv --tags smoke,auth --grep '^T00' --shard 2/4
+  capi-split suite.csv --start 0 --end 100          # the first 100 data rows
+  cat suite.csv | capi-split --lenient - > tests.ndjson`;
+
+const args = {
+  file: {
+    type: 'positional',
+    required: false,
+    default: '-',
+    description: 'suite CSV or NDJSON test records (- or none: stdin)',
+  },
+  format: {
+    type: 'enum',
+    options: ['auto', 'csv', 'ndjson'],
+    default: 'auto',
+    description: 'input format (auto: `{` first means NDJSON)',
+  },
+  'auto-id': { type: 'boolean', description: 'give rows without an id the id row-<line>' },
+  out: {
+    type: 'string',
+    valueHint: 'DIR',
+    description: 'write batch_0001.ndjson … and index.json into DIR instead of stdout',
+  },
+  'batch-size': { type: 'string', valueHint: 'N', description: 'tests per batch file with --out (default 100)' },
+  force: { type: 'boolean', description: 'with --out: replace the batches of a folder that is not empty' },
+  start: { type: 'string', valueHint: 'N', description: 'first data row to take, 0-based (default 0)' },
+  end: { type: 'string', valueHint: 'N', description: 'data row to stop before (default: the end)' },
+  tags: { type: 'string', valueHint: 'a,b', description: 'keep tests that have any of these tags' },
+  grep: { type: 'string', valueHint: 'REGEX', description: 'keep tests whose id or name matches' },
+  shard: {
+    type: 'string',
+    valueHint: 'K/N',
+    description: 'keep shard K of N (by id: deterministic, each test in one shard)',
+  },
+  lenient: { type: 'boolean', description: 'skip bad rows with a warning each (broken CSV structure stays fatal)' },
+  verbose: { type: 'boolean', description: 'show a stack trace with unexpected errors' },
+} satisfies ArgsDef;
+
+type Args = { [K in keyof typeof args]?: string | boolean | undefined };
+
+export function splitCommand(version: string): CommandDef {
+  const command = defineCommand({
+    meta: { name: 'capi-split', version, description: DESCRIPTION },
+    args,
+    run: ({ args: parsed }) => split(parsed as Args),
+  });
+  // citty's CommandDef is invariant in its args type; runTool takes any command.
+  return command as unknown as CommandDef;
+}
+
+function filterOptions(a: Args): Omit<SplitOptions, 'source'> {
+  const start = intFlag('start', a.start as string | undefined);
+  const end = intFlag('end', a.end as string | undefined);
+  if (start !== undefined && end !== undefined && end < start)
+    throw new UsageError(`--end (${end}) is before --start (${start})`);
+  const tags =
+    typeof a.tags === 'string'
+      ? a.tags
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : undefined;
+  if (tags !== undefined && tags.length === 0) throw new UsageError('--tags needs at least one tag');
+  return {
+    format: a.format as SplitOptions['format'],
+    autoId: a['auto-id'] === true,
+    lenient: a.lenient === true,
+    start,
+    end,
+    tags,
+    grep: typeof a.grep === 'string' ? regexFlag(a.grep) : undefined,
+    shard: typeof a.shard === 'string' ? parseShard(a.shard) : undefined,
+  };
+}
+
+function regexFlag(text: string): RegExp {
+  try {
+    return new RegExp(text);
+  } catch (err) {
+    throw new UsageError(`--grep: ${(err as Error).message}`);
+  }
+}
+
+function batchOptions(a: Args): { out: string; size: number; force: boolean } | null {
+  const size = intFlag('batch-size', a['batch-size'] as string | undefined, { min: 1 });
+  if (typeof a.out !== 'string') {
+    if (size !== undefined) throw new UsageError('--batch-size needs --out DIR');
+    if (a.force === true) throw new UsageError('--force needs --out DIR');
+    return null;
+  }
+  if (a.out === '') throw new UsageError('--out needs a folder');
+  return { out: a.out, size: size ?? 100, force: a.force === true };
+}
+
+async function split(a: Args): Promise<number> {
+  const options = filterOptions(a);
+  const batches = batchOptions(a);
+  const input = await openSuite(typeof a.file === 'string' ? a.file : '-');
+  const progress = progressLine();
+  let skipped = 0;
+  const splitOptions: SplitOptions = {
+    ...options,
+    source: input.source,
+    onProgress: progress.update,
+    onSkip: (error: InputError) => {
+      skipped++;
+      progress.done();
+      process.stderr.write(`capi-split: warning: ${error.message} (row skipped)\n`);
+    },
+  };
+  try {
+    if (batches === null) await toStdout(splitSuiteBatches(input.stream, splitOptions));
+    else {
+      const index = await writeBatches(splitSuite(input.stream, splitOptions), batches.out, batches.size, batches);
+      progress.done();
+      const shard = options.shard ? ` (shard ${formatShard(options.shard)})` : '';
+      process.stderr.write(
+        `capi-split: wrote ${index.batches.length} batch files, ${index.total} tests${shard}, and index.json to ${batches.out}\n`,
+      );
+    }
+  } finally {
+    progress.done();
+  }
+  if (skipped > 0) process.stderr.write(`capi-split: skipped ${skipped} bad row${skipped === 1 ? '' : 's'}\n`);
+  return 0;
+}
+
+async function toStdout(batches: AsyncIterable<unknown[]>): Promise<void> {
+  const writer = new NdjsonWriter(process.stdout);
+  for await (const batch of batches) {
+    for (const record of batch) {
+      const wait = writer.write(record);
+      if (wait) await wait;
+    }
+  }
+  await writer.close();
+}
