@@ -1,4 +1,4 @@
-export * from './dashboard.js';
+export * from './open-dashboard.js';
 export * from './pid-alive.js';
 export * from './presenters.js';
 export * from './render-plain.js';

@@ -1,9 +1,9 @@
 import { intFlag, runsDir, UsageError, useColor } from '@capi/core';
 import {
-  dashboardPresenter,
   formatJson,
   formatPlain,
   intervalPresenter,
+  openDashboard,
   summarize,
   type WatchOptions,
   watchRuns,
@@ -78,7 +78,7 @@ Examples:
             now: Date.now,
             format,
           })
-        : dashboardPresenter({ color: useColor(process.stdout) });
+        : await openDashboard({ color: useColor(process.stdout) });
     return watchRuns(options, presenter, io);
   },
 });

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { batchName, type ResultRecord, runPaths } from '@capi/core';
+import { killAll, runTool, tempDir } from '@capi/testkit';
+import { appendResults, createRun, heartbeat, patchManifest, result, statusOf, writeHeartbeat } from './fixture.js';
+import { exited } from './watch-helpers.js';
+
+const tmp = await tempDir('capi-watch-summary-');
+after(async () => {
+  killAll();
+  await tmp.cleanup();
+});
+
+/** A pid that existed and is gone now. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await exited(child);
+  return child.pid as number;
+}
+
+interface Static {
+  id: string;
+  total?: number;
+  done?: number;
+  failEvery?: number;
+  pid?: number | null;
+  state?: 'running' | 'completed' | 'stopped' | 'failed';
+  verdict?: 'passed' | 'failed' | null;
+  beatAgeS?: number;
+  beatState?: 'running' | 'completed' | 'stopped';
+}
+
+/** A run folder frozen in one state: two batches, `done` results, heartbeats `beatAgeS` old. */
+async function staticRun(runs: string, o: Static): Promise<string> {
+  const total = o.total ?? 6;
+  const done = o.done ?? total;
+  const dir = await createRun(runs, {
+    id: o.id,
+    total,
+    batches: 2,
+    pid: o.pid === undefined ? process.pid : o.pid,
+    created: new Date(Date.now() - 300_000),
+  });
+  const paths = runPaths(dir);
+  const size = Math.ceil(total / 2);
+  for (let b = 0; b < 2; b++) {
+    const batch = batchName(b + 1);
+    const records: ResultRecord[] = [];
+    for (let seq = b * size; seq < Math.min(done, (b + 1) * size); seq++)
+      records.push(result(seq, statusOf(seq, o.failEvery ?? 0, 0), batch, o.id));
+    await appendResults(paths.resultFile(batch), records);
+    const updatedAt = new Date(Date.now() - (o.beatAgeS ?? 0) * 1000).toISOString();
+    await writeHeartbeat(
+      paths.statusFile(batch),
+      heartbeat(batch, records, { state: o.beatState ?? 'running', total: size, updatedAt, pid: o.pid ?? process.pid }),
+    );
+  }
+  await patchManifest(dir, {
+    state: o.state ?? 'running',
+    verdict: o.verdict ?? null,
+    finished: o.state && o.state !== 'running' ? new Date().toISOString() : null,
+  });
+  return dir;
+}
+
+const summary = (runs: string, args: string[] = []) =>
+  runTool('capi-watch', ['--summary', ...args], { env: { CAPI_RUNS_DIR: runs } });
+const lines = (text: string) => text.split('\n');
+
+test('--summary of a completed run that passed: the guide block, exit 0', async () => {
+  const runs = join(tmp.path, 'passed');
+  await staticRun(runs, { id: 'capi_test_ok', state: 'completed', verdict: 'passed', beatState: 'completed' });
+  const r = await summary(runs);
+  assert.equal(r.code, 0, r.stderr);
+  for (const l of [
+    'Run: capi_test_ok',
+    'Execution Method: nohup',
+    'Test File: /suites/suite.csv',
+    'Status: COMPLETED',
+    'Tests Completed: 6 / 6',
+    `Progress: [${'#'.repeat(36)}] 100.0%`,
+    'Passed: 6  Failed: 0  Errors: 0  Skipped: 0',
+    'Verdict: PASSED',
+    `View logs: tail -f ${join(runs, 'capi_test_ok', 'logs', 'capi.log')}`,
+  ])
+    assert.ok(lines(r.stdout).includes(l), `missing ${l}\n${r.stdout}`);
+  assert.equal(r.stderr, '');
+});
+
+test('--summary of a completed run with failures: exit 1; a run id picks the run', async () => {
+  const runs = join(tmp.path, 'failed');
+  await staticRun(runs, {
+    id: 'capi_test_bad',
+    state: 'completed',
+    verdict: 'failed',
+    failEvery: 3,
+    beatState: 'completed',
+  });
+  await staticRun(runs, { id: 'capi_test_newer', state: 'completed', verdict: 'passed', beatState: 'completed' });
+  const r = await summary(runs, ['capi_test_bad']);
+  assert.equal(r.code, 1);
+  assert.ok(lines(r.stdout).includes('Passed: 4  Failed: 2  Errors: 0  Skipped: 0'), r.stdout);
+  assert.ok(lines(r.stdout).includes('Verdict: FAILED'));
+  assert.match((await summary(runs)).stdout, /^Run: capi_test_newer$/m, 'no RUN: the newest');
+});
+
+test('--summary of a running run counts the journals, ignoring a torn last line', async () => {
+  const runs = join(tmp.path, 'running');
+  const dir = await staticRun(runs, { id: 'capi_test_live', total: 10, done: 4 });
+  const { appendFile } = await import('node:fs/promises');
+  await appendFile(runPaths(dir).resultFile('batch_0001'), '{"id":"T00099","stat');
+  const r = await summary(runs);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.ok(lines(r.stdout).includes('Status: RUNNING'), r.stdout);
+  assert.ok(lines(r.stdout).includes('Tests Completed: 4 / 10'), r.stdout);
+  assert.ok(lines(r.stdout).includes(`Process ID: ${process.pid}`));
+});
+
+test('STALLED: running, pid alive, heartbeats older than --stall-after', async () => {
+  const runs = join(tmp.path, 'stalled');
+  await staticRun(runs, { id: 'capi_test_stuck', total: 10, done: 4, beatAgeS: 120 });
+  const r = await summary(runs, ['--stall-after', '60']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^Status: STALLED \(no heartbeat for 2\.0m\)$/m);
+  assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_stuck'));
+  const later = await summary(runs, ['--stall-after', '600']);
+  assert.ok(lines(later.stdout).includes('Status: RUNNING'), 'a longer limit: not stalled yet');
+});
+
+test('DEAD: the supervisor pid is gone and the run is not finished: exit 3 and the resume command', async () => {
+  const runs = join(tmp.path, 'dead');
+  const pid = await deadPid();
+  await staticRun(runs, { id: 'capi_test_dead', total: 10, done: 4, pid });
+  const r = await summary(runs);
+  assert.equal(r.code, 3);
+  assert.ok(lines(r.stdout).includes('Status: DEAD'), r.stdout);
+  assert.ok(lines(r.stdout).includes(`Process ID: ${pid} (gone)`));
+  assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_dead'));
+});
+
+test('STOPPED: resumable, exit from the counts', async () => {
+  const runs = join(tmp.path, 'stopped');
+  await staticRun(runs, {
+    id: 'capi_test_stop',
+    total: 10,
+    done: 4,
+    state: 'stopped',
+    beatState: 'stopped',
+    pid: null,
+  });
+  const r = await summary(runs);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.ok(lines(r.stdout).includes('Status: STOPPED'), r.stdout);
+  assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_stop'));
+});
+
+test('--summary --json: one snapshot line with the numbers of the journals', async () => {
+  const runs = join(tmp.path, 'json');
+  await staticRun(runs, { id: 'capi_test_json', total: 10, done: 7, failEvery: 2, beatAgeS: 1 });
+  const r = await summary(runs, ['--json']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const out = lines(r.stdout).filter(Boolean);
+  assert.equal(out.length, 1);
+  const s = JSON.parse(out[0] as string);
+  assert.equal(s.type, 'snapshot');
+  assert.deepEqual(
+    [s.runId, s.state, s.total, s.done, s.passed, s.failed, s.ended, s.exitCode],
+    ['capi_test_json', 'RUNNING', 10, 7, 4, 3, false, null],
+  );
+  assert.deepEqual(
+    s.failures.map((f: { id: string }) => f.id),
+    ['T00002', 'T00004', 'T00006'],
+  );
+  assert.equal(s.batches.length, 2);
+});
+
+test('a bare capi-exec: --status and --journal, or the folder holding them', async () => {
+  const dir = join(tmp.path, 'exec');
+  await mkdir(dir);
+  const records = [0, 1, 2].map((seq) => result(seq, seq === 2 ? 'error' : 'passed', 'exec', 'r'));
+  await appendResults(join(dir, 'results.ndjson'), records);
+  await writeHeartbeat(join(dir, 'status.json'), heartbeat('b1', records, { state: 'completed', total: 3 }));
+  const r = await runTool('capi-watch', ['--summary', '--status', 'status.json', '--journal', 'results.ndjson'], {
+    cwd: dir,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  for (const l of [
+    'Execution Method: exec',
+    'Status: COMPLETED',
+    'Tests Completed: 3 / 3',
+    'Passed: 2  Failed: 0  Errors: 1  Skipped: 0',
+  ])
+    assert.ok(lines(r.stdout).includes(l), `missing ${l}\n${r.stdout}`);
+  const folder = await runTool('capi-watch', ['--summary', dir]);
+  assert.equal(folder.stdout, r.stdout.replace(/^Run: .*$/m, 'Run: exec'));
+});
+
+test('bad usage: exit 2 with one line and a hint', async () => {
+  const runs = join(tmp.path, 'none');
+  let r = await summary(runs);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^capi-watch: no run found under .*none\n/);
+  r = await summary(runs, ['capi_test_missing']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /run not found: "capi_test_missing"/);
+  r = await runTool('capi-watch', ['--interval', '0']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--interval takes a whole number/);
+  r = await runTool('capi-watch', ['--stal-after', '3']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+});
