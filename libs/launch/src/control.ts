@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, runPaths, type StatusHeartbeat } from '@capi/core';
 import { readClaims } from './claims.js';
@@ -61,6 +61,8 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Mani
       await waitGone([pid], 5_000, SUPERVISOR_MARKER);
     }
   }
+  // a forced stop leaves the pid file of the killed supervisor behind
+  if (pid && !isAlive(pid, SUPERVISOR_MARKER)) await rm(runPaths(runDir).pidFile, { force: true });
   const m = await readManifest(runDir);
   closeSession(m, o.env);
   if (m.state === 'running' || m.state === 'created') return updateManifest(runDir, { state: 'stopped', pid: null });
