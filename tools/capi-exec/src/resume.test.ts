@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
+import { get, ndjson, type Recorder, recorder, spawnExec, waitFor } from './fixtures.js';
+
+const servers: Recorder[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  killAll();
+  for (const s of servers) await s.close();
+  for (const c of cleanups) await c();
+});
+
+async function scratch(): Promise<string> {
+  const dir = await tempDir();
+  cleanups.push(dir.cleanup);
+  return dir.path;
+}
+
+const ids = (text: string) => (parseLines(text) as Array<{ id: string }>).map((r) => r.id);
+const lineCount = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').length - 1;
+
+test('resume after kill -9 in the middle: every id exactly once across journal + rerun', async () => {
+  const s = await recorder((_req, res) => setTimeout(() => res.end('ok'), 10));
+  servers.push(s);
+  const dir = await scratch();
+  const suite = join(dir, 'suite.ndjson');
+  const journal = join(dir, 'journal.ndjson');
+  const all = Array.from({ length: 400 }, (_, i) => get(`T${String(i).padStart(4, '0')}`, '/x'));
+  await writeFile(suite, ndjson(all));
+  const args = ['--in', suite, '--base-url', s.url, '--journal', journal, '--concurrency', '8'];
+  const first = spawnExec(args);
+  await waitFor(() => s.hits.length >= 80);
+  await lineCountAtLeast(journal, 40);
+  first.child.kill('SIGKILL');
+  const killed = await first.done;
+  assert.equal(killed.signal, 'SIGKILL');
+  const before = ids(await readFile(journal, 'utf8'));
+  assert.ok(before.length > 0 && before.length < all.length, `journal had ${before.length}`);
+  const second = await runTool('capi-exec', args);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, new RegExp(`resuming: ${before.length} tests .* are done`));
+  const journaled = ids(await readFile(journal, 'utf8'));
+  assert.equal(journaled.length, all.length);
+  assert.deepEqual([...journaled].sort(), all.map((r) => r.id as string).sort());
+  assert.deepEqual(
+    ids(second.stdout).sort(),
+    all
+      .map((r) => r.id as string)
+      .filter((id) => !before.includes(id))
+      .sort(),
+  );
+  const third = await runTool('capi-exec', args);
+  assert.equal(third.stdout, '', 'the same command again runs nothing');
+  assert.equal(await lineCount(journal), all.length);
+});
+
+async function lineCountAtLeast(path: string, n: number): Promise<void> {
+  for (let i = 0; i < 500 && (await lineCount(path)) < n; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+test('SIGTERM: in-flight tests finish within --grace, the rest are cut and run on resume; exit 143', async () => {
+  let slowSeen = 0;
+  const s = await recorder((req, res) => {
+    if (req.url === '/slow' && ++slowSeen === 1) setTimeout(() => res.end('late'), 8000);
+    else if (req.url === '/medium') setTimeout(() => res.end('ok'), 300);
+    else res.end('ok');
+  });
+  servers.push(s);
+  const dir = await scratch();
+  const journal = join(dir, 'j.ndjson');
+  const status = join(dir, 'status.json');
+  const input = ndjson([
+    get('slow', '/slow'),
+    get('medium', '/medium'),
+    ...Array.from({ length: 50 }, (_, i) => get(`q${i}`, '/q')),
+  ]);
+  const args = ['--base-url', s.url, '--journal', journal, '--status', status, '--grace', '1000', '--concurrency', '2'];
+  const run = spawnExec(args, { input });
+  await waitFor(() => s.hits.some((h) => h.path === '/medium'));
+  const t0 = Date.now();
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  const took = Date.now() - t0;
+  assert.equal(r.code, 143, r.stderr);
+  assert.ok(took < 3000, `stopped in ${took} ms`);
+  assert.match(r.stderr, /SIGTERM: taking no new tests/);
+  const done = ids(await readFile(journal, 'utf8'));
+  assert.ok(done.includes('medium'), 'the in-flight test finished within the grace');
+  assert.ok(!done.includes('slow'), 'the test past the grace was cut, not recorded');
+  const beat = JSON.parse(await readFile(status, 'utf8'));
+  assert.equal(beat.state, 'stopped');
+  const rest = await runTool('capi-exec', args, { input });
+  assert.equal(rest.code, 0, rest.stderr);
+  const all = ids(await readFile(journal, 'utf8'));
+  assert.equal(all.length, 52);
+  assert.equal(new Set(all).size, 52);
+});
+
+test('a changed suite is refused on resume, naming what changed; --force resumes', async () => {
+  const s = await recorder((_req, res) => res.end('ok'));
+  servers.push(s);
+  const dir = await scratch();
+  const suite = join(dir, 'suite.ndjson');
+  const journal = join(dir, 'j.ndjson');
+  await writeFile(suite, ndjson([get('a', '/a'), get('b', '/b'), get('c', '/c')]));
+  const args = ['--in', suite, '--base-url', s.url, '--journal', journal];
+  assert.equal((await runTool('capi-exec', args)).code, 0);
+  await writeFile(
+    suite,
+    ndjson([get('a', '/a'), get('b', '/b2'), get('c', '/c', { expect: { body: 'ok' } }), get('d', '/d')]),
+  );
+  const refused = await runTool('capi-exec', args);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.stderr,
+    /cannot resume: 2 finished tests changed .*b \(request changed\), c \(expectations changed\)/,
+  );
+  assert.equal(refused.stdout, '');
+  assert.equal(await lineCount(journal), 3, 'nothing ran');
+  const piped = await runTool('capi-exec', ['--base-url', s.url, '--journal', journal], {
+    input: await readFile(suite, 'utf8'),
+  });
+  assert.equal(piped.code, 2, 'stdin cannot be read twice: refused at the first changed test');
+  const forced = await runTool('capi-exec', [...args, '--force']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.deepEqual(ids(forced.stdout), ['d']);
+});
