@@ -2,7 +2,9 @@
 // Writes examples/suite.csv and examples/expected.json: the example suite that runs against
 // the demo API (libs/demo-api). Deterministic: the same script always writes the same bytes.
 // Usage: node examples/generate-suite.mjs [--rows 1000] [--out examples/suite.csv]
-import { writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -242,12 +244,12 @@ function ordinaryRow(i, rand) {
   return { ...kinds[kind](i, vars), ...vars };
 }
 
-export function generateSuite(rows = 1000) {
+/** The suite's rows, header first; fills `counts` as it goes, so memory stays flat for millions of rows. */
+export function* suiteRows(rows, counts) {
   const rand = lcg(20260101);
   const specials = [...designed, ...designedErrors];
   const spacing = Math.max(1, Math.floor(rows / (specials.length + 1)));
-  const out = [];
-  const counts = { total: 0, passed: 0, failed: 0, error: 0, skipped: 0 };
+  yield columns;
   for (let i = 0; i < rows; i++) {
     const slot = (i + 1) % spacing === 0 ? (i + 1) / spacing - 1 : -1;
     const special = slot >= 0 && slot < specials.length ? specials[slot] : null;
@@ -261,9 +263,41 @@ export function generateSuite(rows = 1000) {
     else if (row.tags === 'designed-fail') counts.failed++;
     else if (row.tags === 'designed-error') counts.error++;
     else counts.passed++;
-    out.push(columns.map((c) => row[c] ?? ''));
+    yield columns.map((c) => row[c] ?? '');
   }
-  return { csv: stringify([columns, ...out]), counts };
+}
+
+const emptyCounts = () => ({ total: 0, passed: 0, failed: 0, error: 0, skipped: 0 });
+
+/** The whole suite as one string (for tests and the committed 1,000-row file). */
+export function generateSuite(rows = 1000) {
+  const counts = emptyCounts();
+  const csv = stringify([...suiteRows(rows, counts)]);
+  return { csv, counts };
+}
+
+/** Streams a suite of any size to `path` through a temp file, so a reader never sees half a file. */
+export async function writeSuite(path, rows) {
+  const counts = emptyCounts();
+  const tmp = `${path}.tmp-${process.pid}`;
+  const out = createWriteStream(tmp);
+  try {
+    let batch = [];
+    for (const row of suiteRows(rows, counts)) {
+      batch.push(row);
+      if (batch.length < 1000) continue;
+      if (!out.write(stringify(batch))) await once(out, 'drain');
+      batch = [];
+    }
+    out.end(stringify(batch));
+    await once(out, 'finish');
+    await rename(tmp, path);
+  } catch (err) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return counts;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -271,8 +305,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = Number(values.rows ?? 1000);
   if (!Number.isInteger(rows) || rows < 20) throw new Error('--rows must be a whole number >= 20');
   const out = values.out ?? join(here, 'suite.csv');
-  const { csv, counts } = generateSuite(rows);
-  writeFileSync(out, csv);
+  const counts = await writeSuite(out, rows);
   if (!values.out) writeFileSync(join(here, 'expected.json'), `${JSON.stringify(counts, null, 2)}\n`);
   process.stderr.write(`generate-suite: ${out}: ${rows} rows ${JSON.stringify(counts)}\n`);
 }
