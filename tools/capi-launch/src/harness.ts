@@ -90,7 +90,7 @@ export function readJson<T>(file: string): T {
 /** Every id in a run's journals, with how often it occurs. */
 export function journalIds(runDir: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const f of readdirSync(join(runDir, 'results'))) {
+  for (const f of readdirSync(join(runDir, 'results')).filter((n) => n.endsWith('.ndjson'))) {
     for (const line of readFileSync(join(runDir, 'results', f), 'utf8').split('\n')) {
       if (!line.trim()) continue;
       const id = (JSON.parse(line) as { id: string }).id;
@@ -121,4 +121,35 @@ export function runDirOf(stdout: string): string {
   const m = /folder:\s+(\S+)/.exec(stdout);
   if (!m) throw new Error(`no run folder in: ${stdout}`);
   return m[1] as string;
+}
+
+export interface Demo {
+  url: string;
+  stop(): void;
+}
+
+/** The demo API as a user runs it (scripts/demo-api.mjs), on a free port. */
+export async function startDemo(latencyMs: number): Promise<Demo> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [join(repoRoot, 'scripts/demo-api.mjs'), '--latency', String(latencyMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const url = await until('demo API', () => /listening on (\S+)/.exec(out)?.[1], 15_000);
+  return { url, stop: () => child.kill('SIGKILL') };
+}
+
+/** A suite for the demo API: every row passes except the ids in `failing` (expects 404). */
+export function demoSuite(dir: string, rows: number, failing: string[] = []): string {
+  const file = join(dir, 'demo-suite.csv');
+  const lines = ['id,url,expect_status'];
+  for (let i = 1; i <= rows; i++) {
+    const id = `T${String(i).padStart(4, '0')}`;
+    lines.push(`${id},/items/${i},${failing.includes(id) ? '404' : '200'}`);
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
 }

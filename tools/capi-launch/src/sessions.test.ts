@@ -2,22 +2,37 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { binPath, killAll } from '@capi/testkit';
-import { exactlyOnce, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
+import {
+  type Demo,
+  demoSuite,
+  exactlyOnce,
+  readJson,
+  runDirOf,
+  type Sandbox,
+  sandbox,
+  startDemo,
+  until,
+} from './harness.js';
 
-// Real tmux, real GNU screen, a real detached process group. The workers are the
-// stand-in exec so that each run takes a couple of seconds; e2e.test.ts uses the real one.
+// Real tmux and real GNU screen running the real tools against the demo API; a real
+// detached process group (with the stand-in exec, whose pace is steady).
 
 const boxes: Sandbox[] = [];
 const sessions: Array<['tmux' | 'screen', string]> = [];
-async function box(env: Record<string, string> = {}) {
-  const b = await sandbox(true, env);
+let demo: Demo;
+async function box(env: Record<string, string> = {}, fake = true) {
+  const b = await sandbox(fake, env);
   boxes.push(b);
   return b;
 }
+before(async () => {
+  demo = await startDemo(40);
+});
 after(async () => {
   killAll();
+  demo?.stop();
   for (const [kind, name] of sessions)
     if (kind === 'tmux') spawnSync('tmux', ['kill-session', '-t', `=${name}`]);
     else spawnSync('screen', ['-S', name, '-X', 'quit']);
@@ -30,8 +45,20 @@ const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status
 test('--tmux: a named session with supervisor, worker and watch windows; closed when the run ends', {
   skip: !has('tmux'),
 }, async () => {
-  const b = await box({ FAKE_EXEC_DELAY_MS: '60' });
-  const r = await b.launch([b.suite(80), '--tmux', '--parallel', '2', '--batch-size', '20']);
+  const b = await box({}, false);
+  const suite = demoSuite(b.dir, 80, ['T0005']);
+  const r = await b.launch([
+    suite,
+    '--tmux',
+    '--parallel',
+    '2',
+    '--batch-size',
+    '20',
+    '--concurrency',
+    '2',
+    '--base-url',
+    demo.url,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const runDir = runDirOf(r.stdout);
   const id = state(runDir) && readJson<{ session: string }>(join(runDir, 'run.json')).session;
@@ -41,14 +68,26 @@ test('--tmux: a named session with supervisor, worker and watch windows; closed 
   const windows = spawnSync('tmux', ['list-windows', '-t', `=${id}`, '-F', '#W'], { encoding: 'utf8' }).stdout;
   assert.deepEqual(windows.trim().split('\n'), ['supervisor', 'worker-1', 'worker-2', 'watch']);
   await until('run end', () => state(runDir).state === 'completed', 30_000);
-  assert.equal(state(runDir).verdict, 'passed');
+  assert.equal(state(runDir).verdict, 'failed', 'T0005 expects 404');
   assert.equal(exactlyOnce(runDir, 80), null);
   await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
 });
 
 test('--screen: a named detached session that ends with the run', { skip: !has('screen') }, async () => {
-  const b = await box({ FAKE_EXEC_DELAY_MS: '60' });
-  const r = await b.launch([b.suite(60), '--screen', '--parallel', '2', '--batch-size', '20']);
+  const b = await box({}, false);
+  const suite = demoSuite(b.dir, 60);
+  const r = await b.launch([
+    suite,
+    '--screen',
+    '--parallel',
+    '2',
+    '--batch-size',
+    '20',
+    '--concurrency',
+    '2',
+    '--base-url',
+    demo.url,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const runDir = runDirOf(r.stdout);
   const id = readJson<{ session: string }>(join(runDir, 'run.json')).session;
@@ -56,6 +95,7 @@ test('--screen: a named detached session that ends with the run', { skip: !has('
   assert.ok(r.stdout.includes(`attach:  screen -r ${id}`), r.stdout);
   assert.match(spawnSync('screen', ['-ls'], { encoding: 'utf8' }).stdout, new RegExp(`\\d+\\.${id}\\s`));
   await until('run end', () => state(runDir).state === 'completed', 30_000);
+  assert.equal(state(runDir).verdict, 'passed');
   assert.equal(exactlyOnce(runDir, 60), null);
   await until('session gone', () => !spawnSync('screen', ['-ls'], { encoding: 'utf8' }).stdout.includes(id), 5000);
 });

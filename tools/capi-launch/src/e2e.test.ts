@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { killAll } from '@capi/testkit';
+import {
+  type Demo,
+  demoSuite,
+  exactlyOnce,
+  readJson,
+  runDirOf,
+  type Sandbox,
+  sandbox,
+  startDemo,
+  until,
+} from './harness.js';
+
+// The real capi-split, capi-exec and capi-merge against the demo API.
+
+let demo: Demo;
+const boxes: Sandbox[] = [];
+before(async () => {
+  demo = await startDemo(30);
+});
+after(async () => {
+  killAll();
+  for (const b of boxes) await b.cleanup();
+  demo?.stop();
+});
+
+interface Manifest {
+  state: string;
+  verdict: string;
+  total: number;
+}
+
+test('--wait: a nohup run of the real tools gives correct results and the verdict as exit code', async () => {
+  const b = await sandbox(false);
+  boxes.push(b);
+  const suite = demoSuite(b.dir, 120, ['T0007', 'T0100']);
+  const r = await b.launch([suite, '--wait', '--parallel', '3', '--batch-size', '25', '--base-url', demo.url]);
+  assert.equal(r.code, 1, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const m = readJson<Manifest>(join(runDir, 'run.json'));
+  assert.deepEqual([m.state, m.verdict, m.total], ['completed', 'failed', 120]);
+  assert.equal(exactlyOnce(runDir, 120), null);
+  const failed = readdirSync(join(runDir, 'results'))
+    .filter((f) => f.endsWith('.ndjson'))
+    .flatMap((f) =>
+      readFileSync(join(runDir, 'results', f), 'utf8')
+        .trim()
+        .split('\n'),
+    )
+    .map((l) => JSON.parse(l) as { id: string; status: string })
+    .filter((x) => x.status !== 'passed')
+    .map((x) => `${x.id}:${x.status}`)
+    .sort();
+  assert.deepEqual(failed, ['T0007:failed', 'T0100:failed']);
+  assert.ok(readdirSync(join(runDir, 'report')).length > 0, 'capi-merge wrote a report');
+  const rerun = await b.launch(['--rerun-failed', runDir, '--foreground']);
+  assert.equal(rerun.code, 1, 'the same two fail again');
+});
+
+test('kill -9 of a real capi-exec worker mid-run: replaced, each suite id exactly once', async () => {
+  const b = await sandbox(false);
+  boxes.push(b);
+  const suite = demoSuite(b.dir, 150);
+  const r = await b.launch([
+    suite,
+    '--parallel',
+    '2',
+    '--batch-size',
+    '75',
+    '--concurrency',
+    '2',
+    '--base-url',
+    demo.url,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const victim = await until('a worker with results', () => {
+    for (const f of readdirSync(join(runDir, 'claims'))) {
+      const c = readJson<{ batch: string; pid: number; state: string }>(join(runDir, 'claims', f));
+      const journal = join(runDir, 'results', `${c.batch}.ndjson`);
+      if (c.state === 'running' && existsSync(journal) && readFileSync(journal, 'utf8').length > 0) return c;
+    }
+    return null;
+  });
+  process.kill(victim.pid, 'SIGKILL');
+  await until('run end', () => readJson<Manifest>(join(runDir, 'run.json')).state !== 'running', 60_000);
+  const m = readJson<Manifest>(join(runDir, 'run.json'));
+  assert.deepEqual([m.state, m.verdict], ['completed', 'passed']);
+  assert.equal(exactlyOnce(runDir, 150), null);
+  assert.match(readFileSync(join(runDir, 'logs/capi.log'), 'utf8'), /died \(killed by SIGKILL\); restart 1\/3/);
+});
