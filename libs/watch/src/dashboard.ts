@@ -177,15 +177,12 @@ function drawHeader(w: Widgets, s: Snapshot, red: (t: string) => string, message
   const trouble = s.state === 'STALLED' || s.state === 'DEAD' || s.state === 'FAILED';
   const state = trouble ? red(s.state) : s.state;
   const stalled = s.stalledS === null ? '' : ` (no heartbeat for ${formatDuration(s.stalledS)})`;
+  const resume = s.resume ? `   resume: ${s.resume}` : '';
   const lines = [
-    `Run ${s.runId}   method ${s.method ?? '-'}   suite ${s.suite ?? '-'}`,
-    `State ${state}${stalled}${s.ended ? `   verdict ${s.verdict?.toUpperCase() ?? '-'}` : ''}   pid ${s.pid ?? '-'}${s.pidAlive === false ? ' (gone)' : ''}`,
-    `Started ${localTime(s.started)}   elapsed ${s.elapsedS === null ? '-' : formatDuration(s.elapsedS)}   ETA ${s.etaS === null ? '-' : formatDuration(s.etaS)}   rate ${formatRate(s.rate)} tests/s   keys: q s f ?`,
-    s.resume && s.state !== 'STOPPED'
-      ? red(`Resume with: ${s.resume}`)
-      : s.resume
-        ? `Resume with: ${s.resume}`
-        : message,
+    `Run ${s.runId}   method ${s.method ?? '-'}   suite ${s.suite ?? '-'}   keys: q s f ?`,
+    `State ${state}${stalled}${s.ended ? `   verdict ${s.verdict?.toUpperCase() ?? '-'}` : ''}${s.state === 'STOPPED' ? resume : red(resume)}`,
+    `Started ${localTime(s.started)}   elapsed ${s.elapsedS === null ? '-' : formatDuration(s.elapsedS)}   ETA ${s.etaS === null ? '-' : formatDuration(s.etaS)}   rate ${formatRate(s.rate)} tests/s   pid ${s.pid ?? '-'}${s.pidAlive === false ? ' (gone)' : ''}`,
+    message,
   ];
   w.header.setContent(lines.join('\n'));
 }

@@ -62,7 +62,9 @@ export async function watchRuns(opts: WatchOptions, presenter: Presenter, io: Wa
     for (;;) {
       const target = await targetOrWait(opts, presenter, skip);
       if (!target) return code;
-      const result = await watchOne(target, opts, presenter, io);
+      // The dashboard stays on the ended run until q, unless it follows the next one.
+      const stayOpen = presenter.quit !== null && !opts.follow;
+      const result = await watchOne(target, opts, presenter, io, stayOpen);
       code = result.code;
       if (result.quit) return code;
       if (!opts.follow) {
@@ -76,13 +78,18 @@ export async function watchRuns(opts: WatchOptions, presenter: Presenter, io: Wa
   }
 }
 
-function watchOne(target: WatchTarget, opts: WatchOptions, presenter: Presenter, io: WatchIO) {
+function watchOne(target: WatchTarget, opts: WatchOptions, presenter: Presenter, io: WatchIO, stayOpen: boolean) {
   return new Promise<{ code: number; quit: boolean }>((resolve, reject) => {
     let settling = false;
     let done = false;
+    let endCode: number | null = null;
     const snap = (state: Parameters<typeof snapshot>[0]) =>
       snapshot(state, { now: io.now(), stallAfterS: opts.stallAfterS, failureFilter: presenter.failureFilter });
     const finish = (watch: Awaited<ReturnType<typeof startRunWatch>>, result: { code: number; quit: boolean }) => {
+      if (!result.quit && stayOpen) {
+        endCode = result.code;
+        return;
+      }
       if (done) return;
       done = true;
       watch.close().then(() => resolve(result), reject);
@@ -90,7 +97,7 @@ function watchOne(target: WatchTarget, opts: WatchOptions, presenter: Presenter,
     const onTick = (state: Parameters<typeof snapshot>[0], changed: boolean) => {
       if (settling || done || !watch) return;
       const s = snap(state);
-      if (s.exitCode === null) return presenter.show(s, changed, false);
+      if (s.exitCode === null || endCode !== null) return presenter.show(s, changed, false);
       // Read everything once more before the verdict: run.json may be newer than the pid check.
       settling = true;
       const w = watch;
@@ -113,7 +120,7 @@ function watchOne(target: WatchTarget, opts: WatchOptions, presenter: Presenter,
       const first = snap(w.state);
       presenter.show(first, true, first.exitCode !== null);
       if (first.exitCode !== null) finish(w, { code: first.exitCode, quit: false });
-      presenter.quit?.then(() => finish(w, { code: snap(w.state).exitCode ?? 0, quit: true }));
+      presenter.quit?.then(() => finish(w, { code: endCode ?? snap(w.state).exitCode ?? 0, quit: true }));
     }, reject);
   });
 }
