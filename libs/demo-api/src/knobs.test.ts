@@ -134,7 +134,7 @@ test('bad options are refused', async () => {
   await assert.rejects(startDemoApi({ latencyMs: -1 }), RangeError);
 });
 
-test('close() ends pending slow requests and frees the port', async () => {
+test('close() ends pending slow requests, and a second close() is fine', async () => {
   const api = await startDemoApi();
   const client = createClient(api.url);
   const pending = client.call('/delay/30000').catch((err: Error) => err);
@@ -143,5 +143,6 @@ test('close() ends pending slow requests and frees the port', async () => {
   await api.close();
   assert.ok(performance.now() - started < 2000);
   assert.ok((await pending) instanceof Error);
+  await api.close();
   await client.close();
 });

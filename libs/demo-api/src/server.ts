@@ -35,11 +35,16 @@ export async function startDemoApi(opts: DemoApiOptions = {}): Promise<DemoApi> 
   server.maxHeadersCount = 2000;
   await listen(server, options.host, options.port);
   const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     port,
-    close: () => close(server, state),
+    // Idempotent: a test's own close and its after() hook may both call it.
+    close: () => {
+      closing ??= close(server, state);
+      return closing;
+    },
     stats: () => ({ requests: state.requests, byRoute: { ...state.byRoute } }),
   };
 }
