@@ -14,12 +14,14 @@ test('token bucket: a burst of rate, then refills at rate per second', () => {
   assert.equal(bucket.take(t0 + 270).ok, false);
 });
 
-test('token bucket: Retry-After grows when the rate is below one per second', () => {
+test('token bucket: below one per second, one request passes, then Retry-After says when', () => {
   const bucket = createTokenBucket(0.25);
   const t0 = performance.now();
+  assert.equal(bucket.take(t0).ok, true);
   const r = bucket.take(t0);
   assert.equal(r.ok, false);
-  assert.equal(!r.ok && r.retryAfterS, 3);
+  assert.equal(!r.ok && r.retryAfterS, 4);
+  assert.equal(bucket.take(t0 + 4010).ok, true);
 });
 
 test('parseItemId: digits 0..10000 only', () => {

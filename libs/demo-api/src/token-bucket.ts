@@ -3,13 +3,17 @@ export interface TokenBucket {
   take(now?: number): { ok: true } | { ok: false; retryAfterS: number };
 }
 
-/** A bucket of `ratePerS` tokens refilled continuously: a burst of one second, then `ratePerS` per second. */
+/**
+ * A bucket refilled continuously at `ratePerS`: a burst of one second's worth (at least
+ * one request, so a rate below 1/s still lets the first through), then `ratePerS` per second.
+ */
 export function createTokenBucket(ratePerS: number): TokenBucket {
-  let tokens = ratePerS;
+  const capacity = Math.max(1, ratePerS);
+  let tokens = capacity;
   let last = performance.now();
   return {
     take(now = performance.now()) {
-      tokens = Math.min(ratePerS, tokens + ((now - last) / 1000) * ratePerS);
+      tokens = Math.min(capacity, tokens + ((now - last) / 1000) * ratePerS);
       last = now;
       if (tokens >= 1) {
         tokens -= 1;
