@@ -1,6 +1,7 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from 'citty';
 import { CapiError, UsageError } from './errors.js';
 import { ExitCode } from './exit-code.js';
+import { useColor } from './term.js';
 
 /**
  * The one runner every capi tool goes through. citty alone prints usage to stdout on
@@ -72,6 +73,12 @@ export function repeatedFlag(argv: string[], name: string, alias?: string): stri
   return values;
 }
 
+/** citty colours its usage even into a pipe or a file. */
+export function stripAnsi(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
+  return text.replace(/\x1b\[[0-9;]*m/g, '');
+}
+
 function beforeDashes(argv: string[]): string[] {
   const i = argv.indexOf('--');
   return i === -1 ? argv : argv.slice(0, i);
@@ -113,7 +120,8 @@ export async function runTool(cmd: AnyCommand, tool: ToolInfo, argv = process.ar
   let code: number;
   try {
     if (head.includes('--help') || head.includes('-h')) {
-      process.stdout.write(`${await renderUsage(cmd)}\n`);
+      const usage = await renderUsage(cmd);
+      process.stdout.write(`${useColor(process.stdout) ? usage : stripAnsi(usage)}\n`);
       code = ExitCode.ok;
     } else if (head.includes('--version')) {
       process.stdout.write(`${tool.name} ${tool.version}\n`);
