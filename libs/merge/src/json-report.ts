@@ -28,8 +28,19 @@ export async function writeJsonReport(
   );
   let first = true;
   for (const t of tests) {
-    await sink.write(`${first ? '\n' : ',\n'}${JSON.stringify(toResultRecord(t))}`);
+    // Await only when the sink is full: one await per test would cost more than the write.
+    const full = sink.write(`${first ? '\n' : ',\n'}${JSON.stringify(toResultRecord(t))}`);
+    if (full) await full;
     first = false;
   }
   await sink.write('\n]}\n');
+}
+
+/** Merged result records, one per line (missing ids have no result and are left out). */
+export async function writeMergedNdjson(sink: Sink, tests: Iterable<MergedTest>): Promise<void> {
+  for (const t of tests) {
+    if (t.status === 'missing') continue;
+    const full = sink.write(`${JSON.stringify(toResultRecord(t))}\n`);
+    if (full) await full;
+  }
 }

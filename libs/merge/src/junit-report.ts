@@ -86,7 +86,10 @@ export async function writeJunitReport(sink: Sink, tests: Iterable<MergedTest>, 
     await sink.write(
       `  <testsuite name="${xmlAttr(name)}" id="${id++}" tests="${s.tests}" failures="${s.failures}" errors="${s.errors}" skipped="${s.skipped}" time="${secs(s.timeMs)}">\n`,
     );
-    for (const t of s.members) await sink.write(testcase(t));
+    for (const t of s.members) {
+      const full = sink.write(testcase(t));
+      if (full) await full;
+    }
     await sink.write('  </testsuite>\n');
   }
   await sink.write('</testsuites>\n');

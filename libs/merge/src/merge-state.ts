@@ -15,6 +15,33 @@ export function createMergeState(): MergeState {
   return { tests: new Map(), recordsRead: 0, superseded: 0, expected: 0 };
 }
 
+/**
+ * Batch names, tag lists, run ids and shards repeat across millions of records: one shared
+ * copy of each keeps memory (and garbage-collection time) growing with ids only.
+ */
+const strings = new Map<string, string>();
+const tagLists = new Map<string, string[]>();
+const INTERN_LIMIT = 100_000;
+
+function intern(v: string): string {
+  const known = strings.get(v);
+  if (known !== undefined) return known;
+  if (strings.size < INTERN_LIMIT) strings.set(v, v);
+  return v;
+}
+
+function internTags(tags: string[]): string[] {
+  if (tags.length === 0) return EMPTY;
+  const key = tags.join('\u0000');
+  const known = tagLists.get(key);
+  if (known) return known;
+  const list = tags.map(String);
+  if (tagLists.size < INTERN_LIMIT) tagLists.set(key, list);
+  return list;
+}
+
+const EMPTY: string[] = [];
+
 export interface ExpectedTest {
   id: string;
   name?: string;
@@ -65,12 +92,12 @@ function take(t: MergedTest, v: Obj, startedAtMs: number): void {
   const failures = v.failures as MergedTest['failures'] | undefined;
   t.failures = failures && failures.length > 0 ? failures : null;
   t.error = (v.error as MergedTest['error'] | undefined) ?? null;
-  if (typeof v.batch === 'string') t.batch = v.batch;
-  if (Array.isArray(v.tags)) t.tags = v.tags as string[];
+  if (typeof v.batch === 'string') t.batch = intern(v.batch);
+  if (Array.isArray(v.tags)) t.tags = internTags(v.tags as string[]);
   t.startedAtMs = startedAtMs;
-  t.runId = typeof v.runId === 'string' ? v.runId : t.runId;
+  t.runId = typeof v.runId === 'string' ? intern(v.runId) : t.runId;
   t.worker = typeof v.worker === 'number' ? v.worker : t.worker;
-  t.shard = typeof v.shard === 'string' ? v.shard : t.shard;
+  t.shard = typeof v.shard === 'string' ? intern(v.shard) : t.shard;
 }
 
 /** Folds one validated result record into the state. */

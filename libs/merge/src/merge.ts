@@ -4,10 +4,9 @@ import { ExitCode, runPaths, UsageError } from '@capi/core';
 import { cleanRun } from './clean.js';
 import { writeCsvReport } from './csv-report.js';
 import { writeHtmlReport } from './html-report.js';
-import { writeJsonReport } from './json-report.js';
+import { writeJsonReport, writeMergedNdjson } from './json-report.js';
 import { writeJunitReport } from './junit-report.js';
 import { addExpected, createMergeState, type MergeState } from './merge-state.js';
-import { toResultRecord } from './merged-test.js';
 import { type Outputs, planOutputs } from './outputs.js';
 import { readResultFile, readResultStream } from './read-results.js';
 import { type RunFolderFiles, readRunFolder } from './run-folder.js';
@@ -141,19 +140,13 @@ async function writeOutputs(
     runId: ctx.title.startsWith('capi_') ? ctx.title : null,
   };
   try {
-    if (outputs.ndjson) {
-      const sink = await open(outputs.ndjson);
-      for (const t of tests()) if (t.status !== 'missing') await sink.write(`${JSON.stringify(toResultRecord(t))}\n`);
-    }
+    if (outputs.ndjson) await writeMergedNdjson(await open(outputs.ndjson), tests());
     if (outputs.json) await writeJsonReport(await open(outputs.json), tests(), summary, thresholds, meta);
     if (outputs.csv) await writeCsvReport(await open(outputs.csv), tests());
     if (outputs.report) await (await open(outputs.report)).write(textReport(summary, thresholds, verdict, ctx.title));
     if (outputs.html) await writeHtmlReport(await open(outputs.html), tests, summary, ctx.title, verdict);
     if (outputs.junit) await writeJunitReport(await open(outputs.junit), tests(), ctx.title);
-    if (outputs.merged) {
-      const sink = await open(outputs.merged);
-      for (const t of tests()) if (t.status !== 'missing') await sink.write(`${JSON.stringify(toResultRecord(t))}\n`);
-    }
+    if (outputs.merged) await writeMergedNdjson(await open(outputs.merged), tests());
   } catch (err) {
     await Promise.allSettled(sinks.map((s) => s.abort()));
     throw err;
