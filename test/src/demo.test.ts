@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { killAll, repoRoot, runNode, tempDir } from '@capi/testkit';
+
+after(killAll);
+
+async function* filesUnder(dir: string): AsyncGenerator<string> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* filesUnder(path);
+    else if (entry.isFile()) yield path;
+  }
+}
+
+// `npm start` is the README's first command: it must run the example suite against the
+// demo API end to end and say that the demo ran as designed.
+test('npm start runs the example suite end to end, as designed, and writes no secret', async () => {
+  const runs = await tempDir();
+  const token = `tok-${Date.now()}-secret`;
+  try {
+    const res = await runNode(join(repoRoot, 'scripts/demo.mjs'), [], {
+      env: { CAPI_RUNS_DIR: runs.path, DEMO_TOKEN: token },
+      timeoutMs: 240_000,
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /The demo ran as designed/);
+    assert.match(res.stdout, /failed\s+expected\s+10\s+got\s+10/);
+    const report = join(runs.path, 'latest', 'report');
+    assert.ok((await stat(report)).isDirectory());
+    let files = 0;
+    for await (const file of filesUnder(runs.path)) {
+      files++;
+      const text = await readFile(file, 'utf8');
+      assert.ok(!text.includes(token), `the DEMO_TOKEN value leaked into ${file}`);
+    }
+    assert.ok(files > 20, `expected a full run folder, found ${files} files`);
+  } finally {
+    await runs.cleanup();
+  }
+});
