@@ -70,8 +70,14 @@ function labelIn(input: MergeInput & { kind: 'run' }, file: string): string {
   return `${input.label}/${file.slice(input.dir.length + 1)}`;
 }
 
-async function readExpected(state: MergeState, inputs: MergeInput[], runs: RunFolderFiles[], suite?: string) {
-  if (suite) for await (const t of readSuite(suite)) addExpected(state, t);
+async function readExpected(
+  state: MergeState,
+  inputs: MergeInput[],
+  runs: RunFolderFiles[],
+  suite?: string,
+  suiteLabel?: string,
+) {
+  if (suite) for await (const t of readSuite(suite, suiteLabel)) addExpected(state, t);
   for (const [i, run] of runs.entries()) {
     const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };
     for (const b of run.batchFiles)
@@ -91,7 +97,7 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
   const runs = await Promise.all(runInputs.map((i) => readRunFolder(i.dir, i.label)));
   const outputs = planOutputs(opts, runs[0] ? runPaths(runs[0].dir).report : cwd, cwd);
   const state = createMergeState();
-  await readExpected(state, inputs, runs, opts.suite);
+  await readExpected(state, inputs, runs, opts.suite && resolve(cwd, opts.suite), opts.suite);
   await readInputs(state, inputs, runs, opts);
   if (state.tests.size === 0) opts.warn?.('no results and no suite ids found');
   const summary = summarize(state);

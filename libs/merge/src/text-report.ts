@@ -14,11 +14,12 @@ export function fmtMs(ms: number): string {
 
 const pct = (n: number) => `${n.toFixed(2)}%`;
 
-function table(head: string[], rows: string[][]): string[] {
+/** Columns before `textCols` are text (left-aligned); the rest are numbers (right-aligned). */
+function table(head: string[], rows: string[][], textCols = 1): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
+      .map((c, i) => (i < textCols ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
       .join('  ')
       .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
@@ -82,6 +83,7 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
     ...table(
       ['p50', 'p90', 'p95', 'p99', 'max', 'mean'],
       [[s.latency.p50, s.latency.p90, s.latency.p95, s.latency.p99, s.latency.max, s.latency.mean].map(fmtMs)],
+      0,
     ),
   ];
   if (thresholds.length > 0) {
@@ -95,6 +97,7 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
       ...table(
         ['id', 'name', 'status', 'time'],
         s.slowest.map((t) => [plainLine(t.id), plainLine(t.name), t.status, fmtMs(t.durationMs)]),
+        3,
       ),
     );
   }
