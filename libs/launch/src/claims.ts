@@ -63,11 +63,21 @@ export async function readClaims(runDir: string): Promise<Claim[]> {
   }
   const claims: Claim[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const batch = name.slice(0, -'.json'.length);
     try {
       claims.push(JSON.parse(await readFile(join(runPaths(runDir).claims, name), 'utf8')) as Claim);
     } catch {
-      // a claim cut short by a crash between create and write: treated as unclaimed
-      await rm(join(runPaths(runDir).claims, name), { force: true });
+      // being written right now, or cut short by a crash between create and write
+      claims.push({
+        batch,
+        worker: 0,
+        pid: null,
+        state: 'running',
+        restarts: 0,
+        exitCode: null,
+        claimedAt: '',
+        updatedAt: '',
+      });
     }
   }
   return claims;

@@ -9,15 +9,19 @@ export interface ResultCounts {
 }
 
 /**
- * Counts the final results in a run's journals. The supervisor's own verdict when
- * capi-merge cannot give one; resume guarantees one record per id, so lines are tests.
+ * Counts the final results in a run's journals, one per id (the last record of an id
+ * wins). Ids are distinct per batch, never across batches, so memory holds one batch.
  */
 export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
   const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
   const paths = runPaths(runDir);
   for (const batch of batches) {
+    const last = new Map<string, string>();
     for await (const { value } of readJournal(paths.resultFile(batch))) {
-      const status = (value as { status?: string }).status;
+      const r = value as { id: string; status: string };
+      last.set(r.id, r.status);
+    }
+    for (const status of last.values()) {
       c.results++;
       if (status === 'passed') c.passed++;
       else if (status === 'failed') c.failed++;
