@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { killAll } from '@capi/testkit';
-import { exactlyOnce, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
+import { exactlyOnce, isAlive, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
 
 // Supervision with the stand-in split and exec (libs/launch/src/fixtures): they can be
 // killed, slowed and made to fail on purpose. Real-tool runs are in e2e.test.ts.
@@ -126,9 +126,9 @@ test('a worker that keeps dying is given up after --max-restarts: state failed, 
 });
 
 test('--stop then --resume, and kill -9 of the supervisor then --resume: each id exactly once', async () => {
-  const b = await box({ FAKE_EXEC_DELAY_MS: '50' });
+  const b = await box({ FAKE_EXEC_DELAY_MS: '80' });
   const suite = b.suite(100);
-  const r = await b.launch([suite, '--parallel', '2', '--batch-size', '20']);
+  const r = await b.launch([suite, '--parallel', '2', '--batch-size', '25']);
   const runDir = runDirOf(r.stdout);
   await until('some results', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
   const stop = await b.launch(['--stop', runDir]);
@@ -145,12 +145,22 @@ test('--stop then --resume, and kill -9 of the supervisor then --resume: each id
     }
   });
   await until('more results', () => existsSync(join(runDir, 'results/batch_0003.ndjson')));
+  // paused, the workers stay alive after their supervisor is killed: resume must stop them
+  assert.equal((await b.launch(['--pause', runDir])).code, 0);
   process.kill(pid, 'SIGKILL');
+  const orphans = claims(runDir).filter((c) => c.state === 'running');
+  assert.ok(orphans.length > 0);
   const st = await b.launch(['--status', runDir]);
   assert.match(st.stderr, /stale pid file cleared \(supervisor \d+ is gone\)/);
   assert.match(st.stdout, /stopped .* not running/);
-  const again = await b.launch(['--resume', runDir, '--wait']);
+  const again = await b.launch(['--resume', runDir]);
   assert.equal(again.code, 0, again.stderr);
+  for (const o of orphans) assert.equal(isAlive(o.pid), false, `orphan worker ${o.pid} stopped`);
+  assert.equal((await b.launch(['--continue', runDir])).code, 0);
+  await until('run end', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'completed', 30_000);
   assert.equal(exactlyOnce(runDir, 100), null);
-  assert.match(readFileSync(join(runDir, 'logs/capi.log'), 'utf8'), /left by the previous supervisor/);
+  assert.match(
+    readFileSync(join(runDir, 'logs/capi.log'), 'utf8'),
+    /stopping \d worker\(s\) left by the previous supervisor/,
+  );
 });
