@@ -13,6 +13,16 @@ export interface RunReader {
   readAll(): Promise<void>;
   /** Only the files that changed. */
   readPaths(paths: Iterable<string>): Promise<void>;
+  /**
+   * Tails the journals of the batches still going, plus those of `keys` (a heartbeat just
+   * changed). Journals grow thousands of lines a second: they are read on the clock, not
+   * per file event.
+   */
+  tailJournals(keys: Iterable<string>): Promise<void>;
+  /** Closes the files kept open. */
+  close(): Promise<void>;
+  /** Which journal/heartbeat key a path is, if it is a heartbeat. */
+  heartbeatKey(path: string): string | null;
   /** Paths the reader follows: the folders a file watcher should watch. */
   readonly watchDirs: string[];
 }
@@ -58,9 +68,15 @@ export function createRunReader(target: WatchTarget): RunReader {
     if (!c) return;
     if (c.role === 'journal') {
       batchState(state, c.key).hasJournal = true;
-      for (const line of await tailOf(path, false).read()) applyJournalLine(state, c.key, line);
+      const tail = tailOf(path, false);
+      for (const line of await tail.read()) applyJournalLine(state, c.key, line);
+      // Only the journals of live batches stay open: a run can have thousands.
+      const hb = state.batches.get(c.key)?.heartbeat;
+      if (hb && FINAL_HEARTBEATS.has(hb.state)) await tail.close();
     } else if (c.role === 'log') {
-      appendLogLines(state, basename(path), await tailOf(path, true).read());
+      const tail = tailOf(path, true);
+      appendLogLines(state, basename(path), await tail.read());
+      await tail.close();
     } else if (c.role === 'heartbeat') {
       const hb = await readJson(path);
       if (isObject(hb) && typeof hb.state === 'string')
@@ -106,7 +122,14 @@ export function createRunReader(target: WatchTarget): RunReader {
   const watchDirs =
     target.kind === 'exec'
       ? target.dirs
-      : [target.dir, ...['results', 'status', 'logs', 'batches'].map((d) => join(target.dir, d))];
+      : [target.dir, ...['status', 'logs', 'batches'].map((d) => join(target.dir, d))];
+
+  function journalPaths(keys: Set<string>): string[] {
+    if (target.kind === 'exec') return [...target.files].filter(([, f]) => f.role === 'journal').map(([path]) => path);
+    for (const b of state.batches.values())
+      if (!b.heartbeat || !FINAL_HEARTBEATS.has(b.heartbeat.state)) keys.add(b.key);
+    return [...keys].map((k) => runPaths(target.dir).resultFile(k));
+  }
 
   return {
     state,
@@ -122,6 +145,16 @@ export function createRunReader(target: WatchTarget): RunReader {
     async readPaths(paths) {
       for (const path of paths) await readOne(path);
       refreshAlive();
+    },
+    async tailJournals(keys) {
+      for (const path of journalPaths(new Set(keys))) await readOne(path);
+    },
+    async close() {
+      for (const t of tails.values()) await t.close();
+    },
+    heartbeatKey(path) {
+      const c = classify(target, path);
+      return c?.role === 'heartbeat' ? c.key : null;
     },
   };
 }

@@ -108,8 +108,24 @@ function describeFailure(record: { failures?: CheckFailure[]; error?: ResultErro
   return '';
 }
 
+/**
+ * The status of a passed or skipped result without parsing the whole line: most lines
+ * are passes, and JSON.parse of each was most of the watcher's CPU at 5,000 tests/s. The
+ * pattern can only be the top-level key: inside strings quotes are escaped, and the one
+ * nested `status` (response.status) is a number.
+ */
+const QUICK_STATUS = /"status":"(passed|skipped)"/;
+
 /** Counts one journal line; a line that is not a result record is counted as bad. */
 export function applyJournalLine(state: RunState, key: string, line: string): void {
+  const quick = line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125 && QUICK_STATUS.exec(line);
+  if (quick) {
+    const counts = batchState(state, key).counts;
+    counts.done++;
+    if (quick[1] === 'passed') counts.passed++;
+    else counts.skipped++;
+    return;
+  }
   let record: Record<string, unknown>;
   try {
     record = JSON.parse(line);

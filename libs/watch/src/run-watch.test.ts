@@ -27,7 +27,7 @@ function until(onTick: { fn: () => void }, check: () => boolean, what: string, m
   });
 }
 
-test('file events bring new journal lines, heartbeats and logs into the state, tailed', async () => {
+test('heartbeats and logs arrive by file events, journals are tailed on the clock', async () => {
   const dir = join(root, 'capi_test_1');
   await mkdir(join(dir, 'results'), { recursive: true });
   await writeFile(
@@ -41,19 +41,23 @@ test('file events bring new journal lines, heartbeats and logs into the state, t
   );
   watches.push(watch);
   assert.equal(totalCounts(watch.state).done, 0);
+  // status/ appears after the watch started, as it does when a run begins; capi-exec
+  // writes its first heartbeat before its first result.
+  let ready = until(hook, () => watch.state.batches.get('batch_0001')?.heartbeat?.state === 'running', 'heartbeat');
+  await writeFileAtomic(join(dir, 'status', 'batch_0001.json'), JSON.stringify({ state: 'running', pid: process.pid }));
+  await ready;
   const line = (id: string, status: string) => `${JSON.stringify({ id, name: id, status })}\n`;
-  let ready = until(hook, () => totalCounts(watch.state).done === 2, 'two lines');
+  ready = until(hook, () => totalCounts(watch.state).done === 2, 'two lines');
   await appendFile(join(dir, 'results', 'batch_0001.ndjson'), `${line('a', 'passed') + line('b', 'failed')}{"id":"c",`);
   await ready;
   assert.equal(totalCounts(watch.state).failed, 1);
-  ready = until(
-    hook,
-    () => totalCounts(watch.state).done === 3 && watch.state.batches.get('batch_0001')?.heartbeat !== null,
-    'third line and heartbeat',
-  );
+  // The last line and the final heartbeat land together: the journal is read once more.
+  ready = until(hook, () => totalCounts(watch.state).done === 3, 'third line');
   await appendFile(join(dir, 'results', 'batch_0001.ndjson'), '"name":"c","status":"error"}\n');
-  // status/ and logs/ appear after the watch started, as they do when a run begins.
-  await writeFileAtomic(join(dir, 'status', 'batch_0001.json'), JSON.stringify({ state: 'running', pid: process.pid }));
+  await writeFileAtomic(
+    join(dir, 'status', 'batch_0001.json'),
+    JSON.stringify({ state: 'completed', pid: process.pid }),
+  );
   await ready;
   ready = until(hook, () => watch.state.logs.length > 0, 'log line');
   await mkdir(join(dir, 'logs'));

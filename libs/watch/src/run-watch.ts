@@ -1,6 +1,6 @@
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { createRunReader, type RunReader } from './run-reader.js';
-import { type RunState, recordSample } from './run-state.js';
+import { type RunState, recordSample, totalCounts } from './run-state.js';
 import { classify, type WatchTarget } from './watch-target.js';
 
 /**
@@ -40,7 +40,13 @@ function createFileWatcher(
     ignoreInitial: true,
     depth: target.kind === 'run' ? 1 : 0,
     // v4+ has no globs: filter here so batches/*.ndjson, claims/ and report/ cost nothing.
-    ignored: (path) => !watchedDirs.has(path) && classify(target, path) === null,
+    // Journals are left out too: every append would cost a stat and a readdir of results/;
+    // they are tailed on the clock instead (RunReader.tailJournals).
+    ignored: (path) => {
+      if (watchedDirs.has(path)) return false;
+      const role = classify(target, path)?.role;
+      return role === undefined || role === 'journal';
+    },
   });
   for (const event of ['add', 'change', 'unlink'] as const) watcher.on(event, onPath);
   // A folder made after the start (status/, logs/) may hold files written before its
@@ -87,11 +93,16 @@ export async function startRunWatch(target: WatchTarget, opts: RunWatchOptions):
       await reader.readAll();
       lastSweep = lastAlive = t;
       changed = true;
-    } else if (changed || t - lastAlive >= aliveMs) {
+    } else {
       const paths = dirty;
       dirty = new Set();
-      await reader.readPaths(paths);
-      lastAlive = t;
+      if (paths.size > 0 || t - lastAlive >= aliveMs) {
+        await reader.readPaths(paths);
+        lastAlive = t;
+      }
+      const before = reader.state.samples.at(-1)?.done;
+      await reader.tailJournals([...paths].flatMap((p) => reader.heartbeatKey(p) ?? []));
+      changed ||= totalCounts(reader.state).done !== before;
     }
     recordSample(reader.state, t);
     opts.onTick(reader.state, changed);
@@ -118,6 +129,7 @@ export async function startRunWatch(target: WatchTarget, opts: RunWatchOptions):
       if (timer) clearTimeout(timer);
       await running;
       await watcher.close();
+      await reader.close();
     },
   };
 }

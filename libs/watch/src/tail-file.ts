@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { isErrnoException } from '@capi/core';
 
@@ -13,6 +13,8 @@ export interface FileTail {
   read(): Promise<string[]>;
   /** Bytes consumed so far. */
   readonly offset: number;
+  /** Closes the file; a later `read` opens it again and goes on from the same offset. */
+  close(): Promise<void>;
 }
 
 export interface FileTailOptions {
@@ -34,14 +36,19 @@ export function tailFile(path: string, options: FileTailOptions = {}): FileTail 
   let decoder = new StringDecoder('utf8');
   const buf = Buffer.alloc(CHUNK);
 
+  // Kept open between reads: a live journal is read several times a second.
+  let handle: FileHandle | null = null;
+
   async function read(): Promise<string[]> {
-    let fh: Awaited<ReturnType<typeof open>>;
-    try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      if (isErrnoException(err) && err.code === 'ENOENT') return [];
-      throw err;
+    if (!handle) {
+      try {
+        handle = await open(path, 'r');
+      } catch (err) {
+        if (isErrnoException(err) && err.code === 'ENOENT') return [];
+        throw err;
+      }
     }
+    const fh = handle;
     const lines: string[] = [];
     try {
       const { size } = await fh.stat();
@@ -60,10 +67,17 @@ export function tailFile(path: string, options: FileTailOptions = {}): FileTail 
         budget -= bytesRead;
         split(decoder.write(buf.subarray(0, bytesRead)), lines);
       }
-    } finally {
-      await fh.close();
+    } catch (err) {
+      await close();
+      throw err;
     }
     return lines;
+  }
+
+  async function close(): Promise<void> {
+    const fh = handle;
+    handle = null;
+    await fh?.close();
   }
 
   function split(text: string, out: string[]): void {
@@ -83,6 +97,7 @@ export function tailFile(path: string, options: FileTailOptions = {}): FileTail 
   return {
     path,
     read,
+    close,
     get offset() {
       return Math.max(offset, 0);
     },

@@ -47,6 +47,7 @@ export async function summarize(opts: WatchOptions, io: WatchIO, format: (s: Sna
   if (!target) throw new UsageError(`no run found under ${opts.runsDir}`);
   const reader = createRunReader(await realTarget(target));
   await reader.readAll();
+  await reader.close();
   const s = snapshot(reader.state, { now: io.now(), stallAfterS: opts.stallAfterS });
   io.stdout.write(format(s));
   return s.exitCode ?? 0;
