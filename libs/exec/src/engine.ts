@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestRecord } from '@capi/core';
 import { fingerprint } from './fingerprint.js';
@@ -109,6 +110,8 @@ export async function runTests(
   // also when control.json changes the concurrency.
   const client = createHttpClient({ connections: null, insecure: options.insecure, maxBody: options.maxBody });
   const cutter = new AbortController();
+  // Every lane waiting out a backoff listens to it: as many listeners as lanes is normal.
+  setMaxListeners(0, cutter.signal);
   let stoppedBy: Summary['stoppedBy'] = null;
   let reason: string | null = null;
   let cut = 0;
@@ -157,7 +160,8 @@ export async function runTests(
   const finish = async (rec: TestRecord, outcome: Outcome, local: string[]) => {
     redactOutcome(outcome, secrets, local);
     const result = makeResult(rec, outcome, options, fingerprint(rec));
-    await sink(result);
+    const pending = sink(result);
+    if (pending) await pending;
     count(live, result);
     const why = stoppedBy ? null : tooManyErrors(live, options.maxErrors);
     if (why) {
@@ -167,34 +171,33 @@ export async function runTests(
     }
   };
 
+  const lane = async (rec: TestRecord) => {
+    try {
+      const done = await runTest(rec, ctx);
+      live.inFlight.delete(rec.id);
+      if (done === null) cut++;
+      else await finish(rec, done.outcome, done.secrets);
+      if (options.delayMs > 0 && !stoppedBy)
+        await sleep(options.delayMs, undefined, { signal: cutter.signal }).catch(() => {});
+    } catch (err) {
+      failure ??= err;
+      stoppedBy ??= 'stop';
+    }
+    running--;
+    wake();
+  };
   const launch = (rec: TestRecord) => {
     running++;
     live.inFlight.add(rec.id);
-    runTest(rec, ctx)
-      .then(async (done) => {
-        live.inFlight.delete(rec.id);
-        if (done === null) cut++;
-        else await finish(rec, done.outcome, done.secrets);
-        if (options.delayMs > 0 && !stoppedBy)
-          await sleep(options.delayMs, undefined, { signal: cutter.signal }).catch(() => {});
-      })
-      .catch((err) => {
-        failure ??= err;
-        stoppedBy ??= 'stop';
-      })
-      .finally(() => {
-        running--;
-        wake();
-      });
+    void lane(rec);
   };
 
   const roomFor = () => running < live.concurrency && !live.paused;
   const waitUntil = async (ok: () => boolean) => {
+    // Woken by a lane that ends, a stop, or a control change (live.wake).
     while (!ok())
       await new Promise<void>((resolve) => {
         wakeLoop = resolve;
-        // Pausing is polled as well, in case a control change comes without a wake.
-        setTimeout(resolve, 200).unref();
       });
   };
 

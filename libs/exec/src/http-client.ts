@@ -86,6 +86,50 @@ function messageOf(err: unknown): string {
   return cause && cause !== msg ? `${msg}: ${cause}` : msg;
 }
 
+interface BodyRead {
+  text: string;
+  bytes: number;
+  truncated: boolean;
+}
+
+/**
+ * Reads a response body with 'data' events (cheaper per response than an async
+ * iterator): keeps up to `keep` bytes, counts all of them, and gives up at the deadline.
+ */
+function readBody(
+  body: NodeJS.ReadableStream & { destroy(err?: Error): void },
+  keep: number,
+  maxBody: number,
+  deadline: number,
+  timeoutMs: number,
+): Promise<BodyRead> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let bytes = 0;
+    body.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (kept < keep) {
+        const part = chunk.length <= keep - kept ? chunk : chunk.subarray(0, keep - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+      if (performance.now() > deadline)
+        body.destroy(new RequestError('TIMEOUT', `body not read within ${timeoutMs} ms`));
+    });
+    body.on('error', reject);
+    body.on('end', () => {
+      const text =
+        chunks.length === 0
+          ? ''
+          : chunks.length === 1
+            ? (chunks[0] as Buffer).toString('utf8')
+            : Buffer.concat(chunks, kept).toString('utf8');
+      resolve({ text, bytes, truncated: bytes > maxBody });
+    });
+  });
+}
+
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const agent = new Agent({
     connections: opts.connections,
@@ -112,36 +156,15 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     } catch (err) {
       throw new RequestError(errorCode(err), messageOf(err));
     }
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let bytes = 0;
-    let truncated = false;
+    let body: BodyRead;
     try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        if (req.keepText && kept < maxBody) {
-          const room = maxBody - kept;
-          const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-          chunks.push(part);
-          kept += part.length;
-        }
-        if (bytes > maxBody) truncated = true;
-        if (performance.now() > deadline) {
-          res.body.destroy();
-          throw new RequestError('TIMEOUT', `body not read within ${req.timeoutMs} ms`);
-        }
-      }
+      body = await readBody(res.body, req.keepText ? maxBody : 0, maxBody, deadline, req.timeoutMs);
     } catch (err) {
       if (err instanceof RequestError) throw err;
       throw new RequestError(errorCode(err), messageOf(err));
     }
+    const { text, bytes, truncated } = body;
     const durationMs = performance.now() - start;
-    const text =
-      chunks.length === 0
-        ? ''
-        : chunks.length === 1
-          ? (chunks[0] as Buffer).toString('utf8')
-          : Buffer.concat(chunks, kept).toString('utf8');
     return { status: res.statusCode, headers: res.headers, text, bytes, truncated, durationMs };
   }
 

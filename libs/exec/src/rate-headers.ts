@@ -31,15 +31,21 @@ function fromDraft(text: string): RateHint | null {
   return { remaining: Number(r[1]), resetS: Number(t[1]) };
 }
 
+const PAIRS = [
+  ['ratelimit-remaining', 'ratelimit-reset'],
+  ['x-ratelimit-remaining', 'x-ratelimit-reset'],
+] as const;
+
 export function readRateHint(headers: Headers, nowMs = Date.now()): RateHint | null {
   const draft = first(headers.ratelimit);
   if (draft) {
     const hint = fromDraft(draft);
     if (hint) return hint;
   }
-  for (const prefix of ['ratelimit-', 'x-ratelimit-']) {
-    const remaining = num(first(headers[`${prefix}remaining`]));
-    const reset = num(first(headers[`${prefix}reset`]));
+  for (const [r, t] of PAIRS) {
+    if (headers[r] === undefined) continue;
+    const remaining = num(first(headers[r]));
+    const reset = num(first(headers[t]));
     if (remaining !== null && reset !== null) return { remaining, resetS: resetSeconds(reset, nowMs) };
   }
   return null;

@@ -7,7 +7,7 @@ import { CapiError, ExitCode, InputError, isErrnoException, readJournal, writeFi
  * was made (fingerprint scheme, shard), so a resume can tell a changed suite or a
  * different shard from a plain restart.
  */
-export const FINGERPRINT_SCHEME = 'sha1-request.expect/v1';
+export const FINGERPRINT_SCHEME = 'fnv1a32-request.expect/v1';
 
 export interface JournalMeta {
   version: 1;

@@ -97,7 +97,9 @@ export async function runTest(
   }
   let last: Retry | null = null;
   for (let attempt = 1; attempt <= ctx.retries + 1; attempt++) {
-    if (!(await ctx.limiter.take()) || ctx.cut.aborted) return null;
+    // take() is a plain true when nothing limits the pace: no await, no promise.
+    const slot = ctx.limiter.take();
+    if ((slot !== true && !(await slot)) || ctx.cut.aborted) return null;
     if (attempt === 1) base.startedAt = Date.now();
     base.attempts = attempt;
     let answer: HttpAnswer;

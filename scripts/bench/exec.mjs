@@ -1,0 +1,321 @@
+// Benchmark of capi-exec (issue 3): throughput against autocannon, Little's-law bound at
+// 50 ms latency, --rate accuracy, memory over a long stream, and Newman / GNU parallel +
+// curl on the same suite. The target server runs in its own process so it gets its own core.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(root, 'tools', 'capi-exec', 'bin', 'capi-exec.js');
+const newmanBin = join(root, 'node_modules', 'newman', 'bin', 'newman.js');
+
+// A bare loopback server: `?lat=MS` waits before answering. Prints its port, then serves.
+const SERVER = `
+const http = require('node:http');
+const body = JSON.stringify({ ok: true, name: 'item' });
+const s = http.createServer((req, res) => {
+  const q = req.url.indexOf('lat=');
+  const send = () => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }); res.end(body); };
+  if (q === -1) send(); else setTimeout(send, Number(req.url.slice(q + 4)));
+});
+s.keepAliveTimeout = 30000;
+s.listen(0, '127.0.0.1', () => process.stdout.write(s.address().port + '\\n'));
+`;
+
+async function startServer() {
+  const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [chunk] = await once(child.stdout, 'data');
+  return { url: `http://127.0.0.1:${String(chunk).trim()}`, stop: () => child.kill('SIGKILL') };
+}
+
+const record = (i, lat) =>
+  `{"id":"T${i}","request":{"method":"GET","url":"/items/${i}${lat ? `?lat=${lat}` : ''}"},"expect":{"status":"200","body":"ok"}}\n`;
+
+async function suiteFile(dir, n, lat) {
+  const path = join(dir, `suite-${n}-${lat}.ndjson`);
+  let text = '';
+  for (let i = 0; i < n; i++) text += record(i, lat);
+  await writeFile(path, text);
+  return path;
+}
+
+/** Peak RSS (VmHWM) of a running child, polled until it exits. */
+function watchRss(pid) {
+  let peak = 0;
+  const read = async () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+    } catch {}
+  };
+  const timer = setInterval(read, 100);
+  return async () => {
+    clearInterval(timer);
+    return peak;
+  };
+}
+
+/** Runs capi-exec; stdout is parsed (or only counted); input is a file or a generator. */
+async function runExec(args, { input = null, keep = false } = {}) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const rss = watchRss(child.pid);
+  const started = performance.now();
+  let lines = 0;
+  const kept = [];
+  let pending = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text) => {
+    pending += text;
+    let nl = pending.indexOf('\n');
+    while (nl !== -1) {
+      lines++;
+      if (keep) kept.push(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf('\n');
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (b) => {
+    stderr += b;
+  });
+  const feeding = input ? feed(child.stdin, input) : null;
+  const [code] = await once(child, 'close');
+  await feeding;
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0 && code !== 1) throw new Error(`capi-exec exited ${code}: ${stderr.slice(-300)}`);
+  return { seconds, lines, kept, peakRss: await rss(), stderr };
+}
+
+async function feed(stdin, gen) {
+  stdin.on('error', () => {});
+  for (const chunk of gen) if (!stdin.write(chunk)) await once(stdin, 'drain');
+  stdin.end();
+}
+
+function* generate(n, lat) {
+  const batch = 1000;
+  for (let i = 0; i < n; i += batch) {
+    let text = '';
+    for (let j = i; j < Math.min(n, i + batch); j++) text += record(j, lat);
+    yield text;
+  }
+}
+
+async function autocannonRps(url, seconds) {
+  const { default: autocannon } = await import('autocannon');
+  const result = await autocannon({ url: `${url}/items/1`, connections: 64, duration: seconds });
+  return result.requests.average;
+}
+
+function timed(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+    let err = '';
+    child.stderr.on('data', (b) => {
+      err += b;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.slice(-300)}`));
+      else resolve((performance.now() - started) / 1000);
+    });
+  });
+}
+
+async function newmanRate(dir, url, n, lat) {
+  const collection = {
+    info: { name: 'capi bench', schema: 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json' },
+    item: [
+      {
+        name: 'get item',
+        request: { method: 'GET', url: `${url}/items/{{id}}${lat ? `?lat=${lat}` : ''}` },
+        event: [
+          {
+            listen: 'test',
+            script: {
+              exec: [
+                "pm.test('status', () => pm.response.to.have.status(200));",
+                "pm.test('body', () => pm.expect(pm.response.text()).to.include('ok'));",
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+  const coll = join(dir, 'collection.json');
+  const data = join(dir, 'data.csv');
+  await writeFile(coll, JSON.stringify(collection));
+  await writeFile(data, `id\n${Array.from({ length: n }, (_, i) => i).join('\n')}\n`);
+  const seconds = await timed(process.execPath, [newmanBin, 'run', coll, '-d', data, '--silent', '-r', 'cli']);
+  return n / seconds;
+}
+
+async function parallelCurlRate(dir, url, n, lat) {
+  const urls = join(dir, 'urls.txt');
+  await writeFile(urls, Array.from({ length: n }, (_, i) => `${url}/items/${i}${lat ? `?lat=${lat}` : ''}\n`).join(''));
+  const seconds = await timed('parallel', [
+    '--will-cite',
+    '-j',
+    '32',
+    'curl',
+    '-s',
+    '-o',
+    '/dev/null',
+    '{}',
+    '::::',
+    urls,
+  ]);
+  return n / seconds;
+}
+
+/** Most starts in any one-second window, from the results' startedAt. */
+function maxWindow(times) {
+  let max = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= 1000) j++;
+    max = Math.max(max, i - j + 1);
+  }
+  return max;
+}
+
+const MB = 1024 * 1024;
+
+export default async function bench({ quick, log }) {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-bench-exec-'));
+  const server = await startServer();
+  const rows = [];
+  const group = 'capi-exec';
+  try {
+    // 1. No latency, concurrency 64, against autocannon with 64 connections.
+    const n1 = quick ? 5_000 : 100_000;
+    const f1 = await suiteFile(dir, n1, 0);
+    log(`no latency: ${n1} tests at concurrency 64`);
+    const r1 = await runExec(['--in', f1, '--base-url', server.url, '--concurrency', '64', '--quiet']);
+    const capiRate = r1.lines / r1.seconds;
+    log('autocannon, 64 connections');
+    const ac = await autocannonRps(server.url, quick ? 2 : 10);
+    rows.push({
+      group,
+      case: `no latency, c=64, ${n1.toLocaleString('en-US')} tests`,
+      metric: 'tests/s vs req/s',
+      capi: capiRate,
+      baseline: ac,
+      baselineName: 'autocannon 64 conn',
+      ratio: capiRate / ac,
+      target: '>= 0.40',
+      ok: capiRate / ac >= 0.4,
+      note: `wall time incl. start; peak RSS ${Math.round(r1.peakRss / MB)} MB`,
+    });
+
+    // 2. 50 ms latency, concurrency 64: Little's law bound 64 / 0.05 = 1,280/s.
+    const n2 = quick ? 1_000 : 10_000;
+    const f2 = await suiteFile(dir, n2, 50);
+    log(`50 ms latency: ${n2} tests at concurrency 64`);
+    const r2 = await runExec(['--in', f2, '--base-url', server.url, '--concurrency', '64', '--quiet']);
+    const rate2 = r2.lines / r2.seconds;
+    rows.push({
+      group,
+      case: `50 ms latency, c=64, ${n2.toLocaleString('en-US')} tests`,
+      metric: 'tests/s',
+      capi: rate2,
+      baseline: 1280,
+      baselineName: "Little's law 64/0.05 s",
+      ratio: rate2 / 1280,
+      target: '>= 0.90',
+      ok: rate2 / 1280 >= 0.9,
+      note: 'wall time incl. start',
+    });
+
+    // 3. --rate 200/s: achieved rate and the busiest one-second window.
+    const n3 = quick ? 400 : 2_000;
+    const f3 = await suiteFile(dir, n3, 0);
+    log(`--rate 200/s over ${n3} tests`);
+    const r3 = await runExec(
+      ['--in', f3, '--base-url', server.url, '--concurrency', '16', '--rate', '200/s', '--quiet'],
+      {
+        keep: true,
+      },
+    );
+    const starts = r3.kept.map((l) => Date.parse(JSON.parse(l).startedAt)).sort((a, b) => a - b);
+    const achieved = ((starts.length - 1) * 1000) / (starts.at(-1) - starts[0]);
+    const busiest = maxWindow(starts);
+    rows.push({
+      group,
+      case: `--rate 200/s, ${n3.toLocaleString('en-US')} tests`,
+      metric: 'tests/s achieved',
+      capi: achieved,
+      baseline: 200,
+      baselineName: 'the asked rate',
+      ratio: achieved / 200,
+      target: 'within 3%, no 1-s window > 200',
+      ok: Math.abs(achieved / 200 - 1) <= 0.03 && busiest <= 200,
+      note: `busiest 1-s window ${busiest}`,
+    });
+
+    // 4. A long stream through stdin: memory stays flat.
+    const n4 = quick ? 50_000 : 1_000_000;
+    log(`${n4} tests streamed through stdin`);
+    const r4 = await runExec(['--base-url', server.url, '--concurrency', '64', '--quiet'], { input: generate(n4, 0) });
+    if (r4.lines !== n4) throw new Error(`streamed ${n4} tests, got ${r4.lines} results`);
+    rows.push({
+      group,
+      case: `${n4.toLocaleString('en-US')} tests streamed`,
+      metric: 'peak RSS MB',
+      capi: r4.peakRss / MB,
+      baseline: 150,
+      baselineName: 'limit',
+      ratio: r4.peakRss / MB / 150,
+      target: '< 150 MB',
+      ok: r4.peakRss / MB < 150,
+      note: `${Math.round(r4.lines / r4.seconds).toLocaleString('en-US')} tests/s`,
+    });
+
+    // 5. Newman (CSV data file) and GNU parallel + curl -j 32, at 0 and 50 ms.
+    const n5 = quick ? 100 : 1_000;
+    const haveParallel = existsSync('/usr/bin/parallel');
+    for (const lat of [0, 50]) {
+      const f5 = await suiteFile(dir, n5, lat);
+      log(`${n5} tests at ${lat} ms: capi-exec -c 32, newman, parallel+curl`);
+      const r5 = await runExec(['--in', f5, '--base-url', server.url, '--concurrency', '32', '--quiet']);
+      const capi = r5.lines / r5.seconds;
+      const newman = await newmanRate(dir, server.url, n5, lat);
+      rows.push({
+        group,
+        case: `${n5.toLocaleString('en-US')} tests, ${lat} ms latency, c=32`,
+        metric: 'tests/s',
+        capi,
+        baseline: newman,
+        baselineName: 'Newman, CSV data',
+        ratio: capi / newman,
+        target: null,
+        ok: null,
+        note: 'wall time incl. start, both',
+      });
+      if (haveParallel) {
+        const pc = await parallelCurlRate(dir, server.url, n5, lat);
+        rows.push({
+          group,
+          case: `${n5.toLocaleString('en-US')} tests, ${lat} ms latency, c=32`,
+          metric: 'tests/s',
+          capi,
+          baseline: pc,
+          baselineName: 'GNU parallel -j 32 + curl',
+          ratio: capi / pc,
+          target: null,
+          ok: null,
+          note: 'curl checks nothing',
+        });
+      }
+    }
+  } finally {
+    server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
