@@ -131,7 +131,7 @@ export default async function bench({ quick, log }) {
       }
       if (performance.now() - lastBeat >= 1000) {
         lastBeat = performance.now();
-        batches.forEach((b, i) => heartbeat(run, b, counts[i], total / BATCHES));
+        for (const [i, b] of batches.entries()) heartbeat(run, b, counts[i], total / BATCHES);
         appendFileSync(join(run, 'logs', 'batch_0001.log'), `done ${seq}\n`);
       }
       await new Promise((r) => setTimeout(r, TICK_MS));
