@@ -118,3 +118,12 @@ test('a stale pid file is cleared with a message and does not block a new launch
   assert.equal(existsSync(join(runDir, 'supervisor.pid')), false);
   assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'stopped');
 });
+
+test('--monitor follows the run here (capi-watch, then the end) and exits with its verdict', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '30', FAKE_EXEC_FAIL: 'T0002' });
+  const r = await b.launch([b.suite(30), '--monitor', '--batch-size', '10', '--parallel', '2']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /^run capi_test_\S+ started \(nohup/);
+  assert.match(r.stderr, /completed 30\/30 done.* verdict failed/);
+  assert.match(r.stderr, /run ended: exit 1\n$/);
+});
