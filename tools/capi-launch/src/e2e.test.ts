@@ -96,3 +96,35 @@ test('kill -9 of a real capi-exec worker mid-run: replaced, each suite id exactl
   assert.equal(exactlyOnce(runDir, 150), null);
   assert.match(log, /died \(killed by SIGKILL\); restart 1\/3/);
 });
+
+test('--rate is the rate of the whole run, shared by the workers, not multiplied by them', async () => {
+  const b = await sandbox(false);
+  boxes.push(b);
+  const suite = demoSuite(b.dir, 60);
+  const r = await b.launch([
+    suite,
+    '--foreground',
+    '--parallel',
+    '4',
+    '--batch-size',
+    '15',
+    '--rate',
+    '20/s',
+    '--base-url',
+    demo.url,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = join(b.runs, 'latest');
+  const starts = readdirSync(join(runDir, 'results'))
+    .filter((f) => f.endsWith('.ndjson'))
+    .flatMap((f) =>
+      readFileSync(join(runDir, 'results', f), 'utf8')
+        .trim()
+        .split('\n'),
+    )
+    .map((l) => Date.parse((JSON.parse(l) as { startedAt: string }).startedAt))
+    .sort((x, y) => x - y);
+  const spanS = ((starts.at(-1) as number) - (starts[0] as number)) / 1000;
+  // 60 starts at 20/s take about 3 s; at 20/s per worker they would take under 1 s
+  assert.ok(spanS >= 2.2, `60 tests started over ${spanS.toFixed(2)} s`);
+});
