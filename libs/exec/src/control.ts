@@ -75,8 +75,8 @@ export function watchControl(
     if (!live.paused && live.state === 'paused') live.state = 'running';
     live.wake();
   };
+  // Not unref'd: while paused, this timer is what keeps the process alive to be woken.
   const timer = setInterval(() => void poll(), everyMs);
-  timer.unref();
   return {
     stop: () => clearInterval(timer),
     poll,

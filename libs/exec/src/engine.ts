@@ -201,7 +201,7 @@ export async function runTests(
       });
   };
 
-  live.state = 'running';
+  live.state = live.paused ? 'paused' : 'running';
   try {
     for await (const rec of records) {
       if (stoppedBy || failure) break;

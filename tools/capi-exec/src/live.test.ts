@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { startDemoApi } from '@capi/demo-api';
+import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
+import { get, ndjson, type Recorder, recorder, spawnExec, waitFor } from './fixtures.js';
+
+const servers: Recorder[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  killAll();
+  for (const s of servers) await s.close();
+  for (const c of cleanups) await c();
+});
+
+async function scratch(): Promise<string> {
+  const dir = await tempDir();
+  cleanups.push(dir.cleanup);
+  return dir.path;
+}
+
+const readJson = async (path: string) => {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return null;
+  }
+};
+
+test('--status: the heartbeat shows the run while it goes and its end', async () => {
+  const s = await recorder((_req, res) => setTimeout(() => res.end('ok'), 60));
+  servers.push(s);
+  const dir = await scratch();
+  const status = join(dir, 'status', 'batch_0007.json');
+  const input = ndjson(Array.from({ length: 40 }, (_, i) => get(`t${i}`, '/x')));
+  const run = spawnExec(
+    ['--base-url', s.url, '--status', status, '--batch', 'batch_0007', '--total', '40', '--concurrency', '2'],
+    { input },
+  );
+  let seen: { state: string; inFlight: string[]; done: number } | null = null;
+  await waitFor(() => {
+    void readJson(status).then((b) => {
+      if (b?.state === 'running' && b.inFlight.length > 0 && b.done > 0) seen = b;
+    });
+    return seen !== null;
+  });
+  const r = await run.done;
+  assert.equal(r.code, 0, r.stderr);
+  const last = await readJson(status);
+  assert.equal(last.state, 'completed');
+  assert.equal(last.batch, 'batch_0007');
+  assert.equal(last.total, 40);
+  assert.equal(last.done, 40);
+  assert.equal(last.passed, 40);
+  assert.deepEqual(last.inFlight, []);
+  assert.equal(last.pid, run.child.pid);
+  assert.ok(Date.parse(last.updatedAt) >= Date.parse(last.startedAt));
+});
+
+test('--control: paused holds new tests; the shared rate applies once it is lifted', async () => {
+  const s = await recorder((_req, res) => res.end('ok'));
+  servers.push(s);
+  const dir = await scratch();
+  const control = join(dir, 'control.json');
+  const status = join(dir, 'status.json');
+  await writeFile(control, JSON.stringify({ paused: true, rate: '20/s', workers: 2, concurrency: 4 }));
+  const input = ndjson(Array.from({ length: 11 }, (_, i) => get(`t${i}`, '/x')));
+  const run = spawnExec(['--base-url', s.url, '--control', control, '--status', status], { input });
+  let paused = false;
+  await waitFor(() => {
+    void readJson(status).then((b) => {
+      if (b?.state === 'paused') paused = true;
+    });
+    return paused;
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(s.hits.length, 0, 'no test starts while paused');
+  await writeFile(control, JSON.stringify({ paused: false, rate: '20/s', workers: 2, concurrency: 4 }));
+  const r = await run.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(s.hits.length, 11);
+  const span = (s.hits.at(-1)?.at ?? 0) - (s.hits[0]?.at ?? 0);
+  assert.ok(span >= 950, `11 starts at 20/s shared by 2 workers (10/s) span >= 1 s, got ${span} ms`);
+});
+test('--delay pauses each lane between tests', async () => {
+  const s = await recorder((_req, res) => res.end('ok'));
+  servers.push(s);
+  const input = ndjson(Array.from({ length: 4 }, (_, i) => get(`t${i}`, '/x')));
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--concurrency', '1', '--delay', '200'], { input });
+  assert.equal(r.code, 0, r.stderr);
+  for (let i = 1; i < s.hits.length; i++) {
+    const gap = (s.hits[i]?.at ?? 0) - (s.hits[i - 1]?.at ?? 0);
+    assert.ok(gap >= 195, `gap ${gap}`);
+  }
+});
+
+test('rate-limit headers slow the run before the API has to say 429', async () => {
+  const api = await startDemoApi();
+  try {
+    const input = ndjson(Array.from({ length: 25 }, (_, i) => get(`t${i}`, '/ratelimit-headers?limit=10')));
+    const r = await runTool('capi-exec', ['--base-url', api.url, '--concurrency', '4', '--retries', '5'], { input });
+    assert.equal(r.code, 0, r.stderr);
+    const results = parseLines(r.stdout) as Array<{ status: string }>;
+    assert.equal(results.filter((x) => x.status === 'passed').length, 25);
+    const tooMany = api.stats().requests - 25;
+    assert.ok(tooMany <= 4, `${tooMany} requests were answered 429`);
+  } finally {
+    await api.close();
+  }
+});
