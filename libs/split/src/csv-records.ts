@@ -1,8 +1,8 @@
 import { InputError, type TestRecord } from '@capi/core';
 import { FieldError } from './cell-values.js';
-import { type ColumnMap, mapColumns } from './columns.js';
+import { mapColumns } from './columns.js';
 import { csvRows } from './csv-rows.js';
-import { rowToRecord } from './row-to-record.js';
+import { type RowConverter, rowConverter } from './row-to-record.js';
 
 /**
  * A row that became a test (with the input line it came from), or the error that row has:
@@ -16,16 +16,16 @@ export async function* csvRecords(
   source: string,
   autoId = false,
 ): AsyncGenerator<RowOutcome[]> {
-  let map: ColumnMap | null = null;
+  let toRecord: RowConverter | null = null;
   for await (const rows of csvRows(chunks, source)) {
     const out: RowOutcome[] = [];
     for (const { cells, line } of rows) {
-      if (map === null) {
-        map = mapColumns(cells, line, source, autoId);
+      if (toRecord === null) {
+        toRecord = rowConverter(mapColumns(cells, line, source, autoId), source, autoId);
         continue;
       }
       try {
-        out.push({ record: rowToRecord(cells, line, map, source, autoId), line });
+        out.push({ record: toRecord(cells, line), line });
       } catch (err) {
         if (!(err instanceof FieldError)) throw err;
         out.push(new InputError(source, line, err.message));
@@ -33,5 +33,5 @@ export async function* csvRecords(
     }
     if (out.length > 0) yield out;
   }
-  if (map === null) throw new InputError(source, 1, 'empty file: expected a header row');
+  if (toRecord === null) throw new InputError(source, 1, 'empty file: expected a header row');
 }

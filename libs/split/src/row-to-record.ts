@@ -1,4 +1,5 @@
-import type { TestRecord } from '@capi/core';
+import type { HttpMethod, TestRecord } from '@capi/core';
+import { cellCache } from './cell-cache.js';
 import {
   checkExpectBody,
   FieldError,
@@ -9,48 +10,58 @@ import {
   parseTags,
   parseWholeNumber,
 } from './cell-values.js';
-import type { ColumnMap, KnownColumn } from './columns.js';
+import { type ColumnMap, KNOWN_COLUMNS, type KnownColumn } from './columns.js';
 import { parseHeadersCell } from './headers-cell.js';
 
+/** Builds records from the rows of one suite; the caches live as long as the suite. */
+export type RowConverter = (cells: string[], line: number) => TestRecord;
+
 /**
- * Turns one CSV row into a test record (docs/formats.md). Text cells stay exactly as
- * written; id, url, method, numbers, tags, enabled and expect_status are trimmed, since
- * spaces around them are never meant. Throws FieldError naming the bad column.
+ * Turns CSV rows into test records (docs/formats.md). Text cells stay exactly as written;
+ * id, url, method, numbers, tags, enabled and expect_status are trimmed, since spaces
+ * around them are never meant. Throws FieldError naming the bad column.
  */
-export function rowToRecord(cells: string[], line: number, map: ColumnMap, file: string, autoId = false): TestRecord {
-  if (cells.length !== map.width)
-    throw new FieldError(null, `row has ${cells.length} cells, the header has ${map.width}`);
-  const cell = (column: KnownColumn): string | undefined => {
-    const index = map.known[column];
-    return index === undefined ? undefined : cells[index];
-  };
-  const id = (cell('id') ?? '').trim() || (autoId ? `row-${line}` : '');
-  if (id === '') throw new FieldError('id', 'missing (every row needs an id, or use --auto-id)');
-  const url = (cell('url') ?? '').trim();
-  if (url === '') throw new FieldError('url', 'missing');
-  const expectJson = cell('expect_json') || null;
-  if (expectJson !== null) parseJsonCell('expect_json', expectJson);
-  return {
-    id,
-    name: cell('name') || id,
-    seq: 0,
-    request: {
-      method: parseMethod(cell('method')),
-      url,
-      headers: parseHeadersCell(cell('headers')),
-      body: cell('body') || null,
-    },
-    expect: {
-      status: parseExpectStatus(cell('expect_status')),
-      body: checkExpectBody(cell('expect_body')),
-      json: expectJson,
-      maxMs: parseWholeNumber('max_ms', cell('max_ms')),
-    },
-    timeoutMs: parseWholeNumber('timeout_ms', cell('timeout_ms')),
-    tags: parseTags(cell('tags')),
-    enabled: parseEnabled(cell('enabled')),
-    vars: varsOf(cells, map),
-    source: { file, line },
+export function rowConverter(map: ColumnMap, file: string, autoId = false): RowConverter {
+  const at = {} as Record<KnownColumn, number>;
+  for (const column of KNOWN_COLUMNS) at[column] = map.known[column] ?? -1;
+  const method = cellCache<HttpMethod>(parseMethod);
+  const status = cellCache(parseExpectStatus);
+  const enabled = cellCache(parseEnabled);
+  const tags = cellCache(parseTags);
+  const headers = cellCache(parseHeadersCell);
+  const json = cellCache((text: string) => parseJsonCell('expect_json', text) !== undefined);
+  return (cells, line) => {
+    if (cells.length !== map.width)
+      throw new FieldError(null, `row has ${cells.length} cells, the header has ${map.width}`);
+    const cell = (column: KnownColumn) => cells[at[column]] ?? '';
+    const id = cell('id').trim() || (autoId ? `row-${line}` : '');
+    if (id === '') throw new FieldError('id', 'missing (every row needs an id, or use --auto-id)');
+    const url = cell('url').trim();
+    if (url === '') throw new FieldError('url', 'missing');
+    const expectJson = cell('expect_json') || null;
+    if (expectJson !== null) json(expectJson);
+    return {
+      id,
+      name: cell('name') || id,
+      seq: 0,
+      request: {
+        method: method(cell('method')),
+        url,
+        headers: { ...headers(cell('headers')) },
+        body: cell('body') || null,
+      },
+      expect: {
+        status: status(cell('expect_status')),
+        body: checkExpectBody(cell('expect_body')),
+        json: expectJson,
+        maxMs: parseWholeNumber('max_ms', cell('max_ms')),
+      },
+      timeoutMs: parseWholeNumber('timeout_ms', cell('timeout_ms')),
+      tags: tags(cell('tags')).slice(),
+      enabled: enabled(cell('enabled')),
+      vars: varsOf(cells, map),
+      source: { file, line },
+    };
   };
 }
 

@@ -1,6 +1,7 @@
 import { InputError, type TestRecord } from '@capi/core';
 import { csvRecords, type RowOutcome } from './csv-records.js';
 import { recordFilter } from './filters.js';
+import { idLines } from './id-lines.js';
 import { ndjsonRecords } from './ndjson-records.js';
 import { PROGRESS_EVERY, type SplitOptions } from './options.js';
 import { sniffFormat } from './sniff-format.js';
@@ -31,7 +32,7 @@ export async function* splitSuiteBatches(
       ? csvRecords(sniffed.chunks, source, options.autoId)
       : ndjsonRecords(sniffed.chunks, source);
   const keep = recordFilter(options);
-  const firstLine = new Map<string, number>();
+  const seen = idLines();
   let rowIndex = 0;
   let seq = 0;
   for await (const batch of outcomes) {
@@ -39,7 +40,7 @@ export async function* splitSuiteBatches(
     for (const outcome of batch) {
       const index = rowIndex++;
       if (index % PROGRESS_EVERY === 0 && index > 0) options.onProgress?.(index);
-      const record = checked(outcome, firstLine, options);
+      const record = checked(outcome, seen, options);
       if (record === null || (keep !== null && !keep(record, index))) continue;
       record.seq = seq++;
       out.push(record);
@@ -50,21 +51,19 @@ export async function* splitSuiteBatches(
 }
 
 /** The record, or null when it is bad and skipped (lenient); throws when it is bad otherwise. */
-function checked(outcome: RowOutcome, firstLine: Map<string, number>, options: SplitOptions): TestRecord | null {
-  const problem =
-    outcome instanceof InputError ? outcome : duplicate(outcome.record.id, outcome.line, firstLine, options.source);
-  if (problem === null) return (outcome as { record: TestRecord }).record;
-  if (!options.lenient) throw problem;
-  options.onSkip?.(problem);
-  return null;
-}
-
-/** Remembers where each id was first seen; a second sighting is an error naming both lines. */
-function duplicate(id: string, line: number, firstLine: Map<string, number>, source: string): InputError | null {
-  const first = firstLine.get(id);
-  if (first === undefined) {
-    firstLine.set(id, line);
-    return null;
+function checked(outcome: RowOutcome, seen: ReturnType<typeof idLines>, options: SplitOptions): TestRecord | null {
+  let problem = outcome instanceof InputError ? outcome : null;
+  if (!(outcome instanceof InputError)) {
+    const { record, line } = outcome;
+    const first = seen.firstLine(record.id, line);
+    if (first === 0) return record;
+    problem = new InputError(
+      options.source,
+      line,
+      `duplicate id ${JSON.stringify(record.id)} (first at line ${first})`,
+    );
   }
-  return new InputError(source, line, `duplicate id ${JSON.stringify(id)} (first at line ${first})`);
+  if (!options.lenient) throw problem;
+  options.onSkip?.(problem as InputError);
+  return null;
 }

@@ -1,5 +1,6 @@
-import { formatShard, type InputError, intFlag, NdjsonWriter, parseShard, UsageError } from '@capi/core';
-import { type SplitOptions, splitSuite, splitSuiteBatches, writeBatches } from '@capi/split';
+import { once } from 'node:events';
+import { formatShard, type InputError, intFlag, parseShard, type TestRecord, UsageError } from '@capi/core';
+import { type SplitOptions, serializeTestRecord, splitSuite, splitSuiteBatches, writeBatches } from '@capi/split';
 import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
 import { openSuite } from './input.js';
 import { progressLine } from './progress.js';
@@ -125,7 +126,12 @@ async function split(a: Args): Promise<number> {
   try {
     if (batches === null) await toStdout(splitSuiteBatches(input.stream, splitOptions));
     else {
-      const index = await writeBatches(splitSuite(input.stream, splitOptions), batches.out, batches.size, batches);
+      const index = await writeBatches(
+        splitSuiteBatches(input.stream, splitOptions),
+        batches.out,
+        batches.size,
+        batches,
+      );
       progress.done();
       const shard = options.shard ? ` (shard ${formatShard(options.shard)})` : '';
       process.stderr.write(
@@ -139,13 +145,11 @@ async function split(a: Args): Promise<number> {
   return 0;
 }
 
-async function toStdout(batches: AsyncIterable<unknown[]>): Promise<void> {
-  const writer = new NdjsonWriter(process.stdout);
+/** One write per parsed chunk; waits for 'drain' when the reader downstream is behind. */
+async function toStdout(batches: AsyncIterable<TestRecord[]>): Promise<void> {
   for await (const batch of batches) {
-    for (const record of batch) {
-      const wait = writer.write(record);
-      if (wait) await wait;
-    }
+    let text = '';
+    for (const record of batch) text += `${serializeTestRecord(record)}\n`;
+    if (!process.stdout.write(text)) await once(process.stdout, 'drain');
   }
-  await writer.close();
 }
