@@ -5,7 +5,7 @@ import { releaseUnfinished } from './claims.js';
 import { createRun, type Method, pointLatest } from './create-run.js';
 import { type LaunchOptions, type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, liveRunsOf } from './runs.js';
-import { checkMethod, sessionExists, startSupervisor } from './start.js';
+import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
 import { superviseRun } from './supervise.js';
 
 export interface LaunchRunOptions {
@@ -94,8 +94,11 @@ export async function resumeRun(
   const chosen: Method = method ?? (m.method === 'foreground' || m.method === 'exec' ? 'nohup' : m.method);
   checkMethod(chosen, env);
   const session = chosen === 'tmux' || chosen === 'screen' ? m.id : null;
-  if (session && sessionExists(chosen, session, env))
-    throw new CapiError(`a ${chosen} session named ${session} already exists: close it first`, ExitCode.badInput);
+  if (session && sessionExists(chosen, session, env)) {
+    // left by a supervisor that died (its log windows outlive it): no one else uses the name
+    closeSession({ method: chosen, session }, env);
+    notes(`closed the leftover ${chosen} session ${session}`);
+  }
   // `created` again: the run waits for a supervisor, which moves it to `running`.
   const next = await updateManifest(runDir, {
     method: chosen,

@@ -44,3 +44,11 @@ export async function* failedIds(runDir: string, batches: string[]): AsyncGenera
     for (const [id, status] of last) if (status === 'failed' || status === 'error') yield id;
   }
 }
+
+/** How many distinct ids a batch journal holds: a batch is done when it holds them all. */
+export async function journalCount(runDir: string, batch: string): Promise<number> {
+  const ids = new Set<string>();
+  for await (const { value } of readJournal(runPaths(runDir).resultFile(batch), { onTornTail: () => {} }))
+    ids.add((value as { id: string }).id);
+  return ids.size;
+}

@@ -8,6 +8,7 @@ import { readBatchIndex } from './create-run.js';
 import { finishRun } from './finish.js';
 import { type Manifest, updateManifest } from './manifest.js';
 import { isAlive, signal, waitGone } from './process.js';
+import { journalCount } from './results.js';
 import { toolBin } from './tools.js';
 import { startWorker, type WorkerExit } from './worker.js';
 
@@ -56,6 +57,8 @@ interface Ctx {
   runDir: string;
   manifest: Manifest;
   batches: string[];
+  /** Tests per batch, from batches/index.json. */
+  counts: Map<string, number>;
   execBin: string;
   env: NodeJS.ProcessEnv;
   log: (t: string) => void;
@@ -89,10 +92,14 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
     if (w.pid) ctx.live.delete(w.pid);
     const how = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
     if (ctx.stopping) return note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
-    if (exit.code === 0 || exit.code === 1) {
+    // exit 1 is also what node gives an uncaught crash: done only if the journal is whole
+    const expected = ctx.counts.get(claim.batch) ?? 0;
+    const have = exit.code === 0 || exit.code === 1 ? await journalCount(ctx.runDir, claim.batch) : -1;
+    if (have >= expected) {
       await writeClaim(ctx.runDir, { ...claim, pid: w.pid, state: 'done', exitCode: exit.code });
       return note(`worker ${claim.worker}: ${claim.batch} finished (${how})`);
     }
+    if (have >= 0) note(`worker ${claim.worker}: ${claim.batch} ended (${how}) with ${have}/${expected} results`);
     claim.restarts++;
     if (exit.code === ExitCode.badInput || claim.restarts > manifest.options.maxRestarts) {
       await writeClaim(ctx.runDir, { ...claim, pid: w.pid, state: 'failed', exitCode: exit.code });
@@ -132,7 +139,17 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
   const log = runLogger(runDir, o.echo ?? false);
   const execBin = toolBin('exec', env);
   const manifest = await takeRun(runDir);
-  const ctx: Ctx = { runDir, manifest, batches: [], execBin, env, log, stopping: false, live: new Set() };
+  const ctx: Ctx = {
+    runDir,
+    manifest,
+    batches: [],
+    counts: new Map(),
+    execBin,
+    env,
+    log,
+    stopping: false,
+    live: new Set(),
+  };
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopSignal) return;
@@ -147,11 +164,20 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     await stopOrphans(runDir, execBin, log);
     const released = await releaseUnfinished(runDir);
     if (released.length > 0) log(`resuming ${released.length} unfinished batch(es) from their journals`);
-    ctx.batches = (await readBatchIndex(runDir)).batches.map((b) => b.batch);
+    const index = await readBatchIndex(runDir);
+    ctx.batches = index.batches.map((b) => b.batch);
+    ctx.counts = new Map(index.batches.map((b) => [b.batch, b.count]));
     log(`run ${manifest.id}: ${manifest.total} tests in ${ctx.batches.length} batches, ${manifest.parallel} workers`);
     const slots = Array.from({ length: manifest.parallel }, (_, k) => runSlot(ctx, k + 1));
     await Promise.all(slots);
     return await finishRun(runDir, { stopSignal, batches: ctx.batches, env, log });
+  } catch (err) {
+    // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
+    log(`supervisor failed: ${err instanceof Error ? err.message : String(err)}`);
+    ctx.stopping = true;
+    for (const pid of ctx.live) signal(pid, 'SIGTERM');
+    await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch(() => {});
+    throw err;
   } finally {
     for (const s of signals) process.off(s, onSignal);
     if ((await readPid(runDir)) === process.pid) await rm(runPaths(runDir).pidFile, { force: true });

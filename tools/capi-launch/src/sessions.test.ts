@@ -140,3 +140,25 @@ test('a missing tmux or screen: how to install it, exit 2, nothing started or le
     assert.equal(existsSync(b.runs) ? (await import('node:fs')).readdirSync(b.runs).length : 0, 0);
   }
 });
+
+test('--tmux: kill -9 of the supervisor, then --resume reuses the session name and completes', {
+  skip: !has('tmux'),
+}, async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '60' });
+  const r = await b.launch([b.suite(80), '--tmux', '--parallel', '2', '--batch-size', '20']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const id = readJson<{ session: string }>(join(runDir, 'run.json')).session;
+  sessions.push(['tmux', id]);
+  await until('results', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
+  process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
+  await until('supervisor window gone', () => {
+    const w = spawnSync('tmux', ['list-windows', '-t', `=${id}`, '-F', '#W'], { encoding: 'utf8' }).stdout;
+    return !w.includes('supervisor');
+  });
+  const again = await b.launch(['--resume', runDir, '--wait']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`closed the leftover tmux session ${id}`));
+  assert.equal(exactlyOnce(runDir, 80), null);
+  await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
+});

@@ -164,3 +164,12 @@ test('--stop then --resume, and kill -9 of the supervisor then --resume: each id
     /stopping \d worker\(s\) left by the previous supervisor/,
   );
 });
+
+test('a worker that exits 1 without finishing its batch (a crash) is restarted, not counted as done', async () => {
+  const b = await box({ FAKE_EXEC_QUIT_BATCH: 'batch_0002' });
+  const r = await b.launch([b.suite(30), '--foreground', '--batch-size', '10']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /batch_0002 ended \(exit 1\) with 2\/10 results/);
+  assert.match(r.stderr, /batch_0002 died \(exit 1\); restart 1\/3/);
+  assert.equal(exactlyOnce(join(b.runs, 'latest'), 30), null);
+});
