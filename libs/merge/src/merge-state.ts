@@ -23,21 +23,40 @@ const strings = new Map<string, string>();
 const tagLists = new Map<string, string[]>();
 const INTERN_LIMIT = 100_000;
 
-function intern(v: string): string {
-  const known = strings.get(v);
-  if (known !== undefined) return known;
-  if (strings.size < INTERN_LIMIT) strings.set(v, v);
-  return v;
+/** Per field, the value interned last: neighbouring records mostly repeat it. */
+const lastSeen = { batch: '', runId: '', shard: '' };
+
+function intern(v: string, field: keyof typeof lastSeen): string {
+  if (v === lastSeen[field]) return lastSeen[field];
+  let known = strings.get(v);
+  if (known === undefined) {
+    known = v;
+    if (strings.size < INTERN_LIMIT) strings.set(v, v);
+  }
+  lastSeen[field] = known;
+  return known;
+}
+
+let lastTags: string[] = [];
+
+function sameList(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function internTags(tags: string[]): string[] {
   if (tags.length === 0) return EMPTY;
-  const key = tags.join('\u0000');
-  const known = tagLists.get(key);
-  if (known) return known;
-  const list = tags.map(String);
-  if (tagLists.size < INTERN_LIMIT) tagLists.set(key, list);
-  return list;
+  // Neighbouring records mostly carry the same tags: compare before building a key.
+  if (sameList(tags, lastTags)) return lastTags;
+  const key = tags.length === 1 ? (tags[0] as string) : tags.join('\u0000');
+  let known = tagLists.get(key);
+  if (!known) {
+    known = tags;
+    if (tagLists.size < INTERN_LIMIT) tagLists.set(key, tags);
+  }
+  lastTags = known;
+  return known;
 }
 
 const EMPTY: string[] = [];
@@ -92,12 +111,40 @@ function take(t: MergedTest, v: Obj, startedAtMs: number): void {
   const failures = v.failures as MergedTest['failures'] | undefined;
   t.failures = failures && failures.length > 0 ? failures : null;
   t.error = (v.error as MergedTest['error'] | undefined) ?? null;
-  if (typeof v.batch === 'string') t.batch = intern(v.batch);
+  if (typeof v.batch === 'string') t.batch = intern(v.batch, 'batch');
   if (Array.isArray(v.tags)) t.tags = internTags(v.tags as string[]);
   t.startedAtMs = startedAtMs;
-  t.runId = typeof v.runId === 'string' ? intern(v.runId) : t.runId;
+  t.runId = typeof v.runId === 'string' ? intern(v.runId, 'runId') : t.runId;
   t.worker = typeof v.worker === 'number' ? v.worker : t.worker;
-  t.shard = typeof v.shard === 'string' ? intern(v.shard) : t.shard;
+  t.shard = typeof v.shard === 'string' ? intern(v.shard, 'shard') : t.shard;
+}
+
+/**
+ * A new id's entry, built in one literal with its final values: starting from a blank
+ * entry and assigning changed each field's kind (null to number, integer to float) and
+ * cost V8 a shape migration per object, several microseconds per record.
+ */
+function fromRecord(id: string, v: Obj, startedAtMs: number): MergedTest {
+  const failures = v.failures as MergedTest['failures'] | undefined;
+  return {
+    id,
+    name: typeof v.name === 'string' && v.name !== '' ? v.name : id,
+    status: v.status as MergedTest['status'],
+    attempts: 0,
+    records: 0,
+    durationMs: typeof v.durationMs === 'number' ? v.durationMs : 0,
+    httpStatus: httpStatusOf(v),
+    failures: failures && failures.length > 0 ? failures : null,
+    error: (v.error as MergedTest['error'] | undefined) ?? null,
+    batch: typeof v.batch === 'string' ? intern(v.batch, 'batch') : null,
+    tags: Array.isArray(v.tags) ? internTags(v.tags as string[]) : EMPTY,
+    startedAtMs,
+    flaky: false,
+    hadBad: false,
+    runId: typeof v.runId === 'string' ? intern(v.runId, 'runId') : null,
+    worker: typeof v.worker === 'number' ? v.worker : null,
+    shard: typeof v.shard === 'string' ? intern(v.shard, 'shard') : null,
+  };
 }
 
 /** Folds one validated result record into the state. */
@@ -108,11 +155,12 @@ export function addResult(state: MergeState, v: Obj): void {
   const startedAtMs = startMs(v.startedAt);
   let t = state.tests.get(id);
   if (!t) {
-    t = missingTest(id, id, [], null, true);
+    t = fromRecord(id, v, startedAtMs);
     state.tests.set(id, t);
+  } else {
+    if (t.records > 0) state.superseded++;
+    if (t.records === 0 || wins(t, startedAtMs)) take(t, v, startedAtMs);
   }
-  if (t.records > 0) state.superseded++;
-  if (t.records === 0 || wins(t, startedAtMs)) take(t, v, startedAtMs);
   // Any failed or errored try of this id (a record, or a retried attempt inside one).
   if (isBad(v.status) || attempts > 1) t.hadBad = true;
   t.records++;

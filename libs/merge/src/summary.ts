@@ -104,6 +104,8 @@ export function summarize(state: MergeState): Summary {
   const batches = new Map<string, GroupRow>();
   const groups = new Map<string, FailureGroup>();
   const durations = new Float64Array(state.tests.size);
+  const ends = new Float64Array(state.tests.size);
+  let timed = 0;
   const slowest: MergedTest[] = [];
   const flaky: string[] = [];
   const missing: string[] = [];
@@ -127,8 +129,10 @@ export function summarize(state: MergeState): Summary {
     summedMs += t.durationMs;
     keepSlowest(slowest, t);
     if (!Number.isNaN(t.startedAtMs)) {
-      first = Math.min(first, t.startedAtMs);
-      last = Math.max(last, t.startedAtMs + t.durationMs);
+      const end = t.startedAtMs + t.durationMs;
+      ends[timed++] = end;
+      if (t.startedAtMs < first) first = t.startedAtMs;
+      if (end > last) last = end;
     }
   }
   const sorted = durations.subarray(0, n).sort();
@@ -158,21 +162,19 @@ export function summarize(state: MergeState): Summary {
     missing,
     recordsRead: state.recordsRead,
     superseded: state.superseded,
-    timeline: timeline(state, first, wallMs),
+    timeline: timeline(ends.subarray(0, timed), first, wallMs),
     histogram: histogram(sorted),
   };
 }
 
 const SLICES = 60;
 
-function timeline(state: MergeState, startMs: number, wallMs: number): Summary['timeline'] {
+function timeline(ends: Float64Array, startMs: number, wallMs: number): Summary['timeline'] {
   if (!Number.isFinite(startMs) || wallMs <= 0) return { sliceMs: 0, startMs: 0, finished: [] };
   const sliceMs = Math.max(1, Math.ceil(wallMs / SLICES));
   const finished = new Array<number>(Math.ceil(wallMs / sliceMs) + 1).fill(0);
-  for (const t of state.tests.values()) {
-    if (!ran(t) || Number.isNaN(t.startedAtMs)) continue;
-    const i = Math.floor((t.startedAtMs + t.durationMs - startMs) / sliceMs);
-    const k = Math.min(finished.length - 1, Math.max(0, i));
+  for (const end of ends) {
+    const k = Math.min(finished.length - 1, Math.max(0, Math.floor((end - startMs) / sliceMs)));
     finished[k] = (finished[k] ?? 0) + 1;
   }
   return { sliceMs, startMs, finished };
