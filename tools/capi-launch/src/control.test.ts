@@ -98,6 +98,9 @@ test('bad suite input: the splitter message, exit 2, no run folder left behind',
   const missing = await b.launch([join(b.dir, 'nope.csv')]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /nope.csv: no such file/);
+  const typo = await b.launch([b.suite(3), '--timeout', '5s']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /--timeout takes a whole number >= 0 \(got "5s"\)/);
   const usage = await b.launch(['--stop', '--resume']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /choose one of --stop, --resume/);

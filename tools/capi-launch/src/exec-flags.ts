@@ -1,4 +1,4 @@
-import { repeatedFlag } from '@capi/core';
+import { intFlag, repeatedFlag, UsageError } from '@capi/core';
 
 /**
  * capi-exec flags that capi-launch takes and passes to every worker unchanged. `rate`
@@ -8,11 +8,26 @@ import { repeatedFlag } from '@capi/core';
 export const EXEC_VALUE_FLAGS = ['base-url', 'delay', 'timeout', 'retries', 'max-body', 'max-errors', 'grace'] as const;
 export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync'] as const;
 
+/**
+ * Checked here, so that a typo is one message at launch rather than every batch of a
+ * background run failing with it.
+ */
+function checkExecFlag(name: string, v: string): void {
+  if (name === 'base-url') {
+    if (!URL.canParse(v) || !/^https?:$/.test(new URL(v).protocol))
+      throw new UsageError(`--base-url takes an http(s) URL (got "${v}")`);
+  } else if (name === 'max-errors') {
+    if (!/^\d+%?$/.test(v)) throw new UsageError(`--max-errors takes N or P% (got "${v}")`);
+  } else intFlag(name, v);
+}
+
 export function execArgsFrom(args: Record<string, unknown>, argv: string[]): string[] {
   const out: string[] = [];
   for (const name of EXEC_VALUE_FLAGS) {
     const v = args[name];
-    if (typeof v === 'string' && v !== '') out.push(`--${name}`, v);
+    if (typeof v !== 'string' || v === '') continue;
+    checkExecFlag(name, v);
+    out.push(`--${name}`, v);
   }
   for (const h of repeatedFlag(argv, 'header', 'H')) out.push('--header', h);
   for (const name of EXEC_BOOLEAN_FLAGS) if (args[name] === true) out.push(`--${name}`);
