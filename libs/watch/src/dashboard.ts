@@ -87,6 +87,8 @@ export function dashboardPresenter(opts: DashboardOptions): Presenter {
   let last: Snapshot | null = null;
   let filter = 0;
   let confirming = false;
+  let lastDraw = 0;
+  let drawnFilter = 0;
   let message = '';
   let quitResolve: () => void = () => {};
   const quit = new Promise<void>((r) => {
@@ -159,8 +161,13 @@ export function dashboardPresenter(opts: DashboardOptions): Presenter {
     get failureFilter() {
       return FILTERS[filter] as FailureFilter;
     },
-    show(s) {
+    show(s, changed, final) {
       last = s;
+      // Nothing new: redraw once a second for the clock, not on every tick.
+      const now = Date.now();
+      if (!changed && !final && now - lastDraw < 1000 && drawnFilter === filter) return;
+      lastDraw = now;
+      drawnFilter = filter;
       draw(s);
     },
     note(text) {

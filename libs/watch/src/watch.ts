@@ -84,6 +84,7 @@ function watchOne(target: WatchTarget, opts: WatchOptions, presenter: Presenter,
     let settling = false;
     let done = false;
     let endCode: number | null = null;
+    let lastError = '';
     const snap = (state: Parameters<typeof snapshot>[0]) =>
       snapshot(state, { now: io.now(), stallAfterS: opts.stallAfterS, failureFilter: presenter.failureFilter });
     const finish = (watch: Awaited<ReturnType<typeof startRunWatch>>, result: { code: number; quit: boolean }) => {
@@ -115,7 +116,12 @@ function watchOne(target: WatchTarget, opts: WatchOptions, presenter: Presenter,
     startRunWatch(target, {
       tickMs: opts.tickMs ?? 250,
       onTick,
-      onError: (err) => presenter.note(`read error: ${err instanceof Error ? err.message : String(err)}`),
+      onError: (err) => {
+        // Said once, not on every tick while a file stays unreadable.
+        const text = `read error: ${err instanceof Error ? err.message : String(err)}`;
+        if (text !== lastError) presenter.note(text);
+        lastError = text;
+      },
     }).then((w) => {
       watch = w;
       const first = snap(w.state);

@@ -121,14 +121,17 @@ test('the dashboard on a capi-launch run: numbers match the journals; s then y s
     return join(runs, m.id as string);
   });
   const session = await tmux.start(dashboardCommand([], { CAPI_RUNS_DIR: runs }));
+  let seen = '';
   const done = await waitFor(
     'a COMPLETED screen',
     async () => {
-      const s = await tmux.capture(session);
-      return /State COMPLETED/.test(s) ? s : undefined;
+      seen = await tmux.capture(session);
+      return /State COMPLETED/.test(seen) ? seen : undefined;
     },
     60_000,
-  );
+  ).catch((err) => {
+    throw new Error(`${err.message}\n${seen}`);
+  });
   const c = await journalCounts(runPaths(dir).results);
   assert.equal(c.done, 400);
   assert.match(done, /400 \/ 400 \(100\.0%\)/);
