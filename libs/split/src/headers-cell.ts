@@ -8,7 +8,7 @@ import { FieldError, parseJsonCell } from './cell-values.js';
 export function parseHeadersCell(cell: string | undefined): Record<string, string> {
   const text = (cell ?? '').trim();
   if (text === '') return {};
-  return text.startsWith('{') ? jsonHeaders(text) : lineHeaders(text);
+  return text.startsWith('{') || text.startsWith('[') ? jsonHeaders(text) : lineHeaders(text);
 }
 
 function jsonHeaders(text: string): Record<string, string> {

@@ -25,3 +25,6 @@ export interface SplitOptions {
 }
 
 export const PROGRESS_EVERY = 4096;
+
+/** The bytes of a suite: a Readable (file, stdin), or any iterable of chunks. */
+export type SuiteBytes = AsyncIterable<Buffer | string> | Iterable<Buffer | string>;

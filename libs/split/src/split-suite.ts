@@ -3,7 +3,7 @@ import { csvRecords, type RowOutcome } from './csv-records.js';
 import { recordFilter } from './filters.js';
 import { idLines } from './id-lines.js';
 import { ndjsonRecords } from './ndjson-records.js';
-import { PROGRESS_EVERY, type SplitOptions } from './options.js';
+import { PROGRESS_EVERY, type SplitOptions, type SuiteBytes } from './options.js';
 import { sniffFormat } from './sniff-format.js';
 import { utf8Chunks } from './utf8-chunks.js';
 
@@ -13,18 +13,12 @@ import { utf8Chunks } from './utf8-chunks.js';
  * never hides a broken row or a duplicate id. Bad input throws InputError (`file:line:`),
  * or with `lenient` is skipped through `onSkip`.
  */
-export async function* splitSuite(
-  input: AsyncIterable<Buffer | string>,
-  options: SplitOptions,
-): AsyncGenerator<TestRecord> {
+export async function* splitSuite(input: SuiteBytes, options: SplitOptions): AsyncGenerator<TestRecord> {
   for await (const batch of splitSuiteBatches(input, options)) yield* batch;
 }
 
 /** The same as splitSuite, a batch of records per parsed chunk: one await per chunk, for speed. */
-export async function* splitSuiteBatches(
-  input: AsyncIterable<Buffer | string>,
-  options: SplitOptions,
-): AsyncGenerator<TestRecord[]> {
+export async function* splitSuiteBatches(input: SuiteBytes, options: SplitOptions): AsyncGenerator<TestRecord[]> {
   const { source } = options;
   const sniffed = await sniffFormat(utf8Chunks(input, source), options.format ?? 'auto', source);
   const outcomes =

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { formatShard, type InputError, intFlag, parseShard, type TestRecord, UsageError } from '@capi/core';
-import { type SplitOptions, serializeTestRecord, splitSuite, splitSuiteBatches, writeBatches } from '@capi/split';
+import { type SplitOptions, serializeTestRecord, splitSuiteBatches, writeBatches } from '@capi/split';
 import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
 import { openSuite } from './input.js';
 import { progressLine } from './progress.js';
