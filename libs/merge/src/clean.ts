@@ -36,7 +36,8 @@ async function names(dir: string, keep: (name: string) => boolean): Promise<stri
 /**
  * The guide's clean-up step, made safe. Called only after every output (including the
  * merged `report/results.ndjson`) is in place. Removes batches/, claims/, status/, the
- * per-batch logs and the result journals; keeps run.json, report/ and logs/capi.log.
+ * per-batch logs and the result journals with their sidecars; keeps run.json, report/,
+ * logs/capi.log and logs/worker_K.log.
  * Refuses (with a warning, removing nothing) while tests are missing, since a resume
  * still needs the batches, or while a live supervisor works in the folder.
  */
@@ -63,7 +64,8 @@ export async function cleanRun(
     p.claims,
     p.status,
     ...(await names(p.logs, (n) => /^batch_.*\.log$/.test(n))),
-    ...(await names(p.results, (n) => n.endsWith('.ndjson'))),
+    // The journals and their .meta.json sidecars (docs/run-folder.md).
+    ...(await names(p.results, (n) => n.endsWith('.ndjson') || n.endsWith('.ndjson.meta.json'))),
   ];
   for (const t of targets) await rm(t, { recursive: true, force: true });
   return targets;

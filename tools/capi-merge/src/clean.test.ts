@@ -31,6 +31,8 @@ async function finishedRun(name: string, withMissing = false) {
       'claims/batch_0001.json': '{}',
       'logs/batch_0001.log': 'stderr of batch 1\n',
       'logs/capi.log': 'supervisor log\n',
+      'logs/worker_1.log': 'slot 1 took batch_0001\n',
+      'results/batch_0001.ndjson.meta.json': '{"version":1}',
     },
   });
   return run;
@@ -40,9 +42,9 @@ test('--clean after a full merge: intermediates gone, report and merged results 
   const run = await finishedRun('done');
   const r = await runTool('capi-merge', [run, '--clean']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /--clean removed 6 intermediates/);
+  assert.match(r.stderr, /--clean removed 7 intermediates/);
   assert.deepEqual(await listDir(run), ['logs', 'report', 'results', 'run.json']);
-  assert.deepEqual(await listDir(join(run, 'logs')), ['capi.log']);
+  assert.deepEqual(await listDir(join(run, 'logs')), ['capi.log', 'worker_1.log']);
   assert.deepEqual(await listDir(join(run, 'results')), []);
   const merged = (await readFile(join(run, 'report', 'results.ndjson'), 'utf8')).trim().split('\n');
   assert.equal(merged.length, 3);
@@ -73,7 +75,11 @@ test('--clean removes nothing while tests are missing: a resume still needs the 
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /warning: --clean: nothing removed: 1 tests are missing/);
   assert.deepEqual(await listDir(run), ['batches', 'claims', 'logs', 'report', 'results', 'run.json', 'status']);
-  assert.deepEqual(await listDir(join(run, 'results')), ['batch_0001.ndjson', 'batch_0002.ndjson']);
+  assert.deepEqual(await listDir(join(run, 'results')), [
+    'batch_0001.ndjson',
+    'batch_0001.ndjson.meta.json',
+    'batch_0002.ndjson',
+  ]);
 });
 
 test('--clean removes nothing while the run supervisor is alive', async () => {
@@ -98,6 +104,10 @@ test('--clean with an output that cannot be written: exit 3 and nothing removed'
   const r = await runTool('capi-merge', [run, '--clean', '--junit', join(tmp.path, 'a-file', 'x', 'junit.xml')]);
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /^capi-merge: cannot write .*junit\.xml: E[A-Z]+/);
-  assert.deepEqual(await listDir(join(run, 'results')), ['batch_0001.ndjson', 'batch_0002.ndjson']);
+  assert.deepEqual(await listDir(join(run, 'results')), [
+    'batch_0001.ndjson',
+    'batch_0001.ndjson.meta.json',
+    'batch_0002.ndjson',
+  ]);
   assert.deepEqual(await listDir(join(run, 'report')), []);
 });
