@@ -61,7 +61,8 @@ export async function watchRuns(opts: WatchOptions, presenter: Presenter, io: Wa
   let skip: string | null = null;
   try {
     for (;;) {
-      const target = await targetOrWait(opts, presenter, skip);
+      // After the first run, --follow takes the newest run, whatever RUN named first.
+      const target = await targetOrWait(skip ? { ...opts, run: undefined } : opts, presenter, skip);
       if (!target) return code;
       // The dashboard stays on the ended run until q, unless it follows the next one.
       const stayOpen = presenter.quit !== null && !opts.follow;
