@@ -43,6 +43,14 @@ export interface StopOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** How long a graceful stop waits before it kills: capi-exec's `--grace` (default 10 s) and 10 s more. */
+async function graceOf(runDir: string): Promise<number> {
+  const args = (await readManifest(runDir)).options.execArgs;
+  const i = args.indexOf('--grace');
+  const grace = i === -1 ? 10_000 : Number(args[i + 1]);
+  return (Number.isFinite(grace) ? grace : 10_000) + 10_000;
+}
+
 /**
  * Graceful: SIGTERM to the supervisor, which passes it to its workers (they finish what
  * is in flight and flush their journals). Forced: SIGKILL to all of them at once; the
@@ -55,7 +63,7 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Mani
   if (alive && pid) {
     signal(pid, o.force ? 'SIGKILL' : 'SIGTERM');
     if (o.force) for (const w of workers) signal(w, 'SIGKILL');
-    if (!(await waitGone([pid], o.graceMs ?? 30_000, SUPERVISOR_MARKER))) {
+    if (!(await waitGone([pid], o.graceMs ?? (await graceOf(runDir)), SUPERVISOR_MARKER))) {
       signal(pid, 'SIGKILL');
       for (const w of workers) signal(w, 'SIGKILL');
       await waitGone([pid], 5_000, SUPERVISOR_MARKER);
