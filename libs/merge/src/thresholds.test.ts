@@ -11,6 +11,7 @@ test('thresholds parse with units into the metric unit', () => {
   assert.equal(parseThreshold('p99>=250ms').op, '>=');
   assert.equal(parseThreshold('throughput<10/s').value, 10);
   assert.equal(parseThreshold('errors>0').metric, 'errors');
+  assert.equal(parseThreshold('p(95)<500').metric, 'p95');
 });
 
 test('bad thresholds are usage errors (exit 2)', () => {

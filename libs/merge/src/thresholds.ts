@@ -51,7 +51,8 @@ const UNITS: Record<Metric, Record<string, number>> = {
 const SHAPE = /^\s*([a-z_0-9]+)\s*(<=|>=|==|!=|<|>)\s*(\d+(?:\.\d+)?)\s*(%|ms|s|\/s)?\s*$/;
 
 export function parseThreshold(expr: string): Threshold {
-  const m = SHAPE.exec(expr);
+  // k6 spells percentiles p(95); both spellings are accepted.
+  const m = SHAPE.exec(expr.replace(/^\s*p\((\d+)\)/, 'p$1'));
   if (!m) throw new UsageError(`--fail-if "${expr}": expected METRIC OP VALUE, e.g. 'pass_rate<99%' or 'p95>800ms'`);
   const metric = m[1] as Metric;
   if (!METRICS.includes(metric))
