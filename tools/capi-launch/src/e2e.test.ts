@@ -128,3 +128,39 @@ test('--rate is the rate of the whole run, shared by the workers, not multiplied
   // 60 starts at 20/s take about 3 s; at 20/s per worker they would take under 1 s
   assert.ok(spanS >= 2.2, `60 tests started over ${spanS.toFixed(2)} s`);
 });
+
+test('real workers: --stop then --resume, kill -9 of the supervisor then --resume: each id exactly once', async () => {
+  const b = await sandbox(false);
+  boxes.push(b);
+  const suite = demoSuite(b.dir, 120, [], 100);
+  const r = await b.launch([
+    suite,
+    '--parallel',
+    '2',
+    '--batch-size',
+    '30',
+    '--concurrency',
+    '1',
+    '--base-url',
+    demo.url,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const lines = (batch: string) => {
+    const f = join(runDir, 'results', `${batch}.ndjson`);
+    return existsSync(f) ? readFileSync(f, 'utf8').split('\n').length - 1 : 0;
+  };
+  await until('first results', () => lines('batch_0001') >= 3);
+  const stop = await b.launch(['--stop', runDir]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.equal(readJson<Manifest>(join(runDir, 'run.json')).state, 'stopped');
+  assert.equal((await b.launch(['--resume', runDir])).code, 0);
+  await until('results after resume', () => lines('batch_0003') >= 3, 30_000);
+  process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
+  const again = await b.launch(['--resume', runDir, '--wait']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /stale pid file cleared/);
+  const m = readJson<Manifest>(join(runDir, 'run.json'));
+  assert.deepEqual([m.state, m.verdict], ['completed', 'passed']);
+  assert.equal(exactlyOnce(runDir, 120), null);
+});

@@ -142,13 +142,14 @@ export async function startDemo(latencyMs: number): Promise<Demo> {
   return { url, stop: () => child.kill('SIGKILL') };
 }
 
-/** A suite for the demo API: every row passes except the ids in `failing` (expects 404). */
-export function demoSuite(dir: string, rows: number, failing: string[] = []): string {
+/** A suite for the demo API: every row passes except the ids in `failing` (expects 404); `latencyMs` slows each answer. */
+export function demoSuite(dir: string, rows: number, failing: string[] = [], latencyMs = 0): string {
   const file = join(dir, 'demo-suite.csv');
   const lines = ['id,url,expect_status'];
+  const knob = latencyMs ? `?latency=${latencyMs}` : '';
   for (let i = 1; i <= rows; i++) {
     const id = `T${String(i).padStart(4, '0')}`;
-    lines.push(`${id},/items/${i},${failing.includes(id) ? '404' : '200'}`);
+    lines.push(`${id},/items/${i}${knob},${failing.includes(id) ? '404' : '200'}`);
   }
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
