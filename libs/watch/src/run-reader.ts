@@ -69,7 +69,9 @@ export function createRunReader(target: WatchTarget): RunReader {
     if (c.role === 'journal') {
       batchState(state, c.key).hasJournal = true;
       const tail = tailOf(path, false);
-      for (const line of await tail.read()) applyJournalLine(state, c.key, line);
+      // A big backlog is read in slices, so the lines in memory at once stay few.
+      do for (const line of await tail.read()) applyJournalLine(state, c.key, line);
+      while (tail.more);
       // Only the journals of live batches stay open: a run can have thousands.
       const hb = state.batches.get(c.key)?.heartbeat;
       if (hb && FINAL_HEARTBEATS.has(hb.state)) await tail.close();

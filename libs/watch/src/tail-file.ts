@@ -13,6 +13,8 @@ export interface FileTail {
   read(): Promise<string[]>;
   /** Bytes consumed so far. */
   readonly offset: number;
+  /** The last read stopped at `maxReadBytes` with more to read. */
+  readonly more: boolean;
   /** Closes the file; a later `read` opens it again and goes on from the same offset. */
   close(): Promise<void>;
 }
@@ -22,7 +24,7 @@ export interface FileTailOptions {
   fromEndBytes?: number;
   /** Longest line kept; a longer one is cut, so memory stays bounded. */
   maxLineLength?: number;
-  /** Most bytes read per call, so one refresh never stalls on a huge backlog. */
+  /** Most bytes read per call, so the lines of one call stay few (call again while `more`). */
   maxReadBytes?: number;
 }
 
@@ -30,7 +32,7 @@ const CHUNK = 256 * 1024;
 
 export function tailFile(path: string, options: FileTailOptions = {}): FileTail {
   const maxLine = options.maxLineLength ?? 1024 * 1024;
-  const maxRead = options.maxReadBytes ?? 64 * 1024 * 1024;
+  const maxRead = options.maxReadBytes ?? 4 * 1024 * 1024;
   let offset = -1;
   let pending = '';
   let decoder = new StringDecoder('utf8');
@@ -38,6 +40,7 @@ export function tailFile(path: string, options: FileTailOptions = {}): FileTail 
 
   // Kept open between reads: a live journal is read several times a second.
   let handle: FileHandle | null = null;
+  let more = false;
 
   async function read(): Promise<string[]> {
     if (!handle) {
@@ -60,6 +63,7 @@ export function tailFile(path: string, options: FileTailOptions = {}): FileTail 
         decoder = new StringDecoder('utf8');
       }
       let budget = maxRead;
+      more = false;
       while (offset < size && budget > 0) {
         const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - offset, budget), offset);
         if (bytesRead === 0) break;
@@ -67,6 +71,7 @@ export function tailFile(path: string, options: FileTailOptions = {}): FileTail 
         budget -= bytesRead;
         split(decoder.write(buf.subarray(0, bytesRead)), lines);
       }
+      more = offset < size;
     } catch (err) {
       await close();
       throw err;
@@ -98,6 +103,9 @@ export function tailFile(path: string, options: FileTailOptions = {}): FileTail 
     path,
     read,
     close,
+    get more() {
+      return more;
+    },
     get offset() {
       return Math.max(offset, 0);
     },
