@@ -145,11 +145,25 @@ async function split(a: Args): Promise<number> {
   return 0;
 }
 
-/** One write per parsed chunk; waits for 'drain' when the reader downstream is behind. */
+/**
+ * Output is held back until 1 MiB has gathered, so that bad input found early (most bad
+ * suites) leaves stdout empty; past that the records stream, one write per parsed chunk,
+ * waiting for 'drain' when the reader downstream is behind.
+ */
+const HOLD_BACK = 1024 * 1024;
+
 async function toStdout(batches: AsyncIterable<TestRecord[]>): Promise<void> {
+  let held: string | null = '';
   for await (const batch of batches) {
     let text = '';
     for (const record of batch) text += `${serializeTestRecord(record)}\n`;
+    if (held !== null) {
+      held += text;
+      if (held.length < HOLD_BACK) continue;
+      text = held;
+      held = null;
+    }
     if (!process.stdout.write(text)) await once(process.stdout, 'drain');
   }
+  if (held) process.stdout.write(held);
 }
