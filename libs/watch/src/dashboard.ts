@@ -66,8 +66,8 @@ function layout(color: boolean): Widgets {
       columnWidth: [14, 8, 10, 15, 7, 8, 24],
       border,
     }),
-    failures: set(17, 0, 7, 7, blessed.box, { label: ' Latest failures ', tags: false, border }),
-    logs: set(17, 7, 7, 5, blessed.box, { label: ' Log ', tags: false, border }),
+    failures: set(17, 0, 7, 7, blessed.box, { label: ' Latest failures ', tags: false, wrap: false, border }),
+    logs: set(17, 7, 7, 5, blessed.box, { label: ' Log ', tags: false, wrap: false, border }),
     prompt: blessed.box({
       parent: screen,
       bottom: 0,
