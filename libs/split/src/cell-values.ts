@@ -36,8 +36,8 @@ export function parseWholeNumber(field: string, cell: string | undefined): numbe
   return n;
 }
 
-const ENABLED: Record<string, boolean> = { yes: true, true: true, '1': true, on: true, y: true };
-const DISABLED: Record<string, boolean> = { no: true, false: true, '0': true, off: true, n: true };
+const ENABLED: Record<string, boolean> = { yes: true, true: true, '1': true, on: true };
+const DISABLED: Record<string, boolean> = { no: true, false: true, '0': true, off: true };
 
 export function parseEnabled(cell: string | undefined): boolean {
   const text = (cell ?? '').trim().toLowerCase();
