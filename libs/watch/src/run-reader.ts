@@ -63,10 +63,17 @@ export function createRunReader(target: WatchTarget): RunReader {
     return t;
   };
 
-  async function readOne(path: string): Promise<void> {
+  /**
+   * Batches whose journal was read after their heartbeat turned final: it cannot grow any
+   * more (a resume writes a live heartbeat first), so the sweep skips it.
+   */
+  const settled = new Set<string>();
+
+  async function readOne(path: string, sweep = false): Promise<void> {
     const c = classify(target, path);
     if (!c) return;
     if (c.role === 'journal') {
+      if (sweep && settled.has(c.key)) return;
       batchState(state, c.key).hasJournal = true;
       const tail = tailOf(path, false);
       // A big backlog is read in slices, so the lines in memory at once stay few.
@@ -74,15 +81,20 @@ export function createRunReader(target: WatchTarget): RunReader {
       while (tail.more);
       // Only the journals of live batches stay open: a run can have thousands.
       const hb = state.batches.get(c.key)?.heartbeat;
-      if (hb && FINAL_HEARTBEATS.has(hb.state)) await tail.close();
+      if (hb && FINAL_HEARTBEATS.has(hb.state)) {
+        await tail.close();
+        settled.add(c.key);
+      }
     } else if (c.role === 'log') {
       const tail = tailOf(path, true);
       appendLogLines(state, basename(path), await tail.read());
       await tail.close();
     } else if (c.role === 'heartbeat') {
       const hb = await readJson(path);
-      if (isObject(hb) && typeof hb.state === 'string')
+      if (isObject(hb) && typeof hb.state === 'string') {
         batchState(state, c.key).heartbeat = hb as unknown as StatusHeartbeat;
+        if (!FINAL_HEARTBEATS.has(hb.state)) settled.delete(c.key);
+      }
     } else if (c.role === 'manifest') {
       const m = await readJson(path);
       if (isObject(m)) state.manifest = m as unknown as RunManifest;
@@ -141,7 +153,7 @@ export function createRunReader(target: WatchTarget): RunReader {
         state.pidFilePid = null;
         await readOne(runPaths(target.dir).pidFile);
       }
-      for (const path of await allPaths()) await readOne(path);
+      for (const path of await allPaths()) await readOne(path, true);
       refreshAlive();
     },
     async readPaths(paths) {
