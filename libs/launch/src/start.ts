@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, FILE_MODE, runPaths } from '@capi/core';
 import type { Method } from './create-run.js';
@@ -112,7 +113,8 @@ export async function startSupervisor(
   else if (m.method === 'screen') startScreen(runDir, m.session ?? m.id, env);
   else if (m.method === 'tmux') startTmux(runDir, m.session ?? m.id, m.parallel, env);
   else throw new CapiError(`method ${m.method} is not started in the background`);
-  for (let i = 0; i < 150; i++) {
+  // a busy machine can take seconds to start node: wait up to 30 s
+  for (let i = 0; i < 300; i++) {
     const pid = await readPid(runDir);
     if (pid && isAlive(pid, SUPERVISOR_MARKER)) return pid;
     // A tiny run can be over before the first look: it has left `created` behind.
@@ -121,5 +123,7 @@ export async function startSupervisor(
     await sleep(100);
   }
   closeSession(m, env);
-  throw new CapiError(`the supervisor did not start: see ${runPaths(runDir).mainLog}`);
+  const log = await readFile(runPaths(runDir).mainLog, 'utf8').catch(() => '');
+  const tail = log.trim().split('\n').slice(-5).join('\n');
+  throw new CapiError(`the supervisor did not start: see ${runPaths(runDir).mainLog}${tail ? `\n${tail}` : ''}`);
 }

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { killAll } from '@capi/testkit';
-import {
-  type Demo,
-  demoSuite,
-  exactlyOnce,
-  readJson,
-  runDirOf,
-  type Sandbox,
-  sandbox,
-  startDemo,
-  until,
-} from './harness.js';
+import { type Demo, demoSuite, exactlyOnce, readJson, runDirOf, type Sandbox, sandbox, startDemo } from './harness.js';
 
 // The real capi-split, capi-exec and capi-merge against the demo API.
 
@@ -61,42 +51,6 @@ test('--wait: a nohup run of the real tools gives correct results and the verdic
   assert.equal(rerun.code, 1, 'the same two fail again');
 });
 
-test('kill -9 of a real capi-exec worker mid-run: replaced, each suite id exactly once', async () => {
-  const b = await sandbox(false);
-  boxes.push(b);
-  const suite = demoSuite(b.dir, 150);
-  const r = await b.launch([
-    suite,
-    '--parallel',
-    '2',
-    '--batch-size',
-    '75',
-    '--concurrency',
-    '2',
-    '--base-url',
-    demo.url,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const runDir = runDirOf(r.stdout);
-  const victim = await until('a worker with results', () => {
-    for (const f of readdirSync(join(runDir, 'claims'))) {
-      const text = readFileSync(join(runDir, 'claims', f), 'utf8');
-      if (!text.endsWith('\n')) continue; // being written
-      const c = JSON.parse(text) as { batch: string; pid: number; state: string };
-      const journal = join(runDir, 'results', `${c.batch}.ndjson`);
-      if (c.state === 'running' && existsSync(journal) && readFileSync(journal, 'utf8').length > 0) return c;
-    }
-    return null;
-  });
-  process.kill(victim.pid, 'SIGKILL');
-  await until('run end', () => readJson<Manifest>(join(runDir, 'run.json')).state !== 'running', 60_000);
-  const m = readJson<Manifest>(join(runDir, 'run.json'));
-  const log = readFileSync(join(runDir, 'logs/capi.log'), 'utf8');
-  assert.deepEqual([m.state, m.verdict], ['completed', 'passed'], log);
-  assert.equal(exactlyOnce(runDir, 150), null);
-  assert.match(log, /died \(killed by SIGKILL\); restart 1\/3/);
-});
-
 test('--rate is the rate of the whole run, shared by the workers, not multiplied by them', async () => {
   const b = await sandbox(false);
   boxes.push(b);
@@ -127,40 +81,4 @@ test('--rate is the rate of the whole run, shared by the workers, not multiplied
   const spanS = ((starts.at(-1) as number) - (starts[0] as number)) / 1000;
   // 60 starts at 20/s take about 3 s; at 20/s per worker they would take under 1 s
   assert.ok(spanS >= 2.2, `60 tests started over ${spanS.toFixed(2)} s`);
-});
-
-test('real workers: --stop then --resume, kill -9 of the supervisor then --resume: each id exactly once', async () => {
-  const b = await sandbox(false);
-  boxes.push(b);
-  const suite = demoSuite(b.dir, 120, [], 100);
-  const r = await b.launch([
-    suite,
-    '--parallel',
-    '2',
-    '--batch-size',
-    '30',
-    '--concurrency',
-    '1',
-    '--base-url',
-    demo.url,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const runDir = runDirOf(r.stdout);
-  const lines = (batch: string) => {
-    const f = join(runDir, 'results', `${batch}.ndjson`);
-    return existsSync(f) ? readFileSync(f, 'utf8').split('\n').length - 1 : 0;
-  };
-  await until('first results', () => lines('batch_0001') >= 3);
-  const stop = await b.launch(['--stop', runDir]);
-  assert.equal(stop.code, 0, stop.stderr);
-  assert.equal(readJson<Manifest>(join(runDir, 'run.json')).state, 'stopped');
-  assert.equal((await b.launch(['--resume', runDir])).code, 0);
-  await until('results after resume', () => lines('batch_0003') >= 3, 30_000);
-  process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
-  const again = await b.launch(['--resume', runDir, '--wait']);
-  assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stderr, /stale pid file cleared/);
-  const m = readJson<Manifest>(join(runDir, 'run.json'));
-  assert.deepEqual([m.state, m.verdict], ['completed', 'passed']);
-  assert.equal(exactlyOnce(runDir, 120), null);
 });
