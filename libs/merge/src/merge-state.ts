@@ -1,3 +1,4 @@
+import { createInterner, type Interner, NO_TAGS } from './interner.js';
 import { type MergedTest, missingTest } from './merged-test.js';
 
 /** The merged view: one entry per id, in first-seen order (suite order when a suite is known). */
@@ -9,57 +10,12 @@ export interface MergeState {
   superseded: number;
   /** Ids named in the suite (run folder batches or --suite). */
   expected: number;
+  intern: Interner;
 }
 
 export function createMergeState(): MergeState {
-  return { tests: new Map(), recordsRead: 0, superseded: 0, expected: 0 };
+  return { tests: new Map(), recordsRead: 0, superseded: 0, expected: 0, intern: createInterner() };
 }
-
-/**
- * Batch names, tag lists, run ids and shards repeat across millions of records: one shared
- * copy of each keeps memory (and garbage-collection time) growing with ids only.
- */
-const strings = new Map<string, string>();
-const tagLists = new Map<string, string[]>();
-const INTERN_LIMIT = 100_000;
-
-/** Per field, the value interned last: neighbouring records mostly repeat it. */
-const lastSeen = { batch: '', runId: '', shard: '' };
-
-function intern(v: string, field: keyof typeof lastSeen): string {
-  if (v === lastSeen[field]) return lastSeen[field];
-  let known = strings.get(v);
-  if (known === undefined) {
-    known = v;
-    if (strings.size < INTERN_LIMIT) strings.set(v, v);
-  }
-  lastSeen[field] = known;
-  return known;
-}
-
-let lastTags: string[] = [];
-
-function sameList(a: string[], b: string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function internTags(tags: string[]): string[] {
-  if (tags.length === 0) return EMPTY;
-  // Neighbouring records mostly carry the same tags: compare before building a key.
-  if (sameList(tags, lastTags)) return lastTags;
-  const key = tags.length === 1 ? (tags[0] as string) : tags.join('\u0000');
-  let known = tagLists.get(key);
-  if (!known) {
-    known = tags;
-    if (tagLists.size < INTERN_LIMIT) tagLists.set(key, tags);
-  }
-  lastTags = known;
-  return known;
-}
-
-const EMPTY: string[] = [];
 
 export interface ExpectedTest {
   id: string;
@@ -103,7 +59,7 @@ function httpStatusOf(v: Obj): number | null {
   return r && typeof r.status === 'number' ? r.status : null;
 }
 
-function take(t: MergedTest, v: Obj, startedAtMs: number): void {
+function take(t: MergedTest, v: Obj, startedAtMs: number, intern: Interner): void {
   t.name = typeof v.name === 'string' && v.name !== '' ? v.name : t.name;
   t.status = v.status as MergedTest['status'];
   t.durationMs = typeof v.durationMs === 'number' ? v.durationMs : 0;
@@ -111,12 +67,12 @@ function take(t: MergedTest, v: Obj, startedAtMs: number): void {
   const failures = v.failures as MergedTest['failures'] | undefined;
   t.failures = failures && failures.length > 0 ? failures : null;
   t.error = (v.error as MergedTest['error'] | undefined) ?? null;
-  if (typeof v.batch === 'string') t.batch = intern(v.batch, 'batch');
-  if (Array.isArray(v.tags)) t.tags = internTags(v.tags as string[]);
+  if (typeof v.batch === 'string') t.batch = intern.string(v.batch, 'batch');
+  if (Array.isArray(v.tags)) t.tags = intern.tags(v.tags as string[]);
   t.startedAtMs = startedAtMs;
-  t.runId = typeof v.runId === 'string' ? intern(v.runId, 'runId') : t.runId;
+  t.runId = typeof v.runId === 'string' ? intern.string(v.runId, 'runId') : t.runId;
   t.worker = typeof v.worker === 'number' ? v.worker : t.worker;
-  t.shard = typeof v.shard === 'string' ? intern(v.shard, 'shard') : t.shard;
+  t.shard = typeof v.shard === 'string' ? intern.string(v.shard, 'shard') : t.shard;
 }
 
 /**
@@ -124,7 +80,7 @@ function take(t: MergedTest, v: Obj, startedAtMs: number): void {
  * entry and assigning changed each field's kind (null to number, integer to float) and
  * cost V8 a shape migration per object, several microseconds per record.
  */
-function fromRecord(id: string, v: Obj, startedAtMs: number): MergedTest {
+function fromRecord(id: string, v: Obj, startedAtMs: number, intern: Interner): MergedTest {
   const failures = v.failures as MergedTest['failures'] | undefined;
   return {
     id,
@@ -136,14 +92,14 @@ function fromRecord(id: string, v: Obj, startedAtMs: number): MergedTest {
     httpStatus: httpStatusOf(v),
     failures: failures && failures.length > 0 ? failures : null,
     error: (v.error as MergedTest['error'] | undefined) ?? null,
-    batch: typeof v.batch === 'string' ? intern(v.batch, 'batch') : null,
-    tags: Array.isArray(v.tags) ? internTags(v.tags as string[]) : EMPTY,
+    batch: typeof v.batch === 'string' ? intern.string(v.batch, 'batch') : null,
+    tags: Array.isArray(v.tags) ? intern.tags(v.tags as string[]) : NO_TAGS,
     startedAtMs,
     flaky: false,
     hadBad: false,
-    runId: typeof v.runId === 'string' ? intern(v.runId, 'runId') : null,
+    runId: typeof v.runId === 'string' ? intern.string(v.runId, 'runId') : null,
     worker: typeof v.worker === 'number' ? v.worker : null,
-    shard: typeof v.shard === 'string' ? intern(v.shard, 'shard') : null,
+    shard: typeof v.shard === 'string' ? intern.string(v.shard, 'shard') : null,
   };
 }
 
@@ -154,12 +110,20 @@ export function addResult(state: MergeState, v: Obj): void {
   const attempts = typeof v.attempts === 'number' ? v.attempts : 1;
   const startedAtMs = startMs(v.startedAt);
   let t = state.tests.get(id);
-  if (!t) {
-    t = fromRecord(id, v, startedAtMs);
+  if (!t || t.records === 0) {
+    // The first result of an id: a fresh entry (the suite's placeholder keeps its place
+    // in the map and lends what the record does not say).
+    const fresh = fromRecord(id, v, startedAtMs, state.intern);
+    if (t) {
+      if (typeof v.name !== 'string' || v.name === '') fresh.name = t.name;
+      if (fresh.batch === null) fresh.batch = t.batch;
+      if (!Array.isArray(v.tags)) fresh.tags = t.tags;
+    }
+    t = fresh;
     state.tests.set(id, t);
   } else {
-    if (t.records > 0) state.superseded++;
-    if (t.records === 0 || wins(t, startedAtMs)) take(t, v, startedAtMs);
+    state.superseded++;
+    if (wins(t, startedAtMs)) take(t, v, startedAtMs, state.intern);
   }
   // Any failed or errored try of this id (a record, or a retried attempt inside one).
   if (isBad(v.status) || attempts > 1) t.hadBad = true;

@@ -50,8 +50,3 @@ export async function openSink(path: string, stdout: Writable = process.stdout):
     abort: () => file.abort(),
   };
 }
-
-/** Writes a whole text through a sink. */
-export async function writeText(sink: Sink, text: string): Promise<void> {
-  await sink.write(text);
-}
