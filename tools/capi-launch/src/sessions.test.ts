@@ -46,7 +46,7 @@ test('--tmux: a named session with supervisor, worker and watch windows; closed 
   skip: !has('tmux'),
 }, async () => {
   const b = await box({}, false);
-  const suite = demoSuite(b.dir, 80, ['T0005']);
+  const suite = demoSuite(b.dir, 40, ['T0005']);
   const r = await b.launch([
     suite,
     '--tmux',
@@ -69,7 +69,7 @@ test('--tmux: a named session with supervisor, worker and watch windows; closed 
   assert.deepEqual(windows.trim().split('\n'), ['supervisor', 'worker-1', 'worker-2', 'watch']);
   await until('run end', () => state(runDir).state === 'completed', 30_000);
   assert.equal(state(runDir).verdict, 'failed', 'T0005 expects 404');
-  assert.equal(exactlyOnce(runDir, 80), null);
+  assert.equal(exactlyOnce(runDir, 40), null);
   await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
 });
 
@@ -101,8 +101,8 @@ test('--screen: a named detached session that ends with the run', { skip: !has('
 });
 
 test('--nohup: the run survives its launching shell being killed and a SIGHUP to that session', async () => {
-  const b = await box({ FAKE_EXEC_DELAY_MS: '60' });
-  const suite = b.suite(80);
+  const b = await box({ FAKE_EXEC_DELAY_MS: '40' });
+  const suite = b.suite(60);
   const out = join(b.dir, 'launch.out');
   const env = { ...process.env, ...b.env };
   const cmd = `${process.execPath} ${binPath('capi-launch')} ${suite} --parallel 2 --batch-size 20 > ${out} 2>&1; sleep 60`;
@@ -124,7 +124,7 @@ test('--nohup: the run survives its launching shell being killed and a SIGHUP to
   assert.equal(state(runDir).state, 'running');
   await until('run end', () => state(runDir).state !== 'running', 30_000);
   assert.deepEqual([state(runDir).state, state(runDir).verdict], ['completed', 'passed']);
-  assert.equal(exactlyOnce(runDir, 80), null);
+  assert.equal(exactlyOnce(runDir, 60), null);
 });
 
 test('a missing tmux or screen: how to install it, exit 2, nothing started or left behind', async () => {
@@ -144,8 +144,8 @@ test('a missing tmux or screen: how to install it, exit 2, nothing started or le
 test('--tmux: kill -9 of the supervisor, then --resume reuses the session name and completes', {
   skip: !has('tmux'),
 }, async () => {
-  const b = await box({ FAKE_EXEC_DELAY_MS: '60' });
-  const r = await b.launch([b.suite(80), '--tmux', '--parallel', '2', '--batch-size', '20']);
+  const b = await box({ FAKE_EXEC_DELAY_MS: '40' });
+  const r = await b.launch([b.suite(60), '--tmux', '--parallel', '2', '--batch-size', '20']);
   assert.equal(r.code, 0, r.stderr);
   const runDir = runDirOf(r.stdout);
   const id = readJson<{ session: string }>(join(runDir, 'run.json')).session;
@@ -159,6 +159,6 @@ test('--tmux: kill -9 of the supervisor, then --resume reuses the session name a
   const again = await b.launch(['--resume', runDir, '--wait']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, new RegExp(`closed the leftover tmux session ${id}`));
-  assert.equal(exactlyOnce(runDir, 80), null);
+  assert.equal(exactlyOnce(runDir, 60), null);
   await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
 });
