@@ -74,7 +74,7 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
     ctx.log(t);
     appendFileSync(workerLog, `${new Date().toISOString()} ${t}\n`, { mode: FILE_MODE });
   };
-  for (;;) {
+  while (!ctx.stopping) {
     const w = startWorker({
       runDir: ctx.runDir,
       runId: manifest.id,
@@ -86,6 +86,8 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
       env: ctx.env,
     });
     if (w.pid) ctx.live.add(w.pid);
+    // a stop that came while this worker was starting has not reached it
+    if (ctx.stopping && w.pid) signal(w.pid, 'SIGTERM');
     await writeClaim(ctx.runDir, { ...claim, pid: w.pid });
     note(`worker ${claim.worker}: ${claim.batch} started (pid ${w.pid})`);
     const exit: WorkerExit = await w.exited;
