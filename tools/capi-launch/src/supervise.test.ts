@@ -48,6 +48,12 @@ test('--foreground runs every batch with N workers and exits with the verdict', 
   assert.equal(existsSync(join(runDir, 'supervisor.pid')), false);
   const workers = new Set(claims(runDir).map((c) => (c as unknown as { worker: number }).worker));
   assert.equal(workers.size, 3, 'three workers took batches');
+  const st = await b.launch(['--status', '--json']);
+  const row = JSON.parse(st.stdout) as Record<string, unknown>;
+  assert.deepEqual(
+    [row.state, row.verdict, row.total, row.done, row.passed, row.alive],
+    ['completed', 'passed', 45, 45, 45, false],
+  );
   const failing = await b.launch([suite, '--foreground', '--batch-size', '10'], { env: { FAKE_EXEC_FAIL: 'T0007' } });
   assert.equal(failing.code, 1, failing.stderr);
 });
