@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
 import { readClaims } from './claims.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
@@ -45,7 +46,13 @@ async function verdictOf(runDir: string, o: FinishOptions, total: number): Promi
   o.log(
     `results: ${c.results}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}`,
   );
-  const code = await runLogged(runDir, process.execPath, [toolBin('merge', o.env), runDir], o.env, 30 * 60_000);
+  const code = await runLogged(
+    runDir,
+    process.execPath,
+    [toolBin('merge', o.env), runDir, ...reportFlags(runDir)],
+    o.env,
+    30 * 60_000,
+  );
   if (code === 0 || code === 1) o.log(`capi-merge: report written to ${runPaths(runDir).report} (exit ${code})`);
   else o.log(`capi-merge could not write the report (exit ${code}): see above`);
   if ((code === 0 && verdict === 'failed') || (code === 1 && verdict === 'passed'))
@@ -92,4 +99,10 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
     o.log(`--on-finish command ended with exit ${rc}`);
   }
   return code;
+}
+
+/** A launched run's report also has JUnit for CI and the HTML page for people. */
+function reportFlags(runDir: string): string[] {
+  const report = runPaths(runDir).report;
+  return ['--junit', join(report, 'junit.xml'), '--html', join(report, 'report.html')];
 }

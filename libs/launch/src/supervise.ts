@@ -83,6 +83,7 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
       execBin: ctx.execBin,
       execArgs: manifest.options.execArgs,
       concurrency: manifest.options.concurrency,
+      total: ctx.counts.get(claim.batch) ?? null,
       env: ctx.env,
     });
     if (w.pid) ctx.live.add(w.pid);

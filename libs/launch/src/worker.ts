@@ -18,6 +18,8 @@ export interface WorkerSpec {
   /** Flags given at launch (base URL, headers, timeouts...), passed on unchanged. */
   execArgs: string[];
   concurrency: number | null;
+  /** Tests in the batch (batches/index.json), so the heartbeat can say done/total. */
+  total: number | null;
   env: NodeJS.ProcessEnv;
 }
 
@@ -41,6 +43,7 @@ export function workerArgs(s: WorkerSpec): string[] {
     '--control',
     p.control,
     ...(s.concurrency ? ['--concurrency', String(s.concurrency)] : []),
+    ...(s.total !== null ? ['--total', String(s.total)] : []),
     ...s.execArgs,
   ];
 }

@@ -22,7 +22,9 @@ export function printLaunched(l: Launched, verb: string): void {
 }
 
 export function summaryLine(s: RunSummary): string {
-  const rate = s.done > 0 ? ` pass ${((100 * s.passed) / s.done).toFixed(1)}%` : '';
+  // docs/formats.md, "Pass rate": skipped tests are not part of it
+  const ran = s.passed + s.failed + s.errors;
+  const rate = ran > 0 ? ` pass ${((100 * s.passed) / ran).toFixed(1)}%` : '';
   const tail = s.verdict ? ` verdict ${s.verdict}` : '';
   return `${s.id} ${s.state}${s.paused ? ' (paused)' : ''} ${s.done}/${s.total} done,${rate} failed ${s.failed} errors ${s.errors}${tail}`;
 }
