@@ -48,7 +48,8 @@ export async function cleanRun(
 ): Promise<string[]> {
   const run = runs[0];
   if (!run) return [];
-  const missing = [...state.tests.values()].filter((t) => t.status === 'missing').length;
+  let missing = 0;
+  for (const t of state.tests.values()) if (t.status === 'missing') missing++;
   if (missing > 0) {
     warn(`--clean: nothing removed: ${missing} tests are missing and a resume still needs the batches`);
     return [];

@@ -1,9 +1,9 @@
-import { createInterner, type Interner, NO_TAGS } from './interner.js';
-import { type MergedTest, missingTest } from './merged-test.js';
+import { createInterner, type Interner } from './interner.js';
+import { FLAG_BAD, FLAG_FLAKY, STATUS_CODE, TestTable } from './test-table.js';
 
-/** The merged view: one entry per id, in first-seen order (suite order when a suite is known). */
+/** The merged view: one row per id, in first-seen order (suite order when a suite is known). */
 export interface MergeState {
-  tests: Map<string, MergedTest>;
+  tests: TestTable;
   /** Result records read, all files together. */
   recordsRead: number;
   /** Records that lost to a later record of the same id. */
@@ -14,7 +14,7 @@ export interface MergeState {
 }
 
 export function createMergeState(): MergeState {
-  return { tests: new Map(), recordsRead: 0, superseded: 0, expected: 0, intern: createInterner() };
+  return { tests: new TestTable(), recordsRead: 0, superseded: 0, expected: 0, intern: createInterner() };
 }
 
 export interface ExpectedTest {
@@ -27,13 +27,18 @@ export interface ExpectedTest {
 
 /** Registers a suite id; until a result arrives it is missing (or skipped when disabled). */
 export function addExpected(state: MergeState, t: ExpectedTest): void {
-  const known = state.tests.get(t.id);
-  if (known) {
-    if (known.records === 0 && known.batch === null && t.batch) known.batch = t.batch;
+  const table = state.tests;
+  const known = table.indexOf(t.id);
+  if (known !== undefined) {
+    if (table.records[known] === 0 && table.batches[known] === null && t.batch) table.batches[known] = t.batch;
     return;
   }
   state.expected++;
-  state.tests.set(t.id, missingTest(t.id, t.name || t.id, t.tags ?? [], t.batch ?? null, t.enabled ?? true));
+  const i = table.add(t.id);
+  table.names[i] = t.name || t.id;
+  table.tags[i] = t.tags ?? [];
+  table.batches[i] = t.batch ?? null;
+  table.status[i] = STATUS_CODE[t.enabled === false ? 'skipped' : 'missing'];
 }
 
 type Obj = Record<string, unknown>;
@@ -49,85 +54,58 @@ function startMs(v: unknown): number {
  * when they started (a rerun on another machine may be read first); otherwise, and on a
  * tie, the record read later wins (file order, then line).
  */
-function wins(kept: MergedTest, startedAtMs: number): boolean {
-  if (Number.isNaN(kept.startedAtMs) || Number.isNaN(startedAtMs)) return true;
-  return startedAtMs >= kept.startedAtMs;
+function wins(keptMs: number, startedAtMs: number): boolean {
+  if (Number.isNaN(keptMs) || Number.isNaN(startedAtMs)) return true;
+  return startedAtMs >= keptMs;
 }
 
-function httpStatusOf(v: Obj): number | null {
+/** Copies the winning record into row i; a field the record does not carry keeps its value. */
+function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
+  const table = state.tests;
+  const { intern } = state;
+  if (typeof v.name === 'string' && v.name !== '') table.names[i] = v.name;
+  table.status[i] = STATUS_CODE[v.status as keyof typeof STATUS_CODE];
+  table.duration[i] = typeof v.durationMs === 'number' ? v.durationMs : 0;
   const r = v.response as Obj | null | undefined;
-  return r && typeof r.status === 'number' ? r.status : null;
-}
-
-function take(t: MergedTest, v: Obj, startedAtMs: number, intern: Interner): void {
-  t.name = typeof v.name === 'string' && v.name !== '' ? v.name : t.name;
-  t.status = v.status as MergedTest['status'];
-  t.durationMs = typeof v.durationMs === 'number' ? v.durationMs : 0;
-  t.httpStatus = httpStatusOf(v);
-  const failures = v.failures as MergedTest['failures'] | undefined;
-  t.failures = failures && failures.length > 0 ? failures : null;
-  t.error = (v.error as MergedTest['error'] | undefined) ?? null;
-  if (typeof v.batch === 'string') t.batch = intern.string(v.batch, 'batch');
-  if (Array.isArray(v.tags)) t.tags = intern.tags(v.tags as string[]);
-  t.startedAtMs = startedAtMs;
-  t.runId = typeof v.runId === 'string' ? intern.string(v.runId, 'runId') : t.runId;
-  t.worker = typeof v.worker === 'number' ? v.worker : t.worker;
-  t.shard = typeof v.shard === 'string' ? intern.string(v.shard, 'shard') : t.shard;
-}
-
-/**
- * A new id's entry, built in one literal with its final values: starting from a blank
- * entry and assigning changed each field's kind (null to number, integer to float) and
- * cost V8 a shape migration per object, several microseconds per record.
- */
-function fromRecord(id: string, v: Obj, startedAtMs: number, intern: Interner): MergedTest {
-  const failures = v.failures as MergedTest['failures'] | undefined;
-  return {
-    id,
-    name: typeof v.name === 'string' && v.name !== '' ? v.name : id,
-    status: v.status as MergedTest['status'],
-    attempts: 0,
-    records: 0,
-    durationMs: typeof v.durationMs === 'number' ? v.durationMs : 0,
-    httpStatus: httpStatusOf(v),
-    failures: failures && failures.length > 0 ? failures : null,
-    error: (v.error as MergedTest['error'] | undefined) ?? null,
-    batch: typeof v.batch === 'string' ? intern.string(v.batch, 'batch') : null,
-    tags: Array.isArray(v.tags) ? intern.tags(v.tags as string[]) : NO_TAGS,
-    startedAtMs,
-    flaky: false,
-    hadBad: false,
-    runId: typeof v.runId === 'string' ? intern.string(v.runId, 'runId') : null,
-    worker: typeof v.worker === 'number' ? v.worker : null,
-    shard: typeof v.shard === 'string' ? intern.string(v.shard, 'shard') : null,
-  };
+  table.http[i] = r && typeof r.status === 'number' ? r.status : -1;
+  const failures = v.failures as Array<{ check: string; expected: string; actual: string }> | undefined;
+  if (failures && failures.length > 0) table.failures.set(i, failures);
+  else table.failures.delete(i);
+  const error = v.error as { code: string; message: string } | null | undefined;
+  if (error) table.errors.set(i, error);
+  else table.errors.delete(i);
+  if (typeof v.batch === 'string') table.batches[i] = intern.string(v.batch, 'batch');
+  if (Array.isArray(v.tags)) table.tags[i] = intern.tags(v.tags as string[]);
+  table.start[i] = startedAtMs;
+  if (typeof v.runId === 'string') table.runIds[i] = intern.string(v.runId, 'runId');
+  if (typeof v.worker === 'number') table.worker[i] = v.worker;
+  if (typeof v.shard === 'string') table.shards[i] = intern.string(v.shard, 'shard');
 }
 
 /** Folds one validated result record into the state. */
 export function addResult(state: MergeState, v: Obj): void {
   state.recordsRead++;
+  const table = state.tests;
   const id = v.id as string;
   const attempts = typeof v.attempts === 'number' ? v.attempts : 1;
   const startedAtMs = startMs(v.startedAt);
-  let t = state.tests.get(id);
-  if (!t || t.records === 0) {
-    // The first result of an id: a fresh entry (the suite's placeholder keeps its place
-    // in the map and lends what the record does not say).
-    const fresh = fromRecord(id, v, startedAtMs, state.intern);
-    if (t) {
-      if (typeof v.name !== 'string' || v.name === '') fresh.name = t.name;
-      if (fresh.batch === null) fresh.batch = t.batch;
-      if (!Array.isArray(v.tags)) fresh.tags = t.tags;
-    }
-    t = fresh;
-    state.tests.set(id, t);
+  let i = table.indexOf(id);
+  if (i === undefined) {
+    i = table.add(id);
+    take(state, i, v, startedAtMs);
+  } else if (table.records[i] === 0) {
+    // A suite id's first result: the suite lends what the record does not say.
+    take(state, i, v, startedAtMs);
   } else {
     state.superseded++;
-    if (wins(t, startedAtMs)) take(t, v, startedAtMs, state.intern);
+    if (wins(table.start[i] as number, startedAtMs)) take(state, i, v, startedAtMs);
   }
+  let flags = table.flags[i] as number;
   // Any failed or errored try of this id (a record, or a retried attempt inside one).
-  if (isBad(v.status) || attempts > 1) t.hadBad = true;
-  t.records++;
-  t.attempts += attempts;
-  t.flaky = t.status === 'passed' && t.hadBad;
+  if (isBad(v.status) || attempts > 1) flags |= FLAG_BAD;
+  const passed = table.status[i] === STATUS_CODE.passed;
+  flags = passed && flags & FLAG_BAD ? flags | FLAG_FLAKY : flags & ~FLAG_FLAKY;
+  table.flags[i] = flags;
+  table.records[i] = (table.records[i] as number) + 1;
+  table.attempts[i] = (table.attempts[i] as number) + attempts;
 }

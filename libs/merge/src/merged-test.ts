@@ -34,34 +34,6 @@ export interface MergedTest {
   shard: string | null;
 }
 
-export function missingTest(
-  id: string,
-  name: string,
-  tags: string[],
-  batch: string | null,
-  enabled: boolean,
-): MergedTest {
-  return {
-    id,
-    name,
-    status: enabled ? 'missing' : 'skipped',
-    attempts: 0,
-    records: 0,
-    durationMs: 0,
-    httpStatus: null,
-    failures: null,
-    error: null,
-    batch,
-    tags,
-    startedAtMs: Number.NaN,
-    flaky: false,
-    hadBad: false,
-    runId: null,
-    worker: null,
-    shard: null,
-  };
-}
-
 /** A test counts as run when it has a result that is not skipped. */
 export function ran(t: MergedTest): boolean {
   return t.status === 'passed' || t.status === 'failed' || t.status === 'error';
