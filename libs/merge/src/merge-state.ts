@@ -1,4 +1,5 @@
 import { createInterner, type Interner } from './interner.js';
+import { isoToMs } from './iso-time.js';
 import { FLAG_BAD, FLAG_FLAKY, STATUS_CODE, TestTable } from './test-table.js';
 
 /** The merged view: one row per id, in first-seen order (suite order when a suite is known). */
@@ -46,7 +47,7 @@ type Obj = Record<string, unknown>;
 const isBad = (status: unknown) => status === 'failed' || status === 'error';
 
 function startMs(v: unknown): number {
-  return typeof v === 'string' && v !== '' ? Date.parse(v) : Number.NaN;
+  return typeof v === 'string' && v !== '' ? isoToMs(v) : Number.NaN;
 }
 
 /**
