@@ -1,4 +1,13 @@
-import { CapiError, ExitCode, formatShard, type Journal, openJournal, type Shard, type TestRecord } from '@capi/core';
+import {
+  CapiError,
+  ExitCode,
+  formatShard,
+  InputError,
+  type Journal,
+  openJournal,
+  type Shard,
+  type TestRecord,
+} from '@capi/core';
 import { watchControl } from './control.js';
 import { type EngineOptions, runTests, type Summary } from './engine.js';
 import { describeChange, fingerprint } from './fingerprint.js';
@@ -110,6 +119,23 @@ async function openResume(opts: ExecuteOptions, journalPath: string) {
   return { done: state.done, notPassed: state.notPassed, journal };
 }
 
+/**
+ * With a journal, an id must come once: a journal holds each id once, and a resume could
+ * not tell two tests of the same id apart.
+ */
+async function* uniqueIds(records: AsyncIterable<TestRecord>, source: string): AsyncGenerator<TestRecord> {
+  const seen = new Set<string>();
+  for await (const rec of records) {
+    if (seen.has(rec.id)) {
+      // Name the suite row when the record says where it came from.
+      const where = rec.source ?? { file: source, line: undefined };
+      throw new InputError(where.file, where.line, `field "id": duplicate id ${JSON.stringify(rec.id)}`);
+    }
+    seen.add(rec.id);
+    yield rec;
+  }
+}
+
 export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<ExecuteSummary> {
   const live = opts.live ?? createLiveState(opts.concurrency, opts.total);
   live.total ??= opts.total;
@@ -125,6 +151,7 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
   await control?.poll();
   const shard = opts.shard ? formatShard(opts.shard) : null;
   let records: AsyncIterable<TestRecord> = readTestRecords(opts.input, opts.source, opts.shard);
+  if (journal) records = uniqueIds(records, opts.source);
   if (done.size > 0) records = notDone(records, done, notPassed, live, opts);
   const sink = journal
     ? async (r: ExecResult) => {
