@@ -85,6 +85,9 @@ export const HTML_SCRIPT = `
     document.body.setAttribute('data-visible-rows', String(n));
   }
   filter.addEventListener('input', apply);
+  // A link can carry a filter: report.html#q=failed
+  var hash = /^#q=(.*)$/.exec(location.hash);
+  if (hash) filter.value = decodeURIComponent(hash[1]);
   apply();
   document.body.setAttribute('data-rows', String(rows.length));
   document.body.setAttribute('data-charts', String(document.querySelectorAll('svg.chart').length));

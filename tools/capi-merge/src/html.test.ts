@@ -56,7 +56,7 @@ test('the page is self-contained: no network reference, a CSP that forbids fetch
   assert.ok(!html.includes('\u001b'));
 });
 
-test('headless Chromium renders the charts and the table, and nothing from the data runs', { skip }, async () => {
+function dumpDom(url: string, profile: string) {
   const child = spawn(
     chromium as string,
     [
@@ -67,14 +67,18 @@ test('headless Chromium renders the charts and the table, and nothing from the d
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
-      `--user-data-dir=${join(tmp.path, 'profile')}`,
+      `--user-data-dir=${join(tmp.path, profile)}`,
       '--virtual-time-budget=5000',
       '--dump-dom',
-      pathToFileURL(htmlPath).href,
+      url,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const r = await collect(child, { timeoutMs: 60_000 });
+  return collect(child, { timeoutMs: 60_000 });
+}
+
+test('headless Chromium renders the charts and the table, and nothing from the data runs', { skip }, async () => {
+  const r = await dumpDom(pathToFileURL(htmlPath).href, 'profile');
   assert.equal(r.code, 0, r.stderr.slice(-2000));
   const dom = r.stdout;
   const has = (re: RegExp, what: string) => assert.ok(re.test(dom), `rendered page lacks ${what}`);
@@ -97,4 +101,14 @@ test('headless Chromium renders the charts and the table, and nothing from the d
   assert.ok(!dom.includes('\u001b'), 'an escape character reached the page');
   assert.equal((dom.match(/<svg[^>]*class="chart"/g) ?? []).length, 3);
   has(/<polyline points="[\d., ]+"/, 'the throughput line');
+});
+
+test('the table filter works: #q=failed in the link shows only the failed tests', { skip }, async () => {
+  const r = await dumpDom(`${pathToFileURL(htmlPath).href}#q=failed`, 'profile-filter');
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const body = /<body[^>]*>/.exec(r.stdout)?.[0] ?? '';
+  assert.match(body, /data-rendered="true"/);
+  assert.match(body, /data-visible-rows="4"/);
+  assert.match(r.stdout, /<span id="shown">4<\/span>/);
+  assert.equal((r.stdout.match(/<tr class="st-passed" hidden="">/g) ?? []).length, 36);
 });
