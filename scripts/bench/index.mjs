@@ -2,8 +2,7 @@
 // `npm run bench`: runs every scripts/bench/<name>.mjs one after another (never side by
 // side: they would steal each other's cores) and prints one table. Each module's default
 // export is `async ({ quick, log }) => rows` (docs/benchmarks.md, "How it runs").
-import { readdir } from 'node:fs/promises';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -32,7 +31,9 @@ const order = ['split', 'exec', 'merge', 'launch', 'watch'];
 const found = (await readdir(here)).filter((f) => f.endsWith('.mjs') && f !== 'index.mjs').map((f) => f.slice(0, -4));
 const wanted = values.only ? values.only.split(',').map((s) => s.trim()) : found;
 for (const name of wanted) if (!found.includes(name)) log(`no benchmark named "${name}" (have: ${found.join(', ')})`);
-const names = found.filter((n) => wanted.includes(n)).sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99);
+const names = found
+  .filter((n) => wanted.includes(n))
+  .sort((a, b) => ((order.indexOf(a) + 99) % 99) - ((order.indexOf(b) + 99) % 99));
 
 const fmt = (v) => {
   if (v === null || v === undefined || v === '') return '';
