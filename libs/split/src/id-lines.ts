@@ -1,42 +1,36 @@
 /**
  * Remembers the line where each id was first seen, in bounded memory: an id is kept as a
- * 64-bit hash in typed arrays (12 bytes a slot, about 24 MB for 1,000,000 ids) rather than
- * as a string in a Map (about 60 bytes an id). Two different ids share a hash with odds of
- * about n²/2^65 (1 in 30 million for a million ids); that would be reported as a duplicate.
+ * 64-bit hash plus its line in typed arrays (12 bytes a slot, about 17 MB for 1,000,000
+ * ids) rather than as a string in a Map (about 60 bytes an id). The table is cut into 256
+ * parts that grow one at a time by a quarter, so growing never holds two copies of the
+ * whole table. Two different ids share a hash with odds of about n²/2^65 (1 in 30 million
+ * for a million ids); that would be reported as a duplicate.
  */
-export function idLines(initialSlots = 1 << 12) {
-  let slots = initialSlots;
-  let hashA = new Int32Array(slots);
-  let hashB = new Int32Array(slots);
-  let lines = new Int32Array(slots);
+const PARTS = 256;
+const MAX_LOAD = 0.8;
+
+interface Part {
+  /** Slot i is [hashA, hashB, line] at 3i; line 0 marks a free slot. */
+  table: Int32Array;
+  slots: number;
+  size: number;
+}
+
+export function idLines(initialSlots = 16) {
+  const parts: Part[] = Array.from({ length: PARTS }, () => newPart(initialSlots));
   let size = 0;
-
-  /** Stores the hash in the first free slot from its home (linear probing; line 0 marks free). */
-  function place(a: number, b: number, line: number): void {
-    let i = a & (slots - 1);
-    while (lines[i] !== 0) i = (i + 1) & (slots - 1);
-    hashA[i] = a;
-    hashB[i] = b;
-    lines[i] = line;
-  }
-
-  function grow(): void {
-    const [oldA, oldB, oldLines] = [hashA, hashB, lines];
-    slots *= 2;
-    hashA = new Int32Array(slots);
-    hashB = new Int32Array(slots);
-    lines = new Int32Array(slots);
-    for (let i = 0; i < oldLines.length; i++) if (oldLines[i] !== 0) place(oldA[i]!, oldB[i]!, oldLines[i]!);
-  }
-
   return {
     /** The line where `id` was first seen, or 0 when it is new (then `line` is remembered). */
     firstLine(id: string, line: number): number {
-      const [a, b] = hash64(id);
-      for (let i = a & (slots - 1); lines[i] !== 0; i = (i + 1) & (slots - 1))
-        if (hashA[i] === a && hashB[i] === b) return lines[i]!;
-      place(a, b, Math.max(1, line));
-      if (++size * 10 > slots * 7) grow();
+      hash64(id);
+      const a = hashA;
+      const b = hashB;
+      const part = parts[b >>> 24] as Part;
+      const found = lookup(part, a, b);
+      if (found !== 0) return found;
+      insert(part, a, b, Math.max(1, line));
+      size++;
+      if (part.size > part.slots * MAX_LOAD) grow(part);
       return 0;
     },
     get size() {
@@ -45,8 +39,43 @@ export function idLines(initialSlots = 1 << 12) {
   };
 }
 
-/** Two independent 32-bit hashes of a string: FNV-1a and a murmur-style mix. */
-export function hash64(text: string): [number, number] {
+function newPart(slots: number): Part {
+  return { table: new Int32Array(slots * 3), slots, size: 0 };
+}
+
+function lookup(part: Part, a: number, b: number): number {
+  const { table, slots } = part;
+  for (let i = (a >>> 0) % slots; table[i * 3 + 2] !== 0; i = i + 1 === slots ? 0 : i + 1)
+    if (table[i * 3] === a && table[i * 3 + 1] === b) return table[i * 3 + 2] as number;
+  return 0;
+}
+
+/** Linear probing from the hash's home slot to the first free one. */
+function insert(part: Part, a: number, b: number, line: number): void {
+  const { table, slots } = part;
+  let i = (a >>> 0) % slots;
+  while (table[i * 3 + 2] !== 0) i = i + 1 === slots ? 0 : i + 1;
+  table[i * 3] = a;
+  table[i * 3 + 1] = b;
+  table[i * 3 + 2] = line;
+  part.size++;
+}
+
+function grow(part: Part): void {
+  const old = part.table;
+  part.slots = Math.ceil(part.slots * 1.25) + 1;
+  part.table = new Int32Array(part.slots * 3);
+  part.size = 0;
+  for (let i = 0; i < old.length; i += 3)
+    if (old[i + 2] !== 0) insert(part, old[i] as number, old[i + 1] as number, old[i + 2] as number);
+}
+
+/** The result of hash64, in module variables: no array allocated per id. */
+let hashA = 0;
+let hashB = 0;
+
+/** Two independent 32-bit hashes of a string (FNV-1a and a murmur-style mix) into hashA, hashB. */
+function hash64(text: string): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c ^ text.length;
   for (let i = 0; i < text.length; i++) {
@@ -56,5 +85,6 @@ export function hash64(text: string): [number, number] {
     b ^= b >>> 15;
   }
   b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-  return [a | 0, (b ^ (b >>> 16)) | 0];
+  hashA = a | 0;
+  hashB = (b ^ (b >>> 16)) | 0;
 }

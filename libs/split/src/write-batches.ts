@@ -65,7 +65,8 @@ async function checkTarget(target: string, shown: string, force: boolean): Promi
   return true;
 }
 
-const WRITE_AT = 256 * 1024;
+// Small writes: a string over 128 KiB lands in V8's large-object space, freed only by a full GC.
+const WRITE_AT = 32 * 1024;
 
 async function writeFiles(
   records: AsyncIterable<TestRecord | TestRecord[]>,

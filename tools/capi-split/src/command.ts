@@ -147,23 +147,38 @@ async function split(a: Args): Promise<number> {
 
 /**
  * Output is held back until 1 MiB has gathered, so that bad input found early (most bad
- * suites) leaves stdout empty; past that the records stream, one write per parsed chunk,
- * waiting for 'drain' when the reader downstream is behind.
+ * suites) leaves stdout empty; past that the records stream in writes of about 32 KiB,
+ * waiting for 'drain' after each parsed chunk when the reader downstream is behind.
+ * Writes stay small on purpose: a string over 128 KiB lands in V8's large-object space,
+ * which only a full GC frees, and peak memory grew by tens of MB.
  */
 const HOLD_BACK = 1024 * 1024;
+const WRITE_AT = 32 * 1024;
 
 async function toStdout(batches: AsyncIterable<TestRecord[]>): Promise<void> {
-  let held: string | null = '';
+  const out = process.stdout;
+  let held: string[] | null = [];
+  let heldBytes = 0;
   for await (const batch of batches) {
     let text = '';
-    for (const record of batch) text += `${serializeTestRecord(record)}\n`;
-    if (held !== null) {
-      held += text;
-      if (held.length < HOLD_BACK) continue;
-      text = held;
-      held = null;
+    for (const record of batch) {
+      text += `${serializeTestRecord(record)}\n`;
+      if (text.length < WRITE_AT) continue;
+      if (held === null) out.write(text);
+      else {
+        held.push(text);
+        heldBytes += text.length;
+      }
+      text = '';
     }
-    if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+    if (held !== null) {
+      held.push(text);
+      heldBytes += text.length;
+      if (heldBytes < HOLD_BACK) continue;
+      for (const piece of held) out.write(piece);
+      held = null;
+    } else if (text !== '') out.write(text);
+    if (out.writableNeedDrain) await once(out, 'drain');
   }
-  if (held) process.stdout.write(held);
+  for (const piece of held ?? []) out.write(piece);
 }
