@@ -98,7 +98,12 @@ export class NdjsonWriter {
 
   /** Resolves at once unless the stream is full; await it to honour backpressure. */
   write(value: unknown): Promise<void> | undefined {
-    this.buffer += `${JSON.stringify(value)}\n`;
+    return this.writeLine(JSON.stringify(value));
+  }
+
+  /** Writes one line of JSON text already serialized (no newline): saves a second stringify. */
+  writeLine(json: string): Promise<void> | undefined {
+    this.buffer += `${json}\n`;
     if (this.buffer.length >= this.highWater) return this.flush();
     if (!this.scheduled) {
       this.scheduled = true;

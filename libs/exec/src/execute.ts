@@ -44,8 +44,11 @@ export interface ExecuteSummary extends Summary {
   resumedNotPassed: number;
 }
 
-/** Where stdout results go; awaited, so stdout backpressure holds the run. */
-export type ResultOut = (result: ExecResult) => Promise<void> | void;
+/**
+ * Where stdout results go, as the JSON text of the record (serialized once for the journal
+ * and stdout both); awaited, so stdout backpressure holds the run.
+ */
+export type ResultOut = (json: string, result: ExecResult) => Promise<void> | void;
 
 async function compareSuite(opts: ExecuteOptions, done: Map<string, string>): Promise<ChangeLog> {
   const changes = new ChangeLog();
@@ -155,10 +158,12 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
   if (done.size > 0) records = notDone(records, done, notPassed, live, opts);
   const sink = journal
     ? async (r: ExecResult) => {
-        await (journal as Journal).append(r);
-        await out(r);
+        const json = JSON.stringify(r);
+        // The journal first: a test counts as done only once it is there.
+        await (journal as Journal).appendLine(json);
+        await out(json, r);
       }
-    : out;
+    : (r: ExecResult) => out(JSON.stringify(r), r);
   let summary: Summary | null = null;
   try {
     summary = await runTests(records, { ...opts, shard, limiter }, sink, live);

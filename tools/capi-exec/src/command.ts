@@ -130,7 +130,7 @@ Examples:
       if (options.source === '<stdin>') process.stdin.destroy();
     });
     try {
-      const summary = await execute({ ...options, stop: stop.signal, live, log }, (r) => writer.write(r));
+      const summary = await execute({ ...options, stop: stop.signal, live, log }, (json) => writer.writeLine(json));
       await writer.close();
       progress.stop();
       if (summary.stoppedBy === 'max-errors') log(`stopped early: ${summary.reason}`);

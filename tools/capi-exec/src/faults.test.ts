@@ -60,7 +60,8 @@ test('a 429 pauses every lane for Retry-After, then the pace is lower for a whil
   const r = await runTool('capi-exec', ['--base-url', s.url, '--rate', '100/s', '--concurrency', '8'], { input });
   assert.equal(r.code, 0, r.stderr);
   const t429 = s.hits[39]?.at as number;
-  const during = s.hits.filter((h) => h.at > t429 + 50 && h.at < t429 + 950).length;
+  // Requests already sent when the 429 came may still land (a loaded machine): allow 200 ms.
+  const during = s.hits.filter((h) => h.at > t429 + 200 && h.at < t429 + 950).length;
   assert.equal(during, 0, 'no lane may start while the API asked to wait');
   const nextSecond = s.hits.filter((h) => h.at >= t429 + 1000 && h.at < t429 + 2000).length;
   assert.ok(nextSecond <= 75, `after the pause the pace is lowered (${nextSecond} in the next second, limit 100/s)`);
