@@ -62,3 +62,17 @@ test('an error half-way leaves nothing behind', async () => {
   await assert.rejects(writeBatches(broken, dir, 1), /s\.csv:4: field "url": missing/);
   assert.deepEqual(await readdir(root).then((names) => names.filter((n) => n.includes('c'))), []);
 });
+
+test('past 9999 batches the names grow wider so that they still sort', async () => {
+  const dir = join(root, 'wide');
+  const index = await writeBatches(records(10_001), dir, 1);
+  assert.equal(index.batches.length, 10_001);
+  assert.equal(index.batches[0]?.file, 'batch_00001.ndjson');
+  assert.equal(index.batches[10_000]?.batch, 'batch_10001');
+  const names = (await readdir(dir)).filter((n) => n.startsWith('batch_'));
+  assert.equal(names.length, 10_001);
+  assert.deepEqual(
+    [...names].sort(),
+    index.batches.map((b) => b.file),
+  );
+});

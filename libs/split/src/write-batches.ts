@@ -126,7 +126,7 @@ async function endFile(file: FileHandle, text: string): Promise<void> {
 
 /** Past 9999 batches the numbers grow wider so that names still sort; known only at the end. */
 async function widenNames(entries: BatchIndexEntry[], temp: string): Promise<BatchIndexEntry[]> {
-  if (batchName(entries.length, entries.length) === batchName(entries.length)) return entries;
+  if (batchName(1, entries.length) === batchName(1)) return entries;
   for (const [i, entry] of entries.entries()) {
     const batch = batchName(i + 1, entries.length);
     await rename(join(temp, entry.file), join(temp, `${batch}.ndjson`));
