@@ -1,5 +1,15 @@
 import { once } from 'node:events';
-import { formatShard, type InputError, intFlag, parseShard, type TestRecord, UsageError } from '@capi/core';
+import type { Readable } from 'node:stream';
+import {
+  CapiError,
+  ExitCode,
+  formatShard,
+  type InputError,
+  intFlag,
+  parseShard,
+  type TestRecord,
+  UsageError,
+} from '@capi/core';
 import { type SplitOptions, serializeTestRecord, splitSuiteBatches, writeBatches } from '@capi/split';
 import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
 import { openSuite } from './input.js';
@@ -111,6 +121,7 @@ async function split(a: Args): Promise<number> {
   const options = filterOptions(a);
   const batches = batchOptions(a);
   const input = await openSuite(typeof a.file === 'string' ? a.file : '-');
+  const stopOnSignal = stopInput(input.stream);
   const progress = progressLine();
   let skipped = 0;
   const splitOptions: SplitOptions = {
@@ -140,9 +151,29 @@ async function split(a: Args): Promise<number> {
     }
   } finally {
     progress.done();
+    stopOnSignal.off();
   }
   if (skipped > 0) process.stderr.write(`capi-split: skipped ${skipped} bad row${skipped === 1 ? '' : 's'}\n`);
   return 0;
+}
+
+/**
+ * Ctrl-C or a TERM stops reading with an error, so that the split unwinds like any other
+ * error: --out removes its temporary folder, and nothing half-written is left (exit 130/143).
+ */
+function stopInput(stream: Readable) {
+  const stop = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+    stream.destroy(new CapiError(`stopped by ${signal}`, code));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    off() {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
 }
 
 /**
