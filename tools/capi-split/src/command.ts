@@ -31,7 +31,6 @@ const args = {
   file: {
     type: 'positional',
     required: false,
-    default: '-',
     description: 'suite CSV or NDJSON test records (- or none: stdin)',
   },
   format: {
@@ -120,6 +119,8 @@ function batchOptions(a: Args): { out: string; size: number; force: boolean } | 
 async function split(a: Args): Promise<number> {
   const options = filterOptions(a);
   const batches = batchOptions(a);
+  if (typeof a.file !== 'string' && process.stdin.isTTY)
+    throw new UsageError('no suite given (name a file, or pipe one into stdin)');
   const input = await openSuite(typeof a.file === 'string' ? a.file : '-');
   const stopOnSignal = stopInput(input.stream);
   const progress = progressLine();
