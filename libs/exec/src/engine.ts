@@ -128,9 +128,10 @@ export async function runTests(
   ticker.unref();
   let graceTimer: NodeJS.Timeout | null = null;
   const onStop = () => {
-    if (stoppedBy) return;
+    // A signal wins over --max-errors: the run was stopped, and in flight gets the grace.
     stoppedBy = 'stop';
     live.state = 'stopping';
+    if (graceTimer) return;
     graceTimer = setTimeout(() => {
       cutter.abort();
       limiter.cancelAll();
@@ -152,7 +153,8 @@ export async function runTests(
     limiter,
     retries: options.retries,
     cut: cutter.signal,
-    observedRate: () => live.rate,
+    // Until the meter has a few samples, the average since the start.
+    observedRate: () => (live.rate > 0 ? live.rate : live.done / Math.max(0.1, (performance.now() - began) / 1000)),
     lanes: () => live.concurrency,
   };
 

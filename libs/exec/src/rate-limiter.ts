@@ -26,7 +26,9 @@ export interface RateLimiter {
 
 const RECOVERY_PER_S = 1.1;
 const MIN_RATE = 0.2;
-const HEADROOM = 1.01;
+const HEADROOM = 1.015;
+const CATCH_UP_MS = 1000 * (HEADROOM - 1);
+const THROTTLE_EVERY_MS = 1000;
 
 export function createRateLimiter(
   initial: number | null,
@@ -35,6 +37,7 @@ export function createRateLimiter(
   let configured = initial;
   let adaptive: number | null = null;
   let adaptiveAt = 0;
+  let lastThrottle = Number.NEGATIVE_INFINITY;
   let recoverTo = 0;
   let hinted: number | null = null;
   let hintedUntil = 0;
@@ -89,10 +92,12 @@ export function createRateLimiter(
       const interval = (1000 / rate) * HEADROOM;
       // A timer can fire early (libuv caches its clock per loop turn) or late (a busy loop).
       if (next > t) return arm(next, t);
-      // Slightly late: the next slot stays on the grid, so the average holds. Late by half an
-      // interval or more (a busy loop, or idle lanes): the grid starts again from now, so
-      // lost time is never made up in a burst and no one-second window exceeds the rate.
-      next = (t - next < interval / 2 ? next : t) + interval;
+      // Late by less than CATCH_UP_MS: the next slot stays on the grid, so the average
+      // holds. Later (a busy loop, or idle lanes): the grid starts again from now, so lost
+      // time is never made up in a burst. Slots are HEADROOM/rate apart and a start is less
+      // than CATCH_UP_MS = 1000 × (HEADROOM − 1) after its slot, so any one-second window
+      // holds at most (1000 + CATCH_UP_MS) / interval = rate starts.
+      next = (t - next < CATCH_UP_MS ? next : t) + interval;
       (queue.shift() as (ok: boolean) => void)(true);
     }
   };
@@ -126,10 +131,16 @@ export function createRateLimiter(
       repump();
     },
     throttle(observed) {
-      const base = current() ?? Math.max(observed, MIN_RATE * 2);
+      const t = now();
+      // Many lanes see the same 429 burst: halve once per second, not once per answer.
+      if (t - lastThrottle < THROTTLE_EVERY_MS) return;
+      const base = current() ?? (observed > 0 ? observed : null);
+      // No --rate and nothing finished yet: there is no pace to halve; the pause must do.
+      if (base === null) return;
+      lastThrottle = t;
       if (adaptive === null) recoverTo = configured ?? Math.max(observed, base);
       adaptive = Math.max(MIN_RATE, Math.min(base, observed > 0 ? observed : base) / 2);
-      adaptiveAt = now();
+      adaptiveAt = t;
     },
     hint(remaining, resetS, lanes) {
       const t = now();
