@@ -1,14 +1,33 @@
 /**
- * Batch names, tag lists, run ids and shards repeat across millions of records: one shared
- * copy of each keeps memory (and garbage-collection time) growing with ids only. One
- * interner per merge, so nothing outlives it.
+ * Batch names, tag lists, run ids and shards repeat across millions of records: each
+ * distinct value is stored once and the merged tests keep its small number (code) in a
+ * typed array, so memory (and garbage-collection time) grows with ids only, and the
+ * summary can count per batch and per tag list by code instead of by string.
+ * Code 0 is "none" (null, or no tags).
  */
-export interface Interner {
-  string(v: string, field: 'batch' | 'runId' | 'shard'): string;
-  tags(list: string[]): string[];
+export class StringPool {
+  private readonly codes = new Map<string, number>();
+  readonly values: Array<string | null> = [null];
+  // The value seen last: neighbouring records mostly repeat it, and comparing two short
+  // strings is cheaper than a map lookup.
+  private last: string | null = null;
+  private lastCode = 0;
+
+  code(v: string | null | undefined): number {
+    if (typeof v !== 'string') return 0;
+    if (v === this.last) return this.lastCode;
+    let code = this.codes.get(v);
+    if (code === undefined) {
+      code = this.values.length;
+      this.values.push(v);
+      this.codes.set(v, code);
+    }
+    this.last = v;
+    this.lastCode = code;
+    return code;
+  }
 }
 
-const LIMIT = 100_000;
 export const NO_TAGS: string[] = [];
 
 function sameList(a: string[], b: string[]): boolean {
@@ -17,35 +36,25 @@ function sameList(a: string[], b: string[]): boolean {
   return true;
 }
 
-export function createInterner(): Interner {
-  const strings = new Map<string, string>();
-  const tagLists = new Map<string, string[]>();
-  // Per field, the value seen last: neighbouring records mostly repeat it, and comparing
-  // two short strings is cheaper than a map lookup.
-  const last = { batch: '', runId: '', shard: '' };
-  let lastTags: string[] = NO_TAGS;
-  return {
-    string(v, field) {
-      if (v === last[field]) return last[field];
-      let known = strings.get(v);
-      if (known === undefined) {
-        known = v;
-        if (strings.size < LIMIT) strings.set(v, v);
-      }
-      last[field] = known;
-      return known;
-    },
-    tags(list) {
-      if (list.length === 0) return NO_TAGS;
-      if (sameList(list, lastTags)) return lastTags;
-      const key = list.length === 1 ? (list[0] as string) : list.join('\u0000');
-      let known = tagLists.get(key);
-      if (!known) {
-        known = list;
-        if (tagLists.size < LIMIT) tagLists.set(key, list);
-      }
-      lastTags = known;
-      return known;
-    },
-  };
+/** Tag lists by code; equal lists share one code (and one array). */
+export class TagPool {
+  private readonly codes = new Map<string, number>();
+  readonly values: string[][] = [NO_TAGS];
+  private last: string[] = NO_TAGS;
+  private lastCode = 0;
+
+  code(list: string[] | null | undefined): number {
+    if (!list || list.length === 0) return 0;
+    if (sameList(list, this.last)) return this.lastCode;
+    const key = list.length === 1 ? (list[0] as string) : list.join('\u0000');
+    let code = this.codes.get(key);
+    if (code === undefined) {
+      code = this.values.length;
+      this.values.push(list);
+      this.codes.set(key, code);
+    }
+    this.last = this.values[code] as string[];
+    this.lastCode = code;
+    return code;
+  }
 }

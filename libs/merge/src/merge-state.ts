@@ -1,4 +1,3 @@
-import { createInterner, type Interner } from './interner.js';
 import { isoToMs } from './iso-time.js';
 import { FLAG_BAD, FLAG_FLAKY, STATUS_CODE, TestTable } from './test-table.js';
 
@@ -11,11 +10,10 @@ export interface MergeState {
   superseded: number;
   /** Ids named in the suite (run folder batches or --suite). */
   expected: number;
-  intern: Interner;
 }
 
 export function createMergeState(): MergeState {
-  return { tests: new TestTable(), recordsRead: 0, superseded: 0, expected: 0, intern: createInterner() };
+  return { tests: new TestTable(), recordsRead: 0, superseded: 0, expected: 0 };
 }
 
 export interface ExpectedTest {
@@ -31,14 +29,15 @@ export function addExpected(state: MergeState, t: ExpectedTest): void {
   const table = state.tests;
   const known = table.indexOf(t.id);
   if (known !== undefined) {
-    if (table.records[known] === 0 && table.batches[known] === null && t.batch) table.batches[known] = t.batch;
+    if (table.records[known] === 0 && table.batch[known] === 0 && t.batch)
+      table.batch[known] = table.batchPool.code(t.batch);
     return;
   }
   state.expected++;
   const i = table.add(t.id);
   table.names[i] = t.name || t.id;
-  table.tags[i] = t.tags ?? [];
-  table.batches[i] = t.batch ?? null;
+  table.tags[i] = table.tagPool.code(t.tags);
+  table.batch[i] = table.batchPool.code(t.batch);
   table.status[i] = STATUS_CODE[t.enabled === false ? 'skipped' : 'missing'];
 }
 
@@ -63,7 +62,6 @@ function wins(keptMs: number, startedAtMs: number): boolean {
 /** Copies the winning record into row i; a field the record does not carry keeps its value. */
 function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   const table = state.tests;
-  const { intern } = state;
   if (typeof v.name === 'string' && v.name !== '') table.names[i] = v.name;
   table.status[i] = STATUS_CODE[v.status as keyof typeof STATUS_CODE];
   table.duration[i] = typeof v.durationMs === 'number' ? v.durationMs : 0;
@@ -75,12 +73,12 @@ function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   const error = v.error as { code: string; message: string } | null | undefined;
   if (error) table.errors.set(i, error);
   else table.errors.delete(i);
-  if (typeof v.batch === 'string') table.batches[i] = intern.string(v.batch, 'batch');
-  if (Array.isArray(v.tags)) table.tags[i] = intern.tags(v.tags as string[]);
+  if (typeof v.batch === 'string') table.batch[i] = table.batchPool.code(v.batch);
+  if (Array.isArray(v.tags)) table.tags[i] = table.tagPool.code(v.tags as string[]);
   table.start[i] = startedAtMs;
-  if (typeof v.runId === 'string') table.runIds[i] = intern.string(v.runId, 'runId');
+  if (typeof v.runId === 'string') table.runId[i] = table.runIdPool.code(v.runId);
   if (typeof v.worker === 'number') table.worker[i] = v.worker;
-  if (typeof v.shard === 'string') table.shards[i] = intern.string(v.shard, 'shard');
+  if (typeof v.shard === 'string') table.shard[i] = table.shardPool.code(v.shard);
 }
 
 /** Folds one validated result record into the state. */

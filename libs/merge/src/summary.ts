@@ -1,7 +1,8 @@
 import type { MergeState } from './merge-state.js';
-import { type MergedStatus, type MergedTest, ran } from './merged-test.js';
+import type { MergedStatus, MergedTest } from './merged-test.js';
 import { percentile } from './percentile.js';
 import { reasonOf } from './reason.js';
+import { FLAG_FLAKY, STATUS_CODE, STATUSES, type TestTable } from './test-table.js';
 
 export type Counts = Record<MergedStatus, number> & { total: number; flaky: number };
 
@@ -66,16 +67,55 @@ const MAX_GROUPS = 200;
 const MAX_LIST = 1000;
 const EXAMPLES = 5;
 
-function bump(map: Map<string, GroupRow>, key: string, t: MergedTest): void {
-  let row = map.get(key);
-  if (!row) {
-    row = { key, counts: emptyCounts(), summedMs: 0 };
-    map.set(key, row);
+/** Per group key, in a flat array: total, a count per status code, flaky, summed ms. */
+const FIELDS = 8;
+const F_FLAKY = 6;
+const F_SUMMED = 7;
+
+class GroupAcc {
+  readonly keys: string[] = [];
+  private readonly index = new Map<string, number>();
+  acc = new Float64Array(0);
+
+  keyOf(key: string): number {
+    let k = this.index.get(key);
+    if (k === undefined) {
+      k = this.keys.length;
+      this.keys.push(key);
+      this.index.set(key, k);
+    }
+    return k;
   }
-  row.counts.total++;
-  row.counts[t.status]++;
-  if (t.flaky) row.counts.flaky++;
-  if (ran(t)) row.summedMs += t.durationMs;
+
+  /** Called once all keys are known. */
+  ready(): void {
+    this.acc = new Float64Array(this.keys.length * FIELDS);
+  }
+
+  bump(k: number, status: number, flaky: boolean, durationMs: number): void {
+    const o = k * FIELDS;
+    const acc = this.acc;
+    acc[o] = (acc[o] as number) + 1;
+    acc[o + 1 + status] = (acc[o + 1 + status] as number) + 1;
+    if (flaky) acc[o + F_FLAKY] = (acc[o + F_FLAKY] as number) + 1;
+    // Only tests that ran (passed, failed, error) add their time.
+    if (status <= STATUS_CODE.error) acc[o + F_SUMMED] = (acc[o + F_SUMMED] as number) + durationMs;
+  }
+
+  rows(): GroupRow[] {
+    const rows: GroupRow[] = [];
+    for (let k = 0; k < this.keys.length; k++) {
+      const o = k * FIELDS;
+      const a = this.acc;
+      if (a[o] === 0) continue;
+      const counts = emptyCounts();
+      counts.total = a[o] as number;
+      for (let s = 0; s < STATUSES.length; s++) counts[STATUSES[s] as MergedStatus] = a[o + 1 + s] as number;
+      counts.flaky = a[o + F_FLAKY] as number;
+      rows.push({ key: this.keys[k] as string, counts, summedMs: a[o + F_SUMMED] as number });
+    }
+    return rows.sort((a, b) => a.key.localeCompare(b.key));
+  }
 }
 
 function addFailure(groups: Map<string, FailureGroup>, t: MergedTest): void {
@@ -91,50 +131,75 @@ function addFailure(groups: Map<string, FailureGroup>, t: MergedTest): void {
   if (g.examples.length < EXAMPLES) g.examples.push(t.id);
 }
 
-function keepSlowest(slowest: MergedTest[], t: MergedTest, n = 10): void {
-  if (slowest.length === n && (slowest[n - 1] as MergedTest).durationMs >= t.durationMs) return;
-  slowest.push(t);
-  slowest.sort((a, b) => b.durationMs - a.durationMs);
+function keepSlowest(slowest: number[], duration: Float64Array, i: number, n = 10): void {
+  if (slowest.length === n && (duration[slowest[n - 1] as number] as number) >= (duration[i] as number)) return;
+  slowest.push(i);
+  slowest.sort((a, b) => (duration[b] as number) - (duration[a] as number));
   if (slowest.length > n) slowest.pop();
 }
 
+/** Group keys by pool code: the batch of each batch code, the tags of each tag-list code. */
+function groupKeys(table: TestTable, batches: GroupAcc, tags: GroupAcc) {
+  const batchKey = Int32Array.from(table.batchPool.values, (b) => batches.keyOf(b ?? '(none)'));
+  const tagKeys = table.tagPool.values.map((list) => Int32Array.from(list, (tag) => tags.keyOf(tag)));
+  batches.ready();
+  tags.ready();
+  return { batchKey, tagKeys };
+}
+
+/**
+ * One pass over the merged tests' columns (no object per test: only failures, the slowest
+ * and the listed ids are looked at as tests).
+ */
 export function summarize(state: MergeState): Summary {
+  const table = state.tests;
+  const size = table.size;
   const counts = emptyCounts();
-  const tags = new Map<string, GroupRow>();
-  const batches = new Map<string, GroupRow>();
+  const byStatus = new Float64Array(STATUSES.length);
+  const tags = new GroupAcc();
+  const batches = new GroupAcc();
+  const { batchKey, tagKeys } = groupKeys(table, batches, tags);
   const groups = new Map<string, FailureGroup>();
-  const durations = new Float64Array(state.tests.size);
-  const ends = new Float64Array(state.tests.size);
+  const durations = new Float64Array(size);
+  const ends = new Float64Array(size);
   let timed = 0;
-  const slowest: MergedTest[] = [];
+  const slowest: number[] = [];
   const flaky: string[] = [];
   const missing: string[] = [];
   let n = 0;
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   let summedMs = 0;
-  for (const t of state.tests.values()) {
-    counts.total++;
-    counts[t.status]++;
-    if (t.flaky) {
+  const { status, flags, duration, start } = table;
+  for (let i = 0; i < size; i++) {
+    const s = status[i] as number;
+    const isFlaky = ((flags[i] as number) & FLAG_FLAKY) !== 0;
+    const d = duration[i] as number;
+    byStatus[s] = (byStatus[s] as number) + 1;
+    if (isFlaky) {
       counts.flaky++;
-      if (flaky.length < MAX_LIST) flaky.push(t.id);
+      if (flaky.length < MAX_LIST) flaky.push(table.ids[i] as string);
     }
-    if (t.status === 'missing' && missing.length < MAX_LIST) missing.push(t.id);
-    bump(batches, t.batch ?? '(none)', t);
-    for (const tag of t.tags) bump(tags, tag, t);
-    addFailure(groups, t);
-    if (!ran(t)) continue;
-    durations[n++] = t.durationMs;
-    summedMs += t.durationMs;
-    keepSlowest(slowest, t);
-    if (!Number.isNaN(t.startedAtMs)) {
-      const end = t.startedAtMs + t.durationMs;
+    if (s === STATUS_CODE.missing && missing.length < MAX_LIST) missing.push(table.ids[i] as string);
+    batches.bump(batchKey[table.batch[i] as number] as number, s, isFlaky, d);
+    const tk = tagKeys[table.tags[i] as number] as Int32Array;
+    for (let j = 0; j < tk.length; j++) tags.bump(tk[j] as number, s, isFlaky, d);
+    // Only tests that did not pass or skip have a failure reason.
+    if (s !== STATUS_CODE.passed && s !== STATUS_CODE.skipped) addFailure(groups, table.view(i));
+    if (s > STATUS_CODE.error) continue;
+    durations[n++] = d;
+    summedMs += d;
+    keepSlowest(slowest, duration, i);
+    const startMs = start[i] as number;
+    if (!Number.isNaN(startMs)) {
+      const end = startMs + d;
       ends[timed++] = end;
-      if (t.startedAtMs < first) first = t.startedAtMs;
+      if (startMs < first) first = startMs;
       if (end > last) last = end;
     }
   }
+  counts.total = size;
+  for (let s = 0; s < STATUSES.length; s++) counts[STATUSES[s] as MergedStatus] = byStatus[s] as number;
   const sorted = durations.subarray(0, n).sort();
   const wallMs = Number.isFinite(first) ? Math.max(0, last - first) : 0;
   const judged = counts.passed + counts.failed + counts.error + counts.missing;
@@ -154,10 +219,15 @@ export function summarize(state: MergeState): Summary {
       max: n > 0 ? (sorted[n - 1] as number) : 0,
       mean: n > 0 ? summedMs / n : 0,
     },
-    slowest: slowest.map((t) => ({ id: t.id, name: t.name, durationMs: t.durationMs, status: t.status })),
+    slowest: slowest.map((i) => ({
+      id: table.ids[i] as string,
+      name: table.names[i] as string,
+      durationMs: duration[i] as number,
+      status: table.statusOf(i),
+    })),
     failureGroups: [...groups.values()].sort((a, b) => b.count - a.count),
-    tags: [...tags.values()].sort((a, b) => a.key.localeCompare(b.key)),
-    batches: [...batches.values()].sort((a, b) => a.key.localeCompare(b.key)),
+    tags: tags.rows(),
+    batches: batches.rows(),
     flaky,
     missing,
     recordsRead: state.recordsRead,

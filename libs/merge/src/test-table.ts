@@ -1,19 +1,23 @@
 import type { CheckFailure, ResultError } from '@capi/core';
+import { StringPool, TagPool } from './interner.js';
 import type { MergedStatus, MergedTest } from './merged-test.js';
 
 /**
  * The merged tests, one row per id, stored by column: numbers in typed arrays (never
  * traced by the garbage collector), strings and the rare failure details in plain
  * arrays. A million ids cost a few arrays instead of a million objects, which kept the
- * old-space collector busy. `values()` and `get()` hand out MergedTest snapshots.
+ * old-space collector busy. A row's batch, tag list, run id and shard are codes into
+ * pools of distinct values (interner.ts). `values()` and `get()` hand out MergedTest
+ * snapshots; the summary reads the columns directly.
  */
 
-const STATUSES: MergedStatus[] = ['passed', 'failed', 'error', 'skipped', 'missing'];
+/** Status names by code. */
+export const STATUSES: MergedStatus[] = ['passed', 'failed', 'error', 'skipped', 'missing'];
 export const STATUS_CODE: Record<MergedStatus, number> = { passed: 0, failed: 1, error: 2, skipped: 3, missing: 4 };
 export const FLAG_FLAKY = 1;
 export const FLAG_BAD = 2;
 
-function grow<T extends Float64Array | Int32Array | Uint8Array | Uint32Array>(a: T, size: number): T {
+function grow<T extends Float64Array | Int32Array | Uint8Array | Uint16Array | Uint32Array>(a: T, size: number): T {
   const next = new (a.constructor as new (n: number) => T)(size);
   next.set(a);
   return next;
@@ -25,13 +29,18 @@ export class TestTable {
   size = 0;
   ids: string[] = [];
   names: string[] = [];
-  batches: Array<string | null> = [];
-  tags: string[][] = [];
-  runIds: Array<string | null> = [];
-  shards: Array<string | null> = [];
+  readonly batchPool = new StringPool();
+  readonly tagPool = new TagPool();
+  readonly runIdPool = new StringPool();
+  readonly shardPool = new StringPool();
   /** Failed checks and errors by row; most rows have none. */
   failures = new Map<number, CheckFailure[]>();
   errors = new Map<number, ResultError>();
+  /** Codes into the pools above; 0 is none. */
+  batch = new Uint32Array(this.capacity);
+  tags = new Uint32Array(this.capacity);
+  runId = new Uint32Array(this.capacity);
+  shard = new Uint32Array(this.capacity);
   status = new Uint8Array(this.capacity);
   flags = new Uint8Array(this.capacity);
   attempts = new Uint32Array(this.capacity);
@@ -58,10 +67,6 @@ export class TestTable {
     this.index.set(id, i);
     this.ids.push(id);
     this.names.push(id);
-    this.batches.push(null);
-    this.tags.push([]);
-    this.runIds.push(null);
-    this.shards.push(null);
     this.http[i] = -1;
     this.worker[i] = -1;
     this.start[i] = Number.NaN;
@@ -70,6 +75,10 @@ export class TestTable {
 
   private resize(n: number): void {
     this.capacity = n;
+    this.batch = grow(this.batch, n);
+    this.tags = grow(this.tags, n);
+    this.runId = grow(this.runId, n);
+    this.shard = grow(this.shard, n);
     this.status = grow(this.status, n);
     this.flags = grow(this.flags, n);
     this.attempts = grow(this.attempts, n);
@@ -98,14 +107,14 @@ export class TestTable {
       httpStatus: http < 0 ? null : http,
       failures: this.failures.get(i) ?? null,
       error: this.errors.get(i) ?? null,
-      batch: this.batches[i] ?? null,
-      tags: this.tags[i] as string[],
+      batch: this.batchPool.values[this.batch[i] as number] ?? null,
+      tags: this.tagPool.values[this.tags[i] as number] as string[],
       startedAtMs: this.start[i] as number,
       flaky: (flags & FLAG_FLAKY) !== 0,
       hadBad: (flags & FLAG_BAD) !== 0,
-      runId: this.runIds[i] ?? null,
+      runId: this.runIdPool.values[this.runId[i] as number] ?? null,
       worker: worker < 0 ? null : worker,
-      shard: this.shards[i] ?? null,
+      shard: this.shardPool.values[this.shard[i] as number] ?? null,
     };
   }
 
