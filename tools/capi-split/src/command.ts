@@ -1,19 +1,10 @@
-import { once } from 'node:events';
-import type { Readable } from 'node:stream';
-import {
-  CapiError,
-  ExitCode,
-  formatShard,
-  type InputError,
-  intFlag,
-  parseShard,
-  type TestRecord,
-  UsageError,
-} from '@capi/core';
-import { type SplitOptions, serializeTestRecord, splitSuiteBatches, writeBatches } from '@capi/split';
+import { formatShard, type InputError, intFlag, parseShard, UsageError } from '@capi/core';
+import { type SplitOptions, splitSuiteBatches, writeBatches } from '@capi/split';
 import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
 import { openSuite } from './input.js';
 import { progressLine } from './progress.js';
+import { toStdout } from './stdout.js';
+import { stopInput } from './stop-on-signal.js';
 
 const DESCRIPTION = `Turn a suite CSV (or NDJSON test records) into test records: NDJSON on stdout, or batch files.
 
@@ -156,61 +147,4 @@ async function split(a: Args): Promise<number> {
   }
   if (skipped > 0) process.stderr.write(`capi-split: skipped ${skipped} bad row${skipped === 1 ? '' : 's'}\n`);
   return 0;
-}
-
-/**
- * Ctrl-C or a TERM stops reading with an error, so that the split unwinds like any other
- * error: --out removes its temporary folder, and nothing half-written is left (exit 130/143).
- */
-function stopInput(stream: Readable) {
-  const stop = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
-    stream.destroy(new CapiError(`stopped by ${signal}`, code));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return {
-    off() {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    },
-  };
-}
-
-/**
- * Output is held back until 1 MiB has gathered, so that bad input found early (most bad
- * suites) leaves stdout empty; past that the records stream in writes of about 32 KiB,
- * waiting for 'drain' after each parsed chunk when the reader downstream is behind.
- * Writes stay small on purpose: a string over 128 KiB lands in V8's large-object space,
- * which only a full GC frees, and peak memory grew by tens of MB.
- */
-const HOLD_BACK = 1024 * 1024;
-const WRITE_AT = 32 * 1024;
-
-async function toStdout(batches: AsyncIterable<TestRecord[]>): Promise<void> {
-  const out = process.stdout;
-  let held: string[] | null = [];
-  let heldBytes = 0;
-  for await (const batch of batches) {
-    let text = '';
-    for (const record of batch) {
-      text += `${serializeTestRecord(record)}\n`;
-      if (text.length < WRITE_AT) continue;
-      if (held === null) out.write(text);
-      else {
-        held.push(text);
-        heldBytes += text.length;
-      }
-      text = '';
-    }
-    if (held !== null) {
-      held.push(text);
-      heldBytes += text.length;
-      if (heldBytes < HOLD_BACK) continue;
-      for (const piece of held) out.write(piece);
-      held = null;
-    } else if (text !== '') out.write(text);
-    if (out.writableNeedDrain) await once(out, 'drain');
-  }
-  for (const piece of held ?? []) out.write(piece);
 }
