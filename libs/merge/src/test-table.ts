@@ -1,4 +1,5 @@
 import type { CheckFailure, ResultError } from '@capi/core';
+import { IdIndex } from './id-index.js';
 import { StringPool, TagPool } from './interner.js';
 import type { MergedStatus, MergedTest } from './merged-test.js';
 
@@ -24,10 +25,10 @@ function grow<T extends Float64Array | Int32Array | Uint8Array | Uint16Array | U
 }
 
 export class TestTable {
-  private readonly index = new Map<string, number>();
   private capacity = 1024;
   size = 0;
-  ids: string[] = [];
+  readonly ids: string[] = [];
+  private readonly index = new IdIndex(this.ids);
   names: string[] = [];
   readonly batchPool = new StringPool();
   readonly tagPool = new TagPool();
@@ -53,19 +54,20 @@ export class TestTable {
   start = new Float64Array(this.capacity);
 
   indexOf(id: string): number | undefined {
-    return this.index.get(id);
+    const i = this.index.find(id);
+    return i < 0 ? undefined : i;
   }
 
   has(id: string): boolean {
-    return this.index.has(id);
+    return this.index.find(id) >= 0;
   }
 
   /** Appends a row for a new id and returns its index; the caller fills it. */
   add(id: string): number {
     if (this.size === this.capacity) this.resize(this.capacity * 2);
     const i = this.size++;
-    this.index.set(id, i);
     this.ids.push(id);
+    this.index.insert(id, i);
     this.names.push(id);
     this.http[i] = -1;
     this.worker[i] = -1;
@@ -119,8 +121,8 @@ export class TestTable {
   }
 
   get(id: string): MergedTest | undefined {
-    const i = this.index.get(id);
-    return i === undefined ? undefined : this.view(i);
+    const i = this.index.find(id);
+    return i < 0 ? undefined : this.view(i);
   }
 
   *values(): IterableIterator<MergedTest> {
