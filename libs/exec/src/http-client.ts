@@ -130,6 +130,9 @@ function readBody(
   });
 }
 
+/** Timeouts up to this long are timed by capi-exec itself (to the ms); longer ones by undici (to about a second). */
+export const PRECISE_TIMEOUT_MS = 5000;
+
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const agent = new Agent({
     connections: opts.connections,
@@ -142,6 +145,27 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   async function send(req: OutgoingRequest): Promise<HttpAnswer> {
     const start = performance.now();
     const deadline = start + req.timeoutMs;
+    // undici's own timeouts tick at about one second; a short timeout gets a timer of its own.
+    const precise = req.timeoutMs <= PRECISE_TIMEOUT_MS ? new AbortController() : null;
+    const timer = precise
+      ? setTimeout(
+          () => precise.abort(new RequestError('TIMEOUT', `no answer within ${req.timeoutMs} ms`)),
+          req.timeoutMs,
+        )
+      : null;
+    try {
+      return await exchange(req, start, deadline, precise?.signal);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  async function exchange(
+    req: OutgoingRequest,
+    start: number,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<HttpAnswer> {
     let res: Awaited<ReturnType<Agent['request']>>;
     try {
       res = await agent.request({
@@ -152,9 +176,13 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         body: req.body,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
+        signal,
       });
     } catch (err) {
-      throw new RequestError(errorCode(err), messageOf(err));
+      if (err instanceof RequestError) throw err;
+      const code = errorCode(err);
+      const message = code === 'TIMEOUT' ? `no answer within ${req.timeoutMs} ms (${messageOf(err)})` : messageOf(err);
+      throw new RequestError(code, message);
     }
     let body: BodyRead;
     try {
