@@ -98,3 +98,22 @@ test('timeouts and resets are errors; an oversized body is read up to --max-body
   assert.equal(res.get('big')?.status, 'passed');
   assert.equal(res.get('big')?.response?.bytes, 20_000_000);
 });
+
+test('TLS: a self-signed certificate is an error (TLS) unless --insecure', async () => {
+  const { createServer } = await import('node:https');
+  const { TEST_CERT, TEST_KEY } = await import('./tls-fixture.js');
+  const server = createServer({ key: TEST_KEY, cert: TEST_CERT }, (_req, res) => res.end('secure ok'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    const input = ndjson([get('tls', `https://127.0.0.1:${port}/x`, { expect: { body: 'secure ok' } })]);
+    const strict = await runTool('capi-exec', ['--retries', '0'], { input });
+    assert.equal(byId(strict.stdout).get('tls')?.error?.code, 'TLS');
+    const loose = await runTool('capi-exec', ['--insecure'], { input });
+    assert.equal(loose.code, 0, loose.stderr);
+    assert.equal(byId(loose.stdout).get('tls')?.status, 'passed');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
