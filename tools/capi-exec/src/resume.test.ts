@@ -144,3 +144,18 @@ test('with a journal, a duplicate id is bad input (exit 2): the journal holds ea
   assert.match(r.stderr, /capi-exec: suite.csv:9: field "id": duplicate id "b"/);
   assert.deepEqual(ids(await readFile(journal, 'utf8')).sort(), ['a', 'b']);
 });
+
+test('a journal written for another --shard is refused unless --force', async () => {
+  const s = await recorder((_req, res) => res.end('ok'));
+  servers.push(s);
+  const dir = await scratch();
+  const journal = join(dir, 'j.ndjson');
+  const input = ndjson(Array.from({ length: 10 }, (_, i) => get(`t${i}`, '/x')));
+  const first = await runTool('capi-exec', ['--base-url', s.url, '--journal', journal, '--shard', '1/2'], { input });
+  assert.equal(first.code, 0, first.stderr);
+  const meta = JSON.parse(await readFile(`${journal}.meta.json`, 'utf8'));
+  assert.equal(meta.shard, '1/2');
+  const other = await runTool('capi-exec', ['--base-url', s.url, '--journal', journal, '--shard', '2/2'], { input });
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /cannot resume: the journal was written with --shard 1\/2, this run has 2\/2/);
+});
