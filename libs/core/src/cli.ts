@@ -154,16 +154,3 @@ export function intFlag(
     );
   return n;
 }
-
-/**
- * The entry of a tool that is not built yet: it says so, on --help too, and exits 2
- * rather than pretending to work.
- */
-export function notBuiltYet(tool: ToolInfo, what: string): number {
-  const text = `${tool.name} ${tool.version}: not built yet. ${what}\n`;
-  const argv = beforeDashes(process.argv.slice(2));
-  if (argv.includes('--help') || argv.includes('-h')) process.stdout.write(text);
-  else process.stderr.write(text);
-  process.exitCode = ExitCode.badInput;
-  return ExitCode.badInput;
-}
