@@ -114,9 +114,22 @@ test('500 is an error after retries, unless the test expects 500', async () => {
   assert.equal(count, 3);
 });
 
-test('max errors stops the run early; refused connections are errors', async () => {
+test('a target that refuses before it ever answered stops the run, recording nothing', async () => {
   const s = await serve((_req, res) => res.end());
   await s.close();
+  const { summary, results } = await run(
+    Array.from({ length: 50 }, (_, i) => rec(`t${i}`, '/x')),
+    options(s.url, { retries: 0, concurrency: 2 }),
+  );
+  assert.equal(summary.stoppedBy, 'unreachable');
+  assert.match(summary.reason ?? '', /target unreachable: .*ECONNREFUSED/);
+  assert.equal(results.length, 0);
+  assert.ok(summary.cut >= 1 && summary.cut <= 2);
+});
+
+test('max errors stops the run early; resets are errors', async () => {
+  const s = await serve((req) => req.socket.destroy());
+  servers.push(s);
   const { summary } = await run(
     Array.from({ length: 50 }, (_, i) => rec(`t${i}`, '/x')),
     options(s.url, { retries: 0, concurrency: 2, maxErrors: { count: 3, percent: null } }),

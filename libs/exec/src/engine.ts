@@ -42,10 +42,13 @@ export interface Summary {
   /** In flight when the grace period ran out: not recorded, a resume runs them. */
   cut: number;
   durationMs: number;
-  stoppedBy: 'stop' | 'max-errors' | null;
-  /** Why --max-errors stopped the run, in words. */
+  stoppedBy: 'stop' | 'max-errors' | 'unreachable' | null;
+  /** Why --max-errors or an unreachable target stopped the run, in words. */
   reason: string | null;
 }
+
+/** Connection errors that mean the target is not there at all (not a flaky answer). */
+export const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'DNS']);
 
 /** The minimum number of finished tests before a percentage --max-errors can stop a run. */
 export const MAX_ERRORS_MIN_SAMPLE = 20;
@@ -173,11 +176,27 @@ export async function runTests(
     }
   };
 
+  let answered = false;
+  /**
+   * The target could not be reached before it ever answered (refused, DNS): the run stops
+   * with exit 3 and these tests are not recorded, so a resume runs them once it is up.
+   */
+  const unreachable = (o: Outcome) => {
+    if (o.response) answered = true;
+    if (answered || o.status !== 'error' || !UNREACHABLE_CODES.has(o.error?.code ?? '')) return false;
+    if (!stoppedBy) {
+      stoppedBy = 'unreachable';
+      reason = `target unreachable: ${secrets.redact(o.error?.message ?? '')}`;
+      live.state = 'stopping';
+    }
+    return true;
+  };
+
   const lane = async (rec: TestRecord) => {
     try {
       const done = await runTest(rec, ctx);
       live.inFlight.delete(rec.id);
-      if (done === null) cut++;
+      if (done === null || unreachable(done.outcome)) cut++;
       else await finish(rec, done.outcome, done.secrets);
       if (options.delayMs > 0 && !stoppedBy)
         await sleep(options.delayMs, undefined, { signal: cutter.signal }).catch(() => {});

@@ -32,7 +32,7 @@ function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null
 
 function exitCode(s: ExecuteSummary, signal: NodeJS.Signals | null): number {
   if (s.stoppedBy === 'stop' && signal) return signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
-  if (s.stoppedBy === 'max-errors') return ExitCode.cannotRun;
+  if (s.stoppedBy === 'max-errors' || s.stoppedBy === 'unreachable') return ExitCode.cannotRun;
   return s.failed + s.errors + s.resumedNotPassed > 0 ? ExitCode.testsFailed : ExitCode.ok;
 }
 
@@ -134,6 +134,8 @@ Examples:
       await writer.close();
       progress.stop();
       if (summary.stoppedBy === 'max-errors') log(`stopped early: ${summary.reason}`);
+      if (summary.stoppedBy === 'unreachable')
+        log(`${summary.reason}; nothing was recorded for the ${summary.cut} tests tried, a resume runs them`);
       if (args.quiet !== true) log(formatSummary(summary).replace(`${info.name}: `, ''));
       return exitCode(summary, signals.signal());
     } finally {

@@ -117,3 +117,14 @@ test('TLS: a self-signed certificate is an error (TLS) unless --insecure', async
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('a target that is not there: exit 3, nothing recorded, so a resume runs every test later', async () => {
+  const s = await recorder((_req, res) => res.end());
+  await s.close();
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '1'], {
+    input: ndjson(Array.from({ length: 20 }, (_, i) => get(`t${i}`, '/x'))),
+  });
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /capi-exec: target unreachable: .*ECONNREFUSED.*a resume runs them/);
+});
