@@ -36,16 +36,23 @@ function sameList(a: string[], b: string[]): boolean {
   return true;
 }
 
+const RECENT = 8;
+
 /** Tag lists by code; equal lists share one code (and one array). */
 export class TagPool {
   private readonly codes = new Map<string, number>();
   readonly values: string[][] = [NO_TAGS];
-  private last: string[] = NO_TAGS;
-  private lastCode = 0;
+  // The codes of the lists seen last: a suite has a few tag lists that neighbouring
+  // records mix, and comparing short lists is cheaper than joining one into a map key.
+  private readonly recent = new Int32Array(RECENT);
+  private next = 0;
 
   code(list: string[] | null | undefined): number {
     if (!list || list.length === 0) return 0;
-    if (sameList(list, this.last)) return this.lastCode;
+    for (let r = 0; r < RECENT; r++) {
+      const c = this.recent[r] as number;
+      if (c !== 0 && sameList(list, this.values[c] as string[])) return c;
+    }
     const key = list.length === 1 ? (list[0] as string) : list.join('\u0000');
     let code = this.codes.get(key);
     if (code === undefined) {
@@ -53,8 +60,8 @@ export class TagPool {
       this.values.push(list);
       this.codes.set(key, code);
     }
-    this.last = this.values[code] as string[];
-    this.lastCode = code;
+    this.recent[this.next] = code;
+    this.next = (this.next + 1) % RECENT;
     return code;
   }
 }

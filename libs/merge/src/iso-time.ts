@@ -1,13 +1,9 @@
-/** Where `YYYY-MM-DDTHH:MM:SS.sssZ` has its separators. */
-const SEPARATORS: Array<[number, number]> = [
-  [4, 45],
-  [7, 45],
-  [10, 84],
-  [13, 58],
-  [16, 58],
-  [19, 46],
-  [23, 90],
-];
+/** Two decimal digits at i as a number; -1 when either is not a digit. */
+function two(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
 
 /**
  * Epoch milliseconds of an ISO time. capi writes `toISOString()` (`2026-01-01T10:30:00.123Z`);
@@ -15,23 +11,33 @@ const SEPARATORS: Array<[number, number]> = [
  * cheaper than Date.parse on millions of records. Anything else goes to Date.parse.
  */
 export function isoToMs(s: string): number {
-  if (s.length !== 24) return Date.parse(s);
-  for (const [at, code] of SEPARATORS) if (s.charCodeAt(at) !== code) return Date.parse(s);
-  let bad = false;
-  const d = (i: number) => {
-    const n = s.charCodeAt(i) - 48;
-    if (n < 0 || n > 9) bad = true;
-    return n;
-  };
-  const y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-  const m = d(5) * 10 + d(6);
-  const day = d(8) * 10 + d(9);
-  const h = d(11) * 10 + d(12);
-  const mi = d(14) * 10 + d(15);
-  const sec = d(17) * 10 + d(18);
-  const ms = d(20) * 100 + d(21) * 10 + d(22);
+  // Where `YYYY-MM-DDTHH:MM:SS.sssZ` has its separators.
+  if (
+    s.length !== 24 ||
+    s.charCodeAt(4) !== 45 ||
+    s.charCodeAt(7) !== 45 ||
+    s.charCodeAt(10) !== 84 ||
+    s.charCodeAt(13) !== 58 ||
+    s.charCodeAt(16) !== 58 ||
+    s.charCodeAt(19) !== 46 ||
+    s.charCodeAt(23) !== 90
+  )
+    return Date.parse(s);
+  const y1 = two(s, 0);
+  const y2 = two(s, 2);
+  const m = two(s, 5);
+  const day = two(s, 8);
+  const h = two(s, 11);
+  const mi = two(s, 14);
+  const sec = two(s, 17);
+  const ms1 = two(s, 20);
+  const ms2 = s.charCodeAt(22) - 48;
+  const bad = y1 < 0 || y2 < 0 || ms1 < 0 || ms2 < 0 || ms2 > 9;
+  const y = y1 * 100 + y2;
+  const ms = ms1 * 10 + ms2;
   // Days 29-31 go to Date.parse, which knows month lengths and leap years.
-  if (bad || m < 1 || m > 12 || day < 1 || day > 28 || h > 23 || mi > 59 || sec > 59) return Date.parse(s);
+  if (bad || m < 1 || m > 12 || day < 1 || day > 28 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+    return Date.parse(s);
   // Days from 1970-01-01 to the civil date (H. Hinnant's days_from_civil).
   const yy = m <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);

@@ -1,5 +1,5 @@
 import { isoToMs } from './iso-time.js';
-import { FLAG_BAD, FLAG_FLAKY, STATUS_CODE, TestTable } from './test-table.js';
+import { FLAG_BAD, FLAG_DETAILS, FLAG_FLAKY, STATUS_CODE, TestTable } from './test-table.js';
 
 /** The merged view: one row per id, in first-seen order (suite order when a suite is known). */
 export interface MergeState {
@@ -68,11 +68,17 @@ function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   const r = v.response as Obj | null | undefined;
   table.http[i] = r && typeof r.status === 'number' ? r.status : -1;
   const failures = v.failures as Array<{ check: string; expected: string; actual: string }> | undefined;
-  if (failures && failures.length > 0) table.failures.set(i, failures);
-  else table.failures.delete(i);
   const error = v.error as { code: string; message: string } | null | undefined;
+  // Most records have neither: the maps are only touched for rows that have or had details.
+  const flags = table.flags[i] as number;
+  if (flags & FLAG_DETAILS) {
+    table.failures.delete(i);
+    table.errors.delete(i);
+  }
+  const hasFailures = failures !== undefined && failures.length > 0;
+  if (hasFailures) table.failures.set(i, failures);
   if (error) table.errors.set(i, error);
-  else table.errors.delete(i);
+  table.flags[i] = hasFailures || error ? flags | FLAG_DETAILS : flags & ~FLAG_DETAILS;
   if (typeof v.batch === 'string') table.batch[i] = table.batchPool.code(v.batch);
   if (Array.isArray(v.tags)) table.tags[i] = table.tagPool.code(v.tags as string[]);
   table.start[i] = startedAtMs;

@@ -17,6 +17,8 @@ export const STATUSES: MergedStatus[] = ['passed', 'failed', 'error', 'skipped',
 export const STATUS_CODE: Record<MergedStatus, number> = { passed: 0, failed: 1, error: 2, skipped: 3, missing: 4 };
 export const FLAG_FLAKY = 1;
 export const FLAG_BAD = 2;
+/** The row has an entry in `failures` or `errors`. */
+export const FLAG_DETAILS = 4;
 
 function grow<T extends Float64Array | Int32Array | Uint8Array | Uint16Array | Uint32Array>(a: T, size: number): T {
   const next = new (a.constructor as new (n: number) => T)(size);
