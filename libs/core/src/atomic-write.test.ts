@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -59,4 +61,57 @@ test('createAtomicStream: abort leaves nothing, and an old file untouched', asyn
   await out.abort();
   assert.equal(await readFile(path, 'utf8'), 'old');
   assert.deepEqual(await readdir(join(dir, 'abort')), ['out.csv']);
+});
+
+test('writeFileAtomic and createAtomicStream follow a symlink instead of replacing it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-atomic-link-'));
+  try {
+    const real = join(dir, 'real.txt');
+    const link = join(dir, 'link.txt');
+    await symlink('real.txt', link);
+    await writeFileAtomic(link, 'one\n');
+    assert.ok((await lstat(link)).isSymbolicLink(), 'the link is still a link');
+    assert.equal(await readFile(real, 'utf8'), 'one\n');
+    const out = await createAtomicStream(link);
+    out.stream.write('two\n');
+    await out.commit();
+    assert.ok((await lstat(link)).isSymbolicLink());
+    assert.equal(await readFile(real, 'utf8'), 'two\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a FIFO is written in place: its reader gets the bytes and it stays a FIFO', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-atomic-fifo-'));
+  try {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = new Promise<string>((done, fail) => {
+      const chunks: Buffer[] = [];
+      createReadStream(fifo)
+        .on('data', (c) => chunks.push(c as Buffer))
+        .on('end', () => done(Buffer.concat(chunks).toString('utf8')))
+        .on('error', fail);
+    });
+    await writeFileAtomic(fifo, 'through the pipe\n');
+    assert.equal(await reader, 'through the pipe\n');
+    assert.ok((await lstat(fifo)).isFIFO(), 'still a FIFO');
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f !== 'pipe'),
+      [],
+      'no temp file left',
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a folder as the target is refused with a clear message', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-atomic-dir-'));
+  try {
+    await assert.rejects(writeFileAtomic(dir, 'x'), /cannot write .*: it is a folder/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

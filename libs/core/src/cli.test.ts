@@ -30,7 +30,7 @@ test('checkArgv accepts known flags in every spelling', () => {
     ['--format', 'json', '--format=plain'],
     ['--header', 'a: b', '-H', 'c: d'],
     ['--concurrency', '-5'],
-    ['--', '--anything', '-x'],
+    ['--', '--anything'],
   ];
   for (const argv of ok) assert.doesNotThrow(() => checkArgv(argv, args), argv.join(' '));
 });
@@ -71,4 +71,14 @@ test('intFlag parses whole numbers within bounds, naming the flag otherwise', ()
   }
   assert.throws(() => intFlag('n', '6', { min: 1, max: 5 }), /--n takes a whole number from 1 to 5 \(got "6"\)/);
   assert.throws(() => intFlag('n', '0', { min: 1 }), /--n takes a whole number >= 1/);
+});
+
+test('checkArgv refuses arguments no positional takes, also after --', () => {
+  assert.match(usageError(['a.csv', 'b.csv']), /unexpected argument 'b\.csv'/);
+  assert.match(usageError(['a.csv', '--', '--weird']), /unexpected argument '--weird'/);
+  assert.match(usageError(['-c', '4', 'a.csv', 'b.csv']), /unexpected argument 'b\.csv'/);
+  assert.doesNotThrow(() => checkArgv(['-c', '4', 'a.csv'], args));
+  assert.doesNotThrow(() => checkArgv(['a.csv', 'b.csv', 'c.csv'], args, true), 'variadic takes them all');
+  const none = { verbose: { type: 'boolean', description: 'v' } } satisfies ArgsDef;
+  assert.throws(() => checkArgv(['tests.ndjson'], none), /unexpected argument 'tests\.ndjson'/);
 });

@@ -1,5 +1,5 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from 'citty';
-import { CapiError, UsageError } from './errors.js';
+import { CapiError, isErrnoException, UsageError } from './errors.js';
 import { ExitCode } from './exit-code.js';
 import { useColor } from './term.js';
 
@@ -13,6 +13,8 @@ import { useColor } from './term.js';
 export interface ToolInfo {
   name: string;
   version: string;
+  /** The last positional takes any number of values (capi-merge's inputs). */
+  variadic?: boolean;
 }
 
 type AnyCommand = CommandDef<ArgsDef>;
@@ -29,13 +31,24 @@ function knownFlags(args: ArgsDef): Map<string, string> {
   return known;
 }
 
-/** Refuses unknown flags, missing values and enum values out of range, before citty sees them. */
-export function checkArgv(argv: string[], args: ArgsDef): void {
+/**
+ * Refuses unknown flags, missing values, enum values out of range and arguments nobody
+ * reads (`capi-split a.csv b.csv` would otherwise ignore b.csv), before citty sees them.
+ */
+export function checkArgv(argv: string[], args: ArgsDef, variadic = false): void {
   const known = knownFlags(args);
+  const slots = Object.values(args).filter((d) => d.type === 'positional').length;
+  const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] as string;
-    if (token === '--') return;
-    if (!token.startsWith('-') || token === '-' || /^-\d/.test(token)) continue;
+    if (token === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!token.startsWith('-') || token === '-' || /^-\d/.test(token)) {
+      positionals.push(token);
+      continue;
+    }
     const eq = token.indexOf('=');
     const name = token.replace(/^--?/, '').slice(0, eq === -1 ? undefined : eq - (token.startsWith('--') ? 2 : 1));
     const type = known.get(name);
@@ -48,6 +61,12 @@ export function checkArgv(argv: string[], args: ArgsDef): void {
     if (next === undefined || next.startsWith('--')) throw new UsageError(`option '--${name}' needs a value`);
     checkEnum(args, name, next);
     i++;
+  }
+  if (!variadic && positionals.length > slots) {
+    const extra = positionals[slots] as string;
+    throw new UsageError(
+      slots === 0 ? `unexpected argument '${extra}'` : `one input only: unexpected argument '${extra}'`,
+    );
   }
 }
 
@@ -91,6 +110,12 @@ function report(tool: ToolInfo, err: unknown, verbose: boolean): number {
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
+  if (isErrnoException(err) && err.syscall && err.path) {
+    // disk trouble (a folder that is a file, no permission, disk full) is not a bug: one line
+    process.stderr.write(`${tool.name}: cannot ${err.syscall} ${err.path}: ${fsReason(err.code)}\n`);
+    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    return ExitCode.cannotRun;
+  }
   if (err instanceof Error && err.name === 'CLIError') {
     process.stderr.write(`${tool.name}: ${err.message}\nTry '${tool.name} --help' for more information.\n`);
     return ExitCode.badInput;
@@ -99,6 +124,22 @@ function report(tool: ToolInfo, err: unknown, verbose: boolean): number {
     `${tool.name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
   );
   return ExitCode.cannotRun;
+}
+
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EEXIST: 'a file of that name is in the way',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files',
+};
+
+function fsReason(code: string | undefined): string {
+  return (code && FS_REASONS[code]) ?? code ?? 'failed';
 }
 
 /** A closed downstream pipe (`| head`) is a normal end, not an error. */
@@ -128,7 +169,7 @@ export async function runTool(cmd: AnyCommand, tool: ToolInfo, argv = process.ar
       code = ExitCode.ok;
     } else {
       const args = (typeof cmd.args === 'function' ? await cmd.args() : await cmd.args) ?? {};
-      checkArgv(argv, args);
+      checkArgv(argv, args, tool.variadic);
       const { result } = await runCommand(cmd, { rawArgs: argv });
       code = typeof result === 'number' ? result : ExitCode.ok;
     }

@@ -2,7 +2,7 @@ import { paint, repeatedFlag, UsageError, useColor } from '@capi/core';
 import { type MergeOutcome, merge } from '@capi/merge';
 import { defineCommand } from 'citty';
 
-export const info = { name: 'capi-merge', version: '0.1.0' };
+export const info = { name: 'capi-merge', version: '0.1.0', variadic: true };
 
 function describe(o: MergeOutcome): string {
   const c = o.counts;
