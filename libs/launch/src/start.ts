@@ -59,14 +59,33 @@ function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv): v
 }
 
 /**
+ * The `-e KEY=VALUE` flags a tmux session needs, and only those. Any `-e` is on a tmux
+ * command line, readable by every local user in `ps`; when no server runs, that command
+ * line becomes the long-lived server's. So: no server → no `-e` at all (the new server is
+ * forked from us and inherits our environment without argv); a running server → `-e` only
+ * for variables whose value differs from its global environment (they are on the
+ * short-lived client's command line for a moment).
+ */
+export function tmuxEnvArgs(env: NodeJS.ProcessEnv): string[] {
+  const r = spawnSync('tmux', ['show-environment', '-g'], { env, encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  const server = new Map<string, string>();
+  for (const line of (r.stdout ?? '').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0 && !line.startsWith('-')) server.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return Object.entries(env).flatMap(([k, v]) =>
+    v !== undefined && /^\w+$/.test(k) && server.get(k) !== v ? ['-e', `${k}=${v}`] : [],
+  );
+}
+
+/**
  * tmux: window `supervisor`, a window per worker following its log, and `watch`
- * running capi-watch. The session gets this process's environment (`-e`): a running
- * tmux server would otherwise give it the server's old one, without CAPI_* or tokens.
+ * running capi-watch. The session gets this process's environment (see tmuxEnvArgs): a
+ * running tmux server would otherwise give it the server's old one, without CAPI_* or tokens.
  */
 function startTmux(runDir: string, session: string, parallel: number, env: NodeJS.ProcessEnv): void {
-  const envArgs = Object.entries(env).flatMap(([k, v]) =>
-    v !== undefined && /^\w+$/.test(k) ? ['-e', `${k}=${v}`] : [],
-  );
+  const envArgs = tmuxEnvArgs(env);
   const line = (words: string[]) => words.map(shellQuote).join(' ');
   const tmux = (args: string[]) => {
     const r = spawnSync('tmux', args, { env, encoding: 'utf8' });

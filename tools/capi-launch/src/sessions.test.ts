@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { binPath, killAll } from '@capi/testkit';
 import {
   type Demo,
   demoSuite,
   exactlyOnce,
+  fakeExec,
+  fakeSplit,
   readJson,
   runDirOf,
   type Sandbox,
@@ -21,6 +24,8 @@ import {
 
 const boxes: Sandbox[] = [];
 const sessions: Array<['tmux' | 'screen', string]> = [];
+/** Private tmux servers (TMUX_TMPDIR) started by a test: killed in `after`. */
+const tmuxDirs: string[] = [];
 let demo: Demo;
 async function box(env: Record<string, string> = {}, fake = true) {
   const b = await sandbox(fake, env);
@@ -36,6 +41,7 @@ after(async () => {
   for (const [kind, name] of sessions)
     if (kind === 'tmux') spawnSync('tmux', ['kill-session', '-t', `=${name}`]);
     else spawnSync('screen', ['-S', name, '-X', 'quit']);
+  for (const dir of tmuxDirs) spawnSync('tmux', ['kill-server'], { env: { ...process.env, TMUX_TMPDIR: dir } });
   for (const b of boxes) await b.cleanup();
 });
 
@@ -161,4 +167,47 @@ test('--tmux: kill -9 of the supervisor, then --resume reuses the session name a
   assert.match(again.stderr, new RegExp(`closed the leftover tmux session ${id}`));
   assert.equal(exactlyOnce(runDir, 60), null);
   await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
+});
+
+test('--tmux: secrets in the environment reach the workers but no command line (ps) while the run lives', {
+  skip: !has('tmux'),
+}, async () => {
+  const secret = `s3cr3t-${process.pid}-${Date.now()}`;
+  const b = await box({}, false);
+  // a private tmux server, none running yet: the launch starts it
+  const tmuxDir = join(b.dir, 'tmux');
+  mkdirSync(tmuxDir);
+  tmuxDirs.push(tmuxDir);
+  // a stand-in worker that notes the secret it got, then is the stand-in exec
+  const seen = join(b.dir, 'seen.txt');
+  const worker = join(b.dir, 'env-worker.mjs');
+  writeFileSync(
+    worker,
+    `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(seen)}, \`\${process.env.CAPI_TEST_SECRET}\\n\`);\nawait import(${JSON.stringify(pathToFileURL(fakeExec).href)});\n`,
+  );
+  const env = {
+    TMUX_TMPDIR: tmuxDir,
+    CAPI_SPLIT_BIN: fakeSplit,
+    CAPI_EXEC_BIN: worker,
+    CAPI_TEST_SECRET: secret,
+    FAKE_EXEC_DELAY_MS: '60',
+  };
+  const r = await b.launch([b.suite(60), '--tmux', '--parallel', '2', '--batch-size', '20'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  let looks = 0;
+  const deadline = Date.now() + 30_000;
+  while (state(runDir).state !== 'completed' && Date.now() < deadline) {
+    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+    const leak = ps.split('\n').find((l) => l.includes(secret));
+    assert.equal(leak, undefined, 'the secret is on a command line');
+    looks++;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.ok(looks >= 3, `looked only ${looks} times while the run lived`);
+  assert.equal(state(runDir).state, 'completed');
+  assert.equal(exactlyOnce(runDir, 60), null);
+  const got = readFileSync(seen, 'utf8').trim().split('\n');
+  assert.ok(got.length >= 3, `${got.length} workers`);
+  assert.deepEqual(new Set(got), new Set([secret]), 'every worker got the secret');
 });

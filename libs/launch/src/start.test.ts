@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { tmuxEnvArgs } from './start.js';
+
+const hasTmux = spawnSync('sh', ['-c', 'command -v tmux']).status === 0;
+const dir = mkdtempSync(join(tmpdir(), 'capi-tmux-'));
+const env = { ...process.env, TMUX_TMPDIR: dir };
+after(() => {
+  spawnSync('tmux', ['kill-server'], { env });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('tmuxEnvArgs: no server, no -e; a server, -e only for what differs from its global environment', {
+  skip: !hasTmux,
+}, () => {
+  assert.deepEqual(tmuxEnvArgs({ ...env, CAPI_X_SECRET: 'one' }), []);
+  const server = spawnSync('tmux', ['new-session', '-d', '-s', 'holder', 'sleep 60'], {
+    env: { ...env, CAPI_X_SAME: 'same', CAPI_X_SECRET: 'old' },
+  });
+  assert.equal(server.status, 0, server.stderr?.toString());
+  const args = tmuxEnvArgs({ ...env, CAPI_X_SAME: 'same', CAPI_X_SECRET: 'new', CAPI_X_ADDED: 'added' });
+  assert.ok(args.includes('CAPI_X_SECRET=new'), args.join(' '));
+  assert.ok(args.includes('CAPI_X_ADDED=added'), args.join(' '));
+  assert.ok(!args.some((a) => a.startsWith('CAPI_X_SAME=')), args.join(' '));
+  assert.ok(!args.some((a) => a.startsWith('PATH=')), 'PATH is the same as the server got');
+});
