@@ -204,6 +204,8 @@ export default async function bench({ quick, log }) {
   const server = await startServer();
   const rows = [];
   const group = 'capi-exec';
+  // Quick sizes run for a second or less: ramp-up and start-up dominate, so the throughput
+  // rows carry no target there (the memory row keeps its limit).
   try {
     // 1. No latency, concurrency 64, against autocannon with 64 connections.
     const n1 = quick ? 5_000 : 100_000;
@@ -221,8 +223,8 @@ export default async function bench({ quick, log }) {
       baseline: ac,
       baselineName: 'autocannon 64 conn',
       ratio: capiRate / ac,
-      target: '>= 0.40',
-      ok: capiRate / ac >= 0.4,
+      target: quick ? null : '>= 0.40',
+      ok: quick ? null : capiRate / ac >= 0.4,
       note: `first start to last end; wall incl. start ${Math.round(r1.lines / r1.seconds)}/s; RSS ${Math.round(r1.peakRss / MB)} MB`,
     });
 
@@ -240,8 +242,8 @@ export default async function bench({ quick, log }) {
       baseline: 1280,
       baselineName: "Little's law 64/0.05 s",
       ratio: rate2 / 1280,
-      target: '>= 0.90',
-      ok: rate2 / 1280 >= 0.9,
+      target: quick ? null : '>= 0.90',
+      ok: quick ? null : rate2 / 1280 >= 0.9,
       note: `first start to last end; wall incl. start ${Math.round(r2.lines / r2.seconds)}/s`,
     });
 
@@ -266,8 +268,8 @@ export default async function bench({ quick, log }) {
       baseline: 200,
       baselineName: 'the asked rate',
       ratio: achieved / 200,
-      target: 'within 3%, no 1-s window > 200',
-      ok: Math.abs(achieved / 200 - 1) <= 0.03 && busiest <= 200,
+      target: quick ? null : 'within 3%, no 1-s window > 200',
+      ok: quick ? null : Math.abs(achieved / 200 - 1) <= 0.03 && busiest <= 200,
       note: `busiest 1-s window ${busiest}`,
     });
 

@@ -29,6 +29,8 @@ export interface EngineOptions extends ResultOrigin {
   graceMs: number;
   secrets?: SecretSet;
   limiter?: RateLimiter;
+  /** Add `fp` to every result (a journal needs it for resume; stdout alone does not). */
+  fingerprints?: boolean;
 }
 
 /** Receives each finished test; the engine waits for it (journal, then stdout) before the lane is free. */
@@ -164,7 +166,7 @@ export async function runTests(
   let failure: unknown = null;
   const finish = async (rec: TestRecord, outcome: Outcome, local: string[]) => {
     redactOutcome(outcome, secrets, local);
-    const result = makeResult(rec, outcome, options, fingerprint(rec));
+    const result = makeResult(rec, outcome, options, options.fingerprints ? fingerprint(rec) : undefined);
     const pending = sink(result);
     if (pending) await pending;
     count(live, result);

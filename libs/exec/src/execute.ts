@@ -166,7 +166,7 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
     : (r: ExecResult) => out(JSON.stringify(r), r);
   let summary: Summary | null = null;
   try {
-    summary = await runTests(records, { ...opts, shard, limiter }, sink, live);
+    summary = await runTests(records, { ...opts, shard, limiter, fingerprints: journal !== null }, sink, live);
   } finally {
     control?.stop();
     live.state = !summary

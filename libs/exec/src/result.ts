@@ -8,8 +8,8 @@ export interface ResultOrigin {
   shard: string | null;
 }
 
-/** A result record plus `fp`, the fingerprint of the test it ran (see fingerprint.ts). */
-export type ExecResult = ResultRecord & { fp: string };
+/** A result record plus `fp`, the fingerprint of the test it ran (see fingerprint.ts), when journaling. */
+export type ExecResult = ResultRecord & { fp?: string };
 
 export interface Outcome {
   status: ResultStatus;
@@ -22,8 +22,8 @@ export interface Outcome {
 }
 
 /** Builds the record with the key order of docs/formats.md. */
-export function makeResult(rec: TestRecord, o: Outcome, origin: ResultOrigin, fp: string): ExecResult {
-  return {
+export function makeResult(rec: TestRecord, o: Outcome, origin: ResultOrigin, fp?: string): ExecResult {
+  const result: ExecResult = {
     id: rec.id,
     name: rec.name,
     status: o.status,
@@ -38,6 +38,7 @@ export function makeResult(rec: TestRecord, o: Outcome, origin: ResultOrigin, fp
     runId: origin.runId,
     tags: rec.tags,
     shard: origin.shard,
-    fp,
   };
+  if (fp !== undefined) result.fp = fp;
+  return result;
 }
