@@ -95,14 +95,17 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
   if (opts.clean && (runInputs.length !== 1 || inputs.length !== 1))
     throw new UsageError('--clean needs exactly one run folder and no other input');
   const runs = await Promise.all(runInputs.map((i) => readRunFolder(i.dir, i.label)));
-  const outputs = planOutputs(opts, runs[0] ? runPaths(runs[0].dir).report : cwd, cwd);
+  const outputs = planOutputs(opts, runs[0] ? runPaths(runs[0].dir).report : cwd, cwd, runs.length > 0);
   const state = createMergeState();
   await readExpected(state, inputs, runs, opts.suite && resolve(cwd, opts.suite), opts.suite);
   await readInputs(state, inputs, runs, opts);
-  if (state.tests.size === 0) opts.warn?.('no results and no suite ids found');
+  // Nothing at all is not a pass: `capi-split bad.csv | capi-exec | capi-merge` must not
+  // go green in CI when the splitter refused the suite.
+  const empty = state.tests.size === 0;
+  if (empty) opts.warn?.('no results and no suite ids found: nothing ran, the verdict is failed');
   const summary = summarize(state);
   const results = evaluateThresholds(summary, thresholds);
-  const verdict = verdictOf(summary, results);
+  const verdict = empty ? 'failed' : verdictOf(summary, results);
   const title = runs.find((r) => r.manifest?.id)?.manifest?.id ?? inputs.map((i) => i.label).join(', ');
   await writeOutputs(state, summary, results, verdict, outputs, { ...opts, title, inputs: inputs.map((i) => i.label) });
   const cleaned = opts.clean ? await cleanRun(runs, state, opts.warn ?? (() => {})) : [];

@@ -26,12 +26,19 @@ interface OutputChoices {
   now?: Date;
 }
 
-/** Default reports go to `reportDir` with the guide's names; a flag chooses another path or `-`. */
-export function planOutputs(o: OutputChoices, reportDir: string, cwd: string): Outputs {
+/**
+ * Default reports go to `reportDir` with the guide's names; a flag chooses another path or
+ * `-`. A run folder always gets its three reports. Loose files and stdin get them only
+ * when no output was asked for: `capi-exec … | capi-merge --junit j.xml` in a pipeline
+ * must not leave three timestamped files behind in the current folder on every run.
+ */
+export function planOutputs(o: OutputChoices, reportDir: string, cwd: string, isRun = true): Outputs {
   const names = defaultOutputNames(reportDir, o.now);
+  const asked = [o.outputJson, o.outputCsv, o.outputReport, o.junit, o.html].some((v) => v) || o.ndjson === true;
+  const defaults = isRun || !asked;
   const pick = (given: string | false | undefined, fallback: string) => {
     if (given === false) return undefined;
-    if (given === undefined || given === '') return fallback;
+    if (given === undefined || given === '') return defaults || fallback === '' ? fallback : undefined;
     return given === '-' ? '-' : resolve(cwd, given);
   };
   const out: Outputs = {

@@ -350,8 +350,17 @@ test('stdin: piped result records merge like a file', async () => {
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /errors:\s+1/);
   assert.match(r.stdout, /error ECONNRESET/);
-  const names = await listDir(cwd);
-  assert.equal(names.filter((n) => /^aggregated_results_\d{8}_\d{6}\.(json|csv)$/.test(n)).length, 2);
+  // an output was asked for: loose input leaves no default reports behind in the folder
+  assert.deepEqual(await listDir(cwd), []);
+});
+
+test('nothing to merge is not a pass: empty stdin gives exit 1 and says so', async () => {
+  const cwd = dir('empty');
+  await mkdir(cwd);
+  const r = await runTool('capi-merge', ['--junit', 'j.xml'], { cwd, input: '' });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /nothing ran, the verdict is failed/);
+  assert.deepEqual(await listDir(cwd), ['j.xml']);
 });
 
 test('CSV cells a spreadsheet would run as formulas are neutralised', async () => {
