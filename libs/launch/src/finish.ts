@@ -82,7 +82,10 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
   const before = await readManifest(runDir);
   const verdict = await verdictOf(runDir, o, before.total);
   const state = givenUp.length > 0 ? 'failed' : 'completed';
-  if (givenUp.length > 0) o.log(`batches given up: ${givenUp.join(', ')}`);
+  if (givenUp.length > 0)
+    o.log(
+      `batches given up: ${givenUp.join(', ')}; fix the cause (see logs/), then \`capi-launch --resume ${runDir}\` reruns them and the batches not started`,
+    );
   const m = await updateManifest(runDir, { state, verdict, pid: null, finished });
   const code = exitCodeOf(m);
   o.log(`run ${m.id} ${state}, verdict ${verdict}, exit ${code}`);

@@ -73,11 +73,30 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
  * Continues a stopped, crashed or interrupted run in its own folder, by the same or
  * another method. The supervisor runs only what has no final result in the journals.
  */
+/** capi-exec flags that take no value; every other stored flag is followed by its value. */
+const EXEC_SWITCHES = new Set(['--insecure', '--fsync']);
+
+/**
+ * The stored capi-exec flags with those given again replacing them (all `--header`s when
+ * one is given): a resume can point the run at a target that has moved or come back.
+ */
+export function overrideExecArgs(stored: string[], given: string[]): string[] {
+  const names = new Set(given.filter((t) => t.startsWith('--')));
+  const kept: string[] = [];
+  for (let i = 0; i < stored.length; i++) {
+    const flag = stored[i] as string;
+    const words = EXEC_SWITCHES.has(flag) ? [flag] : [flag, stored[++i] as string];
+    if (!names.has(flag)) kept.push(...words);
+  }
+  return [...kept, ...given];
+}
+
 export async function resumeRun(
   runDir: string,
   method: Method | null,
   env: NodeJS.ProcessEnv = process.env,
   notes: (t: string) => void = () => {},
+  execArgs: string[] = [],
 ): Promise<Launched> {
   const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
   if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
@@ -100,7 +119,9 @@ export async function resumeRun(
     notes(`closed the leftover ${chosen} session ${session}`);
   }
   // `created` again: the run waits for a supervisor, which moves it to `running`.
+  if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${execArgs.join(' ')}`);
   const next = await updateManifest(runDir, {
+    options: { ...m.options, execArgs: overrideExecArgs(m.options.execArgs, execArgs) },
     method: chosen,
     session,
     state: 'created',

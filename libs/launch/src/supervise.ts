@@ -63,6 +63,8 @@ interface Ctx {
   env: NodeJS.ProcessEnv;
   log: (t: string) => void;
   stopping: boolean;
+  /** A worker's capi-exec gave up (exit 3): no new batch is claimed; running ones finish. */
+  gaveUp: boolean;
   live: Set<number>;
 }
 
@@ -97,10 +99,20 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
     if (ctx.stopping) return note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
     // exit 1 is also what node gives an uncaught crash: done only if the journal is whole
     const expected = ctx.counts.get(claim.batch) ?? 0;
-    const have = exit.code === 0 || exit.code === 1 ? await journalCount(ctx.runDir, claim.batch) : -1;
+    const gaveUp = exit.code === ExitCode.cannotRun;
+    const have = exit.code === 0 || exit.code === 1 || gaveUp ? await journalCount(ctx.runDir, claim.batch) : -1;
     if (have >= expected) {
       await writeClaim(ctx.runDir, { ...claim, pid: w.pid, state: 'done', exitCode: exit.code });
       return note(`worker ${claim.worker}: ${claim.batch} finished (${how})`);
+    }
+    if (gaveUp) {
+      // not a crash: capi-exec stopped on purpose (--max-errors tripped, target unreachable);
+      // a restart would only burn the rest of the suite against the same dead target
+      ctx.gaveUp = true;
+      await writeClaim(ctx.runDir, { ...claim, pid: w.pid, state: 'failed', exitCode: exit.code });
+      return note(
+        `worker ${claim.worker}: ${claim.batch} given up: capi-exec could not go on (exit 3: --max-errors tripped or target unreachable, see ${runPaths(ctx.runDir).logFile(claim.batch)}) with ${have}/${expected} results; no new batches are started, running ones finish`,
+      );
     }
     if (have >= 0) note(`worker ${claim.worker}: ${claim.batch} ended (${how}) with ${have}/${expected} results`);
     claim.restarts++;
@@ -116,7 +128,7 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
 }
 
 async function runSlot(ctx: Ctx, worker: number): Promise<void> {
-  while (!ctx.stopping) {
+  while (!ctx.stopping && !ctx.gaveUp) {
     const claim = await claimNext(ctx.runDir, ctx.batches, worker);
     if (!claim) return;
     await runBatch(ctx, claim);
@@ -151,6 +163,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     env,
     log,
     stopping: false,
+    gaveUp: false,
     live: new Set(),
   };
   let stopSignal: NodeJS.Signals | null = null;

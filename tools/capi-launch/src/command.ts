@@ -84,7 +84,7 @@ export default defineCommand({
     const runs = a['runs-dir'] ? (a['runs-dir'] as string) : runsDir();
     const method = methodOf(a);
     const action = actions[0];
-    if (action) return controlCommand(action, { a, runs, method, target: a.target as string | undefined });
+    if (action) return controlCommand(action, { a, runs, method, target: a.target as string | undefined, rawArgs });
     if (!a.target) throw new UsageError('name the suite to launch (capi-launch SUITE.csv)');
     const launchArgs: LaunchArgs = {
       suite: a.target as string,

@@ -7,6 +7,7 @@ import {
   launchRun,
   listRuns,
   type Method,
+  overrideExecArgs,
   parseSetting,
   pruneRuns,
   readManifest,
@@ -16,13 +17,15 @@ import {
   summarize,
   superviseRun,
 } from '@capi/launch';
-import { monitor, printLaunched, summaryLine, waitAndReport } from './report.js';
+import { execArgsFrom } from './exec-flags.js';
+import { explainFailure, monitor, printLaunched, summaryLine, waitAndReport } from './report.js';
 
 interface ControlArgs {
   a: Record<string, unknown>;
   runs: string;
   method: Method | null;
   target: string | undefined;
+  rawArgs: string[];
 }
 
 const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
@@ -46,7 +49,10 @@ async function status(c: ControlArgs): Promise<number> {
 }
 
 async function afterStart(c: ControlArgs, l: Awaited<ReturnType<typeof resumeRun>>, verb: string): Promise<number> {
-  if (l.exitCode !== null) return l.exitCode;
+  if (l.exitCode !== null) {
+    await explainFailure(l.runDir, l.exitCode);
+    return l.exitCode;
+  }
   printLaunched(l, verb);
   if (c.a.monitor) return monitor(l.runDir);
   if (c.a.wait) return waitAndReport(l.runDir);
@@ -66,7 +72,11 @@ async function rerunFailed(c: ControlArgs): Promise<number> {
     batchSize,
     force: true,
     notes: note,
-    launch: { ...m.options, onFinish: (c.a['on-finish'] as string | undefined) ?? m.options.onFinish },
+    launch: {
+      ...m.options,
+      execArgs: overrideExecArgs(m.options.execArgs, execArgsFrom(c.a, c.rawArgs)),
+      onFinish: (c.a['on-finish'] as string | undefined) ?? m.options.onFinish,
+    },
     fill: failedBatches(from, batchSize),
   });
   note(`rerunning the failed and errored tests of ${m.id}`);
@@ -102,7 +112,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       return ExitCode.ok;
     }
     case 'resume':
-      return afterStart(c, await resumeRun(dir, c.method, process.env, note), 'resumed');
+      return afterStart(c, await resumeRun(dir, c.method, process.env, note, execArgsFrom(c.a, c.rawArgs)), 'resumed');
     case 'pause':
     case 'continue': {
       await changeControl(dir, { paused: action === 'pause' });

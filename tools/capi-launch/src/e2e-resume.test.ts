@@ -106,3 +106,35 @@ test('real workers: --stop then --resume, kill -9 of the supervisor then --resum
   assert.deepEqual([m.state, m.verdict], ['completed', 'passed']);
   assert.equal(exactlyOnce(runDir, 120), null);
 });
+
+test('--max-errors against a target that refuses: no restarts, no new batches, state failed, exit 3; --resume at a live target completes', async () => {
+  const b = await sandbox(false);
+  boxes.push(b);
+  const suite = demoSuite(b.dir, 100);
+  const common = ['--parallel', '2', '--batch-size', '10', '--concurrency', '2', '--retries', '0'];
+  const r = await b.launch([suite, ...common, '--base-url', 'http://127.0.0.1:1', '--max-errors', '5', '--wait']);
+  assert.equal(r.code, 3, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const m = readJson<Manifest>(join(runDir, 'run.json'));
+  assert.equal(m.state, 'failed');
+  assert.ok((journal(runDir).size ?? 0) < 30, `${journal(runDir).size} results against a dead target`);
+  const log = readFileSync(join(runDir, 'logs/capi.log'), 'utf8');
+  assert.doesNotMatch(log, /restart \d/, 'an exit 3 is not restarted');
+  assert.ok(readdirSync(join(runDir, 'claims')).length <= 2, 'no batch claimed after the first gave up');
+  assert.match(r.stderr, /given up: capi-exec gave up \(--max-errors tripped or target unreachable\)/);
+  assert.match(r.stderr, new RegExp(`capi-launch --resume ${runDir}`));
+  const again = await b.launch(['--resume', runDir, '--base-url', demo.url, '--wait']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(readJson<Manifest>(join(runDir, 'run.json')).state, 'completed');
+  assert.equal(exactlyOnce(runDir, 100), null);
+});
+
+/** Distinct ids in a run's journals (there may be none yet). */
+function journal(runDir: string): Set<string> {
+  const ids = new Set<string>();
+  if (!existsSync(join(runDir, 'results'))) return ids;
+  for (const f of readdirSync(join(runDir, 'results')))
+    for (const line of readFileSync(join(runDir, 'results', f), 'utf8').split('\n'))
+      if (line.trim()) ids.add((JSON.parse(line) as { id: string }).id);
+  return ids;
+}

@@ -1,7 +1,7 @@
 import { ExitCode } from '@capi/core';
 import { launchRun, type Method, parseSetting } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
-import { monitor, printLaunched, waitAndReport } from './report.js';
+import { explainFailure, monitor, printLaunched, waitAndReport } from './report.js';
 
 export interface LaunchArgs {
   suite: string;
@@ -40,7 +40,10 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
       onFinish: o.onFinish,
     },
   });
-  if (launched.exitCode !== null) return launched.exitCode;
+  if (launched.exitCode !== null) {
+    await explainFailure(launched.runDir, launched.exitCode);
+    return launched.exitCode;
+  }
   printLaunched(launched, 'started');
   if (o.monitor) return monitor(launched.runDir);
   if (o.wait) return waitAndReport(launched.runDir);

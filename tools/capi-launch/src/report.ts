@@ -1,6 +1,22 @@
 import { spawn } from 'node:child_process';
 import { formatDuration, isLive, liveLine, runPaths } from '@capi/core';
-import { type Launched, type RunSummary, toolBin, waitRun } from '@capi/launch';
+import { type Launched, type RunSummary, readClaims, readManifest, toolBin, waitRun } from '@capi/launch';
+
+/** After a run that ended with exit 3: which batches were given up, why, and how to go on. */
+export async function explainFailure(runDir: string, code: number): Promise<void> {
+  if (code !== 3) return;
+  const m = await readManifest(runDir).catch(() => null);
+  if (!m || m.state !== 'failed') return;
+  const failed = (await readClaims(runDir)).filter((c) => c.state === 'failed');
+  if (failed.length === 0) return;
+  const why = failed.some((c) => c.exitCode === 3)
+    ? 'capi-exec gave up (--max-errors tripped or target unreachable)'
+    : 'its worker kept dying';
+  process.stderr.write(
+    `capi-launch: run ${m.id} failed: ${failed.map((c) => c.batch).join(', ')} given up: ${why}; see ${runPaths(runDir).mainLog} and the batch logs in ${runPaths(runDir).logs}\n` +
+      `capi-launch: fix the cause, then \`capi-launch --resume ${runDir}\` runs the given-up and unstarted batches (--base-url etc. may be given again)\n`,
+  );
+}
 
 /** What a person needs after a launch: where things are and the exact commands. */
 export function printLaunched(l: Launched, verb: string): void {
@@ -44,6 +60,7 @@ export async function waitAndReport(runDir: string): Promise<number> {
   );
   live?.clear();
   process.stderr.write(`run ended: exit ${code}\n`);
+  await explainFailure(runDir, code);
   return code;
 }
 
