@@ -130,3 +130,22 @@ test('--monitor follows the run here (capi-watch, then the end) and exits with i
   assert.match(r.stderr, /completed 30\/30 done.* verdict failed/);
   assert.match(r.stderr, /run ended: exit 1\n$/);
 });
+
+test("--status and --wait count the journals, not the heartbeats: a restarted worker's earlier results count", async () => {
+  // batch_0002's first worker records T0011 (failed) and T0012, then dies; its replacement's
+  // heartbeat counts only what it ran itself
+  const b = await box({ FAKE_EXEC_QUIT_BATCH: 'batch_0002', FAKE_EXEC_FAIL: 'T0011' });
+  const r = await b.launch([b.suite(30), '--batch-size', '10', '--wait']);
+  assert.equal(r.code, 1, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const beat = readJson<{ failed: number }>(join(runDir, 'status/batch_0002.json'));
+  assert.equal(beat.failed, 0, 'the replacement heartbeat does not know T0011');
+  assert.match(r.stderr, /completed 30\/30 done, pass 96\.7% failed 1 errors 0 verdict failed/);
+  const s = await b.launch(['--status', runDir, '--json']);
+  assert.equal(s.code, 0, s.stderr);
+  const row = JSON.parse(s.stdout) as Record<string, unknown>;
+  assert.deepEqual(
+    [row.done, row.passed, row.failed, row.errors, row.missing, row.passRate, row.countsFrom],
+    [30, 29, 1, 0, 0, 96.7, 'journals'],
+  );
+});

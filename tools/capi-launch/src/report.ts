@@ -6,7 +6,7 @@ import { type Launched, type RunSummary, readClaims, readManifest, toolBin, wait
 export async function explainFailure(runDir: string, code: number): Promise<void> {
   if (code !== 3) return;
   const m = await readManifest(runDir).catch(() => null);
-  if (!m || m.state !== 'failed') return;
+  if (m?.state !== 'failed') return;
   const failed = (await readClaims(runDir)).filter((c) => c.state === 'failed');
   if (failed.length === 0) return;
   const why = failed.some((c) => c.exitCode === 3)
@@ -38,11 +38,10 @@ export function printLaunched(l: Launched, verb: string): void {
 }
 
 export function summaryLine(s: RunSummary): string {
-  // docs/formats.md, "Pass rate": skipped tests are not part of it
-  const ran = s.passed + s.failed + s.errors;
-  const rate = ran > 0 ? ` pass ${((100 * s.passed) / ran).toFixed(1)}%` : '';
+  const rate = s.passRate !== null ? ` pass ${s.passRate.toFixed(1)}%` : '';
   const tail = s.verdict ? ` verdict ${s.verdict}` : '';
-  return `${s.id} ${s.state}${s.paused ? ' (paused)' : ''} ${s.done}/${s.total} done,${rate} failed ${s.failed} errors ${s.errors}${tail}`;
+  const from = s.countsFrom === 'report' ? ' (from report/, journals cleaned)' : '';
+  return `${s.id} ${s.state}${s.paused ? ' (paused)' : ''} ${s.done}/${s.total} done,${rate} failed ${s.failed} errors ${s.errors}${tail}${from}`;
 }
 
 /** `--wait`: progress on stderr (one live line on a TTY, plain lines otherwise), then the verdict. */
@@ -56,7 +55,7 @@ export async function waitAndReport(runDir: string): Promise<number> {
       if (live) live.update(text);
       else process.stderr.write(`${text}\n`);
     },
-    live ? 1000 : 10_000,
+    live ? 2000 : 10_000,
   );
   live?.clear();
   process.stderr.write(`run ended: exit ${code}\n`);
