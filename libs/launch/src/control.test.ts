@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSetting } from './control.js';
+import { UsageError } from '@capi/core';
+import { checkRate, parseSetting } from './control.js';
 import { exitCodeOf } from './finish.js';
 import { shellQuote } from './tools.js';
 
@@ -25,4 +26,17 @@ test('shellQuote leaves plain words and quotes the rest for sh', () => {
   assert.equal(shellQuote('/a/b-c_d.js'), '/a/b-c_d.js');
   assert.equal(shellQuote('a b'), "'a b'");
   assert.equal(shellQuote("it's"), `'it'\\''s'`);
+});
+
+test("checkRate takes capi-exec's rate grammar and names the flag; errors are usage errors", () => {
+  for (const ok of ['20/s', '600/m', '3600/h', '20', '2.5/sec', '10/min', '1/hour'])
+    assert.equal(checkRate(ok, '--rate'), ok);
+  assert.deepEqual(parseSetting('rate=3600/h'), { rate: '3600/h' });
+  assert.deepEqual(parseSetting('rate=20'), { rate: '20' });
+  assert.throws(
+    () => checkRate('fast', '--rate'),
+    (e: unknown) => e instanceof UsageError && /^--rate takes/.test(e.message),
+  );
+  assert.throws(() => checkRate('0/s', '--rate'), UsageError);
+  assert.throws(() => parseSetting('speed=9'), UsageError);
 });

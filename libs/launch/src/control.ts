@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, runPaths } from '@capi/core';
+import { CapiError, ExitCode, runPaths, UsageError } from '@capi/core';
 import { readClaims } from './claims.js';
 import { exitCodeOf } from './finish.js';
 import { type Control, type Manifest, readControl, readManifest, updateManifest, writeControl } from './manifest.js';
@@ -21,18 +21,30 @@ export async function changeControl(runDir: string, change: Partial<Control>): P
   return next;
 }
 
+/**
+ * capi-exec's rate grammar (libs/exec/src/rate.ts): `20/s`, `600/m`, `3600/h` or a bare
+ * number per second. Checked here so a typo is refused at once, not by every worker;
+ * the text itself goes to control.json, where capi-exec parses it again.
+ */
+export function checkRate(text: string, flag = '--rate'): string {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|m|min|h|hour))?\s*$/i.exec(text);
+  if (!m || !(Number(m[1]) > 0))
+    throw new UsageError(
+      flag === '--set rate'
+        ? `--set rate takes N/s or N/m (got "${text}"); N/h and a bare N (per second) work too`
+        : `${flag} takes a rate like 20/s, 600/m, 3600/h or 20 (per second) (got "${text}")`,
+    );
+  return text.trim();
+}
+
 /** `rate=50/s`, `concurrency=16` → a control change. */
 export function parseSetting(text: string): Partial<Control> {
   const m = /^(rate|concurrency)=(.+)$/.exec(text.trim());
-  if (!m) throw new CapiError(`--set takes rate=N/s, rate=N/m or concurrency=N (got "${text}")`, ExitCode.badInput);
-  if (m[1] === 'rate') {
-    if (!/^\d+(\.\d+)?\/(s|m)$/.test(m[2] as string))
-      throw new CapiError(`--set rate takes N/s or N/m (got "${m[2]}")`, ExitCode.badInput);
-    return { rate: m[2] as string };
-  }
+  if (!m) throw new UsageError(`--set takes rate=N/s, rate=N/m or concurrency=N (got "${text}")`);
+  if (m[1] === 'rate') return { rate: checkRate(m[2] as string, '--set rate') };
   const n = Number(m[2]);
   if (!Number.isSafeInteger(n) || n < 1)
-    throw new CapiError(`--set concurrency takes a whole number >= 1 (got "${m[2]}")`, ExitCode.badInput);
+    throw new UsageError(`--set concurrency= takes a whole number >= 1 (got "${m[2]}")`);
   return { concurrency: n };
 }
 

@@ -149,3 +149,19 @@ test("--status and --wait count the journals, not the heartbeats: a restarted wo
     [30, 29, 1, 0, 0, 96.7, 'journals'],
   );
 });
+
+test('--rate takes the grammar of capi-exec (3600/h, a bare number); a bad one names --rate, exit 2 with the Try line', async () => {
+  const b = await box();
+  const suite = b.suite(4);
+  for (const rate of ['3600/h', '20']) {
+    const r = await b.launch([suite, '--foreground', '--rate', rate, '--force']);
+    assert.equal(r.code, 0, `${rate}: ${r.stderr}`);
+  }
+  const bad = await b.launch([suite, '--foreground', '--rate', 'fast']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^capi-launch: --rate takes a rate like 20\/s, 600\/m, 3600\/h/);
+  assert.match(bad.stderr, /Try 'capi-launch --help'/);
+  const set = await b.launch(['--set', 'rate=often', join(b.runs, 'latest')]);
+  assert.equal(set.code, 2);
+  assert.match(set.stderr, /Try 'capi-launch --help'/);
+});

@@ -1,5 +1,5 @@
 import { ExitCode } from '@capi/core';
-import { launchRun, type Method, parseSetting } from '@capi/launch';
+import { checkRate, launchRun, type Method } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
 import { explainFailure, monitor, printLaunched, waitAndReport } from './report.js';
 
@@ -23,7 +23,7 @@ export interface LaunchArgs {
 const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
 
 export async function launchCommand(o: LaunchArgs): Promise<number> {
-  if (o.rate) parseSetting(`rate=${o.rate}`);
+  const rate = o.rate ? checkRate(o.rate, '--rate') : null;
   const launched = await launchRun({
     suite: o.suite,
     runsDir: o.runs,
@@ -33,7 +33,7 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
     force: o.force,
     notes: note,
     launch: {
-      rate: o.rate,
+      rate,
       concurrency: o.concurrency,
       execArgs: execArgsFrom(o.a, o.rawArgs),
       maxRestarts: o.maxRestarts,
