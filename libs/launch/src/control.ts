@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, runPaths, UsageError } from '@capi/core';
+import { ExitCode, runPaths, UsageError } from '@capi/core';
 import { readClaims } from './claims.js';
 import { exitCodeOf } from './finish.js';
 import { type Control, type Manifest, readControl, readManifest, updateManifest, writeControl } from './manifest.js';

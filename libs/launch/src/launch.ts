@@ -30,6 +30,8 @@ export interface Launched {
   manifest: Manifest;
   /** For `--foreground` only: the run's exit code. */
   exitCode: number | null;
+  /** The supervisor's pid when known (0: a tmux/screen run that ended before the first look). */
+  supervisorPid?: number;
 }
 
 /**
@@ -59,14 +61,15 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
     await pointLatest(o.runsDir, manifest.id);
     return { runDir, manifest, exitCode: await superviseRun(runDir, { env, echo: true }) };
   }
+  let supervisorPid: number;
   try {
-    await startSupervisor(runDir, manifest, env);
+    supervisorPid = await startSupervisor(runDir, manifest, env);
   } catch (err) {
     await rm(runDir, { recursive: true, force: true });
     throw err;
   }
   await pointLatest(o.runsDir, manifest.id);
-  return { runDir, manifest: await readManifest(runDir), exitCode: null };
+  return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
 }
 
 /**
@@ -130,6 +133,6 @@ export async function resumeRun(
   });
   if (chosen === 'foreground')
     return { runDir, manifest: next, exitCode: await superviseRun(runDir, { env, echo: true }) };
-  await startSupervisor(runDir, next, env);
-  return { runDir, manifest: await readManifest(runDir), exitCode: null };
+  const supervisorPid = await startSupervisor(runDir, next, env);
+  return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { tmuxEnvArgs } from './start.js';
+import type { Manifest } from './manifest.js';
+import { startSupervisor, tmuxEnvArgs } from './start.js';
 
 const hasTmux = spawnSync('sh', ['-c', 'command -v tmux']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'capi-tmux-'));
@@ -27,4 +28,24 @@ test('tmuxEnvArgs: no server, no -e; a server, -e only for what differs from its
   assert.ok(args.includes('CAPI_X_ADDED=added'), args.join(' '));
   assert.ok(!args.some((a) => a.startsWith('CAPI_X_SAME=')), args.join(' '));
   assert.ok(!args.some((a) => a.startsWith('PATH=')), 'PATH is the same as the server got');
+});
+
+test('startSupervisor (nohup) returns the spawned supervisor pid also when the run is over before the first look', async () => {
+  const runDir = join(dir, 'run');
+  mkdirSync(join(runDir, 'logs'), { recursive: true });
+  const manifest = { id: 'capi_test_x', method: 'nohup', state: 'created', pid: null, session: null, parallel: 1 };
+  writeFileSync(join(runDir, 'run.json'), JSON.stringify(manifest));
+  // a supervisor that ends at once and leaves run.json's pid null, as a finished run does
+  const stand = join(dir, 'quick-supervisor.mjs');
+  writeFileSync(
+    stand,
+    `import { writeFileSync } from 'node:fs';\nconst run = process.argv[process.argv.indexOf('--supervise') + 1];\n` +
+      `writeFileSync(run + '/run.json', JSON.stringify({ ...${JSON.stringify(manifest)}, state: 'completed', pid: null }));\n`,
+  );
+  const pid = await startSupervisor(runDir, manifest as unknown as Manifest, {
+    ...process.env,
+    CAPI_LAUNCH_BIN: stand,
+  });
+  assert.ok(pid > 0, `pid ${pid}`);
+  assert.notEqual(pid, process.pid);
 });

@@ -44,12 +44,14 @@ function supervisorArgs(runDir: string, env: NodeJS.ProcessEnv, echo: boolean): 
 }
 
 /** A detached process group: no controlling terminal, so SIGHUP of the shell never reaches it. */
-function startNohup(runDir: string, env: NodeJS.ProcessEnv): void {
+function startNohup(runDir: string, env: NodeJS.ProcessEnv): number {
   const fd = openSync(runPaths(runDir).mainLog, 'a', FILE_MODE);
   const [node, ...args] = supervisorArgs(runDir, env, false);
   const child = spawn(node as string, args, { detached: true, stdio: ['ignore', fd, fd], env });
   closeSync(fd);
   child.unref();
+  // for nohup the supervisor is this very child
+  return child.pid ?? 0;
 }
 
 function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv): void {
@@ -128,7 +130,8 @@ export async function startSupervisor(
   m: Manifest,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  if (m.method === 'nohup') startNohup(runDir, env);
+  let spawned = 0;
+  if (m.method === 'nohup') spawned = startNohup(runDir, env);
   else if (m.method === 'screen') startScreen(runDir, m.session ?? m.id, env);
   else if (m.method === 'tmux') startTmux(runDir, m.session ?? m.id, m.parallel, env);
   else throw new CapiError(`method ${m.method} is not started in the background`);
@@ -136,9 +139,10 @@ export async function startSupervisor(
   for (let i = 0; i < 300; i++) {
     const pid = await readPid(runDir);
     if (pid && isAlive(pid, SUPERVISOR_MARKER)) return pid;
-    // A tiny run can be over before the first look: it has left `created` behind.
+    // A tiny run can be over before the first look: it has left `created` behind, and
+    // run.json's pid is null again; for nohup the child we spawned was the supervisor.
     const now = await readManifest(runDir).catch(() => null);
-    if (now && now.state !== 'created') return now.pid ?? 0;
+    if (now && now.state !== 'created') return now.pid ?? spawned;
     await sleep(100);
   }
   closeSession(m, env);

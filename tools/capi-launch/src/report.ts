@@ -21,8 +21,10 @@ export async function explainFailure(runDir: string, code: number): Promise<void
 /** What a person needs after a launch: where things are and the exact commands. */
 export function printLaunched(l: Launched, verb: string): void {
   const m = l.manifest;
+  // a tiny run can be over (run.json pid null again) before this is printed
+  const pid = m.pid || l.supervisorPid;
   const lines = [
-    `run ${m.id} ${verb} (${m.method}${m.pid ? `, supervisor pid ${m.pid}` : ''}): ${m.total} tests in ${m.batches} batches, ${m.parallel} workers`,
+    `run ${m.id} ${verb} (${m.method}${pid ? `, supervisor pid ${pid}` : ''}): ${m.total} tests in ${m.batches} batches, ${m.parallel} workers`,
     `  folder:  ${l.runDir}`,
     `  log:     ${runPaths(l.runDir).mainLog}`,
     `  watch:   capi-watch ${l.runDir}`,
