@@ -4,7 +4,7 @@ import { CapiError, ExitCode } from '@capi/core';
 import { releaseUnfinished } from './claims.js';
 import { createRun, type Method, pointLatest } from './create-run.js';
 import { type LaunchOptions, type Manifest, readManifest, updateManifest } from './manifest.js';
-import { clearStale, listRuns, liveRunsOf } from './runs.js';
+import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
 import { superviseRun } from './supervise.js';
 
@@ -103,6 +103,7 @@ export async function resumeRun(
 ): Promise<Launched> {
   const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
   if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
+  await refuseCleaned(runDir, '--resume');
   const stale = await clearStale(entry);
   if (stale) notes(stale);
   if (entry.alive)

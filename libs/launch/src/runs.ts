@@ -1,6 +1,6 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { access, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RUN_ID_PREFIX, runPaths } from '@capi/core';
+import { CapiError, ExitCode, RUN_ID_PREFIX, runPaths } from '@capi/core';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { isAlive } from './process.js';
 import { readPid, SUPERVISOR_MARKER } from './supervise.js';
@@ -56,14 +56,37 @@ export async function liveRunsOf(runs: string, suiteFile: string, notes: (t: str
   return live;
 }
 
+const isFinished = (e: RunEntry) => !e.alive && (e.manifest.state === 'completed' || e.manifest.state === 'failed');
+
+/** How many finished (completed or failed, supervisor gone) runs the runs folder holds. */
+export async function countFinished(runs: string): Promise<number> {
+  return (await listRuns(runs)).filter(isFinished).length;
+}
+
 /** Removes finished (completed or failed) runs, oldest first, keeping the newest `keep`. Live and stopped (resumable) runs stay. */
 export async function pruneRuns(runs: string, keep: number): Promise<string[]> {
-  const finished = (await listRuns(runs)).filter(
-    (e) => !e.alive && (e.manifest.state === 'completed' || e.manifest.state === 'failed'),
-  );
+  const finished = (await listRuns(runs)).filter(isFinished);
   const doomed = finished.slice(0, Math.max(0, finished.length - keep));
   for (const e of doomed) await rm(e.dir, { recursive: true, force: true });
   const latest = await stat(join(runs, 'latest')).catch(() => null);
   if (!latest) await rm(join(runs, 'latest'), { force: true });
   return doomed.map((e) => e.manifest.id);
+}
+
+/**
+ * `capi-merge RUN --clean` removes batches/, the journals, claims/ and status/ and keeps
+ * report/ and run.json: such a run has nothing left to resume or rerun from.
+ */
+export async function refuseCleaned(runDir: string, action: string): Promise<void> {
+  const p = runPaths(runDir);
+  const has = (f: string) =>
+    access(f).then(
+      () => true,
+      () => false,
+    );
+  if ((await has(p.batchIndex)) || !(await has(p.report))) return;
+  throw new CapiError(
+    `${action}: run ${runDir} was cleaned by capi-merge --clean (its batches and journals are gone, report/ is kept), so there is nothing to ${action === '--resume' ? 'resume' : 'rerun'} from; launch the suite again instead`,
+    ExitCode.badInput,
+  );
 }

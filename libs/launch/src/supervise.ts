@@ -9,7 +9,7 @@ import { finishRun } from './finish.js';
 import { type Manifest, updateManifest } from './manifest.js';
 import { isAlive, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
-import { toolBin } from './tools.js';
+import { plural, toolBin } from './tools.js';
 import { startWorker, type WorkerExit } from './worker.js';
 
 export interface SuperviseOptions {
@@ -183,7 +183,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     const index = await readBatchIndex(runDir);
     ctx.batches = index.batches.map((b) => b.batch);
     ctx.counts = new Map(index.batches.map((b) => [b.batch, b.count]));
-    log(`run ${manifest.id}: ${manifest.total} tests in ${ctx.batches.length} batches, ${manifest.parallel} workers`);
+    log(
+      `run ${manifest.id}: ${plural(manifest.total, 'test')} in ${plural(ctx.batches.length, 'batch', 'batches')}, ${plural(manifest.parallel, 'worker')}`,
+    );
     const slots = Array.from({ length: manifest.parallel }, (_, k) => runSlot(ctx, k + 1));
     await Promise.all(slots);
     return await finishRun(runDir, { stopSignal, batches: ctx.batches, env, log });

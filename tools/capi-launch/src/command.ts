@@ -84,6 +84,8 @@ export default defineCommand({
     const runs = a['runs-dir'] ? (a['runs-dir'] as string) : runsDir();
     const method = methodOf(a);
     const action = actions[0];
+    if (a.keep !== undefined && action !== 'prune')
+      throw new UsageError('--keep goes with --prune (capi-launch --prune --keep N)');
     if (action) return controlCommand(action, { a, runs, method, target: a.target as string | undefined, rawArgs });
     if (!a.target) throw new UsageError('name the suite to launch (capi-launch SUITE.csv)');
     const launchArgs: LaunchArgs = {

@@ -3,6 +3,7 @@ import {
   changeControl,
   clearStale,
   closeSession,
+  countFinished,
   failedBatches,
   launchRun,
   listRuns,
@@ -11,6 +12,7 @@ import {
   parseSetting,
   pruneRuns,
   readManifest,
+  refuseCleaned,
   resolveRun,
   resumeRun,
   stopRun,
@@ -61,6 +63,7 @@ async function afterStart(c: ControlArgs, l: Awaited<ReturnType<typeof resumeRun
 
 async function rerunFailed(c: ControlArgs): Promise<number> {
   const from = await resolveRun(c.runs, c.target);
+  await refuseCleaned(from, '--rerun-failed');
   const m = await readManifest(from);
   const batchSize = intFlag('batch-size', c.a['batch-size'] as string | undefined, { min: 1 }) ?? m.batchSize;
   const l = await launchRun({
@@ -98,7 +101,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       const keep = intFlag('keep', c.a.keep as string | undefined, { min: 0 }) ?? 10;
       const removed = await pruneRuns(c.runs, keep);
       for (const id of removed) process.stdout.write(`removed ${id}\n`);
-      note(`${removed.length} run(s) removed, ${keep} finished kept`);
+      note(`${removed.length} run(s) removed, ${await countFinished(c.runs)} finished kept`);
       return ExitCode.ok;
     }
     case 'rerun-failed':

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killAll } from '@capi/testkit';
+import { killAll, runTool } from '@capi/testkit';
 import { journalIds, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
 
 const boxes: Sandbox[] = [];
@@ -164,4 +164,32 @@ test('--rate takes the grammar of capi-exec (3600/h, a bare number); a bad one n
   const set = await b.launch(['--set', 'rate=often', join(b.runs, 'latest')]);
   assert.equal(set.code, 2);
   assert.match(set.stderr, /Try 'capi-launch --help'/);
+});
+
+test('small things: the real prune count, --keep without --prune, singular words, a run cleaned by capi-merge --clean', async () => {
+  const b = await box();
+  const one = await b.launch([b.suite(1, 'one.csv'), '--foreground', '--parallel', '1']);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stderr, /: 1 test in 1 batch, 1 worker\n/);
+  const r = await b.launch([b.suite(6), '--foreground', '--batch-size', '3'], { env: { FAKE_EXEC_FAIL: 'T0002' } });
+  assert.equal(r.code, 1, r.stderr);
+  const pruned = await b.launch(['--prune']);
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.match(pruned.stderr, /0 run\(s\) removed, 2 finished kept/);
+  const keep = await b.launch(['--keep', '3']);
+  assert.equal(keep.code, 2);
+  assert.match(keep.stderr, /--keep goes with --prune/);
+  assert.match(keep.stderr, /Try 'capi-launch --help'/);
+  const runDir = join(b.runs, 'latest');
+  const clean = await runTool('capi-merge', [runDir, '--clean']);
+  assert.equal(clean.code, 1, clean.stderr);
+  assert.equal(existsSync(join(runDir, 'batches')), false, 'capi-merge --clean removed the batches');
+  const s = await b.launch(['--status', runDir, '--json']);
+  const row = JSON.parse(s.stdout) as Record<string, unknown>;
+  assert.deepEqual([row.done, row.total, row.failed, row.countsFrom], [6, 6, 1, 'report']);
+  for (const action of ['--resume', '--rerun-failed']) {
+    const again = await b.launch([action, runDir]);
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /was cleaned by capi-merge --clean/);
+  }
 });

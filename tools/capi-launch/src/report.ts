@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { formatDuration, isLive, liveLine, runPaths } from '@capi/core';
-import { type Launched, type RunSummary, readClaims, readManifest, toolBin, waitRun } from '@capi/launch';
+import { type Launched, plural, type RunSummary, readClaims, readManifest, toolBin, waitRun } from '@capi/launch';
 
 /** After a run that ended with exit 3: which batches were given up, why, and how to go on. */
 export async function explainFailure(runDir: string, code: number): Promise<void> {
@@ -24,7 +24,7 @@ export function printLaunched(l: Launched, verb: string): void {
   // a tiny run can be over (run.json pid null again) before this is printed
   const pid = m.pid || l.supervisorPid;
   const lines = [
-    `run ${m.id} ${verb} (${m.method}${pid ? `, supervisor pid ${pid}` : ''}): ${m.total} tests in ${m.batches} batches, ${m.parallel} workers`,
+    `run ${m.id} ${verb} (${m.method}${pid ? `, supervisor pid ${pid}` : ''}): ${plural(m.total, 'test')} in ${plural(m.batches, 'batch', 'batches')}, ${plural(m.parallel, 'worker')}`,
     `  folder:  ${l.runDir}`,
     `  log:     ${runPaths(l.runDir).mainLog}`,
     `  watch:   capi-watch ${l.runDir}`,
