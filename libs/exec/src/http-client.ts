@@ -1,8 +1,7 @@
-import { Agent } from 'undici';
+import { Client } from 'undici';
 
 /**
- * The HTTP side: one undici Agent whose per-origin pool holds as many keep-alive
- * connections as there are lanes. Bodies are read up to --max-body; the rest is
+ * The HTTP side: keep-alive connections, one per request in flight. Bodies are read up to --max-body; the rest is
  * drained and only counted, so memory stays bounded whatever the API sends.
  */
 export interface OutgoingRequest {
@@ -18,6 +17,7 @@ export interface OutgoingRequest {
 
 export interface HttpAnswer {
   status: number;
+  /** Only the headers capi reads: `retry-after`, `ratelimit*`, `x-ratelimit-*` (lower case). */
   headers: Record<string, string | string[] | undefined>;
   text: string;
   bytes: number;
@@ -37,7 +37,7 @@ export class RequestError extends Error {
 }
 
 export interface HttpClientOptions {
-  /** Keep-alive connections per origin; null: as many as requests in flight. */
+  /** Idle keep-alive connections kept per origin; null: as many as were in flight at once. */
   connections: number | null;
   insecure: boolean;
   maxBody: number;
@@ -86,123 +86,225 @@ function messageOf(err: unknown): string {
   return cause && cause !== msg ? `${msg}: ${cause}` : msg;
 }
 
-interface BodyRead {
-  text: string;
-  bytes: number;
-  truncated: boolean;
+/** Response headers capi reads (Retry-After, rate-limit hints): only these are turned into strings. */
+function wanted(name: Buffer): string | null {
+  const c = name[0];
+  // r(etry-after), R, x(-ratelimit-*), X: every other header is skipped without decoding it.
+  if (c !== 0x72 && c !== 0x52 && c !== 0x78 && c !== 0x58) return null;
+  const lower = name.toString('latin1').toLowerCase();
+  return lower === 'retry-after' || lower.startsWith('ratelimit') || lower.startsWith('x-ratelimit') ? lower : null;
+}
+
+function pickHeaders(raw: Buffer[] | null): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  if (!raw) return out;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = wanted(raw[i] as Buffer);
+    if (name === null) continue;
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    const had = out[name];
+    out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  }
+  return out;
 }
 
 /**
- * Reads a response body with 'data' events (cheaper per response than an async
- * iterator): keeps up to `keep` bytes, counts all of them, and gives up at the deadline.
+ * One request, driven by undici's dispatch callbacks: no response stream, no promise per
+ * callback. Keeps up to `keep` bytes of the body, counts all of them, and stops at the deadline.
  */
-function readBody(
-  body: NodeJS.ReadableStream & { destroy(err?: Error): void },
-  keep: number,
-  maxBody: number,
-  deadline: number,
-  timeoutMs: number,
-): Promise<BodyRead> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let bytes = 0;
-    body.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (kept < keep) {
-        const part = chunk.length <= keep - kept ? chunk : chunk.subarray(0, keep - kept);
-        chunks.push(part);
-        kept += part.length;
-      }
-      if (performance.now() > deadline)
-        body.destroy(new RequestError('TIMEOUT', `body not read within ${timeoutMs} ms`));
-    });
-    body.on('error', reject);
-    body.on('end', () => {
-      const text =
-        chunks.length === 0
-          ? ''
-          : chunks.length === 1
-            ? (chunks[0] as Buffer).toString('utf8')
-            : Buffer.concat(chunks, kept).toString('utf8');
-      resolve({ text, bytes, truncated: bytes > maxBody });
-    });
-  });
+class Exchange {
+  status = 0;
+  raw: Buffer[] | null = null;
+  chunks: Buffer[] = [];
+  kept = 0;
+  bytes = 0;
+  /** Set when capi ended the request itself (a timeout): that, not undici's error, is the answer. */
+  forced: RequestError | null = null;
+  abortFn: ((err: Error) => void) | null = null;
+  timer: NodeJS.Timeout | null = null;
+  settled = false;
+  constructor(
+    readonly keep: number,
+    readonly deadline: number,
+    readonly timeoutMs: number,
+    /** Called once: null when the answer is complete, else the error. */
+    readonly done: (err: unknown) => void,
+    /** Drops the connection (a request that has not started cannot be aborted otherwise). */
+    readonly kill: (err: Error) => void,
+  ) {}
+
+  /** Ends the request with `err` (a timeout). */
+  end(err: RequestError): void {
+    if (this.settled || this.forced) return;
+    this.forced = err;
+    if (this.abortFn) this.abortFn(err);
+    else this.kill(err);
+  }
+
+  onConnect(abort: (err: Error) => void): void {
+    this.abortFn = abort;
+    if (this.forced) abort(this.forced);
+  }
+
+  onHeaders(status: number, raw: Buffer[] | null): boolean {
+    this.status = status;
+    this.raw = raw;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    if (this.kept < this.keep) {
+      const part = chunk.length <= this.keep - this.kept ? chunk : chunk.subarray(0, this.keep - this.kept);
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    if (performance.now() > this.deadline)
+      this.end(new RequestError('TIMEOUT', `body not read within ${this.timeoutMs} ms`));
+    return true;
+  }
+
+  onComplete(): void {
+    this.settle(this.forced);
+  }
+
+  onError(err: Error): void {
+    this.settle(this.forced ?? err);
+  }
+
+  private settle(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.done(err);
+  }
+
+  text(): string {
+    const { chunks } = this;
+    if (chunks.length === 0) return '';
+    if (chunks.length === 1) return (chunks[0] as Buffer).toString('utf8');
+    return Buffer.concat(chunks, this.kept).toString('utf8');
+  }
 }
 
 /** Timeouts up to this long are timed by capi-exec itself (to the ms); longer ones by undici (to about a second). */
 export const PRECISE_TIMEOUT_MS = 5000;
 
+/**
+ * Connections: one undici Client (one keep-alive connection, pipelining 1) per request in
+ * flight, taken from a stack of idle ones per origin and given back when the answer is
+ * read. So the connections never outnumber the requests in flight (the window is the
+ * only queue), and a request never waits behind another on a busy connection. This is
+ * much cheaper per request than an Agent, whose pool scans all its connections and wraps
+ * every response in a stream.
+ */
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
-  const agent = new Agent({
-    connections: opts.connections,
+  const maxBody = opts.maxBody;
+  const idle = new Map<string, Client[]>();
+  const all = new Set<Client>();
+  let ended = false;
+  const clientOptions = {
     pipelining: 1,
     keepAliveTimeout: 10_000,
     connect: opts.insecure ? { rejectUnauthorized: false } : {},
-  });
-  const maxBody = opts.maxBody;
+  };
+
+  const take = (origin: string): Client => {
+    const client = idle.get(origin)?.pop();
+    if (client) return client;
+    const made = new Client(origin, clientOptions);
+    all.add(made);
+    return made;
+  };
+  const give = (origin: string, client: Client) => {
+    if (client.destroyed || client.closed || ended) {
+      all.delete(client);
+      return;
+    }
+    let stack = idle.get(origin);
+    if (!stack) {
+      stack = [];
+      idle.set(origin, stack);
+    }
+    if (opts.connections !== null && stack.length >= opts.connections) {
+      all.delete(client);
+      void client.close().catch(() => {});
+      return;
+    }
+    stack.push(client);
+  };
+
+  function dispatch(client: Client, req: OutgoingRequest, start: number): Promise<Exchange> {
+    return new Promise<Exchange>((resolve, reject) => {
+      const ex: Exchange = new Exchange(
+        req.keepText ? maxBody : 0,
+        start + req.timeoutMs,
+        req.timeoutMs,
+        (err) => (err === null ? resolve(ex) : reject(err)),
+        (err) => {
+          all.delete(client);
+          void client.destroy(err).catch(() => {});
+        },
+      );
+      // undici's own timeouts tick at about one second; a short timeout gets a timer of its own.
+      if (req.timeoutMs <= PRECISE_TIMEOUT_MS)
+        ex.timer = setTimeout(
+          () => ex.end(new RequestError('TIMEOUT', `no answer within ${req.timeoutMs} ms`)),
+          req.timeoutMs,
+        );
+      try {
+        client.dispatch(
+          {
+            path: req.path,
+            method: req.method as 'GET',
+            headers: req.headers,
+            body: req.body,
+            headersTimeout: req.timeoutMs,
+            bodyTimeout: req.timeoutMs,
+          },
+          ex as unknown as Parameters<Client['dispatch']>[1],
+        );
+      } catch (err) {
+        ex.onError(err as Error);
+      }
+    });
+  }
 
   async function send(req: OutgoingRequest): Promise<HttpAnswer> {
     const start = performance.now();
-    const deadline = start + req.timeoutMs;
-    // undici's own timeouts tick at about one second; a short timeout gets a timer of its own.
-    const precise = req.timeoutMs <= PRECISE_TIMEOUT_MS ? new AbortController() : null;
-    const timer = precise
-      ? setTimeout(
-          () => precise.abort(new RequestError('TIMEOUT', `no answer within ${req.timeoutMs} ms`)),
-          req.timeoutMs,
-        )
-      : null;
+    const client = take(req.origin);
+    let ex: Exchange;
     try {
-      return await exchange(req, start, deadline, precise?.signal);
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
-  }
-
-  async function exchange(
-    req: OutgoingRequest,
-    start: number,
-    deadline: number,
-    signal?: AbortSignal,
-  ): Promise<HttpAnswer> {
-    let res: Awaited<ReturnType<Agent['request']>>;
-    try {
-      res = await agent.request({
-        origin: req.origin,
-        path: req.path,
-        method: req.method as 'GET',
-        headers: req.headers,
-        body: req.body,
-        headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
-        signal,
-      });
+      ex = await dispatch(client, req, start);
     } catch (err) {
+      give(req.origin, client);
       if (err instanceof RequestError) throw err;
       const code = errorCode(err);
       const message = code === 'TIMEOUT' ? `no answer within ${req.timeoutMs} ms (${messageOf(err)})` : messageOf(err);
       throw new RequestError(code, message);
     }
-    let body: BodyRead;
-    try {
-      body = await readBody(res.body, req.keepText ? maxBody : 0, maxBody, deadline, req.timeoutMs);
-    } catch (err) {
-      if (err instanceof RequestError) throw err;
-      throw new RequestError(errorCode(err), messageOf(err));
-    }
-    const { text, bytes, truncated } = body;
-    const durationMs = performance.now() - start;
-    return { status: res.statusCode, headers: res.headers, text, bytes, truncated, durationMs };
+    give(req.origin, client);
+    return {
+      status: ex.status,
+      headers: pickHeaders(ex.raw),
+      text: ex.text(),
+      bytes: ex.bytes,
+      truncated: ex.bytes > maxBody,
+      durationMs: performance.now() - start,
+    };
   }
+
+  const each = async (fn: (c: Client) => Promise<void>) => {
+    ended = true;
+    const clients = [...all];
+    all.clear();
+    idle.clear();
+    await Promise.all(clients.map((c) => fn(c).catch(() => {})));
+  };
 
   return {
     send,
-    async destroy() {
-      await agent.destroy();
-    },
-    async close() {
-      await agent.close();
-    },
+    destroy: () => each((c) => c.destroy()),
+    close: () => each((c) => c.close()),
   };
 }
