@@ -3,6 +3,7 @@ import {
   ExitCode,
   formatShard,
   InputError,
+  isErrnoException,
   type Journal,
   openJournal,
   type Shard,
@@ -139,15 +140,28 @@ async function* uniqueIds(records: AsyncIterable<TestRecord>, source: string): A
   }
 }
 
+/**
+ * A journal that cannot be read or opened (a folder, a path through a file, no permission)
+ * is one line, `cannot open PATH: reason`, exit 3, before any test runs: as a file-system
+ * error naming the journal, which the tool runner prints that way.
+ */
+const cannotOpen =
+  (path: string) =>
+  (err: unknown): never => {
+    if (err instanceof CapiError || !isErrnoException(err)) throw err;
+    throw Object.assign(new Error(`cannot open ${path}`), { code: err.code, syscall: 'open', path });
+  };
+
 export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<ExecuteSummary> {
   const live = opts.live ?? createLiveState(opts.concurrency, opts.total);
   live.total ??= opts.total;
   let journal: Journal | null = null;
   let done = new Map<string, string>();
   let notPassed = new Set<string>();
-  if (opts.journal) ({ journal, done, notPassed } = await openResume(opts, opts.journal));
+  if (opts.journal)
+    ({ journal, done, notPassed } = await openResume(opts, opts.journal).catch(cannotOpen(opts.journal)));
   const limiter = createRateLimiter(opts.rate);
-  const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch) : null;
+  const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   const control = opts.control
     ? watchControl(opts.control, live, limiter, { rate: opts.rate, concurrency: opts.concurrency })
     : null;

@@ -109,3 +109,40 @@ test('rate-limit headers slow the run before the API has to say 429', async () =
     await api.close();
   }
 });
+
+test('a heartbeat that cannot be written warns once and the run ends by its verdict', async () => {
+  const s = await recorder((_req, res) => setTimeout(() => res.end('ok'), 5));
+  servers.push(s);
+  const dir = await scratch();
+  const file = join(dir, 'file');
+  await writeFile(file, '{}');
+  const input = ndjson(Array.from({ length: 30 }, (_, i) => get(`t${i}`, '/x')));
+  const status = join(file, 's.json');
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--status', status, '--concurrency', '2'], { input });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(parseLines(r.stdout).length, 30);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('heartbeat'));
+  assert.equal(warnings.length, 1, r.stderr);
+  assert.ok(warnings[0]?.includes(status), r.stderr);
+  assert.match(r.stderr, /30 ran, 30 passed/);
+  assert.doesNotMatch(r.stderr, /unexpected error|\n\s+at /);
+});
+
+test('a journal that cannot be opened: one line, exit 3, no test run', async () => {
+  const s = await recorder((_req, res) => res.end('ok'));
+  servers.push(s);
+  const dir = await scratch();
+  const file = join(dir, 'file');
+  await writeFile(file, '{}');
+  const input = ndjson([get('a', '/a'), get('b', '/b')]);
+  for (const journal of [join(file, 'j.ndjson'), dir]) {
+    const r = await runTool('capi-exec', ['--base-url', s.url, '--journal', journal], { input });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(
+      r.stderr,
+      `capi-exec: cannot open ${journal}: ${journal === dir ? 'it is a folder' : 'a part of the path is not a folder'}\n`,
+    );
+    assert.equal(r.stdout, '');
+  }
+  assert.equal(s.hits.length, 0);
+});
