@@ -203,3 +203,26 @@ test('env values and credential headers never reach a result', async () => {
   assert.match(text, /\[redacted\]/);
   assert.equal(byId.get('c')?.error?.code, 'TEMPLATE');
 });
+
+test('after retries, startedAt is the start of the final attempt: startedAt + durationMs is the real end', async () => {
+  const seen: number[] = [];
+  const s = await serve((_req, res) => {
+    seen.push(Date.now());
+    if (seen.length === 1) {
+      res.statusCode = 503;
+      res.setHeader('retry-after', '1');
+      res.end('busy');
+    } else setTimeout(() => res.end('ok'), 30);
+  });
+  servers.push(s);
+  const { results } = await run([rec('r', '/r')], options(s.url));
+  const ended = Date.now();
+  const r = results[0] as ExecResult;
+  assert.equal(r.status, 'passed');
+  assert.equal(r.attempts, 2);
+  const started = Date.parse(r.startedAt);
+  assert.ok(started >= (seen[0] as number) + 900, `startedAt ${started - (seen[0] as number)} ms after the first try`);
+  assert.ok(started <= (seen[1] as number), 'the final attempt started before the server saw it');
+  assert.ok(r.durationMs >= 25 && r.durationMs < 1000, `durationMs ${r.durationMs}`);
+  assert.ok(Math.abs(started + r.durationMs - ended) < 150, 'startedAt + durationMs is the end');
+});

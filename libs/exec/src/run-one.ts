@@ -100,7 +100,9 @@ export async function runTest(
     // take() is a plain true when nothing limits the pace: no await, no promise.
     const slot = ctx.limiter.take();
     if ((slot !== true && !(await slot)) || ctx.cut.aborted) return null;
-    if (attempt === 1) base.startedAt = Date.now();
+    // startedAt and durationMs describe the final attempt, so startedAt + durationMs is
+    // when the test ended (what capi-merge takes for wall time); `attempts` counts the tries.
+    base.startedAt = Date.now();
     base.attempts = attempt;
     let answer: HttpAnswer;
     const sentAt = performance.now();
