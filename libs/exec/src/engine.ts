@@ -158,8 +158,8 @@ export async function runTests(
     limiter,
     retries: options.retries,
     cut: cutter.signal,
-    // Until the meter has a few samples, the average since the start.
-    observedRate: () => (live.rate > 0 ? live.rate : live.done / Math.max(0.1, (performance.now() - began) / 1000)),
+    // The meter gives the average since the start until it has a few seconds of samples.
+    observedRate: () => live.rateNow(),
     lanes: () => live.concurrency,
   };
 

@@ -17,8 +17,10 @@ export interface LiveState {
   /** Of those, how many had failed or errored. */
   resumedNotPassed: number;
   inFlight: Set<string>;
-  /** Tests finished per second over the last few seconds. */
+  /** Tests finished per second over the last few seconds (sampled once a second). */
   rate: number;
+  /** The same, measured now (for the progress line, between samples). */
+  rateNow: () => number;
   startedAt: number;
   /** Live limits (control.json): tests in flight, and whether new tests may start. */
   concurrency: number;
@@ -28,7 +30,7 @@ export interface LiveState {
 }
 
 export function createLiveState(concurrency: number, total: number | null = null): LiveState {
-  return {
+  const live: LiveState = {
     state: 'starting',
     total,
     done: 0,
@@ -40,24 +42,35 @@ export function createLiveState(concurrency: number, total: number | null = null
     resumedNotPassed: 0,
     inFlight: new Set(),
     rate: 0,
+    rateNow: () => live.rate,
     startedAt: Date.now(),
     concurrency,
     paused: false,
     wake: () => {},
   };
+  return live;
 }
 
 const WINDOW = 5;
 
-/** Samples `done` once a second; `rate` is the average over the last few samples. */
-export function createRateMeter(live: LiveState): () => void {
-  const samples: Array<{ t: number; done: number }> = [];
-  return () => {
-    const t = performance.now();
-    samples.push({ t, done: live.done });
-    if (samples.length > WINDOW + 1) samples.shift();
+/**
+ * Samples `done` (call it once a second); `rate` is the average over the last WINDOW
+ * seconds. It starts from a sample taken at creation, so until WINDOW seconds of samples
+ * exist the rate is the average since the start, never 0 while tests finish. Sets
+ * `live.rateNow` to the same measure taken at the moment it is asked.
+ */
+export function createRateMeter(live: LiveState, now: () => number = () => performance.now()): () => void {
+  const samples: Array<{ t: number; done: number }> = [{ t: now(), done: live.done }];
+  const since = (t: number) => {
     const first = samples[0] as { t: number; done: number };
     const span = (t - first.t) / 1000;
-    live.rate = span > 0 ? (live.done - first.done) / span : 0;
+    return span >= 0.05 ? (live.done - first.done) / span : 0;
+  };
+  live.rateNow = () => since(now());
+  return () => {
+    const t = now();
+    samples.push({ t, done: live.done });
+    if (samples.length > WINDOW + 1) samples.shift();
+    live.rate = since(t);
   };
 }

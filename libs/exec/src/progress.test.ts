@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLiveState } from './live-state.js';
+import { createLiveState, createRateMeter } from './live-state.js';
 import { formatProgress, formatSummary } from './progress.js';
 
 test('progress line: done/total, counts, rate and ETA', () => {
@@ -28,4 +28,29 @@ test('summary line: counts and time', () => {
     line,
     'capi-exec: 100 ran, 90 passed, 5 failed, 5 errors, 2 skipped, 10 already done (1 of them failed or errored), 1 cut (not recorded) in 2.0s, 50.0 tests/s',
   );
+});
+
+test('the rate starts as the average since the start, then covers the last 5 s', () => {
+  const live = createLiveState(4, 3000);
+  let t = 1000;
+  const sample = createRateMeter(live, () => t);
+  // Within the first second, before any sample: 150 tests in 0.5 s.
+  t = 1500;
+  live.done = 150;
+  assert.match(formatProgress(live), / 300\.0 tests\/s eta 9\.5s$/);
+  t = 2000;
+  live.done = 300;
+  sample();
+  assert.equal(live.rate, 300);
+  // 8 more seconds at 100/s: the window forgets the fast start.
+  for (let i = 0; i < 8; i++) {
+    t += 1000;
+    live.done += 100;
+    sample();
+  }
+  assert.equal(live.rate, 100);
+  // A pause (a Retry-After wait) lowers it gradually, not to 0 at once.
+  t += 1000;
+  sample();
+  assert.equal(live.rate, 80);
 });

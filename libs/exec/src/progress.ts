@@ -8,9 +8,10 @@ export function formatProgress(live: LiveState): string {
   const of = live.total !== null ? `/${live.total}` : '';
   const pct = live.total ? ` ${((done / live.total) * 100).toFixed(1)}%` : '';
   const left = live.total !== null ? live.total - done : null;
-  const eta = left !== null && live.rate > 0 ? ` eta ${formatDuration(left / live.rate)}` : '';
+  const rate = live.rateNow();
+  const eta = left !== null && rate > 0 ? ` eta ${formatDuration(left / rate)}` : '';
   const paused = live.paused ? ' [paused]' : '';
-  return `capi-exec: ${done}${of}${pct}  pass ${live.passed} fail ${live.failed} error ${live.errors}  ${live.rate.toFixed(1)} tests/s${eta}${paused}`;
+  return `capi-exec: ${done}${of}${pct}  pass ${live.passed} fail ${live.failed} error ${live.errors}  ${rate.toFixed(1)} tests/s${eta}${paused}`;
 }
 
 /** The end-of-run line: counts and time. */
