@@ -2,7 +2,6 @@ import {
   CapiError,
   ExitCode,
   formatShard,
-  InputError,
   isErrnoException,
   type Journal,
   openJournal,
@@ -16,7 +15,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { createLiveState, type LiveState } from './live-state.js';
 import { createRateLimiter } from './rate-limiter.js';
 import type { ExecResult } from './result.js';
-import { ChangeLog, checkMeta, FINGERPRINT_SCHEME, loadJournalState, readMeta, writeMeta } from './resume.js';
+import { ChangeLog, checkMeta, FINGERPRINT_SCHEME, loadJournalState, metaPath, readMeta, writeMeta } from './resume.js';
 import { readTestRecords } from './suite.js';
 
 /** Everything capi-exec does around the engine: input, resume, journal, heartbeat, control. */
@@ -51,10 +50,14 @@ export interface ExecuteSummary extends Summary {
  */
 export type ResultOut = (json: string, result: ExecResult) => Promise<void> | void;
 
+/**
+ * Reads a suite file once before anything runs: a repeated id is refused before any test
+ * ran, and tests changed since the journal was written are listed.
+ */
 async function compareSuite(opts: ExecuteOptions, done: Map<string, string>): Promise<ChangeLog> {
   const changes = new ChangeLog();
   if (!opts.reread) return changes;
-  for await (const rec of readTestRecords(opts.reread(), opts.source, opts.shard)) {
+  for await (const rec of readTestRecords(opts.reread(), opts.source, opts.shard, true)) {
     const fp = done.get(rec.id);
     if (fp && fp !== fingerprint(rec)) changes.add(rec.id, describeChange(fp, fingerprint(rec)));
   }
@@ -92,54 +95,6 @@ async function* notDone(
   }
 }
 
-async function openResume(opts: ExecuteOptions, journalPath: string) {
-  const state = await loadJournalState(journalPath);
-  if (state.tornLine !== null)
-    opts.log(`${journalPath}:${state.tornLine}: ignored a torn last line (a write cut short)`);
-  const shard = opts.shard ? formatShard(opts.shard) : null;
-  const meta = await readMeta(journalPath);
-  for (const p of checkMeta(
-    journalPath,
-    meta,
-    { fingerprint: FINGERPRINT_SCHEME, shard, batch: opts.batch },
-    opts.force,
-  ))
-    opts.log(`warning: ${p} (--force)`);
-  if (state.done.size > 0) {
-    const changes = await compareSuite(opts, state.done);
-    if (changes.count > 0 && !opts.force) throw refuse(changes);
-    if (changes.count > 0) opts.log(`warning: ${changes.describe()} (--force: not run again)`);
-    opts.log(`resuming: ${state.done.size} tests in ${journalPath} are done and will not run again`);
-  }
-  if (!meta)
-    await writeMeta(journalPath, {
-      version: 1,
-      fingerprint: FINGERPRINT_SCHEME,
-      shard,
-      batch: opts.batch,
-      created: new Date().toISOString(),
-    });
-  const journal = await openJournal(journalPath, { fsync: opts.fsync });
-  return { done: state.done, notPassed: state.notPassed, journal };
-}
-
-/**
- * With a journal, an id must come once: a journal holds each id once, and a resume could
- * not tell two tests of the same id apart.
- */
-async function* uniqueIds(records: AsyncIterable<TestRecord>, source: string): AsyncGenerator<TestRecord> {
-  const seen = new Set<string>();
-  for await (const rec of records) {
-    if (seen.has(rec.id)) {
-      // Name the suite row when the record says where it came from.
-      const where = rec.source ?? { file: source, line: undefined };
-      throw new InputError(where.file, where.line, `field "id": duplicate id ${JSON.stringify(rec.id)}`);
-    }
-    seen.add(rec.id);
-    yield rec;
-  }
-}
-
 /**
  * A journal that cannot be read or opened (a folder, a path through a file, no permission)
  * is one line, `cannot open PATH: reason`, exit 3, before any test runs: as a file-system
@@ -152,14 +107,44 @@ const cannotOpen =
     throw Object.assign(new Error(`cannot open ${path}`), { code: err.code, syscall: 'open', path });
   };
 
+async function openResume(opts: ExecuteOptions, journalPath: string) {
+  const state = await loadJournalState(journalPath).catch(cannotOpen(journalPath));
+  if (state.tornLine !== null)
+    opts.log(`${journalPath}:${state.tornLine}: ignored a torn last line (a write cut short)`);
+  const shard = opts.shard ? formatShard(opts.shard) : null;
+  const meta = await readMeta(journalPath).catch(cannotOpen(metaPath(journalPath)));
+  for (const p of checkMeta(
+    journalPath,
+    meta,
+    { fingerprint: FINGERPRINT_SCHEME, shard, batch: opts.batch },
+    opts.force,
+  ))
+    opts.log(`warning: ${p} (--force)`);
+  const changes = await compareSuite(opts, state.done);
+  if (changes.count > 0 && !opts.force) throw refuse(changes);
+  if (changes.count > 0) opts.log(`warning: ${changes.describe()} (--force: not run again)`);
+  if (state.done.size > 0) {
+    opts.log(`resuming: ${state.done.size} tests in ${journalPath} are done and will not run again`);
+  }
+  if (!meta)
+    await writeMeta(journalPath, {
+      version: 1,
+      fingerprint: FINGERPRINT_SCHEME,
+      shard,
+      batch: opts.batch,
+      created: new Date().toISOString(),
+    }).catch(cannotOpen(metaPath(journalPath)));
+  const journal = await openJournal(journalPath, { fsync: opts.fsync }).catch(cannotOpen(journalPath));
+  return { done: state.done, notPassed: state.notPassed, journal };
+}
+
 export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<ExecuteSummary> {
   const live = opts.live ?? createLiveState(opts.concurrency, opts.total);
   live.total ??= opts.total;
   let journal: Journal | null = null;
   let done = new Map<string, string>();
   let notPassed = new Set<string>();
-  if (opts.journal)
-    ({ journal, done, notPassed } = await openResume(opts, opts.journal).catch(cannotOpen(opts.journal)));
+  if (opts.journal) ({ journal, done, notPassed } = await openResume(opts, opts.journal));
   const limiter = createRateLimiter(opts.rate);
   const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   const control = opts.control
@@ -167,8 +152,8 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
     : null;
   await control?.poll();
   const shard = opts.shard ? formatShard(opts.shard) : null;
-  let records: AsyncIterable<TestRecord> = readTestRecords(opts.input, opts.source, opts.shard);
-  if (journal) records = uniqueIds(records, opts.source);
+  // With a journal, ids must be unique (it holds each id once); a file was checked before anything ran.
+  let records: AsyncIterable<TestRecord> = readTestRecords(opts.input, opts.source, opts.shard, journal !== null);
   if (done.size > 0) records = notDone(records, done, notPassed, live, opts);
   const sink = journal
     ? async (r: ExecResult) => {

@@ -141,8 +141,32 @@ test('with a journal, a duplicate id is bad input (exit 2): the journal holds ea
   ]);
   const r = await runTool('capi-exec', ['--base-url', s.url, '--journal', journal], { input });
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /capi-exec: suite.csv:9: field "id": duplicate id "b"/);
+  // Named at the input line where it came again (stdin cannot be read twice, so the tests
+  // before it ran and are journaled); the suite row follows in parentheses.
+  assert.match(r.stderr, /capi-exec: <stdin>:3: field "id": duplicate id "b" \(first at line 2; suite.csv:9\)/);
   assert.deepEqual(ids(await readFile(journal, 'utf8')).sort(), ['a', 'b']);
+});
+
+test('with a journal and --in FILE, a duplicate id is refused before any test runs, naming the file line', async () => {
+  const s = await recorder((_req, res) => res.end('ok'));
+  servers.push(s);
+  const dir = await scratch();
+  const journal = join(dir, 'j.ndjson');
+  const suite = join(dir, 'dupin.ndjson');
+  await writeFile(
+    suite,
+    ndjson([
+      get('T0001', '/a', { source: { file: 'suite.csv', line: 2 } }),
+      get('T0002', '/b'),
+      get('T0003', '/c'),
+      get('T0001', '/a', { source: { file: 'suite.csv', line: 2 } }),
+    ]),
+  );
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--journal', journal, '--in', suite]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /dupin\.ndjson:4: field "id": duplicate id "T0001" \(first at line 1; suite\.csv:2\)/);
+  assert.equal(s.hits.length, 0, 'no test ran');
+  assert.equal(r.stdout, '');
 });
 
 test('a journal written for another --shard is refused unless --force', async () => {
