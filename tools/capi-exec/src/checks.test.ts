@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { inShard, parseShard } from '@capi/core';
@@ -125,4 +125,20 @@ test('--shard K/N runs the same ids as capi-split --shard: every id once across 
     seen.push(...ids);
   }
   assert.deepEqual(seen.sort(), records.map((x) => x.id as string).sort());
+});
+
+test('an existing file given as an argument: the usage error suggests --in', async () => {
+  const dir = await tempDir();
+  try {
+    const suite = join(dir.path, 'tests.ndjson');
+    await writeFile(suite, '');
+    const r = await runTool('capi-exec', [suite]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.split('\n')[0], `capi-exec: unexpected argument '${suite}' (did you mean --in ${suite}?)`);
+    const other = await runTool('capi-exec', [join(dir.path, 'nope.ndjson')]);
+    assert.equal(other.code, 2);
+    assert.doesNotMatch(other.stderr, /did you mean/);
+  } finally {
+    await dir.cleanup();
+  }
 });

@@ -1,5 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
-import { InputError, intFlag, parseShard, repeatedFlag, UsageError } from '@capi/core';
+import { checkArgv, InputError, intFlag, parseShard, repeatedFlag, UsageError } from '@capi/core';
 import {
   addCredentialHeaders,
   BadUrl,
@@ -25,7 +25,10 @@ function parseHeaders(values: string[]): Record<string, string> {
   return headers;
 }
 
-function input(path: string | undefined): Pick<ExecuteOptions, 'input' | 'source' | 'reread'> {
+function input(path: string | undefined, stdinIsTTY: boolean): Pick<ExecuteOptions, 'input' | 'source' | 'reread'> {
+  if (path === undefined && stdinIsTTY)
+    // Waiting silently for a terminal to type NDJSON helps no one.
+    throw new UsageError('no input: pipe test records in or give --in FILE');
   if (path === undefined || path === '-') return { input: process.stdin, source: '<stdin>', reread: null };
   try {
     if (!statSync(path).isFile()) throw new InputError(path, undefined, 'not a file');
@@ -37,7 +40,12 @@ function input(path: string | undefined): Pick<ExecuteOptions, 'input' | 'source
 }
 
 /** Maps the command line to the options of `execute` (everything but the output and the stop signal). */
-export function toOptions(args: Args, rawArgs: string[], env: NodeJS.ProcessEnv): Omit<ExecuteOptions, 'log'> {
+export function toOptions(
+  args: Args,
+  rawArgs: string[],
+  env: NodeJS.ProcessEnv,
+  stdinIsTTY = process.stdin.isTTY === true,
+): Omit<ExecuteOptions, 'log'> {
   const baseText = str(args['base-url']) ?? env.CAPI_BASE_URL;
   let base = null;
   if (baseText) {
@@ -55,7 +63,7 @@ export function toOptions(args: Args, rawArgs: string[], env: NodeJS.ProcessEnv)
   const worker = intFlag('worker', str(args.worker));
   const concurrency = intFlag('concurrency', str(args.concurrency), { min: 1, max: 10_000 }) ?? 16;
   return {
-    ...input(str(args.in)),
+    ...input(str(args.in), stdinIsTTY),
     base,
     headers,
     secrets,
@@ -80,4 +88,26 @@ export function toOptions(args: Args, rawArgs: string[], env: NodeJS.ProcessEnv)
     control: str(args.control) ?? null,
     total: intFlag('total', str(args.total)) ?? null,
   };
+}
+
+/**
+ * `capi-exec tests.ndjson`: the input is a flag, not an argument. When the one argument
+ * nobody reads is an existing file, the usage error says so; null otherwise.
+ */
+export function misplacedInput(argv: string[], args: Parameters<typeof checkArgv>[1]): string | null {
+  if (argv.includes('--help') || argv.includes('-h') || argv.includes('--version')) return null;
+  try {
+    checkArgv(argv, args);
+    return null;
+  } catch (err) {
+    const m = err instanceof UsageError ? /^unexpected argument '(.*)'$/.exec(err.message) : null;
+    if (!m) return null;
+    const path = m[1] as string;
+    try {
+      if (!statSync(path).isFile()) return null;
+    } catch {
+      return null;
+    }
+    return `${err instanceof Error ? err.message : ''} (did you mean --in ${path}?)`;
+  }
 }
