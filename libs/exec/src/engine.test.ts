@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { normalizeTestRecord, type TestRecord } from '@capi/core';
 import { type EngineOptions, runTests } from './engine.js';
 import { type FixtureServer, serve } from './fixture-server.js';
-import type { ExecResult } from './result.js';
+import { type ExecResult, makeResult } from './result.js';
 import { parseBaseUrl } from './target.js';
 
 const servers: FixtureServer[] = [];
@@ -225,4 +225,12 @@ test('after retries, startedAt is the start of the final attempt: startedAt + du
   assert.ok(started <= (seen[1] as number), 'the final attempt started before the server saw it');
   assert.ok(r.durationMs >= 25 && r.durationMs < 1000, `durationMs ${r.durationMs}`);
   assert.ok(Math.abs(started + r.durationMs - ended) < 150, 'startedAt + durationMs is the end');
+});
+
+test('startedAt is the ISO time of each result, also when many share a millisecond', () => {
+  const o = { status: 'passed' as const, attempts: 1, durationMs: 1, response: null, failures: [], error: null };
+  const origin = { batch: null, worker: null, runId: null, shard: null };
+  const r = rec('x', '/x');
+  for (const ms of [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_600_000_000_000])
+    assert.equal(makeResult(r, { ...o, startedAt: ms }, origin).startedAt, new Date(ms).toISOString());
 });

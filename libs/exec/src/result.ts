@@ -21,6 +21,17 @@ export interface Outcome {
   error: ResultError | null;
 }
 
+// Many results start in the same millisecond at high rates: format each millisecond once.
+let isoMs = Number.NaN;
+let isoText = '';
+function iso(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
 /** Builds the record with the key order of docs/formats.md. */
 export function makeResult(rec: TestRecord, o: Outcome, origin: ResultOrigin, fp?: string): ExecResult {
   const result: ExecResult = {
@@ -28,7 +39,7 @@ export function makeResult(rec: TestRecord, o: Outcome, origin: ResultOrigin, fp
     name: rec.name,
     status: o.status,
     attempts: o.attempts,
-    startedAt: new Date(o.startedAt).toISOString(),
+    startedAt: iso(o.startedAt),
     durationMs: Math.round(o.durationMs * 10) / 10,
     response: o.response,
     failures: o.failures,
