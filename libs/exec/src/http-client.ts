@@ -1,4 +1,10 @@
-import { Client } from 'undici';
+import type { Client as UndiciClient } from 'undici';
+// Only the Client module, not undici's index: the index loads fetch, WebSocket, caches and
+// mocks too, ~0.12 s of start-up per process, paid by every batch worker capi-launch starts.
+import ClientModule from 'undici/lib/dispatcher/client.js';
+
+type Client = UndiciClient;
+const Client = ClientModule as unknown as typeof UndiciClient;
 
 /**
  * The HTTP side: keep-alive connections, one per request in flight. Bodies are read up to --max-body; the rest is
