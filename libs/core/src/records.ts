@@ -116,8 +116,3 @@ export interface StatusHeartbeat {
   startedAt: string;
   updatedAt: string;
 }
-
-/** A final record ends a test for resume and merge: every status is final. */
-export function isFinal(result: Pick<ResultRecord, 'status'>): boolean {
-  return (RESULT_STATUSES as readonly string[]).includes(result.status);
-}

@@ -1,4 +1,4 @@
-import { HTTP_METHODS, RESULT_STATUSES, type ResultRecord, type TestRecord } from './records.js';
+import { HTTP_METHODS, RESULT_STATUSES, type TestRecord } from './records.js';
 
 /**
  * Structural checks for records read from NDJSON. Each returns null when the value is
@@ -82,23 +82,4 @@ export function validateResultRecord(v: unknown): string | null {
   if (v.failures !== undefined && !Array.isArray(v.failures)) return 'field "failures": must be an array';
   if (v.error !== undefined && v.error !== null && !isObj(v.error)) return 'field "error": must be an object or null';
   return null;
-}
-
-export function asResultRecord(v: Obj): ResultRecord {
-  return {
-    id: v.id as string,
-    name: (v.name as string | undefined) ?? (v.id as string),
-    status: v.status as ResultRecord['status'],
-    attempts: (v.attempts as number | undefined) ?? 1,
-    startedAt: (v.startedAt as string | undefined) ?? '',
-    durationMs: (v.durationMs as number | undefined) ?? 0,
-    response: (v.response as ResultRecord['response'] | undefined) ?? null,
-    failures: (v.failures as ResultRecord['failures'] | undefined) ?? [],
-    error: (v.error as ResultRecord['error'] | undefined) ?? null,
-    batch: (v.batch as string | null | undefined) ?? null,
-    worker: (v.worker as number | null | undefined) ?? null,
-    runId: (v.runId as string | null | undefined) ?? null,
-    ...(Array.isArray(v.tags) ? { tags: v.tags as string[] } : {}),
-    ...(v.shard !== undefined ? { shard: v.shard as string | null } : {}),
-  };
 }
