@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { collect, killAll, repoRoot, testEnv } from '@capi/testkit';
-import { readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
+import { test } from 'node:test';
+import { collect, repoRoot, testEnv } from '@capi/testkit';
+import { readJson, runDirOf, type Sandbox, sandboxes, until } from './harness.js';
 
 // scripts/run_capi_tests_background.sh: the guide's interface mapped onto capi-launch.
 
 const script = join(repoRoot, 'scripts/run_capi_tests_background.sh');
-const boxes: Sandbox[] = [];
-after(async () => {
-  killAll();
-  for (const b of boxes) await b.cleanup();
-});
+const box = sandboxes(true);
 
 function runScript(b: Sandbox, args: string[], env: Record<string, string> = {}) {
   const child = spawn('bash', [script, ...args], {
@@ -24,8 +20,7 @@ function runScript(b: Sandbox, args: string[], env: Record<string, string> = {})
 }
 
 test('--method batch --parallel N --batch M --file F runs in this terminal with the verdict as exit code', async () => {
-  const b = await sandbox(true);
-  boxes.push(b);
+  const b = await box();
   const suite = b.suite(30);
   const r = await runScript(b, ['--method', 'batch', '--parallel', '2', '--batch', '10', '--file', suite], {
     FAKE_EXEC_FAIL: 'T0004',
@@ -38,8 +33,7 @@ test('--method batch --parallel N --batch M --file F runs in this terminal with 
 });
 
 test('--method nohup starts in the background; --status and --stop reach the run', async () => {
-  const b = await sandbox(true, { FAKE_EXEC_DELAY_MS: '100' });
-  boxes.push(b);
+  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
   const r = await runScript(b, ['--method', 'nohup', '--parallel', '1', '--batch', '10', '--file', b.suite(50)]);
   assert.equal(r.code, 0, r.stderr);
   const runDir = runDirOf(r.stdout);
@@ -52,8 +46,7 @@ test('--method nohup starts in the background; --status and --stop reach the run
 });
 
 test('a method the guide does not know: exit 2 with the choices', async () => {
-  const b = await sandbox(true);
-  boxes.push(b);
+  const b = await box();
   const r = await runScript(b, ['--method', 'cron', '--file', b.suite(1)]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--method takes one of nohup, screen, tmux, batch \(got "cron"\)/);

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killAll, runTool } from '@capi/testkit';
-import { journalIds, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
+import { runTool } from '@capi/testkit';
+import { journalIds, readJson, runDirOf, sandboxes, until } from './harness.js';
 
-const boxes: Sandbox[] = [];
-async function box(env: Record<string, string> = {}) {
-  const b = await sandbox(true, env);
-  boxes.push(b);
-  return b;
-}
-after(async () => {
-  killAll();
-  for (const b of boxes) await b.cleanup();
-});
+const box = sandboxes(true);
 
 const runIds = (runs: string) =>
   readdirSync(runs)

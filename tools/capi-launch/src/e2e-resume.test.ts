@@ -1,43 +1,17 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { killAll } from '@capi/testkit';
-import {
-  type Demo,
-  demoSuite,
-  exactlyOnce,
-  readJson,
-  runDirOf,
-  type Sandbox,
-  sandbox,
-  startDemo,
-  until,
-} from './harness.js';
+import { test } from 'node:test';
+import { demoFor, demoSuite, exactlyOnce, type Manifest, readJson, runDirOf, sandboxes, until } from './harness.js';
 
 // The real capi-split, capi-exec and capi-merge against the demo API: workers and
 // supervisors killed, runs stopped and resumed.
 
-let demo: Demo;
-const boxes: Sandbox[] = [];
-before(async () => {
-  demo = await startDemo(30);
-});
-after(async () => {
-  killAll();
-  for (const b of boxes) await b.cleanup();
-  demo?.stop();
-});
-
-interface Manifest {
-  state: string;
-  verdict: string;
-  total: number;
-}
+const demo = demoFor(30);
+const box = sandboxes(false);
 
 test('kill -9 of a real capi-exec worker mid-run: replaced, each suite id exactly once', async () => {
-  const b = await sandbox(false);
-  boxes.push(b);
+  const b = await box();
   const suite = demoSuite(b.dir, 100);
   const r = await b.launch([
     suite,
@@ -72,8 +46,7 @@ test('kill -9 of a real capi-exec worker mid-run: replaced, each suite id exactl
 });
 
 test('real workers: --stop then --resume, kill -9 of the supervisor then --resume: each id exactly once', async () => {
-  const b = await sandbox(false);
-  boxes.push(b);
+  const b = await box();
   const suite = demoSuite(b.dir, 120, [], 100);
   const r = await b.launch([
     suite,
@@ -108,8 +81,7 @@ test('real workers: --stop then --resume, kill -9 of the supervisor then --resum
 });
 
 test('--max-errors against a target that refuses: no restarts, no new batches, state failed, exit 3; --resume at a live target completes', async () => {
-  const b = await sandbox(false);
-  boxes.push(b);
+  const b = await box();
   const suite = demoSuite(b.dir, 100);
   const common = ['--parallel', '2', '--batch-size', '10', '--concurrency', '2', '--retries', '0'];
   const r = await b.launch([suite, ...common, '--base-url', 'http://127.0.0.1:1', '--max-errors', '5', '--wait']);

@@ -1,32 +1,16 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { killAll } from '@capi/testkit';
-import { type Demo, demoSuite, exactlyOnce, readJson, runDirOf, type Sandbox, sandbox, startDemo } from './harness.js';
+import { test } from 'node:test';
+import { demoFor, demoSuite, exactlyOnce, type Manifest, readJson, runDirOf, sandboxes } from './harness.js';
 
 // The real capi-split, capi-exec and capi-merge against the demo API.
 
-let demo: Demo;
-const boxes: Sandbox[] = [];
-before(async () => {
-  demo = await startDemo(30);
-});
-after(async () => {
-  killAll();
-  for (const b of boxes) await b.cleanup();
-  demo?.stop();
-});
-
-interface Manifest {
-  state: string;
-  verdict: string;
-  total: number;
-}
+const demo = demoFor(30);
+const box = sandboxes(false);
 
 test('--wait: a nohup run of the real tools gives correct results and the verdict as exit code', async () => {
-  const b = await sandbox(false);
-  boxes.push(b);
+  const b = await box();
   const suite = demoSuite(b.dir, 120, ['T0007', 'T0100']);
   const r = await b.launch([suite, '--wait', '--parallel', '3', '--batch-size', '25', '--base-url', demo.url]);
   assert.equal(r.code, 1, r.stderr);
@@ -52,8 +36,7 @@ test('--wait: a nohup run of the real tools gives correct results and the verdic
 });
 
 test('--rate is the rate of the whole run, shared by the workers, not multiplied by them', async () => {
-  const b = await sandbox(false);
-  boxes.push(b);
+  const b = await box();
   const suite = demoSuite(b.dir, 60);
   const r = await b.launch([
     suite,

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type RunOptions, repoRoot, runTool, tempDir } from '@capi/testkit';
+import { killAll, type RunOptions, repoRoot, runTool, tempDir } from '@capi/testkit';
 
 /** Shared by the contract tests: a runs folder per test, and every process it started killed. */
 
@@ -40,6 +41,30 @@ export async function sandbox(fake: boolean, extraEnv: Record<string, string> = 
       await t.cleanup();
     },
   };
+}
+
+/**
+ * Sandboxes for one test file, made on demand; after the file's tests every process the
+ * tests spawned is killed and every sandbox removed with the runs in it.
+ */
+export function sandboxes(fakeByDefault: boolean) {
+  const made: Sandbox[] = [];
+  after(async () => {
+    killAll();
+    for (const b of made) await b.cleanup();
+  });
+  return async (env: Record<string, string> = {}, fake = fakeByDefault): Promise<Sandbox> => {
+    const b = await sandbox(fake, env);
+    made.push(b);
+    return b;
+  };
+}
+
+/** The run.json fields the tests look at. */
+export interface Manifest {
+  state: string;
+  verdict: string;
+  total: number;
 }
 
 /** Every supervisor and worker pid recorded under a runs folder. */
@@ -140,6 +165,21 @@ export async function startDemo(latencyMs: number): Promise<Demo> {
   });
   const url = await until('demo API', () => /listening on (\S+)/.exec(out)?.[1], 15_000);
   return { url, stop: () => child.kill('SIGKILL') };
+}
+
+/** The demo API for one test file: started before its tests, stopped after them. */
+export function demoFor(latencyMs: number): { readonly url: string } {
+  let demo: Demo | undefined;
+  before(async () => {
+    demo = await startDemo(latencyMs);
+  });
+  after(() => demo?.stop());
+  return {
+    get url() {
+      if (!demo) throw new Error('the demo API did not start');
+      return demo.url;
+    },
+  };
 }
 
 /** A suite for the demo API: every row passes except the ids in `failing` (expects 404); `latencyMs` slows each answer. */

@@ -2,48 +2,37 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { binPath, killAll } from '@capi/testkit';
 import {
-  type Demo,
+  demoFor,
   demoSuite,
   exactlyOnce,
   fakeExec,
   fakeSplit,
   readJson,
   runDirOf,
-  type Sandbox,
-  sandbox,
-  startDemo,
+  sandboxes,
   until,
 } from './harness.js';
 
 // Real tmux and real GNU screen running the real tools against the demo API; a real
 // detached process group (with the stand-in exec, whose pace is steady).
 
-const boxes: Sandbox[] = [];
 const sessions: Array<['tmux' | 'screen', string]> = [];
 /** Private tmux servers (TMUX_TMPDIR) started by a test: killed in `after`. */
 const tmuxDirs: string[] = [];
-let demo: Demo;
-async function box(env: Record<string, string> = {}, fake = true) {
-  const b = await sandbox(fake, env);
-  boxes.push(b);
-  return b;
-}
-before(async () => {
-  demo = await startDemo(40);
-});
-after(async () => {
+after(() => {
   killAll();
-  demo?.stop();
   for (const [kind, name] of sessions)
     if (kind === 'tmux') spawnSync('tmux', ['kill-session', '-t', `=${name}`]);
     else spawnSync('screen', ['-S', name, '-X', 'quit']);
   for (const dir of tmuxDirs) spawnSync('tmux', ['kill-server'], { env: { ...process.env, TMUX_TMPDIR: dir } });
-  for (const b of boxes) await b.cleanup();
 });
+// Registered after the sessions' hook, so the sessions are gone before their folders.
+const box = sandboxes(true);
+const demo = demoFor(40);
 
 const state = (runDir: string) => readJson<{ state: string; verdict: string }>(join(runDir, 'run.json'));
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;

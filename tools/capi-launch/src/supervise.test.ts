@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { killAll } from '@capi/testkit';
-import { exactlyOnce, isAlive, readJson, runDirOf, type Sandbox, sandbox, until } from './harness.js';
+import { test } from 'node:test';
+import { exactlyOnce, isAlive, readJson, runDirOf, sandboxes, until } from './harness.js';
 
 // Supervision with the stand-in split and exec (libs/launch/src/fixtures): they can be
 // killed, slowed and made to fail on purpose. Real-tool runs are in e2e.test.ts.
 
-const boxes: Sandbox[] = [];
-async function box(env: Record<string, string> = {}) {
-  const b = await sandbox(true, env);
-  boxes.push(b);
-  return b;
-}
-after(async () => {
-  killAll();
-  for (const b of boxes) await b.cleanup();
-});
+const box = sandboxes(true);
 
 interface Claim {
   batch: string;
