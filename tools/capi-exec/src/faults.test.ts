@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
-import { killAll, parseLines, runTool } from '@capi/testkit';
-import { get, ndjson, type Recorder, recorder } from './fixtures.js';
+import { parseLines, runTool } from '@capi/testkit';
+import { fileScope, get, ndjson, recorder } from './fixtures.js';
 
 let api: DemoApi;
-const servers: Recorder[] = [];
+const scope = fileScope();
 before(async () => {
   api = await startDemoApi();
 });
-after(async () => {
-  killAll();
-  await api.close();
-  for (const s of servers) await s.close();
-});
+after(() => api.close());
 
 type Result = {
   id: string;
@@ -26,11 +22,10 @@ type Result = {
 const byId = (stdout: string) => new Map((parseLines(stdout) as Result[]).map((r) => [r.id, r]));
 
 test('503 + Retry-After is retried after the measured wait', async () => {
-  const s = await recorder((_req, res, n) => {
+  const s = await scope.server((_req, res, n) => {
     if (n === 1) res.writeHead(503, { 'retry-after': '1' }).end();
     else res.end('ok');
   });
-  servers.push(s);
   const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '2'], { input: ndjson([get('f', '/f')]) });
   assert.equal(r.code, 0, r.stderr);
   const [res] = parseLines(r.stdout) as Result[];
@@ -51,11 +46,10 @@ test('demo /flaky: 503 then 200 passes on the retry; without retries it is an er
 });
 
 test('a 429 pauses every lane for Retry-After, then the pace is lower for a while', async () => {
-  const s = await recorder((_req, res, n) => {
+  const s = await scope.server((_req, res, n) => {
     if (n === 40) res.writeHead(429, { 'retry-after': '1' }).end();
     else res.end('ok');
   });
-  servers.push(s);
   const input = ndjson(Array.from({ length: 160 }, (_, i) => get(`t${i}`, '/x')));
   const r = await runTool('capi-exec', ['--base-url', s.url, '--rate', '100/s', '--concurrency', '8'], { input });
   assert.equal(r.code, 0, r.stderr);

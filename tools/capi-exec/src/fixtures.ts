@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { binPath, collect, type RunResult, repoRoot, testEnv } from '@capi/testkit';
+import { after } from 'node:test';
+import { binPath, collect, killAll, type RunResult, repoRoot, tempDir, testEnv } from '@capi/testkit';
 
 /** Test records as NDJSON text; `url` only is the shortest form. */
 export function ndjson(records: Array<Record<string, unknown>>): string {
@@ -36,8 +37,36 @@ export interface Recorder {
   close(): Promise<void>;
 }
 
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+
+/**
+ * Servers and scratch folders for one test file, made on demand; after the file's tests
+ * every spawned process is killed, every server closed and every folder removed.
+ */
+export function fileScope() {
+  const servers: Recorder[] = [];
+  const dirs: Array<() => Promise<void>> = [];
+  after(async () => {
+    killAll();
+    for (const s of servers) await s.close();
+    for (const cleanup of dirs) await cleanup();
+  });
+  return {
+    async server(handler: Handler): Promise<Recorder> {
+      const s = await recorder(handler);
+      servers.push(s);
+      return s;
+    },
+    async scratch(): Promise<string> {
+      const dir = await tempDir();
+      dirs.push(dir.cleanup);
+      return dir.path;
+    },
+  };
+}
+
 /** A loopback server whose handler decides; it records when each request came. */
-export function recorder(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<Recorder> {
+export function recorder(handler: Handler): Promise<Recorder> {
   const hits: Recorder['hits'] = [];
   const server = createServer((req, res) => {
     hits.push({ path: req.url ?? '', at: performance.now() });

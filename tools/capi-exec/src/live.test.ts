@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { startDemoApi } from '@capi/demo-api';
-import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
-import { get, ndjson, type Recorder, recorder, spawnExec, waitFor } from './fixtures.js';
+import { parseLines, runTool } from '@capi/testkit';
+import { fileScope, get, ndjson, spawnExec, waitFor } from './fixtures.js';
 
-const servers: Recorder[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  killAll();
-  for (const s of servers) await s.close();
-  for (const c of cleanups) await c();
-});
-
-async function scratch(): Promise<string> {
-  const dir = await tempDir();
-  cleanups.push(dir.cleanup);
-  return dir.path;
-}
+const scope = fileScope();
 
 const readJson = async (path: string) => {
   try {
@@ -29,9 +17,8 @@ const readJson = async (path: string) => {
 };
 
 test('--status: the heartbeat shows the run while it goes and its end', async () => {
-  const s = await recorder((_req, res) => setTimeout(() => res.end('ok'), 60));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => setTimeout(() => res.end('ok'), 60));
+  const dir = await scope.scratch();
   const status = join(dir, 'status', 'batch_0007.json');
   const input = ndjson(Array.from({ length: 40 }, (_, i) => get(`t${i}`, '/x')));
   const run = spawnExec(
@@ -59,9 +46,8 @@ test('--status: the heartbeat shows the run while it goes and its end', async ()
 });
 
 test('--control: paused holds new tests; the shared rate applies once it is lifted', async () => {
-  const s = await recorder((_req, res) => res.end('ok'));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const dir = await scope.scratch();
   const control = join(dir, 'control.json');
   const status = join(dir, 'status.json');
   await writeFile(control, JSON.stringify({ paused: true, rate: '20/s', workers: 2, concurrency: 4 }));
@@ -84,8 +70,7 @@ test('--control: paused holds new tests; the shared rate applies once it is lift
   assert.ok(span >= 950, `11 starts at 20/s shared by 2 workers (10/s) span >= 1 s, got ${span} ms`);
 });
 test('--delay pauses each lane between tests', async () => {
-  const s = await recorder((_req, res) => res.end('ok'));
-  servers.push(s);
+  const s = await scope.server((_req, res) => res.end('ok'));
   const input = ndjson(Array.from({ length: 4 }, (_, i) => get(`t${i}`, '/x')));
   const r = await runTool('capi-exec', ['--base-url', s.url, '--concurrency', '1', '--delay', '200'], { input });
   assert.equal(r.code, 0, r.stderr);
@@ -111,9 +96,8 @@ test('rate-limit headers slow the run before the API has to say 429', async () =
 });
 
 test('a heartbeat that cannot be written warns once and the run ends by its verdict', async () => {
-  const s = await recorder((_req, res) => setTimeout(() => res.end('ok'), 5));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => setTimeout(() => res.end('ok'), 5));
+  const dir = await scope.scratch();
   const file = join(dir, 'file');
   await writeFile(file, '{}');
   const input = ndjson(Array.from({ length: 30 }, (_, i) => get(`t${i}`, '/x')));
@@ -129,9 +113,8 @@ test('a heartbeat that cannot be written warns once and the run ends by its verd
 });
 
 test('a journal that cannot be opened: one line, exit 3, no test run', async () => {
-  const s = await recorder((_req, res) => res.end('ok'));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const dir = await scope.scratch();
   const file = join(dir, 'file');
   await writeFile(file, '{}');
   const input = ndjson([get('a', '/a'), get('b', '/b')]);

@@ -1,31 +1,18 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
-import { get, ndjson, type Recorder, recorder, spawnExec, waitFor } from './fixtures.js';
+import { test } from 'node:test';
+import { parseLines, runTool } from '@capi/testkit';
+import { fileScope, get, ndjson, spawnExec, waitFor } from './fixtures.js';
 
-const servers: Recorder[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  killAll();
-  for (const s of servers) await s.close();
-  for (const c of cleanups) await c();
-});
-
-async function scratch(): Promise<string> {
-  const dir = await tempDir();
-  cleanups.push(dir.cleanup);
-  return dir.path;
-}
+const scope = fileScope();
 
 const ids = (text: string) => (parseLines(text) as Array<{ id: string }>).map((r) => r.id);
 const lineCount = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').length - 1;
 
 test('resume after kill -9 in the middle: every id exactly once across journal + rerun', async () => {
-  const s = await recorder((_req, res) => setTimeout(() => res.end('ok'), 10));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => setTimeout(() => res.end('ok'), 10));
+  const dir = await scope.scratch();
   const suite = join(dir, 'suite.ndjson');
   const journal = join(dir, 'journal.ndjson');
   const all = Array.from({ length: 400 }, (_, i) => get(`T${String(i).padStart(4, '0')}`, '/x'));
@@ -63,13 +50,12 @@ async function lineCountAtLeast(path: string, n: number): Promise<void> {
 
 test('SIGTERM: in-flight tests finish within --grace, the rest are cut and run on resume; exit 143', async () => {
   let slowSeen = 0;
-  const s = await recorder((req, res) => {
+  const s = await scope.server((req, res) => {
     if (req.url === '/slow' && ++slowSeen === 1) setTimeout(() => res.end('late'), 8000);
     else if (req.url === '/medium') setTimeout(() => res.end('ok'), 300);
     else res.end('ok');
   });
-  servers.push(s);
-  const dir = await scratch();
+  const dir = await scope.scratch();
   const journal = join(dir, 'j.ndjson');
   const status = join(dir, 'status.json');
   const input = ndjson([
@@ -100,9 +86,8 @@ test('SIGTERM: in-flight tests finish within --grace, the rest are cut and run o
 });
 
 test('a changed suite is refused on resume, naming what changed; --force resumes', async () => {
-  const s = await recorder((_req, res) => res.end('ok'));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const dir = await scope.scratch();
   const suite = join(dir, 'suite.ndjson');
   const journal = join(dir, 'j.ndjson');
   await writeFile(suite, ndjson([get('a', '/a'), get('b', '/b'), get('c', '/c')]));
@@ -130,9 +115,8 @@ test('a changed suite is refused on resume, naming what changed; --force resumes
 });
 
 test('with a journal, a duplicate id is bad input (exit 2): the journal holds each id once', async () => {
-  const s = await recorder((_req, res) => res.end('ok'));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const dir = await scope.scratch();
   const journal = join(dir, 'j.ndjson');
   const input = ndjson([
     get('a', '/a'),
@@ -148,9 +132,8 @@ test('with a journal, a duplicate id is bad input (exit 2): the journal holds ea
 });
 
 test('with a journal and --in FILE, a duplicate id is refused before any test runs, naming the file line', async () => {
-  const s = await recorder((_req, res) => res.end('ok'));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const dir = await scope.scratch();
   const journal = join(dir, 'j.ndjson');
   const suite = join(dir, 'dupin.ndjson');
   await writeFile(
@@ -170,9 +153,8 @@ test('with a journal and --in FILE, a duplicate id is refused before any test ru
 });
 
 test('a journal written for another --shard is refused unless --force', async () => {
-  const s = await recorder((_req, res) => res.end('ok'));
-  servers.push(s);
-  const dir = await scratch();
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const dir = await scope.scratch();
   const journal = join(dir, 'j.ndjson');
   const input = ndjson(Array.from({ length: 10 }, (_, i) => get(`t${i}`, '/x')));
   const first = await runTool('capi-exec', ['--base-url', s.url, '--journal', journal, '--shard', '1/2'], { input });
