@@ -38,49 +38,106 @@ function parseLine(text: string, line: number, source: string): unknown {
   }
 }
 
+/** Where a reader is in its source: the last line number seen, for messages and caps. */
+export interface LineCursor {
+  /** Name used in error messages: a file path, or `<stdin>`. */
+  source: string;
+  /** The number of the last line seen (0 before the first). */
+  line: number;
+  /** Longest accepted line in characters. */
+  maxLine: number;
+}
+
+export function lineCursor(source: string, maxLine = DEFAULT_MAX_LINE): LineCursor {
+  return { source, line: 0, maxLine };
+}
+
+/**
+ * The one place NDJSON text is cut into lines. Calls `onLine` with every complete line
+ * of `text` that is not blank (a `\r` before the newline dropped) and returns the index
+ * where the unfinished rest begins. Synchronous, so a reader of millions of lines pays
+ * no await per line.
+ */
+export function eachLine(text: string, cursor: LineCursor, onLine: (text: string, line: number) => void): number {
+  let start = 0;
+  let nl = text.indexOf('\n');
+  while (nl !== -1) {
+    const line = ++cursor.line;
+    const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    // A whole line in one chunk must meet the cap too, not only a line still pending.
+    if (end - start > cursor.maxLine) throw tooLong(cursor, line);
+    const lineText = text.slice(start, end);
+    if (lineText.trim() !== '') onLine(lineText, line);
+    start = nl + 1;
+    nl = text.indexOf('\n', start);
+  }
+  return start;
+}
+
+/** A pending rest past the cap: the line being read is too long. */
+export function checkPending(length: number, cursor: LineCursor): void {
+  if (length > cursor.maxLine) throw tooLong(cursor, cursor.line + 1);
+}
+
+function tooLong(cursor: LineCursor, line: number): InputError {
+  return new InputError(cursor.source, line, `line longer than ${cursor.maxLine} characters`);
+}
+
+/**
+ * The text after the last newline: null when blank, else the last line (numbered) with
+ * a `\r` dropped. When `tornTail` is given, a last line that does not parse is a journal
+ * write cut short by a crash: it is reported there and null returned.
+ */
+export function lastLine(
+  rest: string,
+  cursor: LineCursor,
+  tornTail?: (line: number, text: string) => void,
+): { text: string; line: number } | null {
+  if (rest.trim() === '') return null;
+  const line = ++cursor.line;
+  const text = rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  if (tornTail) {
+    try {
+      JSON.parse(text);
+    } catch {
+      tornTail(line, text);
+      return null;
+    }
+  }
+  return { text, line };
+}
+
 /** Reads NDJSON from byte or string chunks. Blank lines are skipped; `\r\n` is accepted. */
 export async function* readNdjson(
   input: AsyncIterable<Buffer | string>,
   options: ReadNdjsonOptions,
 ): AsyncGenerator<NdjsonLine> {
-  const { source } = options;
-  const maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
+  const cursor = lineCursor(options.source, options.maxLineLength);
   const decoder = new StringDecoder('utf8');
   let pending = '';
-  let line = 0;
+  const lines: NdjsonLine[] = [];
+  const collect = (text: string, line: number) => {
+    lines.push({ value: parseLine(text, line, cursor.source), line });
+  };
   for await (const chunk of input) {
     pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    // Lines are parsed before any is yielded: a malformed line ends the chunk's records
+    // there, and those before it still reach the reader first.
     let start = 0;
-    let nl = pending.indexOf('\n', start);
-    while (nl !== -1) {
-      line++;
-      const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      // A whole line in one chunk must meet the cap too, not only a line still pending.
-      if (end - start > maxLine) throw new InputError(source, line, `line longer than ${maxLine} characters`);
-      const text = pending.slice(start, end);
-      if (text.trim() !== '') yield { value: parseLine(text, line, source), line };
-      start = nl + 1;
-      nl = pending.indexOf('\n', start);
-    }
-    pending = start === 0 ? pending : pending.slice(start);
-    if (pending.length > maxLine) throw new InputError(source, line + 1, `line longer than ${maxLine} characters`);
-  }
-  pending += decoder.end();
-  if (pending.trim() === '') return;
-  line++;
-  const text = pending.endsWith('\r') ? pending.slice(0, -1) : pending;
-  if (options.onTornTail) {
-    let value: unknown;
+    let bad: unknown = null;
     try {
-      value = JSON.parse(text);
-    } catch {
-      options.onTornTail(line, text);
-      return;
+      start = eachLine(pending, cursor, collect);
+    } catch (err) {
+      bad = err;
     }
-    yield { value, line };
-    return;
+    yield* lines;
+    lines.length = 0;
+    if (bad) throw bad;
+    pending = start === 0 ? pending : pending.slice(start);
+    checkPending(pending.length, cursor);
   }
-  yield { value: parseLine(text, line, source), line };
+  const last = lastLine(pending + decoder.end(), cursor, options.onTornTail);
+  if (last) yield { value: parseLine(last.text, last.line, cursor.source), line: last.line };
 }
 
 /**

@@ -18,11 +18,15 @@ test('files read in chunks give the same tests as the line reader, across chunk 
     const lines: string[] = [];
     for (let i = 0; i < 12_000; i++) {
       // Lines of varying length so 64 KB pieces and 1 MB chunks end mid-line; some CRLF,
-      // blank lines, non-ASCII names, a 1.5 MB name (longer than a chunk) and repeated ids.
+      // blank and whitespace-only lines, non-ASCII names, a 1.5 MB name (longer than a chunk) and repeated ids.
       const name = i === 5000 ? 'x'.repeat(1_500_000) : `tëst ✓ ${i} ${'y'.repeat(i % 97)}`;
       const rec = { id: `T${i % 11_000}`, name, status: i % 13 === 0 ? 'failed' : 'passed', durationMs: i % 50 };
       lines.push(
-        JSON.stringify(rec) + (i % 5 === 0 ? '\r\n' : '\n') + (i % 17 === 0 ? '\n' : '') + (i % 19 === 0 ? '\r\n' : ''),
+        JSON.stringify(rec) +
+          (i % 5 === 0 ? '\r\n' : '\n') +
+          (i % 17 === 0 ? '\n' : '') +
+          (i % 19 === 0 ? '\r\n' : '') +
+          (i % 23 === 0 ? ' \t \n' : ''),
       );
     }
     const text = `${lines.join('')}{"id":"torn","sta`;
