@@ -100,15 +100,19 @@ export const HEARTBEAT_STATES = [
 ] as const;
 export type HeartbeatState = (typeof HEARTBEAT_STATES)[number];
 
-export interface StatusHeartbeat {
-  state: HeartbeatState;
-  batch: string | null;
-  total: number | null;
+/** How many tests have a result, and of what status: heartbeats, live state, status and watch views share these. */
+export interface TestCounts {
   done: number;
   passed: number;
   failed: number;
   errors: number;
   skipped: number;
+}
+
+export interface StatusHeartbeat extends TestCounts {
+  state: HeartbeatState;
+  batch: string | null;
+  total: number | null;
   inFlight: string[];
   /** Tests finished per second over the last few seconds. */
   rate: number;

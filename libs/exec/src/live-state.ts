@@ -1,17 +1,12 @@
-import type { HeartbeatState } from '@capi/core';
+import type { HeartbeatState, TestCounts } from '@capi/core';
 
 /**
  * The run as it goes, shared by the engine, the heartbeat, the progress line and the
  * control file: counters, the ids in flight, and the limits that can change live.
  */
-export interface LiveState {
+export interface LiveState extends TestCounts {
   state: HeartbeatState;
   total: number | null;
-  done: number;
-  passed: number;
-  failed: number;
-  errors: number;
-  skipped: number;
   /** Tests already in the journal when the run started (not run again). */
   resumed: number;
   /** Of those, how many had failed or errored. */

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExitCode, runPaths, UsageError } from '@capi/core';
+import { ExitCode, runPaths, type TestCounts, UsageError } from '@capi/core';
 import { readClaims } from './claims.js';
 import { exitCodeOf } from './finish.js';
 import { type Control, type Manifest, readControl, readManifest, updateManifest, writeControl } from './manifest.js';
@@ -89,17 +89,12 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Mani
   return m;
 }
 
-export interface RunSummary {
+export interface RunSummary extends TestCounts {
   id: string;
   method: string;
   state: string;
   verdict: string | null;
   total: number;
-  done: number;
-  passed: number;
-  failed: number;
-  errors: number;
-  skipped: number;
   /** Suite tests without a result once the run is over (stopped, failed, completed); 0 while it runs. */
   missing: number;
   /** docs/formats.md "Pass rate", in percent: passed / (passed + failed + errors + missing); null before any result. */

@@ -4,6 +4,7 @@ import {
   type ResultError,
   type RunManifest,
   type StatusHeartbeat,
+  type TestCounts,
 } from '@capi/core';
 import type { WatchTarget } from './watch-target.js';
 
@@ -13,18 +14,10 @@ import type { WatchTarget } from './watch-target.js';
  * whatever the size of the run.
  */
 
-export interface Counts {
-  done: number;
-  passed: number;
-  failed: number;
-  errors: number;
-  skipped: number;
-}
-
 export interface BatchState {
   key: string;
   /** Counts from the journal, the truth when there is one. */
-  counts: Counts;
+  counts: TestCounts;
   hasJournal: boolean;
   heartbeat: StatusHeartbeat | null;
 }
@@ -68,7 +61,7 @@ export const MAX_LOG_LINES = 200;
 export const MAX_SERIES = 120;
 const RATE_WINDOW_MS = 10_000;
 
-export function emptyCounts(): Counts {
+export function emptyCounts(): TestCounts {
   return { done: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
 }
 
@@ -167,7 +160,7 @@ export function appendLogLines(state: RunState, source: string, lines: string[])
   if (state.logs.length > MAX_LOG_LINES) state.logs.splice(0, state.logs.length - MAX_LOG_LINES);
 }
 
-export function totalCounts(state: RunState): Counts {
+export function totalCounts(state: RunState): TestCounts {
   const sum = emptyCounts();
   for (const b of state.batches.values()) {
     const c = b.hasJournal || !b.heartbeat ? b.counts : heartbeatCounts(b.heartbeat);
@@ -180,7 +173,7 @@ export function totalCounts(state: RunState): Counts {
   return sum;
 }
 
-export function heartbeatCounts(hb: StatusHeartbeat): Counts {
+export function heartbeatCounts(hb: StatusHeartbeat): TestCounts {
   return { done: hb.done, passed: hb.passed, failed: hb.failed, errors: hb.errors, skipped: hb.skipped };
 }
 

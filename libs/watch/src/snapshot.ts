@@ -1,4 +1,4 @@
-import { ExitCode, type StatusHeartbeat } from '@capi/core';
+import { ExitCode, type StatusHeartbeat, type TestCounts } from '@capi/core';
 import { type BatchState, heartbeatCounts, type RunState, totalCounts } from './run-state.js';
 
 /** What a renderer shows: a pure function of the RunState and the clock. */
@@ -36,7 +36,7 @@ export interface FailureRow {
   batch: string | null;
 }
 
-export interface Snapshot {
+export interface Snapshot extends TestCounts {
   type: 'snapshot';
   at: string;
   runId: string;
@@ -59,11 +59,6 @@ export interface Snapshot {
   /** Seconds since the newest heartbeat of a running batch moved, when STALLED. */
   stalledS: number | null;
   total: number | null;
-  done: number;
-  passed: number;
-  failed: number;
-  errors: number;
-  skipped: number;
   percent: number | null;
   successRate: number | null;
   rate: number;
