@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './exit-code.js';
 export * from './journal.js';
 export * from './ndjson.js';
+export * from './path-exists.js';
 export * from './records.js';
 export * from './run-folder.js';
 export * from './shard.js';

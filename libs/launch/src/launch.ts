@@ -2,27 +2,17 @@ import { rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { CapiError, ExitCode } from '@capi/core';
 import { releaseUnfinished } from './claims.js';
-import { createRun, type Method, pointLatest } from './create-run.js';
-import { type LaunchOptions, type Manifest, readManifest, updateManifest } from './manifest.js';
+import { type CreateRunOptions, createRun, type Method, pointLatest } from './create-run.js';
+import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
 import { superviseRun } from './supervise.js';
 
-export interface LaunchRunOptions {
-  suite: string;
-  runsDir: string;
-  method: Method;
-  parallel: number;
-  batchSize: number;
-  launch: LaunchOptions;
+export interface LaunchRunOptions extends Omit<CreateRunOptions, 'taken'> {
   /** Launch even when a run of the same suite is live. */
   force?: boolean;
-  env?: NodeJS.ProcessEnv;
   /** Messages for the person launching (stale pid files cleared...). */
   notes?: (text: string) => void;
-  /** Fills batches/ instead of capi-split (`--rerun-failed`). */
-  fill?: (batchesDir: string) => Promise<void>;
-  suiteSha256?: string;
 }
 
 export interface Launched {

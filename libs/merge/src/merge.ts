@@ -7,7 +7,7 @@ import { writeHtmlReport } from './html-report.js';
 import { writeJsonReport, writeMergedNdjson } from './json-report.js';
 import { writeJunitReport } from './junit-report.js';
 import { addExpected, createMergeState, type MergeState } from './merge-state.js';
-import { type Outputs, planOutputs } from './outputs.js';
+import { type OutputChoices, type Outputs, planOutputs } from './outputs.js';
 import { readResultFile, readResultStream } from './read-results.js';
 import { type RunFolderFiles, readRunFolder } from './run-folder.js';
 import { openSink, type Sink } from './sink.js';
@@ -17,29 +17,18 @@ import { type Counts, type Summary, summarize } from './summary.js';
 import { textReport } from './text-report.js';
 import { evaluateThresholds, parseThreshold, type ThresholdResult, verdictOf } from './thresholds.js';
 
-export interface MergeOptions {
+export interface MergeOptions extends OutputChoices {
   /** Run folders, result files, globs, or `-` for stdin; none means stdin. */
   inputs: string[];
   cwd?: string;
   /** A suite (CSV or NDJSON test records) whose ids must all have a result. */
   suite?: string;
-  /** Paths of the three default reports; `-` is stdout, `false` skips one. */
-  outputJson?: string | false;
-  outputCsv?: string | false;
-  outputReport?: string | false;
-  junit?: string;
-  html?: string;
-  /** Stream the merged result records to stdout. */
-  ndjson?: boolean;
   /** `--fail-if` expressions. */
   failIf?: string[];
-  /** After every output is written, remove the run's intermediates. */
-  clean?: boolean;
   stdin?: Readable;
   stdout?: Writable;
   /** Warnings for people (torn lines, what --clean did not do). */
   warn?: (message: string) => void;
-  now?: Date;
 }
 
 export interface MergeOutcome {

@@ -15,13 +15,17 @@ export interface Outputs {
   merged?: string;
 }
 
-interface OutputChoices {
+/** What a merge writes, as the flags chose it. */
+export interface OutputChoices {
+  /** Paths of the three default reports; `-` is stdout, `false` skips one. */
   outputJson?: string | false;
   outputCsv?: string | false;
   outputReport?: string | false;
   junit?: string;
   html?: string;
+  /** Stream the merged result records to stdout. */
   ndjson?: boolean;
+  /** After every output is written, remove the run's intermediates. */
   clean?: boolean;
   now?: Date;
 }

@@ -1,6 +1,6 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, type RunManifest, runPaths } from '@capi/core';
+import { InputError, pathExists, type RunManifest, runPaths } from '@capi/core';
 
 /** What merge reads from a run folder (docs/run-folder.md). */
 export interface RunFolderFiles {
@@ -23,15 +23,6 @@ async function ndjsonFiles(dir: string): Promise<string[]> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function readManifest(path: string): Promise<RunManifest | null> {
   let text: string;
   try {
@@ -49,15 +40,15 @@ async function readManifest(path: string): Promise<RunManifest | null> {
 export async function readRunFolder(dir: string, label = dir): Promise<RunFolderFiles> {
   const p = runPaths(dir);
   const [hasManifest, hasResults, hasBatches] = await Promise.all([
-    exists(p.manifest),
-    exists(p.results),
-    exists(p.batches),
+    pathExists(p.manifest),
+    pathExists(p.results),
+    pathExists(p.batches),
   ]);
   if (!hasManifest && !hasResults && !hasBatches)
     throw new InputError(label, undefined, 'not a run folder (no run.json, results/ or batches/)');
   let resultFiles = (await ndjsonFiles(p.results)).map((f) => join(p.results, f));
   const merged = join(p.report, 'results.ndjson');
-  if (resultFiles.length === 0 && (await exists(merged))) resultFiles = [merged];
+  if (resultFiles.length === 0 && (await pathExists(merged))) resultFiles = [merged];
   const batchFiles = (await ndjsonFiles(p.batches)).map((f) => ({
     batch: f.slice(0, -'.ndjson'.length),
     path: join(p.batches, f),

@@ -1,6 +1,6 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { isErrnoException, runPaths, UsageError } from '@capi/core';
+import { isErrnoException, pathExists, runPaths, UsageError } from '@capi/core';
 
 /**
  * What is being watched: a run folder written by capi-launch, or the files of a bare
@@ -31,22 +31,13 @@ async function isDir(path: string): Promise<boolean> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const stem = (path: string) => basename(path, extname(path));
 
 /** The newest run under `runs`: the `latest` link, else the greatest run id holding run.json. */
 export async function newestRun(runs: string): Promise<string | null> {
   try {
     const link = resolve(runs, await readlink(join(runs, 'latest')));
-    if (await exists(join(link, 'run.json'))) return link;
+    if (await pathExists(join(link, 'run.json'))) return link;
   } catch {
     // No usable `latest` link: fall back to the names, which sort by time.
   }
@@ -60,7 +51,7 @@ export async function newestRun(runs: string): Promise<string | null> {
   const runIds = names.filter((n) => n !== 'latest').sort();
   for (let i = runIds.length - 1; i >= 0; i--) {
     const dir = join(runs, runIds[i] as string);
-    if (await exists(join(dir, 'run.json'))) return dir;
+    if (await pathExists(join(dir, 'run.json'))) return dir;
   }
   return null;
 }
@@ -109,7 +100,7 @@ export async function resolveTarget(opts: TargetOptions): Promise<WatchTarget | 
   for (const dir of [resolve(opts.cwd, opts.run), resolve(opts.runsDir, opts.run)]) {
     if (!(await isDir(dir))) continue;
     const paths = runPaths(dir);
-    if ((await exists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results)))
+    if ((await pathExists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results)))
       return { kind: 'run', id: basename(dir), dir };
     return execFolder(dir);
   }
