@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,4 +114,13 @@ test('a folder as the target is refused with a clear message', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a write that fails rejects in finish() as one "cannot write" error, not an uncaught event', {
+  skip: existsSync('/dev/full') ? false : 'no /dev/full',
+}, async () => {
+  const out = await createAtomicStream('/dev/full');
+  out.stream.write('x'.repeat(256 * 1024));
+  await assert.rejects(out.finish(), /^CapiError: cannot write \/dev\/full: no space left on the device$/);
+  await assert.rejects(writeFileAtomic('/dev/full', 'x'), /cannot write \/dev\/full: no space left on the device/);
 });

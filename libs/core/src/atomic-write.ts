@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { lstat, mkdir, open, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { CapiError, isErrnoException } from './errors.js';
+import { CapiError, isErrnoException, writeError } from './errors.js';
 import { ExitCode } from './exit-code.js';
 
 /** Files written by capi hold API data: owner-only by default (docs/run-folder.md). */
@@ -12,6 +12,22 @@ export const DIR_MODE = 0o700;
 
 function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Temp files of streams neither committed nor aborted. A tool can end without either (a
+ * dead stdout exits at once with code 3): they are removed on the way out, so no
+ * half-written `*.tmp-*` file is left beside the outputs.
+ */
+const openTemps = new Set<string>();
+let sweepOnExit = false;
+function trackTemp(tmp: string): void {
+  openTemps.add(tmp);
+  if (sweepOnExit) return;
+  sweepOnExit = true;
+  process.on('exit', () => {
+    for (const t of openTemps) rmSync(t, { force: true });
+  });
 }
 
 interface Target {
@@ -44,7 +60,7 @@ export async function resolveTarget(path: string, depth = 0): Promise<Target> {
 /** Writes a whole file so that readers see the old content or the new one, never a half. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = FILE_MODE): Promise<void> {
   const { path, direct } = await resolveTarget(target);
-  if (direct) return writeFile(path, data);
+  if (direct) return writeFile(path, data).catch((err: unknown) => Promise.reject(writeError(target, err)));
   await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
   const tmp = tempPathFor(path);
   const fh = await open(tmp, 'w', mode);
@@ -54,7 +70,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   } catch (err) {
     await fh.close();
     await rm(tmp, { force: true });
-    throw err;
+    throw writeError(target, err);
   }
   await fh.close();
   try {
@@ -68,10 +84,41 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
 export interface AtomicStream {
   readonly stream: WriteStream;
   readonly path: string;
-  /** Ends the stream, then renames the temp file into place. */
+  /**
+   * Ends the stream and waits until every byte is written. A failed write (a full disk,
+   * a file too large) rejects here as `cannot write PATH: reason` (exit 3), never as an
+   * unhandled 'error' event. Call it on every stream before committing any, so a set of
+   * outputs is renamed into place only when all of them were written.
+   */
+  finish(): Promise<void>;
+  /** finish(), then renames the temp file into place. */
   commit(): Promise<void>;
   /** Ends the stream and removes the temp file: nothing is left behind. */
   abort(): Promise<void>;
+}
+
+/**
+ * Keeps a stream's first error for finish() to report; without a listener a failed
+ * write would be an uncaught 'error' event that crashes the process.
+ */
+function ending(stream: WriteStream, target: string) {
+  let failure: unknown = null;
+  stream.on('error', (err) => {
+    failure ??= err;
+  });
+  const closed = () =>
+    stream.closed ? Promise.resolve() : new Promise<void>((done) => stream.once('close', () => done()));
+  return {
+    async finish() {
+      if (!stream.writableEnded && !stream.destroyed) stream.end();
+      await closed();
+      if (failure) throw writeError(target, failure);
+    },
+    async destroy() {
+      if (!stream.destroyed) stream.destroy();
+      await closed();
+    },
+  };
 }
 
 /** A write stream that only becomes `path` on commit (a FIFO or device is written in place). */
@@ -81,28 +128,38 @@ export async function createAtomicStream(target: string, mode = FILE_MODE): Prom
   await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
   const tmp = tempPathFor(path);
   const stream = createWriteStream(tmp, { mode });
+  trackTemp(tmp);
   await once(stream, 'open');
+  const end = ending(stream, target);
+  const remove = async () => {
+    await rm(tmp, { force: true });
+    openTemps.delete(tmp);
+  };
   const finish = async () => {
-    if (!stream.writableFinished && !stream.destroyed) {
-      stream.end();
-      await once(stream, 'close');
+    try {
+      await end.finish();
+    } catch (err) {
+      await remove();
+      throw err;
     }
   };
   return {
     stream,
     path: target,
+    finish,
     async commit() {
       await finish();
-      await rename(tmp, path);
+      try {
+        await rename(tmp, path);
+        openTemps.delete(tmp);
+      } catch (err) {
+        await remove();
+        throw writeError(target, err);
+      }
     },
     async abort() {
-      // Writes still queued fail with ERR_STREAM_DESTROYED: that is what aborting means,
-      // not an error to crash on.
-      stream.on('error', () => {});
-      if (!stream.destroyed) stream.destroy();
-      // Not events.once: it rejects on that same 'error'.
-      if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
-      await rm(tmp, { force: true });
+      await end.destroy();
+      await remove();
     },
   };
 }
@@ -110,19 +167,6 @@ export async function createAtomicStream(target: string, mode = FILE_MODE): Prom
 async function directStream(target: string, path: string): Promise<AtomicStream> {
   const stream = createWriteStream(path, { flags: 'w' });
   await once(stream, 'open');
-  const closed = () =>
-    stream.closed ? Promise.resolve() : new Promise<void>((done) => stream.once('close', () => done()));
-  return {
-    stream,
-    path: target,
-    async commit() {
-      if (!stream.writableEnded) stream.end();
-      await closed();
-    },
-    async abort() {
-      stream.on('error', () => {});
-      if (!stream.destroyed) stream.destroy();
-      await closed();
-    },
-  };
+  const end = ending(stream, target);
+  return { stream, path: target, finish: end.finish, commit: end.finish, abort: end.destroy };
 }

@@ -1,5 +1,5 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from 'citty';
-import { CapiError, isErrnoException, UsageError } from './errors.js';
+import { CapiError, fsReason, isErrnoException, UsageError, writeError } from './errors.js';
 import { ExitCode } from './exit-code.js';
 import { useColor } from './term.js';
 
@@ -98,6 +98,12 @@ export function stripAnsi(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, '');
 }
 
+/** citty puts `(name vX)` after the description, which here ends with examples. */
+async function withoutVersion(cmd: AnyCommand): Promise<AnyCommand> {
+  const meta = typeof cmd.meta === 'function' ? await cmd.meta() : await cmd.meta;
+  return { ...cmd, meta: { ...meta, version: undefined } };
+}
+
 function beforeDashes(argv: string[]): string[] {
   const i = argv.indexOf('--');
   return i === -1 ? argv : argv.slice(0, i);
@@ -126,27 +132,16 @@ function report(tool: ToolInfo, err: unknown, verbose: boolean): number {
   return ExitCode.cannotRun;
 }
 
-const FS_REASONS: Record<string, string> = {
-  ENOENT: 'no such file or folder',
-  ENOTDIR: 'a part of the path is not a folder',
-  EISDIR: 'it is a folder',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EEXIST: 'a file of that name is in the way',
-  ENOSPC: 'no space left on the device',
-  EROFS: 'read-only file system',
-  EMFILE: 'too many open files',
-};
-
-function fsReason(code: string | undefined): string {
-  return (code && FS_REASONS[code]) ?? code ?? 'failed';
-}
-
-/** A closed downstream pipe (`| head`) is a normal end, not an error. */
-function quietOnEpipe(): void {
+/**
+ * A closed downstream pipe (`| head`) is a normal end, not an error. Any other failure
+ * of stdout (a full disk, a file too large) means the data did not arrive: one line and
+ * exit 3 at once, never a stack trace and exit 1, which would read as "tests failed".
+ */
+function guardStdout(tool: ToolInfo): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    process.stderr.write(`${tool.name}: ${writeError('stdout', err).message}\n`);
+    process.exit(ExitCode.cannotRun);
   });
 }
 
@@ -155,14 +150,15 @@ function quietOnEpipe(): void {
  * returns it; never calls process.exit, so stdout drains first.
  */
 export async function runTool(cmd: AnyCommand, tool: ToolInfo, argv = process.argv.slice(2)): Promise<number> {
-  quietOnEpipe();
+  guardStdout(tool);
   const head = beforeDashes(argv);
   const verbose = head.includes('--verbose');
   let code: number;
   try {
     if (head.includes('--help') || head.includes('-h')) {
-      const usage = await renderUsage(cmd);
-      process.stdout.write(`${useColor(process.stdout) ? usage : stripAnsi(usage)}\n`);
+      const usage = await renderUsage(await withoutVersion(cmd));
+      const text = `${tool.name} ${tool.version}\n\n${usage}`;
+      process.stdout.write(`${useColor(process.stdout) ? text : stripAnsi(text)}\n`);
       code = ExitCode.ok;
     } else if (head.includes('--version')) {
       process.stdout.write(`${tool.name} ${tool.version}\n`);

@@ -114,7 +114,7 @@ interface WriteContext extends MergeOptions {
   inputs: string[];
 }
 
-/** Every output is written to a temp file; all are renamed into place only when all succeeded. */
+/** Every output is written to a temp file; all are renamed into place only when all were written in full. */
 async function writeOutputs(
   state: MergeState,
   summary: Summary,
@@ -145,6 +145,7 @@ async function writeOutputs(
     if (outputs.html) await writeHtmlReport(await open(outputs.html), tests, summary, ctx.title, verdict);
     if (outputs.junit) await writeJunitReport(await open(outputs.junit), tests(), ctx.title);
     if (outputs.merged) await writeMergedNdjson(await open(outputs.merged), tests());
+    for (const s of sinks) await s.finish();
   } catch (err) {
     await Promise.allSettled(sinks.map((s) => s.abort()));
     throw err;

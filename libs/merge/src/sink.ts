@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { CapiError, createAtomicStream, ExitCode, isErrnoException } from '@capi/core';
+import { createAtomicStream, isErrnoException, writeError } from '@capi/core';
 
 /**
  * Where one output goes: a file that appears only when complete (temp + rename), or
@@ -9,17 +9,21 @@ import { CapiError, createAtomicStream, ExitCode, isErrnoException } from '@capi
 export interface Sink {
   readonly path: string;
   write(text: string): Promise<void> | undefined;
+  /** Everything written and on disk (in the temp file); a failed write rejects here at the latest. */
+  finish(): Promise<void>;
+  /** Puts the finished file in place. */
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
 
-function writer(stream: Writable) {
+function writer(stream: Writable, path: string) {
   let buffer = '';
   const flush = async () => {
     if (buffer === '') return;
     const chunk = buffer;
     buffer = '';
-    if (!stream.write(chunk)) await once(stream, 'drain');
+    if (!stream.write(chunk))
+      await once(stream, 'drain').catch((err: unknown) => Promise.reject(writeError(path, err)));
   };
   return {
     write(text: string) {
@@ -32,21 +36,21 @@ function writer(stream: Writable) {
 
 export async function openSink(path: string, stdout: Writable = process.stdout): Promise<Sink> {
   if (path === '-') {
-    const w = writer(stdout);
-    return { path, write: w.write, commit: w.flush, abort: w.flush };
+    const w = writer(stdout, 'stdout');
+    return { path, write: w.write, finish: w.flush, commit: async () => {}, abort: w.flush };
   }
   const file = await createAtomicStream(path).catch((err: unknown) => {
-    if (isErrnoException(err)) throw new CapiError(`cannot write ${path}: ${err.message}`, ExitCode.cannotRun);
-    throw err;
+    throw isErrnoException(err) ? writeError(path, err) : err;
   });
-  const w = writer(file.stream);
+  const w = writer(file.stream, path);
   return {
     path,
     write: w.write,
-    async commit() {
+    async finish() {
       await w.flush();
-      await file.commit();
+      await file.finish();
     },
+    commit: () => file.commit(),
     abort: () => file.abort(),
   };
 }

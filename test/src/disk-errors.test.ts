@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type DemoApi, startDemoApi } from '@capi/demo-api';
+import { binPath, collect, repoRoot, tempDir, testEnv } from '@capi/testkit';
+
+// A disk that is full or a file that may not grow is "could not run" (exit 3, one line),
+// never a stack trace with exit 1, which CI would read as "tests failed"; and no
+// half-written output or temp file is left behind.
+
+let api: DemoApi;
+let tmp: { path: string; cleanup: () => Promise<void> };
+const suite = join(repoRoot, 'examples/suite.csv');
+const fullDevice = existsSync('/dev/full');
+
+before(async () => {
+  api = await startDemoApi();
+  tmp = await tempDir('capi-e2e-disk-');
+  const lines: string[] = [];
+  for (let i = 0; i < 2000; i++)
+    lines.push(JSON.stringify({ id: `D${i}`, name: `disk ${i}`, status: 'passed', durationMs: 5, attempts: 1 }));
+  await writeFile(join(tmp.path, 'r.ndjson'), `${lines.join('\n')}\n`);
+});
+after(async () => {
+  await api.close();
+  await tmp.cleanup();
+});
+
+const bin = (tool: string) => `'${process.execPath}' '${binPath(tool)}'`;
+
+function bash(script: string) {
+  const child = spawn('bash', ['-c', script], { cwd: tmp.path, env: testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  return collect(child, { timeoutMs: 60_000 });
+}
+
+function assertOneLine(stderr: string, tool: string, what: RegExp) {
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+  assert.match(stderr, new RegExp(`^${tool}: cannot write ${what.source}\\n$`));
+}
+
+test('stdout on a full disk: capi-split, capi-exec and capi-merge exit 3 with one line', {
+  skip: fullDevice ? false : 'no /dev/full',
+}, async () => {
+  const split = await bash(`${bin('capi-split')} '${suite}' > /dev/full`);
+  assert.equal(split.code, 3, split.stderr);
+  assertOneLine(split.stderr, 'capi-split', /stdout: no space left on the device/);
+
+  const exec = await bash(
+    `${bin('capi-split')} '${suite}' | head -50 | ${bin('capi-exec')} --base-url ${api.url} --quiet > /dev/full`,
+  );
+  assert.equal(exec.code, 3, exec.stderr);
+  assertOneLine(exec.stderr, 'capi-exec', /stdout: no space left on the device/);
+
+  const merge = await bash(`${bin('capi-merge')} r.ndjson --ndjson --output-json kept.json > /dev/full`);
+  assert.equal(merge.code, 3, merge.stderr);
+  assertOneLine(merge.stderr, 'capi-merge', /stdout: no space left on the device/);
+  assert.deepEqual((await readdir(tmp.path)).sort(), ['r.ndjson'], 'no output and no temp file left');
+
+  const device = await bash(`${bin('capi-merge')} r.ndjson --output-report /dev/full`);
+  assert.equal(device.code, 3, device.stderr);
+  assertOneLine(device.stderr, 'capi-merge', /\/dev\/full: no space left on the device/);
+});
+
+test('an output that cannot grow: capi-merge exits 3 naming it, old files intact, no temp file left', async () => {
+  await writeFile(join(tmp.path, 'old.csv'), 'old\n');
+  // ulimit -f counts KiB: the CSV (~100 KB) and the JSON report exceed 16, the text report does not.
+  const r = await bash(
+    `ulimit -f 16; trap '' XFSZ; ${bin('capi-merge')} r.ndjson --output-report rep.txt --output-csv old.csv --output-json big.json`,
+  );
+  assert.equal(r.code, 3, r.stderr);
+  assertOneLine(r.stderr, 'capi-merge', /\S+(old\.csv|big\.json): file too large/);
+  assert.equal(await readFile(join(tmp.path, 'old.csv'), 'utf8'), 'old\n');
+  assert.deepEqual((await readdir(tmp.path)).sort(), ['old.csv', 'r.ndjson'], 'no report is put in place alone');
+});
