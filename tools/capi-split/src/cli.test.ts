@@ -110,7 +110,13 @@ test('--batch-size --out writes batches and index.json, says so on stderr, nothi
   assert.equal(again.stderr, `capi-split: ${out}: folder is not empty (use --force to replace its batches)\n`);
   const forced = await split(['good.csv', '--out', out, '--force', '--batch-size', '10']);
   assert.equal(forced.code, 0);
+  assert.equal(forced.stderr, `capi-split: wrote 1 batch file, 4 tests, and index.json to ${out}\n`);
   assert.deepEqual(await readdir(out), ['batch_0001.ndjson', 'index.json']);
+  const one = await split(['good.csv', '--out', join(tmp.path, 'run1', 'one'), '--grep', '^T1$']);
+  assert.equal(
+    one.stderr,
+    `capi-split: wrote 1 batch file, 1 test, and index.json to ${join(tmp.path, 'run1', 'one')}\n`,
+  );
 });
 
 test('reads stdin with - or no file; names it <stdin>', async () => {
@@ -238,6 +244,7 @@ test('usage: --help with examples and --version exit 0; bad flags exit 2 with a 
     [['good.csv', '--start', '5', '--end', '2'], '--end (2) is before --start (5)'],
     [['good.csv', '--grep', '('], '--grep: Invalid regular expression: /(/: Unterminated group'],
     [['good.csv', '--conccurency', '4'], "unknown option '--conccurency'"],
+    [['good.csv', '--format', 'xml'], `option '--format' takes one of auto, csv, ndjson (got "xml")`],
   ];
   for (const [args, message] of cases) {
     const r = await split(args);
@@ -245,9 +252,23 @@ test('usage: --help with examples and --version exit 0; bad flags exit 2 with a 
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, `capi-split: ${message}\nTry 'capi-split --help' for more information.\n`);
   }
+  assert.equal((await split(['good.csv', '--format=csv'])).code, 0);
   const missing = await split(['nope.csv']);
   assert.equal(missing.code, 2);
   assert.equal(missing.stderr, 'capi-split: nope.csv: no such file\n');
+});
+
+test('--help: the option lines form one column, with no flag sticking out to the left', async () => {
+  const help = await split(['--help']);
+  const options = help.stdout.split('OPTIONS\n\n')[1] ?? '';
+  const flags = options
+    .split('\n')
+    .filter((line) => /^ +-/.test(line))
+    .map((line) => (/^ *\S+/.exec(line) as RegExpExecArray)[0].trim());
+  assert.ok(flags.includes('--format=<FORMAT>'), flags.join(' '));
+  // citty right-aligns the flags to the widest: one much wider flag leaves the rest hanging.
+  const widths = flags.map((f) => f.length).sort((a, b) => b - a);
+  assert.ok((widths[0] ?? 0) - (widths[1] ?? 0) <= 2, `widest flags: ${widths.slice(0, 2).join(', ')}`);
 });
 
 test('an --out folder inside a missing parent is created; a file in the way is refused', async () => {
