@@ -34,6 +34,7 @@ const isKnown = (name: string): name is KnownColumn => (KNOWN_COLUMNS as readonl
 export function mapColumns(cells: string[], line: number, source: string, autoId = false): ColumnMap {
   const map: ColumnMap = { known: {}, vars: [], width: cells.length };
   const seen = new Map<string, number>();
+  let typo: string | null = null;
   cells.forEach((cell, index) => {
     const name = cell.trim();
     const key = name.toLowerCase();
@@ -47,19 +48,92 @@ export function mapColumns(cells: string[], line: number, source: string, autoId
       );
     seen.set(key, index);
     if (isKnown(key)) map.known[key] = index;
-    else map.vars.push({ name, index });
+    else {
+      map.vars.push({ name, index });
+      if (typo === null && likelyTypo(name)) typo = name;
+    }
   });
+  checkIsHeader(map, line, source);
+  if (typo !== null) throw new InputError(source, line, typoMessage(typo));
   checkRequired(map, line, source, autoId);
   return map;
 }
 
-function checkRequired(map: ColumnMap, line: number, source: string, autoId: boolean): void {
+/** Short columns (id, url, name, body, tags) are left out: too many real variables sit near them. */
+const TYPO_MIN_LENGTH = 5;
+const TYPO_MAX_DISTANCE = 2;
+const RESERVED_PREFIX = 'expect';
+
+/** `-` and spaces read as `_`: `Expect-Status` and `expect status` are compared as `expect_status`. */
+const typoKey = (name: string) => name.trim().toLowerCase().replace(/[-\s]/g, '_');
+
+/** The suite column of 5 or more characters nearest to `name`, if it is within two edits. */
+function nearestColumn(name: string): KnownColumn | null {
+  const key = typoKey(name);
+  let nearest: KnownColumn | null = null;
+  let best = TYPO_MAX_DISTANCE + 1;
+  for (const column of KNOWN_COLUMNS) {
+    if (column.length < TYPO_MIN_LENGTH) continue;
+    const d = editDistance(key, column, best);
+    if (d < best) {
+      best = d;
+      nearest = column;
+    }
+  }
+  return nearest;
+}
+
+/**
+ * A column that is not a suite column becomes a variable, so a misspelt `expected_status`
+ * would silently drop its check and the row would pass whatever the answer. A name that is
+ * almost certainly meant as a suite column is refused instead: within two edits of one of
+ * 5+ characters (`expected_status`, `enabeld`, `expect-body`), or starting with `expect`.
+ */
+function likelyTypo(name: string): boolean {
+  return nearestColumn(name) !== null || typoKey(name).startsWith(RESERVED_PREFIX);
+}
+
+function typoMessage(name: string): string {
+  const nearest = nearestColumn(name);
+  const hint = nearest
+    ? `did you mean "${nearest}"?`
+    : `names starting with "${RESERVED_PREFIX}" are kept for suite columns`;
+  return `column "${name}" is not a suite column; ${hint} (a variable needs another name)`;
+}
+
+/**
+ * Levenshtein distance between a and b; once it is clear the distance reaches `limit`, it
+ * returns `limit` without finishing (header names are short, and this runs once per column).
+ */
+export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const d = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      row.push(d);
+      if (d < rowMin) rowMin = d;
+    }
+    if (rowMin >= limit) return limit;
+    prev = row;
+  }
+  return prev[b.length] as number;
+}
+
+/** Checked before typos: a first row of data rather than names is best reported as that. */
+function checkIsHeader(map: ColumnMap, line: number, source: string): void {
   if (Object.keys(map.known).length === 0)
     throw new InputError(
       source,
       line,
       'missing header row: the first row names none of the suite columns (id, url, …)',
     );
+}
+
+function checkRequired(map: ColumnMap, line: number, source: string, autoId: boolean): void {
   if (map.known.url === undefined) throw new InputError(source, line, 'header: no "url" column');
   if (map.known.id === undefined && !autoId)
     throw new InputError(source, line, 'header: no "id" column (add one, or use --auto-id to number rows)');

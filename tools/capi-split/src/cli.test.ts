@@ -68,6 +68,10 @@ const badCases: Array<[string, string]> = [
   ['bad-max-ms.csv', 'bad-max-ms.csv:3: field "max_ms": must be a whole number of milliseconds (got "1.5")'],
   ['twice-column.csv', 'twice-column.csv:1: header: column "URL" named twice (columns 2 and 3)'],
   ['no-id.csv', 'no-id.csv:1: header: no "id" column (add one, or use --auto-id to number rows)'],
+  [
+    'typo-column.csv',
+    'typo-column.csv:1: column "expected_status" is not a suite column; did you mean "expect_status"? (a variable needs another name)',
+  ],
   ['bad-record.ndjson', 'bad-record.ndjson:2: field "request.method": unknown method "FETCH"'],
 ];
 
