@@ -92,3 +92,18 @@ export async function releaseUnfinished(runDir: string): Promise<Claim[]> {
   for (const c of claims) if (c.state !== 'done') await rm(claimPath(runDir, c.batch), { force: true });
   return claims.filter((c) => c.state !== 'done');
 }
+
+/**
+ * After a stop: the claims still `running` whose worker has ended are released, so the
+ * run reads as stopped (no batch looks taken) and a resume takes them again. `done` and
+ * given-up (`failed`) claims stay. Returns the released batches.
+ */
+export async function releaseStopped(runDir: string, alive: (pid: number) => boolean): Promise<string[]> {
+  const released: string[] = [];
+  for (const c of await readClaims(runDir)) {
+    if (c.state !== 'running' || (c.pid && alive(c.pid))) continue;
+    await rm(claimPath(runDir, c.batch), { force: true });
+    released.push(c.batch);
+  }
+  return released;
+}

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
-import { readClaims } from './claims.js';
+import { readClaims, releaseStopped } from './claims.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
+import { isAlive } from './process.js';
 import { countResults } from './results.js';
 import { toolBin } from './tools.js';
 
@@ -73,8 +74,10 @@ export function exitCodeOf(m: Pick<Manifest, 'state' | 'verdict'>): number {
 export async function finishRun(runDir: string, o: FinishOptions): Promise<number> {
   const finished = new Date().toISOString();
   if (o.stopSignal) {
+    // every worker has ended by now: their claims are released for the resume
+    await releaseStopped(runDir, (pid) => isAlive(pid));
     await updateManifest(runDir, { state: 'stopped', pid: null, finished });
-    o.log('run stopped; resume it with capi-launch --resume');
+    o.log(`run stopped by ${o.stopSignal}; resume it with capi-launch --resume ${runDir}`);
     return o.stopSignal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
   }
   const claims = await readClaims(runDir);

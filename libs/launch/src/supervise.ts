@@ -18,14 +18,30 @@ export interface SuperviseOptions {
   echo?: boolean;
 }
 
-/** The supervisor's log: logs/capi.log, and stderr when someone is looking. */
-export function runLogger(runDir: string, echo: boolean) {
+export interface RunLogger {
+  (text: string): void;
+  /** From now on capi.log only: the terminal is gone (SIGHUP), or writing to it failed. */
+  mute(): void;
+}
+
+/**
+ * The supervisor's log: logs/capi.log, and stderr when someone is looking. A closed
+ * terminal makes writes to stderr fail (EIO, EPIPE); unhandled, that error would kill the
+ * supervisor in the middle of its stop, so a failed write only turns the echo off.
+ */
+export function runLogger(runDir: string, echo: boolean): RunLogger {
   const file = runPaths(runDir).mainLog;
-  return (text: string) => {
+  let toStderr = echo;
+  if (echo) process.stderr.on('error', () => (toStderr = false));
+  const log = (text: string) => {
     const line = `${new Date().toISOString()} ${text}\n`;
     appendFileSync(file, line, { mode: FILE_MODE });
-    if (echo) process.stderr.write(line);
+    if (toStderr) process.stderr.write(line);
   };
+  log.mute = () => {
+    toStderr = false;
+  };
+  return log;
 }
 
 /** The pid marker that tells a live supervisor from an unrelated process with its old pid. */
@@ -171,7 +187,11 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     if (stopSignal) return;
     stopSignal = sig;
     ctx.stopping = true;
-    log(`${sig}: stopping ${ctx.live.size} worker(s); in-flight tests finish`);
+    // SIGHUP: the terminal was closed; what follows goes to capi.log alone
+    if (sig === 'SIGHUP') log.mute();
+    log(
+      `${sig}: stopping ${ctx.live.size} worker(s); in-flight tests finish${sig === 'SIGHUP' ? ' (terminal closed: logging to capi.log only)' : ''}`,
+    );
     for (const pid of ctx.live) signal(pid, 'SIGTERM');
   };
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];

@@ -51,10 +51,18 @@ export function workerArgs(s: WorkerSpec): string[] {
 /**
  * Starts capi-exec on a batch: results go to the journal, stdout to nowhere, stderr to
  * logs/<batch>.log (appended, so a restarted worker's messages follow the dead one's).
+ * Each worker gets its own process group: a terminal's SIGHUP or Ctrl-C reaches the
+ * supervisor alone, which passes one SIGTERM on. Otherwise a closed terminal would kill
+ * the workers mid-test (capi-exec does not catch SIGHUP), and Ctrl-C plus the
+ * supervisor's SIGTERM would be the second signal that makes capi-exec quit at once.
  */
 export function startWorker(s: WorkerSpec): { pid: number | null; exited: Promise<WorkerExit> } {
   const log = openSync(runPaths(s.runDir).logFile(s.batch), 'a', FILE_MODE);
-  const child = spawn(process.execPath, workerArgs(s), { stdio: ['ignore', 'ignore', log], env: s.env });
+  const child = spawn(process.execPath, workerArgs(s), {
+    stdio: ['ignore', 'ignore', log],
+    env: s.env,
+    detached: true,
+  });
   closeSync(log);
   const pid = child.pid ?? null;
   const exited = new Promise<WorkerExit>((resolve) => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { binPath, collect, testEnv } from '@capi/testkit';
 import { exactlyOnce, isAlive, readJson, runDirOf, sandboxes, until } from './harness.js';
 
 // Supervision with the stand-in split and exec (libs/launch/src/fixtures): they can be
@@ -169,4 +171,37 @@ test('a worker that exits 1 without finishing its batch (a crash) is restarted, 
   assert.match(r.stderr, /batch_0002 ended \(exit 1\) with 2\/10 results/);
   assert.match(r.stderr, /batch_0002 died \(exit 1\); restart 1\/3/);
   assert.equal(exactlyOnce(join(b.runs, 'latest'), 30), null);
+});
+
+test('SIGHUP (terminal closed) on --foreground: a graceful stop like SIGTERM, logged to capi.log only', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
+  // its own process group, as a terminal's foreground job: the hangup goes to the whole group
+  const child = spawn(
+    process.execPath,
+    [binPath('capi-launch'), b.suite(200), '--foreground', '--parallel', '2', '--batch-size', '50'],
+    { env: testEnv(b.env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const ended = collect(child, { timeoutMs: 30_000 });
+  const runDir = join(b.runs, 'latest');
+  await until('results of both workers', () =>
+    ['batch_0001', 'batch_0002'].every((x) => existsSync(join(runDir, 'results', `${x}.ndjson`))),
+  );
+  // the terminal is gone: writing to it fails from now on (EPIPE here, EIO on a tty)
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  process.kill(-(child.pid as number), 'SIGHUP');
+  const r = await ended;
+  assert.equal(r.code, 143, `exit ${r.code} ${r.signal}`);
+  const m = readJson<{ state: string; pid: number | null }>(join(runDir, 'run.json'));
+  assert.deepEqual([m.state, m.pid], ['stopped', null]);
+  assert.equal(existsSync(join(runDir, 'supervisor.pid')), false);
+  assert.deepEqual(claims(runDir), [], 'claims released for the resume');
+  const log = readFileSync(join(runDir, 'logs/capi.log'), 'utf8');
+  assert.match(log, /SIGHUP: stopping 2 worker\(s\); in-flight tests finish \(terminal closed/);
+  // the workers were not hung up on: each finished its test in flight and exited 143
+  assert.equal(log.match(/stopped \(exit 143\)/g)?.length, 2, log);
+  assert.match(log, /run stopped by SIGHUP; resume it with capi-launch --resume/);
+  const again = await b.launch(['--resume', runDir, '--foreground']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(exactlyOnce(runDir, 200), null);
 });
