@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normalizeTestRecord, validateResultRecord, validateTestRecord } from './validate.js';
+import {
+  bodyValue,
+  jsonTextValue,
+  methodValue,
+  millisValue,
+  normalizeTestRecord,
+  statusValue,
+  tagsValue,
+  ValueError,
+  validateResultRecord,
+  validateTestRecord,
+} from './validate.js';
 
 const minimal = { id: 'T1', request: { method: 'GET', url: '/x' } };
 
@@ -48,7 +59,10 @@ test('each bad field of a test record is named', () => {
     [{ ...minimal, seq: 1.5 }, /field "seq"/],
     [{ id: 'T' }, /field "request"/],
     [{ id: 'T', request: { method: 'GRT', url: '/' } }, /field "request.method": unknown method "GRT"/],
-    [{ id: 'T', request: { method: 'get', url: '/' } }, /field "request.method"/],
+    [{ id: 'T', request: { method: 5, url: '/' } }, /field "request\.method": must be a method name/],
+    [{ id: 'T', request: { url: '/' } }, /field "request\.method"/],
+    [{ ...minimal, id: '  ' }, /field "id"/],
+    [{ id: 'T', request: { method: 'GET', url: ' ' } }, /field "request.url"/],
     [{ id: 'T', request: { method: 'GET', url: '' } }, /field "request.url"/],
     [{ id: 'T', request: { method: 'GET', url: '/', headers: { a: 1 } } }, /field "request.headers"/],
     [{ id: 'T', request: { method: 'GET', url: '/', body: {} } }, /field "request.body"/],
@@ -59,6 +73,19 @@ test('each bad field of a test record is named', () => {
     [{ ...minimal, expect: { maxMs: 'x' } }, /field "expect.maxMs"/],
     [{ ...minimal, expect: { maxMs: Number.NaN } }, /field "expect.maxMs"/],
     [{ ...minimal, timeoutMs: '5' }, /field "timeoutMs"/],
+    // The same value rules as the suite CSV's cells:
+    [{ ...minimal, expect: { status: '2xy' } }, /field "expect\.status": expected a code like 200/],
+    [{ ...minimal, expect: { status: '200,' } }, /field "expect\.status"/],
+    [{ ...minimal, expect: { body: '/[/' } }, /field "expect\.body": bad regular expression/],
+    [{ ...minimal, expect: { json: '{bad' } }, /field "expect\.json": malformed JSON/],
+    [{ ...minimal, expect: { json: ' ' } }, /field "expect\.json": malformed JSON/],
+    [
+      { ...minimal, expect: { maxMs: 1.5 } },
+      /field "expect\.maxMs": must be a whole number of milliseconds \(got 1\.5\)/,
+    ],
+    [{ ...minimal, expect: { maxMs: -1 } }, /field "expect\.maxMs": must be a whole number/],
+    [{ ...minimal, timeoutMs: 2.5 }, /field "timeoutMs": must be a whole number of milliseconds/],
+    [{ ...minimal, timeoutMs: 2 ** 60 }, /field "timeoutMs": must be a whole number/],
     [{ ...minimal, tags: 'a;b' }, /field "tags"/],
     [{ ...minimal, tags: [1] }, /field "tags"/],
     [{ ...minimal, enabled: 'no' }, /field "enabled"/],
@@ -75,6 +102,56 @@ test('every method of docs/formats.md is accepted', () => {
   for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']) {
     assert.equal(validateTestRecord({ id: 'T', request: { method, url: '/' } }), null, method);
   }
+});
+
+test('methods: any case and spaces are accepted and normalized, as in the suite CSV', () => {
+  const record = { id: 'T', request: { method: ' get ', url: '/' } };
+  assert.equal(validateTestRecord(record), null);
+  assert.equal(normalizeTestRecord(record, 0).request.method, 'GET');
+  assert.match(
+    validateTestRecord({ id: 'T', request: { method: 'FETCH', url: '/' } }) ?? '',
+    /^field "request\.method": unknown method "FETCH" \(expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE\)$/,
+  );
+});
+
+test('expectations: templates in JSON, substrings that look like paths, and whole numbers pass; values are normalized', () => {
+  const record = {
+    ...minimal,
+    expect: { status: '2XX, 404', body: '/users/me', json: '{"id": {{id}}, "n": "{{name}}"}', maxMs: 0 },
+    timeoutMs: 1000,
+    tags: [' smoke ', '', 'auth', 'smoke'],
+  };
+  assert.equal(validateTestRecord(record), null);
+  const n = normalizeTestRecord(record, 0);
+  assert.deepEqual(n.expect, { status: '2xx,404', body: '/users/me', json: record.expect.json, maxMs: 0 });
+  assert.deepEqual(n.tags, ['smoke', 'auth']);
+  const empty = normalizeTestRecord({ ...minimal, expect: { status: '', body: '', json: '' } }, 0);
+  assert.deepEqual(empty.expect, { status: '2xx', body: null, json: null, maxMs: null }, 'empty means none, as in CSV');
+});
+
+test('the shared value rules: normalized value, or a ValueError that names no field', () => {
+  assert.equal(methodValue('Patch'), 'PATCH');
+  assert.equal(statusValue(' 200 , 2XX '), '200,2xx');
+  assert.equal(statusValue(''), '2xx');
+  assert.equal(bodyValue(''), null);
+  assert.equal(bodyValue('/^ok$/i'), '/^ok$/i');
+  assert.equal(bodyValue('/items/abc'), '/items/abc', 'flags capi-exec does not read: a substring');
+  assert.equal(jsonTextValue(''), null);
+  assert.equal(millisValue(' 250 '), 250);
+  assert.equal(millisValue(''), null);
+  assert.equal(millisValue(null), null);
+  assert.equal(millisValue(7), 7);
+  assert.deepEqual(tagsValue([' a', 'b ', 'a', ' ']), ['a', 'b']);
+  for (const bad of [
+    () => methodValue('GRT'),
+    () => statusValue('6xx'),
+    () => bodyValue('/(/'),
+    () => bodyValue('/a/uv'),
+    () => jsonTextValue('{"a": [1,}'),
+    () => millisValue('1e3'),
+    () => millisValue(-0.5),
+  ])
+    assert.throws(bad, (err: unknown) => err instanceof ValueError && !/field/.test(err.message));
 });
 
 test('result records: valid ones pass, bad fields are named', () => {

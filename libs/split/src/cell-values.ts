@@ -1,8 +1,20 @@
-import { HTTP_METHODS, type HttpMethod } from '@capi/core';
+import {
+  bodyValue,
+  type HttpMethod,
+  jsonTextValue,
+  methodValue,
+  millisValue,
+  statusValue,
+  tagsValue,
+  templatedJson,
+  ValueError,
+} from '@capi/core';
 
 /**
- * Parsers for the cells that are more than text. Each returns the value, or throws a
- * FieldError that names the column; the caller adds the file and line.
+ * Parsers for the cells that are more than text. The rules themselves are core's (shared
+ * with NDJSON test records, so both inputs are checked alike); here each cell gets its
+ * column's name. Each returns the value, or throws a FieldError that names the column; the
+ * caller adds the file and line.
  */
 export class FieldError extends Error {
   constructor(
@@ -14,26 +26,25 @@ export class FieldError extends Error {
   }
 }
 
+/** Runs a core value rule, naming the column in its complaint. */
+function inColumn<T>(field: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ValueError) throw new FieldError(field, err.message);
+    throw err;
+  }
+}
+
+/** Any case; empty is GET. */
 export function parseMethod(cell: string | undefined): HttpMethod {
-  const text = (cell ?? '').trim();
-  if (text === '') return 'GET';
-  const upper = text.toUpperCase();
-  if (!(HTTP_METHODS as readonly string[]).includes(upper))
-    throw new FieldError(
-      'method',
-      `unknown method ${JSON.stringify(text)} (expected one of ${HTTP_METHODS.join(', ')})`,
-    );
-  return upper as HttpMethod;
+  const text = cell ?? '';
+  return text.trim() === '' ? 'GET' : inColumn('method', () => methodValue(text));
 }
 
 /** `max_ms`, `timeout_ms`: a whole number of milliseconds, or empty for none. */
 export function parseWholeNumber(field: string, cell: string | undefined): number | null {
-  const text = (cell ?? '').trim();
-  if (text === '') return null;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
-    throw new FieldError(field, `must be a whole number of milliseconds (got ${JSON.stringify(text)})`);
-  return n;
+  return inColumn(field, () => millisValue(cell ?? ''));
 }
 
 const ENABLED: Record<string, boolean> = { yes: true, true: true, '1': true, on: true };
@@ -47,42 +58,22 @@ export function parseEnabled(cell: string | undefined): boolean {
 }
 
 export function parseTags(cell: string | undefined): string[] {
-  if (!cell) return [];
-  const tags: string[] = [];
-  for (const part of cell.split(';')) {
-    const tag = part.trim();
-    if (tag !== '' && !tags.includes(tag)) tags.push(tag);
-  }
-  return tags;
+  return cell ? tagsValue(cell.split(';')) : [];
 }
-
-const STATUS_PART = /^(?:[1-5]\d\d|[1-5]xx)$/i;
 
 /** `200`, `2xx`, `200,201,204`, `2xx,404`; empty means `2xx`. */
 export function parseExpectStatus(cell: string | undefined): string {
-  const text = (cell ?? '').trim();
-  if (text === '') return '2xx';
-  const parts = text.split(',').map((p) => p.trim());
-  if (!parts.every((p) => STATUS_PART.test(p)))
-    throw new FieldError(
-      'expect_status',
-      `expected a code like 200, a class like 2xx, or a list (got ${JSON.stringify(text)})`,
-    );
-  return parts.join(',').toLowerCase();
+  return inColumn('expect_status', () => statusValue(cell ?? ''));
 }
 
 /** `expect_body` stays as written; a `/regex/flags` form must compile, so the error shows up here. */
 export function checkExpectBody(cell: string | undefined): string | null {
-  if (cell === undefined || cell === '') return null;
-  const m = /^\/(.*)\/([a-z]*)$/s.exec(cell);
-  if (m) {
-    try {
-      new RegExp(m[1] as string, m[2]);
-    } catch (err) {
-      throw new FieldError('expect_body', `bad regular expression: ${(err as Error).message}`);
-    }
-  }
-  return cell;
+  return inColumn('expect_body', () => bodyValue(cell ?? ''));
+}
+
+/** `expect_json` stays as text; it must be JSON, templates read as values. Empty is none. */
+export function checkExpectJson(cell: string | undefined): string | null {
+  return inColumn('expect_json', () => jsonTextValue(cell ?? ''));
 }
 
 /**
@@ -90,10 +81,5 @@ export function checkExpectBody(cell: string | undefined): string | null {
  * expanded later by capi-exec (`{"id": {{id}}}` is fine). Returns the parsed value.
  */
 export function parseJsonCell(field: string, text: string): unknown {
-  const probe = text.includes('{{') ? text.replace(/\{\{[^{}]*\}\}/g, '0') : text;
-  try {
-    return JSON.parse(probe);
-  } catch (err) {
-    throw new FieldError(field, `malformed JSON: ${(err as Error).message}`);
-  }
+  return inColumn(field, () => templatedJson(text));
 }

@@ -2,10 +2,10 @@ import type { HttpMethod, TestRecord } from '@capi/core';
 import { cellCache } from './cell-cache.js';
 import {
   checkExpectBody,
+  checkExpectJson,
   FieldError,
   parseEnabled,
   parseExpectStatus,
-  parseJsonCell,
   parseMethod,
   parseTags,
   parseWholeNumber,
@@ -29,7 +29,7 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
   const enabled = cellCache(parseEnabled);
   const tags = cellCache(parseTags);
   const headers = cellCache(parseHeadersCell);
-  const json = cellCache((text: string) => parseJsonCell('expect_json', text) !== undefined);
+  const json = cellCache(checkExpectJson);
   return (cells, line) => {
     if (cells.length !== map.width)
       throw new FieldError(null, `row has ${cells.length} cells, the header has ${map.width}`);
@@ -38,8 +38,6 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
     if (id === '') throw new FieldError('id', 'missing (every row needs an id, or use --auto-id)');
     const url = cell('url').trim();
     if (url === '') throw new FieldError('url', 'missing');
-    const expectJson = cell('expect_json') || null;
-    if (expectJson !== null) json(expectJson);
     return {
       id,
       name: cell('name') || id,
@@ -53,7 +51,7 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
       expect: {
         status: status(cell('expect_status')),
         body: checkExpectBody(cell('expect_body')),
-        json: expectJson,
+        json: json(cell('expect_json')),
         maxMs: parseWholeNumber('max_ms', cell('max_ms')),
       },
       timeoutMs: parseWholeNumber('timeout_ms', cell('timeout_ms')),

@@ -113,6 +113,92 @@ test('NDJSON test records are detected, validated, normalized and renumbered', a
   assert.deepEqual(await split('', { format: 'ndjson' }), []);
 });
 
+/** One bad value, as a CSV column cell and as the NDJSON record field it becomes. */
+const sameRules: Array<{ column: string; cell: string; field: string; record: object; message: RegExp }> = [
+  {
+    column: 'method',
+    cell: 'FETCH',
+    field: 'request.method',
+    record: { request: { method: 'FETCH' } },
+    message: /unknown method "FETCH" \(expected one of GET, HEAD/,
+  },
+  {
+    column: 'expect_status',
+    cell: '2xy',
+    field: 'expect.status',
+    record: { expect: { status: '2xy' } },
+    message: /expected a code like 200, a class like 2xx, or a list \(got "2xy"\)/,
+  },
+  {
+    column: 'expect_body',
+    cell: '/[/',
+    field: 'expect.body',
+    record: { expect: { body: '/[/' } },
+    message: /bad regular expression: Invalid regular expression/,
+  },
+  {
+    column: 'expect_json',
+    cell: '{bad',
+    field: 'expect.json',
+    record: { expect: { json: '{bad' } },
+    message: /malformed JSON: /,
+  },
+  {
+    column: 'max_ms',
+    cell: '1.5',
+    field: 'expect.maxMs',
+    record: { expect: { maxMs: 1.5 } },
+    message: /must be a whole number of milliseconds \(got "?1\.5"?\)/,
+  },
+  {
+    column: 'timeout_ms',
+    cell: '-1',
+    field: 'timeoutMs',
+    record: { timeoutMs: -1 },
+    message: /must be a whole number of milliseconds \(got "?-1"?\)/,
+  },
+];
+
+test('NDJSON records are checked by the same rules as CSV cells, naming file:line and the field', async () => {
+  for (const { column, cell, field, record, message } of sameRules) {
+    const csv = `id,url,${column}\nT0,/ok,\nT1,/a,"${cell.replace(/"/g, '""')}"\n`;
+    await assert.rejects(split(csv), (err: Error) => {
+      assert.match(err.message, new RegExp(`^s\\.csv:3: field "${column}": `));
+      assert.match(err.message, message);
+      return true;
+    });
+    const base = { id: 'T1', request: { method: 'GET', url: '/a' } };
+    const bad = { ...base, ...record, request: { ...base.request, ...(record as { request?: object }).request } };
+    const ndjson = `${JSON.stringify({ id: 'T0', request: { method: 'GET', url: '/ok' } })}\n${JSON.stringify(bad)}\n`;
+    await assert.rejects(split(ndjson, { source: 't.ndjson' }), (err: Error) => {
+      assert.match(err.message, new RegExp(`^t\\.ndjson:2: field "${field.replace('.', '\\.')}": `));
+      assert.match(err.message, message);
+      return true;
+    });
+  }
+});
+
+test('NDJSON values are normalized as CSV cells are: method upper-cased, status lower-cased, tags trimmed', async () => {
+  const [fromCsv] = await split(
+    'id,url,method,expect_status,tags,expect_body\nT1,/a, get ,"2XX, 404", b ;a;;b,/users/me\n',
+  );
+  const record = {
+    id: 'T1',
+    request: { method: ' get ', url: '/a' },
+    expect: { status: '2XX, 404', body: '/users/me', json: '' },
+    tags: [' b ', 'a', '', 'b'],
+  };
+  const [fromNdjson] = await split(`${JSON.stringify(record)}\n`, { source: 's.csv' });
+  assert.deepEqual(fromNdjson?.request, { method: 'GET', url: '/a', headers: {}, body: null });
+  assert.deepEqual(fromNdjson?.expect, { status: '2xx,404', body: '/users/me', json: null, maxMs: null });
+  assert.deepEqual(fromNdjson?.tags, ['b', 'a']);
+  assert.deepEqual(
+    { ...fromNdjson, source: null },
+    { ...fromCsv, source: null },
+    'the same test, from either input, is the same record',
+  );
+});
+
 test('a slow consumer gets every record (no stall between parser and reader)', async () => {
   const text = suite(20_000);
   const chunks = [];

@@ -72,7 +72,10 @@ const badCases: Array<[string, string]> = [
     'typo-column.csv',
     'typo-column.csv:1: column "expected_status" is not a suite column; did you mean "expect_status"? (a variable needs another name)',
   ],
-  ['bad-record.ndjson', 'bad-record.ndjson:2: field "request.method": unknown method "FETCH"'],
+  [
+    'bad-record.ndjson',
+    'bad-record.ndjson:2: field "request.method": unknown method "FETCH" (expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE)',
+  ],
 ];
 
 for (const [file, message] of badCases) {
@@ -150,6 +153,31 @@ test('NDJSON test records are passed on, validated and normalized; the output re
   const round = await split(['--format', 'ndjson', '-'], good.stdout);
   assert.equal(round.code, 0);
   assert.equal(round.stdout, good.stdout);
+});
+
+test('NDJSON records are refused for the values CSV cells are refused for; a lower-case method is fine', async () => {
+  const record = (extra: object) => `${JSON.stringify({ id: 'a', request: { method: 'GET', url: '/x' }, ...extra })}\n`;
+  const cases: Array<[object, string]> = [
+    [
+      { expect: { status: '2xy' } },
+      'field "expect.status": expected a code like 200, a class like 2xx, or a list (got "2xy")',
+    ],
+    [{ expect: { body: '/[/' } }, 'field "expect.body": bad regular expression: Invalid regular expression: /[/'],
+    [{ expect: { json: '{bad' } }, 'field "expect.json": malformed JSON: '],
+    [{ expect: { maxMs: 1.5 } }, 'field "expect.maxMs": must be a whole number of milliseconds (got 1.5)'],
+    [{ timeoutMs: -5 }, 'field "timeoutMs": must be a whole number of milliseconds (got -5)'],
+  ];
+  for (const [extra, message] of cases) {
+    const r = await split(['-'], record(extra));
+    // The text after the message (V8's own words for a bad regex or JSON) varies by Node version.
+    assert.ok(r.stderr.startsWith(`capi-split: <stdin>:1: ${message}`), r.stderr);
+    assert.equal(r.stderr.split('\n').length, 2, 'one line');
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+  }
+  const lower = await split(['-'], '{"id":"a","request":{"method":"get","url":"/x"}}\n');
+  assert.equal(lower.code, 0);
+  assert.equal((parseLines(lower.stdout)[0] as TestRecord).request.method, 'GET');
 });
 
 test('BOM, CRLF and quoted newlines just work, with the right line numbers', async () => {
