@@ -16,7 +16,9 @@ import { createLiveState, type LiveState } from './live-state.js';
 import { createRateLimiter } from './rate-limiter.js';
 import type { ExecResult } from './result.js';
 import { ChangeLog, checkMeta, FINGERPRINT_SCHEME, loadJournalState, metaPath, readMeta, writeMeta } from './resume.js';
-import { readTestRecords } from './suite.js';
+import { readTestRecords, suiteRow } from './suite.js';
+import { formatBaseUrl, isRelativeUrl } from './target.js';
+import { expand } from './template.js';
 
 /** Everything capi-exec does around the engine: input, resume, journal, heartbeat, control. */
 export interface ExecuteOptions extends Omit<EngineOptions, 'shard' | 'limiter'> {
@@ -50,14 +52,44 @@ export interface ExecuteSummary extends Summary {
  */
 export type ResultOut = (json: string, result: ExecResult) => Promise<void> | void;
 
+type RecordCheck = (rec: TestRecord) => string | null;
+
 /**
- * Reads a suite file once before anything runs: a repeated id is refused before any test
- * ran, and tests changed since the journal was written are listed.
+ * A test with a relative URL and no base URL could not run anywhere: that is a mistake in
+ * the command, not a test result, so it is bad input (exit 2) at the record's line, found
+ * as the record arrives and before it runs or is journaled (a journal of BAD_URL errors
+ * would make the corrected rerun skip them all). Only tests that would run are checked:
+ * not disabled ones, not those the journal already has.
+ */
+function baseUrlCheck(opts: ExecuteOptions, done: Map<string, string>): RecordCheck | undefined {
+  if (opts.base) return undefined;
+  return (rec) => {
+    if (!rec.enabled || done.has(rec.id)) return null;
+    let url = rec.request.url;
+    if (url.includes('{{')) {
+      try {
+        url = expand(url, { id: rec.id, name: rec.name, vars: rec.vars, env: opts.env }, 'request.url');
+      } catch {
+        return null; // a missing variable: the test's own TEMPLATE error
+      }
+    }
+    if (!isRelativeUrl(url)) return null;
+    const row = suiteRow(rec);
+    // The URL as written, never expanded: an {{env.*}} value is a secret.
+    return `field "request.url": relative URL ${JSON.stringify(rec.request.url)} of test ${JSON.stringify(rec.id)} needs --base-url or CAPI_BASE_URL${row ? ` (${row})` : ''}`;
+  };
+}
+
+/**
+ * Reads a suite file once before anything runs: a repeated id or a relative URL with no
+ * base URL is refused before any test ran, and tests changed since the journal was
+ * written are listed.
  */
 async function compareSuite(opts: ExecuteOptions, done: Map<string, string>): Promise<ChangeLog> {
   const changes = new ChangeLog();
   if (!opts.reread) return changes;
-  for await (const rec of readTestRecords(opts.reread(), opts.source, opts.shard, true)) {
+  const check = baseUrlCheck(opts, done);
+  for await (const rec of readTestRecords(opts.reread(), opts.source, opts.shard, { unique: true, check })) {
     const fp = done.get(rec.id);
     if (fp && fp !== fingerprint(rec)) changes.add(rec.id, describeChange(fp, fingerprint(rec)));
   }
@@ -112,12 +144,14 @@ async function openResume(opts: ExecuteOptions, journalPath: string) {
   if (state.tornLine !== null)
     opts.log(`${journalPath}:${state.tornLine}: ignored a torn last line (a write cut short)`);
   const shard = opts.shard ? formatShard(opts.shard) : null;
+  const baseUrl = formatBaseUrl(opts.base);
   const meta = await readMeta(journalPath).catch(cannotOpen(metaPath(journalPath)));
   for (const p of checkMeta(
     journalPath,
     meta,
-    { fingerprint: FINGERPRINT_SCHEME, shard, batch: opts.batch },
+    { fingerprint: FINGERPRINT_SCHEME, shard, batch: opts.batch, baseUrl },
     opts.force,
+    state.done.size,
   ))
     opts.log(`warning: ${p} (--force)`);
   const changes = await compareSuite(opts, state.done);
@@ -126,12 +160,15 @@ async function openResume(opts: ExecuteOptions, journalPath: string) {
   if (state.done.size > 0) {
     opts.log(`resuming: ${state.done.size} tests in ${journalPath} are done and will not run again`);
   }
-  if (!meta)
+  // A journal without results starts afresh: its meta takes this run's base URL.
+  const fresh = state.done.size === 0 && meta !== null && (meta.baseUrl ?? null) !== baseUrl;
+  if (!meta || fresh)
     await writeMeta(journalPath, {
       version: 1,
       fingerprint: FINGERPRINT_SCHEME,
       shard,
       batch: opts.batch,
+      baseUrl,
       created: new Date().toISOString(),
     }).catch(cannotOpen(metaPath(journalPath)));
   const journal = await openJournal(journalPath, { fsync: opts.fsync }).catch(cannotOpen(journalPath));
@@ -153,7 +190,10 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
   await control?.poll();
   const shard = opts.shard ? formatShard(opts.shard) : null;
   // With a journal, ids must be unique (it holds each id once); a file was checked before anything ran.
-  let records: AsyncIterable<TestRecord> = readTestRecords(opts.input, opts.source, opts.shard, journal !== null);
+  let records: AsyncIterable<TestRecord> = readTestRecords(opts.input, opts.source, opts.shard, {
+    unique: journal !== null,
+    check: baseUrlCheck(opts, done),
+  });
   if (done.size > 0) records = notDone(records, done, notPassed, live, opts);
   const sink = journal
     ? async (r: ExecResult) => {

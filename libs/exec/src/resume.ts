@@ -14,6 +14,8 @@ export interface JournalMeta {
   fingerprint: string;
   shard: string | null;
   batch: string | null;
+  /** The base URL the tests ran against (`formatBaseUrl`); absent in journals of older capi-exec. */
+  baseUrl?: string | null;
   created: string;
 }
 
@@ -66,12 +68,22 @@ export async function writeMeta(journal: string, meta: JournalMeta): Promise<voi
   await writeFileAtomic(metaPath(journal), `${JSON.stringify(meta)}\n`);
 }
 
+/**
+ * Whether a journal must be resumed against the base URL it was written with: only when
+ * it holds results (an empty one mixes nothing: `capi-launch --resume --base-url` after a
+ * wrong or unreachable target starts it afresh), and only when its meta recorded one.
+ */
+export function baseUrlChanged(meta: JournalMeta | null, baseUrl: string | null, results: number): boolean {
+  return meta !== null && results > 0 && Object.hasOwn(meta, 'baseUrl') && (meta.baseUrl ?? null) !== baseUrl;
+}
+
 /** Refuses a resume whose journal was made another way, unless forced. */
 export function checkMeta(
   journal: string,
   meta: JournalMeta | null,
   now: Omit<JournalMeta, 'created' | 'version'>,
   force: boolean,
+  results = 1,
 ): string[] {
   if (!meta) return [];
   const problems: string[] = [];
@@ -80,6 +92,10 @@ export function checkMeta(
   if ((meta.shard ?? null) !== now.shard)
     problems.push(
       `the journal was written with --shard ${meta.shard ?? '(none)'}, this run has ${now.shard ?? '(none)'}`,
+    );
+  if (baseUrlChanged(meta, now.baseUrl ?? null, results))
+    problems.push(
+      `the journal was written against --base-url ${meta.baseUrl ?? '(none)'}, this run has ${now.baseUrl ?? '(none)'}`,
     );
   if (problems.length && !force)
     throw new CapiError(

@@ -8,6 +8,21 @@ import {
   validateTestRecord,
 } from '@capi/core';
 
+export interface ReadOptions {
+  /** A journal holds each id once: a repeated id is bad input. */
+  unique?: boolean;
+  /**
+   * A problem with a record that makes the run itself wrong (a relative URL and no base
+   * URL): a message, thrown as bad input at the record's line before it is yielded.
+   */
+  check?: (rec: TestRecord) => string | null;
+}
+
+/** The suite row of a record, for messages: `suite.csv:5`, or ''. */
+export function suiteRow(rec: TestRecord): string {
+  return rec.source ? `${rec.source.file}${rec.source.line ? `:${rec.source.line}` : ''}` : '';
+}
+
 /**
  * Test records from NDJSON, validated; only this shard's. With `unique` (a journal holds
  * each id once), a repeated id is bad input named at the input line where it came again:
@@ -17,10 +32,10 @@ export async function* readTestRecords(
   input: AsyncIterable<Buffer | string>,
   source: string,
   shard: Shard | null,
-  unique = false,
+  options: ReadOptions = {},
 ): AsyncGenerator<TestRecord> {
   let seq = 0;
-  const firstLine = unique ? new Map<string, number>() : null;
+  const firstLine = options.unique ? new Map<string, number>() : null;
   for await (const { value, line } of readNdjson(input, { source })) {
     const problem = validateTestRecord(value);
     if (problem) throw new InputError(source, line, problem);
@@ -29,15 +44,17 @@ export async function* readTestRecords(
     if (firstLine) {
       const first = firstLine.get(rec.id);
       if (first !== undefined) {
-        const row = rec.source ? `; ${rec.source.file}${rec.source.line ? `:${rec.source.line}` : ''}` : '';
+        const row = suiteRow(rec);
         throw new InputError(
           source,
           line,
-          `field "id": duplicate id ${JSON.stringify(rec.id)} (first at line ${first}${row})`,
+          `field "id": duplicate id ${JSON.stringify(rec.id)} (first at line ${first}${row ? `; ${row}` : ''})`,
         );
       }
       firstLine.set(rec.id, line);
     }
+    const wrong = options.check?.(rec);
+    if (wrong) throw new InputError(source, line, wrong);
     yield rec;
   }
 }

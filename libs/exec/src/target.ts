@@ -32,6 +32,21 @@ export function parseBaseUrl(text: string): BaseUrl {
 }
 
 const ABSOLUTE = /^https?:\/\//i;
+const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+
+/** The base URL as it is recorded in a journal's meta: origin and path, no credentials, no query. */
+export function formatBaseUrl(base: BaseUrl | null): string | null {
+  return base ? `${base.origin}${base.prefix}` : null;
+}
+
+/**
+ * Whether a URL (templates already expanded) is a path that only a base URL can complete.
+ * Another scheme (`ftp:`) is not: it is a bad URL whatever the base.
+ */
+export function isRelativeUrl(url: string): boolean {
+  const text = url.trim();
+  return !ABSOLUTE.test(text) && !SCHEME.test(text);
+}
 
 export function resolveTarget(url: string, base: BaseUrl | null): Target {
   if (ABSOLUTE.test(url)) {
@@ -43,7 +58,7 @@ export function resolveTarget(url: string, base: BaseUrl | null): Target {
     }
     return { origin: u.origin, path: `${u.pathname}${u.search}` };
   }
+  if (SCHEME.test(url)) throw new BadUrl(`not an http(s) URL: "${url}"`);
   if (!base) throw new BadUrl(`relative URL "${url}" needs --base-url or CAPI_BASE_URL`);
-  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw new BadUrl(`not an http(s) URL: "${url}"`);
   return { origin: base.origin, path: `${base.prefix}${url.startsWith('/') ? url : `/${url}`}` };
 }
