@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ExitCode, runPaths, UsageError } from '@capi/core';
@@ -66,7 +67,7 @@ async function readExpected(
   suite?: string,
   suiteLabel?: string,
 ) {
-  if (suite) for await (const t of readSuite(suite, suiteLabel)) addExpected(state, t);
+  if (suite) for await (const t of readSuite(createReadStream(suite), suiteLabel ?? suite)) addExpected(state, t);
   for (const [i, run] of runs.entries()) {
     const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };
     for (const b of run.batchFiles)

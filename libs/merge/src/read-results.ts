@@ -26,6 +26,15 @@ export interface ReadOptions {
   maxLineLength?: number;
 }
 
+/** capi-split's output fed to merge by mistake: it has what a test sends and checks, and no outcome. */
+function isTestRecord(v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || 'status' in v) return false;
+  return 'request' in v || 'expect' in v;
+}
+
+const TEST_RECORD =
+  'this looks like a test record from capi-split (request/expect, no status), not a result from capi-exec: run the tests with capi-exec and merge its output, or give the suite with --suite';
+
 function taker(state: MergeState, label: string) {
   return (text: string, line: number): void => {
     let value: unknown;
@@ -35,7 +44,7 @@ function taker(state: MergeState, label: string) {
       throw new InputError(label, line, `malformed JSON: ${(err as Error).message}`);
     }
     const problem = validateResultRecord(value);
-    if (problem) throw new InputError(label, line, problem);
+    if (problem) throw new InputError(label, line, isTestRecord(value) ? TEST_RECORD : problem);
     addResult(state, value as Record<string, unknown>);
   };
 }

@@ -1,20 +1,44 @@
 import { createReadStream } from 'node:fs';
-import { InputError, readNdjson, validateTestRecord } from '@capi/core';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InputError, isErrnoException, readNdjson, validateTestRecord } from '@capi/core';
 import { parse } from 'csv-parse';
 import type { ExpectedTest } from './merge-state.js';
+import { sniffSuite } from './sniff-suite.js';
 
-/** The ids a suite names, from capi-split's test records (NDJSON) or the suite CSV itself. */
-export function readSuite(path: string, label = path): AsyncGenerator<ExpectedTest> {
-  return /\.csv$/i.test(path) ? readSuiteCsv(path, label) : readSuiteNdjson(path, label);
+/**
+ * The ids a suite names, from the suite CSV itself or capi-split's test records (NDJSON).
+ * The format comes from the content, as in capi-split: a file's name says nothing (a
+ * `suite.txt` may be either).
+ */
+export async function* readSuite(input: AsyncIterable<Buffer>, label: string): AsyncGenerator<ExpectedTest> {
+  const { format, chunks } = await sniffSuite(input);
+  yield* format === 'ndjson' ? suiteNdjson(chunks, label, null) : suiteCsv(chunks, label);
 }
 
-export async function* readSuiteNdjson(
-  path: string,
+/** A run folder's batch file: capi-split's test records, each id belonging to `batch`. */
+export function readSuiteNdjson(path: string, label: string, batch: string | null = null) {
+  return suiteNdjson(createReadStream(path), label, batch);
+}
+
+/** Why a record is not a test record; the common mix-up (a result file as the suite) is named. */
+function testRecordProblem(value: unknown): string | null {
+  const problem = validateTestRecord(value);
+  if (problem === null) return null;
+  const v = value as Record<string, unknown> | null;
+  const looksLikeResult = v !== null && typeof v === 'object' && 'status' in v && !('request' in v);
+  return looksLikeResult
+    ? `${problem}: this looks like a result record from capi-exec, not a test record (a suite is the CSV or capi-split's output)`
+    : problem;
+}
+
+async function* suiteNdjson(
+  input: AsyncIterable<Buffer | string>,
   label: string,
-  batch: string | null = null,
+  batch: string | null,
 ): AsyncGenerator<ExpectedTest> {
-  for await (const { value, line } of readNdjson(createReadStream(path), { source: label })) {
-    const problem = validateTestRecord(value);
+  for await (const { value, line } of readNdjson(input, { source: label })) {
+    const problem = testRecordProblem(value);
     if (problem) throw new InputError(label, line, problem);
     const v = value as { id: string; name?: string; tags?: string[]; enabled?: boolean };
     yield { id: v.id, name: v.name ?? v.id, tags: v.tags ?? [], enabled: v.enabled ?? true, batch };
@@ -23,15 +47,16 @@ export async function* readSuiteNdjson(
 
 const DISABLED = new Set(['no', 'false', '0', 'off']);
 
-async function* readSuiteCsv(path: string, label: string): AsyncGenerator<ExpectedTest> {
-  const parser = createReadStream(path).pipe(
-    parse({
-      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
-      info: true,
-      bom: true,
-      skip_empty_lines: true,
-    }),
-  );
+async function* suiteCsv(input: AsyncIterable<Buffer>, label: string): AsyncGenerator<ExpectedTest> {
+  const parser = parse({
+    columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+    info: true,
+    bom: true,
+    skip_empty_lines: true,
+  });
+  // pipeline, not pipe: an error reading the input must reach the loop below, not become
+  // an unhandled 'error' event.
+  pipeline(Readable.from(input), parser).catch(() => {});
   let checked = false;
   try {
     for await (const { record, info } of parser as AsyncIterable<{
@@ -51,7 +76,11 @@ async function* readSuiteCsv(path: string, label: string): AsyncGenerator<Expect
     }
   } catch (err) {
     if (err instanceof InputError) throw err;
+    // csv-parse's own errors have CSV_ codes; anything else is a read error, not bad input.
+    if (isErrnoException(err) && !err.code?.startsWith('CSV_')) throw err;
     const e = err as Error & { lines?: number };
     throw new InputError(label, e.lines, `malformed CSV: ${e.message}`);
+  } finally {
+    parser.destroy();
   }
 }

@@ -185,6 +185,32 @@ test('a suite CSV names ids that loose result files do not have', async () => {
   assert.deepEqual(out.tests[1].tags, ['smoke', 'slow']);
 });
 
+test('--suite format comes from the content: a CSV named suite.txt is read as CSV', async () => {
+  const cwd = dir('sniff');
+  await mkdir(cwd);
+  await writeFile(join(cwd, 'suite.txt'), '\uFEFFID,URL\r\nQ1,/a\r\nQ2,/b\r\n');
+  await writeFile(join(cwd, 'r.ndjson'), lines([result('Q1', 'passed', 0)]));
+  const r = await runTool('capi-merge', ['r.ndjson', '--suite', 'suite.txt', '--output-json', '-'], { cwd });
+  assert.equal(r.code, 1, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(
+    out.tests.map((t: { id: string; status: string }) => [t.id, t.status]),
+    [
+      ['Q1', 'passed'],
+      ['Q2', 'missing'],
+    ],
+  );
+});
+
+test('test records piped in instead of results: exit 2 saying they look like capi-split output', async () => {
+  const r = await runTool('capi-merge', ['--junit', dir('tr.xml')], { input: lines([testRecord('T1')]) });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /^capi-merge: <stdin>:1: this looks like a test record from capi-split \(request\/expect, no status\), not a result from capi-exec/,
+  );
+});
+
 test('results of several shards and machines merge into one; loose files report into the current folder', async () => {
   const cwd = dir('shards');
   for (const [m, ids] of [

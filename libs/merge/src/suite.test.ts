@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createMergeState } from './merge-state.js';
+import { readResults } from './read-results.js';
+import { readSuite } from './suite.js';
+
+async function ids(text: string | Buffer[], label = 'suite.txt') {
+  const chunks = typeof text === 'string' ? [Buffer.from(text)] : text;
+  const out: string[] = [];
+  for await (const t of readSuite(
+    (async function* () {
+      yield* chunks;
+    })(),
+    label,
+  ))
+    out.push(`${t.id}:${t.enabled}`);
+  return out;
+}
+
+test('the suite format comes from the content, not the file name', async () => {
+  // CSV with a BOM and a header whose first cell is ID: CSV whatever the name says.
+  assert.deepEqual(await ids('\uFEFFID,URL,Enabled\r\nA,/a,\r\nB,/b,no\r\n', 'suite.txt'), ['A:true', 'B:false']);
+  // NDJSON test records, after blank lines and a BOM, in a file named .csv.
+  const rec = (id: string) => JSON.stringify({ id, request: { method: 'GET', url: `/${id}` } });
+  assert.deepEqual(await ids(`\uFEFF\n  \n${rec('N1')}\n${rec('N2')}\n`, 'suite.csv'), ['N1:true', 'N2:true']);
+  // The BOM and the first brace split across chunks (a pipe hands out small pieces).
+  const bytes = Buffer.from(`\uFEFF${rec('S1')}\n`);
+  const pieces = [bytes.subarray(0, 1), bytes.subarray(1, 2), bytes.subarray(2, 4), bytes.subarray(4)];
+  assert.deepEqual(await ids(pieces), ['S1:true']);
+  // Nothing at all: no ids, no error.
+  assert.deepEqual(await ids(''), []);
+  assert.deepEqual(await ids(' \n\n'), []);
+});
+
+test('a result file given as the suite is named as such', async () => {
+  const line = `${JSON.stringify({ id: 'R1', status: 'passed' })}\n`;
+  await assert.rejects(ids(line, 'results.ndjson'), (err: Error) => {
+    assert.match(
+      err.message,
+      /^results\.ndjson:1: field "request": must be an object: this looks like a result record from capi-exec/,
+    );
+    return true;
+  });
+});
+
+test('test records where results are expected: the message says they come from capi-split', async () => {
+  const rec = {
+    id: 'T1',
+    seq: 0,
+    request: { method: 'GET', url: '/x', headers: {}, body: null },
+    expect: { status: '2xx' },
+  };
+  await assert.rejects(readResults(createMergeState(), [`${JSON.stringify(rec)}\n`], '<stdin>'), (err: Error) => {
+    assert.match(
+      err.message,
+      /^<stdin>:1: this looks like a test record from capi-split \(request\/expect, no status\), not a result from capi-exec/,
+    );
+    return true;
+  });
+  // A result with a bad status keeps the field message.
+  await assert.rejects(readResults(createMergeState(), ['{"id":"a","status":"great"}\n'], 'r'), /r:1: field "status"/);
+});
