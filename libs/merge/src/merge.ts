@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { ExitCode, runPaths, UsageError } from '@capi/core';
+import { CapiError, ExitCode, fsReason, InputError, isErrnoException, runPaths, UsageError } from '@capi/core';
 import { cleanRun } from './clean.js';
 import { writeCsvReport } from './csv-report.js';
 import { writeHtmlReport } from './html-report.js';
@@ -60,14 +60,42 @@ function labelIn(input: MergeInput & { kind: 'run' }, file: string): string {
   return `${input.label}/${file.slice(input.dir.length + 1)}`;
 }
 
+/**
+ * The suite's bytes: a file, or stdin for `-`. A missing path or a folder is bad input
+ * (exit 2) named as the user wrote it; a file that exists but cannot be read is exit 3.
+ */
+async function openSuite(suite: string, opts: MergeOptions, cwd: string): Promise<AsyncIterable<Buffer>> {
+  if (suite === '-') return opts.stdin ?? process.stdin;
+  let fh: FileHandle;
+  try {
+    fh = await open(resolve(cwd, suite), 'r');
+  } catch (err) {
+    if (isErrnoException(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR'))
+      throw new InputError(suite, undefined, 'no such file');
+    throw new CapiError(
+      `cannot read ${suite}: ${fsReason(isErrnoException(err) ? err.code : undefined)}`,
+      ExitCode.cannotRun,
+    );
+  }
+  if ((await fh.stat()).isDirectory()) {
+    await fh.close();
+    throw new InputError(suite, undefined, "is a folder: --suite takes a suite file (the CSV or capi-split's NDJSON)");
+  }
+  return fh.createReadStream();
+}
+
 async function readExpected(
   state: MergeState,
   inputs: MergeInput[],
   runs: RunFolderFiles[],
-  suite?: string,
-  suiteLabel?: string,
+  opts: MergeOptions,
+  cwd: string,
 ) {
-  if (suite) for await (const t of readSuite(createReadStream(suite), suiteLabel ?? suite)) addExpected(state, t);
+  const suite = opts.suite;
+  if (suite) {
+    const label = suite === '-' ? '<stdin>' : suite;
+    for await (const t of readSuite(await openSuite(suite, opts, cwd), label)) addExpected(state, t);
+  }
   for (const [i, run] of runs.entries()) {
     const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };
     for (const b of run.batchFiles)
@@ -81,13 +109,17 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
   const thresholds = (opts.failIf ?? []).map(parseThreshold);
   const inputs =
     opts.inputs.length > 0 ? await resolveInputs(opts.inputs, cwd) : [{ kind: 'stdin' as const, label: '<stdin>' }];
+  if (opts.suite === '-' && inputs.some((i) => i.kind === 'stdin'))
+    throw new UsageError(
+      '--suite - reads the suite from stdin, so results cannot come from stdin too: name result files or a run folder',
+    );
   const runInputs = inputs.filter((i) => i.kind === 'run');
   if (opts.clean && (runInputs.length !== 1 || inputs.length !== 1))
     throw new UsageError('--clean needs exactly one run folder and no other input');
   const runs = await Promise.all(runInputs.map((i) => readRunFolder(i.dir, i.label)));
   const outputs = planOutputs(opts, runs[0] ? runPaths(runs[0].dir).report : cwd, cwd, runs.length > 0);
   const state = createMergeState();
-  await readExpected(state, inputs, runs, opts.suite && resolve(cwd, opts.suite), opts.suite);
+  await readExpected(state, inputs, runs, opts, cwd);
   await readInputs(state, inputs, runs, opts);
   // Nothing at all is not a pass: `capi-split bad.csv | capi-exec | capi-merge` must not
   // go green in CI when the splitter refused the suite.

@@ -47,7 +47,11 @@ Examples:
       required: false,
       description: 'Run folders, result files or globs (quote them), - for stdin; none reads stdin',
     },
-    suite: { type: 'string', description: 'Suite (CSV or NDJSON test records): every id in it must have a result' },
+    suite: {
+      type: 'string',
+      description:
+        'Suite (CSV or NDJSON test records, told apart by content; - = stdin): every id in it must have a result',
+    },
     'output-json': {
       type: 'string',
       description: 'Full JSON report path (default report/aggregated_results_TIMESTAMP.json); - = stdout',

@@ -185,6 +185,35 @@ test('a suite CSV names ids that loose result files do not have', async () => {
   assert.deepEqual(out.tests[1].tags, ['smoke', 'slow']);
 });
 
+test('--suite: a missing file or a folder is exit 2 naming it; - reads the suite from stdin', async () => {
+  const cwd = dir('suite-path');
+  await mkdir(join(cwd, 'afolder'), { recursive: true });
+  await writeFile(join(cwd, 'r.ndjson'), lines([result('P1', 'passed', 0)]));
+  const out = ['--output-report', '-'];
+  const missing = await runTool('capi-merge', ['r.ndjson', '--suite', 'nope.csv', ...out], { cwd });
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.equal(missing.stderr, 'capi-merge: nope.csv: no such file\n');
+  assert.equal(missing.stdout, '');
+  const folder = await runTool('capi-merge', ['r.ndjson', '--suite', 'afolder', ...out], { cwd });
+  assert.equal(folder.code, 2, folder.stderr);
+  assert.match(folder.stderr, /^capi-merge: afolder: is a folder: --suite takes a suite file/);
+  const piped = await runTool('capi-merge', ['r.ndjson', '--suite', '-', ...out], { cwd, input: 'id\nP1\nP2\n' });
+  assert.equal(piped.code, 1, piped.stderr);
+  assert.match(piped.stdout, /missing \(1\)\n {2}P2/);
+  for (const args of [
+    ['--suite', '-'],
+    ['-', '--suite', '-'],
+  ]) {
+    const both = await runTool('capi-merge', [...args, ...out], { cwd, input: 'id\nP1\n' });
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(
+      both.stderr,
+      /^capi-merge: --suite - reads the suite from stdin, so results cannot come from stdin too/,
+    );
+  }
+  assert.deepEqual((await listDir(cwd)).sort(), ['afolder', 'r.ndjson']);
+});
+
 test('--suite format comes from the content: a CSV named suite.txt is read as CSV', async () => {
   const cwd = dir('sniff');
   await mkdir(cwd);
