@@ -2,7 +2,8 @@ import { UsageError } from '@capi/core';
 import type { Summary } from './summary.js';
 
 /**
- * `--fail-if` conditions, as k6 thresholds: `pass_rate<99%`, `p95>800ms`, `errors>0`.
+ * `--fail-if` conditions, as k6 thresholds: `pass_rate<99%`, `p95>800ms`, `p99>1.5s`,
+ * `errors>0`, `flaky>0`.
  * Each names a condition that fails the run; when any is given, they alone decide the
  * verdict.
  */
@@ -11,11 +12,14 @@ export const METRICS = [
   'failed',
   'errors',
   'missing',
+  'flaky',
+  'skipped',
   'p50',
   'p90',
   'p95',
   'p99',
   'max',
+  'mean',
   'throughput',
 ] as const;
 export type Metric = (typeof METRICS)[number];
@@ -35,20 +39,29 @@ export interface ThresholdResult extends Threshold {
   crossed: boolean;
 }
 
+const COUNT = { '': 1 };
+/** Latency in milliseconds; a bare number is milliseconds. */
+const TIME = { '': 1, ms: 1, s: 1000, m: 60_000 };
+
 const UNITS: Record<Metric, Record<string, number>> = {
-  pass_rate: { '': 1, '%': 1 },
-  failed: { '': 1 },
-  errors: { '': 1 },
-  missing: { '': 1 },
-  p50: { '': 1, ms: 1, s: 1000 },
-  p90: { '': 1, ms: 1, s: 1000 },
-  p95: { '': 1, ms: 1, s: 1000 },
-  p99: { '': 1, ms: 1, s: 1000 },
-  max: { '': 1, ms: 1, s: 1000 },
+  // Percent only, with `%`: k6 writes rates as fractions (`rate<0.99`), and a bare 0.99
+  // read as 0.99 % let a run with a 23 % pass rate pass.
+  pass_rate: { '%': 1 },
+  failed: COUNT,
+  errors: COUNT,
+  missing: COUNT,
+  flaky: COUNT,
+  skipped: COUNT,
+  p50: TIME,
+  p90: TIME,
+  p95: TIME,
+  p99: TIME,
+  max: TIME,
+  mean: TIME,
   throughput: { '': 1, '/s': 1 },
 };
 
-const SHAPE = /^\s*([a-z_0-9]+)\s*(<=|>=|==|!=|<|>)\s*(\d+(?:\.\d+)?)\s*(%|ms|s|\/s)?\s*$/;
+const SHAPE = /^\s*([a-z_0-9]+)\s*(<=|>=|==|!=|<|>)\s*(\d+(?:\.\d+)?)\s*(%|ms|s|m|\/s)?\s*$/;
 
 export function parseThreshold(expr: string): Threshold {
   // k6 spells percentiles p(95); both spellings are accepted.
@@ -58,6 +71,10 @@ export function parseThreshold(expr: string): Threshold {
   if (!METRICS.includes(metric))
     throw new UsageError(`--fail-if "${expr}": unknown metric "${metric}" (one of ${METRICS.join(', ')})`);
   const unit = m[4] ?? '';
+  if (metric === 'pass_rate' && unit === '')
+    throw new UsageError(
+      `--fail-if "${expr}": write pass_rate in percent with %, e.g. 'pass_rate<99%' (a fraction like 0.99 is not read as 99%)`,
+    );
   const scale = UNITS[metric][unit];
   if (scale === undefined) throw new UsageError(`--fail-if "${expr}": unit "${unit}" does not fit ${metric}`);
   return { expr: expr.trim(), metric, op: m[2] as Op, value: Number(m[3]) * scale };
@@ -73,6 +90,10 @@ export function metricValue(summary: Summary, metric: Metric): number {
       return summary.counts.error;
     case 'missing':
       return summary.counts.missing;
+    case 'flaky':
+      return summary.counts.flaky;
+    case 'skipped':
+      return summary.counts.skipped;
     case 'throughput':
       return summary.throughput;
     default:

@@ -70,7 +70,7 @@ Examples:
     'fail-if': {
       type: 'string',
       description:
-        "Repeatable threshold that fails the run, e.g. 'pass_rate<99%', 'p95>800ms', 'errors>0'; when given, thresholds alone decide",
+        "Repeatable threshold that fails the run, e.g. 'pass_rate<99%' (percent, % required), 'p95>800ms', 'p99>1.5s', 'errors>0', 'flaky>0'; when given, thresholds alone decide",
     },
     clean: {
       type: 'boolean',

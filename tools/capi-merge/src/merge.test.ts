@@ -365,6 +365,25 @@ test('--fail-if thresholds decide the verdict and the summary says which held', 
   assert.match(bad.stderr, /--fail-if "p97>1ms": unknown metric "p97"/);
   const badUnit = await runTool('capi-merge', [...base, '--fail-if', 'errors>5ms']);
   assert.equal(badUnit.code, 2, badUnit.stderr);
+  // k6 writes rates as fractions: a bare 0.99 would have been 0.99 % and let a failing run pass.
+  const fraction = await runTool('capi-merge', [...base, '--fail-if', 'pass_rate<0.99']);
+  assert.equal(fraction.code, 2, fraction.stderr);
+  assert.match(
+    fraction.stderr,
+    /--fail-if "pass_rate<0\.99": write pass_rate in percent with %, e\.g\. 'pass_rate<99%'/,
+  );
+  const minutes = await runTool('capi-merge', [
+    ...base,
+    '--fail-if',
+    'p95>1m',
+    '--fail-if',
+    'flaky>0',
+    '--output-report',
+    '-',
+  ]);
+  assert.equal(minutes.code, 0, minutes.stderr);
+  assert.match(minutes.stdout, /held {5}p95>1m {2}\(actual 95\)/);
+  assert.match(minutes.stdout, /held {5}flaky>0 {2}\(actual 0\)/);
 });
 
 test('--ndjson streams the merged records: valid result records, each id once', async () => {
