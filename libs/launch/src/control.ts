@@ -1,13 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, runPaths, type TestCounts, UsageError } from '@capi/core';
-import { readClaims } from './claims.js';
+import { liveWorkers, releaseStopped } from './claims.js';
 import { exitCodeOf } from './finish.js';
 import { type Control, type Manifest, readControl, readManifest, updateManifest, writeControl } from './manifest.js';
 import { isAlive, signal, waitGone } from './process.js';
 import { type CountSource, runCounts } from './results.js';
 import { closeSession } from './start.js';
-import { readPid, SUPERVISOR_MARKER } from './supervise.js';
+import { readPid, runLogger, SUPERVISOR_MARKER } from './supervise.js';
 
 /** Live changes of docs/run-folder.md control.json; workers pick them up within a second. */
 export async function changeControl(runDir: string, change: Partial<Control>): Promise<Control> {
@@ -55,6 +55,12 @@ export interface StopOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+export interface StopResult {
+  manifest: Manifest;
+  /** What happened, for the person who asked: `stopped`, `already stopped`, killed after the grace... */
+  message: string;
+}
+
 /** How long a graceful stop waits before it kills: capi-exec's `--grace` (default 10 s) and 10 s more. */
 async function graceOf(runDir: string): Promise<number> {
   const args = (await readManifest(runDir)).options.execArgs;
@@ -63,35 +69,81 @@ async function graceOf(runDir: string): Promise<number> {
   return (Number.isFinite(grace) ? grace : 10_000) + 10_000;
 }
 
+const mayRun = (state: string) => state === 'running' || state === 'created';
+
 /**
  * Graceful: SIGTERM to the supervisor, which passes it to its workers (they finish what
- * is in flight and flush their journals). Forced: SIGKILL to all of them at once; the
- * journals stay valid because every line is whole before it counts.
+ * is in flight and flush their journals); with the supervisor gone (kill -9), SIGTERM to
+ * the workers it left. Whatever has not ended after the grace, or at once with `force`,
+ * is killed with SIGKILL, said on stderr and in capi.log; the journals stay valid because
+ * every line is whole before it counts. Then the run is made consistent here, since a
+ * killed supervisor cannot: state `stopped`, claims released, no pid file.
  */
-export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Manifest> {
+export async function stopRun(runDir: string, o: StopOptions = {}): Promise<StopResult> {
+  const before = await readManifest(runDir);
   const pid = await readPid(runDir);
-  const workers = (await readClaims(runDir)).filter((c) => c.state === 'running' && c.pid).map((c) => c.pid as number);
-  const alive = isAlive(pid, SUPERVISOR_MARKER);
-  if (alive && pid) {
-    signal(pid, o.force ? 'SIGKILL' : 'SIGTERM');
-    if (o.force) for (const w of workers) signal(w, 'SIGKILL');
-    if (!(await waitGone([pid], o.graceMs ?? (await graceOf(runDir)), SUPERVISOR_MARKER))) {
-      signal(pid, 'SIGKILL');
-      for (const w of workers) signal(w, 'SIGKILL');
-      await waitGone([pid], 5_000, SUPERVISOR_MARKER);
+  const supervisor = pid && isAlive(pid, SUPERVISOR_MARKER) ? pid : null;
+  const workers = mayRun(before.state) ? await liveWorkers(runDir, before.id) : [];
+  if (!supervisor && workers.length === 0) {
+    if (!mayRun(before.state)) {
+      if (pid) await rm(runPaths(runDir).pidFile, { force: true });
+      return { manifest: before, message: `run ${before.id} is not running (already ${before.state})` };
     }
+    const m = await markStopped(runDir, o.env);
+    return {
+      manifest: m,
+      message: `run ${m.id} stopped (its supervisor ${pid ?? before.pid ?? '?'} was already gone)`,
+    };
   }
-  // a forced stop leaves the pid file of the killed supervisor behind
+  const log = runLogger(runDir, false);
+  const gone = (ms: number) =>
+    Promise.all([
+      waitGone(supervisor ? [supervisor] : [], ms, SUPERVISOR_MARKER),
+      waitGone(workers, ms, before.id),
+    ]).then((r) => r.every(Boolean));
+  let killed = '';
+  if (!o.force) {
+    if (supervisor) signal(supervisor, 'SIGTERM');
+    else for (const w of workers) signal(w, 'SIGTERM');
+  }
+  const graceMs = o.graceMs ?? (await graceOf(runDir));
+  if (o.force || !(await gone(graceMs))) {
+    const left = [
+      ...(supervisor && isAlive(supervisor, SUPERVISOR_MARKER) ? [`the supervisor (pid ${supervisor})`] : []),
+      ...workers.filter((w) => isAlive(w, before.id)).map((w) => `worker pid ${w}`),
+    ];
+    if (supervisor) signal(supervisor, 'SIGKILL');
+    for (const w of workers) signal(w, 'SIGKILL');
+    await gone(5_000);
+    killed = o.force
+      ? `--force: killed ${left.join(', ')} with SIGKILL`
+      : `did not stop within ${Math.round(graceMs / 1000)} s: killed ${left.join(', ')} with SIGKILL`;
+    log(`capi-launch --stop: ${killed}`);
+  }
+  const m = await markStopped(runDir, o.env);
+  if (killed) log(`run stopped; resume it with capi-launch --resume ${runDir}`);
+  return { manifest: m, message: `run ${m.id} ${m.state}${killed ? `: ${killed}` : ''}` };
+}
+
+/**
+ * The end of a stop whoever did it: pid file gone (a killed supervisor leaves it), claims
+ * of ended workers released, `stopped` unless the supervisor wrote an end of its own.
+ */
+async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Manifest> {
+  const pid = await readPid(runDir);
   if (pid && !isAlive(pid, SUPERVISOR_MARKER)) await rm(runPaths(runDir).pidFile, { force: true });
-  const m = await readManifest(runDir);
-  closeSession(m, o.env);
-  if (m.state === 'running' || m.state === 'created') return updateManifest(runDir, { state: 'stopped', pid: null });
+  let m = await readManifest(runDir);
+  await releaseStopped(runDir, (p) => isAlive(p, m.id));
+  if (mayRun(m.state))
+    m = await updateManifest(runDir, { state: 'stopped', pid: null, finished: new Date().toISOString() });
+  closeSession(m, env);
   return m;
 }
 
 export interface RunSummary extends TestCounts {
   id: string;
   method: string;
+  /** run.json's state, but `dead` when it says `running` and the supervisor is gone. */
   state: string;
   verdict: string | null;
   total: number;
@@ -105,7 +157,10 @@ export interface RunSummary extends TestCounts {
   created: string;
   finished: string | null;
   pid: number | null;
+  /** The supervisor is alive. */
   alive: boolean;
+  /** The run's capi-exec workers alive now (pids in running claims). */
+  workers: number;
   session: string | null;
 }
 
@@ -122,10 +177,12 @@ export async function summarize(runDir: string): Promise<RunSummary> {
   const missing = over ? Math.max(0, m.total - c.results) : 0;
   const base = c.passed + c.failed + c.errors + missing;
   const control = await readControl(runDir).catch(() => null);
+  const alive = isAlive(pid, SUPERVISOR_MARKER);
+  const workers = mayRun(m.state) ? (await liveWorkers(runDir, m.id)).length : 0;
   return {
     id: m.id,
     method: m.method,
-    state: m.state,
+    state: m.state === 'running' && !alive ? 'dead' : m.state,
     verdict: m.verdict,
     total: m.total,
     done: c.results,
@@ -140,7 +197,8 @@ export async function summarize(runDir: string): Promise<RunSummary> {
     created: m.created,
     finished: m.finished,
     pid: pid ?? m.pid,
-    alive: isAlive(pid, SUPERVISOR_MARKER),
+    alive,
+    workers,
     session: m.session,
   };
 }

@@ -36,8 +36,9 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
   const live = await liveRunsOf(o.runsDir, suite, notes);
   if (live.length > 0 && !o.force) {
     const e = live[0] as (typeof live)[number];
+    const how = e.alive ? `pid ${e.pid}` : `supervisor gone, ${e.workers.length} workers still running`;
     throw new CapiError(
-      `run ${e.manifest.id} of ${basename(suite)} is still live (pid ${e.pid}): watch it with capi-watch ${e.manifest.id}, stop it with capi-launch --stop ${e.manifest.id}, or pass --force to start another`,
+      `run ${e.manifest.id} of ${basename(suite)} is still live (${how}): watch it with capi-watch ${e.manifest.id}, stop it with capi-launch --stop ${e.manifest.id}, or pass --force to start another`,
       ExitCode.badInput,
     );
   }
@@ -94,7 +95,7 @@ export async function resumeRun(
   const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
   if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
   await refuseCleaned(runDir, '--resume');
-  const stale = await clearStale(entry);
+  const stale = await clearStale(entry, true);
   if (stale) notes(stale);
   if (entry.alive)
     throw new CapiError(

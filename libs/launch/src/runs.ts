@@ -1,6 +1,7 @@
 import { access, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CapiError, ExitCode, RUN_ID_PREFIX, runPaths } from '@capi/core';
+import { liveWorkers, releaseStopped } from './claims.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { isAlive } from './process.js';
 import { readPid, SUPERVISOR_MARKER } from './supervise.js';
@@ -9,7 +10,10 @@ export interface RunEntry {
   dir: string;
   manifest: Manifest;
   pid: number | null;
+  /** The supervisor is alive. */
   alive: boolean;
+  /** Workers still alive although the supervisor is gone (looked for only then). */
+  workers: number[];
 }
 
 /** Every run folder in the runs folder, oldest first (run ids sort by time). */
@@ -26,23 +30,39 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
     const manifest = await readManifest(dir).catch(() => null);
     if (!manifest) continue;
     const pid = await readPid(dir);
-    entries.push({ dir, manifest, pid, alive: isAlive(pid, SUPERVISOR_MARKER) });
+    const alive = isAlive(pid, SUPERVISOR_MARKER);
+    const workers = alive || !mayRun(manifest) ? [] : await liveWorkers(dir, manifest.id);
+    entries.push({ dir, manifest, pid, alive, workers });
   }
   return entries;
 }
 
+/** A run whose workers may still be running: its supervisor has not written an end. */
+const mayRun = (m: Manifest) => m.state === 'running' || m.state === 'created';
+
+/** The supervisor is gone but some of its workers still run tests: the run is not over. */
+export const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
+
 /**
- * A pid file whose process is gone means the supervisor died (kill -9, reboot): the
- * file is removed and a run that still says `running` becomes `stopped`, so it can be
- * resumed. Returns a message for the user, or null when nothing was stale.
+ * A pid file whose process is gone means the supervisor died (kill -9, reboot). When its
+ * workers are gone too, the file is removed, their claims released, and a run that still
+ * says `running` becomes `stopped`, so it can be resumed. While a worker still runs, the
+ * run is not stopped and nothing is written (unless `takeOver`: a resume, whose new
+ * supervisor stops those workers first). Returns a message for the user, or null.
  */
-export async function clearStale(e: RunEntry): Promise<string | null> {
+export async function clearStale(e: RunEntry, takeOver = false): Promise<string | null> {
   if (e.alive) return null;
   const wasRunning = e.manifest.state === 'running';
   if (!e.pid && !wasRunning) return null;
+  const gone = `supervisor ${e.pid ?? e.manifest.pid ?? '?'} is gone`;
+  if (isDeadWithWorkers(e) && !takeOver)
+    return `${e.manifest.id}: ${gone}, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${e.manifest.id}, or take the run over with capi-launch --resume ${e.manifest.id}`;
   if (e.pid) await rm(runPaths(e.dir).pidFile, { force: true });
+  if (isDeadWithWorkers(e))
+    return `${e.manifest.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
+  await releaseStopped(e.dir, (pid) => isAlive(pid, e.manifest.id));
   if (wasRunning) e.manifest = await updateManifest(e.dir, { state: 'stopped', pid: null });
-  return `${e.manifest.id}: stale pid file cleared (supervisor ${e.pid ?? e.manifest.pid ?? '?'} is gone); the run is stopped and can be resumed`;
+  return `${e.manifest.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
 }
 
 /** Live runs of the same suite: a second launch on them is refused unless forced. */
@@ -51,7 +71,7 @@ export async function liveRunsOf(runs: string, suiteFile: string, notes: (t: str
   for (const e of await listRuns(runs)) {
     const stale = await clearStale(e);
     if (stale) notes(stale);
-    if (e.alive && e.manifest.suite.file === suiteFile) live.push(e);
+    if ((e.alive || isDeadWithWorkers(e)) && e.manifest.suite.file === suiteFile) live.push(e);
   }
   return live;
 }

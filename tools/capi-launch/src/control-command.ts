@@ -1,7 +1,6 @@
 import { CapiError, ExitCode, intFlag } from '@capi/core';
 import {
   changeControl,
-  clearStale,
   closeSession,
   countFinished,
   failedBatches,
@@ -11,6 +10,7 @@ import {
   overrideExecArgs,
   parseSetting,
   pruneRuns,
+  type RunSummary,
   readManifest,
   refuseCleaned,
   resolveRun,
@@ -32,12 +32,9 @@ interface ControlArgs {
 
 const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
 
+/** Read-only: a dead supervisor is reported, never cleared here (its workers may still run). */
 async function status(c: ControlArgs): Promise<number> {
   const dirs = c.target ? [await resolveRun(c.runs, c.target)] : (await listRuns(c.runs)).map((e) => e.dir);
-  for (const e of await listRuns(c.runs)) {
-    const stale = await clearStale(e);
-    if (stale && dirs.includes(e.dir)) note(stale);
-  }
   if (dirs.length === 0 && !c.a.json) process.stderr.write(`capi-launch: no runs in ${c.runs}\n`);
   for (const dir of dirs) {
     const s = await summarize(dir);
@@ -46,8 +43,15 @@ async function status(c: ControlArgs): Promise<number> {
       process.stdout.write(
         `${summaryLine(s)} ${s.method} started ${s.created} pid ${s.pid ?? '-'} ${s.alive ? 'alive' : 'not running'}\n`,
       );
+    if (s.state === 'dead') note(deadHint(s, dir));
   }
   return ExitCode.ok;
+}
+
+function deadHint(s: RunSummary, dir: string): string {
+  if (s.workers > 0)
+    return `${s.id}: the supervisor is gone but ${s.workers} of its workers still run tests: capi-launch --stop ${dir} stops them, capi-launch --resume ${dir} takes the run over`;
+  return `${s.id}: the supervisor is gone (killed, or the machine restarted): capi-launch --resume ${dir} goes on`;
 }
 
 async function afterStart(c: ControlArgs, l: Awaited<ReturnType<typeof resumeRun>>, verb: string): Promise<number> {
@@ -110,8 +114,8 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
   const dir = await resolveRun(c.runs, c.target);
   switch (action) {
     case 'stop': {
-      const m = await stopRun(dir, { force: c.a.force === true });
-      note(`run ${m.id} ${m.state}`);
+      const { message } = await stopRun(dir, { force: c.a.force === true });
+      note(message);
       return ExitCode.ok;
     }
     case 'resume':

@@ -184,3 +184,40 @@ test('small things: the real prune count, --keep without --prune, singular words
     assert.match(again.stderr, /was cleaned by capi-merge --clean/);
   }
 });
+
+test('--stop: hung workers are killed after the grace (said on stderr and in capi.log), the run ends stopped; again: already stopped', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
+  const r = await b.launch([b.suite(200), '--parallel', '2', '--batch-size', '50', '--grace', '0']);
+  const runDir = runDirOf(r.stdout);
+  const workers = await until('two workers with results', () => {
+    const pids = claimPids(runDir);
+    const both = ['batch_0001', 'batch_0002'].every((x) => existsSync(join(runDir, 'results', `${x}.ndjson`)));
+    return both && pids.length === 2 ? pids : null;
+  });
+  for (const pid of workers) process.kill(pid, 'SIGSTOP'); // hung: they will never answer SIGTERM
+  const stop = await b.launch(['--stop', runDir], { timeoutMs: 40_000 });
+  assert.equal(stop.code, 0, stop.stderr);
+  const killed =
+    /did not stop within 10 s: killed the supervisor \(pid \d+\), worker pid \d+, worker pid \d+ with SIGKILL/;
+  assert.match(stop.stderr, killed);
+  assert.match(readFileSync(join(runDir, 'logs/capi.log'), 'utf8'), killed);
+  const m = readJson<{ state: string; pid: number | null; finished: string | null }>(join(runDir, 'run.json'));
+  assert.deepEqual([m.state, m.pid, typeof m.finished], ['stopped', null, 'string']);
+  assert.equal(existsSync(join(runDir, 'supervisor.pid')), false);
+  assert.deepEqual(claimPids(runDir), [], 'no claim left running');
+  const again = await b.launch(['--stop', runDir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /is not running \(already stopped\)/);
+});
+
+/** Pids of the claims that say `running`. */
+function claimPids(runDir: string): number[] {
+  return readdirSync(join(runDir, 'claims')).flatMap((f) => {
+    try {
+      const c = readJson<{ state: string; pid: number | null }>(join(runDir, 'claims', f));
+      return c.state === 'running' && c.pid ? [c.pid] : [];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -39,11 +39,17 @@ export function printLaunched(l: Launched, verb: string): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** `dead` says what is true: the supervisor is gone, and whether its workers still run tests. */
+function stateText(s: RunSummary): string {
+  if (s.state !== 'dead') return s.state;
+  return `dead (supervisor gone${s.workers > 0 ? `, ${plural(s.workers, 'worker')} still running` : ''})`;
+}
+
 export function summaryLine(s: RunSummary): string {
   const rate = s.passRate !== null ? ` pass ${s.passRate.toFixed(1)}%` : '';
   const tail = s.verdict ? ` verdict ${s.verdict}` : '';
   const from = s.countsFrom === 'report' ? ' (from report/, journals cleaned)' : '';
-  return `${s.id} ${s.state}${s.paused ? ' (paused)' : ''} ${s.done}/${s.total} done,${rate} failed ${s.failed} errors ${s.errors}${tail}${from}`;
+  return `${s.id} ${stateText(s)}${s.paused ? ' (paused)' : ''} ${s.done}/${s.total} done,${rate} failed ${s.failed} errors ${s.errors}${tail}${from}`;
 }
 
 /** `--wait`: progress on stderr (one live line on a TTY, plain lines otherwise), then the verdict. */

@@ -148,9 +148,18 @@ test('--stop then --resume, and kill -9 of the supervisor then --resume: each id
   process.kill(pid, 'SIGKILL');
   const orphans = claims(runDir).filter((c) => c.state === 'running');
   assert.ok(orphans.length > 0);
+  // --status only reads: the run is not over while its workers live, and it says so
   const st = await b.launch(['--status', runDir]);
-  assert.match(st.stderr, /stale pid file cleared \(supervisor \d+ is gone\)/);
-  assert.match(st.stdout, /stopped .* not running/);
+  assert.equal(st.code, 0, st.stderr);
+  assert.match(st.stdout, /dead \(supervisor gone, \d workers? still running\) .* not running/);
+  assert.match(st.stderr, /the supervisor is gone but \d of its workers still run tests: capi-launch --stop/);
+  assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'running', '--status wrote nothing');
+  assert.ok(existsSync(join(runDir, 'supervisor.pid')));
+  const json = JSON.parse((await b.launch(['--status', runDir, '--json'])).stdout) as Record<string, unknown>;
+  assert.deepEqual([json.state, json.alive, json.workers], ['dead', false, orphans.length]);
+  const second = await b.launch([suite]);
+  assert.equal(second.code, 2, 'a launch of the same suite waits for those workers too');
+  assert.match(second.stderr, /is still live \(supervisor gone, \d workers still running\)/);
   const again = await b.launch(['--resume', runDir]);
   assert.equal(again.code, 0, again.stderr);
   // the new supervisor holds the run first, then stops the orphans: not done when --resume returns
