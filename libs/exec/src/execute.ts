@@ -12,6 +12,7 @@ import { watchControl } from './control.js';
 import { type EngineOptions, runTests, type Summary } from './engine.js';
 import { describeChange, fingerprint } from './fingerprint.js';
 import { startHeartbeat } from './heartbeat.js';
+import { type JournalLock, lockJournal } from './journal-lock.js';
 import { createLiveState, type LiveState } from './live-state.js';
 import { createRateLimiter } from './rate-limiter.js';
 import type { ExecResult } from './result.js';
@@ -139,7 +140,7 @@ const cannotOpen =
     throw Object.assign(new Error(`cannot open ${path}`), { code: err.code, syscall: 'open', path });
   };
 
-async function openResume(opts: ExecuteOptions, journalPath: string) {
+async function readResume(opts: ExecuteOptions, journalPath: string) {
   const state = await loadJournalState(journalPath).catch(cannotOpen(journalPath));
   if (state.tornLine !== null)
     opts.log(`${journalPath}:${state.tornLine}: ignored a torn last line (a write cut short)`);
@@ -175,13 +176,40 @@ async function openResume(opts: ExecuteOptions, journalPath: string) {
   return { done: state.done, notPassed: state.notPassed, journal };
 }
 
+/** Locks the journal before reading it (one capi-exec per journal), then reads it for the resume. */
+async function openResume(opts: ExecuteOptions, journalPath: string) {
+  const lock = await lockJournal(journalPath, opts.log).catch(cannotOpen(journalPath));
+  try {
+    return { ...(await readResume(opts, journalPath)), lock };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
 export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<ExecuteSummary> {
   const live = opts.live ?? createLiveState(opts.concurrency, opts.total);
   live.total ??= opts.total;
   let journal: Journal | null = null;
   let done = new Map<string, string>();
   let notPassed = new Set<string>();
-  if (opts.journal) ({ journal, done, notPassed } = await openResume(opts, opts.journal));
+  let lock: JournalLock | null = null;
+  if (opts.journal) ({ journal, done, notPassed, lock } = await openResume(opts, opts.journal));
+  try {
+    return await run(opts, out, live, journal, done, notPassed);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function run(
+  opts: ExecuteOptions,
+  out: ResultOut,
+  live: LiveState,
+  journal: Journal | null,
+  done: Map<string, string>,
+  notPassed: Set<string>,
+): Promise<ExecuteSummary> {
   const limiter = createRateLimiter(opts.rate);
   const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   const control = opts.control

@@ -6,6 +6,7 @@ export * from './execute.js';
 export * from './fingerprint.js';
 export * from './heartbeat.js';
 export * from './http-client.js';
+export * from './journal-lock.js';
 export * from './json-match.js';
 export * from './live-state.js';
 export * from './progress.js';
