@@ -98,6 +98,9 @@ export function createRunReader(target: WatchTarget): RunReader {
     } else if (c.role === 'manifest') {
       const m = await readJson(path);
       if (isObject(m)) state.manifest = m as unknown as RunManifest;
+    } else if (c.role === 'control') {
+      const control = await readJson(path);
+      state.controlPaused = isObject(control) && control.paused === true;
     } else if (c.role === 'pid') {
       const text = await readFile(path, 'utf8').catch(() => '');
       const pid = Number.parseInt(text.trim(), 10);
@@ -119,6 +122,7 @@ export function createRunReader(target: WatchTarget): RunReader {
     return Promise.all([list(p.results), list(p.status), list(p.logs)]).then((found) => [
       p.manifest,
       p.batchIndex,
+      p.control,
       ...found.flat(),
     ]);
   }

@@ -35,6 +35,8 @@ export interface FailureEntry {
 export interface RunState {
   target: WatchTarget;
   manifest: RunManifest | null;
+  /** control.json says `paused` (`capi-launch --pause`). */
+  controlPaused: boolean;
   /** The pid in supervisor.pid, removed by the supervisor when it ends. */
   pidFilePid: number | null;
   /** `batches/index.json` total and per-batch counts. */
@@ -69,6 +71,7 @@ export function createRunState(target: WatchTarget): RunState {
   return {
     target,
     manifest: null,
+    controlPaused: false,
     pidFilePid: null,
     indexTotal: null,
     indexCounts: new Map(),

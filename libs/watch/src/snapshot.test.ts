@@ -201,3 +201,31 @@ test('the plain block is the guide monitor, without escape codes', () => {
   ])
     assert.ok(text.split('\n').includes(expected), `missing line: ${expected}\n${text}`);
 });
+
+test('no live batch while the supervisor lives: FINISHING once every test has a result, else RUNNING; never PAUSED', () => {
+  const state = runState();
+  for (const id of ['g', 'h', 'i', 'j']) applyJournalLine(state, 'batch_0002', line(id, 'passed'));
+  batchState(state, 'batch_0002').heartbeat = hb('batch_0002', { state: 'completed', done: 5 });
+  let s = snapshot(state, opts);
+  assert.deepEqual([s.state, s.done, s.exitCode, s.ended], ['FINISHING', 10, null, false]);
+  // Between two batches (one done, the next not started yet): still running.
+  const between = runState();
+  batchState(between, 'batch_0002').heartbeat = hb('batch_0002', { state: 'completed', done: 1 });
+  assert.equal(snapshot(between, opts).state, 'RUNNING');
+  // A worker that died without a final heartbeat is not live either.
+  const gone = runState();
+  gone.alive.set(5000, false);
+  assert.equal(snapshot(gone, opts).state, 'RUNNING');
+  s = snapshot(runState(), opts);
+  assert.equal(s.state, 'RUNNING');
+});
+
+test('PAUSED: every live batch paused, or control.json says paused', () => {
+  const state = runState();
+  assert.equal(snapshot(state, opts).state, 'RUNNING');
+  state.controlPaused = true;
+  assert.equal(snapshot(state, opts).state, 'PAUSED', 'control.json paused: in-flight tests may still finish');
+  state.controlPaused = false;
+  batchState(state, 'batch_0002').heartbeat = hb('batch_0002', { state: 'paused', done: 1 });
+  assert.equal(snapshot(state, opts).state, 'PAUSED');
+});

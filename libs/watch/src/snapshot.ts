@@ -8,6 +8,7 @@ export type DisplayState =
   | 'CREATED'
   | 'RUNNING'
   | 'PAUSED'
+  | 'FINISHING'
   | 'STALLED'
   | 'DEAD'
   | 'COMPLETED'
@@ -123,7 +124,13 @@ function runStateOf(state: RunState): string | null {
   return hbs.some((hb) => ACTIVE.has(hb.state) || hb.state === 'stopping') ? 'running' : 'paused';
 }
 
-function displayState(state: RunState, runState: string | null, alive: boolean | null, opts: SnapshotOptions) {
+function displayState(
+  state: RunState,
+  runState: string | null,
+  alive: boolean | null,
+  allDone: boolean,
+  opts: SnapshotOptions,
+): DisplayState {
   if (runState === 'completed') return 'COMPLETED';
   if (runState === 'stopped') return 'STOPPED';
   if (runState === 'failed') return 'FAILED';
@@ -131,8 +138,11 @@ function displayState(state: RunState, runState: string | null, alive: boolean |
   if (alive === false) return 'DEAD';
   if (stalledSince(state, opts) !== null) return 'STALLED';
   if (runState === 'created') return 'CREATED';
-  const hbs = heartbeats(state);
-  if (hbs.length > 0 && hbs.every((hb) => hb.state === 'paused' || FINAL.has(hb.state))) return 'PAUSED';
+  // Live: a batch whose worker has not ended. With none (the supervisor merging at the
+  // end, or between two batches), "every live batch is paused" would be vacuously true.
+  const live = heartbeats(state).filter((hb) => !FINAL.has(hb.state) && state.alive.get(hb.pid) !== false);
+  if (state.controlPaused || (live.length > 0 && live.every((hb) => hb.state === 'paused'))) return 'PAUSED';
+  if (live.length === 0 && allDone) return 'FINISHING';
   return 'RUNNING';
 }
 
@@ -151,15 +161,15 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
   const runState = runStateOf(state);
   const pid = supervisorPid(state);
   const alive = pid === null ? null : (state.alive.get(pid) ?? null);
-  const display = displayState(state, runState, alive, opts);
+  const hbs = heartbeats(state);
+  const total = m?.total ?? state.indexTotal ?? sumTotals(hbs);
+  const display = displayState(state, runState, alive, total !== null && counts.done >= total, opts);
   const ended = display === 'COMPLETED' || display === 'STOPPED' || display === 'FAILED';
   const verdict = m?.verdict ?? (ended ? (counts.failed + counts.errors > 0 ? 'failed' : 'passed') : null);
-  const hbs = heartbeats(state);
   const startedMs = ms(m?.created) || Math.min(...hbs.map((hb) => ms(hb.startedAt)).filter(Number.isFinite));
   const lastMs = Math.max(...hbs.map((hb) => ms(hb.updatedAt)).filter(Number.isFinite));
   const endMs = ended ? ms(m?.finished) || (Number.isFinite(lastMs) ? lastMs : opts.now) : opts.now;
   const elapsedS = Number.isFinite(startedMs) ? Math.max(0, (endMs - startedMs) / 1000) : null;
-  const total = m?.total ?? state.indexTotal ?? sumTotals(hbs);
   const rate = rateOf(state, hbs, ended, counts.done, elapsedS);
   const ran = counts.passed + counts.failed + counts.errors;
   const stalled = display === 'STALLED' ? stalledSince(state, opts) : null;

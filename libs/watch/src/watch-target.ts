@@ -15,7 +15,7 @@ export interface ExecFile {
   key: string;
 }
 
-export type FileRole = 'manifest' | 'pid' | 'index' | 'journal' | 'heartbeat' | 'log';
+export type FileRole = 'manifest' | 'pid' | 'index' | 'control' | 'journal' | 'heartbeat' | 'log';
 
 export interface ClassifiedFile {
   role: FileRole;
@@ -117,6 +117,7 @@ export function classify(target: WatchTarget, path: string): ClassifiedFile | nu
   if (path === p.manifest) return { role: 'manifest', key: '' };
   if (path === p.pidFile) return { role: 'pid', key: '' };
   if (path === p.batchIndex) return { role: 'index', key: '' };
+  if (path === p.control) return { role: 'control', key: '' };
   const dir = dirname(path);
   const ext = extname(path);
   if (dir === p.results && ext === '.ndjson') return { role: 'journal', key: stem(path) };

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { batchName, type ResultRecord, runPaths } from '@capi/core';
+import { batchName, type ResultRecord, runPaths, writeFileAtomic } from '@capi/core';
 import { killAll, runTool, tempDir } from '@capi/testkit';
 import { appendResults, createRun, heartbeat, patchManifest, result, statusOf, writeHeartbeat } from './fixture.js';
 import { exited } from './watch-helpers.js';
@@ -128,6 +128,28 @@ test('STALLED: running, pid alive, heartbeats older than --stall-after', async (
   assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_stuck'));
   const later = await summary(runs, ['--stall-after', '600']);
   assert.ok(lines(later.stdout).includes('Status: RUNNING'), 'a longer limit: not stalled yet');
+});
+
+test('every batch finished, the supervisor alive (merging): FINISHING, not PAUSED; control.json paused: PAUSED', async () => {
+  const runs = join(tmp.path, 'finishing');
+  const dir = await staticRun(runs, { id: 'capi_test_merging', total: 10, beatState: 'completed' });
+  let r = await summary(runs, ['--json']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  let s = JSON.parse(r.stdout);
+  assert.deepEqual([s.state, s.done, s.ended, s.exitCode], ['FINISHING', 10, false, null]);
+  await writeFileAtomic(
+    runPaths(dir).control,
+    JSON.stringify({ paused: true, rate: null, concurrency: 8, workers: 2 }),
+  );
+  r = await summary(runs);
+  assert.ok(lines(r.stdout).includes('Status: PAUSED'), r.stdout);
+  await writeFileAtomic(
+    runPaths(dir).control,
+    JSON.stringify({ paused: false, rate: null, concurrency: 8, workers: 2 }),
+  );
+  r = await summary(runs, ['--json']);
+  s = JSON.parse(r.stdout);
+  assert.equal(s.state, 'FINISHING');
 });
 
 test('DEAD: the supervisor pid is gone and the run is not finished: exit 3 and the resume command', async () => {
