@@ -47,3 +47,14 @@ test('** crosses folders; no match is an empty list; no wildcard returns the pat
   assert.deepEqual(rel(await expandGlob('a/none.ndjson', root)), ['a/none.ndjson']);
   assert.equal(hasGlob('a/b.ndjson'), false);
 });
+
+test('a trailing ** matches every file below, hidden ones left out', async () => {
+  assert.deepEqual(rel(await expandGlob('a/**', root)), ['a/results/b1.ndjson', 'a/results/b2.ndjson']);
+  assert.deepEqual(rel(await expandGlob('**', root)), [
+    'a/results/b1.ndjson',
+    'a/results/b2.ndjson',
+    'b/results/b1.ndjson',
+    'b/results/notes.txt',
+    'c/deep/x/results/b9.ndjson',
+  ]);
+});

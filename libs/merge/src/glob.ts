@@ -3,8 +3,9 @@ import { isAbsolute, join, resolve, sep } from 'node:path';
 
 /**
  * A small glob for result files: `*`, `?`, `[abc]` within a path segment, `**` for any
- * depth. Node 20 has no fs.glob; this is enough for `results/*.ndjson` and
- * `machines/** /results/*.ndjson`, and matches files only, sorted by path.
+ * depth (a trailing `**`: every file below). Node 20 has no fs.glob; this is enough for
+ * `results/*.ndjson`, `machines/** /results/*.ndjson` and `machines/**`, and matches files
+ * only, sorted by path.
  */
 
 export function hasGlob(pattern: string): boolean {
@@ -47,8 +48,12 @@ async function walk(dir: string, parts: string[], out: string[], depth: number):
   const [head, ...rest] = parts;
   if (head === undefined) return;
   if (head === '**') {
-    await walk(dir, rest, out, depth + 1);
-    for (const e of await entries(dir))
+    const all = await entries(dir);
+    // A trailing `**` is every file below, as in bash's globstar and fast-glob.
+    if (rest.length === 0) {
+      for (const e of all) if (e.isFile() && !e.name.startsWith('.')) out.push(join(dir, e.name));
+    } else await walk(dir, rest, out, depth + 1);
+    for (const e of all)
       if (e.isDirectory() && !e.name.startsWith('.')) await walk(join(dir, e.name), parts, out, depth + 1);
     return;
   }

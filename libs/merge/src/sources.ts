@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
-import { isAbsolute, relative } from 'node:path';
-import { InputError, UsageError } from '@capi/core';
+import { readdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
+import { InputError, pathExists, runPaths, UsageError } from '@capi/core';
 import { expandGlob, hasGlob } from './glob.js';
 
 /** Where results come from: a run folder, one result file, or standard input. */
@@ -15,6 +15,43 @@ export function labelFor(path: string, cwd = process.cwd()): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+/**
+ * Files capi writes beside result journals that are not results: capi-exec's
+ * `<journal>.meta.json`, lock and heartbeat files, and temp files of an atomic write in
+ * progress. A glob such as `results/*` or `machines/**` passes over them.
+ */
+export function isSidecar(path: string): boolean {
+  return /\.(meta\.json|lock|status\.json)$|\.tmp-\d+-[0-9a-f]+$/.test(path);
+}
+
+async function isRunFolder(dir: string): Promise<boolean> {
+  const p = runPaths(dir);
+  const found = await Promise.all([pathExists(p.manifest), pathExists(p.results), pathExists(p.batches)]);
+  return found.some(Boolean);
+}
+
+/** The `*.ndjson` files directly in a folder, sorted by name. */
+async function ndjsonIn(dir: string): Promise<string[]> {
+  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.ndjson'));
+  return names.map((e) => join(dir, e.name)).sort();
+}
+
+/**
+ * A folder is a run folder; one that is not but holds `*.ndjson` files (a run's
+ * `results/`, or a machine's copy of it) is read as those result files, by name.
+ */
+async function folderInputs(dir: string, arg: string, cwd: string): Promise<MergeInput[]> {
+  if (await isRunFolder(dir)) return [{ kind: 'run', dir, label: labelFor(dir, cwd) }];
+  const files = await ndjsonIn(dir);
+  if (files.length === 0)
+    throw new InputError(
+      arg,
+      undefined,
+      'not a run folder (no run.json, results/ or batches/) and no *.ndjson result files in it',
+    );
+  return files.map((path) => ({ kind: 'file', path, label: labelFor(path, cwd) }));
+}
+
 async function kindOf(path: string): Promise<'dir' | 'file' | null> {
   try {
     const s = await stat(path);
@@ -26,7 +63,8 @@ async function kindOf(path: string): Promise<'dir' | 'file' | null> {
 
 /**
  * Turns command-line arguments into inputs, in the order given: `-` is stdin, a folder is
- * a run folder, a glob is expanded (sorted by path), anything else must be a file.
+ * a run folder (or a folder of result files), a glob is expanded (sorted by path, capi's
+ * sidecars left out), anything else must be a file.
  */
 export async function resolveInputs(args: string[], cwd = process.cwd()): Promise<MergeInput[]> {
   const inputs: MergeInput[] = [];
@@ -36,17 +74,21 @@ export async function resolveInputs(args: string[], cwd = process.cwd()): Promis
       inputs.push({ kind: 'stdin', label: '<stdin>' });
       continue;
     }
-    const paths = await expandGlob(arg, cwd);
-    if (paths.length === 0) throw new InputError(arg, undefined, 'no file matches this pattern');
+    const glob = hasGlob(arg);
+    const matched = await expandGlob(arg, cwd);
+    const paths = glob ? matched.filter((p) => !isSidecar(p)) : matched;
+    if (paths.length === 0)
+      throw new InputError(
+        arg,
+        undefined,
+        matched.length === 0 ? 'no file matches this pattern' : "only capi's sidecar files match this pattern",
+      );
     for (const path of paths) {
       const kind = await kindOf(path);
       if (kind === null) throw new InputError(arg, undefined, 'no such file or folder');
-      if (kind === 'dir' && hasGlob(arg)) continue;
-      inputs.push(
-        kind === 'dir'
-          ? { kind: 'run', dir: path, label: labelFor(path, cwd) }
-          : { kind: 'file', path, label: labelFor(path, cwd) },
-      );
+      if (kind === 'dir' && glob) continue;
+      if (kind === 'dir') inputs.push(...(await folderInputs(path, arg, cwd)));
+      else inputs.push({ kind: 'file', path, label: labelFor(path, cwd) });
     }
   }
   return inputs;

@@ -273,6 +273,35 @@ test('results of several shards and machines merge into one; loose files report 
   assert.match(rep.txt, /failures by reason\n\s+1\s+status expected 2xx, got N\n\s+e\.g\. X4/);
 });
 
+test("globs pass over capi's sidecars, a trailing ** matches every file below, a results folder is read as its files", async () => {
+  const cwd = dir('sidecars');
+  const results = join(cwd, 'machines', 'a', 'results');
+  await mkdir(results, { recursive: true });
+  await writeFile(join(results, 'shard.ndjson'), lines([result('G1', 'passed', 0), result('G2', 'passed', 1)]));
+  await writeFile(join(results, 'shard.ndjson.meta.json'), '{"version":1,"fingerprint":"fnv1a32-request.expect/v1"}');
+  await writeFile(join(results, 'shard.ndjson.lock'), '12345\n');
+  await writeFile(join(results, 'shard.ndjson.status.json'), '{"state":"running"}');
+  await writeFile(join(results, 'shard.ndjson.tmp-123-0a1b2c3d'), '{"half":');
+  const out = ['--output-json', '-'];
+  for (const arg of ['machines/*/results/*', 'machines/**', 'machines/a/results']) {
+    const r = await runTool('capi-merge', [arg, ...out], { cwd });
+    assert.equal(r.code, 0, `${arg}: ${r.stderr}`);
+    const json = JSON.parse(r.stdout);
+    assert.deepEqual(json.meta.inputs, ['machines/a/results/shard.ndjson'], arg);
+    assert.equal(json.summary.counts.passed, 2, arg);
+  }
+  await mkdir(join(cwd, 'empty'));
+  const empty = await runTool('capi-merge', ['empty', ...out], { cwd });
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(
+    empty.stderr,
+    /^capi-merge: empty: not a run folder \(no run\.json, results\/ or batches\/\) and no \*\.ndjson result files in it\n/,
+  );
+  const onlySidecars = await runTool('capi-merge', ['machines/a/results/*.json', ...out], { cwd });
+  assert.equal(onlySidecars.code, 2, onlySidecars.stderr);
+  assert.match(onlySidecars.stderr, /only capi's sidecar files match this pattern/);
+});
+
 test('a torn last line is skipped with a warning naming file and line', async () => {
   const run = await writeRun(dir('torn'), {
     batches: { batch_0001: ['T1', 'T2'].map((id) => testRecord(id)) },
