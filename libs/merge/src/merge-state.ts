@@ -1,5 +1,5 @@
 import { isoToMs } from './iso-time.js';
-import { FLAG_BAD, FLAG_DETAILS, FLAG_FLAKY, STATUS_CODE, TestTable } from './test-table.js';
+import { FLAG_BAD, FLAG_DETAILS, FLAG_FLAKY, FLAG_UNSENT, STATUS_CODE, TestTable } from './test-table.js';
 
 /** The merged view: one row per id, in first-seen order (suite order when a suite is known). */
 export interface MergeState {
@@ -59,6 +59,14 @@ function wins(keptMs: number, startedAtMs: number): boolean {
   return startedAtMs >= keptMs;
 }
 
+/**
+ * A test that never sent a request (a template or URL error before the first try, a bad
+ * expectation): no response, and no try or no time. Its 0 ms is not a latency.
+ */
+function neverSent(v: Obj, response: Obj | null | undefined): boolean {
+  return !response && (v.attempts === 0 || v.durationMs === 0);
+}
+
 /** Copies the winning record into row i; a field the record does not carry keeps its value. */
 function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   const table = state.tests;
@@ -78,7 +86,8 @@ function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   const hasFailures = failures !== undefined && failures.length > 0;
   if (hasFailures) table.failures.set(i, failures);
   if (error) table.errors.set(i, error);
-  table.flags[i] = hasFailures || error ? flags | FLAG_DETAILS : flags & ~FLAG_DETAILS;
+  const details = hasFailures || error ? flags | FLAG_DETAILS : flags & ~FLAG_DETAILS;
+  table.flags[i] = neverSent(v, r) ? details | FLAG_UNSENT : details & ~FLAG_UNSENT;
   if (typeof v.batch === 'string') table.batch[i] = table.batchPool.code(v.batch);
   if (Array.isArray(v.tags)) table.tags[i] = table.tagPool.code(v.tags as string[]);
   table.start[i] = startedAtMs;

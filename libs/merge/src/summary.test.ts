@@ -105,3 +105,71 @@ test('per-tag and per-batch rows, and the text report shows them', () => {
   assert.match(text, /per batch\n.*\n.*\nb1 +10 +10 +0 +0 +0 +0 +100\.00%/);
   assert.match(text, /missing \(1\)\n {2}gone\n/);
 });
+
+test('tests that never sent a request count in the totals but not in the latency stats', () => {
+  const s = createMergeState();
+  for (let i = 0; i < 4; i++)
+    addResult(s, {
+      id: `p${i}`,
+      status: 'passed',
+      startedAt: at(i),
+      durationMs: 100 * (i + 1),
+      response: { status: 200, bytes: 2 },
+      attempts: 1,
+    });
+  // TEMPLATE / BAD_URL: no try at all; BAD_EXPECT: one try counted but no time and no response.
+  addResult(s, {
+    id: 'tmpl',
+    status: 'error',
+    startedAt: at(1),
+    durationMs: 0,
+    response: null,
+    attempts: 0,
+    error: { code: 'TEMPLATE', message: 'no value for {{nope}}' },
+  });
+  addResult(s, {
+    id: 'exp',
+    status: 'error',
+    startedAt: at(1),
+    durationMs: 0,
+    response: null,
+    attempts: 1,
+    error: { code: 'BAD_EXPECT', message: 'bad status pattern' },
+  });
+  // A timeout did send: it stays in the stats.
+  addResult(s, {
+    id: 'slow',
+    status: 'error',
+    startedAt: at(2),
+    durationMs: 900,
+    response: null,
+    attempts: 2,
+    error: { code: 'TIMEOUT', message: 'no answer in 900 ms' },
+  });
+  const sum = summarize(s);
+  assert.equal(sum.counts.total, 7);
+  assert.equal(sum.counts.error, 3);
+  assert.equal(sum.notSent, 2);
+  assert.deepEqual(sum.latency, { p50: 300, p90: 900, p95: 900, p99: 900, max: 900, mean: 1900 / 5 });
+  assert.deepEqual(
+    sum.slowest.map((t) => t.id),
+    ['slow', 'p3', 'p2', 'p1', 'p0'],
+  );
+  assert.equal(
+    sum.histogram.counts.reduce((a, b) => a + b, 0),
+    5,
+  );
+  assert.match(textReport(sum, [], 'failed', 't'), /\nlatency \(2 tests that never sent a request left out\)\n/);
+  // A rerun that did send replaces the unsent record, and its time counts again.
+  addResult(s, {
+    id: 'tmpl',
+    status: 'passed',
+    startedAt: at(5),
+    durationMs: 50,
+    response: { status: 200, bytes: 2 },
+    attempts: 1,
+  });
+  const again = summarize(s);
+  assert.equal(again.notSent, 1);
+  assert.equal(again.latency.mean, 1950 / 6);
+});

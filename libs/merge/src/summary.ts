@@ -2,7 +2,7 @@ import type { MergeState } from './merge-state.js';
 import type { MergedStatus, MergedTest } from './merged-test.js';
 import { percentile } from './percentile.js';
 import { reasonOf } from './reason.js';
-import { FLAG_FLAKY, STATUS_CODE, STATUSES, type TestTable } from './test-table.js';
+import { FLAG_FLAKY, FLAG_UNSENT, STATUS_CODE, STATUSES, type TestTable } from './test-table.js';
 
 export type Counts = Record<MergedStatus, number> & { total: number; flaky: number };
 
@@ -38,7 +38,10 @@ export interface Summary {
   summedMs: number;
   /** Tests run per second of wall time. */
   throughput: number;
+  /** Over tests that ran and sent a request. */
   latency: Latency;
+  /** Tests that ran (counted in the totals) but never sent a request: left out of the latency stats. */
+  notSent: number;
   slowest: Array<{ id: string; name: string; durationMs: number; status: MergedStatus }>;
   failureGroups: FailureGroup[];
   tags: GroupRow[];
@@ -166,7 +169,11 @@ export function summarize(state: MergeState): Summary {
   const slowest: number[] = [];
   const flaky: string[] = [];
   const missing: string[] = [];
+  /** Latency samples; tests that ran; ran without sending a request. */
   let n = 0;
+  let ranCount = 0;
+  let notSent = 0;
+  let latencySum = 0;
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   let summedMs = 0;
@@ -187,9 +194,14 @@ export function summarize(state: MergeState): Summary {
     // Only tests that did not pass or skip have a failure reason.
     if (s !== STATUS_CODE.passed && s !== STATUS_CODE.skipped) addFailure(groups, table.view(i));
     if (s > STATUS_CODE.error) continue;
-    durations[n++] = d;
+    ranCount++;
     summedMs += d;
-    keepSlowest(slowest, duration, i);
+    if ((flags[i] as number) & FLAG_UNSENT) notSent++;
+    else {
+      durations[n++] = d;
+      latencySum += d;
+      keepSlowest(slowest, duration, i);
+    }
     const startMs = start[i] as number;
     if (!Number.isNaN(startMs)) {
       const end = startMs + d;
@@ -210,15 +222,16 @@ export function summarize(state: MergeState): Summary {
     finishedAt: Number.isFinite(last) ? new Date(last).toISOString() : null,
     wallMs,
     summedMs,
-    throughput: wallMs > 0 ? n / (wallMs / 1000) : 0,
+    throughput: wallMs > 0 ? ranCount / (wallMs / 1000) : 0,
     latency: {
       p50: percentile(sorted, 50),
       p90: percentile(sorted, 90),
       p95: percentile(sorted, 95),
       p99: percentile(sorted, 99),
       max: n > 0 ? (sorted[n - 1] as number) : 0,
-      mean: n > 0 ? summedMs / n : 0,
+      mean: n > 0 ? latencySum / n : 0,
     },
+    notSent,
     slowest: slowest.map((i) => ({
       id: table.ids[i] as string,
       name: table.names[i] as string,

@@ -19,6 +19,8 @@ export const FLAG_FLAKY = 1;
 export const FLAG_BAD = 2;
 /** The row has an entry in `failures` or `errors`. */
 export const FLAG_DETAILS = 4;
+/** The winning record never sent a request (no response, and no try or no time): no latency. */
+export const FLAG_UNSENT = 8;
 
 function grow<T extends Float64Array | Int32Array | Uint8Array | Uint16Array | Uint32Array>(a: T, size: number): T {
   const next = new (a.constructor as new (n: number) => T)(size);

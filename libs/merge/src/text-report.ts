@@ -79,7 +79,9 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
     `summed:     ${fmtMs(s.summedMs)}`,
     `throughput: ${s.throughput.toFixed(2)} tests/s`,
     '',
-    'latency',
+    s.notSent > 0
+      ? `latency (${s.notSent} ${s.notSent === 1 ? 'test' : 'tests'} that never sent a request left out)`
+      : 'latency',
     ...table(
       ['p50', 'p90', 'p95', 'p99', 'max', 'mean'],
       [[s.latency.p50, s.latency.p90, s.latency.p95, s.latency.p99, s.latency.max, s.latency.mean].map(fmtMs)],
