@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type BatchIndex, isErrnoException, type RunManifest, runPaths, type StatusHeartbeat } from '@capi/core';
 import { pidAlive } from './pid-alive.js';
@@ -97,7 +97,13 @@ export function createRunReader(target: WatchTarget): RunReader {
       }
     } else if (c.role === 'manifest') {
       const m = await readJson(path);
-      if (isObject(m)) state.manifest = m as unknown as RunManifest;
+      if (isObject(m)) {
+        state.manifest = m as unknown as RunManifest;
+        state.manifestMtimeMs = await stat(path).then(
+          (st) => st.mtimeMs,
+          () => null,
+        );
+      }
     } else if (c.role === 'control') {
       const control = await readJson(path);
       state.controlPaused = isObject(control) && control.paused === true;

@@ -35,6 +35,8 @@ export interface FailureEntry {
 export interface RunState {
   target: WatchTarget;
   manifest: RunManifest | null;
+  /** When run.json was last written: the end of a run whose `finished` is missing. */
+  manifestMtimeMs: number | null;
   /** control.json says `paused` (`capi-launch --pause`). */
   controlPaused: boolean;
   /** The pid in supervisor.pid, removed by the supervisor when it ends. */
@@ -71,6 +73,7 @@ export function createRunState(target: WatchTarget): RunState {
   return {
     target,
     manifest: null,
+    manifestMtimeMs: null,
     controlPaused: false,
     pidFilePid: null,
     indexTotal: null,

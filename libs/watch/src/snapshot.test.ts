@@ -229,3 +229,34 @@ test('PAUSED: every live batch paused, or control.json says paused', () => {
   batchState(state, 'batch_0002').heartbeat = hb('batch_0002', { state: 'paused', done: 1 });
   assert.equal(snapshot(state, opts).state, 'PAUSED');
 });
+
+test('PAUSED: rate 0 and no ETA, whatever the samples or the average say', () => {
+  const state = runState();
+  recordSample(state, T0);
+  for (let i = 0; i < 4; i++) applyJournalLine(state, 'batch_0002', line(`x${i}`, 'passed'));
+  recordSample(state, T0 + 2000);
+  batchState(state, 'batch_0002').heartbeat = hb('batch_0002', { state: 'paused', done: 5 });
+  const s = snapshot(state, opts);
+  assert.deepEqual([s.state, s.rate, s.etaS], ['PAUSED', 0, null]);
+  const text = renderPlain(s);
+  assert.match(text, /^Rate: 0\.0 tests\/second$/m);
+  assert.match(text, /^ETA: -$/m);
+  // Nothing sampled (--summary): the average would say 10 tests / 40 s.
+  const fresh = runState();
+  fresh.controlPaused = true;
+  assert.deepEqual([snapshot(fresh, opts).rate, snapshot(fresh, opts).etaS], [0, null]);
+});
+
+test('elapsed of a DEAD run stops at its last heartbeat; of a stopped run, at finished or when run.json was written', () => {
+  const dead = runState();
+  dead.alive.set(4242, false);
+  for (const now of [T0 + 40_000, T0 + 4_000_000]) {
+    const s = snapshot(dead, { now, stallAfterS: 60 });
+    assert.deepEqual([s.state, s.elapsedS, s.etaS], ['DEAD', 30, null]);
+  }
+  const stopped = runState({ state: 'stopped', finished: null });
+  stopped.manifestMtimeMs = T0 + 50_000;
+  const s = snapshot(stopped, { now: T0 + 4_000_000, stallAfterS: 60 });
+  assert.deepEqual([s.state, s.elapsedS, s.etaS], ['STOPPED', 50, null]);
+  assert.equal(s.rate, 6 / 50, 'an ended run: the average');
+});

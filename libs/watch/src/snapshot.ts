@@ -168,9 +168,15 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
   const verdict = m?.verdict ?? (ended ? (counts.failed + counts.errors > 0 ? 'failed' : 'passed') : null);
   const startedMs = ms(m?.created) || Math.min(...hbs.map((hb) => ms(hb.startedAt)).filter(Number.isFinite));
   const lastMs = Math.max(...hbs.map((hb) => ms(hb.updatedAt)).filter(Number.isFinite));
-  const endMs = ended ? ms(m?.finished) || (Number.isFinite(lastMs) ? lastMs : opts.now) : opts.now;
+  const endMs = ended
+    ? endOf(state, lastMs, opts.now)
+    : display === 'DEAD'
+      ? deathOf(state, lastMs, opts.now)
+      : opts.now;
   const elapsedS = Number.isFinite(startedMs) ? Math.max(0, (endMs - startedMs) / 1000) : null;
-  const rate = rateOf(state, hbs, ended, counts.done, elapsedS);
+  // Paused: nothing moves, whatever the last seconds or the heartbeats' own rates say.
+  const rate = display === 'PAUSED' ? 0 : rateOf(state, hbs, ended || display === 'DEAD', counts.done, elapsedS);
+  const moving = display === 'RUNNING' || display === 'STALLED';
   const ran = counts.passed + counts.failed + counts.errors;
   const stalled = display === 'STALLED' ? stalledSince(state, opts) : null;
   return {
@@ -189,7 +195,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     pidAlive: alive,
     started: Number.isFinite(startedMs) ? new Date(startedMs).toISOString() : null,
     elapsedS,
-    etaS: !ended && total !== null && rate > 0 ? Math.max(0, total - counts.done) / rate : null,
+    etaS: moving && total !== null && rate > 0 ? Math.max(0, total - counts.done) / rate : null,
     lastUpdate: Number.isFinite(lastMs) ? new Date(lastMs).toISOString() : null,
     stalledS: stalled === null ? null : (opts.now - stalled) / 1000,
     total,
@@ -209,6 +215,23 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
   };
 }
 
+/**
+ * When an ended run stopped: run.json's `finished`, else (a stop that had to kill its
+ * workers) the later of the last heartbeat and run.json written as stopped.
+ */
+function endOf(state: RunState, lastBeatMs: number, now: number): number {
+  const finished = ms(state.manifest?.finished);
+  if (Number.isFinite(finished)) return finished;
+  const last = Math.max(lastBeatMs, state.manifestMtimeMs ?? Number.NEGATIVE_INFINITY);
+  return Number.isFinite(last) ? last : now;
+}
+
+/** When a DEAD run last showed life: its newest heartbeat, else run.json's last write. */
+function deathOf(state: RunState, lastBeatMs: number, now: number): number {
+  if (Number.isFinite(lastBeatMs)) return lastBeatMs;
+  return state.manifestMtimeMs ?? now;
+}
+
 function sumTotals(hbs: StatusHeartbeat[]): number | null {
   const totals = hbs.map((hb) => hb.total);
   return totals.length > 0 && totals.every((t) => typeof t === 'number')
@@ -216,9 +239,9 @@ function sumTotals(hbs: StatusHeartbeat[]): number | null {
     : null;
 }
 
-/** Tests/s over the last seconds seen; else the heartbeats' own rates; else the average. */
-function rateOf(state: RunState, hbs: StatusHeartbeat[], ended: boolean, done: number, elapsedS: number | null) {
-  if (ended) return elapsedS ? done / elapsedS : 0;
+/** Tests/s over the last seconds seen; else the heartbeats' own rates; else (and once over) the average. */
+function rateOf(state: RunState, hbs: StatusHeartbeat[], over: boolean, done: number, elapsedS: number | null) {
+  if (over) return elapsedS ? done / elapsedS : 0;
   const first = state.samples[0];
   const last = state.samples[state.samples.length - 1];
   if (first && last && last.t - first.t >= 2000) return ((last.done - first.done) * 1000) / (last.t - first.t);

@@ -30,7 +30,7 @@ interface Static {
   state?: 'running' | 'completed' | 'stopped' | 'failed';
   verdict?: 'passed' | 'failed' | null;
   beatAgeS?: number;
-  beatState?: 'running' | 'completed' | 'stopped';
+  beatState?: 'running' | 'paused' | 'completed' | 'stopped';
 }
 
 /** A run folder frozen in one state: two batches, `done` results, heartbeats `beatAgeS` old. */
@@ -161,6 +161,27 @@ test('DEAD: the supervisor pid is gone and the run is not finished: exit 3 and t
   assert.ok(lines(r.stdout).includes('Status: DEAD'), r.stdout);
   assert.ok(lines(r.stdout).includes(`Process ID: ${pid} (gone)`));
   assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_dead'));
+  // Elapsed stops at the last heartbeat (started 300 s ago, silent for the last 100 s).
+  await staticRun(runs, { id: 'capi_test_dead2', total: 10, done: 4, pid, beatAgeS: 100 });
+  const later = JSON.parse((await summary(runs, ['--json'])).stdout);
+  assert.equal(later.state, 'DEAD');
+  assert.ok(Math.abs(later.elapsedS - 200) < 5, `elapsed ${later.elapsedS}`);
+  assert.equal(later.etaS, null);
+});
+
+test('PAUSED: --summary says rate 0 and no ETA, as the dashboard does', async () => {
+  const runs = join(tmp.path, 'paused');
+  const dir = await staticRun(runs, { id: 'capi_test_paused', total: 10, done: 4, beatAgeS: 30, beatState: 'paused' });
+  await writeFileAtomic(
+    runPaths(dir).control,
+    JSON.stringify({ paused: true, rate: null, concurrency: 8, workers: 2 }),
+  );
+  const r = await summary(runs, ['--stall-after', '5']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  for (const l of ['Status: PAUSED', 'Rate: 0.0 tests/second', 'ETA: -'])
+    assert.ok(lines(r.stdout).includes(l), `missing ${l}\n${r.stdout}`);
+  const s = JSON.parse((await summary(runs, ['--json'])).stdout);
+  assert.deepEqual([s.state, s.rate, s.etaS], ['PAUSED', 0, null]);
 });
 
 test('STOPPED: resumable, exit from the counts', async () => {
