@@ -8,6 +8,7 @@ export * from './process.js';
 export * from './rerun.js';
 export * from './results.js';
 export * from './runs.js';
+export * from './stall.js';
 export * from './start.js';
 export * from './supervise.js';
 export * from './tools.js';

@@ -91,6 +91,8 @@ export async function resumeRun(
   env: NodeJS.ProcessEnv = process.env,
   notes: (t: string) => void = () => {},
   execArgs: string[] = [],
+  /** `--stall-timeout` given again: replaces the stored one. */
+  stallTimeoutS: number | null = null,
 ): Promise<Launched> {
   const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
   if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
@@ -116,7 +118,11 @@ export async function resumeRun(
   // `created` again: the run waits for a supervisor, which moves it to `running`.
   if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${execArgs.join(' ')}`);
   const next = await updateManifest(runDir, {
-    options: { ...m.options, execArgs: overrideExecArgs(m.options.execArgs, execArgs) },
+    options: {
+      ...m.options,
+      execArgs: overrideExecArgs(m.options.execArgs, execArgs),
+      ...(stallTimeoutS !== null ? { stallTimeoutS } : {}),
+    },
     method: chosen,
     session,
     state: 'created',

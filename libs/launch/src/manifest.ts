@@ -19,6 +19,8 @@ export interface LaunchOptions {
   execArgs: string[];
   maxRestarts: number;
   onFinish: string | null;
+  /** `--stall-timeout` in seconds (0: no watchdog); absent or null: the default (stall.ts). */
+  stallTimeoutS?: number | null;
 }
 
 export type Manifest = Omit<RunManifest, 'options'> & { options: LaunchOptions };

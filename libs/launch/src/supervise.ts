@@ -9,6 +9,7 @@ import { finishRun } from './finish.js';
 import { type Manifest, updateManifest } from './manifest.js';
 import { isAlive, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
+import { stallTimeoutMs, watchStall } from './stall.js';
 import { plural, toolBin } from './tools.js';
 import { startWorker, type WorkerExit } from './worker.js';
 
@@ -109,9 +110,21 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
     if (ctx.stopping && w.pid) signal(w.pid, 'SIGTERM');
     await writeClaim(ctx.runDir, { ...claim, pid: w.pid });
     note(`worker ${claim.worker}: ${claim.batch} started (pid ${w.pid})`);
+    let stalled = false;
+    const limitMs = stallTimeoutMs(manifest.options);
+    const unwatch = watchStall(ctx.runDir, claim.batch, limitMs, () => {
+      if (!w.pid) return;
+      stalled = true;
+      // SIGKILL: a frozen process (stopped, a blocked event loop) does not act on SIGTERM
+      note(
+        `worker ${claim.worker}: ${claim.batch} stalled: no heartbeat or result for ${Math.round(limitMs / 1000)} s (--stall-timeout); killing pid ${w.pid}`,
+      );
+      signal(w.pid, 'SIGKILL');
+    });
     const exit: WorkerExit = await w.exited;
+    unwatch();
     if (w.pid) ctx.live.delete(w.pid);
-    const how = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
+    const how = stalled ? 'stalled, killed' : exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
     if (ctx.stopping) return note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
     // exit 1 is also what node gives an uncaught crash: done only if the journal is whole
     const expected = ctx.counts.get(claim.batch) ?? 0;

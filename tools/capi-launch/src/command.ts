@@ -2,7 +2,7 @@ import { intFlag, runsDir, UsageError } from '@capi/core';
 import type { Method } from '@capi/launch';
 import { type ArgsDef, defineCommand } from 'citty';
 import { controlCommand } from './control-command.js';
-import { type LaunchArgs, launchCommand } from './launch-command.js';
+import { type LaunchArgs, launchCommand, stallFlag } from './launch-command.js';
 
 const args: ArgsDef = {
   target: {
@@ -24,6 +24,11 @@ const args: ArgsDef = {
   'max-restarts': {
     type: 'string',
     description: 'times a dying worker is replaced on one batch before the batch is given up (default 3)',
+  },
+  'stall-timeout': {
+    type: 'string',
+    description:
+      'seconds a worker may show no heartbeat or result before it is killed and its batch restarted (default max(60, 10 x --timeout); 0: never)',
   },
   'on-finish': {
     type: 'string',
@@ -98,6 +103,7 @@ export default defineCommand({
       concurrency: intFlag('concurrency', a.concurrency as string | undefined, { min: 1 }) ?? null,
       rate: (a.rate as string | undefined) ?? null,
       onFinish: (a['on-finish'] as string | undefined) ?? null,
+      stallTimeoutS: stallFlag(a),
       force: a.force === true,
       wait: a.wait === true,
       monitor: a.monitor === true,

@@ -20,6 +20,7 @@ import {
   superviseRun,
 } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
+import { stallFlag } from './launch-command.js';
 import { explainFailure, monitor, printLaunched, summaryLine, waitAndReport } from './report.js';
 
 interface ControlArgs {
@@ -83,6 +84,7 @@ async function rerunFailed(c: ControlArgs): Promise<number> {
       ...m.options,
       execArgs: overrideExecArgs(m.options.execArgs, execArgsFrom(c.a, c.rawArgs)),
       onFinish: (c.a['on-finish'] as string | undefined) ?? m.options.onFinish,
+      stallTimeoutS: stallFlag(c.a) ?? m.options.stallTimeoutS ?? null,
     },
     fill: failedBatches(from, batchSize),
   });
@@ -119,7 +121,11 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       return ExitCode.ok;
     }
     case 'resume':
-      return afterStart(c, await resumeRun(dir, c.method, process.env, note, execArgsFrom(c.a, c.rawArgs)), 'resumed');
+      return afterStart(
+        c,
+        await resumeRun(dir, c.method, process.env, note, execArgsFrom(c.a, c.rawArgs), stallFlag(c.a)),
+        'resumed',
+      );
     case 'pause':
     case 'continue': {
       await changeControl(dir, { paused: action === 'pause' });

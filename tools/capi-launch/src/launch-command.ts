@@ -1,4 +1,4 @@
-import { ExitCode } from '@capi/core';
+import { ExitCode, intFlag } from '@capi/core';
 import { checkRate, launchRun, type Method } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
 import { explainFailure, monitor, printLaunched, waitAndReport } from './report.js';
@@ -13,11 +13,17 @@ export interface LaunchArgs {
   concurrency: number | null;
   rate: string | null;
   onFinish: string | null;
+  stallTimeoutS: number | null;
   force: boolean;
   wait: boolean;
   monitor: boolean;
   a: Record<string, unknown>;
   rawArgs: string[];
+}
+
+/** `--stall-timeout S`: null when not given (the default depends on --timeout, see libs/launch stall.ts). */
+export function stallFlag(a: Record<string, unknown>): number | null {
+  return intFlag('stall-timeout', a['stall-timeout'] as string | undefined, { min: 0 }) ?? null;
 }
 
 const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
@@ -38,6 +44,7 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
       execArgs: execArgsFrom(o.a, o.rawArgs),
       maxRestarts: o.maxRestarts,
       onFinish: o.onFinish,
+      stallTimeoutS: o.stallTimeoutS,
     },
   });
   if (launched.exitCode !== null) {

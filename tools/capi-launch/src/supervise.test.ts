@@ -214,3 +214,24 @@ test('SIGHUP (terminal closed) on --foreground: a graceful stop like SIGTERM, lo
   assert.equal(again.code, 0, again.stderr);
   assert.equal(exactlyOnce(runDir, 200), null);
 });
+
+test('a worker whose heartbeat stands still (frozen) is killed after --stall-timeout and its batch goes to a fresh worker', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '40' });
+  const r = await b.launch([b.suite(100), '--parallel', '2', '--batch-size', '50', '--stall-timeout', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const frozen = await until('a worker with results', () => {
+    const c = claims(runDir).find((x) => x.batch === 'batch_0001' && x.state === 'running' && x.pid);
+    return c && existsSync(join(runDir, 'results/batch_0001.ndjson')) ? c : null;
+  });
+  process.kill(frozen.pid, 'SIGSTOP');
+  await until('run end', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'completed', 30_000);
+  const log = readFileSync(join(runDir, 'logs/capi.log'), 'utf8');
+  assert.match(
+    log,
+    new RegExp(`batch_0001 stalled: no heartbeat or result for 2 s \\(--stall-timeout\\); killing pid ${frozen.pid}`),
+  );
+  assert.match(log, /batch_0001 died \(stalled, killed\); restart 1\/3/);
+  assert.equal(isAlive(frozen.pid), false);
+  assert.equal(exactlyOnce(runDir, 100), null);
+});
