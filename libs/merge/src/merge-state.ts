@@ -75,6 +75,7 @@ function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   table.duration[i] = typeof v.durationMs === 'number' ? v.durationMs : 0;
   const r = v.response as Obj | null | undefined;
   table.http[i] = r && typeof r.status === 'number' ? r.status : -1;
+  table.bytes[i] = r && typeof r.bytes === 'number' && r.bytes >= 0 ? r.bytes : -1;
   const failures = v.failures as Array<{ check: string; expected: string; actual: string }> | undefined;
   const error = v.error as { code: string; message: string } | null | undefined;
   // Most records have neither: the maps are only touched for rows that have or had details.

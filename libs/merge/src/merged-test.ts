@@ -4,8 +4,8 @@ import type { CheckFailure, ResultError } from '@capi/core';
 export type MergedStatus = 'passed' | 'failed' | 'error' | 'skipped' | 'missing';
 
 /**
- * What merge keeps per distinct id: only what the reports need, so memory grows with
- * the number of ids and not with the bytes read. `failures` and `error` are kept whole
+ * What merge keeps per distinct id: the winning record's fields (all but `fp`) and
+ * what the merge adds, so memory grows with the number of ids and not with the bytes read. `failures` and `error` are kept whole
  * (they are small, and only failed tests have them) so the merged NDJSON stays a valid
  * result stream.
  */
@@ -19,6 +19,8 @@ export interface MergedTest {
   records: number;
   durationMs: number;
   httpStatus: number | null;
+  /** The winning record's `response.bytes`, when it had one. */
+  responseBytes: number | null;
   failures: CheckFailure[] | null;
   error: ResultError | null;
   batch: string | null;
@@ -52,7 +54,16 @@ export function errorText(t: MergedTest): string {
   return t.error ? `${t.error.code}: ${t.error.message}` : '';
 }
 
-/** The merged test as a result record (docs/formats.md), plus `flaky` and `records`. */
+/** The winning record's response: `{status, bytes}` as capi-exec wrote it. */
+function responseOf(t: MergedTest): { status: number; bytes?: number } | null {
+  if (t.httpStatus === null) return null;
+  return t.responseBytes === null ? { status: t.httpStatus } : { status: t.httpStatus, bytes: t.responseBytes };
+}
+
+/**
+ * The merged test as a full result record (docs/formats.md: every field but `fp`, which
+ * only capi-exec's resume reads), plus `flaky` and `records`.
+ */
 export function toResultRecord(t: MergedTest) {
   return {
     id: t.id,
@@ -61,7 +72,7 @@ export function toResultRecord(t: MergedTest) {
     attempts: t.attempts,
     startedAt: Number.isNaN(t.startedAtMs) ? null : new Date(t.startedAtMs).toISOString(),
     durationMs: t.durationMs,
-    response: t.httpStatus === null ? null : { status: t.httpStatus },
+    response: responseOf(t),
     failures: t.failures ?? [],
     error: t.error,
     batch: t.batch,

@@ -54,6 +54,8 @@ export class TestTable {
   http = new Int32Array(this.capacity);
   worker = new Int32Array(this.capacity);
   duration = new Float64Array(this.capacity);
+  /** response.bytes; -1: none. */
+  bytes = new Float64Array(this.capacity);
   /** NaN: unknown. */
   start = new Float64Array(this.capacity);
 
@@ -74,6 +76,7 @@ export class TestTable {
     this.index.insert(id, i);
     this.names.push(id);
     this.http[i] = -1;
+    this.bytes[i] = -1;
     this.worker[i] = -1;
     this.start[i] = Number.NaN;
     return i;
@@ -92,6 +95,7 @@ export class TestTable {
     this.http = grow(this.http, n);
     this.worker = grow(this.worker, n);
     this.duration = grow(this.duration, n);
+    this.bytes = grow(this.bytes, n);
     this.start = grow(this.start, n);
   }
 
@@ -101,6 +105,7 @@ export class TestTable {
 
   view(i: number): MergedTest {
     const http = this.http[i] as number;
+    const bytes = this.bytes[i] as number;
     const worker = this.worker[i] as number;
     const flags = this.flags[i] as number;
     return {
@@ -111,6 +116,7 @@ export class TestTable {
       records: this.records[i] as number,
       durationMs: this.duration[i] as number,
       httpStatus: http < 0 ? null : http,
+      responseBytes: bytes < 0 ? null : bytes,
       failures: this.failures.get(i) ?? null,
       error: this.errors.get(i) ?? null,
       batch: this.batchPool.values[this.batch[i] as number] ?? null,

@@ -443,6 +443,35 @@ test('--ndjson streams the merged records: valid result records, each id once', 
   assert.match(two.stderr, /only one output can go to stdout/);
 });
 
+test('merged records are full result records: every field of the winning record (response.bytes too) but fp', async () => {
+  const first = { ...result('W1', 'failed', 0), fp: '0123abcd.4567ef89' };
+  const winner = {
+    ...result('W1', 'passed', 5, { tags: ['smoke'], shard: '1/2' }),
+    response: { status: 201, bytes: 1234 },
+    fp: '0123abcd.4567ef89',
+  };
+  const file = dir('full.ndjson');
+  await writeFile(file, lines([first, winner]));
+  const r = await runTool('capi-merge', [file, '--ndjson', '--output-json', dir('full.json')]);
+  assert.equal(r.code, 0, r.stderr);
+  const { fp: _fp, ...kept } = winner;
+  const expected = { ...kept, attempts: 2, flaky: true, records: 2 };
+  assert.deepEqual(parseLines(r.stdout), [expected]);
+  const json = JSON.parse(await readFile(dir('full.json'), 'utf8'));
+  assert.deepEqual(json.tests, [expected]);
+});
+
+test('an output path that is a folder is bad usage: exit 2 naming it, nothing written', async () => {
+  const cwd = dir('outfolder');
+  await mkdir(join(cwd, 'adir'), { recursive: true });
+  await writeFile(join(cwd, 'r.ndjson'), lines([result('O1', 'passed', 0)]));
+  const r = await runTool('capi-merge', ['r.ndjson', '--output-csv', 'o.csv', '--junit', 'adir'], { cwd });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^capi-merge: cannot write .*adir: it is a folder\n/);
+  assert.deepEqual(await listDir(cwd), ['adir', 'r.ndjson']);
+  assert.deepEqual(await listDir(join(cwd, 'adir')), []);
+});
+
 test('stdin: piped result records merge like a file', async () => {
   const cwd = dir('stdin');
   await mkdir(cwd);
