@@ -91,3 +91,26 @@ test('only the headers capi reads are decoded; a short timeout is timed to the m
     await s.close();
   }
 });
+
+test('a request undici refuses before sending is BAD_URL or BAD_HEADER, marked as never sent', async () => {
+  const s = await countingServer(0);
+  const client = createHttpClient({ connections: null, insecure: false, maxBody: 1024 });
+  try {
+    const refused = async (req: ReturnType<typeof request>, code: string) =>
+      assert.rejects(client.send(req), (err: unknown) => {
+        assert.ok(err instanceof RequestError);
+        assert.equal(err.code, code);
+        assert.equal(err.sent, false);
+        assert.match(err.message, /^the request was refused before it was sent: invalid/);
+        return true;
+      });
+    await refused({ ...request(s.origin, 1), path: '/a b' }, 'BAD_URL');
+    await refused({ ...request(s.origin, 2), headers: { 'x-a': 'one\ntwo' } }, 'BAD_HEADER');
+    assert.equal(s.stats().connections, 0, 'nothing reached the server');
+    const ok = await client.send(request(s.origin, 3));
+    assert.equal(ok.status, 200, 'the client is still usable');
+  } finally {
+    await client.close();
+    await s.close();
+  }
+});

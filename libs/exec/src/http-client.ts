@@ -36,10 +36,24 @@ export class RequestError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** False when the HTTP client refused the request before sending it: trying again cannot help. */
+    readonly sent = true,
   ) {
     super(message);
     this.name = 'RequestError';
   }
+}
+
+/**
+ * undici checks a request before it sends anything (the target, header names and values)
+ * and refuses it with UND_ERR_INVALID_ARG: a BAD_URL or BAD_HEADER of the test itself.
+ */
+function refused(err: unknown): RequestError | null {
+  const e = err as { code?: string; message?: string } | null;
+  if (e?.code !== 'UND_ERR_INVALID_ARG') return null;
+  const message = e.message ?? 'invalid request';
+  const code = /path|url/i.test(message) ? 'BAD_URL' : /header/i.test(message) ? 'BAD_HEADER' : 'BAD_REQUEST';
+  return new RequestError(code, `the request was refused before it was sent: ${message}`, false);
 }
 
 export interface HttpClientOptions {
@@ -285,6 +299,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     } catch (err) {
       give(req.origin, client);
       if (err instanceof RequestError) throw err;
+      const notSent = refused(err);
+      if (notSent) throw notSent;
       const code = errorCode(err);
       const message = code === 'TIMEOUT' ? `no answer within ${req.timeoutMs} ms (${messageOf(err)})` : messageOf(err);
       throw new RequestError(code, message);

@@ -111,6 +111,12 @@ export async function runTest(
     } catch (err) {
       if (ctx.cut.aborted) return null;
       if (!(err instanceof RequestError)) throw err;
+      // Never sent: like a bad template, the test itself is wrong; no retry, no attempt.
+      if (!err.sent)
+        return {
+          outcome: { ...base, attempts: 0, durationMs: 0, error: { code: err.code, message: err.message } },
+          secrets: prep.secrets,
+        };
       base.durationMs = performance.now() - sentAt;
       last = { error: { code: err.code, message: err.message }, response: null, waitMs: null, retryable: true };
       if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx.cut))) return null;

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseLines, runTool } from '@capi/testkit';
+import { fileScope, get, ndjson } from './fixtures.js';
+
+const scope = fileScope();
+
+type Result = {
+  id: string;
+  status: string;
+  attempts: number;
+  durationMs: number;
+  response: unknown;
+  error: { code: string; message: string } | null;
+};
+const byId = (stdout: string) => new Map((parseLines(stdout) as Result[]).map((r) => [r.id, r]));
+
+test('template values with spaces and non-ASCII are percent-encoded like a WHATWG URL; escapes and reserved characters stay', async () => {
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const input = ndjson([
+    get('space', '/echo?q={{q}}', { vars: { q: 'a b' } }),
+    get('umlaut', '/p/{{q}}?q={{q}}', { vars: { q: 'ü' } }),
+    get('kept', '/echo?q={{q}}&r=%2F', { vars: { q: 'x=1;y' } }),
+    get('frag', '/echo?q=a#b c'),
+  ]);
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '2', '--concurrency', '1'], { input });
+  assert.equal(r.code, 0, r.stderr);
+  for (const res of byId(r.stdout).values()) assert.equal(res.attempts, 1);
+  assert.deepEqual(
+    s.hits.map((h) => h.path),
+    ['/echo?q=a%20b', '/p/%C3%BC?q=%C3%BC', '/echo?q=x=1;y&r=%2F', '/echo?q=a'],
+  );
+});
+
+test('a request the HTTP client refuses (a newline in a header value) is BAD_HEADER: attempts 0, not retried, nothing sent', async () => {
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const input = ndjson([get('nl', '/x', { vars: { q: 'a\nb' } }), get('fine', '/y', { vars: { q: 'ab' } })]);
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '3', '-H', 'X-Q: {{q}}'], { input });
+  assert.equal(r.code, 1, r.stderr);
+  const res = byId(r.stdout);
+  assert.equal(res.get('fine')?.status, 'passed');
+  const nl = res.get('nl');
+  assert.equal(nl?.status, 'error');
+  assert.equal(nl?.error?.code, 'BAD_HEADER');
+  assert.equal(nl?.attempts, 0);
+  assert.equal(nl?.durationMs, 0);
+  assert.equal(nl?.response, null);
+  assert.deepEqual(
+    s.hits.map((h) => h.path),
+    ['/y'],
+  );
+});
