@@ -19,3 +19,17 @@ for (const tool of tools) {
     assert.equal(stderr, '');
   });
 }
+
+// citty would end the examples with ` (capi-x v0.1.0)`, as if part of the last command.
+test('--help of every tool starts with its name and version; the examples end clean', async () => {
+  for (const tool of tools) {
+    const { stdout } = await run('npx', ['--no-install', tool, '--help'], {
+      cwd: repoRoot,
+      env: testEnv(),
+      timeout: 30_000,
+    });
+    assert.match(stdout, new RegExp(`^${tool} \\d+\\.\\d+\\.\\d+\\n\\n`), tool);
+    assert.doesNotMatch(stdout, new RegExp(`\\(${tool}( v[\\d.]+)?\\)`), tool);
+    assert.match(stdout, /\nExamples:\n/, tool);
+  }
+});

@@ -157,7 +157,8 @@ export async function runTool(cmd: AnyCommand, tool: ToolInfo, argv = process.ar
   try {
     if (head.includes('--help') || head.includes('-h')) {
       const usage = await renderUsage(await withoutVersion(cmd));
-      const text = `${tool.name} ${tool.version}\n\n${usage}`;
+      // citty still ends the description (here: the examples) with ` (name)`.
+      const text = `${tool.name} ${tool.version}\n\n${usage.replace(` (${tool.name})`, '')}`;
       process.stdout.write(`${useColor(process.stdout) ? text : stripAnsi(text)}\n`);
       code = ExitCode.ok;
     } else if (head.includes('--version')) {
