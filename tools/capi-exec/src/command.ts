@@ -70,7 +70,8 @@ Examples:
     header: {
       type: 'string',
       alias: 'H',
-      description: "Repeatable 'Name: value' sent with every test ({{env.NAME}} allowed); a test's own headers win",
+      description:
+        "Repeatable 'Name: value' sent with every test ({{env.NAME}} allowed); a later one of the same name (any case) replaces an earlier one; a test's own headers win",
     },
     concurrency: { type: 'string', description: 'Tests in flight at once (default 16)' },
     rate: { type: 'string', description: 'Most tests started per second: 20/s, 600/m, 3600/h (smooth, no bursts)' },

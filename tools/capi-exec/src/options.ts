@@ -15,12 +15,24 @@ export type Args = Record<string, string | boolean | undefined | string[]>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-function parseHeaders(values: string[]): Record<string, string> {
+/** An HTTP header name (RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `--header` values. Header names are case-insensitive, so a later --header replaces an
+ * earlier one of the same name whatever its case (`-H 'X-A: 1' -H 'x-a: 2'` sends
+ * `x-a: 2` only): a command line can override a default given before it.
+ */
+export function parseHeaders(values: string[]): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const h of values) {
     const colon = h.indexOf(':');
     if (colon < 1) throw new UsageError(`--header takes 'Name: value' (got "${h.slice(0, 40)}")`);
-    headers[h.slice(0, colon).trim()] = h.slice(colon + 1).trim();
+    const name = h.slice(0, colon).trim();
+    if (!TOKEN.test(name)) throw new UsageError(`--header: "${name.slice(0, 40)}" is not a header name`);
+    const lower = name.toLowerCase();
+    for (const k of Object.keys(headers)) if (k.toLowerCase() === lower) delete headers[k];
+    headers[name] = h.slice(colon + 1).trim();
   }
   return headers;
 }

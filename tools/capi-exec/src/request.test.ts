@@ -50,3 +50,15 @@ test('a request the HTTP client refuses (a newline in a header value) is BAD_HEA
     ['/y'],
   );
 });
+
+test("--header names are case-insensitive: the later one wins, and a test's own header replaces both", async () => {
+  const s = await scope.server((req, res) => res.end(`x-a=${req.headers['x-a']}`));
+  const input = ndjson([
+    get('flag', '/f', { expect: { body: 'x-a=2' } }),
+    get('own', '/o', { request: { headers: { 'X-a': '3' } }, expect: { body: 'x-a=3' } }),
+  ]);
+  for (const second of ['x-a: 2', 'X-A: 2']) {
+    const r = await runTool('capi-exec', ['--base-url', s.url, '-H', 'X-A: 1', '-H', second], { input });
+    assert.equal(r.code, 0, `${second}: ${r.stdout}`);
+  }
+});
