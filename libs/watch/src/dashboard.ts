@@ -187,7 +187,7 @@ function drawHeader(w: Widgets, s: Snapshot, red: (t: string) => string, message
   const resume = s.resume ? `   resume: ${s.resume}` : '';
   const lines = [
     `Run ${s.runId}   method ${s.method ?? '-'}   suite ${s.suite ?? '-'}   keys: q s f ?`,
-    `State ${state}${stalled}${s.ended ? `   verdict ${s.verdict?.toUpperCase() ?? '-'}` : ''}${s.state === 'STOPPED' ? resume : red(resume)}`,
+    `State ${state}${stalled}${s.verdict === null ? '' : `   verdict ${s.verdict.toUpperCase()}`}${s.state === 'STOPPED' ? resume : red(resume)}`,
     `Started ${localTime(s.started)}   elapsed ${s.elapsedS === null ? '-' : formatDuration(s.elapsedS)}   ETA ${s.etaS === null ? '-' : formatDuration(s.etaS)}   rate ${formatRate(s.rate)} tests/s   pid ${s.pid ?? '-'}${s.pidAlive === false ? ' (gone)' : ''}`,
     message,
   ];
@@ -195,15 +195,17 @@ function drawHeader(w: Widgets, s: Snapshot, red: (t: string) => string, message
 }
 
 function breakdownText(s: Snapshot): string {
-  return [
-    `passed   ${num(s.passed)}`,
-    `failed   ${num(s.failed)}`,
-    `error    ${num(s.errors)}`,
-    `skipped  ${num(s.skipped)}`,
-    `pending  ${s.total === null ? '?' : num(Math.max(0, s.total - s.done))}`,
-    '',
-    `success  ${s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`}`,
-  ].join('\n');
+  // Without a result yet a test is remaining (the run can go on); a completed run's are missing.
+  const rows: Array<[string, string]> = [
+    ['passed', num(s.passed)],
+    ['failed', num(s.failed)],
+    ['error', num(s.errors)],
+    ['skipped', num(s.skipped)],
+    [s.state === 'COMPLETED' ? 'missing' : 'remaining', s.remaining === null ? '?' : num(s.remaining)],
+    ['', ''],
+    ['success', s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`],
+  ];
+  return rows.map(([label, value]) => (label ? `${label.padEnd(10)}${value}` : '')).join('\n');
 }
 
 function drawChart(w: Widgets, s: Snapshot): void {

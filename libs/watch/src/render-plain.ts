@@ -53,7 +53,7 @@ export function renderPlain(s: Snapshot): string {
     '',
     `Last Update: ${localTime(s.lastUpdate)}`,
   ];
-  if (s.ended) lines.push(`Verdict: ${s.verdict === null ? '-' : s.verdict.toUpperCase()}`);
+  if (s.verdict !== null) lines.push(`Verdict: ${s.verdict.toUpperCase()}`);
   if (s.resume) lines.push(`Resume: ${s.resume}`);
   if (s.badLines > 0) lines.push(`Warning: ${num(s.badLines)} journal lines are not result records`);
   if (s.logFile) lines.push('', `Log File: ${s.logFile}`, `View logs: tail -f ${s.logFile}`);

@@ -260,3 +260,22 @@ test('elapsed of a DEAD run stops at its last heartbeat; of a stopped run, at fi
   assert.deepEqual([s.state, s.elapsedS, s.etaS], ['STOPPED', 50, null]);
   assert.equal(s.rate, 6 / 50, 'an ended run: the average');
 });
+
+test("the verdict is only run.json's; the success rate is over the results until the run completes", () => {
+  const stopped = snapshot(runState({ state: 'stopped', finished: at(20) }), opts);
+  assert.deepEqual([stopped.state, stopped.verdict, stopped.remaining], ['STOPPED', null, 4]);
+  assert.equal(stopped.successRate, 60, '3 passed of 5 with a result; the 4 remaining do not count');
+  assert.doesNotMatch(renderPlain(stopped), /Verdict/);
+  assert.equal(snapshot(runState(), opts).successRate, 60);
+  const completed = snapshot(runState({ state: 'completed' }), opts);
+  assert.equal(completed.verdict, null, 'completed, not merged yet: no verdict');
+  assert.equal(completed.successRate, (3 / 9) * 100, 'a completed run: its 4 missing tests count');
+  const merged = snapshot(runState({ state: 'completed', verdict: 'failed' }), opts);
+  assert.match(renderPlain(merged), /^Verdict: FAILED$/m);
+  const exec = createRunState(execTarget('results', ['/x/status.json'], ['/x/results.ndjson'], []));
+  batchState(exec, 'exec').heartbeat = hb('b1', { state: 'completed', total: 1, pid: 777 });
+  batchState(exec, 'exec').hasJournal = true;
+  applyJournalLine(exec, 'exec', line('a', 'failed'));
+  const s = snapshot(exec, opts);
+  assert.deepEqual([s.state, s.verdict, s.exitCode], ['COMPLETED', null, 1]);
+});

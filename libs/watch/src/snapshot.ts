@@ -60,6 +60,8 @@ export interface Snapshot extends TestCounts {
   /** Seconds since the newest heartbeat of a running batch moved, when STALLED. */
   stalledS: number | null;
   total: number | null;
+  /** Tests without a result yet (of a completed run: the missing ones). */
+  remaining: number | null;
   percent: number | null;
   successRate: number | null;
   rate: number;
@@ -165,7 +167,9 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
   const total = m?.total ?? state.indexTotal ?? sumTotals(hbs);
   const display = displayState(state, runState, alive, total !== null && counts.done >= total, opts);
   const ended = display === 'COMPLETED' || display === 'STOPPED' || display === 'FAILED';
-  const verdict = m?.verdict ?? (ended ? (counts.failed + counts.errors > 0 ? 'failed' : 'passed') : null);
+  // Only capi-launch's merge gives a verdict (run.json): a stopped run, which can be
+  // resumed, or a bare capi-exec has none, whatever its counts.
+  const verdict = m?.verdict ?? null;
   const startedMs = ms(m?.created) || Math.min(...hbs.map((hb) => ms(hb.startedAt)).filter(Number.isFinite));
   const lastMs = Math.max(...hbs.map((hb) => ms(hb.updatedAt)).filter(Number.isFinite));
   const endMs = ended
@@ -177,7 +181,10 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
   // Paused: nothing moves, whatever the last seconds or the heartbeats' own rates say.
   const rate = display === 'PAUSED' ? 0 : rateOf(state, hbs, ended || display === 'DEAD', counts.done, elapsedS);
   const moving = display === 'RUNNING' || display === 'STALLED';
-  const ran = counts.passed + counts.failed + counts.errors;
+  const remaining = total === null ? null : Math.max(0, total - counts.done);
+  // While a run can go on, a test without a result is remaining, not missing: the success
+  // rate is over the results so far. Only a completed run's missing tests count against it.
+  const ran = counts.passed + counts.failed + counts.errors + (display === 'COMPLETED' ? (remaining ?? 0) : 0);
   const stalled = display === 'STALLED' ? stalledSince(state, opts) : null;
   return {
     type: 'snapshot',
@@ -195,11 +202,12 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     pidAlive: alive,
     started: Number.isFinite(startedMs) ? new Date(startedMs).toISOString() : null,
     elapsedS,
-    etaS: moving && total !== null && rate > 0 ? Math.max(0, total - counts.done) / rate : null,
+    etaS: moving && remaining !== null && rate > 0 ? remaining / rate : null,
     lastUpdate: Number.isFinite(lastMs) ? new Date(lastMs).toISOString() : null,
     stalledS: stalled === null ? null : (opts.now - stalled) / 1000,
     total,
     ...counts,
+    remaining,
     percent: total ? Math.min(100, (counts.done / total) * 100) : null,
     successRate: ran > 0 ? (counts.passed / ran) * 100 : null,
     rate,

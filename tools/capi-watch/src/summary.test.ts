@@ -184,7 +184,7 @@ test('PAUSED: --summary says rate 0 and no ETA, as the dashboard does', async ()
   assert.deepEqual([s.state, s.rate, s.etaS], ['PAUSED', 0, null]);
 });
 
-test('STOPPED: resumable, exit from the counts', async () => {
+test('STOPPED: resumable, no verdict (run.json has none), success rate over the results, exit from the counts', async () => {
   const runs = join(tmp.path, 'stopped');
   await staticRun(runs, {
     id: 'capi_test_stop',
@@ -198,6 +198,21 @@ test('STOPPED: resumable, exit from the counts', async () => {
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.ok(lines(r.stdout).includes('Status: STOPPED'), r.stdout);
   assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_stop'));
+  await staticRun(runs, {
+    id: 'capi_test_stop2',
+    total: 10,
+    done: 4,
+    failEvery: 2,
+    state: 'stopped',
+    beatState: 'stopped',
+    pid: null,
+  });
+  const failing = await summary(runs);
+  assert.equal(failing.code, 1, 'some test failed');
+  assert.ok(!failing.stdout.includes('Verdict'), failing.stdout);
+  assert.ok(lines(failing.stdout).includes('Success Rate: 50.0%'), failing.stdout);
+  const s = JSON.parse((await summary(runs, ['--json'])).stdout);
+  assert.deepEqual([s.state, s.verdict, s.successRate, s.remaining], ['STOPPED', null, 50, 6]);
 });
 
 test('--summary --json: one snapshot line with the numbers of the journals', async () => {
