@@ -6,7 +6,7 @@ import { CapiError, ExitCode, FILE_MODE, runPaths } from '@capi/core';
 import { type Claim, claimNext, readClaims, releaseUnfinished, writeClaim } from './claims.js';
 import { readBatchIndex } from './create-run.js';
 import { finishRun } from './finish.js';
-import { type Manifest, updateManifest } from './manifest.js';
+import { type Manifest, readControl, updateManifest, writeControl } from './manifest.js';
 import { isAlive, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
@@ -83,6 +83,9 @@ interface Ctx {
   /** A worker's capi-exec gave up (exit 3): no new batch is claimed; running ones finish. */
   gaveUp: boolean;
   live: Set<number>;
+  /** Slots that still have a batch or may take one: they share `--rate` (control.json `workers`). */
+  busySlots: number;
+  shareWith: (slots: number) => Promise<void>;
 }
 
 /** Runs one batch to its end, replacing the worker when it dies, up to `maxRestarts`. */
@@ -157,11 +160,41 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
 }
 
 async function runSlot(ctx: Ctx, worker: number): Promise<void> {
-  while (!ctx.stopping && !ctx.gaveUp) {
-    const claim = await claimNext(ctx.runDir, ctx.batches, worker);
-    if (!claim) return;
-    await runBatch(ctx, claim);
+  try {
+    while (!ctx.stopping && !ctx.gaveUp) {
+      const claim = await claimNext(ctx.runDir, ctx.batches, worker);
+      if (!claim) return;
+      await runBatch(ctx, claim);
+    }
+  } finally {
+    // out of batches: the others take its share of the rate (the tail of a run)
+    ctx.busySlots--;
+    void ctx.shareWith(ctx.busySlots);
   }
+}
+
+/**
+ * Keeps control.json `workers` equal to the slots at work, so that `--rate` stays the
+ * whole run's rate when fewer batches than `--parallel` are left: each capi-exec takes
+ * `rate / workers` and re-reads the file every second. Writes are queued (never two at
+ * once) and made only when the number changes; `--pause`/`--set` may write in between,
+ * so each write re-reads the file first.
+ */
+function controlSharer(runDir: string, log: (t: string) => void): (slots: number) => Promise<void> {
+  let queue = Promise.resolve();
+  let written = -1;
+  return (slots) => {
+    queue = queue.then(async () => {
+      if (slots < 1 || slots === written) return;
+      try {
+        await writeControl(runDir, { ...(await readControl(runDir)), workers: slots });
+        written = slots;
+      } catch (err) {
+        log(`could not update control.json workers: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+    return queue;
+  };
 }
 
 /** Takes the run: refuses when another supervisor is alive, records this one's pid. */
@@ -194,6 +227,8 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     stopping: false,
     gaveUp: false,
     live: new Set(),
+    busySlots: 0,
+    shareWith: controlSharer(runDir, log),
   };
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -219,7 +254,10 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     log(
       `run ${manifest.id}: ${plural(manifest.total, 'test')} in ${plural(ctx.batches.length, 'batch', 'batches')}, ${plural(manifest.parallel, 'worker')}`,
     );
-    const slots = Array.from({ length: manifest.parallel }, (_, k) => runSlot(ctx, k + 1));
+    const done = new Set((await readClaims(runDir)).filter((c) => c.state === 'done').map((c) => c.batch));
+    ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !done.has(b)).length);
+    await ctx.shareWith(ctx.busySlots);
+    const slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
     await Promise.all(slots);
     return await finishRun(runDir, { stopSignal, batches: ctx.batches, env, log });
   } catch (err) {

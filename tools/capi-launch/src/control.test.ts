@@ -221,3 +221,28 @@ function claimPids(runDir: string): number[] {
     }
   });
 }
+
+test('--rate is the whole run rate also when fewer batches than --parallel are left: control.json workers follows', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '1' });
+  // 2 batches for 4 slots: each of the 2 workers takes 20/s / 2 = 10/s (not 20/s / 4 = 5/s)
+  const r = await b.launch([b.suite(40), '--foreground', '--parallel', '4', '--batch-size', '20', '--rate', '20/s']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = join(b.runs, 'latest');
+  const starts = [...readdirSync(join(runDir, 'results'))]
+    .filter((f) => f.endsWith('.ndjson'))
+    .flatMap((f) =>
+      readFileSync(join(runDir, 'results', f), 'utf8')
+        .trim()
+        .split('\n'),
+    )
+    .map((l) => Date.parse((JSON.parse(l) as { startedAt: string }).startedAt))
+    .sort((x, y) => x - y);
+  const spanS = ((starts.at(-1) as number) - (starts[0] as number)) / 1000;
+  const rate = (starts.length - 2) / spanS; // 2 workers start at once
+  assert.ok(
+    rate > 15 && rate < 25,
+    `combined rate ${rate.toFixed(1)}/s over ${spanS.toFixed(2)} s, expected about 20/s`,
+  );
+  // the tail: when the first worker ran out of batches, the last one took the whole rate
+  assert.equal(readJson<{ workers: number }>(join(runDir, 'control.json')).workers, 1);
+});
