@@ -119,7 +119,11 @@ test('STALLED when no running heartbeat moved within the limit; paused batches a
   const s = snapshot(state, { now: T0 + 95_000, stallAfterS: 60 });
   assert.equal(s.state, 'STALLED');
   assert.equal(s.stalledS, 65);
-  assert.equal(s.resume, 'capi-launch --resume capi_test_20260101_103000');
+  // The supervisor lives, and capi-launch refuses to resume a live run: stop it first.
+  assert.equal(
+    s.resume,
+    'capi-launch --stop capi_test_20260101_103000 && capi-launch --resume capi_test_20260101_103000',
+  );
   assert.equal(s.exitCode, null);
   assert.equal(s.batches[0]?.state, 'STALLED');
   batchState(state, 'batch_0002').heartbeat = hb('batch_0002', { state: 'paused' });
@@ -163,10 +167,16 @@ test('a bare capi-exec: state from its heartbeat, DEAD from its pid', () => {
   state.alive.set(777, true);
   let s = snapshot(state, opts);
   assert.deepEqual([s.state, s.method, s.total, s.done, s.pid], ['RUNNING', 'exec', 4, 1, 777]);
+  const stalled = snapshot(state, { now: T0 + 95_000, stallAfterS: 60 });
+  assert.equal(stalled.state, 'STALLED');
+  assert.match(
+    stalled.resume ?? '',
+    /^kill 777, then run the same capi-exec command again with --journal \/x\/results\.ndjson/,
+  );
   state.alive.set(777, false);
   s = snapshot(state, opts);
   assert.equal(s.state, 'DEAD');
-  assert.match(s.resume ?? '', /--journal \/x\/results\.ndjson/);
+  assert.match(s.resume ?? '', /^run the same capi-exec command again with --journal \/x\/results\.ndjson/);
   batchState(state, 'exec').heartbeat = hb('b1', { state: 'completed', pid: 777 });
   assert.deepEqual([snapshot(state, opts).state, snapshot(state, opts).exitCode], ['COMPLETED', 0]);
 });

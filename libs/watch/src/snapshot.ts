@@ -218,7 +218,8 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     failures: failureRows(state, opts),
     logFile: state.target.kind === 'run' ? `${state.target.dir}/logs/capi.log` : null,
     logTail: state.logs.slice(-(opts.maxLogLines ?? 20)),
-    resume: display === 'DEAD' || display === 'STALLED' || display === 'STOPPED' ? resumeHint(state) : null,
+    resume:
+      display === 'DEAD' || display === 'STALLED' || display === 'STOPPED' ? resumeHint(state, display, pid) : null,
     badLines: state.badLines,
   };
 }
@@ -258,12 +259,21 @@ function rateOf(state: RunState, hbs: StatusHeartbeat[], over: boolean, done: nu
   return elapsedS ? done / elapsedS : 0;
 }
 
-export function resumeHint(state: RunState): string {
-  if (state.target.kind === 'run') return `capi-launch --resume ${state.manifest?.id ?? state.target.id}`;
+/**
+ * The command that continues the run. A STALLED run's supervisor is alive, and capi-launch
+ * refuses to resume a live run: it has to be stopped first (in-flight tests finish).
+ */
+export function resumeHint(state: RunState, display: DisplayState, pid: number | null): string {
+  const live = display === 'STALLED';
+  if (state.target.kind === 'run') {
+    const id = state.manifest?.id ?? state.target.id;
+    return live ? `capi-launch --stop ${id} && capi-launch --resume ${id}` : `capi-launch --resume ${id}`;
+  }
+  const stop = live && pid !== null ? `kill ${pid}, then ` : '';
   const journal = [...state.target.files].find(([, f]) => f.role === 'journal')?.[0];
   return journal
-    ? `run the same capi-exec command again with --journal ${journal} (it skips the ids already there)`
-    : 'run the same capi-exec command again with a --journal to resume';
+    ? `${stop}run the same capi-exec command again with --journal ${journal} (it skips the ids already there)`
+    : `${stop}run the same capi-exec command again with a --journal to resume`;
 }
 
 function rowState(b: BatchState, state: RunState, opts: SnapshotOptions): string {

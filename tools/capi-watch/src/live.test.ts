@@ -97,7 +97,7 @@ test('STALLED when heartbeats stop while the supervisor lives; DEAD once it is g
   const stalled = await waitFor('a STALLED snapshot', () =>
     (parseLines(out.slice(0, out.lastIndexOf('\n') + 1)) as Snap[]).find((s) => s.state === 'STALLED'),
   );
-  assert.equal(stalled.resume, 'capi-launch --resume capi_test_stall');
+  assert.equal(stalled.resume, 'capi-launch --stop capi_test_stall && capi-launch --resume capi_test_stall');
   assert.equal(stalled.exitCode, null);
   assert.equal(child.exitCode, null, 'a stalled run is still watched');
   fake.kill('SIGKILL');

@@ -125,7 +125,11 @@ test('STALLED: running, pid alive, heartbeats older than --stall-after', async (
   const r = await summary(runs, ['--stall-after', '60']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /^Status: STALLED \(no heartbeat for 2\.0m\)$/m);
-  assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_stuck'));
+  // A live run refuses --resume: the hint stops it first.
+  assert.ok(
+    lines(r.stdout).includes('Resume: capi-launch --stop capi_test_stuck && capi-launch --resume capi_test_stuck'),
+    r.stdout,
+  );
   const later = await summary(runs, ['--stall-after', '600']);
   assert.ok(lines(later.stdout).includes('Status: RUNNING'), 'a longer limit: not stalled yet');
 });
