@@ -8,6 +8,8 @@ export interface Expectation {
   body: string | null;
   json: string | null;
   maxMs: number | null;
+  /** `json` parsed, set by `checkExpectation` so that it is parsed once per test. */
+  jsonValue?: unknown;
 }
 
 export interface ObservedResponse {
@@ -68,13 +70,30 @@ function checkBody(expected: string, res: ObservedResponse): CheckFailure | null
   };
 }
 
-function checkJson(expectedText: string, res: ObservedResponse): CheckFailure | null {
-  let expected: unknown;
+function parseExpectedJson(text: string): unknown {
   try {
-    expected = JSON.parse(expectedText);
+    return JSON.parse(text);
   } catch (err) {
     throw new BadExpectation(`expect.json: not JSON: ${(err as Error).message}`);
   }
+}
+
+const hasJson = (e: Expectation): e is Expectation & { json: string } => e.json !== null && e.json.trim() !== '';
+
+/**
+ * Throws BadExpectation when a check could not be evaluated (a bad status pattern, a regex
+ * that does not compile, expect.json that is not JSON). Called before the request is sent:
+ * a test that cannot be judged is not sent at all.
+ */
+export function checkExpectation(expect: Expectation): void {
+  const status = statusMatcher(expect.status);
+  if (typeof status === 'string') throw new BadExpectation(`expect.status: ${status}`);
+  if (expect.body !== null && expect.body !== '') bodyRegex(expect.body);
+  if (hasJson(expect)) expect.jsonValue = parseExpectedJson(expect.json);
+}
+
+function checkJson(expectedText: string, res: ObservedResponse, parsed?: unknown): CheckFailure | null {
+  const expected = parsed === undefined ? parseExpectedJson(expectedText) : parsed;
   let actual: unknown;
   try {
     actual = JSON.parse(res.text);
@@ -100,8 +119,8 @@ export function runChecks(expect: Expectation, res: ObservedResponse): CheckFail
     const f = checkBody(expect.body, res);
     if (f) failures.push(f);
   }
-  if (expect.json !== null && expect.json.trim() !== '') {
-    const f = checkJson(expect.json, res);
+  if (hasJson(expect)) {
+    const f = checkJson(expect.json, res, expect.jsonValue);
     if (f) failures.push(f);
   }
   if (expect.maxMs !== null && res.durationMs > expect.maxMs)

@@ -234,3 +234,38 @@ test('startedAt is the ISO time of each result, also when many share a milliseco
   for (const ms of [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_600_000_000_000])
     assert.equal(makeResult(r, { ...o, startedAt: ms }, origin).startedAt, new Date(ms).toISOString());
 });
+
+test('a bad expectation is found before sending: BAD_EXPECT with attempts 0, like TEMPLATE; the API sees nothing', async () => {
+  let count = 0;
+  const s = await serve((_req, res) => {
+    count++;
+    res.end('ok');
+  });
+  servers.push(s);
+  // Input validation refuses these when written literally; templates or library callers can still make them.
+  const bad = (id: string, expect: Partial<TestRecord['expect']>) => {
+    const r = rec(id, '/a');
+    Object.assign(r.expect, expect);
+    return r;
+  };
+  const { byId } = await run(
+    [
+      bad('status', { status: '2xy' }),
+      bad('regex', { body: '/[/' }),
+      bad('json', { json: '{bad' }),
+      rec('tmpl', '/{{nope}}'),
+      rec('ok', '/a', { expect: { json: '{"x":1}' } }),
+    ],
+    options(s.url, { retries: 2 }),
+  );
+  for (const id of ['status', 'regex', 'json', 'tmpl']) {
+    const r = byId.get(id);
+    assert.deepEqual(
+      [r?.status, r?.error?.code, r?.attempts, r?.durationMs, r?.response],
+      ['error', id === 'tmpl' ? 'TEMPLATE' : 'BAD_EXPECT', 0, 0, null],
+      id,
+    );
+  }
+  assert.equal(byId.get('ok')?.status, 'failed', 'a body that is not JSON fails the json check');
+  assert.equal(count, 1);
+});

@@ -1,5 +1,5 @@
 import type { TestRecord } from '@capi/core';
-import type { Expectation } from './checks.js';
+import { checkExpectation, type Expectation } from './checks.js';
 import type { OutgoingRequest } from './http-client.js';
 import { addCredentialHeaders, type SecretSet } from './redact.js';
 import type { BaseUrl } from './target.js';
@@ -63,7 +63,10 @@ function hasHeader(headers: Record<string, string>, name: string): boolean {
   return false;
 }
 
-/** Throws MissingVariable, BadUrl: both end the test as an error without a retry. */
+/**
+ * Throws MissingVariable, BadUrl, BadExpectation: each ends the test as an error before
+ * anything is sent (attempts 0), without a retry.
+ */
 export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest {
   const scope: TemplateScope = {
     id: rec.id,
@@ -84,6 +87,13 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
     addCredentialHeaders({ add: (v) => secrets.push(v) }, rec.request.headers);
   }
   const e = rec.expect;
+  const expect: Expectation = {
+    status: expand(e.status, scope, 'expect.status'),
+    body: expandNullable(e.body, scope, 'expect.body'),
+    json: expandNullable(e.json, scope, 'expect.json'),
+    maxMs: e.maxMs,
+  };
+  checkExpectation(expect);
   return {
     request: {
       origin: target.origin,
@@ -94,12 +104,7 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
       timeoutMs: rec.timeoutMs ?? ctx.timeoutMs,
       keepText: (e.body !== null && e.body !== '') || (e.json !== null && e.json !== ''),
     },
-    expect: {
-      status: expand(e.status, scope, 'expect.status'),
-      body: expandNullable(e.body, scope, 'expect.body'),
-      json: expandNullable(e.json, scope, 'expect.json'),
-      maxMs: e.maxMs,
-    },
+    expect,
     secrets,
   };
 }

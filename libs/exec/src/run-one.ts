@@ -123,12 +123,8 @@ export async function runTest(
       continue;
     }
     noteHints(answer, ctx);
-    let verdict: CheckFailure[] | Retry;
-    try {
-      verdict = judge(answer, prep, ctx);
-    } catch (err) {
-      return { outcome: { ...base, error: setupError(err) }, secrets: prep.secrets };
-    }
+    // The expectations were checked before sending (prepareTest): judging cannot throw.
+    const verdict = judge(answer, prep, ctx);
     const timing = { durationMs: answer.durationMs, response: { status: answer.status, bytes: answer.bytes } };
     if (Array.isArray(verdict)) {
       const status = verdict.length === 0 ? 'passed' : 'failed';

@@ -62,3 +62,38 @@ test("--header names are case-insensitive: the later one wins, and a test's own 
     assert.equal(r.code, 0, `${second}: ${r.stdout}`);
   }
 });
+
+test('errors that never sent a request all have attempts 0, durationMs 0 and a null response; nothing reaches the API', async () => {
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const input = ndjson([
+    // Static bad expectations are refused as input (exit 2); from templates they show at run time.
+    get('regex', '/a', { expect: { body: '{{v}}' }, vars: { v: '/[/' } }),
+    get('json', '/a', { expect: { json: '{{v}}' }, vars: { v: '{bad' } }),
+    get('tmpl', '/items/{{nope}}'),
+    get('scheme', 'ftp://127.0.0.1/x'),
+  ]);
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '3'], { input });
+  assert.equal(r.code, 1, r.stderr);
+  const codes: Record<string, string> = {
+    regex: 'BAD_EXPECT',
+    json: 'BAD_EXPECT',
+    tmpl: 'TEMPLATE',
+    scheme: 'BAD_URL',
+  };
+  const res = byId(r.stdout);
+  for (const [id, code] of Object.entries(codes)) {
+    const got = res.get(id);
+    assert.deepEqual(
+      {
+        status: got?.status,
+        code: got?.error?.code,
+        attempts: got?.attempts,
+        ms: got?.durationMs,
+        response: got?.response,
+      },
+      { status: 'error', code, attempts: 0, ms: 0, response: null },
+      id,
+    );
+  }
+  assert.equal(s.hits.length, 0);
+});
