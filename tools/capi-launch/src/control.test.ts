@@ -246,3 +246,27 @@ test('--rate is the whole run rate also when fewer batches than --parallel are l
   // the tail: when the first worker ran out of batches, the last one took the whole rate
   assert.equal(readJson<{ workers: number }>(join(runDir, 'control.json')).workers, 1);
 });
+
+test('a resumed run is merged again and its report/ holds one set of reports, not the earlier ones too', async () => {
+  const b = await box();
+  const r = await b.launch([b.suite(20), '--foreground', '--batch-size', '10']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = join(b.runs, 'latest', 'report');
+  // what an earlier merge of this run left (a run that stopped, failed or was resumed before)
+  for (const name of ['aggregated_results_20200101_000000.json', 'aggregated_results_20200101_000000.csv'])
+    writeFileSync(join(report, name), '{}\n');
+  writeFileSync(join(report, 'test_summary_report_20200101_000000.txt'), 'missing: 20\n');
+  writeFileSync(join(report, 'notes.txt'), 'mine\n');
+  const again = await b.launch(['--resume', join(b.runs, 'latest'), '--foreground']);
+  assert.equal(again.code, 0, again.stderr);
+  const names = readdirSync(report).sort();
+  for (const pattern of [
+    /^aggregated_results_.*\.json$/,
+    /^aggregated_results_.*\.csv$/,
+    /^test_summary_report_.*\.txt$/,
+  ])
+    assert.equal(names.filter((n) => pattern.test(n)).length, 1, `${pattern}: ${names.join(' ')}`);
+  assert.ok(!names.some((n) => n.includes('20200101')), names.join(' '));
+  assert.ok(names.includes('notes.txt'), 'other files stay');
+  assert.match(again.stderr, /removed the earlier report files of this run: /);
+});
