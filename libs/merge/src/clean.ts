@@ -1,4 +1,5 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { runPaths } from '@capi/core';
 import type { MergeState } from './merge-state.js';
@@ -25,6 +26,17 @@ async function liveSupervisor(pidFile: string): Promise<number | null> {
   return alive(pid) ? pid : null;
 }
 
+/** A capi-exec that still holds a journal's lock (docs/capi-exec.md): its pid, else null. */
+async function liveJournalWriter(lockFile: string): Promise<number | null> {
+  try {
+    const { pid, host } = JSON.parse(await readFile(lockFile, 'utf8')) as { pid?: unknown; host?: unknown };
+    if (typeof host === 'string' && host !== hostname()) return -1;
+    return typeof pid === 'number' && alive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
 async function names(dir: string, keep: (name: string) => boolean): Promise<string[]> {
   try {
     return (await readdir(dir)).filter(keep).map((n) => join(dir, n));
@@ -36,10 +48,10 @@ async function names(dir: string, keep: (name: string) => boolean): Promise<stri
 /**
  * The guide's clean-up step, made safe. Called only after every output (including the
  * merged `report/results.ndjson`) is in place. Removes batches/, claims/, status/, the
- * per-batch logs and the result journals with their sidecars; keeps run.json, report/,
+ * per-batch logs and the result journals with their sidecars and stale locks; keeps run.json, report/,
  * logs/capi.log and logs/worker_K.log.
  * Refuses (with a warning, removing nothing) while tests are missing, since a resume
- * still needs the batches, or while a live supervisor works in the folder.
+ * still needs the batches, or while a live supervisor or capi-exec works in the folder.
  */
 export async function cleanRun(
   runs: RunFolderFiles[],
@@ -60,13 +72,20 @@ export async function cleanRun(
     warn(`--clean: nothing removed: the run's supervisor (pid ${pid}) is still running`);
     return [];
   }
+  for (const lock of await names(p.results, (n) => n.endsWith('.ndjson.lock'))) {
+    const writer = await liveJournalWriter(lock);
+    if (writer === null) continue;
+    const who = writer === -1 ? 'a capi-exec on another host' : `capi-exec pid ${writer}`;
+    warn(`--clean: nothing removed: ${lock} is held by ${who}`);
+    return [];
+  }
   const targets = [
     p.batches,
     p.claims,
     p.status,
     ...(await names(p.logs, (n) => /^batch_.*\.log$/.test(n))),
-    // The journals and their .meta.json sidecars (docs/run-folder.md).
-    ...(await names(p.results, (n) => n.endsWith('.ndjson') || n.endsWith('.ndjson.meta.json'))),
+    // The journals with their .meta.json sidecars and stale .lock files (docs/run-folder.md).
+    ...(await names(p.results, (n) => /\.ndjson(\.meta\.json|\.lock)?$/.test(n))),
   ];
   for (const t of targets) await rm(t, { recursive: true, force: true });
   return targets;

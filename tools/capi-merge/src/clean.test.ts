@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { killAll, runTool, tempDir } from '@capi/testkit';
@@ -33,6 +34,8 @@ async function finishedRun(name: string, withMissing = false) {
       'logs/capi.log': 'supervisor log\n',
       'logs/worker_1.log': 'slot 1 took batch_0001\n',
       'results/batch_0001.ndjson.meta.json': '{"version":1}',
+      // Left by a capi-exec killed with -9: its pid is gone.
+      'results/batch_0002.ndjson.lock': JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), since: '' }),
     },
   });
   return run;
@@ -42,7 +45,7 @@ test('--clean after a full merge: intermediates gone, report and merged results 
   const run = await finishedRun('done');
   const r = await runTool('capi-merge', [run, '--clean']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /--clean removed 7 intermediates/);
+  assert.match(r.stderr, /--clean removed 8 intermediates/);
   assert.deepEqual(await listDir(run), ['logs', 'report', 'results', 'run.json']);
   assert.deepEqual(await listDir(join(run, 'logs')), ['capi.log', 'worker_1.log']);
   assert.deepEqual(await listDir(join(run, 'results')), []);
@@ -79,6 +82,7 @@ test('--clean removes nothing while tests are missing: a resume still needs the 
     'batch_0001.ndjson',
     'batch_0001.ndjson.meta.json',
     'batch_0002.ndjson',
+    'batch_0002.ndjson.lock',
   ]);
 });
 
@@ -97,6 +101,16 @@ test('--clean removes nothing while the run supervisor is alive', async () => {
   }
 });
 
+test('--clean removes nothing while a capi-exec still holds a journal lock', async () => {
+  const run = await finishedRun('locked');
+  const lock = join(run, 'results', 'batch_0001.ndjson.lock');
+  await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: '' }));
+  const r = await runTool('capi-merge', [run, '--clean']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /--clean: nothing removed: \S+batch_0001\.ndjson\.lock is held by capi-exec pid \d+/);
+  assert.ok((await listDir(run)).includes('batches'));
+});
+
 test('--clean with an output that cannot be written: exit 3 and nothing removed', async () => {
   const run = await finishedRun('unwritable');
   await mkdir(join(tmp.path, 'a-file'), { recursive: true });
@@ -108,6 +122,7 @@ test('--clean with an output that cannot be written: exit 3 and nothing removed'
     'batch_0001.ndjson',
     'batch_0001.ndjson.meta.json',
     'batch_0002.ndjson',
+    'batch_0002.ndjson.lock',
   ]);
   assert.deepEqual(await listDir(join(run, 'report')), []);
 });
