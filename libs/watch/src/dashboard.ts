@@ -1,8 +1,15 @@
-import { formatDuration } from '@capi/core';
 import blessed from 'blessed';
 import contrib from 'blessed-contrib';
+import {
+  batchLines,
+  fitLabel,
+  headerSegments,
+  planLayout,
+  type Rect,
+  type Segment,
+  wrapSegments,
+} from './dashboard-layout.js';
 import type { Presenter } from './presenters.js';
-import { formatRate, localTime } from './render-plain.js';
 import type { FailureFilter, Snapshot } from './snapshot.js';
 import { stopRun } from './stop-run.js';
 
@@ -22,52 +29,37 @@ const HELP = [
 
 const num = (n: number) => n.toLocaleString('en-US');
 
+interface LineChart extends blessed.Widgets.BoxElement {
+  setData(d: unknown): void;
+  options: { maxY?: number };
+}
+
 interface Widgets {
   screen: blessed.Widgets.Screen;
   header: blessed.Widgets.BoxElement;
-  gauge: { setPercent(p: number): void; setLabel(l: string): void };
-  breakdown: blessed.Widgets.BoxElement;
-  chart: { setData(d: unknown): void; options: { maxY?: number } };
-  table: { setData(d: { headers: string[]; data: string[][] }): void; setLabel(l: string): void };
+  status: blessed.Widgets.BoxElement;
+  batches: blessed.Widgets.BoxElement;
   failures: blessed.Widgets.BoxElement;
   logs: blessed.Widgets.BoxElement;
   prompt: blessed.Widgets.BoxElement;
+  /** Made again when its size changes: blessed-contrib sizes its canvas once, on attach. */
+  chart: LineChart | null;
+  chartRect: Rect | null;
 }
 
-function layout(color: boolean): Widgets {
+function createWidgets(color: boolean): Widgets {
   const screen = blessed.screen({ smartCSR: true, title: 'capi-watch', warnings: false, fullUnicode: false });
-  const grid = new contrib.grid({ rows: 24, cols: 12, screen });
-  const fg = color ? 'cyan' : undefined;
-  const border = { type: 'line', fg } as const;
-  // biome-ignore lint/suspicious/noExplicitAny: blessed-contrib's grid.set takes any widget factory.
-  const set = (r: number, c: number, rs: number, cs: number, w: any, o: object) => grid.set(r, c, rs, cs, w, o) as any;
+  const border = { type: 'line', fg: color ? 'cyan' : undefined } as const;
+  // Placed (and shown) by each draw, from planLayout.
+  const box = (label: string, tags: boolean) =>
+    blessed.box({ parent: screen, label, tags, wrap: false, border, hidden: true } as blessed.Widgets.BoxOptions);
   return {
     screen,
-    header: set(0, 0, 3, 12, blessed.box, { label: ' capi-watch ', tags: true, border }),
-    gauge: set(3, 0, 3, 8, contrib.gauge, {
-      label: 'Progress',
-      stroke: color ? 'green' : 'white',
-      fill: 'black',
-      border,
-    }),
-    breakdown: set(3, 8, 7, 4, blessed.box, { label: ' Status ', tags: true, border }),
-    chart: set(6, 0, 4, 8, contrib.line, {
-      label: ' tests/s ',
-      style: { line: color ? 'yellow' : 'white', text: 'white', baseline: 'white' },
-      showLegend: false,
-      wholeNumbersOnly: false,
-      border,
-    }),
-    table: set(10, 0, 7, 12, contrib.table, {
-      label: ' Batches ',
-      keys: false,
-      interactive: false,
-      columnSpacing: 2,
-      columnWidth: [14, 8, 10, 15, 7, 8, 24],
-      border,
-    }),
-    failures: set(17, 0, 7, 7, blessed.box, { label: ' Latest failures ', tags: false, wrap: false, border }),
-    logs: set(17, 7, 7, 5, blessed.box, { label: ' Log ', tags: false, wrap: false, border }),
+    header: box(' capi-watch ', true),
+    status: box(' Status ', false),
+    batches: box(' Batches ', false),
+    failures: box(' Latest failures ', false),
+    logs: box(' Log ', false),
     prompt: blessed.box({
       parent: screen,
       bottom: 0,
@@ -79,11 +71,59 @@ function layout(color: boolean): Widgets {
       tags: false,
       content: '',
     }),
+    chart: null,
+    chartRect: null,
   };
 }
 
+function place(el: blessed.Widgets.BoxElement, r: Rect | null): number {
+  if (!r) {
+    el.hide();
+    return 0;
+  }
+  el.top = r.top;
+  el.left = r.left;
+  el.width = r.width;
+  el.height = r.height;
+  el.show();
+  return Math.max(0, r.width - 2);
+}
+
+const sameRect = (a: Rect | null, b: Rect | null) =>
+  a === b || (!!a && !!b && a.top === b.top && a.left === b.left && a.width === b.width && a.height === b.height);
+
+function placeChart(w: Widgets, r: Rect | null, color: boolean): void {
+  if (sameRect(r, w.chartRect)) return;
+  w.chart?.destroy();
+  w.chart = null;
+  w.chartRect = r;
+  if (!r) return;
+  // biome-ignore lint/suspicious/noExplicitAny: blessed-contrib's typings miss the line chart's options.
+  w.chart = (contrib.line as any)({
+    ...r,
+    label: ' tests/s ',
+    style: { line: color ? 'yellow' : 'white', text: 'white', baseline: 'white' },
+    showLegend: false,
+    wholeNumbersOnly: false,
+    border: { type: 'line', fg: color ? 'cyan' : undefined },
+  }) as LineChart;
+  w.screen.append(w.chart);
+  w.prompt.setFront();
+}
+
+const escapeTags = (t: string) => t.replace(/[{}]/g, (c) => (c === '{' ? '{open}' : '{close}'));
+
+function headerText(lines: Segment[][], color: boolean): string {
+  const paint = (seg: Segment) => {
+    const text = escapeTags(seg.text);
+    if (!color || !seg.paint) return text;
+    return seg.paint === 'red' ? `{red-fg}{bold}${text}{/bold}{/red-fg}` : `{green-fg}${text}{/green-fg}`;
+  };
+  return lines.map((line) => line.map(paint).join('')).join('\n');
+}
+
 export function dashboardPresenter(opts: DashboardOptions): Presenter {
-  const w = layout(opts.color);
+  const w = createWidgets(opts.color);
   let last: Snapshot | null = null;
   let filter = 0;
   let confirming = false;
@@ -94,7 +134,6 @@ export function dashboardPresenter(opts: DashboardOptions): Presenter {
   const quit = new Promise<void>((r) => {
     quitResolve = r;
   });
-  const red = (t: string) => (opts.color ? `{red-fg}{bold}${t}{/bold}{/red-fg}` : t);
 
   const popup = (text: string) => {
     w.prompt.setContent(text);
@@ -130,29 +169,39 @@ export function dashboardPresenter(opts: DashboardOptions): Presenter {
   });
 
   function draw(s: Snapshot): void {
-    drawHeader(w, s, red, message);
-    const pct = s.percent ?? 0;
-    // blessed-contrib reads a percent at or under 1.001 as a fraction; scale it back.
-    w.gauge.setPercent(pct > 0 && pct <= 1.001 ? pct / 100 : pct);
-    w.gauge.setLabel(
-      ` ${num(s.done)} / ${s.total === null ? '?' : num(s.total)} (${s.percent === null ? '?' : s.percent.toFixed(1)}%)  success ${s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`} `,
+    const width = Number(w.screen.width);
+    const height = Number(w.screen.height);
+    const lines = wrapSegments(headerSegments(s, message, width - 2), width - 2);
+    const l = planLayout(width, height, lines.length, s.batches.length);
+    place(w.header, l.header);
+    w.header.setContent(headerText(lines, opts.color));
+    place(w.status, l.status);
+    w.status.setContent(breakdownText(s));
+    placeChart(w, l.chart, opts.color);
+    if (w.chart) drawChart(w.chart, s);
+    const batchWidth = place(w.batches, l.batches);
+    const states = Object.entries(s.batchStates).map(([k, v]) => `${k} ${v}`);
+    w.batches.setLabel(fitLabel(` Batches (${states.join(', ')}) `, batchWidth + 2));
+    w.batches.setContent(batchLines(s, batchWidth).join('\n'));
+    const failWidth = place(w.failures, l.failures);
+    w.failures.setLabel(
+      fitLabel(` Latest failures: ${FILTERS[filter]} (${num(s.failureCount)} in all; f cycles) `, failWidth + 2),
     );
-    w.breakdown.setContent(breakdownText(s));
-    drawChart(w, s);
-    w.table.setLabel(
-      ` Batches (${Object.entries(s.batchStates)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}) `,
+    const failRows = Math.max(1, (l.failures?.height ?? 3) - 2);
+    w.failures.setContent(
+      s.failures
+        .slice(-failRows)
+        .map((f) => failureLine(f).slice(0, failWidth))
+        .join('\n'),
     );
-    w.table.setData({
-      headers: ['batch', 'pid', 'state', 'done/total', 'pass%', 'rate', 'current'],
-      data: s.batches.map(batchRow),
-    });
-    w.failures.setLabel(` Latest failures: ${FILTERS[filter]} (${num(s.failureCount)} in all; f cycles) `);
-    const height = Math.max(1, Number(w.failures.height) - 2);
-    w.failures.setContent(s.failures.slice(-height).map(failureLine).join('\n'));
-    const logHeight = Math.max(1, Number(w.logs.height) - 2);
-    w.logs.setContent(s.logTail.slice(-logHeight).join('\n'));
+    const logWidth = place(w.logs, l.logs);
+    const logRows = Math.max(1, (l.logs?.height ?? 3) - 2);
+    w.logs.setContent(
+      s.logTail
+        .slice(-logRows)
+        .map((line) => line.slice(0, logWidth))
+        .join('\n'),
+    );
     w.screen.render();
   }
 
@@ -180,20 +229,6 @@ export function dashboardPresenter(opts: DashboardOptions): Presenter {
   };
 }
 
-function drawHeader(w: Widgets, s: Snapshot, red: (t: string) => string, message: string): void {
-  const trouble = s.state === 'STALLED' || s.state === 'DEAD' || s.state === 'FAILED';
-  const state = trouble ? red(s.state) : s.state;
-  const stalled = s.stalledS === null ? '' : ` (no heartbeat for ${formatDuration(s.stalledS)})`;
-  const resume = s.resume ? `   resume: ${s.resume}` : '';
-  const lines = [
-    `Run ${s.runId}   method ${s.method ?? '-'}   suite ${s.suite ?? '-'}   keys: q s f ?`,
-    `State ${state}${stalled}${s.verdict === null ? '' : `   verdict ${s.verdict.toUpperCase()}`}${s.state === 'STOPPED' ? resume : red(resume)}`,
-    `Started ${localTime(s.started)}   elapsed ${s.elapsedS === null ? '-' : formatDuration(s.elapsedS)}   ETA ${s.etaS === null ? '-' : formatDuration(s.etaS)}   rate ${formatRate(s.rate)} tests/s   pid ${s.pid ?? '-'}${s.pidAlive === false ? ' (gone)' : ''}`,
-    message,
-  ];
-  w.header.setContent(lines.join('\n'));
-}
-
 function breakdownText(s: Snapshot): string {
   // Without a result yet a test is remaining (the run can go on); a completed run's are missing.
   const rows: Array<[string, string]> = [
@@ -202,30 +237,17 @@ function breakdownText(s: Snapshot): string {
     ['error', num(s.errors)],
     ['skipped', num(s.skipped)],
     [s.state === 'COMPLETED' ? 'missing' : 'remaining', s.remaining === null ? '?' : num(s.remaining)],
-    ['', ''],
     ['success', s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`],
   ];
-  return rows.map(([label, value]) => (label ? `${label.padEnd(10)}${value}` : '')).join('\n');
+  return rows.map(([label, value]) => `${label.padEnd(10)}${value}`).join('\n');
 }
 
-function drawChart(w: Widgets, s: Snapshot): void {
+function drawChart(chart: LineChart, s: Snapshot): void {
   const y = s.rateSeries.length >= 2 ? s.rateSeries : [0, ...s.rateSeries, 0].slice(0, 2);
   const x = y.map((_, i) => `${i - y.length + 1}s`);
   // An all-zero series would divide by zero inside the chart.
-  w.chart.options.maxY = Math.max(1, ...y) * 1.2;
-  w.chart.setData([{ title: 'tests/s', x, y }]);
-}
-
-function batchRow(b: Snapshot['batches'][number]): string[] {
-  return [
-    b.batch,
-    b.pid === null ? '-' : String(b.pid),
-    b.state,
-    `${num(b.done)}/${b.total === null ? '?' : num(b.total)}`,
-    b.passRate === null ? '-' : b.passRate.toFixed(1),
-    b.rate === null ? '-' : formatRate(b.rate),
-    b.current ?? '',
-  ];
+  chart.options.maxY = Math.max(1, ...y) * 1.2;
+  chart.setData([{ title: 'tests/s', x, y }]);
 }
 
 function failureLine(f: Snapshot['failures'][number]): string {

@@ -145,12 +145,51 @@ test('a resized pane is redrawn to its new size; STALLED shows in the header wit
     small.every((r) => r.trimEnd().length <= 100),
     text,
   );
-  assert.match(text, /State STALLED \(no heartbeat for [\d.]+s\)/);
+  assert.match(text, /State STALLED \(no heartbeat [\d.]+s\)/);
   assert.match(
     text.replace(/[│\s]+/g, ' '),
     /resume: capi-launch --stop capi_test_small && capi-launch --resume capi_test_small/,
   );
   assert.match(text, /┌─ capi-watch ─+┐/);
+  await tmux.keys(session, 'q');
+  await waitFor('the exit', async () => /EXIT=0/.test(await tmux.capture(session)) || undefined);
+});
+
+test('80x24: the state line with elapsed, ETA and rate, the progress and the counts all show; smaller, the state line stays', {
+  skip,
+}, async () => {
+  const runs = join(tmp.path, 'small');
+  const dir = join(runs, 'capi_test_20260101_103000');
+  startFakeRun(dir, ['--total', '1000000', '--batches', '3', '--rate', '100', '--fail-every', '7']);
+  await waitFor('the run folder', () => journalCounts(runPaths(dir).results).then((c) => c.done > 0 || undefined));
+  const session = await tmux.start(dashboardCommand([], { CAPI_RUNS_DIR: runs }), 80, 24);
+  const screen = await waitFor('a RUNNING screen with an ETA', async () => {
+    const s = await tmux.capture(session);
+    return /ETA [\d.]+[smh]/.test(s) && /│passed +[1-9]/.test(s) ? s : undefined;
+  });
+  const rows = screen.split('\n');
+  assert.ok(
+    rows.every((r) => r.length <= 80),
+    screen,
+  );
+  assert.match(rows[1] as string, /│State RUNNING {2}elapsed [\d.]+s {2}ETA [\dhm.]+ {2}rate [\d.]+ tests\/s +│/);
+  assert.match(rows[2] as string, /│\[[#-]+\] [\d,]+ \/ 1,000,000 \([\d.]+%\) {2}success [\d.]+% *│/);
+  for (const label of ['passed', 'failed', 'error', 'remaining', 'success'])
+    assert.match(screen, new RegExp(`│${label} `));
+  assert.match(screen, /batch_000\d +\d+ +running/);
+  assert.match(screen, /┌─ Latest failures: all \([\d,]+ in all; f/, 'the label is cut, not wrapped into the box');
+  // Smaller: boxes go, the header's later lines go; the state line is the last to go.
+  await tmux.resize(session, 50, 8);
+  const small = await waitFor('a screen redrawn 50 wide', async () => {
+    const r = (await tmux.capture(session)).split('\n');
+    return /^└─+┘$/.test((r[7] ?? '').trimEnd()) && (r[7] ?? '').trimEnd().length === 50 ? r : undefined;
+  });
+  assert.match(small[1] as string, /│State RUNNING {2}elapsed [\d.]+s {2}ETA [\dhm.]+ +│/);
+  await tmux.resize(session, 24, 3);
+  await waitFor('only the state', async () => {
+    const r = (await tmux.capture(session)).split('\n');
+    return /^│State RUNNING +│$/.test((r[1] ?? '').trimEnd()) || undefined;
+  });
   await tmux.keys(session, 'q');
   await waitFor('the exit', async () => /EXIT=0/.test(await tmux.capture(session)) || undefined);
 });
