@@ -36,6 +36,7 @@ interface LineChart extends blessed.Widgets.BoxElement {
 
 interface Widgets {
   screen: blessed.Widgets.Screen;
+  color: boolean;
   header: blessed.Widgets.BoxElement;
   status: blessed.Widgets.BoxElement;
   batches: blessed.Widgets.BoxElement;
@@ -47,14 +48,41 @@ interface Widgets {
   chartRect: Rect | null;
 }
 
-function createWidgets(color: boolean): Widgets {
+/** blessed keeps a cell's colours in bits 0-17 of its attribute; all ones is the default. */
+const DEFAULT_COLORS = 0x3ffff;
+
+/**
+ * No colour at all: blessed has no such option and blessed-contrib colours its chart and
+ * table itself, so every cell is drawn with the terminal's default colours (bold, inverse
+ * and underline stay).
+ */
+function dropColors(screen: blessed.Widgets.Screen): void {
+  const raw = screen as unknown as {
+    lines: Array<Array<[number, string]> & { dirty?: boolean }>;
+    draw(a: number, b: number): void;
+  };
+  const draw = raw.draw.bind(screen);
+  raw.draw = (start, end) => {
+    for (let y = start; y <= end; y++) {
+      const line = raw.lines[y];
+      if (line?.dirty) for (const cell of line) cell[0] |= DEFAULT_COLORS;
+    }
+    draw(start, end);
+  };
+}
+
+function createWidgets(wanted: boolean): Widgets {
   const screen = blessed.screen({ smartCSR: true, title: 'capi-watch', warnings: false, fullUnicode: false });
+  // NO_COLOR (the caller's `wanted`), or a terminal without 8 colours (xterm-mono, vt100).
+  const color = wanted && (screen.tput as unknown as { colors: number }).colors >= 8;
+  if (!color) dropColors(screen);
   const border = { type: 'line', fg: color ? 'cyan' : undefined } as const;
   // Placed (and shown) by each draw, from planLayout.
   const box = (label: string, tags: boolean) =>
     blessed.box({ parent: screen, label, tags, wrap: false, border, hidden: true } as blessed.Widgets.BoxOptions);
   return {
     screen,
+    color,
     header: box(' capi-watch ', true),
     status: box(' Status ', false),
     batches: box(' Batches ', false),
@@ -92,7 +120,7 @@ function place(el: blessed.Widgets.BoxElement, r: Rect | null): number {
 const sameRect = (a: Rect | null, b: Rect | null) =>
   a === b || (!!a && !!b && a.top === b.top && a.left === b.left && a.width === b.width && a.height === b.height);
 
-function placeChart(w: Widgets, r: Rect | null, color: boolean): void {
+function placeChart(w: Widgets, r: Rect | null): void {
   if (sameRect(r, w.chartRect)) return;
   w.chart?.destroy();
   w.chart = null;
@@ -102,10 +130,10 @@ function placeChart(w: Widgets, r: Rect | null, color: boolean): void {
   w.chart = (contrib.line as any)({
     ...r,
     label: ' tests/s ',
-    style: { line: color ? 'yellow' : 'white', text: 'white', baseline: 'white' },
+    style: { line: w.color ? 'yellow' : 'white', text: 'white', baseline: 'white' },
     showLegend: false,
     wholeNumbersOnly: false,
-    border: { type: 'line', fg: color ? 'cyan' : undefined },
+    border: { type: 'line', fg: w.color ? 'cyan' : undefined },
   }) as LineChart;
   w.screen.append(w.chart);
   w.prompt.setFront();
@@ -116,7 +144,9 @@ const escapeTags = (t: string) => t.replace(/[{}]/g, (c) => (c === '{' ? '{open}
 function headerText(lines: Segment[][], color: boolean): string {
   const paint = (seg: Segment) => {
     const text = escapeTags(seg.text);
-    if (!color || !seg.paint) return text;
+    if (!seg.paint) return text;
+    // Without colour, trouble stays bold (an attribute, not a colour).
+    if (!color) return seg.paint === 'red' ? `{bold}${text}{/bold}` : text;
     return seg.paint === 'red' ? `{red-fg}{bold}${text}{/bold}{/red-fg}` : `{green-fg}${text}{/green-fg}`;
   };
   return lines.map((line) => line.map(paint).join('')).join('\n');
@@ -174,10 +204,10 @@ export function dashboardPresenter(opts: DashboardOptions): Presenter {
     const lines = wrapSegments(headerSegments(s, message, width - 2), width - 2);
     const l = planLayout(width, height, lines.length, s.batches.length);
     place(w.header, l.header);
-    w.header.setContent(headerText(lines, opts.color));
+    w.header.setContent(headerText(lines, w.color));
     place(w.status, l.status);
     w.status.setContent(breakdownText(s));
-    placeChart(w, l.chart, opts.color);
+    placeChart(w, l.chart);
     if (w.chart) drawChart(w.chart, s);
     const batchWidth = place(w.batches, l.batches);
     const states = Object.entries(s.batchStates).map(([k, v]) => `${k} ${v}`);

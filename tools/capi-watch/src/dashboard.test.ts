@@ -11,6 +11,7 @@ import {
   isAlive,
   journalCounts,
   killChildren,
+  sgrColors,
   startFakeRun,
   tmuxServer,
   waitFor,
@@ -192,4 +193,32 @@ test('80x24: the state line with elapsed, ETA and rate, the progress and the cou
   });
   await tmux.keys(session, 'q');
   await waitFor('the exit', async () => /EXIT=0/.test(await tmux.capture(session)) || undefined);
+});
+
+test('NO_COLOR, or a terminal without colours: no colour escape anywhere on the dashboard', { skip }, async () => {
+  const runs = join(tmp.path, 'color');
+  const dir = join(runs, 'capi_test_color');
+  // Failures and a STALLED state: the parts that are red, green, cyan or yellow in colour.
+  startFakeRun(dir, ['--total', '300', '--batches', '2', '--rate', '600', '--fail-every', '5', '--end', 'hang']);
+  await waitFor('the run folder', () => journalCounts(runPaths(dir).results).then((c) => c.done >= 300 || undefined));
+  const screenOf = async (env: Record<string, string>) => {
+    const session = await tmux.start(
+      dashboardCommand(['--stall-after', '1'], { CAPI_RUNS_DIR: runs, ...env }),
+      120,
+      40,
+    );
+    const screen = await waitFor('a STALLED screen with failures and a chart', async () => {
+      const s = await tmux.captureEscapes(session);
+      return /STALLED/.test(s) && /Latest failures/.test(s) && /tests\/s/.test(s) ? s : undefined;
+    });
+    await tmux.keys(session, 'q');
+    await waitFor('the exit', async () => /EXIT=0/.test(await tmux.capture(session)) || undefined);
+    return screen;
+  };
+  const colored = await screenOf({});
+  assert.ok(sgrColors(colored).length > 0, 'in colour, the capture shows colour escapes (the check can fail)');
+  const plain = await screenOf({ NO_COLOR: '1' });
+  assert.deepEqual(sgrColors(plain), [], plain);
+  const mono = await screenOf({ TERM: 'xterm-mono' });
+  assert.deepEqual(sgrColors(mono), [], mono);
 });

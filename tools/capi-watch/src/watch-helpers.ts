@@ -106,6 +106,10 @@ export function tmuxServer(name: string) {
     async capture(session: string): Promise<string> {
       return (await run('tmux', [...base, 'capture-pane', '-p', '-t', session])).stdout;
     },
+    /** The pane with its colours and attributes as escape codes (`capture-pane -e`). */
+    async captureEscapes(session: string): Promise<string> {
+      return (await run('tmux', [...base, 'capture-pane', '-e', '-p', '-t', session])).stdout;
+    },
     async keys(session: string, ...keys: string[]): Promise<void> {
       await run('tmux', [...base, 'send-keys', '-t', session, ...keys]);
     },
@@ -132,4 +136,27 @@ export function dashboardCommand(args: string[], env: Record<string, string>): s
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const vars = Object.entries({ TZ: 'UTC', NCURSES_NO_UTF8_ACS: '1', ...env }).map(([k, v]) => `${k}=${quote(v)}`);
   return `env ${vars.join(' ')} ${quote(process.execPath)} ${quote(watchBin)} ${args.map(quote).join(' ')}; echo EXIT=$?; sleep 120`;
+}
+
+/**
+ * The colour parameters of the SGR escapes in `text` (30-38, 40-48, 90-97, 100-107, with
+ * 38;5;N and 48;2;R;G;B taken whole); reset, bold, inverse and the default colours
+ * (39, 49) are not colours.
+ */
+export function sgrColors(text: string): string[] {
+  const found: string[] = [];
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is what an SGR sequence starts with
+  for (const m of text.matchAll(/\u001b\[([\d;:]*)m/g)) {
+    const params = (m[1] as string).split(/[;:]/).map(Number);
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i] as number;
+      if (p === 38 || p === 48) {
+        const n = params[i + 1] === 5 ? 2 : 4;
+        found.push(params.slice(i, i + n + 1).join(';'));
+        i += n;
+      } else if ((p >= 30 && p <= 37) || (p >= 40 && p <= 47) || (p >= 90 && p <= 97) || (p >= 100 && p <= 107))
+        found.push(String(p));
+    }
+  }
+  return found;
 }
