@@ -2,8 +2,17 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { type BatchIndex, CapiError, DIR_MODE, ExitCode, type ExitCodeValue, newRunId, runPaths } from '@capi/core';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  type BatchIndex,
+  CapiError,
+  DIR_MODE,
+  ExitCode,
+  type ExitCodeValue,
+  isErrnoException,
+  newRunId,
+  runPaths,
+} from '@capi/core';
 import { type Control, type LaunchOptions, type Manifest, writeControl, writeManifest } from './manifest.js';
 import { toolBin } from './tools.js';
 
@@ -31,9 +40,37 @@ async function sha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+type Mkdir = (path: string, o: { recursive?: boolean; mode: number }) => Promise<unknown>;
+
+/**
+ * `mkdir -p` that reports the real cause: Node's recursive mkdir says ENOENT ("no such
+ * file or folder") for any failure on the way, a read-only file system or a denied
+ * permission included. On ENOENT the first missing folder is made alone, which fails with
+ * the real error (EROFS, EACCES...) for the one-line message of docs/cli.md.
+ */
+export async function makeDir(path: string, make: Mkdir = mkdir): Promise<void> {
+  try {
+    await make(path, { recursive: true, mode: DIR_MODE });
+  } catch (err) {
+    if (!isErrnoException(err) || err.code !== 'ENOENT') throw err;
+    await makeOneByOne(path, make);
+    throw err;
+  }
+}
+
+async function makeOneByOne(path: string, make: Mkdir): Promise<void> {
+  const parent = dirname(path);
+  if (parent !== path && !(await stat(parent).catch(() => null))) await makeOneByOne(parent, make);
+  try {
+    await make(path, { mode: DIR_MODE });
+  } catch (err) {
+    if (!isErrnoException(err) || err.code !== 'EEXIST') throw err;
+  }
+}
+
 /** Makes `capi_test_…` (with `_2`, `_3`… when the second is taken) as a fresh 0700 folder. */
 async function makeRunFolder(runsDir: string, taken: (id: string) => boolean): Promise<string> {
-  await mkdir(runsDir, { recursive: true, mode: DIR_MODE });
+  await makeDir(runsDir);
   const base = newRunId();
   for (let n = 1; n < 1000; n++) {
     const id = n === 1 ? base : `${base}_${n}`;
@@ -48,7 +85,16 @@ async function makeRunFolder(runsDir: string, taken: (id: string) => boolean): P
   throw new CapiError(`${runsDir}: could not find a free run id`);
 }
 
-/** Runs capi-split into the run's batches folder; its message is passed on as is. */
+/**
+ * capi-split's error in one line: its last line that is not a stack frame (warnings may
+ * come first), e.g. `cannot write RUN/batches/batch_0003.ndjson: no space left on the device`.
+ */
+export function splitError(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !/^\s/.test(l) && !l.startsWith('Try '));
+  return (lines.at(-1) ?? '').replace(/^capi-split: /, '').trim();
+}
+
+/** Runs capi-split into the run's batches folder; its message is passed on in one line. */
 function split(suite: string, batchSize: number, outDir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const child = spawn(
     process.execPath,
@@ -63,7 +109,7 @@ function split(suite: string, batchSize: number, outDir: string, env: NodeJS.Pro
     child.on('error', fail);
     child.on('close', (code) => {
       if (code === 0) return done();
-      const text = stderr.trim().replace(/^capi-split: /, '') || `capi-split exited with ${code}`;
+      const text = splitError(stderr) || `capi-split exited with ${code}`;
       fail(new CapiError(`splitting ${basename(suite)}: ${text}`, (code === 2 ? 2 : 3) as ExitCodeValue));
     });
   });

@@ -3,6 +3,7 @@ export * from './control.js';
 export * from './create-run.js';
 export * from './finish.js';
 export * from './launch.js';
+export * from './log-tail.js';
 export * from './manifest.js';
 export * from './process.js';
 export * from './rerun.js';

@@ -2,10 +2,11 @@ import { appendFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { CapiError, ExitCode, FILE_MODE, fsReason, isErrnoException, runPaths } from '@capi/core';
 import { type Claim, claimNext, readClaims, releaseUnfinished, writeClaim } from './claims.js';
 import { readBatchIndex } from './create-run.js';
 import { finishRun } from './finish.js';
+import { batchReason } from './log-tail.js';
 import { type Manifest, readControl, updateManifest, writeControl } from './manifest.js';
 import { isAlive, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
@@ -36,13 +37,26 @@ export function runLogger(runDir: string, echo: boolean): RunLogger {
   if (echo) process.stderr.on('error', () => (toStderr = false));
   const log = (text: string) => {
     const line = `${new Date().toISOString()} ${text}\n`;
-    appendFileSync(file, line, { mode: FILE_MODE });
+    try {
+      appendFileSync(file, line, { mode: FILE_MODE });
+    } catch {
+      // a full disk must not turn a log line into the supervisor's death; stderr may still be read
+      if (!echo) process.stderr.write(line);
+    }
     if (toStderr) process.stderr.write(line);
   };
   log.mute = () => {
     toStderr = false;
   };
   return log;
+}
+
+/** An error in one line: `cannot write PATH: no space left on the device` for disk trouble. */
+export function failureText(err: unknown): string {
+  if (err instanceof CapiError) return err.message;
+  if (isErrnoException(err) && err.syscall && err.path)
+    return `cannot ${err.syscall} ${err.path}: ${fsReason(err.code)}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** The pid marker that tells a live supervisor from an unrelated process with its old pid. */
@@ -142,8 +156,9 @@ async function runBatch(ctx: Ctx, claim: Claim): Promise<void> {
       // a restart would only burn the rest of the suite against the same dead target
       ctx.gaveUp = true;
       await writeClaim(ctx.runDir, { ...claim, pid: w.pid, state: 'failed', exitCode: exit.code });
+      const said = await batchReason(runPaths(ctx.runDir).logFile(claim.batch));
       return note(
-        `worker ${claim.worker}: ${claim.batch} given up: capi-exec could not go on (exit 3: --max-errors tripped or target unreachable, see ${runPaths(ctx.runDir).logFile(claim.batch)}) with ${have}/${expected} results; no new batches are started, running ones finish`,
+        `worker ${claim.worker}: ${claim.batch} given up: capi-exec exit 3${said ? `: "${said}"` : ''} (${runPaths(ctx.runDir).logFile(claim.batch)}) with ${have}/${expected} results; no new batches are started, running ones finish`,
       );
     }
     if (have >= 0) note(`worker ${claim.worker}: ${claim.batch} ended (${how}) with ${have}/${expected} results`);
@@ -262,11 +277,15 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     return await finishRun(runDir, { stopSignal, batches: ctx.batches, env, log });
   } catch (err) {
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
-    log(`supervisor failed: ${err instanceof Error ? err.message : String(err)}`);
+    const why = failureText(err);
+    log(`supervisor failed: ${why}`);
     ctx.stopping = true;
     for (const pid of ctx.live) signal(pid, 'SIGTERM');
-    await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch(() => {});
-    throw err;
+    await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch((e) =>
+      log(`could not record state failed in run.json: ${failureText(e)}`),
+    );
+    log(`resume it once the cause is fixed: capi-launch --resume ${runDir}`);
+    throw new CapiError(`supervisor failed: ${why}`, ExitCode.cannotRun);
   } finally {
     for (const s of signals) process.off(s, onSignal);
     if ((await readPid(runDir)) === process.pid) await rm(runPaths(runDir).pidFile, { force: true });

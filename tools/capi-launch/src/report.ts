@@ -1,20 +1,50 @@
 import { spawn } from 'node:child_process';
 import { formatDuration, isLive, liveLine, runPaths } from '@capi/core';
-import { type Launched, plural, type RunSummary, readClaims, readManifest, toolBin, waitRun } from '@capi/launch';
+import {
+  batchReason,
+  type Launched,
+  lastLogLine,
+  plural,
+  type RunSummary,
+  readClaims,
+  readManifest,
+  toolBin,
+  waitRun,
+  withoutTime,
+} from '@capi/launch';
 
-/** After a run that ended with exit 3: which batches were given up, why, and how to go on. */
+/**
+ * After a run that ended with exit 3: why, quoted from the logs rather than guessed (the
+ * given-up batches' last capi-exec lines, or the supervisor's last error), and how to go on.
+ */
 export async function explainFailure(runDir: string, code: number): Promise<void> {
   if (code !== 3) return;
   const m = await readManifest(runDir).catch(() => null);
-  if (m?.state !== 'failed') return;
-  const failed = (await readClaims(runDir)).filter((c) => c.state === 'failed');
-  if (failed.length === 0) return;
-  const why = failed.some((c) => c.exitCode === 3)
-    ? 'capi-exec gave up (--max-errors tripped or target unreachable)'
-    : 'its worker kept dying';
-  process.stderr.write(
-    `capi-launch: run ${m.id} failed: ${failed.map((c) => c.batch).join(', ')} given up: ${why}; see ${runPaths(runDir).mainLog} and the batch logs in ${runPaths(runDir).logs}\n` +
-      `capi-launch: fix the cause, then \`capi-launch --resume ${runDir}\` runs the given-up and unstarted batches (--base-url etc. may be given again)\n`,
+  if (!m) return;
+  const p = runPaths(runDir);
+  const say = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
+  const failed = (await readClaims(runDir).catch(() => [])).filter((c) => c.state === 'failed');
+  if (m.state === 'failed' && failed.length > 0) {
+    say(
+      `run ${m.id} failed: ${failed.map((c) => c.batch).join(', ')} given up; see ${p.mainLog} and the batch logs in ${p.logs}`,
+    );
+    for (const c of failed) {
+      const said = await batchReason(p.logFile(c.batch));
+      say(
+        `  ${c.batch} (exit ${c.exitCode ?? '-'}${c.restarts ? `, ${c.restarts} restarts` : ''}): ${said ?? 'its log is empty'}`,
+      );
+    }
+  } else if (m.state === 'failed') {
+    const said = await lastLogLine(p.mainLog, /^\d{4}-\S+Z supervisor failed: /);
+    say(`run ${m.id} failed: ${said ? withoutTime(said) : `the supervisor failed: see ${p.mainLog}`}`);
+  } else if (m.state === 'running' || m.state === 'created') {
+    const said = await lastLogLine(p.mainLog);
+    say(
+      `run ${m.id}: the supervisor${m.pid ? ` (pid ${m.pid})` : ''} ended without writing an end (killed?); the last line of ${p.mainLog}: ${said ? withoutTime(said) : '(empty)'}`,
+    );
+  } else return;
+  say(
+    `fix the cause, then \`capi-launch --resume ${runDir}\` goes on from the journals (--base-url etc. may be given again)`,
   );
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { binPath, collect, testEnv } from '@capi/testkit';
@@ -234,4 +234,54 @@ test('a worker whose heartbeat stands still (frozen) is killed after --stall-tim
   assert.match(log, /batch_0001 died \(stalled, killed\); restart 1\/3/);
   assert.equal(isAlive(frozen.pid), false);
   assert.equal(exactlyOnce(runDir, 100), null);
+});
+
+test("a batch given up by capi-exec (exit 3) is explained by quoting its log's last line, not by a guess", async () => {
+  const b = await box({ FAKE_EXEC_GIVEUP_BATCH: 'batch_0002' });
+  const r = await b.launch([b.suite(30), '--foreground', '--batch-size', '10', '--parallel', '1']);
+  assert.equal(r.code, 3, r.stderr);
+  const quoted = 'capi-exec: target unreachable: connect ECONNREFUSED 127.0.0.1:9';
+  assert.ok(r.stderr.includes(`batch_0002 (exit 3): ${quoted}`), r.stderr);
+  const log = readFileSync(join(b.runs, 'latest', 'logs/capi.log'), 'utf8');
+  assert.ok(log.includes(`batch_0002 given up: capi-exec exit 3: "${quoted}"`), log);
+  assert.match(r.stderr, /`capi-launch --resume \S+` goes on from the journals/);
+});
+
+test('--wait when the supervisor is killed: stderr says it ended without an end, quotes its log and how to resume', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
+  const waiting = b.launch([b.suite(100), '--parallel', '1', '--batch-size', '50', '--wait']);
+  const runDir = join(b.runs, 'latest');
+  const pid = await until('the supervisor', () => {
+    try {
+      return Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')) || null;
+    } catch {
+      return null;
+    }
+  });
+  await until('a result', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
+  process.kill(pid, 'SIGKILL');
+  const r = await waiting;
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `the supervisor \\(pid ${pid}\\) ended without writing an end \\(killed\\?\\); the last line of \\S+capi.log: worker 1: batch_0001 started`,
+    ),
+  );
+  assert.match(r.stderr, /`capi-launch --resume \S+` goes on from the journals/);
+});
+
+test('--wait when the supervisor fails with an error it can record: run.json failed, stderr quotes the error', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
+  const r = await b.launch([b.suite(40), '--parallel', '1', '--batch-size', '20']);
+  const runDir = runDirOf(r.stdout);
+  await until('a result', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
+  assert.equal((await b.launch(['--stop', runDir])).code, 0);
+  rmSync(join(runDir, 'batches/index.json'));
+  const again = await b.launch(['--resume', runDir, '--wait']);
+  assert.equal(again.code, 3, again.stderr);
+  assert.match(again.stderr, /failed: supervisor failed: \S+index\.json: no batch index/);
+  assert.match(again.stderr, /`capi-launch --resume \S+` goes on from the journals/);
+  assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'failed');
+  assert.doesNotMatch(readFileSync(join(runDir, 'logs/capi.log'), 'utf8'), /^\s+at /m, 'no stack in the log');
 });

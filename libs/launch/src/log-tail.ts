@@ -1,0 +1,39 @@
+import { open } from 'node:fs/promises';
+
+/**
+ * The last meaningful line of a log (the last 16 KiB are read): not blank, not a stack
+ * frame, matching `match` and not `skip` when given. What a person needs to know why something
+ * ended, quoted rather than guessed. Null when there is none (or no file).
+ */
+export async function lastLogLine(file: string, match?: RegExp, skip?: RegExp): Promise<string | null> {
+  let text: string;
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const { size } = await fh.stat();
+      const length = Math.min(size, 16 * 1024);
+      const buf = Buffer.alloc(length);
+      await fh.read(buf, 0, length, size - length);
+      text = buf.toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return null;
+  }
+  const lines = text
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/^\s+at /.test(l) && (!match || match.test(l)) && !skip?.test(l));
+  return lines.at(-1)?.trim() ?? null;
+}
+
+/** A capi.log line without its timestamp. */
+export const withoutTime = (line: string) => line.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, '');
+
+/** capi-exec's closing count line (`capi-exec: 0 ran, 0 passed, … in 0.0s`): the reason is the line before it. */
+const EXEC_SUMMARY = /^capi-exec: \d+ ran, /;
+
+/** Why a batch's capi-exec ended, from logs/<batch>.log: its last line other than the closing counts. */
+export async function batchReason(logFile: string): Promise<string | null> {
+  return lastLogLine(logFile, undefined, EXEC_SUMMARY);
+}
