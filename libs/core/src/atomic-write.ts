@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
-import { lstat, mkdir, open, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, open, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { CapiError, isErrnoException, writeError } from './errors.js';
 import { ExitCode } from './exit-code.js';
+import { makeDir } from './make-dir.js';
 
 /** Files written by capi hold API data: owner-only by default (docs/run-folder.md). */
 export const FILE_MODE = 0o600;
@@ -61,7 +62,7 @@ export async function resolveTarget(path: string, depth = 0): Promise<Target> {
 export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = FILE_MODE): Promise<void> {
   const { path, direct } = await resolveTarget(target);
   if (direct) return writeFile(path, data).catch((err: unknown) => Promise.reject(writeError(target, err)));
-  await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
+  await makeDir(dirname(path));
   const tmp = tempPathFor(path);
   const fh = await open(tmp, 'w', mode);
   try {
@@ -125,7 +126,7 @@ function ending(stream: WriteStream, target: string) {
 export async function createAtomicStream(target: string, mode = FILE_MODE): Promise<AtomicStream> {
   const { path, direct } = await resolveTarget(target);
   if (direct) return directStream(target, path);
-  await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
+  await makeDir(dirname(path));
   const tmp = tempPathFor(path);
   const stream = createWriteStream(tmp, { mode });
   trackTemp(tmp);

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DIR_MODE, FILE_MODE } from './atomic-write.js';
+import { FILE_MODE } from './atomic-write.js';
 import { isErrnoException } from './errors.js';
+import { makeDir } from './make-dir.js';
 import { type NdjsonLine, readNdjson } from './ndjson.js';
 
 /**
@@ -71,7 +72,7 @@ async function cutTornTail(fh: FileHandle): Promise<number> {
 }
 
 export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {
-  await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
+  await makeDir(dirname(path));
   const fh = await open(path, 'a+', FILE_MODE);
   const repairedBytes = await cutTornTail(fh);
   let queue: string[] = [];

@@ -1,9 +1,9 @@
 import { readFileSync, unlinkSync } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, DIR_MODE, ExitCode, FILE_MODE, isErrnoException } from '@capi/core';
+import { CapiError, ExitCode, FILE_MODE, isErrnoException, makeDir } from '@capi/core';
 
 /**
  * One capi-exec per journal. Two processes appending to one journal would run every test
@@ -106,7 +106,7 @@ async function create(path: string, text: string): Promise<boolean> {
   } catch (err) {
     // Only on ENOENT: mkdir -p says EEXIST for a path through a file, where open says ENOTDIR.
     if (!isErrnoException(err) || err.code !== 'ENOENT') throw err;
-    await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
+    await makeDir(dirname(path));
     fh = await openExclusive(path);
   }
   if (!fh) return false;

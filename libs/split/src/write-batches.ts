@@ -1,14 +1,14 @@
-import { type FileHandle, mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   type BatchIndex,
   type BatchIndexEntry,
   batchName,
   CapiError,
-  DIR_MODE,
   ExitCode,
   FILE_MODE,
   isErrnoException,
+  makeDir,
   type TestRecord,
   writeFileAtomic,
 } from '@capi/core';
@@ -37,7 +37,7 @@ export async function writeBatches(
     throw new RangeError(`batch size must be a whole number >= 1 (got ${size})`);
   const target = resolve(dir);
   const exists = await checkTarget(target, dir, options.force ?? false);
-  await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
+  await makeDir(dirname(target));
   const temp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
   try {
     const batches = await writeFiles(records, temp, size);
