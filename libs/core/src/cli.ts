@@ -143,6 +143,9 @@ function guardStdout(tool: ToolInfo): void {
     process.stderr.write(`${tool.name}: ${writeError('stdout', err).message}\n`);
     process.exit(ExitCode.cannotRun);
   });
+  // Messages for people that cannot be shown (the terminal closed: EIO) are not a reason
+  // to die in the middle of a graceful stop.
+  process.stderr.on('error', () => {});
 }
 
 /**

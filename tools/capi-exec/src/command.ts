@@ -7,31 +7,35 @@ export const info = { name: 'capi-exec', version: '0.1.0' };
 
 const log = (line: string) => process.stderr.write(`${info.name}: ${line}\n`);
 
-/** SIGINT/SIGTERM: the first stops gracefully, a second exits at once (the journal's lines are whole). */
+/**
+ * SIGINT/SIGTERM/SIGHUP: the first stops gracefully, a second exits at once (the journal's
+ * lines are whole). SIGHUP (the terminal closed) is a stop like SIGTERM, exit 143.
+ */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const codeOf = (sig: NodeJS.Signals) => (sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+
 function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null; off: () => void } {
   let got: NodeJS.Signals | null = null;
   const handler = (sig: NodeJS.Signals) => {
     if (got) {
       log(`second ${sig}: exiting now`);
-      process.exit(sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+      process.exit(codeOf(sig));
     }
     got = sig;
     log(`${sig}: taking no new tests; waiting for the ones in flight (--grace)`);
     stop.abort();
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  for (const sig of SIGNALS) process.on(sig, handler);
   return {
     signal: () => got,
     off: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const sig of SIGNALS) process.off(sig, handler);
     },
   };
 }
 
 function exitCode(s: ExecuteSummary, signal: NodeJS.Signals | null): number {
-  if (s.stoppedBy === 'stop' && signal) return signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+  if (s.stoppedBy === 'stop' && signal) return codeOf(signal);
   if (s.stoppedBy === 'max-errors' || s.stoppedBy === 'unreachable') return ExitCode.cannotRun;
   return s.failed + s.errors + s.resumedNotPassed > 0 ? ExitCode.testsFailed : ExitCode.ok;
 }

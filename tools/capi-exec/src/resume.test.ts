@@ -85,6 +85,25 @@ test('SIGTERM: in-flight tests finish within --grace, the rest are cut and run o
   assert.equal(new Set(all).size, 52);
 });
 
+test('SIGHUP (the terminal closed) is a graceful stop like SIGTERM: exit 143, journal and heartbeat closed', async () => {
+  const s = await scope.server((_req, res) => setTimeout(() => res.end('ok'), 50));
+  const dir = await scope.scratch();
+  const journal = join(dir, 'j.ndjson');
+  const status = join(dir, 'status.json');
+  const input = ndjson(Array.from({ length: 200 }, (_, i) => get(`h${i}`, '/h')));
+  const run = spawnExec(['--base-url', s.url, '--journal', journal, '--status', status, '--concurrency', '2'], {
+    input,
+  });
+  await waitFor(() => s.hits.length >= 4);
+  run.child.kill('SIGHUP');
+  const r = await run.done;
+  assert.equal(r.code, 143, r.stderr);
+  assert.match(r.stderr, /SIGHUP: taking no new tests/);
+  assert.equal(JSON.parse(await readFile(status, 'utf8')).state, 'stopped');
+  const done = ids(await readFile(journal, 'utf8'));
+  assert.ok(done.length > 0 && done.length < 200, `${done.length} journaled`);
+});
+
 test('a changed suite is refused on resume, naming what changed; --force resumes', async () => {
   const s = await scope.server((_req, res) => res.end('ok'));
   const dir = await scope.scratch();
