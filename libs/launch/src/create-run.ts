@@ -13,6 +13,7 @@ import {
   newRunId,
   runPaths,
 } from '@capi/core';
+import { hasBaseUrl, refuseRelativeUrls } from './base-url.js';
 import { type Control, type LaunchOptions, type Manifest, writeControl, writeManifest } from './manifest.js';
 import { toolBin } from './tools.js';
 
@@ -151,6 +152,8 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
     if (o.fill) await o.fill(paths.batches);
     else await split(suite, o.batchSize, paths.batches, env);
     const index = await readBatchIndex(runDir);
+    // before anything runs: otherwise every worker refuses it and every batch is given up
+    if (!hasBaseUrl(o.launch.execArgs, env)) await refuseRelativeUrls(runDir, index, o.suite);
     const manifest: Manifest = {
       id: basename(runDir),
       method: o.method,

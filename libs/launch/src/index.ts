@@ -1,3 +1,4 @@
+export * from './base-url.js';
 export * from './claims.js';
 export * from './control.js';
 export * from './create-run.js';

@@ -47,7 +47,10 @@ const args: ArgsDef = {
   set: { type: 'string', description: 'change a live RUN: rate=50/s, rate=600/m or concurrency=N' },
   prune: { type: 'boolean', description: 'remove old finished runs, keeping --keep N (default 10)' },
   keep: { type: 'string', description: 'with --prune: finished runs to keep' },
-  'base-url': { type: 'string', description: 'capi-exec: base URL for relative test URLs' },
+  'base-url': {
+    type: 'string',
+    description: 'capi-exec: base URL for relative test URLs (default $CAPI_BASE_URL; a suite with one needs it)',
+  },
   header: { type: 'string', alias: 'H', description: "capi-exec: extra header 'Name: value' (repeatable)" },
   concurrency: { type: 'string', description: 'capi-exec: requests in flight per worker' },
   rate: { type: 'string', description: 'capi-exec: total rate of the run, shared by the workers (20/s, 600/m)' },
@@ -79,7 +82,8 @@ export default defineCommand({
     description:
       'Start a capi run in the background (nohup, screen, tmux), supervise its parallel workers, stop and resume it.\n\n' +
       'Examples:\n  capi-launch suite.csv --base-url http://localhost:8080 --parallel 4 --batch-size 100\n' +
-      '  capi-launch suite.csv --tmux --monitor\n  capi-launch suite.csv --wait --rate 50/s   # cron: exit code is the verdict\n' +
+      '  CAPI_BASE_URL=http://localhost:8080 capi-launch suite.csv --tmux --monitor\n' +
+      '  capi-launch suite.csv --base-url http://localhost:8080 --wait --rate 50/s   # cron: exit code is the verdict\n' +
       '  capi-launch --status\n  capi-launch --stop\n  capi-launch --resume capi_test_20260101_103000',
   },
   args,

@@ -18,11 +18,16 @@ export interface Sandbox {
   cleanup(): Promise<void>;
 }
 
-/** A temp folder with its own CAPI_RUNS_DIR; `fake` puts the stand-in split and exec in place. */
+/**
+ * A temp folder with its own CAPI_RUNS_DIR; `fake` puts the stand-in split and exec in place.
+ * The suites' URLs are relative (`/items/N`), which a launch refuses without a base URL:
+ * CAPI_BASE_URL is set to a closed port (the stand-in exec sends nothing; tests of the real
+ * one give --base-url). `{ CAPI_BASE_URL: '' }` takes it away.
+ */
 export async function sandbox(fake: boolean, extraEnv: Record<string, string> = {}): Promise<Sandbox> {
   const t = await tempDir('capi-launch-test-');
   const runs = join(t.path, 'runs');
-  const env: Record<string, string> = { CAPI_RUNS_DIR: runs, ...extraEnv };
+  const env: Record<string, string> = { CAPI_RUNS_DIR: runs, CAPI_BASE_URL: 'http://127.0.0.1:9', ...extraEnv };
   if (fake) Object.assign(env, { CAPI_SPLIT_BIN: fakeSplit, CAPI_EXEC_BIN: fakeExec });
   return {
     dir: t.path,

@@ -1,0 +1,17 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hasBaseUrl, surelyRelative } from './base-url.js';
+
+test('surelyRelative: paths are; absolute URLs, other schemes and URLs starting with a template are not', () => {
+  for (const u of ['/items/1', ' /x', 'items/1', '/items/{{item_id}}', '?q=1'])
+    assert.equal(surelyRelative(u), true, u);
+  for (const u of ['http://h/x', 'HTTPS://h/x', 'ftp://h', '{{env.API}}/items', 'http{{s}}://h/x'])
+    assert.equal(surelyRelative(u), false, u);
+});
+
+test('hasBaseUrl: the last --base-url flag, else a non-empty CAPI_BASE_URL', () => {
+  assert.equal(hasBaseUrl(['--timeout', '5', '--base-url', 'http://h'], {}), true);
+  assert.equal(hasBaseUrl([], { CAPI_BASE_URL: 'http://h' }), true);
+  assert.equal(hasBaseUrl([], { CAPI_BASE_URL: '' }), false);
+  assert.equal(hasBaseUrl(['--header', 'X: 1'], {}), false);
+});
