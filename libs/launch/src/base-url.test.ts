@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hasBaseUrl, surelyRelative } from './base-url.js';
+import { effectiveBaseUrl, hasBaseUrl, surelyRelative } from './base-url.js';
+import { overrideExecArgs } from './launch.js';
 
 test('surelyRelative: paths are; absolute URLs, other schemes and URLs starting with a template are not', () => {
   for (const u of ['/items/1', ' /x', 'items/1', '/items/{{item_id}}', '?q=1'])
@@ -14,4 +15,15 @@ test('hasBaseUrl: the last --base-url flag, else a non-empty CAPI_BASE_URL', () 
   assert.equal(hasBaseUrl([], { CAPI_BASE_URL: 'http://h' }), true);
   assert.equal(hasBaseUrl([], { CAPI_BASE_URL: '' }), false);
   assert.equal(hasBaseUrl(['--header', 'X: 1'], {}), false);
+});
+
+test('effectiveBaseUrl: as capi-exec records it; a stored --force is dropped by the next resume', () => {
+  assert.equal(effectiveBaseUrl(['--base-url', 'http://h:1/api/'], {}), 'http://h:1/api');
+  assert.equal(effectiveBaseUrl([], { CAPI_BASE_URL: 'http://h:2' }), 'http://h:2');
+  assert.equal(effectiveBaseUrl([], {}), null);
+  assert.deepEqual(overrideExecArgs(['--base-url', 'http://a', '--force', '--fsync'], []), [
+    '--base-url',
+    'http://a',
+    '--fsync',
+  ]);
 });

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { type BatchIndex, InputError, readNdjson, runPaths } from '@capi/core';
+import { open, readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type BatchIndex, CapiError, ExitCode, InputError, readNdjson, runPaths } from '@capi/core';
 
 /**
  * A suite with relative URLs needs a base URL. capi-exec refuses such a record (exit 2),
@@ -72,4 +72,68 @@ export async function refuseRelativeUrls(runDir: string, index: BatchIndex, suit
       );
     }
   }
+}
+
+/** The base URL as capi-exec records it in a journal's meta (libs/exec target.ts formatBaseUrl): origin and path, no trailing slash. */
+export function formatBaseUrl(text: string | null): string | null {
+  if (!text || !URL.canParse(text)) return text || null;
+  const u = new URL(text);
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+/** The base URL the workers get: the last `--base-url` of the exec flags, else CAPI_BASE_URL. */
+export function effectiveBaseUrl(execArgs: string[], env: NodeJS.ProcessEnv): string | null {
+  const i = execArgs.lastIndexOf('--base-url');
+  const given = i === -1 ? '' : (execArgs[i + 1] ?? '');
+  return formatBaseUrl(given || env.CAPI_BASE_URL || null);
+}
+
+/** A journal holds a result once it has one whole line (a torn first line is no result). */
+async function holdsResults(journal: string): Promise<boolean> {
+  const f = await open(journal, 'r').catch(() => null);
+  if (!f) return false;
+  try {
+    const { buffer, bytesRead } = await f.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
+    return buffer.subarray(0, bytesRead).includes(10) || bytesRead === 64 * 1024;
+  } finally {
+    await f.close();
+  }
+}
+
+/**
+ * The base URLs the run's journals that hold results were written against (their
+ * `.meta.json` `baseUrl`; journals of an older capi-exec, without one, say nothing),
+ * with the batches of each.
+ */
+export async function journalBaseUrls(runDir: string): Promise<Map<string | null, string[]>> {
+  const p = runPaths(runDir);
+  const found = new Map<string | null, string[]>();
+  const names = await readdir(p.results).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.endsWith('.ndjson')).sort()) {
+    const journal = join(p.results, name);
+    const meta = await readFile(`${journal}.meta.json`, 'utf8')
+      .then((t) => JSON.parse(t) as { baseUrl?: string | null })
+      .catch(() => null);
+    if (!meta || !Object.hasOwn(meta, 'baseUrl') || !(await holdsResults(journal))) continue;
+    const url = meta.baseUrl ?? null;
+    found.set(url, [...(found.get(url) ?? []), name.replace(/\.ndjson$/, '')]);
+  }
+  return found;
+}
+
+/**
+ * capi-exec refuses to resume a journal with results against another base URL (exit 2)
+ * unless forced; in a launched run that refusal would give up every such batch. So a
+ * resume against another base URL is refused here, naming both, unless `force` (which
+ * capi-launch then passes to capi-exec).
+ */
+export async function checkResumeBaseUrl(runDir: string, id: string, now: string | null, force: boolean) {
+  const other = [...(await journalBaseUrls(runDir))].filter(([url]) => url !== now);
+  if (other.length === 0 || force) return other.length > 0;
+  const [url, batches] = other[0] as [string | null, string[]];
+  const which = batches.length === 1 ? batches[0] : `${batches.length} batches`;
+  throw new CapiError(
+    `--resume: run ${id} has results from --base-url ${url ?? '(none)'} (${which}), this resume would run against ${now ?? '(none)'}; capi-exec does not mix the two in one journal: resume with --base-url ${url ?? '(none)'}, or add --force to go on against ${now ?? '(none)'} (the results already there stay)`,
+    ExitCode.badInput,
+  );
 }

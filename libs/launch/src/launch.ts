@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { CapiError, ExitCode } from '@capi/core';
+import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { releaseUnfinished } from './claims.js';
 import { type CreateRunOptions, createRun, type Method, pointLatest } from './create-run.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
@@ -68,11 +69,12 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
  * another method. The supervisor runs only what has no final result in the journals.
  */
 /** capi-exec flags that take no value; every other stored flag is followed by its value. */
-const EXEC_SWITCHES = new Set(['--insecure', '--fsync']);
+const EXEC_SWITCHES = new Set(['--insecure', '--fsync', '--force']);
 
 /**
  * The stored capi-exec flags with those given again replacing them (all `--header`s when
  * one is given): a resume can point the run at a target that has moved or come back.
+ * A stored `--force` (a resume that was forced) is never kept: each resume decides anew.
  */
 export function overrideExecArgs(stored: string[], given: string[]): string[] {
   const names = new Set(given.filter((t) => t.startsWith('--')));
@@ -80,7 +82,7 @@ export function overrideExecArgs(stored: string[], given: string[]): string[] {
   for (let i = 0; i < stored.length; i++) {
     const flag = stored[i] as string;
     const words = EXEC_SWITCHES.has(flag) ? [flag] : [flag, stored[++i] as string];
-    if (!names.has(flag)) kept.push(...words);
+    if (!names.has(flag) && flag !== '--force') kept.push(...words);
   }
   return [...kept, ...given];
 }
@@ -93,6 +95,8 @@ export async function resumeRun(
   execArgs: string[] = [],
   /** `--stall-timeout` given again: replaces the stored one. */
   stallTimeoutS: number | null = null,
+  /** `--force`: resume against another base URL than the journals' (capi-exec gets --force too). */
+  force = false,
 ): Promise<Launched> {
   const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
   if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
@@ -105,6 +109,12 @@ export async function resumeRun(
       ExitCode.badInput,
     );
   const m = entry.manifest;
+  const nextArgs = overrideExecArgs(m.options.execArgs, execArgs);
+  // before anything is changed: a refused resume leaves the run as it was
+  if (await checkResumeBaseUrl(runDir, m.id, effectiveBaseUrl(nextArgs, env), force)) {
+    nextArgs.push('--force');
+    notes(`--force: the journals' results from another base URL stay; capi-exec is given --force`);
+  }
   if (m.state === 'completed' && !(await releaseUnfinished(runDir)).length)
     notes(`run ${m.id} had completed; resuming only re-checks it and merges again`);
   const chosen: Method = method ?? (m.method === 'foreground' || m.method === 'exec' ? 'nohup' : m.method);
@@ -120,7 +130,7 @@ export async function resumeRun(
   const next = await updateManifest(runDir, {
     options: {
       ...m.options,
-      execArgs: overrideExecArgs(m.options.execArgs, execArgs),
+      execArgs: nextArgs,
       ...(stallTimeoutS !== null ? { stallTimeoutS } : {}),
     },
     method: chosen,

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sandboxes } from './harness.js';
+import { demoFor, demoSuite, exactlyOnce, journalIds, readJson, runDirOf, sandboxes, until } from './harness.js';
 
 // A suite with relative URLs and no base URL is refused before a run exists (docs/capi-launch.md, step 3).
 
 const box = sandboxes(true);
+const demoA = demoFor(0);
+const demoB = demoFor(0);
 const runIds = (runs: string) => (existsSync(runs) ? readdirSync(runs).filter((n) => n.startsWith('capi_test_')) : []);
 const NEEDS = /needs --base-url or CAPI_BASE_URL/;
 
@@ -53,4 +55,29 @@ test('--rerun-failed without a base URL is refused the same way, and makes no ru
   });
   assert.equal(withUrl.code, 1, withUrl.stderr);
   assert.equal(runIds(b.runs).length, 2);
+});
+
+test('--resume against another --base-url than the journals hold: exit 2 naming both, run untouched; --force goes on and passes --force to capi-exec', async () => {
+  const b = await box({}, false);
+  const suite = demoSuite(b.dir, 60);
+  const r = await b.launch([suite, '--base-url', demoA.url, '--parallel', '1', '--batch-size', '20', '--rate', '20/s']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  await until('a few results', () => journalIds(runDir).size >= 3);
+  const stop = await b.launch(['--stop', runDir]);
+  assert.equal(stop.code, 0, stop.stderr);
+  const before = readFileSync(join(runDir, 'run.json'), 'utf8');
+  assert.equal((JSON.parse(before) as { state: string }).state, 'stopped');
+  const refused = await b.launch(['--resume', runDir, '--base-url', `${demoB.url}/`, '--wait']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`results from --base-url ${demoA.url} \\(batch_0001\\)`));
+  assert.match(refused.stderr, new RegExp(`would run against ${demoB.url};`));
+  assert.match(refused.stderr, /add --force/);
+  assert.equal(readFileSync(join(runDir, 'run.json'), 'utf8'), before, 'a refused resume changes nothing');
+  const forced = await b.launch(['--resume', runDir, '--base-url', demoB.url, '--force', '--wait']);
+  assert.equal(forced.code, 0, forced.stderr);
+  const m = readJson<{ state: string; options: { execArgs: string[] } }>(join(runDir, 'run.json'));
+  assert.equal(m.state, 'completed');
+  assert.deepEqual(m.options.execArgs, ['--base-url', demoB.url, '--force']);
+  assert.equal(exactlyOnce(runDir, 60), null);
 });

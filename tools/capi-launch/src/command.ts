@@ -35,7 +35,11 @@ const args: ArgsDef = {
     description:
       'shell command run when the run ends; gets CAPI_RUN_DIR, CAPI_RUN_ID, CAPI_RUN_STATE, CAPI_VERDICT, CAPI_EXIT_CODE',
   },
-  force: { type: 'boolean', description: 'launch although a run of the same suite is live; with --stop: kill at once' },
+  force: {
+    type: 'boolean',
+    description:
+      'launch although a run of the same suite is live; with --stop: kill at once; with --resume: go on against another --base-url than the results so far',
+  },
   'runs-dir': { type: 'string', description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)' },
   status: { type: 'boolean', description: 'list runs, or show RUN' },
   json: { type: 'boolean', description: 'with --status: one JSON object per run on stdout' },

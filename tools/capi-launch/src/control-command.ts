@@ -123,7 +123,15 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
     case 'resume':
       return afterStart(
         c,
-        await resumeRun(dir, c.method, process.env, note, execArgsFrom(c.a, c.rawArgs), stallFlag(c.a)),
+        await resumeRun(
+          dir,
+          c.method,
+          process.env,
+          note,
+          execArgsFrom(c.a, c.rawArgs),
+          stallFlag(c.a),
+          c.a.force === true,
+        ),
         'resumed',
       );
     case 'pause':
