@@ -6,8 +6,11 @@
 #   run_capi_tests_background.sh --stop [RUN]
 #   run_capi_tests_background.sh --status [RUN]
 #
-# Any other option (--base-url, --rate, --wait, --header...) is passed to capi-launch as is.
-# `--method batch` runs the batches in this terminal (capi-launch --foreground).
+# Every option also takes the --opt=value form. Any other option (--base-url, --rate,
+# --wait, --header...) is passed to capi-launch as is. `--method batch` is the guide's
+# parallel batch mode: it starts in the background (capi-launch --nohup) and returns;
+# --monitor then watches it here. The suite is --file F or $CAPI_SUITE: the guide's
+# runner had no default file, so without one this prints the usage and exits 2.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,7 +18,7 @@ launch="${CAPI_LAUNCH_BIN:-$here/../tools/capi-launch/bin/capi-launch.js}"
 node="${NODE:-node}"
 
 usage() {
-  sed -n '5,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '5,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -29,18 +32,30 @@ file="${CAPI_SUITE:-}"
 action=""
 run=""
 args=()
+[ $# -gt 0 ] || [ -n "$file" ] || {
+  echo "run_capi_tests_background.sh: no suite to run: name it with --file F (or set CAPI_SUITE)" >&2
+  usage >&2
+  exit 2
+}
+# the value of an option given as `--opt VALUE` or `--opt=VALUE`; `shifts` says how many words it took
+value() {
+  case "$1" in
+    *=*) val="${1#*=}"; shifts=1 ;;
+    *) [ $# -ge 2 ] || die "option '$1' needs a value"; val="$2"; shifts=2 ;;
+  esac
+}
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
-    --method) [ $# -ge 2 ] || die "option '--method' needs a value"; method="$2"; shift 2 ;;
-    --method=*) method="${1#*=}"; shift ;;
-    --parallel) [ $# -ge 2 ] || die "option '--parallel' needs a value"; args+=(--parallel "$2"); shift 2 ;;
-    --batch) [ $# -ge 2 ] || die "option '--batch' needs a value"; args+=(--batch-size "$2"); shift 2 ;;
-    --file) [ $# -ge 2 ] || die "option '--file' needs a value"; file="$2"; shift 2 ;;
+    --method|--method=*) value "$@"; method="$val"; shift "$shifts" ;;
+    --parallel|--parallel=*) value "$@"; args+=(--parallel "$val"); shift "$shifts" ;;
+    --batch|--batch=*) value "$@"; args+=(--batch-size "$val"); shift "$shifts" ;;
+    --file|--file=*) value "$@"; file="$val"; shift "$shifts" ;;
     --monitor) args+=(--monitor); shift ;;
     --stop|--status)
       action="$1"; shift
       if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then run="$1"; shift; fi ;;
+    --stop=*|--status=*) action="${1%%=*}"; run="${1#*=}"; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -51,9 +66,13 @@ fi
 
 case "$method" in
   nohup|screen|tmux) how="--$method" ;;
-  batch) how="--foreground" ;;
+  batch) how="--nohup" ;; # the guide's batch mode ran its batches in the background too
   *) die "--method takes one of nohup, screen, tmux, batch (got \"$method\")" ;;
 esac
+# an explicit capi-launch method (--foreground: batches in this terminal) wins over --method
+for a in ${args[@]+"${args[@]}"}; do
+  case "$a" in --foreground|--nohup|--screen|--tmux) how="" ;; esac
+done
 [ -n "$file" ] || die "name the suite with --file F (or set CAPI_SUITE)"
 
-exec "$node" "$launch" "$file" "$how" ${args[@]+"${args[@]}"}
+exec "$node" "$launch" "$file" ${how:+"$how"} ${args[@]+"${args[@]}"}

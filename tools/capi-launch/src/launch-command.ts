@@ -30,6 +30,10 @@ const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
 
 export async function launchCommand(o: LaunchArgs): Promise<number> {
   const rate = o.rate ? checkRate(o.rate, '--rate') : null;
+  if (o.method === 'foreground' && (o.monitor || o.wait))
+    note(
+      `--${o.monitor ? 'monitor' : 'wait'} does nothing with --foreground: the run is supervised here, its log on stderr`,
+    );
   const launched = await launchRun({
     suite: o.suite,
     runsDir: o.runs,
