@@ -6,6 +6,7 @@ export * from './journal.js';
 export * from './make-dir.js';
 export * from './ndjson.js';
 export * from './path-exists.js';
+export * from './processes.js';
 export * from './records.js';
 export * from './run-folder.js';
 export * from './shard.js';

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
-import { lockJournal, lockPath, pidAlive } from './journal-lock.js';
+import { pidAlive } from '@capi/core';
+import { lockJournal, lockPath } from './journal-lock.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -54,4 +55,31 @@ test('a dead pid or an unreadable lock is stale and taken over; release leaves a
   assert.equal(logs[1], `took over the unreadable lock ${lockPath(journal)}`);
   again.release();
   assert.ok(!existsSync(lockPath(journal)));
+});
+
+test('a lock whose pid now belongs to a process started after it (a reused pid) is stale', async () => {
+  const journal = join(await scratch(), 'j.ndjson');
+  const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+  await writeFile(lockPath(journal), JSON.stringify({ pid: process.pid, host: hostname(), since: hourAgo }));
+  const logs: string[] = [];
+  const lock = await lockJournal(journal, (l) => logs.push(l));
+  assert.match(logs[0] ?? '', /took over the stale lock/);
+  lock.release();
+});
+
+test('many takers of one stale lock at once: exactly one gets it, the others are told who holds it', async () => {
+  const journal = join(await scratch(), 'j.ndjson');
+  const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout);
+  await writeFile(lockPath(journal), JSON.stringify({ pid: dead, host: hostname(), since: 'x' }));
+  const tries = await Promise.allSettled(Array.from({ length: 6 }, () => lockJournal(journal, () => {})));
+  const won = tries.filter((t) => t.status === 'fulfilled');
+  assert.equal(won.length, 1);
+  for (const t of tries)
+    if (t.status === 'rejected') assert.match(String(t.reason), new RegExp(`in use by capi-exec pid ${process.pid}`));
+  (won[0] as PromiseFulfilledResult<{ release(): void }>).value.release();
+  assert.deepEqual(
+    (await readdir(dirname(journal))).filter((n) => n !== 'j.ndjson'),
+    [],
+    'no lock, guard or temp file left',
+  );
 });

@@ -1,115 +1,73 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { type FileHandle, link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, FILE_MODE, isErrnoException, makeDir } from '@capi/core';
+import {
+  CapiError,
+  ExitCode,
+  FILE_MODE,
+  isErrnoException,
+  type JournalLockInfo,
+  journalLockPath,
+  lockHolderAlive,
+  makeDir,
+  pidAlive,
+  readJournalLock,
+} from '@capi/core';
 
 /**
  * One capi-exec per journal. Two processes appending to one journal would run every test
- * twice and journal each id twice, so `<journal>.lock` is created with O_EXCL and holds
- * the owner's pid, host and start time. A lock whose process is gone (kill -9, a crash,
- * power loss) is stale and is taken over; a live one makes the second process give up
- * (exit 3). The lock is removed on every exit that runs code: normal end, errors,
- * signals, process.exit.
+ * twice and journal each id twice, so `<journal>.lock` names the owner's pid, host and
+ * start time. It is written whole to a temp file and hard-linked into place, so a lock
+ * is never seen half-written. A lock whose process is gone (kill -9, a crash, power
+ * loss, a pid reused after a reboot) is stale and is taken over, one taker at a time; a
+ * live one makes the second process give up (exit 3). The lock is removed on every exit
+ * that runs code: normal end, errors, signals, process.exit.
  */
-export const lockPath = (journal: string) => `${journal}.lock`;
-
-interface LockInfo {
-  pid: number;
-  host: string;
-  since: string;
-}
+export const lockPath = journalLockPath;
 
 export interface JournalLock {
   readonly path: string;
   release(): void;
 }
 
-/** A half-created lock (opened, not yet written) is given this long to get its content. */
+/** A lock written by a system without hard links (opened, then written) may be empty this long. */
 const EMPTY_LOCK_WAIT_MS = 1000;
 
-/** Whether a local pid is a running process; a zombie (exited, not reaped) is not. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return isErrnoException(err) && err.code === 'EPERM';
-  }
-  try {
-    // Signal 0 reaches a zombie too; on Linux /proc tells (state after the command name).
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-function parse(text: string): LockInfo | null {
-  try {
-    const v = JSON.parse(text) as Partial<LockInfo>;
-    if (typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string')
-      return { pid: v.pid, host: v.host, since: String(v.since ?? '') };
-  } catch {}
-  return null;
-}
-
-/** The lock's text, waiting out one being written; null when it is gone. */
-async function readLock(path: string): Promise<string | null> {
-  const until = Date.now() + EMPTY_LOCK_WAIT_MS;
-  for (;;) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if (isErrnoException(err) && err.code === 'ENOENT') return null;
-      throw err;
-    }
-    if (text !== '' || Date.now() > until) return text;
-    await sleep(20);
-  }
-}
-
-/**
- * Removes a stale lock, but only the one judged stale: it is renamed away first (atomic),
- * and if what was moved is not that lock (another process took over in between), it is
- * put back. False when someone else moved it first.
- */
-async function removeStale(path: string, staleText: string): Promise<boolean> {
-  const aside = `${path}.stale-${process.pid}`;
-  try {
-    await rename(path, aside);
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') return false;
-    throw err;
-  }
-  const moved = await readFile(aside, 'utf8').catch(() => '');
-  if (moved !== staleText) await link(aside, path).catch(() => {});
-  await unlink(aside).catch(() => {});
-  return moved === staleText;
-}
-
-async function openExclusive(path: string): Promise<FileHandle | null> {
-  try {
-    return await open(path, 'wx', FILE_MODE);
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'EEXIST') return null;
-    throw err;
-  }
-}
-
-/** Creates the lock with O_EXCL; false when it exists. A missing folder is made (the journal's too). */
+/** Puts `text` at `path` only if nothing is there; false when something is. */
 async function create(path: string, text: string): Promise<boolean> {
-  let fh: FileHandle | null;
+  const tmp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    fh = await openExclusive(path);
+    await writeFile(tmp, text, { mode: FILE_MODE, flag: 'wx' });
   } catch (err) {
     // Only on ENOENT: mkdir -p says EEXIST for a path through a file, where open says ENOTDIR.
     if (!isErrnoException(err) || err.code !== 'ENOENT') throw err;
     await makeDir(dirname(path));
-    fh = await openExclusive(path);
+    await writeFile(tmp, text, { mode: FILE_MODE, flag: 'wx' });
   }
-  if (!fh) return false;
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'EEXIST') return false;
+    if (!isErrnoException(err) || !['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV'].includes(err.code ?? '')) throw err;
+    return createWithoutLinks(path, text);
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+}
+
+/** File systems without hard links: O_EXCL, then the content (briefly empty). */
+async function createWithoutLinks(path: string, text: string): Promise<boolean> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'wx', FILE_MODE);
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'EEXIST') return false;
+    throw err;
+  }
   try {
     await fh.writeFile(text);
   } finally {
@@ -118,7 +76,40 @@ async function create(path: string, text: string): Promise<boolean> {
   return true;
 }
 
-function inUse(journal: string, path: string, holder: LockInfo, here: string): CapiError {
+/** The lock as found, waiting out an empty one being written; null when it is gone. */
+async function readLock(path: string): Promise<{ text: string; info: JournalLockInfo | null } | null> {
+  const until = Date.now() + EMPTY_LOCK_WAIT_MS;
+  for (;;) {
+    const found = await readJournalLock(path);
+    if (found === null || found.text !== '' || Date.now() > until) return found;
+    await sleep(20);
+  }
+}
+
+/**
+ * Removes the lock judged stale, and only that one: takers queue on `<lock>.takeover`
+ * (O_EXCL), and the lock is removed only if it still holds the stale text. False when
+ * it changed or another taker is at work.
+ */
+async function removeStale(path: string, staleText: string): Promise<boolean> {
+  const guard = `${path}.takeover`;
+  if (!(await create(guard, `${process.pid}\n`))) {
+    // A taker that died mid-way leaves its guard: stale when its pid is gone.
+    const owner = Number.parseInt(await readFile(guard, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(owner) && !pidAlive(owner)) await unlink(guard).catch(() => {});
+    return false;
+  }
+  try {
+    const now = await readFile(path, 'utf8').catch(() => null);
+    if (now !== staleText) return false;
+    await unlink(path);
+    return true;
+  } finally {
+    await unlink(guard).catch(() => {});
+  }
+}
+
+function inUse(journal: string, path: string, holder: JournalLockInfo, here: string): CapiError {
   const elsewhere = holder.host === here ? '' : ` on ${holder.host} (if it is not running there, remove ${path})`;
   return new CapiError(`journal ${journal} is in use by capi-exec pid ${holder.pid}${elsewhere}`, ExitCode.cannotRun);
 }
@@ -134,16 +125,16 @@ export async function lockJournal(journal: string, log: (line: string) => void):
   for (let tries = 0; !(await create(path, text)); tries++) {
     const found = await readLock(path);
     if (found === null) continue;
-    const holder = parse(found);
-    // A lock of another host cannot be checked from here: it counts as held.
-    if (holder && (holder.host !== here || pidAlive(holder.pid))) throw inUse(journal, path, holder, here);
-    if (tries >= 5) throw new CapiError(`cannot take the lock ${path}: other processes keep taking it`);
-    if (await removeStale(path, found))
+    const holder = found.info;
+    if (holder && lockHolderAlive(holder, here)) throw inUse(journal, path, holder, here);
+    if (tries >= 50) throw new CapiError(`cannot take the lock ${path}: other processes keep taking it`);
+    if (await removeStale(path, found.text))
       log(
         holder
           ? `took over the stale lock ${path} of capi-exec pid ${holder.pid}, which is no longer running`
           : `took over the unreadable lock ${path}`,
       );
+    else await sleep(20);
   }
   const release = () => {
     process.off('exit', release);

@@ -1,18 +1,9 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { runPaths } from '@capi/core';
+import { lockHolderAlive, pidAlive, readJournalLock, runPaths } from '@capi/core';
 import type { MergeState } from './merge-state.js';
 import type { RunFolderFiles } from './run-folder.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** A supervisor other than the one that called us still works in the folder. */
 async function liveSupervisor(pidFile: string): Promise<number | null> {
@@ -23,18 +14,17 @@ async function liveSupervisor(pidFile: string): Promise<number | null> {
     return null;
   }
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || pid === process.ppid) return null;
-  return alive(pid) ? pid : null;
+  return pidAlive(pid) ? pid : null;
 }
 
-/** A capi-exec that still holds a journal's lock (docs/capi-exec.md): its pid, else null. */
+/** A capi-exec that still holds a journal's lock: its pid (-1: on another host), else null. */
 async function liveJournalWriter(lockFile: string): Promise<number | null> {
-  try {
-    const { pid, host } = JSON.parse(await readFile(lockFile, 'utf8')) as { pid?: unknown; host?: unknown };
-    if (typeof host === 'string' && host !== hostname()) return -1;
-    return typeof pid === 'number' && alive(pid) ? pid : null;
-  } catch {
-    return null;
-  }
+  const found = await readJournalLock(lockFile).catch(() => null);
+  // An empty lock is one being written: a capi-exec is starting.
+  if (found && found.text === '') return 0;
+  const info = found?.info;
+  if (!info || !lockHolderAlive(info, hostname())) return null;
+  return info.host === hostname() ? info.pid : -1;
 }
 
 async function names(dir: string, keep: (name: string) => boolean): Promise<string[]> {
@@ -75,7 +65,8 @@ export async function cleanRun(
   for (const lock of await names(p.results, (n) => n.endsWith('.ndjson.lock'))) {
     const writer = await liveJournalWriter(lock);
     if (writer === null) continue;
-    const who = writer === -1 ? 'a capi-exec on another host' : `capi-exec pid ${writer}`;
+    const who =
+      writer === -1 ? 'a capi-exec on another host' : writer === 0 ? 'a capi-exec starting' : `capi-exec pid ${writer}`;
     warn(`--clean: nothing removed: ${lock} is held by ${who}`);
     return [];
   }

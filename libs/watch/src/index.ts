@@ -1,5 +1,4 @@
 export * from './open-dashboard.js';
-export * from './pid-alive.js';
 export * from './presenters.js';
 export * from './render-plain.js';
 export * from './run-reader.js';

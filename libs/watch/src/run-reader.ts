@@ -1,7 +1,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type BatchIndex, isErrnoException, type RunManifest, runPaths, type StatusHeartbeat } from '@capi/core';
-import { pidAlive } from './pid-alive.js';
+import {
+  type BatchIndex,
+  isErrnoException,
+  pidAlive,
+  type RunManifest,
+  runPaths,
+  type StatusHeartbeat,
+} from '@capi/core';
 import { appendLogLines, applyJournalLine, batchState, createRunState, type RunState } from './run-state.js';
 import { type FileTail, tailFile } from './tail-file.js';
 import { classify, type WatchTarget } from './watch-target.js';

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isErrnoException } from './errors.js';
+
+/**
+ * Whether a local pid is a running process. A zombie (exited, not yet reaped by its
+ * parent) counts as gone: it will never write another line.
+ */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return isErrnoException(err) && err.code === 'EPERM';
+  }
+  const stat = procStat(pid);
+  // The state follows the command name, which may itself hold ')'.
+  return stat === null || stat[stat.lastIndexOf(')') + 2] !== 'Z';
+}
+
+function procStat(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc/PID/stat's start time: 100 on every common build. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * When a local process started (ms since the epoch), from /proc; null where /proc cannot
+ * tell. A pid recorded in a file may have been reused by another process since: one that
+ * started after the file was written is not the one that wrote it.
+ */
+export function processStartMs(pid: number): number | null {
+  const stat = procStat(pid);
+  if (stat === null) return null;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[19]);
+  const boot = /^btime (\d+)$/m.exec(readFileOr('/proc/stat'))?.[1];
+  if (!Number.isFinite(ticks) || boot === undefined) return null;
+  return Number(boot) * 1000 + (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+function readFileOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** `<journal>.lock`: which capi-exec appends to a journal (docs/capi-exec.md, "One process per journal"). */
+export interface JournalLockInfo {
+  pid: number;
+  host: string;
+  /** ISO time the lock was taken. */
+  since: string;
+}
+
+export const journalLockPath = (journal: string) => `${journal}.lock`;
+
+export function parseJournalLock(text: string): JournalLockInfo | null {
+  try {
+    const v = JSON.parse(text) as Partial<JournalLockInfo>;
+    if (typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string')
+      return { pid: v.pid, host: v.host, since: String(v.since ?? '') };
+  } catch {}
+  return null;
+}
+
+/**
+ * Whether the process a lock names still holds it: a lock of another host cannot be
+ * checked from here and counts as held; a local one is held while its pid runs and
+ * did not start after the lock was taken (a pid reused after a reboot is not the holder).
+ */
+export function lockHolderAlive(info: JournalLockInfo, host: string): boolean {
+  if (info.host !== host) return true;
+  if (!pidAlive(info.pid)) return false;
+  const since = Date.parse(info.since);
+  const started = processStartMs(info.pid);
+  // Start times are in ticks and clocks may be set: a second of slack.
+  return Number.isNaN(since) || started === null || started <= since + 1000;
+}
+
+/** The lock of a journal as found on disk: null when there is none. */
+export async function readJournalLock(path: string): Promise<{ text: string; info: JournalLockInfo | null } | null> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return { text, info: parseJournalLock(text) };
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'ENOENT') return null;
+    throw err;
+  }
+}
