@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,6 +19,13 @@ test("makeDir reports the real cause where node's recursive mkdir says ENOENT (a
     await assert.rejects(makeDir(target, fake), { code: 'EROFS', path: join(dir, 'ro') });
     await makeDir(target);
     await makeDir(target);
+    // A recursive mkdir that failed on a race (ENOENT) while one by one succeeds is no error.
+    const flaky = async (path: string, o: { recursive?: boolean; mode: number }) => {
+      if (o.recursive) throw errno('ENOENT', path);
+      await mkdir(path, o);
+    };
+    await makeDir(join(dir, 'x', 'y'), flaky);
+    assert.ok((await stat(join(dir, 'x', 'y'))).isDirectory());
     assert.equal((await stat(target)).mode & 0o777, 0o700);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -16,8 +16,8 @@ export async function makeDir(path: string, make: Mkdir = mkdir): Promise<void> 
     await make(path, { recursive: true, mode: DIR_MODE });
   } catch (err) {
     if (!isErrnoException(err) || err.code !== 'ENOENT') throw err;
+    // Throws the real cause; when it makes every folder (one appeared meanwhile), all is well.
     await makeOneByOne(path, make);
-    throw err;
   }
 }
 
