@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
@@ -74,4 +74,30 @@ test('an output that cannot grow: capi-merge exits 3 naming it, old files intact
   assertOneLine(r.stderr, 'capi-merge', /\S+(old\.csv|big\.json): file too large/);
   assert.equal(await readFile(join(tmp.path, 'old.csv'), 'utf8'), 'old\n');
   assert.deepEqual((await readdir(tmp.path)).sort(), ['old.csv', 'r.ndjson'], 'no report is put in place alone');
+});
+
+test('capi-merge stopped by SIGTERM while writing: exit 143 and no temp file left', async () => {
+  const dir = join(tmp.path, 'sig');
+  await mkdir(dir);
+  // JUnit to a stdout nobody reads blocks once the pipe is full, with the JSON report's
+  // temp file already written and waiting for its rename.
+  const child = spawn(
+    process.execPath,
+    [binPath('capi-merge'), '../r.ndjson', '--output-json', 'o.json', '--junit', '-'],
+    {
+      cwd: dir,
+      env: testEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  for (let i = 0; i < 200 && !(await readdir(dir)).some((n) => n.includes('.tmp-')); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.ok(
+    (await readdir(dir)).some((n) => n.startsWith('o.json.tmp-')),
+    'the temp file was there',
+  );
+  child.kill('SIGTERM');
+  assert.equal(await exited, 143);
+  assert.deepEqual(await readdir(dir), []);
 });

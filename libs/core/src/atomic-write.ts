@@ -17,8 +17,8 @@ function tempPathFor(path: string): string {
 
 /**
  * Temp files of streams neither committed nor aborted. A tool can end without either (a
- * dead stdout exits at once with code 3): they are removed on the way out, so no
- * half-written `*.tmp-*` file is left beside the outputs.
+ * dead stdout exits at once with code 3, a signal): they are removed on the way out, so
+ * no half-written `*.tmp-*` file is left beside the outputs.
  */
 const openTemps = new Set<string>();
 let sweepOnExit = false;
@@ -29,6 +29,13 @@ function trackTemp(tmp: string): void {
   process.on('exit', () => {
     for (const t of openTemps) rmSync(t, { force: true });
   });
+  // A tool with no signal handler of its own (capi-merge) dies on Ctrl-C without an
+  // 'exit' event: exit properly instead, so the temp files go too.
+  for (const [sig, code] of [
+    ['SIGINT', ExitCode.sigint],
+    ['SIGTERM', ExitCode.sigterm],
+  ] as const)
+    if (process.listenerCount(sig) === 0) process.once(sig, () => process.exit(code));
 }
 
 interface Target {
