@@ -59,12 +59,20 @@ function wins(keptMs: number, startedAtMs: number): boolean {
   return startedAtMs >= keptMs;
 }
 
+/** Error codes capi-exec gives before anything is sent (docs/capi-exec.md). */
+const PRE_SEND = new Set(['TEMPLATE', 'BAD_URL', 'BAD_HEADER', 'BAD_REQUEST', 'BAD_EXPECT']);
+
 /**
  * A test that never sent a request (a template or URL error before the first try, a bad
- * expectation): no response, and no try or no time. Its 0 ms is not a latency.
+ * expectation): no response, and no try, or (older journals, which counted one) no
+ * time and an error code that is given before sending. Its 0 ms is not a latency; an
+ * error that was sent keeps its time, however short.
  */
 function neverSent(v: Obj, response: Obj | null | undefined): boolean {
-  return !response && (v.attempts === 0 || v.durationMs === 0);
+  if (response) return false;
+  if (v.attempts === 0) return true;
+  const code = (v.error as Obj | null | undefined)?.code;
+  return v.durationMs === 0 && typeof code === 'string' && PRE_SEND.has(code);
 }
 
 /** Copies the winning record into row i; a field the record does not carry keeps its value. */
