@@ -1,4 +1,4 @@
-import { access, readdir, rm, stat } from 'node:fs/promises';
+import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CapiError, ExitCode, RUN_ID_PREFIX, runPaths } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
@@ -65,13 +65,20 @@ export async function clearStale(e: RunEntry, takeOver = false): Promise<string 
   return `${e.manifest.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
 }
 
-/** Live runs of the same suite: a second launch on them is refused unless forced. */
+/** A file's real path (symlinks resolved), or the path itself when it cannot be had (the file is gone). */
+const realPathOf = (file: string) => realpath(file).catch(() => file);
+
+/**
+ * Live runs of the same suite: a second launch on them is refused unless forced. The
+ * same file is compared by its real path, so a symlink or another path to it counts.
+ */
 export async function liveRunsOf(runs: string, suiteFile: string, notes: (t: string) => void): Promise<RunEntry[]> {
   const live: RunEntry[] = [];
+  const real = await realPathOf(suiteFile);
   for (const e of await listRuns(runs)) {
     const stale = await clearStale(e);
     if (stale) notes(stale);
-    if ((e.alive || isDeadWithWorkers(e)) && e.manifest.suite.file === suiteFile) live.push(e);
+    if ((e.alive || isDeadWithWorkers(e)) && (await realPathOf(e.manifest.suite.file)) === real) live.push(e);
   }
   return live;
 }

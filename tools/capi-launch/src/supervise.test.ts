@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { binPath, collect, testEnv } from '@capi/testkit';
@@ -70,7 +70,7 @@ test('a launch prints the run, its log and the commands, returns at once; --wait
   assert.ok(!failed.stderr.includes('\u001b['), 'plain lines without a TTY');
 });
 
-test('a second launch of the same suite is refused while the first is live; --force allows it', async () => {
+test('a second launch of the same suite (also through a symlink) is refused while the first is live; --force allows it', async () => {
   const b = await box({ FAKE_EXEC_DELAY_MS: '200' });
   const suite = b.suite(40);
   const first = await b.launch([suite, '--parallel', '1', '--batch-size', '20']);
@@ -79,6 +79,13 @@ test('a second launch of the same suite is refused while the first is live; --fo
   const second = await b.launch([suite]);
   assert.equal(second.code, 2);
   assert.ok(second.stderr.includes(`run ${id} of suite.csv is still live`), second.stderr);
+  assert.equal(readdirSync(b.runs).filter((n) => n.startsWith('capi_test_')).length, 1, 'no second folder');
+  // the same file by another name: compared by its real path
+  const alias = join(b.dir, 'alias.csv');
+  symlinkSync('suite.csv', alias);
+  const viaLink = await b.launch([alias]);
+  assert.equal(viaLink.code, 2, viaLink.stderr);
+  assert.ok(viaLink.stderr.includes(`run ${id} of alias.csv is still live`), viaLink.stderr);
   assert.equal(readdirSync(b.runs).filter((n) => n.startsWith('capi_test_')).length, 1, 'no second folder');
   const forced = await b.launch([suite, '--force', '--parallel', '1', '--batch-size', '20']);
   assert.equal(forced.code, 0, forced.stderr);
