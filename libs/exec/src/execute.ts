@@ -194,11 +194,18 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
   let done = new Map<string, string>();
   let notPassed = new Set<string>();
   let lock: JournalLock | null = null;
-  if (opts.journal) ({ journal, done, notPassed, lock } = await openResume(opts, opts.journal));
+  // The heartbeat starts before the journal is read: a resume of a large journal takes a
+  // while, and capi-launch's stall watchdog judges a worker by its heartbeat.
+  const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   try {
+    if (opts.journal) ({ journal, done, notPassed, lock } = await openResume(opts, opts.journal));
     return await run(opts, out, live, journal, done, notPassed);
+  } catch (err) {
+    if (live.state === 'starting') live.state = 'failed';
+    throw err;
   } finally {
     lock?.release();
+    await heartbeat?.final();
   }
 }
 
@@ -211,7 +218,6 @@ async function run(
   notPassed: Set<string>,
 ): Promise<ExecuteSummary> {
   const limiter = createRateLimiter(opts.rate);
-  const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   const control = opts.control
     ? watchControl(opts.control, live, limiter, { rate: opts.rate, concurrency: opts.concurrency })
     : null;
@@ -244,7 +250,6 @@ async function run(
           ? 'failed'
           : 'completed';
     await journal?.close();
-    await heartbeat?.final();
   }
   if (summary.stoppedBy === null && live.resumed > 0 && done.size > 0)
     opts.log(`note: ${done.size} ids in the journal are not in this suite`);

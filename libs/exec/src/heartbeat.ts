@@ -1,3 +1,4 @@
+import { utimes } from 'node:fs/promises';
 import { type StatusHeartbeat, writeFileAtomic } from '@capi/core';
 import type { LiveState } from './live-state.js';
 
@@ -44,7 +45,11 @@ export function startHeartbeat(
   const write = () => {
     const text = `${JSON.stringify(snapshot(live, batch))}\n`;
     writing = writeFileAtomic(path, text)
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
+        // Still alive for whoever watches the file's time (capi-launch's stall watchdog):
+        // a full disk refuses a new file but not a new time on the old one.
+        const now = new Date();
+        await utimes(path, now, now).catch(() => {});
         if (warned) return;
         warned = true;
         const e = err as { code?: string; message?: string };

@@ -116,8 +116,11 @@ test('a changed suite is refused on resume, naming what changed; --force resumes
     suite,
     ndjson([get('a', '/a'), get('b', '/b2'), get('c', '/c', { expect: { body: 'ok' } }), get('d', '/d')]),
   );
-  const refused = await runTool('capi-exec', args);
+  const status = join(dir, 'status.json');
+  const refused = await runTool('capi-exec', [...args, '--status', status]);
   assert.equal(refused.code, 2);
+  // The heartbeat starts before the journal is read, and says how the refusal ended.
+  assert.equal(JSON.parse(await readFile(status, 'utf8')).state, 'failed');
   assert.match(
     refused.stderr,
     /cannot resume: 2 finished tests changed .*b \(request changed\), c \(expectations changed\)/,
