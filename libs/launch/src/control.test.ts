@@ -9,9 +9,17 @@ test('parseSetting takes rate=N/s|N/m and concurrency=N, and names what is wrong
   assert.deepEqual(parseSetting('rate=50/s'), { rate: '50/s' });
   assert.deepEqual(parseSetting('rate=600/m'), { rate: '600/m' });
   assert.deepEqual(parseSetting('concurrency=16'), { concurrency: 16 });
-  assert.throws(() => parseSetting('rate=fast'), /--set rate takes N\/s or N\/m \(got "fast"\)/);
+  assert.throws(
+    () => parseSetting('rate=fast'),
+    /--set rate takes N\/s or N\/m, or none \(or 0\) for no limit \(got "fast"\)/,
+  );
   assert.throws(() => parseSetting('concurrency=0'), /whole number >= 1/);
   assert.throws(() => parseSetting('workers=3'), /--set takes rate=N\/s/);
+});
+
+test('parseSetting: rate=0 and rate=none remove the limit (control.json rate null, which capi-exec reads as none)', () => {
+  for (const v of ['0', 'none', 'NONE', '0/s', '0.0/m']) assert.deepEqual(parseSetting(`rate=${v}`), { rate: null }, v);
+  assert.throws(() => parseSetting('rate=-1'), /or none \(or 0\) for no limit/);
 });
 
 test('exitCodeOf maps the final state and verdict to the exit codes of docs/formats.md', () => {

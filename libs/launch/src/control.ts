@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExitCode, runPaths, type TestCounts, UsageError } from '@capi/core';
+import { CapiError, ExitCode, runPaths, type TestCounts, UsageError } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { exitCodeOf } from './finish.js';
 import { type Control, type Manifest, readControl, readManifest, updateManifest, writeControl } from './manifest.js';
@@ -31,21 +31,39 @@ export function checkRate(text: string, flag = '--rate'): string {
   if (!m || !(Number(m[1]) > 0))
     throw new UsageError(
       flag === '--set rate'
-        ? `--set rate takes N/s or N/m (got "${text}"); N/h and a bare N (per second) work too`
+        ? `--set rate takes N/s or N/m, or none (or 0) for no limit (got "${text}"); N/h and a bare N (per second) work too`
         : `${flag} takes a rate like 20/s, 600/m, 3600/h or 20 (per second) (got "${text}")`,
     );
   return text.trim();
 }
 
-/** `rate=50/s`, `concurrency=16` → a control change. */
+/** `rate=50/s`, `concurrency=16` → a control change; `rate=0` or `rate=none`: no limit (control.json `rate: null`). */
 export function parseSetting(text: string): Partial<Control> {
   const m = /^(rate|concurrency)=(.+)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--set takes rate=N/s, rate=N/m or concurrency=N (got "${text}")`);
-  if (m[1] === 'rate') return { rate: checkRate(m[2] as string, '--set rate') };
+  if (!m) throw new UsageError(`--set takes rate=N/s, rate=N/m, rate=none or concurrency=N (got "${text}")`);
+  if (m[1] === 'rate') {
+    const v = (m[2] as string).trim();
+    if (/^(none|0+(\.0*)?(\s*\/\s*[a-z]+)?)$/i.test(v)) return { rate: null };
+    return { rate: checkRate(v, '--set rate') };
+  }
   const n = Number(m[2]);
   if (!Number.isSafeInteger(n) || n < 1)
     throw new UsageError(`--set concurrency= takes a whole number >= 1 (got "${m[2]}")`);
   return { concurrency: n };
+}
+
+/**
+ * `--pause`, `--continue` and `--set` change a live run: only a live supervisor's
+ * workers read control.json. A run that is not running is refused (exit 2), saying so.
+ */
+export async function refuseNotRunning(runDir: string, action: string): Promise<void> {
+  const m = await readManifest(runDir);
+  if (mayRun(m.state) && isAlive(await readPid(runDir), SUPERVISOR_MARKER)) return;
+  const state = mayRun(m.state) ? 'its supervisor is gone' : m.state;
+  throw new CapiError(
+    `${action}: run ${m.id} is not running (${state}): ${action} changes a live run; resume it (capi-launch --resume ${runDir}), then ${action}`,
+    ExitCode.badInput,
+  );
 }
 
 export interface StopOptions {

@@ -48,7 +48,10 @@ const args: ArgsDef = {
   'rerun-failed': { type: 'boolean', description: 'a new run of the tests of RUN that failed or errored' },
   pause: { type: 'boolean', description: 'RUN takes no new tests until --continue' },
   continue: { type: 'boolean', description: 'RUN takes tests again after --pause' },
-  set: { type: 'string', description: 'change a live RUN: rate=50/s, rate=600/m or concurrency=N' },
+  set: {
+    type: 'string',
+    description: 'change a running RUN: rate=50/s, rate=600/m, rate=none (or 0: no limit) or concurrency=N',
+  },
   prune: { type: 'boolean', description: 'remove old finished runs, keeping --keep N (default 10)' },
   keep: { type: 'string', description: 'with --prune: finished runs to keep' },
   'base-url': {

@@ -13,6 +13,7 @@ import {
   type RunSummary,
   readManifest,
   refuseCleaned,
+  refuseNotRunning,
   resolveRun,
   resumeRun,
   stopRun,
@@ -141,7 +142,9 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       return ExitCode.ok;
     }
     case 'set': {
-      const ctl = await changeControl(dir, parseSetting(c.a.set as string));
+      const change = parseSetting(c.a.set as string);
+      await refuseNotRunning(dir, '--set');
+      const ctl = await changeControl(dir, change);
       note(`control of ${dir}: ${JSON.stringify(ctl)}`);
       return ExitCode.ok;
     }

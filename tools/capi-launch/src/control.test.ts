@@ -33,13 +33,24 @@ test('--pause stops new tests until --continue; --set changes rate and concurren
   const set2 = await b.launch(['--set', 'concurrency=3', runDir]);
   assert.equal(set2.code, 0, set2.stderr);
   assert.deepEqual(readJson(join(runDir, 'control.json')), { paused: true, rate: '50/s', concurrency: 3, workers: 2 });
+  const unlimited = await b.launch(['--set', 'rate=none', runDir]);
+  assert.equal(unlimited.code, 0, unlimited.stderr);
+  assert.equal(readJson<{ rate: string | null }>(join(runDir, 'control.json')).rate, null);
+  assert.equal((await b.launch(['--set', 'rate=0', runDir])).code, 0);
+  await b.launch(['--set', 'rate=50/s', runDir]);
   const bad = await b.launch(['--set', 'speed=9', runDir]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--set takes rate=N\/s, rate=N\/m or concurrency=N \(got "speed=9"\)/);
+  assert.match(bad.stderr, /--set takes rate=N\/s, rate=N\/m, rate=none or concurrency=N \(got "speed=9"\)/);
   await b.launch(['--continue', runDir]);
   await until('run end', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'completed', 30_000);
   assert.equal(doneCount(runDir), 100);
   assert.equal(readJson<{ options: { rate: string } }>(join(runDir, 'run.json')).options.rate, '50/s');
+  await until('supervisor gone', () => !existsSync(join(runDir, 'supervisor.pid')));
+  const control = readFileSync(join(runDir, 'control.json'), 'utf8');
+  const late = await b.launch(['--set', 'rate=400/s', runDir]);
+  assert.equal(late.code, 2);
+  assert.match(late.stderr, /--set: run capi_test_\S+ is not running \(completed\): --set changes a live run/);
+  assert.equal(readFileSync(join(runDir, 'control.json'), 'utf8'), control, 'nothing written');
 });
 
 test('--rerun-failed: a new run of only the failed and errored tests', async () => {
