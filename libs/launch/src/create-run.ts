@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   type BatchIndex,
@@ -9,6 +9,7 @@ import {
   DIR_MODE,
   ExitCode,
   type ExitCodeValue,
+  FILE_MODE,
   isErrnoException,
   newRunId,
   runPaths,
@@ -32,6 +33,10 @@ export interface CreateRunOptions {
   fill?: (batchesDir: string) => Promise<void>;
   /** The sha256 recorded for the suite (default: computed from the file). */
   suiteSha256?: string;
+  /** capi-split `--lenient`: bad rows are skipped, each named in a warning, instead of refused at the first. */
+  lenient?: boolean;
+  /** Messages for the person launching: capi-split's warnings (the rows `lenient` skipped). */
+  notes?: (text: string) => void;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -95,23 +100,50 @@ export function splitError(stderr: string): string {
   return (lines.at(-1) ?? '').replace(/^capi-split: /, '').trim();
 }
 
-/** Runs capi-split into the run's batches folder; its message is passed on in one line. */
-function split(suite: string, batchSize: number, outDir: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const child = spawn(
-    process.execPath,
-    [toolBin('split', env), suite, '--batch-size', String(batchSize), '--out', outDir],
-    { stdio: ['ignore', 'ignore', 'pipe'], env },
-  );
+/** capi-split's warnings (`warning: suite.csv:31: … (row skipped)`) and its count of skipped rows, without its prefix. */
+export function splitWarnings(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => l.replace(/^capi-split: /, '').trim())
+    .filter((l) => l.startsWith('warning: ') || /^skipped \d+ bad rows?$/.test(l));
+}
+
+interface SplitOptions {
+  lenient: boolean;
+  /** Each warning line, as it comes. */
+  warn: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs capi-split into the run's batches folder; its error is passed on in one line. It
+ * stops at the first bad row, so the message says how to have them all named.
+ */
+function split(suite: string, batchSize: number, outDir: string, o: SplitOptions): Promise<void> {
+  const args = [toolBin('split', o.env), suite, '--batch-size', String(batchSize), '--out', outDir];
+  if (o.lenient) args.push('--lenient');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: o.env });
   let stderr = '';
+  let pending = '';
   child.stderr.on('data', (b: Buffer) => {
-    if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
+    const text = b.toString('utf8');
+    if (stderr.length < 64 * 1024) stderr += text;
+    // warnings are passed on line by line, however many (a big suite may skip thousands)
+    const lines = (pending + text).split('\n');
+    pending = lines.pop() ?? '';
+    for (const w of splitWarnings(lines.join('\n'))) o.warn(w);
   });
   return new Promise((done, fail) => {
     child.on('error', fail);
     child.on('close', (code) => {
+      for (const w of splitWarnings(pending)) o.warn(w);
       if (code === 0) return done();
       const text = splitError(stderr) || `capi-split exited with ${code}`;
-      fail(new CapiError(`splitting ${basename(suite)}: ${text}`, (code === 2 ? 2 : 3) as ExitCodeValue));
+      const hint =
+        code === 2 && !o.lenient && /:\d+: /.test(text)
+          ? ' (the first bad row; --lenient skips bad rows and names each)'
+          : '';
+      fail(new CapiError(`splitting ${basename(suite)}: ${text}${hint}`, (code === 2 ? 2 : 3) as ExitCodeValue));
     });
   });
 }
@@ -150,7 +182,17 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
     for (const dir of [paths.batches, paths.logs, paths.results, paths.status, paths.claims])
       await mkdir(dir, { recursive: true, mode: DIR_MODE });
     if (o.fill) await o.fill(paths.batches);
-    else await split(suite, o.batchSize, paths.batches, env);
+    else {
+      const warnings: string[] = [];
+      const warn = (w: string) => {
+        warnings.push(w);
+        o.notes?.(w);
+      };
+      await split(suite, o.batchSize, paths.batches, { lenient: o.lenient === true, warn, env });
+      // kept with the run: a background run's launch output may be gone by morning
+      if (warnings.length)
+        await appendFile(paths.mainLog, warnings.map((w) => `capi-split: ${w}\n`).join(''), { mode: FILE_MODE });
+    }
     const index = await readBatchIndex(runDir);
     // before anything runs: otherwise every worker refuses it and every batch is given up
     if (!hasBaseUrl(o.launch.execArgs, env)) await refuseRelativeUrls(runDir, index, o.suite);

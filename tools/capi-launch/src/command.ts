@@ -19,8 +19,15 @@ const args: ArgsDef = {
     description: 'a tmux session named after the run: supervisor, a window per worker, capi-watch',
   },
   foreground: { type: 'boolean', description: 'supervise in this terminal until the run ends' },
-  wait: { type: 'boolean', description: 'after launching, wait for the end and exit with the verdict (0/1/3)' },
-  monitor: { type: 'boolean', description: 'after launching, run capi-watch on the run here' },
+  wait: {
+    type: 'boolean',
+    description:
+      'after launching, wait for the end and exit with its code: 0 passed, 1 tests failed, 3 given up, 143 stopped',
+  },
+  monitor: {
+    type: 'boolean',
+    description: "after launching, run capi-watch on the run here, then exit with the run's code as --wait does",
+  },
   'max-restarts': {
     type: 'string',
     description: 'times a dying worker is replaced on one batch before the batch is given up (default 3)',
@@ -39,6 +46,11 @@ const args: ArgsDef = {
     type: 'boolean',
     description:
       'launch although a run of the same suite is live; with --stop: kill at once; with --resume: go on against another --base-url than the results so far',
+  },
+  lenient: {
+    type: 'boolean',
+    description:
+      'capi-split: skip bad suite rows, each named on stderr and in logs/capi.log (default: refuse the first)',
   },
   'runs-dir': { type: 'string', description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)' },
   status: { type: 'boolean', description: 'list runs, or show RUN' },
@@ -116,6 +128,7 @@ export default defineCommand({
       onFinish: (a['on-finish'] as string | undefined) ?? null,
       stallTimeoutS: stallFlag(a),
       force: a.force === true,
+      lenient: a.lenient === true,
       wait: a.wait === true,
       monitor: a.monitor === true,
       a,

@@ -15,6 +15,8 @@ export interface LaunchArgs {
   onFinish: string | null;
   stallTimeoutS: number | null;
   force: boolean;
+  /** capi-split --lenient: skip bad rows, each named on stderr. */
+  lenient: boolean;
   wait: boolean;
   monitor: boolean;
   a: Record<string, unknown>;
@@ -41,6 +43,7 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
     parallel: o.parallel,
     batchSize: o.batchSize,
     force: o.force,
+    lenient: o.lenient,
     notes: note,
     launch: {
       rate,

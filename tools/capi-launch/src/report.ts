@@ -2,12 +2,15 @@ import { spawn } from 'node:child_process';
 import { formatDuration, isLive, liveLine, runPaths } from '@capi/core';
 import {
   batchReason,
+  isAlive,
   type Launched,
   lastLogLine,
   plural,
   type RunSummary,
   readClaims,
   readManifest,
+  readPid,
+  SUPERVISOR_MARKER,
   toolBin,
   waitRun,
   withoutTime,
@@ -108,6 +111,17 @@ export async function monitor(runDir: string): Promise<number> {
     child.on('error', () => resolve(null));
     child.on('exit', (c) => resolve(c));
   });
-  if (code !== 0) process.stderr.write(`capi-launch: capi-watch ended with ${code}; following the run here\n`);
+  // capi-watch ends with the run's code once the run is over, or when `q` is pressed:
+  // only a run that goes on is followed here, and only then is that worth saying.
+  if (!(await runOver(runDir)))
+    process.stderr.write(
+      `capi-launch: capi-watch ${code === null ? 'could not start' : `ended (exit ${code})`} while the run goes on; following it here until it ends\n`,
+    );
   return waitAndReport(runDir);
+}
+
+/** The run has ended: its supervisor is gone and run.json says more than `created`. */
+async function runOver(runDir: string): Promise<boolean> {
+  const m = await readManifest(runDir).catch(() => null);
+  return !!m && m.state !== 'created' && !isAlive(await readPid(runDir), SUPERVISOR_MARKER);
 }

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fakeExec, readJson, sandboxes } from './harness.js';
+
+// What capi-launch says: help, bad suite rows, --monitor after capi-watch ends.
+
+const box = sandboxes(true);
+const runIds = (runs: string) => (existsSync(runs) ? readdirSync(runs).filter((n) => n.startsWith('capi_test_')) : []);
+
+test('--help: --wait lists the exit codes of a stopped run too', async () => {
+  const b = await box();
+  const r = await b.launch(['--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /--wait\s+after launching, wait for the end and exit with its code: 0 passed, 1 tests failed, 3 given up, 143 stopped/,
+  );
+});
+
+const BAD =
+  'id,url,expect_status\nT1,/items/1,200\nT2,/items/2,abc\nT3,/items/3,xyz\nT1,/items/4,200\nT5,/items/5,200\n';
+
+test('bad suite rows: the first is named with a hint; --lenient skips every one, naming each on stderr and in capi.log', async () => {
+  const b = await box({ CAPI_EXEC_BIN: fakeExec }, false);
+  writeFileSync(join(b.dir, 'bad.csv'), BAD);
+  const strict = await b.launch(['bad.csv', '--foreground'], { cwd: b.dir });
+  assert.equal(strict.code, 2, strict.stderr);
+  assert.match(
+    strict.stderr,
+    /splitting bad\.csv: .*bad\.csv:3: field "expect_status": .*\(the first bad row; --lenient skips bad rows and names each\)/,
+  );
+  assert.deepEqual(runIds(b.runs), []);
+  const lenient = await b.launch(['bad.csv', '--foreground', '--lenient'], { cwd: b.dir });
+  assert.equal(lenient.code, 0, lenient.stderr);
+  for (const line of [3, 4, 5])
+    assert.match(lenient.stderr, new RegExp(`capi-launch: warning: \\S*bad\\.csv:${line}: .*\\(row skipped\\)`));
+  assert.match(lenient.stderr, /capi-launch: skipped 3 bad rows/);
+  const [id] = runIds(b.runs);
+  const runDir = join(b.runs, id as string);
+  assert.equal(readJson<{ total: number }>(join(runDir, 'run.json')).total, 2);
+  const log = readFileSync(join(runDir, 'logs/capi.log'), 'utf8');
+  assert.match(log, /capi-split: warning: \S*bad\.csv:5: duplicate id "T1"/);
+});
+
+/** A stand-in capi-watch that exits 1 at once, or once the run has ended (as `q` on an ended run). */
+function standInWatch(dir: string, waitForEnd: boolean): string {
+  const file = join(dir, `watch-${waitForEnd ? 'end' : 'now'}.mjs`);
+  writeFileSync(
+    file,
+    `import { existsSync, readFileSync } from 'node:fs';
+const run = process.argv[2];
+const ended = () => !existsSync(run + '/supervisor.pid') && /"state": "(completed|failed|stopped)"/.test(readFileSync(run + '/run.json', 'utf8'));
+const until = Date.now() + 30000;
+while (${waitForEnd} && !ended() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+process.exit(1);
+`,
+  );
+  return file;
+}
+
+test('--monitor: capi-watch quit on an ended run gives the run code and claims to follow nothing; quit early, the run is followed', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '20', FAKE_EXEC_FAIL: 'T0002' });
+  const ended = await b.launch([b.suite(20), '--monitor'], { env: { CAPI_WATCH_BIN: standInWatch(b.dir, true) } });
+  assert.equal(ended.code, 1, ended.stderr);
+  assert.doesNotMatch(ended.stderr, /following/);
+  assert.match(ended.stderr, /run ended: exit 1/);
+  const early = await b.launch([b.suite(20, 'two.csv'), '--monitor'], {
+    env: { CAPI_WATCH_BIN: standInWatch(b.dir, false), FAKE_EXEC_DELAY_MS: '100' },
+  });
+  assert.equal(early.code, 1, early.stderr);
+  assert.match(early.stderr, /capi-watch ended \(exit 1\) while the run goes on; following it here until it ends/);
+});
