@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Writes examples/suite.csv and examples/expected.json: the example suite that runs against
 // the demo API (libs/demo-api). Deterministic: the same script always writes the same bytes.
-// Usage: node examples/generate-suite.mjs [--rows 1000] [--out examples/suite.csv]
+// Usage: node examples/generate-suite.mjs --out FILE|- [--rows 1000]   (a suite elsewhere; - is stdout)
+//        node examples/generate-suite.mjs --write-examples             (rewrite the checked-in files)
 import { once } from 'node:events';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -276,36 +277,95 @@ export function generateSuite(rows = 1000) {
   return { csv, counts };
 }
 
+/** Streams a suite of any size to a writable stream, 1,000 rows at a time; returns the designed counts. */
+export async function writeSuiteTo(out, rows) {
+  const counts = emptyCounts();
+  let batch = [];
+  for (const row of suiteRows(rows, counts)) {
+    batch.push(row);
+    if (batch.length < 1000) continue;
+    if (!out.write(stringify(batch))) await once(out, 'drain');
+    batch = [];
+  }
+  if (!out.write(stringify(batch))) await once(out, 'drain');
+  return counts;
+}
+
 /** Streams a suite of any size to `path` through a temp file, so a reader never sees half a file. */
 export async function writeSuite(path, rows) {
-  const counts = emptyCounts();
   const tmp = `${path}.tmp-${process.pid}`;
   const out = createWriteStream(tmp);
   try {
-    let batch = [];
-    for (const row of suiteRows(rows, counts)) {
-      batch.push(row);
-      if (batch.length < 1000) continue;
-      if (!out.write(stringify(batch))) await once(out, 'drain');
-      batch = [];
-    }
-    out.end(stringify(batch));
+    const counts = await writeSuiteTo(out, rows);
+    out.end();
     await once(out, 'finish');
     await rename(tmp, path);
+    return counts;
   } catch (err) {
     out.destroy();
     await rm(tmp, { force: true });
     throw err;
   }
-  return counts;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, out: { type: 'string' } } });
+const USAGE = `usage: node examples/generate-suite.mjs --out FILE|- [--rows N]
+       node examples/generate-suite.mjs --write-examples [--rows N]
+
+Writes the example suite for the demo API (libs/demo-api), deterministically.
+  --out FILE        stream a suite of --rows tests (default 1000, at least 20) to FILE
+                    (through a temp file; - is stdout); the designed outcome goes to stderr
+  --write-examples  rewrite the checked-in examples/suite.csv and examples/expected.json
+  --rows N          tests in the suite (default 1000; the checked-in files have 1000)
+  -h, --help        this text
+`;
+
+/** A usage error: one line naming the problem, the usage line, exit 2 (docs/cli.md). */
+function usageError(message) {
+  process.stderr.write(`generate-suite: ${message}\n${USAGE.split('\n\n')[0]}\n`);
+  process.exit(2);
+}
+
+async function main() {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        rows: { type: 'string' },
+        out: { type: 'string' },
+        'write-examples': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    usageError(
+      err.message
+        .split('\n')[0]
+        .replace(/\. To specify a positional argument.*$/, '')
+        .replace(/^Unknown/, 'unknown'),
+    );
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const rows = Number(values.rows ?? 1000);
-  if (!Number.isInteger(rows) || rows < 20) throw new Error('--rows must be a whole number >= 20');
+  if (!Number.isInteger(rows) || rows < 20) usageError(`--rows takes a whole number >= 20 (got "${values.rows}")`);
+  if (values.out !== undefined && values['write-examples']) usageError('give --out or --write-examples, not both');
+  if (values.out === undefined && !values['write-examples'])
+    usageError(
+      'name where to write: --out FILE (- for stdout), or --write-examples to rewrite examples/suite.csv and expected.json',
+    );
+  if (values.out === '-') {
+    // a reader that stops early (`| head`) is not an error
+    process.stdout.on('error', (err) => process.exit(err.code === 'EPIPE' ? 0 : 3));
+    const counts = await writeSuiteTo(process.stdout, rows);
+    process.stderr.write(`generate-suite: stdout: ${rows} rows ${JSON.stringify(counts)}\n`);
+    return;
+  }
   const out = values.out ?? join(here, 'suite.csv');
   const counts = await writeSuite(out, rows);
   if (!values.out) writeFileSync(join(here, 'expected.json'), `${JSON.stringify(counts, null, 2)}\n`);
   process.stderr.write(`generate-suite: ${out}: ${rows} rows ${JSON.stringify(counts)}\n`);
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
