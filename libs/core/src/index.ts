@@ -8,6 +8,7 @@ export * from './ndjson.js';
 export * from './path-exists.js';
 export * from './processes.js';
 export * from './records.js';
+export * from './relative-url.js';
 export * from './run-folder.js';
 export * from './shard.js';
 export * from './term.js';

@@ -3,6 +3,7 @@ import {
   ExitCode,
   formatShard,
   isErrnoException,
+  isRelativeUrl,
   type Journal,
   openJournal,
   type Shard,
@@ -18,7 +19,7 @@ import { createRateLimiter } from './rate-limiter.js';
 import type { ExecResult } from './result.js';
 import { ChangeLog, checkMeta, FINGERPRINT_SCHEME, loadJournalState, metaPath, readMeta, writeMeta } from './resume.js';
 import { readTestRecords, suiteRow } from './suite.js';
-import { formatBaseUrl, isRelativeUrl } from './target.js';
+import { formatBaseUrl } from './target.js';
 import { expand } from './template.js';
 
 /** Everything capi-exec does around the engine: input, resume, journal, heartbeat, control. */

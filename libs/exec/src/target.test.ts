@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadUrl, encodeTarget, isRelativeUrl, parseBaseUrl, resolveTarget } from './target.js';
+import { isRelativeUrl } from '@capi/core';
+import { BadUrl, encodeTarget, parseBaseUrl, resolveTarget } from './target.js';
 
 const base = parseBaseUrl('http://127.0.0.1:8080/api/');
 /** What a WHATWG parser (Node's URL) sends for the same reference under the base. */

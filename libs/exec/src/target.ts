@@ -1,3 +1,5 @@
+import { trimUrl } from '@capi/core';
+
 /**
  * Where a test's request goes. A path is joined to the base URL (`--base-url` or
  * CAPI_BASE_URL) without parsing it again per test; an absolute URL is parsed.
@@ -37,18 +39,6 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 /** The base URL as it is recorded in a journal's meta: origin and path, no credentials, no query. */
 export function formatBaseUrl(base: BaseUrl | null): string | null {
   return base ? `${base.origin}${base.prefix}` : null;
-}
-
-/** WHATWG URL parsing drops leading and trailing C0 controls and spaces. */
-const trimUrl = (url: string) => url.replace(/^[\0-\x20]+|[\0-\x20]+$/g, '');
-
-/**
- * Whether a URL (templates already expanded) is a path that only a base URL can complete.
- * Another scheme (`ftp:`) is not: it is a bad URL whatever the base.
- */
-export function isRelativeUrl(url: string): boolean {
-  const text = trimUrl(url);
-  return !ABSOLUTE.test(text) && !SCHEME.test(text);
 }
 
 // What WHATWG URL parsing percent-encodes (special schemes): in the path the C0 controls,

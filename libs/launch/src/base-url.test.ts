@@ -4,9 +4,16 @@ import { effectiveBaseUrl, hasBaseUrl, surelyRelative } from './base-url.js';
 import { overrideExecArgs } from './launch.js';
 
 test('surelyRelative: paths are; absolute URLs, other schemes and URLs starting with a template are not', () => {
-  for (const u of ['/items/1', ' /x', 'items/1', '/items/{{item_id}}', '?q=1'])
+  for (const u of ['/items/1', ' /x', 'items/1', '/items/{{item_id}}', 'items/{{id}}', '?q={{q}}', '?q=1'])
     assert.equal(surelyRelative(u), true, u);
-  for (const u of ['http://h/x', 'HTTPS://h/x', 'ftp://h', '{{env.API}}/items', 'http{{s}}://h/x'])
+  for (const u of [
+    'http://h/x',
+    'HTTPS://h/x',
+    'ftp://h',
+    '{{env.API}}/items',
+    'http{{s}}://h/x',
+    'https://{{host}}/x',
+  ])
     assert.equal(surelyRelative(u), false, u);
 });
 

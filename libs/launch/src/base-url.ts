@@ -1,7 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type BatchIndex, CapiError, ExitCode, InputError, readNdjson, runPaths } from '@capi/core';
+import {
+  type BatchIndex,
+  CapiError,
+  ExitCode,
+  InputError,
+  isRelativeUrl,
+  readNdjson,
+  runPaths,
+  trimUrl,
+} from '@capi/core';
 
 /**
  * A suite with relative URLs needs a base URL. capi-exec refuses such a record (exit 2),
@@ -16,16 +25,17 @@ export function hasBaseUrl(execArgs: string[], env: NodeJS.ProcessEnv): boolean 
   return (env.CAPI_BASE_URL ?? '') !== '';
 }
 
-const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
-
 /**
- * A URL that only a base URL can complete, whatever its templates expand to. One that
- * starts with a template (`{{env.API}}/items`) may well be absolute: capi-exec decides.
+ * A URL that only a base URL can complete, whatever its templates expand to: the text
+ * before its first template is already a path (`/x/{{id}}`, `items/{{id}}`, `?q={{q}}`).
+ * One whose scheme or host may come from a template (`{{env.API}}/items`,
+ * `http{{s}}://h`) may well be absolute: capi-exec decides.
  */
 export function surelyRelative(url: string): boolean {
-  const text = url.replace(/^[\0-\x20]+|[\0-\x20]+$/g, '');
-  if (text.includes('{{')) return text.startsWith('/');
-  return !SCHEME.test(text);
+  const text = trimUrl(url);
+  const head = text.split('{{', 1)[0] as string;
+  if (head.length < text.length && !head.includes('/') && !head.startsWith('?')) return false;
+  return isRelativeUrl(head);
 }
 
 interface UrlRecord {
