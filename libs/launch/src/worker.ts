@@ -52,9 +52,10 @@ export function workerArgs(s: WorkerSpec): string[] {
  * Starts capi-exec on a batch: results go to the journal, stdout to nowhere, stderr to
  * logs/<batch>.log (appended, so a restarted worker's messages follow the dead one's).
  * Each worker gets its own process group: a terminal's SIGHUP or Ctrl-C reaches the
- * supervisor alone, which passes one SIGTERM on. Otherwise a closed terminal would kill
- * the workers mid-test (capi-exec does not catch SIGHUP), and Ctrl-C plus the
- * supervisor's SIGTERM would be the second signal that makes capi-exec quit at once.
+ * supervisor alone, which passes one SIGTERM on. capi-exec stops gracefully on the first
+ * of SIGINT, SIGTERM or SIGHUP (exit 143/130) but quits at once on a second one, so a
+ * signal to the whole group plus the supervisor's SIGTERM would cut the tests in flight;
+ * and the supervisor, not the terminal, decides when its workers stop.
  */
 export function startWorker(s: WorkerSpec): { pid: number | null; exited: Promise<WorkerExit> } {
   const log = openSync(runPaths(s.runDir).logFile(s.batch), 'a', FILE_MODE);
