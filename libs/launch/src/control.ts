@@ -125,17 +125,19 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Stop
     else for (const w of workers) signal(w, 'SIGTERM');
   }
   const graceMs = o.graceMs ?? (await graceOf(runDir));
-  if (o.force || !(await gone(graceMs))) {
-    const left = [
-      ...(supervisor && isAlive(supervisor, SUPERVISOR_MARKER) ? [`the supervisor (pid ${supervisor})`] : []),
-      ...workers.filter((w) => isAlive(w, before.id)).map((w) => `worker pid ${w}`),
-    ];
+  const left = () => [
+    ...(supervisor && isAlive(supervisor, SUPERVISOR_MARKER) ? [`the supervisor (pid ${supervisor})`] : []),
+    ...workers.filter((w) => isAlive(w, before.id)).map((w) => `worker pid ${w}`),
+  ];
+  // Who is left is read once the grace is over: all may have gone just after it.
+  const stragglers = o.force || !(await gone(graceMs)) ? left() : [];
+  if (stragglers.length > 0) {
     if (supervisor) signal(supervisor, 'SIGKILL');
     for (const w of workers) signal(w, 'SIGKILL');
     await gone(5_000);
     killed = o.force
-      ? `--force: killed ${left.join(', ')} with SIGKILL`
-      : `did not stop within ${Math.round(graceMs / 1000)} s: killed ${left.join(', ')} with SIGKILL`;
+      ? `--force: killed ${stragglers.join(', ')} with SIGKILL`
+      : `did not stop within ${Math.round(graceMs / 1000)} s: killed ${stragglers.join(', ')} with SIGKILL`;
     log(`capi-launch --stop: ${killed}`);
   }
   const m = await markStopped(runDir, o.env);
@@ -166,7 +168,10 @@ export interface RunSummary extends TestCounts {
   verdict: string | null;
   total: number;
   /** Suite tests without a result once the run is over (stopped, failed, completed); 0 while it runs. */
+  /** Suite tests without a result once the run has completed; 0 before (docs/formats.md "Pass rate"). */
   missing: number;
+  /** Suite tests without a result while the run can still go on (running, paused, stopped, failed, dead). */
+  remaining: number;
   /** docs/formats.md "Pass rate", in percent: passed / (passed + failed + errors + missing); null before any result. */
   passRate: number | null;
   /** Where the numbers come from: the journals, or report/results.ndjson after `capi-merge --clean`. */
@@ -191,8 +196,8 @@ export async function summarize(runDir: string): Promise<RunSummary> {
   const m = await readManifest(runDir);
   const pid = await readPid(runDir);
   const c = await runCounts(runDir);
-  const over = m.state === 'completed' || m.state === 'failed' || m.state === 'stopped';
-  const missing = over ? Math.max(0, m.total - c.results) : 0;
+  const missing = m.state === 'completed' ? Math.max(0, m.total - c.results) : 0;
+  const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.results);
   const base = c.passed + c.failed + c.errors + missing;
   const control = await readControl(runDir).catch(() => null);
   const alive = isAlive(pid, SUPERVISOR_MARKER);
@@ -209,6 +214,7 @@ export async function summarize(runDir: string): Promise<RunSummary> {
     errors: c.errors,
     skipped: c.skipped,
     missing,
+    remaining,
     passRate: base > 0 ? Math.round((1000 * c.passed) / base) / 10 : null,
     countsFrom: c.source,
     paused: control?.paused ?? false,
