@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   type BatchIndex,
   CapiError,
@@ -10,7 +10,7 @@ import {
   ExitCode,
   type ExitCodeValue,
   FILE_MODE,
-  isErrnoException,
+  makeDir,
   newRunId,
   runPaths,
 } from '@capi/core';
@@ -44,34 +44,6 @@ async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-type Mkdir = (path: string, o: { recursive?: boolean; mode: number }) => Promise<unknown>;
-
-/**
- * `mkdir -p` that reports the real cause: Node's recursive mkdir says ENOENT ("no such
- * file or folder") for any failure on the way, a read-only file system or a denied
- * permission included. On ENOENT the first missing folder is made alone, which fails with
- * the real error (EROFS, EACCES...) for the one-line message of docs/cli.md.
- */
-export async function makeDir(path: string, make: Mkdir = mkdir): Promise<void> {
-  try {
-    await make(path, { recursive: true, mode: DIR_MODE });
-  } catch (err) {
-    if (!isErrnoException(err) || err.code !== 'ENOENT') throw err;
-    await makeOneByOne(path, make);
-    throw err;
-  }
-}
-
-async function makeOneByOne(path: string, make: Mkdir): Promise<void> {
-  const parent = dirname(path);
-  if (parent !== path && !(await stat(parent).catch(() => null))) await makeOneByOne(parent, make);
-  try {
-    await make(path, { mode: DIR_MODE });
-  } catch (err) {
-    if (!isErrnoException(err) || err.code !== 'EEXIST') throw err;
-  }
 }
 
 /** Makes `capi_test_…` (with `_2`, `_3`… when the second is taken) as a fresh 0700 folder. */
@@ -179,8 +151,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
   const runDir = await makeRunFolder(o.runsDir, o.taken ?? (() => false));
   try {
     const paths = runPaths(runDir);
-    for (const dir of [paths.batches, paths.logs, paths.results, paths.status, paths.claims])
-      await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    for (const dir of [paths.batches, paths.logs, paths.results, paths.status, paths.claims]) await makeDir(dir);
     if (o.fill) await o.fill(paths.batches);
     else {
       const warnings: string[] = [];

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AtomicStream,
@@ -8,8 +7,8 @@ import {
   batchName,
   CapiError,
   createAtomicStream,
-  DIR_MODE,
   ExitCode,
+  makeDir,
   readNdjson,
   runPaths,
   writeFileAtomic,
@@ -27,7 +26,7 @@ export function failedBatches(fromRun: string, batchSize: number) {
     const wanted = new Set<string>();
     for await (const id of failedIds(fromRun, batches)) wanted.add(id);
     if (wanted.size === 0) throw new CapiError(`${fromRun}: no failed or errored tests to run again`, ExitCode.ok);
-    await mkdir(outDir, { recursive: true, mode: DIR_MODE });
+    await makeDir(outDir);
     const index: BatchIndex = { total: wanted.size, batchSize, batches: [] };
     const total = Math.ceil(wanted.size / batchSize);
     let out: AtomicStream | null = null;
