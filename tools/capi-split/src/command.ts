@@ -1,4 +1,4 @@
-import { formatShard, type InputError, intFlag, parseShard, UsageError } from '@capi/core';
+import { formatShard, type InputError, intFlag, parseShard, plural, UsageError } from '@capi/core';
 import { type SplitOptions, splitSuiteBatches, writeBatches } from '@capi/split';
 import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
 import { openSuite } from './input.js';
@@ -90,8 +90,6 @@ function filterOptions(a: Args): Omit<SplitOptions, 'source'> {
 }
 
 const FORMATS = ['auto', 'csv', 'ndjson'] as const;
-
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 function formatFlag(text: string | undefined): SplitOptions['format'] {
   if (text === undefined) return 'auto';
