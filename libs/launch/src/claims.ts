@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DIR_MODE, FILE_MODE, runPaths, writeFileAtomic } from '@capi/core';
-import { isAlive } from './process.js';
+import { isWorkerOf } from './process.js';
 
 /**
  * A worker's claim on a batch: `claims/batch_0001.json`, created with O_EXCL so two
@@ -110,12 +110,12 @@ export async function releaseStopped(runDir: string, alive: (pid: number) => boo
 }
 
 /**
- * The run's capi-exec workers still alive: pids of its `running` claims whose command
- * line names the run (every worker gets `--run-id ID`), so a reused pid never counts.
+ * The run's capi-exec workers still alive: pids of its `running` claims that are workers
+ * of the run (`isWorkerOf`: `--run-id ID` in their argv), so a reused pid never counts.
  * A supervisor killed with -9 leaves them running: such a run is not over.
  */
 export async function liveWorkers(runDir: string, runId: string): Promise<number[]> {
   return (await readClaims(runDir))
-    .filter((c) => c.state === 'running' && isAlive(c.pid, runId))
+    .filter((c) => c.state === 'running' && isWorkerOf(c.pid, runId))
     .map((c) => c.pid as number);
 }

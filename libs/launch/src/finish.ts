@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
 import { readClaims, releaseStopped } from './claims.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
-import { isAlive } from './process.js';
+import { isWorkerOf } from './process.js';
 import { countResults } from './results.js';
 import { toolBin } from './tools.js';
 
@@ -80,7 +80,8 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
   const finished = new Date().toISOString();
   if (o.stopSignal) {
     // every worker has ended by now: their claims are released for the resume
-    await releaseStopped(runDir, (pid) => isAlive(pid));
+    const { id } = await readManifest(runDir);
+    await releaseStopped(runDir, (pid) => isWorkerOf(pid, id));
     await updateManifest(runDir, { state: 'stopped', pid: null, finished });
     o.log(`run stopped by ${o.stopSignal}; resume it with capi-launch --resume ${runDir}`);
     return o.stopSignal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;

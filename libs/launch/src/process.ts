@@ -1,24 +1,59 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidAlive } from '@capi/core';
 
-/** Is `pid` a live process (and, when `marker` is given, is its command line about it)? */
-export function isAlive(pid: number | null | undefined, marker?: string): boolean {
-  if (!pid || pid <= 0) return false;
+/** What tells a live supervisor (`capi-launch --supervise RUN`) from an unrelated process with its old pid. */
+export const SUPERVISOR_MARKER = 'capi-launch';
+
+/**
+ * A process's argv from /proc/PID/cmdline (NUL-separated); null where there is no /proc
+ * to ask (not Linux), [] when /proc has no such process (gone, or a zombie's empty line).
+ */
+function argvOf(pid: number): string[] | null {
   try {
-    process.kill(pid, 0);
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else, so it is not ours to supervise.
-    return (err as NodeJS.ErrnoException).code === 'EPERM' && marker === undefined;
-  }
-  if (!marker) return true;
-  // A pid can be reused by an unrelated process after a crash: check what it runs.
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmdline === '') return false; // a zombie: exited, not yet reaped
-    return cmdline.includes(marker);
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw === '' ? [] : raw.replace(/\0$/, '').split('\0');
   } catch {
-    return false;
+    try {
+      readFileSync('/proc/self/cmdline');
+      return [];
+    } catch {
+      return null;
+    }
   }
+}
+
+/**
+ * THE check for "a capi-exec worker of this run": a live process (a zombie is gone) whose
+ * argv holds the exact pair `--run-id <runId>`, as every worker is started (worker.ts).
+ * A pid can be reused by an unrelated process after a crash, and a substring of the
+ * command line also matches run `<runId>_2` or `tail -f RUN/logs/…`: neither is ours, and
+ * neither may be signalled. Where /proc is missing, a live pid is all that can be known.
+ */
+export function isWorkerOf(pid: number | null | undefined, runId: string): boolean {
+  if (!pid || !pidAlive(pid)) return false;
+  const argv = argvOf(pid);
+  if (argv === null) return true;
+  for (let i = 0; i + 1 < argv.length; i++) if (argv[i] === '--run-id' && argv[i + 1] === runId) return true;
+  return false;
+}
+
+/** A live supervisor: its command line runs capi-launch (or a live pid, where /proc is missing). */
+export function isSupervisor(pid: number | null | undefined): boolean {
+  if (!pid || !pidAlive(pid)) return false;
+  const argv = argvOf(pid);
+  return argv === null || argv.some((a) => a.includes(SUPERVISOR_MARKER));
+}
+
+/**
+ * Is `pid` alive, and what is it: with no marker, any live process; with
+ * `SUPERVISOR_MARKER`, a supervisor (`isSupervisor`); with a run id, a worker of that run
+ * (`isWorkerOf`, the exact `--run-id` pair). One entry point, so that every "is this our
+ * worker" question gets the same answer.
+ */
+export function isAlive(pid: number | null | undefined, marker?: string): boolean {
+  if (marker === undefined) return !!pid && pidAlive(pid);
+  return marker === SUPERVISOR_MARKER ? isSupervisor(pid) : isWorkerOf(pid, marker);
 }
 
 export function signal(pid: number, sig: NodeJS.Signals): boolean {
@@ -30,7 +65,7 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
-/** Waits until none of `pids` is alive, up to `timeoutMs`; returns whether they are gone. */
+/** Waits until none of `pids` is alive (`isAlive` with `marker`), up to `timeoutMs`; returns whether they are gone. */
 export async function waitGone(pids: number[], timeoutMs: number, marker?: string): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

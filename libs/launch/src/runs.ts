@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { CapiError, ExitCode, RUN_ID_PREFIX, runPaths } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
-import { isAlive } from './process.js';
-import { readPid, SUPERVISOR_MARKER } from './supervise.js';
+import { isSupervisor, isWorkerOf } from './process.js';
+import { readPid } from './supervise.js';
 
 export interface RunEntry {
   dir: string;
@@ -30,7 +30,7 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
     const manifest = await readManifest(dir).catch(() => null);
     if (!manifest) continue;
     const pid = await readPid(dir);
-    const alive = isAlive(pid, SUPERVISOR_MARKER);
+    const alive = isSupervisor(pid);
     const workers = alive || !mayRun(manifest) ? [] : await liveWorkers(dir, manifest.id);
     entries.push({ dir, manifest, pid, alive, workers });
   }
@@ -60,7 +60,7 @@ export async function clearStale(e: RunEntry, takeOver = false): Promise<string 
   if (e.pid) await rm(runPaths(e.dir).pidFile, { force: true });
   if (isDeadWithWorkers(e))
     return `${e.manifest.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
-  await releaseStopped(e.dir, (pid) => isAlive(pid, e.manifest.id));
+  await releaseStopped(e.dir, (pid) => isWorkerOf(pid, e.manifest.id));
   if (wasRunning) e.manifest = await updateManifest(e.dir, { state: 'stopped', pid: null });
   return `${e.manifest.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
 }

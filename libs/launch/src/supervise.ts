@@ -3,12 +3,12 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, FILE_MODE, fsReason, isErrnoException, runPaths } from '@capi/core';
-import { type Claim, claimNext, readClaims, releaseUnfinished, writeClaim } from './claims.js';
+import { type Claim, claimNext, liveWorkers, readClaims, releaseUnfinished, writeClaim } from './claims.js';
 import { readBatchIndex } from './create-run.js';
 import { finishRun } from './finish.js';
 import { batchReason } from './log-tail.js';
 import { type Manifest, readControl, updateManifest, writeControl } from './manifest.js';
-import { isAlive, signal, waitGone } from './process.js';
+import { isSupervisor, isWorkerOf, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
 import { plural, toolBin } from './tools.js';
@@ -59,8 +59,8 @@ export function failureText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The pid marker that tells a live supervisor from an unrelated process with its old pid. */
-export const SUPERVISOR_MARKER = 'capi-launch';
+/** The supervisor's pid marker; control.ts and start.ts take it from here. */
+export { SUPERVISOR_MARKER } from './process.js';
 
 export async function readPid(runDir: string): Promise<number | null> {
   try {
@@ -71,17 +71,19 @@ export async function readPid(runDir: string): Promise<number | null> {
   }
 }
 
-/** Workers left running by a supervisor that was killed: stopped before anyone resumes. */
-async function stopOrphans(runDir: string, execBin: string, log: (t: string) => void): Promise<void> {
-  const marker = basename(execBin);
-  const pids = (await readClaims(runDir))
-    .filter((c) => c.state === 'running' && isAlive(c.pid, marker))
-    .map((c) => c.pid as number);
+/**
+ * Workers left running by a supervisor that was killed: stopped before anyone resumes.
+ * Only processes that are workers of this run (`liveWorkers`: the exact `--run-id ID`
+ * pair in their argv) are signalled, never a reused pid or a `tail -f` of its logs.
+ */
+export async function stopOrphans(runDir: string, runId: string, log: (t: string) => void): Promise<void> {
+  const pids = await liveWorkers(runDir, runId);
   if (pids.length === 0) return;
   log(`stopping ${pids.length} worker(s) left by the previous supervisor: ${pids.join(', ')}`);
-  for (const pid of pids) signal(pid, 'SIGTERM');
-  if (!(await waitGone(pids, 15_000, marker))) for (const pid of pids) signal(pid, 'SIGKILL');
-  await waitGone(pids, 5_000, marker);
+  for (const pid of pids) if (isWorkerOf(pid, runId)) signal(pid, 'SIGTERM');
+  if (!(await waitGone(pids, 15_000, runId)))
+    for (const pid of pids) if (isWorkerOf(pid, runId)) signal(pid, 'SIGKILL');
+  await waitGone(pids, 5_000, runId);
 }
 
 interface Ctx {
@@ -215,7 +217,7 @@ function controlSharer(runDir: string, log: (t: string) => void): (slots: number
 /** Takes the run: refuses when another supervisor is alive, records this one's pid. */
 async function takeRun(runDir: string): Promise<Manifest> {
   const other = await readPid(runDir);
-  if (other && other !== process.pid && isAlive(other, SUPERVISOR_MARKER))
+  if (other && other !== process.pid && isSupervisor(other))
     throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
   await writeFile(runPaths(runDir).pidFile, `${process.pid}\n`, { mode: FILE_MODE });
   return updateManifest(runDir, { pid: process.pid, state: 'running', verdict: null, finished: null });
@@ -260,7 +262,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
   try {
-    await stopOrphans(runDir, execBin, log);
+    await stopOrphans(runDir, manifest.id, log);
     const released = await releaseUnfinished(runDir);
     if (released.length > 0) log(`resuming ${released.length} unfinished batch(es) from their journals`);
     const index = await readBatchIndex(runDir);
