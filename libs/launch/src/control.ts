@@ -2,17 +2,21 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, runPaths, type TestCounts, UsageError } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
+import { updateControl } from './control-file.js';
 import { exitCodeOf } from './finish.js';
-import { type Control, type Manifest, readControl, readManifest, updateManifest, writeControl } from './manifest.js';
+import { type Control, type Manifest, readControl, readManifest, updateManifest } from './manifest.js';
 import { isAlive, signal, waitGone } from './process.js';
 import { type CountSource, runCounts } from './results.js';
 import { closeSession } from './start.js';
 import { readPid, runLogger, SUPERVISOR_MARKER } from './supervise.js';
 
-/** Live changes of docs/run-folder.md control.json; workers pick them up within a second. */
+/**
+ * Live changes of docs/run-folder.md control.json; workers pick them up within a second.
+ * Under control.json.lock: the supervisor rewrites the file too (`workers`), and an
+ * unlocked read-modify-write of either would undo the other's change.
+ */
 export async function changeControl(runDir: string, change: Partial<Control>): Promise<Control> {
-  const next = { ...(await readControl(runDir)), ...change };
-  await writeControl(runDir, next);
+  const next = await updateControl(runDir, (c) => ({ ...c, ...change }));
   const m = await readManifest(runDir);
   const options = { ...m.options };
   if (change.rate !== undefined) options.rate = change.rate;

@@ -4,10 +4,11 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, FILE_MODE, fsReason, isErrnoException, runPaths } from '@capi/core';
 import { type Claim, claimNext, liveWorkers, readClaims, releaseUnfinished, writeClaim } from './claims.js';
+import { updateControl } from './control-file.js';
 import { readBatchIndex } from './create-run.js';
 import { finishRun } from './finish.js';
 import { batchReason } from './log-tail.js';
-import { type Manifest, readControl, updateManifest, writeControl } from './manifest.js';
+import { type Manifest, updateManifest } from './manifest.js';
 import { isSupervisor, isWorkerOf, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
@@ -194,8 +195,8 @@ async function runSlot(ctx: Ctx, worker: number): Promise<void> {
  * Keeps control.json `workers` equal to the slots at work, so that `--rate` stays the
  * whole run's rate when fewer batches than `--parallel` are left: each capi-exec takes
  * `rate / workers` and re-reads the file every second. Writes are queued (never two at
- * once) and made only when the number changes; `--pause`/`--set` may write in between,
- * so each write re-reads the file first.
+ * once) and made only when the number changes; `--pause`/`--set` write the same file, so
+ * each write is a read-modify-write under control.json.lock (control-file.ts).
  */
 function controlSharer(runDir: string, log: (t: string) => void): (slots: number) => Promise<void> {
   let queue = Promise.resolve();
@@ -204,7 +205,7 @@ function controlSharer(runDir: string, log: (t: string) => void): (slots: number
     queue = queue.then(async () => {
       if (slots < 1 || slots === written) return;
       try {
-        await writeControl(runDir, { ...(await readControl(runDir)), workers: slots });
+        await updateControl(runDir, (c) => ({ ...c, workers: slots }));
         written = slots;
       } catch (err) {
         log(`could not update control.json workers: ${err instanceof Error ? err.message : String(err)}`);
