@@ -3,7 +3,15 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, FILE_MODE, fsReason, isErrnoException, runPaths } from '@capi/core';
-import { type Claim, claimNext, liveWorkers, readClaims, releaseUnfinished, writeClaim } from './claims.js';
+import {
+  type Claim,
+  claimNext,
+  liveWorkers,
+  readClaims,
+  releaseStopped,
+  releaseUnfinished,
+  writeClaim,
+} from './claims.js';
 import { updateControl } from './control-file.js';
 import { readBatchIndex } from './create-run.js';
 import { finishRun } from './finish.js';
@@ -215,6 +223,49 @@ function controlSharer(runDir: string, log: (t: string) => void): (slots: number
   };
 }
 
+/** How long stopping workers may take: capi-exec's `--grace` (default 10 s) and 10 s more, as `--stop` waits. */
+export function stopGraceMs(execArgs: string[]): number {
+  const i = execArgs.indexOf('--grace');
+  const grace = i === -1 ? 10_000 : Number(execArgs[i + 1]);
+  return (Number.isFinite(grace) ? grace : 10_000) + 10_000;
+}
+
+/**
+ * The supervisor cannot go on: its workers are stopped, and waited for, before it lets go
+ * of the run (the pid file): SIGTERM (in-flight tests finish, journals are flushed), the
+ * slots' own ends awaited up to the grace, then SIGKILL for what is left. Then the claims
+ * of the ended workers are released, so no batch looks taken by a worker that is gone.
+ */
+async function stopWorkers(ctx: Ctx, slots: Promise<void>[]): Promise<void> {
+  const id = ctx.manifest.id;
+  ctx.stopping = true;
+  // a worker started just before the failure may have no slot awaiting it: ctx.live has it
+  const pids = [...ctx.live];
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const graceMs = stopGraceMs(ctx.manifest.options.execArgs);
+  const deadline = Date.now() + graceMs;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(slots),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!(await waitGone(pids, Math.max(0, deadline - Date.now()), id))) {
+    const left = pids.filter((p) => isWorkerOf(p, id));
+    ctx.log(`workers did not stop within ${Math.round(graceMs / 1000)} s: killing ${left.join(', ')} with SIGKILL`);
+    for (const pid of left) signal(pid, 'SIGKILL');
+    await waitGone(left, 5_000, id);
+  }
+  try {
+    const released = await releaseStopped(ctx.runDir, (pid) => isWorkerOf(pid, id));
+    if (released.length > 0) ctx.log(`released the claims of ${released.join(', ')} for the resume`);
+  } catch (e) {
+    ctx.log(`could not release the claims: ${failureText(e)}`);
+  }
+}
+
 /** Takes the run: refuses when another supervisor is alive, records this one's pid. */
 async function takeRun(runDir: string): Promise<Manifest> {
   const other = await readPid(runDir);
@@ -260,6 +311,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     );
     for (const pid of ctx.live) signal(pid, 'SIGTERM');
   };
+  let slots: Promise<void>[] = [];
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
   try {
@@ -275,15 +327,14 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     const done = new Set((await readClaims(runDir)).filter((c) => c.state === 'done').map((c) => c.batch));
     ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !done.has(b)).length);
     await ctx.shareWith(ctx.busySlots);
-    const slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
+    slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
     await Promise.all(slots);
     return await finishRun(runDir, { stopSignal, batches: ctx.batches, env, log });
   } catch (err) {
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
     const why = failureText(err);
     log(`supervisor failed: ${why}`);
-    ctx.stopping = true;
-    for (const pid of ctx.live) signal(pid, 'SIGTERM');
+    await stopWorkers(ctx, slots);
     await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch((e) =>
       log(`could not record state failed in run.json: ${failureText(e)}`),
     );

@@ -199,3 +199,19 @@ export function demoSuite(dir: string, rows: number, failing: string[] = [], lat
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
+
+/** Live processes whose argv holds the pair `--run-id ID`: the workers of a run, found from /proc. */
+export function workersOf(runId: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    for (let i = 0; i + 1 < argv.length; i++)
+      if (argv[i] === '--run-id' && argv[i + 1] === runId) pids.push(Number(name));
+  }
+  return pids;
+}

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { binPath, collect, testEnv } from '@capi/testkit';
-import { exactlyOnce, isAlive, readJson, runDirOf, sandboxes, until } from './harness.js';
+import { exactlyOnce, isAlive, readJson, runDirOf, sandboxes, until, workersOf } from './harness.js';
 
 // Supervision with the stand-in split and exec (libs/launch/src/fixtures): they can be
 // killed, slowed and made to fail on purpose. Real-tool runs are in e2e.test.ts.
@@ -241,6 +242,41 @@ test('a worker whose heartbeat stands still (frozen) is killed after --stall-tim
   assert.match(log, /batch_0001 died \(stalled, killed\); restart 1\/3/);
   assert.equal(isAlive(frozen.pid), false);
   assert.equal(exactlyOnce(runDir, 100), null);
+});
+
+test('a supervisor that fails waits for its workers to end before it lets go of the run', async () => {
+  // a slow test each: a worker told to stop is still busy with its test in flight
+  const b = await box({ FAKE_EXEC_DELAY_MS: '2000' });
+  const running = b.launch([b.suite(20), '--foreground', '--parallel', '2', '--batch-size', '5']);
+  const runDir = join(b.runs, 'latest');
+  const journal = join(runDir, 'results/batch_0002.ndjson');
+  const results = () => (existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').length - 1 : 0);
+  await until('a result of batch_0002', () => results() > 0);
+  const victim = claims(runDir).find((c) => c.batch === 'batch_0001' && c.state === 'running') as Claim;
+  const id = readJson<{ id: string }>(join(runDir, 'run.json')).id;
+  // right after batch_0002's worker began a test: it is busy for 2 s more
+  const seen = results();
+  await until('the next result of batch_0002', () => results() > seen, 10_000);
+  // the claims folder turns into a file: the restart of the killed worker cannot write its claim
+  rmSync(join(runDir, 'claims'), { recursive: true });
+  writeFileSync(join(runDir, 'claims'), '');
+  process.kill(victim.pid, 'SIGKILL');
+  // the moment the supervisor lets go of the run (its pid file), no worker of it may be left
+  let left: number[] | null = null;
+  const watching = (async () => {
+    while (left === null) {
+      if (!existsSync(join(runDir, 'supervisor.pid'))) left = workersOf(id);
+      else await sleep(20);
+    }
+  })();
+  const r = await running;
+  await watching;
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /supervisor failed: /);
+  assert.deepEqual(left, [], 'the pid file outlived no worker of the run');
+  assert.deepEqual(workersOf(id), []);
+  assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'failed');
+  assert.match(readFileSync(join(runDir, 'logs/capi.log'), 'utf8'), /batch_0002 stopped \(exit 143\)/);
 });
 
 test("a batch given up by capi-exec (exit 3) is explained by quoting its log's last line, not by a guess", async () => {
