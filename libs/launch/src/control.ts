@@ -8,7 +8,7 @@ import { type Control, type Manifest, readControl, readManifest, updateManifest 
 import { isAlive, signal, waitGone } from './process.js';
 import { type CountSource, runCounts } from './results.js';
 import { closeSession } from './start.js';
-import { readPid, runLogger, SUPERVISOR_MARKER } from './supervise.js';
+import { readPid, runLogger, SUPERVISOR_MARKER, stopGraceMs } from './supervise.js';
 
 /**
  * Live changes of docs/run-folder.md control.json; workers pick them up within a second.
@@ -83,12 +83,9 @@ export interface StopResult {
   message: string;
 }
 
-/** How long a graceful stop waits before it kills: capi-exec's `--grace` (default 10 s) and 10 s more. */
+/** How long a graceful stop waits before it kills, as the supervisor waits for its own workers. */
 async function graceOf(runDir: string): Promise<number> {
-  const args = (await readManifest(runDir)).options.execArgs;
-  const i = args.indexOf('--grace');
-  const grace = i === -1 ? 10_000 : Number(args[i + 1]);
-  return (Number.isFinite(grace) ? grace : 10_000) + 10_000;
+  return stopGraceMs((await readManifest(runDir)).options.execArgs);
 }
 
 const mayRun = (state: string) => state === 'running' || state === 'created';

@@ -303,6 +303,8 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopSignal) return;
     stopSignal = sig;
+    // Already stopping its workers (a failure): a second SIGTERM would make capi-exec quit at once.
+    if (ctx.stopping) return;
     ctx.stopping = true;
     // SIGHUP: the terminal was closed; what follows goes to capi.log alone
     if (sig === 'SIGHUP') log.mute();
