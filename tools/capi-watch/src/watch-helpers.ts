@@ -135,7 +135,8 @@ export async function hasTmux(): Promise<boolean> {
 export function dashboardCommand(args: string[], env: Record<string, string>): string {
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const vars = Object.entries({ TZ: 'UTC', NCURSES_NO_UTF8_ACS: '1', ...env }).map(([k, v]) => `${k}=${quote(v)}`);
-  return `env ${vars.join(' ')} ${quote(process.execPath)} ${quote(watchBin)} ${args.map(quote).join(' ')}; echo EXIT=$?; sleep 120`;
+  // The pane inherits the test run's environment (CI sets NO_COLOR): colour is what `env` says.
+  return `env -u NO_COLOR -u FORCE_COLOR ${vars.join(' ')} ${quote(process.execPath)} ${quote(watchBin)} ${args.map(quote).join(' ')}; echo EXIT=$?; sleep 120`;
 }
 
 /**
