@@ -11,6 +11,7 @@ import {
   runPaths,
   trimUrl,
 } from '@capi/core';
+import { execArg } from './tools.js';
 
 /**
  * A suite with relative URLs needs a base URL. capi-exec refuses such a record (exit 2),
@@ -20,8 +21,7 @@ import {
 
 /** The workers will have a base URL: `--base-url` among the exec flags, or CAPI_BASE_URL in their environment. */
 export function hasBaseUrl(execArgs: string[], env: NodeJS.ProcessEnv): boolean {
-  const i = execArgs.lastIndexOf('--base-url');
-  if (i !== -1 && (execArgs[i + 1] ?? '') !== '') return true;
+  if ((execArg(execArgs, '--base-url') ?? '') !== '') return true;
   return (env.CAPI_BASE_URL ?? '') !== '';
 }
 
@@ -93,8 +93,7 @@ export function formatBaseUrl(text: string | null): string | null {
 
 /** The base URL the workers get: the last `--base-url` of the exec flags, else CAPI_BASE_URL. */
 export function effectiveBaseUrl(execArgs: string[], env: NodeJS.ProcessEnv): string | null {
-  const i = execArgs.lastIndexOf('--base-url');
-  const given = i === -1 ? '' : (execArgs[i + 1] ?? '');
+  const given = execArg(execArgs, '--base-url') ?? '';
   return formatBaseUrl(given || env.CAPI_BASE_URL || null);
 }
 

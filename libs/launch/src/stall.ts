@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { runPaths } from '@capi/core';
 import type { LaunchOptions } from './manifest.js';
+import { execArg } from './tools.js';
 
 /** capi-exec's request timeout when `--timeout` is not given (docs/capi-exec.md). */
 const EXEC_DEFAULT_TIMEOUT_MS = 30_000;
@@ -14,8 +15,7 @@ const EXEC_DEFAULT_TIMEOUT_MS = 30_000;
  */
 export function stallTimeoutMs(o: Pick<LaunchOptions, 'stallTimeoutS' | 'execArgs'>): number {
   if (o.stallTimeoutS !== undefined && o.stallTimeoutS !== null) return o.stallTimeoutS * 1000;
-  const i = o.execArgs.indexOf('--timeout');
-  const timeout = i === -1 ? EXEC_DEFAULT_TIMEOUT_MS : Number(o.execArgs[i + 1]);
+  const timeout = Number(execArg(o.execArgs, '--timeout') ?? EXEC_DEFAULT_TIMEOUT_MS);
   return Math.max(60_000, 10 * (Number.isFinite(timeout) ? timeout : EXEC_DEFAULT_TIMEOUT_MS));
 }
 

@@ -20,7 +20,7 @@ import { type Manifest, updateManifest } from './manifest.js';
 import { isSupervisor, isWorkerOf, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
-import { plural, toolBin } from './tools.js';
+import { execArg, plural, toolBin } from './tools.js';
 import { startWorker, type WorkerExit } from './worker.js';
 
 export interface SuperviseOptions {
@@ -225,8 +225,7 @@ function controlSharer(runDir: string, log: (t: string) => void): (slots: number
 
 /** How long stopping workers may take: capi-exec's `--grace` (default 10 s) and 10 s more, as `--stop` waits. */
 export function stopGraceMs(execArgs: string[]): number {
-  const i = execArgs.indexOf('--grace');
-  const grace = i === -1 ? 10_000 : Number(execArgs[i + 1]);
+  const grace = Number(execArg(execArgs, '--grace') ?? 10_000);
   return (Number.isFinite(grace) ? grace : 10_000) + 10_000;
 }
 

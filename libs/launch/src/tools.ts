@@ -35,3 +35,17 @@ export function shellQuote(word: string): string {
 }
 
 export { plural } from '@capi/core';
+
+/**
+ * The value of a flag among the capi-exec flags a run keeps (`--timeout 5000`,
+ * `--grace=3000`): the last one given wins, as capi-exec reads them. Undefined when absent.
+ */
+export function execArg(args: string[], flag: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === flag) value = args[++i];
+    else if (a.startsWith(`${flag}=`)) value = a.slice(flag.length + 1);
+  }
+  return value;
+}
