@@ -11,5 +11,6 @@ export * from './records.js';
 export * from './relative-url.js';
 export * from './run-folder.js';
 export * from './shard.js';
+export * from './sniff-suite.js';
 export * from './term.js';
 export * from './validate.js';

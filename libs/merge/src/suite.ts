@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InputError, isErrnoException, readNdjson, validateTestRecord } from '@capi/core';
+import { InputError, isErrnoException, readNdjson, sniffSuite, validateTestRecord } from '@capi/core';
 import { parse } from 'csv-parse';
 import type { ExpectedTest } from './merge-state.js';
-import { sniffSuite } from './sniff-suite.js';
 
 /**
  * The ids a suite names, from the suite CSV itself or capi-split's test records (NDJSON).
@@ -12,8 +11,9 @@ import { sniffSuite } from './sniff-suite.js';
  * `suite.txt` may be either).
  */
 export async function* readSuite(input: AsyncIterable<Buffer>, label: string): AsyncGenerator<ExpectedTest> {
+  // Nothing at all reads as NDJSON: no ids.
   const { format, chunks } = await sniffSuite(input);
-  yield* format === 'ndjson' ? suiteNdjson(chunks, label, null) : suiteCsv(chunks, label);
+  yield* format === 'csv' ? suiteCsv(chunks, label) : suiteNdjson(chunks, label, null);
 }
 
 /** A run folder's batch file: capi-split's test records, each id belonging to `batch`. */

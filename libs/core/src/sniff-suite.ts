@@ -1,12 +1,13 @@
 /**
- * A suite's format from its content, as capi-split decides it: the first character that is
- * not blank or a byte order mark is `{` for capi-split's NDJSON test records; anything else
- * is the suite CSV (no CSV header starts with a brace). A leading BOM is dropped, so NDJSON
- * saved by an editor that adds one still parses. Nothing at all reads as NDJSON: no ids.
+ * A suite's format from its content, for capi-split and capi-merge alike: the first
+ * character that is not blank or a byte order mark is `{` for capi-split's NDJSON test
+ * records; anything else is the suite CSV (no CSV header starts with a brace). A leading
+ * BOM is dropped, so NDJSON saved by an editor that adds one still parses. `null`: there
+ * is nothing but blanks; each tool decides what that means.
  */
 
 export interface SniffedSuite {
-  format: 'csv' | 'ndjson';
+  format: 'csv' | 'ndjson' | null;
   /** The input's bytes, BOM removed, including the ones looked at. */
   chunks: AsyncGenerator<Buffer>;
 }
@@ -33,9 +34,9 @@ export async function sniffSuite(input: AsyncIterable<Buffer | string>): Promise
     head = Buffer.concat([head, typeof next.value === 'string' ? Buffer.from(next.value) : next.value]);
     first = firstContent(head);
   }
-  const format = first !== -1 && head[first] === 0x7b ? 'ndjson' : 'csv';
+  const format = first === -1 ? null : head[first] === 0x7b ? 'ndjson' : 'csv';
   const body = head.subarray(0, BOM.length).equals(BOM) ? head.subarray(BOM.length) : head;
-  return { format: first === -1 ? 'ndjson' : format, chunks: replay(body, rest) };
+  return { format, chunks: replay(body, rest) };
 }
 
 async function* replay(head: Buffer, rest: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
