@@ -84,6 +84,10 @@ Examples:
     const inputs = (args._ as string[]).map(String);
     if (inputs.length === 0 && process.stdin.isTTY)
       throw new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
+    if (args.suite === '-' && process.stdin.isTTY)
+      throw new UsageError(
+        '--suite -: stdin is a terminal; pipe the suite in (capi-merge r.ndjson --suite - < suite.csv)',
+      );
     const outcome = await merge({
       inputs,
       suite: args.suite,
