@@ -79,11 +79,16 @@ test('an output that cannot grow: capi-merge exits 3 naming it, old files intact
 test('capi-merge stopped by SIGTERM while writing: exit 143 and no temp file left', async () => {
   const dir = join(tmp.path, 'sig');
   await mkdir(dir);
+  // 20,000 tests: a JUnit file of megabytes, far more than a pipe and its reader buffer.
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++)
+    lines.push(JSON.stringify({ id: `S${i}`, name: `signal ${i}`, status: 'passed', durationMs: 5, attempts: 1 }));
+  await writeFile(join(tmp.path, 'r20k.ndjson'), `${lines.join('\n')}\n`);
   // JUnit to a stdout nobody reads blocks once the pipe is full, with the JSON report's
   // temp file already written and waiting for its rename.
   const child = spawn(
     process.execPath,
-    [binPath('capi-merge'), '../r.ndjson', '--output-json', 'o.json', '--junit', '-'],
+    [binPath('capi-merge'), '../r20k.ndjson', '--output-json', 'o.json', '--junit', '-'],
     {
       cwd: dir,
       env: testEnv(),
