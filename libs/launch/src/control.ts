@@ -4,7 +4,7 @@ import { CapiError, ExitCode, runPaths, type TestCounts, UsageError } from '@cap
 import { liveWorkers, releaseStopped } from './claims.js';
 import { updateControl } from './control-file.js';
 import { exitCodeOf } from './finish.js';
-import { type Control, type Manifest, readControl, readManifest, updateManifest } from './manifest.js';
+import { type Control, type Manifest, mayRun, readControl, readManifest, updateManifest } from './manifest.js';
 import { isAlive, signal, waitGone } from './process.js';
 import { type CountSource, runCounts } from './results.js';
 import { closeSession } from './start.js';
@@ -87,8 +87,6 @@ export interface StopResult {
 async function graceOf(runDir: string): Promise<number> {
   return stopGraceMs((await readManifest(runDir)).options.execArgs);
 }
-
-const mayRun = (state: string) => state === 'running' || state === 'created';
 
 /**
  * Graceful: SIGTERM to the supervisor, which passes it to its workers (they finish what

@@ -73,3 +73,6 @@ export async function resolveRun(runs: string, arg: string | undefined): Promise
   }
   throw new CapiError(arg ? `no run "${arg}" (looked in ${runs})` : `no runs in ${runs}`, ExitCode.badInput);
 }
+
+/** A run in these states may still have a supervisor or workers at work. */
+export const mayRun = (state: string) => state === 'running' || state === 'created';

@@ -2,7 +2,7 @@ import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CapiError, ExitCode, RUN_ID_PREFIX, runPaths } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
-import { type Manifest, readManifest, updateManifest } from './manifest.js';
+import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
 import { isSupervisor, isWorkerOf } from './process.js';
 import { readPid } from './supervise.js';
 
@@ -31,14 +31,13 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
     if (!manifest) continue;
     const pid = await readPid(dir);
     const alive = isSupervisor(pid);
-    const workers = alive || !mayRun(manifest) ? [] : await liveWorkers(dir, manifest.id);
+    const workers = alive || !mayRun(manifest.state) ? [] : await liveWorkers(dir, manifest.id);
     entries.push({ dir, manifest, pid, alive, workers });
   }
   return entries;
 }
 
 /** A run whose workers may still be running: its supervisor has not written an end. */
-const mayRun = (m: Manifest) => m.state === 'running' || m.state === 'created';
 
 /** The supervisor is gone but some of its workers still run tests: the run is not over. */
 export const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
