@@ -14,7 +14,10 @@ const usage = `Usage: node scripts/demo-api.mjs [options]
   --slow MS           drip every body over MS
   --rate-limit N      requests per second allowed; 429 + Retry-After beyond
   --retry-after S     Retry-After seconds on 429 (default: time until a token)
-  --token T           Bearer token for /secure (default $DEMO_TOKEN or demo-secret)
+  --token T           static Bearer token for GET /secure (default $DEMO_TOKEN or demo-secret)
+  --client-id ID      client id POST /auth/token accepts (default $DEMO_CLIENT_ID or demo-client)
+  --client-secret S   its secret (default $DEMO_CLIENT_SECRET or demo-client-secret)
+  --token-ttl S       lifetime of issued tokens, whole seconds (default 3600)
   --seed N            seed for deterministic fault injection
   -h, --help          this help
 
@@ -30,17 +33,29 @@ const numeric = {
   'rate-limit': 'rateLimit',
   'retry-after': 'retryAfterS',
   seed: 'seed',
+  'token-ttl': 'tokenTtlS',
 };
 
 function parse() {
-  const options = { host: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+  const options = {
+    host: { type: 'string' },
+    token: { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  };
   for (const flag of Object.keys(numeric)) options[flag] = { type: 'string' };
   const { values } = parseArgs({ options, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${usage}\n`);
     return null;
   }
-  const opts = { host: values.host, token: values.token };
+  const opts = {
+    host: values.host,
+    token: values.token,
+    clientId: values['client-id'],
+    clientSecret: values['client-secret'],
+  };
   for (const [flag, key] of Object.entries(numeric)) {
     if (values[flag] === undefined) continue;
     const n = Number(values[flag]);
@@ -60,7 +75,16 @@ async function main() {
     return;
   }
   if (!opts) return;
-  const api = await startDemoApi(opts);
+  let api;
+  try {
+    api = await startDemoApi(opts);
+  } catch (err) {
+    // Option values out of range (a fractional --token-ttl, an empty --client-secret) are usage errors.
+    if (!(err instanceof RangeError)) throw err;
+    process.stderr.write(`${err.message}\nTry 'node scripts/demo-api.mjs --help' for more information.\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stdout.write(`demo API listening on ${api.url}\n`);
   const stop = (signal) => {
     api.close().then(() => {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestContext } from './context.js';
-import { sendJson } from './respond.js';
+import { countStatus, sendJson } from './respond.js';
 import { sleep } from './timers.js';
 
 export const maxBytes = 100 * 1024 * 1024;
@@ -17,6 +17,7 @@ export async function bytes(ctx: RequestContext): Promise<void> {
   const n = Number(text);
   if (n > maxBytes) return sendJson(ctx, 413, { error: `at most ${maxBytes} bytes` });
   const { res } = ctx;
+  countStatus(ctx.state, 200);
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': n });
   const chunks = Math.ceil(n / chunkSize);
   const pause = chunks > 1 ? ctx.knobs.slowBodyMs / (chunks - 1) : 0;

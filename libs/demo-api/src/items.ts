@@ -1,6 +1,6 @@
 import type { RequestContext } from './context.js';
 import { itemFor, maxItemId, parseItemId } from './item.js';
-import { parseJsonBody, readBody } from './read-body.js';
+import { readItemBody } from './item-body.js';
 import { sendEmpty, sendJson } from './respond.js';
 
 const notFound = { error: 'not found' };
@@ -32,21 +32,15 @@ export async function writeItem(ctx: RequestContext): Promise<void> {
   const rawId = ctx.params.id;
   const id = rawId === undefined ? null : parseItemId(rawId);
   if (rawId !== undefined && id === null) return sendJson(ctx, 404, notFound);
-  const parsed = parseJsonBody(await readBody(ctx.req));
-  if (!parsed.ok) return sendJson(ctx, 400, { error: `invalid JSON: ${parsed.message}` });
-  const body = parsed.value;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return sendJson(ctx, 422, { error: 'body must be a JSON object' });
-  }
-  const name = (body as Record<string, unknown>).name;
-  if (typeof name !== 'string' || name === '') return sendJson(ctx, 422, { error: 'field "name" is required' });
+  const body = await readItemBody(ctx);
+  if (!body.ok) return sendJson(ctx, body.status, { error: body.error });
   const created = ctx.req.method === 'POST';
   const finalId = id ?? (created ? ctx.state.nextItemId++ : 0);
   const base = id === null ? {} : itemFor(id);
-  return sendJson(ctx, created ? 201 : 200, { ...base, ...body, id: finalId });
+  return sendJson(ctx, created ? 201 : 200, { ...base, ...body.fields, id: finalId });
 }
 
-function clampInt(text: string | null, fallback: number, min: number, max: number): number {
+export function clampInt(text: string | null, fallback: number, min: number, max: number): number {
   if (text === null || !/^\d+$/.test(text)) return fallback;
   return Math.min(max, Math.max(min, Number(text)));
 }

@@ -1,4 +1,5 @@
-import type { RequestContext } from './context.js';
+import type { RequestContext, ServerState } from './context.js';
+import type { DemoApiStats } from './options.js';
 import { send, sendEmpty, sendJson } from './respond.js';
 import { sleep } from './timers.js';
 
@@ -9,7 +10,27 @@ export function health(ctx: RequestContext): Promise<void> {
 }
 
 export function stats(ctx: RequestContext): Promise<void> {
-  return sendJson(ctx, 200, { requests: ctx.state.requests, byRoute: ctx.state.byRoute });
+  return sendJson(ctx, 200, statsOf(ctx.state));
+}
+
+/** The counters `/stats` and `api.stats()` show: copies, so a caller cannot change the server's. */
+export function statsOf(state: ServerState): DemoApiStats {
+  const { tokensIssued, tokenErrors, unauthorized, malformed } = state.auth;
+  const tokens = state.tokens.counts();
+  return {
+    requests: state.requests,
+    byRoute: { ...state.byRoute },
+    byStatus: { ...state.byStatus },
+    auth: {
+      tokensIssued,
+      tokensHeld: tokens.held,
+      tokensEvicted: tokens.evicted,
+      tokenErrors: { ...tokenErrors },
+      unauthorized: { ...unauthorized },
+      malformed,
+    },
+    secureItems: state.items.counts(),
+  };
 }
 
 /** GET /status/:code: that status (200..599) with a small JSON body (none for 204/304). */
@@ -39,10 +60,11 @@ export function html(ctx: RequestContext): Promise<void> {
   return send(ctx, 200, page, { 'content-type': 'text/html; charset=utf-8' });
 }
 
-/** GET /secure: 200 only with `Authorization: Bearer <token>`. */
+/** GET /secure: 200 only with `Authorization: Bearer <token>`, the static `token` option (not an issued one). */
 export function secure(ctx: RequestContext): Promise<void> {
   const auth = ctx.req.headers.authorization;
   if (auth === `Bearer ${ctx.state.options.token}`) return sendJson(ctx, 200, { ok: true });
+  ctx.state.auth.unauthorized[auth === undefined ? 'missing' : 'invalid']++;
   return sendJson(ctx, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="demo"' });
 }
 

@@ -1,3 +1,9 @@
+import type { AuthCounters } from './context.js';
+import type { ItemStoreCounts } from './item-store.js';
+
+/** One year: the longest token lifetime the option and the `?ttl=` knob accept. */
+export const maxTokenTtlS = 365 * 24 * 3600;
+
 export interface DemoApiOptions {
   host?: string;
   port?: number;
@@ -16,11 +22,20 @@ export interface DemoApiOptions {
   token?: string;
   /** Seed for deterministic randomness (error/reset draws, jitter). */
   seed?: number;
+  /** Client id `POST /auth/token` accepts; default `process.env.DEMO_CLIENT_ID ?? 'demo-client'`. */
+  clientId?: string;
+  /** Client secret `POST /auth/token` accepts; default `process.env.DEMO_CLIENT_SECRET ?? 'demo-client-secret'`. */
+  clientSecret?: string;
+  /** Lifetime of issued tokens in whole seconds (their `expires_in`); default 3600. */
+  tokenTtlS?: number;
 }
 
 export interface DemoApiStats {
   requests: number;
   byRoute: Record<string, number>;
+  byStatus: Record<string, number>;
+  auth: AuthCounters & { tokensHeld: number; tokensEvicted: number };
+  secureItems: ItemStoreCounts;
 }
 
 export interface DemoApi {
@@ -42,11 +57,28 @@ export interface ResolvedOptions {
   retryAfterS: number | null;
   token: string;
   seed: number;
+  clientId: string;
+  clientSecret: string;
+  tokenTtlS: number;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`demo-api: option ${name} must be a number >= 0`);
+  return value;
+}
+
+function credential(name: string, value: string | undefined, env: string | undefined, fallback: string): string {
+  const text = value ?? env ?? fallback;
+  if (text === '') throw new RangeError(`demo-api: option ${name} must not be empty`);
+  return text;
+}
+
+function ttl(value: number | undefined): number {
+  if (value === undefined) return 3600;
+  if (!Number.isInteger(value) || value < 1 || value > maxTokenTtlS) {
+    throw new RangeError(`demo-api: option tokenTtlS must be whole seconds 1..${maxTokenTtlS}`);
+  }
   return value;
 }
 
@@ -70,5 +102,8 @@ export function resolveOptions(opts: DemoApiOptions = {}): ResolvedOptions {
     token: opts.token ?? process.env.DEMO_TOKEN ?? 'demo-secret',
     // Without a seed, draws differ per start, as a real flaky API would.
     seed: opts.seed ?? Math.floor(Math.random() * 2 ** 32),
+    clientId: credential('clientId', opts.clientId, process.env.DEMO_CLIENT_ID, 'demo-client'),
+    clientSecret: credential('clientSecret', opts.clientSecret, process.env.DEMO_CLIENT_SECRET, 'demo-client-secret'),
+    tokenTtlS: ttl(opts.tokenTtlS),
   };
 }

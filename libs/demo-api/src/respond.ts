@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { RequestContext } from './context.js';
+import type { RequestContext, ServerState } from './context.js';
 import { sleep } from './timers.js';
 
 const dripChunks = 10;
@@ -13,6 +13,7 @@ export async function send(
 ): Promise<void> {
   const { res } = ctx;
   const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  countStatus(ctx.state, status);
   res.writeHead(status, { 'content-length': buf.length, ...headers });
   const slow = ctx.knobs.slowBodyMs;
   if (slow <= 0 || buf.length < 2) {
@@ -40,6 +41,12 @@ export function sendJson(
 
 /** 204 and 304 carry no body by definition. */
 export function sendEmpty(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders = {}): void {
+  countStatus(ctx.state, status);
   ctx.res.writeHead(status, headers);
   ctx.res.end();
+}
+
+/** Counted when the head is written, so a client that has the answer sees it in `/stats`. */
+export function countStatus(state: ServerState, status: number): void {
+  state.byStatus[status] = (state.byStatus[status] ?? 0) + 1;
 }

@@ -1,9 +1,18 @@
+import { issueToken, withBearer } from './auth.js';
 import { bytes } from './bytes.js';
 import type { RequestContext } from './context.js';
 import { echo } from './echo.js';
 import { deleteItem, getItem, listItems, writeItem } from './items.js';
 import { flaky, rateLimited, rateLimitHeaders } from './limits.js';
 import { delay, health, html, reset, secure, stats, status } from './misc.js';
+import {
+  createSecureItem,
+  deleteSecureItem,
+  getSecureItem,
+  listSecureItems,
+  patchSecureItem,
+  replaceSecureItem,
+} from './secure-items.js';
 
 export type Handler = (ctx: RequestContext) => Promise<void> | void;
 
@@ -29,6 +38,14 @@ const routes: Route[] = [
   route('/bytes/:n', { GET: bytes }),
   route('/reset', { '*': reset }),
   route('/secure', { GET: secure }),
+  route('/auth/token', { POST: issueToken }),
+  route('/secure/items', { GET: withBearer(listSecureItems), POST: withBearer(createSecureItem) }),
+  route('/secure/items/:id', {
+    GET: withBearer(getSecureItem),
+    PUT: withBearer(replaceSecureItem),
+    PATCH: withBearer(patchSecureItem),
+    DELETE: withBearer(deleteSecureItem),
+  }),
   route('/ratelimit', { GET: rateLimited }),
   route('/ratelimit-headers', { GET: rateLimitHeaders }),
   route('/flaky/:key', { GET: flaky }),

@@ -1,14 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestContext, ServerState } from './context.js';
+import { createItemStore } from './item-store.js';
 import { requestKnobs } from './knobs.js';
+import { statsOf } from './misc.js';
 import { type DemoApi, type DemoApiOptions, resolveOptions } from './options.js';
 import { createRandom } from './random.js';
 import { BodyTooLarge } from './read-body.js';
-import { sendJson } from './respond.js';
+import { countStatus, sendJson } from './respond.js';
 import { matchRoute } from './routes.js';
 import { sleep } from './timers.js';
 import { createTokenBucket } from './token-bucket.js';
+import { createTokenStore } from './token-store.js';
 
 /** Starts the demo API on 127.0.0.1 (port 0 = any free port) and resolves once it listens. */
 export async function startDemoApi(opts: DemoApiOptions = {}): Promise<DemoApi> {
@@ -18,6 +21,15 @@ export async function startDemoApi(opts: DemoApiOptions = {}): Promise<DemoApi> 
     random: createRandom(options.seed),
     requests: 0,
     byRoute: {},
+    byStatus: {},
+    auth: {
+      tokensIssued: 0,
+      tokenErrors: {},
+      unauthorized: { missing: 0, invalid: 0, expired: 0 },
+      malformed: 0,
+    },
+    tokens: createTokenStore(),
+    items: createItemStore(),
     globalBucket: options.rateLimit > 0 ? createTokenBucket(options.rateLimit) : null,
     routeBuckets: new Map(),
     flaky: new Map(),
@@ -26,7 +38,7 @@ export async function startDemoApi(opts: DemoApiOptions = {}): Promise<DemoApi> 
     timers: new Set(),
   };
   const server = createServer({ keepAlive: true }, (req, res) => {
-    handle(state, req, res).catch((err) => failRequest(res, err));
+    handle(state, req, res).catch((err) => failRequest(state, res, err));
   });
   // Clients pool connections for seconds; a shorter server timeout races them into resets.
   server.keepAliveTimeout = 10_000;
@@ -45,7 +57,7 @@ export async function startDemoApi(opts: DemoApiOptions = {}): Promise<DemoApi> 
       closing ??= close(server, state);
       return closing;
     },
-    stats: () => ({ requests: state.requests, byRoute: { ...state.byRoute } }),
+    stats: () => statsOf(state),
   };
 }
 
@@ -81,13 +93,14 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   await match.handler(ctx);
 }
 
-function failRequest(res: ServerResponse, err: unknown): void {
+function failRequest(state: ServerState, res: ServerResponse, err: unknown): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
   const tooLarge = err instanceof BodyTooLarge;
   const body = JSON.stringify({ error: tooLarge ? err.message : 'internal error' });
+  countStatus(state, tooLarge ? 413 : 500);
   res.writeHead(tooLarge ? 413 : 500, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
   res.end(body);
 }
