@@ -15,10 +15,10 @@ after(() => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-function start(args: string[]): ChildProcess {
+function start(args: string[], env: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, [script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, DEMO_TOKEN: 'script-token' },
+    env: { PATH: process.env.PATH, DEMO_TOKEN: 'script-token', ...env },
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -77,4 +77,66 @@ test('--help prints usage to stdout and exits 0', async () => {
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
   assert.match(stdout, /--error-rate R/);
+});
+
+async function tokenFrom(url: string, id: string, secret: string) {
+  const client = createClient(url);
+  try {
+    const r = await client.call('/auth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret }).toString(),
+    });
+    return { status: r.status, body: r.status === 200 ? (r.json() as { expires_in: number }) : null };
+  } finally {
+    await client.close();
+  }
+}
+
+async function stopped(child: ChildProcess): Promise<void> {
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+test('--client-id, --client-secret and --token-ttl set what POST /auth/token accepts and issues', async () => {
+  const child = start(['--client-id', 'cli-id', '--client-secret', 'cli secret', '--token-ttl', '5'], {
+    DEMO_CLIENT_ID: 'env-id',
+    DEMO_CLIENT_SECRET: 'env-secret',
+  });
+  const url = /on (http:\S+)$/.exec(await firstLine(child))![1]!;
+  const ok = await tokenFrom(url, 'cli-id', 'cli secret');
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body!.expires_in, 5);
+  assert.equal((await tokenFrom(url, 'env-id', 'env-secret')).status, 401, 'flags win over the environment');
+  await stopped(child);
+});
+
+test('without flags the client credentials come from DEMO_CLIENT_ID / DEMO_CLIENT_SECRET, the TTL is 3600', async () => {
+  const child = start([], { DEMO_CLIENT_ID: 'env-id', DEMO_CLIENT_SECRET: 'env-secret' });
+  const url = /on (http:\S+)$/.exec(await firstLine(child))![1]!;
+  const ok = await tokenFrom(url, 'env-id', 'env-secret');
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body!.expires_in, 3600);
+  assert.equal((await tokenFrom(url, 'demo-client', 'demo-client-secret')).status, 401);
+  await stopped(child);
+});
+
+test('a --token-ttl that is not whole seconds, or an empty --client-secret, exits 2', async () => {
+  for (const [args, message] of [
+    [['--token-ttl', '1.5'], /tokenTtlS must be whole seconds/],
+    [['--token-ttl', '0'], /tokenTtlS must be whole seconds/],
+    [['--token-ttl', 'soon'], /--token-ttl: not a number/],
+    [['--client-secret', ''], /clientSecret must not be empty/],
+  ] as const) {
+    const child = start([...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c) => (stdout += c));
+    child.stderr!.on('data', (c) => (stderr += c));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2, args.join(' '));
+    assert.equal(stdout, '');
+    assert.match(stderr, message);
+  }
 });
