@@ -46,6 +46,8 @@ function bearer(token: string) {
 
 test('a form body with client_id and client_secret gets a token', async () => {
   assertToken(await postToken(goodForm), 120);
+  const stale = { ...form, authorization: 'Bearer stale-token-from-a-suite-wide-header' };
+  assertToken(await postToken(goodForm, stale), 120);
 });
 
 test('a JSON body gets a token', async () => {

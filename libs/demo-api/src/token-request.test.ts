@@ -56,6 +56,13 @@ test('token request: HTTP Basic client authentication, form-decoded after base64
   assert.equal(request(form, '', `bAsIc   ${Buffer.from('c:s').toString('base64')}`).clientId, 'c');
 });
 
+test('token request: an Authorization header of another scheme is ignored, the body counts', () => {
+  for (const header of ['Bearer abc', 'Digest x', 'Basically x', '']) {
+    const r = request(form, 'grant_type=client_credentials&client_id=c&client_secret=s', header);
+    assert.deepEqual(r, { grantType: 'client_credentials', clientId: 'c', clientSecret: 's', basic: false }, header);
+  }
+});
+
 test('token request: malformed requests are described', () => {
   assert.match(problem('text/plain', 'grant_type=client_credentials'), /Content-Type must be .* got "text\/plain"/);
   assert.match(problem(undefined, 'grant_type=client_credentials'), /Content-Type/);
@@ -71,7 +78,8 @@ test('token request: a broken Basic header or two authentication methods are mal
   assert.match(problem(form, 'grant_type=client_credentials', 'Basic !!!'), /not valid HTTP Basic/);
   const noColon = `Basic ${Buffer.from('nocolon').toString('base64')}`;
   assert.match(problem(form, 'grant_type=client_credentials', noColon), /not valid HTTP Basic/);
-  assert.match(problem(form, 'grant_type=client_credentials', 'Bearer abc'), /not valid HTTP Basic/);
+  assert.match(problem(form, 'grant_type=client_credentials', 'Basic'), /not valid HTTP Basic/);
+  assert.match(problem(form, 'grant_type=client_credentials', 'Basic a b'), /not valid HTTP Basic/);
   assert.match(problem(form, 'client_secret=s', basic('c', 's')), /more than one client authentication method/);
   assert.match(problem(form, 'client_id=other', basic('c', 's')), /differs/);
 });

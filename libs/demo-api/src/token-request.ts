@@ -25,7 +25,11 @@ export function parseTokenRequest(
 ): ParsedTokenRequest {
   const params = parseBody(mediaType(contentType), body);
   if ('description' in params) return failed(params.description);
-  if (authorization === undefined) return ok({ ...fromFields(params), basic: false });
+  // Another scheme (a suite-wide `Authorization: Bearer …` that also reaches the login request)
+  // is no client authentication here: it is ignored, and the body's credentials count.
+  if (authorization === undefined || !/^basic(?: |$)/i.test(authorization)) {
+    return ok({ ...fromFields(params), basic: false });
+  }
   const basic = parseBasic(authorization);
   if (basic === null) return failed('the Authorization header is not valid HTTP Basic credentials');
   if (params.client_secret !== undefined) return failed('more than one client authentication method');
