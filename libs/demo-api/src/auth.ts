@@ -54,7 +54,7 @@ function ttlFrom(text: string | null, fallback: number): number {
   return n >= 1 && n <= maxTokenTtlS ? n : fallback;
 }
 
-export type BearerProblem = 'missing' | 'invalid' | 'expired';
+type BearerProblem = 'missing' | 'invalid' | 'expired';
 
 /**
  * Answers 401 (or 400 for a malformed Bearer header) unless the request carries a valid,
@@ -89,8 +89,8 @@ const descriptions: Record<BearerProblem, string> = {
   expired: 'the access token expired',
 };
 
-/** A 401 for a missing or bad Bearer token, counted (GET /secure uses it too). */
-export function unauthorized(ctx: RequestContext, problem: BearerProblem): Promise<void> {
+/** A 401 for a missing or bad issued token, counted (GET /secure counts its own 401s in misc.ts). */
+function unauthorized(ctx: RequestContext, problem: BearerProblem): Promise<void> {
   const auth = ctx.state.auth;
   auth.unauthorized[problem]++;
   const description = descriptions[problem];
