@@ -176,6 +176,31 @@ test('a token expires after its TTL (1 s): 200 before, 401 invalid_token "expire
   assert.equal(again.status, 401, 'an expired token stays refused on every route');
 });
 
+test('onTokenIssued hears every token issued, with its lifetime, and nothing refused', async () => {
+  const heard: [string, number][] = [];
+  const watched = await startDemoApi({ clientId: 'a', clientSecret: 'b', onTokenIssued: (t, s) => heard.push([t, s]) });
+  const c = createClient(watched.url);
+  try {
+    const login = (secret: string, query = '') =>
+      c.call(`/auth/token${query}`, {
+        method: 'POST',
+        headers: form,
+        body: `grant_type=client_credentials&client_id=a&client_secret=${secret}`,
+      });
+    const tokens = [];
+    for (const query of ['', '?ttl=9'])
+      tokens.push(((await login('b', query)).json() as { access_token: string }).access_token);
+    assert.equal((await login('wrong')).status, 401);
+    assert.deepEqual(heard, [
+      [tokens[0], 3600],
+      [tokens[1], 9],
+    ]);
+  } finally {
+    await c.close();
+    await watched.close();
+  }
+});
+
 test('the tokenTtlS option is the default expires_in and real lifetime', async () => {
   const short = await startDemoApi({ tokenTtlS: 1, clientId: 'a', clientSecret: 'b' });
   const c = createClient(short.url);

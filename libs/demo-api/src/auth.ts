@@ -31,6 +31,7 @@ export async function issueToken(ctx: RequestContext): Promise<void> {
   const ttlS = ttlFrom(ctx.url.searchParams.get('ttl'), options.tokenTtlS);
   const accessToken = ctx.state.tokens.issue(ttlS * 1000);
   ctx.state.auth.tokensIssued++;
+  options.onTokenIssued?.(accessToken, ttlS);
   return sendJson(ctx, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttlS }, noStore);
 }
 

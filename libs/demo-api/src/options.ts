@@ -28,6 +28,11 @@ export interface DemoApiOptions {
   clientSecret?: string;
   /** Lifetime of issued tokens in whole seconds (their `expires_in`); default 3600. */
   tokenTtlS?: number;
+  /**
+   * Called in-process with every token issued, so a test can look for it where it must not be
+   * (a run folder, a report). Never reachable over HTTP; the server keeps no list of its own.
+   */
+  onTokenIssued?: (token: string, expiresInS: number) => void;
 }
 
 export interface DemoApiStats {
@@ -60,6 +65,7 @@ export interface ResolvedOptions {
   clientId: string;
   clientSecret: string;
   tokenTtlS: number;
+  onTokenIssued: ((token: string, expiresInS: number) => void) | null;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -105,5 +111,6 @@ export function resolveOptions(opts: DemoApiOptions = {}): ResolvedOptions {
     clientId: credential('clientId', opts.clientId, process.env.DEMO_CLIENT_ID, 'demo-client'),
     clientSecret: credential('clientSecret', opts.clientSecret, process.env.DEMO_CLIENT_SECRET, 'demo-client-secret'),
     tokenTtlS: ttl(opts.tokenTtlS),
+    onTokenIssued: opts.onTokenIssued ?? null,
   };
 }
