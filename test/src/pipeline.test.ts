@@ -34,7 +34,7 @@ function bash(script: string) {
 
 test('capi-split | capi-exec | capi-merge: the README pipeline gives the designed counts', async () => {
   const r = await bash(
-    `${bin('capi-split')} '${suite}' | ${bin('capi-exec')} --base-url ${api.url} --concurrency 32 --quiet` +
+    `${bin('capi-split')} '${suite}' | ${bin('capi-exec')} --base-url ${api.url} --allow-env DEMO_TOKEN --concurrency 32 --quiet` +
       ` | ${bin('capi-merge')} --junit junit.xml --output-json merged.json`,
   );
   // exit 1: the example suite has designed failures

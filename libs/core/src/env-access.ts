@@ -68,15 +68,25 @@ export function envReferences(rec: TestRecord): Array<{ name: string; field: str
   return out;
 }
 
-/**
- * The first `{{env.NAME}}` of a test that cannot be read: not allowed, or not set. A
- * message naming the variable and the field (the caller adds the place); null when all are fine.
- */
-export function envProblem(rec: TestRecord, env: NodeJS.ProcessEnv, allow: EnvAllow): string | null {
+export interface EnvProblem {
+  name: string;
+  /** The record field (`request.headers.Authorization`). */
+  field: string;
+  why: 'not allowed' | 'not set';
+}
+
+/** The first `{{env.NAME}}` of a test that cannot be read (not allowed, or not set), or null. */
+export function envProblem(rec: TestRecord, env: NodeJS.ProcessEnv, allow: EnvAllow): EnvProblem | null {
   for (const { name, field } of envReferences(rec)) {
-    if (!envAllowed(name, allow))
-      return `field "${field}": {{env.${name}}} is not allowed (allow it with --allow-env ${name}, or name it ${ENV_PREFIX}…)`;
-    if (env[name] === undefined) return `field "${field}": {{env.${name}}} is not set in the environment`;
+    if (!envAllowed(name, allow)) return { name, field, why: 'not allowed' };
+    if (env[name] === undefined) return { name, field, why: 'not set' };
   }
   return null;
+}
+
+/** `{{env.X}} is not set in the environment` or `… is not allowed (allow it with --allow-env X, …)`. */
+export function describeEnvProblem(p: EnvProblem): string {
+  return p.why === 'not set'
+    ? `{{env.${p.name}}} is not set in the environment`
+    : `{{env.${p.name}}} is not allowed (allow it with --allow-env ${p.name}, or name it ${ENV_PREFIX}…)`;
 }

@@ -1,5 +1,6 @@
 import {
   CapiError,
+  describeEnvProblem,
   envProblem,
   ExitCode,
   formatShard,
@@ -69,7 +70,7 @@ function envCheck(opts: ExecuteOptions, done: Map<string, string>): RecordCheck 
     const problem = envProblem(rec, opts.env, opts.allowEnv);
     if (!problem) return null;
     const row = suiteRow(rec);
-    return `${problem} (test ${JSON.stringify(rec.id)}${row ? `; ${row}` : ''})`;
+    return `field "${problem.field}": ${describeEnvProblem(problem)} (test ${JSON.stringify(rec.id)}${row ? `; ${row}` : ''})`;
   };
 }
 

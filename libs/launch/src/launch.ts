@@ -3,7 +3,9 @@ import { basename, dirname, resolve } from 'node:path';
 import { CapiError, ExitCode } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { releaseUnfinished } from './claims.js';
-import { type CreateRunOptions, createRun, type Method, pointLatest } from './create-run.js';
+import { type CreateRunOptions, createRun, type Method, pointLatest, readBatchIndex } from './create-run.js';
+import { refuseMissingEnv } from './env-refs.js';
+import { EXEC_SWITCHES } from './exec-flag-list.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
@@ -68,8 +70,6 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
  * Continues a stopped, crashed or interrupted run in its own folder, by the same or
  * another method. The supervisor runs only what has no final result in the journals.
  */
-/** capi-exec flags that take no value; every other stored flag is followed by its value. */
-const EXEC_SWITCHES = new Set(['--insecure', '--fsync', '--force']);
 
 /**
  * The stored capi-exec flags with those given again replacing them (all `--header`s when
@@ -110,6 +110,9 @@ export async function resumeRun(
     );
   const m = entry.manifest;
   const nextArgs = overrideExecArgs(m.options.execArgs, execArgs);
+  // the environment of this resume is the one the workers get
+  const index = await readBatchIndex(runDir);
+  await refuseMissingEnv({ runDir, index, suite: m.suite.file, execArgs: nextArgs, env, notes });
   // before anything is changed: a refused resume leaves the run as it was
   if (await checkResumeBaseUrl(runDir, m.id, effectiveBaseUrl(nextArgs, env), force)) {
     nextArgs.push('--force');
