@@ -32,7 +32,8 @@ export function parseAllowEnv(values: readonly string[]): EnvAllow | string {
       const item = raw.trim();
       if (item === '') continue;
       const prefix = item.endsWith('*') ? item.slice(0, -1) : null;
-      if (!NAME.test(prefix ?? item)) return `--allow-env: "${item.slice(0, 40)}" is not a variable name (NAME or PREFIX_*)`;
+      if (!NAME.test(prefix ?? item))
+        return `--allow-env: "${item.slice(0, 40)}" is not a variable name (NAME or PREFIX_*)`;
       if (prefix !== null) prefixes.push(prefix);
       else names.add(item);
     }

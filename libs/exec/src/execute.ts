@@ -1,8 +1,8 @@
 import {
   CapiError,
   describeEnvProblem,
-  envProblem,
   ExitCode,
+  envProblem,
   formatShard,
   isErrnoException,
   isRelativeUrl,

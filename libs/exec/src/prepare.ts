@@ -43,11 +43,7 @@ const looksJson = (body: string) => {
   }
 };
 
-function mergeHeaders(
-  rec: TestRecord,
-  scope: TemplateScope,
-  given: Record<string, string>,
-): Record<string, string> {
+function mergeHeaders(rec: TestRecord, scope: TemplateScope, given: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   // --header values are the operator's, not the suite's: they may read any env variable.
   const own = { ...scope, allow: null };

@@ -86,7 +86,8 @@ export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
           `field "${fieldName(problem.field, csv && line !== undefined)}": ${describeEnvProblem(problem)}${line ? '' : ` (test ${JSON.stringify(rec.id)})`}`,
         );
       }
-      if (o.notes) for (const name of envNamesIn(JSON.stringify(rec.request) + JSON.stringify(rec.expect))) noteShort(name);
+      if (o.notes)
+        for (const name of envNamesIn(JSON.stringify(rec.request) + JSON.stringify(rec.expect))) noteShort(name);
     }
   }
   for (const name of short)

@@ -5,7 +5,16 @@
  * and not the other. `rate` and `concurrency` are not among them: they go through
  * control.json, where the rate is shared by the workers and both can change live.
  */
-export const EXEC_VALUE_FLAGS = ['base-url', 'delay', 'timeout', 'retries', 'max-body', 'max-errors', 'grace', 'vars'] as const;
+export const EXEC_VALUE_FLAGS = [
+  'base-url',
+  'delay',
+  'timeout',
+  'retries',
+  'max-body',
+  'max-errors',
+  'grace',
+  'vars',
+] as const;
 /** Given as often as wanted; all are passed (`--header` also as `-H`). */
 export const EXEC_REPEATED_FLAGS = ['header', 'allow-env', 'var'] as const;
 export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync', 'header-all-origins', 'retry-unsafe'] as const;

@@ -80,7 +80,8 @@ Examples:
     },
     'header-all-origins': {
       type: 'boolean',
-      description: '--header values go to every origin, not only the --base-url one (a suite row may name another host)',
+      description:
+        '--header values go to every origin, not only the --base-url one (a suite row may name another host)',
     },
     'allow-env': {
       type: 'string',

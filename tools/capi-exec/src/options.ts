@@ -98,7 +98,12 @@ function allowEnvOf(rawArgs: string[]): EnvAllow {
  * nowhere: refused, as is an `{{env.NAME}}` in one that the environment does not hold
  * (it would error every test).
  */
-function checkHeaders(headers: Record<string, string>, base: BaseUrl | null, allOrigins: boolean, env: NodeJS.ProcessEnv) {
+function checkHeaders(
+  headers: Record<string, string>,
+  base: BaseUrl | null,
+  allOrigins: boolean,
+  env: NodeJS.ProcessEnv,
+) {
   const names = Object.keys(headers);
   if (names.length > 0 && !base && !allOrigins)
     throw new UsageError(
