@@ -30,9 +30,10 @@ function percentForms(value: string): string[] {
   const component = encodeURIComponent(value).replace(/[!'()*]/g, hex);
   const uri = encodeURI(value);
   // WHATWG path and query encoding leave most reserved characters as written.
-  const whatwg = value.replace(/[\0-\x20"<>`{}\x7f-\u{10ffff}]/gu, hex);
+  const path = value.replace(/[\0-\x20"<>`{}\x7f-\u{10ffff}]/gu, hex);
+  const query = value.replace(/[\0-\x20"'<>\x7f-\u{10ffff}]/gu, hex);
   const form = encodeURIComponent(value).replaceAll('%20', '+');
-  return [component, uri, whatwg, form, encodeURIComponent(value)].flatMap((f) => [f, lowerHex(f)]);
+  return [component, uri, path, query, form, encodeURIComponent(value)].flatMap((f) => [f, lowerHex(f)]);
 }
 
 const htmlForm = (value: string) =>
