@@ -79,14 +79,29 @@ function givenHeaders(origin: string, ctx: PrepareContext): Record<string, strin
   return NONE;
 }
 
+/** Sets of tests' own credentials, by their values: a suite whose rows share one token builds its forms once. */
+const childSets = new WeakMap<SecretSet, Map<string, SecretSet>>();
+const CHILD_SETS_MAX = 1000;
+
 /** A set for this test's own credential headers, under the run's; the run's set when it has none. */
 function testSecrets(rec: TestRecord, headers: Record<string, string>, ctx: PrepareContext): SecretSet {
   const own = Object.keys(rec.request.headers).filter(isCredentialName);
   if (own.length === 0) return ctx.secrets;
-  const set = ctx.secrets.child();
   const values: Record<string, string> = {};
   for (const k of Object.keys(headers)) if (isCredentialName(k)) values[k] = headers[k] as string;
-  addCredentialHeaders(set, values);
+  let cache = childSets.get(ctx.secrets);
+  if (!cache) {
+    cache = new Map();
+    childSets.set(ctx.secrets, cache);
+  }
+  const key = JSON.stringify(values);
+  let set = cache.get(key);
+  if (!set) {
+    set = ctx.secrets.child();
+    addCredentialHeaders(set, values);
+    if (cache.size >= CHILD_SETS_MAX) cache.clear();
+    cache.set(key, set);
+  }
   return set;
 }
 
