@@ -13,6 +13,7 @@ import {
   runPaths,
   UsageError,
 } from '@capi/core';
+import { hasBaseUrl } from './base-url.js';
 
 /**
  * `{{env.NAME}}` that the workers cannot read (not set, or not allowed by `--allow-env`
@@ -44,6 +45,17 @@ const CSV_FIELD: Record<string, string> = {
 const fieldName = (field: string, csv: boolean) =>
   !csv ? field : field.startsWith('request.headers.') ? 'headers' : (CSV_FIELD[field] ?? field);
 
+/** Whether a file holds `env.` at all: a suite without it needs no record-by-record look. */
+async function mentionsEnv(file: string): Promise<boolean> {
+  let tail = '';
+  for await (const chunk of createReadStream(file, { encoding: 'latin1' })) {
+    const text = tail + (chunk as string);
+    if (text.includes('env.')) return true;
+    tail = text.slice(-3);
+  }
+  return false;
+}
+
 export interface EnvCheck {
   runDir: string;
   index: BatchIndex;
@@ -58,12 +70,18 @@ export interface EnvCheck {
 export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
   const allow = parseAllowEnv(execArgValues(o.execArgs, '--allow-env'));
   if (typeof allow === 'string') throw new UsageError(allow);
+  const headers = execArgValues(o.execArgs, '--header');
+  // capi-exec refuses this in every worker: say it once, here
+  if (headers.length > 0 && !hasBaseUrl(o.execArgs, o.env) && !o.execArgs.includes('--header-all-origins'))
+    throw new UsageError(
+      '--header values are sent to the --base-url origin only: give --base-url (or CAPI_BASE_URL), or --header-all-origins to send them to every origin',
+    );
   const short = new Set<string>();
   const noteShort = (name: string) => {
     const v = o.env[name];
     if (v !== undefined && v.length < MIN_SECRET_LENGTH) short.add(name);
   };
-  for (const h of execArgValues(o.execArgs, '--header'))
+  for (const h of headers)
     for (const name of envNamesIn(h)) {
       if (o.env[name] === undefined)
         throw new UsageError(`--header "${h.split(':', 1)[0]}": {{env.${name}}} is not set in the environment`);
@@ -72,6 +90,7 @@ export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
   const csv = !o.suite.toLowerCase().endsWith('.ndjson');
   for (const b of o.index.batches) {
     const file = runPaths(o.runDir).batchFile(b.batch);
+    if (!(await mentionsEnv(file))) continue;
     for await (const { value } of readNdjson(createReadStream(file), { source: file })) {
       const rec = normalizeTestRecord(value as Record<string, unknown>, 0);
       if (!rec.enabled) continue;

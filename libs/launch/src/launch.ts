@@ -110,9 +110,10 @@ export async function resumeRun(
     );
   const m = entry.manifest;
   const nextArgs = overrideExecArgs(m.options.execArgs, execArgs);
-  // the environment of this resume is the one the workers get
-  const index = await readBatchIndex(runDir);
-  await refuseMissingEnv({ runDir, index, suite: m.suite.file, execArgs: nextArgs, env, notes });
+  // the environment of this resume is the one the workers get; a run without its batch
+  // index is the supervisor's to report (it fails the run, saying so)
+  const index = await readBatchIndex(runDir).catch(() => null);
+  if (index) await refuseMissingEnv({ runDir, index, suite: m.suite.file, execArgs: nextArgs, env, notes });
   // before anything is changed: a refused resume leaves the run as it was
   if (await checkResumeBaseUrl(runDir, m.id, effectiveBaseUrl(nextArgs, env), force)) {
     nextArgs.push('--force');

@@ -46,6 +46,14 @@ test('{{env.X}} not allowed or not set: exit 2 at launch naming the variable and
   assert.equal(header.code, 2, header.stderr);
   assert.match(header.stderr, /^capi-launch: --header "Authorization": \{\{env\.NOPE_TOKEN\}\} is not set/);
   assert.deepEqual(runIds(b.runs), [], 'no run folder left behind');
+  // --header without a base URL would be refused by every worker: once, at launch
+  writeFileSync(join(b.dir, 'abs.csv'), `id,url\nT1,${demo.url}/items/1\n`);
+  const noBase = await b.launch(['abs.csv', '-H', 'X-A: 1', '--foreground'], { cwd: b.dir });
+  assert.equal(noBase.code, 2, noBase.stderr);
+  assert.match(noBase.stderr, /^capi-launch: --header values are sent to the --base-url origin only/);
+  assert.deepEqual(runIds(b.runs), []);
+  const all = await b.launch(['abs.csv', '-H', 'X-A: 1', '--header-all-origins', '--foreground'], { cwd: b.dir });
+  assert.equal(all.code, 0, all.stderr);
 });
 
 test('--allow-env, --var, --vars, --header-all-origins and --retry-unsafe reach every worker; a resume checks the env again', async () => {
