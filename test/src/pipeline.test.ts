@@ -59,7 +59,7 @@ test('shards agree across tools: capi-split --shard and capi-exec --shard pick t
     assert.equal(split.code, 0, split.stderr);
     const fromSplit = (parseLines(split.stdout) as Array<{ id: string }>).map((t) => t.id).sort();
     const exec = await bash(
-      `${bin('capi-split')} '${suite}' | ${bin('capi-exec')} --shard ${k}/3 --base-url ${api.url} --concurrency 32 --quiet; test $? -le 1`,
+      `${bin('capi-split')} '${suite}' | ${bin('capi-exec')} --shard ${k}/3 --base-url ${api.url} --allow-env DEMO_TOKEN --concurrency 32 --quiet; test $? -le 1`,
     );
     assert.equal(exec.code, 0, exec.stderr);
     const fromExec = (parseLines(exec.stdout) as Array<{ id: string }>).map((t) => t.id).sort();
