@@ -5,7 +5,7 @@ import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { releaseUnfinished } from './claims.js';
 import { type CreateRunOptions, createRun, type Method, pointLatest, readBatchIndex } from './create-run.js';
 import { refuseMissingEnv } from './env-refs.js';
-import { EXEC_SWITCHES } from './exec-flag-list.js';
+import { EXEC_SWITCHES, showExecArgs } from './exec-flag-list.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
@@ -130,7 +130,7 @@ export async function resumeRun(
     notes(`closed the leftover ${chosen} session ${session}`);
   }
   // `created` again: the run waits for a supervisor, which moves it to `running`.
-  if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${execArgs.join(' ')}`);
+  if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${showExecArgs(execArgs)}`);
   const next = await updateManifest(runDir, {
     options: {
       ...m.options,
