@@ -31,11 +31,14 @@ const args = [
   '16',
   '--base-url',
   api.url,
+  // the suite reads {{env.DEMO_TOKEN}}: a suite reads only the variables a run allows
+  '--allow-env',
+  'DEMO_TOKEN',
   '--runs-dir',
   runsDir,
 ];
 process.stderr.write(
-  'demo: capi-launch examples/suite.csv --foreground --parallel 2 --batch-size 100 --concurrency 16\n',
+  'demo: capi-launch examples/suite.csv --foreground --parallel 2 --batch-size 100 --concurrency 16 --allow-env DEMO_TOKEN\n',
 );
 const code = await new Promise((resolve) => {
   const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, CAPI_RUNS_DIR: runsDir } });

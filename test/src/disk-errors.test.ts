@@ -49,7 +49,7 @@ test('stdout on a full disk: capi-split, capi-exec and capi-merge exit 3 with on
   assertOneLine(split.stderr, 'capi-split', /stdout: no space left on the device/);
 
   const exec = await bash(
-    `${bin('capi-split')} '${suite}' | head -50 | ${bin('capi-exec')} --base-url ${api.url} --quiet > /dev/full`,
+    `${bin('capi-split')} '${suite}' | head -50 | ${bin('capi-exec')} --base-url ${api.url} --allow-env DEMO_TOKEN --quiet > /dev/full`,
   );
   assert.equal(exec.code, 3, exec.stderr);
   assertOneLine(exec.stderr, 'capi-exec', /stdout: no space left on the device/);

@@ -34,7 +34,7 @@ function bash(script: string) {
 
 test('capi-split | capi-exec | capi-merge: the README pipeline gives the designed counts', async () => {
   const r = await bash(
-    `${bin('capi-split')} '${suite}' | ${bin('capi-exec')} --base-url ${api.url} --concurrency 32 --quiet` +
+    `${bin('capi-split')} '${suite}' | ${bin('capi-exec')} --base-url ${api.url} --allow-env DEMO_TOKEN --concurrency 32 --quiet` +
       ` | ${bin('capi-merge')} --junit junit.xml --output-json merged.json`,
   );
   // exit 1: the example suite has designed failures
@@ -59,7 +59,7 @@ test('shards agree across tools: capi-split --shard and capi-exec --shard pick t
     assert.equal(split.code, 0, split.stderr);
     const fromSplit = (parseLines(split.stdout) as Array<{ id: string }>).map((t) => t.id).sort();
     const exec = await bash(
-      `${bin('capi-split')} '${suite}' | ${bin('capi-exec')} --shard ${k}/3 --base-url ${api.url} --concurrency 32 --quiet; test $? -le 1`,
+      `${bin('capi-split')} '${suite}' | ${bin('capi-exec')} --shard ${k}/3 --base-url ${api.url} --allow-env DEMO_TOKEN --concurrency 32 --quiet; test $? -le 1`,
     );
     assert.equal(exec.code, 0, exec.stderr);
     const fromExec = (parseLines(exec.stdout) as Array<{ id: string }>).map((t) => t.id).sort();

@@ -1,5 +1,7 @@
 export * from './atomic-write.js';
 export * from './cli.js';
+export * from './credential-name.js';
+export * from './env-access.js';
 export * from './errors.js';
 export * from './exit-code.js';
 export * from './journal.js';

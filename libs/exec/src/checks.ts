@@ -58,15 +58,18 @@ export function statusPasses(pattern: string, status: number): boolean {
   return m(status);
 }
 
-function checkBody(expected: string, res: ObservedResponse): CheckFailure | null {
+/** How a text is shown in a failure: redacted whole first, then cut (see redact.ts). */
+export type Show = (text: string) => string;
+
+function checkBody(expected: string, res: ObservedResponse, show: Show): CheckFailure | null {
   const re = bodyRegex(expected);
   const ok = re ? re.test(res.text) : res.text.includes(expected);
   if (ok) return null;
   const note = res.truncated ? ' (body cut at --max-body)' : '';
   return {
     check: 'body',
-    expected: cut(re ? `matches ${expected}` : `contains ${JSON.stringify(expected)}`),
-    actual: cut(res.text) + note,
+    expected: show(re ? `matches ${expected}` : `contains ${JSON.stringify(expected)}`),
+    actual: show(res.text) + note,
   };
 }
 
@@ -92,35 +95,35 @@ export function checkExpectation(expect: Expectation): void {
   if (hasJson(expect)) expect.jsonValue = parseExpectedJson(expect.json);
 }
 
-function checkJson(expectedText: string, res: ObservedResponse, parsed?: unknown): CheckFailure | null {
+function checkJson(expectedText: string, res: ObservedResponse, show: Show, parsed?: unknown): CheckFailure | null {
   const expected = parsed === undefined ? parseExpectedJson(expectedText) : parsed;
   let actual: unknown;
   try {
     actual = JSON.parse(res.text);
   } catch {
     const why = res.truncated ? 'body cut at --max-body, not whole JSON' : 'body is not JSON';
-    return { check: 'json', expected: cut(expectedText), actual: cut(`${why}: ${res.text}`) };
+    return { check: 'json', expected: show(expectedText), actual: show(`${why}: ${res.text}`) };
   }
   const m = jsonContains(expected, actual);
   if (!m) return null;
   return {
     check: 'json',
-    expected: cut(`${m.path} = ${JSON.stringify(m.expected)}`),
-    actual: cut(m.missing ? `${m.path} missing` : `${m.path} = ${JSON.stringify(m.actual)}`),
+    expected: show(`${m.path} = ${JSON.stringify(m.expected)}`),
+    actual: show(m.missing ? `${m.path} missing` : `${m.path} = ${JSON.stringify(m.actual)}`),
   };
 }
 
 /** Every failed check of an answered request; empty when it passed. */
-export function runChecks(expect: Expectation, res: ObservedResponse): CheckFailure[] {
+export function runChecks(expect: Expectation, res: ObservedResponse, show: Show = cut): CheckFailure[] {
   const failures: CheckFailure[] = [];
   if (!statusPasses(expect.status, res.status))
     failures.push({ check: 'status', expected: expect.status, actual: String(res.status) });
   if (expect.body !== null && expect.body !== '') {
-    const f = checkBody(expect.body, res);
+    const f = checkBody(expect.body, res, show);
     if (f) failures.push(f);
   }
   if (hasJson(expect)) {
-    const f = checkJson(expect.json, res, expect.jsonValue);
+    const f = checkJson(expect.json, res, show, expect.jsonValue);
     if (f) failures.push(f);
   }
   if (expect.maxMs !== null && res.durationMs > expect.maxMs)

@@ -23,7 +23,11 @@ function options(url: string, over: Partial<EngineOptions> = {}): EngineOptions 
   return {
     base: parseBaseUrl(url),
     headers: {},
+    headerAllOrigins: false,
     env: {},
+    allowEnv: { names: new Set(['KEY']), prefixes: [] },
+    runVars: {},
+    retryUnsafe: false,
     concurrency: 4,
     rate: null,
     delayMs: 0,
@@ -95,23 +99,28 @@ test('503 with Retry-After is retried after the wait; a 404 failure is never ret
   assert.equal(hits.get('/missing')?.length, 1);
 });
 
-test('500 is an error after retries, unless the test expects 500', async () => {
+test('500 is the API answer: a failed test showing the body, never retried; 502 is retried, then an error', async () => {
   let count = 0;
-  const s = await serve((_req, res) => {
+  const s = await serve((req, res) => {
     count++;
-    res.writeHead(500);
-    res.end('boom');
+    res.writeHead(req.url === '/gw' ? 502 : 500);
+    res.end('boom: database down');
   });
   servers.push(s);
   const { byId } = await run(
-    [rec('e', '/a'), rec('p', '/b', { expect: { status: '500' } })],
+    [rec('e', '/a'), rec('p', '/b', { expect: { status: '500' } }), rec('g', '/gw')],
     options(s.url, { retries: 1 }),
   );
-  assert.equal(byId.get('e')?.status, 'error');
-  assert.equal(byId.get('e')?.error?.code, 'HTTP_500');
-  assert.equal(byId.get('e')?.attempts, 2);
+  assert.equal(byId.get('e')?.status, 'failed');
+  assert.deepEqual(byId.get('e')?.failures, [
+    { check: 'status', expected: '2xx', actual: '500, body: boom: database down' },
+  ]);
+  assert.equal(byId.get('e')?.attempts, 1);
   assert.equal(byId.get('p')?.status, 'passed');
-  assert.equal(count, 3);
+  assert.equal(byId.get('g')?.status, 'error');
+  assert.equal(byId.get('g')?.error?.code, 'HTTP_502');
+  assert.equal(byId.get('g')?.attempts, 2);
+  assert.equal(count, 4);
 });
 
 test('a target that refuses before it ever answered stops the run, recording nothing', async () => {

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TestRecord } from '@capi/core';
+import { type EnvAllow, MIN_SECRET_LENGTH, type TestRecord } from '@capi/core';
 import { fingerprint } from './fingerprint.js';
 import { createHttpClient } from './http-client.js';
 import { createLiveState, createRateMeter, type LiveState } from './live-state.js';
@@ -8,13 +8,25 @@ import type { MaxErrors } from './rate.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { createSecretSet, type SecretSet } from './redact.js';
 import { type ExecResult, makeResult, type Outcome, type ResultOrigin } from './result.js';
-import { runTest, type TestContext } from './run-one.js';
+import { runTest, type TestContext, type TestDone } from './run-one.js';
 import type { BaseUrl } from './target.js';
 
 export interface EngineOptions extends ResultOrigin {
   base: BaseUrl | null;
   headers: Record<string, string>;
+  /** `--header-all-origins`: `--header` values go to every origin, not only the base URL's. */
+  headerAllOrigins: boolean;
   env: NodeJS.ProcessEnv;
+  /** Which env variables a test's `{{env.NAME}}` may read. */
+  allowEnv: EnvAllow;
+  /** `--var` / `--vars`: plain values for templates, not redacted. */
+  runVars: Record<string, string>;
+  /** `--retry-unsafe`: retry requests that are not idempotent after any error. */
+  retryUnsafe: boolean;
+  /** A line for people (stderr): warnings. */
+  warn?: (line: string) => void;
+  /** The journal holds answers of an earlier run: the target has answered before (see `unreachable`). */
+  answeredBefore?: boolean;
   concurrency: number;
   /** Tests started per second, or null for no limit. */
   rate: number | null;
@@ -52,6 +64,24 @@ export interface Summary {
 /** Connection errors that mean the target is not there at all (not a flaky answer). */
 export const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'DNS']);
 
+/**
+ * Which refusals stop the run as "target unreachable". With a base URL, only a refusal by
+ * its origin before that origin has answered in this run: a suite row with an absolute URL
+ * to a host that is down is an ordinary error, and never blocks the batch. Without one,
+ * a refusal before any origin has answered, in this run or in the journal (a resume of a
+ * batch whose only test left points at a host that is down completes).
+ */
+export function createAnswered(baseOrigin: string | null, answeredBefore: boolean) {
+  const origins = new Set<string>();
+  return {
+    note: (origin: string) => origins.add(origin),
+    stopsRun(origin: string): boolean {
+      if (baseOrigin !== null) return origin === baseOrigin && !origins.has(origin);
+      return origins.size === 0 && !answeredBefore;
+    },
+  };
+}
+
 /** The minimum number of finished tests before a percentage --max-errors can stop a run. */
 export const MAX_ERRORS_MIN_SAMPLE = 20;
 
@@ -73,18 +103,18 @@ function count(live: LiveState, r: ExecResult): void {
   else live.skipped++;
 }
 
-function redactOutcome(o: Outcome, secrets: SecretSet, local: string[]): void {
-  if (secrets.size === 0 && local.length === 0) return;
-  const clean = (t: string) => {
-    let out = secrets.redact(t);
-    for (const s of local) if (s && out.includes(s)) out = out.replaceAll(s, '[redacted]');
-    return out;
-  };
+/**
+ * The last pass over what is written: failure texts were redacted whole before they were
+ * cut (run-one.ts); error messages (a URL that carries a key) are redacted here. Secrets
+ * met later in the run than the text was made (a test's env value) are caught again.
+ */
+function redactOutcome(o: Outcome, secrets: SecretSet): void {
+  if (secrets.size === 0) return;
   for (const f of o.failures) {
-    f.expected = clean(f.expected);
-    f.actual = clean(f.actual);
+    f.expected = secrets.redact(f.expected);
+    f.actual = secrets.redact(f.actual);
   }
-  if (o.error) o.error.message = clean(o.error.message);
+  if (o.error) o.error.message = secrets.redact(o.error.message);
 }
 
 const skippedOutcome = (): Outcome => ({
@@ -147,10 +177,22 @@ export async function runTests(
   if (options.stop?.aborted) onStop();
   else options.stop?.addEventListener('abort', onStop, { once: true });
 
+  const short = new Set<string>();
   const ctx: TestContext = {
     base: options.base,
     headers: options.headers,
+    headerAllOrigins: options.headerAllOrigins,
     env: options.env,
+    allowEnv: options.allowEnv,
+    runVars: options.runVars,
+    retryUnsafe: options.retryUnsafe,
+    onShortSecret: (name) => {
+      if (short.has(name)) return;
+      short.add(name);
+      options.warn?.(
+        `warning: {{env.${name}}} is shorter than ${MIN_SECRET_LENGTH} characters and is not redacted (a value that short would shred every report; pass plain values with --var)`,
+      );
+    },
     secrets,
     timeoutMs: options.timeoutMs,
     maxBody: options.maxBody,
@@ -164,8 +206,8 @@ export async function runTests(
   };
 
   let failure: unknown = null;
-  const finish = async (rec: TestRecord, outcome: Outcome, local: string[]) => {
-    redactOutcome(outcome, secrets, local);
+  const finish = async (rec: TestRecord, outcome: Outcome, testSecrets: SecretSet) => {
+    redactOutcome(outcome, testSecrets);
     const result = makeResult(rec, outcome, options, options.fingerprints ? fingerprint(rec) : undefined);
     const pending = sink(result);
     if (pending) await pending;
@@ -178,17 +220,21 @@ export async function runTests(
     }
   };
 
-  let answered = false;
+  const answered = createAnswered(options.base?.origin ?? null, options.answeredBefore === true);
   /**
    * The target could not be reached before it ever answered (refused, DNS): the run stops
    * with exit 3 and these tests are not recorded, so a resume runs them once it is up.
+   * The target is the base URL's origin; a test to another host that is down is an
+   * ordinary error (see createAnswered).
    */
-  const unreachable = (o: Outcome) => {
-    if (o.response) answered = true;
-    if (answered || o.status !== 'error' || !UNREACHABLE_CODES.has(o.error?.code ?? '')) return false;
+  const unreachable = (done: TestDone) => {
+    const o = done.outcome;
+    if (o.response && done.origin) answered.note(done.origin);
+    if (o.status !== 'error' || !UNREACHABLE_CODES.has(o.error?.code ?? '')) return false;
+    if (done.origin === null || !answered.stopsRun(done.origin)) return false;
     if (!stoppedBy) {
       stoppedBy = 'unreachable';
-      reason = `target unreachable: ${secrets.redact(o.error?.message ?? '')}`;
+      reason = `target unreachable: ${done.secrets.redact(o.error?.message ?? '')}`;
       live.state = 'stopping';
     }
     return true;
@@ -198,7 +244,7 @@ export async function runTests(
     try {
       const done = await runTest(rec, ctx);
       live.inFlight.delete(rec.id);
-      if (done === null || unreachable(done.outcome)) cut++;
+      if (done === null || unreachable(done)) cut++;
       else await finish(rec, done.outcome, done.secrets);
       if (options.delayMs > 0 && !stoppedBy)
         await sleep(options.delayMs, undefined, { signal: cutter.signal }).catch(() => {});
@@ -229,7 +275,7 @@ export async function runTests(
     for await (const rec of records) {
       if (stoppedBy || failure) break;
       if (!rec.enabled) {
-        await finish(rec, skippedOutcome(), []);
+        await finish(rec, skippedOutcome(), secrets);
         continue;
       }
       await waitUntil(() => roomFor() || stoppedBy !== null || failure !== null);

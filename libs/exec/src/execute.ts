@@ -1,6 +1,8 @@
 import {
   CapiError,
+  describeEnvProblem,
   ExitCode,
+  envProblem,
   formatShard,
   isErrnoException,
   isRelativeUrl,
@@ -57,6 +59,29 @@ export type ResultOut = (json: string, result: ExecResult) => Promise<void> | vo
 type RecordCheck = (rec: TestRecord) => string | null;
 
 /**
+ * A `{{env.NAME}}` that is not allowed or not set would end every test that uses it as a
+ * TEMPLATE error (50,000 of them): it is bad input (exit 2) at the first record that uses
+ * it, naming the variable, the test and its suite row. With `--in FILE` and a journal the
+ * file is read before anything runs.
+ */
+function envCheck(opts: ExecuteOptions, done: Map<string, string>): RecordCheck {
+  return (rec) => {
+    if (!rec.enabled || done.has(rec.id)) return null;
+    const problem = envProblem(rec, opts.env, opts.allowEnv);
+    if (!problem) return null;
+    const row = suiteRow(rec);
+    return `field "${problem.field}": ${describeEnvProblem(problem)} (test ${JSON.stringify(rec.id)}${row ? `; ${row}` : ''})`;
+  };
+}
+
+/** Both checks of a record that would make the run itself wrong. */
+function recordChecks(opts: ExecuteOptions, done: Map<string, string>): RecordCheck {
+  const env = envCheck(opts, done);
+  const base = baseUrlCheck(opts, done);
+  return (rec) => env(rec) ?? base?.(rec) ?? null;
+}
+
+/**
  * A test with a relative URL and no base URL could not run anywhere: that is a mistake in
  * the command, not a test result, so it is bad input (exit 2) at the record's line, found
  * as the record arrives and before it runs or is journaled (a journal of BAD_URL errors
@@ -70,7 +95,8 @@ function baseUrlCheck(opts: ExecuteOptions, done: Map<string, string>): RecordCh
     let url = rec.request.url;
     if (url.includes('{{')) {
       try {
-        url = expand(url, { id: rec.id, name: rec.name, vars: rec.vars, env: opts.env }, 'request.url');
+        const scope = { id: rec.id, name: rec.name, vars: rec.vars, runVars: opts.runVars, env: opts.env };
+        url = expand(url, { ...scope, allow: opts.allowEnv }, 'request.url');
       } catch {
         return null; // a missing variable: the test's own TEMPLATE error
       }
@@ -90,7 +116,7 @@ function baseUrlCheck(opts: ExecuteOptions, done: Map<string, string>): RecordCh
 async function compareSuite(opts: ExecuteOptions, done: Map<string, string>): Promise<ChangeLog> {
   const changes = new ChangeLog();
   if (!opts.reread) return changes;
-  const check = baseUrlCheck(opts, done);
+  const check = recordChecks(opts, done);
   for await (const rec of readTestRecords(opts.reread(), opts.source, opts.shard, { unique: true, check })) {
     const fp = done.get(rec.id);
     if (fp && fp !== fingerprint(rec)) changes.add(rec.id, describeChange(fp, fingerprint(rec)));
@@ -174,7 +200,7 @@ async function readResume(opts: ExecuteOptions, journalPath: string) {
       created: new Date().toISOString(),
     }).catch(cannotOpen(metaPath(journalPath)));
   const journal = await openJournal(journalPath, { fsync: opts.fsync }).catch(cannotOpen(journalPath));
-  return { done: state.done, notPassed: state.notPassed, journal };
+  return { done: state.done, notPassed: state.notPassed, answered: state.answered, journal };
 }
 
 /** Locks the journal before reading it (one capi-exec per journal), then reads it for the resume. */
@@ -195,12 +221,13 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
   let done = new Map<string, string>();
   let notPassed = new Set<string>();
   let lock: JournalLock | null = null;
+  let answered = false;
   // The heartbeat starts before the journal is read: a resume of a large journal takes a
   // while, and capi-launch's stall watchdog judges a worker by its heartbeat.
   const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   try {
-    if (opts.journal) ({ journal, done, notPassed, lock } = await openResume(opts, opts.journal));
-    return await run(opts, out, live, journal, done, notPassed);
+    if (opts.journal) ({ journal, done, notPassed, lock, answered } = await openResume(opts, opts.journal));
+    return await run({ ...opts, answeredBefore: answered }, out, live, journal, done, notPassed);
   } catch (err) {
     if (live.state === 'starting') live.state = 'failed';
     throw err;
@@ -227,7 +254,7 @@ async function run(
   // With a journal, ids must be unique (it holds each id once); a file was checked before anything ran.
   let records: AsyncIterable<TestRecord> = readTestRecords(opts.input, opts.source, opts.shard, {
     unique: journal !== null,
-    check: baseUrlCheck(opts, done),
+    check: recordChecks(opts, done),
   });
   if (done.size > 0) records = notDone(records, done, notPassed, live, opts);
   const sink = journal
@@ -240,7 +267,8 @@ async function run(
     : (r: ExecResult) => out(JSON.stringify(r), r);
   let summary: Summary | null = null;
   try {
-    summary = await runTests(records, { ...opts, shard, limiter, fingerprints: journal !== null }, sink, live);
+    const engine = { ...opts, shard, limiter, fingerprints: journal !== null, warn: opts.warn ?? opts.log };
+    summary = await runTests(records, engine, sink, live);
   } finally {
     control?.stop();
     live.state = !summary

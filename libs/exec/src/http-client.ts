@@ -38,6 +38,8 @@ export class RequestError extends Error {
     message: string,
     /** False when the HTTP client refused the request before sending it: trying again cannot help. */
     readonly sent = true,
+    /** The raw undici or system code (`UND_ERR_CONNECT_TIMEOUT`), for the retry rule. */
+    readonly detail: string | null = null,
   ) {
     super(message);
     this.name = 'RequestError';
@@ -50,6 +52,13 @@ export class RequestError extends Error {
  */
 function refused(err: unknown): RequestError | null {
   const e = err as { code?: string; message?: string } | null;
+  // Neither can succeed on a retry: the test itself asks for what undici will not send.
+  if (e?.code === 'UND_ERR_NOT_SUPPORTED' || e?.code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH')
+    return new RequestError(
+      'BAD_HEADER',
+      `the request was refused before it was sent, and a retry cannot succeed: ${e.message ?? e.code}`,
+      false,
+    );
   if (e?.code !== 'UND_ERR_INVALID_ARG') return null;
   const message = e.message ?? 'invalid request';
   const code = /path|url/i.test(message) ? 'BAD_URL' : /header/i.test(message) ? 'BAD_HEADER' : 'BAD_REQUEST';
@@ -207,6 +216,9 @@ class Exchange {
   }
 }
 
+/** Bytes kept of a body no check reads: a status failure shows its start (redacted, then cut). */
+export const STATUS_BODY_BYTES = 4096;
+
 /** Timeouts up to this long are timed by capi-exec itself (to the ms); longer ones by undici (to about a second). */
 export const PRECISE_TIMEOUT_MS = 5000;
 
@@ -257,7 +269,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   function dispatch(client: Client, req: OutgoingRequest, start: number): Promise<Exchange> {
     return new Promise<Exchange>((resolve, reject) => {
       const ex: Exchange = new Exchange(
-        req.keepText ? maxBody : 0,
+        req.keepText ? maxBody : Math.min(maxBody, STATUS_BODY_BYTES),
         start + req.timeoutMs,
         req.timeoutMs,
         (err) => (err === null ? resolve(ex) : reject(err)),
@@ -303,7 +315,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       if (notSent) throw notSent;
       const code = errorCode(err);
       const message = code === 'TIMEOUT' ? `no answer within ${req.timeoutMs} ms (${messageOf(err)})` : messageOf(err);
-      throw new RequestError(code, message);
+      const raw = err as { code?: string; cause?: { code?: string } } | null;
+      throw new RequestError(code, message, true, raw?.code ?? raw?.cause?.code ?? null);
     }
     give(req.origin, client);
     return {

@@ -1,4 +1,4 @@
-import type { TestRecord } from '@capi/core';
+import { type EnvAllow, isCredentialName, type TestRecord } from '@capi/core';
 import { checkExpectation, type Expectation } from './checks.js';
 import type { OutgoingRequest } from './http-client.js';
 import { addCredentialHeaders, type SecretSet } from './redact.js';
@@ -10,15 +10,23 @@ import { expand, expandNullable, type TemplateScope } from './template.js';
 export interface PreparedTest {
   request: OutgoingRequest;
   expect: Expectation;
-  /** Credential values of this test only (literal ones in its headers): redacted in its result. */
-  secrets: string[];
+  /** The run's secrets, plus this test's own credential headers when it has any: its result is redacted with them. */
+  secrets: SecretSet;
 }
 
 export interface PrepareContext {
   base: BaseUrl | null;
   /** `--header` values; the test's own headers win over them. */
   headers: Record<string, string>;
+  /** `--header-all-origins`: send `--header` values to every origin, not only the base URL's. */
+  headerAllOrigins: boolean;
   env: NodeJS.ProcessEnv;
+  /** What a test's `{{env.NAME}}` may read (`--allow-env`, the CAPI_ prefix). */
+  allowEnv: EnvAllow;
+  /** `--var` and `--vars`: plain values, not secrets. */
+  runVars: Record<string, string>;
+  /** An env value too short to redact was read (warn once per name). */
+  onShortSecret?: (name: string) => void;
   secrets: SecretSet;
   timeoutMs: number;
   maxBody: number;
@@ -35,9 +43,11 @@ const looksJson = (body: string) => {
   }
 };
 
-function mergeHeaders(rec: TestRecord, scope: TemplateScope, ctx: PrepareContext): Record<string, string> {
+function mergeHeaders(rec: TestRecord, scope: TemplateScope, given: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(ctx.headers)) out[name] = expand(value, scope, `--header "${name}"`);
+  // --header values are the operator's, not the suite's: they may read any env variable.
+  const own = { ...scope, allow: null };
+  for (const [name, value] of Object.entries(given)) out[name] = expand(value, own, `--header "${name}"`);
   for (const [name, value] of Object.entries(rec.request.headers)) {
     const lower = name.toLowerCase();
     for (const k of Object.keys(out)) if (k.toLowerCase() === lower) delete out[k];
@@ -58,6 +68,43 @@ function hasTemplates(headers: Record<string, string>): boolean {
   return t;
 }
 
+const NONE: Record<string, string> = {};
+
+/**
+ * `--header` values (a production token) go to the base URL's origin only: a suite row
+ * with an absolute URL to another host gets none of them, unless --header-all-origins.
+ */
+function givenHeaders(origin: string, ctx: PrepareContext): Record<string, string> {
+  if (ctx.headerAllOrigins || (ctx.base !== null && ctx.base.origin === origin)) return ctx.headers;
+  return NONE;
+}
+
+/** Sets of tests' own credentials, by their values: a suite whose rows share one token builds its forms once. */
+const childSets = new WeakMap<SecretSet, Map<string, SecretSet>>();
+const CHILD_SETS_MAX = 1000;
+
+/** A set for this test's own credential headers, under the run's; the run's set when it has none. */
+function testSecrets(rec: TestRecord, headers: Record<string, string>, ctx: PrepareContext): SecretSet {
+  const own = Object.keys(rec.request.headers).filter(isCredentialName);
+  if (own.length === 0) return ctx.secrets;
+  const values: Record<string, string> = {};
+  for (const k of Object.keys(headers)) if (isCredentialName(k)) values[k] = headers[k] as string;
+  let cache = childSets.get(ctx.secrets);
+  if (!cache) {
+    cache = new Map();
+    childSets.set(ctx.secrets, cache);
+  }
+  const key = JSON.stringify(values);
+  let set = cache.get(key);
+  if (!set) {
+    set = ctx.secrets.child();
+    addCredentialHeaders(set, values);
+    if (cache.size >= CHILD_SETS_MAX) cache.clear();
+    cache.set(key, set);
+  }
+  return set;
+}
+
 function hasHeader(headers: Record<string, string>, name: string): boolean {
   for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return true;
   return false;
@@ -72,20 +119,22 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
     id: rec.id,
     name: rec.name,
     vars: rec.vars,
+    runVars: ctx.runVars,
     env: ctx.env,
-    onEnvValue: (v) => ctx.secrets.add(v),
+    allow: ctx.allowEnv,
+    onEnvValue: (v, name) => {
+      if (!ctx.secrets.add(v)) ctx.onShortSecret?.(name);
+    },
   };
   const target = resolveTarget(expand(rec.request.url, scope, 'request.url'), ctx.base);
-  const plain = Object.keys(rec.request.headers).length === 0 && !hasTemplates(ctx.headers);
-  const headers = plain ? ctx.headers : mergeHeaders(rec, scope, ctx);
+  const given = givenHeaders(target.origin, ctx);
+  const plain = Object.keys(rec.request.headers).length === 0 && !hasTemplates(given);
+  const headers = plain ? given : mergeHeaders(rec, scope, given);
   const body = expandNullable(rec.request.body, scope, 'request.body');
   let sendHeaders = headers;
   if (body !== null && body !== '' && !hasHeader(headers, 'content-type') && looksJson(body))
     sendHeaders = { ...headers, 'content-type': 'application/json' };
-  const secrets: string[] = [];
-  if (!plain) {
-    addCredentialHeaders({ add: (v) => secrets.push(v) }, rec.request.headers);
-  }
+  const secrets = plain ? ctx.secrets : testSecrets(rec, headers, ctx);
   const e = rec.expect;
   const expect: Expectation = {
     status: expand(e.status, scope, 'expect.status'),

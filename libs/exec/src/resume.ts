@@ -24,6 +24,8 @@ export interface JournalState {
   done: Map<string, string>;
   /** Ids whose journaled status is failed or error: a resume still ends with exit 1. */
   notPassed: Set<string>;
+  /** Some journaled test got an answer (a response): the target was up in an earlier run. */
+  answered: boolean;
   tornLine: number | null;
 }
 
@@ -33,20 +35,22 @@ export async function loadJournalState(path: string): Promise<JournalState> {
   const done = new Map<string, string>();
   const notPassed = new Set<string>();
   let tornLine: number | null = null;
+  let answered = false;
   const lines = readJournal(path, {
     onTornTail: (line) => {
       tornLine = line;
     },
   });
   for await (const { value, line } of lines) {
-    const v = value as { id?: unknown; fp?: unknown; status?: unknown } | null;
+    const v = value as { id?: unknown; fp?: unknown; status?: unknown; response?: unknown } | null;
     if (!v || typeof v.id !== 'string' || typeof v.status !== 'string')
       throw new InputError(path, line, 'field "id": a journal line must be a result record');
     done.set(v.id, typeof v.fp === 'string' ? v.fp : '');
+    if (v.response) answered = true;
     if (v.status === 'failed' || v.status === 'error') notPassed.add(v.id);
     else notPassed.delete(v.id);
   }
-  return { done, notPassed, tornLine };
+  return { done, notPassed, answered, tornLine };
 }
 
 export async function readMeta(journal: string): Promise<JournalMeta | null> {

@@ -1,20 +1,24 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckFailure, ResultError, TestRecord } from '@capi/core';
 import { BACKOFF_BASE_MS, backoffMs, parseRetryAfter, RETRY_AFTER_CAP_MS } from './backoff.js';
-import { BadExpectation, runChecks, statusPasses } from './checks.js';
+import { BadExpectation, cut, runChecks, type Show, statusPasses } from './checks.js';
 import { type HttpAnswer, type HttpClient, RequestError } from './http-client.js';
 import { type PrepareContext, type PreparedTest, prepareTest } from './prepare.js';
 import { readRateHint } from './rate-headers.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { SecretSet } from './redact.js';
 import type { Outcome } from './result.js';
+import { neverReached, notRetriedNote, safeToRepeat, TRANSIENT_STATUSES } from './retry-rule.js';
 import { BadUrl } from './target.js';
-import { MissingVariable } from './template.js';
+import { EnvNotAllowed, MissingVariable } from './template.js';
 
 /** What one test needs from the run around it. */
 export interface TestContext extends PrepareContext {
   client: HttpClient;
   limiter: RateLimiter;
   retries: number;
+  /** `--retry-unsafe`: retry requests that are not idempotent after any error too. */
+  retryUnsafe: boolean;
   /** Aborted when the grace period after a stop is over: the test is cut, not recorded. */
   cut: AbortSignal;
   /** Tests per second lately: a 429 halves the pace from there. */
@@ -31,13 +35,15 @@ interface Retry {
   retryable: boolean;
 }
 
-function fromAnswer(a: HttpAnswer, ctx: TestContext): Retry {
+/** A transient answer (429, 502, 503, 504): retried when the request may be repeated, or the API asked for it. */
+function fromAnswer(a: HttpAnswer, ctx: TestContext, safe: boolean): Retry {
   const response = { status: a.status, bytes: a.bytes };
   const error = { code: `HTTP_${a.status}`, message: `the API answered ${a.status}` };
-  if (a.status !== 429 && a.status !== 503) return { error, response, waitMs: null, retryable: true };
+  if (a.status !== 429 && a.status !== 503) return { error, response, waitMs: null, retryable: safe };
   if (a.status === 429) ctx.limiter.throttle(ctx.observedRate());
   const waitMs = parseRetryAfter(a.headers['retry-after']);
-  if (waitMs === null) return { error, response, waitMs: null, retryable: true };
+  // Retry-After says the request was not acted on: even a POST may be sent again.
+  if (waitMs === null) return { error, response, waitMs: null, retryable: safe };
   if (waitMs > RETRY_AFTER_CAP_MS) {
     error.message += ` with Retry-After ${Math.round(waitMs / 1000)} s, longer than the ${RETRY_AFTER_CAP_MS / 1000} s capi waits`;
     return { error, response, waitMs, retryable: false };
@@ -47,11 +53,29 @@ function fromAnswer(a: HttpAnswer, ctx: TestContext): Retry {
   return { error, response, waitMs, retryable: true };
 }
 
-/** An answered attempt: the expectation wins when the status matches it (expect 500 → passed). */
-function judge(a: HttpAnswer, prep: PreparedTest, ctx: TestContext): CheckFailure[] | Retry {
-  if (!statusPasses(prep.expect.status, a.status) && (a.status === 429 || a.status >= 500)) return fromAnswer(a, ctx);
-  return runChecks(prep.expect, { status: a.status, text: a.text, truncated: a.truncated, durationMs: a.durationMs });
+/**
+ * An answered attempt: the expectation wins when the status matches it (expect 503 →
+ * passed). A transient status nobody expected is retried; every other answer is the API's
+ * and judged by the checks. A status failure shows the start of the body.
+ */
+function judge(a: HttpAnswer, prep: PreparedTest, ctx: TestContext, safe: boolean): CheckFailure[] | Retry {
+  if (TRANSIENT_STATUSES.has(a.status) && !statusPasses(prep.expect.status, a.status)) return fromAnswer(a, ctx, safe);
+  const show = showFor(prep.secrets);
+  const failures = runChecks(
+    prep.expect,
+    { status: a.status, text: a.text, truncated: a.truncated, durationMs: a.durationMs },
+    show,
+  );
+  const status = failures.find((f) => f.check === 'status');
+  if (status && a.text !== '') status.actual = `${a.status}, body: ${show(a.text)}`;
+  return failures;
 }
+
+/** Failure texts are redacted whole, then cut: a secret never loses only its head. */
+const showFor =
+  (secrets: SecretSet): Show =>
+  (text) =>
+    cut(secrets.redact(text));
 
 function noteHints(a: HttpAnswer, ctx: TestContext): void {
   const hint = readRateHint(a.headers);
@@ -62,6 +86,7 @@ function setupError(err: unknown): ResultError {
   if (err instanceof MissingVariable) return { code: 'TEMPLATE', message: err.message };
   if (err instanceof BadUrl) return { code: 'BAD_URL', message: err.message };
   if (err instanceof BadExpectation) return { code: 'BAD_EXPECT', message: err.message };
+  if (err instanceof EnvNotAllowed) return { code: 'TEMPLATE', message: err.message };
   throw err;
 }
 
@@ -74,11 +99,23 @@ async function wait(ms: number, cut: AbortSignal): Promise<boolean> {
   }
 }
 
+/** What a finished test hands back: its outcome, the secrets to redact it with, where it went. */
+export interface TestDone {
+  outcome: Outcome;
+  secrets: SecretSet;
+  /** The origin the request went to; null when it was never prepared (a bad template or URL). */
+  origin: string | null;
+}
+
+/** A failed attempt that got no answer: retried when repeating it is harmless or it never reached the server. */
+function fromError(err: RequestError, safe: boolean, method: string, retries: number): Retry {
+  const retryable = safe || neverReached(err.code, err.detail);
+  const note = !retryable && retries > 0 ? ` (${notRetriedNote(method)})` : '';
+  return { error: { code: err.code, message: `${err.message}${note}` }, response: null, waitMs: null, retryable };
+}
+
 /** Runs one test with its retries. Null when it was cut by a stop: it is then not recorded. */
-export async function runTest(
-  rec: TestRecord,
-  ctx: TestContext,
-): Promise<{ outcome: Outcome; secrets: string[] } | null> {
+export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDone | null> {
   const startedAt = Date.now();
   const base: Outcome = {
     status: 'error',
@@ -93,8 +130,11 @@ export async function runTest(
   try {
     prep = prepareTest(rec, ctx);
   } catch (err) {
-    return { outcome: { ...base, error: setupError(err) }, secrets: [] };
+    return { outcome: { ...base, error: setupError(err) }, secrets: ctx.secrets, origin: null };
   }
+  const { secrets } = prep;
+  const origin = prep.request.origin;
+  const safe = safeToRepeat(prep.request.method, prep.request.headers, ctx.retryUnsafe);
   let last: Retry | null = null;
   for (let attempt = 1; attempt <= ctx.retries + 1; attempt++) {
     // take() is a plain true when nothing limits the pace: no await, no promise.
@@ -115,29 +155,35 @@ export async function runTest(
       if (!err.sent)
         return {
           outcome: { ...base, attempts: 0, durationMs: 0, error: { code: err.code, message: err.message } },
-          secrets: prep.secrets,
+          secrets,
+          origin,
         };
       base.durationMs = performance.now() - sentAt;
-      last = { error: { code: err.code, message: err.message }, response: null, waitMs: null, retryable: true };
+      last = fromError(err, safe, prep.request.method, ctx.retries);
+      if (!last.retryable) break;
       if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx.cut))) return null;
       continue;
     }
     noteHints(answer, ctx);
     // The expectations were checked before sending (prepareTest): judging cannot throw.
-    const verdict = judge(answer, prep, ctx);
+    const verdict = judge(answer, prep, ctx, safe);
     const timing = { durationMs: answer.durationMs, response: { status: answer.status, bytes: answer.bytes } };
     if (Array.isArray(verdict)) {
       const status = verdict.length === 0 ? 'passed' : 'failed';
-      return { outcome: { ...base, ...timing, status, failures: verdict }, secrets: prep.secrets };
+      return { outcome: { ...base, ...timing, status, failures: verdict }, secrets, origin };
     }
     last = { ...verdict, response: timing.response };
     base.durationMs = answer.durationMs;
-    if (!verdict.retryable) break;
+    if (!verdict.retryable) {
+      if (attempt <= ctx.retries && !safe && verdict.waitMs === null)
+        last.error.message += ` (${notRetriedNote(prep.request.method)})`;
+      break;
+    }
     if (attempt <= ctx.retries) {
       const ms = verdict.waitMs ?? backoffMs(attempt, Math.random, BACKOFF_BASE_MS);
       if (!(await wait(ms, ctx.cut))) return null;
     }
   }
   const outcome: Outcome = { ...base, response: last?.response ?? null, error: last?.error ?? null };
-  return { outcome, secrets: prep.secrets };
+  return { outcome, secrets, origin };
 }

@@ -1,4 +1,4 @@
-import { trimUrl } from '@capi/core';
+import { baseUrlProblem, trimUrl } from '@capi/core';
 
 /**
  * Where a test's request goes. A path is joined to the base URL (`--base-url` or
@@ -23,13 +23,9 @@ export class BadUrl extends Error {
 }
 
 export function parseBaseUrl(text: string): BaseUrl {
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    throw new BadUrl(`not an absolute http(s) URL: "${text}"`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new BadUrl(`not an http(s) URL: "${text}"`);
+  const problem = baseUrlProblem(text);
+  if (problem) throw new BadUrl(problem);
+  const u = new URL(text);
   return { origin: u.origin, prefix: u.pathname.replace(/\/+$/, '') };
 }
 

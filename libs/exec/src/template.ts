@@ -1,6 +1,9 @@
+import { ENV_PREFIX, type EnvAllow, envAllowed } from '@capi/core';
+
 /**
  * `{{column}}` and `{{env.NAME}}` templates, expanded at send time. A plain lookup: no
- * expressions, no code. `id` and `name` come from the record, other names from its vars.
+ * expressions, no code. `id` and `name` come from the record, other names from its vars,
+ * then from the run's `--var`/`--vars`; `env.NAME` from the environment, when allowed.
  */
 
 export class MissingVariable extends Error {
@@ -13,26 +16,46 @@ export class MissingVariable extends Error {
   }
 }
 
+/** `{{env.NAME}}` of a variable the run does not allow (`--allow-env`, the CAPI_ prefix). */
+export class EnvNotAllowed extends Error {
+  constructor(
+    readonly variable: string,
+    readonly where: string,
+  ) {
+    super(
+      `{{env.${variable}}} in ${where} is not allowed (allow it with --allow-env ${variable}, or name it ${ENV_PREFIX}…)`,
+    );
+    this.name = 'EnvNotAllowed';
+  }
+}
+
 export interface TemplateScope {
   id: string;
   name: string;
   vars: Record<string, string>;
+  /** `--var` and `--vars`: not secret, not redacted; a test's own vars win. */
+  runVars?: Record<string, string>;
   env: NodeJS.ProcessEnv;
+  /** Which env variables may be read; null: any (the operator's own `--header` values). */
+  allow?: EnvAllow | null;
   /** Called with every value read from the environment, so it can be redacted. */
-  onEnvValue?: (value: string) => void;
+  onEnvValue?: (value: string, name: string) => void;
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
 
-function lookup(key: string, scope: TemplateScope): string | undefined {
+function lookup(key: string, scope: TemplateScope, where: string): string | undefined {
   if (key.startsWith('env.')) {
-    const value = scope.env[key.slice(4)];
-    if (value !== undefined) scope.onEnvValue?.(value);
+    const name = key.slice(4);
+    if (scope.allow && !envAllowed(name, scope.allow)) throw new EnvNotAllowed(name, where);
+    const value = scope.env[name];
+    if (value !== undefined) scope.onEnvValue?.(value, name);
     return value;
   }
   if (Object.hasOwn(scope.vars, key)) return scope.vars[key];
   if (key === 'id') return scope.id;
   if (key === 'name') return scope.name;
+  if (scope.runVars && Object.hasOwn(scope.runVars, key)) return scope.runVars[key];
   return undefined;
 }
 
@@ -40,7 +63,7 @@ function lookup(key: string, scope: TemplateScope): string | undefined {
 export function expand(text: string, scope: TemplateScope, where: string): string {
   if (!text.includes('{{')) return text;
   return text.replace(PLACEHOLDER, (_match, key: string) => {
-    const value = lookup(key, scope);
+    const value = lookup(key, scope, where);
     if (value === undefined) throw new MissingVariable(key, where);
     return value;
   });

@@ -15,6 +15,7 @@ import {
   runPaths,
 } from '@capi/core';
 import { hasBaseUrl, refuseRelativeUrls } from './base-url.js';
+import { refuseMissingEnv } from './env-refs.js';
 import { type Control, type LaunchOptions, type Manifest, writeControl, writeManifest } from './manifest.js';
 import { toolBin } from './tools.js';
 
@@ -167,6 +168,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
     const index = await readBatchIndex(runDir);
     // before anything runs: otherwise every worker refuses it and every batch is given up
     if (!hasBaseUrl(o.launch.execArgs, env)) await refuseRelativeUrls(runDir, index, o.suite);
+    await refuseMissingEnv({ runDir, index, suite: o.suite, execArgs: o.launch.execArgs, env, notes: o.notes });
     const manifest: Manifest = {
       id: basename(runDir),
       method: o.method,

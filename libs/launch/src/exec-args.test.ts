@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { showExecArgs } from './exec-flag-list.js';
 import { stallTimeoutMs } from './stall.js';
 import { stopGraceMs } from './supervise.js';
 import { execArg } from './tools.js';
@@ -21,4 +22,12 @@ test('the stall timeout and the stop grace follow the last --timeout and --grace
   assert.equal(stallTimeoutMs({ stallTimeoutS: 3, execArgs: [] }), 3000);
   assert.equal(stopGraceMs(['--grace', '1000', '--grace=5000']), 15_000);
   assert.equal(stopGraceMs([]), 20_000);
+});
+
+test('showExecArgs: a literal credential header value is redacted, a template and other headers are shown', () => {
+  assert.equal(
+    showExecArgs(['--header', 'Private-Token: abc123xyz', '-x', '--header', 'Authorization: Bearer {{env.T}}']) +
+      ` ${showExecArgs(['--header', 'X-Region: eu', '--timeout', '5'])}`,
+    '--header Private-Token: [redacted] -x --header Authorization: Bearer {{env.T}} --header X-Region: eu --timeout 5',
+  );
 });

@@ -3,7 +3,9 @@ import { basename, dirname, resolve } from 'node:path';
 import { CapiError, ExitCode } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { releaseUnfinished } from './claims.js';
-import { type CreateRunOptions, createRun, type Method, pointLatest } from './create-run.js';
+import { type CreateRunOptions, createRun, type Method, pointLatest, readBatchIndex } from './create-run.js';
+import { refuseMissingEnv } from './env-refs.js';
+import { EXEC_SWITCHES, showExecArgs } from './exec-flag-list.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
@@ -68,8 +70,6 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
  * Continues a stopped, crashed or interrupted run in its own folder, by the same or
  * another method. The supervisor runs only what has no final result in the journals.
  */
-/** capi-exec flags that take no value; every other stored flag is followed by its value. */
-const EXEC_SWITCHES = new Set(['--insecure', '--fsync', '--force']);
 
 /**
  * The stored capi-exec flags with those given again replacing them (all `--header`s when
@@ -110,6 +110,10 @@ export async function resumeRun(
     );
   const m = entry.manifest;
   const nextArgs = overrideExecArgs(m.options.execArgs, execArgs);
+  // the environment of this resume is the one the workers get; a run without its batch
+  // index is the supervisor's to report (it fails the run, saying so)
+  const index = await readBatchIndex(runDir).catch(() => null);
+  if (index) await refuseMissingEnv({ runDir, index, suite: m.suite.file, execArgs: nextArgs, env, notes });
   // before anything is changed: a refused resume leaves the run as it was
   if (await checkResumeBaseUrl(runDir, m.id, effectiveBaseUrl(nextArgs, env), force)) {
     nextArgs.push('--force');
@@ -126,7 +130,7 @@ export async function resumeRun(
     notes(`closed the leftover ${chosen} session ${session}`);
   }
   // `created` again: the run waits for a supervisor, which moves it to `running`.
-  if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${execArgs.join(' ')}`);
+  if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${showExecArgs(execArgs)}`);
   const next = await updateManifest(runDir, {
     options: {
       ...m.options,

@@ -11,6 +11,14 @@ function pattern(text: string): string {
 }
 
 /**
+ * A failed status check shows the start of the body (`500, body: {"error":…}`): the
+ * group is the status alone, or every body would make a group of its own.
+ */
+function actualOf(f: { check: string; actual: string }): string {
+  return f.check === 'status' ? (f.actual.split(', body: ', 1)[0] as string) : f.actual;
+}
+
+/**
  * Why a test did not pass, as a key that groups alike failures: each failed check with
  * its expected value and the pattern of the actual one, or the error code.
  */
@@ -18,6 +26,6 @@ export function reasonOf(t: MergedTest): string | null {
   if (t.status === 'missing') return 'missing: no result';
   if (t.status === 'error') return `error ${t.error?.code ?? 'UNKNOWN'}`;
   if (t.status !== 'failed') return null;
-  const checks = (t.failures ?? []).map((f) => `${f.check} expected ${f.expected}, got ${pattern(f.actual)}`);
+  const checks = (t.failures ?? []).map((f) => `${f.check} expected ${f.expected}, got ${pattern(actualOf(f))}`);
   return checks.length > 0 ? checks.join(' + ') : 'failed (no check named)';
 }

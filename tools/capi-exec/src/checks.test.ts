@@ -96,7 +96,18 @@ test('templates and env credentials; the secret is in no file written', async ()
     ]);
     const r = await runTool(
       'capi-exec',
-      ['--base-url', api.url, '--journal', journal, '--status', status, '--header', 'X-Api-Key: {{env.DEMO_TOKEN}}'],
+      [
+        '--base-url',
+        api.url,
+        '--journal',
+        journal,
+        '--status',
+        status,
+        '--header',
+        'X-Api-Key: {{env.DEMO_TOKEN}}',
+        '--allow-env',
+        'DEMO_TOKEN',
+      ],
       { input, env: { DEMO_TOKEN: secret } },
     );
     const res = byId(r.stdout);

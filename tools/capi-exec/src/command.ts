@@ -65,7 +65,8 @@ export const command = defineCommand({
 Examples:
   capi-split suite.csv | capi-exec --base-url http://localhost:8080 --concurrency 32 | capi-merge --junit junit.xml
   capi-exec --in batch_0001.ndjson --journal results/batch_0001.ndjson --status status/batch_0001.json --rate 20/s
-  API_TOKEN=… capi-exec --in tests.ndjson --header 'Authorization: Bearer {{env.API_TOKEN}}' --retries 3 > results.ndjson
+  API_TOKEN=… capi-exec --in tests.ndjson --base-url http://localhost:8080 --header 'Authorization: Bearer {{env.API_TOKEN}}' > results.ndjson
+  CAPI_TOKEN=… capi-exec --in tests.ndjson --allow-env ORDER_KEY --var region=eu --vars vars.env
   capi-exec --in tests.ndjson --shard 2/4 --max-errors 10% --timeout 5000`,
   },
   args: {
@@ -77,6 +78,21 @@ Examples:
       description:
         "Repeatable 'Name: value' sent with every test ({{env.NAME}} allowed); a later one of the same name (any case) replaces an earlier one; a test's own headers win",
     },
+    'header-all-origins': {
+      type: 'boolean',
+      description:
+        '--header values go to every origin, not only the --base-url one (a suite row may name another host)',
+    },
+    'allow-env': {
+      type: 'string',
+      description:
+        'Env variables a suite may read with {{env.NAME}}, besides CAPI_*: NAME,NAME2,PREFIX_* (repeatable); their values are redacted',
+    },
+    var: {
+      type: 'string',
+      description: 'Repeatable name=value for {{name}} templates: plain values, not secrets, never redacted',
+    },
+    vars: { type: 'string', description: 'File of plain variables: a JSON object, or .env lines (NAME=value)' },
     concurrency: { type: 'string', description: 'Tests in flight at once (default 16)' },
     rate: { type: 'string', description: 'Most tests started per second: 20/s, 600/m, 3600/h (smooth, no bursts)' },
     delay: { type: 'string', description: 'Pause in ms between tests on each lane (default 0)' },
@@ -91,7 +107,12 @@ Examples:
     },
     retries: {
       type: 'string',
-      description: 'Retries of a test that got no usable answer (error), with backoff (default 2)',
+      description:
+        'Retries of a test that got no usable answer (error), with backoff (default 2); a POST or PATCH only when it never reached the server',
+    },
+    'retry-unsafe': {
+      type: 'boolean',
+      description: 'Retry requests that are not idempotent (POST, PATCH) after any error too (they may run twice)',
     },
     'max-errors': {
       type: 'string',

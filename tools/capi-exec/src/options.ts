@@ -1,13 +1,26 @@
-import { createReadStream, statSync } from 'node:fs';
-import { checkArgv, InputError, intFlag, parseShard, repeatedFlag, UsageError } from '@capi/core';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import {
+  checkArgv,
+  type EnvAllow,
+  envNamesIn,
+  InputError,
+  intFlag,
+  parseAllowEnv,
+  parseShard,
+  repeatedFlag,
+  UsageError,
+} from '@capi/core';
 import {
   addCredentialHeaders,
   BadUrl,
+  type BaseUrl,
   createSecretSet,
   type ExecuteOptions,
   parseBaseUrl,
   parseMaxErrors,
   parseRate,
+  parseVarFlags,
+  parseVarsText,
 } from '@capi/exec';
 
 /** The flags as citty gives them: strings and booleans. */
@@ -51,6 +64,56 @@ function input(path: string | undefined, stdinIsTTY: boolean): Pick<ExecuteOptio
   return { input: createReadStream(path), source: path, reread: () => createReadStream(path) };
 }
 
+/** `--vars FILE` then `--var name=value` (a later one wins): plain values for templates. */
+export function runVarsOf(file: string | undefined, flags: string[]): Record<string, string> {
+  let vars: Record<string, string> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new InputError(file, undefined, `cannot read --vars: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    try {
+      vars = parseVarsText(text);
+    } catch (err) {
+      throw new InputError(file, undefined, (err as Error).message);
+    }
+  }
+  try {
+    return parseVarFlags(flags, vars);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function allowEnvOf(rawArgs: string[]): EnvAllow {
+  const allow = parseAllowEnv(repeatedFlag(rawArgs, 'allow-env'));
+  if (typeof allow === 'string') throw new UsageError(allow);
+  return allow;
+}
+
+/**
+ * `--header` values go to the base URL's origin only, so without a base URL they would go
+ * nowhere: refused, as is an `{{env.NAME}}` in one that the environment does not hold
+ * (it would error every test).
+ */
+function checkHeaders(
+  headers: Record<string, string>,
+  base: BaseUrl | null,
+  allOrigins: boolean,
+  env: NodeJS.ProcessEnv,
+) {
+  const names = Object.keys(headers);
+  if (names.length > 0 && !base && !allOrigins)
+    throw new UsageError(
+      '--header values are sent to the --base-url origin only: give --base-url (or CAPI_BASE_URL), or --header-all-origins to send them to every origin',
+    );
+  for (const name of names)
+    for (const v of envNamesIn(headers[name] as string))
+      if (env[v] === undefined) throw new UsageError(`--header "${name}": {{env.${v}}} is not set in the environment`);
+}
+
 /** Maps the command line to the options of `execute` (everything but the output and the stop signal). */
 export function toOptions(
   args: Args,
@@ -69,6 +132,8 @@ export function toOptions(
     }
   }
   const headers = parseHeaders(repeatedFlag(rawArgs, 'header', 'H'));
+  const headerAllOrigins = args['header-all-origins'] === true;
+  checkHeaders(headers, base, headerAllOrigins, env);
   const secrets = createSecretSet();
   addCredentialHeaders(secrets, headers);
   const rate = str(args.rate) ? parseRate(str(args.rate) as string) : null;
@@ -78,8 +143,12 @@ export function toOptions(
     ...input(str(args.in), stdinIsTTY),
     base,
     headers,
+    headerAllOrigins,
     secrets,
     env,
+    allowEnv: allowEnvOf(rawArgs),
+    runVars: runVarsOf(str(args.vars), repeatedFlag(rawArgs, 'var')),
+    retryUnsafe: args['retry-unsafe'] === true,
     concurrency,
     rate,
     delayMs: intFlag('delay', str(args.delay)) ?? 0,

@@ -1,24 +1,30 @@
-import { intFlag, repeatedFlag, UsageError } from '@capi/core';
+import { accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
+import { baseUrlProblem, intFlag, parseAllowEnv, repeatedFlag, UsageError } from '@capi/core';
+import { EXEC_BOOLEAN_FLAGS, EXEC_REPEATED_FLAGS, EXEC_VALUE_FLAGS } from '@capi/launch';
 
-/**
- * capi-exec flags that capi-launch takes and passes to every worker unchanged. `rate`
- * and `concurrency` are not among them: they go through control.json, where the rate is
- * shared by the workers and both can be changed while the run is live.
- */
-export const EXEC_VALUE_FLAGS = ['base-url', 'delay', 'timeout', 'retries', 'max-body', 'max-errors', 'grace'] as const;
-export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync'] as const;
+export { EXEC_BOOLEAN_FLAGS, EXEC_VALUE_FLAGS };
 
 /**
  * Checked here, so that a typo is one message at launch rather than every batch of a
- * background run failing with it.
+ * background run failing with it. Returns the value to pass on.
  */
-function checkExecFlag(name: string, v: string): void {
+function checkExecFlag(name: string, v: string): string {
   if (name === 'base-url') {
-    if (!URL.canParse(v) || !/^https?:$/.test(new URL(v).protocol))
-      throw new UsageError(`--base-url takes an http(s) URL (got "${v}")`);
+    const problem = baseUrlProblem(v);
+    if (problem) throw new UsageError(`--base-url: ${problem}`);
   } else if (name === 'max-errors') {
     if (!/^\d+%?$/.test(v)) throw new UsageError(`--max-errors takes N or P% (got "${v}")`);
+  } else if (name === 'vars') {
+    // the workers may run in another folder
+    try {
+      accessSync(v, constants.R_OK);
+    } catch {
+      throw new UsageError(`--vars: cannot read ${v}`);
+    }
+    return resolve(v);
   } else intFlag(name, v);
+  return v;
 }
 
 export function execArgsFrom(args: Record<string, unknown>, argv: string[]): string[] {
@@ -26,10 +32,12 @@ export function execArgsFrom(args: Record<string, unknown>, argv: string[]): str
   for (const name of EXEC_VALUE_FLAGS) {
     const v = args[name];
     if (typeof v !== 'string' || v === '') continue;
-    checkExecFlag(name, v);
-    out.push(`--${name}`, v);
+    out.push(`--${name}`, checkExecFlag(name, v));
   }
-  for (const h of repeatedFlag(argv, 'header', 'H')) out.push('--header', h);
+  for (const name of EXEC_REPEATED_FLAGS)
+    for (const v of repeatedFlag(argv, name, name === 'header' ? 'H' : undefined)) out.push(`--${name}`, v);
+  const allow = parseAllowEnv(repeatedFlag(argv, 'allow-env'));
+  if (typeof allow === 'string') throw new UsageError(allow);
   for (const name of EXEC_BOOLEAN_FLAGS) if (args[name] === true) out.push(`--${name}`);
   return out;
 }

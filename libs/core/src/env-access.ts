@@ -1,0 +1,93 @@
+import type { TestRecord } from './records.js';
+
+/**
+ * Which environment variables a suite may read through `{{env.NAME}}`: those named by
+ * `--allow-env` (a name, or a prefix ending in `*`) and every name that starts with
+ * `CAPI_`. A suite from a pull request then cannot read every secret of the CI job.
+ * `--header` values are the operator's own, not the suite's: they may read any variable.
+ * Shared by capi-exec (at send time and at start) and capi-launch (before a run starts).
+ */
+export const ENV_PREFIX = 'CAPI_';
+
+/**
+ * Env values shorter than this are not redacted (with a warning): a one-character value
+ * would shred every report. A secret that short is not a secret; put plain values in
+ * `--var`.
+ */
+export const MIN_SECRET_LENGTH = 6;
+
+export interface EnvAllow {
+  names: ReadonlySet<string>;
+  prefixes: readonly string[];
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** `--allow-env A,B,MYAPP_*` (repeatable): a bad name is a message, thrown by the caller as a usage error. */
+export function parseAllowEnv(values: readonly string[]): EnvAllow | string {
+  const names = new Set<string>();
+  const prefixes: string[] = [];
+  for (const value of values)
+    for (const raw of value.split(',')) {
+      const item = raw.trim();
+      if (item === '') continue;
+      const prefix = item.endsWith('*') ? item.slice(0, -1) : null;
+      if (!NAME.test(prefix ?? item))
+        return `--allow-env: "${item.slice(0, 40)}" is not a variable name (NAME or PREFIX_*)`;
+      if (prefix !== null) prefixes.push(prefix);
+      else names.add(item);
+    }
+  return { names, prefixes };
+}
+
+export const NO_ENV_ALLOWED: EnvAllow = { names: new Set(), prefixes: [] };
+
+export function envAllowed(name: string, allow: EnvAllow): boolean {
+  return name.startsWith(ENV_PREFIX) || allow.names.has(name) || allow.prefixes.some((p) => name.startsWith(p));
+}
+
+/** The same placeholder grammar as capi-exec's templates, for `env.` keys only. */
+const ENV_PLACEHOLDER = /\{\{\s*env\.([A-Za-z0-9_.-]+)\s*\}\}/g;
+
+export function envNamesIn(text: string | null): string[] {
+  if (text === null || !text.includes('{{')) return [];
+  return [...text.matchAll(ENV_PLACEHOLDER)].map((m) => m[1] as string);
+}
+
+/** Every template field of a test record with the env names it reads, in the order capi-exec expands them. */
+export function envReferences(rec: TestRecord): Array<{ name: string; field: string }> {
+  const out: Array<{ name: string; field: string }> = [];
+  const add = (text: string | null, field: string) => {
+    for (const name of envNamesIn(text)) out.push({ name, field });
+  };
+  add(rec.request.url, 'request.url');
+  for (const [h, v] of Object.entries(rec.request.headers)) add(v, `request.headers.${h}`);
+  add(rec.request.body, 'request.body');
+  add(rec.expect.status, 'expect.status');
+  add(rec.expect.body, 'expect.body');
+  add(rec.expect.json, 'expect.json');
+  return out;
+}
+
+export interface EnvProblem {
+  name: string;
+  /** The record field (`request.headers.Authorization`). */
+  field: string;
+  why: 'not allowed' | 'not set';
+}
+
+/** The first `{{env.NAME}}` of a test that cannot be read (not allowed, or not set), or null. */
+export function envProblem(rec: TestRecord, env: NodeJS.ProcessEnv, allow: EnvAllow): EnvProblem | null {
+  for (const { name, field } of envReferences(rec)) {
+    if (!envAllowed(name, allow)) return { name, field, why: 'not allowed' };
+    if (env[name] === undefined) return { name, field, why: 'not set' };
+  }
+  return null;
+}
+
+/** `{{env.X}} is not set in the environment` or `… is not allowed (allow it with --allow-env X, …)`. */
+export function describeEnvProblem(p: EnvProblem): string {
+  return p.why === 'not set'
+    ? `{{env.${p.name}}} is not set in the environment`
+    : `{{env.${p.name}}} is not allowed (allow it with --allow-env ${p.name}, or name it ${ENV_PREFIX}…)`;
+}

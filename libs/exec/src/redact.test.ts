@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { cut } from './checks.js';
+import { addCredentialHeaders, createSecretSet, REDACTED } from './redact.js';
+
+const S = 'tok/9f"Xq\\z+Lm=Ab&Cd?Ef 12';
+
+test('every form of a secret is redacted: raw, JSON, \\/, percent (both cases), HTML, base64', () => {
+  const set = createSecretSet();
+  set.add(S);
+  const forms = [
+    S,
+    JSON.stringify(S).slice(1, -1),
+    JSON.stringify(S).slice(1, -1).replaceAll('/', '\\/'),
+    encodeURIComponent(S),
+    encodeURIComponent(S).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    encodeURIComponent(S).replaceAll('%20', '+'),
+    S.replaceAll('&', '&amp;').replaceAll('"', '&quot;'),
+    Buffer.from(S).toString('base64'),
+    Buffer.from(`u:${S}`).toString('base64'),
+    Buffer.from(`us:${S}`).toString('base64'),
+    Buffer.from(`user:${S}`).toString('base64'),
+  ];
+  for (const f of forms) {
+    const out = set.redact(`before ${f} after`);
+    assert.ok(out.includes(REDACTED), `${f} → ${out}`);
+    for (let i = 0; i + 6 <= S.length; i++) assert.equal(out.includes(S.slice(i, i + 6)), false, `${f} → ${out}`);
+  }
+});
+
+test('redacted whole, then cut: a secret across the cut never shows its head; a cut-off tail is dropped', () => {
+  const set = createSecretSet();
+  set.add(S);
+  for (let off = 170; off <= 205; off++) {
+    const shown = cut(set.redact(`${'x'.repeat(off)}${S}${'y'.repeat(100)}`));
+    for (let i = 0; i + 3 <= S.length; i++) assert.equal(shown.includes(S.slice(i, i + 6)), false, shown);
+  }
+  assert.equal(set.redact(`abc ${S.slice(0, 10)}`), `abc ${REDACTED}`);
+  assert.equal(set.redact('abc to'), 'abc to', 'two characters are not taken for a secret');
+});
+
+test('values shorter than 6 characters are not secrets; a child set adds a test own secrets', () => {
+  const set = createSecretSet();
+  assert.equal(set.add('eu'), false);
+  assert.equal(set.redact('item-eu'), 'item-eu');
+  const child = set.child();
+  addCredentialHeaders(child, { 'X-Vault-Token': 'vault-123456', Accept: 'text/plain-secretish' });
+  assert.equal(child.redact('v=vault-123456 a=text/plain-secretish'), `v=${REDACTED} a=text/plain-secretish`);
+  assert.equal(set.redact('vault-123456'), 'vault-123456', 'the parent does not learn a test own secret');
+  addCredentialHeaders(set, { Authorization: `Basic ${Buffer.from('admin:pa55word-x').toString('base64')}` });
+  assert.equal(set.redact('pw pa55word-x, pair admin:pa55word-x'), `pw ${REDACTED}, pair ${REDACTED}`);
+});
