@@ -10,6 +10,7 @@ export * from './processes.js';
 export * from './records.js';
 export * from './relative-url.js';
 export * from './run-folder.js';
+export * from './run-verdict.js';
 export * from './shard.js';
 export * from './sniff-suite.js';
 export * from './term.js';

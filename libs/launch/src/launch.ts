@@ -138,6 +138,7 @@ export async function resumeRun(
     state: 'created',
     verdict: null,
     finished: null,
+    stopSignal: null,
   });
   if (chosen === 'foreground')
     return { runDir, manifest: next, exitCode: await superviseRun(runDir, { env, echo: true }) };
