@@ -188,7 +188,7 @@ test('PAUSED: --summary says rate 0 and no ETA, as the dashboard does', async ()
   assert.deepEqual([s.state, s.rate, s.etaS], ['PAUSED', 0, null]);
 });
 
-test('STOPPED: resumable, no verdict (run.json has none), success rate over the results, exit from the counts', async () => {
+test("STOPPED: resumable, no verdict (run.json has none), success rate over the results, the run's own exit code (143)", async () => {
   const runs = join(tmp.path, 'stopped');
   await staticRun(runs, {
     id: 'capi_test_stop',
@@ -199,7 +199,7 @@ test('STOPPED: resumable, no verdict (run.json has none), success rate over the 
     pid: null,
   });
   const r = await summary(runs);
-  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(r.code, 143, 'core runExitCode: the code capi-launch --wait gives this run');
   assert.ok(lines(r.stdout).includes('Status: STOPPED'), r.stdout);
   assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_stop'));
   await staticRun(runs, {
@@ -212,7 +212,7 @@ test('STOPPED: resumable, no verdict (run.json has none), success rate over the 
     pid: null,
   });
   const failing = await summary(runs);
-  assert.equal(failing.code, 1, 'some test failed');
+  assert.equal(failing.code, 143, 'stopped, whatever the counts: not 0 or 1');
   assert.ok(!failing.stdout.includes('Verdict'), failing.stdout);
   assert.ok(lines(failing.stdout).includes('Success Rate: 50.0%'), failing.stdout);
   const s = JSON.parse((await summary(runs, ['--json'])).stdout);
