@@ -1,5 +1,6 @@
 export * from './atomic-write.js';
 export * from './cli.js';
+export * from './edit-distance.js';
 export * from './errors.js';
 export * from './exit-code.js';
 export * from './journal.js';
@@ -13,5 +14,6 @@ export * from './run-folder.js';
 export * from './run-verdict.js';
 export * from './shard.js';
 export * from './sniff-suite.js';
+export * from './template-names.js';
 export * from './term.js';
 export * from './validate.js';

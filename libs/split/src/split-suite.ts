@@ -23,7 +23,7 @@ export async function* splitSuiteBatches(input: SuiteBytes, options: SplitOption
   const sniffed = await sniffFormat(utf8Chunks(input, source), options.format ?? 'auto', source);
   const outcomes =
     sniffed.format === 'csv'
-      ? csvRecords(sniffed.chunks, source, options.autoId)
+      ? csvRecords(sniffed.chunks, source, options.autoId, options.varsColumns)
       : ndjsonRecords(sniffed.chunks, source);
   const keep = recordFilter(options);
   const seen = idLines();
