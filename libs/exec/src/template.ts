@@ -1,3 +1,5 @@
+import { TEMPLATE_PATTERN } from '@capi/core';
+
 /**
  * `{{column}}` and `{{env.NAME}}` templates, expanded at send time. A plain lookup: no
  * expressions, no code. `id` and `name` come from the record, other names from its vars.
@@ -22,7 +24,8 @@ export interface TemplateScope {
   onEnvValue?: (value: string) => void;
 }
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+/** The one template grammar, which capi-split checks names against (core template-names.ts). */
+const PLACEHOLDER = TEMPLATE_PATTERN;
 
 function lookup(key: string, scope: TemplateScope): string | undefined {
   if (key.startsWith('env.')) {
