@@ -3,6 +3,7 @@ import type { Method } from '@capi/launch';
 import { type ArgsDef, defineCommand } from 'citty';
 import { controlCommand } from './control-command.js';
 import { type LaunchArgs, launchCommand, stallFlag } from './launch-command.js';
+import { varsColumnsFlag } from './run-options.js';
 
 const args: ArgsDef = {
   target: {
@@ -11,7 +12,11 @@ const args: ArgsDef = {
     description: 'SUITE.csv to launch, or RUN (id or folder) for --status/--stop/--resume/...',
   },
   parallel: { type: 'string', alias: 'p', description: 'workers running batches at once (default 4)' },
-  'batch-size': { type: 'string', description: 'tests per batch (default 100)' },
+  'batch-size': {
+    type: 'string',
+    alias: 'batch',
+    description: "tests per batch (default 100; --batch, the guide's spelling, too)",
+  },
   nohup: { type: 'boolean', description: 'detached background process, logs in logs/capi.log (default)' },
   screen: { type: 'boolean', description: 'a GNU screen session named after the run (screen -r RUN)' },
   tmux: {
@@ -51,6 +56,10 @@ const args: ArgsDef = {
     type: 'boolean',
     description:
       'capi-split: skip bad suite rows, each named on stderr and in logs/capi.log (default: refuse the first)',
+  },
+  'vars-columns': {
+    type: 'string',
+    description: 'capi-split: columns that are variables although no {{template}} uses them (a,b)',
   },
   'runs-dir': { type: 'string', description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)' },
   status: { type: 'boolean', description: 'list runs, or show RUN' },
@@ -129,6 +138,7 @@ export default defineCommand({
       stallTimeoutS: stallFlag(a),
       force: a.force === true,
       lenient: a.lenient === true,
+      varsColumns: varsColumnsFlag(a),
       wait: a.wait === true,
       monitor: a.monitor === true,
       a,
