@@ -139,3 +139,22 @@ test('--rerun-failed takes the current suite version of each failed test, and sa
   assert.equal(run.suite.sha256, createHash('sha256').update(readFileSync(suite)).digest('hex'));
   assert.equal(run.options.concurrency, 3, '--concurrency given with --rerun-failed is applied');
 });
+
+test('--vars-columns is passed to capi-split and kept with the run', async () => {
+  const b = await box(env);
+  const suite = join(b.dir, 'vars.csv');
+  writeFileSync(suite, 'id,url,region\nT1,/a,eu\nT2,/b,us\n');
+  const refused = await b.launch([suite, '--foreground']);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /column 3 "region" is not a suite column and no \{\{template\}\} uses it/);
+  assert.deepEqual(runIds(b.runs), [], 'no run left behind');
+  const r = await b.launch([suite, '--vars-columns', 'region', '--foreground']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = join(b.runs, runIds(b.runs)[0] as string);
+  assert.deepEqual(readJson<RunJson>(join(runDir, 'run.json')).options.varsColumns, ['region']);
+  // the resume's comparison splits the edited suite the same way
+  writeFileSync(suite, 'id,url,region\nT1,/a,eu\nT2,/b,us\nT3,/c,eu\n');
+  const resumed = await b.launch(['--resume', runDir, '--foreground']);
+  assert.equal(resumed.code, 2);
+  assert.match(resumed.stderr, /1 test added \(T3\)/);
+});
