@@ -51,9 +51,11 @@ export function checkTemplates(
   vars: () => ReadonlySet<string>,
   use?: (name: string) => void,
 ): void {
+  let known: ReadonlySet<string> | undefined;
   for (const [field, text] of templated(rec, fields)) {
     for (const name of templateNames(text)) {
-      const problem = unknownTemplateName(name, vars());
+      known ??= vars();
+      const problem = unknownTemplateName(name, known);
       if (problem !== null) throw new FieldError(field, problem);
       use?.(name);
     }
