@@ -12,11 +12,9 @@ const args: ArgsDef = {
     description: 'SUITE.csv to launch, or RUN (id or folder) for --status/--stop/--resume/...',
   },
   parallel: { type: 'string', alias: 'p', description: 'workers running batches at once (default 4)' },
-  'batch-size': {
-    type: 'string',
-    alias: 'batch',
-    description: "tests per batch (default 100; --batch, the guide's spelling, too)",
-  },
+  'batch-size': { type: 'string', description: 'tests per batch (default 100)' },
+  // not a citty alias: citty prints an alias as `-batch` in --help
+  batch: { type: 'string', description: "the guide's spelling of --batch-size" },
   nohup: { type: 'boolean', description: 'detached background process, logs in logs/capi.log (default)' },
   screen: { type: 'boolean', description: 'a GNU screen session named after the run (screen -r RUN)' },
   tmux: {
@@ -116,6 +114,11 @@ export default defineCommand({
   },
   args,
   async run({ args: a, rawArgs }) {
+    if (a.batch !== undefined) {
+      if (a['batch-size'] !== undefined)
+        throw new UsageError('give --batch-size or --batch (the same option), not both');
+      a['batch-size'] = a.batch;
+    }
     const actions = ACTIONS.filter((k) => a[k] !== undefined && a[k] !== false);
     if (actions.length > 1) throw new UsageError(`choose one of --${actions.join(', --')}`);
     const runs = a['runs-dir'] ? (a['runs-dir'] as string) : runsDir();

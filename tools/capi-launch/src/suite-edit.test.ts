@@ -35,6 +35,9 @@ test("--batch is the guide's spelling of --batch-size", async () => {
   assert.equal(r.code, 0, r.stderr);
   const run = readJson<RunJson>(join(b.runs, runIds(b.runs)[0] as string, 'run.json'));
   assert.deepEqual([run.batchSize, run.batches], [10, 3]);
+  const both = await b.launch([b.suite(30), '--batch', '10', '--batch-size', '5', '--foreground']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /give --batch-size or --batch \(the same option\), not both/);
 });
 
 test('run options given with --resume are applied, and batch options refused, never ignored', async () => {
