@@ -275,3 +275,47 @@ test('bad usage: exit 2 with one line and a hint', async () => {
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
 });
+
+test('one run, one pass rate and one exit code: capi-watch and capi-launch --status agree (core run-verdict)', async () => {
+  const runs = join(tmp.path, 'agree');
+  const cases: Array<[Static, number, number | null]> = [
+    // stopped at 4 of 10 with 2 failures: over the results, 143 whatever the counts
+    [
+      { id: 'capi_test_a1', total: 10, done: 4, failEvery: 2, state: 'stopped', beatState: 'stopped', pid: null },
+      143,
+      50,
+    ],
+    // completed with 4 missing: they count; the verdict decides the code
+    [
+      {
+        id: 'capi_test_a2',
+        total: 10,
+        done: 6,
+        state: 'completed',
+        verdict: 'failed',
+        beatState: 'completed',
+        pid: null,
+      },
+      1,
+      60,
+    ],
+    // given up: 3 whatever the verdict
+    [
+      { id: 'capi_test_a3', total: 6, done: 6, state: 'failed', verdict: 'passed', beatState: 'completed', pid: null },
+      3,
+      100,
+    ],
+  ];
+  for (const [spec, code, rate] of cases) {
+    await staticRun(runs, spec);
+    const watch = await runTool('capi-watch', ['--summary', '--json', spec.id], { env: { CAPI_RUNS_DIR: runs } });
+    const snap = JSON.parse(watch.stdout);
+    assert.equal(watch.code, code, `${spec.id}: capi-watch exit`);
+    assert.equal(snap.exitCode, code);
+    const status = await runTool('capi-launch', ['--status', spec.id, '--json'], { env: { CAPI_RUNS_DIR: runs } });
+    assert.equal(status.code, 0, status.stderr);
+    const s = JSON.parse(status.stdout);
+    assert.equal(s.passRate, rate, `${spec.id}: capi-launch pass rate`);
+    assert.equal(snap.successRate === null ? null : Math.round(snap.successRate * 10) / 10, rate, `${spec.id}: watch`);
+  }
+});
