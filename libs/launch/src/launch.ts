@@ -10,6 +10,7 @@ import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
 import { describeSuiteChange, suiteChange, testsChanged } from './suite-change.js';
 import { superviseRun } from './supervise.js';
+import { shellQuote } from './tools.js';
 
 export interface LaunchRunOptions extends Omit<CreateRunOptions, 'taken'> {
   /** Launch even when a run of the same suite is live. */
@@ -115,7 +116,7 @@ async function checkSuite(
   if (!testsChanged(change)) return notes(what);
   if (!force)
     throw new CapiError(
-      `--resume: ${what}; a resume runs the tests as they were split at launch: --force resumes with them anyway, or capi-launch ${m.suite.file} starts a run of the suite as it is now`,
+      `--resume: ${what}; a resume runs the tests as they were split at launch: --force resumes with them anyway, or capi-launch ${shellQuote(m.suite.file)} starts a run of the suite as it is now`,
       ExitCode.badInput,
     );
   notes(`--force: ${what}; resuming with the tests as they were split at launch`);
