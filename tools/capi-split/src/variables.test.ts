@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestRecord } from '@capi/core';
@@ -189,4 +192,24 @@ test('__proto__, constructor and prototype columns are kept as variables, never 
   const inherited = await split([await suite('proto3.csv', 'id,url\nT1,/{{constructor}}\n')]);
   assert.equal(inherited.code, 2);
   assert.match(inherited.stderr, /template \{\{constructor\}\} names no column/);
+});
+
+test('capi-exec expands a __proto__ or constructor variable from capi-split, as any other', async () => {
+  const server = createServer((req, res) => res.end(req.url));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const { port } = server.address() as AddressInfo;
+    const split1 = await split([
+      await suite('proto-exec.csv', 'id,url,__proto__,constructor\nT1,/echo/{{__proto__}}/{{constructor}},p,c\n'),
+    ]);
+    assert.equal(split1.code, 0, split1.stderr);
+    const exec = await runTool('capi-exec', ['--base-url', `http://127.0.0.1:${port}`], { input: split1.stdout });
+    assert.equal(exec.code, 0, exec.stderr);
+    const [res] = parseLines(exec.stdout) as Array<{ status: string; response: { bytes: number } }>;
+    assert.equal(res?.status, 'passed');
+    assert.equal(res?.response.bytes, '/echo/p/c'.length, 'both variables expanded');
+  } finally {
+    server.close();
+  }
 });
