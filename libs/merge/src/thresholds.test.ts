@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CapiError } from '@capi/core';
+import { CapiError, testsVerdict } from '@capi/core';
 import { addResult, createMergeState } from './merge-state.js';
 import { summarize } from './summary.js';
 import { decidedBy, evaluateThresholds, parseThreshold, verdictOf } from './thresholds.js';
@@ -149,4 +149,21 @@ test('threshold values are measured in the metric unit', () => {
       [550, false],
     ],
   );
+});
+
+test("without --fail-if the rules are core's default rule, testsVerdict", () => {
+  for (const [failed, errors] of [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [3, 2],
+  ] as const) {
+    const summary = tenTests(failed, errors);
+    const c = summary.counts;
+    assert.equal(
+      verdictOf(rules(summary)),
+      testsVerdict({ failed: c.failed, errors: c.error, missing: c.missing }),
+      `${failed} ${errors}`,
+    );
+  }
 });
