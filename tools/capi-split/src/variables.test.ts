@@ -142,6 +142,12 @@ test('a template that names no column, variable or namespace is refused at its r
     'capi-split: <stdin>:1: field "request.url": template {{regoin}} names no column, variable or namespace; did you mean {{region}}?\n',
   );
   assert.equal((await split(['-'], record({ region: 'eu' }, '/{{region}}'))).code, 0);
+  const ndVars = await split(['-', '--vars-columns', 'region'], record({ region: 'eu' }, '/{{region}}'));
+  assert.equal(ndVars.code, 2);
+  assert.equal(
+    ndVars.stderr,
+    'capi-split: <stdin>: --vars-columns names CSV columns; NDJSON test records carry their own vars\n',
+  );
 });
 
 test('with --out an unused column found at the end of the input writes nothing', async () => {
