@@ -15,14 +15,14 @@ const TIME = '/usr/bin/time';
 const TARGET_RATIO = 0.7;
 const TARGET_RSS_MB = 150;
 
-/** A suite with the columns people use: headers as JSON, bodies on some rows, tags, a variable. */
+/** A suite with the columns people use: headers as JSON, bodies on some rows, tags, a variable its headers use. */
 async function generateSuite(file, rows) {
   const out = createWriteStream(file);
   out.write('id,name,method,url,headers,body,expect_status,tags,region\n');
   let chunk = '';
   for (let i = 0; i < rows; i++) {
     const post = i % 3 === 0;
-    chunk += `T${String(i).padStart(7, '0')},get item ${i},${post ? 'POST' : 'GET'},/items/${i},"{""Accept"":""application/json""}",${post ? '"{""n"":1}"' : ''},${post ? '201' : '2xx'},${i % 2 ? 'smoke' : 'slow;items'},eu\n`;
+    chunk += `T${String(i).padStart(7, '0')},get item ${i},${post ? 'POST' : 'GET'},/items/${i},"{""Accept"":""application/json"",""X-Region"":""{{region}}""}",${post ? '"{""n"":1}"' : ''},${post ? '201' : '2xx'},${i % 2 ? 'smoke' : 'slow;items'},eu\n`;
     if (chunk.length > 1 << 16) {
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';

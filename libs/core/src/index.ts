@@ -1,6 +1,7 @@
 export * from './atomic-write.js';
 export * from './cli.js';
 export * from './credential-name.js';
+export * from './edit-distance.js';
 export * from './env-access.js';
 export * from './errors.js';
 export * from './exit-code.js';
@@ -12,7 +13,9 @@ export * from './processes.js';
 export * from './records.js';
 export * from './relative-url.js';
 export * from './run-folder.js';
+export * from './run-verdict.js';
 export * from './shard.js';
 export * from './sniff-suite.js';
+export * from './template-names.js';
 export * from './term.js';
 export * from './validate.js';

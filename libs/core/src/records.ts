@@ -87,6 +87,8 @@ export interface RunManifest {
   state: RunState;
   verdict: 'passed' | 'failed' | null;
   finished: string | null;
+  /** The signal that stopped the run (only when `stopped`): its exit code, 130 or 143. */
+  stopSignal?: 'SIGINT' | 'SIGTERM' | 'SIGHUP' | null;
 }
 
 export const HEARTBEAT_STATES = [

@@ -1,4 +1,4 @@
-import { ENV_PREFIX, type EnvAllow, envAllowed } from '@capi/core';
+import { ENV_PREFIX, type EnvAllow, envAllowed, TEMPLATE_PATTERN } from '@capi/core';
 
 /**
  * `{{column}}` and `{{env.NAME}}` templates, expanded at send time. A plain lookup: no
@@ -42,7 +42,8 @@ export interface TemplateScope {
   onEnvValue?: (value: string, name: string) => void;
 }
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+/** The one template grammar, which capi-split checks names against (core template-names.ts). */
+const PLACEHOLDER = TEMPLATE_PATTERN;
 
 function lookup(key: string, scope: TemplateScope, where: string): string | undefined {
   if (key.startsWith('env.')) {

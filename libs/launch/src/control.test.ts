@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UsageError } from '@capi/core';
+import { RUN_STATES, runExitCode, UsageError } from '@capi/core';
 import { checkRate, parseSetting } from './control.js';
 import { exitCodeOf } from './finish.js';
 import { shellQuote } from './tools.js';
@@ -22,12 +22,17 @@ test('parseSetting: rate=0 and rate=none remove the limit (control.json rate nul
   assert.throws(() => parseSetting('rate=-1'), /or none \(or 0\) for no limit/);
 });
 
-test('exitCodeOf maps the final state and verdict to the exit codes of docs/formats.md', () => {
-  assert.equal(exitCodeOf({ state: 'completed', verdict: 'passed' }), 0);
-  assert.equal(exitCodeOf({ state: 'completed', verdict: 'failed' }), 1);
-  assert.equal(exitCodeOf({ state: 'failed', verdict: 'passed' }), 3);
-  assert.equal(exitCodeOf({ state: 'running', verdict: null }), 3);
-  assert.equal(exitCodeOf({ state: 'stopped', verdict: null }), 143);
+test("exitCodeOf is core's one runExitCode for a run whose supervisor is gone", () => {
+  for (const state of RUN_STATES)
+    for (const verdict of ['passed', 'failed', null] as const)
+      for (const stopSignal of ['SIGINT', 'SIGTERM', undefined] as const)
+        assert.equal(
+          exitCodeOf({ state, verdict, stopSignal }),
+          runExitCode({ state, verdict, stopSignal, alive: false }),
+          `${state} ${verdict} ${stopSignal}`,
+        );
+  assert.equal(exitCodeOf({ state: 'stopped', verdict: null, stopSignal: 'SIGINT' }), 130);
+  assert.equal(exitCodeOf({ state: 'running', verdict: null }), 3, 'the supervisor died without an end');
 });
 
 test('shellQuote leaves plain words and quotes the rest for sh', () => {

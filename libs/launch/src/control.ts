@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, runPaths, type TestCounts, UsageError } from '@capi/core';
+import { CapiError, ExitCode, passRate, roundPassRate, runPaths, type TestCounts, UsageError } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { updateControl } from './control-file.js';
 import { exitCodeOf } from './finish.js';
@@ -154,7 +154,12 @@ async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Man
   let m = await readManifest(runDir);
   await releaseStopped(runDir, (p) => isAlive(p, m.id));
   if (mayRun(m.state))
-    m = await updateManifest(runDir, { state: 'stopped', pid: null, finished: new Date().toISOString() });
+    m = await updateManifest(runDir, {
+      state: 'stopped',
+      pid: null,
+      finished: new Date().toISOString(),
+      stopSignal: 'SIGTERM',
+    });
   closeSession(m, env);
   return m;
 }
@@ -186,6 +191,9 @@ export interface RunSummary extends TestCounts {
   session: string | null;
 }
 
+/** One decimal; 99.96 % is 99.9 %, never a 100 % that hides a failure. */
+const roundRate = (rate: number | null) => (rate === null ? null : roundPassRate(rate, 1));
+
 /**
  * One run's numbers, counted from its journals: heartbeats count only the current
  * capi-exec process of a batch, so they are short after a restart or a resume. The
@@ -197,7 +205,6 @@ export async function summarize(runDir: string): Promise<RunSummary> {
   const c = await runCounts(runDir);
   const missing = m.state === 'completed' ? Math.max(0, m.total - c.results) : 0;
   const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.results);
-  const base = c.passed + c.failed + c.errors + missing;
   const control = await readControl(runDir).catch(() => null);
   const alive = isAlive(pid, SUPERVISOR_MARKER);
   const workers = mayRun(m.state) ? (await liveWorkers(runDir, m.id)).length : 0;
@@ -214,7 +221,7 @@ export async function summarize(runDir: string): Promise<RunSummary> {
     skipped: c.skipped,
     missing,
     remaining,
-    passRate: base > 0 ? Math.round((1000 * c.passed) / base) / 10 : null,
+    passRate: roundRate(passRate({ passed: c.passed, failed: c.failed, errors: c.errors, missing })),
     countsFrom: c.source,
     paused: control?.paused ?? false,
     created: m.created,

@@ -41,7 +41,8 @@ export interface CreateRunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-async function sha256(file: string): Promise<string> {
+/** The sha256 of a file, hex (run.json `suite.sha256`). */
+export async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -83,6 +84,7 @@ export function splitWarnings(stderr: string): string[] {
 
 interface SplitOptions {
   lenient: boolean;
+  varsColumns: string[];
   /** Each warning line, as it comes. */
   warn: (line: string) => void;
   env: NodeJS.ProcessEnv;
@@ -95,6 +97,7 @@ interface SplitOptions {
 function split(suite: string, batchSize: number, outDir: string, o: SplitOptions): Promise<void> {
   const args = [toolBin('split', o.env), suite, '--batch-size', String(batchSize), '--out', outDir];
   if (o.lenient) args.push('--lenient');
+  if (o.varsColumns.length > 0) args.push('--vars-columns', o.varsColumns.join(','));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: o.env });
   let stderr = '';
   let pending = '';
@@ -160,7 +163,12 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
         warnings.push(w);
         o.notes?.(w);
       };
-      await split(suite, o.batchSize, paths.batches, { lenient: o.lenient === true, warn, env });
+      await split(suite, o.batchSize, paths.batches, {
+        lenient: o.lenient === true,
+        varsColumns: o.launch.varsColumns ?? [],
+        warn,
+        env,
+      });
       // kept with the run: a background run's launch output may be gone by morning
       if (warnings.length)
         await appendFile(paths.mainLog, warnings.map((w) => `capi-split: ${w}\n`).join(''), { mode: FILE_MODE });
@@ -172,7 +180,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
     const manifest: Manifest = {
       id: basename(runDir),
       method: o.method,
-      suite: { file: suite, sha256: o.suiteSha256 ?? (await sha256(suite)) },
+      suite: { file: suite, sha256: o.suiteSha256 ?? (await fileSha256(suite)) },
       total: index.total,
       batchSize: o.batchSize,
       batches: index.batches.length,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { ExitCode, FILE_MODE, runExitCode, runPaths, testsVerdict } from '@capi/core';
 import { readClaims, releaseStopped } from './claims.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
@@ -44,7 +44,7 @@ function runLogged(
  */
 async function verdictOf(runDir: string, o: FinishOptions, total: number): Promise<'passed' | 'failed'> {
   const c = await countResults(runDir, o.batches);
-  const verdict = c.failed + c.errors === 0 && c.results >= total ? 'passed' : 'failed';
+  const verdict = testsVerdict({ failed: c.failed, errors: c.errors, missing: Math.max(0, total - c.results) });
   o.log(
     `results: ${c.results}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}`,
   );
@@ -66,10 +66,9 @@ async function verdictOf(runDir: string, o: FinishOptions, total: number): Promi
   return verdict;
 }
 
-export function exitCodeOf(m: Pick<Manifest, 'state' | 'verdict'>): number {
-  if (m.state === 'stopped') return ExitCode.sigterm;
-  if (m.state === 'failed' || m.state === 'running' || m.state === 'created') return ExitCode.cannotRun;
-  return m.verdict === 'passed' ? ExitCode.ok : ExitCode.testsFailed;
+/** The run's exit code once its supervisor is gone: core's one rule (docs/formats.md). */
+export function exitCodeOf(m: Pick<Manifest, 'state' | 'verdict' | 'stopSignal'>): number {
+  return runExitCode({ ...m, alive: false }) ?? ExitCode.cannotRun;
 }
 
 /**
@@ -82,9 +81,9 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
     // every worker has ended by now: their claims are released for the resume
     const { id } = await readManifest(runDir);
     await releaseStopped(runDir, (pid) => isWorkerOf(pid, id));
-    await updateManifest(runDir, { state: 'stopped', pid: null, finished });
+    await updateManifest(runDir, { state: 'stopped', pid: null, finished, stopSignal: stopSignalOf(o.stopSignal) });
     o.log(`run stopped by ${o.stopSignal}; resume it with capi-launch --resume ${runDir}`);
-    return o.stopSignal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+    return exitCodeOf({ state: 'stopped', verdict: null, stopSignal: stopSignalOf(o.stopSignal) });
   }
   const claims = await readClaims(runDir);
   const givenUp = claims.filter((c) => c.state === 'failed').map((c) => c.batch);
@@ -112,6 +111,9 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
   }
   return code;
 }
+
+const stopSignalOf = (signal: NodeJS.Signals): 'SIGINT' | 'SIGTERM' | 'SIGHUP' =>
+  signal === 'SIGINT' || signal === 'SIGHUP' ? signal : 'SIGTERM';
 
 /** A launched run's report also has JUnit for CI and the HTML page for people. */
 function reportFlags(runDir: string): string[] {

@@ -14,6 +14,8 @@ export * from './results.js';
 export * from './runs.js';
 export * from './stall.js';
 export * from './start.js';
+export * from './suite-change.js';
+export * from './suite-records.js';
 export * from './supervise.js';
 export * from './tools.js';
 export * from './worker.js';

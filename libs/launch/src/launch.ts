@@ -3,13 +3,16 @@ import { basename, dirname, resolve } from 'node:path';
 import { CapiError, ExitCode } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { releaseUnfinished } from './claims.js';
+import { changeControl } from './control.js';
 import { type CreateRunOptions, createRun, type Method, pointLatest, readBatchIndex } from './create-run.js';
 import { refuseMissingEnv } from './env-refs.js';
 import { EXEC_SWITCHES, showExecArgs } from './exec-flag-list.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
+import { describeSuiteChange, suiteChange, testsChanged } from './suite-change.js';
 import { superviseRun } from './supervise.js';
+import { shellQuote } from './tools.js';
 
 export interface LaunchRunOptions extends Omit<CreateRunOptions, 'taken'> {
   /** Launch even when a run of the same suite is live. */
@@ -87,6 +90,38 @@ export function overrideExecArgs(stored: string[], given: string[]): string[] {
   return [...kept, ...given];
 }
 
+/** Run options given with `--resume`: applied before the new supervisor starts. */
+export interface ResumeChanges {
+  rate?: string | null;
+  concurrency?: number;
+  parallel?: number;
+  maxRestarts?: number;
+  onFinish?: string;
+}
+
+/**
+ * A suite edited since the launch: a resume would run the tests as they were split then.
+ * Refused unless `force`; a file that changed in no test is only mentioned.
+ */
+async function checkSuite(
+  runDir: string,
+  m: Manifest,
+  env: NodeJS.ProcessEnv,
+  force: boolean,
+  notes: (t: string) => void,
+) {
+  const change = await suiteChange(runDir, m, env);
+  if (change === null) return;
+  const what = describeSuiteChange(change, m);
+  if (!testsChanged(change)) return notes(what);
+  if (!force)
+    throw new CapiError(
+      `--resume: ${what}; a resume runs the tests as they were split at launch: --force resumes with them anyway, or capi-launch ${shellQuote(m.suite.file)} starts a run of the suite as it is now`,
+      ExitCode.badInput,
+    );
+  notes(`--force: ${what}; resuming with the tests as they were split at launch`);
+}
+
 export async function resumeRun(
   runDir: string,
   method: Method | null,
@@ -95,8 +130,9 @@ export async function resumeRun(
   execArgs: string[] = [],
   /** `--stall-timeout` given again: replaces the stored one. */
   stallTimeoutS: number | null = null,
-  /** `--force`: resume against another base URL than the journals' (capi-exec gets --force too). */
+  /** `--force`: resume against another base URL than the journals', or a changed suite (capi-exec gets --force too). */
   force = false,
+  changes: ResumeChanges = {},
 ): Promise<Launched> {
   const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
   if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
@@ -115,6 +151,7 @@ export async function resumeRun(
   const index = await readBatchIndex(runDir).catch(() => null);
   if (index) await refuseMissingEnv({ runDir, index, suite: m.suite.file, execArgs: nextArgs, env, notes });
   // before anything is changed: a refused resume leaves the run as it was
+  await checkSuite(runDir, m, env, force, notes);
   if (await checkResumeBaseUrl(runDir, m.id, effectiveBaseUrl(nextArgs, env), force)) {
     nextArgs.push('--force');
     notes(`--force: the journals' results from another base URL stay; capi-exec is given --force`);
@@ -131,20 +168,35 @@ export async function resumeRun(
   }
   // `created` again: the run waits for a supervisor, which moves it to `running`.
   if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${showExecArgs(execArgs)}`);
+  await applyChanges(runDir, changes, notes);
   const next = await updateManifest(runDir, {
     options: {
-      ...m.options,
+      ...(await readManifest(runDir)).options,
       execArgs: nextArgs,
       ...(stallTimeoutS !== null ? { stallTimeoutS } : {}),
+      ...(changes.maxRestarts !== undefined ? { maxRestarts: changes.maxRestarts } : {}),
+      ...(changes.onFinish !== undefined ? { onFinish: changes.onFinish } : {}),
     },
+    ...(changes.parallel !== undefined ? { parallel: changes.parallel } : {}),
     method: chosen,
     session,
     state: 'created',
     verdict: null,
     finished: null,
+    stopSignal: null,
   });
   if (chosen === 'foreground')
     return { runDir, manifest: next, exitCode: await superviseRun(runDir, { env, echo: true }) };
   const supervisorPid = await startSupervisor(runDir, next, env);
   return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
+}
+
+/** `--rate`/`--concurrency` go to control.json (and run.json) as `--set` writes them; the rest to run.json. */
+async function applyChanges(runDir: string, c: ResumeChanges, notes: (t: string) => void): Promise<void> {
+  const live: { rate?: string | null; concurrency?: number } = {};
+  if (c.rate !== undefined) live.rate = c.rate;
+  if (c.concurrency !== undefined) live.concurrency = c.concurrency;
+  if (Object.keys(live).length > 0) await changeControl(runDir, live);
+  const given = Object.entries(c).map(([k, v]) => `${k} ${v === null ? 'none' : v}`);
+  if (given.length > 0) notes(`for the rest of the run: ${given.join(', ')}`);
 }

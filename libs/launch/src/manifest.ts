@@ -21,6 +21,9 @@ export interface LaunchOptions {
   onFinish: string | null;
   /** `--stall-timeout` in seconds (0: no watchdog); absent or null: the default (stall.ts). */
   stallTimeoutS?: number | null;
+  /** capi-split `--lenient` and `--vars-columns` of the launch: a suite is split again the same way. */
+  lenient?: boolean;
+  varsColumns?: string[];
 }
 
 export type Manifest = Omit<RunManifest, 'options'> & { options: LaunchOptions };

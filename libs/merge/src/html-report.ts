@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { formatPassRate } from '@capi/core';
 import { plainLine } from './clean-text.js';
 import { HTML_SCRIPT } from './html-script.js';
 import { errorText, failureText, type MergedTest } from './merged-test.js';
@@ -67,7 +68,7 @@ function cards(s: Summary): string {
     ['skipped', String(c.skipped)],
     ['missing', String(c.missing)],
     ['flaky', String(c.flaky)],
-    ['pass rate', `${s.passRate.toFixed(2)}%`],
+    ['pass rate', formatPassRate(s.passRate)],
     ['wall time', fmtMs(s.wallMs)],
     ['throughput', `${s.throughput.toFixed(2)}/s`],
     ['p50', fmtMs(s.latency.p50)],

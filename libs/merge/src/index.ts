@@ -7,5 +7,13 @@ export type { Outputs } from './outputs.js';
 export { percentile } from './percentile.js';
 export { reasonOf } from './reason.js';
 export { type Counts, type Summary, summarize } from './summary.js';
-export { evaluateThresholds, parseThreshold, type Threshold, type ThresholdResult, verdictOf } from './thresholds.js';
+export {
+  decidedBy,
+  evaluateThresholds,
+  parseThreshold,
+  ruleName,
+  type Threshold,
+  type ThresholdResult,
+  verdictOf,
+} from './thresholds.js';
 export { reportTimestamp } from './timestamp.js';

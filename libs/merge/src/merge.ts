@@ -127,7 +127,7 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
   if (empty) opts.warn?.('no results and no suite ids found: nothing ran, the verdict is failed');
   const summary = summarize(state);
   const results = evaluateThresholds(summary, thresholds);
-  const verdict = empty ? 'failed' : verdictOf(summary, results);
+  const verdict = empty ? 'failed' : verdictOf(results);
   const title = runs.find((r) => r.manifest?.id)?.manifest?.id ?? inputs.map((i) => i.label).join(', ');
   await writeOutputs(state, summary, results, verdict, outputs, { ...opts, title, inputs: inputs.map((i) => i.label) });
   const cleaned = opts.clean ? await cleanRun(runs, state, opts.warn ?? (() => {})) : [];

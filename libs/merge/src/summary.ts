@@ -1,3 +1,4 @@
+import { passRate } from '@capi/core';
 import type { MergeState } from './merge-state.js';
 import type { MergedStatus, MergedTest } from './merged-test.js';
 import { percentile } from './percentile.js';
@@ -30,8 +31,8 @@ export interface Latency {
 /** Everything the reports show about a merge, computed in one pass over the kept tests. */
 export interface Summary {
   counts: Counts;
-  /** Percent of judged tests (passed, failed, error, missing) that passed; 100 when none. */
-  passRate: number;
+  /** Percent of judged tests (passed, failed, error, missing) that passed; null when none (core passRate). */
+  passRate: number | null;
   startedAt: string | null;
   finishedAt: string | null;
   wallMs: number;
@@ -214,10 +215,9 @@ export function summarize(state: MergeState): Summary {
   for (let s = 0; s < STATUSES.length; s++) counts[STATUSES[s] as MergedStatus] = byStatus[s] as number;
   const sorted = durations.subarray(0, n).sort();
   const wallMs = Number.isFinite(first) ? Math.max(0, last - first) : 0;
-  const judged = counts.passed + counts.failed + counts.error + counts.missing;
   return {
     counts,
-    passRate: judged === 0 ? 100 : (counts.passed / judged) * 100,
+    passRate: passRate({ ...counts, errors: counts.error }),
     startedAt: Number.isFinite(first) ? new Date(first).toISOString() : null,
     finishedAt: Number.isFinite(last) ? new Date(last).toISOString() : null,
     wallMs,

@@ -1,6 +1,7 @@
+import { formatPassRate, passRate } from '@capi/core';
 import { plainLine } from './clean-text.js';
 import type { GroupRow, Summary } from './summary.js';
-import type { ThresholdResult } from './thresholds.js';
+import { decidedBy, type ThresholdResult } from './thresholds.js';
 
 /** The plain-text summary (`test_summary_report_TIMESTAMP.txt`): no colour, fixed-width tables. */
 
@@ -11,8 +12,6 @@ export function fmtMs(ms: number): string {
   if (ms < 7_200_000) return `${(ms / 60_000).toFixed(1)} min`;
   return `${(ms / 3_600_000).toFixed(2)} h`;
 }
-
-const pct = (n: number) => `${n.toFixed(2)}%`;
 
 /** Columns before `textCols` are text (left-aligned); the rest are numbers (right-aligned). */
 function table(head: string[], rows: string[][], textCols = 1): string[] {
@@ -28,7 +27,6 @@ function table(head: string[], rows: string[][], textCols = 1): string[] {
 function groupTable(rows: GroupRow[], title: string, limit = 50): string[] {
   if (rows.length === 0) return [];
   const shown = rows.slice(0, limit).map((r) => {
-    const judged = r.counts.passed + r.counts.failed + r.counts.error + r.counts.missing;
     return [
       plainLine(r.key),
       String(r.counts.total),
@@ -37,7 +35,7 @@ function groupTable(rows: GroupRow[], title: string, limit = 50): string[] {
       String(r.counts.error),
       String(r.counts.skipped),
       String(r.counts.missing),
-      judged === 0 ? '-' : pct((r.counts.passed / judged) * 100),
+      formatPassRate(passRate({ ...r.counts, errors: r.counts.error })),
       fmtMs(r.summedMs),
     ];
   });
@@ -58,6 +56,9 @@ function list(title: string, ids: string[], total: number): string[] {
   return out;
 }
 
+/** A rule's measured value; `-` when there was nothing to measure. */
+export const actualText = (v: number | null) => (v === null ? '-' : String(Number(v.toFixed(3))));
+
 export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: string, title: string): string {
   const c = s.counts;
   const out = [
@@ -71,7 +72,7 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
     `skipped:   ${c.skipped}`,
     `missing:   ${c.missing}`,
     `flaky:     ${c.flaky}`,
-    `pass rate: ${pct(s.passRate)}  (passed / (passed + failed + errors + missing))`,
+    `pass rate: ${formatPassRate(s.passRate)}  (passed / (passed + failed + errors + missing))`,
     '',
     `started:    ${s.startedAt ?? '-'}`,
     `finished:   ${s.finishedAt ?? '-'}`,
@@ -89,9 +90,11 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
     ),
   ];
   if (thresholds.length > 0) {
-    out.push('', 'thresholds (--fail-if)');
+    out.push('', `rules (the default rule and --fail-if): ${decidedBy(thresholds)}`);
     for (const t of thresholds)
-      out.push(`  ${t.crossed ? 'CROSSED' : 'held   '}  ${t.expr}  (actual ${Number(t.actual.toFixed(3))})`);
+      out.push(
+        `  ${t.crossed ? 'CROSSED' : 'held   '}  ${t.expr.padEnd(16)}  ${t.from === 'default' ? 'default rule' : '--fail-if   '}  (actual ${actualText(t.actual)})`,
+      );
   }
   if (s.slowest.length > 0) {
     out.push('', `slowest ${s.slowest.length}`);

@@ -2,10 +2,10 @@ import { UsageError } from '@capi/core';
 import type { Summary } from './summary.js';
 
 /**
- * `--fail-if` conditions, as k6 thresholds: `pass_rate<99%`, `p95>800ms`, `p99>1.5s`,
- * `errors>0`, `flaky>0`.
- * Each names a condition that fails the run; when any is given, they alone decide the
- * verdict.
+ * `--fail-if` conditions: `pass_rate<99%`, `p95>800ms`, `p99>1.5s`, `errors>0`, `flaky>0`.
+ * Each names a condition that fails the run (k6's thresholds name what must hold). They add
+ * to the default rule (`failed>0`, `errors>0`, `missing>0`); only one on the tests
+ * themselves replaces the part it speaks about (docs/capi-merge.md "Verdict").
  */
 export const METRICS = [
   'pass_rate',
@@ -34,14 +34,17 @@ export interface Threshold {
 }
 
 export interface ThresholdResult extends Threshold {
-  actual: number;
+  /** The default rule's, or a `--fail-if`. */
+  from: 'default' | 'fail-if';
+  /** null: nothing to measure (a pass rate over no judged test); the rule holds. */
+  actual: number | null;
   /** The fail condition is true: this threshold did not hold. */
   crossed: boolean;
 }
 
 const COUNT = { '': 1 };
-/** Latency in milliseconds; a bare number is milliseconds. */
-const TIME = { '': 1, ms: 1, s: 1000, m: 60_000 };
+/** Latency in milliseconds; the unit is required (`p95>800` could be ms or s). */
+const TIME = { ms: 1, s: 1000, m: 60_000 };
 
 const UNITS: Record<Metric, Record<string, number>> = {
   // Percent only, with `%`: k6 writes rates as fractions (`rate<0.99`), and a bare 0.99
@@ -58,7 +61,7 @@ const UNITS: Record<Metric, Record<string, number>> = {
   p99: TIME,
   max: TIME,
   mean: TIME,
-  throughput: { '': 1, '/s': 1 },
+  throughput: { '/s': 1 },
 };
 
 const SHAPE = /^\s*([a-z_0-9]+)\s*(<=|>=|==|!=|<|>)\s*(\d+(?:\.\d+)?)\s*(%|ms|s|m|\/s)?\s*$/;
@@ -76,11 +79,18 @@ export function parseThreshold(expr: string): Threshold {
       `--fail-if "${expr}": write pass_rate in percent with %, e.g. 'pass_rate<99%' (a fraction like 0.99 is not read as 99%)`,
     );
   const scale = UNITS[metric][unit];
+  if (scale === undefined && unit === '')
+    throw new UsageError(`--fail-if "${expr}": ${unitHint(metric, m[2] as string, m[3] as string)}`);
   if (scale === undefined) throw new UsageError(`--fail-if "${expr}": unit "${unit}" does not fit ${metric}`);
   return { expr: expr.trim(), metric, op: m[2] as Op, value: Number(m[3]) * scale };
 }
 
-export function metricValue(summary: Summary, metric: Metric): number {
+function unitHint(metric: Metric, op: string, value: string): string {
+  if (metric === 'throughput') return `write the unit, e.g. 'throughput${op}${value}/s' (tests per second)`;
+  return `write the unit, e.g. '${metric}${op}${value}ms' or '${metric}${op}${value}s' (a bare number could be either)`;
+}
+
+export function metricValue(summary: Summary, metric: Metric): number | null {
   switch (metric) {
     case 'pass_rate':
       return summary.passRate;
@@ -118,16 +128,47 @@ function holds(actual: number, op: Op, value: number): boolean {
   }
 }
 
-export function evaluateThresholds(summary: Summary, thresholds: Threshold[]): ThresholdResult[] {
-  return thresholds.map((t) => {
+/** The default rule as rules: any failed, errored or missing test fails the run. */
+const DEFAULT_RULES: Threshold[] = (['failed', 'errors', 'missing'] as const).map((metric) => ({
+  expr: `${metric}>0`,
+  metric,
+  op: '>' as Op,
+  value: 0,
+}));
+
+/** The default rules a `--fail-if` on the tests replaces: its own metric, or all three for pass_rate. */
+function replaced(given: Threshold[]): Set<Metric> {
+  const out = new Set<Metric>();
+  for (const t of given) {
+    if (t.metric === 'pass_rate') for (const d of DEFAULT_RULES) out.add(d.metric);
+    else out.add(t.metric);
+  }
+  return out;
+}
+
+/** Every rule in force: the default rules not replaced, then the `--fail-if` ones, each judged. */
+export function evaluateThresholds(summary: Summary, given: Threshold[]): ThresholdResult[] {
+  const gone = replaced(given);
+  const rules = [
+    ...DEFAULT_RULES.filter((d) => !gone.has(d.metric)).map((t) => ({ ...t, from: 'default' as const })),
+    ...given.map((t) => ({ ...t, from: 'fail-if' as const })),
+  ];
+  return rules.map((t) => {
     const actual = metricValue(summary, t.metric);
-    return { ...t, actual, crossed: holds(actual, t.op, t.value) };
+    return { ...t, actual, crossed: actual !== null && holds(actual, t.op, t.value) };
   });
 }
 
-/** Without thresholds: failed when any test failed, errored or is missing. */
-export function verdictOf(summary: Summary, results: ThresholdResult[]): 'passed' | 'failed' {
-  if (results.length > 0) return results.some((r) => r.crossed) ? 'failed' : 'passed';
-  const c = summary.counts;
-  return c.failed + c.error + c.missing > 0 ? 'failed' : 'passed';
+/** Failed when any rule in force was crossed. */
+export function verdictOf(results: ThresholdResult[]): 'passed' | 'failed' {
+  return results.some((r) => r.crossed) ? 'failed' : 'passed';
 }
+
+/** `failed>0 (default rule), p95>800ms (--fail-if)`: the rules that failed the run, for people. */
+export function decidedBy(results: ThresholdResult[]): string {
+  const crossed = results.filter((r) => r.crossed);
+  if (crossed.length === 0) return `every rule held (${results.map(ruleName).join(', ')})`;
+  return `decided by ${crossed.map(ruleName).join(', ')}`;
+}
+
+export const ruleName = (r: ThresholdResult) => `${r.expr} (${r.from === 'default' ? 'default rule' : '--fail-if'})`;

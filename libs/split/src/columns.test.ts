@@ -3,10 +3,14 @@ import { test } from 'node:test';
 import { editDistance, mapColumns } from './columns.js';
 
 test('header names are trimmed and case-insensitive; other columns are variables as written', () => {
-  const map = mapColumns([' ID', 'Url ', 'METHOD', ' Region '], 1, 's.csv');
+  const map = mapColumns([' ID', 'Url ', 'METHOD', ' Region ', 'var.zone', 'Tenant'], 1, 's.csv', false, ['tenant']);
   assert.deepEqual(map.known, { id: 0, url: 1, method: 2 });
-  assert.deepEqual(map.vars, [{ name: 'Region', index: 3 }]);
-  assert.equal(map.width, 4);
+  assert.deepEqual(map.vars, [
+    { name: 'Region', index: 3, declared: false },
+    { name: 'var.zone', index: 4, declared: true },
+    { name: 'Tenant', index: 5, declared: true },
+  ]);
+  assert.equal(map.width, 6);
 });
 
 test('a column named twice, an unnamed column, a missing url or id are errors on line 1', () => {

@@ -1,4 +1,6 @@
-import { InputError } from '@capi/core';
+import { editDistance, InputError } from '@capi/core';
+
+export { editDistance };
 
 /** The suite columns of docs/formats.md; any other column is a variable. */
 export const KNOWN_COLUMNS = [
@@ -21,18 +23,30 @@ export type KnownColumn = (typeof KNOWN_COLUMNS)[number];
 /** Where each column sits in a row: known columns by name, variables by their header text. */
 export interface ColumnMap {
   known: Partial<Record<KnownColumn, number>>;
-  vars: Array<{ name: string; index: number }>;
+  /** `declared`: by `--vars-columns` or a `var.` prefix; any other variable must be used by a template. */
+  vars: Array<{ name: string; index: number; declared: boolean }>;
   width: number;
 }
 
 const isKnown = (name: string): name is KnownColumn => (KNOWN_COLUMNS as readonly string[]).includes(name);
 
+/** The `var.` prefix declares a variable column (`var.region`, used as `{{var.region}}`). */
+export const VAR_PREFIX = 'var.';
+
 /**
  * Reads the header row. Names are trimmed and matched without regard to case; a variable
  * keeps its name as written (trimmed), since `{{name}}` templates refer to it.
+ * `varsColumns` (`--vars-columns`) declares variables by name, in any case.
  */
-export function mapColumns(cells: string[], line: number, source: string, autoId = false): ColumnMap {
+export function mapColumns(
+  cells: string[],
+  line: number,
+  source: string,
+  autoId = false,
+  varsColumns: readonly string[] = [],
+): ColumnMap {
   const map: ColumnMap = { known: {}, vars: [], width: cells.length };
+  const declared = new Set(varsColumns.map((n) => n.trim().toLowerCase()));
   const seen = new Map<string, number>();
   let typo: string | null = null;
   cells.forEach((cell, index) => {
@@ -49,11 +63,13 @@ export function mapColumns(cells: string[], line: number, source: string, autoId
     seen.set(key, index);
     if (isKnown(key)) map.known[key] = index;
     else {
-      map.vars.push({ name, index });
-      if (typo === null && likelyTypo(name)) typo = name;
+      const isDeclared = declared.has(key) || key.startsWith(VAR_PREFIX);
+      map.vars.push({ name, index, declared: isDeclared });
+      if (typo === null && !isDeclared && likelyTypo(name)) typo = name;
     }
   });
   checkIsHeader(map, line, source);
+  checkDeclared(declared, seen, line, source);
   if (typo !== null) throw new InputError(source, line, typoMessage(typo));
   checkRequired(map, line, source, autoId);
   return map;
@@ -68,7 +84,7 @@ const RESERVED_PREFIX = 'expect';
 const typoKey = (name: string) => name.trim().toLowerCase().replace(/[-\s]/g, '_');
 
 /** The suite column of 5 or more characters nearest to `name`, if it is within two edits. */
-function nearestColumn(name: string): KnownColumn | null {
+export function nearestColumn(name: string): KnownColumn | null {
   const key = typoKey(name);
   let nearest: KnownColumn | null = null;
   let best = TYPO_MAX_DISTANCE + 1;
@@ -101,28 +117,6 @@ function typoMessage(name: string): string {
   return `column "${name}" is not a suite column; ${hint} (a variable needs another name)`;
 }
 
-/**
- * Levenshtein distance between a and b; once it is clear the distance reaches `limit`, it
- * returns `limit` without finishing (header names are short, and this runs once per column).
- */
-export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const d = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-      row.push(d);
-      if (d < rowMin) rowMin = d;
-    }
-    if (rowMin >= limit) return limit;
-    prev = row;
-  }
-  return prev[b.length] as number;
-}
-
 /** Checked before typos: a first row of data rather than names is best reported as that. */
 function checkIsHeader(map: ColumnMap, line: number, source: string): void {
   if (Object.keys(map.known).length === 0)
@@ -131,6 +125,15 @@ function checkIsHeader(map: ColumnMap, line: number, source: string): void {
       line,
       'missing header row: the first row names none of the suite columns (id, url, …)',
     );
+}
+
+/** Every `--vars-columns` name is a variable column of this suite: a misspelt one would declare nothing. */
+function checkDeclared(declared: Set<string>, seen: Map<string, number>, line: number, source: string): void {
+  for (const name of declared) {
+    if (isKnown(name))
+      throw new InputError(source, line, `--vars-columns: "${name}" is a suite column, not a variable`);
+    if (!seen.has(name)) throw new InputError(source, line, `--vars-columns: the header has no column "${name}"`);
+  }
 }
 
 function checkRequired(map: ColumnMap, line: number, source: string, autoId: boolean): void {

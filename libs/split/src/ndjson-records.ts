@@ -1,5 +1,7 @@
 import { InputError, normalizeTestRecord, readNdjson, validateTestRecord } from '@capi/core';
+import { FieldError } from './cell-values.js';
 import type { RowOutcome } from './csv-records.js';
+import { checkTemplates, NDJSON_FIELDS } from './template-check.js';
 
 const BATCH = 512;
 
@@ -15,7 +17,13 @@ export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, source: stri
     else {
       const record = normalizeTestRecord(value as Record<string, unknown>, 0);
       if (record.source === null) record.source = { file: source, line };
-      batch.push({ record, line });
+      try {
+        checkTemplates(record, NDJSON_FIELDS, () => new Set(Object.keys(record.vars)));
+        batch.push({ record, line });
+      } catch (err) {
+        if (!(err instanceof FieldError)) throw err;
+        batch.push(new InputError(source, line, err.message));
+      }
     }
     if (batch.length >= BATCH) {
       yield batch;

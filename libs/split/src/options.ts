@@ -9,6 +9,8 @@ export interface SplitOptions {
   format?: InputFormat;
   /** Rows without an id (no id column, or an empty cell) get `row-<line>`. */
   autoId?: boolean;
+  /** CSV columns declared variables (`--vars-columns`): kept even when no template uses them. */
+  varsColumns?: readonly string[];
   /** Data-row range: 0-based `start` inclusive, `end` exclusive, counted before any other filter. */
   start?: number;
   end?: number;

@@ -65,6 +65,12 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
 
 function varsOf(cells: string[], map: ColumnMap): Record<string, string> {
   const vars: Record<string, string> = {};
-  for (const { name, index } of map.vars) vars[name] = cells[index] ?? '';
+  for (const { name, index } of map.vars) {
+    const value = cells[index] ?? '';
+    // `vars.__proto__ = 'x'` would set the prototype (or do nothing) and drop the column
+    if (name === '__proto__')
+      Object.defineProperty(vars, name, { value, enumerable: true, writable: true, configurable: true });
+    else vars[name] = value;
+  }
   return vars;
 }

@@ -20,7 +20,7 @@ function suite(rows: number): string {
 }
 
 test('a CSV row becomes a test record with every default of docs/formats.md', async () => {
-  const [record] = await split('id,url,code\nT1,/a,007\n');
+  const [record] = await split('id,url,code\nT1,/a,007\n', { varsColumns: ['code'] });
   assert.deepEqual(record, {
     id: 'T1',
     name: 'T1',
@@ -36,9 +36,9 @@ test('a CSV row becomes a test record with every default of docs/formats.md', as
 });
 
 test('CRLF, quoted newlines and blank lines keep line numbers right', async () => {
-  const records = await split('id,url,note\r\nA,/a,"x\r\ny\r\nz"\r\n\r\n,,\r\nB,/b,\r\n');
+  const records = await split('id,url,var.note\r\nA,/a,"x\r\ny\r\nz"\r\n\r\n,,\r\nB,/b,\r\n');
   assert.deepEqual(
-    records.map((r) => [r.id, r.source?.line, r.vars.note]),
+    records.map((r) => [r.id, r.source?.line, r.vars['var.note']]),
     [
       ['A', 2, 'x\r\ny\r\nz'],
       ['B', 7, ''],

@@ -21,9 +21,15 @@ export async function* splitSuite(input: SuiteBytes, options: SplitOptions): Asy
 export async function* splitSuiteBatches(input: SuiteBytes, options: SplitOptions): AsyncGenerator<TestRecord[]> {
   const { source } = options;
   const sniffed = await sniffFormat(utf8Chunks(input, source), options.format ?? 'auto', source);
+  if (sniffed.format === 'ndjson' && (options.varsColumns?.length ?? 0) > 0)
+    throw new InputError(
+      source,
+      undefined,
+      '--vars-columns names CSV columns; NDJSON test records carry their own vars',
+    );
   const outcomes =
     sniffed.format === 'csv'
-      ? csvRecords(sniffed.chunks, source, options.autoId)
+      ? csvRecords(sniffed.chunks, source, options.autoId, options.varsColumns)
       : ndjsonRecords(sniffed.chunks, source);
   const keep = recordFilter(options);
   const seen = idLines();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RunManifest, StatusHeartbeat } from '@capi/core';
+import { type RunManifest, runExitCode, type StatusHeartbeat } from '@capi/core';
 import { renderPlain } from './render-plain.js';
 import { applyJournalLine, batchState, createRunState, type RunState, recordSample } from './run-state.js';
 import { snapshot } from './snapshot.js';
@@ -148,6 +148,13 @@ test("the exit code is the run's verdict once it ended", () => {
   assert.equal(stopped.state, 'STOPPED');
   assert.equal(stopped.elapsedS, 20);
   assert.equal(stopped.etaS, null);
+  // core's one rule, the number capi-launch --wait gives for the same run
+  assert.equal(stopped.exitCode, 143, 'stopped: 143, as capi-launch says, not 0 or 1 from the counts');
+  const sigint = snapshot(runState({ state: 'stopped', stopSignal: 'SIGINT' }), opts);
+  assert.equal(sigint.exitCode, 130);
+  assert.equal(snapshot(runState({ state: 'failed', verdict: 'failed' }), opts).exitCode, 3, 'a given-up batch');
+  for (const m of [{ state: 'completed', verdict: 'passed' }, { state: 'stopped' }, { state: 'failed' }] as const)
+    assert.equal(snapshot(runState(m), opts).exitCode, runExitCode({ ...m, verdict: null, alive: false, ...m }));
 });
 
 test('the rate comes from the samples once they span two seconds', () => {

@@ -1,4 +1,4 @@
-import { ExitCode, type StatusHeartbeat, type TestCounts } from '@capi/core';
+import { passRate, runExitCode, type StatusHeartbeat, type TestCounts } from '@capi/core';
 import { type BatchState, heartbeatCounts, type RunState, totalCounts } from './run-state.js';
 
 /** What a renderer shows: a pure function of the RunState and the clock. */
@@ -148,13 +148,21 @@ function displayState(
   return 'RUNNING';
 }
 
-function exitCodeOf(display: DisplayState, verdict: string | null, failures: number): number | null {
-  if (display === 'DEAD') return ExitCode.cannotRun;
-  if (display !== 'COMPLETED' && display !== 'STOPPED' && display !== 'FAILED') return null;
-  if (verdict === 'passed') return ExitCode.ok;
-  if (verdict === 'failed') return ExitCode.testsFailed;
-  if (display === 'FAILED') return ExitCode.cannotRun;
-  return failures > 0 ? ExitCode.testsFailed : ExitCode.ok;
+/** Core's one rule (docs/formats.md); a DEAD run is one whose process is gone. */
+function exitCodeOf(
+  runState: string | null,
+  display: DisplayState,
+  state: RunState,
+  counts: { failed: number; errors: number },
+): number | null {
+  if (runState === null) return null;
+  return runExitCode({
+    state: runState,
+    verdict: state.manifest?.verdict ?? null,
+    stopSignal: state.manifest?.stopSignal ?? null,
+    alive: display === 'DEAD' ? false : null,
+    counts: { failed: counts.failed, errors: counts.errors, missing: 0 },
+  });
 }
 
 export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
@@ -184,7 +192,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
   const remaining = total === null ? null : Math.max(0, total - counts.done);
   // While a run can go on, a test without a result is remaining, not missing: the success
   // rate is over the results so far. Only a completed run's missing tests count against it.
-  const ran = counts.passed + counts.failed + counts.errors + (display === 'COMPLETED' ? (remaining ?? 0) : 0);
+  const missing = display === 'COMPLETED' ? (remaining ?? 0) : 0;
   const stalled = display === 'STALLED' ? stalledSince(state, opts) : null;
   return {
     type: 'snapshot',
@@ -197,7 +205,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     runState,
     verdict,
     ended,
-    exitCode: exitCodeOf(display, m?.verdict ?? null, counts.failed + counts.errors),
+    exitCode: exitCodeOf(runState, display, state, counts),
     pid,
     pidAlive: alive,
     started: Number.isFinite(startedMs) ? new Date(startedMs).toISOString() : null,
@@ -209,7 +217,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     ...counts,
     remaining,
     percent: total ? Math.min(100, (counts.done / total) * 100) : null,
-    successRate: ran > 0 ? (counts.passed / ran) * 100 : null,
+    successRate: passRate({ passed: counts.passed, failed: counts.failed, errors: counts.errors, missing }),
     rate,
     rateSeries: [...state.series],
     batchStates: batchStates(state, opts),
@@ -299,7 +307,6 @@ function batchRows(state: RunState, opts: SnapshotOptions): BatchRow[] {
   const rows = [...state.batches.values()].map((b) => {
     const hb = b.heartbeat;
     const c = b.hasJournal || !hb ? b.counts : heartbeatCounts(hb);
-    const ran = c.passed + c.failed + c.errors;
     const s = rowState(b, state, opts);
     return {
       batch: hb?.batch ?? b.key,
@@ -307,7 +314,7 @@ function batchRows(state: RunState, opts: SnapshotOptions): BatchRow[] {
       state: s,
       done: c.done,
       total: hb?.total ?? state.indexCounts.get(b.key) ?? null,
-      passRate: ran > 0 ? (c.passed / ran) * 100 : null,
+      passRate: passRate({ passed: c.passed, failed: c.failed, errors: c.errors, missing: 0 }),
       rate: hb && ACTIVE.has(hb.state) ? Number(hb.rate) || 0 : null,
       current: hb && ACTIVE.has(hb.state) ? (hb.inFlight?.[0] ?? null) : null,
     };

@@ -3,6 +3,7 @@ import type { Method } from '@capi/launch';
 import { type ArgsDef, defineCommand } from 'citty';
 import { controlCommand } from './control-command.js';
 import { type LaunchArgs, launchCommand, stallFlag } from './launch-command.js';
+import { varsColumnsFlag } from './run-options.js';
 
 const args: ArgsDef = {
   target: {
@@ -12,6 +13,8 @@ const args: ArgsDef = {
   },
   parallel: { type: 'string', alias: 'p', description: 'workers running batches at once (default 4)' },
   'batch-size': { type: 'string', description: 'tests per batch (default 100)' },
+  // not a citty alias: citty prints an alias as `-batch` in --help
+  batch: { type: 'string', description: "the guide's spelling of --batch-size" },
   nohup: { type: 'boolean', description: 'detached background process, logs in logs/capi.log (default)' },
   screen: { type: 'boolean', description: 'a GNU screen session named after the run (screen -r RUN)' },
   tmux: {
@@ -51,6 +54,10 @@ const args: ArgsDef = {
     type: 'boolean',
     description:
       'capi-split: skip bad suite rows, each named on stderr and in logs/capi.log (default: refuse the first)',
+  },
+  'vars-columns': {
+    type: 'string',
+    description: 'capi-split: columns that are variables although no {{template}} uses them (a,b)',
   },
   'runs-dir': { type: 'string', description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)' },
   status: { type: 'boolean', description: 'list runs, or show RUN' },
@@ -119,6 +126,11 @@ export default defineCommand({
   },
   args,
   async run({ args: a, rawArgs }) {
+    if (a.batch !== undefined) {
+      if (a['batch-size'] !== undefined)
+        throw new UsageError('give --batch-size or --batch (the same option), not both');
+      a['batch-size'] = a.batch;
+    }
     const actions = ACTIONS.filter((k) => a[k] !== undefined && a[k] !== false);
     if (actions.length > 1) throw new UsageError(`choose one of --${actions.join(', --')}`);
     const runs = a['runs-dir'] ? (a['runs-dir'] as string) : runsDir();
@@ -141,6 +153,7 @@ export default defineCommand({
       stallTimeoutS: stallFlag(a),
       force: a.force === true,
       lenient: a.lenient === true,
+      varsColumns: varsColumnsFlag(a),
       wait: a.wait === true,
       monitor: a.monitor === true,
       a,

@@ -3,19 +3,25 @@ import {
   changeControl,
   closeSession,
   countFinished,
+  currentRecords,
   failedBatches,
+  fileSha256,
+  type LaunchOptions,
   launchRun,
   listRuns,
+  type Manifest,
   type Method,
   overrideExecArgs,
   parseSetting,
   pruneRuns,
+  type RerunFromSuite,
   type RunSummary,
   readManifest,
   refuseCleaned,
   refuseNotRunning,
   resolveRun,
   resumeRun,
+  splitFlags,
   stopRun,
   summarize,
   superviseRun,
@@ -23,6 +29,7 @@ import {
 import { execArgsFrom } from './exec-flags.js';
 import { stallFlag } from './launch-command.js';
 import { explainFailure, monitor, printLaunched, summaryLine, waitAndReport } from './report.js';
+import { givenRunOptions, refuseBatchOptions, resumeChanges } from './run-options.js';
 
 interface ControlArgs {
   a: Record<string, unknown>;
@@ -67,14 +74,37 @@ async function afterStart(c: ControlArgs, l: Awaited<ReturnType<typeof resumeRun
   return ExitCode.ok;
 }
 
+/** Where a rerun takes its tests: the current suite when it changed since `m` was launched. */
+async function rerunSource(from: string, m: Manifest, options: LaunchOptions, batchSize: number) {
+  const sha = await fileSha256(m.suite.file).catch(() => null);
+  if (sha === null) {
+    note(`${m.suite.file} is gone: rerunning the failed tests as they were split for ${m.id}`);
+    return { fill: failedBatches(from, batchSize), suiteSha256: m.suite.sha256 };
+  }
+  if (sha === m.suite.sha256) return { fill: failedBatches(from, batchSize), suiteSha256: sha };
+  const report = (r: RerunFromSuite) => {
+    const gone =
+      r.goneCount > 0
+        ? `; ${r.goneCount} ${r.goneCount === 1 ? 'is' : 'are'} no longer in the suite (${r.gone.join(', ')}${r.goneCount > r.gone.length ? ', …' : ''})`
+        : '';
+    note(
+      `the suite changed since ${m.id}: took the current version of the ${r.taken} failed tests (${r.changed} of them changed)${gone}`,
+    );
+  };
+  const records = () => currentRecords(m.suite.file, splitFlags(options), process.env);
+  return { fill: failedBatches(from, batchSize, { records, report }), suiteSha256: sha };
+}
+
 async function rerunFailed(c: ControlArgs): Promise<number> {
   const from = await resolveRun(c.runs, c.target);
   await refuseCleaned(from, '--rerun-failed');
   const m = await readManifest(from);
   const batchSize = intFlag('batch-size', c.a['batch-size'] as string | undefined, { min: 1 }) ?? m.batchSize;
+  const options = { ...m.options, ...givenRunOptions(c.a) };
+  const source = await rerunSource(from, m, options, batchSize);
   const l = await launchRun({
     suite: m.suite.file,
-    suiteSha256: m.suite.sha256,
+    suiteSha256: source.suiteSha256,
     runsDir: c.runs,
     method: c.method ?? 'nohup',
     parallel: intFlag('parallel', c.a.parallel as string | undefined, { min: 1 }) ?? m.parallel,
@@ -82,12 +112,12 @@ async function rerunFailed(c: ControlArgs): Promise<number> {
     force: true,
     notes: note,
     launch: {
-      ...m.options,
+      ...options,
       execArgs: overrideExecArgs(m.options.execArgs, execArgsFrom(c.a, c.rawArgs)),
       onFinish: (c.a['on-finish'] as string | undefined) ?? m.options.onFinish,
       stallTimeoutS: stallFlag(c.a) ?? m.options.stallTimeoutS ?? null,
     },
-    fill: failedBatches(from, batchSize),
+    fill: source.fill,
   });
   note(`rerunning the failed and errored tests of ${m.id}`);
   return afterStart(c, l, 'started');
@@ -122,6 +152,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       return ExitCode.ok;
     }
     case 'resume':
+      refuseBatchOptions(c.a, dir);
       return afterStart(
         c,
         await resumeRun(
@@ -132,6 +163,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
           execArgsFrom(c.a, c.rawArgs),
           stallFlag(c.a),
           c.a.force === true,
+          resumeChanges(c.a),
         ),
         'resumed',
       );

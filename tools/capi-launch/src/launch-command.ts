@@ -17,6 +17,8 @@ export interface LaunchArgs {
   force: boolean;
   /** capi-split --lenient: skip bad rows, each named on stderr. */
   lenient: boolean;
+  /** capi-split --vars-columns: columns kept as variables although no template uses them. */
+  varsColumns: string[] | undefined;
   wait: boolean;
   monitor: boolean;
   a: Record<string, unknown>;
@@ -52,6 +54,8 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
       maxRestarts: o.maxRestarts,
       onFinish: o.onFinish,
       stallTimeoutS: o.stallTimeoutS,
+      lenient: o.lenient,
+      ...(o.varsColumns ? { varsColumns: o.varsColumns } : {}),
     },
   });
   if (launched.exitCode !== null) {

@@ -1,5 +1,5 @@
-import { paint, repeatedFlag, UsageError, useColor } from '@capi/core';
-import { type MergeOutcome, merge } from '@capi/merge';
+import { formatPassRate, paint, repeatedFlag, UsageError, useColor } from '@capi/core';
+import { decidedBy, type MergeOutcome, merge, ruleName } from '@capi/merge';
 import { defineCommand } from 'citty';
 
 export const info = { name: 'capi-merge', version: '0.1.0', variadic: true };
@@ -17,11 +17,12 @@ function describe(o: MergeOutcome): string {
     `${c.missing} missing`,
     `${c.flaky} flaky`,
   ];
-  const lines = [`${info.name}: ${parts.join(', ')}; pass rate ${o.summary.passRate.toFixed(2)}%: ${verdict}`];
+  const lines = [`${info.name}: ${parts.join(', ')}; pass rate ${formatPassRate(o.summary.passRate)}: ${verdict}`];
   for (const t of o.thresholds)
     lines.push(
-      `${info.name}: threshold ${t.expr}: ${t.crossed ? 'crossed' : 'held'} (actual ${Number(t.actual.toFixed(3))})`,
+      `${info.name}: rule ${ruleName(t)}: ${t.crossed ? 'crossed' : 'held'} (actual ${t.actual === null ? '-' : Number(t.actual.toFixed(3))})`,
     );
+  if (o.thresholds.length > 0) lines.push(`${info.name}: ${decidedBy(o.thresholds)}`);
   for (const [kind, path] of Object.entries(o.outputs))
     if (path && path !== '-') lines.push(`${info.name}: wrote ${kind}: ${path}`);
   if (o.cleaned.length > 0) lines.push(`${info.name}: --clean removed ${o.cleaned.length} intermediates`);
@@ -70,7 +71,7 @@ Examples:
     'fail-if': {
       type: 'string',
       description:
-        "Repeatable threshold that fails the run, e.g. 'pass_rate<99%' (percent, % required), 'p95>800ms', 'p99>1.5s', 'errors>0', 'flaky>0'; when given, thresholds alone decide",
+        "Repeatable threshold that fails the run, e.g. 'pass_rate<99%' (percent, % required), 'p95>800ms', 'p99>1.5s', 'errors>0', 'flaky>0'; they add to the default rule (any failed, errored or missing test fails); one on failed, errors, missing or pass_rate replaces that part",
     },
     clean: {
       type: 'boolean',

@@ -357,7 +357,7 @@ test('a record with a bad field: exit 2 naming file, line and field', async () =
   );
 });
 
-test('--fail-if thresholds decide the verdict and the summary says which held', async () => {
+test('--fail-if: pass_rate replaces the default rule; the summary says which rules held and decided', async () => {
   const results = Array.from({ length: 100 }, (_, i) =>
     result(`P${i}`, i === 0 ? 'failed' : 'passed', i * 0.01, { durationMs: i + 1, batch: null }),
   );
@@ -375,8 +375,10 @@ test('--fail-if thresholds decide the verdict and the summary says which held', 
   ]);
   assert.equal(held.code, 0, held.stderr);
   assert.match(held.stdout, /verdict: PASSED/);
-  assert.match(held.stdout, /held {5}pass_rate<98% {2}\(actual 99\)/);
-  assert.match(held.stdout, /held {5}p95>800ms {2}\(actual 95\)/);
+  assert.match(held.stdout, /held {5}pass_rate<98% +--fail-if +\(actual 99\)/);
+  assert.match(held.stdout, /held {5}p95>800ms +--fail-if +\(actual 95\)/);
+  assert.doesNotMatch(held.stdout, /failed>0/, 'pass_rate replaced the default rule');
+  assert.match(held.stderr, /every rule held/);
   const crossed = await runTool('capi-merge', [
     ...base,
     '--fail-if',
@@ -387,8 +389,9 @@ test('--fail-if thresholds decide the verdict and the summary says which held', 
   ]);
   assert.equal(crossed.code, 1);
   assert.match(crossed.stdout, /CROSSED {2}pass_rate<99\.5%/);
-  assert.match(crossed.stdout, /CROSSED {2}p99>0\.05s {2}\(actual 99\)/);
-  assert.match(crossed.stderr, /threshold p99>0\.05s: crossed/);
+  assert.match(crossed.stdout, /CROSSED {2}p99>0\.05s +--fail-if +\(actual 99\)/);
+  assert.match(crossed.stderr, /rule p99>0\.05s \(--fail-if\): crossed/);
+  assert.match(crossed.stderr, /decided by pass_rate<99\.5% \(--fail-if\), p99>0\.05s \(--fail-if\)/);
   const bad = await runTool('capi-merge', [...base, '--fail-if', 'p97>1ms']);
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /--fail-if "p97>1ms": unknown metric "p97"/);
@@ -410,9 +413,77 @@ test('--fail-if thresholds decide the verdict and the summary says which held', 
     '--output-report',
     '-',
   ]);
-  assert.equal(minutes.code, 0, minutes.stderr);
-  assert.match(minutes.stdout, /held {5}p95>1m {2}\(actual 95\)/);
-  assert.match(minutes.stdout, /held {5}flaky>0 {2}\(actual 0\)/);
+  assert.equal(minutes.code, 1, 'latency and flakiness gates add to the default rule: the failed test fails the run');
+  assert.match(minutes.stdout, /held {5}p95>1m +--fail-if +\(actual 95\)/);
+  assert.match(minutes.stdout, /held {5}flaky>0 +--fail-if +\(actual 0\)/);
+  assert.match(minutes.stdout, /CROSSED {2}failed>0 +default rule +\(actual 1\)/);
+  assert.match(minutes.stderr, /decided by failed>0 \(default rule\)\n/);
+});
+
+test('a latency gate adds to the default rule: 10 failed and 3 errored tests fail whatever p95 says', async () => {
+  const results = Array.from({ length: 50 }, (_, i) =>
+    result(`L${i}`, i < 10 ? 'failed' : i < 13 ? 'error' : 'passed', i * 0.01, { durationMs: 100, batch: null }),
+  );
+  const file = dir('latency-gate.ndjson');
+  await writeFile(file, lines(results));
+  const json = dir('latency-gate.json');
+  const r = await runTool('capi-merge', [
+    file,
+    '--fail-if',
+    'p95>800ms',
+    '--output-json',
+    json,
+    '--output-report',
+    '-',
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /^verdict: FAILED$/m);
+  assert.match(
+    r.stdout,
+    /^rules \(the default rule and --fail-if\): decided by failed>0 \(default rule\), errors>0 \(default rule\)$/m,
+  );
+  assert.match(r.stderr, /: FAILED\n/);
+  assert.match(r.stderr, /rule p95>800ms \(--fail-if\): held \(actual 100\)/);
+  assert.match(r.stderr, /decided by failed>0 \(default rule\), errors>0 \(default rule\)/);
+  const report = JSON.parse(await readFile(json, 'utf8'));
+  assert.deepEqual(
+    report.thresholds.map((t: { expr: string; from: string; crossed: boolean }) => [t.expr, t.from, t.crossed]),
+    [
+      ['failed>0', 'default', true],
+      ['errors>0', 'default', true],
+      ['missing>0', 'default', false],
+      ['p95>800ms', 'fail-if', false],
+    ],
+  );
+  // a tolerance on failures alone: the 3 errors still fail the run
+  const tolerant = await runTool('capi-merge', [file, '--fail-if', 'failed>10', '--output-json', dir('t2.json')]);
+  assert.equal(tolerant.code, 1);
+  assert.match(tolerant.stderr, /decided by errors>0 \(default rule\)\n/);
+  const both = await runTool('capi-merge', [
+    file,
+    '--fail-if',
+    'failed>10',
+    '--fail-if',
+    'errors>=4',
+    '--output-json',
+    dir('t3.json'),
+  ]);
+  assert.equal(both.code, 0, both.stderr);
+  assert.match(
+    both.stderr,
+    /every rule held \(missing>0 \(default rule\), failed>10 \(--fail-if\), errors>=4 \(--fail-if\)\)/,
+  );
+  // a threshold without its unit is refused before anything is read or written
+  for (const [expr, hint] of [
+    ['p95>800', "write the unit, e.g. 'p95>800ms' or 'p95>800s'"],
+    ['p(99)<2', "write the unit, e.g. 'p99<2ms' or 'p99<2s'"],
+    ['throughput<5', "write the unit, e.g. 'throughput<5/s'"],
+  ] as const) {
+    const bad = await runTool('capi-merge', [file, '--fail-if', expr, '--output-json', dir('never.json')]);
+    assert.equal(bad.code, 2, expr);
+    assert.ok(bad.stderr.includes(hint), bad.stderr);
+    assert.ok(!(await listDir(tmp.path)).includes('never.json'));
+  }
 });
 
 test('--ndjson streams the merged records: valid result records, each id once', async () => {

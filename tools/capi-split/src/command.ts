@@ -1,4 +1,13 @@
-import { formatShard, type InputError, intFlag, parseShard, plural, UsageError } from '@capi/core';
+import {
+  CapiError,
+  formatShard,
+  type InputError,
+  intFlag,
+  parseShard,
+  plural,
+  type TestRecord,
+  UsageError,
+} from '@capi/core';
 import { type SplitOptions, splitSuiteBatches, writeBatches } from '@capi/split';
 import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
 import { openSuite } from './input.js';
@@ -32,6 +41,11 @@ const args = {
     description: 'auto, csv or ndjson (default auto: `{` first means NDJSON)',
   },
   'auto-id': { type: 'boolean', description: 'give rows without an id the id row-<line>' },
+  'vars-columns': {
+    type: 'string',
+    valueHint: 'C',
+    description: 'columns C (a,b) that are variables even if no {{template}} uses them (or prefix them var.)',
+  },
   out: {
     type: 'string',
     valueHint: 'DIR',
@@ -80,6 +94,7 @@ function filterOptions(a: Args): Omit<SplitOptions, 'source'> {
   return {
     format: formatFlag(a.format as string | undefined),
     autoId: a['auto-id'] === true,
+    varsColumns: listFlag('vars-columns', a['vars-columns'] as string | undefined),
     lenient: a.lenient === true,
     start,
     end,
@@ -87,6 +102,16 @@ function filterOptions(a: Args): Omit<SplitOptions, 'source'> {
     grep: typeof a.grep === 'string' ? regexFlag(a.grep) : undefined,
     shard: typeof a.shard === 'string' ? parseShard(a.shard) : undefined,
   };
+}
+
+function listFlag(flag: string, text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new UsageError(`--${flag} needs at least one column name`);
+  return names;
 }
 
 const FORMATS = ['auto', 'csv', 'ndjson'] as const;
@@ -117,6 +142,21 @@ function batchOptions(a: Args): { out: string; size: number; force: boolean } | 
   return { out: a.out, size: size ?? 100, force: a.force === true };
 }
 
+/**
+ * Records past the first MiB stream before the end of the input; an error found later (a
+ * bad row, a column no template used) cannot take them back, so it says they are there.
+ */
+async function toStdoutHonestly(batches: AsyncIterable<TestRecord[]>): Promise<void> {
+  const counted = { written: 0 };
+  try {
+    await toStdout(batches, counted);
+  } catch (err) {
+    if (err instanceof CapiError && counted.written > 0)
+      err.message += `\ncapi-split: ${plural(counted.written, 'record')} ${counted.written === 1 ? 'was' : 'were'} already written to stdout before this error: that output is incomplete`;
+    throw err;
+  }
+}
+
 async function split(a: Args): Promise<number> {
   const options = filterOptions(a);
   const batches = batchOptions(a);
@@ -137,7 +177,7 @@ async function split(a: Args): Promise<number> {
     },
   };
   try {
-    if (batches === null) await toStdout(splitSuiteBatches(input.stream, splitOptions));
+    if (batches === null) await toStdoutHonestly(splitSuiteBatches(input.stream, splitOptions));
     else {
       const index = await writeBatches(
         splitSuiteBatches(input.stream, splitOptions),

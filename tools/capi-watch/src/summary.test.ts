@@ -188,7 +188,7 @@ test('PAUSED: --summary says rate 0 and no ETA, as the dashboard does', async ()
   assert.deepEqual([s.state, s.rate, s.etaS], ['PAUSED', 0, null]);
 });
 
-test('STOPPED: resumable, no verdict (run.json has none), success rate over the results, exit from the counts', async () => {
+test("STOPPED: resumable, no verdict (run.json has none), success rate over the results, the run's own exit code (143)", async () => {
   const runs = join(tmp.path, 'stopped');
   await staticRun(runs, {
     id: 'capi_test_stop',
@@ -199,7 +199,7 @@ test('STOPPED: resumable, no verdict (run.json has none), success rate over the 
     pid: null,
   });
   const r = await summary(runs);
-  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(r.code, 143, 'core runExitCode: the code capi-launch --wait gives this run');
   assert.ok(lines(r.stdout).includes('Status: STOPPED'), r.stdout);
   assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_stop'));
   await staticRun(runs, {
@@ -212,7 +212,7 @@ test('STOPPED: resumable, no verdict (run.json has none), success rate over the 
     pid: null,
   });
   const failing = await summary(runs);
-  assert.equal(failing.code, 1, 'some test failed');
+  assert.equal(failing.code, 143, 'stopped, whatever the counts: not 0 or 1');
   assert.ok(!failing.stdout.includes('Verdict'), failing.stdout);
   assert.ok(lines(failing.stdout).includes('Success Rate: 50.0%'), failing.stdout);
   const s = JSON.parse((await summary(runs, ['--json'])).stdout);
@@ -274,4 +274,48 @@ test('bad usage: exit 2 with one line and a hint', async () => {
   r = await runTool('capi-watch', ['--stal-after', '3']);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
+});
+
+test('one run, one pass rate and one exit code: capi-watch and capi-launch --status agree (core run-verdict)', async () => {
+  const runs = join(tmp.path, 'agree');
+  const cases: Array<[Static, number, number | null]> = [
+    // stopped at 4 of 10 with 2 failures: over the results, 143 whatever the counts
+    [
+      { id: 'capi_test_a1', total: 10, done: 4, failEvery: 2, state: 'stopped', beatState: 'stopped', pid: null },
+      143,
+      50,
+    ],
+    // completed with 4 missing: they count; the verdict decides the code
+    [
+      {
+        id: 'capi_test_a2',
+        total: 10,
+        done: 6,
+        state: 'completed',
+        verdict: 'failed',
+        beatState: 'completed',
+        pid: null,
+      },
+      1,
+      60,
+    ],
+    // given up: 3 whatever the verdict
+    [
+      { id: 'capi_test_a3', total: 6, done: 6, state: 'failed', verdict: 'passed', beatState: 'completed', pid: null },
+      3,
+      100,
+    ],
+  ];
+  for (const [spec, code, rate] of cases) {
+    await staticRun(runs, spec);
+    const watch = await runTool('capi-watch', ['--summary', '--json', spec.id], { env: { CAPI_RUNS_DIR: runs } });
+    const snap = JSON.parse(watch.stdout);
+    assert.equal(watch.code, code, `${spec.id}: capi-watch exit`);
+    assert.equal(snap.exitCode, code);
+    const status = await runTool('capi-launch', ['--status', spec.id, '--json'], { env: { CAPI_RUNS_DIR: runs } });
+    assert.equal(status.code, 0, status.stderr);
+    const s = JSON.parse(status.stdout);
+    assert.equal(s.passRate, rate, `${spec.id}: capi-launch pass rate`);
+    assert.equal(snap.successRate === null ? null : Math.round(snap.successRate * 10) / 10, rate, `${spec.id}: watch`);
+  }
 });
