@@ -1,4 +1,5 @@
 import type { TestRecord } from './records.js';
+import { templateNames, templateReferences } from './template-names.js';
 
 /**
  * Which environment variables a suite may read through `{{env.NAME}}`: those named by
@@ -46,27 +47,19 @@ export function envAllowed(name: string, allow: EnvAllow): boolean {
   return name.startsWith(ENV_PREFIX) || allow.names.has(name) || allow.prefixes.some((p) => name.startsWith(p));
 }
 
-/** The same placeholder grammar as capi-exec's templates, for `env.` keys only. */
-const ENV_PLACEHOLDER = /\{\{\s*env\.([A-Za-z0-9_.-]+)\s*\}\}/g;
-
+/** The env names the templates in `text` read (core's one template grammar). */
 export function envNamesIn(text: string | null): string[] {
-  if (text === null || !text.includes('{{')) return [];
-  return [...text.matchAll(ENV_PLACEHOLDER)].map((m) => m[1] as string);
+  if (text === null) return [];
+  return templateNames(text)
+    .filter((name) => name.startsWith('env.'))
+    .map((name) => name.slice(4));
 }
 
 /** Every template field of a test record with the env names it reads, in the order capi-exec expands them. */
 export function envReferences(rec: TestRecord): Array<{ name: string; field: string }> {
-  const out: Array<{ name: string; field: string }> = [];
-  const add = (text: string | null, field: string) => {
-    for (const name of envNamesIn(text)) out.push({ name, field });
-  };
-  add(rec.request.url, 'request.url');
-  for (const [h, v] of Object.entries(rec.request.headers)) add(v, `request.headers.${h}`);
-  add(rec.request.body, 'request.body');
-  add(rec.expect.status, 'expect.status');
-  add(rec.expect.body, 'expect.body');
-  add(rec.expect.json, 'expect.json');
-  return out;
+  return templateReferences(rec)
+    .filter((ref) => ref.name.startsWith('env.'))
+    .map((ref) => ({ name: ref.name.slice(4), field: ref.field }));
 }
 
 export interface EnvProblem {

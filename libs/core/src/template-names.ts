@@ -1,4 +1,5 @@
 import { editDistance } from './edit-distance.js';
+import type { TestRecord } from './records.js';
 
 /**
  * The `{{name}}` template grammar (docs/formats.md): capi-split checks the names, capi-exec
@@ -16,10 +17,15 @@ export function templateNames(text: string): string[] {
 export const RECORD_TEMPLATE_NAMES = ['id', 'name'] as const;
 
 /**
- * `{{env.NAME}}` reads the environment at send time (whether NAME is set is checked at run
- * start, not here). New namespaces are added here, and every check learns them.
+ * `{{env.NAME}}` reads the environment and `{{var.NAME}}` a plain variable of the run
+ * (`--var`, `--vars`, or the test's own `var.NAME` column), both at send time: whether they
+ * are there is checked at run start, not here. New namespaces are added here, and every
+ * check learns them.
  */
-export const TEMPLATE_NAMESPACES = ['env'] as const;
+export const TEMPLATE_NAMESPACES = ['env', 'var'] as const;
+
+/** The namespace of the run's plain variables: `{{var.region}}` reads `--var region=…`. */
+export const RUN_VAR_PREFIX = 'var.';
 
 /**
  * Why a template name names nothing, with the nearest known name; null when it is known:
@@ -51,4 +57,31 @@ function nearestName(name: string, known: string[]): string | null {
     }
   }
   return best;
+}
+
+/** Every template name of a test record with its field, in the order capi-exec expands them. */
+export function templateReferences(rec: TestRecord): Array<{ name: string; field: string }> {
+  const out: Array<{ name: string; field: string }> = [];
+  const add = (text: string | null, field: string) => {
+    if (text !== null) for (const name of templateNames(text)) out.push({ name, field });
+  };
+  add(rec.request.url, 'request.url');
+  for (const [h, v] of Object.entries(rec.request.headers)) add(v, `request.headers.${h}`);
+  add(rec.request.body, 'request.body');
+  add(rec.expect.status, 'expect.status');
+  add(rec.expect.body, 'expect.body');
+  add(rec.expect.json, 'expect.json');
+  return out;
+}
+
+/** The first `{{var.NAME}}` of a test that neither its own `var.NAME` column nor the run's `--var`/`--vars` give. */
+export function missingRunVar(
+  rec: TestRecord,
+  runVars: Readonly<Record<string, string>>,
+): { name: string; field: string } | null {
+  for (const ref of templateReferences(rec)) {
+    if (!ref.name.startsWith(RUN_VAR_PREFIX) || Object.hasOwn(rec.vars, ref.name)) continue;
+    if (!Object.hasOwn(runVars, ref.name.slice(RUN_VAR_PREFIX.length))) return ref;
+  }
+  return null;
 }

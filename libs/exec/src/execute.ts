@@ -7,7 +7,9 @@ import {
   isErrnoException,
   isRelativeUrl,
   type Journal,
+  missingRunVar,
   openJournal,
+  RUN_VAR_PREFIX,
   type Shard,
   type TestRecord,
 } from '@capi/core';
@@ -74,11 +76,24 @@ function envCheck(opts: ExecuteOptions, done: Map<string, string>): RecordCheck 
   };
 }
 
-/** Both checks of a record that would make the run itself wrong. */
+/** A `{{var.NAME}}` with no value would be a TEMPLATE error in every test: the same as an unset env. */
+function runVarCheck(opts: ExecuteOptions, done: Map<string, string>): RecordCheck {
+  return (rec) => {
+    if (!rec.enabled || done.has(rec.id)) return null;
+    const missing = missingRunVar(rec, opts.runVars);
+    if (!missing) return null;
+    const row = suiteRow(rec);
+    const name = missing.name.slice(RUN_VAR_PREFIX.length);
+    return `field "${missing.field}": {{${missing.name}}} has no value: give it with --var ${name}=… or --vars FILE (test ${JSON.stringify(rec.id)}${row ? `; ${row}` : ''})`;
+  };
+}
+
+/** The checks of a record that would make the run itself wrong. */
 function recordChecks(opts: ExecuteOptions, done: Map<string, string>): RecordCheck {
   const env = envCheck(opts, done);
+  const vars = runVarCheck(opts, done);
   const base = baseUrlCheck(opts, done);
-  return (rec) => env(rec) ?? base?.(rec) ?? null;
+  return (rec) => env(rec) ?? vars(rec) ?? base?.(rec) ?? null;
 }
 
 /**

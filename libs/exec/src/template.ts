@@ -1,9 +1,10 @@
-import { ENV_PREFIX, type EnvAllow, envAllowed, TEMPLATE_PATTERN } from '@capi/core';
+import { ENV_PREFIX, type EnvAllow, envAllowed, RUN_VAR_PREFIX, TEMPLATE_PATTERN } from '@capi/core';
 
 /**
- * `{{column}}` and `{{env.NAME}}` templates, expanded at send time. A plain lookup: no
- * expressions, no code. `id` and `name` come from the record, other names from its vars,
- * then from the run's `--var`/`--vars`; `env.NAME` from the environment, when allowed.
+ * `{{column}}`, `{{var.NAME}}` and `{{env.NAME}}` templates, expanded at send time. A plain
+ * lookup: no expressions, no code. `id` and `name` come from the record, other names from
+ * its vars; `var.NAME` from its `var.NAME` column, else the run's `--var`/`--vars`;
+ * `env.NAME` from the environment, when allowed.
  */
 
 export class MissingVariable extends Error {
@@ -33,7 +34,7 @@ export interface TemplateScope {
   id: string;
   name: string;
   vars: Record<string, string>;
-  /** `--var` and `--vars`: not secret, not redacted; a test's own vars win. */
+  /** `--var` and `--vars`, read as `{{var.NAME}}`: not secret, not redacted; a test's own `var.NAME` column wins. */
   runVars?: Record<string, string>;
   env: NodeJS.ProcessEnv;
   /** Which env variables may be read; null: any (the operator's own `--header` values). */
@@ -56,8 +57,17 @@ function lookup(key: string, scope: TemplateScope, where: string): string | unde
   if (Object.hasOwn(scope.vars, key)) return scope.vars[key];
   if (key === 'id') return scope.id;
   if (key === 'name') return scope.name;
-  if (scope.runVars && Object.hasOwn(scope.runVars, key)) return scope.runVars[key];
-  return undefined;
+  return runVar(key, scope.runVars);
+}
+
+/**
+ * `{{var.NAME}}` when the test has no `var.NAME` column of its own: the run's `--var NAME`.
+ * Plain names never read run variables, so capi-split can tell a typo from a run variable.
+ */
+function runVar(key: string, runVars: Record<string, string> | undefined): string | undefined {
+  if (!runVars || !key.startsWith(RUN_VAR_PREFIX)) return undefined;
+  const name = key.slice(RUN_VAR_PREFIX.length);
+  return Object.hasOwn(runVars, name) ? runVars[name] : undefined;
 }
 
 /** Expands every placeholder in `text`; `where` names the field in the error. */

@@ -120,19 +120,36 @@ test('{{env.X}} in a suite reads only allowed variables; a missing or forbidden 
   assert.match(bad.stderr, /--allow-env: "A B" is not a variable name/);
 });
 
-test('--var and --vars give plain values (a row column wins); bad ones are exit 2', async () => {
+test('--var and --vars give plain values as {{var.NAME}} (a row var.NAME column wins); bad ones are exit 2', async () => {
   const s = await headerRecorder();
   const dir = await scope.scratch();
   const json = join(dir, 'vars.json');
   await writeFile(json, '{"item": 5, "region": "eu", "flag": true}');
   const input = ndjson([
-    get('v', '/items/{{item}}?r={{region}}&f={{flag}}', { expect: { body: 'never' } }),
-    get('col', '/items/{{item}}', { vars: { item: '9' } }),
+    get('v', '/items/{{var.item}}?r={{var.region}}&f={{var.flag}}', { expect: { body: 'never' } }),
+    get('col', '/items/{{var.item}}', { vars: { 'var.item': '9' } }),
   ]);
   const r = await runTool('capi-exec', ['--base-url', s.url, '--vars', json, '--var', 'region=us'], { input });
   assert.equal(r.code, 1, r.stderr);
   const paths = s.hits.map((h) => h.path).sort();
   assert.deepEqual(paths, ['/items/5?r=us&f=true', '/items/9']);
+  // a plain {{item}} is a column, never a run variable: capi-split can tell a typo from it
+  const plain = await runTool('capi-exec', ['--base-url', s.url, '--var', 'item=5'], {
+    input: ndjson([get('p', '/items/{{item}}')]),
+  });
+  assert.equal(plain.code, 1, plain.stderr);
+  assert.match(plain.stdout, /"code":"TEMPLATE","message":"missing variable \\"item\\" in request\.url"/);
+  // a {{var.X}} that nothing gives is exit 2 at the first test that uses it, nothing sent
+  const before = s.hits.length;
+  const missing = await runTool('capi-exec', ['--base-url', s.url, '--var', 'item=5'], {
+    input: ndjson([get('m1', '/items/{{var.item}}'), get('m2', '/items/{{var.itme}}')]),
+  });
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(
+    missing.stderr,
+    /field "request\.url": \{\{var\.itme\}\} has no value: give it with --var itme=… or --vars FILE \(test "m2"/,
+  );
+  assert.ok(s.hits.length - before <= 1, 'the test before the bad record may run; none after it');
   for (const [args, message] of [
     [['--var', 'noequals'], /--var takes name=value/],
     [['--var', 'env.X=1'], /"env\.X" is not a variable name/],

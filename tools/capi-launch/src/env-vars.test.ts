@@ -16,7 +16,7 @@ function suite(dir: string): string {
   writeFileSync(
     file,
     'id,url,headers,expect_body\n' +
-      'T1,/items/{{item}},,item-{{item}}\n' +
+      'T1,/items/{{var.item}},,item-{{var.item}}\n' +
       'T2,/items/2,X-Key: {{env.DEPLOY_KEY}},item-2\n' +
       'T3,/items/3,X-Key: {{env.DEPLOY_KEY}},item-3\n',
   );

@@ -219,3 +219,14 @@ test('capi-exec expands a __proto__ or constructor variable from capi-split, as 
     server.close();
   }
 });
+
+test('{{var.NAME}} names a run variable (--var at run time): accepted without a column, kept as written', async () => {
+  const r = await split([await suite('run-var.csv', 'id,url\nT1,/items/{{var.item}}\nT2,/r/{{ var.region }}\n')]);
+  assert.equal(r.code, 0, r.stderr);
+  const urls = (parseLines(r.stdout) as TestRecord[]).map((rec) => rec.request.url);
+  assert.deepEqual(urls, ['/items/{{var.item}}', '/r/{{ var.region }}']);
+  // a bare namespace is no name
+  const bare = await split([await suite('bare-var.csv', 'id,url\nT1,/items/{{var.}}\n')]);
+  assert.equal(bare.code, 2, bare.stderr);
+  assert.match(bare.stderr, /bare-var\.csv:2: .*template \{\{var\.\}\} names no column, variable or namespace/);
+});
