@@ -185,7 +185,9 @@ test('a short env value is not redacted (and says so); --var values are plain; a
   const vars = join(dir, 'vars.env');
   await writeFile(vars, '# plain values\nexport item=item-5\nzone="north"\n');
   const input = ndjson([
-    get('short', '/url/{{env.CAPI_REGION}}/{{var.zone}}/{{var.item}}/{{var.region}}?off=0', { expect: { status: '200' } }),
+    get('short', '/url/{{env.CAPI_REGION}}/{{var.zone}}/{{var.item}}/{{var.region}}?off=0', {
+      expect: { status: '200' },
+    }),
   ]);
   const r = await runTool('capi-exec', ['--base-url', s.url, '--vars', vars, '--var', 'region=eu-west'], {
     input,
