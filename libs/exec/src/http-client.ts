@@ -2,14 +2,24 @@ import type { Client as UndiciClient } from 'undici';
 // Only the Client module, not undici's index: the index loads fetch, WebSocket, caches and
 // mocks too, ~0.12 s of start-up per process, paid by every batch worker capi-launch starts.
 import ClientModule from 'undici/lib/dispatcher/client.js';
+import { type BodyDecoder, codings, createBodyDecoder, type Decoded, unknownCoding } from './decode-body.js';
 
 type Client = UndiciClient;
 const Client = ClientModule as unknown as typeof UndiciClient;
 
 /**
- * The HTTP side: keep-alive connections, one per request in flight. Bodies are read up to --max-body; the rest is
- * drained and only counted, so memory stays bounded whatever the API sends.
+ * The HTTP side: keep-alive connections, one per request in flight. Bodies are read up to --max-body (decoded, when
+ * the API compressed them); the rest is drained and only counted, so memory stays bounded whatever the API sends.
  */
+
+/**
+ * The most --max-body may be: 256 MiB. A kept body is read as one UTF-8 string, and a
+ * string holds at most 2^29-24 UTF-16 units; N bytes decode to at most N units.
+ */
+export const MAX_BODY_LIMIT = 256 * 1024 * 1024;
+
+/** What `--compressed` asks for. */
+export const ACCEPT_ENCODING = 'gzip, deflate, br';
 export interface OutgoingRequest {
   origin: string;
   path: string;
@@ -23,10 +33,15 @@ export interface OutgoingRequest {
 
 export interface HttpAnswer {
   status: number;
-  /** Only the headers capi reads: `retry-after`, `ratelimit*`, `x-ratelimit-*` (lower case). */
+  /** Only the headers capi reads: `retry-after`, `ratelimit*`, `x-ratelimit-*`, `content-encoding` (lower case). */
   headers: Record<string, string | string[] | undefined>;
+  /** The body as the checks see it: decoded when it had a Content-Encoding. */
   text: string;
+  /** Bytes of the body on the wire. */
   bytes: number;
+  /** Bytes of the body once decoded (only when it was encoded and a check read it). */
+  decodedBytes: number | null;
+  /** The body passed --max-body (decoded, when it was encoded). */
   truncated: boolean;
   durationMs: number;
 }
@@ -61,6 +76,8 @@ export interface HttpClientOptions {
   connections: number | null;
   insecure: boolean;
   maxBody: number;
+  /** Send `Accept-Encoding: gzip, deflate, br` when the request has none. */
+  compressed?: boolean;
 }
 
 export interface HttpClient {
@@ -106,13 +123,29 @@ function messageOf(err: unknown): string {
   return cause && cause !== msg ? `${msg}: ${cause}` : msg;
 }
 
-/** Response headers capi reads (Retry-After, rate-limit hints): only these are turned into strings. */
+/** Response headers capi reads (Retry-After, rate-limit hints, Content-Encoding): only these are turned into strings. */
 function wanted(name: Buffer): string | null {
-  const c = name[0];
-  // r(etry-after), R, x(-ratelimit-*), X: every other header is skipped without decoding it.
-  if (c !== 0x72 && c !== 0x52 && c !== 0x78 && c !== 0x58) return null;
+  const c = (name[0] as number) | 0x20;
+  // r(etry-after, ratelimit*), x(-ratelimit-*, -rate-limit-*), c(ontent-encoding), any case:
+  // every other header is skipped without decoding it.
+  if (c !== 0x72 && c !== 0x78 && c !== 0x63) return null;
   const lower = name.toString('latin1').toLowerCase();
-  return lower === 'retry-after' || lower.startsWith('ratelimit') || lower.startsWith('x-ratelimit') ? lower : null;
+  return lower === 'retry-after' ||
+    lower === 'content-encoding' ||
+    lower.startsWith('ratelimit') ||
+    lower.startsWith('x-ratelimit') ||
+    lower.startsWith('x-rate-limit')
+    ? lower
+    : null;
+}
+
+function contentEncoding(raw: Buffer[] | null): string[] {
+  if (!raw) return [];
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if ((raw[i] as Buffer).length === 16 && (raw[i] as Buffer).toString('latin1').toLowerCase() === 'content-encoding')
+      values.push((raw[i + 1] as Buffer).toString('latin1'));
+  return codings(values);
 }
 
 function pickHeaders(raw: Buffer[] | null): Record<string, string | string[] | undefined> {
@@ -143,6 +176,11 @@ class Exchange {
   abortFn: ((err: Error) => void) | null = null;
   timer: NodeJS.Timeout | null = null;
   settled = false;
+  /** The codings of a Content-Encoding body a check reads; decoded as it arrives. */
+  codings: string[] = [];
+  decoder: BodyDecoder | null = null;
+  decoded: Decoded | null = null;
+  resume: (() => void) | null = null;
   constructor(
     readonly keep: number,
     readonly deadline: number,
@@ -166,29 +204,50 @@ class Exchange {
     if (this.forced) abort(this.forced);
   }
 
-  onHeaders(status: number, raw: Buffer[] | null): boolean {
+  onHeaders(status: number, raw: Buffer[] | null, resume: () => void): boolean {
     this.status = status;
     this.raw = raw;
+    this.resume = resume;
+    if (this.keep > 0) this.codings = contentEncoding(raw);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.bytes += chunk.length;
-    if (this.kept < this.keep) {
+    let more = true;
+    if (this.codings.length > 0) more = this.decode(chunk);
+    else if (this.kept < this.keep) {
       const part = chunk.length <= this.keep - this.kept ? chunk : chunk.subarray(0, this.keep - this.kept);
       this.chunks.push(part);
       this.kept += part.length;
     }
     if (performance.now() > this.deadline)
       this.end(new RequestError('TIMEOUT', `body not read within ${this.timeoutMs} ms`));
-    return true;
+    return more;
+  }
+
+  /** Decoding starts with the first byte (an empty body, as a HEAD's, has nothing to decode). */
+  private decode(chunk: Buffer): boolean {
+    if (unknownCoding(this.codings) !== null) return true;
+    this.decoder ??= createBodyDecoder(this.codings, this.keep);
+    if (this.decoder.write(chunk)) return true;
+    this.decoder.onDrain(() => this.resume?.());
+    return false;
   }
 
   onComplete(): void {
-    this.settle(this.forced);
+    if (!this.decoder) {
+      this.settle(this.forced);
+      return;
+    }
+    void this.decoder.finish().then((d) => {
+      this.decoded = d;
+      this.settle(this.forced);
+    });
   }
 
   onError(err: Error): void {
+    this.decoder?.destroy();
     this.settle(this.forced ?? err);
   }
 
@@ -200,11 +259,29 @@ class Exchange {
   }
 
   text(): string {
-    const { chunks } = this;
+    const chunks = this.decoded ? this.decoded.chunks : this.chunks;
     if (chunks.length === 0) return '';
     if (chunks.length === 1) return (chunks[0] as Buffer).toString('utf8');
-    return Buffer.concat(chunks, this.kept).toString('utf8');
+    return Buffer.concat(chunks).toString('utf8');
   }
+
+  /** A body a check reads that could not be decoded: an error that says so. */
+  codingProblem(): string | null {
+    if (this.codings.length === 0 || this.bytes === 0) return null;
+    const said = `Content-Encoding: ${this.codings.join(', ')}`;
+    const unknown = unknownCoding(this.codings);
+    if (unknown !== null)
+      return `the API answered ${this.status} with a body encoded as ${JSON.stringify(unknown)} (${said}), which capi-exec cannot decode`;
+    if (this.decoded?.error)
+      return `the API answered ${this.status} with a corrupt compressed body (${said}): ${this.decoded.error}`;
+    return null;
+  }
+}
+
+/** The request's headers with `Accept-Encoding` added, unless it has its own (any case). */
+function askCompressed(headers: Record<string, string>): Record<string, string> {
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'accept-encoding') return headers;
+  return { ...headers, 'accept-encoding': ACCEPT_ENCODING };
 }
 
 /** Timeouts up to this long are timed by capi-exec itself (to the ms); longer ones by undici (to about a second). */
@@ -219,7 +296,7 @@ export const PRECISE_TIMEOUT_MS = 5000;
  * every response in a stream.
  */
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
-  const maxBody = opts.maxBody;
+  const maxBody = Math.min(opts.maxBody, MAX_BODY_LIMIT);
   const idle = new Map<string, Client[]>();
   const all = new Set<Client>();
   let ended = false;
@@ -277,7 +354,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
           {
             path: req.path,
             method: req.method as 'GET',
-            headers: req.headers,
+            headers: opts.compressed ? askCompressed(req.headers) : req.headers,
             body: req.body,
             headersTimeout: req.timeoutMs,
             bodyTimeout: req.timeoutMs,
@@ -306,12 +383,15 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       throw new RequestError(code, message);
     }
     give(req.origin, client);
+    const problem = ex.codingProblem();
+    if (problem) throw new RequestError('BAD_ENCODING', problem);
     return {
       status: ex.status,
       headers: pickHeaders(ex.raw),
       text: ex.text(),
       bytes: ex.bytes,
-      truncated: ex.bytes > maxBody,
+      decodedBytes: ex.decoded ? ex.decoded.decoded : null,
+      truncated: ex.decoded ? ex.decoded.cut : ex.bytes > maxBody,
       durationMs: performance.now() - start,
     };
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckFailure, ResultError, TestRecord } from '@capi/core';
-import { BACKOFF_BASE_MS, backoffMs, parseRetryAfter, RETRY_AFTER_CAP_MS } from './backoff.js';
+import { BACKOFF_BASE_MS, backoffMs, parseRetryAfter, timerMs } from './backoff.js';
 import { BadExpectation, runChecks, statusPasses } from './checks.js';
 import { type HttpAnswer, type HttpClient, RequestError } from './http-client.js';
 import { type PrepareContext, type PreparedTest, prepareTest } from './prepare.js';
@@ -17,6 +17,8 @@ export interface TestContext extends PrepareContext {
   retries: number;
   /** Aborted when the grace period after a stop is over: the test is cut, not recorded. */
   cut: AbortSignal;
+  /** Aborted at a stop: a wait between tries ends at once (nothing is in flight), the test is cut. */
+  waits?: AbortSignal;
   /** Tests per second lately: a 429 halves the pace from there. */
   observedRate(): number;
   lanes(): number;
@@ -25,37 +27,44 @@ export interface TestContext extends PrepareContext {
 /** What a failed attempt says about trying again. */
 interface Retry {
   error: ResultError;
-  response: { status: number; bytes: number } | null;
+  response: { status: number; bytes: number; decodedBytes?: number } | null;
   /** ms to wait before the next try; null: back off with jitter. */
   waitMs: number | null;
   retryable: boolean;
 }
 
 function fromAnswer(a: HttpAnswer, ctx: TestContext): Retry {
-  const response = { status: a.status, bytes: a.bytes };
+  const response = responseOf(a);
   const error = { code: `HTTP_${a.status}`, message: `the API answered ${a.status}` };
   if (a.status !== 429 && a.status !== 503) return { error, response, waitMs: null, retryable: true };
   if (a.status === 429) ctx.limiter.throttle(ctx.observedRate());
-  const waitMs = parseRetryAfter(a.headers['retry-after']);
+  const said = a.headers['retry-after'];
+  const waitMs = parseRetryAfter(said);
   if (waitMs === null) return { error, response, waitMs: null, retryable: true };
-  if (waitMs > RETRY_AFTER_CAP_MS) {
-    error.message += ` with Retry-After ${Math.round(waitMs / 1000)} s, longer than the ${RETRY_AFTER_CAP_MS / 1000} s capi waits`;
+  // The whole process waits, not just this test: every lane takes its next start from the
+  // limiter. A pause over --max-pause is refused: this test and those waiting end as errors.
+  if (!ctx.limiter.pauseFor(waitMs, `Retry-After: ${String(said).trim().slice(0, 60)}`)) {
+    error.message += `; ${ctx.limiter.refusal() ?? 'pause refused'}`;
     return { error, response, waitMs, retryable: false };
   }
-  // The whole process waits, not just this test: every lane takes its next start from the limiter.
-  ctx.limiter.pauseFor(waitMs);
   return { error, response, waitMs, retryable: true };
 }
 
 /** An answered attempt: the expectation wins when the status matches it (expect 500 → passed). */
-function judge(a: HttpAnswer, prep: PreparedTest, ctx: TestContext): CheckFailure[] | Retry {
+function judge(a: HttpAnswer, prep: PreparedTest, ctx: TestContext): Promise<CheckFailure[]> | Retry {
   if (!statusPasses(prep.expect.status, a.status) && (a.status === 429 || a.status >= 500)) return fromAnswer(a, ctx);
-  return runChecks(prep.expect, { status: a.status, text: a.text, truncated: a.truncated, durationMs: a.durationMs });
+  return runChecks(prep.expect, a);
+}
+
+/** The result's `response`: the status and the body's size on the wire, and decoded when it was encoded. */
+function responseOf(a: HttpAnswer): { status: number; bytes: number; decodedBytes?: number } {
+  const r = { status: a.status, bytes: a.bytes };
+  return a.decodedBytes === null ? r : { ...r, decodedBytes: a.decodedBytes };
 }
 
 function noteHints(a: HttpAnswer, ctx: TestContext): void {
   const hint = readRateHint(a.headers);
-  if (hint) ctx.limiter.hint(hint.remaining, hint.resetS, ctx.lanes());
+  if (hint) ctx.limiter.hint(hint.remaining, hint.resetS, ctx.lanes(), hint.said);
 }
 
 function setupError(err: unknown): ResultError {
@@ -65,9 +74,10 @@ function setupError(err: unknown): ResultError {
   throw err;
 }
 
-async function wait(ms: number, cut: AbortSignal): Promise<boolean> {
+async function wait(ms: number, ctx: TestContext): Promise<boolean> {
+  const signal = ctx.waits ? AbortSignal.any([ctx.cut, ctx.waits]) : ctx.cut;
   try {
-    await sleep(ms, undefined, { signal: cut });
+    await sleep(timerMs(ms), undefined, { signal });
     return true;
   } catch {
     return false;
@@ -99,7 +109,13 @@ export async function runTest(
   for (let attempt = 1; attempt <= ctx.retries + 1; attempt++) {
     // take() is a plain true when nothing limits the pace: no await, no promise.
     const slot = ctx.limiter.take();
-    if ((slot !== true && !(await slot)) || ctx.cut.aborted) return null;
+    if ((slot !== true && !(await slot)) || ctx.cut.aborted) {
+      const why = ctx.cut.aborted ? null : ctx.limiter.refusal();
+      if (!why) return null;
+      // A pause over --max-pause: the test is not sent (or not sent again), and says why.
+      const error = { code: 'PAUSE_TOO_LONG', message: why };
+      return { outcome: { ...base, error, response: last?.response ?? null }, secrets: prep.secrets };
+    }
     // startedAt and durationMs describe the final attempt, so startedAt + durationMs is
     // when the test ended (what capi-merge takes for wall time); `attempts` counts the tries.
     base.startedAt = Date.now();
@@ -119,13 +135,13 @@ export async function runTest(
         };
       base.durationMs = performance.now() - sentAt;
       last = { error: { code: err.code, message: err.message }, response: null, waitMs: null, retryable: true };
-      if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx.cut))) return null;
+      if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx))) return null;
       continue;
     }
     noteHints(answer, ctx);
     // The expectations were checked before sending (prepareTest): judging cannot throw.
-    const verdict = judge(answer, prep, ctx);
-    const timing = { durationMs: answer.durationMs, response: { status: answer.status, bytes: answer.bytes } };
+    const verdict = await judge(answer, prep, ctx);
+    const timing = { durationMs: answer.durationMs, response: responseOf(answer) };
     if (Array.isArray(verdict)) {
       const status = verdict.length === 0 ? 'passed' : 'failed';
       return { outcome: { ...base, ...timing, status, failures: verdict }, secrets: prep.secrets };
@@ -135,7 +151,7 @@ export async function runTest(
     if (!verdict.retryable) break;
     if (attempt <= ctx.retries) {
       const ms = verdict.waitMs ?? backoffMs(attempt, Math.random, BACKOFF_BASE_MS);
-      if (!(await wait(ms, ctx.cut))) return null;
+      if (!(await wait(ms, ctx))) return null;
     }
   }
   const outcome: Outcome = { ...base, response: last?.response ?? null, error: last?.error ?? null };
