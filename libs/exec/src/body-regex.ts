@@ -108,14 +108,45 @@ function next(): void {
   }, REGEX_DEADLINE_MS);
 }
 
-/** Tests `text` against the regex without ever blocking the event loop past a bound. */
-export function testBodyRegex(regex: BodyRegex, text: string): RegexVerdict | Promise<RegexVerdict> {
+/** Ends a job early (the run is being cut): it leaves the queue, or its worker is stopped. */
+function cancel(job: Job): void {
+  const at = queue.indexOf(job);
+  if (at >= 0) {
+    queue.splice(at, 1);
+    job.resolve('timeout');
+    next();
+  } else if (current === job) {
+    drop();
+    finish('timeout');
+  }
+}
+
+/**
+ * Tests `text` against the regex without ever blocking the event loop past a bound;
+ * `signal` ends a wait for the worker early (answering 'timeout').
+ */
+export function testBodyRegex(
+  regex: BodyRegex,
+  text: string,
+  signal?: AbortSignal,
+): RegexVerdict | Promise<RegexVerdict> {
   if (regex.linear) {
     regex.linear.lastIndex = 0;
     return regex.linear.test(text);
   }
+  if (signal?.aborted) return 'timeout';
   return new Promise<RegexVerdict>((resolve) => {
-    queue.push({ regex, text, resolve });
+    const onAbort = () => cancel(job);
+    const job: Job = {
+      regex,
+      text,
+      resolve: (v) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    queue.push(job);
     next();
   });
 }

@@ -69,9 +69,9 @@ function cutNote(res: ObservedResponse): string {
   return ` (decoded body cut at --max-body: ${res.bytes ?? '?'} bytes on the wire decoded to more than ${res.text.length} characters, decoding stopped)`;
 }
 
-async function checkBody(expected: string, res: ObservedResponse): Promise<CheckFailure | null> {
+async function checkBody(expected: string, res: ObservedResponse, signal?: AbortSignal): Promise<CheckFailure | null> {
   const re = bodyRegex(expected);
-  const verdict = re ? await testBodyRegex(re, res.text) : res.text.includes(expected);
+  const verdict = re ? await testBodyRegex(re, res.text, signal) : res.text.includes(expected);
   if (verdict === true) return null;
   const shown = re ? `matches ${expected}` : `contains ${JSON.stringify(expected)}`;
   if (verdict === 'timeout')
@@ -136,13 +136,17 @@ function preview(v: unknown): string {
   }
 }
 
-/** Every failed check of an answered request; empty when it passed. */
-export async function runChecks(expect: Expectation, res: ObservedResponse): Promise<CheckFailure[]> {
+/** Every failed check of an answered request; empty when it passed. `signal`: the run is cut, stop waiting. */
+export async function runChecks(
+  expect: Expectation,
+  res: ObservedResponse,
+  signal?: AbortSignal,
+): Promise<CheckFailure[]> {
   const failures: CheckFailure[] = [];
   if (!statusPasses(expect.status, res.status))
     failures.push({ check: 'status', expected: expect.status, actual: String(res.status) });
   if (expect.body !== null && expect.body !== '') {
-    const f = await checkBody(expect.body, res);
+    const f = await checkBody(expect.body, res, signal);
     if (f) failures.push(f);
   }
   if (hasJson(expect)) {

@@ -53,7 +53,7 @@ function fromAnswer(a: HttpAnswer, ctx: TestContext): Retry {
 /** An answered attempt: the expectation wins when the status matches it (expect 500 → passed). */
 function judge(a: HttpAnswer, prep: PreparedTest, ctx: TestContext): Promise<CheckFailure[]> | Retry {
   if (!statusPasses(prep.expect.status, a.status) && (a.status === 429 || a.status >= 500)) return fromAnswer(a, ctx);
-  return runChecks(prep.expect, a);
+  return runChecks(prep.expect, a, ctx.cut);
 }
 
 /** The result's `response`: the status and the body's size on the wire, and decoded when it was encoded. */
@@ -141,6 +141,8 @@ export async function runTest(
     noteHints(answer, ctx);
     // The expectations were checked before sending (prepareTest): judging cannot throw.
     const verdict = await judge(answer, prep, ctx);
+    // A body regex still waiting for its worker when the grace ran out: cut, like a request.
+    if (ctx.cut.aborted) return null;
     const timing = { durationMs: answer.durationMs, response: responseOf(answer) };
     if (Array.isArray(verdict)) {
       const status = verdict.length === 0 ? 'passed' : 'failed';
