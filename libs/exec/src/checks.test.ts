@@ -61,3 +61,17 @@ test('actual values are cut to a readable length', async () => {
   const [f] = await runChecks(exp({ body: 'nope' }), res(200, long));
   assert.ok((f?.actual.length ?? 0) < 230);
 });
+
+test('json match walks values 20,000 levels deep without recursion', () => {
+  let deep: unknown = 1;
+  let expected: unknown = 2;
+  for (let i = 0; i < 20_000; i++) {
+    deep = [deep];
+    expected = [expected];
+  }
+  const m = jsonContains(expected, deep);
+  assert.equal(m?.path.length, 1 + 20_000 * 3);
+  assert.equal(m?.actual, 1);
+  assert.equal(jsonContains(deep, deep), null);
+  assert.equal(jsonContains({ a: [1, { b: 2 }] }, { a: [1] })?.path, '$.a[1]');
+});
