@@ -96,3 +96,14 @@ test('a spent window within the cap pauses; the wall-clock end is shown; cancelA
   limiter.cancelAll();
   assert.equal(limiter.take(), false);
 });
+
+test('--max-pause 0: a window that resets now is no pause to refuse; any real one is refused', () => {
+  let t = 0;
+  const limiter = createRateLimiter(null, () => t, 0);
+  limiter.hint(0, 0, 4);
+  assert.equal(limiter.refusal(), null);
+  t = 100;
+  assert.equal(limiter.take(), true);
+  limiter.hint(0, 1, 4, 'X-RateLimit-Reset: 1');
+  assert.match(limiter.refusal() ?? '', /pause of 1 s .*longer than --max-pause 0 s/);
+});

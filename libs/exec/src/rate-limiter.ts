@@ -195,7 +195,13 @@ export function createRateLimiter(
     hint(remaining, resetS, lanes, said) {
       const t = now();
       if (remaining <= 0) {
-        pauseFor(Math.max(resetS, 0.05) * 1000, said);
+        const ms = Math.max(resetS, 0) * 1000;
+        if (ms > maxPauseMs) pauseFor(ms, said);
+        else {
+          // At least 50 ms: an API that says "none left, reset now" is not hammered in a loop.
+          pausedUntil = Math.max(pausedUntil, t + Math.max(ms, 50));
+          repump();
+        }
         return;
       }
       // Only pace when the window would otherwise run dry before it resets; a window
