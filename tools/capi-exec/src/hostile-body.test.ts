@@ -54,9 +54,9 @@ test('catastrophic body regexes never block: linear ones fail plainly, the other
     assert.equal(res?.status, 'failed', body);
     assert.match(res?.failures[0]?.actual ?? '', /not decided: the regular expression ran longer than 2000 ms/, body);
   });
-  fine.forEach((body, k) =>
-    assert.equal(results.get(`r${linear.length + backtracking.length + k}`)?.status, 'passed', body),
-  );
+  fine.forEach((body, k) => {
+    assert.equal(results.get(`r${linear.length + backtracking.length + k}`)?.status, 'passed', body);
+  });
   // Five stopped regexes of 2 s each, one after another, plus start-up on a loaded machine.
   assert.ok(ms < 40_000, `${ms} ms`);
 });
