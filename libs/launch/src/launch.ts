@@ -69,7 +69,7 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
  * another method. The supervisor runs only what has no final result in the journals.
  */
 /** capi-exec flags that take no value; every other stored flag is followed by its value. */
-const EXEC_SWITCHES = new Set(['--insecure', '--fsync', '--force']);
+const EXEC_SWITCHES = new Set(['--insecure', '--fsync', '--force', '--compressed']);
 
 /**
  * The stored capi-exec flags with those given again replacing them (all `--header`s when
