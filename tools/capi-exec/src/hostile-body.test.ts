@@ -137,3 +137,16 @@ test('--max-body has an upper bound: above it exit 2 with the reason; at it the 
   });
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('capi-split refuses a row capi-exec could not read back (a line over 64 MiB once escaped)', async () => {
+  const dir = await scope.scratch();
+  const csv = join(dir, 'suite.csv');
+  // 11 Mi control characters are 66 Mi characters as JSON (\u0001 each): over the line limit.
+  await writeFile(csv, `id,method,url,body\nsmall,POST,/x,hello\nhuge,POST,/x,${'\u0001'.repeat(11 * 1024 * 1024)}\n`);
+  const r = await runTool('capi-split', [csv], { timeoutMs: 120_000 });
+  assert.equal(r.code, 2, r.stderr.slice(0, 300));
+  assert.match(
+    r.stderr,
+    /suite\.csv:3: the test is \d+ characters as an NDJSON line, more than the 67108864 capi-exec reads/,
+  );
+});
