@@ -5,14 +5,30 @@ import { Worker } from 'node:worker_threads';
  * `expect.body` regexes run on text the API controls, so one must never hold the event
  * loop (heartbeat, SIGTERM, every other lane): `/^(a+)+$/` on 40 `a`s and a `!` backtracks
  * for hours. Two ways, by pattern:
- * - V8's linear-time engine (the `l` flag, time linear in pattern × body) where it supports
- *   the pattern (no backreferences, lookaround, `i`, `u`, `v` or `d` in Node 20);
- * - otherwise a worker thread that matches with a deadline (REGEX_DEADLINE_MS) and is
- *   terminated when it runs out: the check then fails and says so.
+ * - a pattern V8's linear-time engine supports (no backreferences, lookaround, `i`, `u`,
+ *   `v` or `d` in Node 20), on a body of at most MAIN_THREAD_MAX_CHARS, runs on the main
+ *   thread on the usual backtracking engine, which V8 switches to the linear-time engine
+ *   once a match has backtracked BACKTRACK_LIMIT times: fast in the common case (the
+ *   linear engine alone is ~60x slower on a plain pattern), and at worst linear in
+ *   pattern × body, which the body cap holds to a fraction of a second (measured: the
+ *   worst of the catastrophic patterns in the tests takes ~20 s on 1 MB of `a`s);
+ * - any other pattern, or a longer body, runs in a worker thread with a deadline
+ *   (REGEX_DEADLINE_MS) and is terminated when it runs out: the check then fails and
+ *   says so.
  */
 
-// The `l` flag exists only behind this V8 flag; it changes nothing else.
+/** Backtracks before V8 re-runs a match on its linear-time engine (about a millisecond's work). */
+export const BACKTRACK_LIMIT = 100_000;
+
+// The `l` flag (used here only to ask V8 whether a pattern has a linear-time form) and the
+// switch to that form on excessive backtracking exist only behind these V8 flags; they
+// change nothing else, and must be set before the first body regex runs.
 setFlagsFromString('--enable-experimental-regexp-engine');
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+setFlagsFromString(`--regexp-backtracks-before-fallback=${BACKTRACK_LIMIT}`);
+
+/** The longest body a regex runs on in the main thread. */
+export const MAIN_THREAD_MAX_CHARS = 16 * 1024;
 
 /** How long one body regex may run in the worker before it is stopped. */
 export const REGEX_DEADLINE_MS = 2000;
@@ -20,17 +36,18 @@ export const REGEX_DEADLINE_MS = 2000;
 export interface BodyRegex {
   source: string;
   flags: string;
-  /** Compiled for the linear-time engine: safe to run on the main thread. */
-  linear: RegExp | null;
+  /** The pattern has a linear-time form: safe to run on the main thread (V8 falls back to it). */
+  onMain: RegExp | null;
 }
 
 /** Compiles `/source/flags` (throws SyntaxError as `new RegExp` does). */
 export function compileBodyRegex(source: string, flags: string): BodyRegex {
   const plain = new RegExp(source, flags);
   try {
-    return { source, flags: plain.flags, linear: new RegExp(source, `${plain.flags}l`) };
+    new RegExp(source, `${plain.flags}l`);
+    return { source, flags: plain.flags, onMain: plain };
   } catch {
-    return { source, flags: plain.flags, linear: null };
+    return { source, flags: plain.flags, onMain: null };
   }
 }
 
@@ -130,9 +147,9 @@ export function testBodyRegex(
   text: string,
   signal?: AbortSignal,
 ): RegexVerdict | Promise<RegexVerdict> {
-  if (regex.linear) {
-    regex.linear.lastIndex = 0;
-    return regex.linear.test(text);
+  if (regex.onMain && text.length <= MAIN_THREAD_MAX_CHARS) {
+    regex.onMain.lastIndex = 0;
+    return regex.onMain.test(text);
   }
   if (signal?.aborted) return 'timeout';
   return new Promise<RegexVerdict>((resolve) => {
