@@ -23,7 +23,7 @@ function wanted(name: Buffer): string | null {
   const c = (name[0] as number) | 0x20;
   // r(etry-after, ratelimit*), x(-ratelimit-*, -rate-limit-*), c(ontent-encoding), any case:
   // every other header is skipped without decoding it.
-  if (c !== 0x72 && c !== 0x78 && c !== 0x63) return null;
+  if (c !== 0x72 && c !== 0x78 && (c !== 0x63 || name.length !== 16)) return null;
   const lower = name.toString('latin1').toLowerCase();
   return lower === 'retry-after' ||
     lower === 'content-encoding' ||
