@@ -16,6 +16,7 @@ export * from './run-folder.js';
 export * from './run-verdict.js';
 export * from './shard.js';
 export * from './sniff-suite.js';
+export * from './suite-limits.js';
 export * from './template-names.js';
 export * from './term.js';
 export * from './validate.js';

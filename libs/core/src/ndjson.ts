@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { InputError } from './errors.js';
+import { MAX_LINE_CHARS } from './suite-limits.js';
 
 /**
  * capi's one NDJSON reader and writer. The `ndjson` package is not used: it ends the
@@ -27,7 +28,8 @@ export interface ReadNdjsonOptions {
   maxLineLength?: number;
 }
 
-const DEFAULT_MAX_LINE = 64 * 1024 * 1024;
+/** One limit for every NDJSON reader and for what capi-split writes (suite-limits.ts). */
+const DEFAULT_MAX_LINE = MAX_LINE_CHARS;
 
 function parseLine(text: string, line: number, source: string): unknown {
   try {

@@ -59,7 +59,8 @@ export interface ResultRecord {
   attempts: number;
   startedAt: string;
   durationMs: number;
-  response: { status: number; bytes: number } | null;
+  /** `bytes`: the body on the wire; `decodedBytes`: decoded, when it had a Content-Encoding a check read. */
+  response: { status: number; bytes: number; decodedBytes?: number } | null;
   failures: CheckFailure[];
   error: ResultError | null;
   batch: string | null;
@@ -118,6 +119,11 @@ export interface StatusHeartbeat extends TestCounts {
   inFlight: string[];
   /** Tests finished per second over the last few seconds. */
   rate: number;
+  /**
+   * When the API asked capi-exec to pause (Retry-After, a spent rate-limit window), the
+   * time (ISO) the pause ends; absent or null when no such pause is in force.
+   */
+  pausedUntil?: string | null;
   pid: number;
   startedAt: string;
   updatedAt: string;

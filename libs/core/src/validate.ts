@@ -1,4 +1,5 @@
 import { HTTP_METHODS, type HttpMethod, RESULT_STATUSES, type TestRecord } from './records.js';
+import { jsonLimitProblem, regexLimitProblem } from './suite-limits.js';
 
 /**
  * The value rules of a test, shared by the suite CSV's cells (capi-split) and NDJSON test
@@ -43,6 +44,8 @@ export function bodyValue(text: string): string | null {
   if (text === '') return null;
   const m = /^\/(.*)\/([dgimsuyv]*)$/s.exec(text);
   if (m) {
+    const tooLong = regexLimitProblem(text);
+    if (tooLong) throw new ValueError(tooLong);
     try {
       new RegExp(m[1] as string, (m[2] as string).replace('g', ''));
     } catch (err) {
@@ -57,6 +60,9 @@ export function bodyValue(text: string): string | null {
  * later by capi-exec (`{"id": {{id}}}` is fine). Returns what the probe parsed to.
  */
 export function templatedJson(text: string): unknown {
+  // Before parsing: 20,000 levels parse, but every later walk of the value would overflow.
+  const limit = jsonLimitProblem(text);
+  if (limit) throw new ValueError(limit);
   const probe = text.includes('{{') ? text.replace(/\{\{[^{}]*\}\}/g, '0') : text;
   try {
     return JSON.parse(probe);
@@ -111,6 +117,12 @@ const isText = (v: unknown): v is string => typeof v === 'string' && v.trim() !=
 const isNullableStr = (v: unknown) => v === null || v === undefined || typeof v === 'string';
 const isNullableNum = (v: unknown) => v === null || v === undefined || (typeof v === 'number' && Number.isFinite(v));
 const isStrMap = (v: unknown) => isObj(v) && Object.values(v).every(isStr);
+/** `source` is kept only in this shape: anything else (a nested value) would be carried into every result. */
+const isSourceRef = (v: unknown) =>
+  isObj(v) &&
+  isStr(v.file) &&
+  Number.isSafeInteger(v.line) &&
+  Object.keys(v).every((k) => k === 'file' || k === 'line');
 
 export function validateTestRecord(v: unknown): string | null {
   if (!isObj(v)) return 'a test record must be a JSON object';
@@ -205,7 +217,9 @@ export function normalizeTestRecord(v: Obj, seq: number): TestRecord {
     tags: tagsValue((v.tags as string[] | undefined) ?? []),
     enabled: (v.enabled as boolean | undefined) ?? true,
     vars: (v.vars as Record<string, string> | undefined) ?? {},
-    source: isObj(v.source) ? (v.source as unknown as TestRecord['source']) : null,
+    source: isSourceRef(v.source)
+      ? { file: (v.source as Obj).file as string, line: (v.source as Obj).line as number }
+      : null,
   };
 }
 

@@ -23,16 +23,16 @@ test('status patterns: exact, class, lists and mixes', () => {
   assert.match(statusMatcher('2xy') as string, /bad status pattern/);
 });
 
-test('body substring and /regex/flags pass and fail', () => {
-  assert.deepEqual(runChecks(exp({ body: 'item-1' }), res(200, '{"name":"item-1"}')), []);
-  assert.deepEqual(runChecks(exp({ body: '/ITEM-\\d+/i' }), res(200, 'item-42')), []);
-  const [f] = runChecks(exp({ body: '/^x/' }), res(200, 'abc'));
+test('body substring and /regex/flags pass and fail', async () => {
+  assert.deepEqual(await runChecks(exp({ body: 'item-1' }), res(200, '{"name":"item-1"}')), []);
+  assert.deepEqual(await runChecks(exp({ body: '/ITEM-\\d+/i' }), res(200, 'item-42')), []);
+  const [f] = await runChecks(exp({ body: '/^x/' }), res(200, 'abc'));
   assert.equal(f?.check, 'body');
   assert.equal(f?.actual, 'abc');
-  assert.throws(() => runChecks(exp({ body: '/(/' }), res(200, 'x')), /bad regular expression/);
+  await assert.rejects(() => runChecks(exp({ body: '/(/' }), res(200, 'x')), /bad regular expression/);
 });
 
-test('json deep partial: objects, positional arrays, scalars', () => {
+test('json deep partial: objects, positional arrays, scalars', async () => {
   const actual = { a: 1, b: { c: [1, 2, 3], d: 'x' }, e: null };
   assert.equal(jsonContains({ b: { c: [1, 2] } }, actual), null);
   assert.equal(jsonContains({ e: null, b: {} }, actual), null);
@@ -40,14 +40,14 @@ test('json deep partial: objects, positional arrays, scalars', () => {
   assert.deepEqual(jsonContains({ a: '1' }, actual)?.path, '$.a');
   assert.equal(jsonContains({ z: 1 }, actual)?.missing, true);
   assert.equal(jsonContains([1, 2, 3, 4], [1, 2, 3])?.path, '$[3]');
-  const [f] = runChecks(exp({ json: '{"b":{"d":"y"}}' }), res(200, JSON.stringify(actual)));
+  const [f] = await runChecks(exp({ json: '{"b":{"d":"y"}}' }), res(200, JSON.stringify(actual)));
   assert.deepEqual(f, { check: 'json', expected: '$.b.d = "y"', actual: '$.b.d = "x"' });
-  const [g] = runChecks(exp({ json: '{"a":1}' }), res(200, 'not json'));
+  const [g] = await runChecks(exp({ json: '{"a":1}' }), res(200, 'not json'));
   assert.match(g?.actual ?? '', /body is not JSON/);
 });
 
-test('max_ms fails a slow answer, every failure is listed', () => {
-  const fails = runChecks(exp({ status: '200', body: 'zzz', maxMs: 5 }), res(404, 'abc', 12.34));
+test('max_ms fails a slow answer, every failure is listed', async () => {
+  const fails = await runChecks(exp({ status: '200', body: 'zzz', maxMs: 5 }), res(404, 'abc', 12.34));
   assert.deepEqual(
     fails.map((f) => f.check),
     ['status', 'body', 'max_ms'],
@@ -55,9 +55,23 @@ test('max_ms fails a slow answer, every failure is listed', () => {
   assert.equal(fails[2]?.actual, '12.3 ms');
 });
 
-test('actual values are cut to a readable length', () => {
+test('actual values are cut to a readable length', async () => {
   const long = 'x'.repeat(5000);
   assert.ok(cut(long).length < 230);
-  const [f] = runChecks(exp({ body: 'nope' }), res(200, long));
+  const [f] = await runChecks(exp({ body: 'nope' }), res(200, long));
   assert.ok((f?.actual.length ?? 0) < 230);
+});
+
+test('json match walks values 20,000 levels deep without recursion', () => {
+  let deep: unknown = 1;
+  let expected: unknown = 2;
+  for (let i = 0; i < 20_000; i++) {
+    deep = [deep];
+    expected = [expected];
+  }
+  const m = jsonContains(expected, deep);
+  assert.equal(m?.path.length, 1 + 20_000 * 3);
+  assert.equal(m?.actual, 1);
+  assert.equal(jsonContains(deep, deep), null);
+  assert.equal(jsonContains({ a: [1, { b: 2 }] }, { a: [1] })?.path, '$.a[1]');
 });

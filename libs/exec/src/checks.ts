@@ -1,4 +1,5 @@
-import type { CheckFailure } from '@capi/core';
+import { type CheckFailure, jsonLimitProblem } from '@capi/core';
+import { type BodyRegex, compileBodyRegex, REGEX_DEADLINE_MS, testBodyRegex } from './body-regex.js';
 import { jsonContains } from './json-match.js';
 import { statusMatcher } from './status-pattern.js';
 
@@ -14,10 +15,13 @@ export interface Expectation {
 
 export interface ObservedResponse {
   status: number;
-  /** The body as read: at most --max-body bytes, decoded as UTF-8. */
+  /** The body as read: at most --max-body bytes (after any Content-Encoding is undone), decoded as UTF-8. */
   text: string;
   truncated: boolean;
   durationMs: number;
+  /** Bytes on the wire, and decoded when the body was encoded (for the cut note). */
+  bytes?: number;
+  decodedBytes?: number | null;
 }
 
 /** A check could not even be evaluated (a bad regex, JSON text that does not parse). */
@@ -35,15 +39,15 @@ export function cut(text: string, limit = ACTUAL_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length} chars)`;
 }
 
-const regexCache = new Map<string, RegExp>();
+const regexCache = new Map<string, BodyRegex>();
 
-function bodyRegex(pattern: string): RegExp | null {
+function bodyRegex(pattern: string): BodyRegex | null {
   const m = /^\/(.*)\/([dgimsuyv]*)$/s.exec(pattern);
   if (!m) return null;
   let re = regexCache.get(pattern);
   if (!re) {
     try {
-      re = new RegExp(m[1] as string, (m[2] as string).replace('g', ''));
+      re = compileBodyRegex(m[1] as string, (m[2] as string).replace('g', ''));
     } catch (err) {
       throw new BadExpectation(`expect.body: bad regular expression ${pattern}: ${(err as Error).message}`);
     }
@@ -61,19 +65,36 @@ export function statusPasses(pattern: string, status: number): boolean {
 /** How a text is shown in a failure: redacted whole first, then cut (see redact.ts). */
 export type Show = (text: string) => string;
 
-function checkBody(expected: string, res: ObservedResponse, show: Show): CheckFailure | null {
+/** Why the checks saw only part of the body, or ''. */
+function cutNote(res: ObservedResponse): string {
+  if (!res.truncated) return '';
+  if (res.decodedBytes === undefined || res.decodedBytes === null) return ' (body cut at --max-body)';
+  return ` (decoded body cut at --max-body: ${res.bytes ?? '?'} bytes on the wire decoded to more than ${res.text.length} characters, decoding stopped)`;
+}
+
+async function checkBody(
+  expected: string,
+  res: ObservedResponse,
+  show: Show,
+  signal?: AbortSignal,
+): Promise<CheckFailure | null> {
   const re = bodyRegex(expected);
-  const ok = re ? re.test(res.text) : res.text.includes(expected);
-  if (ok) return null;
-  const note = res.truncated ? ' (body cut at --max-body)' : '';
-  return {
-    check: 'body',
-    expected: show(re ? `matches ${expected}` : `contains ${JSON.stringify(expected)}`),
-    actual: show(res.text) + note,
-  };
+  const verdict = re ? await testBodyRegex(re, res.text, signal) : res.text.includes(expected);
+  if (verdict === true) return null;
+  const shown = re ? `matches ${expected}` : `contains ${JSON.stringify(expected)}`;
+  if (verdict === 'timeout')
+    return {
+      check: 'body',
+      expected: show(shown),
+      actual: `not decided: the regular expression ran longer than ${REGEX_DEADLINE_MS} ms on this body of ${res.text.length} characters and was stopped (a pattern that backtracks, such as nested quantifiers or a backreference)`,
+    };
+  return { check: 'body', expected: show(shown), actual: show(res.text) + cutNote(res) };
 }
 
 function parseExpectedJson(text: string): unknown {
+  // The suite was checked when it was read; templates may have grown the text since.
+  const problem = jsonLimitProblem(text);
+  if (problem) throw new BadExpectation(`expect.json: ${problem}`);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -101,25 +122,43 @@ function checkJson(expectedText: string, res: ObservedResponse, show: Show, pars
   try {
     actual = JSON.parse(res.text);
   } catch {
-    const why = res.truncated ? 'body cut at --max-body, not whole JSON' : 'body is not JSON';
+    const why = res.truncated ? `body cut at --max-body, not whole JSON${cutNote(res)}` : 'body is not JSON';
     return { check: 'json', expected: show(expectedText), actual: show(`${why}: ${res.text}`) };
   }
   const m = jsonContains(expected, actual);
   if (!m) return null;
   return {
     check: 'json',
-    expected: show(`${m.path} = ${JSON.stringify(m.expected)}`),
-    actual: show(m.missing ? `${m.path} missing` : `${m.path} = ${JSON.stringify(m.actual)}`),
+    expected: show(`${m.path} = ${preview(m.expected)}`),
+    actual: show(m.missing ? `${m.path} missing` : `${m.path} = ${preview(m.actual)}`),
   };
 }
 
-/** Every failed check of an answered request; empty when it passed. */
-export function runChecks(expect: Expectation, res: ObservedResponse, show: Show = cut): CheckFailure[] {
+/** A value for a failure message: JSON, or a note when it is nested too deeply to write. */
+function preview(v: unknown): string {
+  try {
+    const text = JSON.stringify(v);
+    return text.length > ACTUAL_LIMIT * 4 ? `${text.slice(0, ACTUAL_LIMIT * 4)}…` : text;
+  } catch {
+    return Array.isArray(v) ? '[… nested too deeply to show]' : '{… nested too deeply to show}';
+  }
+}
+
+/**
+ * Every failed check of an answered request; empty when it passed. `show` redacts and cuts
+ * failure texts; `signal`: the run is cut, stop waiting.
+ */
+export async function runChecks(
+  expect: Expectation,
+  res: ObservedResponse,
+  show: Show = cut,
+  signal?: AbortSignal,
+): Promise<CheckFailure[]> {
   const failures: CheckFailure[] = [];
   if (!statusPasses(expect.status, res.status))
     failures.push({ check: 'status', expected: expect.status, actual: String(res.status) });
   if (expect.body !== null && expect.body !== '') {
-    const f = checkBody(expect.body, res, show);
+    const f = await checkBody(expect.body, res, show, signal);
     if (f) failures.push(f);
   }
   if (hasJson(expect)) {

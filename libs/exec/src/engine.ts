@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EnvAllow, MIN_SECRET_LENGTH, type TestRecord } from '@capi/core';
+import { timerMs } from './backoff.js';
 import { fingerprint } from './fingerprint.js';
 import { createHttpClient } from './http-client.js';
 import { createLiveState, createRateMeter, type LiveState } from './live-state.js';
@@ -33,6 +34,10 @@ export interface EngineOptions extends ResultOrigin {
   delayMs: number;
   timeoutMs: number;
   maxBody: number;
+  /** --max-pause: the longest pause the API may ask for (Retry-After, a spent window). */
+  maxPauseMs?: number;
+  /** --compressed: ask for compressed answers (a test's own Accept-Encoding wins). */
+  compressed?: boolean;
   insecure: boolean;
   retries: number;
   maxErrors: MaxErrors | null;
@@ -140,11 +145,18 @@ export async function runTests(
 ): Promise<Summary> {
   const began = performance.now();
   const secrets = options.secrets ?? createSecretSet();
-  const limiter = options.limiter ?? createRateLimiter(options.rate);
+  const limiter = options.limiter ?? createRateLimiter(options.rate, undefined, options.maxPauseMs);
+  live.apiPausedUntil = () => limiter.pausedUntilWall();
   // The in-flight window bounds the connections: the pool grows to it and no further,
   // also when control.json changes the concurrency.
-  const client = createHttpClient({ connections: null, insecure: options.insecure, maxBody: options.maxBody });
+  const client = createHttpClient({
+    connections: null,
+    insecure: options.insecure,
+    maxBody: options.maxBody,
+    compressed: options.compressed === true,
+  });
   const cutter = new AbortController();
+  const stopWaits = new AbortController();
   // Every lane waiting out a backoff listens to it: as many listeners as lanes is normal.
   setMaxListeners(0, cutter.signal);
   let stoppedBy: Summary['stoppedBy'] = null;
@@ -166,12 +178,16 @@ export async function runTests(
     // A signal wins over --max-errors: the run was stopped, and in flight gets the grace.
     stoppedBy = 'stop';
     live.state = 'stopping';
+    // Lanes waiting for a slot, a pause or a retry have nothing in flight: they end now,
+    // not after --grace (a resume runs their tests).
+    limiter.cancelAll();
+    stopWaits.abort();
     if (graceTimer) return;
     graceTimer = setTimeout(() => {
       cutter.abort();
       limiter.cancelAll();
       void client.destroy();
-    }, options.graceMs);
+    }, timerMs(options.graceMs));
     wake();
   };
   if (options.stop?.aborted) onStop();
@@ -200,6 +216,7 @@ export async function runTests(
     limiter,
     retries: options.retries,
     cut: cutter.signal,
+    waits: stopWaits.signal,
     // The meter gives the average since the start until it has a few seconds of samples.
     observedRate: () => live.rateNow(),
     lanes: () => live.concurrency,
@@ -247,7 +264,7 @@ export async function runTests(
       if (done === null || unreachable(done)) cut++;
       else await finish(rec, done.outcome, done.secrets);
       if (options.delayMs > 0 && !stoppedBy)
-        await sleep(options.delayMs, undefined, { signal: cutter.signal }).catch(() => {});
+        await sleep(timerMs(options.delayMs), undefined, { signal: cutter.signal }).catch(() => {});
     } catch (err) {
       failure ??= err;
       stoppedBy ??= 'stop';

@@ -260,7 +260,7 @@ async function run(
   done: Map<string, string>,
   notPassed: Set<string>,
 ): Promise<ExecuteSummary> {
-  const limiter = createRateLimiter(opts.rate);
+  const limiter = createRateLimiter(opts.rate, undefined, opts.maxPauseMs);
   const control = opts.control
     ? watchControl(opts.control, live, limiter, { rate: opts.rate, concurrency: opts.concurrency })
     : null;

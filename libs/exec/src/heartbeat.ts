@@ -12,6 +12,7 @@ export interface Heartbeat {
 }
 
 export function snapshot(live: LiveState, batch: string | null): StatusHeartbeat {
+  const paused = live.apiPausedUntil();
   return {
     state: live.state,
     batch,
@@ -23,6 +24,7 @@ export function snapshot(live: LiveState, batch: string | null): StatusHeartbeat
     skipped: live.skipped,
     inFlight: [...live.inFlight],
     rate: Math.round(live.rate * 10) / 10,
+    pausedUntil: paused === null ? null : new Date(paused).toISOString(),
     pid: process.pid,
     startedAt: new Date(live.startedAt).toISOString(),
     updatedAt: new Date().toISOString(),

@@ -2,14 +2,27 @@ import type { Client as UndiciClient } from 'undici';
 // Only the Client module, not undici's index: the index loads fetch, WebSocket, caches and
 // mocks too, ~0.12 s of start-up per process, paid by every batch worker capi-launch starts.
 import ClientModule from 'undici/lib/dispatcher/client.js';
+import { Exchange, pickHeaders, RequestError } from './exchange.js';
+
+export { RequestError };
 
 type Client = UndiciClient;
 const Client = ClientModule as unknown as typeof UndiciClient;
 
 /**
- * The HTTP side: keep-alive connections, one per request in flight. Bodies are read up to --max-body; the rest is
- * drained and only counted, so memory stays bounded whatever the API sends.
+ * The HTTP side: keep-alive connections, one per request in flight. Bodies are read up to --max-body (decoded, when
+ * the API compressed them); the rest is drained and only counted, so memory stays bounded whatever the API sends.
  */
+
+/**
+ * The most --max-body may be: 256 MiB. A kept body is read as one UTF-8 string, and a
+ * string holds at most 2^29-24 UTF-16 units; N bytes decode to at most N units.
+ */
+export const MAX_BODY_LIMIT = 256 * 1024 * 1024;
+
+/** What `--compressed` asks for. */
+export const ACCEPT_ENCODING = 'gzip, deflate, br';
+
 export interface OutgoingRequest {
   origin: string;
   path: string;
@@ -23,27 +36,17 @@ export interface OutgoingRequest {
 
 export interface HttpAnswer {
   status: number;
-  /** Only the headers capi reads: `retry-after`, `ratelimit*`, `x-ratelimit-*` (lower case). */
+  /** Only the headers capi reads: `retry-after`, `ratelimit*`, `x-ratelimit-*`, `content-encoding` (lower case). */
   headers: Record<string, string | string[] | undefined>;
+  /** The body as the checks see it: decoded when it had a Content-Encoding. */
   text: string;
+  /** Bytes of the body on the wire. */
   bytes: number;
+  /** Bytes of the body once decoded (only when it was encoded and a check read it). */
+  decodedBytes: number | null;
+  /** The body passed --max-body (decoded, when it was encoded). */
   truncated: boolean;
   durationMs: number;
-}
-
-/** A request that got no usable answer; `code` is what the result record shows. */
-export class RequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    /** False when the HTTP client refused the request before sending it: trying again cannot help. */
-    readonly sent = true,
-    /** The raw undici or system code (`UND_ERR_CONNECT_TIMEOUT`), for the retry rule. */
-    readonly detail: string | null = null,
-  ) {
-    super(message);
-    this.name = 'RequestError';
-  }
 }
 
 /**
@@ -70,6 +73,8 @@ export interface HttpClientOptions {
   connections: number | null;
   insecure: boolean;
   maxBody: number;
+  /** Send `Accept-Encoding: gzip, deflate, br` when the request has none. */
+  compressed?: boolean;
 }
 
 export interface HttpClient {
@@ -115,112 +120,17 @@ function messageOf(err: unknown): string {
   return cause && cause !== msg ? `${msg}: ${cause}` : msg;
 }
 
-/** Response headers capi reads (Retry-After, rate-limit hints): only these are turned into strings. */
-function wanted(name: Buffer): string | null {
-  const c = name[0];
-  // r(etry-after), R, x(-ratelimit-*), X: every other header is skipped without decoding it.
-  if (c !== 0x72 && c !== 0x52 && c !== 0x78 && c !== 0x58) return null;
-  const lower = name.toString('latin1').toLowerCase();
-  return lower === 'retry-after' || lower.startsWith('ratelimit') || lower.startsWith('x-ratelimit') ? lower : null;
+/** The request's headers with `Accept-Encoding` added, unless it has its own (any case). */
+function askCompressed(headers: Record<string, string>): Record<string, string> {
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'accept-encoding') return headers;
+  return { ...headers, 'accept-encoding': ACCEPT_ENCODING };
 }
-
-function pickHeaders(raw: Buffer[] | null): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {};
-  if (!raw) return out;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = wanted(raw[i] as Buffer);
-    if (name === null) continue;
-    const value = (raw[i + 1] as Buffer).toString('latin1');
-    const had = out[name];
-    out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-  }
-  return out;
-}
-
-/**
- * One request, driven by undici's dispatch callbacks: no response stream, no promise per
- * callback. Keeps up to `keep` bytes of the body, counts all of them, and stops at the deadline.
- */
-class Exchange {
-  status = 0;
-  raw: Buffer[] | null = null;
-  chunks: Buffer[] = [];
-  kept = 0;
-  bytes = 0;
-  /** Set when capi ended the request itself (a timeout): that, not undici's error, is the answer. */
-  forced: RequestError | null = null;
-  abortFn: ((err: Error) => void) | null = null;
-  timer: NodeJS.Timeout | null = null;
-  settled = false;
-  constructor(
-    readonly keep: number,
-    readonly deadline: number,
-    readonly timeoutMs: number,
-    /** Called once: null when the answer is complete, else the error. */
-    readonly done: (err: unknown) => void,
-    /** Drops the connection (a request that has not started cannot be aborted otherwise). */
-    readonly kill: (err: Error) => void,
-  ) {}
-
-  /** Ends the request with `err` (a timeout). */
-  end(err: RequestError): void {
-    if (this.settled || this.forced) return;
-    this.forced = err;
-    if (this.abortFn) this.abortFn(err);
-    else this.kill(err);
-  }
-
-  onConnect(abort: (err: Error) => void): void {
-    this.abortFn = abort;
-    if (this.forced) abort(this.forced);
-  }
-
-  onHeaders(status: number, raw: Buffer[] | null): boolean {
-    this.status = status;
-    this.raw = raw;
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    this.bytes += chunk.length;
-    if (this.kept < this.keep) {
-      const part = chunk.length <= this.keep - this.kept ? chunk : chunk.subarray(0, this.keep - this.kept);
-      this.chunks.push(part);
-      this.kept += part.length;
-    }
-    if (performance.now() > this.deadline)
-      this.end(new RequestError('TIMEOUT', `body not read within ${this.timeoutMs} ms`));
-    return true;
-  }
-
-  onComplete(): void {
-    this.settle(this.forced);
-  }
-
-  onError(err: Error): void {
-    this.settle(this.forced ?? err);
-  }
-
-  private settle(err: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.done(err);
-  }
-
-  text(): string {
-    const { chunks } = this;
-    if (chunks.length === 0) return '';
-    if (chunks.length === 1) return (chunks[0] as Buffer).toString('utf8');
-    return Buffer.concat(chunks, this.kept).toString('utf8');
-  }
-}
-
-/** Bytes kept of a body no check reads: a status failure shows its start (redacted, then cut). */
-export const STATUS_BODY_BYTES = 4096;
 
 /** Timeouts up to this long are timed by capi-exec itself (to the ms); longer ones by undici (to about a second). */
 export const PRECISE_TIMEOUT_MS = 5000;
+
+/** Bytes kept of a body no check reads: a status failure shows its start (redacted, then cut). */
+export const STATUS_BODY_BYTES = 4096;
 
 /**
  * Connections: one undici Client (one keep-alive connection, pipelining 1) per request in
@@ -231,7 +141,7 @@ export const PRECISE_TIMEOUT_MS = 5000;
  * every response in a stream.
  */
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
-  const maxBody = opts.maxBody;
+  const maxBody = Math.min(opts.maxBody, MAX_BODY_LIMIT);
   const idle = new Map<string, Client[]>();
   const all = new Set<Client>();
   let ended = false;
@@ -289,7 +199,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
           {
             path: req.path,
             method: req.method as 'GET',
-            headers: req.headers,
+            headers: opts.compressed ? askCompressed(req.headers) : req.headers,
             body: req.body,
             headersTimeout: req.timeoutMs,
             bodyTimeout: req.timeoutMs,
@@ -319,12 +229,17 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       throw new RequestError(code, message, true, raw?.code ?? raw?.cause?.code ?? null);
     }
     give(req.origin, client);
+    // A body no check reads is kept only for a status failure's snippet: one that does not
+    // decode is left out of it rather than failing a test that never asked for the body.
+    const problem = ex.codingProblem();
+    if (problem && req.keepText) throw new RequestError('BAD_ENCODING', problem);
     return {
       status: ex.status,
       headers: pickHeaders(ex.raw),
-      text: ex.text(),
+      text: problem ? '' : ex.text(),
       bytes: ex.bytes,
-      truncated: ex.bytes > maxBody,
+      decodedBytes: ex.decoded && req.keepText ? ex.decoded.decoded : null,
+      truncated: ex.decoded ? ex.decoded.cut : ex.bytes > maxBody,
       durationMs: performance.now() - start,
     };
   }

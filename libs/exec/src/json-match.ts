@@ -14,25 +14,45 @@ export interface JsonMismatch {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** An expected key or element the actual value does not have. */
+const MISSING: unique symbol = Symbol('missing');
+
+const keyPath = (path: string, key: string) =>
+  /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+
+/**
+ * Walks with a stack of its own, not recursion: however deep the two values nest (a
+ * response 20,000 levels deep), matching cannot overflow the call stack. Pairs are taken
+ * in document order, so the first difference reported is the first one found by reading.
+ */
 export function jsonContains(expected: unknown, actual: unknown, path = '$'): JsonMismatch | null {
-  if (Array.isArray(expected)) {
-    if (!Array.isArray(actual)) return { path, expected, actual, missing: false };
-    for (let i = 0; i < expected.length; i++) {
-      if (i >= actual.length) return { path: `${path}[${i}]`, expected: expected[i], actual: undefined, missing: true };
-      const m = jsonContains(expected[i], actual[i], `${path}[${i}]`);
-      if (m) return m;
+  const stack: Array<[unknown, unknown, string]> = [[expected, actual, path]];
+  while (stack.length > 0) {
+    const [exp, act, at] = stack.pop() as [unknown, unknown, string];
+    if (act === MISSING) return { path: at, expected: exp, actual: undefined, missing: true };
+    if (Array.isArray(exp)) {
+      if (!Array.isArray(act)) return { path: at, expected: exp, actual: act, missing: false };
+      const pairs: Array<[unknown, unknown, string]> = [];
+      for (let i = 0; i < exp.length; i++) {
+        if (i >= act.length) {
+          pairs.push([exp[i], MISSING, `${at}[${i}]`]);
+          break;
+        }
+        pairs.push([exp[i], act[i], `${at}[${i}]`]);
+      }
+      for (let i = pairs.length - 1; i >= 0; i--) stack.push(pairs[i] as [unknown, unknown, string]);
+      continue;
     }
-    return null;
-  }
-  if (isObj(expected)) {
-    if (!isObj(actual)) return { path, expected, actual, missing: false };
-    for (const key of Object.keys(expected)) {
-      const sub = /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-      if (!Object.hasOwn(actual, key)) return { path: sub, expected: expected[key], actual: undefined, missing: true };
-      const m = jsonContains(expected[key], actual[key], sub);
-      if (m) return m;
+    if (isObj(exp)) {
+      if (!isObj(act)) return { path: at, expected: exp, actual: act, missing: false };
+      const keys = Object.keys(exp);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i] as string;
+        stack.push([exp[key], Object.hasOwn(act, key) ? act[key] : MISSING, keyPath(at, key)]);
+      }
+      continue;
     }
-    return null;
+    if (exp !== act) return { path: at, expected: exp, actual: act, missing: false };
   }
-  return expected === actual ? null : { path, expected, actual, missing: false };
+  return null;
 }

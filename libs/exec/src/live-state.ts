@@ -22,6 +22,8 @@ export interface LiveState extends TestCounts {
   paused: boolean;
   /** Called when a limit changed, so the engine looks again. */
   wake: () => void;
+  /** Wall-clock ms at which a pause the API asked for ends, or null (set by the engine). */
+  apiPausedUntil: () => number | null;
 }
 
 export function createLiveState(concurrency: number, total: number | null = null): LiveState {
@@ -42,6 +44,7 @@ export function createLiveState(concurrency: number, total: number | null = null
     concurrency,
     paused: false,
     wake: () => {},
+    apiPausedUntil: () => null,
   };
   return live;
 }

@@ -63,3 +63,47 @@ test('hints: a spent window pauses, a low one paces', () => {
   now = 2500;
   assert.equal(limiter.effectiveRate(), null);
 });
+
+test('a pause over the cap is refused: take() answers false at once and refusal() says why', async () => {
+  let t = 0;
+  const limiter = createRateLimiter(null, () => t, 300_000);
+  assert.equal(limiter.pauseFor(1000, 'Retry-After: 1'), true);
+  assert.equal(limiter.refusal(), null);
+  const waiting = limiter.take();
+  assert.equal(limiter.pauseFor(999_999_999_000, 'X-RateLimit-Reset: 999999999'), false);
+  assert.equal(await waiting, false);
+  assert.equal(limiter.take(), false);
+  assert.match(
+    limiter.refusal() ?? '',
+    /pause of \d+ years.*X-RateLimit-Reset: 999999999.*longer than --max-pause 300 s/,
+  );
+  // Once the refused pause would have ended, tests start again.
+  t = 1_000_000_000_001;
+  assert.equal(limiter.refusal(), null);
+  assert.equal(limiter.take(), true);
+  assert.equal(limiter.pauseFor(Number.POSITIVE_INFINITY), false);
+  assert.match(limiter.refusal() ?? '', /pause of forever \(until never/);
+});
+
+test('a spent window within the cap pauses; the wall-clock end is shown; cancelAll is final', async () => {
+  const limiter = createRateLimiter(null, undefined, 300_000);
+  limiter.hint(0, 0.2, 4, 'RateLimit: "d";r=0;t=0.2');
+  const until = limiter.pausedUntilWall();
+  assert.ok(until !== null && until > Date.now() && until < Date.now() + 1000);
+  const started = performance.now();
+  assert.equal(await limiter.take(), true);
+  assert.ok(performance.now() - started >= 150);
+  limiter.cancelAll();
+  assert.equal(limiter.take(), false);
+});
+
+test('--max-pause 0: a window that resets now is no pause to refuse; any real one is refused', () => {
+  let t = 0;
+  const limiter = createRateLimiter(null, () => t, 0);
+  limiter.hint(0, 0, 4);
+  assert.equal(limiter.refusal(), null);
+  t = 100;
+  assert.equal(limiter.take(), true);
+  limiter.hint(0, 1, 4, 'X-RateLimit-Reset: 1');
+  assert.match(limiter.refusal() ?? '', /pause of 1 s .*longer than --max-pause 0 s/);
+});

@@ -4,21 +4,31 @@
  * configured rate sit two things the API can ask for:
  * - a pause (Retry-After on 429/503, or a spent rate-limit window) that holds every lane;
  * - an adaptive ceiling: a 429 halves the pace, which then recovers by 10% a second.
+ * Every pause is held to `maxPauseMs` (--max-pause): a longer one is refused, and until it
+ * would have ended `take()` answers false at once and `refusal()` says why, so the tests
+ * that would wait end as errors instead of the process sleeping for years.
  */
+import { DEFAULT_MAX_PAUSE_MS, timerMs } from './backoff.js';
+
 export interface RateLimiter {
   /**
    * Resolves when this lane may start a request (at once when nothing limits the pace);
-   * false when `cancelAll` ended the wait.
+   * false when `cancelAll` ended the wait or a pause over the cap was refused (`refusal()`).
    */
   take(): boolean | Promise<boolean>;
-  /** Ends every wait with false (the run is being cut). */
+  /** Ends every wait with false, and every later take() too (the run is stopping). */
   cancelAll(): void;
   setRate(perSecond: number | null): void;
-  pauseFor(ms: number): void;
+  /** The API asked for a pause (`said`: what it sent). False when it is over the cap and was refused. */
+  pauseFor(ms: number, said?: string): boolean;
+  /** Why tests may not start now (a refused pause that has not yet run out), or null. */
+  refusal(): string | null;
+  /** Wall-clock ms at which the API's pause ends, or null when none is in force. */
+  pausedUntilWall(): number | null;
   /** The API said 429: lower the pace for a while. `observed` is the recent tests/s. */
   throttle(observed: number): void;
   /** Rate-limit headers: at most `remaining` more starts over the next `resetS` seconds. */
-  hint(remaining: number, resetS: number, lanes: number): void;
+  hint(remaining: number, resetS: number, lanes: number, said?: string): void;
   /** The pace in force now (starts per second), or null when unlimited. */
   effectiveRate(): number | null;
   readonly pausedUntil: number;
@@ -30,9 +40,19 @@ const HEADROOM = 1.015;
 const CATCH_UP_MS = 1000 * (HEADROOM - 1);
 const THROTTLE_EVERY_MS = 1000;
 
+function seconds(ms: number): string {
+  if (!Number.isFinite(ms)) return 'forever';
+  const s = ms / 1000;
+  if (s < 3600) return `${Math.round(s)} s`;
+  if (s < 86400 * 2) return `${(s / 3600).toFixed(1)} h`;
+  if (s < 86400 * 730) return `${Math.round(s / 86400)} days`;
+  return `${Math.round(s / (86400 * 365.25))} years`;
+}
+
 export function createRateLimiter(
   initial: number | null,
   now: () => number = performance.now.bind(performance),
+  maxPauseMs = DEFAULT_MAX_PAUSE_MS,
 ): RateLimiter {
   let configured = initial;
   let adaptive: number | null = null;
@@ -43,6 +63,9 @@ export function createRateLimiter(
   let hintedUntil = 0;
   let next = 0;
   let pausedUntil = 0;
+  let refusedUntil = 0;
+  let refusedWhy = '';
+  let closed = false;
 
   const current = (): number | null => {
     const t = now();
@@ -75,7 +98,7 @@ export function createRateLimiter(
         timer = null;
         pump();
       },
-      Math.max(1, Math.ceil(at - t)),
+      timerMs(Math.max(1, Math.ceil(at - t))),
     );
   };
 
@@ -108,8 +131,32 @@ export function createRateLimiter(
     pump();
   };
 
+  const refuse = (ms: number, said: string | undefined) => {
+    const t = now();
+    const until = t + ms;
+    if (until > refusedUntil) {
+      refusedUntil = until;
+      const wall = Number.isFinite(ms) && ms < 8.64e15 - Date.now() ? new Date(Date.now() + ms).toISOString() : 'never';
+      refusedWhy =
+        `the API asked for a pause of ${seconds(ms)} (until ${wall}${said ? `; ${said}` : ''}), ` +
+        `longer than --max-pause ${Math.round(maxPauseMs / 1000)} s: not waited for`;
+    }
+    for (const resolve of queue.splice(0)) resolve(false);
+  };
+  const pauseFor = (ms: number, said?: string): boolean => {
+    if (!(ms <= maxPauseMs)) {
+      refuse(ms, said);
+      return false;
+    }
+    pausedUntil = Math.max(pausedUntil, now() + ms);
+    repump();
+    return true;
+  };
+  const refused = () => refusedUntil > 0 && now() < refusedUntil;
+
   return {
     take() {
+      if (closed || refused()) return false;
       if (queue.length === 0 && configured === null && adaptive === null && hinted === null && now() >= pausedUntil)
         return true;
       return new Promise<boolean>((resolve) => {
@@ -118,6 +165,7 @@ export function createRateLimiter(
       });
     },
     cancelAll() {
+      closed = true;
       if (timer) clearTimeout(timer);
       timer = null;
       for (const resolve of queue.splice(0)) resolve(false);
@@ -126,9 +174,11 @@ export function createRateLimiter(
       configured = perSecond;
       repump();
     },
-    pauseFor(ms) {
-      pausedUntil = Math.max(pausedUntil, now() + ms);
-      repump();
+    pauseFor,
+    refusal: () => (refused() ? refusedWhy : null),
+    pausedUntilWall() {
+      const t = now();
+      return pausedUntil > t ? Date.now() + (pausedUntil - t) : null;
     },
     throttle(observed) {
       const t = now();
@@ -142,16 +192,24 @@ export function createRateLimiter(
       adaptive = Math.max(MIN_RATE, Math.min(base, observed > 0 ? observed : base) / 2);
       adaptiveAt = t;
     },
-    hint(remaining, resetS, lanes) {
+    hint(remaining, resetS, lanes, said) {
       const t = now();
       if (remaining <= 0) {
-        pausedUntil = Math.max(pausedUntil, t + Math.max(resetS, 0.05) * 1000);
+        const ms = Math.max(resetS, 0) * 1000;
+        if (ms > maxPauseMs) pauseFor(ms, said);
+        else {
+          // At least 50 ms: an API that says "none left, reset now" is not hammered in a loop.
+          pausedUntil = Math.max(pausedUntil, t + Math.max(ms, 50));
+          repump();
+        }
         return;
       }
-      // Only pace when the window would otherwise run dry before it resets.
+      // Only pace when the window would otherwise run dry before it resets; a window
+      // longer than the cap paces as if it ended at the cap (the API will say 429 if not).
       if (remaining > lanes * 2) return;
-      hinted = Math.max(MIN_RATE, remaining / Math.max(resetS, 0.05));
-      hintedUntil = t + Math.max(resetS, 0.05) * 1000;
+      const windowS = Math.min(Math.max(resetS, 0.05), maxPauseMs / 1000);
+      hinted = Math.max(MIN_RATE, remaining / windowS);
+      hintedUntil = t + windowS * 1000;
     },
     effectiveRate: current,
     get pausedUntil() {

@@ -16,7 +16,8 @@ export interface Outcome {
   attempts: number;
   startedAt: number;
   durationMs: number;
-  response: { status: number; bytes: number } | null;
+  /** `bytes`: the body on the wire; `decodedBytes`: decoded, when it had a Content-Encoding a check read. */
+  response: { status: number; bytes: number; decodedBytes?: number } | null;
   failures: CheckFailure[];
   error: ResultError | null;
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckFailure, ResultError, TestRecord } from '@capi/core';
-import { BACKOFF_BASE_MS, backoffMs, parseRetryAfter, RETRY_AFTER_CAP_MS } from './backoff.js';
+import { BACKOFF_BASE_MS, backoffMs, parseRetryAfter, timerMs } from './backoff.js';
 import { BadExpectation, cut, runChecks, type Show, statusPasses } from './checks.js';
 import { type HttpAnswer, type HttpClient, RequestError } from './http-client.js';
 import { type PrepareContext, type PreparedTest, prepareTest } from './prepare.js';
@@ -21,6 +21,8 @@ export interface TestContext extends PrepareContext {
   retryUnsafe: boolean;
   /** Aborted when the grace period after a stop is over: the test is cut, not recorded. */
   cut: AbortSignal;
+  /** Aborted at a stop: a wait between tries ends at once (nothing is in flight), the test is cut. */
+  waits?: AbortSignal;
   /** Tests per second lately: a 429 halves the pace from there. */
   observedRate(): number;
   lanes(): number;
@@ -29,7 +31,7 @@ export interface TestContext extends PrepareContext {
 /** What a failed attempt says about trying again. */
 interface Retry {
   error: ResultError;
-  response: { status: number; bytes: number } | null;
+  response: { status: number; bytes: number; decodedBytes?: number } | null;
   /** ms to wait before the next try; null: back off with jitter. */
   waitMs: number | null;
   retryable: boolean;
@@ -37,19 +39,20 @@ interface Retry {
 
 /** A transient answer (429, 502, 503, 504): retried when the request may be repeated, or the API asked for it. */
 function fromAnswer(a: HttpAnswer, ctx: TestContext, safe: boolean): Retry {
-  const response = { status: a.status, bytes: a.bytes };
+  const response = responseOf(a);
   const error = { code: `HTTP_${a.status}`, message: `the API answered ${a.status}` };
   if (a.status !== 429 && a.status !== 503) return { error, response, waitMs: null, retryable: safe };
   if (a.status === 429) ctx.limiter.throttle(ctx.observedRate());
-  const waitMs = parseRetryAfter(a.headers['retry-after']);
+  const said = a.headers['retry-after'];
+  const waitMs = parseRetryAfter(said);
   // Retry-After says the request was not acted on: even a POST may be sent again.
   if (waitMs === null) return { error, response, waitMs: null, retryable: safe };
-  if (waitMs > RETRY_AFTER_CAP_MS) {
-    error.message += ` with Retry-After ${Math.round(waitMs / 1000)} s, longer than the ${RETRY_AFTER_CAP_MS / 1000} s capi waits`;
+  // The whole process waits, not just this test: every lane takes its next start from the
+  // limiter. A pause over --max-pause is refused: this test and those waiting end as errors.
+  if (!ctx.limiter.pauseFor(waitMs, `Retry-After: ${String(said).trim().slice(0, 60)}`)) {
+    error.message += `; ${ctx.limiter.refusal() ?? 'pause refused'}`;
     return { error, response, waitMs, retryable: false };
   }
-  // The whole process waits, not just this test: every lane takes its next start from the limiter.
-  ctx.limiter.pauseFor(waitMs);
   return { error, response, waitMs, retryable: true };
 }
 
@@ -58,17 +61,23 @@ function fromAnswer(a: HttpAnswer, ctx: TestContext, safe: boolean): Retry {
  * passed). A transient status nobody expected is retried; every other answer is the API's
  * and judged by the checks. A status failure shows the start of the body.
  */
-function judge(a: HttpAnswer, prep: PreparedTest, ctx: TestContext, safe: boolean): CheckFailure[] | Retry {
+function judge(a: HttpAnswer, prep: PreparedTest, ctx: TestContext, safe: boolean): Promise<CheckFailure[]> | Retry {
   if (TRANSIENT_STATUSES.has(a.status) && !statusPasses(prep.expect.status, a.status)) return fromAnswer(a, ctx, safe);
+  return checkAnswer(a, prep, ctx);
+}
+
+async function checkAnswer(a: HttpAnswer, prep: PreparedTest, ctx: TestContext): Promise<CheckFailure[]> {
   const show = showFor(prep.secrets);
-  const failures = runChecks(
-    prep.expect,
-    { status: a.status, text: a.text, truncated: a.truncated, durationMs: a.durationMs },
-    show,
-  );
+  const failures = await runChecks(prep.expect, a, show, ctx.cut);
   const status = failures.find((f) => f.check === 'status');
   if (status && a.text !== '') status.actual = `${a.status}, body: ${show(a.text)}`;
   return failures;
+}
+
+/** The result's `response`: the status and the body's size on the wire, and decoded when it was encoded. */
+function responseOf(a: HttpAnswer): { status: number; bytes: number; decodedBytes?: number } {
+  const r = { status: a.status, bytes: a.bytes };
+  return a.decodedBytes === null ? r : { ...r, decodedBytes: a.decodedBytes };
 }
 
 /** Failure texts are redacted whole, then cut: a secret never loses only its head. */
@@ -79,7 +88,7 @@ const showFor =
 
 function noteHints(a: HttpAnswer, ctx: TestContext): void {
   const hint = readRateHint(a.headers);
-  if (hint) ctx.limiter.hint(hint.remaining, hint.resetS, ctx.lanes());
+  if (hint) ctx.limiter.hint(hint.remaining, hint.resetS, ctx.lanes(), hint.said);
 }
 
 function setupError(err: unknown): ResultError {
@@ -90,9 +99,12 @@ function setupError(err: unknown): ResultError {
   throw err;
 }
 
-async function wait(ms: number, cut: AbortSignal): Promise<boolean> {
+async function wait(ms: number, ctx: TestContext): Promise<boolean> {
+  // `waits` is aborted at the stop, before any cut; no AbortSignal.any per wait (in Node 20
+  // each one stays referenced by its sources until they abort).
+  const signal = ctx.waits ?? ctx.cut;
   try {
-    await sleep(ms, undefined, { signal: cut });
+    await sleep(timerMs(ms), undefined, { signal });
     return true;
   } catch {
     return false;
@@ -139,7 +151,13 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
   for (let attempt = 1; attempt <= ctx.retries + 1; attempt++) {
     // take() is a plain true when nothing limits the pace: no await, no promise.
     const slot = ctx.limiter.take();
-    if ((slot !== true && !(await slot)) || ctx.cut.aborted) return null;
+    if ((slot !== true && !(await slot)) || ctx.cut.aborted) {
+      const why = ctx.cut.aborted ? null : ctx.limiter.refusal();
+      if (!why) return null;
+      // A pause over --max-pause: the test is not sent (or not sent again), and says why.
+      const error = { code: 'PAUSE_TOO_LONG', message: why };
+      return { outcome: { ...base, error, response: last?.response ?? null }, secrets, origin };
+    }
     // startedAt and durationMs describe the final attempt, so startedAt + durationMs is
     // when the test ended (what capi-merge takes for wall time); `attempts` counts the tries.
     base.startedAt = Date.now();
@@ -161,13 +179,15 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
       base.durationMs = performance.now() - sentAt;
       last = fromError(err, safe, prep.request.method, ctx.retries);
       if (!last.retryable) break;
-      if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx.cut))) return null;
+      if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx))) return null;
       continue;
     }
     noteHints(answer, ctx);
     // The expectations were checked before sending (prepareTest): judging cannot throw.
-    const verdict = judge(answer, prep, ctx, safe);
-    const timing = { durationMs: answer.durationMs, response: { status: answer.status, bytes: answer.bytes } };
+    const verdict = await judge(answer, prep, ctx, safe);
+    // A body regex still waiting for its worker when the grace ran out: cut, like a request.
+    if (ctx.cut.aborted) return null;
+    const timing = { durationMs: answer.durationMs, response: responseOf(answer) };
     if (Array.isArray(verdict)) {
       const status = verdict.length === 0 ? 'passed' : 'failed';
       return { outcome: { ...base, ...timing, status, failures: verdict }, secrets, origin };
@@ -181,7 +201,7 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
     }
     if (attempt <= ctx.retries) {
       const ms = verdict.waitMs ?? backoffMs(attempt, Math.random, BACKOFF_BASE_MS);
-      if (!(await wait(ms, ctx.cut))) return null;
+      if (!(await wait(ms, ctx))) return null;
     }
   }
   const outcome: Outcome = { ...base, response: last?.response ?? null, error: last?.error ?? null };

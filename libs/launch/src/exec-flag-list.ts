@@ -14,12 +14,13 @@ export const EXEC_VALUE_FLAGS = [
   'retries',
   'max-body',
   'max-errors',
+  'max-pause',
   'grace',
   'vars',
 ] as const;
 /** Given as often as wanted; all are passed (`--header` also as `-H`). */
 export const EXEC_REPEATED_FLAGS = ['header', 'allow-env', 'var'] as const;
-export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync', 'header-all-origins', 'retry-unsafe'] as const;
+export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync', 'compressed', 'header-all-origins', 'retry-unsafe'] as const;
 
 /** Stored flags that take no value (`--force` is added by a forced resume); every other is followed by its value. */
 export const EXEC_SWITCHES: ReadonlySet<string> = new Set([...EXEC_BOOLEAN_FLAGS.map((f) => `--${f}`), '--force']);

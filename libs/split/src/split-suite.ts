@@ -1,4 +1,4 @@
-import { InputError, type TestRecord } from '@capi/core';
+import { InputError, recordLineProblem, type TestRecord } from '@capi/core';
 import { csvRecords, type RowOutcome } from './csv-records.js';
 import { recordFilter } from './filters.js';
 import { idLines } from './id-lines.js';
@@ -55,12 +55,13 @@ function checked(outcome: RowOutcome, seen: ReturnType<typeof idLines>, options:
   let problem = outcome instanceof InputError ? outcome : null;
   if (!(outcome instanceof InputError)) {
     const { record, line } = outcome;
-    const first = seen.firstLine(record.id, line);
-    if (first === 0) return record;
+    const tooLong = recordLineProblem(record);
+    const first = tooLong ? 0 : seen.firstLine(record.id, line);
+    if (first === 0 && !tooLong) return record;
     problem = new InputError(
       options.source,
       line,
-      `duplicate id ${JSON.stringify(record.id)} (first at line ${first})`,
+      tooLong ?? `duplicate id ${JSON.stringify(record.id)} (first at line ${first})`,
     );
   }
   if (!options.lenient) throw problem;

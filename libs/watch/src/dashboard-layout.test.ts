@@ -31,6 +31,7 @@ function snap(extra: Partial<Snapshot> = {}): Snapshot {
     etaS: 35_999,
     lastUpdate: null,
     stalledS: 599,
+    apiPausedUntil: null,
     total: 1_000_000,
     remaining: 987_654,
     done: 12_346,

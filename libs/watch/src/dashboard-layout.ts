@@ -1,5 +1,5 @@
 import { formatDuration } from '@capi/core';
-import { formatRate, localTime } from './render-plain.js';
+import { apiPause, formatRate, localTime } from './render-plain.js';
 import type { Snapshot } from './snapshot.js';
 
 /**
@@ -86,7 +86,7 @@ export function headerSegments(s: Snapshot, message: string, width: number): Seg
   // Short: the whole state line fits 78 columns (an 80-column terminal) in every state.
   const stalled = s.stalledS === null ? '' : ` (no heartbeat ${formatDuration(s.stalledS)})`;
   const state: Segment[] = [
-    { text: `State ${s.state}${stalled}`, paint: TROUBLE.has(s.state) ? 'red' : null },
+    { text: `State ${s.state}${stalled}${apiPause(s)}`, paint: TROUBLE.has(s.state) ? 'red' : null },
     { text: `elapsed ${s.elapsedS === null ? '-' : formatDuration(s.elapsedS)}` },
     { text: `ETA ${s.etaS === null ? '-' : formatDuration(s.etaS)}` },
     { text: `rate ${formatRate(s.rate)} tests/s` },

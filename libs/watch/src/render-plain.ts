@@ -19,6 +19,11 @@ export function localTime(iso: string | null): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** ` (paused by the API until 10:31:05)`, or ''. */
+export function apiPause(s: Snapshot): string {
+  return s.apiPausedUntil === null ? '' : ` (paused by the API until ${localTime(s.apiPausedUntil).slice(11)})`;
+}
+
 export function progressBar(percent: number | null, width = BAR_WIDTH): string {
   const filled = Math.round(((percent ?? 0) / 100) * width);
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
@@ -40,7 +45,7 @@ export function renderPlain(s: Snapshot): string {
     `Execution Method: ${s.method ?? '-'}`,
     `Test File: ${s.suite ?? '-'}`,
     `Process ID: ${s.pid ?? '-'}${s.pidAlive === false ? ' (gone)' : ''}`,
-    `Status: ${s.state}${s.stalledS !== null ? ` (no heartbeat for ${formatDuration(s.stalledS)})` : ''}`,
+    `Status: ${s.state}${s.stalledS !== null ? ` (no heartbeat for ${formatDuration(s.stalledS)})` : ''}${apiPause(s)}`,
     `Started: ${localTime(s.started)}`,
     `Elapsed: ${s.elapsedS === null ? '-' : formatDuration(s.elapsedS)}`,
     '',

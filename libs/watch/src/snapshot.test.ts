@@ -296,3 +296,18 @@ test("the verdict is only run.json's; the success rate is over the results until
   const s = snapshot(exec, opts);
   assert.deepEqual([s.state, s.verdict, s.exitCode], ['COMPLETED', null, 1]);
 });
+
+test('a batch paused by the API shows until when; a pause over, or of a finished batch, does not', () => {
+  const state = runState();
+  const paused = (until: string) => {
+    batchState(state, 'batch_0002').heartbeat = hb('batch_0002', { done: 1, pausedUntil: until });
+    return snapshot(state, opts);
+  };
+  const s = paused(at(100));
+  assert.equal(s.apiPausedUntil, at(100));
+  assert.match(renderPlain(s), /^Status: RUNNING \(paused by the API until \d\d:\d\d:\d\d\)$/m);
+  assert.equal(paused(at(20)).apiPausedUntil, null);
+  batchState(state, 'batch_0001').heartbeat = hb('batch_0001', { state: 'completed', done: 5, pausedUntil: at(500) });
+  assert.equal(paused(at(100)).apiPausedUntil, at(100));
+  assert.doesNotMatch(renderPlain(snapshot(runState(), opts)), /paused by the API/);
+});

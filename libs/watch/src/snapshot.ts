@@ -59,6 +59,8 @@ export interface Snapshot extends TestCounts {
   lastUpdate: string | null;
   /** Seconds since the newest heartbeat of a running batch moved, when STALLED. */
   stalledS: number | null;
+  /** When a running batch is paused by the API (Retry-After, a spent rate-limit window): until when (ISO), the latest. */
+  apiPausedUntil: string | null;
   total: number | null;
   /** Tests without a result yet (of a completed run: the missing ones). */
   remaining: number | null;
@@ -96,6 +98,16 @@ function isStalled(hb: StatusHeartbeat | null, opts: SnapshotOptions): boolean {
 
 function heartbeats(state: RunState): StatusHeartbeat[] {
   return [...state.batches.values()].flatMap((b) => (b.heartbeat ? [b.heartbeat] : []));
+}
+
+/** The latest end of a pause the API asked a running batch for, still ahead of `now`. */
+function apiPausedUntil(hbs: StatusHeartbeat[], now: number): string | null {
+  let until = now;
+  for (const hb of hbs) {
+    const t = ACTIVE.has(hb.state) && typeof hb.pausedUntil === 'string' ? Date.parse(hb.pausedUntil) : Number.NaN;
+    if (t > until) until = t;
+  }
+  return until > now ? new Date(until).toISOString() : null;
 }
 
 /** Newest heartbeat of a running batch, when every running batch is older than the limit. */
@@ -213,6 +225,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     etaS: moving && remaining !== null && rate > 0 ? remaining / rate : null,
     lastUpdate: Number.isFinite(lastMs) ? new Date(lastMs).toISOString() : null,
     stalledS: stalled === null ? null : (opts.now - stalled) / 1000,
+    apiPausedUntil: ended ? null : apiPausedUntil(hbs, opts.now),
     total,
     ...counts,
     remaining,

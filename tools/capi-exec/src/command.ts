@@ -103,7 +103,17 @@ Examples:
     insecure: { type: 'boolean', description: 'Accept self-signed or otherwise invalid TLS certificates' },
     'max-body': {
       type: 'string',
-      description: 'Read at most this many bytes of a response; the rest is drained (default 1048576)',
+      description:
+        'Read at most this many bytes of a response (decoded when compressed); the rest is drained (default 1048576, at most 268435456)',
+    },
+    'max-pause': {
+      type: 'string',
+      description:
+        'Longest pause in seconds the API may ask for (Retry-After, rate-limit headers); a longer one ends the waiting tests as errors (default 300, at most 86400)',
+    },
+    compressed: {
+      type: 'boolean',
+      description: "Ask for compressed answers (Accept-Encoding: gzip, deflate, br); a test's own Accept-Encoding wins",
     },
     retries: {
       type: 'string',

@@ -15,7 +15,11 @@ import {
   BadUrl,
   type BaseUrl,
   createSecretSet,
+  DEFAULT_MAX_PAUSE_MS,
   type ExecuteOptions,
+  MAX_BODY_LIMIT,
+  MAX_PAUSE_LIMIT_MS,
+  MAX_TIMER_MS,
   parseBaseUrl,
   parseMaxErrors,
   parseRate,
@@ -114,6 +118,16 @@ function checkHeaders(
       if (env[v] === undefined) throw new UsageError(`--header "${name}": {{env.${v}}} is not set in the environment`);
 }
 
+/** `--max-body`: bounded so that the kept body always fits in one string (the checks read it as text). */
+function maxBody(text: string | undefined): number {
+  const n = intFlag('max-body', text, { min: 0 }) ?? 1024 * 1024;
+  if (n > MAX_BODY_LIMIT)
+    throw new UsageError(
+      `--max-body takes at most ${MAX_BODY_LIMIT} bytes (256 MiB), the most a check can read as text (got "${text}")`,
+    );
+  return n;
+}
+
 /** Maps the command line to the options of `execute` (everything but the output and the stop signal). */
 export function toOptions(
   args: Args,
@@ -151,13 +165,17 @@ export function toOptions(
     retryUnsafe: args['retry-unsafe'] === true,
     concurrency,
     rate,
-    delayMs: intFlag('delay', str(args.delay)) ?? 0,
-    timeoutMs: intFlag('timeout', str(args.timeout), { min: 1 }) ?? 30_000,
-    maxBody: intFlag('max-body', str(args['max-body']), { min: 0 }) ?? 1024 * 1024,
+    delayMs: intFlag('delay', str(args.delay), { max: MAX_TIMER_MS }) ?? 0,
+    timeoutMs: intFlag('timeout', str(args.timeout), { min: 1, max: MAX_TIMER_MS }) ?? 30_000,
+    maxBody: maxBody(str(args['max-body'])),
+    maxPauseMs:
+      (intFlag('max-pause', str(args['max-pause']), { max: MAX_PAUSE_LIMIT_MS / 1000 }) ??
+        DEFAULT_MAX_PAUSE_MS / 1000) * 1000,
+    compressed: args.compressed === true,
     insecure: args.insecure === true,
     retries: intFlag('retries', str(args.retries), { max: 100 }) ?? 2,
     maxErrors: str(args['max-errors']) ? parseMaxErrors(str(args['max-errors']) as string) : null,
-    graceMs: intFlag('grace', str(args.grace)) ?? 10_000,
+    graceMs: intFlag('grace', str(args.grace), { max: MAX_TIMER_MS }) ?? 10_000,
     batch: str(args.batch) ?? null,
     worker: worker ?? null,
     runId: str(args['run-id']) ?? null,

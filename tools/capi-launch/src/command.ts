@@ -97,6 +97,8 @@ const args: ArgsDef = {
   retries: { type: 'string', description: 'capi-exec: retries of errors' },
   'max-body': { type: 'string', description: 'capi-exec: largest response body read, in bytes' },
   'max-errors': { type: 'string', description: 'capi-exec: stop a batch after N (or P%) errors' },
+  'max-pause': { type: 'string', description: 'capi-exec: longest pause in s the API may ask for (default 300)' },
+  compressed: { type: 'boolean', description: 'capi-exec: ask for compressed answers' },
   grace: { type: 'string', description: 'capi-exec: ms in-flight tests may take after a stop' },
   insecure: { type: 'boolean', description: 'capi-exec: accept any TLS certificate' },
   fsync: { type: 'boolean', description: 'capi-exec: fdatasync each journal write' },

@@ -23,7 +23,9 @@ function checkExecFlag(name: string, v: string): string {
       throw new UsageError(`--vars: cannot read ${v}`);
     }
     return resolve(v);
-  } else intFlag(name, v);
+  } else if (name === 'max-pause') intFlag(name, v, { max: 86_400 });
+  else if (name === 'max-body') intFlag(name, v, { max: 268_435_456 });
+  else intFlag(name, v);
   return v;
 }
 

@@ -1,0 +1,169 @@
+import { setFlagsFromString } from 'node:v8';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * `expect.body` regexes run on text the API controls, so one must never hold the event
+ * loop (heartbeat, SIGTERM, every other lane): `/^(a+)+$/` on 40 `a`s and a `!` backtracks
+ * for hours. Two ways, by pattern:
+ * - a pattern V8's linear-time engine supports (no backreferences, lookaround, `i`, `u`,
+ *   `v` or `d` in Node 20), on a body of at most MAIN_THREAD_MAX_CHARS, runs on the main
+ *   thread on the usual backtracking engine, which V8 switches to the linear-time engine
+ *   once a match has backtracked BACKTRACK_LIMIT times: fast in the common case (the
+ *   linear engine alone is ~60x slower on a plain pattern), and at worst linear in
+ *   pattern × body, which the body cap holds to a fraction of a second (measured: the
+ *   worst of the catastrophic patterns in the tests takes ~20 s on 1 MB of `a`s);
+ * - any other pattern, or a longer body, runs in a worker thread with a deadline
+ *   (REGEX_DEADLINE_MS) and is terminated when it runs out: the check then fails and
+ *   says so.
+ */
+
+/** Backtracks before V8 re-runs a match on its linear-time engine (about a millisecond's work). */
+export const BACKTRACK_LIMIT = 100_000;
+
+// The `l` flag (used here only to ask V8 whether a pattern has a linear-time form) and the
+// switch to that form on excessive backtracking exist only behind these V8 flags; they
+// change nothing else, and must be set before the first body regex runs.
+setFlagsFromString('--enable-experimental-regexp-engine');
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+setFlagsFromString(`--regexp-backtracks-before-fallback=${BACKTRACK_LIMIT}`);
+
+/** The longest body a regex runs on in the main thread. */
+export const MAIN_THREAD_MAX_CHARS = 16 * 1024;
+
+/** How long one body regex may run in the worker before it is stopped. */
+export const REGEX_DEADLINE_MS = 2000;
+
+export interface BodyRegex {
+  source: string;
+  flags: string;
+  /** The pattern has a linear-time form: safe to run on the main thread (V8 falls back to it). */
+  onMain: RegExp | null;
+}
+
+/** Compiles `/source/flags` (throws SyntaxError as `new RegExp` does). */
+export function compileBodyRegex(source: string, flags: string): BodyRegex {
+  const plain = new RegExp(source, flags);
+  try {
+    new RegExp(source, `${plain.flags}l`);
+    return { source, flags: plain.flags, onMain: plain };
+  } catch {
+    return { source, flags: plain.flags, onMain: null };
+  }
+}
+
+/** true or false: matched or not; 'timeout': the deadline passed before it was decided. */
+export type RegexVerdict = boolean | 'timeout';
+
+const WORKER = `
+const { parentPort } = require('node:worker_threads');
+const cache = new Map();
+parentPort.on('message', ({ source, flags, text }) => {
+  const key = flags + '/' + source;
+  let re = cache.get(key);
+  if (!re) { re = new RegExp(source, flags); if (cache.size < 100) cache.set(key, re); }
+  re.lastIndex = 0;
+  parentPort.postMessage(re.test(text));
+});`;
+
+interface Job {
+  regex: BodyRegex;
+  text: string;
+  resolve: (v: RegexVerdict) => void;
+}
+
+const queue: Job[] = [];
+let worker: Worker | null = null;
+let online = false;
+let current: Job | null = null;
+let timer: NodeJS.Timeout | null = null;
+
+function finish(v: RegexVerdict): void {
+  if (timer) clearTimeout(timer);
+  timer = null;
+  const job = current;
+  current = null;
+  job?.resolve(v);
+  next();
+}
+
+function drop(): void {
+  const w = worker;
+  worker = null;
+  online = false;
+  void w?.terminate();
+}
+
+function start(): Worker {
+  const w = new Worker(WORKER, { eval: true });
+  w.on('online', () => {
+    online = true;
+    next();
+  });
+  w.on('message', (ok: boolean) => finish(ok));
+  w.on('error', () => {
+    drop();
+    finish('timeout');
+  });
+  return w;
+}
+
+/** One job at a time; the deadline counts from when the worker is handed the job. */
+function next(): void {
+  // Idle, the worker keeps nothing alive (unref after the listeners: adding a 'message'
+  // listener refs it again); with jobs waiting it keeps the process up.
+  if (!current && queue.length === 0) worker?.unref();
+  if (current || queue.length === 0) return;
+  worker ??= start();
+  worker.ref();
+  if (!online) return;
+  current = queue.shift() as Job;
+  worker.postMessage({ source: current.regex.source, flags: current.regex.flags, text: current.text });
+  timer = setTimeout(() => {
+    // terminate() stops a regex mid-backtrack; the next job gets a fresh worker.
+    drop();
+    finish('timeout');
+  }, REGEX_DEADLINE_MS);
+}
+
+/** Ends a job early (the run is being cut): it leaves the queue, or its worker is stopped. */
+function cancel(job: Job): void {
+  const at = queue.indexOf(job);
+  if (at >= 0) {
+    queue.splice(at, 1);
+    job.resolve('timeout');
+    next();
+  } else if (current === job) {
+    drop();
+    finish('timeout');
+  }
+}
+
+/**
+ * Tests `text` against the regex without ever blocking the event loop past a bound;
+ * `signal` ends a wait for the worker early (answering 'timeout').
+ */
+export function testBodyRegex(
+  regex: BodyRegex,
+  text: string,
+  signal?: AbortSignal,
+): RegexVerdict | Promise<RegexVerdict> {
+  if (regex.onMain && text.length <= MAIN_THREAD_MAX_CHARS) {
+    regex.onMain.lastIndex = 0;
+    return regex.onMain.test(text);
+  }
+  if (signal?.aborted) return 'timeout';
+  return new Promise<RegexVerdict>((resolve) => {
+    const onAbort = () => cancel(job);
+    const job: Job = {
+      regex,
+      text,
+      resolve: (v) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    queue.push(job);
+    next();
+  });
+}
