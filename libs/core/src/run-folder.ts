@@ -22,6 +22,12 @@ export function batchName(index: number, total = 0): string {
   return `batch_${pad(index, Math.max(4, String(total).length))}`;
 }
 
+/**
+ * A batch name as capi-split writes it, and nothing else: names from index.json become
+ * paths (batches/, results/, claims/, logs/), so `../x` or `a/b` must never pass.
+ */
+export const isBatchName = (name: unknown): name is string => typeof name === 'string' && /^batch_\d{4,}$/.test(name);
+
 export function runPaths(runDir: string) {
   const dir = resolve(runDir);
   return {

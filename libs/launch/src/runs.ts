@@ -1,9 +1,9 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CapiError, ExitCode, RUN_ID_PREFIX, runPaths } from '@capi/core';
+import { CapiError, ExitCode, isRunSupervisor, RUN_ID_PREFIX, runPaths } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
-import { isSupervisor, isWorkerOf } from './process.js';
+import { isWorkerOf } from './process.js';
 import { readPid } from './supervise.js';
 
 export interface RunEntry {
@@ -30,7 +30,7 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
     const manifest = await readManifest(dir).catch(() => null);
     if (!manifest) continue;
     const pid = await readPid(dir);
-    const alive = isSupervisor(pid);
+    const alive = isRunSupervisor(pid, dir);
     const workers = alive || !mayRun(manifest.state) ? [] : await liveWorkers(dir, manifest.id);
     entries.push({ dir, manifest, pid, alive, workers });
   }

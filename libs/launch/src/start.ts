@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, FILE_MODE, runPaths } from '@capi/core';
 import type { Method } from './create-run.js';
 import { type Manifest, readManifest } from './manifest.js';
-import { isAlive } from './process.js';
-import { readPid, SUPERVISOR_MARKER } from './supervise.js';
+import { isAlive, supervisorOf } from './process.js';
+import { readPid } from './supervise.js';
 import { findOnPath, shellQuote, toolBin } from './tools.js';
 
 /** The packages that provide the terminal multiplexers, for the install hint. */
@@ -138,7 +138,7 @@ export async function startSupervisor(
   // a busy machine can take seconds to start node: wait up to 30 s
   for (let i = 0; i < 300; i++) {
     const pid = await readPid(runDir);
-    if (pid && isAlive(pid, SUPERVISOR_MARKER)) return pid;
+    if (pid && isAlive(pid, supervisorOf(runDir))) return pid;
     // A tiny run can be over before the first look: it has left `created` behind, and
     // run.json's pid is null again; for nohup the child we spawned was the supervisor.
     const now = await readManifest(runDir).catch(() => null);

@@ -10,7 +10,7 @@ import {
   readClaims,
   readManifest,
   readPid,
-  SUPERVISOR_MARKER,
+  supervisorOf,
   toolBin,
   waitRun,
   withoutTime,
@@ -123,5 +123,5 @@ export async function monitor(runDir: string): Promise<number> {
 /** The run has ended: its supervisor is gone and run.json says more than `created`. */
 async function runOver(runDir: string): Promise<boolean> {
   const m = await readManifest(runDir).catch(() => null);
-  return !!m && m.state !== 'created' && !isAlive(await readPid(runDir), SUPERVISOR_MARKER);
+  return !!m && m.state !== 'created' && !isAlive(await readPid(runDir), supervisorOf(runDir));
 }
