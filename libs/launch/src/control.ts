@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, runPaths, type TestCounts, UsageError } from '@capi/core';
+import { CapiError, ExitCode, runPaths, shellQuote, type TestCounts, UsageError } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { updateControl } from './control-file.js';
 import { exitCodeOf } from './finish.js';
@@ -65,7 +65,7 @@ export async function refuseNotRunning(runDir: string, action: string): Promise<
   if (mayRun(m.state) && isAlive(await readPid(runDir), supervisorOf(runDir))) return;
   const state = mayRun(m.state) ? 'its supervisor is gone' : m.state;
   throw new CapiError(
-    `${action}: run ${m.id} is not running (${state}): ${action} changes a live run; resume it (capi-launch --resume ${runDir}), then ${action}`,
+    `${action}: run ${m.id} is not running (${state}): ${action} changes a live run; resume it (capi-launch --resume ${shellQuote(runDir)}), then ${action}`,
     ExitCode.badInput,
   );
 }
@@ -140,7 +140,7 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Stop
     log(`capi-launch --stop: ${killed}`);
   }
   const m = await markStopped(runDir, o.env);
-  if (killed) log(`run stopped; resume it with capi-launch --resume ${runDir}`);
+  if (killed) log(`run stopped; resume it with capi-launch --resume ${shellQuote(runDir)}`);
   return { manifest: m, message: `run ${m.id} ${m.state}${killed ? `: ${killed}` : ''}` };
 }
 

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CapiError, checkRunsFolder, ExitCode, makeDir, withExclusiveFile } from '@capi/core';
+import { CapiError, checkRunsFolder, ExitCode, makeDir, shellQuote, withExclusiveFile } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { releaseUnfinished } from './claims.js';
 import { type CreateRunOptions, createRun, type Method, pointLatest } from './create-run.js';
@@ -59,7 +59,7 @@ async function checkAndLaunch(
     const e = live[0] as (typeof live)[number];
     const how = e.alive ? `pid ${e.pid}` : `supervisor gone, ${e.workers.length} workers still running`;
     throw new CapiError(
-      `run ${e.manifest.id} of ${basename(suite)} is still live (${how}): watch it with capi-watch ${e.manifest.id}, stop it with capi-launch --stop ${e.manifest.id}, or pass --force to start another`,
+      `run ${e.manifest.id} of ${basename(suite)} is still live (${how}): watch it with capi-watch ${shellQuote(e.manifest.id)}, stop it with capi-launch --stop ${shellQuote(e.manifest.id)}, or pass --force to start another`,
       ExitCode.badInput,
     );
   }

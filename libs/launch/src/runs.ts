@@ -1,6 +1,6 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CapiError, ExitCode, isRunSupervisor, RUN_ID_PREFIX, runPaths } from '@capi/core';
+import { CapiError, ExitCode, isRunSupervisor, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
@@ -55,7 +55,7 @@ export async function clearStale(e: RunEntry, takeOver = false): Promise<string 
   if (!e.pid && !wasRunning) return null;
   const gone = `supervisor ${e.pid ?? e.manifest.pid ?? '?'} is gone`;
   if (isDeadWithWorkers(e) && !takeOver)
-    return `${e.manifest.id}: ${gone}, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${e.manifest.id}, or take the run over with capi-launch --resume ${e.manifest.id}`;
+    return `${e.manifest.id}: ${gone}, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${shellQuote(e.manifest.id)}, or take the run over with capi-launch --resume ${shellQuote(e.manifest.id)}`;
   if (e.pid) await rm(runPaths(e.dir).pidFile, { force: true });
   if (isDeadWithWorkers(e))
     return `${e.manifest.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;

@@ -29,7 +29,7 @@ import { type Manifest, updateManifest } from './manifest.js';
 import { isWorkerOf, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
-import { execArg, plural, toolBin } from './tools.js';
+import { execArg, plural, shellQuote, toolBin } from './tools.js';
 import { startWorker, type WorkerExit } from './worker.js';
 
 export interface SuperviseOptions {
@@ -349,7 +349,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch((e) =>
       log(`could not record state failed in run.json: ${failureText(e)}`),
     );
-    log(`resume it once the cause is fixed: capi-launch --resume ${runDir}`);
+    log(`resume it once the cause is fixed: capi-launch --resume ${shellQuote(runDir)}`);
     throw new CapiError(`supervisor failed: ${why}`, ExitCode.cannotRun);
   } finally {
     for (const s of signals) process.off(s, onSignal);

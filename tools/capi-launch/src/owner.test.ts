@@ -173,3 +173,31 @@ test('three launches of one suite at the same moment: exactly one starts, the ot
   await b.launch(['--stop', id]);
   await until('stopped', () => readJson<{ state: string }>(join(b.runs, id, 'run.json')).state === 'stopped');
 });
+
+test('every command printed to paste is shell-quoted: a runs folder with spaces and quotes', async () => {
+  const b = await box();
+  const runs = join(b.dir, `it's a "runs" $HOME folder`);
+  const r = await b.launch([b.suite(4), '--nohup', '--batch-size', '2'], { env: { CAPI_RUNS_DIR: runs } });
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = (/folder:\s+(.+)/.exec(r.stdout)?.[1] ?? '').trim();
+  assert.ok(runDir.startsWith(runs), r.stdout);
+  const commands = r.stdout.split('\n').filter((l) => /^\s+(watch|status|stop|resume):/.test(l));
+  assert.equal(commands.length, 4, r.stdout);
+  for (const line of commands) {
+    const command = line.replace(/^\s+\w+:\s+/, '');
+    // the tools stand in as shell functions that print the words they were given
+    const sh = spawnSync(
+      'bash',
+      ['-c', `capi-launch() { printf '%s\\n' "$@"; }; capi-watch() { capi-launch "$@"; }; ${command}`],
+      { encoding: 'utf8' },
+    );
+    const words = sh.stdout.trimEnd().split('\n');
+    assert.equal(words.at(-1), runDir, `${command} → ${sh.stdout}${sh.stderr}`);
+  }
+  await until(
+    'run end',
+    () =>
+      !existsSync(join(runDir, 'supervisor.pid')) &&
+      readJson<{ state: string }>(join(runDir, 'run.json')).state !== 'running',
+  );
+});
