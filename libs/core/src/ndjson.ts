@@ -25,6 +25,11 @@ export interface ReadNdjsonOptions {
   onTornTail?: (line: number, text: string) => void;
   /** Longest accepted line in characters. */
   maxLineLength?: number;
+  /**
+   * A malformed line (not the torn last one) is handed here and skipped instead of ending
+   * the read: for readers that set bad lines aside and say so (capi-exec's resume).
+   */
+  onBadLine?: (error: InputError, text: string) => void;
 }
 
 const DEFAULT_MAX_LINE = 64 * 1024 * 1024;
@@ -117,7 +122,15 @@ export async function* readNdjson(
   let pending = '';
   const lines: NdjsonLine[] = [];
   const collect = (text: string, line: number) => {
-    lines.push({ value: parseLine(text, line, cursor.source), line });
+    if (!options.onBadLine) {
+      lines.push({ value: parseLine(text, line, cursor.source), line });
+      return;
+    }
+    try {
+      lines.push({ value: parseLine(text, line, cursor.source), line });
+    } catch (err) {
+      options.onBadLine(err as InputError, text);
+    }
   };
   for await (const chunk of input) {
     pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
