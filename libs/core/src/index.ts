@@ -7,6 +7,7 @@ export * from './exit-code.js';
 export * from './journal.js';
 export * from './make-dir.js';
 export * from './ndjson.js';
+export * from './options-file.js';
 export * from './owner.js';
 export * from './path-exists.js';
 export * from './processes.js';

@@ -43,6 +43,10 @@ export function runPaths(runDir: string) {
     claims: join(dir, 'claims'),
     control: join(dir, 'control.json'),
     pidFile: join(dir, 'supervisor.pid'),
+    /** The capi-exec flags every worker reads with --options-file (owner-only: headers are secrets). */
+    execOptions: join(dir, 'exec-options.json'),
+    /** tmux: the environment the supervisor's window reads, then removes (owner-only). */
+    sessionEnv: join(dir, 'session.env'),
     batchFile: (batch: string) => join(dir, 'batches', `${batch}.ndjson`),
     resultFile: (batch: string) => join(dir, 'results', `${batch}.ndjson`),
     statusFile: (batch: string) => join(dir, 'status', `${batch}.json`),
