@@ -1,6 +1,6 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CapiError, ExitCode, isRunSupervisor, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
+import { CapiError, checkRunsFolder, ExitCode, isRunSupervisor, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
@@ -91,6 +91,7 @@ export async function countFinished(runs: string): Promise<number> {
 
 /** Removes finished (completed or failed) runs, oldest first, keeping the newest `keep`. Live and stopped (resumable) runs stay. */
 export async function pruneRuns(runs: string, keep: number): Promise<string[]> {
+  checkRunsFolder(runs);
   const finished = (await listRuns(runs)).filter(isFinished);
   const doomed = finished.slice(0, Math.max(0, finished.length - keep));
   for (const e of doomed) await rm(e.dir, { recursive: true, force: true });
