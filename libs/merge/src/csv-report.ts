@@ -23,7 +23,7 @@ export const CSV_COLUMNS = [
  */
 export function neutralize(text: string): string {
   const cell = cleanText(text);
-  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+  return /^[=+\-@\t\r\n]/.test(cell) ? `'${cell}` : cell;
 }
 
 function row(t: MergedTest): Array<string | number> {
