@@ -76,33 +76,38 @@ test('an output that cannot grow: capi-merge exits 3 naming it, old files intact
   assert.deepEqual((await readdir(tmp.path)).sort(), ['old.csv', 'r.ndjson'], 'no report is put in place alone');
 });
 
-test('capi-merge stopped by SIGTERM while writing: exit 143 and no temp file left', async () => {
-  const dir = join(tmp.path, 'sig');
-  await mkdir(dir);
-  // 20,000 tests: a JUnit file of megabytes, far more than a pipe and its reader buffer.
-  const lines: string[] = [];
-  for (let i = 0; i < 20_000; i++)
-    lines.push(JSON.stringify({ id: `S${i}`, name: `signal ${i}`, status: 'passed', durationMs: 5, attempts: 1 }));
-  await writeFile(join(tmp.path, 'r20k.ndjson'), `${lines.join('\n')}\n`);
-  // JUnit to a stdout nobody reads blocks once the pipe is full, with the JSON report's
-  // temp file already written and waiting for its rename.
-  const child = spawn(
-    process.execPath,
-    [binPath('capi-merge'), '../r20k.ndjson', '--output-json', 'o.json', '--junit', '-'],
-    {
-      cwd: dir,
-      env: testEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  for (let i = 0; i < 200 && !(await readdir(dir)).some((n) => n.includes('.tmp-')); i++)
-    await new Promise((r) => setTimeout(r, 50));
-  assert.ok(
-    (await readdir(dir)).some((n) => n.startsWith('o.json.tmp-')),
-    'the temp file was there',
-  );
-  child.kill('SIGTERM');
-  assert.equal(await exited, 143);
-  assert.deepEqual(await readdir(dir), []);
-});
+for (const [sig, exitCode] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+  ['SIGHUP', 129],
+] as const)
+  test(`capi-merge stopped by ${sig} while writing: exit ${exitCode} and no temp file left`, async () => {
+    const dir = join(tmp.path, `sig-${sig}`);
+    await mkdir(dir);
+    // 20,000 tests: a JUnit file of megabytes, far more than a pipe and its reader buffer.
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++)
+      lines.push(JSON.stringify({ id: `S${i}`, name: `signal ${i}`, status: 'passed', durationMs: 5, attempts: 1 }));
+    await writeFile(join(tmp.path, 'r20k.ndjson'), `${lines.join('\n')}\n`);
+    // JUnit to a stdout nobody reads blocks once the pipe is full, with the JSON report's
+    // temp file already written and waiting for its rename.
+    const child = spawn(
+      process.execPath,
+      [binPath('capi-merge'), '../r20k.ndjson', '--output-json', 'o.json', '--junit', '-'],
+      {
+        cwd: dir,
+        env: testEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    for (let i = 0; i < 200 && !(await readdir(dir)).some((n) => n.includes('.tmp-')); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.ok(
+      (await readdir(dir)).some((n) => n.startsWith('o.json.tmp-')),
+      'the temp file was there',
+    );
+    child.kill(sig);
+    assert.equal(await exited, exitCode);
+    assert.deepEqual(await readdir(dir), []);
+  });

@@ -29,9 +29,10 @@ function trackTemp(tmp: string): void {
   process.on('exit', () => {
     for (const t of openTemps) rmSync(t, { force: true });
   });
-  // A tool with no signal handler of its own (capi-merge) dies on Ctrl-C without an
-  // 'exit' event: exit properly instead, so the temp files go too.
+  // A tool with no signal handler of its own (capi-merge) dies on Ctrl-C, a TERM or a
+  // closed terminal (HUP) without an 'exit' event: exit properly instead, so the temp files go too.
   for (const [sig, code] of [
+    ['SIGHUP', ExitCode.sighup],
     ['SIGINT', ExitCode.sigint],
     ['SIGTERM', ExitCode.sigterm],
   ] as const)

@@ -4,6 +4,8 @@ export const ExitCode = {
   testsFailed: 1,
   badInput: 2,
   cannotRun: 3,
+  /** 128 + 1: the terminal went away (docs/formats.md, "Exit codes"). */
+  sighup: 129,
   sigint: 130,
   sigterm: 143,
 } as const;

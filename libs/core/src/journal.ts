@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FILE_MODE } from './atomic-write.js';
-import { isErrnoException } from './errors.js';
+import { type InputError, isErrnoException, writeError } from './errors.js';
 import { makeDir } from './make-dir.js';
 import { type NdjsonLine, readNdjson } from './ndjson.js';
 
@@ -92,7 +92,10 @@ export async function openJournal(path: string, options: OpenJournalOptions = {}
         if (options.fsync) await fh.datasync();
         for (const w of batch) w.resolve();
       } catch (err) {
-        for (const w of batch) w.reject(err);
+        // a full disk mid-append is "cannot write PATH: no space left on the device" (exit 3),
+        // never a stack; a line cut short by it is cut off when the journal is next opened
+        const failed = writeError(path, err);
+        for (const w of batch) w.reject(failed);
       }
     }
     writing = null;
@@ -119,6 +122,8 @@ export async function openJournal(path: string, options: OpenJournalOptions = {}
 
 export interface ReadJournalOptions {
   onTornTail?: (line: number, text: string) => void;
+  /** A malformed line in the middle is handed here and skipped, instead of ending the read (exit 2). */
+  onBadLine?: (error: InputError, text: string) => void;
 }
 
 /**
@@ -136,5 +141,6 @@ export async function* readJournal(path: string, options: ReadJournalOptions = {
   yield* readNdjson(createReadStream(path), {
     source: path,
     onTornTail: options.onTornTail ?? (() => {}),
+    onBadLine: options.onBadLine,
   });
 }

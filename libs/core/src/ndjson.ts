@@ -26,6 +26,11 @@ export interface ReadNdjsonOptions {
   onTornTail?: (line: number, text: string) => void;
   /** Longest accepted line in characters. */
   maxLineLength?: number;
+  /**
+   * A malformed line (not the torn last one) is handed here and skipped instead of ending
+   * the read: for readers that set bad lines aside and say so (capi-exec's resume).
+   */
+  onBadLine?: (error: InputError, text: string) => void;
 }
 
 /** One limit for every NDJSON reader and for what capi-split writes (suite-limits.ts). */
@@ -119,7 +124,15 @@ export async function* readNdjson(
   let pending = '';
   const lines: NdjsonLine[] = [];
   const collect = (text: string, line: number) => {
-    lines.push({ value: parseLine(text, line, cursor.source), line });
+    if (!options.onBadLine) {
+      lines.push({ value: parseLine(text, line, cursor.source), line });
+      return;
+    }
+    try {
+      lines.push({ value: parseLine(text, line, cursor.source), line });
+    } catch (err) {
+      options.onBadLine(err as InputError, text);
+    }
   };
   for await (const chunk of input) {
     pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);

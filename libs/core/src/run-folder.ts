@@ -22,6 +22,12 @@ export function batchName(index: number, total = 0): string {
   return `batch_${pad(index, Math.max(4, String(total).length))}`;
 }
 
+/**
+ * A batch name as capi-split writes it, and nothing else: names from index.json become
+ * paths (batches/, results/, claims/, logs/), so `../x` or `a/b` must never pass.
+ */
+export const isBatchName = (name: unknown): name is string => typeof name === 'string' && /^batch_\d{4,}$/.test(name);
+
 export function runPaths(runDir: string) {
   const dir = resolve(runDir);
   return {
@@ -37,6 +43,10 @@ export function runPaths(runDir: string) {
     claims: join(dir, 'claims'),
     control: join(dir, 'control.json'),
     pidFile: join(dir, 'supervisor.pid'),
+    /** The capi-exec flags every worker reads with --options-file (owner-only: headers are secrets). */
+    execOptions: join(dir, 'exec-options.json'),
+    /** tmux: the environment the supervisor's window reads, then removes (owner-only). */
+    sessionEnv: join(dir, 'session.env'),
     batchFile: (batch: string) => join(dir, 'batches', `${batch}.ndjson`),
     resultFile: (batch: string) => join(dir, 'results', `${batch}.ndjson`),
     statusFile: (batch: string) => join(dir, 'status', `${batch}.json`),

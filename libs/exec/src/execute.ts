@@ -13,6 +13,7 @@ import {
   type Shard,
   type TestRecord,
 } from '@capi/core';
+import { badLinesPath, setAsideBadLines } from './bad-lines.js';
 import { watchControl } from './control.js';
 import { type EngineOptions, runTests, type Summary } from './engine.js';
 import { describeChange, fingerprint } from './fingerprint.js';
@@ -186,6 +187,14 @@ async function readResume(opts: ExecuteOptions, journalPath: string) {
   const state = await loadJournalState(journalPath).catch(cannotOpen(journalPath));
   if (state.tornLine !== null)
     opts.log(`${journalPath}:${state.tornLine}: ignored a torn last line (a write cut short)`);
+  if (state.bad.length > 0) {
+    for (const err of state.bad.slice(0, 10)) opts.log(`warning: ${err.message}`);
+    if (state.bad.length > 10) opts.log(`warning: … and ${state.bad.length - 10} more malformed lines`);
+    await setAsideBadLines(journalPath, new Set(state.bad.map((e) => e.line as number))).catch(cannotOpen(journalPath));
+    opts.log(
+      `moved ${state.bad.length} malformed journal lines to ${badLinesPath(journalPath)}; the tests they held run again`,
+    );
+  }
   const shard = opts.shard ? formatShard(opts.shard) : null;
   const baseUrl = formatBaseUrl(opts.base);
   const meta = await readMeta(journalPath).catch(cannotOpen(metaPath(journalPath)));

@@ -27,6 +27,8 @@ export interface JournalState {
   /** Some journaled test got an answer (a response): the target was up in an earlier run. */
   answered: boolean;
   tornLine: number | null;
+  /** Malformed lines in the middle (errors naming file and line): a resume sets them aside (bad-lines.ts). */
+  bad: InputError[];
 }
 
 export const metaPath = (journal: string) => `${journal}.meta.json`;
@@ -36,21 +38,25 @@ export async function loadJournalState(path: string): Promise<JournalState> {
   const notPassed = new Set<string>();
   let tornLine: number | null = null;
   let answered = false;
+  const bad: InputError[] = [];
   const lines = readJournal(path, {
     onTornTail: (line) => {
       tornLine = line;
     },
+    onBadLine: (err) => bad.push(err),
   });
   for await (const { value, line } of lines) {
     const v = value as { id?: unknown; fp?: unknown; status?: unknown; response?: unknown } | null;
-    if (!v || typeof v.id !== 'string' || typeof v.status !== 'string')
-      throw new InputError(path, line, 'field "id": a journal line must be a result record');
+    if (!v || typeof v.id !== 'string' || typeof v.status !== 'string') {
+      bad.push(new InputError(path, line, 'field "id": a journal line must be a result record'));
+      continue;
+    }
     done.set(v.id, typeof v.fp === 'string' ? v.fp : '');
     if (v.response) answered = true;
     if (v.status === 'failed' || v.status === 'error') notPassed.add(v.id);
     else notPassed.delete(v.id);
   }
-  return { done, notPassed, answered, tornLine };
+  return { done, notPassed, answered, tornLine, bad };
 }
 
 export async function readMeta(journal: string): Promise<JournalMeta | null> {

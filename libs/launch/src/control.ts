@@ -1,14 +1,23 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, passRate, roundPassRate, runPaths, type TestCounts, UsageError } from '@capi/core';
+import {
+  CapiError,
+  ExitCode,
+  passRate,
+  roundPassRate,
+  runPaths,
+  shellQuote,
+  type TestCounts,
+  UsageError,
+} from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { updateControl } from './control-file.js';
 import { exitCodeOf } from './finish.js';
 import { type Control, type Manifest, mayRun, readControl, readManifest, updateManifest } from './manifest.js';
-import { isAlive, signal, waitGone } from './process.js';
+import { isAlive, signal, supervisorOf, waitGone } from './process.js';
 import { type CountSource, runCounts } from './results.js';
 import { closeSession } from './start.js';
-import { readPid, runLogger, SUPERVISOR_MARKER, stopGraceMs } from './supervise.js';
+import { readPid, runLogger, stopGraceMs } from './supervise.js';
 
 /**
  * Live changes of docs/run-folder.md control.json; workers pick them up within a second.
@@ -62,10 +71,10 @@ export function parseSetting(text: string): Partial<Control> {
  */
 export async function refuseNotRunning(runDir: string, action: string): Promise<void> {
   const m = await readManifest(runDir);
-  if (mayRun(m.state) && isAlive(await readPid(runDir), SUPERVISOR_MARKER)) return;
+  if (mayRun(m.state) && isAlive(await readPid(runDir), supervisorOf(runDir))) return;
   const state = mayRun(m.state) ? 'its supervisor is gone' : m.state;
   throw new CapiError(
-    `${action}: run ${m.id} is not running (${state}): ${action} changes a live run; resume it (capi-launch --resume ${runDir}), then ${action}`,
+    `${action}: run ${m.id} is not running (${state}): ${action} changes a live run; resume it (capi-launch --resume ${shellQuote(runDir)}), then ${action}`,
     ExitCode.badInput,
   );
 }
@@ -99,7 +108,7 @@ async function graceOf(runDir: string): Promise<number> {
 export async function stopRun(runDir: string, o: StopOptions = {}): Promise<StopResult> {
   const before = await readManifest(runDir);
   const pid = await readPid(runDir);
-  const supervisor = pid && isAlive(pid, SUPERVISOR_MARKER) ? pid : null;
+  const supervisor = pid && isAlive(pid, supervisorOf(runDir)) ? pid : null;
   const workers = mayRun(before.state) ? await liveWorkers(runDir, before.id) : [];
   if (!supervisor && workers.length === 0) {
     if (!mayRun(before.state)) {
@@ -115,7 +124,7 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Stop
   const log = runLogger(runDir, false);
   const gone = (ms: number) =>
     Promise.all([
-      waitGone(supervisor ? [supervisor] : [], ms, SUPERVISOR_MARKER),
+      waitGone(supervisor ? [supervisor] : [], ms, supervisorOf(runDir)),
       waitGone(workers, ms, before.id),
     ]).then((r) => r.every(Boolean));
   let killed = '';
@@ -125,7 +134,7 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Stop
   }
   const graceMs = o.graceMs ?? (await graceOf(runDir));
   const left = () => [
-    ...(supervisor && isAlive(supervisor, SUPERVISOR_MARKER) ? [`the supervisor (pid ${supervisor})`] : []),
+    ...(supervisor && isAlive(supervisor, supervisorOf(runDir)) ? [`the supervisor (pid ${supervisor})`] : []),
     ...workers.filter((w) => isAlive(w, before.id)).map((w) => `worker pid ${w}`),
   ];
   // Who is left is read once the grace is over: all may have gone just after it.
@@ -140,7 +149,7 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Stop
     log(`capi-launch --stop: ${killed}`);
   }
   const m = await markStopped(runDir, o.env);
-  if (killed) log(`run stopped; resume it with capi-launch --resume ${runDir}`);
+  if (killed) log(`run stopped; resume it with capi-launch --resume ${shellQuote(runDir)}`);
   return { manifest: m, message: `run ${m.id} ${m.state}${killed ? `: ${killed}` : ''}` };
 }
 
@@ -150,7 +159,7 @@ export async function stopRun(runDir: string, o: StopOptions = {}): Promise<Stop
  */
 async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Manifest> {
   const pid = await readPid(runDir);
-  if (pid && !isAlive(pid, SUPERVISOR_MARKER)) await rm(runPaths(runDir).pidFile, { force: true });
+  if (pid && !isAlive(pid, supervisorOf(runDir))) await rm(runPaths(runDir).pidFile, { force: true });
   let m = await readManifest(runDir);
   await releaseStopped(runDir, (p) => isAlive(p, m.id));
   if (mayRun(m.state))
@@ -206,7 +215,7 @@ export async function summarize(runDir: string): Promise<RunSummary> {
   const missing = m.state === 'completed' ? Math.max(0, m.total - c.results) : 0;
   const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.results);
   const control = await readControl(runDir).catch(() => null);
-  const alive = isAlive(pid, SUPERVISOR_MARKER);
+  const alive = isAlive(pid, supervisorOf(runDir));
   const workers = mayRun(m.state) ? (await liveWorkers(runDir, m.id)).length : 0;
   return {
     id: m.id,
@@ -248,7 +257,7 @@ export async function waitRun(
   while (Date.now() < deadline) {
     // liveness is cheap and looked at often; the numbers (journals) only every `everyMs`
     const state = (await readManifest(runDir)).state;
-    const over = !isAlive(await readPid(runDir), SUPERVISOR_MARKER) && state !== 'created';
+    const over = !isAlive(await readPid(runDir), supervisorOf(runDir)) && state !== 'created';
     if (over || Date.now() >= next) {
       onTick(await summarize(runDir));
       next = Date.now() + everyMs;

@@ -10,6 +10,7 @@ import {
   ExitCode,
   type ExitCodeValue,
   FILE_MODE,
+  isBatchName,
   makeDir,
   newRunId,
   runPaths,
@@ -139,7 +140,21 @@ export async function readBatchIndex(runDir: string): Promise<BatchIndex> {
   } catch {
     throw new CapiError(`${file}: no batch index (did capi-split write its batches?)`);
   }
-  return JSON.parse(text) as BatchIndex;
+  let index: BatchIndex;
+  try {
+    index = JSON.parse(text) as BatchIndex;
+  } catch (err) {
+    throw new CapiError(`${file}: malformed JSON: ${(err as Error).message}`, ExitCode.badInput);
+  }
+  if (!Array.isArray(index?.batches)) throw new CapiError(`${file}: field "batches": not a list`, ExitCode.badInput);
+  index.batches.forEach((b, i) => {
+    if (!isBatchName(b?.batch))
+      throw new CapiError(
+        `${file}: field "batches[${i}].batch": ${JSON.stringify(b?.batch)} is not a batch name (batch_NNNN)`,
+        ExitCode.badInput,
+      );
+  });
+  return index;
 }
 
 /**

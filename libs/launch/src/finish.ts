@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExitCode, FILE_MODE, runExitCode, runPaths, testsVerdict } from '@capi/core';
+import { ExitCode, FILE_MODE, runExitCode, runPaths, shellQuote, testsVerdict } from '@capi/core';
 import { readClaims, releaseStopped } from './claims.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
@@ -82,7 +82,7 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
     const { id } = await readManifest(runDir);
     await releaseStopped(runDir, (pid) => isWorkerOf(pid, id));
     await updateManifest(runDir, { state: 'stopped', pid: null, finished, stopSignal: stopSignalOf(o.stopSignal) });
-    o.log(`run stopped by ${o.stopSignal}; resume it with capi-launch --resume ${runDir}`);
+    o.log(`run stopped by ${o.stopSignal}; resume it with capi-launch --resume ${shellQuote(runDir)}`);
     return exitCodeOf({ state: 'stopped', verdict: null, stopSignal: stopSignalOf(o.stopSignal) });
   }
   const claims = await readClaims(runDir);
@@ -92,7 +92,7 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
   const state = givenUp.length > 0 ? 'failed' : 'completed';
   if (givenUp.length > 0)
     o.log(
-      `batches given up: ${givenUp.join(', ')}; fix the cause (see logs/), then \`capi-launch --resume ${runDir}\` reruns them and the batches not started`,
+      `batches given up: ${givenUp.join(', ')}; fix the cause (see logs/), then \`capi-launch --resume ${shellQuote(runDir)}\` reruns them and the batches not started`,
     );
   const m = await updateManifest(runDir, { state, verdict, pid: null, finished });
   const code = exitCodeOf(m);

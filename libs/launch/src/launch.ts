@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
-import { CapiError, ExitCode } from '@capi/core';
+import { basename, dirname, join, resolve } from 'node:path';
+import { CapiError, checkRunsFolder, ExitCode, makeDir, shellQuote, withExclusiveFile } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { releaseUnfinished } from './claims.js';
 import { changeControl } from './control.js';
@@ -12,7 +12,6 @@ import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
 import { describeSuiteChange, suiteChange, testsChanged } from './suite-change.js';
 import { superviseRun } from './supervise.js';
-import { shellQuote } from './tools.js';
 
 export interface LaunchRunOptions extends Omit<CreateRunOptions, 'taken'> {
   /** Launch even when a run of the same suite is live. */
@@ -39,12 +38,32 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
   const notes = o.notes ?? (() => {});
   checkMethod(o.method, env);
   const suite = resolve(o.suite);
+  checkRunsFolder(o.runsDir);
+  await makeDir(o.runsDir);
+  // Check, create and start under one lock: of launches of one suite at the same moment, one starts.
+  const { foreground, ...launched } = await withExclusiveFile(
+    join(o.runsDir, LAUNCH_LOCK),
+    { waitMs: 120_000, onWait: () => notes(`waiting for another capi-launch in ${o.runsDir} to start its run`) },
+    () => checkAndLaunch(o, suite, env, notes),
+  );
+  return foreground ? { ...launched, exitCode: await foreground } : launched;
+}
+
+/** Held by a capi-launch from its live-run check until its supervisor has written its pid. */
+export const LAUNCH_LOCK = '.launch.lock';
+
+async function checkAndLaunch(
+  o: LaunchRunOptions,
+  suite: string,
+  env: NodeJS.ProcessEnv,
+  notes: (t: string) => void,
+): Promise<Launched & { foreground?: Promise<number> }> {
   const live = await liveRunsOf(o.runsDir, suite, notes);
   if (live.length > 0 && !o.force) {
     const e = live[0] as (typeof live)[number];
     const how = e.alive ? `pid ${e.pid}` : `supervisor gone, ${e.workers.length} workers still running`;
     throw new CapiError(
-      `run ${e.manifest.id} of ${basename(suite)} is still live (${how}): watch it with capi-watch ${e.manifest.id}, stop it with capi-launch --stop ${e.manifest.id}, or pass --force to start another`,
+      `run ${e.manifest.id} of ${basename(suite)} is still live (${how}): watch it with capi-watch ${shellQuote(e.manifest.id)}, stop it with capi-launch --stop ${shellQuote(e.manifest.id)}, or pass --force to start another`,
       ExitCode.badInput,
     );
   }
@@ -56,7 +75,14 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
   const runDir = resolve(o.runsDir, manifest.id);
   if (o.method === 'foreground') {
     await pointLatest(o.runsDir, manifest.id);
-    return { runDir, manifest, exitCode: await superviseRun(runDir, { env, echo: true }) };
+    // the lock is let go once this process is the run's recorded supervisor
+    let taken = () => {};
+    const took = new Promise<void>((r) => {
+      taken = r;
+    });
+    const run = superviseRun(runDir, { env, echo: true, onTaken: () => taken() });
+    await Promise.race([took, run.catch(() => {})]);
+    return { runDir, manifest, exitCode: null, foreground: run };
   }
   let supervisorPid: number;
   try {

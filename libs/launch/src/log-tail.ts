@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { plainLine } from '@capi/core';
 
 /**
  * The last meaningful line of a log (the last 16 KiB are read): not blank, not a stack
@@ -24,7 +25,9 @@ export async function lastLogLine(file: string, match?: RegExp, skip?: RegExp): 
   const lines = text
     .split('\n')
     .filter((l) => l.trim() !== '' && !/^\s+at /.test(l) && (!match || match.test(l)) && !skip?.test(l));
-  return lines.at(-1)?.trim() ?? null;
+  // a log quotes what servers sent: cleaned by core's one rule before a person sees it
+  const last = lines.at(-1);
+  return last === undefined ? null : plainLine(last).trim();
 }
 
 /** A capi.log line without its timestamp. */

@@ -1,6 +1,14 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CapiError, ExitCode, isErrnoException, type RunManifest, runPaths, writeFileAtomic } from '@capi/core';
+import {
+  CapiError,
+  checkRunOwner,
+  ExitCode,
+  isErrnoException,
+  type RunManifest,
+  runPaths,
+  writeFileAtomic,
+} from '@capi/core';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
 
@@ -65,14 +73,19 @@ export const writeControl = (runDir: string, c: Control) =>
  * or nothing / `latest` for the newest one.
  */
 export async function resolveRun(runs: string, arg: string | undefined): Promise<string> {
-  const candidates = !arg || arg === 'latest' ? [join(runs, 'latest')] : [resolve(arg), join(runs, arg)];
+  // The runs folder first: a run id never finds a folder of that name in the current folder instead.
+  const candidates = !arg || arg === 'latest' ? [join(runs, 'latest')] : [join(runs, arg), resolve(arg)];
   for (const dir of candidates) {
+    let real: string;
     try {
       await stat(join(dir, 'run.json'));
-      return await realpath(dir);
+      real = await realpath(dir);
     } catch {
-      // try the next place
+      continue;
     }
+    // only the owner controls a run: a folder another user controls is refused (exit 3)
+    checkRunOwner(real);
+    return real;
   }
   throw new CapiError(arg ? `no run "${arg}" (looked in ${runs})` : `no runs in ${runs}`, ExitCode.badInput);
 }

@@ -1,27 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pidAlive } from '@capi/core';
+import { argvOf, isRunSupervisor, pidAlive } from '@capi/core';
 
-/** What tells a live supervisor (`capi-launch --supervise RUN`) from an unrelated process with its old pid. */
-export const SUPERVISOR_MARKER = 'capi-launch';
-
-/**
- * A process's argv from /proc/PID/cmdline (NUL-separated); null where there is no /proc
- * to ask (not Linux), [] when /proc has no such process (gone, or a zombie's empty line).
- */
-function argvOf(pid: number): string[] | null {
-  try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return raw === '' ? [] : raw.replace(/\0$/, '').split('\0');
-  } catch {
-    try {
-      readFileSync('/proc/self/cmdline');
-      return [];
-    } catch {
-      return null;
-    }
-  }
-}
+/** The `isAlive` marker of a run's supervisor: core's `isRunSupervisor`, the one identity check. */
+const SUPERVISOR_OF = '\0supervisor\0';
+export const supervisorOf = (runDir: string) => `${SUPERVISOR_OF}${runDir}`;
 
 /**
  * THE check for "a capi-exec worker of this run": a live process (a zombie is gone) whose
@@ -38,22 +20,16 @@ export function isWorkerOf(pid: number | null | undefined, runId: string): boole
   return false;
 }
 
-/** A live supervisor: its command line runs capi-launch (or a live pid, where /proc is missing). */
-export function isSupervisor(pid: number | null | undefined): boolean {
-  if (!pid || !pidAlive(pid)) return false;
-  const argv = argvOf(pid);
-  return argv === null || argv.some((a) => a.includes(SUPERVISOR_MARKER));
-}
-
 /**
  * Is `pid` alive, and what is it: with no marker, any live process; with
- * `SUPERVISOR_MARKER`, a supervisor (`isSupervisor`); with a run id, a worker of that run
+ * `supervisorOf(runDir)`, that run's supervisor (`isRunSupervisor`); with a run id, a worker of that run
  * (`isWorkerOf`, the exact `--run-id` pair). One entry point, so that every "is this our
  * worker" question gets the same answer.
  */
 export function isAlive(pid: number | null | undefined, marker?: string): boolean {
   if (marker === undefined) return !!pid && pidAlive(pid);
-  return marker === SUPERVISOR_MARKER ? isSupervisor(pid) : isWorkerOf(pid, marker);
+  if (marker.startsWith(SUPERVISOR_OF)) return isRunSupervisor(pid, marker.slice(SUPERVISOR_OF.length));
+  return isWorkerOf(pid, marker);
 }
 
 export function signal(pid: number, sig: NodeJS.Signals): boolean {

@@ -8,6 +8,8 @@ export interface ResultCounts {
   failed: number;
   errors: number;
   skipped: number;
+  /** Malformed lines in the middle of a journal, not counted (a resume moves them to `<journal>.bad`). */
+  bad: number;
 }
 
 /**
@@ -21,12 +23,20 @@ export async function countResults(runDir: string, batches: string[]): Promise<R
 
 /** Counts journals, one per id in each (the last record wins); ids are distinct from file to file. */
 export async function countFiles(files: string[]): Promise<ResultCounts> {
-  const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
+  const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
+  const onBadLine = () => {
+    c.bad++;
+  };
   for (const file of files) {
     const last = new Map<string, string>();
-    // a live worker may be writing the last line right now: a torn tail is not counted
-    for await (const { value } of readJournal(file, { onTornTail: () => {} })) {
-      const r = value as { id: string; status: string };
+    // a live worker may be writing the last line right now: a torn tail is not counted;
+    // one corrupt line mid-journal does not stop --status or the supervisor's counts
+    for await (const { value } of readJournal(file, { onTornTail: () => {}, onBadLine })) {
+      const r = value as { id: string; status: string } | null;
+      if (typeof r?.id !== 'string') {
+        c.bad++;
+        continue;
+      }
       last.set(r.id, r.status);
     }
     for (const status of last.values()) tally(c, status);
@@ -50,8 +60,11 @@ export async function* failedIds(runDir: string, batches: string[]): AsyncGenera
 /** How many distinct ids a batch journal holds: a batch is done when it holds them all. */
 export async function journalCount(runDir: string, batch: string): Promise<number> {
   const ids = new Set<string>();
-  for await (const { value } of readJournal(runPaths(runDir).resultFile(batch), { onTornTail: () => {} }))
-    ids.add((value as { id: string }).id);
+  const journal = runPaths(runDir).resultFile(batch);
+  for await (const { value } of readJournal(journal, { onTornTail: () => {}, onBadLine: () => {} })) {
+    const id = (value as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') ids.add(id);
+  }
   return ids.size;
 }
 
@@ -68,12 +81,12 @@ export async function runCounts(runDir: string): Promise<ResultCounts & { source
   const names = await readdir(paths.results).catch(() => null);
   const journals = (names ?? []).filter((n) => n.endsWith('.ndjson')).sort();
   if (journals.length > 0) {
-    const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
+    const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
     for (const name of journals) add(c, await journalCounts(join(paths.results, name)));
     return { ...c, source: 'journals' };
   }
   // one record per id in the merged report: no map of ids (it may hold millions)
-  const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
+  const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
   for await (const { value } of readJournal(join(paths.report, 'results.ndjson'))) tally(c, (value as Status).status);
   return { ...c, source: c.results > 0 ? 'report' : 'none' };
 }
@@ -107,7 +120,7 @@ const journalCache = new Map<string, { size: number; mtimeMs: number; counts: Re
 
 async function journalCounts(file: string): Promise<ResultCounts> {
   const st = await stat(file).catch(() => null);
-  if (!st) return { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
+  if (!st) return { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
   const hit = journalCache.get(file);
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.counts;
   const counts = await countFiles([file]);

@@ -1,9 +1,9 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CapiError, ExitCode, RUN_ID_PREFIX, runPaths } from '@capi/core';
+import { CapiError, checkRunsFolder, ExitCode, isRunSupervisor, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
-import { isSupervisor, isWorkerOf } from './process.js';
+import { isWorkerOf } from './process.js';
 import { readPid } from './supervise.js';
 
 export interface RunEntry {
@@ -30,7 +30,7 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
     const manifest = await readManifest(dir).catch(() => null);
     if (!manifest) continue;
     const pid = await readPid(dir);
-    const alive = isSupervisor(pid);
+    const alive = isRunSupervisor(pid, dir);
     const workers = alive || !mayRun(manifest.state) ? [] : await liveWorkers(dir, manifest.id);
     entries.push({ dir, manifest, pid, alive, workers });
   }
@@ -55,7 +55,7 @@ export async function clearStale(e: RunEntry, takeOver = false): Promise<string 
   if (!e.pid && !wasRunning) return null;
   const gone = `supervisor ${e.pid ?? e.manifest.pid ?? '?'} is gone`;
   if (isDeadWithWorkers(e) && !takeOver)
-    return `${e.manifest.id}: ${gone}, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${e.manifest.id}, or take the run over with capi-launch --resume ${e.manifest.id}`;
+    return `${e.manifest.id}: ${gone}, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${shellQuote(e.manifest.id)}, or take the run over with capi-launch --resume ${shellQuote(e.manifest.id)}`;
   if (e.pid) await rm(runPaths(e.dir).pidFile, { force: true });
   if (isDeadWithWorkers(e))
     return `${e.manifest.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
@@ -91,6 +91,7 @@ export async function countFinished(runs: string): Promise<number> {
 
 /** Removes finished (completed or failed) runs, oldest first, keeping the newest `keep`. Live and stopped (resumable) runs stay. */
 export async function pruneRuns(runs: string, keep: number): Promise<string[]> {
+  checkRunsFolder(runs);
   const finished = (await listRuns(runs)).filter(isFinished);
   const doomed = finished.slice(0, Math.max(0, finished.length - keep));
   for (const e of doomed) await rm(e.dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Manifest } from './manifest.js';
-import { startSupervisor, tmuxEnvArgs } from './start.js';
+import { startSupervisor, tmuxEnvDiff } from './start.js';
 
 const hasTmux = spawnSync('sh', ['-c', 'command -v tmux']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'capi-tmux-'));
@@ -15,15 +15,17 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('tmuxEnvArgs: no server, no -e; a server, -e only for what differs from its global environment', {
+test('tmuxEnvDiff: no server, nothing; a server, only what differs from its global environment', {
   skip: !hasTmux,
 }, () => {
-  assert.deepEqual(tmuxEnvArgs({ ...env, CAPI_X_SECRET: 'one' }), []);
+  assert.deepEqual(tmuxEnvDiff({ ...env, CAPI_X_SECRET: 'one' }), []);
   const server = spawnSync('tmux', ['new-session', '-d', '-s', 'holder', 'sleep 60'], {
     env: { ...env, CAPI_X_SAME: 'same', CAPI_X_SECRET: 'old' },
   });
   assert.equal(server.status, 0, server.stderr?.toString());
-  const args = tmuxEnvArgs({ ...env, CAPI_X_SAME: 'same', CAPI_X_SECRET: 'new', CAPI_X_ADDED: 'added' });
+  const args = tmuxEnvDiff({ ...env, CAPI_X_SAME: 'same', CAPI_X_SECRET: 'new', CAPI_X_ADDED: 'added' }).map(
+    ([k, v]) => `${k}=${v}`,
+  );
   assert.ok(args.includes('CAPI_X_SECRET=new'), args.join(' '));
   assert.ok(args.includes('CAPI_X_ADDED=added'), args.join(' '));
   assert.ok(!args.some((a) => a.startsWith('CAPI_X_SAME=')), args.join(' '));

@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { CapiError, ExitCode, FILE_MODE, runPaths, shellLine } from '@capi/core';
 import type { Method } from './create-run.js';
 import { type Manifest, readManifest } from './manifest.js';
-import { isAlive } from './process.js';
-import { readPid, SUPERVISOR_MARKER } from './supervise.js';
+import { isAlive, supervisorOf } from './process.js';
+import { readPid } from './supervise.js';
 import { findOnPath, shellQuote, toolBin } from './tools.js';
 
 /** The packages that provide the terminal multiplexers, for the install hint. */
@@ -61,14 +61,15 @@ function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv): v
 }
 
 /**
- * The `-e KEY=VALUE` flags a tmux session needs, and only those. Any `-e` is on a tmux
- * command line, readable by every local user in `ps`; when no server runs, that command
- * line becomes the long-lived server's. So: no server → no `-e` at all (the new server is
- * forked from us and inherits our environment without argv); a running server → `-e` only
- * for variables whose value differs from its global environment (they are on the
- * short-lived client's command line for a moment).
+ * The variables a tmux session must be given, and only those. A running tmux server hands
+ * new sessions its own old environment, without CAPI_* or tokens; passing them as
+ * `-e KEY=VALUE` would put them on a command line, readable by every local user in `ps`
+ * (and with no server yet, on the long-lived server's own). So: no server → nothing (the
+ * new server is forked from us and inherits our environment without argv); a running
+ * server → the variables whose value differs from its global environment, which reach
+ * the supervisor through a 0600 file (startTmux), never argv.
  */
-export function tmuxEnvArgs(env: NodeJS.ProcessEnv): string[] {
+export function tmuxEnvDiff(env: NodeJS.ProcessEnv): Array<[string, string]> {
   const r = spawnSync('tmux', ['show-environment', '-g'], { env, encoding: 'utf8' });
   if (r.status !== 0) return [];
   const server = new Map<string, string>();
@@ -76,19 +77,32 @@ export function tmuxEnvArgs(env: NodeJS.ProcessEnv): string[] {
     const eq = line.indexOf('=');
     if (eq > 0 && !line.startsWith('-')) server.set(line.slice(0, eq), line.slice(eq + 1));
   }
-  return Object.entries(env).flatMap(([k, v]) =>
-    v !== undefined && /^\w+$/.test(k) && server.get(k) !== v ? ['-e', `${k}=${v}`] : [],
+  return Object.entries(env).flatMap(
+    ([k, v]): Array<[string, string]> =>
+      v !== undefined && /^[A-Za-z_]\w*$/.test(k) && server.get(k) !== v ? [[k, v]] : [],
   );
 }
 
 /**
+ * The supervisor's window command: with variables to pass, it reads them from
+ * `session.env` (0600, shell-quoted `export` lines) and removes the file before it execs.
+ */
+function supervisorWindow(runDir: string, env: NodeJS.ProcessEnv): string {
+  const line = shellLine(supervisorArgs(runDir, env, true));
+  const diff = tmuxEnvDiff(env);
+  if (diff.length === 0) return line;
+  const file = runPaths(runDir).sessionEnv;
+  writeFileSync(file, diff.map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join(''), { mode: FILE_MODE });
+  return `. ${shellQuote(file)}; rm -f ${shellQuote(file)}; exec ${line}`;
+}
+
+/**
  * tmux: window `supervisor`, a window per worker following its log, and `watch`
- * running capi-watch. The session gets this process's environment (see tmuxEnvArgs): a
+ * running capi-watch. The session gets this process's environment (see tmuxEnvDiff): a
  * running tmux server would otherwise give it the server's old one, without CAPI_* or tokens.
  */
 function startTmux(runDir: string, session: string, parallel: number, env: NodeJS.ProcessEnv): void {
-  const envArgs = tmuxEnvArgs(env);
-  const line = (words: string[]) => words.map(shellQuote).join(' ');
+  const line = shellLine;
   const tmux = (args: string[]) => {
     const r = spawnSync('tmux', args, { env, encoding: 'utf8' });
     if (r.status !== 0) throw new CapiError(`tmux ${args[0]} failed: ${(r.stderr || r.stdout).trim()}`);
@@ -104,8 +118,7 @@ function startTmux(runDir: string, session: string, parallel: number, env: NodeJ
     '160',
     '-y',
     '48',
-    ...envArgs,
-    line(supervisorArgs(runDir, env, true)),
+    supervisorWindow(runDir, env),
   ]);
   const paths = runPaths(runDir);
   for (let k = 1; k <= parallel; k++) {
@@ -138,7 +151,7 @@ export async function startSupervisor(
   // a busy machine can take seconds to start node: wait up to 30 s
   for (let i = 0; i < 300; i++) {
     const pid = await readPid(runDir);
-    if (pid && isAlive(pid, SUPERVISOR_MARKER)) return pid;
+    if (pid && isAlive(pid, supervisorOf(runDir))) return pid;
     // A tiny run can be over before the first look: it has left `created` behind, and
     // run.json's pid is null again; for nohup the child we spawned was the supervisor.
     const now = await readManifest(runDir).catch(() => null);

@@ -2,7 +2,16 @@ import { appendFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, FILE_MODE, fsReason, isErrnoException, runPaths } from '@capi/core';
+import {
+  CapiError,
+  checkRunOwner,
+  ExitCode,
+  FILE_MODE,
+  fsReason,
+  isErrnoException,
+  isRunSupervisor,
+  runPaths,
+} from '@capi/core';
 import {
   type Claim,
   claimNext,
@@ -17,16 +26,18 @@ import { readBatchIndex } from './create-run.js';
 import { finishRun } from './finish.js';
 import { batchReason } from './log-tail.js';
 import { type Manifest, updateManifest } from './manifest.js';
-import { isSupervisor, isWorkerOf, signal, waitGone } from './process.js';
+import { isWorkerOf, signal, waitGone } from './process.js';
 import { journalCount } from './results.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
-import { execArg, plural, toolBin } from './tools.js';
+import { execArg, plural, shellQuote, toolBin } from './tools.js';
 import { startWorker, type WorkerExit } from './worker.js';
 
 export interface SuperviseOptions {
   env?: NodeJS.ProcessEnv;
   /** Also print the log lines on stderr (foreground, screen, tmux). */
   echo?: boolean;
+  /** Called once this process is the run's recorded supervisor (its pid file written). */
+  onTaken?: () => void;
 }
 
 export interface RunLogger {
@@ -67,9 +78,6 @@ export function failureText(err: unknown): string {
     return `cannot ${err.syscall} ${err.path}: ${fsReason(err.code)}`;
   return err instanceof Error ? err.message : String(err);
 }
-
-/** The supervisor's pid marker; control.ts and start.ts take it from here. */
-export { SUPERVISOR_MARKER } from './process.js';
 
 export async function readPid(runDir: string): Promise<number | null> {
   try {
@@ -268,7 +276,7 @@ async function stopWorkers(ctx: Ctx, slots: Promise<void>[]): Promise<void> {
 /** Takes the run: refuses when another supervisor is alive, records this one's pid. */
 async function takeRun(runDir: string): Promise<Manifest> {
   const other = await readPid(runDir);
-  if (other && other !== process.pid && isSupervisor(other))
+  if (other && other !== process.pid && isRunSupervisor(other, runDir))
     throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
   await writeFile(runPaths(runDir).pidFile, `${process.pid}\n`, { mode: FILE_MODE });
   return updateManifest(runDir, { pid: process.pid, state: 'running', verdict: null, finished: null });
@@ -283,7 +291,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
   const env = o.env ?? process.env;
   const log = runLogger(runDir, o.echo ?? false);
   const execBin = toolBin('exec', env);
+  checkRunOwner(runDir);
   const manifest = await takeRun(runDir);
+  o.onTaken?.();
   const ctx: Ctx = {
     runDir,
     manifest,
@@ -339,7 +349,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch((e) =>
       log(`could not record state failed in run.json: ${failureText(e)}`),
     );
-    log(`resume it once the cause is fixed: capi-launch --resume ${runDir}`);
+    log(`resume it once the cause is fixed: capi-launch --resume ${shellQuote(runDir)}`);
     throw new CapiError(`supervisor failed: ${why}`, ExitCode.cannotRun);
   } finally {
     for (const s of signals) process.off(s, onSignal);

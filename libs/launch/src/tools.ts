@@ -29,12 +29,7 @@ export function findOnPath(command: string, env: NodeJS.ProcessEnv = process.env
   return null;
 }
 
-/** Quotes one word for a POSIX shell (tmux and screen take command lines). */
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-export { plural } from '@capi/core';
+export { plural, shellQuote } from '@capi/core';
 
 /**
  * The value of a flag among the capi-exec flags a run keeps (`--timeout 5000`,

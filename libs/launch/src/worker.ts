@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { FILE_MODE, runPaths } from '@capi/core';
 
 /** How one capi-exec process on one batch ended. */
@@ -44,8 +44,18 @@ export function workerArgs(s: WorkerSpec): string[] {
     p.control,
     ...(s.concurrency ? ['--concurrency', String(s.concurrency)] : []),
     ...(s.total !== null ? ['--total', String(s.total)] : []),
-    ...s.execArgs,
+    // the launch's capi-exec flags (headers may hold secrets) come from an owner-only file, never argv
+    ...(s.execArgs.length > 0 ? ['--options-file', p.execOptions] : []),
   ];
+}
+
+/** Writes exec-options.json (0600, replaced whole) before a worker that reads it starts. */
+function writeExecOptions(s: WorkerSpec): void {
+  if (s.execArgs.length === 0) return;
+  const file = runPaths(s.runDir).execOptions;
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(s.execArgs)}\n`, { mode: FILE_MODE });
+  renameSync(tmp, file);
 }
 
 /**
@@ -58,6 +68,7 @@ export function workerArgs(s: WorkerSpec): string[] {
  * and the supervisor, not the terminal, decides when its workers stop.
  */
 export function startWorker(s: WorkerSpec): { pid: number | null; exited: Promise<WorkerExit> } {
+  writeExecOptions(s);
   const log = openSync(runPaths(s.runDir).logFile(s.batch), 'a', FILE_MODE);
   const child = spawn(process.execPath, workerArgs(s), {
     stdio: ['ignore', 'ignore', log],

@@ -1,20 +1,14 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { lockHolderAlive, pidAlive, readJournalLock, runPaths } from '@capi/core';
+import { liveSupervisorOf, lockHolderAlive, readJournalLock, runPaths } from '@capi/core';
 import type { MergeState } from './merge-state.js';
 import type { RunFolderFiles } from './run-folder.js';
 
-/** A supervisor other than the one that called us still works in the folder. */
-async function liveSupervisor(pidFile: string): Promise<number | null> {
-  let pid: number;
-  try {
-    pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
-  } catch {
-    return null;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || pid === process.ppid) return null;
-  return pidAlive(pid) ? pid : null;
+/** A supervisor other than the one that called us still works in the folder (core's one identity check). */
+function liveSupervisor(runDir: string): number | null {
+  const pid = liveSupervisorOf(runDir);
+  return pid === null || pid === process.pid || pid === process.ppid ? null : pid;
 }
 
 /** A capi-exec that still holds a journal's lock: its pid (-1: on another host), else null. */
@@ -57,7 +51,7 @@ export async function cleanRun(
     return [];
   }
   const p = runPaths(run.dir);
-  const pid = await liveSupervisor(p.pidFile);
+  const pid = liveSupervisor(p.dir);
   if (pid !== null) {
     warn(`--clean: nothing removed: the run's supervisor (pid ${pid}) is still running`);
     return [];

@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import { cleanText } from './clean-text.js';
 import { errorText, failureText, type MergedTest } from './merged-test.js';
 import type { Sink } from './sink.js';
 
@@ -16,11 +17,13 @@ export const CSV_COLUMNS = [
 ];
 
 /**
- * A spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` (or tab/CR before one) as
+ * Every text cell is cleaned of escape sequences and control characters first (a CSV is
+ * also read with `cat`; docs/formats.md, "Text from outside"). Then: a spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` (or tab/CR before one) as
  * a formula; a leading `'` makes it text (the OWASP advice for CSV injection).
  */
-export function neutralize(cell: string): string {
-  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+export function neutralize(text: string): string {
+  const cell = cleanText(text);
+  return /^[=+\-@\t\r\n]/.test(cell) ? `'${cell}` : cell;
 }
 
 function row(t: MergedTest): Array<string | number> {

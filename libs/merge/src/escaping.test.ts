@@ -10,13 +10,18 @@ test('xmlText drops what XML 1.0 forbids and ANSI escapes, and escapes markup', 
     xmlText('a\u0000b\u0001c\u001b[31mred\u001b[0m ]]> <x> & \uffff\ud800z'),
     'abcred ]]&gt; &lt;x&gt; &amp; z',
   );
-  assert.equal(xmlText('tab\tnl\ncr\r'), 'tab\tnl\ncr\r');
+  // a lone CR (which lets text overwrite a line on a terminal) becomes a newline
+  assert.equal(xmlText('tab\tnl\ncr\r'), 'tab\tnl\ncr\n');
+  assert.equal(xmlText('c1\u009b2J bidi\u202ex\u2066 osc\u001b]52;c;QQ==\u0007.'), 'c1 bidix osc.');
   assert.equal(xmlAttr('say "hi"\n'), 'say &quot;hi&quot;&#10;');
   assert.equal(xmlText('emoji 😀 ok'), 'emoji 😀 ok');
 });
 
 test('CSV formula cells get a leading quote, others stay', () => {
-  for (const c of ['=1+1', '+1', '-1', '@A1', '\t=x', '\r=x']) assert.equal(neutralize(c), `'${c}`);
+  for (const c of ['=1+1', '+1', '-1', '@A1', '\t=x', '\n=x']) assert.equal(neutralize(c), `'${c}`);
+  // cleaned first: a CR becomes a newline, escapes go, and what is left is neutralized
+  assert.equal(neutralize('\r=x'), "'\n=x");
+  assert.equal(neutralize('\u001b[31m=1+1'), "'=1+1");
   for (const c of ['plain', '1', ' =x', '']) assert.equal(neutralize(c), c);
 });
 

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve, sep } from 'node:path';
+import { CapiError, ExitCode } from '@capi/core';
 
 /**
  * A small glob for result files: `*`, `?`, `[abc]` within a path segment, `**` for any
@@ -32,7 +33,13 @@ function segmentRegex(segment: string): RegExp {
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   // A leading dot is matched only by a pattern that says so, as in a shell.
-  return new RegExp(segment.startsWith('.') ? `^${re}$` : `^(?!\\.)${re}$`);
+  try {
+    return new RegExp(segment.startsWith('.') ? `^${re}$` : `^(?!\\.)${re}$`);
+  } catch (err) {
+    // `[z-a]`: a bad pattern is bad input (exit 2), never a stack trace
+    const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '');
+    throw new CapiError(`invalid glob "${segment}": ${why.toLowerCase()}`, ExitCode.badInput);
+  }
 }
 
 async function entries(dir: string) {

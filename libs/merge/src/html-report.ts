@@ -87,12 +87,15 @@ export async function writeHtmlReport(
   verdict: string,
 ): Promise<void> {
   const nonce = randomBytes(16).toString('base64');
+  title = plainLine(title);
   const rows = pickRows(tests);
   const data = {
     counts: summary.counts,
     histogram: summary.histogram,
     timeline: summary.timeline,
-    failureGroups: summary.failureGroups.slice(0, 100),
+    failureGroups: summary.failureGroups
+      .slice(0, 100)
+      .map((g) => ({ ...g, reason: plainLine(g.reason), examples: g.examples.map(plainLine) })),
     tests: rows,
   };
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; img-src data:`;

@@ -10,6 +10,7 @@ import { writeJunitReport } from './junit-report.js';
 import { addExpected, createMergeState, type MergeState } from './merge-state.js';
 import { type OutputChoices, type Outputs, planOutputs } from './outputs.js';
 import { readResultFile, readResultStream } from './read-results.js';
+import { replaceReportSet } from './report-set.js';
 import { type RunFolderFiles, readRunFolder } from './run-folder.js';
 import { openSink, type Sink } from './sink.js';
 import { type MergeInput, resolveInputs } from './sources.js';
@@ -24,6 +25,10 @@ export interface MergeOptions extends OutputChoices {
   cwd?: string;
   /** A suite (CSV or NDJSON test records) whose ids must all have a result. */
   suite?: string;
+  /** Where the default reports go (`--report-dir`): by default a run's report/, required for several runs. */
+  reportDir?: string;
+  /** A malformed result line is warned about, counted and skipped instead of ending the merge (exit 2). */
+  skipBadLines?: boolean;
   /** `--fail-if` expressions. */
   failIf?: string[];
   stdin?: Readable;
@@ -42,18 +47,36 @@ export interface MergeOutcome {
   outputs: Outputs;
   /** What --clean removed (paths). */
   cleaned: string[];
+  /** Malformed result lines skipped with `--skip-bad-lines` (each one warned about). */
+  skippedLines: number;
+  /** The earlier timestamped reports this merge's set replaced (names in the report folder). */
+  replaced: string[];
 }
 
-async function readInputs(state: MergeState, inputs: MergeInput[], runs: RunFolderFiles[], opts: MergeOptions) {
+/** Reads every input; returns how many malformed lines `--skip-bad-lines` skipped (each one warned about). */
+async function readInputs(
+  state: MergeState,
+  inputs: MergeInput[],
+  runs: RunFolderFiles[],
+  opts: MergeOptions,
+): Promise<number> {
   const warn = opts.warn ?? (() => {});
+  let skipped = 0;
+  const onBadLine = opts.skipBadLines
+    ? (err: InputError) => {
+        skipped++;
+        warn(`${err.message} (skipped: --skip-bad-lines)`);
+      }
+    : undefined;
   for (const input of inputs) {
-    if (input.kind === 'stdin') await readResultStream(state, opts.stdin ?? process.stdin);
-    else if (input.kind === 'file') await readResultFile(state, input.path, input.label, warn);
+    if (input.kind === 'stdin') await readResultStream(state, opts.stdin ?? process.stdin, '<stdin>', onBadLine);
+    else if (input.kind === 'file') await readResultFile(state, input.path, input.label, warn, onBadLine);
     else {
       const run = runs.find((r) => r.dir === resolve(input.dir)) as RunFolderFiles;
-      for (const file of run.resultFiles) await readResultFile(state, file, labelIn(input, file), warn);
+      for (const file of run.resultFiles) await readResultFile(state, file, labelIn(input, file), warn, onBadLine);
     }
   }
+  return skipped;
 }
 
 function labelIn(input: MergeInput & { kind: 'run' }, file: string): string {
@@ -117,10 +140,16 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
   if (opts.clean && (runInputs.length !== 1 || inputs.length !== 1))
     throw new UsageError('--clean needs exactly one run folder and no other input');
   const runs = await Promise.all(runInputs.map((i) => readRunFolder(i.dir, i.label)));
-  const outputs = planOutputs(opts, runs[0] ? runPaths(runs[0].dir).report : cwd, cwd, runs.length > 0);
+  const defaultSet = [opts.outputJson, opts.outputCsv, opts.outputReport].every((v) => v === undefined || v === '');
+  if (runs.length > 1 && !opts.reportDir && defaultSet)
+    throw new UsageError(
+      `merging ${runs.length} runs needs an output folder: --report-dir DIR (the reports of one run are never written into another's report/)`,
+    );
+  const reportDir = opts.reportDir ? resolve(cwd, opts.reportDir) : runs[0] ? runPaths(runs[0].dir).report : cwd;
+  const outputs = planOutputs(opts, reportDir, cwd, runs.length > 0 || !!opts.reportDir);
   const state = createMergeState();
   await readExpected(state, inputs, runs, opts, cwd);
-  await readInputs(state, inputs, runs, opts);
+  const skippedLines = await readInputs(state, inputs, runs, opts);
   // Nothing at all is not a pass: `capi-split bad.csv | capi-exec | capi-merge` must not
   // go green in CI when the splitter refused the suite.
   const empty = state.tests.size === 0;
@@ -130,6 +159,8 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
   const verdict = empty ? 'failed' : verdictOf(results);
   const title = runs.find((r) => r.manifest?.id)?.manifest?.id ?? inputs.map((i) => i.label).join(', ');
   await writeOutputs(state, summary, results, verdict, outputs, { ...opts, title, inputs: inputs.map((i) => i.label) });
+  // the default set in a report folder replaces the earlier sets there (report-set.ts)
+  const replaced = defaultSet && (runs.length > 0 || opts.reportDir) ? await replaceReportSet(reportDir, outputs) : [];
   const cleaned = opts.clean ? await cleanRun(runs, state, opts.warn ?? (() => {})) : [];
   return {
     verdict,
@@ -139,6 +170,8 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
     thresholds: results,
     outputs,
     cleaned,
+    replaced,
+    skippedLines,
   };
 }
 

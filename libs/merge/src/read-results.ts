@@ -24,6 +24,8 @@ export interface ReadOptions {
   /** Journals: a last line with no newline that does not parse is skipped and reported. */
   onTornTail?: (line: number) => void;
   maxLineLength?: number;
+  /** `--skip-bad-lines`: a malformed line is handed here (to be warned about and counted) instead of ending the read. */
+  onBadLine?: (error: InputError) => void;
 }
 
 /** capi-split's output fed to merge by mistake: it has what a test sends and checks, and no outcome. */
@@ -35,7 +37,20 @@ function isTestRecord(v: unknown): boolean {
 const TEST_RECORD =
   'this looks like a test record from capi-split (request/expect, no status), not a result from capi-exec: run the tests with capi-exec and merge its output, or give the suite with --suite';
 
-function taker(state: MergeState, label: string) {
+function taker(state: MergeState, label: string, onBadLine?: (error: InputError) => void) {
+  const take = strictTaker(state, label);
+  if (!onBadLine) return take;
+  return (text: string, line: number): void => {
+    try {
+      take(text, line);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      onBadLine(err);
+    }
+  };
+}
+
+function strictTaker(state: MergeState, label: string) {
   return (text: string, line: number): void => {
     let value: unknown;
     try {
@@ -56,7 +71,7 @@ export async function readResults(
   opts: ReadOptions = {},
 ): Promise<void> {
   const cursor = lineCursor(label, opts.maxLineLength);
-  const take = taker(state, label);
+  const take = taker(state, label, opts.onBadLine);
   const decoder = new StringDecoder('utf8');
   let pending = '';
   for await (const chunk of input) {
@@ -90,7 +105,7 @@ export async function readResultBytes(
   opts: ReadOptions = {},
 ): Promise<void> {
   const cursor = lineCursor(label, opts.maxLineLength);
-  const take = taker(state, label);
+  const take = taker(state, label, opts.onBadLine);
   let buf = Buffer.allocUnsafe(CHUNK);
   let len = 0;
   for (;;) {
@@ -128,6 +143,7 @@ export async function readResultFile(
   path: string,
   label: string,
   warn: (message: string) => void,
+  onBadLine?: (error: InputError) => void,
 ): Promise<void> {
   const onTornTail = (line: number) => warn(`${label}:${line}: torn last line ignored (a write cut short)`);
   let fh: FileHandle;
@@ -138,13 +154,18 @@ export async function readResultFile(
     throw err;
   }
   try {
-    await readResultBytes(state, fh, label, { onTornTail });
+    await readResultBytes(state, fh, label, { onTornTail, onBadLine });
   } finally {
     await fh.close();
   }
 }
 
 /** Standard input is a stream, not a journal: every line must parse. */
-export function readResultStream(state: MergeState, input: Readable, label = '<stdin>'): Promise<void> {
-  return readResults(state, input, label);
+export function readResultStream(
+  state: MergeState,
+  input: Readable,
+  label = '<stdin>',
+  onBadLine?: (error: InputError) => void,
+): Promise<void> {
+  return readResults(state, input, label, { onBadLine });
 }

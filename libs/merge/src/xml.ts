@@ -1,18 +1,14 @@
-import { stripAnsi } from './clean-text.js';
+import { cleanText } from './clean-text.js';
 
 /**
  * Characters XML 1.0 forbids (NUL, other C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone
- * surrogates) cannot appear even escaped, so they are dropped; ANSI escapes go first so
- * that no `[31m` debris is left behind.
+ * surrogates) cannot appear even escaped, so they are dropped; core's `cleanText` goes first
+ * (escape sequences whole, C1 and bidi controls), so that no `[31m` debris is left behind.
  */
 const FORBIDDEN = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 export function xmlText(text: string): string {
-  return stripAnsi(String(text))
-    .replace(FORBIDDEN, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+  return cleanText(text).replace(FORBIDDEN, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Attribute values also escape quotes, and keep newlines and tabs as character references. */

@@ -1,4 +1,4 @@
-import { formatDuration } from '@capi/core';
+import { formatDuration, shellQuote } from '@capi/core';
 import type { Snapshot } from './snapshot.js';
 
 /**
@@ -61,6 +61,6 @@ export function renderPlain(s: Snapshot): string {
   if (s.verdict !== null) lines.push(`Verdict: ${s.verdict.toUpperCase()}`);
   if (s.resume) lines.push(`Resume: ${s.resume}`);
   if (s.badLines > 0) lines.push(`Warning: ${num(s.badLines)} journal lines are not result records`);
-  if (s.logFile) lines.push('', `Log File: ${s.logFile}`, `View logs: tail -f ${s.logFile}`);
+  if (s.logFile) lines.push('', `Log File: ${s.logFile}`, `View logs: tail -f ${shellQuote(s.logFile)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import {
   type BatchIndex,
   isErrnoException,
+  isRunSupervisor,
   pidAlive,
   type RunManifest,
   runPaths,
@@ -141,12 +142,14 @@ export function createRunReader(target: WatchTarget): RunReader {
 
   function refreshAlive(): void {
     const pids = new Set<number>();
-    const sup = state.pidFilePid ?? state.manifest?.pid;
-    if (typeof sup === 'number') pids.add(sup);
     for (const b of state.batches.values())
       if (b.heartbeat && !FINAL_HEARTBEATS.has(b.heartbeat.state) && typeof b.heartbeat.pid === 'number')
         pids.add(b.heartbeat.pid);
     state.alive = new Map([...pids].map((pid) => [pid, pidAlive(pid)]));
+    // A supervisor is checked by core's one identity rule: a reused pid is not it (DEAD, and never signalled).
+    const sup = state.pidFilePid ?? state.manifest?.pid;
+    if (typeof sup === 'number' && target.kind === 'run') state.alive.set(sup, isRunSupervisor(sup, target.dir));
+    else if (typeof sup === 'number') state.alive.set(sup, pidAlive(sup));
   }
 
   const watchDirs =

@@ -1,5 +1,6 @@
 import {
   type CheckFailure,
+  plainLine,
   RESULT_STATUSES,
   type ResultError,
   type RunManifest,
@@ -152,17 +153,18 @@ function pushFailure(state: RunState, record: Record<string, unknown>, status: '
   state.failureCount++;
   state.failures.push({
     n: state.failureCount,
-    id: record.id as string,
-    name: typeof record.name === 'string' ? record.name : (record.id as string),
+    // what a server or a suite wrote is shown to a person: cleaned by core's one rule
+    id: plainLine(record.id),
+    name: plainLine(typeof record.name === 'string' ? record.name : record.id),
     status,
-    detail: describeFailure(record as { failures?: CheckFailure[]; error?: ResultError | null }),
-    batch: typeof record.batch === 'string' ? record.batch : null,
+    detail: plainLine(describeFailure(record as { failures?: CheckFailure[]; error?: ResultError | null })),
+    batch: typeof record.batch === 'string' ? plainLine(record.batch) : null,
   });
   if (state.failures.length > MAX_FAILURES) state.failures.splice(0, state.failures.length - MAX_FAILURES);
 }
 
 export function appendLogLines(state: RunState, source: string, lines: string[]): void {
-  for (const line of lines) state.logs.push(`${source}: ${line}`);
+  for (const line of lines) state.logs.push(`${plainLine(source)}: ${plainLine(line)}`);
   if (state.logs.length > MAX_LOG_LINES) state.logs.splice(0, state.logs.length - MAX_LOG_LINES);
 }
 

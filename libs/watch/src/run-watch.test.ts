@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +31,16 @@ function until(onTick: { fn: () => void }, check: () => boolean, what: string, m
 test('heartbeats and logs arrive by file events, journals are tailed on the clock', async () => {
   const dir = join(root, 'capi_test_1');
   await mkdir(join(dir, 'results'), { recursive: true });
+  // a stand-in supervisor: core's identity check wants `--supervise RUN` in its argv
+  const supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', dir], {
+    stdio: 'ignore',
+  });
+  after(() => {
+    supervisor.kill('SIGKILL');
+  });
   await writeFile(
     join(dir, 'run.json'),
-    JSON.stringify({ id: 'capi_test_1', state: 'running', total: 3, pid: process.pid }),
+    JSON.stringify({ id: 'capi_test_1', state: 'running', total: 3, pid: supervisor.pid }),
   );
   const hook = { fn: () => {} };
   const watch = await startRunWatch(
@@ -65,5 +73,5 @@ test('heartbeats and logs arrive by file events, journals are tailed on the cloc
   await ready;
   assert.deepEqual(watch.state.logs, ['batch_0001.log: hello']);
   assert.deepEqual(totalCounts(watch.state), { done: 3, passed: 1, failed: 1, errors: 1, skipped: 0 });
-  assert.equal(watch.state.alive.get(process.pid), true);
+  assert.equal(watch.state.alive.get(supervisor.pid as number), true);
 });

@@ -1,4 +1,4 @@
-import { passRate, runExitCode, type StatusHeartbeat, type TestCounts } from '@capi/core';
+import { passRate, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts } from '@capi/core';
 import { type BatchState, heartbeatCounts, type RunState, totalCounts } from './run-state.js';
 
 /** What a renderer shows: a pure function of the RunState and the clock. */
@@ -288,7 +288,9 @@ export function resumeHint(state: RunState, display: DisplayState, pid: number |
   const live = display === 'STALLED';
   if (state.target.kind === 'run') {
     const id = state.manifest?.id ?? state.target.id;
-    return live ? `capi-launch --stop ${id} && capi-launch --resume ${id}` : `capi-launch --resume ${id}`;
+    return live
+      ? `capi-launch --stop ${shellQuote(id)} && capi-launch --resume ${shellQuote(id)}`
+      : `capi-launch --resume ${shellQuote(id)}`;
   }
   const stop = live && pid !== null ? `kill ${pid}, then ` : '';
   const journal = [...state.target.files].find(([, f]) => f.role === 'journal')?.[0];

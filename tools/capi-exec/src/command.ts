@@ -145,6 +145,10 @@ Examples:
     batch: { type: 'string', description: 'Batch name copied into results and the heartbeat' },
     worker: { type: 'string', description: 'Worker number copied into results' },
     'run-id': { type: 'string', description: 'Run id copied into results' },
+    'options-file': {
+      type: 'string',
+      description: 'More flags from a file (a JSON array of argv words), kept off the command line (--header secrets)',
+    },
     total: { type: 'string', description: 'How many tests there are, for progress and the heartbeat' },
     shard: { type: 'string', description: 'K/N: run only this shard (the same split as capi-split --shard)' },
     grace: {

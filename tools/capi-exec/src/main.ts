@@ -1,10 +1,23 @@
-import { ExitCode, runTool } from '@capi/core';
+import { CapiError, ExitCode, expandOptionsFile, runTool } from '@capi/core';
 import { command, info } from './command.js';
 import { misplacedInput } from './options.js';
 
-const argv = process.argv.slice(2);
-const hint = misplacedInput(argv, command.args as Parameters<typeof misplacedInput>[1]);
-if (hint) {
+/** `--options-file FILE` is expanded first: its words count as given here (docs/capi-exec.md). */
+function argvOf(raw: string[]): string[] | null {
+  try {
+    return expandOptionsFile(raw);
+  } catch (err) {
+    process.stderr.write(`${info.name}: ${(err as Error).message}\nTry '${info.name} --help' for more information.\n`);
+    process.exitCode = err instanceof CapiError ? err.exitCode : ExitCode.badInput;
+    return null;
+  }
+}
+
+const argv = argvOf(process.argv.slice(2));
+const hint = argv && misplacedInput(argv, command.args as Parameters<typeof misplacedInput>[1]);
+if (argv === null) {
+  // said above
+} else if (hint) {
   process.stderr.write(`${info.name}: ${hint}\nTry '${info.name} --help' for more information.\n`);
   process.exitCode = ExitCode.badInput;
 }

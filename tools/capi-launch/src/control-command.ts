@@ -1,4 +1,4 @@
-import { CapiError, ExitCode, intFlag } from '@capi/core';
+import { CapiError, ExitCode, intFlag, shellQuote } from '@capi/core';
 import {
   changeControl,
   closeSession,
@@ -59,8 +59,8 @@ async function status(c: ControlArgs): Promise<number> {
 
 function deadHint(s: RunSummary, dir: string): string {
   if (s.workers > 0)
-    return `${s.id}: the supervisor is gone but ${s.workers} of its workers still run tests: capi-launch --stop ${dir} stops them, capi-launch --resume ${dir} takes the run over`;
-  return `${s.id}: the supervisor is gone (killed, or the machine restarted): capi-launch --resume ${dir} goes on`;
+    return `${s.id}: the supervisor is gone but ${s.workers} of its workers still run tests: capi-launch --stop ${shellQuote(dir)} stops them, capi-launch --resume ${shellQuote(dir)} takes the run over`;
+  return `${s.id}: the supervisor is gone (killed, or the machine restarted): capi-launch --resume ${shellQuote(dir)} goes on`;
 }
 
 async function afterStart(c: ControlArgs, l: Awaited<ReturnType<typeof resumeRun>>, verb: string): Promise<number> {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { formatDuration, isLive, liveLine, runPaths } from '@capi/core';
+import { formatDuration, isLive, liveLine, runPaths, shellQuote } from '@capi/core';
 import {
   batchReason,
   isAlive,
@@ -10,7 +10,7 @@ import {
   readClaims,
   readManifest,
   readPid,
-  SUPERVISOR_MARKER,
+  supervisorOf,
   toolBin,
   waitRun,
   withoutTime,
@@ -47,7 +47,7 @@ export async function explainFailure(runDir: string, code: number): Promise<void
     );
   } else return;
   say(
-    `fix the cause, then \`capi-launch --resume ${runDir}\` goes on from the journals (--base-url etc. may be given again)`,
+    `fix the cause, then \`capi-launch --resume ${shellQuote(runDir)}\` goes on from the journals (--base-url etc. may be given again)`,
   );
 }
 
@@ -60,14 +60,14 @@ export function printLaunched(l: Launched, verb: string): void {
     `run ${m.id} ${verb} (${m.method}${pid ? `, supervisor pid ${pid}` : ''}): ${plural(m.total, 'test')} in ${plural(m.batches, 'batch', 'batches')}, ${plural(m.parallel, 'worker')}`,
     `  folder:  ${l.runDir}`,
     `  log:     ${runPaths(l.runDir).mainLog}`,
-    `  watch:   capi-watch ${l.runDir}`,
+    `  watch:   capi-watch ${shellQuote(l.runDir)}`,
   ];
-  if (m.method === 'tmux') lines.push(`  attach:  tmux attach -t ${m.session}`);
-  if (m.method === 'screen') lines.push(`  attach:  screen -r ${m.session}`);
+  if (m.method === 'tmux') lines.push(`  attach:  tmux attach -t ${shellQuote(m.session ?? '')}`);
+  if (m.method === 'screen') lines.push(`  attach:  screen -r ${shellQuote(m.session ?? '')}`);
   lines.push(
-    `  status:  capi-launch --status ${l.runDir}`,
-    `  stop:    capi-launch --stop ${l.runDir}`,
-    `  resume:  capi-launch --resume ${l.runDir}`,
+    `  status:  capi-launch --status ${shellQuote(l.runDir)}`,
+    `  stop:    capi-launch --stop ${shellQuote(l.runDir)}`,
+    `  resume:  capi-launch --resume ${shellQuote(l.runDir)}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -123,5 +123,5 @@ export async function monitor(runDir: string): Promise<number> {
 /** The run has ended: its supervisor is gone and run.json says more than `created`. */
 async function runOver(runDir: string): Promise<boolean> {
   const m = await readManifest(runDir).catch(() => null);
-  return !!m && m.state !== 'created' && !isAlive(await readPid(runDir), SUPERVISOR_MARKER);
+  return !!m && m.state !== 'created' && !isAlive(await readPid(runDir), supervisorOf(runDir));
 }

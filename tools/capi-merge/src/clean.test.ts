@@ -88,16 +88,25 @@ test('--clean removes nothing while tests are missing: a resume still needs the 
 
 test('--clean removes nothing while the run supervisor is alive', async () => {
   const run = await finishedRun('live');
-  // A live process that is neither capi-merge nor its parent stands in for the supervisor.
-  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  // A live process that is neither capi-merge nor its parent stands in for the supervisor:
+  // its argv holds `--supervise RUN` as a real one's does (core's identity check).
+  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '--', '--supervise', run], {
+    stdio: 'ignore',
+  });
+  // and a live process with another argv (a reused pid) does not hold the clean back
+  const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'capi-launch'], { stdio: 'ignore' });
   try {
     await writeFile(join(run, 'supervisor.pid'), String(sleeper.pid));
     const r = await runTool('capi-merge', [run, '--clean']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /--clean: nothing removed: the run's supervisor \(pid \d+\) is still running/);
     assert.ok((await listDir(run)).includes('batches'));
+    await writeFile(join(run, 'supervisor.pid'), String(stranger.pid));
+    const notOurs = await runTool('capi-merge', [run, '--clean']);
+    assert.match(notOurs.stderr, /--clean removed \d+ intermediates/);
   } finally {
     sleeper.kill('SIGKILL');
+    stranger.kill('SIGKILL');
   }
 });
 

@@ -25,6 +25,11 @@ function describe(o: MergeOutcome): string {
   if (o.thresholds.length > 0) lines.push(`${info.name}: ${decidedBy(o.thresholds)}`);
   for (const [kind, path] of Object.entries(o.outputs))
     if (path && path !== '-') lines.push(`${info.name}: wrote ${kind}: ${path}`);
+  if (o.replaced.length > 0)
+    lines.push(
+      `${info.name}: replaced the earlier report set (${o.replaced.length} files); latest names point at this one`,
+    );
+  if (o.skippedLines > 0) lines.push(`${info.name}: skipped ${o.skippedLines} malformed lines (--skip-bad-lines)`);
   if (o.cleaned.length > 0) lines.push(`${info.name}: --clean removed ${o.cleaned.length} intermediates`);
   return `${lines.join('\n')}\n`;
 }
@@ -78,6 +83,14 @@ Examples:
       description:
         'After every output is written, remove the run folder intermediates (batches, claims, status, journals)',
     },
+    'report-dir': {
+      type: 'string',
+      description: "Folder of the default reports (default: the run's report/); needed to merge several runs",
+    },
+    'skip-bad-lines': {
+      type: 'boolean',
+      description: 'Skip malformed result lines (each one warned about and counted) instead of exit 2',
+    },
     quiet: { type: 'boolean', description: 'No summary lines on stderr' },
     verbose: { type: 'boolean', description: 'Stack traces on errors' },
   },
@@ -100,6 +113,8 @@ Examples:
       ndjson: Boolean(args.ndjson),
       failIf: repeatedFlag(rawArgs, 'fail-if'),
       clean: Boolean(args.clean),
+      reportDir: args['report-dir'],
+      skipBadLines: Boolean(args['skip-bad-lines']),
       warn: (m) => process.stderr.write(`${info.name}: warning: ${m}\n`),
     });
     if (!args.quiet) process.stderr.write(describe(outcome));

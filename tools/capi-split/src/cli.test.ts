@@ -314,26 +314,31 @@ test('an --out folder inside a missing parent is created; a file in the way is r
   assert.equal(ok.code, 0);
 });
 
-test('Ctrl-C during --out removes the temporary folder and exits 130', async () => {
-  const file = await bigSuite(300_000);
-  const parent = join(tmp.path, 'interrupted');
-  await mkdir(parent);
-  const child = spawn(process.execPath, [binPath('capi-split'), file, '--out', join(parent, 'batches')], {
-    env: testEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
+for (const [sig, exitCode] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const)
+  test(`${sig} during --out removes the temporary folder and exits ${exitCode}`, async () => {
+    const file = await bigSuite(300_000);
+    const parent = join(tmp.path, `interrupted-${sig}`);
+    await mkdir(parent);
+    const child = spawn(process.execPath, [binPath('capi-split'), file, '--out', join(parent, 'batches')], {
+      env: testEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b;
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    // Wait until the temporary folder exists, so the signal lands in the middle of the work.
+    for (let i = 0; i < 600 && (await readdir(parent)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill(sig);
+    const code = await closed;
+    clearTimeout(timer);
+    assert.equal(code, exitCode);
+    assert.equal(stderr, `capi-split: stopped by ${sig}\n`);
+    assert.deepEqual(await readdir(parent), []);
   });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => {
-    stderr += b;
-  });
-  const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  // Wait until the temporary folder exists, so the signal lands in the middle of the work.
-  for (let i = 0; i < 600 && (await readdir(parent)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-  child.kill('SIGINT');
-  const code = await closed;
-  clearTimeout(timer);
-  assert.equal(code, 130);
-  assert.equal(stderr, 'capi-split: stopped by SIGINT\n');
-  assert.deepEqual(await readdir(parent), []);
-});

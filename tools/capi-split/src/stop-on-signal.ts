@@ -2,20 +2,21 @@ import type { Readable } from 'node:stream';
 import { CapiError, ExitCode } from '@capi/core';
 
 /**
- * Ctrl-C or a TERM stops reading with an error, so that the split unwinds like any other
- * error: --out removes its temporary folder, and nothing half-written is left (exit 130/143).
+ * Ctrl-C, a TERM or a closed terminal (HUP) stops reading with an error, so that the split
+ * unwinds like any other error: --out removes its temporary folder, and nothing
+ * half-written is left (exit 130/143/129).
  */
+const CODES = { SIGHUP: ExitCode.sighup, SIGINT: ExitCode.sigint, SIGTERM: ExitCode.sigterm } as const;
+const SIGNALS = Object.keys(CODES) as Array<keyof typeof CODES>;
+
 export function stopInput(stream: Readable) {
   const stop = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
-    stream.destroy(new CapiError(`stopped by ${signal}`, code));
+    stream.destroy(new CapiError(`stopped by ${signal}`, CODES[signal as keyof typeof CODES]));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  for (const s of SIGNALS) process.once(s, stop);
   return {
     off() {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      for (const s of SIGNALS) process.off(s, stop);
     },
   };
 }

@@ -23,6 +23,8 @@ const { values, positionals } = parseArgs({
     'error-every': { type: 'string', default: '0' },
     end: { type: 'string', default: 'complete' },
     exec: { type: 'boolean', default: false },
+    // started as a supervisor is (`--supervise RUN`), so that core's identity check knows it
+    supervise: { type: 'string' },
   },
 });
 

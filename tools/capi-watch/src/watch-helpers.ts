@@ -15,7 +15,10 @@ const children = new Set<ChildProcess>();
 
 /** Starts the fake run (see fake-run.ts) writing `dir`; killed by `killChildren`. */
 export function startFakeRun(dir: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [fakeRunPath, dir, ...args], { stdio: 'ignore', env: testEnv() });
+  const child = spawn(process.execPath, [fakeRunPath, dir, '--supervise', dir, ...args], {
+    stdio: 'ignore',
+    env: testEnv(),
+  });
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;

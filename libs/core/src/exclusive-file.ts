@@ -1,0 +1,69 @@
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FILE_MODE } from './atomic-write.js';
+import { CapiError, isErrnoException } from './errors.js';
+import { ExitCode } from './exit-code.js';
+import { pidAlive, processStartMs } from './processes.js';
+
+/**
+ * One exclusive-file lock for short critical sections between processes of one host
+ * (control.json.lock, the runs folder's launch.lock): the file is created with O_EXCL
+ * holding the holder's pid, and removed when the section ends. A lock is stale, and is
+ * broken, when its pid is gone, when that pid started after the lock was written (a pid
+ * reused after a crash), or when it is older than `staleMs`.
+ */
+export interface ExclusiveFileOptions {
+  /** Give up after this long (exit 3, naming the file). */
+  waitMs: number;
+  /** A lock older than this is stale whoever holds it; default: only a dead or reused pid is. */
+  staleMs?: number;
+  /** Called once when the lock is found held, before waiting for it. */
+  onWait?: () => void;
+}
+
+async function tryCreate(path: string): Promise<boolean> {
+  try {
+    const fh = await open(path, 'wx', FILE_MODE);
+    await fh.writeFile(`${process.pid}\n`).finally(() => fh.close());
+    return true;
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/** Removes a lock left by a holder that died; an empty lock is one being written, unless it is old. */
+async function breakIfStale(path: string, staleMs: number): Promise<void> {
+  const [text, st] = await Promise.all([readFile(path, 'utf8').catch(() => null), stat(path).catch(() => null)]);
+  if (text === null || st === null) return;
+  const pid = Number.parseInt(text, 10);
+  const age = Date.now() - st.mtimeMs;
+  const holder = Number.isSafeInteger(pid) && pid > 0;
+  const started = holder ? processStartMs(pid) : null;
+  const dead = holder && (!pidAlive(pid) || (started !== null && started > st.mtimeMs + 1000));
+  if (!dead && age < (holder ? staleMs : Math.min(staleMs, 5_000))) return;
+  // the same lock still (not one a live writer took in between): only then remove it
+  if ((await readFile(path, 'utf8').catch(() => null)) === text) await rm(path, { force: true });
+}
+
+/** Runs `fn` holding the exclusive file `path`. */
+export async function withExclusiveFile<T>(path: string, o: ExclusiveFileOptions, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + o.waitMs;
+  let waited = false;
+  while (!(await tryCreate(path))) {
+    if (Date.now() > deadline)
+      throw new CapiError(
+        `${path}: still held after ${Math.round(o.waitMs / 1000)} s; remove it if no capi process is using it`,
+        ExitCode.cannotRun,
+      );
+    if (!waited) o.onWait?.();
+    waited = true;
+    await breakIfStale(path, o.staleMs ?? Number.POSITIVE_INFINITY);
+    await sleep(20);
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(path, { force: true });
+  }
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isRunSupervisor } from './supervisor.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'capi-supervisor-'));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function start(...args: string[]): number {
+  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', ...args], { stdio: 'ignore' });
+  children.push(c);
+  return c.pid as number;
+}
+
+test('isRunSupervisor: the exact --supervise pair for this run, started before the pid was recorded', async () => {
+  const run = join(dir, 'run');
+  const ours = start('--supervise', run);
+  const other = start('--supervise', `${run}_2`);
+  const marker = start('capi-launch', '--supervise');
+  await sleep(300);
+  const now = Date.now();
+  assert.equal(isRunSupervisor(ours, run, now), true);
+  assert.equal(isRunSupervisor(other, run, now), false, 'another run');
+  assert.equal(isRunSupervisor(marker, run, now), false, 'capi-launch in argv is not enough');
+  assert.equal(isRunSupervisor(ours, run, now - 60_000), false, 'started after the pid was recorded: a reused pid');
+  assert.equal(isRunSupervisor(process.pid, run, now), false);
+  assert.equal(isRunSupervisor(null, run), false);
+  assert.equal(isRunSupervisor(2 ** 30, run), false);
+});

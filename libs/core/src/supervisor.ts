@@ -1,0 +1,92 @@
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { pidAlive, processStartMs } from './processes.js';
+
+/**
+ * "Is this the run's supervisor?" — THE one check, for capi-launch (--stop, --resume,
+ * --status, a second launch), capi-watch (its `s` key, DEAD) and `capi-merge --clean`.
+ * A pid file outlives its process (kill -9, a reboot) and the pid is then reused by
+ * anything; signalling that would hit an unrelated process. So a pid is the supervisor
+ * only when it is alive (a zombie is not), started no later than the pid file was
+ * written, and its argv holds the exact pair `--supervise <run folder>` (start.ts starts
+ * every background supervisor so) or, for a run supervised in the terminal that
+ * launched it, is a `capi-launch … --foreground`. docs/run-folder.md, "supervisor.pid".
+ */
+
+export const SUPERVISE_FLAG = '--supervise';
+
+/**
+ * A process's argv from /proc/PID/cmdline (NUL-separated); null where there is no /proc
+ * to ask (not Linux), [] when /proc has no such process (gone, or a zombie's empty line).
+ */
+export function argvOf(pid: number): string[] | null {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw === '' ? [] : raw.replace(/\0$/, '').split('\0');
+  } catch {
+    try {
+      readFileSync('/proc/self/cmdline');
+      return [];
+    } catch {
+      return null;
+    }
+  }
+}
+
+const realOf = (path: string) => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+};
+
+const mtimeOf = (path: string) => {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+};
+
+function supervisesArgv(argv: string[], runDir: string): boolean {
+  const real = realOf(runDir);
+  for (let i = 0; i + 1 < argv.length; i++)
+    if (argv[i] === SUPERVISE_FLAG && realOf(argv[i + 1] as string) === real) return true;
+  const launch = argv.some((a) => /^capi-launch(\.js)?$/.test(basename(a)));
+  return launch && argv.includes('--foreground');
+}
+
+/** Start times are in clock ticks and clocks may be set: a second of slack. */
+const SLACK_MS = 1000;
+
+/**
+ * Whether `pid` is the supervisor of `runDir`. `sinceMs`: when the pid was recorded
+ * (the pid file's mtime); by default the pid file's, else run.json's mtime.
+ */
+export function isRunSupervisor(pid: number | null | undefined, runDir: string, sinceMs?: number | null): boolean {
+  if (!pid || !pidAlive(pid)) return false;
+  const argv = argvOf(pid);
+  // no /proc (not Linux): a live pid is all that can be known
+  if (argv === null) return true;
+  if (!supervisesArgv(argv, runDir)) return false;
+  const since = sinceMs ?? mtimeOf(join(runDir, 'supervisor.pid')) ?? mtimeOf(join(runDir, 'run.json'));
+  const started = processStartMs(pid);
+  return since === null || started === null || started <= since + SLACK_MS;
+}
+
+/** The pid a run's supervisor.pid names (its first line), or null. */
+export function readPidFile(runDir: string): number | null {
+  try {
+    const n = Number.parseInt(readFileSync(join(runDir, 'supervisor.pid'), 'utf8'), 10);
+    return Number.isSafeInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The run's live supervisor by its pid file, or null (none, gone, or a reused pid). */
+export function liveSupervisorOf(runDir: string): number | null {
+  const pid = readPidFile(runDir);
+  return pid !== null && isRunSupervisor(pid, runDir) ? pid : null;
+}

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { fileScope, get, ndjson, spawnExec } from './fixtures.js';
+
+/**
+ * A disk that fills while the journal grows: one line, `cannot write PATH: no space left
+ * on the device`, exit 3, never a stack; the journal keeps whole lines (docs/formats.md).
+ * A real small tmpfs where the test may mount one (root); skipped with the reason elsewhere.
+ */
+
+const scope = fileScope();
+
+/** Mounts a tmpfs of `size` on `dir`, unmounted when the test ends (before its folder is removed). */
+function smallDisk(t: TestContext, dir: string, size: string): string | null {
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) return `cannot mount a tmpfs here: ${(r.stderr || r.error?.message || '').trim()}`;
+  t.after(() => {
+    spawnSync('umount', [dir]);
+  });
+  return null;
+}
+
+test('the journal on a disk that fills up: exit 3 with one line naming it, whole lines kept', async (t) => {
+  const scratch = await scope.scratch();
+  const disk = join(scratch, 'disk');
+  const why = smallDisk(t, disk, '64k');
+  if (why) return t.skip(why);
+  const server = await scope.server((_req, res) => res.end('x'.repeat(10)));
+  // long names make long result lines: 64 KiB holds fewer than 400 of them
+  const tests = Array.from({ length: 2000 }, (_, i) => get(`F${i}`, `/f/${i}`, { name: 'n'.repeat(200) }));
+  const journal = join(disk, 'results.ndjson');
+  const r = await spawnExec(['--base-url', server.url, '--journal', journal], { input: ndjson(tests) }).done;
+  assert.equal(r.code, 3, r.stderr);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.match(r.stderr, new RegExp(`capi-exec: cannot write ${journal}: no space left on the device\\n`));
+  const lines = readFileSync(journal, 'utf8').split('\n');
+  // every line but a torn last one is a whole record (the next open cuts the torn one)
+  for (const line of lines.slice(0, -2)) JSON.parse(line);
+});
