@@ -12,5 +12,6 @@ export * from './relative-url.js';
 export * from './run-folder.js';
 export * from './shard.js';
 export * from './sniff-suite.js';
+export * from './story.js';
 export * from './term.js';
 export * from './validate.js';

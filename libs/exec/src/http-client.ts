@@ -19,6 +19,8 @@ export interface OutgoingRequest {
   timeoutMs: number;
   /** False when no check reads the body: it is then counted, not kept. */
   keepText: boolean;
+  /** Body bytes kept for `debug` and `--trace` even when no check reads them (0 when absent). */
+  sampleBytes?: number;
 }
 
 export interface HttpAnswer {
@@ -29,6 +31,10 @@ export interface HttpAnswer {
   bytes: number;
   truncated: boolean;
   durationMs: number;
+  /** Every response header as undici gave it (name, value, …), decoded only for `debug`. */
+  rawHeaders: Buffer[] | null;
+  /** The kept body chunks (up to --max-body or `sampleBytes`), decoded only for `debug`. */
+  sample: Buffer[];
 }
 
 /** A request that got no usable answer; `code` is what the result record shows. */
@@ -257,7 +263,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   function dispatch(client: Client, req: OutgoingRequest, start: number): Promise<Exchange> {
     return new Promise<Exchange>((resolve, reject) => {
       const ex: Exchange = new Exchange(
-        req.keepText ? maxBody : 0,
+        req.keepText ? maxBody : Math.min(maxBody, req.sampleBytes ?? 0),
         start + req.timeoutMs,
         req.timeoutMs,
         (err) => (err === null ? resolve(ex) : reject(err)),
@@ -309,10 +315,12 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     return {
       status: ex.status,
       headers: pickHeaders(ex.raw),
-      text: ex.text(),
+      text: req.keepText ? ex.text() : '',
       bytes: ex.bytes,
       truncated: ex.bytes > maxBody,
       durationMs: performance.now() - start,
+      rawHeaders: ex.raw,
+      sample: ex.chunks,
     };
   }
 

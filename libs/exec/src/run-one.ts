@@ -9,6 +9,7 @@ import type { RateLimiter } from './rate-limiter.js';
 import type { Outcome } from './result.js';
 import { BadUrl } from './target.js';
 import { MissingVariable } from './template.js';
+import { TRACE_BODY_BYTES } from './trace.js';
 
 /** What one test needs from the run around it. */
 export interface TestContext extends PrepareContext {
@@ -20,6 +21,8 @@ export interface TestContext extends PrepareContext {
   /** Tests per second lately: a 429 halves the pace from there. */
   observedRate(): number;
   lanes(): number;
+  /** Whether `--trace` names this test (by id or tag): its body is then kept up to TRACE_BODY_BYTES. */
+  traced?: (rec: TestRecord) => boolean;
 }
 
 /** What a failed attempt says about trying again. */
@@ -95,6 +98,7 @@ export async function runTest(
   } catch (err) {
     return { outcome: { ...base, error: setupError(err) }, secrets: [] };
   }
+  if (ctx.traced?.(rec)) prep.request.sampleBytes = TRACE_BODY_BYTES;
   let last: Retry | null = null;
   for (let attempt = 1; attempt <= ctx.retries + 1; attempt++) {
     // take() is a plain true when nothing limits the pace: no await, no promise.
@@ -118,11 +122,13 @@ export async function runTest(
           secrets: prep.secrets,
         };
       base.durationMs = performance.now() - sentAt;
+      base.exchange = { request: prep.request, answer: null };
       last = { error: { code: err.code, message: err.message }, response: null, waitMs: null, retryable: true };
       if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx.cut))) return null;
       continue;
     }
     noteHints(answer, ctx);
+    base.exchange = { request: prep.request, answer };
     // The expectations were checked before sending (prepareTest): judging cannot throw.
     const verdict = judge(answer, prep, ctx);
     const timing = { durationMs: answer.durationMs, response: { status: answer.status, bytes: answer.bytes } };

@@ -7,6 +7,7 @@ export { type MergedStatus, type MergedTest, toResultRecord } from './merged-tes
 export type { Outputs } from './outputs.js';
 export { percentile } from './percentile.js';
 export { reasonOf } from './reason.js';
+export { type ShowOptions, showTest } from './show.js';
 export { type Counts, type Summary, summarize } from './summary.js';
 export { evaluateThresholds, parseThreshold, type Threshold, type ThresholdResult, verdictOf } from './thresholds.js';
 export { reportTimestamp } from './timestamp.js';

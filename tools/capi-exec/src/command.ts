@@ -120,6 +120,11 @@ Examples:
       type: 'string',
       description: 'After SIGINT/SIGTERM, ms to let tests in flight finish before cutting them (default 10000)',
     },
+    trace: {
+      type: 'string',
+      description:
+        'Repeatable: print the request as sent and the response of these tests on stderr (secrets redacted): an id, tag:NAME, or failed',
+    },
     quiet: { type: 'boolean', description: 'No summary line on stderr' },
     verbose: { type: 'boolean', description: 'Stack traces on errors' },
   },

@@ -8,6 +8,7 @@ import {
   parseBaseUrl,
   parseMaxErrors,
   parseRate,
+  parseTrace,
 } from '@capi/exec';
 
 /** The flags as citty gives them: strings and booleans. */
@@ -49,6 +50,13 @@ function input(path: string | undefined, stdinIsTTY: boolean): Pick<ExecuteOptio
     throw new InputError(path, undefined, 'cannot read: no such file');
   }
   return { input: createReadStream(path), source: path, reread: () => createReadStream(path) };
+}
+
+/** `--trace` values, the stories written to stderr (never stdout: that is the results). */
+function traceOption(values: string[]): ExecuteOptions['trace'] {
+  for (const v of values) if (v === '' || v === 'tag:') throw new UsageError('--trace takes an id, tag:NAME or failed');
+  const selector = parseTrace(values);
+  return selector ? { selector, write: (text) => process.stderr.write(text) } : null;
 }
 
 /** Maps the command line to the options of `execute` (everything but the output and the stop signal). */
@@ -99,6 +107,7 @@ export function toOptions(
     status: str(args.status) ?? null,
     control: str(args.control) ?? null,
     total: intFlag('total', str(args.total)) ?? null,
+    trace: traceOption(repeatedFlag(rawArgs, 'trace')),
   };
 }
 
