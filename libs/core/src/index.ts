@@ -3,6 +3,7 @@ export * from './cli.js';
 export * from './errors.js';
 export * from './exit-code.js';
 export * from './journal.js';
+export * from './local-time.js';
 export * from './make-dir.js';
 export * from './ndjson.js';
 export * from './path-exists.js';

@@ -109,6 +109,7 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
       out.push(
         `  ${String(g.count).padStart(6)}  ${plainLine(g.reason)}`,
         `          e.g. ${plainLine(g.examples.join(', '))}`,
+        `          ${plainLine(g.example)}`,
       );
   }
   out.push(...groupTable(s.tags, 'per tag'), ...groupTable(s.batches, 'per batch'));
