@@ -218,12 +218,20 @@ export function wrapText(text: string, width: number, indent = 2): string[] {
   return out.length > 0 ? out : [''];
 }
 
-/** The newest entries that fit `rows` lines once wrapped, oldest first (the newest at the bottom). */
+/**
+ * The newest entries that fit `rows` lines once wrapped, oldest first (the newest at the
+ * bottom). Only whole entries show, so no line is the tail of a reason whose start is
+ * gone; when the newest alone is taller than the box, its start shows.
+ */
 export function boxLines(entries: string[], width: number, rows: number): string[] {
   const out: string[] = [];
-  for (let i = entries.length - 1; i >= 0 && out.length < rows; i--) {
+  for (let i = entries.length - 1; i >= 0; i--) {
     const lines = wrapText(entries[i] as string, width);
-    out.unshift(...lines.slice(Math.max(0, lines.length - (rows - out.length))));
+    if (out.length + lines.length <= rows) out.unshift(...lines);
+    else {
+      if (out.length === 0) out.push(...lines.slice(0, rows));
+      break;
+    }
   }
   return out;
 }
