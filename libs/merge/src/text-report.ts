@@ -1,3 +1,4 @@
+import { localTime } from '@capi/core';
 import { plainLine } from './clean-text.js';
 import type { GroupRow, Summary } from './summary.js';
 import type { ThresholdResult } from './thresholds.js';
@@ -73,8 +74,8 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
     `flaky:     ${c.flaky}`,
     `pass rate: ${pct(s.passRate)}  (passed / (passed + failed + errors + missing))`,
     '',
-    `started:    ${s.startedAt ?? '-'}`,
-    `finished:   ${s.finishedAt ?? '-'}`,
+    `started:    ${localTime(s.startedAt)}`,
+    `finished:   ${localTime(s.finishedAt)}`,
     `wall time:  ${fmtMs(s.wallMs)}`,
     `summed:     ${fmtMs(s.summedMs)}`,
     `throughput: ${s.throughput.toFixed(2)} tests/s`,

@@ -51,3 +51,22 @@ test('the text report shows, under each failure group, the real value and messag
     ['error TEMPLATE', 'E1: TEMPLATE: missing variable "region" in request.url'],
   );
 });
+
+test('the text report shows its times as local time with the offset, as capi-launch and capi-watch do', async () => {
+  const tmp = await tempDir('capi-merge-time-');
+  dirs.push(tmp.cleanup);
+  const file = join(tmp.path, 'r.ndjson');
+  // 10:30:00Z and 10:30:01Z + 100 ms: in a zone at +05:30, 16:00:00 and 16:00:01.
+  await writeFile(file, lines([result('A', 'passed', 0), result('B', 'passed', 1)]));
+  const txt = join(tmp.path, 'summary.txt');
+  const r = await runTool('capi-merge', [file, '--output-report', txt, '--output-json', join(tmp.path, 'r.json')], {
+    env: { TZ: 'Asia/Kolkata' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(txt, 'utf8');
+  assert.match(text, /\nstarted: +2026-01-01 16:00:00 \+05:30\nfinished: +2026-01-01 16:00:01 \+05:30\n/);
+  // The JSON keeps UTC ISO.
+  const rep = JSON.parse(await readFile(join(tmp.path, 'r.json'), 'utf8'));
+  assert.equal(rep.summary.startedAt, '2026-01-01T10:30:00.000Z');
+});
