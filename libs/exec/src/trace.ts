@@ -46,11 +46,12 @@ export function tracedUpFront(sel: TraceSelector | null, rec: TestRecord): boole
 
 /**
  * Response headers that carry credentials: the credential request headers, cookies being
- * set, and any name that says token, secret, session, password or key.
+ * set, and any name that says token, secret, session, password, api key or credential
+ * (not `www-authenticate`: a challenge, which a person debugging a 401 needs).
  */
 export function credentialLike(name: string): boolean {
   const lower = name.toLowerCase();
-  return CREDENTIAL_HEADERS.has(lower) || /cookie|token|secret|session|passw|auth|api-?key/.test(lower);
+  return CREDENTIAL_HEADERS.has(lower) || /cookie|token|secret|session|passw|api-?key|credential/.test(lower);
 }
 
 type Clean = (text: string) => string;

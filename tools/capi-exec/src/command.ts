@@ -44,7 +44,7 @@ function startProgress(live: ReturnType<typeof createLiveState>, quiet: boolean)
   // docs/cli.md: live lines only on a TTY stderr, TERM not dumb, NO_COLOR unset; and
   // only when stdout is not the terminal too (the results would be torn by the line).
   const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
-  if (quiet || noColor || !isLive(process.stderr) || process.stdout.isTTY) return { stop: () => {} };
+  if (quiet || noColor || !isLive(process.stderr) || process.stdout.isTTY) return { stop: () => {}, clear: () => {} };
   const line = liveLine(process.stderr);
   const timer = setInterval(() => line.update(formatProgress(live)), 500);
   timer.unref();
@@ -53,6 +53,8 @@ function startProgress(live: ReturnType<typeof createLiveState>, quiet: boolean)
       clearInterval(timer);
       line.clear();
     },
+    /** Before other stderr text (a --trace story): the line is drawn again on the next tick. */
+    clear: () => line.clear(),
   };
 }
 
@@ -134,6 +136,15 @@ Examples:
     const signals = onSignals(stop);
     const live = createLiveState(options.concurrency, options.total);
     const progress = startProgress(live, args.quiet === true);
+    const trace = options.trace;
+    if (trace)
+      options.trace = {
+        ...trace,
+        write: (text) => {
+          progress.clear();
+          trace.write(text);
+        },
+      };
     const writer = new NdjsonWriter(process.stdout);
     // A stop closes stdin too, so a run waiting for more input ends.
     stop.signal.addEventListener('abort', () => {

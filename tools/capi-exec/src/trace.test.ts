@@ -178,6 +178,35 @@ test('the journal keeps a redacted debug part for failed and error tests only, a
   const passed = await show('T-pass', journal);
   assert.equal(passed.code, 0);
   assert.match(passed.stdout, /^\* T-pass T-pass: passed .*\n\* no request or response kept/);
+  // capi-merge's reports read journals with debug parts as before, and the merged stream leaves them out.
+  const merged = spawn(
+    process.execPath,
+    [
+      binPath('capi-merge'),
+      journal,
+      '--ndjson',
+      '--quiet',
+      '--output-json',
+      join(dir, 'r.json'),
+      '--output-csv',
+      join(dir, 'r.csv'),
+      '--output-report',
+      join(dir, 'r.txt'),
+    ],
+    {
+      cwd: repoRoot,
+      env: testEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  const m = await collect(merged, { timeoutMs: 30_000 });
+  assert.equal(m.code, 1, m.stderr);
+  const records = m.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(records.length, 5);
+  assert.ok(records.every((x) => !('debug' in x)));
   const none = await show('T-nope', journal);
   assert.equal(none.code, 2);
   assert.equal(none.stdout, '');

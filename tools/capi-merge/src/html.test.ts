@@ -56,6 +56,30 @@ test('the page is self-contained: no network reference, a CSP that forbids fetch
   assert.ok(!html.includes('\u001b'));
 });
 
+test('the page stays bounded: at most 5,000 rows, failures first, each cell cut, for 6,000 tests with long names', async () => {
+  const big = join(tmp.path, 'big.ndjson');
+  const long = 'n'.repeat(5000);
+  await writeFile(
+    big,
+    lines(
+      Array.from({ length: 6000 }, (_, i) =>
+        result(`B${i}`, i >= 5990 ? 'failed' : 'passed', i * 0.001, { name: `${long}${i}` }),
+      ),
+    ),
+  );
+  const out = join(tmp.path, 'big.html');
+  const r = await runTool('capi-merge', [big, '--html', out, '--output-json', join(tmp.path, 'big.json')]);
+  assert.equal(r.code, 1, r.stderr);
+  const page = await readFile(out, 'utf8');
+  const rows = page.match(/<tr class="st-[a-z]+">/g) ?? [];
+  assert.equal(rows.length, 5000);
+  assert.equal((page.match(/<tr class="st-failed">/g) ?? []).length, 10);
+  assert.ok(page.indexOf('<tr class="st-failed">') < page.indexOf('<tr class="st-passed">'), 'failures first');
+  assert.match(page, /the first 5000 of 6000, failures first/);
+  assert.ok(!page.includes('n'.repeat(400)), 'a cell is cut');
+  assert.ok(page.length < 3_000_000, `${page.length} bytes`);
+});
+
 /**
  * A fresh profile; with `js: false` its content settings block JavaScript (the way a
  * browser or a CSP that forbids scripts shows the page: `--blink-settings=scriptEnabled=false`
