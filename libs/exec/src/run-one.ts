@@ -118,7 +118,14 @@ export async function runTest(
       // Never sent: like a bad template, the test itself is wrong; no retry, no attempt.
       if (!err.sent)
         return {
-          outcome: { ...base, attempts: 0, durationMs: 0, error: { code: err.code, message: err.message } },
+          outcome: {
+            ...base,
+            attempts: 0,
+            durationMs: 0,
+            error: { code: err.code, message: err.message },
+            // The request as it was refused (a BAD_HEADER shows which header).
+            exchange: { request: prep.request, answer: null },
+          },
           secrets: prep.secrets,
         };
       base.durationMs = performance.now() - sentAt;
