@@ -68,6 +68,25 @@ export interface ResultRecord {
   runId: string | null;
   tags?: string[];
   shard?: string | null;
+  /** Failed and error results only: the final attempt's request and response (docs/formats.md). */
+  debug?: TestDebug;
+}
+
+/** A header as sent or received: name and value, in order (names may repeat). */
+export type HeaderPair = [string, string];
+
+/** What a person needs to see why one test failed, secrets already redacted. */
+export interface TestDebug {
+  request: {
+    method: string;
+    url: string;
+    headers: HeaderPair[];
+    body: string | null;
+    bodyBytes: number;
+    bodyCut: boolean;
+  };
+  /** Null when no answer came (refused, reset, timeout). */
+  response: { status: number; headers: HeaderPair[]; body: string; bodyBytes: number; bodyCut: boolean } | null;
 }
 
 export const RUN_STATES = ['created', 'running', 'completed', 'failed', 'stopped'] as const;

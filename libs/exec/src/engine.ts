@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type EnvAllow, MIN_SECRET_LENGTH, type TestRecord } from '@capi/core';
+import { type EnvAllow, formatStory, MIN_SECRET_LENGTH, type TestDebug, type TestRecord } from '@capi/core';
 import { timerMs } from './backoff.js';
 import { fingerprint } from './fingerprint.js';
 import { createHttpClient } from './http-client.js';
@@ -11,6 +11,7 @@ import { createSecretSet, type SecretSet } from './redact.js';
 import { type ExecResult, makeResult, type Outcome, type ResultOrigin } from './result.js';
 import { runTest, type TestContext, type TestDone } from './run-one.js';
 import type { BaseUrl } from './target.js';
+import { makeDebug, TRACE_BODY_BYTES, type TraceSelector, tracedUpFront } from './trace.js';
 
 export interface EngineOptions extends ResultOrigin {
   base: BaseUrl | null;
@@ -48,6 +49,8 @@ export interface EngineOptions extends ResultOrigin {
   limiter?: RateLimiter;
   /** Add `fp` to every result (a journal needs it for resume; stdout alone does not). */
   fingerprints?: boolean;
+  /** `--trace`: the tests whose story is written (to stderr) as they end. */
+  trace?: { selector: TraceSelector; write: (text: string) => void } | null;
 }
 
 /** Receives each finished test; the engine waits for it (journal, then stdout) before the lane is free. */
@@ -220,12 +223,23 @@ export async function runTests(
     // The meter gives the average since the start until it has a few seconds of samples.
     observedRate: () => live.rateNow(),
     lanes: () => live.concurrency,
+    traced: options.trace ? (rec) => tracedUpFront(options.trace?.selector ?? null, rec) : undefined,
   };
 
   let failure: unknown = null;
   const finish = async (rec: TestRecord, outcome: Outcome, testSecrets: SecretSet) => {
     redactOutcome(outcome, testSecrets);
     const result = makeResult(rec, outcome, options, options.fingerprints ? fingerprint(rec) : undefined);
+    const ex = outcome.exchange;
+    // Only failed and error results keep their exchange: a passed one has nothing to explain.
+    if (ex && (result.status === 'failed' || result.status === 'error'))
+      result.debug = makeDebug(ex.request, ex.answer, (t) => testSecrets.redact(t));
+    const trace = options.trace;
+    if (trace && (tracedUpFront(trace.selector, rec) || (trace.selector.failed && result.debug))) {
+      let debug: TestDebug | null = null;
+      if (ex) debug = makeDebug(ex.request, ex.answer, (t) => testSecrets.redact(t), TRACE_BODY_BYTES);
+      trace.write(formatStory(result, debug));
+    }
     const pending = sink(result);
     if (pending) await pending;
     count(live, result);

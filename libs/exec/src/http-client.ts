@@ -32,6 +32,8 @@ export interface OutgoingRequest {
   timeoutMs: number;
   /** False when no check reads the body: it is then counted, not kept. */
   keepText: boolean;
+  /** Body bytes kept for `debug` and `--trace` even when no check reads them (0 when absent). */
+  sampleBytes?: number;
 }
 
 export interface HttpAnswer {
@@ -47,6 +49,10 @@ export interface HttpAnswer {
   /** The body passed --max-body (decoded, when it was encoded). */
   truncated: boolean;
   durationMs: number;
+  /** Every response header as undici gave it (name, value, …), decoded only for `debug`. */
+  rawHeaders: Buffer[] | null;
+  /** The kept body chunks (up to --max-body or `sampleBytes`), decoded only for `debug`. */
+  sample: Buffer[];
 }
 
 /**
@@ -179,7 +185,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   function dispatch(client: Client, req: OutgoingRequest, start: number): Promise<Exchange> {
     return new Promise<Exchange>((resolve, reject) => {
       const ex: Exchange = new Exchange(
-        req.keepText ? maxBody : Math.min(maxBody, STATUS_BODY_BYTES),
+        req.keepText ? maxBody : Math.min(maxBody, Math.max(STATUS_BODY_BYTES, req.sampleBytes ?? 0)),
         start + req.timeoutMs,
         req.timeoutMs,
         (err) => (err === null ? resolve(ex) : reject(err)),
@@ -236,11 +242,15 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     return {
       status: ex.status,
       headers: pickHeaders(ex.raw),
-      text: problem ? '' : ex.text(),
+      // only when a check reads it: a status failure's snippet is made from `sample`, lazily
+      text: req.keepText ? ex.text() : '',
       bytes: ex.bytes,
       decodedBytes: ex.decoded && req.keepText ? ex.decoded.decoded : null,
       truncated: ex.decoded ? ex.decoded.cut : ex.bytes > maxBody,
       durationMs: performance.now() - start,
+      rawHeaders: ex.raw,
+      // decoded when it was compressed, so a failed test's `debug` body is readable
+      sample: problem ? [] : ex.decoded ? ex.decoded.chunks : ex.chunks,
     };
   }
 

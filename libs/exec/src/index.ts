@@ -25,3 +25,4 @@ export * from './status-pattern.js';
 export * from './suite.js';
 export * from './target.js';
 export * from './template.js';
+export * from './trace.js';

@@ -1,4 +1,4 @@
-import { type EnvAllow, isCredentialName, type TestRecord } from '@capi/core';
+import { DEBUG_BODY_BYTES, type EnvAllow, isCredentialName, type TestRecord } from '@capi/core';
 import { checkExpectation, type Expectation } from './checks.js';
 import type { OutgoingRequest } from './http-client.js';
 import { addCredentialHeaders, type SecretSet } from './redact.js';
@@ -152,6 +152,8 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
       body,
       timeoutMs: rec.timeoutMs ?? ctx.timeoutMs,
       keepText: (e.body !== null && e.body !== '') || (e.json !== null && e.json !== ''),
+      // A failed test's result keeps the start of its body (`debug`), plus room to redact across the cut.
+      sampleBytes: DEBUG_BODY_BYTES + 1024,
     },
     expect,
     secrets,

@@ -1,4 +1,5 @@
 import type { CheckFailure, ResultError, ResultRecord, ResultStatus, TestRecord } from '@capi/core';
+import type { HttpAnswer, OutgoingRequest } from './http-client.js';
 
 /** Where results come from: copied into every record (docs/formats.md). */
 export interface ResultOrigin {
@@ -20,6 +21,8 @@ export interface Outcome {
   response: { status: number; bytes: number; decodedBytes?: number } | null;
   failures: CheckFailure[];
   error: ResultError | null;
+  /** The final attempt as sent and answered (answer null: none came), for `debug` and `--trace`. */
+  exchange?: { request: OutgoingRequest; answer: HttpAnswer | null };
 }
 
 // Many results start in the same millisecond at high rates: format each millisecond once.

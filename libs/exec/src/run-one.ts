@@ -11,6 +11,7 @@ import type { Outcome } from './result.js';
 import { neverReached, notRetriedNote, safeToRepeat, TRANSIENT_STATUSES } from './retry-rule.js';
 import { BadUrl } from './target.js';
 import { EnvNotAllowed, MissingVariable } from './template.js';
+import { TRACE_BODY_BYTES } from './trace.js';
 
 /** What one test needs from the run around it. */
 export interface TestContext extends PrepareContext {
@@ -26,6 +27,8 @@ export interface TestContext extends PrepareContext {
   /** Tests per second lately: a 429 halves the pace from there. */
   observedRate(): number;
   lanes(): number;
+  /** Whether `--trace` names this test (by id or tag): its body is then kept up to TRACE_BODY_BYTES. */
+  traced?: (rec: TestRecord) => boolean;
 }
 
 /** What a failed attempt says about trying again. */
@@ -70,7 +73,9 @@ async function checkAnswer(a: HttpAnswer, prep: PreparedTest, ctx: TestContext):
   const show = showFor(prep.secrets);
   const failures = await runChecks(prep.expect, a, show, ctx.cut);
   const status = failures.find((f) => f.check === 'status');
-  if (status && a.text !== '') status.actual = `${a.status}, body: ${show(a.text)}`;
+  // No check read the body: its kept start (the sample) is decoded only now, for this failure.
+  const body = a.text !== '' ? a.text : Buffer.concat(a.sample).toString('utf8');
+  if (status && body !== '') status.actual = `${a.status}, body: ${show(body)}`;
   return failures;
 }
 
@@ -147,6 +152,7 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
   const { secrets } = prep;
   const origin = prep.request.origin;
   const safe = safeToRepeat(prep.request.method, prep.request.headers, ctx.retryUnsafe);
+  if (ctx.traced?.(rec)) prep.request.sampleBytes = TRACE_BODY_BYTES;
   let last: Retry | null = null;
   for (let attempt = 1; attempt <= ctx.retries + 1; attempt++) {
     // take() is a plain true when nothing limits the pace: no await, no promise.
@@ -172,17 +178,26 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
       // Never sent: like a bad template, the test itself is wrong; no retry, no attempt.
       if (!err.sent)
         return {
-          outcome: { ...base, attempts: 0, durationMs: 0, error: { code: err.code, message: err.message } },
+          outcome: {
+            ...base,
+            attempts: 0,
+            durationMs: 0,
+            error: { code: err.code, message: err.message },
+            // The request as it was refused (a BAD_HEADER shows which header).
+            exchange: { request: prep.request, answer: null },
+          },
           secrets,
           origin,
         };
       base.durationMs = performance.now() - sentAt;
+      base.exchange = { request: prep.request, answer: null };
       last = fromError(err, safe, prep.request.method, ctx.retries);
       if (!last.retryable) break;
       if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx))) return null;
       continue;
     }
     noteHints(answer, ctx);
+    base.exchange = { request: prep.request, answer };
     // The expectations were checked before sending (prepareTest): judging cannot throw.
     const verdict = await judge(answer, prep, ctx, safe);
     // A body regex still waiting for its worker when the grace ran out: cut, like a request.

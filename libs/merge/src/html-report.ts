@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { formatPassRate } from '@capi/core';
 import { plainLine } from './clean-text.js';
+import { charts } from './html-charts.js';
 import { HTML_SCRIPT } from './html-script.js';
 import { errorText, failureText, type MergedTest } from './merged-test.js';
 import type { Sink } from './sink.js';
@@ -12,16 +13,6 @@ export const HTML_MAX_ROWS = 5000;
 
 export function escapeHtml(text: string): string {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** JSON inside <script>: `<`, `>` and `&` as \u escapes, so no `</script>` can end the block. */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
 }
 
 type Row = [string, string, string, number | string, number | string, string, string, string];
@@ -56,7 +47,7 @@ section{margin:1.5em 0}.cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1
 .card b{display:block;font-size:1.4em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:3px 6px;text-align:left;vertical-align:top}
 .num{text-align:right}.chart{width:100%;max-width:720px;height:auto;font-size:10px}.st-failed td:nth-child(3){color:#c62828}
 .st-error td:nth-child(3){color:#ef6c00}.st-missing td:nth-child(3){color:#6a1b9a}.verdict-failed{color:#c62828}.verdict-passed{color:#2e7d32}
-input[type=search]{width:20em;padding:4px}`;
+input[type=search]{width:20em;padding:4px}th{cursor:default}.sortable th{cursor:pointer}th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}`;
 
 function cards(s: Summary): string {
   const c = s.counts;
@@ -78,7 +69,38 @@ function cards(s: Summary): string {
   return items.map(([k, v]) => `<div class="card">${escapeHtml(k)}<b>${escapeHtml(v)}</b></div>`).join('');
 }
 
-/** One self-contained page: inline CSS, inline script (by nonce), inline SVG, no network. */
+const COLUMNS = ['id', 'name', 'status', 'ms', 'http', 'failure / error', 'batch', 'tags'];
+/** Columns holding numbers: right-aligned, sorted as numbers. */
+const NUMERIC = new Set([3, 4]);
+
+/** A cell's text is cut here, so 5,000 rows stay a page of a few MB whatever a suite's names hold. */
+const CELL_CHARS = 300;
+const cutCell = (text: string) => (text.length > CELL_CHARS ? `${text.slice(0, CELL_CHARS - 1)}…` : text);
+
+function rowHtml(r: Row): string {
+  const cells = r.map((c, i) => `<td${NUMERIC.has(i) ? ' class="num"' : ''}>${escapeHtml(cutCell(String(c)))}</td>`);
+  return `<tr class="st-${r[2]}">${cells.join('')}</tr>`;
+}
+
+function groupRows(summary: Summary): string {
+  return summary.failureGroups
+    .slice(0, 100)
+    .map(
+      (g) =>
+        `<tr><td class="num">${g.count}</td><td>${escapeHtml(plainLine(g.reason))}</td><td>${escapeHtml(plainLine(g.example))}</td><td>${escapeHtml(plainLine(g.examples.join(', ')))}</td></tr>`,
+    )
+    .join('\n');
+}
+
+const STATUS_OPTIONS = ['', 'failed', 'error', 'missing', 'passed', 'skipped']
+  .map((v) => `<option value="${v}">${v === '' ? 'every status' : v}</option>`)
+  .join('');
+
+/**
+ * One self-contained page: inline CSS, inline SVG, the tables as HTML, no network. All
+ * of it shows with scripts blocked (a CSP, Jenkins' HTML publisher); the inline script
+ * (allowed by nonce) only adds search, a status filter and sorting.
+ */
 export async function writeHtmlReport(
   sink: Sink,
   tests: () => Iterable<MergedTest>,
@@ -89,15 +111,7 @@ export async function writeHtmlReport(
   const nonce = randomBytes(16).toString('base64');
   title = plainLine(title);
   const rows = pickRows(tests);
-  const data = {
-    counts: summary.counts,
-    histogram: summary.histogram,
-    timeline: summary.timeline,
-    failureGroups: summary.failureGroups
-      .slice(0, 100)
-      .map((g) => ({ ...g, reason: plainLine(g.reason), examples: g.examples.map(plainLine) })),
-    tests: rows,
-  };
+  const chart = charts(summary, escapeHtml);
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; img-src data:`;
   await sink.write(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -107,16 +121,29 @@ export async function writeHtmlReport(
 <body data-rendered="false">
 <h1>capi report: ${escapeHtml(title)} <span class="verdict-${escapeHtml(verdict)}">${escapeHtml(verdict.toUpperCase())}</span></h1>
 <section class="cards">${cards(summary)}</section>
-<section><h2>Pass / fail</h2><div id="chart-status"></div></section>
-<section><h2>Latency histogram</h2><div id="chart-latency"></div></section>
-<section><h2>Throughput over time</h2><div id="chart-throughput"></div></section>
-<section><h2>Failures by reason</h2><table><thead><tr><th class="num">count</th><th>reason</th><th>examples</th></tr></thead><tbody id="failure-groups"></tbody></table></section>
+<section><h2>Pass / fail</h2><div id="chart-status">${chart.status}</div></section>
+<section><h2>Latency histogram</h2><div id="chart-latency">${chart.latency}</div></section>
+<section><h2>Throughput over time</h2><div id="chart-throughput">${chart.throughput}</div></section>
+<section><h2>Failures by reason</h2><table><thead><tr><th class="num">count</th><th>reason</th><th>example</th><th>examples</th></tr></thead><tbody id="failure-groups">
+${groupRows(summary)}
+</tbody></table></section>
 <section><h2>Tests</h2>
-<p><input id="filter" type="search" placeholder="filter: id, name, status, reason, tag" aria-label="filter tests">
-<span id="shown">0</span> shown of ${rows.length}${summary.counts.total > rows.length ? ` (the first ${rows.length} of ${summary.counts.total}, failures first; the JSON and CSV reports hold every test)` : ''}</p>
-<table id="tests"><thead><tr><th>id</th><th>name</th><th>status</th><th class="num">ms</th><th class="num">http</th><th>failure / error</th><th>batch</th><th>tags</th></tr></thead><tbody></tbody></table>
+<p class="tools" hidden><input id="filter" type="search" placeholder="search: id, name, status, reason, tag" aria-label="search tests">
+<select id="status-filter" aria-label="status">${STATUS_OPTIONS}</select>
+<span id="shown">${rows.length}</span> shown; click a column title to sort</p>
+<p>${rows.length} tests${summary.counts.total > rows.length ? ` (the first ${rows.length} of ${summary.counts.total}, failures first; the JSON and CSV reports hold every test)` : ''}</p>
+<table id="tests"><thead><tr>${COLUMNS.map((c, i) => `<th${NUMERIC.has(i) ? ' class="num"' : ''}>${c}</th>`).join('')}</tr></thead><tbody>
+`);
+  // Rows in chunks: a 5,000-row table is not one string of megabytes.
+  for (let i = 0; i < rows.length; i += 500)
+    await sink.write(
+      `${rows
+        .slice(i, i + 500)
+        .map(rowHtml)
+        .join('\n')}\n`,
+    );
+  await sink.write(`</tbody></table>
 </section>
-<script id="capi-data" type="application/json">${scriptJson(data)}</script>
 <script nonce="${nonce}">${HTML_SCRIPT}</script>
 </body></html>
 `);

@@ -6,6 +6,7 @@ export { type MergedStatus, type MergedTest, toResultRecord } from './merged-tes
 export type { Outputs } from './outputs.js';
 export { percentile } from './percentile.js';
 export { reasonOf } from './reason.js';
+export { type ShowOptions, showTest } from './show.js';
 export { type Counts, type Summary, summarize } from './summary.js';
 export {
   decidedBy,

@@ -1,6 +1,6 @@
 import { passRate } from '@capi/core';
 import type { MergeState } from './merge-state.js';
-import type { MergedStatus, MergedTest } from './merged-test.js';
+import { errorText, failureText, type MergedStatus, type MergedTest } from './merged-test.js';
 import { percentile } from './percentile.js';
 import { reasonOf } from './reason.js';
 import { FLAG_FLAKY, FLAG_UNSENT, STATUS_CODE, STATUSES, type TestTable } from './test-table.js';
@@ -17,6 +17,8 @@ export interface FailureGroup {
   reason: string;
   count: number;
   examples: string[];
+  /** The first example as it really was: its id, then the actual values or the error message. */
+  example: string;
 }
 
 export interface Latency {
@@ -122,13 +124,20 @@ class GroupAcc {
   }
 }
 
+/** The group key hides what varies (`got N`, `error TEMPLATE`); one real case shows it. */
+function exampleOf(t: MergedTest): string {
+  const text = t.status === 'error' ? errorText(t) : failureText(t);
+  const cut = text.length > 300 ? `${text.slice(0, 299)}…` : text;
+  return `${t.id}: ${cut}`;
+}
+
 function addFailure(groups: Map<string, FailureGroup>, t: MergedTest): void {
   const reason = reasonOf(t);
   if (reason === null) return;
   const key = groups.has(reason) || groups.size < MAX_GROUPS ? reason : 'other reasons';
   let g = groups.get(key);
   if (!g) {
-    g = { reason: key, count: 0, examples: [] };
+    g = { reason: key, count: 0, examples: [], example: exampleOf(t) };
     groups.set(key, g);
   }
   g.count++;

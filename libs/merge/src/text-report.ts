@@ -1,4 +1,4 @@
-import { formatPassRate, passRate } from '@capi/core';
+import { formatPassRate, localTime, passRate } from '@capi/core';
 import { plainLine } from './clean-text.js';
 import type { GroupRow, Summary } from './summary.js';
 import { decidedBy, type ThresholdResult } from './thresholds.js';
@@ -74,8 +74,8 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
     `flaky:     ${c.flaky}`,
     `pass rate: ${formatPassRate(s.passRate)}  (passed / (passed + failed + errors + missing))`,
     '',
-    `started:    ${s.startedAt ?? '-'}`,
-    `finished:   ${s.finishedAt ?? '-'}`,
+    `started:    ${localTime(s.startedAt)}`,
+    `finished:   ${localTime(s.finishedAt)}`,
     `wall time:  ${fmtMs(s.wallMs)}`,
     `summed:     ${fmtMs(s.summedMs)}`,
     `throughput: ${s.throughput.toFixed(2)} tests/s`,
@@ -112,6 +112,7 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
       out.push(
         `  ${String(g.count).padStart(6)}  ${plainLine(g.reason)}`,
         `          e.g. ${plainLine(g.examples.join(', '))}`,
+        `          ${plainLine(g.example)}`,
       );
   }
   out.push(...groupTable(s.tags, 'per tag'), ...groupTable(s.batches, 'per batch'));

@@ -1,4 +1,4 @@
-import { formatDuration } from '@capi/core';
+import { formatDuration, localClock } from '@capi/core';
 import { apiPause, formatRate, localTime } from './render-plain.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -191,4 +191,60 @@ export function batchLines(s: Snapshot, width: number): string[] {
       ]),
     ),
   ];
+}
+
+/**
+ * Text cut into lines of at most `width` characters, broken after a word where there is
+ * one; lines after the first are indented by `indent` so an entry stays readable as one.
+ */
+export function wrapText(text: string, width: number, indent = 2): string[] {
+  const w = Math.max(1, width);
+  const pad = ' '.repeat(Math.min(indent, Math.max(0, w - 1)));
+  const out: string[] = [];
+  let rest = text;
+  let prefix = '';
+  while (rest.length > 0) {
+    const room = w - prefix.length;
+    if (rest.length <= room) {
+      out.push(prefix + rest);
+      break;
+    }
+    const space = rest.lastIndexOf(' ', room);
+    const cut = space > 0 ? space : room;
+    out.push((prefix + rest.slice(0, cut)).trimEnd());
+    rest = rest.slice(cut).trimStart();
+    prefix = pad;
+  }
+  return out.length > 0 ? out : [''];
+}
+
+/**
+ * The newest entries that fit `rows` lines once wrapped, oldest first (the newest at the
+ * bottom). Only whole entries show, so no line is the tail of a reason whose start is
+ * gone; when the newest alone is taller than the box, its start shows.
+ */
+export function boxLines(entries: string[], width: number, rows: number): string[] {
+  const out: string[] = [];
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const lines = wrapText(entries[i] as string, width);
+    if (out.length + lines.length <= rows) out.unshift(...lines);
+    else {
+      if (out.length === 0) out.push(...lines.slice(0, rows));
+      break;
+    }
+  }
+  return out;
+}
+
+const LOG_STAMP = /^([^:\s]+: )(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) /;
+
+/**
+ * A log line for the narrow log box: `capi.log: 2026-…Z worker 2 started` becomes
+ * `10:30:05 capi.log: worker 2 started` (local clock; the box label shows the zone), so
+ * the message is what the box shows, not the date.
+ */
+export function logEntry(line: string): string {
+  const m = LOG_STAMP.exec(line);
+  if (!m) return line;
+  return `${localClock(m[2] as string)} ${m[1]}${line.slice(m[0].length)}`;
 }

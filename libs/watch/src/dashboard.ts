@@ -1,9 +1,12 @@
+import { localZone } from '@capi/core';
 import blessed from 'blessed';
 import contrib from 'blessed-contrib';
 import {
   batchLines,
+  boxLines,
   fitLabel,
   headerSegments,
+  logEntry,
   planLayout,
   type Rect,
   type Segment,
@@ -218,20 +221,12 @@ export function dashboardPresenter(opts: DashboardOptions): Presenter {
       fitLabel(` Latest failures: ${FILTERS[filter]} (${num(s.failureCount)} in all; f cycles) `, failWidth + 2),
     );
     const failRows = Math.max(1, (l.failures?.height ?? 3) - 2);
-    w.failures.setContent(
-      s.failures
-        .slice(-failRows)
-        .map((f) => failureLine(f).slice(0, failWidth))
-        .join('\n'),
-    );
+    // Wrapped, not cut: a reason or a log message is read whole, the newest at the bottom.
+    w.failures.setContent(boxLines(s.failures.slice(-failRows).map(failureLine), failWidth, failRows).join('\n'));
     const logWidth = place(w.logs, l.logs);
     const logRows = Math.max(1, (l.logs?.height ?? 3) - 2);
-    w.logs.setContent(
-      s.logTail
-        .slice(-logRows)
-        .map((line) => line.slice(0, logWidth))
-        .join('\n'),
-    );
+    w.logs.setLabel(fitLabel(` Log (${localZone()}) `, logWidth + 2));
+    w.logs.setContent(boxLines(s.logTail.slice(-logRows).map(logEntry), logWidth, logRows).join('\n'));
     w.screen.render();
   }
 

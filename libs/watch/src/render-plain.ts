@@ -1,4 +1,4 @@
-import { formatDuration, shellQuote } from '@capi/core';
+import { localTime as coreLocalTime, formatDuration, shellQuote } from '@capi/core';
 import type { Snapshot } from './snapshot.js';
 
 /**
@@ -11,12 +11,9 @@ const BAR_WIDTH = 36;
 
 const num = (n: number) => n.toLocaleString('en-US');
 
-/** `2026-01-01T10:30:00` in local time, as the guide shows it. */
+/** Local time with its offset (`2026-01-01 11:30:00 +01:00`): core's one rule for times shown to people. */
 export function localTime(iso: string | null): string {
-  if (!iso) return '-';
-  const d = new Date(iso);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return coreLocalTime(iso);
 }
 
 /** ` (paused by the API until 10:31:05)`, or ''. */

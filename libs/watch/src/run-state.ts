@@ -111,8 +111,9 @@ function describeFailure(record: { failures?: CheckFailure[]; error?: ResultErro
 /**
  * The status of a passed or skipped result without parsing the whole line: most lines
  * are passes, and JSON.parse of each was most of the watcher's CPU at 5,000 tests/s. The
- * pattern can only be the top-level key: inside strings quotes are escaped, and the one
- * nested `status` (response.status) is a number.
+ * pattern can only be the top-level key: inside strings quotes are escaped, and the
+ * nested `status` keys (response.status, debug.response.status) are numbers; `debug`'s
+ * headers are `[name, value]` pairs, never `"name":"value"`.
  */
 const QUICK_STATUS = /"status":"(passed|skipped)"/;
 

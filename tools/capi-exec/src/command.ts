@@ -44,7 +44,7 @@ function startProgress(live: ReturnType<typeof createLiveState>, quiet: boolean)
   // docs/cli.md: live lines only on a TTY stderr, TERM not dumb, NO_COLOR unset; and
   // only when stdout is not the terminal too (the results would be torn by the line).
   const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
-  if (quiet || noColor || !isLive(process.stderr) || process.stdout.isTTY) return { stop: () => {} };
+  if (quiet || noColor || !isLive(process.stderr) || process.stdout.isTTY) return { stop: () => {}, clear: () => {} };
   const line = liveLine(process.stderr);
   const timer = setInterval(() => line.update(formatProgress(live)), 500);
   timer.unref();
@@ -53,6 +53,8 @@ function startProgress(live: ReturnType<typeof createLiveState>, quiet: boolean)
       clearInterval(timer);
       line.clear();
     },
+    /** Before other stderr text (a --trace story): the line is drawn again on the next tick. */
+    clear: () => line.clear(),
   };
 }
 
@@ -155,6 +157,11 @@ Examples:
       type: 'string',
       description: 'After SIGINT/SIGTERM, ms to let tests in flight finish before cutting them (default 10000)',
     },
+    trace: {
+      type: 'string',
+      description:
+        'Repeatable: print the request as sent and the response of these tests on stderr (secrets redacted): an id, tag:NAME, or failed',
+    },
     quiet: { type: 'boolean', description: 'No summary line on stderr' },
     verbose: { type: 'boolean', description: 'Stack traces on errors' },
   },
@@ -164,6 +171,15 @@ Examples:
     const signals = onSignals(stop);
     const live = createLiveState(options.concurrency, options.total);
     const progress = startProgress(live, args.quiet === true);
+    const trace = options.trace;
+    if (trace)
+      options.trace = {
+        ...trace,
+        write: (text) => {
+          progress.clear();
+          trace.write(text);
+        },
+      };
     const writer = new NdjsonWriter(process.stdout);
     // A stop closes stdin too, so a run waiting for more input ends.
     stop.signal.addEventListener('abort', () => {

@@ -23,6 +23,7 @@ import {
   parseBaseUrl,
   parseMaxErrors,
   parseRate,
+  parseTrace,
   parseVarFlags,
   parseVarsText,
 } from '@capi/exec';
@@ -128,6 +129,13 @@ function maxBody(text: string | undefined): number {
   return n;
 }
 
+/** `--trace` values, the stories written to stderr (never stdout: that is the results). */
+function traceOption(values: string[]): ExecuteOptions['trace'] {
+  for (const v of values) if (v === '' || v === 'tag:') throw new UsageError('--trace takes an id, tag:NAME or failed');
+  const selector = parseTrace(values);
+  return selector ? { selector, write: (text) => process.stderr.write(text) } : null;
+}
+
 /** Maps the command line to the options of `execute` (everything but the output and the stop signal). */
 export function toOptions(
   args: Args,
@@ -186,6 +194,7 @@ export function toOptions(
     status: str(args.status) ?? null,
     control: str(args.control) ?? null,
     total: intFlag('total', str(args.total)) ?? null,
+    trace: traceOption(repeatedFlag(rawArgs, 'trace')),
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { TestDebug } from '@capi/core';
 import { parseLines, runTool } from '@capi/testkit';
 import { fileScope, get, ndjson } from './fixtures.js';
 
@@ -12,6 +13,7 @@ type Result = {
   durationMs: number;
   response: unknown;
   error: { code: string; message: string } | null;
+  debug?: TestDebug;
 };
 const byId = (stdout: string) => new Map((parseLines(stdout) as Result[]).map((r) => [r.id, r]));
 
@@ -45,6 +47,10 @@ test('a request the HTTP client refuses (a newline in a header value) is BAD_HEA
   assert.equal(nl?.attempts, 0);
   assert.equal(nl?.durationMs, 0);
   assert.equal(nl?.response, null);
+  // Its debug part shows the request as it was refused: the header at fault, no response.
+  assert.deepEqual(nl?.debug?.request?.headers, [['X-Q', 'a\nb']]);
+  assert.equal(nl?.debug?.response, null);
+  assert.equal(res.get('fine')?.debug, undefined);
   assert.deepEqual(
     s.hits.map((h) => h.path),
     ['/y'],

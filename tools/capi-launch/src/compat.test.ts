@@ -38,7 +38,9 @@ test('--method batch is the background batch mode: it returns at once; --opt=val
   });
   assert.deepEqual([m.verdict, m.options.rate], ['failed', '1000/s']);
   const s = await runScript(b, [`--status=${runDir}`]);
-  assert.match(s.stdout, /completed 30\/30 done/);
+  // The status table (docs/capi-launch.md): state, done and total in their columns.
+  assert.match(s.stdout, /^RUN +STATE +DONE +TOTAL /);
+  assert.match(s.stdout, /\n\S+ +completed +30 +30 /);
 });
 
 test('--method batch --monitor watches the run here and exits with its verdict', async () => {

@@ -30,6 +30,7 @@ import { execArgsFrom } from './exec-flags.js';
 import { stallFlag } from './launch-command.js';
 import { explainFailure, monitor, printLaunched, summaryLine, waitAndReport } from './report.js';
 import { givenRunOptions, refuseBatchOptions, resumeChanges } from './run-options.js';
+import { statusTable } from './status-table.js';
 
 interface ControlArgs {
   a: Record<string, unknown>;
@@ -45,15 +46,16 @@ const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
 async function status(c: ControlArgs): Promise<number> {
   const dirs = c.target ? [await resolveRun(c.runs, c.target)] : (await listRuns(c.runs)).map((e) => e.dir);
   if (dirs.length === 0 && !c.a.json) process.stderr.write(`capi-launch: no runs in ${c.runs}\n`);
+  const runs: RunSummary[] = [];
   for (const dir of dirs) {
     const s = await summarize(dir);
+    runs.push(s);
     if (c.a.json) process.stdout.write(`${JSON.stringify(s)}\n`);
-    else
-      process.stdout.write(
-        `${summaryLine(s)} ${s.method} started ${s.created} pid ${s.pid ?? '-'} ${s.alive ? 'alive' : 'not running'}\n`,
-      );
-    if (s.state === 'dead') note(deadHint(s, dir));
   }
+  if (!c.a.json && runs.length > 0) process.stdout.write(statusTable(runs));
+  runs.forEach((s, i) => {
+    if (s.state === 'dead') note(deadHint(s, dirs[i] as string));
+  });
   return ExitCode.ok;
 }
 

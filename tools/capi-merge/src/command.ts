@@ -1,5 +1,5 @@
 import { formatPassRate, paint, repeatedFlag, UsageError, useColor } from '@capi/core';
-import { decidedBy, type MergeOutcome, merge, ruleName } from '@capi/merge';
+import { decidedBy, type MergeOutcome, merge, ruleName, showTest } from '@capi/merge';
 import { defineCommand } from 'citty';
 
 export const info = { name: 'capi-merge', version: '0.1.0', variadic: true };
@@ -91,6 +91,11 @@ Examples:
       type: 'boolean',
       description: 'Skip malformed result lines (each one warned about and counted) instead of exit 2',
     },
+    show: {
+      type: 'string',
+      description:
+        "Print one test's request and response (as capi-exec --trace does) from the inputs' journals to stdout; writes no report",
+    },
     quiet: { type: 'boolean', description: 'No summary lines on stderr' },
     verbose: { type: 'boolean', description: 'Stack traces on errors' },
   },
@@ -98,6 +103,11 @@ Examples:
     const inputs = (args._ as string[]).map(String);
     if (inputs.length === 0 && process.stdin.isTTY)
       throw new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
+    if (typeof args.show === 'string') {
+      if (args.show === '') throw new UsageError('--show takes a test id');
+      process.stdout.write(await showTest({ id: args.show, inputs, stdin: process.stdin }));
+      return 0;
+    }
     if (args.suite === '-' && process.stdin.isTTY)
       throw new UsageError(
         '--suite -: stdin is a terminal; pipe the suite in (capi-merge r.ndjson --suite - < suite.csv)',
