@@ -41,7 +41,7 @@ const suite = ndjson([
     id: 'T-fail',
     request: {
       method: 'POST',
-      url: `/gone?key={{env.API_KEY}}`,
+      url: `/gone?key={{env.CAPI_API_KEY}}`,
       headers: { Authorization: `Bearer ${SECRET}` },
       body: '{"n":1}',
     },
@@ -63,7 +63,7 @@ test('--trace ID and tag:NAME print the request as sent and the response on stde
   const s = await api();
   const r = await spawnExec(['--base-url', s.url, '--trace', 'T-fail', '--trace', 'tag:smoke', '--retries', '0'], {
     input: suite,
-    env: { API_KEY: ENV_SECRET },
+    env: { CAPI_API_KEY: ENV_SECRET },
   }).done;
   assert.equal(r.code, 1, r.stderr);
   // stdout is only result records.
@@ -98,7 +98,7 @@ test('--trace failed prints every failed and error test, and only those', async 
   const s = await api();
   const r = await spawnExec(['--base-url', s.url, '--trace', 'failed', '--retries', '1'], {
     input: suite,
-    env: { API_KEY: ENV_SECRET },
+    env: { CAPI_API_KEY: ENV_SECRET },
   }).done;
   assert.equal(r.code, 1, r.stderr);
   assert.match(story(r.stderr, 'T-fail'), /< 404/);
@@ -122,7 +122,7 @@ test('the journal keeps a redacted debug part for failed and error tests only, a
       // Only this test times out (its own timeout): a loaded machine must not time out the others.
       get('T-slow', '/slow', { timeoutMs: 300 }),
     ]),
-    env: { API_KEY: ENV_SECRET },
+    env: { CAPI_API_KEY: ENV_SECRET },
   }).done;
   assert.equal(traced.code, 1, traced.stderr);
   const text = await readFile(journal, 'utf8');
