@@ -115,7 +115,10 @@ Examples:
     worker: { type: 'string', description: 'Worker number copied into results' },
     'run-id': { type: 'string', description: 'Run id copied into results' },
     total: { type: 'string', description: 'How many tests there are, for progress and the heartbeat' },
-    shard: { type: 'string', description: 'K/N: run only this shard (the same split as capi-split --shard)' },
+    shard: {
+      type: 'string',
+      description: 'K/N: run only this shard (the same split as capi-split --shard); auto: from the CI (docs/ci.md)',
+    },
     grace: {
       type: 'string',
       description: 'After SIGINT/SIGTERM, ms to let tests in flight finish before cutting them (default 10000)',

@@ -1,5 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
-import { checkArgv, InputError, intFlag, parseShard, repeatedFlag, UsageError } from '@capi/core';
+import { checkArgv, InputError, intFlag, repeatedFlag, shardFlag, UsageError } from '@capi/core';
 import {
   addCredentialHeaders,
   BadUrl,
@@ -92,7 +92,7 @@ export function toOptions(
     batch: str(args.batch) ?? null,
     worker: worker ?? null,
     runId: str(args['run-id']) ?? null,
-    shard: str(args.shard) ? parseShard(str(args.shard) as string) : null,
+    shard: str(args.shard) ? shardFlag(str(args.shard) as string, env) : null,
     journal: str(args.journal) ?? null,
     fsync: args.fsync === true,
     force: args.force === true,

@@ -1,4 +1,4 @@
-import { formatShard, type InputError, intFlag, parseShard, plural, UsageError } from '@capi/core';
+import { formatShard, type InputError, intFlag, plural, shardFlag, UsageError } from '@capi/core';
 import { type SplitOptions, splitSuiteBatches, writeBatches } from '@capi/split';
 import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
 import { openSuite } from './input.js';
@@ -46,7 +46,8 @@ const args = {
   shard: {
     type: 'string',
     valueHint: 'K/N',
-    description: 'keep shard K of N (by id: deterministic, each test in one shard)',
+    description:
+      'keep shard K of N (by id: deterministic, each test in one shard); auto: from the CI (CAPI_SHARD, CI_NODE_INDEX...)',
   },
   lenient: { type: 'boolean', description: 'skip bad rows with a warning each (broken CSV structure stays fatal)' },
   verbose: { type: 'boolean', description: 'show a stack trace with unexpected errors' },
@@ -85,7 +86,7 @@ function filterOptions(a: Args): Omit<SplitOptions, 'source'> {
     end,
     tags,
     grep: typeof a.grep === 'string' ? regexFlag(a.grep) : undefined,
-    shard: typeof a.shard === 'string' ? parseShard(a.shard) : undefined,
+    shard: typeof a.shard === 'string' ? shardFlag(a.shard, process.env) : undefined,
   };
 }
 
