@@ -37,8 +37,8 @@ export function howTo(p: K8sPlan, dir: string, suite: string): string {
     `# Needs PersistentVolumeClaim ${p.pvc} (ReadWriteMany when pods may land on several nodes).`,
     ...secret,
     ...copyIn,
-    '# 3. Start it and watch it:',
-    `kubectl apply -f ${q(dir)}`,
+    '# 3. Start it and watch it (server-side: a client-side apply copies a ConfigMap over 256 KiB into an annotation, and fails):',
+    `kubectl apply --server-side -f ${q(dir)}`,
     `kubectl get pods -l app.kubernetes.io/instance=${p.name} -w`,
     `kubectl logs -l app.kubernetes.io/instance=${p.name} --prefix --tail 5`,
     `until kubectl get job ${p.name} -o jsonpath='{.status.conditions[*].type}' | grep -qE 'Complete|Failed'; do sleep 10; done`,
@@ -48,6 +48,6 @@ export function howTo(p: K8sPlan, dir: string, suite: string): string {
     `kubectl delete pod ${collect}`,
     `capi-merge './${p.name}-results/*.ndjson' --suite ${q(suite)} --junit junit.xml --html report.html`,
     '# 5. Again after a stop or a failure: delete the Job and apply it again; each shard resumes its journal.',
-    `kubectl delete job ${p.name} && kubectl apply -f ${q(dir)}`,
+    `kubectl delete job ${p.name} && kubectl apply --server-side -f ${q(dir)}`,
   ].join('\n')}\n`;
 }

@@ -121,7 +121,8 @@ export default defineCommand({
       'Examples:\n  capi-launch suite.csv --base-url http://localhost:8080 --parallel 4 --batch-size 100\n' +
       '  CAPI_BASE_URL=http://localhost:8080 capi-launch suite.csv --tmux --monitor\n' +
       '  capi-launch suite.csv --base-url http://localhost:8080 --wait --rate 50/s   # cron: exit code is the verdict\n' +
-      '  capi-launch --status\n  capi-launch --stop\n  capi-launch --resume capi_test_20260101_103000',
+      '  capi-launch --status\n  capi-launch --stop\n  capi-launch --resume capi_test_20260101_103000\n' +
+      '  capi-launch suite.csv --emit k8s k8s/ --image IMAGE --pvc NAME --shards 8   # Kubernetes Indexed Job',
   },
   args,
   async run({ args: a, rawArgs }) {

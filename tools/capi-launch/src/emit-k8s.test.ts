@@ -102,6 +102,8 @@ test('--emit k8s with a Secret: an Indexed Job, a ConfigMap with the test record
   assert.equal(cm.data['tests.ndjson'], split.stdout, 'the ConfigMap holds what capi-split makes of the suite');
   const howto = readFileSync(join(tmp.path, 'with-secret', 'HOWTO.txt'), 'utf8');
   assert.match(howto, /kubectl create secret generic api-creds --from-literal=API_TOKEN=…/);
+  // a client-side apply would copy the ConfigMap into a 256 KiB annotation
+  assert.match(howto, /^kubectl apply --server-side -f /m);
   assert.match(howto, /capi-merge '\.\/capi-night-suite-results\/\*\.ndjson' --suite/);
   for (const f of ['job.json', 'configmap.json', 'collect/pod.json', 'HOWTO.txt'])
     assert.equal(readFileSync(join(tmp.path, 'with-secret', f), 'utf8').includes(SECRET), false, f);
