@@ -6,6 +6,7 @@ import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Pod } from 'kubernetes-models/v1/Pod';
+import { unknownFields } from './k8s-strict.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are read back as plain JSON
 type Json = any;
@@ -37,10 +38,13 @@ const read = (dir: string, f: string): Json => JSON.parse(readFileSync(join(tmp.
 function validateAll(dir: string): { job: Json; cm: Json | null; pod: Json } {
   const job = read(dir, 'job.json');
   new Job(job).validate();
+  assert.deepEqual(unknownFields(job, 'kubernetes-models/batch/v1/Job'), []);
   const cm = existsSync(join(tmp.path, dir, 'configmap.json')) ? read(dir, 'configmap.json') : null;
   if (cm) new ConfigMap(cm).validate();
+  if (cm) assert.deepEqual(unknownFields(cm, 'kubernetes-models/v1/ConfigMap'), []);
   const pod = read(dir, 'collect/pod.json');
   new Pod(pod).validate();
+  assert.deepEqual(unknownFields(pod, 'kubernetes-models/v1/Pod'), []);
   return { job, cm, pod };
 }
 
@@ -52,6 +56,17 @@ test('the validator is real: a wrong field type or enum value in a Job is refuse
   );
   assert.throws(() => new Job({ ...job, spec: { ...spec, completionMode: 'Indexd' } }).validate());
   assert.throws(() => new Job({ ...job, spec: { ...spec, completions: '2' } }).validate());
+  // unknown fields pass its validators; the typings walk names them, however deep
+  const typo = { ...job, spec: { ...spec, backoffLimitPerIndx: 1 } };
+  assert.doesNotThrow(() => new Job(typo).validate());
+  assert.deepEqual(unknownFields(typo, 'kubernetes-models/batch/v1/Job'), ['$.spec.backoffLimitPerIndx']);
+  const deep = {
+    ...job,
+    spec: { template: { spec: { containers: [{ name: 'c', image: 'i', envFrom: [{ secretRef: { nam: 'x' } }] }] } } },
+  };
+  assert.deepEqual(unknownFields(deep, 'kubernetes-models/batch/v1/Job'), [
+    '$.spec.template.spec.containers[0].envFrom[0].secretRef.nam',
+  ]);
 });
 
 test('--emit k8s with a Secret: an Indexed Job, a ConfigMap with the test records, no secret in any file', async () => {
