@@ -5,7 +5,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { CapiError, ExitCode, type ExitCodeValue, makeDir, UsageError, writeFileAtomic } from '@capi/core';
 import { effectiveBaseUrl, refuseRelativeUrlsIn } from './base-url.js';
 import { splitError, splitWarnings } from './create-run.js';
-import { howTo } from './k8s-howto.js';
+import { envNames, howTo } from './k8s-howto.js';
 import { collectorManifest, configMapManifest, jobManifest, type K8sPlan } from './k8s-manifests.js';
 import { execArg, toolBin } from './tools.js';
 
@@ -97,6 +97,11 @@ export async function emitK8s(o: EmitK8sOptions): Promise<EmittedK8s> {
     throw new CapiError(`${o.suite}: no such file`, ExitCode.badInput);
   await checkOutDir(o.outDir);
   refuseClearCredentials(o.execArgs);
+  const wanted = envNames(o.execArgs);
+  if (wanted.length && !o.secrets.length)
+    o.notes(
+      `warning: the pods' flags use {{env.${wanted[0]}}} but no --secret gives them an environment: every test would end as a TEMPLATE error`,
+    );
   const execArgs = [...o.execArgs];
   // the pods do not have this shell's CAPI_BASE_URL
   const base = effectiveBaseUrl(execArgs, o.env);

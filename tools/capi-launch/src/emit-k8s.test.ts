@@ -209,11 +209,19 @@ test('--emit k8s refusals: each one line, exit 2, naming the flag', async () => 
     /Night Suite\.csv:2: field "url": relative URL "\/items\/1" needs --base-url or CAPI_BASE_URL/,
   );
   // CAPI_BASE_URL of this shell is written into the Job: the pods do not have it
-  const fromEnv = await runTool('capi-launch', [suite, '--emit', 'k8s', 'd3', '--image', 'i', '--pvc', 'p'], {
-    cwd: tmp.path,
-    env: { CAPI_BASE_URL: 'http://from-env:9000' },
-  });
+  const fromEnv = await runTool(
+    'capi-launch',
+    [suite, '--emit', 'k8s', 'd3', '--image', 'i', '--pvc', 'p', '-H', 'X-Trace: {{env.TRACE}}'],
+    {
+      cwd: tmp.path,
+      env: { CAPI_BASE_URL: 'http://from-env:9000' },
+    },
+  );
   assert.equal(fromEnv.code, 0, fromEnv.stderr);
+  assert.match(
+    fromEnv.stderr,
+    /warning: the pods' flags use \{\{env\.TRACE\}\} but no --secret gives them an environment/,
+  );
   assert.deepEqual(read('d3', 'job.json').spec.template.spec.containers[0].command.slice(3, 6), [
     'capi-exec',
     '--base-url',
