@@ -67,8 +67,15 @@ async function urlField(suite: string): Promise<string> {
  * relative when the workers will have no base URL. `suite` is the suite as the user named it.
  */
 export async function refuseRelativeUrls(runDir: string, index: BatchIndex, suite: string): Promise<void> {
-  for (const b of index.batches) {
-    const file = runPaths(runDir).batchFile(b.batch);
+  await refuseRelativeUrlsIn(
+    index.batches.map((b) => runPaths(runDir).batchFile(b.batch)),
+    suite,
+  );
+}
+
+/** The same check over files of test records (`--emit k8s` reads capi-split's output). */
+export async function refuseRelativeUrlsIn(files: string[], suite: string): Promise<void> {
+  for (const file of files) {
     for await (const { value } of readNdjson(createReadStream(file), { source: file })) {
       const rec = value as UrlRecord;
       const url = rec.request?.url;

@@ -152,7 +152,10 @@ Examples:
       description: 'More flags from a file (a JSON array of argv words), kept off the command line (--header secrets)',
     },
     total: { type: 'string', description: 'How many tests there are, for progress and the heartbeat' },
-    shard: { type: 'string', description: 'K/N: run only this shard (the same split as capi-split --shard)' },
+    shard: {
+      type: 'string',
+      description: 'K/N: run only this shard (the same split as capi-split --shard); auto: from the CI (docs/ci.md)',
+    },
     grace: {
       type: 'string',
       description: 'After SIGINT/SIGTERM, ms to let tests in flight finish before cutting them (default 10000)',

@@ -6,8 +6,8 @@ import {
   InputError,
   intFlag,
   parseAllowEnv,
-  parseShard,
   repeatedFlag,
+  shardFlag,
   UsageError,
 } from '@capi/core';
 import {
@@ -187,7 +187,7 @@ export function toOptions(
     batch: str(args.batch) ?? null,
     worker: worker ?? null,
     runId: str(args['run-id']) ?? null,
-    shard: str(args.shard) ? parseShard(str(args.shard) as string) : null,
+    shard: str(args.shard) ? shardFlag(str(args.shard) as string, env) : null,
     journal: str(args.journal) ?? null,
     fsync: args.fsync === true,
     force: args.force === true,

@@ -2,6 +2,7 @@ import { intFlag, runsDir, UsageError } from '@capi/core';
 import type { Method } from '@capi/launch';
 import { type ArgsDef, defineCommand } from 'citty';
 import { controlCommand } from './control-command.js';
+import { emitCommand, refuseEmitFlags } from './emit-command.js';
 import { type LaunchArgs, launchCommand, stallFlag } from './launch-command.js';
 import { varsColumnsFlag } from './run-options.js';
 
@@ -11,6 +12,7 @@ const args: ArgsDef = {
     required: false,
     description: 'SUITE.csv to launch, or RUN (id or folder) for --status/--stop/--resume/...',
   },
+  dir: { type: 'positional', required: false, description: 'with --emit k8s: the folder the manifests go to' },
   parallel: { type: 'string', alias: 'p', description: 'workers running batches at once (default 4)' },
   'batch-size': { type: 'string', description: 'tests per batch (default 100)' },
   // not a citty alias: citty prints an alias as `-batch` in --help
@@ -102,6 +104,22 @@ const args: ArgsDef = {
   grace: { type: 'string', description: 'capi-exec: ms in-flight tests may take after a stop' },
   insecure: { type: 'boolean', description: 'capi-exec: accept any TLS certificate' },
   fsync: { type: 'boolean', description: 'capi-exec: fdatasync each journal write' },
+  emit: {
+    type: 'string',
+    description: 'k8s: write a Kubernetes Indexed Job for SUITE into DIR instead of launching (docs/capi-launch.md)',
+  },
+  image: { type: 'string', description: "with --emit k8s: the pods' image, with sh and capi installed (required)" },
+  shards: {
+    type: 'string',
+    description: 'with --emit k8s: completions, one shard each (default 4); --parallel: pods at once',
+  },
+  pvc: { type: 'string', description: 'with --emit k8s: PersistentVolumeClaim the journals go to (required)' },
+  secret: { type: 'string', description: "with --emit k8s: Secret whose keys are the pods' environment (repeatable)" },
+  'suite-on-pvc': {
+    type: 'boolean',
+    description: 'with --emit k8s: the suite on the volume, not in a ConfigMap (over 1 MiB)',
+  },
+  'job-name': { type: 'string', description: "with --emit k8s: the Job's name (default capi-SUITE)" },
   supervise: { type: 'string', description: 'internal: supervise the run folder (started by capi-launch)' },
   echo: { type: 'boolean', description: 'internal: with --supervise, log on stderr too' },
   verbose: { type: 'boolean', description: 'stack traces on unexpected errors' },
@@ -124,7 +142,8 @@ export default defineCommand({
       'Examples:\n  capi-launch suite.csv --base-url http://localhost:8080 --parallel 4 --batch-size 100\n' +
       '  CAPI_BASE_URL=http://localhost:8080 capi-launch suite.csv --tmux --monitor\n' +
       '  capi-launch suite.csv --base-url http://localhost:8080 --wait --rate 50/s   # cron: exit code is the verdict\n' +
-      '  capi-launch --status\n  capi-launch --stop\n  capi-launch --resume capi_test_20260101_103000',
+      '  capi-launch --status\n  capi-launch --stop\n  capi-launch --resume capi_test_20260101_103000\n' +
+      '  capi-launch suite.csv --emit k8s k8s/ --image IMAGE --pvc NAME --shards 8   # Kubernetes Indexed Job',
   },
   args,
   async run({ args: a, rawArgs }) {
@@ -133,6 +152,12 @@ export default defineCommand({
         throw new UsageError('give --batch-size or --batch (the same option), not both');
       a['batch-size'] = a.batch;
     }
+    if (a.emit !== undefined) {
+      if (ACTIONS.some((k) => a[k] !== undefined && a[k] !== false))
+        throw new UsageError('--emit launches nothing: no --status, --stop... with it');
+      return emitCommand(a, rawArgs);
+    }
+    refuseEmitFlags(a);
     const actions = ACTIONS.filter((k) => a[k] !== undefined && a[k] !== false);
     if (actions.length > 1) throw new UsageError(`choose one of --${actions.join(', --')}`);
     const runs = a['runs-dir'] ? (a['runs-dir'] as string) : runsDir();

@@ -272,7 +272,7 @@ test('usage: --help with examples and --version exit 0; bad flags exit 2 with a 
   assert.equal(version.stdout, 'capi-split 0.1.0\n');
   const cases: Array<[string[], string]> = [
     [['good.csv', '--batch-size', '10'], '--batch-size needs --out DIR'],
-    [['good.csv', '--shard', '4/3'], '--shard takes K/N with 1 <= K <= N (got "4/3")'],
+    [['good.csv', '--shard', '4/3'], '--shard takes K/N with 1 <= K <= N, or auto (got "4/3")'],
     [['good.csv', '--start', '5', '--end', '2'], '--end (2) is before --start (5)'],
     [['good.csv', '--grep', '('], '--grep: Invalid regular expression: /(/: Unterminated group'],
     [['good.csv', '--conccurency', '4'], "unknown option '--conccurency'"],

@@ -3,8 +3,8 @@ import {
   formatShard,
   type InputError,
   intFlag,
-  parseShard,
   plural,
+  shardFlag,
   type TestRecord,
   UsageError,
 } from '@capi/core';
@@ -60,7 +60,8 @@ const args = {
   shard: {
     type: 'string',
     valueHint: 'K/N',
-    description: 'keep shard K of N (by id: deterministic, each test in one shard)',
+    description:
+      'keep shard K of N (by id: deterministic, each test in one shard); auto: from the CI (CAPI_SHARD, CI_NODE_INDEX...)',
   },
   lenient: { type: 'boolean', description: 'skip bad rows with a warning each (broken CSV structure stays fatal)' },
   verbose: { type: 'boolean', description: 'show a stack trace with unexpected errors' },
@@ -100,7 +101,7 @@ function filterOptions(a: Args): Omit<SplitOptions, 'source'> {
     end,
     tags,
     grep: typeof a.grep === 'string' ? regexFlag(a.grep) : undefined,
-    shard: typeof a.shard === 'string' ? parseShard(a.shard) : undefined,
+    shard: typeof a.shard === 'string' ? shardFlag(a.shard, process.env) : undefined,
   };
 }
 
