@@ -1,4 +1,4 @@
-import { InputError } from '@capi/core';
+import { editDistance, InputError } from '@capi/core';
 
 /** The suite columns of docs/formats.md; any other column is a variable. */
 export const KNOWN_COLUMNS = [
@@ -99,28 +99,6 @@ function typoMessage(name: string): string {
     ? `did you mean "${nearest}"?`
     : `names starting with "${RESERVED_PREFIX}" are kept for suite columns`;
   return `column "${name}" is not a suite column; ${hint} (a variable needs another name)`;
-}
-
-/**
- * Levenshtein distance between a and b; once it is clear the distance reaches `limit`, it
- * returns `limit` without finishing (header names are short, and this runs once per column).
- */
-export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const d = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-      row.push(d);
-      if (d < rowMin) rowMin = d;
-    }
-    if (rowMin >= limit) return limit;
-    prev = row;
-  }
-  return prev[b.length] as number;
 }
 
 /** Checked before typos: a first row of data rather than names is best reported as that. */

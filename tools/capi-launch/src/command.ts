@@ -7,11 +7,12 @@ import { type LaunchArgs, launchCommand, stallFlag } from './launch-command.js';
 const args: ArgsDef = {
   target: {
     type: 'positional',
+    valueHint: 'SUITE|RUN',
     required: false,
     description: 'SUITE.csv to launch, or RUN (id or folder) for --status/--stop/--resume/...',
   },
-  parallel: { type: 'string', alias: 'p', description: 'workers running batches at once (default 4)' },
-  'batch-size': { type: 'string', description: 'tests per batch (default 100)' },
+  parallel: { type: 'string', valueHint: 'N', alias: 'p', description: 'workers running batches at once (default 4)' },
+  'batch-size': { type: 'string', valueHint: 'N', description: 'tests per batch (default 100)' },
   nohup: { type: 'boolean', description: 'detached background process, logs in logs/capi.log (default)' },
   screen: { type: 'boolean', description: 'a GNU screen session named after the run (screen -r RUN)' },
   tmux: {
@@ -30,15 +31,18 @@ const args: ArgsDef = {
   },
   'max-restarts': {
     type: 'string',
+    valueHint: 'N',
     description: 'times a dying worker is replaced on one batch before the batch is given up (default 3)',
   },
   'stall-timeout': {
     type: 'string',
+    valueHint: 'SECONDS',
     description:
       'seconds a worker may show no heartbeat or result before it is killed and its batch restarted (default max(60, 10 x --timeout); 0: never)',
   },
   'on-finish': {
     type: 'string',
+    valueHint: 'COMMAND',
     description:
       'shell command run when the run ends; gets CAPI_RUN_DIR, CAPI_RUN_ID, CAPI_RUN_STATE, CAPI_VERDICT, CAPI_EXIT_CODE',
   },
@@ -52,7 +56,11 @@ const args: ArgsDef = {
     description:
       'capi-split: skip bad suite rows, each named on stderr and in logs/capi.log (default: refuse the first)',
   },
-  'runs-dir': { type: 'string', description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)' },
+  'runs-dir': {
+    type: 'string',
+    valueHint: 'DIR',
+    description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)',
+  },
   status: { type: 'boolean', description: 'list runs, or show RUN' },
   json: { type: 'boolean', description: 'with --status: one JSON object per run on stdout' },
   stop: { type: 'boolean', description: 'stop RUN (default latest) gracefully; in-flight tests finish' },
@@ -62,26 +70,41 @@ const args: ArgsDef = {
   continue: { type: 'boolean', description: 'RUN takes tests again after --pause' },
   set: {
     type: 'string',
+    valueHint: 'NAME=VALUE',
     description: 'change a running RUN: rate=50/s, rate=600/m, rate=none (or 0: no limit) or concurrency=N',
   },
   prune: { type: 'boolean', description: 'remove old finished runs, keeping --keep N (default 10)' },
-  keep: { type: 'string', description: 'with --prune: finished runs to keep' },
+  keep: { type: 'string', valueHint: 'N', description: 'with --prune: finished runs to keep' },
   'base-url': {
     type: 'string',
+    valueHint: 'URL',
     description: 'capi-exec: base URL for relative test URLs (default $CAPI_BASE_URL; a suite with one needs it)',
   },
-  header: { type: 'string', alias: 'H', description: "capi-exec: extra header 'Name: value' (repeatable)" },
-  concurrency: { type: 'string', description: 'capi-exec: requests in flight per worker' },
-  rate: { type: 'string', description: 'capi-exec: total rate of the run, shared by the workers (20/s, 600/m)' },
-  delay: { type: 'string', description: 'capi-exec: pause in ms between requests of a lane' },
-  timeout: { type: 'string', description: 'capi-exec: request timeout in ms' },
-  retries: { type: 'string', description: 'capi-exec: retries of errors' },
-  'max-body': { type: 'string', description: 'capi-exec: largest response body read, in bytes' },
-  'max-errors': { type: 'string', description: 'capi-exec: stop a batch after N (or P%) errors' },
-  grace: { type: 'string', description: 'capi-exec: ms in-flight tests may take after a stop' },
+  header: {
+    type: 'string',
+    valueHint: "'NAME: VALUE'",
+    alias: 'H',
+    description: "capi-exec: extra header 'Name: value' (repeatable)",
+  },
+  concurrency: { type: 'string', valueHint: 'N', description: 'capi-exec: requests in flight per worker' },
+  rate: {
+    type: 'string',
+    valueHint: 'RATE',
+    description: 'capi-exec: total rate of the run, shared by the workers (20/s, 600/m)',
+  },
+  delay: { type: 'string', valueHint: 'MS', description: 'capi-exec: pause in ms between requests of a lane' },
+  timeout: { type: 'string', valueHint: 'MS', description: 'capi-exec: request timeout in ms' },
+  retries: { type: 'string', valueHint: 'N', description: 'capi-exec: retries of errors' },
+  'max-body': { type: 'string', valueHint: 'BYTES', description: 'capi-exec: largest response body read, in bytes' },
+  'max-errors': { type: 'string', valueHint: 'N|P%', description: 'capi-exec: stop a batch after N (or P%) errors' },
+  grace: { type: 'string', valueHint: 'MS', description: 'capi-exec: ms in-flight tests may take after a stop' },
   insecure: { type: 'boolean', description: 'capi-exec: accept any TLS certificate' },
   fsync: { type: 'boolean', description: 'capi-exec: fdatasync each journal write' },
-  supervise: { type: 'string', description: 'internal: supervise the run folder (started by capi-launch)' },
+  supervise: {
+    type: 'string',
+    valueHint: 'DIR',
+    description: 'internal: supervise the run folder (started by capi-launch)',
+  },
   echo: { type: 'boolean', description: 'internal: with --supervise, log on stderr too' },
   verbose: { type: 'boolean', description: 'stack traces on unexpected errors' },
 };
