@@ -91,9 +91,15 @@ interface SplitOptions {
  * Runs capi-split into the run's batches folder; its error is passed on in one line. It
  * stops at the first bad row, so the message says how to have them all named.
  */
+/** capi-split's command line (after node) for a run's batches; `--dry-run` prints it too. */
+export function splitArgs(suite: string, batchSize: number, outDir: string, lenient: boolean, env: NodeJS.ProcessEnv) {
+  const args = [toolBin('split', env), suite, '--batch-size', String(batchSize), '--out', outDir];
+  if (lenient) args.push('--lenient');
+  return args;
+}
+
 function split(suite: string, batchSize: number, outDir: string, o: SplitOptions): Promise<void> {
-  const args = [toolBin('split', o.env), suite, '--batch-size', String(batchSize), '--out', outDir];
-  if (o.lenient) args.push('--lenient');
+  const args = splitArgs(suite, batchSize, outDir, o.lenient, o.env);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: o.env });
   let stderr = '';
   let pending = '';

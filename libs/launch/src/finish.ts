@@ -114,7 +114,7 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
 }
 
 /** A launched run's report also has JUnit for CI and the HTML page for people. */
-function reportFlags(runDir: string): string[] {
+export function reportFlags(runDir: string): string[] {
   const report = runPaths(runDir).report;
   return ['--junit', join(report, 'junit.xml'), '--html', join(report, 'report.html')];
 }

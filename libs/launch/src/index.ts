@@ -2,6 +2,7 @@ export * from './base-url.js';
 export * from './claims.js';
 export * from './control.js';
 export * from './create-run.js';
+export * from './dry-run.js';
 export * from './finish.js';
 export * from './launch.js';
 export * from './log-tail.js';

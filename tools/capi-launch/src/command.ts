@@ -2,6 +2,7 @@ import { intFlag, runsDir, UsageError } from '@capi/core';
 import type { Method } from '@capi/launch';
 import { type ArgsDef, defineCommand } from 'citty';
 import { controlCommand } from './control-command.js';
+import { dryRunCommand } from './dry-run-command.js';
 import { type LaunchArgs, launchCommand, stallFlag } from './launch-command.js';
 
 const args: ArgsDef = {
@@ -74,6 +75,11 @@ const args: ArgsDef = {
     description: 'change a running RUN: rate=50/s, rate=600/m, rate=none (or 0: no limit) or concurrency=N',
   },
   prune: { type: 'boolean', description: 'remove old finished runs, keeping --keep N (default 10)' },
+  'dry-run': {
+    type: 'boolean',
+    description:
+      'with SUITE: print what the launch would run (tests, batches, workers, rate, the commands), create and start nothing; with --prune: list the runs it would remove',
+  },
   keep: { type: 'string', valueHint: 'N', description: 'with --prune: finished runs to keep' },
   'base-url': {
     type: 'string',
@@ -137,6 +143,8 @@ export default defineCommand({
     const action = actions[0];
     if (a.keep !== undefined && action !== 'prune')
       throw new UsageError('--keep goes with --prune (capi-launch --prune --keep N)');
+    if (a['dry-run'] === true && action && action !== 'prune')
+      throw new UsageError(`--dry-run goes with a launch or --prune, not --${action}`);
     if (action) return controlCommand(action, { a, runs, method, target: a.target as string | undefined, rawArgs });
     if (!a.target) throw new UsageError('name the suite to launch (capi-launch SUITE.csv)');
     const launchArgs: LaunchArgs = {
@@ -157,6 +165,7 @@ export default defineCommand({
       a,
       rawArgs,
     };
+    if (a['dry-run'] === true) return dryRunCommand(launchArgs);
     return launchCommand(launchArgs);
   },
 });
