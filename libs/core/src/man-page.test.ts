@@ -43,4 +43,5 @@ test('roffText escapes backslashes and dashes and guards a leading dot or quote'
   assert.equal(roffText('a-b\\c'), 'a\\-b\\ec');
   assert.equal(roffText('.x'), '\\&.x');
   assert.equal(roffText("'x"), "\\&'x");
+  assert.equal(roffText('a … b → c'), 'a \\[u2026] b \\[u2192] c');
 });

@@ -7,9 +7,18 @@ import { type FlagDoc, synopsis, type ToolDoc } from './flag-docs.js';
 
 const TOOLS = ['capi-split', 'capi-exec', 'capi-launch', 'capi-watch', 'capi-merge'];
 
-/** Text safe in roff: backslashes doubled as \e, dashes as \-, a leading . or ' neutralized. */
+/**
+ * Text safe in roff: backslashes as \e, dashes as \-, a leading . or ' neutralized, and
+ * anything past ASCII as \[uXXXX] (groff reads bytes; only man-db's preconv knows UTF-8).
+ */
 export function roffText(text: string): string {
-  const escaped = text.replaceAll('\\', '\\e').replaceAll('-', '\\-');
+  const escaped = text
+    .replaceAll('\\', '\\e')
+    .replaceAll('-', '\\-')
+    .replace(
+      /[\u0080-\u{10ffff}]/gu,
+      (c) => `\\[u${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}]`,
+    );
   return /^[.']/.test(escaped) ? `\\&${escaped}` : escaped;
 }
 
