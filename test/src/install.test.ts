@@ -105,3 +105,16 @@ test("the README's cron line runs a suite with the installed commands and leaves
   const summary = await run('capi-watch', ['--summary'], { cwd: work, env: cronEnv(home) });
   assert.match(summary.stdout, /COMPLETED/);
 });
+
+// npm 11 ends an install with a warning for every dependency whose install script package.json's
+// allowScripts does not cover (nx's and esbuild's): none may be left for a user to decode.
+test('npm install leaves no install script unreviewed, so it ends without a warning', async () => {
+  const { stdout } = await run('npm', ['install-scripts', 'ls', '--json'], {
+    cwd: repoRoot,
+    env: { ...process.env, npm_config_offline: 'true' },
+    timeout: 60_000,
+  });
+  assert.deepEqual(JSON.parse(stdout).allowScripts, []);
+  const root = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'));
+  assert.deepEqual(root.allowScripts, { nx: false, esbuild: false });
+});
