@@ -1,4 +1,4 @@
-import type { FlagDoc, ToolDoc } from './flag-docs.js';
+import { type FlagDoc, flagSpellings, type ToolDoc } from './flag-docs.js';
 
 /**
  * Shell completion scripts (`capi-x --completion bash|zsh`) from the same ToolDoc as --help:
@@ -15,8 +15,8 @@ const takesPath = (hint: string | null) => hint !== null && PATH_HINT.test(hint)
 const fnName = (tool: string) => `_${tool.replace(/[^A-Za-z0-9]/g, '_')}`;
 
 function bash(doc: ToolDoc): string {
-  const names = doc.flags.flatMap((f) => [...f.short.map((s) => `-${s}`), `--${f.name}`]);
-  const spell = (f: FlagDoc) => [...f.short.map((s) => `-${s}`), `--${f.name}`].join('|');
+  const names = doc.flags.flatMap(flagSpellings);
+  const spell = (f: FlagDoc) => flagSpellings(f).join('|');
   const cases: string[] = [];
   for (const f of doc.flags) {
     if (f.hint === null) continue;
@@ -59,8 +59,8 @@ function zshSpec(f: FlagDoc): string[] {
       ? ''
       : `:${zshDesc(f.hint.toLowerCase())}:${f.choices.length > 0 ? `(${f.choices.join(' ')})` : takesPath(f.hint) ? '_files' : ' '}`;
   const desc = `[${zshDesc(f.description)}]`;
-  if (f.short.length === 0) return [`'--${f.name}${desc}${action}'`];
-  const all = [...f.short.map((s) => `-${s}`), `--${f.name}`];
+  const all = flagSpellings(f);
+  if (all.length === 1) return [`'--${f.name}${desc}${action}'`];
   return [`'(${all.join(' ')})'{${all.join(',')}}'${desc}${action}'`];
 }
 

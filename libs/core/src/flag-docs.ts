@@ -22,6 +22,8 @@ export interface FlagDoc {
   name: string;
   /** One-letter aliases without the dash. */
   short: string[];
+  /** Longer aliases without the dashes (`--batch` for `--batch-size`). */
+  long?: string[];
   /** The value's placeholder (`N`, `FILE`); null for a switch. */
   hint: string | null;
   description: string;
@@ -66,6 +68,7 @@ function flagDoc(name: string, def: ArgDef): FlagDoc {
   return {
     name,
     short: aliases.filter((a) => a.length === 1),
+    long: aliases.filter((a) => a.length > 1),
     hint: def.type === 'boolean' ? null : (def.valueHint ?? defaultHint(name)),
     description: (def.description ?? '').replace(/\s+/g, ' ').trim(),
     choices,
@@ -111,8 +114,14 @@ export function synopsis(doc: ToolDoc): string {
   return [doc.name, '[OPTIONS]', ...pos].join(' ');
 }
 
+/** Every spelling of a flag: `-H`, `--header` and any longer alias. */
+export function flagSpellings(f: FlagDoc): string[] {
+  return [...f.short.map((s) => `-${s}`), ...[f.name, ...(f.long ?? [])].map((n) => `--${n}`)];
+}
+
 /** `-H, --header 'NAME: VALUE'` or `    --in FILE`: the left column of --help. */
 export function flagLabel(f: FlagDoc): string {
   const short = f.short.length > 0 ? `${f.short.map((s) => `-${s}`).join(', ')}, ` : '    ';
-  return `${short}--${f.name}${f.hint ? ` ${f.hint}` : ''}`;
+  const long = [f.name, ...(f.long ?? [])].map((n) => `--${n}`).join(', ');
+  return `${short}${long}${f.hint ? ` ${f.hint}` : ''}`;
 }

@@ -19,6 +19,7 @@ const args = {
     description: 'Read at most this many bytes of a response; the rest is drained and only counted (default 1048576)',
   },
   header: { type: 'string', alias: 'H', valueHint: "'NAME: VALUE'", description: 'a header' },
+  'batch-size': { type: 'string', alias: 'batch', valueHint: 'N', description: 'tests per batch' },
   format: { type: 'enum', options: ['plain', 'json'], description: 'output format' },
   quiet: { type: 'boolean', description: 'say less' },
   supervise: { type: 'string', description: 'internal: started by the tool itself' },
@@ -39,6 +40,7 @@ test('help: version line, summary, usage, arguments, options, examples; nothing 
   assert.match(help, /\n {6}--max-body MAX_BODY {2,}Read at most/);
   assert.match(help, /--format FORMAT {2,}output format \(plain, json\)/);
   assert.match(help, /\n {6}--quiet {2,}say less\n/);
+  assert.match(help, /\n {6}--batch-size, --batch N\s+tests per batch\n/);
   assert.match(help, /\n {2}-h, --help /);
   assert.match(help, /--completion SHELL/);
   assert.match(help, /\nExamples:\n/);

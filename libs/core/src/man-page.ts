@@ -1,4 +1,4 @@
-import { type FlagDoc, synopsis, type ToolDoc } from './flag-docs.js';
+import { type FlagDoc, flagSpellings, synopsis, type ToolDoc } from './flag-docs.js';
 
 /**
  * The man page of a tool (`capi-x --man`, and man/capi-x.1 in the package), in the man(7)
@@ -23,7 +23,9 @@ export function roffText(text: string): string {
 }
 
 function flagHead(f: FlagDoc): string {
-  const names = [...f.short.map((s) => `\\fB\\-${s}\\fR`), `\\fB\\-\\-${roffText(f.name)}\\fR`].join(', ');
+  const names = flagSpellings(f)
+    .map((n) => `\\fB${roffText(n)}\\fR`)
+    .join(', ');
   return f.hint ? `${names} \\fI${roffText(f.hint)}\\fR` : names;
 }
 
