@@ -27,6 +27,17 @@ test('npm start runs the example suite end to end, as designed, and writes no se
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /The demo ran as designed/);
     assert.match(res.stdout, /failed\s+expected\s+10\s+got\s+10/);
+    // a short story, not the supervisor's log: that goes to a file it names
+    assert.equal(res.stderr, '');
+    assert.ok(res.stdout.split('\n').length < 30, res.stdout);
+    assert.doesNotMatch(res.stdout, /finished \(exit|batch_0001/);
+    assert.match(res.stdout, /supervisor's log: \S+demo-launch\.log\n/);
+    // and it ends with what to do next, the report first
+    const next = res.stdout.slice(res.stdout.indexOf('\nNext:\n'));
+    assert.match(next, new RegExp(`open the HTML report: +${runs.path}/latest/report/report.html\n`));
+    assert.match(next, /read the failures: +\S+test_summary_report_\d+_\d+\.txt\n/);
+    assert.match(next, /watch a run live: .*\n.*--monitor\n/);
+    assert.match(next, /write your own suite: /);
     const report = join(runs.path, 'latest', 'report');
     assert.ok((await stat(report)).isDirectory());
     let files = 0;

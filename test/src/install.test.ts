@@ -1,35 +1,120 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { repoRoot, testEnv } from '@capi/testkit';
+import { startDemoApi } from '@capi/demo-api';
+import { repoRoot, tempDir } from '@capi/testkit';
 
 const run = promisify(execFile);
-const tools = ['capi-split', 'capi-exec', 'capi-launch', 'capi-watch', 'capi-merge'];
+const TOOLS = ['capi-split', 'capi-exec', 'capi-launch', 'capi-watch', 'capi-merge'];
+const DEV_TOOLING = ['nx', 'typescript', '@biomejs', 'newman', 'autocannon', 'esbuild', '@capi'];
 
-// The README promises that after `npm install` the five commands run as `npx capi-<tool>`.
-for (const tool of tools) {
-  test(`npx ${tool} --version answers from the linked bin`, async () => {
-    const { stdout, stderr } = await run('npx', ['--no-install', tool, '--version'], {
-      cwd: repoRoot,
-      env: testEnv(),
-      timeout: 30_000,
-    });
-    assert.match(stdout, new RegExp(`^${tool} \\d+\\.\\d+\\.\\d+\\n$`));
-    assert.equal(stderr, '');
-  });
+/** The lines of the README's first ```LANG block that follows `heading`, comments cut. */
+async function readmeBlock(heading: string, lang: string): Promise<string[]> {
+  const text = await readFile(join(repoRoot, 'README.md'), 'utf8');
+  const from = text.indexOf(heading);
+  assert.ok(from >= 0, `README has no "${heading}"`);
+  const block = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(text.slice(from));
+  assert.ok(block, `no ${lang} block after "${heading}"`);
+  return (block[1] as string).split('\n').filter((l) => l.trim() !== '');
 }
 
-// citty would end the examples with ` (capi-x v0.1.0)`, as if part of the last command.
-test('--help of every tool starts with its name and version; the examples end clean', async () => {
-  for (const tool of tools) {
-    const { stdout } = await run('npx', ['--no-install', tool, '--help'], {
-      cwd: repoRoot,
-      env: testEnv(),
-      timeout: 30_000,
-    });
-    assert.match(stdout, new RegExp(`^${tool} \\d+\\.\\d+\\.\\d+\\n\\n`), tool);
-    assert.doesNotMatch(stdout, new RegExp(`\\(${tool}( v[\\d.]+)?\\)`), tool);
-    assert.match(stdout, /\nExamples:\n/, tool);
+const withoutComment = (line: string) => line.replace(/\s+#.*$/, '');
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let prefix: string;
+let api: Awaited<ReturnType<typeof startDemoApi>>;
+
+// The README's install block, run as printed from its second line on (the first, npm ci
+// and the build, is what `npm test` has just done): packed from dist/package, installed
+// into a prefix of its own with npm offline, which proves the tarball needs no registry.
+before(async () => {
+  dir = await tempDir('capi-install-');
+  prefix = join(dir.path, 'prefix');
+  api = await startDemoApi({});
+  const lines = (await readmeBlock('### Install it anywhere', 'bash')).map(withoutComment);
+  assert.match(lines[0] as string, /^npm ci && npm run build$/);
+  const [pack, install] = lines.slice(1);
+  // npm pack in the checkout (through a symlinked dist/ it silently leaves the bundled
+  // dependencies out), the tarball written here; npm install -g here, into the prefix
+  const env = { ...process.env, npm_config_prefix: prefix, npm_config_offline: 'true', npm_config_audit: 'false' };
+  const options = { env: { ...env, npm_config_pack_destination: dir.path }, timeout: 300_000 };
+  await run('bash', ['-c', pack as string], { ...options, cwd: repoRoot });
+  await run('bash', ['-c', install as string], { ...options, cwd: dir.path });
+});
+
+after(async () => {
+  await api?.close();
+  await dir?.cleanup();
+});
+
+/** What cron gives a job: no environment but HOME, a short PATH, and the crontab's variables. */
+function cronEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { HOME: home, PATH: `${prefix}/bin:${dirname(process.execPath)}:/usr/bin:/bin`, LOGNAME: 'capi', ...extra };
+}
+
+test('the package installs the five commands and their man pages, with none of the dev tooling', async () => {
+  const bins = await readdir(join(prefix, 'bin'));
+  assert.deepEqual(bins.sort(), [...TOOLS].sort());
+  const pages = await readdir(join(prefix, 'share', 'man', 'man1'));
+  for (const t of TOOLS) assert.ok(pages.includes(`${t}.1`), `${t}.1 in ${pages}`);
+  const deps = await readdir(join(prefix, 'lib', 'node_modules', 'capi', 'node_modules'));
+  for (const d of ['undici', 'citty', 'csv-parse', 'blessed', 'chokidar']) assert.ok(deps.includes(d), d);
+  for (const d of DEV_TOOLING) assert.ok(!deps.includes(d), `${d} was installed`);
+  const pkg = JSON.parse(await readFile(join(prefix, 'lib', 'node_modules', 'capi', 'package.json'), 'utf8'));
+  assert.equal(pkg.engines.node, '>=20.18.1');
+  assert.equal(pkg.devDependencies, undefined);
+  assert.equal(pkg.scripts, undefined);
+});
+
+test('each installed command answers --version and --help from another folder, under a cron-like env', async () => {
+  for (const tool of TOOLS) {
+    const v = await run(tool, ['--version'], { cwd: dir.path, env: cronEnv(dir.path) });
+    assert.equal(v.stdout, `${tool} 0.1.0\n`);
+    const h = await run(tool, ['--help'], { cwd: dir.path, env: cronEnv(dir.path) });
+    assert.match(h.stdout, /\nUsage: /);
   }
+});
+
+// The README's cron line, run as cron runs it: /bin/sh -c with the command after the five
+// schedule fields, from HOME, with the installed commands on PATH and API from the crontab.
+test("the README's cron line runs a suite with the installed commands and leaves its verdict", async () => {
+  const [line] = await readmeBlock('### A night run from cron', 'cron');
+  const command = (line as string).trim().split(/\s+/).slice(5).join(' ');
+  assert.match(command, /^cd "\$HOME\/api-tests" && capi-launch suite\.csv /);
+  const home = join(dir.path, 'home');
+  const work = join(home, 'api-tests');
+  await mkdir(work, { recursive: true });
+  await writeFile(join(work, 'suite.csv'), 'id,url,expect_status\nH,/health,200\nI,/items/7,200\nN,/status/404,404\n');
+  const res = await run('/bin/sh', ['-c', command], {
+    cwd: '/',
+    env: cronEnv(home, { API: api.url }),
+    timeout: 240_000,
+  });
+  assert.equal(res.stdout, '');
+  assert.equal(res.stderr, '');
+  const log = await readFile(join(work, 'cron.log'), 'utf8');
+  assert.match(log, /run ended: exit 0/);
+  const verdicts = await readFile(join(work, 'verdicts.log'), 'utf8');
+  assert.match(verdicts, /^capi_test_\d{8}_\d{6}(_\d+)? passed\n$/);
+  const report = join(work, 'capi-runs', 'latest', 'report');
+  assert.ok(existsSync(join(report, 'junit.xml')), 'junit.xml in the report');
+  const summary = await run('capi-watch', ['--summary'], { cwd: work, env: cronEnv(home) });
+  assert.match(summary.stdout, /COMPLETED/);
+});
+
+// npm 11 ends an install with a warning for every dependency whose install script package.json's
+// allowScripts does not cover (nx's and esbuild's): none may be left for a user to decode.
+test('npm install leaves no install script unreviewed, so it ends without a warning', async () => {
+  const { stdout } = await run('npm', ['install-scripts', 'ls', '--json'], {
+    cwd: repoRoot,
+    env: { ...process.env, npm_config_offline: 'true' },
+    timeout: 60_000,
+  });
+  assert.deepEqual(JSON.parse(stdout).allowScripts, []);
+  const root = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'));
+  assert.deepEqual(root.allowScripts, { nx: false, esbuild: false });
 });

@@ -36,7 +36,7 @@ test('checkArgv accepts known flags in every spelling', () => {
 });
 
 test('checkArgv refuses unknown flags, missing values and bad enum values', () => {
-  assert.equal(usageError(['--conccurency', '4']), "unknown option '--conccurency'");
+  assert.equal(usageError(['--conccurency', '4']), "unknown option '--conccurency' (did you mean --concurrency?)");
   assert.equal(usageError(['--bogus=1']), "unknown option '--bogus'");
   assert.equal(usageError(['-x']), "unknown option '-x'");
   assert.equal(usageError(['--concurrency']), "option '--concurrency' needs a value");
@@ -44,6 +44,32 @@ test('checkArgv refuses unknown flags, missing values and bad enum values', () =
   assert.equal(usageError(['--concurrency', '--', 'x']), "option '--concurrency' needs a value");
   assert.match(usageError(['--format', 'xml']), /option '--format' takes one of plain, json \(got "xml"\)/);
   assert.match(usageError(['--format=xml']), /takes one of plain, json/);
+});
+
+test('an unknown flag names the nearest known one: long names, aliases, -x for --x, never internal flags', () => {
+  const more = {
+    ...args,
+    parallel: { type: 'string', alias: 'p', description: 'workers' },
+    'batch-size': { type: 'string', description: 'n' },
+    supervise: { type: 'string', description: 'internal: the supervisor' },
+  } satisfies ArgsDef;
+  const message = (argv: string[]) => {
+    try {
+      checkArgv(argv, more);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'accepted';
+  };
+  assert.equal(message(['--paralel', '2']), "unknown option '--paralel' (did you mean --parallel?)");
+  assert.equal(message(['--paralel=2']), "unknown option '--paralel' (did you mean --parallel?)");
+  assert.equal(message(['--batchsize', '5']), "unknown option '--batchsize' (did you mean --batch-size?)");
+  assert.equal(message(['--verbos']), "unknown option '--verbos' (did you mean --verbose?)");
+  assert.equal(message(['--no-verbos']), "unknown option '--no-verbos' (did you mean --no-verbose?)");
+  assert.equal(message(['--halp']), "unknown option '--halp' (did you mean --help?)");
+  assert.equal(message(['--supervis', 'x']), "unknown option '--supervis'");
+  assert.equal(message(['--zzz']), "unknown option '--zzz'");
+  assert.equal(message(['-x']), "unknown option '-x'");
 });
 
 test('repeatedFlag collects every value of a flag in order, stopping at --', () => {

@@ -1,7 +1,11 @@
-import { type ArgsDef, type CommandDef, renderUsage, runCommand } from 'citty';
+import { type ArgsDef, type CommandDef, runCommand } from 'citty';
+import { renderCompletion, SHELLS, type Shell } from './completion.js';
+import { nearest } from './edit-distance.js';
 import { CapiError, fsReason, isErrnoException, UsageError, writeError } from './errors.js';
 import { ExitCode } from './exit-code.js';
-import { useColor } from './term.js';
+import { isInternal, toolDoc } from './flag-docs.js';
+import { renderHelp } from './help.js';
+import { renderManPage } from './man-page.js';
 
 /**
  * The one runner every capi tool goes through. citty alone prints usage to stdout on
@@ -17,7 +21,9 @@ export interface ToolInfo {
   variadic?: boolean;
 }
 
-type AnyCommand = CommandDef<ArgsDef>;
+export type AnyCommand = CommandDef<ArgsDef>;
+/** A command, or a function that imports it: --version then loads nothing else. */
+export type CommandSource = AnyCommand | (() => Promise<AnyCommand>);
 
 function knownFlags(args: ArgsDef): Map<string, string> {
   const known = new Map<string, string>();
@@ -52,7 +58,7 @@ export function checkArgv(argv: string[], args: ArgsDef, variadic = false): void
     const eq = token.indexOf('=');
     const name = token.replace(/^--?/, '').slice(0, eq === -1 ? undefined : eq - (token.startsWith('--') ? 2 : 1));
     const type = known.get(name);
-    if (!type) throw new UsageError(`unknown option '${token.slice(0, eq === -1 ? undefined : eq)}'`);
+    if (!type) throw new UsageError(unknownOption(token.slice(0, eq === -1 ? undefined : eq), args));
     if (type === 'boolean' || eq !== -1) {
       checkEnum(args, name, eq === -1 ? undefined : token.slice(eq + 1));
       continue;
@@ -68,6 +74,29 @@ export function checkArgv(argv: string[], args: ArgsDef, variadic = false): void
       slots === 0 ? `unexpected argument '${extra}'` : `one input only: unexpected argument '${extra}'`,
     );
   }
+}
+
+/** `unknown option '--paralel' (did you mean --parallel?)`: the nearest flag a person may use. */
+function unknownOption(token: string, args: ArgsDef): string {
+  const names = new Map<string, string>();
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type === 'positional' || isInternal(def)) continue;
+    names.set(name, `--${name}`);
+    if (def.type === 'boolean') names.set(`no-${name}`, `--no-${name}`);
+    const aliases = 'alias' in def && def.alias ? ([] as string[]).concat(def.alias) : [];
+    for (const a of aliases) names.set(a, a.length === 1 ? `-${a}` : `--${a}`);
+  }
+  for (const b of ['help', 'version', 'completion', 'man']) names.set(b, `--${b}`);
+  const typed = token.replace(/^--?/, '');
+  // a one-letter flag is a guess too far; `-parallel` for `--parallel` is not
+  const hit =
+    typed.length > 1
+      ? nearest(
+          typed,
+          [...names.keys()].filter((n) => n.length > 1),
+        )
+      : null;
+  return `unknown option '${token}'${hit ? ` (did you mean ${names.get(hit)}?)` : ''}`;
 }
 
 function checkEnum(args: ArgsDef, name: string, value: string | undefined): void {
@@ -92,16 +121,36 @@ export function repeatedFlag(argv: string[], name: string, alias?: string): stri
   return values;
 }
 
-/** citty colours its usage even into a pipe or a file. */
-export function stripAnsi(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
-  return text.replace(/\x1b\[[0-9;]*m/g, '');
+async function docOf(cmd: AnyCommand, tool: ToolInfo) {
+  const meta = (typeof cmd.meta === 'function' ? await cmd.meta() : await cmd.meta) ?? {};
+  const args = (typeof cmd.args === 'function' ? await cmd.args() : await cmd.args) ?? {};
+  return { doc: toolDoc(tool, meta.description ?? '', args), args };
 }
 
-/** citty puts `(name vX)` after the description, which here ends with examples. */
-async function withoutVersion(cmd: AnyCommand): Promise<AnyCommand> {
-  const meta = typeof cmd.meta === 'function' ? await cmd.meta() : await cmd.meta;
-  return { ...cmd, meta: { ...meta, version: undefined } };
+/** `--completion bash` or `--completion=zsh`. */
+function completionShell(argv: string[]): Shell {
+  const i = argv.findIndex((a) => a === '--completion' || a.startsWith('--completion='));
+  const token = argv[i] as string;
+  const value = token.includes('=') ? token.slice(token.indexOf('=') + 1) : argv[i + 1];
+  if (!SHELLS.includes(value as Shell))
+    throw new UsageError(`--completion takes one of ${SHELLS.join(', ')}${value ? ` (got "${value}")` : ''}`);
+  return value as Shell;
+}
+
+/** What runTool answers itself: help, version, completion script or man page, else null. */
+function builtin(head: string[]): 'help' | 'version' | 'completion' | 'man' | null {
+  if (head.includes('--help') || head.includes('-h')) return 'help';
+  if (head.includes('--version')) return 'version';
+  if (head.some((a) => a === '--completion' || a.startsWith('--completion='))) return 'completion';
+  if (head.includes('--man')) return 'man';
+  return null;
+}
+
+async function answer(action: 'help' | 'completion' | 'man', cmd: AnyCommand, tool: ToolInfo, head: string[]) {
+  const { doc } = await docOf(cmd, tool);
+  if (action === 'help') return renderHelp(doc);
+  if (action === 'man') return renderManPage(doc);
+  return renderCompletion(completionShell(head), doc);
 }
 
 function beforeDashes(argv: string[]): string[] {
@@ -152,23 +201,22 @@ function guardStdout(tool: ToolInfo): void {
  * Runs a citty command whose `run` returns an exit code. Sets `process.exitCode` and
  * returns it; never calls process.exit, so stdout drains first.
  */
-export async function runTool(cmd: AnyCommand, tool: ToolInfo, argv = process.argv.slice(2)): Promise<number> {
+export async function runTool(source: CommandSource, tool: ToolInfo, argv = process.argv.slice(2)): Promise<number> {
   guardStdout(tool);
   const head = beforeDashes(argv);
   const verbose = head.includes('--verbose');
   let code: number;
   try {
-    if (head.includes('--help') || head.includes('-h')) {
-      const usage = await renderUsage(await withoutVersion(cmd));
-      // citty still ends the description (here: the examples) with ` (name)`.
-      const text = `${tool.name} ${tool.version}\n\n${usage.replace(` (${tool.name})`, '')}`;
-      process.stdout.write(`${useColor(process.stdout) ? text : stripAnsi(text)}\n`);
-      code = ExitCode.ok;
-    } else if (head.includes('--version')) {
+    const action = builtin(head);
+    if (action === 'version') {
       process.stdout.write(`${tool.name} ${tool.version}\n`);
       code = ExitCode.ok;
+    } else if (action) {
+      process.stdout.write(await answer(action, typeof source === 'function' ? await source() : source, tool, head));
+      code = ExitCode.ok;
     } else {
-      const args = (typeof cmd.args === 'function' ? await cmd.args() : await cmd.args) ?? {};
+      const cmd = typeof source === 'function' ? await source() : source;
+      const { args } = await docOf(cmd, tool);
       checkArgv(argv, args, tool.variadic);
       const { result } = await runCommand(cmd, { rawArgs: argv });
       code = typeof result === 'number' ? result : ExitCode.ok;

@@ -1,6 +1,7 @@
 /**
  * Levenshtein distance between a and b; once it is clear the distance reaches `limit`, it
- * returns `limit` without finishing (names are short).
+ * returns `limit` without finishing (the names compared are short: suite columns, flags).
+ * One rule for capi-split's column typos and every tool's "did you mean" on flags.
  */
 export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
   if (Math.abs(a.length - b.length) >= limit) return limit;
@@ -18,4 +19,22 @@ export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFIN
     prev = row;
   }
   return prev[b.length] as number;
+}
+
+/**
+ * The candidate nearest to `name` within `maxDistance` edits (ties: the first), or null.
+ * The default allows one edit for names up to 4 characters and two for longer ones.
+ */
+export function nearest(name: string, candidates: Iterable<string>, maxDistance?: number): string | null {
+  const max = maxDistance ?? (name.length <= 4 ? 1 : 2);
+  let best: string | null = null;
+  let bestDistance = max + 1;
+  for (const c of candidates) {
+    const d = editDistance(name, c, bestDistance);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best;
 }

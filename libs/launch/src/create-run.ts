@@ -95,10 +95,21 @@ interface SplitOptions {
  * Runs capi-split into the run's batches folder; its error is passed on in one line. It
  * stops at the first bad row, so the message says how to have them all named.
  */
-function split(suite: string, batchSize: number, outDir: string, o: SplitOptions): Promise<void> {
+/** capi-split's command line (after node) for a run's batches; `--dry-run` prints it too. */
+export function splitArgs(
+  suite: string,
+  batchSize: number,
+  outDir: string,
+  o: { lenient: boolean; varsColumns?: string[]; env: NodeJS.ProcessEnv },
+) {
   const args = [toolBin('split', o.env), suite, '--batch-size', String(batchSize), '--out', outDir];
   if (o.lenient) args.push('--lenient');
-  if (o.varsColumns.length > 0) args.push('--vars-columns', o.varsColumns.join(','));
+  if (o.varsColumns?.length) args.push('--vars-columns', o.varsColumns.join(','));
+  return args;
+}
+
+function split(suite: string, batchSize: number, outDir: string, o: SplitOptions): Promise<void> {
+  const args = splitArgs(suite, batchSize, outDir, o);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: o.env });
   let stderr = '';
   let pending = '';

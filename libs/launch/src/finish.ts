@@ -116,7 +116,7 @@ const stopSignalOf = (signal: NodeJS.Signals): 'SIGINT' | 'SIGTERM' | 'SIGHUP' =
   signal === 'SIGINT' || signal === 'SIGHUP' ? signal : 'SIGTERM';
 
 /** A launched run's report also has JUnit for CI and the HTML page for people. */
-function reportFlags(runDir: string): string[] {
+export function reportFlags(runDir: string): string[] {
   const report = runPaths(runDir).report;
   return ['--junit', join(report, 'junit.xml'), '--html', join(report, 'report.html')];
 }

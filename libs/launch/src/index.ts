@@ -2,6 +2,7 @@ export * from './base-url.js';
 export * from './claims.js';
 export * from './control.js';
 export * from './create-run.js';
+export * from './dry-run.js';
 export * from './emit-k8s.js';
 export * from './env-refs.js';
 export * from './exec-flag-list.js';

@@ -89,11 +89,15 @@ export async function countFinished(runs: string): Promise<number> {
   return (await listRuns(runs)).filter(isFinished).length;
 }
 
-/** Removes finished (completed or failed) runs, oldest first, keeping the newest `keep`. Live and stopped (resumable) runs stay. */
-export async function pruneRuns(runs: string, keep: number): Promise<string[]> {
+/**
+ * Removes finished (completed or failed) runs, oldest first, keeping the newest `keep`. Live and stopped (resumable)
+ * runs stay. With `dryRun` it only names the runs it would remove.
+ */
+export async function pruneRuns(runs: string, keep: number, dryRun = false): Promise<string[]> {
   checkRunsFolder(runs);
   const finished = (await listRuns(runs)).filter(isFinished);
   const doomed = finished.slice(0, Math.max(0, finished.length - keep));
+  if (dryRun) return doomed.map((e) => e.manifest.id);
   for (const e of doomed) await rm(e.dir, { recursive: true, force: true });
   const latest = await stat(join(runs, 'latest')).catch(() => null);
   if (!latest) await rm(join(runs, 'latest'), { force: true });

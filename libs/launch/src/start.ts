@@ -39,7 +39,7 @@ export function closeSession(m: Pick<Manifest, 'method' | 'session'>, env: NodeJ
   if (m.method === 'screen') spawnSync('screen', ['-S', m.session, '-X', 'quit'], { env, stdio: 'ignore' });
 }
 
-function supervisorArgs(runDir: string, env: NodeJS.ProcessEnv, echo: boolean): string[] {
+export function supervisorArgs(runDir: string, env: NodeJS.ProcessEnv, echo: boolean): string[] {
   return [process.execPath, toolBin('launch', env), '--supervise', runDir, ...(echo ? ['--echo'] : [])];
 }
 

@@ -10,13 +10,19 @@ import { fileURLToPath } from 'node:url';
  */
 export type ToolName = 'split' | 'exec' | 'merge' | 'watch' | 'launch';
 
-/** libs/launch/dist/tools.js → the repository (or installed package) root. */
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const here = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * In the npm package (scripts/build-package.mjs) this code sits in lib/ next to the bundled tools
+ * (lib/capi-exec.js, ...); in the repository it is libs/launch/dist/tools.js, three folders
+ * below the root that holds tools/capi-x/bin/capi-x.js.
+ */
 export function toolBin(tool: ToolName, env: NodeJS.ProcessEnv = process.env): string {
   const override = env[`CAPI_${tool.toUpperCase()}_BIN`];
   if (override) return resolve(override);
-  return join(root, 'tools', `capi-${tool}`, 'bin', `capi-${tool}.js`);
+  const bundled = join(here, `capi-${tool}.js`);
+  if (existsSync(bundled)) return bundled;
+  return join(resolve(here, '../../..'), 'tools', `capi-${tool}`, 'bin', `capi-${tool}.js`);
 }
 
 /** Finds an executable on PATH, as a shell would (screen and tmux are not node tools). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { editDistance, mapColumns } from './columns.js';
+import { mapColumns } from './columns.js';
 
 test('header names are trimmed and case-insensitive; other columns are variables as written', () => {
   const map = mapColumns([' ID', 'Url ', 'METHOD', ' Region ', 'var.zone', 'Tenant'], 1, 's.csv', false, ['tenant']);
@@ -59,14 +59,4 @@ test('variables near the short columns, and case variants of suite columns, are 
 
 test('a first row of data is reported as a missing header, not as a misspelt column', () => {
   assert.throws(() => mapColumns(['T1', '/a', 'enable'], 1, 's.csv'), /s\.csv:1: missing header row/);
-});
-
-test('edit distance counts insertions, deletions and substitutions; stops at the limit', () => {
-  assert.equal(editDistance('expect_status', 'expect_status'), 0);
-  assert.equal(editDistance('expected_status', 'expect_status'), 2);
-  assert.equal(editDistance('enabeld', 'enabled'), 2);
-  assert.equal(editDistance('', 'abc'), 3);
-  assert.equal(editDistance('kitten', 'sitting'), 3);
-  assert.equal(editDistance('region', 'method', 3), 3);
-  assert.equal(editDistance('a', 'abcdef', 3), 3);
 });

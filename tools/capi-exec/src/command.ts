@@ -1,9 +1,10 @@
 import { ExitCode, isLive, liveLine, NdjsonWriter } from '@capi/core';
 import { createLiveState, type ExecuteSummary, execute, formatProgress, formatSummary } from '@capi/exec';
 import { defineCommand } from 'citty';
+import { info } from './info.js';
 import { type Args, toOptions } from './options.js';
 
-export const info = { name: 'capi-exec', version: '0.1.0' };
+export { info } from './info.js';
 
 const log = (line: string) => process.stderr.write(`${info.name}: ${line}\n`);
 
@@ -72,10 +73,15 @@ Examples:
   capi-exec --in tests.ndjson --shard 2/4 --max-errors 10% --timeout 5000`,
   },
   args: {
-    in: { type: 'string', description: 'Test records to run (NDJSON); - or none reads stdin' },
-    'base-url': { type: 'string', description: 'Joined to relative test URLs (default: $CAPI_BASE_URL)' },
+    in: { type: 'string', valueHint: 'FILE', description: 'Test records to run (NDJSON); - or none reads stdin' },
+    'base-url': {
+      type: 'string',
+      valueHint: 'URL',
+      description: 'Joined to relative test URLs (default: $CAPI_BASE_URL)',
+    },
     header: {
       type: 'string',
+      valueHint: "'NAME: VALUE'",
       alias: 'H',
       description:
         "Repeatable 'Name: value' sent with every test ({{env.NAME}} allowed); a later one of the same name (any case) replaces an earlier one; a test's own headers win",
@@ -92,14 +98,20 @@ Examples:
     },
     var: {
       type: 'string',
-      description: 'Repeatable name=value for {{name}} templates: plain values, not secrets, never redacted',
+      valueHint: 'NAME=VALUE',
+      description: 'Repeatable NAME=value for {{var.NAME}} templates: plain values, not secrets, never redacted',
     },
     vars: { type: 'string', description: 'File of plain variables: a JSON object, or .env lines (NAME=value)' },
-    concurrency: { type: 'string', description: 'Tests in flight at once (default 16)' },
-    rate: { type: 'string', description: 'Most tests started per second: 20/s, 600/m, 3600/h (smooth, no bursts)' },
-    delay: { type: 'string', description: 'Pause in ms between tests on each lane (default 0)' },
+    concurrency: { type: 'string', valueHint: 'N', description: 'Tests in flight at once (default 16)' },
+    rate: {
+      type: 'string',
+      valueHint: 'RATE',
+      description: 'Most tests started per second: 20/s, 600/m, 3600/h (smooth, no bursts)',
+    },
+    delay: { type: 'string', valueHint: 'MS', description: 'Pause in ms between tests on each lane (default 0)' },
     timeout: {
       type: 'string',
+      valueHint: 'MS',
       description: "Abort a request after this many ms (an error; default 30000); a test's timeout_ms wins",
     },
     insecure: { type: 'boolean', description: 'Accept self-signed or otherwise invalid TLS certificates' },
@@ -119,6 +131,7 @@ Examples:
     },
     retries: {
       type: 'string',
+      valueHint: 'N',
       description:
         'Retries of a test that got no usable answer (error), with backoff (default 2); a POST or PATCH only when it never reached the server',
     },
@@ -128,36 +141,42 @@ Examples:
     },
     'max-errors': {
       type: 'string',
+      valueHint: 'N|P%',
       description: 'Stop early with exit 3 after more than N errors, or more than P% (e.g. 10%) after 20 tests',
     },
     journal: {
       type: 'string',
+      valueHint: 'FILE',
       description: 'Append each result here before it counts as done; resume skips the ids it holds',
     },
     fsync: { type: 'boolean', description: 'fdatasync the journal after every write (survives power loss, slower)' },
     force: { type: 'boolean', description: 'Resume even if the suite changed since the journal was written' },
     status: {
       type: 'string',
+      valueHint: 'FILE',
       description: 'Heartbeat JSON file, replaced atomically at most once a second and at the end',
     },
     control: {
       type: 'string',
+      valueHint: 'FILE',
       description: 'control.json to re-read every second: paused, rate (shared by workers), concurrency',
     },
-    batch: { type: 'string', description: 'Batch name copied into results and the heartbeat' },
-    worker: { type: 'string', description: 'Worker number copied into results' },
-    'run-id': { type: 'string', description: 'Run id copied into results' },
+    batch: { type: 'string', valueHint: 'NAME', description: 'Batch name copied into results and the heartbeat' },
+    worker: { type: 'string', valueHint: 'N', description: 'Worker number copied into results' },
+    'run-id': { type: 'string', valueHint: 'ID', description: 'Run id copied into results' },
     'options-file': {
       type: 'string',
       description: 'More flags from a file (a JSON array of argv words), kept off the command line (--header secrets)',
     },
-    total: { type: 'string', description: 'How many tests there are, for progress and the heartbeat' },
+    total: { type: 'string', valueHint: 'N', description: 'How many tests there are, for progress and the heartbeat' },
     shard: {
       type: 'string',
+      valueHint: 'K/N',
       description: 'K/N: run only this shard (the same split as capi-split --shard); auto: from the CI (docs/ci.md)',
     },
     grace: {
       type: 'string',
+      valueHint: 'MS',
       description: 'After SIGINT/SIGTERM, ms to let tests in flight finish before cutting them (default 10000)',
     },
     trace: {

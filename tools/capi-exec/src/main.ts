@@ -1,6 +1,5 @@
-import { CapiError, ExitCode, expandOptionsFile, runTool } from '@capi/core';
-import { command, info } from './command.js';
-import { misplacedInput } from './options.js';
+import { type AnyCommand, CapiError, ExitCode, expandOptionsFile, runTool, UsageError } from '@capi/core';
+import { info } from './info.js';
 
 /** `--options-file FILE` is expanded first: its words count as given here (docs/capi-exec.md). */
 function argvOf(raw: string[]): string[] | null {
@@ -14,12 +13,16 @@ function argvOf(raw: string[]): string[] | null {
 }
 
 const argv = argvOf(process.argv.slice(2));
-const hint = argv && misplacedInput(argv, command.args as Parameters<typeof misplacedInput>[1]);
-if (argv === null) {
-  // said above
-} else if (hint) {
-  process.stderr.write(`${info.name}: ${hint}\nTry '${info.name} --help' for more information.\n`);
-  process.exitCode = ExitCode.badInput;
-}
-// citty's CommandDef is invariant in its args type; runTool takes any command.
-else await runTool(command as unknown as Parameters<typeof runTool>[0], info, argv);
+// The command (and undici with it) is imported only when it runs: --version loads nothing.
+if (argv !== null)
+  await runTool(
+    async () => {
+      const [{ command }, { misplacedInput }] = await Promise.all([import('./command.js'), import('./options.js')]);
+      const hint = misplacedInput(argv, command.args as Parameters<typeof misplacedInput>[1]);
+      if (hint) throw new UsageError(hint);
+      // citty's CommandDef is invariant in its args type; runTool takes any command.
+      return command as unknown as AnyCommand;
+    },
+    info,
+    argv,
+  );

@@ -2,6 +2,7 @@ import { intFlag, runsDir, UsageError } from '@capi/core';
 import type { Method } from '@capi/launch';
 import { type ArgsDef, defineCommand } from 'citty';
 import { controlCommand } from './control-command.js';
+import { dryRunCommand } from './dry-run-command.js';
 import { emitCommand, refuseEmitFlags } from './emit-command.js';
 import { type LaunchArgs, launchCommand, stallFlag } from './launch-command.js';
 import { varsColumnsFlag } from './run-options.js';
@@ -9,12 +10,13 @@ import { varsColumnsFlag } from './run-options.js';
 const args: ArgsDef = {
   target: {
     type: 'positional',
+    valueHint: 'SUITE|RUN',
     required: false,
     description: 'SUITE.csv to launch, or RUN (id or folder) for --status/--stop/--resume/...',
   },
   dir: { type: 'positional', required: false, description: 'with --emit k8s: the folder the manifests go to' },
-  parallel: { type: 'string', alias: 'p', description: 'workers running batches at once (default 4)' },
-  'batch-size': { type: 'string', description: 'tests per batch (default 100)' },
+  parallel: { type: 'string', valueHint: 'N', alias: 'p', description: 'workers running batches at once (default 4)' },
+  'batch-size': { type: 'string', valueHint: 'N', description: 'tests per batch (default 100)' },
   // not a citty alias: citty prints an alias as `-batch` in --help
   batch: { type: 'string', description: "the guide's spelling of --batch-size" },
   nohup: { type: 'boolean', description: 'detached background process, logs in logs/capi.log (default)' },
@@ -35,15 +37,18 @@ const args: ArgsDef = {
   },
   'max-restarts': {
     type: 'string',
+    valueHint: 'N',
     description: 'times a dying worker is replaced on one batch before the batch is given up (default 3)',
   },
   'stall-timeout': {
     type: 'string',
+    valueHint: 'SECONDS',
     description:
       'seconds a worker may show no heartbeat or result before it is killed and its batch restarted (default max(60, 10 x --timeout); 0: never)',
   },
   'on-finish': {
     type: 'string',
+    valueHint: 'COMMAND',
     description:
       'shell command run when the run ends; gets CAPI_RUN_DIR, CAPI_RUN_ID, CAPI_RUN_STATE, CAPI_VERDICT, CAPI_EXIT_CODE',
   },
@@ -61,7 +66,11 @@ const args: ArgsDef = {
     type: 'string',
     description: 'capi-split: columns that are variables although no {{template}} uses them (a,b)',
   },
-  'runs-dir': { type: 'string', description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)' },
+  'runs-dir': {
+    type: 'string',
+    valueHint: 'DIR',
+    description: 'folder of run folders (default $CAPI_RUNS_DIR or ./capi-runs)',
+  },
   status: { type: 'boolean', description: 'list runs, or show RUN' },
   json: { type: 'boolean', description: 'with --status: one JSON object per run on stdout' },
   stop: { type: 'boolean', description: 'stop RUN (default latest) gracefully; in-flight tests finish' },
@@ -71,12 +80,19 @@ const args: ArgsDef = {
   continue: { type: 'boolean', description: 'RUN takes tests again after --pause' },
   set: {
     type: 'string',
+    valueHint: 'NAME=VALUE',
     description: 'change a running RUN: rate=50/s, rate=600/m, rate=none (or 0: no limit) or concurrency=N',
   },
   prune: { type: 'boolean', description: 'remove old finished runs, keeping --keep N (default 10)' },
-  keep: { type: 'string', description: 'with --prune: finished runs to keep' },
+  'dry-run': {
+    type: 'boolean',
+    description:
+      'with SUITE: print what the launch would run (tests, batches, workers, rate, the commands), create and start nothing; with --prune: list the runs it would remove',
+  },
+  keep: { type: 'string', valueHint: 'N', description: 'with --prune: finished runs to keep' },
   'base-url': {
     type: 'string',
+    valueHint: 'URL',
     description: 'capi-exec: base URL for relative test URLs (default $CAPI_BASE_URL; a suite with one needs it)',
   },
   header: {
@@ -89,19 +105,31 @@ const args: ArgsDef = {
     type: 'string',
     description: 'capi-exec: env variables the suite may read with {{env.NAME}} besides CAPI_* (NAME,PREFIX_*)',
   },
-  var: { type: 'string', description: 'capi-exec: name=value for {{name}} templates, not secret (repeatable)' },
+  var: {
+    type: 'string',
+    valueHint: 'NAME=VALUE',
+    description: 'capi-exec: a plain value for {{var.NAME}} templates, not secret (repeatable)',
+  },
   vars: { type: 'string', description: 'capi-exec: file of plain variables (JSON object or .env lines)' },
   'retry-unsafe': { type: 'boolean', description: 'capi-exec: retry POST/PATCH after any error too' },
-  concurrency: { type: 'string', description: 'capi-exec: requests in flight per worker' },
-  rate: { type: 'string', description: 'capi-exec: total rate of the run, shared by the workers (20/s, 600/m)' },
-  delay: { type: 'string', description: 'capi-exec: pause in ms between requests of a lane' },
-  timeout: { type: 'string', description: 'capi-exec: request timeout in ms' },
-  retries: { type: 'string', description: 'capi-exec: retries of errors' },
-  'max-body': { type: 'string', description: 'capi-exec: largest response body read, in bytes' },
-  'max-errors': { type: 'string', description: 'capi-exec: stop a batch after N (or P%) errors' },
-  'max-pause': { type: 'string', description: 'capi-exec: longest pause in s the API may ask for (default 300)' },
+  concurrency: { type: 'string', valueHint: 'N', description: 'capi-exec: requests in flight per worker' },
+  rate: {
+    type: 'string',
+    valueHint: 'RATE',
+    description: 'capi-exec: total rate of the run, shared by the workers (20/s, 600/m)',
+  },
+  delay: { type: 'string', valueHint: 'MS', description: 'capi-exec: pause in ms between requests of a lane' },
+  timeout: { type: 'string', valueHint: 'MS', description: 'capi-exec: request timeout in ms' },
+  retries: { type: 'string', valueHint: 'N', description: 'capi-exec: retries of errors' },
+  'max-body': { type: 'string', valueHint: 'BYTES', description: 'capi-exec: largest response body read, in bytes' },
+  'max-errors': { type: 'string', valueHint: 'N|P%', description: 'capi-exec: stop a batch after N (or P%) errors' },
+  'max-pause': {
+    type: 'string',
+    valueHint: 'SECONDS',
+    description: 'capi-exec: longest pause in s the API may ask for (default 300)',
+  },
   compressed: { type: 'boolean', description: 'capi-exec: ask for compressed answers' },
-  grace: { type: 'string', description: 'capi-exec: ms in-flight tests may take after a stop' },
+  grace: { type: 'string', valueHint: 'MS', description: 'capi-exec: ms in-flight tests may take after a stop' },
   insecure: { type: 'boolean', description: 'capi-exec: accept any TLS certificate' },
   fsync: { type: 'boolean', description: 'capi-exec: fdatasync each journal write' },
   emit: {
@@ -120,7 +148,11 @@ const args: ArgsDef = {
     description: 'with --emit k8s: the suite on the volume, not in a ConfigMap (over 1 MiB)',
   },
   'job-name': { type: 'string', description: "with --emit k8s: the Job's name (default capi-SUITE)" },
-  supervise: { type: 'string', description: 'internal: supervise the run folder (started by capi-launch)' },
+  supervise: {
+    type: 'string',
+    valueHint: 'DIR',
+    description: 'internal: supervise the run folder (started by capi-launch)',
+  },
   echo: { type: 'boolean', description: 'internal: with --supervise, log on stderr too' },
   verbose: { type: 'boolean', description: 'stack traces on unexpected errors' },
 };
@@ -165,6 +197,8 @@ export default defineCommand({
     const action = actions[0];
     if (a.keep !== undefined && action !== 'prune')
       throw new UsageError('--keep goes with --prune (capi-launch --prune --keep N)');
+    if (a['dry-run'] === true && action && action !== 'prune')
+      throw new UsageError(`--dry-run goes with a launch or --prune, not --${action}`);
     if (action) return controlCommand(action, { a, runs, method, target: a.target as string | undefined, rawArgs });
     if (!a.target) throw new UsageError('name the suite to launch (capi-launch SUITE.csv)');
     const launchArgs: LaunchArgs = {
@@ -186,6 +220,7 @@ export default defineCommand({
       a,
       rawArgs,
     };
+    if (a['dry-run'] === true) return dryRunCommand(launchArgs);
     return launchCommand(launchArgs);
   },
 });

@@ -138,9 +138,11 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       return status(c);
     case 'prune': {
       const keep = intFlag('keep', c.a.keep as string | undefined, { min: 0 }) ?? 10;
-      const removed = await pruneRuns(c.runs, keep);
-      for (const id of removed) process.stdout.write(`removed ${id}\n`);
-      note(`${removed.length} run(s) removed, ${await countFinished(c.runs)} finished kept`);
+      const dry = c.a['dry-run'] === true;
+      const removed = await pruneRuns(c.runs, keep, dry);
+      for (const id of removed) process.stdout.write(`${dry ? 'would remove' : 'removed'} ${id}\n`);
+      const kept = (await countFinished(c.runs)) - (dry ? removed.length : 0);
+      note(`${dry ? 'dry run: ' : ''}${removed.length} run(s) ${dry ? 'would be ' : ''}removed, ${kept} finished kept`);
       return ExitCode.ok;
     }
     case 'rerun-failed':

@@ -9,7 +9,11 @@ import { repoRoot } from '@capi/testkit';
  * refuses them; this walks the object through the `.d.ts` interfaces and names every
  * field that is not there.
  */
-const models = join(repoRoot, 'node_modules');
+// npm keeps this package's devDependency in its own node_modules or hoists it to the root
+const models =
+  [join(repoRoot, 'tools/capi-launch/node_modules'), join(repoRoot, 'node_modules')].find((dir) =>
+    existsSync(join(dir, 'kubernetes-models')),
+  ) ?? join(repoRoot, 'node_modules');
 
 interface Shape {
   props: Map<string, string>;

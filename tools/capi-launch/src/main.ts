@@ -1,4 +1,4 @@
 import { runTool } from '@capi/core';
-import command from './command.js';
 
-await runTool(command, { name: 'capi-launch', version: '0.1.0' });
+// The command is imported only when it runs: --version loads nothing.
+await runTool(async () => (await import('./command.js')).default, { name: 'capi-launch', version: '0.1.0' });

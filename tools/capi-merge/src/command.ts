@@ -1,8 +1,9 @@
 import { formatPassRate, paint, repeatedFlag, UsageError, useColor } from '@capi/core';
 import { decidedBy, type MergeOutcome, merge, ruleName, showTest } from '@capi/merge';
 import { defineCommand } from 'citty';
+import { info } from './info.js';
 
-export const info = { name: 'capi-merge', version: '0.1.0', variadic: true };
+export { info } from './info.js';
 
 function describe(o: MergeOutcome): string {
   const c = o.counts;
@@ -50,31 +51,37 @@ Examples:
   args: {
     inputs: {
       type: 'positional',
+      valueHint: 'INPUT',
       required: false,
       description: 'Run folders, result files or globs (quote them), - for stdin; none reads stdin',
     },
     suite: {
       type: 'string',
+      valueHint: 'FILE',
       description:
         'Suite (CSV or NDJSON test records, told apart by content; - = stdin): every id in it must have a result',
     },
     'output-json': {
       type: 'string',
+      valueHint: 'FILE',
       description: 'Full JSON report path (default report/aggregated_results_TIMESTAMP.json); - = stdout',
     },
     'output-csv': {
       type: 'string',
+      valueHint: 'FILE',
       description: 'CSV path, one row per test (default report/aggregated_results_TIMESTAMP.csv); - = stdout',
     },
     'output-report': {
       type: 'string',
+      valueHint: 'FILE',
       description: 'Text summary path (default report/test_summary_report_TIMESTAMP.txt); - = stdout',
     },
-    junit: { type: 'string', description: 'Also write JUnit XML here (one testsuite per batch)' },
-    html: { type: 'string', description: 'Also write a self-contained offline HTML report here' },
+    junit: { type: 'string', valueHint: 'FILE', description: 'Also write JUnit XML here (one testsuite per batch)' },
+    html: { type: 'string', valueHint: 'FILE', description: 'Also write a self-contained offline HTML report here' },
     ndjson: { type: 'boolean', description: 'Stream the merged result records to stdout' },
     'fail-if': {
       type: 'string',
+      valueHint: 'EXPR',
       description:
         "Repeatable threshold that fails the run, e.g. 'pass_rate<99%' (percent, % required), 'p95>800ms', 'p99>1.5s', 'errors>0', 'flaky>0'; they add to the default rule (any failed, errored or missing test fails); one on failed, errors, missing or pass_rate replaces that part",
     },

@@ -1,5 +1,6 @@
-import { runTool } from '@capi/core';
-import { command, info } from './command.js';
+import { type AnyCommand, runTool } from '@capi/core';
+import { info } from './info.js';
 
+// The command is imported only when it runs: --version loads nothing.
 // citty's CommandDef is invariant in its args type; runTool takes any command.
-await runTool(command as unknown as Parameters<typeof runTool>[0], info);
+await runTool(async () => (await import('./command.js')).command as unknown as AnyCommand, info);

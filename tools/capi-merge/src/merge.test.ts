@@ -592,7 +592,10 @@ test('CSV cells a spreadsheet would run as formulas are neutralised', async () =
 test('usage errors: unknown flag, missing input file, --clean without a run folder', async () => {
   const unknown = await runTool('capi-merge', ['--outptu-json', 'x']);
   assert.equal(unknown.code, 2, unknown.stderr);
-  assert.match(unknown.stderr, /unknown option '--outptu-json'\nTry 'capi-merge --help'/);
+  assert.match(
+    unknown.stderr,
+    /unknown option '--outptu-json' \(did you mean --output-json\?\)\nTry 'capi-merge --help'/,
+  );
   const none = await runTool('capi-merge', [dir('nope.ndjson')]);
   assert.equal(none.code, 2, none.stderr);
   assert.match(none.stderr, /nope\.ndjson: no such file or folder/);

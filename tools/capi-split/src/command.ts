@@ -30,6 +30,7 @@ Examples:
 const args = {
   file: {
     type: 'positional',
+    valueHint: 'SUITE',
     required: false,
     description: 'suite CSV or NDJSON test records (- or none: stdin)',
   },
@@ -55,7 +56,7 @@ const args = {
   force: { type: 'boolean', description: 'with --out: replace the batches of a folder that is not empty' },
   start: { type: 'string', valueHint: 'N', description: 'first data row to take, 0-based (default 0)' },
   end: { type: 'string', valueHint: 'N', description: 'data row to stop before (default: the end)' },
-  tags: { type: 'string', valueHint: 'a,b', description: 'keep tests that have any of these tags' },
+  tags: { type: 'string', valueHint: 'TAGS', description: 'keep tests that have any of these tags' },
   grep: { type: 'string', valueHint: 'REGEX', description: 'keep tests whose id or name matches' },
   shard: {
     type: 'string',

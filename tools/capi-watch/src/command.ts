@@ -9,8 +9,9 @@ import {
   watchRuns,
 } from '@capi/watch';
 import { defineCommand } from 'citty';
+import { info } from './info.js';
 
-export const info = { name: 'capi-watch', version: '0.1.0' };
+export { info } from './info.js';
 
 export const command = defineCommand({
   meta: {
@@ -33,6 +34,7 @@ Examples:
   args: {
     run: {
       type: 'positional',
+      valueHint: 'RUN',
       required: false,
       description: 'Run id (under the runs folder) or run folder; default the newest run',
     },
@@ -42,14 +44,15 @@ Examples:
     },
     json: { type: 'boolean', description: 'One NDJSON snapshot per --interval on stdout' },
     summary: { type: 'boolean', description: 'Print the current state once and exit' },
-    interval: { type: 'string', description: 'Seconds between plain/json prints (default 5)' },
+    interval: { type: 'string', valueHint: 'SECONDS', description: 'Seconds between plain/json prints (default 5)' },
     'stall-after': {
       type: 'string',
+      valueHint: 'SECONDS',
       description: 'Seconds without a moving heartbeat before a running run is STALLED (default 60)',
     },
     follow: { type: 'boolean', description: 'When the run ends, wait for the next run and watch it too' },
-    status: { type: 'string', description: "A bare capi-exec's --status heartbeat file" },
-    journal: { type: 'string', description: "A bare capi-exec's --journal file" },
+    status: { type: 'string', valueHint: 'FILE', description: "A bare capi-exec's --status heartbeat file" },
+    journal: { type: 'string', valueHint: 'FILE', description: "A bare capi-exec's --journal file" },
     verbose: { type: 'boolean', description: 'Stack traces on errors' },
   },
   async run({ args }) {

@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { batchName, CapiError, ExitCode, type ExitCodeValue, newRunId } from '@capi/core';
+import { surelyRelative } from './base-url.js';
+import { type Method, splitArgs, splitError, splitWarnings } from './create-run.js';
+import { reportFlags } from './finish.js';
+import { supervisorArgs } from './start.js';
+import { execArg, shellQuote, toolBin } from './tools.js';
+import { workerArgs } from './worker.js';
+
+/**
+ * `capi-launch SUITE --dry-run`: what a launch would do (tests, batches, workers, rate, the
+ * commands it would run), without a run folder or any process but one capi-split reading
+ * the suite to stdout, so that a bad suite is refused here as the launch would refuse it.
+ */
+export interface DryRunOptions {
+  suite: string;
+  runsDir: string;
+  method: Method;
+  parallel: number;
+  batchSize: number;
+  lenient: boolean;
+  /** capi-split --vars-columns, as the launch would pass it. */
+  varsColumns?: string[];
+  concurrency: number | null;
+  rate: string | null;
+  execArgs: string[];
+  env: NodeJS.ProcessEnv;
+  warn: (line: string) => void;
+}
+
+interface SuiteCount {
+  tests: number;
+  /** The first record whose URL needs a base URL (id and URL). */
+  relative: string | null;
+}
+
+/** Runs capi-split on the suite to stdout and counts its test records. */
+function countTests(o: DryRunOptions): Promise<SuiteCount> {
+  const args = [toolBin('split', o.env), resolve(o.suite), ...(o.lenient ? ['--lenient'] : [])];
+  if (o.varsColumns?.length) args.push('--vars-columns', o.varsColumns.join(','));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env });
+  let tests = 0;
+  let relative: string | null = null;
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      tests++;
+      if (relative !== null) continue;
+      const r = JSON.parse(line) as { id?: string; request?: { url?: string } };
+      if (typeof r.request?.url === 'string' && surelyRelative(r.request.url)) relative = `${r.id} ${r.request.url}`;
+    }
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (t: string) => {
+    stderr += t;
+  });
+  return new Promise((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code) => {
+      for (const w of splitWarnings(stderr)) o.warn(w);
+      if (code === 0) return done({ tests, relative });
+      const why = splitError(stderr) || `capi-split exited with ${code}`;
+      fail(new CapiError(`splitting ${o.suite}: ${why}`, (code === 2 ? 2 : 3) as ExitCodeValue));
+    });
+  });
+}
+
+const line = (argv: string[]) => [process.execPath, ...argv].map(shellQuote).join(' ');
+
+/** The plan as lines for stdout; throws what the launch would throw for a bad suite. */
+export async function planRun(o: DryRunOptions): Promise<string[]> {
+  if (!(await stat(o.suite).catch(() => null))?.isFile())
+    throw new CapiError(`${o.suite}: no such file`, ExitCode.badInput);
+  const { tests, relative } = await countTests(o);
+  const baseUrl = execArg(o.execArgs, '--base-url') || o.env.CAPI_BASE_URL || '';
+  if (relative && !baseUrl)
+    throw new CapiError(
+      `${o.suite}: test ${relative} has a relative URL and there is no --base-url or $CAPI_BASE_URL: the launch would be refused`,
+      ExitCode.badInput,
+    );
+  const runDir = resolve(o.runsDir, newRunId());
+  const count = Math.ceil(tests / o.batchSize);
+  const batch = (i: number) => batchName(i, count);
+  const exec = (i: number) =>
+    line(
+      workerArgs({
+        runDir,
+        runId: newRunId(),
+        batch: batch(i),
+        worker: ((i - 1) % o.parallel) + 1,
+        execBin: toolBin('exec', o.env),
+        execArgs: o.execArgs,
+        concurrency: o.concurrency,
+        total: Math.min(o.batchSize, tests - (i - 1) * o.batchSize),
+        env: o.env,
+      }),
+    );
+  const shown = count <= 4 ? [...Array(count).keys()].map((k) => k + 1) : [1, 2, 3, count];
+  const out = [
+    'dry run: nothing was created or started',
+    `suite:    ${resolve(o.suite)}: ${tests} tests`,
+    `run:      ${runDir} (the id is taken at launch)`,
+    `batches:  ${count} of up to ${o.batchSize} tests${count > 0 ? ` (${batch(1)} to ${batch(count)})` : ''}`,
+    `workers:  ${Math.min(o.parallel, Math.max(count, 1))} at once (--parallel ${o.parallel}), one capi-exec per batch, each with ${o.concurrency ? `--concurrency ${o.concurrency}` : "capi-exec's default concurrency"}`,
+    `rate:     ${o.rate ? `${o.rate} for the whole run, shared by the workers` : 'no limit'}`,
+    `method:   ${o.method}`,
+    `base URL: ${baseUrl || 'none (every test URL is absolute)'}`,
+    'commands:',
+    `  ${line(splitArgs(resolve(o.suite), o.batchSize, `${runDir}/batches`, o))}`,
+    ...(o.method === 'foreground' ? [] : [`  ${line(supervisorArgs(runDir, o.env, false).slice(1))}`]),
+  ];
+  for (const [k, i] of shown.entries()) {
+    if (k === 3 && count > 4) out.push(`  ... ${count - 4} more batches like these`);
+    out.push(`  ${exec(i)}`);
+  }
+  out.push(`  ${line([toolBin('merge', o.env), runDir, ...reportFlags(runDir)])}`);
+  return out;
+}

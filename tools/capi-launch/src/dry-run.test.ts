@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { sandboxes } from './harness.js';
+
+// real capi-split: the dry run reads the suite as the launch would
+const box = sandboxes(false);
+
+test('--dry-run prints the plan (tests, batches, workers, rate, the commands) and creates and starts nothing', async () => {
+  const b = await box();
+  const suite = b.suite(250);
+  const r = await b.launch([suite, '--dry-run', '--parallel', '3', '--batch-size', '100', '--rate', '50/s']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^dry run: nothing was created or started\n/);
+  assert.match(r.stdout, /\nsuite: +\S+suite\.csv: 250 tests\n/);
+  assert.match(r.stdout, /\nbatches: +3 of up to 100 tests \(batch_0001 to batch_0003\)\n/);
+  assert.match(r.stdout, /\nworkers: +3 at once \(--parallel 3\)/);
+  assert.match(r.stdout, /\nrate: +50\/s for the whole run, shared by the workers\n/);
+  assert.match(r.stdout, /\nbase URL: +http:\/\/127\.0\.0\.1:9\n/);
+  const commands = r.stdout.split('\ncommands:\n')[1]?.trim().split('\n') ?? [];
+  assert.match(commands[0] as string, /capi-split\.js \S+suite\.csv --batch-size 100 --out \S+\/batches$/);
+  assert.match(commands[1] as string, /capi-launch\.js --supervise \S+capi_test_\d+_\d+$/);
+  const execs = commands.filter((c) => c.includes('capi-exec.js'));
+  assert.equal(execs.length, 3);
+  assert.match(execs[2] as string, /--in \S+\/batches\/batch_0003\.ndjson .*--worker 3 .*--total 50\b/);
+  assert.match(commands.at(-1) as string, /capi-merge\.js \S+ --junit \S+\/report\/junit\.xml --html \S+report\.html$/);
+  assert.ok(!existsSync(b.runs), 'the runs folder was not created');
+  // the plan for a foreground run has no supervisor of its own; many batches are summed up
+  const f = await b.launch([suite, '--dry-run', '--foreground', '--batch-size', '10']);
+  assert.equal(f.code, 0, f.stderr);
+  assert.doesNotMatch(f.stdout, /--supervise/);
+  assert.match(f.stdout, /\n {2}\.\.\. 21 more batches like these\n/);
+  assert.ok(!existsSync(b.runs));
+});
+
+test('--dry-run refuses what the launch would refuse: a bad row, relative URLs without a base URL, a bad flag', async () => {
+  const b = await box({ CAPI_BASE_URL: '' });
+  const bad = join(b.dir, 'bad.csv');
+  writeFileSync(bad, 'id,url,method\nA,http://x/a,GET\nB,http://x/b,GRT\n');
+  const r = await b.launch([bad, '--dry-run']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /bad\.csv:3/);
+  assert.equal(r.stdout, '');
+  const rel = await b.launch([b.suite(3), '--dry-run']);
+  assert.equal(rel.code, 2);
+  assert.match(rel.stderr, /T0001 \/items\/1 has a relative URL and there is no --base-url/);
+  const rate = await b.launch([b.suite(3), '--dry-run', '--rate', 'fast', '--base-url', 'http://127.0.0.1:9']);
+  assert.equal(rate.code, 2);
+  const stop = await b.launch(['--stop', '--dry-run']);
+  assert.equal(stop.code, 2);
+  assert.match(stop.stderr, /--dry-run goes with a launch or --prune, not --stop/);
+  assert.ok(!existsSync(b.runs));
+});
+
+test('--prune --dry-run names the runs it would remove and removes none', async () => {
+  const b = await box({}, true);
+  const suite = b.suite(5);
+  for (let i = 0; i < 3; i++) {
+    const r = await b.launch([suite, '--foreground', '--force']);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const before = readdirSync(b.runs)
+    .filter((n) => n.startsWith('capi_test_'))
+    .sort();
+  const dry = await b.launch(['--prune', '--keep', '1', '--dry-run']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const named = dry.stdout.trim().split('\n');
+  assert.equal(named.length, before.length - 1);
+  for (const line of named) assert.match(line, /^would remove capi_test_\d+_\d+/);
+  assert.match(dry.stderr, /dry run: 2 run\(s\) would be removed, 1 finished kept/);
+  assert.deepEqual(
+    readdirSync(b.runs)
+      .filter((n) => n.startsWith('capi_test_'))
+      .sort(),
+    before,
+  );
+  const real = await b.launch(['--prune', '--keep', '1']);
+  assert.equal(real.code, 0, real.stderr);
+  assert.deepEqual(real.stdout.replaceAll('removed', 'would remove'), dry.stdout);
+});
