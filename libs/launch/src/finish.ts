@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, FILE_MODE, runExitCode, runPaths, shellQuote, testsVerdict } from '@capi/core';
 import { readClaims, releaseStopped } from './claims.js';
@@ -48,7 +47,6 @@ async function verdictOf(runDir: string, o: FinishOptions, total: number): Promi
   o.log(
     `results: ${c.results}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}`,
   );
-  const earlier = await timestampedReports(runPaths(runDir).report);
   const code = await runLogged(
     runDir,
     process.execPath,
@@ -56,11 +54,9 @@ async function verdictOf(runDir: string, o: FinishOptions, total: number): Promi
     o.env,
     30 * 60_000,
   );
-  if (code === 0 || code === 1) {
-    o.log(`capi-merge: report written to ${runPaths(runDir).report} (exit ${code})`);
-    const removed = await removeReplaced(runPaths(runDir).report, earlier);
-    if (removed.length > 0) o.log(`removed the earlier report files of this run: ${removed.join(', ')}`);
-  } else o.log(`capi-merge could not write the report (exit ${code}): see above`);
+  // capi-merge itself replaces an earlier report set of the run (docs/capi-merge.md)
+  if (code === 0 || code === 1) o.log(`capi-merge: report written to ${runPaths(runDir).report} (exit ${code})`);
+  else o.log(`capi-merge could not write the report (exit ${code}): see above`);
   if ((code === 0 && verdict === 'failed') || (code === 1 && verdict === 'passed'))
     o.log(`capi-merge's verdict (exit ${code}) differs from the journals' (${verdict}): the journals' is kept`);
   return verdict;
@@ -119,35 +115,4 @@ const stopSignalOf = (signal: NodeJS.Signals): 'SIGINT' | 'SIGTERM' | 'SIGHUP' =
 export function reportFlags(runDir: string): string[] {
   const report = runPaths(runDir).report;
   return ['--junit', join(report, 'junit.xml'), '--html', join(report, 'report.html')];
-}
-
-/** capi-merge's default report names carry the time of the merge (the guide's names). */
-const TIMESTAMPED = /^(aggregated_results_.+\.(json|csv)|test_summary_report_.+\.txt)$/;
-
-/** The timestamped reports in report/ now, by name, with their inode. */
-async function timestampedReports(reportDir: string): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
-  for (const name of await readdir(reportDir).catch(() => [] as string[])) {
-    if (!TIMESTAMPED.test(name)) continue;
-    const st = await stat(join(reportDir, name)).catch(() => null);
-    if (st) found.set(name, st.ino);
-  }
-  return found;
-}
-
-/**
- * A resumed run is merged again, under a new timestamp: the reports of the earlier merge
- * would sit next to the new ones, and `cat test_summary_report_*.txt` would print the stale
- * one first. Once the new ones are written, the earlier ones go. A file of the same name
- * (a merge in the same second) was replaced by a rename: its inode differs, so it stays.
- */
-async function removeReplaced(reportDir: string, earlier: Map<string, number>): Promise<string[]> {
-  const removed: string[] = [];
-  for (const [name, ino] of earlier) {
-    const st = await stat(join(reportDir, name)).catch(() => null);
-    if (!st || st.ino !== ino) continue;
-    await rm(join(reportDir, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
 }
