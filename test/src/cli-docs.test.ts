@@ -39,7 +39,8 @@ test('--help of every tool fits 100 columns, has no trailing blanks, one placeho
     assert.doesNotMatch(help, /--[a-z-]+=</, `${tool}: citty's --flag=<value> placeholders`);
     // every value placeholder is in capitals (or a quoted 'NAME: VALUE')
     const options = help.slice(help.indexOf('\nOptions:\n'), help.indexOf('\nExamples:'));
-    for (const m of options.matchAll(/^ {2}(?:-\w, )? *--[a-z-]+ (\S.*?)(?: {2,}|$)/gm))
+    // (a flag line starts `  -x, --flag` or `      --flag`; a wrapped description line may start with a flag name)
+    for (const m of options.matchAll(/^ {2}(?:-\w, | {4})--[a-z-]+ (\S.*?)(?: {2,}|$)/gm))
       assert.match(m[1] as string, /^('[A-Z: ]+'|[A-Z0-9_|/%=.]+)$/, `${tool}: placeholder "${m[1]}"`);
     assert.ok(helpFlags(help).length > 8, `${tool}: ${helpFlags(help)}`);
   }

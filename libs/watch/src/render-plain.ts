@@ -1,4 +1,4 @@
-import { localTime as coreLocalTime, formatDuration, shellQuote } from '@capi/core';
+import { localClock, localTime as coreLocalTime, formatDuration, shellQuote } from '@capi/core';
 import type { Snapshot } from './snapshot.js';
 
 /**
@@ -16,9 +16,9 @@ export function localTime(iso: string | null): string {
   return coreLocalTime(iso);
 }
 
-/** ` (paused by the API until 10:31:05)`, or ''. */
+/** ` (paused by the API until 10:31:05)`, or ''; the clock alone, in the zone the Started line shows. */
 export function apiPause(s: Snapshot): string {
-  return s.apiPausedUntil === null ? '' : ` (paused by the API until ${localTime(s.apiPausedUntil).slice(11)})`;
+  return s.apiPausedUntil === null ? '' : ` (paused by the API until ${localClock(s.apiPausedUntil)})`;
 }
 
 export function progressBar(percent: number | null, width = BAR_WIDTH): string {
