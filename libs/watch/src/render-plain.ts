@@ -1,4 +1,4 @@
-import { localClock, localTime as coreLocalTime, formatDuration, shellQuote } from '@capi/core';
+import { localTime as coreLocalTime, formatDuration, localClock, shellQuote } from '@capi/core';
 import type { Snapshot } from './snapshot.js';
 
 /**

@@ -28,7 +28,7 @@ import {
 } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
 import { stallFlag } from './launch-command.js';
-import { explainFailure, monitor, printLaunched, summaryLine, waitAndReport } from './report.js';
+import { explainFailure, monitor, printLaunched, waitAndReport } from './report.js';
 import { givenRunOptions, refuseBatchOptions, resumeChanges } from './run-options.js';
 import { statusTable } from './status-table.js';
 
