@@ -11,6 +11,7 @@ export * from './exit-code.js';
 export * from './flag-docs.js';
 export * from './help.js';
 export * from './journal.js';
+export * from './journal-meta.js';
 export * from './local-time.js';
 export * from './make-dir.js';
 export * from './man-page.js';
