@@ -13,9 +13,10 @@ import {
 } from '@capi/core';
 import { effectiveBaseUrl, refuseRelativeUrlsIn } from './base-url.js';
 import { splitError, splitWarnings } from './create-run.js';
+import { execArg } from './exec-flag-list.js';
 import { envNames, howTo } from './k8s-howto.js';
 import { collectorManifest, configMapManifest, jobManifest, type K8sPlan } from './k8s-manifests.js';
-import { execArg, toolBin } from './tools.js';
+import { toolBin } from './tools.js';
 
 /** What the API server accepts in one ConfigMap: keys and values together. */
 export const CONFIGMAP_LIMIT = 1024 * 1024;
