@@ -19,7 +19,7 @@ import { collectorManifest, configMapManifest, jobManifest, type K8sPlan } from 
 import { toolBin } from './tools.js';
 
 /** What the API server accepts in one ConfigMap: keys and values together. */
-export const CONFIGMAP_LIMIT = 1024 * 1024;
+const CONFIGMAP_LIMIT = 1024 * 1024;
 const SUITE_KEY = 'tests.ndjson';
 
 export interface EmitK8sOptions extends Omit<K8sPlan, 'tests'> {

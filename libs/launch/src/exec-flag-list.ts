@@ -23,7 +23,7 @@ export const EXEC_REPEATED_FLAGS = ['header', 'allow-env', 'var'] as const;
 export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync', 'compressed', 'header-all-origins', 'retry-unsafe'] as const;
 
 /** Stored flags that take no value (`--force` is added by a forced resume); every other is followed by its value. */
-export const EXEC_SWITCHES: ReadonlySet<string> = new Set([...EXEC_BOOLEAN_FLAGS.map((f) => `--${f}`), '--force']);
+const EXEC_SWITCHES: ReadonlySet<string> = new Set([...EXEC_BOOLEAN_FLAGS.map((f) => `--${f}`), '--force']);
 
 /**
  * The flags as shown to people (stderr, logs): the value of a literal credential header

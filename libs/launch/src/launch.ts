@@ -44,7 +44,7 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
 }
 
 /** Held by a capi-launch from its live-run check until its supervisor has written its pid. */
-export const LAUNCH_LOCK = '.launch.lock';
+const LAUNCH_LOCK = '.launch.lock';
 
 async function checkAndLaunch(
   o: LaunchRunOptions,

@@ -48,7 +48,7 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
 /** A run whose workers may still be running: its supervisor has not written an end. */
 
 /** The supervisor is gone but some of its workers still run tests: the run is not over. */
-export const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
+const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
 
 /**
  * A pid file whose process is gone means the supervisor died (kill -9, reboot). When its
