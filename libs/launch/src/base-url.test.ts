@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { effectiveBaseUrl, hasBaseUrl, surelyRelative } from './base-url.js';
-import { overrideExecArgs } from './launch.js';
+import { overrideExecArgs } from './exec-flag-list.js';
 
 test('surelyRelative: paths are; absolute URLs, other schemes and URLs starting with a template are not', () => {
   for (const u of ['/items/1', ' /x', 'items/1', '/items/{{item_id}}', 'items/{{id}}', '?q={{q}}', '?q=1'])

@@ -14,7 +14,7 @@ import {
   runPaths,
   trimUrl,
 } from '@capi/core';
-import { execArg } from './tools.js';
+import { execArg } from './exec-flag-list.js';
 
 /**
  * A suite with relative URLs needs a base URL. capi-exec refuses such a record (exit 2),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { changeControl } from './control.js';
+import { changeControl } from './change-control.js';
 import { updateControl } from './control-file.js';
 import type { Control } from './manifest.js';
 

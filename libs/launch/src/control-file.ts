@@ -9,14 +9,14 @@ import { type Control, readControl, writeControl } from './manifest.js';
  * held around each read-modify-write; it lives for milliseconds, so one whose pid is
  * gone or that is older than `STALE_MS` was left by a writer that died, and is removed.
  */
-export const STALE_MS = 5_000;
+const STALE_MS = 5_000;
 /** How long a writer waits for the lock: past `STALE_MS`, so a stale lock is always broken first. */
 const WAIT_MS = 10_000;
 
 const lockPath = (runDir: string) => `${runPaths(runDir).control}.lock`;
 
 /** Runs `fn` holding control.json.lock. */
-export const withControlLock = <T>(runDir: string, fn: () => Promise<T>): Promise<T> =>
+const withControlLock = <T>(runDir: string, fn: () => Promise<T>): Promise<T> =>
   withExclusiveFile(lockPath(runDir), { waitMs: WAIT_MS, staleMs: STALE_MS }, fn);
 
 /** Read, change, replace control.json under its lock: no writer's change is lost. */

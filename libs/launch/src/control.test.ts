@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RUN_STATES, runExitCode, UsageError } from '@capi/core';
-import { checkRate, parseSetting } from './control.js';
+import { RUN_STATES, runExitCode, shellQuote, UsageError } from '@capi/core';
+import { checkRate, parseSetting } from './change-control.js';
 import { exitCodeOf } from './finish.js';
-import { shellQuote } from './tools.js';
 
 test('parseSetting takes rate=N/s|N/m and concurrency=N, and names what is wrong', () => {
   assert.deepEqual(parseSetting('rate=50/s'), { rate: '50/s' });

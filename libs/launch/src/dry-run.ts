@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { batchName, CapiError, ExitCode, type ExitCodeValue, newRunId } from '@capi/core';
+import { batchName, CapiError, ExitCode, type ExitCodeValue, newRunId, shellQuote } from '@capi/core';
 import { surelyRelative } from './base-url.js';
 import { type Method, splitArgs, splitError, splitWarnings } from './create-run.js';
+import { execArg } from './exec-flag-list.js';
 import { reportFlags } from './finish.js';
 import { supervisorArgs } from './start.js';
-import { execArg, shellQuote, toolBin } from './tools.js';
+import { toolBin } from './tools.js';
 import { workerArgs } from './worker.js';
 
 /**

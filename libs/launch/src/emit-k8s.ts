@@ -13,12 +13,13 @@ import {
 } from '@capi/core';
 import { effectiveBaseUrl, refuseRelativeUrlsIn } from './base-url.js';
 import { splitError, splitWarnings } from './create-run.js';
+import { execArg } from './exec-flag-list.js';
 import { envNames, howTo } from './k8s-howto.js';
 import { collectorManifest, configMapManifest, jobManifest, type K8sPlan } from './k8s-manifests.js';
-import { execArg, toolBin } from './tools.js';
+import { toolBin } from './tools.js';
 
 /** What the API server accepts in one ConfigMap: keys and values together. */
-export const CONFIGMAP_LIMIT = 1024 * 1024;
+const CONFIGMAP_LIMIT = 1024 * 1024;
 const SUITE_KEY = 'tests.ndjson';
 
 export interface EmitK8sOptions extends Omit<K8sPlan, 'tests'> {

@@ -14,6 +14,7 @@ import {
   UsageError,
 } from '@capi/core';
 import { hasBaseUrl } from './base-url.js';
+import { execArgValues } from './exec-flag-list.js';
 
 /**
  * `{{env.NAME}}` that the workers cannot read (not set, or not allowed by `--allow-env`
@@ -21,17 +22,6 @@ import { hasBaseUrl } from './base-url.js';
  * overnight. capi-launch looks before anything starts: exit 2 naming the variable and the
  * first suite row that uses it. The same rule as capi-exec's (core env-access.ts).
  */
-
-/** Every value of a flag among the stored capi-exec flags (`--allow-env` and `--header` repeat). */
-export function execArgValues(args: string[], flag: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === flag && i + 1 < args.length) out.push(args[++i] as string);
-    else if (a.startsWith(`${flag}=`)) out.push(a.slice(flag.length + 1));
-  }
-  return out;
-}
 
 /** CSV column names of the record fields, for messages about a CSV suite. */
 const CSV_FIELD: Record<string, string> = {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { showExecArgs } from './exec-flag-list.js';
+import { execArg, showExecArgs } from './exec-flag-list.js';
 import { stallTimeoutMs } from './stall.js';
-import { stopGraceMs } from './supervise.js';
-import { execArg } from './tools.js';
+import { stopGraceMs } from './stop-workers.js';
 
 test('execArg: the last value of a capi-exec flag wins, in either spelling, as capi-exec reads it', () => {
   assert.equal(execArg(['--timeout', '5', '--grace', '7'], '--timeout'), '5');

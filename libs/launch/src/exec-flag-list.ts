@@ -23,7 +23,7 @@ export const EXEC_REPEATED_FLAGS = ['header', 'allow-env', 'var'] as const;
 export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync', 'compressed', 'header-all-origins', 'retry-unsafe'] as const;
 
 /** Stored flags that take no value (`--force` is added by a forced resume); every other is followed by its value. */
-export const EXEC_SWITCHES: ReadonlySet<string> = new Set([...EXEC_BOOLEAN_FLAGS.map((f) => `--${f}`), '--force']);
+const EXEC_SWITCHES: ReadonlySet<string> = new Set([...EXEC_BOOLEAN_FLAGS.map((f) => `--${f}`), '--force']);
 
 /**
  * The flags as shown to people (stderr, logs): the value of a literal credential header
@@ -41,4 +41,39 @@ export function showExecArgs(args: readonly string[]): string {
     out.push(literal && isCredentialName(h.slice(0, colon)) ? `${h.slice(0, colon)}: [redacted]` : h);
   }
   return out.join(' ');
+}
+
+/**
+ * The stored capi-exec flags with those given again replacing them (all `--header`s when
+ * one is given): a resume can point the run at a target that has moved or come back.
+ * A stored `--force` (a resume that was forced) is never kept: each resume decides anew.
+ */
+export function overrideExecArgs(stored: string[], given: string[]): string[] {
+  const names = new Set(given.filter((t) => t.startsWith('--')));
+  const kept: string[] = [];
+  for (let i = 0; i < stored.length; i++) {
+    const flag = stored[i] as string;
+    const words = EXEC_SWITCHES.has(flag) ? [flag] : [flag, stored[++i] as string];
+    if (!names.has(flag) && flag !== '--force') kept.push(...words);
+  }
+  return [...kept, ...given];
+}
+
+/**
+ * The value of a flag among the capi-exec flags a run keeps (`--timeout 5000`,
+ * `--grace=3000`): the last one given wins, as capi-exec reads them. Undefined when absent.
+ */
+export function execArg(args: string[], flag: string): string | undefined {
+  return execArgValues(args, flag).at(-1);
+}
+
+/** Every value of a flag among the stored capi-exec flags (`--allow-env` and `--header` repeat). */
+export function execArgValues(args: string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === flag && i + 1 < args.length) out.push(args[++i] as string);
+    else if (a.startsWith(`${flag}=`)) out.push(a.slice(flag.length + 1));
+  }
+  return out;
 }

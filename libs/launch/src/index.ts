@@ -1,24 +1,32 @@
-export * from './base-url.js';
-export * from './claims.js';
-export * from './control.js';
-export * from './create-run.js';
-export * from './dry-run.js';
-export * from './emit-k8s.js';
-export * from './env-refs.js';
-export * from './exec-flag-list.js';
-export * from './finish.js';
+// @capi/launch's public names: what tools/capi-launch uses, and the types of their options
+// and results. Everything else is the library's own (one module per concept, ARCHITECTURE.md).
+
+// controlling and reading a run
+export { changeControl, checkRate, parseSetting, refuseNotRunning } from './change-control.js';
+export { type Claim, readClaims } from './claims.js';
+// launching and supervising
+// the rerun of a run's failed tests
+export { fileSha256, type Method } from './create-run.js';
+export { type DryRunOptions, planRun } from './dry-run.js';
+export { type EmitK8sOptions, emitK8s } from './emit-k8s.js';
+// capi-exec's flags as capi-launch knows them, and where the tools are
+export {
+  EXEC_BOOLEAN_FLAGS,
+  EXEC_REPEATED_FLAGS,
+  EXEC_VALUE_FLAGS,
+  overrideExecArgs,
+} from './exec-flag-list.js';
 export { checkK8sName, jobNameFor, podRate } from './k8s-manifests.js';
-export * from './launch.js';
-export * from './log-tail.js';
-export * from './manifest.js';
-export * from './process.js';
-export * from './rerun.js';
-export * from './results.js';
-export * from './runs.js';
-export * from './stall.js';
-export * from './start.js';
-export * from './suite-change.js';
-export * from './suite-records.js';
-export * from './supervise.js';
-export * from './tools.js';
-export * from './worker.js';
+export { type Launched, type LaunchRunOptions, launchRun } from './launch.js';
+export { batchReason, lastLogLine, withoutTime } from './log-tail.js';
+export { type LaunchOptions, type Manifest, readManifest, resolveRun } from './manifest.js';
+export { failedBatches, type RerunFromSuite } from './rerun.js';
+export { type ResumeChanges, type ResumeOptions, resumeRun } from './resume-run.js';
+export { countFinished, listRuns, pruneRuns, type RunEntry, refuseCleaned } from './runs.js';
+export { checkMethod, closeSession } from './start.js';
+export { type StopOptions, type StopResult, stopLaunchedRun } from './stop-launched-run.js';
+export { currentRecords, splitFlags } from './suite-records.js';
+export { type RunSummary, summarizeRun } from './summarize-run.js';
+export { type SuperviseOptions, superviseRun } from './supervise.js';
+export { toolBin } from './tools.js';
+export { runOver, type WaitOptions, waitRun } from './wait-run.js';

@@ -1,5 +1,5 @@
+import { shellQuote } from '@capi/core';
 import { DATA_MOUNT, type K8sPlan, runFolderOf } from './k8s-manifests.js';
-import { shellQuote } from './tools.js';
 
 /** `{{env.NAME}}` names in the pods' flags: the keys their Secret must hold. */
 export function envNames(execArgs: string[]): string[] {

@@ -29,7 +29,7 @@ const SUITE_MOUNT = '/capi/suite';
 const CONTAINER = 'capi-exec';
 
 export const runFolderOf = (name: string) => `${DATA_MOUNT}/${name}`;
-export const suitePathOf = (p: Pick<K8sPlan, 'name' | 'tests'>) =>
+const suitePathOf = (p: Pick<K8sPlan, 'name' | 'tests'>) =>
   p.tests === null ? `${runFolderOf(p.name)}/tests.ndjson` : `${SUITE_MOUNT}/tests.ndjson`;
 
 /** A DNS-1123 label short enough that `NAME-INDEX` (each pod's hostname) and `NAME-collect` stay one too. */

@@ -1,16 +1,10 @@
 import { rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { CapiError, checkRunsFolder, ExitCode, makeDir, shellQuote, withExclusiveFile } from '@capi/core';
-import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
-import { releaseUnfinished } from './claims.js';
-import { changeControl } from './control.js';
-import { type CreateRunOptions, createRun, type Method, pointLatest, readBatchIndex } from './create-run.js';
-import { refuseMissingEnv } from './env-refs.js';
-import { EXEC_SWITCHES, showExecArgs } from './exec-flag-list.js';
-import { type Manifest, readManifest, updateManifest } from './manifest.js';
-import { clearStale, listRuns, liveRunsOf, refuseCleaned } from './runs.js';
-import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
-import { describeSuiteChange, suiteChange, testsChanged } from './suite-change.js';
+import { type CreateRunOptions, createRun, pointLatest } from './create-run.js';
+import { type Manifest, readManifest } from './manifest.js';
+import { liveRunsOf } from './runs.js';
+import { checkMethod, sessionExists, startSupervisor } from './start.js';
 import { superviseRun } from './supervise.js';
 
 export interface LaunchRunOptions extends Omit<CreateRunOptions, 'taken'> {
@@ -50,7 +44,7 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
 }
 
 /** Held by a capi-launch from its live-run check until its supervisor has written its pid. */
-export const LAUNCH_LOCK = '.launch.lock';
+const LAUNCH_LOCK = '.launch.lock';
 
 async function checkAndLaunch(
   o: LaunchRunOptions,
@@ -93,136 +87,4 @@ async function checkAndLaunch(
   }
   await pointLatest(o.runsDir, manifest.id);
   return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
-}
-
-/**
- * Continues a stopped, crashed or interrupted run in its own folder, by the same or
- * another method. The supervisor runs only what has no final result in the journals.
- */
-
-/**
- * The stored capi-exec flags with those given again replacing them (all `--header`s when
- * one is given): a resume can point the run at a target that has moved or come back.
- * A stored `--force` (a resume that was forced) is never kept: each resume decides anew.
- */
-export function overrideExecArgs(stored: string[], given: string[]): string[] {
-  const names = new Set(given.filter((t) => t.startsWith('--')));
-  const kept: string[] = [];
-  for (let i = 0; i < stored.length; i++) {
-    const flag = stored[i] as string;
-    const words = EXEC_SWITCHES.has(flag) ? [flag] : [flag, stored[++i] as string];
-    if (!names.has(flag) && flag !== '--force') kept.push(...words);
-  }
-  return [...kept, ...given];
-}
-
-/** Run options given with `--resume`: applied before the new supervisor starts. */
-export interface ResumeChanges {
-  rate?: string | null;
-  concurrency?: number;
-  parallel?: number;
-  maxRestarts?: number;
-  onFinish?: string;
-}
-
-/**
- * A suite edited since the launch: a resume would run the tests as they were split then.
- * Refused unless `force`; a file that changed in no test is only mentioned.
- */
-async function checkSuite(
-  runDir: string,
-  m: Manifest,
-  env: NodeJS.ProcessEnv,
-  force: boolean,
-  notes: (t: string) => void,
-) {
-  const change = await suiteChange(runDir, m, env);
-  if (change === null) return;
-  const what = describeSuiteChange(change, m);
-  if (!testsChanged(change)) return notes(what);
-  if (!force)
-    throw new CapiError(
-      `--resume: ${what}; a resume runs the tests as they were split at launch: --force resumes with them anyway, or capi-launch ${shellQuote(m.suite.file)} starts a run of the suite as it is now`,
-      ExitCode.badInput,
-    );
-  notes(`--force: ${what}; resuming with the tests as they were split at launch`);
-}
-
-export async function resumeRun(
-  runDir: string,
-  method: Method | null,
-  env: NodeJS.ProcessEnv = process.env,
-  notes: (t: string) => void = () => {},
-  execArgs: string[] = [],
-  /** `--stall-timeout` given again: replaces the stored one. */
-  stallTimeoutS: number | null = null,
-  /** `--force`: resume against another base URL than the journals', or a changed suite (capi-exec gets --force too). */
-  force = false,
-  changes: ResumeChanges = {},
-): Promise<Launched> {
-  const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
-  if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
-  await refuseCleaned(runDir, '--resume');
-  const stale = await clearStale(entry, true);
-  if (stale) notes(stale);
-  if (entry.alive)
-    throw new CapiError(
-      `run ${entry.manifest.id} is still running (pid ${entry.pid}): nothing to resume`,
-      ExitCode.badInput,
-    );
-  const m = entry.manifest;
-  const nextArgs = overrideExecArgs(m.options.execArgs, execArgs);
-  // the environment of this resume is the one the workers get; a run without its batch
-  // index is the supervisor's to report (it fails the run, saying so)
-  const index = await readBatchIndex(runDir).catch(() => null);
-  if (index) await refuseMissingEnv({ runDir, index, suite: m.suite.file, execArgs: nextArgs, env, notes });
-  // before anything is changed: a refused resume leaves the run as it was
-  await checkSuite(runDir, m, env, force, notes);
-  if (await checkResumeBaseUrl(runDir, m.id, effectiveBaseUrl(nextArgs, env), force)) {
-    nextArgs.push('--force');
-    notes(`--force: the journals' results from another base URL stay; capi-exec is given --force`);
-  }
-  if (m.state === 'completed' && !(await releaseUnfinished(runDir)).length)
-    notes(`run ${m.id} had completed; resuming only re-checks it and merges again`);
-  const chosen: Method = method ?? (m.method === 'foreground' || m.method === 'exec' ? 'nohup' : m.method);
-  checkMethod(chosen, env);
-  const session = chosen === 'tmux' || chosen === 'screen' ? m.id : null;
-  if (session && sessionExists(chosen, session, env)) {
-    // left by a supervisor that died (its log windows outlive it): no one else uses the name
-    closeSession({ method: chosen, session }, env);
-    notes(`closed the leftover ${chosen} session ${session}`);
-  }
-  // `created` again: the run waits for a supervisor, which moves it to `running`.
-  if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${showExecArgs(execArgs)}`);
-  await applyChanges(runDir, changes, notes);
-  const next = await updateManifest(runDir, {
-    options: {
-      ...(await readManifest(runDir)).options,
-      execArgs: nextArgs,
-      ...(stallTimeoutS !== null ? { stallTimeoutS } : {}),
-      ...(changes.maxRestarts !== undefined ? { maxRestarts: changes.maxRestarts } : {}),
-      ...(changes.onFinish !== undefined ? { onFinish: changes.onFinish } : {}),
-    },
-    ...(changes.parallel !== undefined ? { parallel: changes.parallel } : {}),
-    method: chosen,
-    session,
-    state: 'created',
-    verdict: null,
-    finished: null,
-    stopSignal: null,
-  });
-  if (chosen === 'foreground')
-    return { runDir, manifest: next, exitCode: await superviseRun(runDir, { env, echo: true }) };
-  const supervisorPid = await startSupervisor(runDir, next, env);
-  return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
-}
-
-/** `--rate`/`--concurrency` go to control.json (and run.json) as `--set` writes them; the rest to run.json. */
-async function applyChanges(runDir: string, c: ResumeChanges, notes: (t: string) => void): Promise<void> {
-  const live: { rate?: string | null; concurrency?: number } = {};
-  if (c.rate !== undefined) live.rate = c.rate;
-  if (c.concurrency !== undefined) live.concurrency = c.concurrency;
-  if (Object.keys(live).length > 0) await changeControl(runDir, live);
-  const given = Object.entries(c).map(([k, v]) => `${k} ${v === null ? 'none' : v}`);
-  if (given.length > 0) notes(`for the rest of the run: ${given.join(', ')}`);
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { liveWorkers } from './claims.js';
 import { isAlive, isWorkerOf, waitGone } from './process.js';
-import { stopOrphans } from './supervise.js';
+import { stopOrphans } from './stop-workers.js';
 
 const ID = 'capi_test_20260101_000000';
 const started: ChildProcess[] = [];

@@ -1,10 +1,18 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CapiError, checkRunsFolder, ExitCode, isRunSupervisor, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
+import {
+  CapiError,
+  checkRunsFolder,
+  ExitCode,
+  isRunSupervisor,
+  RUN_ID_PREFIX,
+  readPidFile,
+  runPaths,
+  shellQuote,
+} from '@capi/core';
 import { liveWorkers, releaseStopped } from './claims.js';
 import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
-import { readPid } from './supervise.js';
 
 export interface RunEntry {
   dir: string;
@@ -29,7 +37,7 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
     const dir = join(runs, name);
     const manifest = await readManifest(dir).catch(() => null);
     if (!manifest) continue;
-    const pid = await readPid(dir);
+    const pid = readPidFile(dir);
     const alive = isRunSupervisor(pid, dir);
     const workers = alive || !mayRun(manifest.state) ? [] : await liveWorkers(dir, manifest.id);
     entries.push({ dir, manifest, pid, alive, workers });
@@ -40,7 +48,7 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
 /** A run whose workers may still be running: its supervisor has not written an end. */
 
 /** The supervisor is gone but some of its workers still run tests: the run is not over. */
-export const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
+const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
 
 /**
  * A pid file whose process is gone means the supervisor died (kill -9, reboot). When its

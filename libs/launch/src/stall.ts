@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { runPaths } from '@capi/core';
+import { execArg } from './exec-flag-list.js';
 import type { LaunchOptions } from './manifest.js';
-import { execArg } from './tools.js';
 
 /** capi-exec's request timeout when `--timeout` is not given (docs/capi-exec.md). */
 const EXEC_DEFAULT_TIMEOUT_MS = 30_000;

@@ -2,12 +2,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapiError, ExitCode, FILE_MODE, runPaths, shellLine } from '@capi/core';
+import { CapiError, ExitCode, FILE_MODE, readPidFile, runPaths, shellLine, shellQuote } from '@capi/core';
 import type { Method } from './create-run.js';
 import { type Manifest, readManifest } from './manifest.js';
 import { isAlive, supervisorOf } from './process.js';
-import { readPid } from './supervise.js';
-import { findOnPath, shellQuote, toolBin } from './tools.js';
+import { findOnPath, toolBin } from './tools.js';
 
 /** The packages that provide the terminal multiplexers, for the install hint. */
 const INSTALL = { screen: 'apt-get install screen', tmux: 'apt-get install tmux' } as const;
@@ -150,7 +149,7 @@ export async function startSupervisor(
   else throw new CapiError(`method ${m.method} is not started in the background`);
   // a busy machine can take seconds to start node: wait up to 30 s
   for (let i = 0; i < 300; i++) {
-    const pid = await readPid(runDir);
+    const pid = readPidFile(runDir);
     if (pid && isAlive(pid, supervisorOf(runDir))) return pid;
     // A tiny run can be over before the first look: it has left `created` behind, and
     // run.json's pid is null again; for nohup the child we spawned was the supervisor.

@@ -34,19 +34,3 @@ export function findOnPath(command: string, env: NodeJS.ProcessEnv = process.env
   }
   return null;
 }
-
-export { plural, shellQuote } from '@capi/core';
-
-/**
- * The value of a flag among the capi-exec flags a run keeps (`--timeout 5000`,
- * `--grace=3000`): the last one given wins, as capi-exec reads them. Undefined when absent.
- */
-export function execArg(args: string[], flag: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === flag) value = args[++i];
-    else if (a.startsWith(`${flag}=`)) value = a.slice(flag.length + 1);
-  }
-  return value;
-}

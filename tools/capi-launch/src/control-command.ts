@@ -22,8 +22,8 @@ import {
   resolveRun,
   resumeRun,
   splitFlags,
-  stopRun,
-  summarize,
+  stopLaunchedRun,
+  summarizeRun,
   superviseRun,
 } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
@@ -48,7 +48,7 @@ async function status(c: ControlArgs): Promise<number> {
   if (dirs.length === 0 && !c.a.json) process.stderr.write(`capi-launch: no runs in ${c.runs}\n`);
   const runs: RunSummary[] = [];
   for (const dir of dirs) {
-    const s = await summarize(dir);
+    const s = await summarizeRun(dir);
     runs.push(s);
     if (c.a.json) process.stdout.write(`${JSON.stringify(s)}\n`);
   }
@@ -151,7 +151,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
   const dir = await resolveRun(c.runs, c.target);
   switch (action) {
     case 'stop': {
-      const { message } = await stopRun(dir, { force: c.a.force === true });
+      const { message } = await stopLaunchedRun(dir, { force: c.a.force === true });
       note(message);
       return ExitCode.ok;
     }
@@ -159,16 +159,15 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       refuseBatchOptions(c.a, dir);
       return afterStart(
         c,
-        await resumeRun(
-          dir,
-          c.method,
-          process.env,
-          note,
-          execArgsFrom(c.a, c.rawArgs),
-          stallFlag(c.a),
-          c.a.force === true,
-          resumeChanges(c.a),
-        ),
+        await resumeRun({
+          runDir: dir,
+          method: c.method,
+          notes: note,
+          execArgs: execArgsFrom(c.a, c.rawArgs),
+          stallTimeoutS: stallFlag(c.a),
+          force: c.a.force === true,
+          changes: resumeChanges(c.a),
+        }),
         'resumed',
       );
     case 'pause':

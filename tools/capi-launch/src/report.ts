@@ -1,16 +1,13 @@
 import { spawn } from 'node:child_process';
-import { formatDuration, isLive, liveLine, runPaths, shellQuote } from '@capi/core';
+import { formatDuration, isLive, liveLine, plural, runPaths, shellQuote } from '@capi/core';
 import {
   batchReason,
-  isAlive,
   type Launched,
   lastLogLine,
-  plural,
   type RunSummary,
   readClaims,
   readManifest,
-  readPid,
-  supervisorOf,
+  runOver,
   toolBin,
   waitRun,
   withoutTime,
@@ -89,15 +86,14 @@ export function summaryLine(s: RunSummary): string {
 export async function waitAndReport(runDir: string): Promise<number> {
   const live = isLive(process.stderr) ? liveLine(process.stderr) : null;
   const started = Date.now();
-  const code = await waitRun(
-    runDir,
-    (s) => {
+  const code = await waitRun(runDir, {
+    onTick: (s) => {
       const text = `${summaryLine(s)} (${formatDuration((Date.now() - started) / 1000)})`;
       if (live) live.update(text);
       else process.stderr.write(`${text}\n`);
     },
-    live ? 2000 : 10_000,
-  );
+    everyMs: live ? 2000 : 10_000,
+  });
   live?.clear();
   process.stderr.write(`run ended: exit ${code}\n`);
   await explainFailure(runDir, code);
@@ -113,15 +109,9 @@ export async function monitor(runDir: string): Promise<number> {
   });
   // capi-watch ends with the run's code once the run is over, or when `q` is pressed:
   // only a run that goes on is followed here, and only then is that worth saying.
-  if (!(await runOver(runDir)))
+  if (!runOver(await readManifest(runDir).catch(() => null), runDir))
     process.stderr.write(
       `capi-launch: capi-watch ${code === null ? 'could not start' : `ended (exit ${code})`} while the run goes on; following it here until it ends\n`,
     );
   return waitAndReport(runDir);
-}
-
-/** The run has ended: its supervisor is gone and run.json says more than `created`. */
-async function runOver(runDir: string): Promise<boolean> {
-  const m = await readManifest(runDir).catch(() => null);
-  return !!m && m.state !== 'created' && !isAlive(await readPid(runDir), supervisorOf(runDir));
 }

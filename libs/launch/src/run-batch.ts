@@ -1,0 +1,116 @@
+import { appendFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { type Claim, claimNext, writeClaim } from './claims.js';
+import { batchReason } from './log-tail.js';
+import type { Manifest } from './manifest.js';
+import { signal } from './process.js';
+import { journalCount } from './results.js';
+import { stallTimeoutMs, watchStall } from './stall.js';
+import { startWorker, type WorkerExit } from './worker.js';
+
+/** One supervisor pass: the run it holds and the state its worker slots share. */
+export interface Supervision {
+  runDir: string;
+  manifest: Manifest;
+  batches: string[];
+  /** Tests per batch, from batches/index.json. */
+  counts: Map<string, number>;
+  execBin: string;
+  env: NodeJS.ProcessEnv;
+  log: (t: string) => void;
+  stopping: boolean;
+  /** A worker's capi-exec gave up (exit 3): no new batch is claimed; running ones finish. */
+  gaveUp: boolean;
+  live: Set<number>;
+  /** Slots that still have a batch or may take one: they share `--rate` (control.json `workers`). */
+  busySlots: number;
+  shareWith: (slots: number) => Promise<void>;
+}
+
+/** Runs one batch to its end, replacing the worker when it dies, up to `maxRestarts`. */
+async function runBatch(s: Supervision, claim: Claim): Promise<void> {
+  const { manifest } = s;
+  const workerLog = runPaths(s.runDir).logFile(`worker_${claim.worker}`);
+  const note = (t: string) => {
+    s.log(t);
+    appendFileSync(workerLog, `${new Date().toISOString()} ${t}\n`, { mode: FILE_MODE });
+  };
+  while (!s.stopping) {
+    const w = startWorker({
+      runDir: s.runDir,
+      runId: manifest.id,
+      batch: claim.batch,
+      worker: claim.worker,
+      execBin: s.execBin,
+      execArgs: manifest.options.execArgs,
+      concurrency: manifest.options.concurrency,
+      total: s.counts.get(claim.batch) ?? null,
+      env: s.env,
+    });
+    if (w.pid) s.live.add(w.pid);
+    // a stop that came while this worker was starting has not reached it
+    if (s.stopping && w.pid) signal(w.pid, 'SIGTERM');
+    await writeClaim(s.runDir, { ...claim, pid: w.pid });
+    note(`worker ${claim.worker}: ${claim.batch} started (pid ${w.pid})`);
+    let stalled = false;
+    const limitMs = stallTimeoutMs(manifest.options);
+    const unwatch = watchStall(s.runDir, claim.batch, limitMs, () => {
+      if (!w.pid) return;
+      stalled = true;
+      // SIGKILL: a frozen process (stopped, a blocked event loop) does not act on SIGTERM
+      note(
+        `worker ${claim.worker}: ${claim.batch} stalled: no heartbeat or result for ${Math.round(limitMs / 1000)} s (--stall-timeout); killing pid ${w.pid}`,
+      );
+      signal(w.pid, 'SIGKILL');
+    });
+    const exit: WorkerExit = await w.exited;
+    unwatch();
+    if (w.pid) s.live.delete(w.pid);
+    const how = stalled ? 'stalled, killed' : exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
+    if (s.stopping) return note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
+    // exit 1 is also what node gives an uncaught crash: done only if the journal is whole
+    const expected = s.counts.get(claim.batch) ?? 0;
+    const gaveUp = exit.code === ExitCode.cannotRun;
+    const have = exit.code === 0 || exit.code === 1 || gaveUp ? await journalCount(s.runDir, claim.batch) : -1;
+    if (have >= expected) {
+      await writeClaim(s.runDir, { ...claim, pid: w.pid, state: 'done', exitCode: exit.code });
+      return note(`worker ${claim.worker}: ${claim.batch} finished (${how})`);
+    }
+    if (gaveUp) {
+      // not a crash: capi-exec stopped on purpose (--max-errors tripped, target unreachable);
+      // a restart would only burn the rest of the suite against the same dead target
+      s.gaveUp = true;
+      await writeClaim(s.runDir, { ...claim, pid: w.pid, state: 'failed', exitCode: exit.code });
+      const said = await batchReason(runPaths(s.runDir).logFile(claim.batch));
+      return note(
+        `worker ${claim.worker}: ${claim.batch} given up: capi-exec exit 3${said ? `: "${said}"` : ''} (${runPaths(s.runDir).logFile(claim.batch)}) with ${have}/${expected} results; no new batches are started, running ones finish`,
+      );
+    }
+    if (have >= 0) note(`worker ${claim.worker}: ${claim.batch} ended (${how}) with ${have}/${expected} results`);
+    claim.restarts++;
+    if (exit.code === ExitCode.badInput || claim.restarts > manifest.options.maxRestarts) {
+      await writeClaim(s.runDir, { ...claim, pid: w.pid, state: 'failed', exitCode: exit.code });
+      return note(`worker ${claim.worker}: ${claim.batch} given up after ${claim.restarts - 1} restart(s) (${how})`);
+    }
+    note(
+      `worker ${claim.worker}: ${claim.batch} died (${how}); restart ${claim.restarts}/${manifest.options.maxRestarts}`,
+    );
+    await sleep(Math.min(200 * claim.restarts, 2000));
+  }
+}
+
+/** A worker slot: claims batches one after another and runs each to its end. */
+export async function runSlot(s: Supervision, worker: number): Promise<void> {
+  try {
+    while (!s.stopping && !s.gaveUp) {
+      const claim = await claimNext(s.runDir, s.batches, worker);
+      if (!claim) return;
+      await runBatch(s, claim);
+    }
+  } finally {
+    // out of batches: the others take its share of the rate (the tail of a run)
+    s.busySlots--;
+    void s.shareWith(s.busySlots);
+  }
+}

@@ -1,0 +1,102 @@
+import { rm } from 'node:fs/promises';
+import { readPidFile, runPaths, shellQuote } from '@capi/core';
+import { liveWorkers, releaseStopped } from './claims.js';
+import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
+import { isAlive, signal, supervisorOf, waitGone } from './process.js';
+import { runLogger } from './run-logger.js';
+import { closeSession } from './start.js';
+import { stopGraceMs } from './stop-workers.js';
+
+export interface StopOptions {
+  force?: boolean;
+  /** How long in-flight tests may take before the stop turns forced. */
+  graceMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StopResult {
+  manifest: Manifest;
+  /** What happened, for the person who asked: `stopped`, `already stopped`, killed after the grace... */
+  message: string;
+}
+
+/** How long a graceful stop waits before it kills, as the supervisor waits for its own workers. */
+async function graceOf(runDir: string): Promise<number> {
+  return stopGraceMs((await readManifest(runDir)).options.execArgs);
+}
+
+/**
+ * Graceful: SIGTERM to the supervisor, which passes it to its workers (they finish what
+ * is in flight and flush their journals); with the supervisor gone (kill -9), SIGTERM to
+ * the workers it left. Whatever has not ended after the grace, or at once with `force`,
+ * is killed with SIGKILL, said on stderr and in capi.log; the journals stay valid because
+ * every line is whole before it counts. Then the run is made consistent here, since a
+ * killed supervisor cannot: state `stopped`, claims released, no pid file.
+ */
+export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Promise<StopResult> {
+  const before = await readManifest(runDir);
+  const pid = readPidFile(runDir);
+  const supervisor = pid && isAlive(pid, supervisorOf(runDir)) ? pid : null;
+  const workers = mayRun(before.state) ? await liveWorkers(runDir, before.id) : [];
+  if (!supervisor && workers.length === 0) {
+    if (!mayRun(before.state)) {
+      if (pid) await rm(runPaths(runDir).pidFile, { force: true });
+      return { manifest: before, message: `run ${before.id} is not running (already ${before.state})` };
+    }
+    const m = await markStopped(runDir, o.env);
+    return {
+      manifest: m,
+      message: `run ${m.id} stopped (its supervisor ${pid ?? before.pid ?? '?'} was already gone)`,
+    };
+  }
+  const log = runLogger(runDir, false);
+  const gone = (ms: number) =>
+    Promise.all([
+      waitGone(supervisor ? [supervisor] : [], ms, supervisorOf(runDir)),
+      waitGone(workers, ms, before.id),
+    ]).then((r) => r.every(Boolean));
+  let killed = '';
+  if (!o.force) {
+    if (supervisor) signal(supervisor, 'SIGTERM');
+    else for (const w of workers) signal(w, 'SIGTERM');
+  }
+  const graceMs = o.graceMs ?? (await graceOf(runDir));
+  const left = () => [
+    ...(supervisor && isAlive(supervisor, supervisorOf(runDir)) ? [`the supervisor (pid ${supervisor})`] : []),
+    ...workers.filter((w) => isAlive(w, before.id)).map((w) => `worker pid ${w}`),
+  ];
+  // Who is left is read once the grace is over: all may have gone just after it.
+  const stragglers = o.force || !(await gone(graceMs)) ? left() : [];
+  if (stragglers.length > 0) {
+    if (supervisor) signal(supervisor, 'SIGKILL');
+    for (const w of workers) signal(w, 'SIGKILL');
+    await gone(5_000);
+    killed = o.force
+      ? `--force: killed ${stragglers.join(', ')} with SIGKILL`
+      : `did not stop within ${Math.round(graceMs / 1000)} s: killed ${stragglers.join(', ')} with SIGKILL`;
+    log(`capi-launch --stop: ${killed}`);
+  }
+  const m = await markStopped(runDir, o.env);
+  if (killed) log(`run stopped; resume it with capi-launch --resume ${shellQuote(runDir)}`);
+  return { manifest: m, message: `run ${m.id} ${m.state}${killed ? `: ${killed}` : ''}` };
+}
+
+/**
+ * The end of a stop whoever did it: pid file gone (a killed supervisor leaves it), claims
+ * of ended workers released, `stopped` unless the supervisor wrote an end of its own.
+ */
+async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Manifest> {
+  const pid = readPidFile(runDir);
+  if (pid && !isAlive(pid, supervisorOf(runDir))) await rm(runPaths(runDir).pidFile, { force: true });
+  let m = await readManifest(runDir);
+  await releaseStopped(runDir, (p) => isAlive(p, m.id));
+  if (mayRun(m.state))
+    m = await updateManifest(runDir, {
+      state: 'stopped',
+      pid: null,
+      finished: new Date().toISOString(),
+      stopSignal: 'SIGTERM',
+    });
+  closeSession(m, env);
+  return m;
+}

@@ -1,0 +1,74 @@
+import { passRate, readPidFile, roundPassRate, type TestCounts } from '@capi/core';
+import { liveWorkers } from './claims.js';
+import { mayRun, readControl, readManifest } from './manifest.js';
+import { isAlive, supervisorOf } from './process.js';
+import { type CountSource, runCounts } from './results.js';
+
+export interface RunSummary extends TestCounts {
+  id: string;
+  method: string;
+  /** run.json's state, but `dead` when it says `running` and the supervisor is gone. */
+  state: string;
+  verdict: string | null;
+  total: number;
+  /** Suite tests without a result once the run is over (stopped, failed, completed); 0 while it runs. */
+  /** Suite tests without a result once the run has completed; 0 before (docs/formats.md "Pass rate"). */
+  missing: number;
+  /** Suite tests without a result while the run can still go on (running, paused, stopped, failed, dead). */
+  remaining: number;
+  /** docs/formats.md "Pass rate", in percent: passed / (passed + failed + errors + missing); null before any result. */
+  passRate: number | null;
+  /** Where the numbers come from: the journals, or report/results.ndjson after `capi-merge --clean`. */
+  countsFrom: CountSource;
+  paused: boolean;
+  created: string;
+  finished: string | null;
+  pid: number | null;
+  /** The supervisor is alive. */
+  alive: boolean;
+  /** The run's capi-exec workers alive now (pids in running claims). */
+  workers: number;
+  session: string | null;
+}
+
+/** One decimal; 99.96 % is 99.9 %, never a 100 % that hides a failure. */
+const roundRate = (rate: number | null) => (rate === null ? null : roundPassRate(rate, 1));
+
+/**
+ * One run's numbers, counted from its journals: heartbeats count only the current
+ * capi-exec process of a batch, so they are short after a restart or a resume. The
+ * journals are streamed one batch at a time (about 0.1 s per 100k results).
+ */
+export async function summarizeRun(runDir: string): Promise<RunSummary> {
+  const m = await readManifest(runDir);
+  const pid = readPidFile(runDir);
+  const c = await runCounts(runDir);
+  const missing = m.state === 'completed' ? Math.max(0, m.total - c.results) : 0;
+  const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.results);
+  const control = await readControl(runDir).catch(() => null);
+  const alive = isAlive(pid, supervisorOf(runDir));
+  const workers = mayRun(m.state) ? (await liveWorkers(runDir, m.id)).length : 0;
+  return {
+    id: m.id,
+    method: m.method,
+    state: m.state === 'running' && !alive ? 'dead' : m.state,
+    verdict: m.verdict,
+    total: m.total,
+    done: c.results,
+    passed: c.passed,
+    failed: c.failed,
+    errors: c.errors,
+    skipped: c.skipped,
+    missing,
+    remaining,
+    passRate: roundRate(passRate({ passed: c.passed, failed: c.failed, errors: c.errors, missing })),
+    countsFrom: c.source,
+    paused: control?.paused ?? false,
+    created: m.created,
+    finished: m.finished,
+    pid: pid ?? m.pid,
+    alive,
+    workers,
+    session: m.session,
+  };
+}
