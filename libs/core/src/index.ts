@@ -75,7 +75,7 @@ export { shellLine, shellQuote } from './shell-quote.js';
 export { sniffSuite } from './sniff-suite.js';
 export { DEBUG_BODY_BYTES, DEBUG_HEADER_CHARS, DEBUG_MAX_HEADERS, formatStory } from './story.js';
 export { jsonLimitProblem, recordLineProblem } from './suite-limits.js';
-export { argvOf, isRunSupervisor, liveSupervisorOf } from './supervisor.js';
+export { argvOf, isRunSupervisor, liveSupervisorOf, readPidFile } from './supervisor.js';
 export {
   missingRunVar,
   RUN_VAR_PREFIX,
