@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, FILE_MODE, runExitCode, runPaths, shellQuote, testsVerdict } from '@capi/core';
+import { ExitCode, FILE_MODE, REPORT_NAMES, runExitCode, runPaths, shellQuote, testsVerdict } from '@capi/core';
 import { readClaims, releaseStopped } from './claims.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
@@ -43,9 +43,9 @@ function runLogged(
  */
 async function verdictOf(runDir: string, o: FinishOptions, total: number): Promise<'passed' | 'failed'> {
   const c = await countResults(runDir, o.batches);
-  const verdict = testsVerdict({ failed: c.failed, errors: c.errors, missing: Math.max(0, total - c.results) });
+  const verdict = testsVerdict({ failed: c.failed, errors: c.errors, missing: Math.max(0, total - c.done) });
   o.log(
-    `results: ${c.results}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}`,
+    `results: ${c.done}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}`,
   );
   const code = await runLogged(
     runDir,
@@ -114,5 +114,5 @@ const stopSignalOf = (signal: NodeJS.Signals): 'SIGINT' | 'SIGTERM' | 'SIGHUP' =
 /** A launched run's report also has JUnit for CI and the HTML page for people. */
 export function reportFlags(runDir: string): string[] {
   const report = runPaths(runDir).report;
-  return ['--junit', join(report, 'junit.xml'), '--html', join(report, 'report.html')];
+  return ['--junit', join(report, REPORT_NAMES.junit), '--html', join(report, REPORT_NAMES.html)];
 }

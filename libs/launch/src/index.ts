@@ -1,15 +1,12 @@
 // @capi/launch's public names: what tools/capi-launch uses, and the types of their options
-// and results. Everything else is the library's own (one module per concept, ARCHITECTURE.md).
+// and results, sorted by module. Everything else is the library's own (one module per
+// concept, ARCHITECTURE.md).
 
-// controlling and reading a run
-export { changeControl, checkRate, parseSetting, refuseNotRunning } from './change-control.js';
+export { changeControl, parseSetting, refuseNotRunning } from './change-control.js';
 export { type Claim, readClaims } from './claims.js';
-// launching and supervising
-// the rerun of a run's failed tests
 export { fileSha256, type Method } from './create-run.js';
 export { type DryRunOptions, planRun } from './dry-run.js';
 export { type EmitK8sOptions, emitK8s } from './emit-k8s.js';
-// capi-exec's flags as capi-launch knows them, and where the tools are
 export {
   EXEC_BOOLEAN_FLAGS,
   EXEC_REPEATED_FLAGS,
