@@ -20,7 +20,7 @@ export { type LaunchOptions, type Manifest, readManifest, resolveRun } from './m
 export { failedBatches, type RerunFromSuite } from './rerun.js';
 export { type ResumeChanges, type ResumeOptions, resumeRun } from './resume-run.js';
 export { countFinished, listRuns, pruneRuns, type RunEntry, refuseCleaned } from './runs.js';
-export { checkMethod, closeSession } from './start.js';
+export { checkMethod } from './start.js';
 export { type StopOptions, type StopResult, stopLaunchedRun } from './stop-launched-run.js';
 export { currentRecords, splitFlags } from './suite-records.js';
 export { type RunSummary, summarizeRun } from './summarize-run.js';

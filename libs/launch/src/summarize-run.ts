@@ -1,5 +1,5 @@
 import { passRate, readPidFile, roundPassRate, type TestCounts } from '@capi/core';
-import { liveWorkers } from './claims.js';
+import { liveWorkers, readClaims } from './claims.js';
 import { mayRun, readControl, readManifest } from './manifest.js';
 import { isAlive, supervisorOf } from './process.js';
 import { type CountSource, runCounts } from './results.js';
@@ -47,7 +47,7 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
   const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.done);
   const control = await readControl(runDir).catch(() => null);
   const alive = isAlive(pid, supervisorOf(runDir));
-  const workers = mayRun(m.state) ? (await liveWorkers(runDir, m.id)).length : 0;
+  const workers = mayRun(m.state) ? liveWorkers(await readClaims(runDir), m.id).length : 0;
   return {
     id: m.id,
     method: m.method,
