@@ -25,8 +25,23 @@ const tools = Object.keys(pkg.bin);
 const libs = readdirSync(join(root, 'libs')).filter((l) => l !== 'testkit' && l !== 'demo-api');
 const started = Date.now();
 
+/**
+ * Test scaffolding lives in `src/test-support/` folders (stand-in programs, harnesses,
+ * fixtures) and `*.test.ts` files: built to each project's dist/ for the tests, never
+ * into the package. A tool or library that imported one would fail the build here.
+ */
+const noTestSupport = {
+  name: 'no-test-support',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]test-support[\\/]|\.test\.ts$/ }, (args) => ({
+      errors: [{ text: `${args.path}: test support code must not ship in the package` }],
+    }));
+  },
+};
+
 rmSync(out, { recursive: true, force: true });
 await build({
+  plugins: [noTestSupport],
   entryPoints: Object.fromEntries(tools.map((t) => [t, join(root, 'tools', t, 'src/main.ts')])),
   outdir: join(out, 'lib'),
   bundle: true,

@@ -28,11 +28,13 @@ export {
   readJournalMeta,
   writeJournalMeta,
 } from './journal-meta.js';
+export { type JournalResult, type LastResultsOptions, lastResults } from './last-results.js';
 export { localClock, localTime, localZone } from './local-time.js';
 export { makeDir } from './make-dir.js';
 export { checkPending, eachLine, type LineCursor, lastLine, lineCursor, NdjsonWriter, readNdjson } from './ndjson.js';
 export { expandOptionsFile } from './options-file.js';
 export { checkRunOwner, checkRunsFolder } from './owner.js';
+export { checkRate, isNoRate, parseRate, ratePerHour } from './parse-rate.js';
 export { pathExists } from './path-exists.js';
 export {
   type JournalLockInfo,
@@ -59,6 +61,8 @@ export {
   type TestRecord,
 } from './records.js';
 export { baseUrlProblem, isRelativeUrl, trimUrl } from './relative-url.js';
+export { REPORT_NAMES } from './report-names.js';
+export type { RunControl } from './run-control.js';
 export {
   type BatchIndex,
   type BatchIndexEntry,
@@ -84,6 +88,7 @@ export {
   unknownTemplateName,
 } from './template-names.js';
 export { formatDuration, isLive, liveLine, paint, plural, useColor } from './term.js';
+export { addCounts, countStatus, noCounts } from './test-counts.js';
 export {
   bodyValue,
   jsonTextValue,

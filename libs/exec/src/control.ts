@@ -1,19 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { parseRate, type RunControl } from '@capi/core';
 import type { LiveState } from './live-state.js';
-import { parseRate } from './rate.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /**
- * control.json (docs/run-folder.md): live limits written by capi-launch. Re-read every
- * second. `rate` is the whole run's and is shared by the `workers` live workers;
- * `concurrency` is this worker's. A missing or half-written file changes nothing.
+ * control.json (core `RunControl`, docs/run-folder.md): live limits written by capi-launch.
+ * Re-read every second. `rate` is the whole run's and is shared by the `workers` live
+ * workers; `concurrency` is this worker's. A missing or half-written file changes nothing,
+ * and a field that is missing or not of its type is no change.
  */
-export interface Control {
-  paused?: boolean;
-  rate?: string | number | null;
-  concurrency?: number;
-  workers?: number;
-}
 
 export interface ControlEffect {
   paused: boolean;
@@ -22,11 +17,10 @@ export interface ControlEffect {
   concurrency: number | null;
 }
 
-export function controlEffect(c: Control): ControlEffect {
+export function controlEffect(c: Partial<RunControl>): ControlEffect {
   const workers = Number.isInteger(c.workers) && (c.workers as number) > 0 ? (c.workers as number) : 1;
   let rate: number | null = null;
-  if (typeof c.rate === 'number' && c.rate > 0) rate = c.rate / workers;
-  else if (typeof c.rate === 'string' && c.rate.trim() !== '') {
+  if (typeof c.rate === 'string' && c.rate.trim() !== '') {
     try {
       rate = parseRate(c.rate) / workers;
     } catch {
@@ -60,9 +54,9 @@ export function watchControl(
       return;
     }
     if (text === last) return;
-    let parsed: Control;
+    let parsed: Partial<RunControl>;
     try {
-      parsed = JSON.parse(text) as Control;
+      parsed = JSON.parse(text) as Partial<RunControl>;
     } catch {
       return;
     }

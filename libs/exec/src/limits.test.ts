@@ -2,17 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { backoffMs, parseRetryAfter, timerMs } from './backoff.js';
 import { controlEffect } from './control.js';
-import { parseMaxErrors, parseRate } from './rate.js';
+import { parseMaxErrors } from './rate.js';
 import { readRateHint, resetSeconds } from './rate-headers.js';
-
-test('rates: per second, minute, hour; bad ones are usage errors', () => {
-  assert.equal(parseRate('20/s'), 20);
-  assert.equal(parseRate('600/m'), 10);
-  assert.equal(parseRate('3600/h'), 1);
-  assert.equal(parseRate('5'), 5);
-  assert.throws(() => parseRate('fast'), /--rate takes/);
-  assert.throws(() => parseRate('0/s'), /--rate takes/);
-});
 
 test('max errors: a count or a percentage', () => {
   assert.deepEqual(parseMaxErrors('10'), { count: 10, percent: null });

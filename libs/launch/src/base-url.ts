@@ -15,6 +15,7 @@ import {
   trimUrl,
 } from '@capi/core';
 import { execArg } from './exec-flag-list.js';
+import { suiteFormat } from './suite-format.js';
 
 /**
  * A suite with relative URLs needs a base URL. capi-exec refuses such a record (exit 2),
@@ -48,23 +49,6 @@ interface UrlRecord {
   source?: { file?: string; line?: number } | null;
 }
 
-/** The suite's own field name: `url` in a CSV suite, `request.url` in an NDJSON one (sniffed as capi-split does). */
-async function urlField(suite: string): Promise<string> {
-  const f = await open(suite, 'r').catch(() => null);
-  if (!f) return 'url';
-  try {
-    const { buffer, bytesRead } = await f.read(Buffer.alloc(512), 0, 512, 0);
-    const first = buffer
-      .subarray(0, bytesRead)
-      .toString('utf8')
-      .replace(/^\uFEFF/, '')
-      .trimStart()[0];
-    return first === '{' ? 'request.url' : 'url';
-  } finally {
-    await f.close();
-  }
-}
-
 /**
  * Refuses (exit 2, naming the suite file and line) the first enabled test whose URL is
  * relative when the workers will have no base URL. `suite` is the suite as the user named it.
@@ -88,7 +72,7 @@ export async function refuseRelativeUrlsIn(files: string[], suite: string): Prom
       throw new InputError(
         name,
         rec.source?.line ?? undefined,
-        `field "${await urlField(resolve(suite))}": relative URL ${JSON.stringify(url)}${rec.source?.line ? '' : ` of test ${JSON.stringify(rec.id)}`} needs --base-url or CAPI_BASE_URL`,
+        `field "${(await suiteFormat(resolve(suite))) === 'ndjson' ? 'request.url' : 'url'}": relative URL ${JSON.stringify(url)}${rec.source?.line ? '' : ` of test ${JSON.stringify(rec.id)}`} needs --base-url or CAPI_BASE_URL`,
       );
     }
   }

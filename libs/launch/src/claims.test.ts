@@ -37,7 +37,7 @@ test('releaseUnfinished frees running and failed claims, keeps done ones', async
   assert.ok(a && b && c);
   await writeClaim(dir, { ...a, state: 'done', exitCode: 0 });
   await writeClaim(dir, { ...c, state: 'failed', exitCode: 3 });
-  const released = await releaseUnfinished(dir);
+  const released = await releaseUnfinished(dir, await readClaims(dir));
   assert.deepEqual(released.map((x) => x.batch).sort(), ['batch_0002', 'batch_0003']);
   assert.deepEqual(
     (await readClaims(dir)).map((x) => [x.batch, x.state]),

@@ -85,23 +85,28 @@ export async function readClaims(runDir: string): Promise<Claim[]> {
 }
 
 /**
- * Before a supervisor (re)starts a run: every claim that did not end in `done` is
- * released, so its batch is taken again and resumes from its journal.
+ * Before a supervisor (re)starts a run: every claim (of `claims`, as read) that did not
+ * end in `done` is released, so its batch is taken again and resumes from its journal.
+ * Returns the released claims.
  */
-export async function releaseUnfinished(runDir: string): Promise<Claim[]> {
-  const claims = await readClaims(runDir);
-  for (const c of claims) if (c.state !== 'done') await rm(claimPath(runDir, c.batch), { force: true });
-  return claims.filter((c) => c.state !== 'done');
+export async function releaseUnfinished(runDir: string, claims: readonly Claim[]): Promise<Claim[]> {
+  const unfinished = claims.filter((c) => c.state !== 'done');
+  for (const c of unfinished) await rm(claimPath(runDir, c.batch), { force: true });
+  return unfinished;
 }
 
 /**
- * After a stop: the claims still `running` whose worker has ended are released, so the
+ * After a stop: the claims (of `claims`, as read) still `running` whose worker has ended are released, so the
  * run reads as stopped (no batch looks taken) and a resume takes them again. `done` and
  * given-up (`failed`) claims stay. Returns the released batches.
  */
-export async function releaseStopped(runDir: string, alive: (pid: number) => boolean): Promise<string[]> {
+export async function releaseStopped(
+  runDir: string,
+  claims: readonly Claim[],
+  alive: (pid: number) => boolean,
+): Promise<string[]> {
   const released: string[] = [];
-  for (const c of await readClaims(runDir)) {
+  for (const c of claims) {
     if (c.state !== 'running' || (c.pid && alive(c.pid))) continue;
     await rm(claimPath(runDir, c.batch), { force: true });
     released.push(c.batch);
@@ -114,8 +119,6 @@ export async function releaseStopped(runDir: string, alive: (pid: number) => boo
  * of the run (`isWorkerOf`: `--run-id ID` in their argv), so a reused pid never counts.
  * A supervisor killed with -9 leaves them running: such a run is not over.
  */
-export async function liveWorkers(runDir: string, runId: string): Promise<number[]> {
-  return (await readClaims(runDir))
-    .filter((c) => c.state === 'running' && isWorkerOf(c.pid, runId))
-    .map((c) => c.pid as number);
+export function liveWorkers(claims: readonly Claim[], runId: string): number[] {
+  return claims.filter((c) => c.state === 'running' && isWorkerOf(c.pid, runId)).map((c) => c.pid as number);
 }

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RunControl } from '@capi/core';
 import { changeControl } from './change-control.js';
 import { updateControl } from './control-file.js';
-import type { Control } from './manifest.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -18,7 +18,7 @@ after(async () => {
 async function runDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'capi-control-'));
   dirs.push(d);
-  const control: Control = { paused: false, rate: '20/s', concurrency: 1, workers: 2 };
+  const control: RunControl = { paused: false, rate: '20/s', concurrency: 1, workers: 2 };
   await writeFile(join(d, 'control.json'), JSON.stringify(control));
   await writeFile(
     join(d, 'run.json'),
@@ -27,7 +27,7 @@ async function runDir(): Promise<string> {
   return d;
 }
 
-const control = async (d: string) => JSON.parse(await readFile(join(d, 'control.json'), 'utf8')) as Control;
+const control = async (d: string) => JSON.parse(await readFile(join(d, 'control.json'), 'utf8')) as RunControl;
 
 test('a --pause landing between the supervisor read and write of control.json is not undone', async () => {
   const d = await runDir();

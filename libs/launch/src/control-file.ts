@@ -1,5 +1,5 @@
-import { runPaths, withExclusiveFile } from '@capi/core';
-import { type Control, readControl, writeControl } from './manifest.js';
+import { type RunControl, runPaths, withExclusiveFile } from '@capi/core';
+import { readControl, writeControl } from './manifest.js';
 
 /**
  * control.json has two writers: the supervisor (`workers`, as slots run out of batches)
@@ -20,7 +20,10 @@ const withControlLock = <T>(runDir: string, fn: () => Promise<T>): Promise<T> =>
   withExclusiveFile(lockPath(runDir), { waitMs: WAIT_MS, staleMs: STALE_MS }, fn);
 
 /** Read, change, replace control.json under its lock: no writer's change is lost. */
-export function updateControl(runDir: string, change: (c: Control) => Control | Promise<Control>): Promise<Control> {
+export function updateControl(
+  runDir: string,
+  change: (c: RunControl) => RunControl | Promise<RunControl>,
+): Promise<RunControl> {
   return withControlLock(runDir, async () => {
     const next = await change(await readControl(runDir));
     await writeControl(runDir, next);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RUN_STATES, runExitCode, shellQuote, UsageError } from '@capi/core';
-import { checkRate, parseSetting } from './change-control.js';
+import { checkRate, RUN_STATES, runExitCode, shellQuote, UsageError } from '@capi/core';
+import { parseSetting } from './change-control.js';
 import { exitCodeOf } from './finish.js';
 
 test('parseSetting takes rate=N/s|N/m and concurrency=N, and names what is wrong', () => {
@@ -40,7 +40,7 @@ test('shellQuote leaves plain words and quotes the rest for sh', () => {
   assert.equal(shellQuote("it's"), `'it'\\''s'`);
 });
 
-test("checkRate takes capi-exec's rate grammar and names the flag; errors are usage errors", () => {
+test("core's checkRate, capi-exec's rate grammar, is what --rate and --set rate= take and names the flag; errors are usage errors", () => {
   for (const ok of ['20/s', '600/m', '3600/h', '20', '2.5/sec', '10/min', '1/hour'])
     assert.equal(checkRate(ok, '--rate'), ok);
   assert.deepEqual(parseSetting('rate=3600/h'), { rate: '3600/h' });

@@ -13,11 +13,12 @@ import {
   isBatchName,
   makeDir,
   newRunId,
+  type RunControl,
   runPaths,
 } from '@capi/core';
 import { hasBaseUrl, refuseRelativeUrls } from './base-url.js';
 import { refuseMissingEnv } from './env-refs.js';
-import { type Control, type LaunchOptions, type Manifest, writeControl, writeManifest } from './manifest.js';
+import { type LaunchOptions, type Manifest, writeControl, writeManifest } from './manifest.js';
 import { toolBin } from './tools.js';
 
 export type Method = 'nohup' | 'screen' | 'tmux' | 'foreground';
@@ -219,7 +220,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
       verdict: null,
       finished: null,
     };
-    const control: Control = {
+    const control: RunControl = {
       paused: false,
       rate: o.launch.rate,
       concurrency: o.launch.concurrency,

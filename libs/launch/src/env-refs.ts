@@ -15,6 +15,7 @@ import {
 } from '@capi/core';
 import { hasBaseUrl } from './base-url.js';
 import { execArgValues } from './exec-flag-list.js';
+import { suiteFormat } from './suite-format.js';
 
 /**
  * `{{env.NAME}}` that the workers cannot read (not set, or not allowed by `--allow-env`
@@ -77,7 +78,7 @@ export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
         throw new UsageError(`--header "${h.split(':', 1)[0]}": {{env.${name}}} is not set in the environment`);
       noteShort(name);
     }
-  const csv = !o.suite.toLowerCase().endsWith('.ndjson');
+  const csv = (await suiteFormat(resolve(o.suite))) === 'csv';
   for (const b of o.index.batches) {
     const file = runPaths(o.runDir).batchFile(b.batch);
     if (!(await mentionsEnv(file))) continue;

@@ -1,28 +1,33 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, FILE_MODE, runExitCode, runPaths, shellQuote, testsVerdict } from '@capi/core';
-import { readClaims, releaseStopped } from './claims.js';
-import { type Manifest, readManifest, updateManifest } from './manifest.js';
+import { ExitCode, FILE_MODE, REPORT_NAMES, runExitCode, runPaths, shellQuote, testsVerdict } from '@capi/core';
+import { type Claim, releaseStopped } from './claims.js';
+import { type Manifest, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 import { countResults } from './results.js';
 import { toolBin } from './tools.js';
 
 export interface FinishOptions {
+  /** The run as the supervisor took it (run.json is read once more, to write its end). */
+  manifest: Manifest;
+  /** The run's claims as the supervisor left them: which batches were given up, which workers to release. */
+  claims: readonly Claim[];
   stopSignal: NodeJS.Signals | null;
   batches: string[];
   env: NodeJS.ProcessEnv;
   log: (t: string) => void;
 }
 
+interface LoggedCommand {
+  cmd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+}
+
 /** Runs a node tool or a shell command with its output appended to logs/capi.log. */
-function runLogged(
-  runDir: string,
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-): Promise<number | null> {
+function runLogged(runDir: string, { cmd, args, env, timeoutMs }: LoggedCommand): Promise<number | null> {
   const fd = openSync(runPaths(runDir).mainLog, 'a', FILE_MODE);
   const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env });
   closeSync(fd);
@@ -39,21 +44,22 @@ function runLogged(
 /**
  * The verdict: every suite test has a result and none failed or errored, counted from
  * the journals (cheap, and it does not depend on another tool starting). capi-merge is
- * then run for the reports; when its exit disagrees, the log says so.
+ * then run for the reports. Of the two sources, the journals' count wins: it is what
+ * run.json `verdict` and the run's exit code say; when capi-merge's exit disagrees (it
+ * judges with its own `--fail-if` thresholds, or could not run), the log says so.
  */
 async function verdictOf(runDir: string, o: FinishOptions, total: number): Promise<'passed' | 'failed'> {
   const c = await countResults(runDir, o.batches);
-  const verdict = testsVerdict({ failed: c.failed, errors: c.errors, missing: Math.max(0, total - c.results) });
+  const verdict = testsVerdict({ failed: c.failed, errors: c.errors, missing: Math.max(0, total - c.done) });
   o.log(
-    `results: ${c.results}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}`,
+    `results: ${c.done}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}`,
   );
-  const code = await runLogged(
-    runDir,
-    process.execPath,
-    [toolBin('merge', o.env), runDir, ...reportFlags(runDir)],
-    o.env,
-    30 * 60_000,
-  );
+  const code = await runLogged(runDir, {
+    cmd: process.execPath,
+    args: [toolBin('merge', o.env), runDir, ...reportFlags(runDir)],
+    env: o.env,
+    timeoutMs: 30 * 60_000,
+  });
   // capi-merge itself replaces an earlier report set of the run (docs/capi-merge.md)
   if (code === 0 || code === 1) o.log(`capi-merge: report written to ${runPaths(runDir).report} (exit ${code})`);
   else o.log(`capi-merge could not write the report (exit ${code}): see above`);
@@ -71,20 +77,19 @@ export function exitCodeOf(m: Pick<Manifest, 'state' | 'verdict' | 'stopSignal'>
  * Ends a run: stopped runs keep their journals for `--resume`; otherwise merge, then the
  * final state and verdict in run.json, then the user's `--on-finish` command.
  */
-export async function finishRun(runDir: string, o: FinishOptions): Promise<number> {
+export async function finishRun(runDir: string, o: FinishOptions): Promise<FinishedRun> {
   const finished = new Date().toISOString();
+  const { id } = o.manifest;
   if (o.stopSignal) {
     // every worker has ended by now: their claims are released for the resume
-    const { id } = await readManifest(runDir);
-    await releaseStopped(runDir, (pid) => isWorkerOf(pid, id));
-    await updateManifest(runDir, { state: 'stopped', pid: null, finished, stopSignal: stopSignalOf(o.stopSignal) });
+    await releaseStopped(runDir, o.claims, (pid) => isWorkerOf(pid, id));
+    const stopSignal = stopSignalOf(o.stopSignal);
+    const m = await updateManifest(runDir, { state: 'stopped', pid: null, finished, stopSignal });
     o.log(`run stopped by ${o.stopSignal}; resume it with capi-launch --resume ${shellQuote(runDir)}`);
-    return exitCodeOf({ state: 'stopped', verdict: null, stopSignal: stopSignalOf(o.stopSignal) });
+    return { manifest: m, code: exitCodeOf(m) };
   }
-  const claims = await readClaims(runDir);
-  const givenUp = claims.filter((c) => c.state === 'failed').map((c) => c.batch);
-  const before = await readManifest(runDir);
-  const verdict = await verdictOf(runDir, o, before.total);
+  const givenUp = o.claims.filter((c) => c.state === 'failed').map((c) => c.batch);
+  const verdict = await verdictOf(runDir, o, o.manifest.total);
   const state = givenUp.length > 0 ? 'failed' : 'completed';
   if (givenUp.length > 0)
     o.log(
@@ -102,10 +107,21 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<numbe
       CAPI_VERDICT: verdict,
       CAPI_EXIT_CODE: String(code),
     };
-    const rc = await runLogged(runDir, '/bin/sh', ['-c', m.options.onFinish], env, 5 * 60_000);
+    const rc = await runLogged(runDir, {
+      cmd: '/bin/sh',
+      args: ['-c', m.options.onFinish],
+      env,
+      timeoutMs: 5 * 60_000,
+    });
     o.log(`--on-finish command ended with exit ${rc}`);
   }
-  return code;
+  return { manifest: m, code };
+}
+
+/** A run's end as its supervisor wrote it. */
+export interface FinishedRun {
+  manifest: Manifest;
+  code: number;
 }
 
 const stopSignalOf = (signal: NodeJS.Signals): 'SIGINT' | 'SIGTERM' | 'SIGHUP' =>
@@ -114,5 +130,5 @@ const stopSignalOf = (signal: NodeJS.Signals): 'SIGINT' | 'SIGTERM' | 'SIGHUP' =
 /** A launched run's report also has JUnit for CI and the HTML page for people. */
 export function reportFlags(runDir: string): string[] {
   const report = runPaths(runDir).report;
-  return ['--junit', join(report, 'junit.xml'), '--html', join(report, 'report.html')];
+  return ['--junit', join(report, REPORT_NAMES.junit), '--html', join(report, REPORT_NAMES.html)];
 }

@@ -1,15 +1,12 @@
 // @capi/launch's public names: what tools/capi-launch uses, and the types of their options
-// and results. Everything else is the library's own (one module per concept, ARCHITECTURE.md).
+// and results, sorted by module. Everything else is the library's own (one module per
+// concept, ARCHITECTURE.md).
 
-// controlling and reading a run
-export { changeControl, checkRate, parseSetting, refuseNotRunning } from './change-control.js';
+export { changeControl, parseSetting, refuseNotRunning } from './change-control.js';
 export { type Claim, readClaims } from './claims.js';
-// launching and supervising
-// the rerun of a run's failed tests
 export { fileSha256, type Method } from './create-run.js';
 export { type DryRunOptions, planRun } from './dry-run.js';
 export { type EmitK8sOptions, emitK8s } from './emit-k8s.js';
-// capi-exec's flags as capi-launch knows them, and where the tools are
 export {
   EXEC_BOOLEAN_FLAGS,
   EXEC_REPEATED_FLAGS,
@@ -23,7 +20,7 @@ export { type LaunchOptions, type Manifest, readManifest, resolveRun } from './m
 export { failedBatches, type RerunFromSuite } from './rerun.js';
 export { type ResumeChanges, type ResumeOptions, resumeRun } from './resume-run.js';
 export { countFinished, listRuns, pruneRuns, type RunEntry, refuseCleaned } from './runs.js';
-export { checkMethod, closeSession } from './start.js';
+export { checkMethod } from './start.js';
 export { type StopOptions, type StopResult, stopLaunchedRun } from './stop-launched-run.js';
 export { currentRecords, splitFlags } from './suite-records.js';
 export { type RunSummary, summarizeRun } from './summarize-run.js';

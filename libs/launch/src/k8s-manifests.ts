@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import { UsageError } from '@capi/core';
+import { ratePerHour, UsageError } from '@capi/core';
 
 /**
  * The Kubernetes objects of `capi-launch --emit k8s` (docs/capi-launch.md "Kubernetes"),
@@ -183,11 +183,7 @@ export function collectorManifest(p: K8sPlan) {
 
 /** `--rate` of the whole Job → each pod's share: at most `parallelism` pods run at once. */
 export function podRate(rate: string, parallelism: number): string {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|m|min|h|hour))?\s*$/i.exec(rate);
-  if (!m) throw new UsageError(`--rate takes a rate like 20/s, 600/m, 3600/h or 20 (per second) (got "${rate}")`);
-  const unit = (m[2] ?? 's').toLowerCase();
-  const perHour = Number(m[1]) * (unit.startsWith('h') ? 1 : unit.startsWith('m') ? 60 : 3600);
-  const share = perHour / parallelism;
+  const share = ratePerHour(rate) / parallelism;
   if (+share.toFixed(6) === 0)
     throw new UsageError(`--rate ${rate} shared by ${parallelism} pods is less than one test an hour each`);
   // per hour keeps small shares exact enough (capi-exec takes decimals)

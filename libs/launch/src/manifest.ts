@@ -5,19 +5,13 @@ import {
   checkRunOwner,
   ExitCode,
   isErrnoException,
+  type RunControl,
   type RunManifest,
   runPaths,
   writeFileAtomic,
 } from '@capi/core';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
-
-export interface Control {
-  paused: boolean;
-  rate: string | null;
-  concurrency: number | null;
-  workers: number;
-}
 
 /** What the supervisor needs to run a run, kept in run.json `options`. */
 export interface LaunchOptions {
@@ -63,9 +57,9 @@ export async function updateManifest(runDir: string, change: Partial<Manifest>):
   return next;
 }
 
-export const readControl = (runDir: string) => readJson<Control>(runPaths(runDir).control);
+export const readControl = (runDir: string) => readJson<RunControl>(runPaths(runDir).control);
 
-export const writeControl = (runDir: string, c: Control) =>
+export const writeControl = (runDir: string, c: RunControl) =>
   writeFileAtomic(runPaths(runDir).control, `${JSON.stringify(c)}\n`);
 
 /**

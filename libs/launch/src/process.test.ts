@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { liveWorkers } from './claims.js';
+import { liveWorkers, readClaims } from './claims.js';
 import { isAlive, isWorkerOf, waitGone } from './process.js';
 import { stopOrphans } from './stop-workers.js';
 
@@ -56,7 +56,7 @@ test('a worker is a process with the exact pair --run-id ID in its argv: run ID_
   assert.equal(isWorkerOf(tail, ID), false);
   assert.equal(isAlive(tail, ID), false, 'isAlive with a run id is the same check');
   assert.equal(isWorkerOf(process.pid, ID), false);
-  assert.deepEqual(await liveWorkers(runDir, ID), [worker]);
+  assert.deepEqual(liveWorkers(await readClaims(runDir), ID), [worker]);
 });
 
 test('stopOrphans signals the workers of the run and leaves decoys with the run id or folder in their argv alone', async () => {
@@ -70,7 +70,7 @@ test('stopOrphans signals the workers of the run and leaves decoys with the run 
     JSON.stringify({ batch: 'batch_0003', worker: 3, pid: tail, state: 'running', restarts: 0 }),
   );
   const said: string[] = [];
-  await stopOrphans(runDir, ID, (t) => said.push(t));
+  await stopOrphans(await readClaims(runDir), ID, (t) => said.push(t));
   assert.ok(await waitGone([worker], 5000), 'the worker of the run was stopped');
   assert.equal(isAlive(otherRun), true, 'the worker of run ID_2 was not signalled');
   assert.equal(isAlive(tail), true, 'the tail of the run folder was not signalled');

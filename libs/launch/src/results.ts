@@ -1,71 +1,64 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJournal, runPaths } from '@capi/core';
+import {
+  addCounts,
+  countStatus,
+  lastResults,
+  noCounts,
+  REPORT_NAMES,
+  readJournal,
+  runPaths,
+  type TestCounts,
+} from '@capi/core';
 
-export interface ResultCounts {
-  results: number;
-  passed: number;
-  failed: number;
-  errors: number;
-  skipped: number;
+/**
+ * A run's results as capi-launch counts them, from its journals by core's one reader of
+ * "each id's last result" (`lastResults`): a test run again has more than one line.
+ * Ids are distinct per batch, never across batches, so memory holds one batch.
+ */
+export interface ResultCounts extends TestCounts {
   /** Malformed lines in the middle of a journal, not counted (a resume moves them to `<journal>.bad`). */
   bad: number;
 }
 
-/**
- * Counts the final results in a run's journals, one per id (the last record of an id
- * wins). Ids are distinct per batch, never across batches, so memory holds one batch.
- */
-export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
-  const paths = runPaths(runDir);
-  return countFiles(batches.map((b) => paths.resultFile(b)));
-}
+const noResults = (): ResultCounts => ({ ...noCounts(), bad: 0 });
 
-/** Counts journals, one per id in each (the last record wins); ids are distinct from file to file. */
-export async function countFiles(files: string[]): Promise<ResultCounts> {
-  const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
-  const onBadLine = () => {
+/** One journal's counts; a live worker may be writing its last line (a torn tail is not counted). */
+async function countJournal(file: string): Promise<ResultCounts> {
+  const c = noResults();
+  const onBad = () => {
     c.bad++;
   };
-  for (const file of files) {
-    const last = new Map<string, string>();
-    // a live worker may be writing the last line right now: a torn tail is not counted;
-    // one corrupt line mid-journal does not stop --status or the supervisor's counts
-    for await (const { value } of readJournal(file, { onTornTail: () => {}, onBadLine })) {
-      const r = value as { id: string; status: string } | null;
-      if (typeof r?.id !== 'string') {
-        c.bad++;
-        continue;
-      }
-      last.set(r.id, r.status);
-    }
-    for (const status of last.values()) tally(c, status);
+  // one corrupt line mid-journal does not stop --status or the supervisor's counts
+  const last = await lastResults(file, (r) => r.status, { onBadLine: onBad, onNotResult: onBad });
+  for (const status of last.values()) countStatus(c, status);
+  return c;
+}
+
+/** The counts of the journals of `batches`. */
+export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
+  const c = noResults();
+  for (const batch of batches) {
+    const d = await countJournal(runPaths(runDir).resultFile(batch));
+    addCounts(c, d);
+    c.bad += d.bad;
   }
   return c;
 }
 
-/** Ids whose last result is failed or errored, with the batch that holds them. */
+/** Ids whose last result is failed or errored, batch after batch. */
 export async function* failedIds(runDir: string, batches: string[]): AsyncGenerator<string> {
-  const paths = runPaths(runDir);
   for (const batch of batches) {
-    const last = new Map<string, string>();
-    for await (const { value } of readJournal(paths.resultFile(batch))) {
-      const r = value as { id: string; status: string };
-      last.set(r.id, r.status);
-    }
+    const last = await lastResults(runPaths(runDir).resultFile(batch), (r) => r.status);
     for (const [id, status] of last) if (status === 'failed' || status === 'error') yield id;
   }
 }
 
 /** How many distinct ids a batch journal holds: a batch is done when it holds them all. */
 export async function journalCount(runDir: string, batch: string): Promise<number> {
-  const ids = new Set<string>();
-  const journal = runPaths(runDir).resultFile(batch);
-  for await (const { value } of readJournal(journal, { onTornTail: () => {}, onBadLine: () => {} })) {
-    const id = (value as { id?: unknown } | null)?.id;
-    if (typeof id === 'string') ids.add(id);
-  }
-  return ids.size;
+  const ignore = () => {};
+  const last = await lastResults(runPaths(runDir).resultFile(batch), () => true, { onBadLine: ignore });
+  return last.size;
 }
 
 /** Where a run's results are now: its journals, or the merged report once `capi-merge --clean` removed them. */
@@ -74,56 +67,39 @@ export type CountSource = 'journals' | 'report' | 'none';
 /**
  * A run's counts from its results on disk: every journal in results/ (so restarts and
  * resumes are counted, unlike heartbeats, which count one capi-exec process), or
- * report/results.ndjson when the journals were cleaned away.
+ * capi-merge's merged results in report/ when the journals were cleaned away.
  */
 export async function runCounts(runDir: string): Promise<ResultCounts & { source: CountSource }> {
   const paths = runPaths(runDir);
   const names = await readdir(paths.results).catch(() => null);
   const journals = (names ?? []).filter((n) => n.endsWith('.ndjson')).sort();
+  const c = noResults();
   if (journals.length > 0) {
-    const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
-    for (const name of journals) add(c, await journalCounts(join(paths.results, name)));
+    for (const name of journals) {
+      const d = await cachedCounts(join(paths.results, name));
+      addCounts(c, d);
+      c.bad += d.bad;
+    }
     return { ...c, source: 'journals' };
   }
   // one record per id in the merged report: no map of ids (it may hold millions)
-  const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
-  for await (const { value } of readJournal(join(paths.report, 'results.ndjson'))) tally(c, (value as Status).status);
-  return { ...c, source: c.results > 0 ? 'report' : 'none' };
-}
-
-interface Status {
-  id: string;
-  status: string;
-}
-
-function tally(c: ResultCounts, status: string): void {
-  c.results++;
-  if (status === 'passed') c.passed++;
-  else if (status === 'failed') c.failed++;
-  else if (status === 'error') c.errors++;
-  else if (status === 'skipped') c.skipped++;
-}
-
-function add(c: ResultCounts, d: ResultCounts): void {
-  c.results += d.results;
-  c.passed += d.passed;
-  c.failed += d.failed;
-  c.errors += d.errors;
-  c.skipped += d.skipped;
+  for await (const { value } of readJournal(join(paths.report, REPORT_NAMES.merged)))
+    countStatus(c, (value as { status: string }).status);
+  return { ...c, source: c.done > 0 ? 'report' : 'none' };
 }
 
 /**
  * A journal's counts, remembered by size and mtime: a process that looks again and
- * again (`--wait`) rereads only the journals of running batches. Small: 5 numbers a batch.
+ * again (`--wait`) rereads only the journals of running batches. Small: 6 numbers a batch.
  */
 const journalCache = new Map<string, { size: number; mtimeMs: number; counts: ResultCounts }>();
 
-async function journalCounts(file: string): Promise<ResultCounts> {
+async function cachedCounts(file: string): Promise<ResultCounts> {
   const st = await stat(file).catch(() => null);
-  if (!st) return { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
+  if (!st) return noResults();
   const hit = journalCache.get(file);
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.counts;
-  const counts = await countFiles([file]);
+  const counts = await countJournal(file);
   journalCache.set(file, { size: st.size, mtimeMs: st.mtimeMs, counts });
   return counts;
 }

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { CapiError, ExitCode, shellQuote } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { changeControl } from './change-control.js';
-import { releaseUnfinished } from './claims.js';
+import { readClaims, releaseUnfinished } from './claims.js';
 import { type Method, readBatchIndex } from './create-run.js';
 import { refuseMissingEnv } from './env-refs.js';
 import { overrideExecArgs, showExecArgs } from './exec-flag-list.js';
@@ -85,7 +85,7 @@ export async function resumeRun(o: ResumeOptions): Promise<Launched> {
     nextArgs.push('--force');
     notes(`--force: the journals' results from another base URL stay; capi-exec is given --force`);
   }
-  if (m.state === 'completed' && !(await releaseUnfinished(runDir)).length)
+  if (m.state === 'completed' && !(await releaseUnfinished(runDir, await readClaims(runDir))).length)
     notes(`run ${m.id} had completed; resuming only re-checks it and merges again`);
   const chosen: Method = o.method ?? (m.method === 'foreground' || m.method === 'exec' ? 'nohup' : m.method);
   checkMethod(chosen, env);

@@ -10,7 +10,7 @@ import {
   runPaths,
   shellQuote,
 } from '@capi/core';
-import { liveWorkers, releaseStopped } from './claims.js';
+import { liveWorkers, readClaims, releaseStopped } from './claims.js';
 import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
@@ -39,7 +39,7 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
     if (!manifest) continue;
     const pid = readPidFile(dir);
     const alive = isRunSupervisor(pid, dir);
-    const workers = alive || !mayRun(manifest.state) ? [] : await liveWorkers(dir, manifest.id);
+    const workers = alive || !mayRun(manifest.state) ? [] : liveWorkers(await readClaims(dir), manifest.id);
     entries.push({ dir, manifest, pid, alive, workers });
   }
   return entries;
@@ -67,7 +67,7 @@ export async function clearStale(e: RunEntry, takeOver = false): Promise<string 
   if (e.pid) await rm(runPaths(e.dir).pidFile, { force: true });
   if (isDeadWithWorkers(e))
     return `${e.manifest.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
-  await releaseStopped(e.dir, (pid) => isWorkerOf(pid, e.manifest.id));
+  await releaseStopped(e.dir, await readClaims(e.dir), (pid) => isWorkerOf(pid, e.manifest.id));
   if (wasRunning) e.manifest = await updateManifest(e.dir, { state: 'stopped', pid: null });
   return `${e.manifest.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
 }

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { readPidFile, runPaths, shellQuote } from '@capi/core';
-import { liveWorkers, releaseStopped } from './claims.js';
+import { liveWorkers, readClaims, releaseStopped } from './claims.js';
 import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
 import { isAlive, signal, supervisorOf, waitGone } from './process.js';
 import { runLogger } from './run-logger.js';
@@ -37,7 +37,7 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Prom
   const before = await readManifest(runDir);
   const pid = readPidFile(runDir);
   const supervisor = pid && isAlive(pid, supervisorOf(runDir)) ? pid : null;
-  const workers = mayRun(before.state) ? await liveWorkers(runDir, before.id) : [];
+  const workers = mayRun(before.state) ? liveWorkers(await readClaims(runDir), before.id) : [];
   if (!supervisor && workers.length === 0) {
     if (!mayRun(before.state)) {
       if (pid) await rm(runPaths(runDir).pidFile, { force: true });
@@ -89,7 +89,8 @@ async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Man
   const pid = readPidFile(runDir);
   if (pid && !isAlive(pid, supervisorOf(runDir))) await rm(runPaths(runDir).pidFile, { force: true });
   let m = await readManifest(runDir);
-  await releaseStopped(runDir, (p) => isAlive(p, m.id));
+  // read again: the supervisor may have written its claims while it stopped
+  await releaseStopped(runDir, await readClaims(runDir), (p) => isAlive(p, m.id));
   if (mayRun(m.state))
     m = await updateManifest(runDir, {
       state: 'stopped',

@@ -1,4 +1,4 @@
-import { liveWorkers, releaseStopped } from './claims.js';
+import { type Claim, liveWorkers, releaseStopped } from './claims.js';
 import { describeError } from './describe-error.js';
 import { execArg } from './exec-flag-list.js';
 import { isWorkerOf, signal, waitGone } from './process.js';
@@ -15,8 +15,8 @@ export function stopGraceMs(execArgs: string[]): number {
  * Only processes that are workers of this run (`liveWorkers`: the exact `--run-id ID`
  * pair in their argv) are signalled, never a reused pid or a `tail -f` of its logs.
  */
-export async function stopOrphans(runDir: string, runId: string, log: (t: string) => void): Promise<void> {
-  const pids = await liveWorkers(runDir, runId);
+export async function stopOrphans(claims: readonly Claim[], runId: string, log: (t: string) => void): Promise<void> {
+  const pids = liveWorkers(claims, runId);
   if (pids.length === 0) return;
   log(`stopping ${pids.length} worker(s) left by the previous supervisor: ${pids.join(', ')}`);
   for (const pid of pids) if (isWorkerOf(pid, runId)) signal(pid, 'SIGTERM');
@@ -54,7 +54,7 @@ export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promi
     await waitGone(left, 5_000, id);
   }
   try {
-    const released = await releaseStopped(s.runDir, (pid) => isWorkerOf(pid, id));
+    const released = await releaseStopped(s.runDir, [...s.claims.values()], (pid) => isWorkerOf(pid, id));
     if (released.length > 0) s.log(`released the claims of ${released.join(', ')} for the resume`);
   } catch (e) {
     s.log(`could not release the claims: ${describeError(e)}`);

@@ -1,5 +1,5 @@
 import { passRate, readPidFile, roundPassRate, type TestCounts } from '@capi/core';
-import { liveWorkers } from './claims.js';
+import { liveWorkers, readClaims } from './claims.js';
 import { mayRun, readControl, readManifest } from './manifest.js';
 import { isAlive, supervisorOf } from './process.js';
 import { type CountSource, runCounts } from './results.js';
@@ -43,18 +43,18 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
   const m = await readManifest(runDir);
   const pid = readPidFile(runDir);
   const c = await runCounts(runDir);
-  const missing = m.state === 'completed' ? Math.max(0, m.total - c.results) : 0;
-  const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.results);
+  const missing = m.state === 'completed' ? Math.max(0, m.total - c.done) : 0;
+  const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.done);
   const control = await readControl(runDir).catch(() => null);
   const alive = isAlive(pid, supervisorOf(runDir));
-  const workers = mayRun(m.state) ? (await liveWorkers(runDir, m.id)).length : 0;
+  const workers = mayRun(m.state) ? liveWorkers(await readClaims(runDir), m.id).length : 0;
   return {
     id: m.id,
     method: m.method,
     state: m.state === 'running' && !alive ? 'dead' : m.state,
     verdict: m.verdict,
     total: m.total,
-    done: c.results,
+    done: c.done,
     passed: c.passed,
     failed: c.failed,
     errors: c.errors,

@@ -15,11 +15,12 @@ import { readClaims, releaseUnfinished } from './claims.js';
 import { updateControl } from './control-file.js';
 import { readBatchIndex } from './create-run.js';
 import { describeError } from './describe-error.js';
-import { finishRun } from './finish.js';
+import { type FinishedRun, finishRun } from './finish.js';
 import { type Manifest, updateManifest } from './manifest.js';
 import { signal } from './process.js';
 import { runSlot, type Supervision } from './run-batch.js';
 import { runLogger } from './run-logger.js';
+import { closeSession } from './start.js';
 import { stopOrphans, stopWorkers } from './stop-workers.js';
 import { toolBin } from './tools.js';
 
@@ -81,6 +82,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     manifest,
     batches: [],
     counts: new Map(),
+    claims: new Map(),
     execBin,
     env,
     log,
@@ -105,11 +107,15 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     for (const pid of ctx.live) signal(pid, 'SIGTERM');
   };
   let slots: Promise<void>[] = [];
+  let end: FinishedRun | undefined;
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
   try {
-    await stopOrphans(runDir, manifest.id, log);
-    const released = await releaseUnfinished(runDir);
+    // claims/ is read once: from here on this supervisor is its only writer (ctx.claims)
+    const claims = await readClaims(runDir);
+    await stopOrphans(claims, manifest.id, log);
+    const released = await releaseUnfinished(runDir, claims);
+    for (const c of claims) if (c.state === 'done') ctx.claims.set(c.batch, c);
     if (released.length > 0) log(`resuming ${released.length} unfinished batch(es) from their journals`);
     const index = await readBatchIndex(runDir);
     ctx.batches = index.batches.map((b) => b.batch);
@@ -117,12 +123,12 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     log(
       `run ${manifest.id}: ${plural(manifest.total, 'test')} in ${plural(ctx.batches.length, 'batch', 'batches')}, ${plural(manifest.parallel, 'worker')}`,
     );
-    const done = new Set((await readClaims(runDir)).filter((c) => c.state === 'done').map((c) => c.batch));
-    ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !done.has(b)).length);
+    ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !ctx.claims.has(b)).length);
     await ctx.shareWith(ctx.busySlots);
     slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
     await Promise.all(slots);
-    return await finishRun(runDir, { stopSignal, batches: ctx.batches, env, log });
+    const claimsNow = [...ctx.claims.values()];
+    end = await finishRun(runDir, { manifest, claims: claimsNow, stopSignal, batches: ctx.batches, env, log });
   } catch (err) {
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
     const why = describeError(err);
@@ -137,4 +143,8 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     for (const s of signals) process.off(s, onSignal);
     if (readPidFile(runDir) === process.pid) await rm(runPaths(runDir).pidFile, { force: true });
   }
+  // tmux keeps the session for its log windows: the supervisor closes it as it leaves
+  const { manifest: last, code } = end as FinishedRun;
+  closeSession(last, env);
+  return code;
 }

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { UsageError } from '@capi/core';
+import { REPORT_NAMES, UsageError } from '@capi/core';
 import { defaultOutputNames } from './timestamp.js';
 
 /** Where each output goes (absolute path, or `-` for stdout); absent ones are not written. */
@@ -52,7 +52,7 @@ export function planOutputs(o: OutputChoices, reportDir: string, cwd: string, is
     junit: o.junit ? pick(o.junit, '') : undefined,
     html: o.html ? pick(o.html, '') : undefined,
     ndjson: o.ndjson ? '-' : undefined,
-    merged: o.clean ? join(reportDir, 'results.ndjson') : undefined,
+    merged: o.clean ? join(reportDir, REPORT_NAMES.merged) : undefined,
   };
   const toStdout = Object.entries(out).filter(([, p]) => p === '-');
   if (toStdout.length > 1)

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, pathExists, type RunManifest, runPaths } from '@capi/core';
+import { InputError, pathExists, REPORT_NAMES, type RunManifest, runPaths } from '@capi/core';
 
 /** What merge reads from a run folder (docs/run-folder.md). */
 export interface RunFolderFiles {
@@ -47,7 +47,7 @@ export async function readRunFolder(dir: string, label = dir): Promise<RunFolder
   if (!hasManifest && !hasResults && !hasBatches)
     throw new InputError(label, undefined, 'not a run folder (no run.json, results/ or batches/)');
   let resultFiles = (await ndjsonFiles(p.results)).map((f) => join(p.results, f));
-  const merged = join(p.report, 'results.ndjson');
+  const merged = join(p.report, REPORT_NAMES.merged);
   if (resultFiles.length === 0 && (await pathExists(merged))) resultFiles = [merged];
   const batchFiles = (await ndjsonFiles(p.batches)).map((f) => ({
     batch: f.slice(0, -'.ndjson'.length),

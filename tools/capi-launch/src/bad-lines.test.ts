@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runTool } from '@capi/testkit';
-import { sandboxes } from './harness.js';
+import { sandboxes } from './test-support/harness.js';
 
 const box = sandboxes(true);
 

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { demoFor, demoSuite, exactlyOnce, journalIds, readJson, runDirOf, sandboxes, until } from './harness.js';
+import {
+  demoFor,
+  demoSuite,
+  exactlyOnce,
+  journalIds,
+  readJson,
+  runDirOf,
+  sandboxes,
+  until,
+} from './test-support/harness.js';
 
 // A suite with relative URLs and no base URL is refused before a run exists (docs/capi-launch.md, step 3).
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { binPath, collect, killAll, repoRoot, runTool, tempDir, testEnv } from '@capi/testkit';
 import { parse } from 'yaml';
-import { demoFor, demoSuite } from './harness.js';
+import { demoFor, demoSuite } from './test-support/harness.js';
 
 /**
  * docs/ci.md shows a GitHub Actions workflow and a GitLab CI file. They are read from the

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { collect, repoRoot, testEnv } from '@capi/testkit';
-import { readJson, runDirOf, type Sandbox, sandboxes, until } from './harness.js';
+import { readJson, runDirOf, type Sandbox, sandboxes, until } from './test-support/harness.js';
 
 // scripts/run_capi_tests_background.sh: the guide's interface mapped onto capi-launch.
 

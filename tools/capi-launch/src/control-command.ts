@@ -1,7 +1,6 @@
 import { CapiError, ExitCode, intFlag, shellQuote } from '@capi/core';
 import {
   changeControl,
-  closeSession,
   countFinished,
   currentRecords,
   failedBatches,
@@ -127,13 +126,8 @@ async function rerunFailed(c: ControlArgs): Promise<number> {
 
 export async function controlCommand(action: string, c: ControlArgs): Promise<number> {
   switch (action) {
-    case 'supervise': {
-      const dir = c.a.supervise as string;
-      const code = await superviseRun(dir, { echo: c.a.echo === true });
-      // tmux keeps the session for its log windows: the supervisor closes it as it leaves.
-      closeSession(await readManifest(dir));
-      return code;
-    }
+    case 'supervise':
+      return superviseRun(c.a.supervise as string, { echo: c.a.echo === true });
     case 'status':
       return status(c);
     case 'prune': {

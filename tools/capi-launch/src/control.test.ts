@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runTool } from '@capi/testkit';
-import { journalIds, readJson, runDirOf, sandboxes, until } from './harness.js';
+import { journalIds, readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
 
 const box = sandboxes(true);
 

@@ -1,5 +1,5 @@
-import { ExitCode } from '@capi/core';
-import { checkMethod, checkRate, planRun } from '@capi/launch';
+import { checkRate, ExitCode } from '@capi/core';
+import { checkMethod, planRun } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
 import type { LaunchArgs } from './launch-command.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sandboxes } from './harness.js';
+import { sandboxes } from './test-support/harness.js';
 
 // real capi-split: the dry run reads the suite as the launch would
 const box = sandboxes(false);

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { demoFor, demoSuite, exactlyOnce, type Manifest, readJson, runDirOf, sandboxes, until } from './harness.js';
+import {
+  demoFor,
+  demoSuite,
+  exactlyOnce,
+  type Manifest,
+  readJson,
+  runDirOf,
+  sandboxes,
+  until,
+} from './test-support/harness.js';
 
 // The real capi-split, capi-exec and capi-merge against the demo API: workers and
 // supervisors killed, runs stopped and resumed.

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { demoFor, demoSuite, exactlyOnce, type Manifest, readJson, runDirOf, sandboxes } from './harness.js';
+import {
+  demoFor,
+  demoSuite,
+  exactlyOnce,
+  type Manifest,
+  readJson,
+  runDirOf,
+  sandboxes,
+} from './test-support/harness.js';
 
 // The real capi-split, capi-exec and capi-merge against the demo API.
 

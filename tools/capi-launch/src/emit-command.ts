@@ -1,5 +1,5 @@
-import { ExitCode, intFlag, repeatedFlag, UsageError } from '@capi/core';
-import { checkK8sName, checkRate, emitK8s, jobNameFor, podRate } from '@capi/launch';
+import { checkRate, ExitCode, intFlag, repeatedFlag, UsageError } from '@capi/core';
+import { checkK8sName, emitK8s, jobNameFor, podRate } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
 import { varsColumnsFlag } from './run-options.js';
 

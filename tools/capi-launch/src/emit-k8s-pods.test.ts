@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { binPath, collect, killAll, parseLines, runTool, tempDir, testEnv } from '@capi/testkit';
-import { demoFor, demoSuite } from './harness.js';
+import { demoFor, demoSuite } from './test-support/harness.js';
 
 /**
  * The pods of an emitted Job, played without a cluster: the container's command as

@@ -6,7 +6,7 @@ import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Pod } from 'kubernetes-models/v1/Pod';
-import { unknownFields } from './k8s-strict.js';
+import { unknownFields } from './test-support/k8s-strict.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are read back as plain JSON
 type Json = any;

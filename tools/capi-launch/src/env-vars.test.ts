@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { demoFor, readJson, sandboxes } from './harness.js';
+import { demoFor, readJson, sandboxes } from './test-support/harness.js';
 
 // {{env.X}} a worker cannot read is exit 2 before a run starts (issue 11), and the
 // variable and secret flags reach every worker (issue 10).

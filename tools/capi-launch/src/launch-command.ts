@@ -1,5 +1,5 @@
-import { ExitCode, intFlag } from '@capi/core';
-import { checkRate, launchRun, type Method } from '@capi/launch';
+import { checkRate, ExitCode, intFlag } from '@capi/core';
+import { launchRun, type Method } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
 import { explainFailure, monitor, printLaunched, waitAndReport } from './report.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fakeExec, readJson, sandboxes } from './harness.js';
+import { fakeExec, readJson, sandboxes } from './test-support/harness.js';
 
 // What capi-launch says: help, bad suite rows, --monitor after capi-watch ends.
 

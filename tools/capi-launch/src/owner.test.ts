@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runTool } from '@capi/testkit';
-import { isAlive, readJson, runDirOf, sandboxes, until } from './harness.js';
+import { isAlive, readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
 
 /**
  * Only the owner controls a run (docs/run-folder.md, "Who may control a run"): folders

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
-import { intFlag, UsageError } from '@capi/core';
-import { checkRate, type LaunchOptions, type ResumeChanges } from '@capi/launch';
+import { checkRate, intFlag, isNoRate, UsageError } from '@capi/core';
+import type { LaunchOptions, ResumeChanges } from '@capi/launch';
 
 type Args = Record<string, unknown>;
 
@@ -48,8 +48,7 @@ export function refuseBatchOptions(a: Args, runDir: string): void {
 /** `--resume RUN --concurrency 8` (and the other run options) applied to the rest of the run. */
 export function resumeChanges(a: Args): ResumeChanges {
   const out: ResumeChanges = {};
-  if (typeof a.rate === 'string')
-    out.rate = /^(none|0+(\.0*)?(\s*\/\s*[a-z]+)?)$/i.test(a.rate) ? null : checkRate(a.rate, '--rate');
+  if (typeof a.rate === 'string') out.rate = isNoRate(a.rate) ? null : checkRate(a.rate, '--rate');
   const concurrency = intFlag('concurrency', a.concurrency as string | undefined, { min: 1 });
   if (concurrency !== undefined) out.concurrency = concurrency;
   const parallel = intFlag('parallel', a.parallel as string | undefined, { min: 1, max: 256 });

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { readJson, runDirOf, sandboxes } from './harness.js';
+import { readJson, runDirOf, sandboxes } from './test-support/harness.js';
 
 /**
  * A secret given to capi-launch (`--header 'Authorization: …'`, or a variable a running

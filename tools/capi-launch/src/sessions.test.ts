@@ -15,7 +15,7 @@ import {
   runDirOf,
   sandboxes,
   until,
-} from './harness.js';
+} from './test-support/harness.js';
 
 // Real tmux and real GNU screen running the real tools against the demo API; a real
 // detached process group (with the stand-in exec, whose pace is steady).

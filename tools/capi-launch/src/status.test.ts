@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { journalIds, runDirOf, sandboxes, until } from './harness.js';
+import { journalIds, runDirOf, sandboxes, until } from './test-support/harness.js';
 
 const box = sandboxes(true);
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fakeExec, journalIds, readJson, sandboxes } from './harness.js';
+import { fakeExec, journalIds, readJson, sandboxes } from './test-support/harness.js';
 
 // the real capi-split (suites are compared by its records), the stand-in capi-exec
 const box = sandboxes(false);

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binPath, collect, testEnv } from '@capi/testkit';
-import { exactlyOnce, isAlive, readJson, runDirOf, sandboxes, until, workersOf } from './harness.js';
+import { exactlyOnce, isAlive, readJson, runDirOf, sandboxes, until, workersOf } from './test-support/harness.js';
 
-// Supervision with the stand-in split and exec (libs/launch/src/fixtures): they can be
+// Supervision with the stand-in split and exec (libs/launch/src/test-support): they can be
 // killed, slowed and made to fail on purpose. Real-tool runs are in e2e.test.ts.
 
 const box = sandboxes(true);

@@ -6,8 +6,8 @@ import { killAll, type RunOptions, repoRoot, runTool, tempDir } from '@capi/test
 
 /** Shared by the contract tests: a runs folder per test, and every process it started killed. */
 
-export const fakeSplit = join(repoRoot, 'libs/launch/dist/fixtures/fake-split.js');
-export const fakeExec = join(repoRoot, 'libs/launch/dist/fixtures/fake-exec.js');
+export const fakeSplit = join(repoRoot, 'libs/launch/dist/test-support/fake-split.js');
+export const fakeExec = join(repoRoot, 'libs/launch/dist/test-support/fake-exec.js');
 
 export interface Sandbox {
   dir: string;

@@ -1,0 +1,38 @@
+import { type ReadJournalOptions, readJournal } from './journal.js';
+
+/** A journal line as the readers of last results see it: a result record's id and status, and what else they pick. */
+export interface JournalResult {
+  id: string;
+  status: string;
+  fp?: unknown;
+  response?: unknown;
+}
+
+export interface LastResultsOptions extends ReadJournalOptions {
+  /** A whole line that is not a result record (no string `id` and `status`): skipped, and said here. */
+  onNotResult?: (line: number) => void;
+}
+
+/**
+ * Each id's last result in one journal: a test run again (a restart, a resume, `--force`)
+ * has more than one line, and the last one is its result. `pick` keeps what the caller
+ * needs of each line (it sees every line, in order); memory is one entry per id of this
+ * journal, and ids are distinct per journal, so a caller reads a run one journal at a time.
+ * A journal that does not exist reads as empty; a torn last line is not a result.
+ */
+export async function lastResults<T>(
+  path: string,
+  pick: (r: JournalResult) => T,
+  o: LastResultsOptions = {},
+): Promise<Map<string, T>> {
+  const last = new Map<string, T>();
+  for await (const { value, line } of readJournal(path, o)) {
+    const r = value as Partial<JournalResult> | null;
+    if (typeof r?.id !== 'string' || typeof r.status !== 'string') {
+      o.onNotResult?.(line);
+      continue;
+    }
+    last.set(r.id, pick(r as JournalResult));
+  }
+  return last;
+}

@@ -1,0 +1,15 @@
+/**
+ * control.json, a launched run's live limits (docs/run-folder.md "control.json"): written
+ * whole by capi-launch (`--pause`, `--continue`, `--set`, and its supervisor's `workers`),
+ * re-read every second by each capi-exec given `--control`, which takes a field that is
+ * missing or not of its type (a half-written or hand-edited file) as no change.
+ */
+export interface RunControl {
+  paused: boolean;
+  /** The whole run's rate in `--rate`'s grammar (core parse-rate.ts), shared by the `workers`; null: no limit. */
+  rate: string | null;
+  /** Each worker's concurrency; null: capi-exec's own. */
+  concurrency: number | null;
+  /** The worker slots at work, which share `rate` equally. */
+  workers: number;
+}

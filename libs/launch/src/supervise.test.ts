@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import fsp, { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type BatchIndex, batchName, runPaths } from '@capi/core';
+import { createRun } from './create-run.js';
+import { superviseRun } from './supervise.js';
+
+const fakeExec = fileURLToPath(new URL('./test-support/fake-exec.js', import.meta.url));
+
+/** Batches of `size` tests each, written as capi-split would (records and index.json). */
+function fillBatches(batches: number, size: number) {
+  return async (dir: string) => {
+    const index: BatchIndex = { total: batches * size, batchSize: size, batches: [] };
+    for (let b = 1; b <= batches; b++) {
+      const name = batchName(b, batches);
+      const ids = Array.from({ length: size }, (_, k) => `T${(b - 1) * size + k + 1}`);
+      const lines = ids.map((id, k) => JSON.stringify({ id, seq: (b - 1) * size + k, request: { url: `/x/${id}` } }));
+      await writeFile(join(dir, `${name}.ndjson`), `${lines.join('\n')}\n`);
+      const first = (b - 1) * size;
+      const [firstId, lastId] = [ids[0] as string, ids.at(-1) as string];
+      index.batches.push({
+        batch: name,
+        file: `${name}.ndjson`,
+        firstSeq: first,
+        lastSeq: first + size - 1,
+        count: size,
+        firstId,
+        lastId,
+      });
+    }
+    await writeFile(join(dir, 'index.json'), `${JSON.stringify(index)}\n`);
+  };
+}
+
+/**
+ * Counts, while `fn` runs, the reads of run.json and of the claims folder: the supervisor
+ * reads each once when it takes the run, and run.json once more to write the run's end
+ * (`--set` may have changed it meanwhile); everything else it passes along.
+ */
+async function countReads(runDir: string, fn: () => Promise<unknown>) {
+  const manifest = runPaths(runDir).manifest;
+  const claims = runPaths(runDir).claims;
+  const seen = { manifest: 0, claims: 0 };
+  const { readFile: realReadFile, readdir: realReaddir } = fsp;
+  const patched = fsp as unknown as Record<string, unknown>;
+  patched.readFile = (path: unknown, ...rest: unknown[]) => {
+    if (String(path) === manifest) seen.manifest++;
+    return (realReadFile as (...a: unknown[]) => unknown)(path, ...rest);
+  };
+  patched.readdir = (path: unknown, ...rest: unknown[]) => {
+    if (String(path) === claims) seen.claims++;
+    return (realReaddir as (...a: unknown[]) => unknown)(path, ...rest);
+  };
+  syncBuiltinESMExports();
+  try {
+    await fn();
+  } finally {
+    patched.readFile = realReadFile;
+    patched.readdir = realReaddir;
+    syncBuiltinESMExports();
+  }
+  return seen;
+}
+
+test('one supervisor pass reads the claims once and run.json twice (take, end), and the data goes along', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-supervise-'));
+  try {
+    const suite = join(dir, 'suite.csv');
+    writeFileSync(suite, 'id,url\n');
+    const merge = join(dir, 'merge.mjs');
+    writeFileSync(merge, 'process.exit(0);\n');
+    const env = {
+      ...process.env,
+      CAPI_BASE_URL: 'http://127.0.0.1:9',
+      CAPI_EXEC_BIN: fakeExec,
+      CAPI_MERGE_BIN: merge,
+      FAKE_EXEC_DELAY_MS: '1',
+    };
+    const m = await createRun({
+      suite,
+      runsDir: join(dir, 'runs'),
+      method: 'nohup',
+      parallel: 2,
+      batchSize: 3,
+      launch: { rate: null, concurrency: null, execArgs: [], maxRestarts: 1, onFinish: null },
+      fill: fillBatches(3, 3),
+      env,
+    });
+    const runDir = join(dir, 'runs', m.id);
+    let code = -1;
+    const seen = await countReads(runDir, async () => {
+      code = await superviseRun(runDir, { env });
+    });
+    assert.equal(code, 0);
+    const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
+    assert.deepEqual([end.state, end.verdict, basename(runDir)], ['completed', 'passed', m.id]);
+    assert.deepEqual(seen, { manifest: 2, claims: 1 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
