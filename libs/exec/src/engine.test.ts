@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { normalizeTestRecord, type TestRecord } from '@capi/core';
 import { type EngineOptions, runTests } from './engine.js';
-import { type FixtureServer, serve } from './fixture-server.js';
+import { type FixtureServer, serve } from './test-support/fixture-server.js';
 import { createLiveState } from './live-state.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { type ExecResult, makeResult } from './result.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { batchName, type ResultRecord, runPaths, writeFileAtomic } from '@capi/core';
 import { killAll, runTool, tempDir } from '@capi/testkit';
-import { appendResults, createRun, heartbeat, patchManifest, result, statusOf, writeHeartbeat } from './fixture.js';
-import { exited } from './watch-helpers.js';
+import { appendResults, createRun, heartbeat, patchManifest, result, statusOf, writeHeartbeat } from './test-support/fixture.js';
+import { exited } from './test-support/watch-helpers.js';
 
 const tmp = await tempDir('capi-watch-summary-');
 const standIns: ChildProcess[] = [];
