@@ -13,7 +13,8 @@ import {
   wrapSegments,
 } from './dashboard-layout.js';
 import type { Presenter } from './presenters.js';
-import type { FailureFilter, Snapshot } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
+import type { FailureFilter } from './snapshot-rows.js';
 import { stopRun } from './stop-run.js';
 
 /** The TTY dashboard: one blessed-contrib screen, redrawn from each snapshot. */

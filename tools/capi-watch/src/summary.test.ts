@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { batchName, type ResultRecord, runPaths, writeFileAtomic } from '@capi/core';
 import { killAll, runTool, tempDir } from '@capi/testkit';
-import { appendResults, createRun, heartbeat, patchManifest, result, statusOf, writeHeartbeat } from './test-support/fixture.js';
+import {
+  appendResults,
+  createRun,
+  heartbeat,
+  patchManifest,
+  result,
+  statusOf,
+  writeHeartbeat,
+} from './test-support/fixture.js';
 import { exited } from './test-support/watch-helpers.js';
 
 const tmp = await tempDir('capi-watch-summary-');
