@@ -1,3 +1,5 @@
+import type { TestCounts } from './test-counts.js';
+
 /** The record formats of docs/formats.md. Plain data: every tool reads and writes these. */
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'] as const;
@@ -121,15 +123,6 @@ export const HEARTBEAT_STATES = [
   'failed',
 ] as const;
 export type HeartbeatState = (typeof HEARTBEAT_STATES)[number];
-
-/** How many tests have a result, and of what status: heartbeats, live state, status and watch views share these. */
-export interface TestCounts {
-  done: number;
-  passed: number;
-  failed: number;
-  errors: number;
-  skipped: number;
-}
 
 export interface StatusHeartbeat extends TestCounts {
   state: HeartbeatState;

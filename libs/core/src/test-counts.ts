@@ -1,22 +1,53 @@
-import type { TestCounts } from './records.js';
+import type { ResultStatus } from './records.js';
 
-/** Counts of nothing yet. */
-export const noCounts = (): TestCounts => ({ done: 0, passed: 0, failed: 0, errors: 0, skipped: 0 });
-
-/** One more result of `status` in `c` (a status outside RESULT_STATUSES counts as done only). */
-export function countStatus(c: TestCounts, status: string): void {
-  c.done++;
-  if (status === 'passed') c.passed++;
-  else if (status === 'failed') c.failed++;
-  else if (status === 'error') c.errors++;
-  else if (status === 'skipped') c.skipped++;
+/**
+ * How many tests have a result, and of what status: the one count type of heartbeats,
+ * capi-exec's live state, capi-watch's views, capi-launch's status and capi-merge's
+ * summary (which adds its own `missing`, `flaky` and `total`). The word is `errors` for
+ * tests whose status is `error`, everywhere.
+ */
+export interface TestCounts {
+  done: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
 }
 
-/** `d` added into `c`. */
-export function addCounts(c: TestCounts, d: TestCounts): void {
-  c.done += d.done;
-  c.passed += d.passed;
-  c.failed += d.failed;
-  c.errors += d.errors;
-  c.skipped += d.skipped;
+/** The count a result of each status adds to. */
+export const COUNT_OF_STATUS: Readonly<Record<ResultStatus, 'passed' | 'failed' | 'errors' | 'skipped'>> = {
+  passed: 'passed',
+  failed: 'failed',
+  error: 'errors',
+  skipped: 'skipped',
+};
+
+export const emptyTestCounts = (): TestCounts => ({ done: 0, passed: 0, failed: 0, errors: 0, skipped: 0 });
+
+/**
+ * Counts one result of `status`. A status outside RESULT_STATUSES (a hand-edited or newer
+ * file) counts as done only, so a count never turns NaN.
+ */
+export function countResult(counts: TestCounts, status: ResultStatus | string): void {
+  counts.done++;
+  const key = Object.hasOwn(COUNT_OF_STATUS, status) ? COUNT_OF_STATUS[status as ResultStatus] : null;
+  if (key) counts[key]++;
 }
+
+/** Adds `more` into `sum`. */
+export function addTestCounts(sum: TestCounts, more: TestCounts): void {
+  sum.done += more.done;
+  sum.passed += more.passed;
+  sum.failed += more.failed;
+  sum.errors += more.errors;
+  sum.skipped += more.skipped;
+}
+
+/** The counts alone, copied out of a larger record (a heartbeat, a live state). */
+export const testCountsOf = (c: TestCounts): TestCounts => ({
+  done: c.done,
+  passed: c.passed,
+  failed: c.failed,
+  errors: c.errors,
+  skipped: c.skipped,
+});

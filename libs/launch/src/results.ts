@@ -1,10 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  addCounts,
-  countStatus,
+  addTestCounts,
+  countResult,
+  emptyTestCounts,
   lastResults,
-  noCounts,
   REPORT_NAMES,
   readJournal,
   runPaths,
@@ -21,7 +21,7 @@ export interface ResultCounts extends TestCounts {
   bad: number;
 }
 
-const noResults = (): ResultCounts => ({ ...noCounts(), bad: 0 });
+const noResults = (): ResultCounts => ({ ...emptyTestCounts(), bad: 0 });
 
 /** One journal's counts; a live worker may be writing its last line (a torn tail is not counted). */
 async function countJournal(file: string): Promise<ResultCounts> {
@@ -31,7 +31,7 @@ async function countJournal(file: string): Promise<ResultCounts> {
   };
   // one corrupt line mid-journal does not stop --status or the supervisor's counts
   const last = await lastResults(file, (r) => r.status, { onBadLine: onBad, onNotResult: onBad });
-  for (const status of last.values()) countStatus(c, status);
+  for (const status of last.values()) countResult(c, status);
   return c;
 }
 
@@ -40,7 +40,7 @@ export async function countResults(runDir: string, batches: string[]): Promise<R
   const c = noResults();
   for (const batch of batches) {
     const d = await countJournal(runPaths(runDir).resultFile(batch));
-    addCounts(c, d);
+    addTestCounts(c, d);
     c.bad += d.bad;
   }
   return c;
@@ -77,14 +77,14 @@ export async function runCounts(runDir: string): Promise<ResultCounts & { source
   if (journals.length > 0) {
     for (const name of journals) {
       const d = await cachedCounts(join(paths.results, name));
-      addCounts(c, d);
+      addTestCounts(c, d);
       c.bad += d.bad;
     }
     return { ...c, source: 'journals' };
   }
   // one record per id in the merged report: no map of ids (it may hold millions)
   for await (const { value } of readJournal(join(paths.report, REPORT_NAMES.merged)))
-    countStatus(c, (value as { status: string }).status);
+    countResult(c, (value as { status: string }).status);
   return { ...c, source: c.done > 0 ? 'report' : 'none' };
 }
 

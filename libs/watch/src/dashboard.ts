@@ -13,7 +13,8 @@ import {
   wrapSegments,
 } from './dashboard-layout.js';
 import type { Presenter } from './presenters.js';
-import type { FailureFilter, Snapshot } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
+import type { FailureFilter } from './snapshot-rows.js';
 import { stopRun } from './stop-run.js';
 
 /** The TTY dashboard: one blessed-contrib screen, redrawn from each snapshot. */
@@ -262,7 +263,7 @@ function breakdownText(s: Snapshot): string {
     ['error', num(s.errors)],
     ['skipped', num(s.skipped)],
     [s.state === 'COMPLETED' ? 'missing' : 'remaining', s.remaining === null ? '?' : num(s.remaining)],
-    ['success', s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`],
+    ['success', s.passRate === null ? '-' : `${s.passRate.toFixed(1)}%`],
   ];
   return rows.map(([label, value]) => `${label.padEnd(10)}${value}`).join('\n');
 }

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { renderPlain } from './render-plain.js';
-import type { FailureFilter, Snapshot } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
+import type { FailureFilter } from './snapshot-rows.js';
 
 /** Where snapshots go: a text block, an NDJSON line, or the dashboard. */
 export interface Presenter {

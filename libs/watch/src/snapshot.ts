@@ -1,5 +1,16 @@
 import { passRate, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts } from '@capi/core';
-import { type BatchState, heartbeatCounts, type RunState, totalCounts } from './run-state.js';
+import { type RunState, totalCounts } from './run-state.js';
+import {
+  ACTIVE,
+  type BatchRow,
+  batchRows,
+  batchStates,
+  type FailureRow,
+  FINAL,
+  failureRows,
+  ms,
+  type RowOptions,
+} from './snapshot-rows.js';
 
 /** What a renderer shows: a pure function of the RunState and the clock. */
 
@@ -14,28 +25,6 @@ export type DisplayState =
   | 'COMPLETED'
   | 'STOPPED'
   | 'FAILED';
-
-export type FailureFilter = 'all' | 'failed' | 'errors';
-
-export interface BatchRow {
-  batch: string;
-  pid: number | null;
-  state: string;
-  done: number;
-  total: number | null;
-  passRate: number | null;
-  rate: number | null;
-  current: string | null;
-}
-
-export interface FailureRow {
-  n: number;
-  id: string;
-  name: string;
-  status: 'failed' | 'error';
-  detail: string;
-  batch: string | null;
-}
 
 export interface Snapshot extends TestCounts {
   type: 'snapshot';
@@ -65,7 +54,7 @@ export interface Snapshot extends TestCounts {
   /** Tests without a result yet (of a completed run: the missing ones). */
   remaining: number | null;
   percent: number | null;
-  successRate: number | null;
+  passRate: number | null;
   rate: number;
   rateSeries: number[];
   batchStates: Record<string, number>;
@@ -78,22 +67,8 @@ export interface Snapshot extends TestCounts {
   badLines: number;
 }
 
-export interface SnapshotOptions {
-  now: number;
-  stallAfterS: number;
-  failureFilter?: FailureFilter;
-  maxFailures?: number;
-  maxBatches?: number;
+export interface SnapshotOptions extends RowOptions {
   maxLogLines?: number;
-}
-
-const FINAL = new Set(['completed', 'stopped', 'failed']);
-const ACTIVE = new Set(['starting', 'running']);
-
-const ms = (iso: string | null | undefined) => (iso ? Date.parse(iso) : Number.NaN);
-
-function isStalled(hb: StatusHeartbeat | null, opts: SnapshotOptions): boolean {
-  return !!hb && ACTIVE.has(hb.state) && opts.now - ms(hb.updatedAt) > opts.stallAfterS * 1000;
 }
 
 function heartbeats(state: RunState): StatusHeartbeat[] {
@@ -230,7 +205,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     ...counts,
     remaining,
     percent: total ? Math.min(100, (counts.done / total) * 100) : null,
-    successRate: passRate({ passed: counts.passed, failed: counts.failed, errors: counts.errors, missing }),
+    passRate: passRate({ passed: counts.passed, failed: counts.failed, errors: counts.errors, missing }),
     rate,
     rateSeries: [...state.series],
     batchStates: batchStates(state, opts),
@@ -297,52 +272,4 @@ export function resumeHint(state: RunState, display: DisplayState, pid: number |
   return journal
     ? `${stop}run the same capi-exec command again with --journal ${journal} (it skips the ids already there)`
     : `${stop}run the same capi-exec command again with a --journal to resume`;
-}
-
-function rowState(b: BatchState, state: RunState, opts: SnapshotOptions): string {
-  const hb = b.heartbeat;
-  if (!hb) return 'pending';
-  if (!FINAL.has(hb.state) && state.alive.get(hb.pid) === false) return 'DEAD';
-  if (isStalled(hb, opts)) return 'STALLED';
-  return hb.state;
-}
-
-function batchStates(state: RunState, opts: SnapshotOptions): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const b of state.batches.values()) {
-    const s = rowState(b, state, opts);
-    out[s] = (out[s] ?? 0) + 1;
-  }
-  return out;
-}
-
-const ORDER: Record<string, number> = { DEAD: 0, STALLED: 1, running: 2, starting: 3, stopping: 4, paused: 5 };
-
-function batchRows(state: RunState, opts: SnapshotOptions): BatchRow[] {
-  const rows = [...state.batches.values()].map((b) => {
-    const hb = b.heartbeat;
-    const c = b.hasJournal || !hb ? b.counts : heartbeatCounts(hb);
-    const s = rowState(b, state, opts);
-    return {
-      batch: hb?.batch ?? b.key,
-      pid: hb?.pid ?? null,
-      state: s,
-      done: c.done,
-      total: hb?.total ?? state.indexCounts.get(b.key) ?? null,
-      passRate: passRate({ passed: c.passed, failed: c.failed, errors: c.errors, missing: 0 }),
-      rate: hb && ACTIVE.has(hb.state) ? Number(hb.rate) || 0 : null,
-      current: hb && ACTIVE.has(hb.state) ? (hb.inFlight?.[0] ?? null) : null,
-    };
-  });
-  // Trouble first, then live batches, then the finished ones, newest name first.
-  rows.sort((a, b) => (ORDER[a.state] ?? 9) - (ORDER[b.state] ?? 9) || (a.batch < b.batch ? 1 : -1));
-  return rows.slice(0, opts.maxBatches ?? 50);
-}
-
-function failureRows(state: RunState, opts: SnapshotOptions): FailureRow[] {
-  const filter = opts.failureFilter ?? 'all';
-  const rows = state.failures.filter(
-    (f) => filter === 'all' || (filter === 'failed' ? f.status === 'failed' : f.status === 'error'),
-  );
-  return rows.slice(-(opts.maxFailures ?? 20));
 }
