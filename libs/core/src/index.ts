@@ -9,6 +9,7 @@ export * from './errors.js';
 export * from './exclusive-file.js';
 export * from './exit-code.js';
 export * from './flag-docs.js';
+export * from './flow-fields.js';
 export * from './help.js';
 export * from './journal.js';
 export * from './local-time.js';

@@ -1,5 +1,7 @@
 /** The record formats of docs/formats.md. Plain data: every tool reads and writes these. */
 
+import type { Capture, Phase } from './flow-fields.js';
+
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
@@ -36,6 +38,10 @@ export interface TestRecord {
   enabled: boolean;
   vars: Record<string, string>;
   source: SourceRef | null;
+  /** Flows (docs/formats.md): absent on rows without them, so older records stay as they were. */
+  capture?: Capture[];
+  flow?: string | null;
+  phase?: Phase;
 }
 
 export const RESULT_STATUSES = ['passed', 'failed', 'error', 'skipped'] as const;
@@ -70,6 +76,10 @@ export interface ResultRecord {
   shard?: string | null;
   /** Failed and error results only: the final attempt's request and response (docs/formats.md). */
   debug?: TestDebug;
+  /** Flows: the test's flow; `setup`/`teardown` for rows that are not tests; the run of a re-run flow (2, 3…). */
+  flow?: string;
+  phase?: Phase;
+  flowRun?: number;
 }
 
 /** A header as sent or received: name and value, in order (names may repeat). */

@@ -1,9 +1,15 @@
 import {
   bodyValue,
+  type Capture,
+  captureCellValue,
+  flowPhaseProblem,
+  flowValue,
   type HttpMethod,
   jsonTextValue,
   methodValue,
   millisValue,
+  type Phase,
+  phaseValue,
   statusValue,
   tagsValue,
   templatedJson,
@@ -82,4 +88,21 @@ export function checkExpectJson(cell: string | undefined): string | null {
  */
 export function parseJsonCell(field: string, text: string): unknown {
   return inColumn(field, () => templatedJson(text));
+}
+
+/** `capture`: `name=source` pairs separated by `;` (docs/formats.md "Flows"). */
+export function parseCapture(cell: string | undefined): Capture[] {
+  return inColumn('capture', () => captureCellValue(cell ?? ''));
+}
+
+/** `flow` and `phase` together: a setup or teardown row has no flow. */
+export function parseFlowPhase(
+  flowCell: string | undefined,
+  phaseCell: string | undefined,
+): { flow: string | undefined; phase: Phase | undefined } {
+  const phase = inColumn('phase', () => phaseValue(phaseCell ?? ''));
+  const flow = flowValue(flowCell ?? '');
+  const problem = flowPhaseProblem(flow, phase);
+  if (problem) throw new FieldError('flow', problem);
+  return { flow, phase };
 }
