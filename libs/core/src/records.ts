@@ -1,6 +1,6 @@
-/** The record formats of docs/formats.md. Plain data: every tool reads and writes these. */
-
 import type { Capture, Phase } from './flow-fields.js';
+
+/** The record formats of docs/formats.md. Plain data: every tool reads and writes these. */
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -38,9 +38,11 @@ export interface TestRecord {
   enabled: boolean;
   vars: Record<string, string>;
   source: SourceRef | null;
-  /** Flows (docs/formats.md): absent on rows without them, so older records stay as they were. */
+  /** Flows (docs/formats.md): values taken from the answer for later rows; absent: none. */
   capture?: Capture[];
-  flow?: string | null;
+  /** The flow the row belongs to; absent: none. */
+  flow?: string;
+  /** Absent: a test. */
   phase?: Phase;
 }
 
@@ -75,11 +77,13 @@ export interface ResultRecord {
   tags?: string[];
   shard?: string | null;
   /** Failed and error results only: the final attempt's request and response (docs/formats.md). */
-  debug?: TestDebug;
-  /** Flows: the test's flow; `setup`/`teardown` for rows that are not tests; the run of a re-run flow (2, 3…). */
+  /** The test's flow, when it has one. */
   flow?: string;
+  /** When the row is not a test. */
   phase?: Phase;
+  /** A flow run again from its first row on resume: 2, 3, … (absent on the first run). */
   flowRun?: number;
+  debug?: TestDebug;
 }
 
 /** A header as sent or received: name and value, in order (names may repeat). */

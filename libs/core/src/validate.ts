@@ -1,4 +1,4 @@
-import { type Capture, captureValue, flowPhaseProblem, PHASES, type Phase } from './flow-fields.js';
+import { flowFields, flowFieldsProblem } from './flow-fields.js';
 import { HTTP_METHODS, type HttpMethod, RESULT_STATUSES, type TestRecord } from './records.js';
 import { jsonLimitProblem, regexLimitProblem } from './suite-limits.js';
 
@@ -148,39 +148,7 @@ export function validateTestRecord(v: unknown): string | null {
     return 'field "tags": must be an array of strings';
   if (v.enabled !== undefined && typeof v.enabled !== 'boolean') return 'field "enabled": must be true or false';
   if (v.vars !== undefined && !isStrMap(v.vars)) return 'field "vars": must be an object of string values';
-  return flowProblem(v);
-}
-
-/** `capture`, `flow`, `phase`: the same rules as the suite CSV's cells of those names. */
-function flowProblem(v: Obj): string | null {
-  if (v.capture !== undefined && v.capture !== null) {
-    if (!Array.isArray(v.capture)) return 'field "capture": must be an array of {name, source}';
-    const names = new Set<string>();
-    for (const [i, c] of v.capture.entries()) {
-      if (!isObj(c) || !isStr(c.name) || !isStr(c.source))
-        return `field "capture[${i}]": must be an object with string name and source`;
-      const problem = valueProblem(`capture[${i}]`, () => captureValue(c.name as string, c.source as string));
-      if (problem) return problem;
-      if (names.has(c.name)) return `field "capture[${i}]": capture ${c.name} given twice`;
-      names.add(c.name);
-    }
-  }
-  if (v.flow !== undefined && v.flow !== null && !isText(v.flow))
-    return 'field "flow": must be a non-empty string or null';
-  if (v.phase !== undefined && !(PHASES as readonly unknown[]).includes(v.phase))
-    return `field "phase": must be ${PHASES.join(' or ')} (absent for a test)`;
-  const both = flowPhaseProblem(isText(v.flow) ? v.flow : undefined, v.phase as Phase | undefined);
-  return both ? `field "flow": ${both}` : null;
-}
-
-/** The flow fields of a validated record, only those it has (a record without them stays as it was). */
-function flowFields(v: Obj): Pick<TestRecord, 'capture' | 'flow' | 'phase'> {
-  const out: Pick<TestRecord, 'capture' | 'flow' | 'phase'> = {};
-  const capture = v.capture as Capture[] | null | undefined;
-  if (capture && capture.length > 0) out.capture = capture.map((c) => captureValue(c.name, c.source));
-  if (isText(v.flow)) out.flow = v.flow.trim();
-  if (v.phase !== undefined) out.phase = v.phase as Phase;
-  return out;
+  return flowFieldsProblem(v);
 }
 
 /** `expect`: the same rules as the suite CSV's expect_status, expect_body, expect_json and max_ms cells. */
@@ -253,6 +221,7 @@ export function normalizeTestRecord(v: Obj, seq: number): TestRecord {
     source: isSourceRef(v.source)
       ? { file: (v.source as Obj).file as string, line: (v.source as Obj).line as number }
       : null,
+    // Flows (capture, flow, phase): only when present, so records without them stay as they were.
     ...flowFields(v),
   };
 }

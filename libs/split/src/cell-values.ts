@@ -2,7 +2,6 @@ import {
   bodyValue,
   type Capture,
   captureCellValue,
-  flowPhaseProblem,
   flowValue,
   type HttpMethod,
   jsonTextValue,
@@ -99,10 +98,13 @@ export function parseCapture(cell: string | undefined): Capture[] {
 export function parseFlowPhase(
   flowCell: string | undefined,
   phaseCell: string | undefined,
-): { flow: string | undefined; phase: Phase | undefined } {
+): { flow: string | null; phase: Phase | null } {
   const phase = inColumn('phase', () => phaseValue(phaseCell ?? ''));
   const flow = flowValue(flowCell ?? '');
-  const problem = flowPhaseProblem(flow, phase);
-  if (problem) throw new FieldError('flow', problem);
+  if (flow !== null && phase !== null)
+    throw new FieldError(
+      'flow',
+      `a ${phase} row belongs to no flow (it runs in every process); give phase or flow, not both`,
+    );
   return { flow, phase };
 }

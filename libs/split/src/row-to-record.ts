@@ -71,11 +71,11 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
 function withFlowFields(
   record: TestRecord,
   capture: readonly Capture[],
-  { flow, phase }: { flow: string | undefined; phase: Phase | undefined },
+  { flow, phase }: { flow: string | null; phase: Phase | null },
 ): TestRecord {
   if (capture.length > 0) record.capture = capture.map((c) => ({ ...c }));
-  if (flow !== undefined) record.flow = flow;
-  if (phase !== undefined) record.phase = phase;
+  if (flow !== null) record.flow = flow;
+  if (phase !== null) record.phase = phase;
   return record;
 }
 

@@ -52,7 +52,7 @@ test('a bad capture cell is exit 2 naming file, line and field; nothing is writt
   const r = await split([suite, '--out', out]);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /bad\.csv:3: field "capture": capture item: unknown capture source "jsn:\$\.id"/);
+  assert.match(r.stderr, /bad\.csv:3: field "capture": capture "item": unknown capture source "jsn:\$\.id"/);
   await assert.rejects(readFile(join(out, 'index.json')));
 });
 
