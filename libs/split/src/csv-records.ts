@@ -39,7 +39,7 @@ export async function* csvRecords(
       }
       try {
         const record = toRecord(cells, line);
-        scope.place(record);
+        scope.place(record, varNames);
         checkTemplates(
           record,
           CSV_FIELDS,

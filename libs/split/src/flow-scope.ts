@@ -7,13 +7,14 @@ import { FieldError } from './cell-values.js';
  * - setup rows come before every test and teardown row (they run first in each process);
  * - the rows of a flow are together (a flow is cut into batches and shards whole, as a
  *   stream, so its rows cannot be gathered from all over the suite);
- * - `{{name}}` may name a capture of a setup row, or of an earlier row of its own flow.
+ * - `{{name}}` may name a capture of a setup row, or of an earlier row of its own flow (a
+ *   teardown row: of an earlier teardown row); a capture may not take a column's name.
  * Memory: the names of the flows seen so far (to refuse a flow that comes back), nothing
  * per row.
  */
 export interface FlowScope {
   /** Throws FieldError when the row is out of place. */
-  place(rec: TestRecord): void;
+  place(rec: TestRecord, vars: ReadonlySet<string>): void;
   /** The captured names the row may use, next to the suite's variables. */
   known(rec: TestRecord, vars: ReadonlySet<string>): ReadonlySet<string>;
   /** Why `name` is unknown to this row, when captures explain it better than `problem`. */
@@ -24,6 +25,7 @@ export interface FlowScope {
 
 export function flowScope(): FlowScope {
   const setupNames = new Set<string>();
+  const teardownNames = new Set<string>();
   const flowStart = new Map<string, number>();
   /** The first flow that captured each name: for "captured only in another flow". */
   const capturedIn = new Map<string, string>();
@@ -31,7 +33,14 @@ export function flowScope(): FlowScope {
   let currentNames = new Set<string>();
   let pastSetup = false;
   return {
-    place(rec) {
+    place(rec, vars) {
+      // a column (or a record's own variable) would always win over the capture: it could never be read
+      for (const { name } of rec.capture ?? [])
+        if (vars.has(name))
+          throw new FieldError(
+            'capture',
+            `capture name "${name}" is also a column of the suite (the column would always win); choose another name`,
+          );
       if (rec.phase === 'setup' && pastSetup)
         throw new FieldError(
           'phase',
@@ -45,7 +54,8 @@ export function flowScope(): FlowScope {
         );
     },
     known(rec, vars) {
-      const own = rec.flow != null && rec.flow === current ? currentNames : null;
+      const own =
+        rec.phase === 'teardown' ? teardownNames : rec.flow != null && rec.flow === current ? currentNames : null;
       if (setupNames.size === 0 && own === null) return vars;
       return new Set([...vars, ...setupNames, ...(own ?? [])]);
     },
@@ -71,6 +81,7 @@ export function flowScope(): FlowScope {
       }
       for (const { name } of rec.capture ?? []) {
         if (rec.phase === 'setup') setupNames.add(name);
+        else if (rec.phase === 'teardown') teardownNames.add(name);
         else if (flow !== null) {
           currentNames.add(name);
           if (!capturedIn.has(name)) capturedIn.set(name, flow);

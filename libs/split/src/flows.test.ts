@@ -119,6 +119,22 @@ test('templates may use captures of setup rows and earlier rows of their own flo
   });
 });
 
+test('a capture named like a column is refused; teardown rows see earlier teardown captures', async () => {
+  await assert.rejects(split('id,url,capture,flow,item\nA,/a/{{item}},item=json:$.id,f1,1\n'), {
+    message: /^s\.csv:2: field "capture": capture name "item" is also a column of the suite/,
+  });
+  const records = await split(
+    `${HEADER}${LOGIN}T,,,GET,/a,\nb1,teardown,,POST,/out?t={{token}},n=status\nb2,teardown,,GET,/n/{{n}},\n`,
+  );
+  assert.deepEqual(
+    records.map((r) => r.id),
+    ['login', 'T', 'b1', 'b2'],
+  );
+  await assert.rejects(split(`${HEADER}${LOGIN}A,,f1,POST,/a,n=status\nb2,teardown,,GET,/n/{{n}},\n`), {
+    message: /captured only in flow "f1", and this row is in no flow/,
+  });
+});
+
 test('a setup row after a test, and a flow whose rows are apart, are refused', async () => {
   await assert.rejects(split(`${HEADER}T1,,,GET,/a,\n${LOGIN}`), {
     message: /^s\.csv:3: field "phase": a setup row after tests: setup rows come first/,

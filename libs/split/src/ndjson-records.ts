@@ -20,11 +20,12 @@ export async function* ndjsonRecords(chunks: AsyncIterable<Buffer>, source: stri
       const record = normalizeTestRecord(value as Record<string, unknown>, 0);
       if (record.source === null) record.source = { file: source, line };
       try {
-        scope.place(record);
+        const vars = new Set(Object.keys(record.vars));
+        scope.place(record, vars);
         checkTemplates(
           record,
           NDJSON_FIELDS,
-          () => scope.known(record, new Set(Object.keys(record.vars))),
+          () => scope.known(record, vars),
           undefined,
           (name, problem) => scope.explain(record, name, problem),
         );
