@@ -13,8 +13,15 @@ export interface ResultCounts {
 }
 
 /**
+ * Setup and teardown results (flows) are not tests: every process writes its own, under
+ * the same ids in every batch, and a re-login writes more. Counts, completeness and
+ * reruns skip them.
+ */
+const isPhase = (r: { phase?: unknown } | null) => r?.phase === 'setup' || r?.phase === 'teardown';
+
+/**
  * Counts the final results in a run's journals, one per id (the last record of an id
- * wins). Ids are distinct per batch, never across batches, so memory holds one batch.
+ * wins: a flow re-run on resume replaces its earlier partial results). Ids are distinct per batch, never across batches, so memory holds one batch.
  */
 export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
   const paths = runPaths(runDir);
@@ -32,12 +39,12 @@ export async function countFiles(files: string[]): Promise<ResultCounts> {
     // a live worker may be writing the last line right now: a torn tail is not counted;
     // one corrupt line mid-journal does not stop --status or the supervisor's counts
     for await (const { value } of readJournal(file, { onTornTail: () => {}, onBadLine })) {
-      const r = value as { id: string; status: string } | null;
+      const r = value as { id: string; status: string; phase?: unknown } | null;
       if (typeof r?.id !== 'string') {
         c.bad++;
         continue;
       }
-      last.set(r.id, r.status);
+      if (!isPhase(r)) last.set(r.id, r.status);
     }
     for (const status of last.values()) tally(c, status);
   }
@@ -50,8 +57,8 @@ export async function* failedIds(runDir: string, batches: string[]): AsyncGenera
   for (const batch of batches) {
     const last = new Map<string, string>();
     for await (const { value } of readJournal(paths.resultFile(batch))) {
-      const r = value as { id: string; status: string };
-      last.set(r.id, r.status);
+      const r = value as { id: string; status: string; phase?: unknown };
+      if (!isPhase(r)) last.set(r.id, r.status);
     }
     for (const [id, status] of last) if (status === 'failed' || status === 'error') yield id;
   }
@@ -62,8 +69,8 @@ export async function journalCount(runDir: string, batch: string): Promise<numbe
   const ids = new Set<string>();
   const journal = runPaths(runDir).resultFile(batch);
   for await (const { value } of readJournal(journal, { onTornTail: () => {}, onBadLine: () => {} })) {
-    const id = (value as { id?: unknown } | null)?.id;
-    if (typeof id === 'string') ids.add(id);
+    const r = value as { id?: unknown; phase?: unknown } | null;
+    if (typeof r?.id === 'string' && !isPhase(r)) ids.add(r.id);
   }
   return ids.size;
 }
@@ -87,13 +94,15 @@ export async function runCounts(runDir: string): Promise<ResultCounts & { source
   }
   // one record per id in the merged report: no map of ids (it may hold millions)
   const c: ResultCounts = { results: 0, passed: 0, failed: 0, errors: 0, skipped: 0, bad: 0 };
-  for await (const { value } of readJournal(join(paths.report, 'results.ndjson'))) tally(c, (value as Status).status);
+  for await (const { value } of readJournal(join(paths.report, 'results.ndjson')))
+    if (!isPhase(value as Status)) tally(c, (value as Status).status);
   return { ...c, source: c.results > 0 ? 'report' : 'none' };
 }
 
 interface Status {
   id: string;
   status: string;
+  phase?: unknown;
 }
 
 function tally(c: ResultCounts, status: string): void {
