@@ -218,14 +218,19 @@ async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, rec
   live.state = live.paused ? 'paused' : 'running';
   try {
     for await (const rec of records) {
-      if (stop.ended()) break;
+      if (stop.failure) break;
+      // After a stop the rest of the input is read for its teardown rows only (they run after a stop too).
+      if (stop.ended()) {
+        if (rec.phase === 'teardown' && rec.enabled) flows.addTeardown(rec);
+        continue;
+      }
       if (!rec.enabled) {
         await record(rec, skippedOutcome(), secrets);
         continue;
       }
       if (!(await flows.take(rec)) || stop.ended()) continue;
       await lanes.waitUntil(() => (lanes.hasRoom() && !flows.holding()) || stop.ended());
-      if (stop.ended()) break;
+      if (stop.ended()) continue;
       live.state = 'running';
       live.inFlight.add(rec.id);
       lanes.start(() => flows.lane(rec).catch((err) => stop.fail(err)));

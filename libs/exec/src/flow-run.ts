@@ -41,6 +41,8 @@ export interface FlowRun {
   /** A record as it is read: true when it should start a lane (`lane`), false when handled. */
   take(rec: TestRecord): Promise<boolean>;
   lane(rec: TestRecord): Promise<void>;
+  /** A teardown row read after a stop: kept to run at the end. */
+  addTeardown(rec: TestRecord): void;
   /** No new test may start (a re-login runs). */
   holding(): boolean;
   /** After the input: the setup if it has not run yet. */
@@ -188,6 +190,7 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   return {
     take,
     lane,
+    addTeardown: (rec) => phases.addTeardown(rec),
     holding: () => reauth.busy(),
     inputEnded: ensureSetup,
     finish,

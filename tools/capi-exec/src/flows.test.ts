@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
-import { fileScope, get, ndjson } from './fixtures.js';
-import { crudFlow, execRun, filesUnder, lastPerId, loginRow, results } from './flow-suites.js';
+import { fileScope, get, ndjson, spawnExec, waitFor } from './fixtures.js';
+import { CLIENT_ENV, crudFlow, execRun, filesUnder, lastPerId, loginRow, results } from './flow-suites.js';
 
 // Flows (issue 13, docs/capi-exec.md "Flows"): captures, lanes, stops, setup and secrets,
 // against the demo API and a loopback server of the test's own.
@@ -182,4 +183,38 @@ test('no setup-captured token reaches any file, stdout, stderr or trace, even fr
     for (const t of tokens) assert.equal(f.text.includes(t), false, `${f.path} holds a token`);
   // The flow's own id is shown: it is what a person debugging the flow needs.
   assert.match(r.stderr + r.stdout, /s-create/);
+});
+
+test('teardown rows run after a stop too; the stop still exits 143', async () => {
+  const slow = await startDemoApi({ latencyMs: 150 });
+  after(() => slow.close());
+  const dir = await scope.scratch();
+  const journal = join(dir, 'j.ndjson');
+  const flows = Array.from({ length: 10 }, (_, i) => crudFlow(`t${i}`)).flat();
+  const bye = get('bye', '/secure/items', {
+    phase: 'teardown',
+    request: { headers: { Authorization: 'Bearer {{access_token}}' } },
+  });
+  const input = join(dir, 'in.ndjson');
+  await writeFile(input, ndjson([loginRow(), ...flows, bye]));
+  const run = spawnExec(['--in', input, '--base-url', slow.url, '--concurrency', '2', '--journal', journal], {
+    env: CLIENT_ENV,
+  });
+  await waitFor(() => existsSync(journal) && readFileSync(journal, 'utf8').split('\n').length > 4, 20_000);
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  assert.equal(r.code, 143, r.stderr);
+  const rs = results(readFileSync(journal, 'utf8'));
+  assert.equal(rs.at(-1)?.id, 'bye');
+  assert.equal(rs.at(-1)?.status, 'passed', 'the teardown row still had the token');
+  assert.ok(rs.filter((x) => x.phase === undefined).length < 40, 'the stop came before the end');
+});
+
+test('bad flow input is exit 2: a setup row after a test, a bad --reauth-on', async () => {
+  const late = await execRun(['--base-url', api.url], { input: ndjson([get('t', '/health'), loginRow()]) });
+  assert.equal(late.code, 2);
+  assert.match(late.stderr, /<stdin>:2: field "phase": setup row "login" comes after row "t"/);
+  const bad = await execRun(['--base-url', api.url, '--reauth-on', '4O1'], { input: ndjson([get('t', '/health')]) });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--reauth-on takes status codes like 401/);
 });
