@@ -26,7 +26,7 @@ const libs = readdirSync(join(root, 'libs')).filter((l) => l !== 'testkit' && l 
 const started = Date.now();
 
 rmSync(out, { recursive: true, force: true });
-await build({
+const bundled = await build({
   entryPoints: Object.fromEntries(tools.map((t) => [t, join(root, 'tools', t, 'src/main.ts')])),
   outdir: join(out, 'lib'),
   bundle: true,
@@ -42,7 +42,12 @@ await build({
   alias: Object.fromEntries(libs.map((l) => [`@capi/${l}`, join(root, 'libs', l, 'src/index.ts')])),
   external: Object.keys(pkg.dependencies).flatMap((d) => [d, `${d}/*`]),
   logLevel: 'warning',
+  metafile: true,
 });
+// Test scaffolding (each package's src/test-support/, and tests) never ships: a tool that
+// reached it through an import is a mistake, refused here rather than shipped.
+const leaked = Object.keys(bundled.metafile.inputs).filter((p) => /(^|\/)test-support\/|\.test\.ts$/.test(p));
+if (leaked.length > 0) throw new Error(`test scaffolding would ship in the package: ${leaked.join(', ')}`);
 // capi-split reads its version from ../package.json, as in the repository
 writeFileSync(
   join(out, 'package.json'),

@@ -50,7 +50,7 @@ interface Target {
  * What writing to `path` means. temp + rename would replace a symlink with a file, and a
  * FIFO or a device with a file nobody reads, so those are followed or written in place.
  */
-export async function resolveTarget(path: string, depth = 0): Promise<Target> {
+export async function resolveWritePath(path: string, depth = 0): Promise<Target> {
   let st: Awaited<ReturnType<typeof lstat>>;
   try {
     st = await lstat(path);
@@ -60,7 +60,7 @@ export async function resolveTarget(path: string, depth = 0): Promise<Target> {
   }
   if (st.isSymbolicLink()) {
     if (depth >= 16) throw new CapiError(`cannot write ${path}: too many symbolic links`, ExitCode.badInput);
-    return resolveTarget(resolve(dirname(path), await readlink(path)), depth + 1);
+    return resolveWritePath(resolve(dirname(path), await readlink(path)), depth + 1);
   }
   if (st.isDirectory()) throw new CapiError(`cannot write ${path}: it is a folder`, ExitCode.badInput);
   return { path, direct: !st.isFile() };
@@ -68,7 +68,7 @@ export async function resolveTarget(path: string, depth = 0): Promise<Target> {
 
 /** Writes a whole file so that readers see the old content or the new one, never a half. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = FILE_MODE): Promise<void> {
-  const { path, direct } = await resolveTarget(target);
+  const { path, direct } = await resolveWritePath(target);
   if (direct) return writeFile(path, data).catch((err: unknown) => Promise.reject(writeError(target, err)));
   await makeDir(dirname(path));
   const tmp = tempPathFor(path);
@@ -132,7 +132,7 @@ function ending(stream: WriteStream, target: string) {
 
 /** A write stream that only becomes `path` on commit (a FIFO or device is written in place). */
 export async function createAtomicStream(target: string, mode = FILE_MODE): Promise<AtomicStream> {
-  const { path, direct } = await resolveTarget(target);
+  const { path, direct } = await resolveWritePath(target);
   if (direct) return directStream(target, path);
   await makeDir(dirname(path));
   const tmp = tempPathFor(path);

@@ -69,7 +69,6 @@ export {
   RUN_STATES,
   type RunManifest,
   type StatusHeartbeat,
-  type TestCounts,
   type TestDebug,
   type TestRecord,
 } from './records.js';
@@ -99,6 +98,14 @@ export {
   unknownTemplateName,
 } from './template-names.js';
 export { formatDuration, isLive, liveLine, paint, plural, useColor } from './term.js';
+export {
+  addTestCounts,
+  COUNT_OF_STATUS,
+  countResult,
+  emptyTestCounts,
+  type TestCounts,
+  testCountsOf,
+} from './test-counts.js';
 export {
   bodyValue,
   jsonTextValue,

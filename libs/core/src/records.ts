@@ -1,4 +1,5 @@
 import type { Capture, Phase } from './flow-fields.js';
+import type { TestCounts } from './test-counts.js';
 
 /** The record formats of docs/formats.md. Plain data: every tool reads and writes these. */
 
@@ -135,15 +136,6 @@ export const HEARTBEAT_STATES = [
   'failed',
 ] as const;
 export type HeartbeatState = (typeof HEARTBEAT_STATES)[number];
-
-/** How many tests have a result, and of what status: heartbeats, live state, status and watch views share these. */
-export interface TestCounts {
-  done: number;
-  passed: number;
-  failed: number;
-  errors: number;
-  skipped: number;
-}
 
 export interface StatusHeartbeat extends TestCounts {
   state: HeartbeatState;

@@ -8,7 +8,7 @@ import type { RateLimiter } from './rate-limiter.js';
  * second. `rate` is the whole run's and is shared by the `workers` live workers;
  * `concurrency` is this worker's. A missing or half-written file changes nothing.
  */
-export interface Control {
+export interface ControlSettings {
   paused?: boolean;
   rate?: string | number | null;
   concurrency?: number;
@@ -22,7 +22,7 @@ export interface ControlEffect {
   concurrency: number | null;
 }
 
-export function controlEffect(c: Control): ControlEffect {
+export function controlEffect(c: ControlSettings): ControlEffect {
   const workers = Number.isInteger(c.workers) && (c.workers as number) > 0 ? (c.workers as number) : 1;
   let rate: number | null = null;
   if (typeof c.rate === 'number' && c.rate > 0) rate = c.rate / workers;
@@ -60,9 +60,9 @@ export function watchControl(
       return;
     }
     if (text === last) return;
-    let parsed: Control;
+    let parsed: ControlSettings;
     try {
-      parsed = JSON.parse(text) as Control;
+      parsed = JSON.parse(text) as ControlSettings;
     } catch {
       return;
     }

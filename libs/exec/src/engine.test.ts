@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { normalizeTestRecord, type TestRecord } from '@capi/core';
 import { type EngineOptions, runTests } from './engine.js';
-import { type FixtureServer, serve } from './fixture-server.js';
 import { createLiveState } from './live-state.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { type ExecResult, makeResult } from './result.js';
 import { parseBaseUrl } from './target.js';
+import { type FixtureServer, serve } from './test-support/fixture-server.js';
 
 const servers: FixtureServer[] = [];
 after(async () => {

@@ -1,4 +1,4 @@
-import type { HeartbeatState, TestCounts } from '@capi/core';
+import { emptyTestCounts, type HeartbeatState, type TestCounts } from '@capi/core';
 
 /**
  * The run as it goes, shared by the engine, the heartbeat, the progress line and the
@@ -30,11 +30,7 @@ export function createLiveState(concurrency: number, total: number | null = null
   const live: LiveState = {
     state: 'starting',
     total,
-    done: 0,
-    passed: 0,
-    failed: 0,
-    errors: 0,
-    skipped: 0,
+    ...emptyTestCounts(),
     resumed: 0,
     resumedNotPassed: 0,
     inFlight: new Set(),

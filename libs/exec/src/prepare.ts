@@ -4,7 +4,7 @@ import { checkExpectation, type Expectation } from './checks.js';
 import type { OutgoingRequest } from './http-client.js';
 import { addCredentialHeaders, type SecretSet } from './redact.js';
 import type { BaseUrl } from './target.js';
-import { resolveTarget } from './target.js';
+import { requestTarget } from './target.js';
 import { expand, expandNullable, type TemplateScope } from './template.js';
 
 /** A test made ready to send: templates expanded, URL resolved, headers merged. */
@@ -143,7 +143,7 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
     scope.captures = ctx.captures;
     scope.onCaptureSecret = (v) => ctx.secrets.add(v);
   }
-  const target = resolveTarget(expand(rec.request.url, scope, 'request.url'), ctx.base);
+  const target = requestTarget(expand(rec.request.url, scope, 'request.url'), ctx.base);
   const given = givenHeaders(target.origin, ctx);
   const plain = Object.keys(rec.request.headers).length === 0 && !hasTemplates(given);
   const headers = plain ? given : mergeHeaders(rec, scope, given);

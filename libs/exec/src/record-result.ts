@@ -1,4 +1,4 @@
-import { formatStory, type TestDebug, type TestRecord } from '@capi/core';
+import { countResult, formatStory, type TestDebug, type TestRecord } from '@capi/core';
 import type { EngineOptions, ResultSink } from './engine.js';
 import { fingerprint } from './fingerprint.js';
 import type { LiveState } from './live-state.js';
@@ -35,14 +35,6 @@ function redactOutcome(o: Outcome, secrets: SecretSet): void {
   if (o.error) o.error.message = secrets.redact(o.error.message);
 }
 
-function tally(live: LiveState, r: ExecResult): void {
-  live.done++;
-  if (r.status === 'passed') live.passed++;
-  else if (r.status === 'failed') live.failed++;
-  else if (r.status === 'error') live.errors++;
-  else live.skipped++;
-}
-
 /** `--trace`: the story of a test it names, or of a failed one with `failed`. */
 function traceResult(options: EngineOptions, rec: TestRecord, result: ExecResult, o: Outcome, secrets: SecretSet) {
   const trace = options.trace;
@@ -67,7 +59,7 @@ export function resultRecorder(options: EngineOptions, live: LiveState, sink: Re
     if (pending) await pending;
     // Setup and teardown rows are not tests: not counted, never --max-errors.
     if (rec.phase !== undefined) return;
-    tally(live, result);
+    countResult(live, result.status);
     const why = stop.cause ? null : tooManyErrors(live, options.maxErrors);
     if (why) stop.end('max-errors', why);
   };

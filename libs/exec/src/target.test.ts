@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isRelativeUrl } from '@capi/core';
-import { BadUrl, encodeTarget, parseBaseUrl, resolveTarget } from './target.js';
+import { BadUrl, encodeTarget, parseBaseUrl, requestTarget } from './target.js';
 
 const base = parseBaseUrl('http://127.0.0.1:8080/api/');
 /** What a WHATWG parser (Node's URL) sends for the same reference under the base. */
@@ -15,7 +15,7 @@ test('a relative URL is encoded as WHATWG URL parsing encodes it, character by c
   // `/`, `.` and `\` shape the path (dot segments, backslash as slash), `#` and `?` split it: tested below.
   for (const ch of chars.filter((c) => !'/.\\#?'.includes(c))) {
     for (const ref of [`/a${ch}b`, `/p?q=x${ch}y`]) {
-      assert.equal(resolveTarget(ref, base).path, whatwg(ref), JSON.stringify(ref));
+      assert.equal(requestTarget(ref, base).path, whatwg(ref), JSON.stringify(ref));
     }
   }
 });
@@ -32,14 +32,14 @@ test('%-escapes and reserved characters stay; the fragment is dropped; spaces ar
     ['items/ü', '/api/items/%C3%BC'],
     ["/it's?q=it's", "/api/it's?q=it%27s"],
   ];
-  for (const [ref, path] of cases) assert.equal(resolveTarget(ref, base).path, path, ref);
+  for (const [ref, path] of cases) assert.equal(requestTarget(ref, base).path, path, ref);
   assert.equal(encodeTarget('/plain/path?q=1&r=2'), '/plain/path?q=1&r=2');
 });
 
 test('an absolute URL is parsed by URL; another scheme is BAD_URL; a relative one without a base too', () => {
-  assert.deepEqual(resolveTarget(' http://h:1/a b?q=ü#x ', null), { origin: 'http://h:1', path: '/a%20b?q=%C3%BC' });
-  assert.throws(() => resolveTarget('ftp://h/x', base), BadUrl);
-  assert.throws(() => resolveTarget('/x', null), /relative URL "\/x" needs --base-url or CAPI_BASE_URL/);
+  assert.deepEqual(requestTarget(' http://h:1/a b?q=ü#x ', null), { origin: 'http://h:1', path: '/a%20b?q=%C3%BC' });
+  assert.throws(() => requestTarget('ftp://h/x', base), BadUrl);
+  assert.throws(() => requestTarget('/x', null), /relative URL "\/x" needs --base-url or CAPI_BASE_URL/);
   assert.equal(isRelativeUrl(' /x'), true);
   assert.equal(isRelativeUrl('HTTPS://h/x'), false);
   assert.equal(isRelativeUrl('mailto:a@b'), false);

@@ -63,7 +63,7 @@ export function encodeTarget(ref: string): string {
   return s.slice(0, q).replace(PATH_UNSAFE, percent) + s.slice(q).replace(QUERY_UNSAFE, percent);
 }
 
-export function resolveTarget(url: string, base: BaseUrl | null): Target {
+export function requestTarget(url: string, base: BaseUrl | null): Target {
   const text = trimUrl(url);
   if (ABSOLUTE.test(text)) {
     let u: URL;

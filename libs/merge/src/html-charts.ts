@@ -1,4 +1,4 @@
-import type { Summary } from './summary.js';
+import { countOf, type Summary } from './summary.js';
 
 /**
  * The report's charts as inline SVG, drawn on the server: they show where scripts are
@@ -56,7 +56,7 @@ export function lineSvg(values: number[], caption: string, esc: Esc, name = ''):
 export function charts(s: Summary, esc: Esc): { status: string; latency: string; throughput: string } {
   const statuses = ['passed', 'failed', 'error', 'skipped', 'missing'] as const;
   const status = barsSvg(
-    statuses.map((k) => ({ label: k, value: s.counts[k], color: COLORS[k] })),
+    statuses.map((k) => ({ label: k, value: s.counts[countOf(k)], color: COLORS[k] })),
     esc,
     '',
     'tests by status',

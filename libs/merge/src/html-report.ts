@@ -62,7 +62,7 @@ function cards(s: Summary): string {
     ['tests', String(c.total)],
     ['passed', String(c.passed)],
     ['failed', String(c.failed)],
-    ['errors', String(c.error)],
+    ['errors', String(c.errors)],
     ['skipped', String(c.skipped)],
     ['missing', String(c.missing)],
     ['flaky', String(c.flaky)],

@@ -7,7 +7,7 @@ export type { Outputs } from './outputs.js';
 export { percentile } from './percentile.js';
 export { reasonOf } from './reason.js';
 export { type ShowOptions, showTest } from './show.js';
-export { type Counts, type Summary, summarize } from './summary.js';
+export { type Counts, type Summary, summarizeMerge } from './summary.js';
 export {
   decidedBy,
   evaluateThresholds,

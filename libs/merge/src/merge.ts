@@ -15,7 +15,7 @@ import { type RunFolderFiles, readRunFolder } from './run-folder.js';
 import { openSink, type Sink } from './sink.js';
 import { type MergeInput, resolveInputs } from './sources.js';
 import { readSuite, readSuiteNdjson } from './suite.js';
-import { type Counts, type Summary, summarize } from './summary.js';
+import { type Counts, type Summary, summarizeMerge } from './summary.js';
 import { textReport } from './text-report.js';
 import { evaluateThresholds, parseThreshold, type ThresholdResult, verdictOf } from './thresholds.js';
 
@@ -154,7 +154,7 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
   // go green in CI when the splitter refused the suite.
   const empty = state.tests.size === 0;
   if (empty) opts.warn?.('no results and no suite ids found: nothing ran, the verdict is failed');
-  const summary = summarize(state);
+  const summary = summarizeMerge(state);
   const results = evaluateThresholds(summary, thresholds);
   const verdict = empty ? 'failed' : verdictOf(results);
   const title = runs.find((r) => r.manifest?.id)?.manifest?.id ?? inputs.map((i) => i.label).join(', ');

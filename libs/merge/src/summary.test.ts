@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addExpected, addResult, createMergeState } from './merge-state.js';
-import { summarize } from './summary.js';
+import { summarizeMerge } from './summary.js';
 import { textReport } from './text-report.js';
 
 const T0 = Date.parse('2026-01-01T10:00:00.000Z');
@@ -50,8 +50,8 @@ function sample() {
 }
 
 test('counts, pass rate, wall time, throughput and latency', () => {
-  const sum = summarize(sample());
-  assert.deepEqual(sum.counts, { total: 15, passed: 10, failed: 2, error: 1, skipped: 1, missing: 1, flaky: 0 });
+  const sum = summarizeMerge(sample());
+  assert.deepEqual(sum.counts, { total: 15, passed: 10, failed: 2, errors: 1, skipped: 1, missing: 1, flaky: 0 });
   assert.equal(sum.passRate, (10 / 14) * 100);
   // First start at +0 s, last end at +9 s + 1000 ms.
   assert.equal(sum.wallMs, 10_000);
@@ -74,7 +74,7 @@ test('counts, pass rate, wall time, throughput and latency', () => {
 });
 
 test('failures group by check and the pattern of the actual value; errors by code', () => {
-  const sum = summarize(sample());
+  const sum = summarizeMerge(sample());
   assert.deepEqual(
     sum.failureGroups.map((g) => [g.reason, g.count, g.examples]),
     [
@@ -86,7 +86,7 @@ test('failures group by check and the pattern of the actual value; errors by cod
 });
 
 test('per-tag and per-batch rows, and the text report shows them', () => {
-  const sum = summarize(sample());
+  const sum = summarizeMerge(sample());
   assert.deepEqual(
     sum.tags.map((r) => [r.key, r.counts.total, r.counts.failed]),
     [
@@ -147,9 +147,9 @@ test('tests that never sent a request count in the totals but not in the latency
     attempts: 2,
     error: { code: 'TIMEOUT', message: 'no answer in 900 ms' },
   });
-  const sum = summarize(s);
+  const sum = summarizeMerge(s);
   assert.equal(sum.counts.total, 7);
-  assert.equal(sum.counts.error, 3);
+  assert.equal(sum.counts.errors, 3);
   assert.equal(sum.notSent, 2);
   assert.deepEqual(sum.latency, { p50: 300, p90: 900, p95: 900, p99: 900, max: 900, mean: 1900 / 5 });
   assert.deepEqual(
@@ -170,7 +170,7 @@ test('tests that never sent a request count in the totals but not in the latency
     response: { status: 200, bytes: 2 },
     attempts: 1,
   });
-  const again = summarize(s);
+  const again = summarizeMerge(s);
   assert.equal(again.notSent, 1);
   assert.equal(again.latency.mean, 1950 / 6);
 });

@@ -1,4 +1,4 @@
-import { passRate } from '@capi/core';
+import { COUNT_OF_STATUS, passRate, type TestCounts } from '@capi/core';
 import { countFlows, type FlowCounts, type PhaseTally } from './flow-summary.js';
 import type { MergeState } from './merge-state.js';
 import { errorText, failureText, type MergedStatus, type MergedTest } from './merged-test.js';
@@ -6,7 +6,16 @@ import { percentile } from './percentile.js';
 import { reasonOf } from './reason.js';
 import { FLAG_FLAKY, FLAG_UNSENT, STATUS_CODE, STATUSES, type TestTable } from './test-table.js';
 
-export type Counts = Record<MergedStatus, number> & { total: number; flaky: number };
+/** The counts of a merge: core's, without `done` (every test is there), with `missing`, `flaky` and `total`. */
+export interface Counts extends Omit<TestCounts, 'done'> {
+  total: number;
+  missing: number;
+  flaky: number;
+}
+
+/** The count a merged test of each status adds to (`error` → `errors`, as everywhere). */
+export const countOf = (status: MergedStatus): Exclude<keyof Counts, 'total' | 'flaky'> =>
+  status === 'missing' ? 'missing' : COUNT_OF_STATUS[status];
 
 export interface GroupRow {
   key: string;
@@ -68,7 +77,7 @@ export const emptyCounts = (): Counts => ({
   total: 0,
   passed: 0,
   failed: 0,
-  error: 0,
+  errors: 0,
   skipped: 0,
   missing: 0,
   flaky: 0,
@@ -121,7 +130,7 @@ class GroupAcc {
       if (a[o] === 0) continue;
       const counts = emptyCounts();
       counts.total = a[o] as number;
-      for (let s = 0; s < STATUSES.length; s++) counts[STATUSES[s] as MergedStatus] = a[o + 1 + s] as number;
+      for (let s = 0; s < STATUSES.length; s++) counts[countOf(STATUSES[s] as MergedStatus)] = a[o + 1 + s] as number;
       counts.flaky = a[o + F_FLAKY] as number;
       rows.push({ key: this.keys[k] as string, counts, summedMs: a[o + F_SUMMED] as number });
     }
@@ -169,7 +178,7 @@ function groupKeys(table: TestTable, batches: GroupAcc, tags: GroupAcc) {
  * One pass over the merged tests' columns (no object per test: only failures, the slowest
  * and the listed ids are looked at as tests).
  */
-export function summarize(state: MergeState): Summary {
+export function summarizeMerge(state: MergeState): Summary {
   const table = state.tests;
   const size = table.size;
   const counts = emptyCounts();
@@ -226,12 +235,12 @@ export function summarize(state: MergeState): Summary {
     }
   }
   counts.total = size;
-  for (let s = 0; s < STATUSES.length; s++) counts[STATUSES[s] as MergedStatus] = byStatus[s] as number;
+  for (let s = 0; s < STATUSES.length; s++) counts[countOf(STATUSES[s] as MergedStatus)] = byStatus[s] as number;
   const sorted = durations.subarray(0, n).sort();
   const wallMs = Number.isFinite(first) ? Math.max(0, last - first) : 0;
   return {
     counts,
-    passRate: passRate({ ...counts, errors: counts.error }),
+    passRate: passRate(counts),
     startedAt: Number.isFinite(first) ? new Date(first).toISOString() : null,
     finishedAt: Number.isFinite(last) ? new Date(last).toISOString() : null,
     wallMs,

@@ -32,10 +32,10 @@ function groupTable(rows: GroupRow[], title: string, limit = 50): string[] {
       String(r.counts.total),
       String(r.counts.passed),
       String(r.counts.failed),
-      String(r.counts.error),
+      String(r.counts.errors),
       String(r.counts.skipped),
       String(r.counts.missing),
-      formatPassRate(passRate({ ...r.counts, errors: r.counts.error })),
+      formatPassRate(passRate(r.counts)),
       fmtMs(r.summedMs),
     ];
   });
@@ -95,7 +95,7 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
     `tests:     ${c.total}  (from ${s.recordsRead} result records, ${s.superseded} superseded by a later record)`,
     `passed:    ${c.passed}`,
     `failed:    ${c.failed}`,
-    `errors:    ${c.error}`,
+    `errors:    ${c.errors}`,
     `skipped:   ${c.skipped}`,
     `missing:   ${c.missing}`,
     `flaky:     ${c.flaky}`,

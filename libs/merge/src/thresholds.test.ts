@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CapiError, testsVerdict } from '@capi/core';
 import { addResult, createMergeState } from './merge-state.js';
-import { summarize } from './summary.js';
+import { summarizeMerge } from './summary.js';
 import { decidedBy, evaluateThresholds, parseThreshold, verdictOf } from './thresholds.js';
 
 test('thresholds parse with units into the metric unit', () => {
@@ -75,10 +75,10 @@ function tenTests(failedCount: number, errorCount = 0) {
     const status = i < failedCount ? 'failed' : i < failedCount + errorCount ? 'error' : 'passed';
     addResult(s, { id: `T${i}`, status, durationMs: (i + 1) * 100, attempts: 1 });
   }
-  return summarize(s);
+  return summarizeMerge(s);
 }
 
-const rules = (summary: ReturnType<typeof summarize>, ...exprs: string[]) =>
+const rules = (summary: ReturnType<typeof summarizeMerge>, ...exprs: string[]) =>
   evaluateThresholds(summary, exprs.map(parseThreshold));
 
 test('thresholds add to the default rule: a latency gate never switches the functional gate off', () => {
@@ -126,7 +126,7 @@ test('a threshold on the tests replaces only its part of the default rule', () =
 test('a pass rate over no judged test is null, and a pass_rate rule then holds', () => {
   const s = createMergeState();
   addResult(s, { id: 'S', status: 'skipped', durationMs: 0, attempts: 0 });
-  const summary = summarize(s);
+  const summary = summarizeMerge(s);
   assert.equal(summary.passRate, null);
   const r = rules(summary, 'pass_rate<99%');
   assert.deepEqual(
@@ -162,7 +162,7 @@ test("without --fail-if the rules are core's default rule, testsVerdict", () => 
     const c = summary.counts;
     assert.equal(
       verdictOf(rules(summary)),
-      testsVerdict({ failed: c.failed, errors: c.error, missing: c.missing }),
+      testsVerdict({ failed: c.failed, errors: c.errors, missing: c.missing }),
       `${failed} ${errors}`,
     );
   }

@@ -97,7 +97,7 @@ export function metricValue(summary: Summary, metric: Metric): number | null {
     case 'failed':
       return summary.counts.failed;
     case 'errors':
-      return summary.counts.error;
+      return summary.counts.errors;
     case 'missing':
       return summary.counts.missing;
     case 'flaky':

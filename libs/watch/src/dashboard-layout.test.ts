@@ -40,7 +40,7 @@ function snap(extra: Partial<Snapshot> = {}): Snapshot {
     errors: 46,
     skipped: 0,
     percent: 1.2346,
-    successRate: 97.2,
+    passRate: 97.2,
     rate: 123.4,
     rateSeries: [],
     batchStates: { running: 2 },

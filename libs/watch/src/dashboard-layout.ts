@@ -95,7 +95,7 @@ export function headerSegments(s: Snapshot, message: string, width: number): Seg
     state.push({ text: `verdict ${s.verdict.toUpperCase()}`, paint: s.verdict === 'failed' ? 'red' : null });
   const total = s.total === null ? '?' : num(s.total);
   const counts = `${num(s.done)} / ${total} (${s.percent === null ? '?' : s.percent.toFixed(1)}%)`;
-  const success = `success ${s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`}`;
+  const success = `success ${s.passRate === null ? '-' : `${s.passRate.toFixed(1)}%`}`;
   const progress: Segment[] = [];
   // The bar takes what the counts leave of the line, if that is enough to read.
   const bar = Math.min(50, width - counts.length - GAP.length - success.length - 3);

@@ -262,7 +262,7 @@ function breakdownText(s: Snapshot): string {
     ['error', num(s.errors)],
     ['skipped', num(s.skipped)],
     [s.state === 'COMPLETED' ? 'missing' : 'remaining', s.remaining === null ? '?' : num(s.remaining)],
-    ['success', s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`],
+    ['success', s.passRate === null ? '-' : `${s.passRate.toFixed(1)}%`],
   ];
   return rows.map(([label, value]) => `${label.padEnd(10)}${value}`).join('\n');
 }

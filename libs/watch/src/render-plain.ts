@@ -49,7 +49,7 @@ export function renderPlain(s: Snapshot): string {
     `Tests Completed: ${num(s.done)} / ${s.total === null ? '?' : num(s.total)}`,
     `Progress: ${progressBar(s.percent)} ${s.percent === null ? '?' : s.percent.toFixed(1)}%`,
     `Passed: ${num(s.passed)}  Failed: ${num(s.failed)}  Errors: ${num(s.errors)}  Skipped: ${num(s.skipped)}`,
-    `Success Rate: ${s.successRate === null ? '-' : `${s.successRate.toFixed(1)}%`}`,
+    `Success Rate: ${s.passRate === null ? '-' : `${s.passRate.toFixed(1)}%`}`,
     `Rate: ${formatRate(s.rate)} tests/second`,
     `ETA: ${s.etaS === null ? '-' : formatDuration(s.etaS)}`,
     '',

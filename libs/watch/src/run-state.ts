@@ -1,8 +1,12 @@
 import {
+  addTestCounts,
   type CheckFailure,
+  countResult,
+  emptyTestCounts,
   plainLine,
   RESULT_STATUSES,
   type ResultError,
+  type ResultStatus,
   type RunManifest,
   type StatusHeartbeat,
   type TestCounts,
@@ -66,10 +70,6 @@ export const MAX_LOG_LINES = 200;
 export const MAX_SERIES = 120;
 const RATE_WINDOW_MS = 10_000;
 
-export function emptyCounts(): TestCounts {
-  return { done: 0, passed: 0, failed: 0, errors: 0, skipped: 0 };
-}
-
 export function createRunState(target: WatchTarget): RunState {
   return {
     target,
@@ -95,7 +95,7 @@ export function createRunState(target: WatchTarget): RunState {
 export function batchState(state: RunState, key: string): BatchState {
   let batch = state.batches.get(key);
   if (!batch) {
-    batch = { key, counts: emptyCounts(), hasJournal: false, heartbeat: null };
+    batch = { key, counts: emptyTestCounts(), hasJournal: false, heartbeat: null };
     state.batches.set(key, batch);
   }
   return batch;
@@ -129,10 +129,7 @@ export function applyJournalLine(state: RunState, key: string, line: string): vo
   if (line.includes('"phase":"') && PHASE_LINE.test(line)) return;
   const quick = line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125 && QUICK_STATUS.exec(line);
   if (quick) {
-    const counts = batchState(state, key).counts;
-    counts.done++;
-    if (quick[1] === 'passed') counts.passed++;
-    else counts.skipped++;
+    countResult(batchState(state, key).counts, quick[1] as 'passed' | 'skipped');
     return;
   }
   let record: Record<string, unknown>;
@@ -147,15 +144,8 @@ export function applyJournalLine(state: RunState, key: string, line: string): vo
     state.badLines++;
     return;
   }
-  const counts = batchState(state, key).counts;
-  counts.done++;
-  if (status === 'passed') counts.passed++;
-  else if (status === 'skipped') counts.skipped++;
-  else {
-    if (status === 'failed') counts.failed++;
-    else counts.errors++;
-    pushFailure(state, record, status as 'failed' | 'error');
-  }
+  countResult(batchState(state, key).counts, status as ResultStatus);
+  if (status === 'failed' || status === 'error') pushFailure(state, record, status);
 }
 
 function pushFailure(state: RunState, record: Record<string, unknown>, status: 'failed' | 'error'): void {
@@ -178,20 +168,11 @@ export function appendLogLines(state: RunState, source: string, lines: string[])
 }
 
 export function totalCounts(state: RunState): TestCounts {
-  const sum = emptyCounts();
+  const sum = emptyTestCounts();
   for (const b of state.batches.values()) {
-    const c = b.hasJournal || !b.heartbeat ? b.counts : heartbeatCounts(b.heartbeat);
-    sum.done += c.done;
-    sum.passed += c.passed;
-    sum.failed += c.failed;
-    sum.errors += c.errors;
-    sum.skipped += c.skipped;
+    addTestCounts(sum, b.hasJournal || !b.heartbeat ? b.counts : b.heartbeat);
   }
   return sum;
-}
-
-export function heartbeatCounts(hb: StatusHeartbeat): TestCounts {
-  return { done: hb.done, passed: hb.passed, failed: hb.failed, errors: hb.errors, skipped: hb.skipped };
 }
 
 /** Records how many tests are done at `now`: the rate and the chart come from these. */

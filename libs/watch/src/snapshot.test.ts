@@ -83,7 +83,7 @@ test('a running run: counts from the journals, state, ETA from the heartbeat rat
   assert.equal(s.state, 'RUNNING');
   assert.deepEqual([s.total, s.done, s.passed, s.failed, s.errors, s.skipped], [10, 6, 3, 1, 1, 1]);
   assert.equal(s.percent, 60);
-  assert.equal(s.successRate, 60);
+  assert.equal(s.passRate, 60);
   assert.equal(s.rate, 2);
   assert.equal(s.etaS, 2);
   assert.equal(s.elapsedS, 40);
@@ -281,12 +281,12 @@ test('elapsed of a DEAD run stops at its last heartbeat; of a stopped run, at fi
 test("the verdict is only run.json's; the success rate is over the results until the run completes", () => {
   const stopped = snapshot(runState({ state: 'stopped', finished: at(20) }), opts);
   assert.deepEqual([stopped.state, stopped.verdict, stopped.remaining], ['STOPPED', null, 4]);
-  assert.equal(stopped.successRate, 60, '3 passed of 5 with a result; the 4 remaining do not count');
+  assert.equal(stopped.passRate, 60, '3 passed of 5 with a result; the 4 remaining do not count');
   assert.doesNotMatch(renderPlain(stopped), /Verdict/);
-  assert.equal(snapshot(runState(), opts).successRate, 60);
+  assert.equal(snapshot(runState(), opts).passRate, 60);
   const completed = snapshot(runState({ state: 'completed' }), opts);
   assert.equal(completed.verdict, null, 'completed, not merged yet: no verdict');
-  assert.equal(completed.successRate, (3 / 9) * 100, 'a completed run: its 4 missing tests count');
+  assert.equal(completed.passRate, (3 / 9) * 100, 'a completed run: its 4 missing tests count');
   const merged = snapshot(runState({ state: 'completed', verdict: 'failed' }), opts);
   assert.match(renderPlain(merged), /^Verdict: FAILED$/m);
   const exec = createRunState(execTarget('results', ['/x/status.json'], ['/x/results.ndjson'], []));

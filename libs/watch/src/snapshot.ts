@@ -1,5 +1,5 @@
-import { passRate, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts } from '@capi/core';
-import { type BatchState, heartbeatCounts, type RunState, totalCounts } from './run-state.js';
+import { passRate, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts, testCountsOf } from '@capi/core';
+import { type BatchState, type RunState, totalCounts } from './run-state.js';
 
 /** What a renderer shows: a pure function of the RunState and the clock. */
 
@@ -65,7 +65,7 @@ export interface Snapshot extends TestCounts {
   /** Tests without a result yet (of a completed run: the missing ones). */
   remaining: number | null;
   percent: number | null;
-  successRate: number | null;
+  passRate: number | null;
   rate: number;
   rateSeries: number[];
   batchStates: Record<string, number>;
@@ -230,7 +230,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     ...counts,
     remaining,
     percent: total ? Math.min(100, (counts.done / total) * 100) : null,
-    successRate: passRate({ passed: counts.passed, failed: counts.failed, errors: counts.errors, missing }),
+    passRate: passRate({ passed: counts.passed, failed: counts.failed, errors: counts.errors, missing }),
     rate,
     rateSeries: [...state.series],
     batchStates: batchStates(state, opts),
@@ -321,7 +321,7 @@ const ORDER: Record<string, number> = { DEAD: 0, STALLED: 1, running: 2, startin
 function batchRows(state: RunState, opts: SnapshotOptions): BatchRow[] {
   const rows = [...state.batches.values()].map((b) => {
     const hb = b.heartbeat;
-    const c = b.hasJournal || !hb ? b.counts : heartbeatCounts(hb);
+    const c = b.hasJournal || !hb ? b.counts : testCountsOf(hb);
     const s = rowState(b, state, opts);
     return {
       batch: hb?.batch ?? b.key,

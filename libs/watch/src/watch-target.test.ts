@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { classify, newestRun, resolveTarget } from './watch-target.js';
+import { classify, findWatchTarget, newestRun } from './watch-target.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-watch-target-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -29,12 +29,12 @@ test('the newest run is the latest link, else the greatest run id holding run.js
 test('RUN is a folder or a run id under the runs folder; an unknown one is a usage error', async () => {
   const runs = join(root, 'runs2');
   const dir = await run(runs, 'capi_test_1');
-  const byId = await resolveTarget({ run: 'capi_test_1', runsDir: runs, cwd: root });
+  const byId = await findWatchTarget({ run: 'capi_test_1', runsDir: runs, cwd: root });
   assert.deepEqual(byId, { kind: 'run', id: 'capi_test_1', dir });
-  const byPath = await resolveTarget({ run: dir, runsDir: join(root, 'elsewhere'), cwd: root });
+  const byPath = await findWatchTarget({ run: dir, runsDir: join(root, 'elsewhere'), cwd: root });
   assert.equal(byPath?.kind, 'run');
-  await assert.rejects(resolveTarget({ run: 'nope', runsDir: runs, cwd: root }), /run not found: "nope"/);
-  assert.equal(await resolveTarget({ runsDir: join(root, 'empty'), cwd: root }), null);
+  await assert.rejects(findWatchTarget({ run: 'nope', runsDir: runs, cwd: root }), /run not found: "nope"/);
+  assert.equal(await findWatchTarget({ runsDir: join(root, 'empty'), cwd: root }), null);
 });
 
 test('a bare capi-exec: --status/--journal, or a folder holding them, under one key', async () => {
@@ -42,15 +42,18 @@ test('a bare capi-exec: --status/--journal, or a folder holding them, under one 
   await mkdir(dir);
   await writeFile(join(dir, 'st.json'), '{}');
   await writeFile(join(dir, 'res.ndjson'), '');
-  const t = await resolveTarget({ run: dir, runsDir: root, cwd: root });
+  const t = await findWatchTarget({ run: dir, runsDir: root, cwd: root });
   assert.equal(t?.kind, 'exec');
   assert.deepEqual(t && classify(t, join(dir, 'st.json')), { role: 'heartbeat', key: 'exec' });
   assert.deepEqual(t && classify(t, join(dir, 'res.ndjson')), { role: 'journal', key: 'exec' });
-  const flags = await resolveTarget({ status: 'st.json', journal: 'res.ndjson', runsDir: root, cwd: dir });
+  const flags = await findWatchTarget({ status: 'st.json', journal: 'res.ndjson', runsDir: root, cwd: dir });
   assert.deepEqual(flags && classify(flags, join(dir, 'res.ndjson')), { role: 'journal', key: 'exec' });
-  await assert.rejects(resolveTarget({ run: dir, status: 'x', runsDir: root, cwd: root }), /not both/);
+  await assert.rejects(findWatchTarget({ run: dir, status: 'x', runsDir: root, cwd: root }), /not both/);
   await mkdir(join(root, 'emptyfolder'));
-  await assert.rejects(resolveTarget({ run: join(root, 'emptyfolder'), runsDir: root, cwd: root }), /not a run folder/);
+  await assert.rejects(
+    findWatchTarget({ run: join(root, 'emptyfolder'), runsDir: root, cwd: root }),
+    /not a run folder/,
+  );
 });
 
 test('classify knows the run folder layout and ignores the rest', () => {

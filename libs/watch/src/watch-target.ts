@@ -86,7 +86,7 @@ export interface TargetOptions {
   cwd: string;
 }
 
-export async function resolveTarget(opts: TargetOptions): Promise<WatchTarget | null> {
+export async function findWatchTarget(opts: TargetOptions): Promise<WatchTarget | null> {
   if (opts.status || opts.journal) {
     if (opts.run) throw new UsageError('give a RUN or --status/--journal, not both');
     const s = opts.status ? [resolve(opts.cwd, opts.status)] : [];

@@ -6,7 +6,7 @@ import type { Presenter } from './presenters.js';
 import { createRunReader } from './run-reader.js';
 import { startRunWatch } from './run-watch.js';
 import { type Snapshot, snapshot } from './snapshot.js';
-import { resolveTarget, type TargetOptions, type WatchTarget } from './watch-target.js';
+import { findWatchTarget, type TargetOptions, type WatchTarget } from './watch-target.js';
 
 export interface WatchOptions extends TargetOptions {
   stallAfterS: number;
@@ -23,7 +23,7 @@ export interface WatchIO {
 async function targetOrWait(opts: WatchOptions, presenter: Presenter, skip: string | null) {
   let waiting = false;
   for (;;) {
-    const target = await resolveTarget(opts);
+    const target = await findWatchTarget(opts);
     if (target && (target.kind === 'exec' || target.dir !== skip)) return realTarget(target);
     if (!opts.follow) throw new UsageError(`no run found under ${opts.runsDir}`);
     if (!waiting) presenter.note(skip ? 'waiting for the next run' : `waiting for a run under ${opts.runsDir}`);
@@ -42,8 +42,8 @@ async function quitWithin(presenter: Presenter, ms: number): Promise<boolean> {
 }
 
 /** Prints the state of the run once (--summary). */
-export async function summarize(opts: WatchOptions, io: WatchIO, format: (s: Snapshot) => string): Promise<number> {
-  const target = await resolveTarget(opts);
+export async function watchSummary(opts: WatchOptions, io: WatchIO, format: (s: Snapshot) => string): Promise<number> {
+  const target = await findWatchTarget(opts);
   if (!target) throw new UsageError(`no run found under ${opts.runsDir}`);
   const reader = createRunReader(await realTarget(target));
   await reader.readAll();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileScope, get, ndjson, spawnExec } from './fixtures.js';
+import { fileScope, get, ndjson, spawnExec } from './test-support/fixtures.js';
 
 /**
  * One corrupt line in the middle of a journal no longer blocks the resume: the line is

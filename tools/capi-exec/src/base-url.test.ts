@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson } from './fixtures.js';
+import { fileScope, get, ndjson } from './test-support/fixtures.js';
 
 const scope = fileScope();
 

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson, waitFor } from './fixtures.js';
+import { fileScope, get, ndjson, waitFor } from './test-support/fixtures.js';
 
 /** Compressed answers: checks see the decoded body, --max-body bounds the decoded size. */
 const scope = fileScope();

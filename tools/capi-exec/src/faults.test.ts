@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson, recorder } from './fixtures.js';
+import { fileScope, get, ndjson, recorder } from './test-support/fixtures.js';
 
 let api: DemoApi;
 const scope = fileScope();
@@ -95,7 +95,7 @@ test('timeouts and resets are errors; an oversized body is read up to --max-body
 
 test('TLS: a self-signed certificate is an error (TLS) unless --insecure', async () => {
   const { createServer } = await import('node:https');
-  const { TEST_CERT, TEST_KEY } = await import('./tls-fixture.js');
+  const { TEST_CERT, TEST_KEY } = await import('./test-support/tls-fixture.js');
   const server = createServer({ key: TEST_KEY, cert: TEST_CERT }, (_req, res) => res.end('secure ok'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

@@ -5,8 +5,17 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
 import { binPath, collect, repoRoot, testEnv } from '@capi/testkit';
-import { fileScope, get, ndjson, waitFor } from './fixtures.js';
-import { CLIENT_ENV, crudFlow, execRun, filesUnder, lastPerId, loginRow, type Result, results } from './flow-suites.js';
+import { fileScope, get, ndjson, waitFor } from './test-support/fixtures.js';
+import {
+  CLIENT_ENV,
+  crudFlow,
+  execRun,
+  filesUnder,
+  lastPerId,
+  loginRow,
+  type Result,
+  results,
+} from './test-support/flow-suites.js';
 
 // Flows over time (issue 13 "Done when"): tokens that expire every 3 s through a run of a
 // minute, and a kill -9 in the middle of flows followed by a resume.

@@ -4,8 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
-import { fileScope, get, ndjson, spawnExec, waitFor } from './fixtures.js';
-import { CLIENT_ENV, crudFlow, execRun, filesUnder, lastPerId, loginRow, results } from './flow-suites.js';
+import { fileScope, get, ndjson, spawnExec, waitFor } from './test-support/fixtures.js';
+import { CLIENT_ENV, crudFlow, execRun, filesUnder, lastPerId, loginRow, results } from './test-support/flow-suites.js';
 
 // Flows (issue 13, docs/capi-exec.md "Flows"): captures, lanes, stops, setup and secrets,
 // against the demo API and a loopback server of the test's own.

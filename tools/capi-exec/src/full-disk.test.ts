@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { fileScope, get, ndjson, spawnExec } from './fixtures.js';
+import { fileScope, get, ndjson, spawnExec } from './test-support/fixtures.js';
 
 /**
  * A disk that fills while the journal grows: one line, `cannot write PATH: no space left

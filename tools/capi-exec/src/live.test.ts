@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDemoApi } from '@capi/demo-api';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson, spawnExec, waitFor } from './fixtures.js';
+import { fileScope, get, ndjson, spawnExec, waitFor } from './test-support/fixtures.js';
 
 const scope = fileScope();
 

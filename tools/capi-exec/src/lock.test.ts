@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson, spawnExec, waitFor } from './fixtures.js';
+import { fileScope, get, ndjson, spawnExec, waitFor } from './test-support/fixtures.js';
 
 const scope = fileScope();
 

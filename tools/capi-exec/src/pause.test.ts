@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson, spawnExec, waitFor } from './fixtures.js';
+import { fileScope, get, ndjson, spawnExec, waitFor } from './test-support/fixtures.js';
 
 /**
  * Every pause a hostile or careless API asks for obeys --max-pause: rate-limit headers in

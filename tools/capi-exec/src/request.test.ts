@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestDebug } from '@capi/core';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson } from './fixtures.js';
+import { fileScope, get, ndjson } from './test-support/fixtures.js';
 
 const scope = fileScope();
 

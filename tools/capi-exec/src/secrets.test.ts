@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runTool } from '@capi/testkit';
-import { fileScope, get, ndjson } from './fixtures.js';
+import { fileScope, get, ndjson } from './test-support/fixtures.js';
 
 // Never leak a secret (issue 10): a hostile API echoes every secret in every encoding, at
 // every offset around the 200-character cut; nothing of 6 characters of any secret may

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { inShard, parseShard } from '@capi/core';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
 import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
-import { get, ndjson } from './fixtures.js';
+import { get, ndjson } from './test-support/fixtures.js';
 
 let api: DemoApi;
 before(async () => {

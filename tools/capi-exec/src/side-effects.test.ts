@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson } from './fixtures.js';
+import { fileScope, get, ndjson } from './test-support/fixtures.js';
 
 // Never repeat a side effect (issue 10): hostile servers count what they received.
 const scope = fileScope();

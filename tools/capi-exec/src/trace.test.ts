@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { binPath, collect, repoRoot, testEnv } from '@capi/testkit';
-import { fileScope, get, ndjson, spawnExec } from './fixtures.js';
+import { fileScope, get, ndjson, spawnExec } from './test-support/fixtures.js';
 
 const scope = fileScope();
 const SECRET = 'tok-9f8e7d6c5b4a';

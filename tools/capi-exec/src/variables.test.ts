@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLines, runTool } from '@capi/testkit';
-import { fileScope, get, ndjson } from './fixtures.js';
+import { fileScope, get, ndjson } from './test-support/fixtures.js';
 
 // Which variables a suite may read, where --header values go, and base URLs that would
 // lose what they carry (issue 10, issue 11).

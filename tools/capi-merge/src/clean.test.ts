@@ -5,8 +5,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { killAll, runTool, tempDir } from '@capi/testkit';
-import { lines, result, testRecord, writeRun } from './fixture-run.js';
-import { listDir, readDefaultReports } from './report-files.js';
+import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
+import { listDir, readDefaultReports } from './test-support/report-files.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 before(async () => {

@@ -13,7 +13,7 @@ function describe(o: MergeOutcome): string {
     `${c.total} tests`,
     `${c.passed} passed`,
     `${c.failed} failed`,
-    `${c.error} errors`,
+    `${c.errors} errors`,
     `${c.skipped} skipped`,
     `${c.missing} missing`,
     `${c.flaky} flaky`,

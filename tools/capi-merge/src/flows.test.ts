@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
-import { lines, result, testRecord, writeRun } from './fixture-run.js';
-import { readDefaultReports } from './report-files.js';
+import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
+import { readDefaultReports } from './test-support/report-files.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 before(async () => {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { killAll, runTool, tempDir } from '@capi/testkit';
-import { lines, result, testRecord, writeRun } from './fixture-run.js';
+import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
 
 /**
  * Text a hostile server sends ends up in every report a person opens: none of them may

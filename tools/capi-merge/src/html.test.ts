@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { collect, killAll, runTool, tempDir } from '@capi/testkit';
-import { lines, result, testRecord, writeRun } from './fixture-run.js';
+import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
 
 const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync('which', [c]).status === 0);
 const skip = chromium ? false : 'chromium not installed (CI installs Debian chromium)';

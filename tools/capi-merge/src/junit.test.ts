@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { killAll, runTool, tempDir } from '@capi/testkit';
 import { parse, type TestCase } from 'junit2json';
-import { lines, result, testRecord, writeRun } from './fixture-run.js';
-import { fixtures } from './report-files.js';
+import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
+import { fixtures } from './test-support/report-files.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let xml = '';

@@ -5,8 +5,8 @@ import { after, before, test } from 'node:test';
 import { validateResultRecord } from '@capi/core';
 import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
 import { parse } from 'csv-parse/sync';
-import { lines, result, testRecord, writeRun } from './fixture-run.js';
-import { copyFixture, listDir, readDefaultReports } from './report-files.js';
+import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
+import { copyFixture, listDir, readDefaultReports } from './test-support/report-files.js';
 
 type Row = Record<string, string>;
 const csvRows = (text: string): Row[] => parse(text, { columns: true }) as Row[];

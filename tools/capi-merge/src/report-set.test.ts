@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killAll, runTool, tempDir } from '@capi/testkit';
-import { lines, result, testRecord, writeRun } from './fixture-run.js';
-import { copyFixture, listDir } from './report-files.js';
+import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
+import { copyFixture, listDir } from './test-support/report-files.js';
 
 /**
  * Reports and files that hold up (docs/capi-merge.md): one report set per report folder

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runTool, tempDir } from '@capi/testkit';
-import { lines, result } from './fixture-run.js';
+import { lines, result } from './test-support/fixture-run.js';
 
 const dirs: Array<() => Promise<void>> = [];
 after(async () => {

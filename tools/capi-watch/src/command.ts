@@ -4,9 +4,9 @@ import {
   formatPlain,
   intervalPresenter,
   openDashboard,
-  summarize,
   type WatchOptions,
   watchRuns,
+  watchSummary,
 } from '@capi/watch';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
@@ -70,7 +70,7 @@ Examples:
     const intervalS = intFlag('interval', args.interval, { min: 1 }) ?? 5;
     const io = { now: Date.now, stdout: process.stdout };
     const format = args.json ? formatJson : formatPlain;
-    if (args.summary) return summarize(options, io, format);
+    if (args.summary) return watchSummary(options, io, format);
     const tty = process.stdout.isTTY && process.stdin.isTTY && process.env.TERM !== 'dumb';
     const presenter =
       args.json || args.plain || !tty

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runPaths } from '@capi/core';
 import { tempDir } from '@capi/testkit';
-import { appendResults, createRun, result } from './fixture.js';
-import { dashboardCommand, hasTmux, tmuxServer, waitFor } from './watch-helpers.js';
+import { appendResults, createRun, result } from './test-support/fixture.js';
+import { dashboardCommand, hasTmux, tmuxServer, waitFor } from './test-support/watch-helpers.js';
 
 /** 80x24 in tmux: the failure box and the log box wrap whole words instead of cutting them. */
 

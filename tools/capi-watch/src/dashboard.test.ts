@@ -15,7 +15,7 @@ import {
   startFakeRun,
   tmuxServer,
   waitFor,
-} from './watch-helpers.js';
+} from './test-support/watch-helpers.js';
 
 /** The dashboard in a real tmux pane, read back with `tmux capture-pane`. */
 

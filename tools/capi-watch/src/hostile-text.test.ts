@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runPaths } from '@capi/core';
 import { killAll, runTool, tempDir } from '@capi/testkit';
-import { appendResults, createRun, patchManifest, result } from './fixture.js';
+import { appendResults, createRun, patchManifest, result } from './test-support/fixture.js';
 
 /** What a hostile server wrote reaches capi-watch's failure and log lines cleaned (docs/formats.md, "Text from outside"). */
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runPaths } from '@capi/core';
 import { collect, killAll, parseLines, runTool, tempDir, testEnv } from '@capi/testkit';
-import { exited, journalCounts, killChildren, startFakeRun, waitFor, watchBin } from './watch-helpers.js';
+import { exited, journalCounts, killChildren, startFakeRun, waitFor, watchBin } from './test-support/watch-helpers.js';
 
 const tmp = await tempDir('capi-watch-live-');
 after(async () => {

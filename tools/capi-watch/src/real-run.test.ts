@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { runPaths } from '@capi/core';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
 import { binPath, collect, killAll, parseLines, runTool, tempDir, testEnv } from '@capi/testkit';
-import { dashboardCommand, hasTmux, journalCounts, tmuxServer, waitFor } from './watch-helpers.js';
+import { dashboardCommand, hasTmux, journalCounts, tmuxServer, waitFor } from './test-support/watch-helpers.js';
 
 /** capi-watch on runs of the real capi-exec and capi-launch against the demo API. */
 

@@ -5,8 +5,16 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { batchName, type ResultRecord, runPaths, writeFileAtomic } from '@capi/core';
 import { killAll, runTool, tempDir } from '@capi/testkit';
-import { appendResults, createRun, heartbeat, patchManifest, result, statusOf, writeHeartbeat } from './fixture.js';
-import { exited } from './watch-helpers.js';
+import {
+  appendResults,
+  createRun,
+  heartbeat,
+  patchManifest,
+  result,
+  statusOf,
+  writeHeartbeat,
+} from './test-support/fixture.js';
+import { exited } from './test-support/watch-helpers.js';
 
 const tmp = await tempDir('capi-watch-summary-');
 const standIns: ChildProcess[] = [];
@@ -234,7 +242,7 @@ test("STOPPED: resumable, no verdict (run.json has none), success rate over the 
   assert.ok(!failing.stdout.includes('Verdict'), failing.stdout);
   assert.ok(lines(failing.stdout).includes('Success Rate: 50.0%'), failing.stdout);
   const s = JSON.parse((await summary(runs, ['--json'])).stdout);
-  assert.deepEqual([s.state, s.verdict, s.successRate, s.remaining], ['STOPPED', null, 50, 6]);
+  assert.deepEqual([s.state, s.verdict, s.passRate, s.remaining], ['STOPPED', null, 50, 6]);
 });
 
 test('--summary --json: one snapshot line with the numbers of the journals', async () => {
@@ -334,6 +342,6 @@ test('one run, one pass rate and one exit code: capi-watch and capi-launch --sta
     assert.equal(status.code, 0, status.stderr);
     const s = JSON.parse(status.stdout);
     assert.equal(s.passRate, rate, `${spec.id}: capi-launch pass rate`);
-    assert.equal(snap.successRate === null ? null : Math.round(snap.successRate * 10) / 10, rate, `${spec.id}: watch`);
+    assert.equal(snap.passRate === null ? null : Math.round(snap.passRate * 10) / 10, rate, `${spec.id}: watch`);
   }
 });

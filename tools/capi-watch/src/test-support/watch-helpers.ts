@@ -8,7 +8,7 @@ import { binPath, repoRoot, testEnv } from '@capi/testkit';
 /** Helpers for the contract tests: a live fake run, journal counts, tmux panes. */
 
 const run = promisify(execFile);
-export const fakeRunPath = join(repoRoot, 'tools', 'capi-watch', 'dist', 'fake-run.js');
+export const fakeRunPath = join(repoRoot, 'tools', 'capi-watch', 'dist', 'test-support', 'fake-run.js');
 export const watchBin = binPath('capi-watch');
 
 const children = new Set<ChildProcess>();
