@@ -18,6 +18,21 @@ export {
 export { CapiError, fsReason, InputError, isErrnoException, UsageError, writeError } from './errors.js';
 export { withExclusiveFile } from './exclusive-file.js';
 export { ExitCode, type ExitCodeValue } from './exit-code.js';
+export {
+  type Capture,
+  type CaptureSource,
+  captureCellValue,
+  captureNameProblem,
+  capturesProblem,
+  flowValue,
+  type JsonStep,
+  PHASES,
+  type Phase,
+  parseCaptureSource,
+  parseJsonPath,
+  parseReauthOn,
+  phaseValue,
+} from './flow-fields.js';
 export { type Journal, openJournal, readJournal } from './journal.js';
 export {
   baseUrlChanged,
@@ -28,7 +43,7 @@ export {
   readJournalMeta,
   writeJournalMeta,
 } from './journal-meta.js';
-export { type JournalResult, type LastResultsOptions, lastResults } from './last-results.js';
+export { isPhaseResult, type JournalResult, type LastResultsOptions, lastResults } from './last-results.js';
 export { localClock, localTime, localZone } from './local-time.js';
 export { makeDir } from './make-dir.js';
 export { checkPending, eachLine, type LineCursor, lastLine, lineCursor, NdjsonWriter, readNdjson } from './ndjson.js';

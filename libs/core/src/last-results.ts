@@ -6,7 +6,15 @@ export interface JournalResult {
   status: string;
   fp?: unknown;
   response?: unknown;
+  phase?: unknown;
 }
+
+/**
+ * Setup and teardown results (flows, docs/formats.md) are not tests: every process writes
+ * its own under the same ids in every batch, and a re-login writes more.
+ */
+export const isPhaseResult = (r: { phase?: unknown } | null | undefined): boolean =>
+  r?.phase === 'setup' || r?.phase === 'teardown';
 
 export interface LastResultsOptions extends ReadJournalOptions {
   /** A whole line that is not a result record (no string `id` and `status`): skipped, and said here. */
@@ -14,8 +22,9 @@ export interface LastResultsOptions extends ReadJournalOptions {
 }
 
 /**
- * Each id's last result in one journal: a test run again (a restart, a resume, `--force`)
- * has more than one line, and the last one is its result. `pick` keeps what the caller
+ * Each test's last result in one journal: a test run again (a restart, a resume, `--force`,
+ * a cut flow re-run whole) has more than one line, and the last one is its result. Setup
+ * and teardown results are skipped (`isPhaseResult`): they are not tests. `pick` keeps what the caller
  * needs of each line (it sees every line, in order); memory is one entry per id of this
  * journal, and ids are distinct per journal, so a caller reads a run one journal at a time.
  * A journal that does not exist reads as empty; a torn last line is not a result.
@@ -32,6 +41,7 @@ export async function lastResults<T>(
       o.onNotResult?.(line);
       continue;
     }
+    if (isPhaseResult(r)) continue;
     last.set(r.id, pick(r as JournalResult));
   }
   return last;

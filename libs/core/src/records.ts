@@ -1,3 +1,4 @@
+import type { Capture, Phase } from './flow-fields.js';
 import type { TestCounts } from './test-counts.js';
 
 /** The record formats of docs/formats.md. Plain data: every tool reads and writes these. */
@@ -38,6 +39,12 @@ export interface TestRecord {
   enabled: boolean;
   vars: Record<string, string>;
   source: SourceRef | null;
+  /** Flows (docs/formats.md): values taken from the answer for later rows; absent: none. */
+  capture?: Capture[];
+  /** The flow the row belongs to; absent: none. */
+  flow?: string;
+  /** Absent: a test. */
+  phase?: Phase;
 }
 
 export const RESULT_STATUSES = ['passed', 'failed', 'error', 'skipped'] as const;
@@ -71,6 +78,12 @@ export interface ResultRecord {
   tags?: string[];
   shard?: string | null;
   /** Failed and error results only: the final attempt's request and response (docs/formats.md). */
+  /** The test's flow, when it has one. */
+  flow?: string;
+  /** When the row is not a test. */
+  phase?: Phase;
+  /** A flow run again from its first row on resume: 2, 3, … (absent on the first run). */
+  flowRun?: number;
   debug?: TestDebug;
 }
 

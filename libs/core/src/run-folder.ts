@@ -68,7 +68,11 @@ export interface BatchIndexEntry {
 }
 
 export interface BatchIndex {
+  /** Tests only: setup and teardown rows are not tests. */
   total: number;
   batchSize: number;
   batches: BatchIndexEntry[];
+  /** Flows: the setup and teardown rows every batch file carries (absent when none). */
+  setup?: number;
+  teardown?: number;
 }

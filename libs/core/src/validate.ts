@@ -1,3 +1,4 @@
+import { flowFields, flowFieldsProblem } from './flow-fields.js';
 import { HTTP_METHODS, type HttpMethod, RESULT_STATUSES, type TestRecord } from './records.js';
 import { jsonLimitProblem, regexLimitProblem } from './suite-limits.js';
 
@@ -147,7 +148,7 @@ export function validateTestRecord(v: unknown): string | null {
     return 'field "tags": must be an array of strings';
   if (v.enabled !== undefined && typeof v.enabled !== 'boolean') return 'field "enabled": must be true or false';
   if (v.vars !== undefined && !isStrMap(v.vars)) return 'field "vars": must be an object of string values';
-  return null;
+  return flowFieldsProblem(v);
 }
 
 /** `expect`: the same rules as the suite CSV's expect_status, expect_body, expect_json and max_ms cells. */
@@ -220,6 +221,8 @@ export function normalizeTestRecord(v: Obj, seq: number): TestRecord {
     source: isSourceRef(v.source)
       ? { file: (v.source as Obj).file as string, line: (v.source as Obj).line as number }
       : null,
+    // Flows (capture, flow, phase): only when present, so records without them stay as they were.
+    ...flowFields(v),
   };
 }
 

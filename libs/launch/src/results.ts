@@ -4,6 +4,7 @@ import {
   addTestCounts,
   countResult,
   emptyTestCounts,
+  isPhaseResult,
   lastResults,
   REPORT_NAMES,
   readJournal,
@@ -13,7 +14,9 @@ import {
 
 /**
  * A run's results as capi-launch counts them, from its journals by core's one reader of
- * "each id's last result" (`lastResults`): a test run again has more than one line.
+ * "each test's last result" (`lastResults`): a test run again has more than one line,
+ * and setup and teardown results (flows) are not tests, so counts, completeness and
+ * reruns skip them.
  * Ids are distinct per batch, never across batches, so memory holds one batch.
  */
 export interface ResultCounts extends TestCounts {
@@ -83,8 +86,10 @@ export async function runCounts(runDir: string): Promise<ResultCounts & { source
     return { ...c, source: 'journals' };
   }
   // one record per id in the merged report: no map of ids (it may hold millions)
-  for await (const { value } of readJournal(join(paths.report, REPORT_NAMES.merged)))
-    countResult(c, (value as { status: string }).status);
+  for await (const { value } of readJournal(join(paths.report, REPORT_NAMES.merged))) {
+    const r = value as { status: string; phase?: unknown };
+    if (!isPhaseResult(r)) countResult(c, r.status);
+  }
   return { ...c, source: c.done > 0 ? 'report' : 'none' };
 }
 

@@ -6,7 +6,7 @@ import { HTML_SCRIPT } from './html-script.js';
 import { errorText, failureText, type MergedTest } from './merged-test.js';
 import type { Sink } from './sink.js';
 import type { Summary } from './summary.js';
-import { fmtMs } from './text-report.js';
+import { flowLines, fmtMs } from './text-report.js';
 
 /** The table holds at most this many rows (failures first), so the page stays usable. */
 export const HTML_MAX_ROWS = 5000;
@@ -48,6 +48,13 @@ section{margin:1.5em 0}.cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1
 .num{text-align:right}.chart{width:100%;max-width:720px;height:auto;font-size:10px}.st-failed td:nth-child(3){color:#c62828}
 .st-error td:nth-child(3){color:#ef6c00}.st-missing td:nth-child(3){color:#6a1b9a}.verdict-failed{color:#c62828}.verdict-passed{color:#2e7d32}
 input[type=search]{width:20em;padding:4px}th{cursor:default}.sortable th{cursor:pointer}th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}`;
+
+/** Flows and setup/teardown, as the text report says them (plain lines); nothing when the suite has neither. */
+function flowSection(s: Summary): string {
+  const lines = flowLines(s).filter((l) => l !== '');
+  if (lines.length === 0) return '';
+  return `<section id="flows"><h2>Flows, setup and teardown</h2><pre>${escapeHtml(lines.join('\n'))}</pre></section>\n`;
+}
 
 function cards(s: Summary): string {
   const c = s.counts;
@@ -121,7 +128,7 @@ export async function writeHtmlReport(
 <body data-rendered="false">
 <h1>capi report: ${escapeHtml(title)} <span class="verdict-${escapeHtml(verdict)}">${escapeHtml(verdict.toUpperCase())}</span></h1>
 <section class="cards">${cards(summary)}</section>
-<section><h2>Pass / fail</h2><div id="chart-status">${chart.status}</div></section>
+${flowSection(summary)}<section><h2>Pass / fail</h2><div id="chart-status">${chart.status}</div></section>
 <section><h2>Latency histogram</h2><div id="chart-latency">${chart.latency}</div></section>
 <section><h2>Throughput over time</h2><div id="chart-throughput">${chart.throughput}</div></section>
 <section><h2>Failures by reason</h2><table><thead><tr><th class="num">count</th><th>reason</th><th>example</th><th>examples</th></tr></thead><tbody id="failure-groups">

@@ -1,3 +1,4 @@
+import { addPhaseResult, createPhaseTally, type PhaseTally } from './flow-summary.js';
 import { isoToMs } from './iso-time.js';
 import { FLAG_BAD, FLAG_DETAILS, FLAG_FLAKY, FLAG_UNSENT, STATUS_CODE, TestTable } from './test-table.js';
 
@@ -10,10 +11,12 @@ export interface MergeState {
   superseded: number;
   /** Ids named in the suite (run folder batches or --suite). */
   expected: number;
+  /** Setup and teardown results: counted apart, never tests (flow-summary.ts). */
+  phases: PhaseTally;
 }
 
 export function createMergeState(): MergeState {
-  return { tests: new TestTable(), recordsRead: 0, superseded: 0, expected: 0 };
+  return { tests: new TestTable(), recordsRead: 0, superseded: 0, expected: 0, phases: createPhaseTally() };
 }
 
 export interface ExpectedTest {
@@ -22,10 +25,14 @@ export interface ExpectedTest {
   tags?: string[];
   batch?: string | null;
   enabled?: boolean;
+  flow?: string | null;
+  /** Setup and teardown rows are not tests: never expected as one. */
+  phase?: string | null;
 }
 
 /** Registers a suite id; until a result arrives it is missing (or skipped when disabled). */
 export function addExpected(state: MergeState, t: ExpectedTest): void {
+  if (t.phase) return;
   const table = state.tests;
   const known = table.indexOf(t.id);
   if (known !== undefined) {
@@ -39,6 +46,7 @@ export function addExpected(state: MergeState, t: ExpectedTest): void {
   table.tags[i] = table.tagPool.code(t.tags);
   table.batch[i] = table.batchPool.code(t.batch);
   table.status[i] = STATUS_CODE[t.enabled === false ? 'skipped' : 'missing'];
+  table.flow[i] = table.flowPool.code(t.flow);
 }
 
 type Obj = Record<string, unknown>;
@@ -103,11 +111,17 @@ function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   if (typeof v.runId === 'string') table.runId[i] = table.runIdPool.code(v.runId);
   if (typeof v.worker === 'number') table.worker[i] = v.worker;
   if (typeof v.shard === 'string') table.shard[i] = table.shardPool.code(v.shard);
+  if (typeof v.flow === 'string') table.flow[i] = table.flowPool.code(v.flow);
+  table.flowRun[i] = typeof v.flowRun === 'number' && v.flowRun >= 1 ? Math.min(v.flowRun, 65535) : 1;
 }
 
 /** Folds one validated result record into the state. */
 export function addResult(state: MergeState, v: Obj): void {
   state.recordsRead++;
+  if (v.phase === 'setup' || v.phase === 'teardown') {
+    addPhaseResult(state.phases, v);
+    return;
+  }
   const table = state.tests;
   const id = v.id as string;
   const attempts = typeof v.attempts === 'number' ? v.attempts : 1;

@@ -34,6 +34,9 @@ export interface MergedTest {
   runId: string | null;
   worker: number | null;
   shard: string | null;
+  /** The test's flow, and the run of it that gave the winning result (0: no result yet). */
+  flow: string | null;
+  flowRun: number;
 }
 
 /** A test counts as run when it has a result that is not skipped. */
@@ -82,5 +85,8 @@ export function toResultRecord(t: MergedTest) {
     shard: t.shard,
     flaky: t.flaky,
     records: t.records,
+    // flow fields only on flow rows, as capi-exec writes them
+    ...(t.flow === null ? {} : { flow: t.flow }),
+    ...(t.flowRun > 1 ? { flowRun: t.flowRun } : {}),
   };
 }

@@ -40,8 +40,16 @@ async function* suiteNdjson(
   for await (const { value, line } of readNdjson(input, { source: label })) {
     const problem = testRecordProblem(value);
     if (problem) throw new InputError(label, line, problem);
-    const v = value as { id: string; name?: string; tags?: string[]; enabled?: boolean };
-    yield { id: v.id, name: v.name ?? v.id, tags: v.tags ?? [], enabled: v.enabled ?? true, batch };
+    const v = value as { id: string; name?: string; tags?: string[]; enabled?: boolean; flow?: string; phase?: string };
+    yield {
+      id: v.id,
+      name: v.name ?? v.id,
+      tags: v.tags ?? [],
+      enabled: v.enabled ?? true,
+      batch,
+      flow: v.flow ?? null,
+      phase: v.phase ?? null,
+    };
   }
 }
 
@@ -72,7 +80,16 @@ async function* suiteCsv(input: AsyncIterable<Buffer>, label: string): AsyncGene
         .map((t) => t.trim())
         .filter(Boolean);
       const enabled = !DISABLED.has((record.enabled ?? '').trim().toLowerCase());
-      yield { id, name: record.name?.trim() || id, tags, enabled, batch: null };
+      const phase = (record.phase ?? '').trim().toLowerCase();
+      yield {
+        id,
+        name: record.name?.trim() || id,
+        tags,
+        enabled,
+        batch: null,
+        flow: record.flow?.trim() || null,
+        phase: phase === 'setup' || phase === 'teardown' ? phase : null,
+      };
     }
   } catch (err) {
     if (err instanceof InputError) throw err;

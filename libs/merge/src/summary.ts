@@ -1,4 +1,5 @@
 import { COUNT_OF_STATUS, passRate, type TestCounts } from '@capi/core';
+import { countFlows, type FlowCounts, type PhaseTally } from './flow-summary.js';
 import type { MergeState } from './merge-state.js';
 import { errorText, failureText, type MergedStatus, type MergedTest } from './merged-test.js';
 import { percentile } from './percentile.js';
@@ -62,6 +63,10 @@ export interface Summary {
   missing: string[];
   recordsRead: number;
   superseded: number;
+  /** Flows among the tests (null: none has a flow). */
+  flows: FlowCounts | null;
+  /** Setup and teardown results, apart from the tests. */
+  phases: PhaseTally;
   /** Tests finished per time slice, for the throughput chart. */
   timeline: { sliceMs: number; startMs: number; finished: number[] };
   /** Latency histogram: bucket upper bounds (ms) and counts. */
@@ -263,6 +268,8 @@ export function summarizeMerge(state: MergeState): Summary {
     missing,
     recordsRead: state.recordsRead,
     superseded: state.superseded,
+    flows: countFlows(table),
+    phases: state.phases,
     timeline: timeline(ends.subarray(0, timed), first, wallMs),
     histogram: histogram(sorted),
   };

@@ -59,6 +59,33 @@ function list(title: string, ids: string[], total: number): string[] {
 /** A rule's measured value; `-` when there was nothing to measure. */
 export const actualText = (v: number | null) => (v === null ? '-' : String(Number(v.toFixed(3))));
 
+/** Flows and the setup/teardown rows, apart from the test counts; nothing when the suite has neither. */
+export function flowLines(s: Summary): string[] {
+  const out: string[] = [];
+  const f = s.flows;
+  if (f)
+    out.push(
+      '',
+      `flows:     ${f.total}  (complete ${f.complete}, of them all passed ${f.passed}; stopped at a row ${f.stopped}; incomplete ${f.incomplete}; re-run on resume ${f.rerun})`,
+    );
+  const { setup, teardown, problems } = s.phases;
+  if (setup.runs + teardown.runs === 0) return out;
+  out.push('', 'setup and teardown (not tests: every process runs them; a re-login runs setup again)');
+  for (const [name, c] of [
+    ['setup', setup],
+    ['teardown', teardown],
+  ] as const)
+    if (c.runs > 0)
+      out.push(
+        `  ${name.padEnd(9)} ${c.runs} ${c.runs === 1 ? 'run' : 'runs'}: ${c.passed} passed, ${c.failed} failed, ${c.error} errors, ${c.skipped} skipped`,
+      );
+  for (const p of problems)
+    out.push(
+      `  ${p.phase} ${plainLine(p.id)} ${p.status}${p.batch ? ` in ${plainLine(p.batch)}` : ''}: ${plainLine(p.reason)}`,
+    );
+  return out;
+}
+
 export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: string, title: string): string {
   const c = s.counts;
   const out = [
@@ -73,6 +100,7 @@ export function textReport(s: Summary, thresholds: ThresholdResult[], verdict: s
     `missing:   ${c.missing}`,
     `flaky:     ${c.flaky}`,
     `pass rate: ${formatPassRate(s.passRate)}  (passed / (passed + failed + errors + missing))`,
+    ...flowLines(s),
     '',
     `started:    ${localTime(s.startedAt)}`,
     `finished:   ${localTime(s.finishedAt)}`,

@@ -1,9 +1,14 @@
 import {
   bodyValue,
+  type Capture,
+  captureCellValue,
+  flowValue,
   type HttpMethod,
   jsonTextValue,
   methodValue,
   millisValue,
+  type Phase,
+  phaseValue,
   statusValue,
   tagsValue,
   templatedJson,
@@ -82,4 +87,24 @@ export function checkExpectJson(cell: string | undefined): string | null {
  */
 export function parseJsonCell(field: string, text: string): unknown {
   return inColumn(field, () => templatedJson(text));
+}
+
+/** `capture`: `name=source` pairs separated by `;` (docs/formats.md "Flows"). */
+export function parseCapture(cell: string | undefined): Capture[] {
+  return inColumn('capture', () => captureCellValue(cell ?? ''));
+}
+
+/** `flow` and `phase` together: a setup or teardown row has no flow. */
+export function parseFlowPhase(
+  flowCell: string | undefined,
+  phaseCell: string | undefined,
+): { flow: string | null; phase: Phase | null } {
+  const phase = inColumn('phase', () => phaseValue(phaseCell ?? ''));
+  const flow = flowValue(flowCell ?? '');
+  if (flow !== null && phase !== null)
+    throw new FieldError(
+      'flow',
+      `a ${phase} row belongs to no flow (it runs in every process); give phase or flow, not both`,
+    );
+  return { flow, phase };
 }

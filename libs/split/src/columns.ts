@@ -17,6 +17,9 @@ export const KNOWN_COLUMNS = [
   'timeout_ms',
   'tags',
   'enabled',
+  'capture',
+  'flow',
+  'phase',
 ] as const;
 export type KnownColumn = (typeof KNOWN_COLUMNS)[number];
 

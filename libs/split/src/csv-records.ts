@@ -2,6 +2,7 @@ import { InputError, type TestRecord } from '@capi/core';
 import { FieldError } from './cell-values.js';
 import { mapColumns } from './columns.js';
 import { csvRows } from './csv-rows.js';
+import { flowScope } from './flow-scope.js';
 import { type RowConverter, rowConverter } from './row-to-record.js';
 import { CSV_FIELDS, checkTemplates } from './template-check.js';
 import { unusedColumns } from './unused-columns.js';
@@ -25,7 +26,7 @@ export async function* csvRecords(
   let toRecord: RowConverter | null = null;
   let unused: ReturnType<typeof unusedColumns> | null = null;
   let varNames: ReadonlySet<string> = new Set();
-  const vars = () => varNames;
+  const scope = flowScope();
   for await (const rows of csvRows(chunks, source)) {
     const out: RowOutcome[] = [];
     for (const { cells, line } of rows) {
@@ -38,7 +39,15 @@ export async function* csvRecords(
       }
       try {
         const record = toRecord(cells, line);
-        checkTemplates(record, CSV_FIELDS, vars, unused?.use);
+        scope.place(record, varNames);
+        checkTemplates(
+          record,
+          CSV_FIELDS,
+          () => scope.known(record, varNames),
+          unused?.use,
+          (name, problem) => scope.explain(record, name, problem),
+        );
+        scope.learn(record);
         out.push({ record, line });
       } catch (err) {
         if (!(err instanceof FieldError)) throw err;

@@ -28,5 +28,8 @@ export interface SplitOptions {
 
 export const PROGRESS_EVERY = 4096;
 
+/** Setup and teardown rows are held in memory and copied into every batch: a bound on both. */
+export const MAX_PHASE_ROWS = 1000;
+
 /** The bytes of a suite: a Readable (file, stdin), or any iterable of chunks. */
 export type SuiteBytes = AsyncIterable<Buffer | string> | Iterable<Buffer | string>;

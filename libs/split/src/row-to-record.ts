@@ -1,11 +1,13 @@
-import type { HttpMethod, TestRecord } from '@capi/core';
+import type { Capture, HttpMethod, Phase, TestRecord } from '@capi/core';
 import { cellCache } from './cell-cache.js';
 import {
   checkExpectBody,
   checkExpectJson,
   FieldError,
+  parseCapture,
   parseEnabled,
   parseExpectStatus,
+  parseFlowPhase,
   parseMethod,
   parseTags,
   parseWholeNumber,
@@ -30,6 +32,7 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
   const tags = cellCache(parseTags);
   const headers = cellCache(parseHeadersCell);
   const json = cellCache(checkExpectJson);
+  const capture = cellCache(parseCapture);
   return (cells, line) => {
     if (cells.length !== map.width)
       throw new FieldError(null, `row has ${cells.length} cells, the header has ${map.width}`);
@@ -38,7 +41,7 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
     if (id === '') throw new FieldError('id', 'missing (every row needs an id, or use --auto-id)');
     const url = cell('url').trim();
     if (url === '') throw new FieldError('url', 'missing');
-    return {
+    const record: TestRecord = {
       id,
       name: cell('name') || id,
       seq: 0,
@@ -60,7 +63,20 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
       vars: varsOf(cells, map),
       source: { file, line },
     };
+    return withFlowFields(record, capture(cell('capture')), parseFlowPhase(cell('flow'), cell('phase')));
   };
+}
+
+/** The flow fields are set only when given, so a suite without them gives the records it always gave. */
+function withFlowFields(
+  record: TestRecord,
+  capture: readonly Capture[],
+  { flow, phase }: { flow: string | null; phase: Phase | null },
+): TestRecord {
+  if (capture.length > 0) record.capture = capture.map((c) => ({ ...c }));
+  if (flow !== null) record.flow = flow;
+  if (phase !== null) record.phase = phase;
+  return record;
 }
 
 function varsOf(cells: string[], map: ColumnMap): Record<string, string> {

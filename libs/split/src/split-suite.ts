@@ -3,7 +3,7 @@ import { csvRecords, type RowOutcome } from './csv-records.js';
 import { recordFilter } from './filters.js';
 import { idLines } from './id-lines.js';
 import { ndjsonRecords } from './ndjson-records.js';
-import { PROGRESS_EVERY, type SplitOptions, type SuiteBytes } from './options.js';
+import { MAX_PHASE_ROWS, PROGRESS_EVERY, type SplitOptions, type SuiteBytes } from './options.js';
 import { sniffFormat } from './sniff-format.js';
 import { utf8Chunks } from './utf8-chunks.js';
 
@@ -35,6 +35,9 @@ export async function* splitSuiteBatches(input: SuiteBytes, options: SplitOption
   const seen = idLines();
   let rowIndex = 0;
   let seq = 0;
+  // Teardown rows go last, after every test, wherever the suite has them (they run last).
+  const teardown: TestRecord[] = [];
+  let phaseRows = 0;
   for await (const batch of outcomes) {
     const out: TestRecord[] = [];
     for (const outcome of batch) {
@@ -42,11 +45,22 @@ export async function* splitSuiteBatches(input: SuiteBytes, options: SplitOption
       if (index % PROGRESS_EVERY === 0 && index > 0) options.onProgress?.(index);
       const record = checked(outcome, seen, options);
       if (record === null || (keep !== null && !keep(record, index))) continue;
-      record.seq = seq++;
-      out.push(record);
+      if (record.phase !== undefined && ++phaseRows > MAX_PHASE_ROWS)
+        throw new InputError(
+          options.source,
+          record.source?.line,
+          `more than ${MAX_PHASE_ROWS} setup and teardown rows (each batch carries them all)`,
+        );
+      if (record.phase === 'teardown') teardown.push(record);
+      else {
+        record.seq = seq++;
+        out.push(record);
+      }
     }
     if (out.length > 0) yield out;
   }
+  for (const record of teardown) record.seq = seq++;
+  if (teardown.length > 0) yield teardown;
   options.onProgress?.(rowIndex);
 }
 

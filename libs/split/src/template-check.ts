@@ -50,13 +50,14 @@ export function checkTemplates(
   fields: TemplateFields,
   vars: () => ReadonlySet<string>,
   use?: (name: string) => void,
+  explain?: (name: string, problem: string) => string,
 ): void {
   let known: ReadonlySet<string> | undefined;
   for (const [field, text] of templated(rec, fields)) {
     for (const name of templateNames(text)) {
       known ??= vars();
       const problem = unknownTemplateName(name, known);
-      if (problem !== null) throw new FieldError(field, problem);
+      if (problem !== null) throw new FieldError(field, explain ? explain(name, problem) : problem);
       use?.(name);
     }
   }

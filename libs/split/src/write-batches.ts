@@ -1,4 +1,4 @@
-import { type FileHandle, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, type FileHandle, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   type BatchIndex,
@@ -17,6 +17,8 @@ import { serializeTestRecord } from './serialize.js';
 export interface WriteBatchesOptions {
   /** Replace the batch files and index.json of a folder that is not empty (other files stay). */
   force?: boolean;
+  /** Hears each batch that grew past `size` to keep a flow whole, once, when it is done. */
+  onOversize?: (entry: BatchIndexEntry, flow: string) => void;
 }
 
 const OWN_FILE = /^(batch_\d+\.ndjson|index\.json)$/;
@@ -40,8 +42,10 @@ export async function writeBatches(
   await makeDir(dirname(target));
   const temp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
   try {
-    const batches = await writeFiles(records, temp, size);
+    const { entries: batches, setup, teardown } = await writeFiles(records, temp, size, options.onOversize);
     const index: BatchIndex = { total: batches.reduce((n, b) => n + b.count, 0), batchSize: size, batches };
+    if (setup > 0) index.setup = setup;
+    if (teardown > 0) index.teardown = teardown;
     await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
     await moveInto(temp, target, exists);
     return index;
@@ -68,25 +72,67 @@ async function checkTarget(target: string, shown: string, force: boolean): Promi
 // Small writes: a string over 128 KiB lands in V8's large-object space, freed only by a full GC.
 const WRITE_AT = 32 * 1024;
 
+interface Written {
+  entries: BatchIndexEntry[];
+  setup: number;
+  teardown: number;
+}
+
+/**
+ * The batch files. Flows (docs/capi-split.md "Flows"): a new batch starts only between
+ * flows, so a batch may hold more than `size` tests; setup rows (first in the stream) open
+ * every batch and teardown rows (last in the stream) close every batch, since each process
+ * that runs a batch logs in for itself. `count`, `firstSeq`… describe the tests alone.
+ */
 async function writeFiles(
   records: AsyncIterable<TestRecord | TestRecord[]>,
   temp: string,
   size: number,
-): Promise<BatchIndexEntry[]> {
+  onOversize?: WriteBatchesOptions['onOversize'],
+): Promise<Written> {
   const entries: BatchIndexEntry[] = [];
   let file: FileHandle | null = null;
   let entry: BatchIndexEntry | null = null;
   let text = '';
+  let head = '';
+  let tail = '';
+  let setup = 0;
+  let teardown = 0;
+  let lastFlow: string | null = null;
+  let oversizeFlow: string | null = null;
+  const endBatch = async () => {
+    if (file === null || entry === null) return;
+    await endFile(file, text);
+    file = null;
+    text = '';
+    if (oversizeFlow !== null) onOversize?.(entry, oversizeFlow);
+    oversizeFlow = null;
+  };
   try {
     for await (const item of records) {
       for (const record of Array.isArray(item) ? item : [item]) {
-        if (file === null || entry === null || entry.count === size) {
-          if (file !== null) await endFile(file, text);
-          text = '';
+        if (record.phase === 'setup') {
+          if (entries.length > 0) throw new RangeError('a setup record after the first test');
+          setup++;
+          head += `${serializeTestRecord(record)}\n`;
+          continue;
+        }
+        if (record.phase === 'teardown') {
+          await endBatch();
+          teardown++;
+          tail += `${serializeTestRecord(record)}\n`;
+          continue;
+        }
+        const flow = record.flow ?? null;
+        const sameFlow = flow !== null && flow === lastFlow;
+        lastFlow = flow;
+        if (file === null || entry === null || (entry.count >= size && !sameFlow)) {
+          await endBatch();
+          text = head;
           entry = newEntry(entries.length + 1, record);
           entries.push(entry);
           file = await open(join(temp, entry.file), 'wx', FILE_MODE);
-        }
+        } else if (entry.count >= size && flow !== null) oversizeFlow = flow;
         entry.count++;
         entry.lastSeq = record.seq;
         entry.lastId = record.id;
@@ -97,13 +143,13 @@ async function writeFiles(
         }
       }
     }
-    if (file !== null) await endFile(file, text);
-    file = null;
+    await endBatch();
   } finally {
     // On an error the open file is closed before its folder is removed.
-    await file?.close();
+    await (file as FileHandle | null)?.close();
   }
-  return widenNames(entries, temp);
+  if (tail !== '') for (const e of entries) await appendFile(join(temp, e.file), tail);
+  return { entries: await widenNames(entries, temp), setup, teardown };
 }
 
 function newEntry(n: number, first: TestRecord): BatchIndexEntry {

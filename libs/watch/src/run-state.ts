@@ -117,8 +117,16 @@ function describeFailure(record: { failures?: CheckFailure[]; error?: ResultErro
  */
 const QUICK_STATUS = /"status":"(passed|skipped)"/;
 
+/**
+ * A setup or teardown result (flows): not a test, so not counted (every process writes its
+ * own, and a re-login more). As with QUICK_STATUS, the key can only be the top-level one:
+ * quotes inside strings are escaped.
+ */
+const PHASE_LINE = /"phase":"(?:setup|teardown)"/;
+
 /** Counts one journal line; a line that is not a result record is counted as bad. */
 export function applyJournalLine(state: RunState, key: string, line: string): void {
+  if (line.includes('"phase":"') && PHASE_LINE.test(line)) return;
   const quick = line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125 && QUICK_STATUS.exec(line);
   if (quick) {
     countResult(batchState(state, key).counts, quick[1] as 'passed' | 'skipped');

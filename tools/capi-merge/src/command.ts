@@ -19,6 +19,15 @@ function describe(o: MergeOutcome): string {
     `${c.flaky} flaky`,
   ];
   const lines = [`${info.name}: ${parts.join(', ')}; pass rate ${formatPassRate(o.summary.passRate)}: ${verdict}`];
+  const { flows, phases } = o.summary;
+  if (flows)
+    lines.push(
+      `${info.name}: ${flows.total} flows: ${flows.complete} complete, ${flows.stopped} stopped at a row, ${flows.incomplete} incomplete, ${flows.rerun} re-run`,
+    );
+  const phaseParts = (['setup', 'teardown'] as const)
+    .filter((p) => phases[p].runs > 0)
+    .map((p) => `${p} ${phases[p].runs} runs (${phases[p].failed + phases[p].error} failed or errors)`);
+  if (phaseParts.length > 0) lines.push(`${info.name}: not tests: ${phaseParts.join(', ')}`);
   for (const t of o.thresholds)
     lines.push(
       `${info.name}: rule ${ruleName(t)}: ${t.crossed ? 'crossed' : 'held'} (actual ${t.actual === null ? '-' : Number(t.actual.toFixed(3))})`,

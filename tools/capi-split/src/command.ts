@@ -1,8 +1,11 @@
 import {
+  type BatchIndex,
+  type BatchIndexEntry,
   CapiError,
   formatShard,
   type InputError,
   intFlag,
+  plainLine,
   plural,
   shardFlag,
   type TestRecord,
@@ -18,6 +21,8 @@ import { stopInput } from './stop-on-signal.js';
 const DESCRIPTION = `Turn a suite CSV (or NDJSON test records) into test records: NDJSON on stdout, or batch files.
 
 Filters apply in this order: --start/--end (data rows), --tags, --grep, --shard; seq numbers the tests that remain.
+A flow is kept whole (its first row decides; its shard goes by its name), so a batch may hold more than
+--batch-size tests; setup and teardown rows go into every shard and batch.
 
 Examples:
   capi-split suite.csv > tests.ndjson
@@ -159,6 +164,36 @@ async function toStdoutHonestly(batches: AsyncIterable<TestRecord[]>): Promise<v
   }
 }
 
+const OVERSIZE_SHOWN = 5;
+
+/** One line per batch that grew past --batch-size to hold a flow; past a few, a count. */
+function oversizeNotes(size: number, clearProgress: () => void) {
+  let count = 0;
+  return {
+    note(entry: BatchIndexEntry, flow: string) {
+      if (++count > OVERSIZE_SHOWN) return;
+      clearProgress();
+      process.stderr.write(
+        `capi-split: ${entry.batch} holds ${entry.count} tests, more than --batch-size ${size}, to keep flow ${JSON.stringify(plainLine(flow))} whole\n`,
+      );
+    },
+    end() {
+      if (count > OVERSIZE_SHOWN)
+        process.stderr.write(
+          `capi-split: ${count - OVERSIZE_SHOWN} more ${count - OVERSIZE_SHOWN === 1 ? 'batch holds' : 'batches hold'} more than --batch-size ${size} tests to keep a flow whole\n`,
+        );
+    },
+  };
+}
+
+/** Setup and teardown rows are copied into every batch: said, since they are not counted as tests. */
+function phaseNote(index: BatchIndex): string {
+  const parts = [];
+  if (index.setup) parts.push(plural(index.setup, 'setup row'));
+  if (index.teardown) parts.push(plural(index.teardown, 'teardown row'));
+  return parts.length === 0 ? '' : `; each batch also carries ${parts.join(' and ')}`;
+}
+
 async function split(a: Args): Promise<number> {
   const options = filterOptions(a);
   const batches = batchOptions(a);
@@ -181,17 +216,17 @@ async function split(a: Args): Promise<number> {
   try {
     if (batches === null) await toStdoutHonestly(splitSuiteBatches(input.stream, splitOptions));
     else {
-      const index = await writeBatches(
-        splitSuiteBatches(input.stream, splitOptions),
-        batches.out,
-        batches.size,
-        batches,
-      );
+      const oversize = oversizeNotes(batches.size, progress.done);
+      const index = await writeBatches(splitSuiteBatches(input.stream, splitOptions), batches.out, batches.size, {
+        ...batches,
+        onOversize: oversize.note,
+      });
       progress.done();
+      oversize.end();
       const shard = options.shard ? ` (shard ${formatShard(options.shard)})` : '';
       const files = plural(index.batches.length, 'batch file');
       process.stderr.write(
-        `capi-split: wrote ${files}, ${plural(index.total, 'test')}${shard}, and index.json to ${batches.out}\n`,
+        `capi-split: wrote ${files}, ${plural(index.total, 'test')}${shard}, and index.json to ${batches.out}${phaseNote(index)}\n`,
       );
     }
   } finally {
