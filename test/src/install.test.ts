@@ -6,23 +6,11 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { startDemoApi } from '@capi/demo-api';
-import { repoRoot, tempDir } from '@capi/testkit';
+import { readmeBlock, repoRoot, tempDir, withoutComment } from '@capi/testkit';
 
 const run = promisify(execFile);
 const TOOLS = ['capi-split', 'capi-exec', 'capi-launch', 'capi-watch', 'capi-merge'];
 const DEV_TOOLING = ['nx', 'typescript', '@biomejs', 'newman', 'autocannon', 'esbuild', '@capi'];
-
-/** The lines of the README's first ```LANG block that follows `heading`, comments cut. */
-async function readmeBlock(heading: string, lang: string): Promise<string[]> {
-  const text = await readFile(join(repoRoot, 'README.md'), 'utf8');
-  const from = text.indexOf(heading);
-  assert.ok(from >= 0, `README has no "${heading}"`);
-  const block = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(text.slice(from));
-  assert.ok(block, `no ${lang} block after "${heading}"`);
-  return (block[1] as string).split('\n').filter((l) => l.trim() !== '');
-}
-
-const withoutComment = (line: string) => line.replace(/\s+#.*$/, '');
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let prefix: string;

@@ -1,35 +1,113 @@
-export * from './atomic-write.js';
-export * from './clean-text.js';
-export * from './cli.js';
-export * from './completion.js';
-export * from './credential-name.js';
-export * from './edit-distance.js';
-export * from './env-access.js';
-export * from './errors.js';
-export * from './exclusive-file.js';
-export * from './exit-code.js';
-export * from './flag-docs.js';
-export * from './flow-fields.js';
-export * from './help.js';
-export * from './journal.js';
-export * from './local-time.js';
-export * from './make-dir.js';
-export * from './man-page.js';
-export * from './ndjson.js';
-export * from './options-file.js';
-export * from './owner.js';
-export * from './path-exists.js';
-export * from './processes.js';
-export * from './records.js';
-export * from './relative-url.js';
-export * from './run-folder.js';
-export * from './run-verdict.js';
-export * from './shard.js';
-export * from './shell-quote.js';
-export * from './sniff-suite.js';
-export * from './story.js';
-export * from './suite-limits.js';
-export * from './supervisor.js';
-export * from './template-names.js';
-export * from './term.js';
-export * from './validate.js';
+// The public names of @capi/core: the rules the tools and libraries share. A name not
+// listed here is used only inside core.
+export { type AtomicStream, createAtomicStream, DIR_MODE, FILE_MODE, writeFileAtomic } from './atomic-write.js';
+export { cleanText, plainLine } from './clean-text.js';
+export { type AnyCommand, checkArgv, intFlag, repeatedFlag, runTool } from './cli.js';
+export { isCredentialName } from './credential-name.js';
+export { editDistance } from './edit-distance.js';
+export {
+  describeEnvProblem,
+  ENV_PREFIX,
+  type EnvAllow,
+  envAllowed,
+  envNamesIn,
+  envProblem,
+  MIN_SECRET_LENGTH,
+  parseAllowEnv,
+} from './env-access.js';
+export { CapiError, fsReason, InputError, isErrnoException, UsageError, writeError } from './errors.js';
+export { withExclusiveFile } from './exclusive-file.js';
+export { ExitCode, type ExitCodeValue } from './exit-code.js';
+export {
+  type Capture,
+  type CaptureSource,
+  captureCellValue,
+  captureNameProblem,
+  capturesProblem,
+  flowValue,
+  type JsonStep,
+  PHASES,
+  type Phase,
+  parseCaptureSource,
+  parseJsonPath,
+  phaseValue,
+} from './flow-fields.js';
+export { type Journal, openJournal, readJournal } from './journal.js';
+export {
+  baseUrlChanged,
+  type JournalMeta,
+  journalBaseUrl,
+  journalMetaPath,
+  metaBaseUrl,
+  readJournalMeta,
+  writeJournalMeta,
+} from './journal-meta.js';
+export { localClock, localTime, localZone } from './local-time.js';
+export { makeDir } from './make-dir.js';
+export { checkPending, eachLine, type LineCursor, lastLine, lineCursor, NdjsonWriter, readNdjson } from './ndjson.js';
+export { expandOptionsFile } from './options-file.js';
+export { checkRunOwner, checkRunsFolder } from './owner.js';
+export { pathExists } from './path-exists.js';
+export {
+  type JournalLockInfo,
+  journalLockPath,
+  lockHolderAlive,
+  pidAlive,
+  processStartMs,
+  readJournalLock,
+} from './processes.js';
+export {
+  type CheckFailure,
+  type HeaderPair,
+  type HeartbeatState,
+  type HttpMethod,
+  RESULT_STATUSES,
+  type ResultError,
+  type ResultRecord,
+  type ResultStatus,
+  RUN_STATES,
+  type RunManifest,
+  type StatusHeartbeat,
+  type TestCounts,
+  type TestDebug,
+  type TestRecord,
+} from './records.js';
+export { baseUrlProblem, isRelativeUrl, trimUrl } from './relative-url.js';
+export {
+  type BatchIndex,
+  type BatchIndexEntry,
+  batchName,
+  isBatchName,
+  newRunId,
+  RUN_ID_PREFIX,
+  runPaths,
+  runsDir,
+} from './run-folder.js';
+export { formatPassRate, passRate, roundPassRate, runExitCode, testsVerdict } from './run-verdict.js';
+export { fnv1a, formatShard, inShard, parseShard, type Shard, shardFlag } from './shard.js';
+export { shellLine, shellQuote } from './shell-quote.js';
+export { sniffSuite } from './sniff-suite.js';
+export { DEBUG_BODY_BYTES, DEBUG_HEADER_CHARS, DEBUG_MAX_HEADERS, formatStory } from './story.js';
+export { jsonLimitProblem, recordLineProblem } from './suite-limits.js';
+export { argvOf, isRunSupervisor, liveSupervisorOf } from './supervisor.js';
+export {
+  missingRunVar,
+  RUN_VAR_PREFIX,
+  TEMPLATE_PATTERN,
+  templateNames,
+  unknownTemplateName,
+} from './template-names.js';
+export { formatDuration, isLive, liveLine, paint, plural, useColor } from './term.js';
+export {
+  bodyValue,
+  jsonTextValue,
+  methodValue,
+  millisValue,
+  normalizeTestRecord,
+  statusValue,
+  tagsValue,
+  templatedJson,
+  ValueError,
+  validateResultRecord,
+  validateTestRecord,
+} from './validate.js';

@@ -57,18 +57,31 @@ export type RegexVerdict = boolean | 'timeout';
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
 const cache = new Map();
-parentPort.on('message', ({ source, flags, text }) => {
+parentPort.on('message', ({ source, flags, text, exec }) => {
   const key = flags + '/' + source;
   let re = cache.get(key);
   if (!re) { re = new RegExp(source, flags); if (cache.size < 100) cache.set(key, re); }
   re.lastIndex = 0;
-  parentPort.postMessage(re.test(text));
+  if (!exec) { parentPort.postMessage(re.test(text)); return; }
+  const m = re.exec(text);
+  const value = m === null ? undefined : m.length > 1 ? m[1] : m[0];
+  parentPort.postMessage(value === undefined ? null : { value });
 });`;
+
+/** What the worker answers: a test's verdict, or an exec's capture (null: no match). */
+type Answer = RegexVerdict | Captured | null;
+
+/** A body capture's value (an object, so that a captured text `timeout` is not the deadline). */
+export interface Captured {
+  value: string;
+}
 
 interface Job {
   regex: BodyRegex;
   text: string;
-  resolve: (v: RegexVerdict) => void;
+  /** Capture (the first group, or the whole match) rather than test. */
+  exec: boolean;
+  resolve: (v: Answer) => void;
 }
 
 const queue: Job[] = [];
@@ -77,7 +90,7 @@ let online = false;
 let current: Job | null = null;
 let timer: NodeJS.Timeout | null = null;
 
-function finish(v: RegexVerdict): void {
+function finish(v: Answer): void {
   if (timer) clearTimeout(timer);
   timer = null;
   const job = current;
@@ -99,7 +112,7 @@ function start(): Worker {
     online = true;
     next();
   });
-  w.on('message', (ok: boolean) => finish(ok));
+  w.on('message', (v: Answer) => finish(v));
   w.on('error', () => {
     drop();
     finish('timeout');
@@ -117,7 +130,8 @@ function next(): void {
   worker.ref();
   if (!online) return;
   current = queue.shift() as Job;
-  worker.postMessage({ source: current.regex.source, flags: current.regex.flags, text: current.text });
+  const { regex, text, exec } = current;
+  worker.postMessage({ source: regex.source, flags: regex.flags, text, exec });
   timer = setTimeout(() => {
     // terminate() stops a regex mid-backtrack; the next job gets a fresh worker.
     drop();
@@ -151,12 +165,36 @@ export function testBodyRegex(
     regex.onMain.lastIndex = 0;
     return regex.onMain.test(text);
   }
+  return inWorker(regex, text, false, signal) as Promise<RegexVerdict>;
+}
+
+/**
+ * What a body capture takes (flows, capture.ts), under the same bound as a check: the
+ * first group, or the whole match when the regex has no group; null when nothing matched
+ * (or the first group took no part); 'timeout' when the deadline passed.
+ */
+export function execBodyRegex(
+  regex: BodyRegex,
+  text: string,
+  signal?: AbortSignal,
+): Captured | null | 'timeout' | Promise<Captured | null | 'timeout'> {
+  if (regex.onMain && text.length <= MAIN_THREAD_MAX_CHARS) {
+    regex.onMain.lastIndex = 0;
+    const m = regex.onMain.exec(text);
+    const value = m === null ? undefined : m.length > 1 ? m[1] : m[0];
+    return value === undefined ? null : { value };
+  }
+  return inWorker(regex, text, true, signal) as Promise<Captured | null | 'timeout'>;
+}
+
+function inWorker(regex: BodyRegex, text: string, exec: boolean, signal?: AbortSignal): Answer | Promise<Answer> {
   if (signal?.aborted) return 'timeout';
-  return new Promise<RegexVerdict>((resolve) => {
+  return new Promise<Answer>((resolve) => {
     const onAbort = () => cancel(job);
     const job: Job = {
       regex,
       text,
+      exec,
       resolve: (v) => {
         signal?.removeEventListener('abort', onAbort);
         resolve(v);

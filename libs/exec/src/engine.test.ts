@@ -3,6 +3,8 @@ import { after, test } from 'node:test';
 import { normalizeTestRecord, type TestRecord } from '@capi/core';
 import { type EngineOptions, runTests } from './engine.js';
 import { type FixtureServer, serve } from './fixture-server.js';
+import { createLiveState } from './live-state.js';
+import { createRateLimiter } from './rate-limiter.js';
 import { type ExecResult, makeResult } from './result.js';
 import { parseBaseUrl } from './target.js';
 
@@ -47,9 +49,18 @@ function options(url: string, over: Partial<EngineOptions> = {}): EngineOptions 
 
 async function run(records: TestRecord[], opts: EngineOptions) {
   const results: ExecResult[] = [];
-  const summary = await runTests(from(records), opts, (r) => {
-    results.push(r);
-  });
+  const shared = {
+    live: createLiveState(opts.concurrency),
+    limiter: createRateLimiter(opts.rate, undefined, opts.maxPauseMs),
+  };
+  const summary = await runTests(
+    from(records),
+    opts,
+    (r) => {
+      results.push(r);
+    },
+    shared,
+  );
   return { summary, results, byId: new Map(results.map((r) => [r.id, r])) };
 }
 

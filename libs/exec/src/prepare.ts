@@ -1,4 +1,5 @@
 import { DEBUG_BODY_BYTES, type EnvAllow, isCredentialName, type TestRecord } from '@capi/core';
+import { capturesReadBody } from './capture.js';
 import { checkExpectation, type Expectation } from './checks.js';
 import type { OutgoingRequest } from './http-client.js';
 import { addCredentialHeaders, type SecretSet } from './redact.js';
@@ -30,6 +31,8 @@ export interface PrepareContext {
   secrets: SecretSet;
   timeoutMs: number;
   maxBody: number;
+  /** Flows: the captured values this test sees (its flow's over the setup rows'). */
+  captures?: Record<string, string>;
 }
 
 const looksJson = (body: string) => {
@@ -47,13 +50,23 @@ function mergeHeaders(rec: TestRecord, scope: TemplateScope, given: Record<strin
   const out: Record<string, string> = {};
   // --header values are the operator's, not the suite's: they may read any env variable.
   const own = { ...scope, allow: null };
-  for (const [name, value] of Object.entries(given)) out[name] = expand(value, own, `--header "${name}"`);
+  for (const [name, value] of Object.entries(given))
+    out[name] = expand(value, credentialScope(name, own), `--header "${name}"`);
   for (const [name, value] of Object.entries(rec.request.headers)) {
     const lower = name.toLowerCase();
     for (const k of Object.keys(out)) if (k.toLowerCase() === lower) delete out[k];
-    out[name] = expand(value, scope, `header "${name}"`);
+    out[name] = expand(value, credentialScope(name, scope), `header "${name}"`);
   }
   return out;
+}
+
+/**
+ * A captured value used in a credential header (`Authorization: Bearer {{token}}`) is a
+ * secret from then on, for the whole run: added to the run's set, not only this test's.
+ */
+function credentialScope(header: string, scope: TemplateScope): TemplateScope {
+  if (!scope.captures || !isCredentialName(header) || !scope.onCaptureSecret) return scope;
+  return { ...scope, onCaptureValue: scope.onCaptureSecret };
 }
 
 const templated = new WeakMap<Record<string, string>, boolean>();
@@ -126,6 +139,10 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
       if (!ctx.secrets.add(v)) ctx.onShortSecret?.(name);
     },
   };
+  if (ctx.captures) {
+    scope.captures = ctx.captures;
+    scope.onCaptureSecret = (v) => ctx.secrets.add(v);
+  }
   const target = resolveTarget(expand(rec.request.url, scope, 'request.url'), ctx.base);
   const given = givenHeaders(target.origin, ctx);
   const plain = Object.keys(rec.request.headers).length === 0 && !hasTemplates(given);
@@ -151,7 +168,8 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
       headers: sendHeaders,
       body,
       timeoutMs: rec.timeoutMs ?? ctx.timeoutMs,
-      keepText: (e.body !== null && e.body !== '') || (e.json !== null && e.json !== ''),
+      keepText:
+        (e.body !== null && e.body !== '') || (e.json !== null && e.json !== '') || capturesReadBody(rec.capture),
       // A failed test's result keeps the start of its body (`debug`), plus room to redact across the cut.
       sampleBytes: DEBUG_BODY_BYTES + 1024,
     },

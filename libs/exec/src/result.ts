@@ -21,6 +21,8 @@ export interface Outcome {
   response: { status: number; bytes: number; decodedBytes?: number } | null;
   failures: CheckFailure[];
   error: ResultError | null;
+  /** Flows: what the test's captures took from its final answer (capture.ts). */
+  captured?: Record<string, string>;
   /** The final attempt as sent and answered (answer null: none came), for `debug` and `--trace`. */
   exchange?: { request: OutgoingRequest; answer: HttpAnswer | null };
 }

@@ -1,23 +1,20 @@
-import { readFile } from 'node:fs/promises';
-import { CapiError, ExitCode, InputError, isErrnoException, readJournal, writeFileAtomic } from '@capi/core';
+import {
+  baseUrlChanged,
+  CapiError,
+  ExitCode,
+  InputError,
+  type JournalMeta,
+  journalMetaPath,
+  readJournal,
+} from '@capi/core';
 
 /**
  * Resume by id. The journal's records say which tests are done; each carries `fp`, the
- * fingerprint of the test it ran. A sidecar `<journal>.meta.json` says how the journal
- * was made (fingerprint scheme, shard), so a resume can tell a changed suite or a
- * different shard from a plain restart.
+ * fingerprint of the test it ran. A sidecar `<journal>.meta.json` (core journal-meta.ts)
+ * says how the journal was made (fingerprint scheme, shard, base URL), so a resume can
+ * tell a changed suite or a different shard from a plain restart.
  */
 export const FINGERPRINT_SCHEME = 'fnv1a32-request.expect/v1';
-
-export interface JournalMeta {
-  version: 1;
-  fingerprint: string;
-  shard: string | null;
-  batch: string | null;
-  /** The base URL the tests ran against (`formatBaseUrl`); absent in journals of older capi-exec. */
-  baseUrl?: string | null;
-  created: string;
-}
 
 export interface JournalState {
   /** id → fingerprint ('' when the record has none) of every test with a final record. */
@@ -30,8 +27,6 @@ export interface JournalState {
   /** Malformed lines in the middle (errors naming file and line): a resume sets them aside (bad-lines.ts). */
   bad: InputError[];
 }
-
-export const metaPath = (journal: string) => `${journal}.meta.json`;
 
 export async function loadJournalState(path: string): Promise<JournalState> {
   const done = new Map<string, string>();
@@ -59,34 +54,6 @@ export async function loadJournalState(path: string): Promise<JournalState> {
   return { done, notPassed, answered, tornLine, bad };
 }
 
-export async function readMeta(journal: string): Promise<JournalMeta | null> {
-  let text: string;
-  try {
-    text = await readFile(metaPath(journal), 'utf8');
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as JournalMeta;
-  } catch {
-    throw new InputError(metaPath(journal), 1, 'malformed JSON');
-  }
-}
-
-export async function writeMeta(journal: string, meta: JournalMeta): Promise<void> {
-  await writeFileAtomic(metaPath(journal), `${JSON.stringify(meta)}\n`);
-}
-
-/**
- * Whether a journal must be resumed against the base URL it was written with: only when
- * it holds results (an empty one mixes nothing: `capi-launch --resume --base-url` after a
- * wrong or unreachable target starts it afresh), and only when its meta recorded one.
- */
-export function baseUrlChanged(meta: JournalMeta | null, baseUrl: string | null, results: number): boolean {
-  return meta !== null && results > 0 && Object.hasOwn(meta, 'baseUrl') && (meta.baseUrl ?? null) !== baseUrl;
-}
-
 /** Refuses a resume whose journal was made another way, unless forced. */
 export function checkMeta(
   journal: string,
@@ -109,7 +76,7 @@ export function checkMeta(
     );
   if (problems.length && !force)
     throw new CapiError(
-      `${metaPath(journal)}: cannot resume: ${problems.join('; ')} (--force resumes anyway)`,
+      `${journalMetaPath(journal)}: cannot resume: ${problems.join('; ')} (--force resumes anyway)`,
       ExitCode.badInput,
     );
   return problems;

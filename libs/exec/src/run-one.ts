@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckFailure, ResultError, TestRecord } from '@capi/core';
 import { BACKOFF_BASE_MS, backoffMs, parseRetryAfter, timerMs } from './backoff.js';
+import { secretCapture, type Taken, takeCaptures } from './capture.js';
 import { BadExpectation, cut, runChecks, type Show, statusPasses } from './checks.js';
 import { type HttpAnswer, type HttpClient, RequestError } from './http-client.js';
 import { type PrepareContext, type PreparedTest, prepareTest } from './prepare.js';
@@ -116,6 +117,19 @@ async function wait(ms: number, ctx: TestContext): Promise<boolean> {
   }
 }
 
+/** An answer that is judged, not retried (judge's first test): captures read it. */
+const final = (a: HttpAnswer, prep: PreparedTest) =>
+  !TRANSIENT_STATUSES.has(a.status) || statusPasses(prep.expect.status, a.status);
+
+/** The test's captures; the secret ones join the run's secrets before anything is written. */
+async function captureFrom(rec: TestRecord, a: HttpAnswer, ctx: TestContext): Promise<Taken> {
+  const taken = await takeCaptures(rec.capture ?? [], a, ctx.cut);
+  for (const c of rec.capture ?? [])
+    if (Object.hasOwn(taken.values, c.name) && secretCapture(rec.phase, c))
+      ctx.secrets.add(taken.values[c.name] as string);
+  return taken;
+}
+
 /** What a finished test hands back: its outcome, the secrets to redact it with, where it went. */
 export interface TestDone {
   outcome: Outcome;
@@ -198,14 +212,20 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
     }
     noteHints(answer, ctx);
     base.exchange = { request: prep.request, answer };
+    // Captures before the checks: a secret they take (a login's token) is redacted in the
+    // failure texts the checks write (a status failure shows the body).
+    const taken = rec.capture && final(answer, prep) ? await captureFrom(rec, answer, ctx) : null;
     // The expectations were checked before sending (prepareTest): judging cannot throw.
     const verdict = await judge(answer, prep, ctx, safe);
     // A body regex still waiting for its worker when the grace ran out: cut, like a request.
     if (ctx.cut.aborted) return null;
     const timing = { durationMs: answer.durationMs, response: responseOf(answer) };
     if (Array.isArray(verdict)) {
-      const status = verdict.length === 0 ? 'passed' : 'failed';
-      return { outcome: { ...base, ...timing, status, failures: verdict }, secrets, origin };
+      const failures = taken ? [...verdict, ...taken.failures] : verdict;
+      const status = failures.length === 0 ? 'passed' : 'failed';
+      const outcome: Outcome = { ...base, ...timing, status, failures };
+      if (taken) outcome.captured = taken.values;
+      return { outcome, secrets, origin };
     }
     last = { ...verdict, response: timing.response };
     base.durationMs = answer.durationMs;

@@ -32,11 +32,6 @@ export function parseBaseUrl(text: string): BaseUrl {
 const ABSOLUTE = /^https?:\/\//i;
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
-/** The base URL as it is recorded in a journal's meta: origin and path, no credentials, no query. */
-export function formatBaseUrl(base: BaseUrl | null): string | null {
-  return base ? `${base.origin}${base.prefix}` : null;
-}
-
 // What WHATWG URL parsing percent-encodes (special schemes): in the path the C0 controls,
 // space, " < > ` { } and everything from DEL up; in the query the C0 controls, space,
 // " ' < > and everything from DEL up. Reserved characters and %-escapes stay as written.

@@ -41,6 +41,12 @@ export interface TemplateScope {
   allow?: EnvAllow | null;
   /** Called with every value read from the environment, so it can be redacted. */
   onEnvValue?: (value: string, name: string) => void;
+  /** Flows: values captured by earlier rows of the test's flow and by setup rows; the test's own vars win. */
+  captures?: Record<string, string>;
+  /** Called with every captured value read (a credential header's makes it a secret). */
+  onCaptureValue?: (value: string, name: string) => void;
+  /** What a credential header's scope calls for every captured value it reads (prepare.ts). */
+  onCaptureSecret?: (value: string, name: string) => void;
 }
 
 /** The one template grammar, which capi-split checks names against (core template-names.ts). */
@@ -55,6 +61,11 @@ function lookup(key: string, scope: TemplateScope, where: string): string | unde
     return value;
   }
   if (Object.hasOwn(scope.vars, key)) return scope.vars[key];
+  if (scope.captures && Object.hasOwn(scope.captures, key)) {
+    const value = scope.captures[key] as string;
+    scope.onCaptureValue?.(value, key);
+    return value;
+  }
   if (key === 'id') return scope.id;
   if (key === 'name') return scope.name;
   return runVar(key, scope.runVars);

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BatchIndex,
@@ -7,6 +7,9 @@ import {
   ExitCode,
   InputError,
   isRelativeUrl,
+  journalBaseUrl,
+  metaBaseUrl,
+  readJournalMeta,
   readNdjson,
   runPaths,
   trimUrl,
@@ -91,17 +94,10 @@ export async function refuseRelativeUrlsIn(files: string[], suite: string): Prom
   }
 }
 
-/** The base URL as capi-exec records it in a journal's meta (libs/exec target.ts formatBaseUrl): origin and path, no trailing slash. */
-export function formatBaseUrl(text: string | null): string | null {
-  if (!text || !URL.canParse(text)) return text || null;
-  const u = new URL(text);
-  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
-}
-
 /** The base URL the workers get: the last `--base-url` of the exec flags, else CAPI_BASE_URL. */
 export function effectiveBaseUrl(execArgs: string[], env: NodeJS.ProcessEnv): string | null {
   const given = execArg(execArgs, '--base-url') ?? '';
-  return formatBaseUrl(given || env.CAPI_BASE_URL || null);
+  return journalBaseUrl(given || env.CAPI_BASE_URL || null);
 }
 
 /** A journal holds a result once it has one whole line (a torn first line is no result). */
@@ -127,11 +123,9 @@ export async function journalBaseUrls(runDir: string): Promise<Map<string | null
   const names = await readdir(p.results).catch(() => [] as string[]);
   for (const name of names.filter((n) => n.endsWith('.ndjson')).sort()) {
     const journal = join(p.results, name);
-    const meta = await readFile(`${journal}.meta.json`, 'utf8')
-      .then((t) => JSON.parse(t) as { baseUrl?: string | null })
-      .catch(() => null);
-    if (!meta || !Object.hasOwn(meta, 'baseUrl') || !(await holdsResults(journal))) continue;
-    const url = meta.baseUrl ?? null;
+    const meta = await readJournalMeta(journal).catch(() => null);
+    const url = meta ? metaBaseUrl(meta) : undefined;
+    if (url === undefined || !(await holdsResults(journal))) continue;
     found.set(url, [...(found.get(url) ?? []), name.replace(/\.ndjson$/, '')]);
   }
   return found;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,3 +98,19 @@ export function parseLines(text: string): unknown[] {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l));
 }
+
+/**
+ * The non-blank lines of the README's first ```LANG block after `heading`, so that a test
+ * runs the README's commands as printed (a doc edit that breaks them fails the test).
+ */
+export async function readmeBlock(heading: string, lang: string): Promise<string[]> {
+  const text = await readFile(join(repoRoot, 'README.md'), 'utf8');
+  const from = text.indexOf(heading);
+  if (from < 0) throw new Error(`README has no "${heading}"`);
+  const block = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(text.slice(from));
+  if (!block) throw new Error(`README: no ${lang} block after "${heading}"`);
+  return (block[1] as string).split('\n').filter((l) => l.trim() !== '');
+}
+
+/** A README line without its trailing `# comment`. */
+export const withoutComment = (line: string): string => line.replace(/\s+#.*$/, '');

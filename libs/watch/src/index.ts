@@ -1,11 +1,4 @@
-export * from './open-dashboard.js';
-export * from './presenters.js';
-export * from './render-plain.js';
-export * from './run-reader.js';
-export * from './run-state.js';
-export * from './run-watch.js';
-export * from './snapshot.js';
-export * from './stop-run.js';
-export * from './tail-file.js';
-export * from './watch.js';
-export * from './watch-target.js';
+// The public names of @capi/watch, for capi-watch.
+export { openDashboard } from './open-dashboard.js';
+export { formatJson, formatPlain, intervalPresenter } from './presenters.js';
+export { summarize, type WatchOptions, watchRuns } from './watch.js';

@@ -1,5 +1,5 @@
 import { ExitCode, isLive, liveLine, NdjsonWriter } from '@capi/core';
-import { createLiveState, type ExecuteSummary, execute, formatProgress, formatSummary } from '@capi/exec';
+import { type ExecuteSummary, execute, formatProgress, formatSummary, type LiveState } from '@capi/exec';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
 import { type Args, toOptions } from './options.js';
@@ -41,11 +41,13 @@ function exitCode(s: ExecuteSummary, signal: NodeJS.Signals | null): number {
   return s.failed + s.errors + s.resumedNotPassed > 0 ? ExitCode.testsFailed : ExitCode.ok;
 }
 
-function startProgress(live: ReturnType<typeof createLiveState>, quiet: boolean) {
+const NO_PROGRESS = { stop: () => {}, clear: () => {} };
+
+function startProgress(live: LiveState, quiet: boolean) {
   // docs/cli.md: live lines only on a TTY stderr, TERM not dumb, NO_COLOR unset; and
   // only when stdout is not the terminal too (the results would be torn by the line).
   const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
-  if (quiet || noColor || !isLive(process.stderr) || process.stdout.isTTY) return { stop: () => {}, clear: () => {} };
+  if (quiet || noColor || !isLive(process.stderr) || process.stdout.isTTY) return NO_PROGRESS;
   const line = liveLine(process.stderr);
   const timer = setInterval(() => line.update(formatProgress(live)), 500);
   timer.unref();
@@ -191,8 +193,10 @@ Examples:
     const options = toOptions(args as Args, rawArgs, process.env);
     const stop = new AbortController();
     const signals = onSignals(stop);
-    const live = createLiveState(options.concurrency, options.total);
-    const progress = startProgress(live, args.quiet === true);
+    let progress = NO_PROGRESS;
+    const onLive = (live: LiveState) => {
+      progress = startProgress(live, args.quiet === true);
+    };
     const trace = options.trace;
     if (trace)
       options.trace = {
@@ -208,7 +212,7 @@ Examples:
       if (options.source === '<stdin>') process.stdin.destroy();
     });
     try {
-      const summary = await execute({ ...options, stop: stop.signal, live, log }, (json) => writer.writeLine(json));
+      const summary = await execute({ ...options, stop: stop.signal, onLive, log }, (json) => writer.writeLine(json));
       await writer.close();
       progress.stop();
       if (summary.stoppedBy === 'max-errors') log(`stopped early: ${summary.reason}`);

@@ -1,0 +1,71 @@
+import { formatStory, type TestDebug, type TestRecord } from '@capi/core';
+import type { EngineOptions, ResultSink } from './engine.js';
+import { fingerprint } from './fingerprint.js';
+import type { LiveState } from './live-state.js';
+import { tooManyErrors } from './max-errors.js';
+import type { SecretSet } from './redact.js';
+import { type ExecResult, makeResult, type Outcome } from './result.js';
+import type { RunStop } from './run-stop.js';
+import { makeDebug, TRACE_BODY_BYTES, tracedUpFront } from './trace.js';
+
+/** Records one finished test: the result made, traced, handed to the sink, then counted. */
+export type RecordResult = (rec: TestRecord, outcome: Outcome, secrets: SecretSet) => Promise<void>;
+
+export const skippedOutcome = (): Outcome => ({
+  status: 'skipped',
+  attempts: 0,
+  startedAt: Date.now(),
+  durationMs: 0,
+  response: null,
+  failures: [],
+  error: null,
+});
+
+/**
+ * The last pass over what is written: failure texts were redacted whole before they were
+ * cut (run-one.ts); error messages (a URL that carries a key) are redacted here. Secrets
+ * met later in the run than the text was made (a test's env value) are caught again.
+ */
+function redactOutcome(o: Outcome, secrets: SecretSet): void {
+  if (secrets.size === 0) return;
+  for (const f of o.failures) {
+    f.expected = secrets.redact(f.expected);
+    f.actual = secrets.redact(f.actual);
+  }
+  if (o.error) o.error.message = secrets.redact(o.error.message);
+}
+
+function tally(live: LiveState, r: ExecResult): void {
+  live.done++;
+  if (r.status === 'passed') live.passed++;
+  else if (r.status === 'failed') live.failed++;
+  else if (r.status === 'error') live.errors++;
+  else live.skipped++;
+}
+
+/** `--trace`: the story of a test it names, or of a failed one with `failed`. */
+function traceResult(options: EngineOptions, rec: TestRecord, result: ExecResult, o: Outcome, secrets: SecretSet) {
+  const trace = options.trace;
+  if (!trace || !(tracedUpFront(trace.selector, rec) || (trace.selector.failed && result.debug))) return;
+  const ex = o.exchange;
+  let debug: TestDebug | null = null;
+  if (ex) debug = makeDebug(ex.request, ex.answer, (t) => secrets.redact(t), TRACE_BODY_BYTES);
+  trace.write(formatStory(result, debug));
+}
+
+export function resultRecorder(options: EngineOptions, live: LiveState, sink: ResultSink, stop: RunStop): RecordResult {
+  return async (rec, outcome, secrets) => {
+    redactOutcome(outcome, secrets);
+    const result = makeResult(rec, outcome, options, options.fingerprints ? fingerprint(rec) : undefined);
+    const ex = outcome.exchange;
+    // Only failed and error results keep their exchange: a passed one has nothing to explain.
+    if (ex && (result.status === 'failed' || result.status === 'error'))
+      result.debug = makeDebug(ex.request, ex.answer, (t) => secrets.redact(t));
+    traceResult(options, rec, result, outcome, secrets);
+    const pending = sink(result);
+    if (pending) await pending;
+    tally(live, result);
+    const why = stop.cause ? null : tooManyErrors(live, options.maxErrors);
+    if (why) stop.end('max-errors', why);
+  };
+}
