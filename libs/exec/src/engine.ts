@@ -1,15 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type EnvAllow, MIN_SECRET_LENGTH, type TestRecord } from '@capi/core';
-import { timerMs } from './backoff.js';
+import { createFlowRun, type FlowRun } from './flow-run.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { createLanes } from './lanes.js';
 import { createRateMeter, type LiveState } from './live-state.js';
 import type { MaxErrors } from './rate.js';
-import type { RateLimiter } from './rate-limiter.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { DEFAULT_REAUTH_ON } from './reauth.js';
 import { type RecordResult, resultRecorder, skippedOutcome } from './record-result.js';
 import { createSecretSet, type SecretSet } from './redact.js';
 import type { ExecResult, ResultOrigin } from './result.js';
-import { runTest, type TestContext } from './run-one.js';
+import type { TestContext } from './run-one.js';
 import { createRunStop, type RunStop, type StopCause } from './run-stop.js';
 import type { BaseUrl } from './target.js';
 import { type TraceSelector, tracedUpFront } from './trace.js';
@@ -52,6 +52,10 @@ export interface EngineOptions extends ResultOrigin {
   fingerprints?: boolean;
   /** `--trace`: the tests whose story is written (to stderr) as they end. */
   trace?: { selector: TraceSelector; write: (text: string) => void } | null;
+  /** `--reauth-on`: statuses that make a process with setup rows log in again (default 401). */
+  reauthOn?: ReadonlySet<number>;
+  /** Flows run again from their first row on resume, and their `flowRun` (journal-session.ts). */
+  flowRuns?: ReadonlyMap<string, number>;
 }
 
 /** Receives each finished test; the engine waits for it (journal, then stdout) before the lane is free. */
@@ -68,6 +72,10 @@ export interface Summary {
   stoppedBy: StopCause | null;
   /** Why --max-errors or an unreachable target stopped the run, in words. */
   reason: string | null;
+  /** Flows: the SETUP_FAILED message when a setup row failed (exit 3), else null. */
+  setupFailed: string | null;
+  /** Flows: re-logins after the first setup. */
+  relogins: number;
 }
 
 /** What the engine shares with the rest of the run (execute.ts makes them once). */
@@ -152,23 +160,23 @@ export async function runTests(
   const ctx = testContext(options, shared, client, stop, secrets);
   const record = resultRecorder(options, live, sink, stop);
   const unreachable = unreachableJudge(options.base?.origin ?? null, options.answeredBefore === true, stop);
-  let cut = 0;
-  const lane = async (rec: TestRecord) => {
-    try {
-      const done = await runTest(rec, ctx);
-      live.inFlight.delete(rec.id);
-      if (done === null || unreachable(done)) cut++;
-      else await record(rec, done.outcome, done.secrets);
-      if (options.delayMs > 0 && !stop.cause)
-        await sleep(timerMs(options.delayMs), undefined, { signal: stop.cut }).catch(() => {});
-    } catch (err) {
-      stop.fail(err);
-    }
-  };
+  const flows = createFlowRun({
+    ctx,
+    record,
+    stop,
+    lanes,
+    live,
+    unreachable,
+    delayMs: options.delayMs,
+    reauthOn: options.reauthOn ?? DEFAULT_REAUTH_ON,
+    freshContext: () => freshContext(options, ctx),
+    warn: options.warn,
+  });
   try {
-    await feed(records, { live, lanes, stop, record, secrets, lane });
+    await feed(records, { live, lanes, stop, record, secrets, flows });
   } finally {
     await lanes.waitUntil(() => lanes.running === 0);
+    await flows.finish().catch((err) => stop.fail(err));
     stop.dispose();
     clearInterval(ticker);
     meter();
@@ -177,7 +185,19 @@ export async function runTests(
   if (stop.failure) throw stop.failure;
   const { passed, failed, errors, skipped } = live;
   const durationMs = performance.now() - began;
-  return { passed, failed, errors, skipped, cut, durationMs, stoppedBy: stop.cause, reason: stop.reason };
+  const { cut, setupFailed, relogins } = flows;
+  return {
+    passed,
+    failed,
+    errors,
+    skipped,
+    cut,
+    durationMs,
+    stoppedBy: stop.cause,
+    reason: stop.reason,
+    setupFailed,
+    relogins,
+  };
 }
 
 interface FeedParts {
@@ -186,11 +206,15 @@ interface FeedParts {
   stop: RunStop;
   record: RecordResult;
   secrets: SecretSet;
-  lane: (rec: TestRecord) => Promise<void>;
+  flows: FlowRun;
 }
 
-/** Reads the records as lanes free up: a disabled test is recorded as skipped, the others start in a lane. */
-async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, record, secrets, lane }: FeedParts) {
+/**
+ * Reads the records as lanes free up: a disabled test is recorded as skipped, setup and
+ * teardown rows and rows of busy or stopped flows are handled by flow-run.ts, the others
+ * start in a lane.
+ */
+async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, record, secrets, flows }: FeedParts) {
   live.state = live.paused ? 'paused' : 'running';
   try {
     for await (const rec of records) {
@@ -199,14 +223,33 @@ async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, rec
         await record(rec, skippedOutcome(), secrets);
         continue;
       }
-      await lanes.waitUntil(() => lanes.hasRoom() || stop.ended());
+      if (!(await flows.take(rec)) || stop.ended()) continue;
+      await lanes.waitUntil(() => (lanes.hasRoom() && !flows.holding()) || stop.ended());
       if (stop.ended()) break;
       live.state = 'running';
       live.inFlight.add(rec.id);
-      lanes.start(() => lane(rec));
+      lanes.start(() => flows.lane(rec).catch((err) => stop.fail(err)));
     }
+    if (!stop.ended()) await flows.inputEnded();
   } catch (err) {
     // A stop may end the input early (stdin is closed on a signal): that is not an error.
     if (!stop.cause) throw err;
   }
+}
+
+/**
+ * Teardown after a stop: the run's client was destroyed and its limiter closed, so the
+ * teardown rows get a client and a limiter of their own, and no grace cuts them (a second
+ * signal still ends the process at once).
+ */
+function freshContext(options: EngineOptions, ctx: TestContext): { ctx: TestContext; close(): Promise<void> } {
+  const client = createHttpClient({
+    connections: null,
+    insecure: options.insecure,
+    maxBody: options.maxBody,
+    compressed: options.compressed === true,
+  });
+  const limiter = createRateLimiter(options.rate, undefined, options.maxPauseMs);
+  const own: TestContext = { ...ctx, client, limiter, cut: new AbortController().signal, waits: undefined };
+  return { ctx: own, close: () => client.close().catch(() => {}) };
 }

@@ -8,9 +8,14 @@ import { fnv1a, type TestRecord } from '@capi/core';
  */
 export function fingerprint(rec: TestRecord): string {
   const r = rec.request;
-  const req = JSON.stringify([r.method, r.url, r.headers, r.body, rec.vars, rec.timeoutMs]);
+  const sent: unknown[] = [r.method, r.url, r.headers, r.body, rec.vars, rec.timeoutMs];
   const e = rec.expect;
-  const exp = JSON.stringify([e.status, e.body, e.json, e.maxMs, rec.enabled]);
+  const checked: unknown[] = [e.status, e.body, e.json, e.maxMs, rec.enabled];
+  // Flow fields only when present: journals of suites without flows keep their fingerprints.
+  if (rec.flow !== undefined || rec.phase !== undefined) sent.push(rec.flow ?? null, rec.phase ?? null);
+  if (rec.capture !== undefined) checked.push(rec.capture);
+  const req = JSON.stringify(sent);
+  const exp = JSON.stringify(checked);
   return `${hash8(req)}.${hash8(exp)}`;
 }
 

@@ -21,6 +21,8 @@ test('summary line: counts and time', () => {
     durationMs: 2000,
     stoppedBy: null,
     reason: null,
+    setupFailed: null,
+    relogins: 0,
     resumed: 10,
     resumedNotPassed: 1,
   });

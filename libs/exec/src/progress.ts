@@ -22,6 +22,7 @@ export function formatSummary(s: ExecuteSummary): string {
   if (s.skipped) parts.push(`${s.skipped} skipped`);
   if (s.resumed) parts.push(`${s.resumed} already done (${s.resumedNotPassed} of them failed or errored)`);
   if (s.cut) parts.push(`${s.cut} cut (not recorded)`);
+  if (s.relogins) parts.push(`${s.relogins} re-login${s.relogins === 1 ? '' : 's'}`);
   const rate = secs > 0 ? `, ${(ran / secs).toFixed(1)} tests/s` : '';
   return `capi-exec: ${parts.join(', ')} in ${formatDuration(secs)}${rate}`;
 }

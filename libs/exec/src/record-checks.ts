@@ -52,7 +52,25 @@ export function recordChecks(opts: CheckInput, done: ReadonlyMap<string, string>
   const env = envCheck(opts, done);
   const vars = runVarCheck(opts, done);
   const base = baseUrlCheck(opts, done);
-  return (rec) => env(rec) ?? vars(rec) ?? base?.(rec) ?? null;
+  const order = phaseOrderCheck();
+  return (rec) => order(rec) ?? env(rec) ?? vars(rec) ?? base?.(rec) ?? null;
+}
+
+/**
+ * Setup rows run before any test of the process (docs/capi-exec.md "Flows"), as the input
+ * streams: one that comes after a test or teardown row could not run first, so it is bad
+ * input (capi-split writes every batch with its setup rows first).
+ */
+function phaseOrderCheck(): RecordCheck {
+  let after: string | null = null;
+  return (rec) => {
+    if (rec.phase !== 'setup') {
+      after ??= rec.id;
+      return null;
+    }
+    if (after === null) return null;
+    return `field "phase": setup row ${JSON.stringify(rec.id)} comes after row ${JSON.stringify(after)}: setup rows must come first, before every test and teardown row`;
+  };
 }
 
 /**

@@ -56,7 +56,8 @@ function traceResult(options: EngineOptions, rec: TestRecord, result: ExecResult
 export function resultRecorder(options: EngineOptions, live: LiveState, sink: ResultSink, stop: RunStop): RecordResult {
   return async (rec, outcome, secrets) => {
     redactOutcome(outcome, secrets);
-    const result = makeResult(rec, outcome, options, options.fingerprints ? fingerprint(rec) : undefined);
+    const flowRun = rec.flow === undefined ? undefined : options.flowRuns?.get(rec.flow);
+    const result = makeResult(rec, outcome, options, options.fingerprints ? fingerprint(rec) : undefined, flowRun);
     const ex = outcome.exchange;
     // Only failed and error results keep their exchange: a passed one has nothing to explain.
     if (ex && (result.status === 'failed' || result.status === 'error'))
@@ -64,6 +65,8 @@ export function resultRecorder(options: EngineOptions, live: LiveState, sink: Re
     traceResult(options, rec, result, outcome, secrets);
     const pending = sink(result);
     if (pending) await pending;
+    // Setup and teardown rows are not tests: not counted, never --max-errors.
+    if (rec.phase !== undefined) return;
     tally(live, result);
     const why = stop.cause ? null : tooManyErrors(live, options.maxErrors);
     if (why) stop.end('max-errors', why);

@@ -39,7 +39,13 @@ function iso(ms: number): string {
 }
 
 /** Builds the record with the key order of docs/formats.md. */
-export function makeResult(rec: TestRecord, o: Outcome, origin: ResultOrigin, fp?: string): ExecResult {
+export function makeResult(
+  rec: TestRecord,
+  o: Outcome,
+  origin: ResultOrigin,
+  fp?: string,
+  flowRun?: number,
+): ExecResult {
   const result: ExecResult = {
     id: rec.id,
     name: rec.name,
@@ -56,6 +62,10 @@ export function makeResult(rec: TestRecord, o: Outcome, origin: ResultOrigin, fp
     tags: rec.tags,
     shard: origin.shard,
   };
+  // Flows (docs/formats.md): only on the rows that have them, before `fp`.
+  if (rec.flow !== undefined) result.flow = rec.flow;
+  if (rec.phase !== undefined) result.phase = rec.phase;
+  if (flowRun !== undefined) result.flowRun = flowRun;
   if (fp !== undefined) result.fp = fp;
   return result;
 }

@@ -40,7 +40,9 @@ export async function* readTestRecords(
     const problem = validateTestRecord(value);
     if (problem) throw new InputError(source, line, problem);
     const rec = normalizeTestRecord(value as Record<string, unknown>, seq++);
-    if (shard && !inShard(rec.id, shard)) continue;
+    // Flows stay whole in a shard (by flow name), setup and teardown rows are in every
+    // shard: the same rule as capi-split --shard (libs/split/src/filters.ts).
+    if (shard && rec.phase === undefined && !inShard(rec.flow ?? rec.id, shard)) continue;
     if (firstLine) {
       const first = firstLine.get(rec.id);
       if (first !== undefined) {

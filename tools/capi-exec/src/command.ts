@@ -37,7 +37,7 @@ function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null
 
 function exitCode(s: ExecuteSummary, signal: NodeJS.Signals | null): number {
   if (s.stoppedBy === 'stop' && signal) return codeOf(signal);
-  if (s.stoppedBy === 'max-errors' || s.stoppedBy === 'unreachable') return ExitCode.cannotRun;
+  if (s.stoppedBy === 'max-errors' || s.stoppedBy === 'unreachable' || s.setupFailed) return ExitCode.cannotRun;
   return s.failed + s.errors + s.resumedNotPassed > 0 ? ExitCode.testsFailed : ExitCode.ok;
 }
 
@@ -141,6 +141,12 @@ Examples:
       type: 'boolean',
       description: 'Retry requests that are not idempotent (POST, PATCH) after any error too (they may run twice)',
     },
+    'reauth-on': {
+      type: 'string',
+      valueHint: 'STATUSES',
+      description:
+        'Statuses (e.g. 401,403) that make a process with setup rows log in again, once for all lanes, and send the test once more; none turns it off (default 401)',
+    },
     'max-errors': {
       type: 'string',
       valueHint: 'N|P%',
@@ -215,6 +221,8 @@ Examples:
       const summary = await execute({ ...options, stop: stop.signal, onLive, log }, (json) => writer.writeLine(json));
       await writer.close();
       progress.stop();
+      if (summary.setupFailed)
+        log(`setup failed: ${summary.setupFailed.replace(/^not sent: /, '')}; no test was sent after it`);
       if (summary.stoppedBy === 'max-errors') log(`stopped early: ${summary.reason}`);
       if (summary.stoppedBy === 'unreachable')
         log(`${summary.reason}; nothing was recorded for the ${summary.cut} tests tried, a resume runs them`);

@@ -1,0 +1,204 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ResultStatus, TestRecord } from '@capi/core';
+import { timerMs } from './backoff.js';
+import { createFlowLanes } from './flow-lanes.js';
+import type { Lanes } from './lanes.js';
+import type { LiveState } from './live-state.js';
+import { createPhases, type RowRun, type RunRow } from './phases.js';
+import { createReauth } from './reauth.js';
+import type { RecordResult } from './record-result.js';
+import type { Outcome } from './result.js';
+import { runTest, type TestContext, type TestDone } from './run-one.js';
+import type { RunStop } from './run-stop.js';
+
+/**
+ * How the engine runs rows with flows, setup and teardown (docs/capi-exec.md "Flows"):
+ * which rows the reader hands to a lane, what a lane runs (a flow's rows one after
+ * another, with one re-login and one more try on a `--reauth-on` status), and the
+ * phases around the tests. Rows without flow fields go through as single tests.
+ */
+
+export interface FlowRunParts {
+  ctx: TestContext;
+  record: RecordResult;
+  stop: RunStop;
+  lanes: Lanes;
+  live: LiveState;
+  /** True when the test hit an unreachable target: not recorded (engine.ts, unreachable.ts). */
+  unreachable: (done: TestDone) => boolean;
+  delayMs: number;
+  /** `--reauth-on`: statuses that make the process log in again. */
+  reauthOn: ReadonlySet<number>;
+  /** A context of its own for teardown after a stop (the run's client and limiter are closed then). */
+  freshContext: () => { ctx: TestContext; close(): Promise<void> };
+  warn?: (line: string) => void;
+}
+
+/** The reader holds at most this many rows of busy flows before it waits for lanes. */
+export const MAX_HELD_ROWS = 10_000;
+
+export interface FlowRun {
+  /** A record as it is read: true when it should start a lane (`lane`), false when handled. */
+  take(rec: TestRecord): Promise<boolean>;
+  lane(rec: TestRecord): Promise<void>;
+  /** No new test may start (a re-login runs). */
+  holding(): boolean;
+  /** After the input: the setup if it has not run yet. */
+  inputEnded(): Promise<void>;
+  /** After every lane: the teardown rows. */
+  finish(): Promise<void>;
+  readonly cut: number;
+  readonly setupFailed: string | null;
+  readonly relogins: number;
+}
+
+export const notSentOutcome = (code: string, message: string): Outcome => ({
+  status: 'error',
+  attempts: 0,
+  startedAt: Date.now(),
+  durationMs: 0,
+  response: null,
+  failures: [],
+  error: { code, message },
+});
+
+export function createFlowRun(parts: FlowRunParts): FlowRun {
+  const { ctx, record, stop, lanes, live } = parts;
+  const flows = createFlowLanes();
+  const phases = createPhases();
+  let cut = 0;
+  let setupRan = false;
+  const runWith =
+    (c: TestContext): RunRow =>
+    async (rec, captures): Promise<RowRun> => {
+      const done = await runTest(rec, { ...c, captures });
+      if (done === null) return null;
+      await record(rec, done.outcome, done.secrets);
+      return { status: done.outcome.status, captured: done.outcome.captured };
+    };
+  const reauth = createReauth({
+    phases,
+    run: runWith(ctx),
+    statuses: parts.reauthOn,
+    warn: parts.warn,
+    onSettled: lanes.wake,
+  });
+  const notSent = (rec: TestRecord, code: string, message: string) =>
+    record(rec, notSentOutcome(code, message), ctx.secrets);
+
+  /** What a test sees: its flow's captures over the setup's (none of another flow's). */
+  const contextFor = (rec: TestRecord): TestContext => {
+    if (rec.flow === undefined) return phases.generation > 0 ? { ...ctx, captures: phases.values } : ctx;
+    return { ...ctx, captures: { ...phases.values, ...flows.values(rec.flow) } };
+  };
+
+  const ensureSetup = async () => {
+    if (setupRan) return;
+    setupRan = true;
+    if (phases.setup.length > 0) await reauth.renew(0);
+  };
+
+  /** One test in a lane: waits out a re-login, runs, logs in again and retries once when asked. */
+  async function runOne(rec: TestRecord): Promise<ResultStatus | null> {
+    const relogin = reauth.ready();
+    if (relogin) await relogin;
+    if (phases.failure !== null) {
+      live.inFlight.delete(rec.id);
+      await notSent(rec, 'SETUP_FAILED', phases.failure);
+      return 'error';
+    }
+    const generation = phases.generation;
+    let done = await runTest(rec, contextFor(rec));
+    if (done && reauth.wants(rec, done.outcome) && (await reauth.renew(generation))) {
+      const again = await runTest(rec, contextFor(rec));
+      if (again) again.outcome.attempts += done.outcome.attempts;
+      done = again;
+    }
+    live.inFlight.delete(rec.id);
+    if (done === null || parts.unreachable(done)) {
+      cut++;
+      return null;
+    }
+    if (rec.flow !== undefined && done.outcome.captured) flows.capture(rec.flow, done.outcome.captured);
+    await record(rec, done.outcome, done.secrets);
+    if (parts.delayMs > 0 && !stop.cause)
+      await sleep(timerMs(parts.delayMs), undefined, { signal: stop.cut }).catch(() => {});
+    return done.outcome.status;
+  }
+
+  async function lane(first: TestRecord): Promise<void> {
+    let rec: TestRecord | null = first;
+    while (rec) {
+      const status = await runOne(rec);
+      const flow = rec.flow;
+      if (flow === undefined) return;
+      const { next, stopped } = flows.after(flow, rec.id, status);
+      for (const s of stopped)
+        if (phases.failure !== null) await notSent(s, 'SETUP_FAILED', phases.failure);
+        else await notSent(s, 'FLOW_STOPPED', flows.stoppedBy(flow) ?? '');
+      if (next) lanes.wake();
+      if (next && stop.ended()) {
+        // Cut, like a test in flight at a stop: not recorded, a resume runs the flow again.
+        flows.after(flow, next.id, null);
+        return;
+      }
+      if (next) live.inFlight.add(next.id);
+      rec = next;
+    }
+  }
+
+  async function take(rec: TestRecord): Promise<boolean> {
+    if (rec.phase === 'setup') {
+      phases.addSetup(rec);
+      return false;
+    }
+    await ensureSetup();
+    if (rec.phase === 'teardown') {
+      phases.addTeardown(rec);
+      return false;
+    }
+    if (phases.failure !== null) {
+      await notSent(rec, 'SETUP_FAILED', phases.failure);
+      return false;
+    }
+    if (rec.flow === undefined) return true;
+    const admitted = flows.admit(rec as TestRecord & { flow: string });
+    if ('stopped' in admitted) {
+      await notSent(rec, 'FLOW_STOPPED', admitted.stopped);
+      return false;
+    }
+    if ('held' in admitted) {
+      await lanes.waitUntil(() => flows.held < MAX_HELD_ROWS || stop.ended());
+      return false;
+    }
+    return true;
+  }
+
+  async function finish(): Promise<void> {
+    reauth.dispose();
+    if (stop.failure || stop.cause === 'unreachable' || phases.teardown.length === 0) return;
+    const own = stop.cause === 'stop' ? parts.freshContext() : null;
+    try {
+      await phases.runTeardown(runWith(own?.ctx ?? ctx), (rec, message) => notSent(rec, 'SETUP_FAILED', message));
+    } finally {
+      await own?.close();
+    }
+  }
+
+  return {
+    take,
+    lane,
+    holding: () => reauth.busy(),
+    inputEnded: ensureSetup,
+    finish,
+    get cut() {
+      return cut;
+    },
+    get setupFailed() {
+      return phases.failure;
+    },
+    get relogins() {
+      return reauth.count;
+    },
+  };
+}

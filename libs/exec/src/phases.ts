@@ -1,0 +1,86 @@
+import type { ResultStatus, TestRecord } from '@capi/core';
+
+/**
+ * Setup and teardown rows (docs/capi-exec.md "Flows"). Setup rows run one at a time in
+ * input order before any test of the process, and again at every re-login (reauth.ts);
+ * their captures are seen by every row. Teardown rows run one at a time at the end, also
+ * after a stop, seeing the setup captures and those of earlier teardown rows. A setup row
+ * that fails or errors ends the setup: nothing else is sent (SETUP_FAILED).
+ */
+
+/** What running one row gave: its status and captures; null when a stop cut it. */
+export type RowRun = { status: ResultStatus; captured?: Record<string, string> } | null;
+
+/** Runs one row seeing `captures`, records its result, and says how it ended. */
+export type RunRow = (rec: TestRecord, captures: Record<string, string>) => Promise<RowRun>;
+
+export interface Phases {
+  readonly setup: readonly TestRecord[];
+  readonly teardown: readonly TestRecord[];
+  addSetup(rec: TestRecord): void;
+  addTeardown(rec: TestRecord): void;
+  /** The captures of the last setup that succeeded. */
+  readonly values: Record<string, string>;
+  /** Successful setups so far (0: none yet): a lane that saw an older one knows a re-login happened. */
+  readonly generation: number;
+  /** The SETUP_FAILED message once a setup failed, else null. */
+  readonly failure: string | null;
+  /** Runs every setup row; true when all passed (the new values are then in force). */
+  runSetup(run: RunRow): Promise<boolean>;
+  /** Runs every teardown row; `notSent` records one when setup failed. */
+  runTeardown(run: RunRow, notSent: (rec: TestRecord, message: string) => Promise<void>): Promise<void>;
+}
+
+const ended = (status: ResultStatus) => (status === 'failed' ? 'failed' : 'ended in an error');
+
+export function createPhases(): Phases {
+  const setup: TestRecord[] = [];
+  const teardown: TestRecord[] = [];
+  let values: Record<string, string> = {};
+  let generation = 0;
+  let failure: string | null = null;
+  return {
+    setup,
+    teardown,
+    addSetup: (rec) => setup.push(rec),
+    addTeardown: (rec) => teardown.push(rec),
+    get values() {
+      return values;
+    },
+    get generation() {
+      return generation;
+    },
+    get failure() {
+      return failure;
+    },
+    async runSetup(run) {
+      if (failure !== null) return false;
+      // A setup row sees the captures of the setup rows before it in this same run.
+      const taken: Record<string, string> = {};
+      for (const rec of setup) {
+        const r = await run(rec, taken);
+        if (r === null) return false;
+        if (r.status === 'failed' || r.status === 'error') {
+          failure = `not sent: setup row ${rec.id} ${ended(r.status)}`;
+          return false;
+        }
+        Object.assign(taken, r.captured);
+      }
+      values = taken;
+      generation++;
+      return true;
+    },
+    async runTeardown(run, notSent) {
+      const seen = { ...values };
+      for (const rec of teardown) {
+        if (failure !== null) {
+          await notSent(rec, failure);
+          continue;
+        }
+        const r = await run(rec, seen);
+        if (r === null) return;
+        Object.assign(seen, r.captured);
+      }
+    },
+  };
+}
