@@ -1,3 +1,4 @@
+import { UsageError } from './errors.js';
 import { regexLimitProblem } from './suite-limits.js';
 import { ValueError } from './validate.js';
 
@@ -190,4 +191,17 @@ export function flowFields(v: Obj): { capture?: Capture[]; flow?: string; phase?
   const phase = typeof v.phase === 'string' ? phaseValue(v.phase) : null;
   if (phase) out.phase = phase;
   return out;
+}
+
+/**
+ * The statuses of capi-exec's `--reauth-on`: `401`, `401,403`; `none` turns re-login off
+ * (capi-launch passes it on, checked by the same rule).
+ */
+export function parseReauthOn(text: string): Set<number> {
+  const t = text.trim().toLowerCase();
+  if (t === 'none') return new Set();
+  const codes = t.split(',').map((p) => p.trim());
+  if (codes.length === 0 || !codes.every((c) => /^[1-5]\d\d$/.test(c)))
+    throw new UsageError(`--reauth-on takes status codes like 401 or 401,403, or none (got ${JSON.stringify(text)})`);
+  return new Set(codes.map(Number));
 }

@@ -30,6 +30,7 @@ export {
   type Phase,
   parseCaptureSource,
   parseJsonPath,
+  parseReauthOn,
   phaseValue,
 } from './flow-fields.js';
 export { type Journal, openJournal, readJournal } from './journal.js';

@@ -126,6 +126,7 @@ async function run(
     shard: opts.shard ? formatShard(opts.shard) : null,
     fingerprints: journal !== null,
     answeredBefore: journal?.answered === true,
+    flowRuns: journal?.flowRuns,
     warn: opts.warn ?? opts.log,
   };
   let summary: Summary | null = null;

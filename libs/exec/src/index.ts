@@ -5,7 +5,6 @@ export { MAX_BODY_LIMIT } from './http-client.js';
 export type { LiveState } from './live-state.js';
 export { formatProgress, formatSummary } from './progress.js';
 export { parseMaxErrors, parseRate } from './rate.js';
-export { parseReauthOn } from './reauth.js';
 export { addCredentialHeaders, createSecretSet } from './redact.js';
 export { parseVarFlags, parseVarsText } from './run-vars.js';
 export { BadUrl, type BaseUrl, parseBaseUrl } from './target.js';

@@ -12,6 +12,7 @@ import {
 } from '@capi/core';
 import { badLinesPath, setAsideBadLines } from './bad-lines.js';
 import { describeChange, fingerprint } from './fingerprint.js';
+import { resumeFlows } from './flow-resume.js';
 import { lockJournal } from './journal-lock.js';
 import type { LiveState } from './live-state.js';
 import { ChangeLog, checkMeta, FINGERPRINT_SCHEME, type JournalState, loadJournalState } from './resume.js';
@@ -42,6 +43,8 @@ export interface JournalSession {
   readonly done: ReadonlyMap<string, string>;
   /** Some journaled test got an answer: the target was up in an earlier run. */
   readonly answered: boolean;
+  /** Flows run again from their first row (cut in an earlier run), and their `flowRun`: filled as `pending` reads. */
+  readonly flowRuns: ReadonlyMap<string, number>;
   /**
    * The records still to run: the journal's are skipped and counted in `live` (resumed).
    * Without a pre-read, the first changed one is refused.
@@ -134,26 +137,45 @@ function session(
   release: () => void,
 ): JournalSession {
   const { done, notPassed } = state;
-  async function* skipDone(records: AsyncIterable<TestRecord>, live: LiveState): AsyncGenerator<TestRecord> {
-    for await (const rec of records) {
-      const fp = done.get(rec.id);
-      if (fp === undefined) {
-        yield rec;
-        continue;
-      }
-      if (fp !== '' && !input.force && !input.reread && fp !== fingerprint(rec)) {
-        const changes = new ChangeLog();
-        changes.add(rec.id, describeChange(fp, fingerprint(rec)));
-        throw refuse(changes);
-      }
+  const rerun = new Map<string, number>();
+  /** Whether the journal has the test; a changed one is refused when the suite was not read before. */
+  const isDone = (rec: TestRecord): boolean => {
+    const fp = done.get(rec.id);
+    if (fp === undefined) return false;
+    if (fp !== '' && !input.force && !input.reread && fp !== fingerprint(rec)) {
+      const changes = new ChangeLog();
+      changes.add(rec.id, describeChange(fp, fingerprint(rec)));
+      throw refuse(changes);
+    }
+    return true;
+  };
+  function skipDone(records: AsyncIterable<TestRecord>, live: LiveState): AsyncIterable<TestRecord> {
+    const settle = (rec: TestRecord) => {
       done.delete(rec.id);
       live.resumed++;
       if (notPassed.has(rec.id)) live.resumedNotPassed++;
-    }
+    };
+    // A flow row that runs again leaves `done` too: its id is in this suite.
+    const isDoneRow = (rec: TestRecord) => {
+      const d = isDone(rec);
+      if (d) done.delete(rec.id);
+      return d;
+    };
+    const single = (rec: TestRecord) => {
+      if (!isDone(rec)) return true;
+      settle(rec);
+      return false;
+    };
+    return resumeFlows(
+      records,
+      { isDone: isDoneRow, settle: (rec) => settle(rec), journaled: state.flowRuns, rerun },
+      single,
+    );
   }
   return {
     done,
     answered: state.answered,
+    flowRuns: rerun,
     // With nothing done the records pass as they are: no extra step per record.
     pending: (records, live) => (done.size > 0 ? skipDone(records, live) : records),
     append: (json) => journal.appendLine(json),

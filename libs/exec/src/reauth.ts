@@ -1,4 +1,4 @@
-import { type TestRecord, UsageError } from '@capi/core';
+import type { TestRecord } from '@capi/core';
 import { timerMs } from './backoff.js';
 import type { Phases, RunRow } from './phases.js';
 import type { Outcome } from './result.js';
@@ -21,16 +21,6 @@ export interface Reauth {
   /** Re-logins after the first setup. */
   readonly count: number;
   dispose(): void;
-}
-
-/** `--reauth-on`: `401`, `401,403`; `none` turns re-login off. */
-export function parseReauthOn(text: string): Set<number> {
-  const t = text.trim().toLowerCase();
-  if (t === 'none') return new Set();
-  const codes = t.split(',').map((p) => p.trim());
-  if (codes.length === 0 || !codes.every((c) => /^[1-5]\d\d$/.test(c)))
-    throw new UsageError(`--reauth-on takes status codes like 401 or 401,403, or none (got ${JSON.stringify(text)})`);
-  return new Set(codes.map(Number));
 }
 
 /** `--reauth-on`'s default. */

@@ -26,6 +26,28 @@ export interface JournalState {
   tornLine: number | null;
   /** Malformed lines in the middle (errors naming file and line): a resume sets them aside (bad-lines.ts). */
   bad: InputError[];
+  /** Flows: the highest `flowRun` journaled for each flow (1 when none said). */
+  flowRuns: Map<string, number>;
+}
+
+/** A journal line as resume reads it. */
+interface JournalLine {
+  id?: unknown;
+  fp?: unknown;
+  status?: unknown;
+  response?: unknown;
+  phase?: unknown;
+  flow?: unknown;
+  flowRun?: unknown;
+  error?: { code?: unknown } | null;
+}
+
+/**
+ * Flows (docs/formats.md): setup and teardown rows run in every process, so their results
+ * never make them done; a test not sent because setup failed runs again.
+ */
+function notDoneByFlows(v: JournalLine): boolean {
+  return v.phase === 'setup' || v.phase === 'teardown' || v.error?.code === 'SETUP_FAILED';
 }
 
 export async function loadJournalState(path: string): Promise<JournalState> {
@@ -34,6 +56,7 @@ export async function loadJournalState(path: string): Promise<JournalState> {
   let tornLine: number | null = null;
   let answered = false;
   const bad: InputError[] = [];
+  const flowRuns = new Map<string, number>();
   const lines = readJournal(path, {
     onTornTail: (line) => {
       tornLine = line;
@@ -41,17 +64,26 @@ export async function loadJournalState(path: string): Promise<JournalState> {
     onBadLine: (err) => bad.push(err),
   });
   for await (const { value, line } of lines) {
-    const v = value as { id?: unknown; fp?: unknown; status?: unknown; response?: unknown } | null;
+    const v = value as JournalLine | null;
     if (!v || typeof v.id !== 'string' || typeof v.status !== 'string') {
       bad.push(new InputError(path, line, 'field "id": a journal line must be a result record'));
       continue;
     }
-    done.set(v.id, typeof v.fp === 'string' ? v.fp : '');
     if (v.response) answered = true;
+    if (typeof v.flow === 'string') {
+      const run = typeof v.flowRun === 'number' ? v.flowRun : 1;
+      flowRuns.set(v.flow, Math.max(run, flowRuns.get(v.flow) ?? 1));
+    }
+    if (notDoneByFlows(v)) {
+      done.delete(v.id);
+      notPassed.delete(v.id);
+      continue;
+    }
+    done.set(v.id, typeof v.fp === 'string' ? v.fp : '');
     if (v.status === 'failed' || v.status === 'error') notPassed.add(v.id);
     else notPassed.delete(v.id);
   }
-  return { done, notPassed, answered, tornLine, bad };
+  return { done, notPassed, answered, tornLine, bad, flowRuns };
 }
 
 /** Refuses a resume whose journal was made another way, unless forced. */

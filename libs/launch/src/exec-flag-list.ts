@@ -15,6 +15,7 @@ export const EXEC_VALUE_FLAGS = [
   'max-body',
   'max-errors',
   'max-pause',
+  'reauth-on',
   'grace',
   'vars',
 ] as const;

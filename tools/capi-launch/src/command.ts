@@ -128,6 +128,11 @@ const args: ArgsDef = {
     valueHint: 'SECONDS',
     description: 'capi-exec: longest pause in s the API may ask for (default 300)',
   },
+  'reauth-on': {
+    type: 'string',
+    valueHint: 'STATUSES',
+    description: 'capi-exec: statuses that make a worker with setup rows log in again (default 401; none: off)',
+  },
   compressed: { type: 'boolean', description: 'capi-exec: ask for compressed answers' },
   grace: { type: 'string', valueHint: 'MS', description: 'capi-exec: ms in-flight tests may take after a stop' },
   insecure: { type: 'boolean', description: 'capi-exec: accept any TLS certificate' },

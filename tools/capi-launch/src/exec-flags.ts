@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
-import { baseUrlProblem, intFlag, parseAllowEnv, repeatedFlag, UsageError } from '@capi/core';
+import { baseUrlProblem, intFlag, parseAllowEnv, parseReauthOn, repeatedFlag, UsageError } from '@capi/core';
 import { EXEC_BOOLEAN_FLAGS, EXEC_REPEATED_FLAGS, EXEC_VALUE_FLAGS } from '@capi/launch';
 
 export { EXEC_BOOLEAN_FLAGS, EXEC_VALUE_FLAGS };
@@ -23,7 +23,8 @@ function checkExecFlag(name: string, v: string): string {
       throw new UsageError(`--vars: cannot read ${v}`);
     }
     return resolve(v);
-  } else if (name === 'max-pause') intFlag(name, v, { max: 86_400 });
+  } else if (name === 'reauth-on') parseReauthOn(v);
+  else if (name === 'max-pause') intFlag(name, v, { max: 86_400 });
   else if (name === 'max-body') intFlag(name, v, { max: 268_435_456 });
   else intFlag(name, v);
   return v;
