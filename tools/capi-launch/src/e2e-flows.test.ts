@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '@capi/testkit';
-import { demoFor, type Manifest, readJson, runDirOf, sandboxes } from './harness.js';
+import { demoFor, type Manifest, readJson, runDirOf, type Sandbox, sandboxes, startDemo, until } from './harness.js';
 
 // Flows end to end (issue 13): the real capi-split, capi-exec and capi-merge run the example
 // flows suite (a login per worker, 12 create-read-change-delete flows, one stopped by a
@@ -88,7 +88,7 @@ test('the example flows suite, launched with 3 workers: every flow exactly once,
   // the designed failure of flow item-07
   assert.equal(r.code, 1, r.stderr);
   const runDir = runDirOf(r.stdout);
-  const m = readJson<Manifest>(join(runDir, 'run.json'));
+  const m = readJson<Manifest & { batches: number }>(join(runDir, 'run.json'));
   assert.equal(m.total, 84);
   assert.equal(m.batches, 12);
   assertEveryFlowOnce(runDir);
@@ -98,3 +98,47 @@ test('the example flows suite, launched with 3 workers: every flow exactly once,
   assert.equal(records.filter((x) => x.phase === 'setup').length >= 12, true, 'each batch logged in for itself');
   assert.equal(mergedReport(runDir).summary.flows.rerun, 0);
 });
+
+test('kill -9 of a worker in the middle of flows, then --resume: every flow complete exactly once', async () => {
+  const b = await box(credentials);
+  // slow answers (300 ms: a flow takes about 2 s), so the kill lands inside flows
+  const slow = await startDemo(300);
+  try {
+    await killMidFlowsThenResume(b, slow.url);
+  } finally {
+    slow.stop();
+  }
+});
+
+async function killMidFlowsThenResume(b: Sandbox, url: string): Promise<void> {
+  const r = await b.launch([flows, '--parallel', '1', '--batch-size', '84', '--concurrency', '4', '--base-url', url]);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const journal = join(runDir, 'results', 'batch_0001.ndjson');
+  const claim = await until('a few flow rows done', () => {
+    if (!existsSync(journal)) return null;
+    const done = readFileSync(journal, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"flow":"')).length;
+    if (done < 6) return null;
+    return JSON.parse(readFileSync(join(runDir, 'claims', 'batch_0001.json'), 'utf8')) as { pid: number };
+  });
+  // the supervisor first (it would restart the worker by itself), then the worker mid-flows
+  process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
+  process.kill(claim.pid, 'SIGKILL');
+  const cut = journalRecords(runDir).filter((x) => x.flow);
+  assert.ok(cut.length < 84, `the kill came too late: ${cut.length} flow rows were done`);
+  const again = await b.launch(['--resume', runDir, '--wait']);
+  assert.equal(again.code, 1, again.stderr);
+  assertEveryFlowOnce(runDir);
+  const report = mergedReport(runDir);
+  // flows cut by the kill ran again from their first row; their earlier results were replaced
+  assert.ok(report.summary.flows.rerun >= 1, JSON.stringify(report.summary.flows));
+  const rerun = (report.tests as Result[]).filter((t) => (t.flowRun ?? 1) > 1);
+  const rerunFlows = new Set(rerun.map((t) => t.flow));
+  for (const flow of rerunFlows)
+    assert.equal(rerun.filter((t) => t.flow === flow).length, 7, `re-run flow ${flow} whole`);
+  assert.ok(report.summary.superseded >= 1, 'the cut flows left earlier results in the journal');
+  // two processes logged in
+  assert.ok(journalRecords(runDir).filter((x) => x.phase === 'setup').length >= 2);
+}
