@@ -262,13 +262,13 @@ export function* suiteRows(rows, counts) {
     counts.total++;
     if (skipped) counts.skipped++;
     else if (row.tags === 'designed-fail') counts.failed++;
-    else if (row.tags === 'designed-error') counts.error++;
+    else if (row.tags === 'designed-error') counts.errors++;
     else counts.passed++;
     yield columns.map((c) => row[c] ?? '');
   }
 }
 
-const emptyCounts = () => ({ total: 0, passed: 0, failed: 0, error: 0, skipped: 0 });
+const emptyCounts = () => ({ total: 0, passed: 0, failed: 0, errors: 0, skipped: 0 });
 
 /** The whole suite as one string (for tests and the committed 1,000-row file). */
 export function generateSuite(rows = 1000) {

@@ -100,7 +100,7 @@ function compare(expected, got) {
   return { rows, same: Object.keys(expected).every((k) => expected[k] === got[k]) };
 }
 
-const countsOf = (c) => ({ total: c.total, passed: c.passed, failed: c.failed, error: c.error, skipped: c.skipped });
+const countsOf = (c) => ({ total: c.total, passed: c.passed, failed: c.failed, errors: c.errors, skipped: c.skipped });
 
 const launchLog = join(logs, 'demo-launch.log');
 say(

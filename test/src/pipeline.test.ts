@@ -43,7 +43,7 @@ test('capi-split | capi-exec | capi-merge: the README pipeline gives the designe
   const merged = JSON.parse(await readFile(join(tmp.path, 'merged.json'), 'utf8'));
   const c = merged.summary.counts;
   assert.deepEqual(
-    { total: c.total, passed: c.passed, failed: c.failed, error: c.error, skipped: c.skipped },
+    { total: c.total, passed: c.passed, failed: c.failed, errors: c.errors, skipped: c.skipped },
     expected,
   );
   const junit = await readFile(join(tmp.path, 'junit.xml'), 'utf8');

@@ -1,3 +1,4 @@
+import { COUNT_OF_STATUS, type ResultStatus } from '@capi/core';
 import type { TestTable } from './test-table.js';
 import { STATUS_CODE } from './test-table.js';
 
@@ -14,7 +15,7 @@ export interface PhaseCounts {
   runs: number;
   passed: number;
   failed: number;
-  error: number;
+  errors: number;
   skipped: number;
 }
 
@@ -53,7 +54,7 @@ export interface FlowCounts {
 
 const MAX_PROBLEMS = 20;
 
-const zero = (): PhaseCounts => ({ runs: 0, passed: 0, failed: 0, error: 0, skipped: 0 });
+const zero = (): PhaseCounts => ({ runs: 0, passed: 0, failed: 0, errors: 0, skipped: 0 });
 
 export function createPhaseTally(): PhaseTally {
   return { setup: zero(), teardown: zero(), problems: [] };
@@ -66,8 +67,8 @@ export function addPhaseResult(tally: PhaseTally, v: Obj): void {
   const phase = v.phase as 'setup' | 'teardown';
   const c = tally[phase];
   c.runs++;
-  const status = v.status as 'passed' | 'failed' | 'error' | 'skipped';
-  c[status]++;
+  const status = v.status as ResultStatus;
+  if (Object.hasOwn(COUNT_OF_STATUS, status)) c[COUNT_OF_STATUS[status]]++;
   if ((status === 'failed' || status === 'error') && tally.problems.length < MAX_PROBLEMS)
     tally.problems.push({
       phase,

@@ -77,7 +77,7 @@ export function flowLines(s: Summary): string[] {
   ] as const)
     if (c.runs > 0)
       out.push(
-        `  ${name.padEnd(9)} ${c.runs} ${c.runs === 1 ? 'run' : 'runs'}: ${c.passed} passed, ${c.failed} failed, ${c.error} errors, ${c.skipped} skipped`,
+        `  ${name.padEnd(9)} ${c.runs} ${c.runs === 1 ? 'run' : 'runs'}: ${c.passed} passed, ${c.failed} failed, ${c.errors} errors, ${c.skipped} skipped`,
       );
   for (const p of problems)
     out.push(

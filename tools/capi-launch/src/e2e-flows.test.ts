@@ -59,7 +59,7 @@ function assertEveryFlowOnce(runDir: string): void {
   const report = mergedReport(runDir);
   const s = report.summary;
   assert.deepEqual(
-    [s.counts.total, s.counts.passed, s.counts.failed, s.counts.error, s.counts.missing],
+    [s.counts.total, s.counts.passed, s.counts.failed, s.counts.errors, s.counts.missing],
     [84, 81, 1, 2, 0],
   );
   const ids = (report.tests as Result[]).map((t) => t.id);
@@ -77,7 +77,7 @@ function assertEveryFlowOnce(runDir: string): void {
     (t) => t.error?.code === 'FLOW_STOPPED',
   );
   assert.deepEqual(stopped.map((t) => t.id).sort(), ['F07-delete', 'F07-gone']);
-  assert.equal(s.phases.setup.failed + s.phases.setup.error, 0);
+  assert.equal(s.phases.setup.failed + s.phases.setup.errors, 0);
 }
 
 test('the example flows suite, launched with 3 workers: every flow exactly once, a login per batch', async () => {

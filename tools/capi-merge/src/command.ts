@@ -26,7 +26,7 @@ function describe(o: MergeOutcome): string {
     );
   const phaseParts = (['setup', 'teardown'] as const)
     .filter((p) => phases[p].runs > 0)
-    .map((p) => `${p} ${phases[p].runs} runs (${phases[p].failed + phases[p].error} failed or errors)`);
+    .map((p) => `${p} ${phases[p].runs} runs (${phases[p].failed + phases[p].errors} failed or errors)`);
   if (phaseParts.length > 0) lines.push(`${info.name}: not tests: ${phaseParts.join(', ')}`);
   for (const t of o.thresholds)
     lines.push(
