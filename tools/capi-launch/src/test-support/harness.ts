@@ -158,12 +158,11 @@ export interface Demo {
   stop(): void;
 }
 
-/** The demo API as a user runs it (scripts/demo-api.mjs), on a free port. */
-export async function startDemo(latencyMs: number): Promise<Demo> {
+/** The demo API as a user runs it (scripts/demo-api.mjs), on a free port; `more`: its other flags. */
+export async function startDemo(latencyMs: number, more: string[] = []): Promise<Demo> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [join(repoRoot, 'scripts/demo-api.mjs'), '--latency', String(latencyMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const args = [join(repoRoot, 'scripts/demo-api.mjs'), '--latency', String(latencyMs), ...more];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (b: Buffer) => {
     out += b.toString();
