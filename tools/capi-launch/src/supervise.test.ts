@@ -52,7 +52,8 @@ test('--foreground runs every batch with N workers and exits with the verdict', 
 });
 
 test('a launch prints the run, its log and the commands, returns at once; --wait gives the verdict', async () => {
-  const b = await box({ FAKE_EXEC_DELAY_MS: '30' });
+  // slow enough (about 4 s) that the run is still live when --resume is tried on a loaded machine
+  const b = await box({ FAKE_EXEC_DELAY_MS: '200' });
   const suite = b.suite(40);
   const r = await b.launch([suite, '--parallel', '2', '--batch-size', '10']);
   assert.equal(r.code, 0, r.stderr);
