@@ -77,13 +77,13 @@ export interface ResultRecord {
   runId: string | null;
   tags?: string[];
   shard?: string | null;
-  /** Failed and error results only: the final attempt's request and response (docs/formats.md). */
   /** The test's flow, when it has one. */
   flow?: string;
   /** When the row is not a test. */
   phase?: Phase;
   /** A flow run again from its first row on resume: 2, 3, … (absent on the first run). */
   flowRun?: number;
+  /** Failed and error results only: the final attempt's request and response (docs/formats.md). */
   debug?: TestDebug;
 }
 

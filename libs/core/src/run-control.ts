@@ -1,8 +1,9 @@
 /**
  * control.json, a launched run's live limits (docs/run-folder.md "control.json"): written
  * whole by capi-launch (`--pause`, `--continue`, `--set`, and its supervisor's `workers`),
- * re-read every second by each capi-exec given `--control`, which takes a field that is
- * missing or not of its type (a half-written or hand-edited file) as no change.
+ * re-read every second by each capi-exec given `--control`, which reads a `rate` or
+ * `concurrency` that is missing or not of its type (a hand-edited file) as null, such a
+ * `workers` as 1, and a file it cannot parse (half-written) as no change.
  */
 export interface RunControl {
   paused: boolean;

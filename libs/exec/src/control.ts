@@ -4,16 +4,19 @@ import type { LiveState } from './live-state.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /**
- * control.json (core `RunControl`, docs/run-folder.md): live limits written by capi-launch.
- * Re-read every second. `rate` is the whole run's and is shared by the `workers` live
- * workers; `concurrency` is this worker's. A missing or half-written file changes nothing,
- * and a field that is missing or not of its type is no change.
+ * What control.json (core `RunControl`, docs/run-folder.md) asks of this worker. `rate` is
+ * the whole run's and is shared by the `workers` live workers; `concurrency` is this
+ * worker's. A `rate` or `concurrency` that is missing or not of its type reads as null,
+ * such a `workers` as 1; a file that is missing or cannot be parsed changes nothing.
  */
-
 export interface ControlEffect {
   paused: boolean;
-  /** Starts per second for this worker; null: back to --rate. */
+  /**
+   * Starts per second for this worker; null: this capi-exec's own `--rate` (a launched
+   * worker has none, so no limit, as `capi-launch --set rate=none` means).
+   */
   rate: number | null;
+  /** null: this capi-exec's own `--concurrency`. */
   concurrency: number | null;
 }
 

@@ -92,10 +92,6 @@ interface SplitOptions {
   env: NodeJS.ProcessEnv;
 }
 
-/**
- * Runs capi-split into the run's batches folder; its error is passed on in one line. It
- * stops at the first bad row, so the message says how to have them all named.
- */
 /** capi-split's command line (after node) for a run's batches; `--dry-run` prints it too. */
 export function splitArgs(
   suite: string,
@@ -109,6 +105,10 @@ export function splitArgs(
   return args;
 }
 
+/**
+ * Runs capi-split into the run's batches folder; its error is passed on in one line. It
+ * stops at the first bad row, so the message says how to have them all named.
+ */
 function split(suite: string, batchSize: number, outDir: string, o: SplitOptions): Promise<void> {
   const args = splitArgs(suite, batchSize, outDir, o);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: o.env });

@@ -45,8 +45,6 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
   return entries;
 }
 
-/** A run whose workers may still be running: its supervisor has not written an end. */
-
 /** The supervisor is gone but some of its workers still run tests: the run is not over. */
 const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
 

@@ -11,7 +11,6 @@ export interface RunSummary extends TestCounts {
   state: string;
   verdict: string | null;
   total: number;
-  /** Suite tests without a result once the run is over (stopped, failed, completed); 0 while it runs. */
   /** Suite tests without a result once the run has completed; 0 before (docs/formats.md "Pass rate"). */
   missing: number;
   /** Suite tests without a result while the run can still go on (running, paused, stopped, failed, dead). */
