@@ -44,9 +44,11 @@ function runLogged(runDir: string, { cmd, args, env, timeoutMs }: LoggedCommand)
 /**
  * The verdict: every suite test has a result and none failed or errored, counted from
  * the journals (cheap, and it does not depend on another tool starting). capi-merge is
- * then run for the reports. Of the two sources, the journals' count wins: it is what
- * run.json `verdict` and the run's exit code say; when capi-merge's exit disagrees (it
- * judges with its own `--fail-if` thresholds, or could not run), the log says so.
+ * then run for the reports only. Of the two sources, the journals' count wins
+ * (docs/formats.md "Pass rate, verdict and a run's exit code"): it is what run.json
+ * `verdict` and the run's exit code say. capi-merge judges the same journals by the same
+ * default rule (no `--fail-if` is passed), so its exit differs only when something went
+ * wrong (it miscounted, or could not run); the log then says so.
  */
 async function verdictOf(runDir: string, o: FinishOptions, total: number): Promise<'passed' | 'failed'> {
   const c = await countResults(runDir, o.batches);

@@ -104,3 +104,48 @@ test('one supervisor pass reads the claims once and run.json twice (take, end), 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+// docs/formats.md: a launched run's verdict is the journals'; capi-merge's exit code only writes reports.
+for (const [failing, mergeExit, verdict, code] of [
+  ['', 1, 'passed', 0],
+  ['T2', 0, 'failed', 1],
+] as const) {
+  test(`the journals' verdict wins: journals ${verdict}, capi-merge exits ${mergeExit} → run.json ${verdict}, exit ${code}`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'capi-verdict-'));
+    try {
+      const suite = join(dir, 'suite.csv');
+      writeFileSync(suite, 'id,url\n');
+      const merge = join(dir, 'merge.mjs');
+      writeFileSync(merge, `process.exit(${mergeExit});\n`);
+      const env = {
+        ...process.env,
+        CAPI_BASE_URL: 'http://127.0.0.1:9',
+        CAPI_EXEC_BIN: fakeExec,
+        CAPI_MERGE_BIN: merge,
+        FAKE_EXEC_DELAY_MS: '1',
+        FAKE_EXEC_FAIL: failing,
+      };
+      const m = await createRun({
+        suite,
+        runsDir: join(dir, 'runs'),
+        method: 'nohup',
+        parallel: 1,
+        batchSize: 2,
+        launch: { rate: null, concurrency: null, execArgs: [], maxRestarts: 1, onFinish: null },
+        fill: fillBatches(2, 2),
+        env,
+      });
+      const runDir = join(dir, 'runs', m.id);
+      assert.equal(await superviseRun(runDir, { env }), code);
+      const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
+      assert.deepEqual([end.state, end.verdict], ['completed', verdict]);
+      const log = await readFile(runPaths(runDir).mainLog, 'utf8');
+      assert.match(
+        log,
+        new RegExp(`capi-merge's verdict \\(exit ${mergeExit}\\) differs from the journals' \\(${verdict}\\)`),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
