@@ -1,17 +1,13 @@
-import { InputError, type TestRecord } from '@capi/core';
-import { FieldError } from './cell-values.js';
+import { InputError } from '@capi/core';
 import { mapColumns } from './columns.js';
 import { csvRows } from './csv-rows.js';
 import { flowScope } from './flow-scope.js';
+import { type RowOutcome, type RowPlace, rowOutcome } from './row-outcome.js';
 import { type RowConverter, rowConverter } from './row-to-record.js';
-import { CSV_FIELDS, checkTemplates } from './template-check.js';
+import { CSV_FIELDS } from './template-check.js';
 import { unusedColumns } from './unused-columns.js';
 
-/**
- * A row that became a test (with the input line it came from), or the error that row has:
- * the caller decides whether to skip it.
- */
-export type RowOutcome = { record: TestRecord; line: number } | InputError;
+export type { RowOutcome } from './row-outcome.js';
 
 /**
  * CSV bytes → batches of records, the header row taken first. Broken CSV structure throws;
@@ -25,8 +21,8 @@ export async function* csvRecords(
 ): AsyncGenerator<RowOutcome[]> {
   let toRecord: RowConverter | null = null;
   let unused: ReturnType<typeof unusedColumns> | null = null;
-  let varNames: ReadonlySet<string> = new Set();
-  const scope = flowScope();
+  // one place for every row (its line set per row): no object per row on the hot path
+  const place: RowPlace = { scope: flowScope(), fields: CSV_FIELDS, source, line: 0, vars: new Set() };
   for await (const rows of csvRows(chunks, source)) {
     const out: RowOutcome[] = [];
     for (const { cells, line } of rows) {
@@ -34,25 +30,13 @@ export async function* csvRecords(
         const map = mapColumns(cells, line, source, autoId, varsColumns);
         toRecord = rowConverter(map, source, autoId);
         unused = unusedColumns(map, source, line);
-        varNames = new Set(map.vars.map((v) => v.name));
+        place.vars = new Set(map.vars.map((v) => v.name));
+        place.use = unused.use;
         continue;
       }
-      try {
-        const record = toRecord(cells, line);
-        scope.place(record, varNames);
-        checkTemplates(
-          record,
-          CSV_FIELDS,
-          () => scope.known(record, varNames),
-          unused?.use,
-          (name, problem) => scope.explain(record, name, problem),
-        );
-        scope.learn(record);
-        out.push({ record, line });
-      } catch (err) {
-        if (!(err instanceof FieldError)) throw err;
-        out.push(new InputError(source, line, err.message));
-      }
+      const convert = toRecord;
+      place.line = line;
+      out.push(rowOutcome(() => convert(cells, line), place));
     }
     if (out.length > 0) yield out;
   }
