@@ -1,8 +1,9 @@
-import { type EnvAllow, MIN_SECRET_LENGTH, type TestRecord } from '@capi/core';
+import { MIN_SECRET_LENGTH, type TestRecord } from '@capi/core';
 import { createFlowRun, type FlowRun } from './flow-run.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { createLanes } from './lanes.js';
 import { createRateMeter, type LiveState } from './live-state.js';
+import type { RequestInputs } from './prepare.js';
 import type { MaxErrors } from './rate.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { DEFAULT_REAUTH_ON } from './reauth.js';
@@ -11,20 +12,10 @@ import { createSecretSet, type SecretSet } from './redact.js';
 import type { ExecResult, ResultOrigin } from './result.js';
 import type { TestContext } from './run-one.js';
 import { createRunStop, type RunStop, type StopCause } from './run-stop.js';
-import type { BaseUrl } from './target.js';
 import { type TraceSelector, tracedUpFront } from './trace.js';
 import { unreachableJudge } from './unreachable.js';
 
-export interface EngineOptions extends ResultOrigin {
-  base: BaseUrl | null;
-  headers: Record<string, string>;
-  /** `--header-all-origins`: `--header` values go to every origin, not only the base URL's. */
-  headerAllOrigins: boolean;
-  env: NodeJS.ProcessEnv;
-  /** Which env variables a test's `{{env.NAME}}` may read. */
-  allowEnv: EnvAllow;
-  /** `--var` / `--vars`: plain values for templates, not redacted. */
-  runVars: Record<string, string>;
+export interface EngineOptions extends ResultOrigin, RequestInputs {
   /** `--retry-unsafe`: retry requests that are not idempotent after any error. */
   retryUnsafe: boolean;
   /** A line for people (stderr): warnings. */

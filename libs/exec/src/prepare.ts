@@ -15,7 +15,8 @@ export interface PreparedTest {
   secrets: SecretSet;
 }
 
-export interface PrepareContext {
+/** What the run's flags give every test's request (the engine's options carry them as they are). */
+export interface RequestInputs {
   base: BaseUrl | null;
   /** `--header` values; the test's own headers win over them. */
   headers: Record<string, string>;
@@ -26,6 +27,9 @@ export interface PrepareContext {
   allowEnv: EnvAllow;
   /** `--var` and `--vars`: plain values, not secrets. */
   runVars: Record<string, string>;
+}
+
+export interface PrepareContext extends RequestInputs {
   /** An env value too short to redact was read (warn once per name). */
   onShortSecret?: (name: string) => void;
   secrets: SecretSet;
