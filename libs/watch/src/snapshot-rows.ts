@@ -1,5 +1,5 @@
 import { passRate, type StatusHeartbeat, testCountsOf } from '@capi/core';
-import type { BatchState, RunState } from './run-state.js';
+import type { BatchState, FailureEntry, RunState } from './run-state.js';
 
 /**
  * The snapshot's per-batch table and failure list, and the stall rule they share with
@@ -17,15 +17,6 @@ export interface BatchRow {
   passRate: number | null;
   rate: number | null;
   current: string | null;
-}
-
-export interface FailureRow {
-  n: number;
-  id: string;
-  name: string;
-  status: 'failed' | 'error';
-  detail: string;
-  batch: string | null;
 }
 
 export interface RowOptions {
@@ -85,7 +76,8 @@ export function batchRows(state: RunState, opts: RowOptions): BatchRow[] {
   return rows.slice(0, opts.maxBatches ?? 50);
 }
 
-export function failureRows(state: RunState, opts: RowOptions): FailureRow[] {
+/** The failure ring's newest entries, as they are, that pass the `f` filter. */
+export function failureRows(state: RunState, opts: RowOptions): FailureEntry[] {
   const filter = opts.failureFilter ?? 'all';
   const rows = state.failures.filter(
     (f) => filter === 'all' || (filter === 'failed' ? f.status === 'failed' : f.status === 'error'),

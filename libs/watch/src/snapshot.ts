@@ -1,11 +1,10 @@
 import { passRate, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts } from '@capi/core';
-import { type RunState, totalCounts } from './run-state.js';
+import { type FailureEntry, type RunState, totalCounts } from './run-state.js';
 import {
   ACTIVE,
   type BatchRow,
   batchRows,
   batchStates,
-  type FailureRow,
   FINAL,
   failureRows,
   ms,
@@ -60,7 +59,7 @@ export interface Snapshot extends TestCounts {
   batchStates: Record<string, number>;
   batches: BatchRow[];
   failureCount: number;
-  failures: FailureRow[];
+  failures: FailureEntry[];
   logFile: string | null;
   logTail: string[];
   resume: string | null;
