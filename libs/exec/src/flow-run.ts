@@ -64,6 +64,11 @@ export const notSentOutcome = (code: string, message: string): Outcome => ({
   error: { code, message },
 });
 
+/**
+ * Long as a whole, short in its parts: `runOne`, `lane`, `take` and `finish` are small
+ * inner functions that share one run's flow lanes, phases, re-login and cut count; as
+ * module functions each would take that state as a bag of arguments.
+ */
 export function createFlowRun(parts: FlowRunParts): FlowRun {
   const { ctx, record, stop, lanes, live } = parts;
   const flows = createFlowLanes();

@@ -153,7 +153,8 @@ export const STATUS_BODY_BYTES = 4096;
  * read. So the connections never outnumber the requests in flight (the window is the
  * only queue), and a request never waits behind another on a busy connection. This is
  * much cheaper per request than an Agent, whose pool scans all its connections and wraps
- * every response in a stream.
+ * every response in a stream. Long as a whole, short in its parts: the inner functions
+ * share the idle stacks and the open clients, which `destroy` must reach.
  */
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const maxBody = Math.min(opts.maxBody, MAX_BODY_LIMIT);

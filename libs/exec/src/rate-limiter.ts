@@ -49,6 +49,12 @@ function seconds(ms: number): string {
   return `${Math.round(s / (86400 * 365.25))} years`;
 }
 
+/**
+ * Long as a whole, short in its parts: the pace (configured, adaptive after a 429, the
+ * API's pause and hints) and the queue of waiting starts are one state that `take`,
+ * `pump`, `pauseFor`, `throttle` and `hint` all read and change, so they are closures
+ * over it rather than module functions passing it around.
+ */
 export function createRateLimiter(
   initial: number | null,
   now: () => number = performance.now.bind(performance),

@@ -145,7 +145,12 @@ function fromError(err: RequestError, safe: boolean, method: string, retries: nu
   return { error: { code: err.code, message: `${err.message}${note}` }, response: null, waitMs: null, retryable };
 }
 
-/** Runs one test with its retries. Null when it was cut by a stop: it is then not recorded. */
+/**
+ * Runs one test with its retries. Null when it was cut by a stop: it is then not recorded.
+ * Long because it is one attempt loop whose every exit (cut, pause refused, never sent,
+ * no answer, judged) returns from the same state (`base`, `last`, `safe`); the parts that
+ * need no control flow are already apart (`fromError`, `judge`, `captureFrom`, `wait`).
+ */
 export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDone | null> {
   const startedAt = Date.now();
   const base: Outcome = {

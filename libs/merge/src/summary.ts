@@ -1,4 +1,5 @@
 import { COUNT_OF_STATUS, passRate, type TestCounts } from '@capi/core';
+import { type Histogram, histogram, type Timeline, timeline } from './chart-data.js';
 import { countFlows, type FlowCounts, type PhaseTally } from './flow-summary.js';
 import type { MergeState } from './merge-state.js';
 import { errorText, failureText, type MergedStatus, type MergedTest } from './merged-test.js';
@@ -68,9 +69,9 @@ export interface Summary {
   /** Setup and teardown results, apart from the tests. */
   phases: PhaseTally;
   /** Tests finished per time slice, for the throughput chart. */
-  timeline: { sliceMs: number; startMs: number; finished: number[] };
+  timeline: Timeline;
   /** Latency histogram: bucket upper bounds (ms) and counts. */
-  histogram: { bounds: number[]; counts: number[] };
+  histogram: Histogram;
 }
 
 export const emptyCounts = (): Counts => ({
@@ -176,7 +177,9 @@ function groupKeys(table: TestTable, batches: GroupAcc, tags: GroupAcc) {
 
 /**
  * One pass over the merged tests' columns (no object per test: only failures, the slowest
- * and the listed ids are looked at as tests).
+ * and the listed ids are looked at as tests). Long on purpose: a merge may hold millions
+ * of tests, and every statistic is taken in the same loop over the typed arrays; split
+ * into helpers, each would walk the table again or take a dozen accumulators as arguments.
  */
 export function summarizeMerge(state: MergeState): Summary {
   const table = state.tests;
@@ -273,35 +276,4 @@ export function summarizeMerge(state: MergeState): Summary {
     timeline: timeline(ends.subarray(0, timed), first, wallMs),
     histogram: histogram(sorted),
   };
-}
-
-const SLICES = 60;
-
-function timeline(ends: Float64Array, startMs: number, wallMs: number): Summary['timeline'] {
-  if (!Number.isFinite(startMs) || wallMs <= 0) return { sliceMs: 0, startMs: 0, finished: [] };
-  const sliceMs = Math.max(1, Math.ceil(wallMs / SLICES));
-  const finished = new Array<number>(Math.ceil(wallMs / sliceMs) + 1).fill(0);
-  for (const end of ends) {
-    const k = Math.min(finished.length - 1, Math.max(0, Math.floor((end - startMs) / sliceMs)));
-    finished[k] = (finished[k] ?? 0) + 1;
-  }
-  return { sliceMs, startMs, finished };
-}
-
-const BUCKETS = 20;
-
-function histogram(sorted: Float64Array): Summary['histogram'] {
-  if (sorted.length === 0) return { bounds: [], counts: [] };
-  // Up to p99 in equal steps, then one bucket for the tail, so one outlier does not flatten the chart.
-  const top = Math.max(1, percentile(sorted, 99));
-  const step = top / BUCKETS;
-  const bounds = Array.from({ length: BUCKETS }, (_, i) => Number(((i + 1) * step).toFixed(3)));
-  bounds.push(Math.max(top, sorted[sorted.length - 1] as number));
-  const counts = new Array<number>(bounds.length).fill(0);
-  for (const d of sorted) {
-    const i = Math.min(bounds.length - 1, Math.floor(d / step - 1e-9));
-    const k = Math.max(0, i);
-    counts[k] = (counts[k] ?? 0) + 1;
-  }
-  return { bounds, counts };
 }

@@ -156,6 +156,10 @@ function headerText(lines: Segment[][], color: boolean): string {
   return lines.map((line) => line.map(paint).join('')).join('\n');
 }
 
+/**
+ * Long as a whole, short in its parts: the key handler, `popup` and `draw` are closures
+ * over one screen's widgets (`createWidgets`) and the last snapshot drawn.
+ */
 export function dashboardPresenter(opts: DashboardOptions): Presenter {
   const w = createWidgets(opts.color);
   let last: Snapshot | null = null;

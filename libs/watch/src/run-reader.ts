@@ -58,6 +58,10 @@ async function list(dir: string): Promise<string[]> {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
+/**
+ * Long as a whole, short in its parts: `readOne`, `readIndex`, `refreshAlive` and the
+ * path listings are closures over one reader's tails, dirty set and RunState.
+ */
 export function createRunReader(target: WatchTarget): RunReader {
   const state = createRunState(target);
   const tails = new Map<string, FileTail>();

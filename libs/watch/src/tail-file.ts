@@ -30,6 +30,10 @@ export interface FileTailOptions {
 
 const CHUNK = 256 * 1024;
 
+/**
+ * A file followed from its last offset. Just over 80 lines: `read`, `split` and `close`
+ * share the open handle, the offset and the partial last line.
+ */
 export function tailFile(path: string, options: FileTailOptions = {}): FileTail {
   const maxLine = options.maxLineLength ?? 1024 * 1024;
   const maxRead = options.maxReadBytes ?? 4 * 1024 * 1024;
