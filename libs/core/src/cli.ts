@@ -106,6 +106,12 @@ function checkEnum(args: ArgsDef, name: string, value: string | undefined): void
     throw new UsageError(`option '--${name}' takes one of ${def.options.join(', ')} (got "${value}")`);
 }
 
+/** `--verbose`, which `runTool` reads itself (a stack trace with an error), defined once for every tool. */
+export const verboseFlag = { type: 'boolean', description: 'stack traces on unexpected errors' } as const;
+
+/** `--quiet` of the tools that end with a summary on stderr (capi-exec, capi-merge): one meaning, one definition. */
+export const quietFlag = { type: 'boolean', description: 'no summary lines on stderr' } as const;
+
 /** Every value of a repeatable flag (`--header a --header b`): citty keeps only the last. */
 export function repeatedFlag(argv: string[], name: string, alias?: string): string[] {
   const values: string[] = [];

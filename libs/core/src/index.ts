@@ -2,7 +2,7 @@
 // listed here is used only inside core.
 export { type AtomicStream, createAtomicStream, DIR_MODE, FILE_MODE, writeFileAtomic } from './atomic-write.js';
 export { cleanText, plainLine } from './clean-text.js';
-export { type AnyCommand, checkArgv, intFlag, repeatedFlag, runTool } from './cli.js';
+export { type AnyCommand, checkArgv, intFlag, quietFlag, repeatedFlag, runTool, verboseFlag } from './cli.js';
 export { isCredentialName } from './credential-name.js';
 export { editDistance } from './edit-distance.js';
 export {
@@ -17,6 +17,7 @@ export {
 } from './env-access.js';
 export { CapiError, fsReason, InputError, isErrnoException, UsageError, writeError } from './errors.js';
 export { withExclusiveFile } from './exclusive-file.js';
+export { EXEC_FLAGS, type ExecFlag, type ExecFlagName, execFlagArgs } from './exec-flags.js';
 export { ExitCode, type ExitCodeValue } from './exit-code.js';
 export {
   type Capture,

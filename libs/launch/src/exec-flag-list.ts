@@ -1,27 +1,21 @@
-import { isCredentialName } from '@capi/core';
+import { EXEC_FLAGS, type ExecFlag, type ExecFlagName, isCredentialName } from '@capi/core';
 
 /**
- * The capi-exec flags capi-launch takes and passes to every worker unchanged: one list,
- * read by the command line (tools/capi-launch exec-flags.ts) and by the resume that
- * replaces stored flags (`overrideExecArgs`), so a new flag cannot be known in one place
- * and not the other. `rate` and `concurrency` are not among them: they go through
- * control.json, where the rate is shared by the workers and both can change live.
+ * The capi-exec flags capi-launch takes and passes to every worker unchanged, by kind:
+ * derived from core's one definition (exec-flags.ts), read by the command line
+ * (tools/capi-launch exec-flags.ts) and by the resume that replaces stored flags
+ * (`overrideExecArgs`), so a new flag cannot be known in one place and not the other.
+ * `rate` and `concurrency` are not among them (`live`): they go through control.json,
+ * where the rate is shared by the workers and both can change live.
  */
-export const EXEC_VALUE_FLAGS = [
-  'base-url',
-  'delay',
-  'timeout',
-  'retries',
-  'max-body',
-  'max-errors',
-  'max-pause',
-  'reauth-on',
-  'grace',
-  'vars',
-] as const;
+const PASSED = (Object.entries(EXEC_FLAGS) as Array<[ExecFlagName, ExecFlag]>).filter(([, f]) => !f.live);
+const namesWhere = (keep: (f: ExecFlag) => boolean): ExecFlagName[] =>
+  PASSED.filter(([, f]) => keep(f)).map(([n]) => n);
+/** Flags followed by one value; the last one given wins. */
+export const EXEC_VALUE_FLAGS = namesWhere((f) => f.type === 'string' && !f.repeated);
 /** Given as often as wanted; all are passed (`--header` also as `-H`). */
-export const EXEC_REPEATED_FLAGS = ['header', 'allow-env', 'var'] as const;
-export const EXEC_BOOLEAN_FLAGS = ['insecure', 'fsync', 'compressed', 'header-all-origins', 'retry-unsafe'] as const;
+export const EXEC_REPEATED_FLAGS = namesWhere((f) => f.type === 'string' && f.repeated === true);
+export const EXEC_BOOLEAN_FLAGS = namesWhere((f) => f.type === 'boolean');
 
 /** Stored flags that take no value (`--force` is added by a forced resume); every other is followed by its value. */
 const EXEC_SWITCHES: ReadonlySet<string> = new Set([...EXEC_BOOLEAN_FLAGS.map((f) => `--${f}`), '--force']);

@@ -1,4 +1,4 @@
-import { ExitCode, isLive, liveLine, NdjsonWriter } from '@capi/core';
+import { ExitCode, execFlagArgs, isLive, liveLine, NdjsonWriter, quietFlag, verboseFlag } from '@capi/core';
 import { type ExecuteSummary, execute, formatProgress, formatSummary, type LiveState } from '@capi/exec';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
@@ -76,88 +76,13 @@ Examples:
   },
   args: {
     in: { type: 'string', valueHint: 'FILE', description: 'Test records to run (NDJSON); - or none reads stdin' },
-    'base-url': {
-      type: 'string',
-      valueHint: 'URL',
-      description: 'Joined to relative test URLs (default: $CAPI_BASE_URL)',
-    },
-    header: {
-      type: 'string',
-      valueHint: "'NAME: VALUE'",
-      alias: 'H',
-      description:
-        "Repeatable 'Name: value' sent with every test ({{env.NAME}} allowed); a later one of the same name (any case) replaces an earlier one; a test's own headers win",
-    },
-    'header-all-origins': {
-      type: 'boolean',
-      description:
-        '--header values go to every origin, not only the --base-url one (a suite row may name another host)',
-    },
-    'allow-env': {
-      type: 'string',
-      description:
-        'Env variables a suite may read with {{env.NAME}}, besides CAPI_*: NAME,NAME2,PREFIX_* (repeatable); their values are redacted',
-    },
-    var: {
-      type: 'string',
-      valueHint: 'NAME=VALUE',
-      description: 'Repeatable NAME=value for {{var.NAME}} templates: plain values, not secrets, never redacted',
-    },
-    vars: { type: 'string', description: 'File of plain variables: a JSON object, or .env lines (NAME=value)' },
-    concurrency: { type: 'string', valueHint: 'N', description: 'Tests in flight at once (default 16)' },
-    rate: {
-      type: 'string',
-      valueHint: 'RATE',
-      description: 'Most tests started per second: 20/s, 600/m, 3600/h (smooth, no bursts)',
-    },
-    delay: { type: 'string', valueHint: 'MS', description: 'Pause in ms between tests on each lane (default 0)' },
-    timeout: {
-      type: 'string',
-      valueHint: 'MS',
-      description: "Abort a request after this many ms (an error; default 30000); a test's timeout_ms wins",
-    },
-    insecure: { type: 'boolean', description: 'Accept self-signed or otherwise invalid TLS certificates' },
-    'max-body': {
-      type: 'string',
-      description:
-        'Read at most this many bytes of a response (decoded when compressed); the rest is drained (default 1048576, at most 268435456)',
-    },
-    'max-pause': {
-      type: 'string',
-      description:
-        'Longest pause in seconds the API may ask for (Retry-After, rate-limit headers); a longer one ends the waiting tests as errors (default 300, at most 86400)',
-    },
-    compressed: {
-      type: 'boolean',
-      description: "Ask for compressed answers (Accept-Encoding: gzip, deflate, br); a test's own Accept-Encoding wins",
-    },
-    retries: {
-      type: 'string',
-      valueHint: 'N',
-      description:
-        'Retries of a test that got no usable answer (error), with backoff (default 2); a POST or PATCH only when it never reached the server',
-    },
-    'retry-unsafe': {
-      type: 'boolean',
-      description: 'Retry requests that are not idempotent (POST, PATCH) after any error too (they may run twice)',
-    },
-    'reauth-on': {
-      type: 'string',
-      valueHint: 'STATUSES',
-      description:
-        'Statuses (e.g. 401,403) that make a process with setup rows log in again, once for all lanes, and send the test once more; none turns it off (default 401)',
-    },
-    'max-errors': {
-      type: 'string',
-      valueHint: 'N|P%',
-      description: 'Stop early with exit 3 after more than N errors, or more than P% (e.g. 10%) after 20 tests',
-    },
+    // the flags capi-launch passes on too: one definition in core (exec-flags.ts)
+    ...execFlagArgs('capi-exec'),
     journal: {
       type: 'string',
       valueHint: 'FILE',
       description: 'Append each result here before it counts as done; resume skips the ids it holds',
     },
-    fsync: { type: 'boolean', description: 'fdatasync the journal after every write (survives power loss, slower)' },
     force: { type: 'boolean', description: 'Resume even if the suite changed since the journal was written' },
     status: {
       type: 'string',
@@ -182,18 +107,13 @@ Examples:
       valueHint: 'K/N',
       description: 'K/N: run only this shard (the same split as capi-split --shard); auto: from the CI (docs/ci.md)',
     },
-    grace: {
-      type: 'string',
-      valueHint: 'MS',
-      description: 'After SIGINT/SIGTERM, ms to let tests in flight finish before cutting them (default 10000)',
-    },
     trace: {
       type: 'string',
       description:
         'Repeatable: print the request as sent and the response of these tests on stderr (secrets redacted): an id, tag:NAME, or failed',
     },
-    quiet: { type: 'boolean', description: 'No summary line on stderr' },
-    verbose: { type: 'boolean', description: 'Stack traces on errors' },
+    quiet: quietFlag,
+    verbose: verboseFlag,
   },
   async run({ args, rawArgs }) {
     const options = toOptions(args as Args, rawArgs, process.env);

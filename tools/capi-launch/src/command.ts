@@ -1,4 +1,4 @@
-import { intFlag, runsDir, UsageError } from '@capi/core';
+import { execFlagArgs, intFlag, runsDir, UsageError, verboseFlag } from '@capi/core';
 import type { Method } from '@capi/launch';
 import { type ArgsDef, defineCommand } from 'citty';
 import { controlCommand } from './control-command.js';
@@ -90,53 +90,8 @@ const args: ArgsDef = {
       'with SUITE: print what the launch would run (tests, batches, workers, rate, the commands), create and start nothing; with --prune: list the runs it would remove',
   },
   keep: { type: 'string', valueHint: 'N', description: 'with --prune: finished runs to keep' },
-  'base-url': {
-    type: 'string',
-    valueHint: 'URL',
-    description: 'capi-exec: base URL for relative test URLs (default $CAPI_BASE_URL; a suite with one needs it)',
-  },
-  header: {
-    type: 'string',
-    alias: 'H',
-    description: "capi-exec: extra header 'Name: value' (repeatable), sent to the --base-url origin only",
-  },
-  'header-all-origins': { type: 'boolean', description: 'capi-exec: send --header values to every origin' },
-  'allow-env': {
-    type: 'string',
-    description: 'capi-exec: env variables the suite may read with {{env.NAME}} besides CAPI_* (NAME,PREFIX_*)',
-  },
-  var: {
-    type: 'string',
-    valueHint: 'NAME=VALUE',
-    description: 'capi-exec: a plain value for {{var.NAME}} templates, not secret (repeatable)',
-  },
-  vars: { type: 'string', description: 'capi-exec: file of plain variables (JSON object or .env lines)' },
-  'retry-unsafe': { type: 'boolean', description: 'capi-exec: retry POST/PATCH after any error too' },
-  concurrency: { type: 'string', valueHint: 'N', description: 'capi-exec: requests in flight per worker' },
-  rate: {
-    type: 'string',
-    valueHint: 'RATE',
-    description: 'capi-exec: total rate of the run, shared by the workers (20/s, 600/m)',
-  },
-  delay: { type: 'string', valueHint: 'MS', description: 'capi-exec: pause in ms between requests of a lane' },
-  timeout: { type: 'string', valueHint: 'MS', description: 'capi-exec: request timeout in ms' },
-  retries: { type: 'string', valueHint: 'N', description: 'capi-exec: retries of errors' },
-  'max-body': { type: 'string', valueHint: 'BYTES', description: 'capi-exec: largest response body read, in bytes' },
-  'max-errors': { type: 'string', valueHint: 'N|P%', description: 'capi-exec: stop a batch after N (or P%) errors' },
-  'max-pause': {
-    type: 'string',
-    valueHint: 'SECONDS',
-    description: 'capi-exec: longest pause in s the API may ask for (default 300)',
-  },
-  'reauth-on': {
-    type: 'string',
-    valueHint: 'STATUSES',
-    description: 'capi-exec: statuses that make a worker with setup rows log in again (default 401; none: off)',
-  },
-  compressed: { type: 'boolean', description: 'capi-exec: ask for compressed answers' },
-  grace: { type: 'string', valueHint: 'MS', description: 'capi-exec: ms in-flight tests may take after a stop' },
-  insecure: { type: 'boolean', description: 'capi-exec: accept any TLS certificate' },
-  fsync: { type: 'boolean', description: 'capi-exec: fdatasync each journal write' },
+  // capi-exec's flags, passed to every worker (rate and concurrency through control.json): core exec-flags.ts
+  ...execFlagArgs('capi-launch'),
   emit: {
     type: 'string',
     description: 'k8s: write a Kubernetes Indexed Job for SUITE into DIR instead of launching (docs/capi-launch.md)',
@@ -159,7 +114,7 @@ const args: ArgsDef = {
     description: 'internal: supervise the run folder (started by capi-launch)',
   },
   echo: { type: 'boolean', description: 'internal: with --supervise, log on stderr too' },
-  verbose: { type: 'boolean', description: 'stack traces on unexpected errors' },
+  verbose: verboseFlag,
 };
 
 function methodOf(a: Record<string, unknown>): Method | null {

@@ -1,6 +1,15 @@
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
-import { baseUrlProblem, intFlag, parseAllowEnv, parseReauthOn, repeatedFlag, UsageError } from '@capi/core';
+import {
+  baseUrlProblem,
+  EXEC_FLAGS,
+  type ExecFlag,
+  intFlag,
+  parseAllowEnv,
+  parseReauthOn,
+  repeatedFlag,
+  UsageError,
+} from '@capi/core';
 import { EXEC_BOOLEAN_FLAGS, EXEC_REPEATED_FLAGS, EXEC_VALUE_FLAGS } from '@capi/launch';
 
 export { EXEC_BOOLEAN_FLAGS, EXEC_VALUE_FLAGS };
@@ -38,7 +47,7 @@ export function execArgsFrom(args: Record<string, unknown>, argv: string[]): str
     out.push(`--${name}`, checkExecFlag(name, v));
   }
   for (const name of EXEC_REPEATED_FLAGS)
-    for (const v of repeatedFlag(argv, name, name === 'header' ? 'H' : undefined)) out.push(`--${name}`, v);
+    for (const v of repeatedFlag(argv, name, (EXEC_FLAGS[name] as ExecFlag).alias)) out.push(`--${name}`, v);
   const allow = parseAllowEnv(repeatedFlag(argv, 'allow-env'));
   if (typeof allow === 'string') throw new UsageError(allow);
   for (const name of EXEC_BOOLEAN_FLAGS) if (args[name] === true) out.push(`--${name}`);

@@ -1,4 +1,4 @@
-import { formatPassRate, paint, repeatedFlag, UsageError, useColor } from '@capi/core';
+import { formatPassRate, paint, quietFlag, repeatedFlag, UsageError, useColor, verboseFlag } from '@capi/core';
 import { decidedBy, type MergeOutcome, merge, ruleName, showTest } from '@capi/merge';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
@@ -112,8 +112,8 @@ Examples:
       description:
         "Print one test's request and response (as capi-exec --trace does) from the inputs' journals to stdout; writes no report",
     },
-    quiet: { type: 'boolean', description: 'No summary lines on stderr' },
-    verbose: { type: 'boolean', description: 'Stack traces on errors' },
+    quiet: quietFlag,
+    verbose: verboseFlag,
   },
   async run({ args, rawArgs }) {
     const inputs = (args._ as string[]).map(String);

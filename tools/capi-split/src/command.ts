@@ -10,6 +10,7 @@ import {
   shardFlag,
   type TestRecord,
   UsageError,
+  verboseFlag,
 } from '@capi/core';
 import { type SplitOptions, splitSuiteBatches, writeBatches } from '@capi/split';
 import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
@@ -70,7 +71,7 @@ const args = {
       'keep shard K of N (by id: deterministic, each test in one shard); auto: from the CI (CAPI_SHARD, CI_NODE_INDEX...)',
   },
   lenient: { type: 'boolean', description: 'skip bad rows with a warning each (broken CSV structure stays fatal)' },
-  verbose: { type: 'boolean', description: 'show a stack trace with unexpected errors' },
+  verbose: verboseFlag,
 } satisfies ArgsDef;
 
 type Args = { [K in keyof typeof args]?: string | boolean | undefined };

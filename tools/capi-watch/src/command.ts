@@ -1,4 +1,4 @@
-import { intFlag, runsDir, UsageError, useColor } from '@capi/core';
+import { intFlag, runsDir, UsageError, useColor, verboseFlag } from '@capi/core';
 import {
   formatJson,
   formatPlain,
@@ -53,7 +53,7 @@ Examples:
     follow: { type: 'boolean', description: 'When the run ends, wait for the next run and watch it too' },
     status: { type: 'string', valueHint: 'FILE', description: "A bare capi-exec's --status heartbeat file" },
     journal: { type: 'string', valueHint: 'FILE', description: "A bare capi-exec's --journal file" },
-    verbose: { type: 'boolean', description: 'Stack traces on errors' },
+    verbose: verboseFlag,
   },
   async run({ args }) {
     const run = (args._ as string[])[1] !== undefined ? undefined : (args._ as string[])[0];
