@@ -19,6 +19,8 @@ export const isPhaseResult = (r: { phase?: unknown } | null | undefined): boolea
 export interface LastResultsOptions extends ReadJournalOptions {
   /** A whole line that is not a result record (no string `id` and `status`): skipped, and said here. */
   onNotResult?: (line: number) => void;
+  /** A setup or teardown result, skipped as a test, handed here (capi-exec's resume: its answer shows the target was up). */
+  onPhaseResult?: (r: JournalResult) => void;
 }
 
 /**
@@ -41,7 +43,10 @@ export async function lastResults<T>(
       o.onNotResult?.(line);
       continue;
     }
-    if (isPhaseResult(r)) continue;
+    if (isPhaseResult(r)) {
+      o.onPhaseResult?.(r as JournalResult);
+      continue;
+    }
     last.set(r.id, pick(r as JournalResult));
   }
   return last;

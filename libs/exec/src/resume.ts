@@ -4,8 +4,9 @@ import {
   ExitCode,
   InputError,
   type JournalMeta,
+  type JournalResult,
   journalMetaPath,
-  readJournal,
+  lastResults,
 } from '@capi/core';
 
 /**
@@ -30,59 +31,57 @@ export interface JournalState {
   flowRuns: Map<string, number>;
 }
 
-/** A journal line as resume reads it. */
-interface JournalLine {
-  id?: unknown;
-  fp?: unknown;
-  status?: unknown;
-  response?: unknown;
-  phase?: unknown;
+/** What resume reads of a journal line besides core's `JournalResult`. */
+interface JournalLine extends JournalResult {
   flow?: unknown;
   flowRun?: unknown;
   error?: { code?: unknown } | null;
 }
 
-/**
- * Flows (docs/formats.md): setup and teardown rows run in every process, so their results
- * never make them done; a test not sent because setup failed runs again.
- */
-function notDoneByFlows(v: JournalLine): boolean {
-  return v.phase === 'setup' || v.phase === 'teardown' || v.error?.code === 'SETUP_FAILED';
-}
+/** The fingerprint kept for a test whose last result does not make it done. */
+const NOT_DONE = '\0not done';
 
+/**
+ * Each test's last result (core `lastResults`: a test run again has more than one line),
+ * read for a resume. Flows (docs/formats.md): setup and teardown results never make a row
+ * done (they run in every process; `lastResults` skips them), and a test whose last
+ * result says it was not sent because setup failed runs again.
+ */
 export async function loadJournalState(path: string): Promise<JournalState> {
-  const done = new Map<string, string>();
   const notPassed = new Set<string>();
   let tornLine: number | null = null;
   let answered = false;
   const bad: InputError[] = [];
   const flowRuns = new Map<string, number>();
-  const lines = readJournal(path, {
-    onTornTail: (line) => {
-      tornLine = line;
+  const done = await lastResults(
+    path,
+    (r) => {
+      const v = r as JournalLine;
+      if (v.response) answered = true;
+      if (typeof v.flow === 'string') {
+        const run = typeof v.flowRun === 'number' ? v.flowRun : 1;
+        flowRuns.set(v.flow, Math.max(run, flowRuns.get(v.flow) ?? 1));
+      }
+      if (v.error?.code === 'SETUP_FAILED') {
+        notPassed.delete(v.id);
+        return NOT_DONE;
+      }
+      if (v.status === 'failed' || v.status === 'error') notPassed.add(v.id);
+      else notPassed.delete(v.id);
+      return typeof v.fp === 'string' ? v.fp : '';
     },
-    onBadLine: (err) => bad.push(err),
-  });
-  for await (const { value, line } of lines) {
-    const v = value as JournalLine | null;
-    if (!v || typeof v.id !== 'string' || typeof v.status !== 'string') {
-      bad.push(new InputError(path, line, 'field "id": a journal line must be a result record'));
-      continue;
-    }
-    if (v.response) answered = true;
-    if (typeof v.flow === 'string') {
-      const run = typeof v.flowRun === 'number' ? v.flowRun : 1;
-      flowRuns.set(v.flow, Math.max(run, flowRuns.get(v.flow) ?? 1));
-    }
-    if (notDoneByFlows(v)) {
-      done.delete(v.id);
-      notPassed.delete(v.id);
-      continue;
-    }
-    done.set(v.id, typeof v.fp === 'string' ? v.fp : '');
-    if (v.status === 'failed' || v.status === 'error') notPassed.add(v.id);
-    else notPassed.delete(v.id);
-  }
+    {
+      onTornTail: (line) => {
+        tornLine = line;
+      },
+      onBadLine: (err) => bad.push(err),
+      onNotResult: (line) => bad.push(new InputError(path, line, 'field "id": a journal line must be a result record')),
+      onPhaseResult: (r) => {
+        if (r.response) answered = true;
+      },
+    },
+  );
+  for (const [id, fp] of done) if (fp === NOT_DONE) done.delete(id);
   return { done, notPassed, answered, tornLine, bad, flowRuns };
 }
 
