@@ -67,31 +67,44 @@ async function countReads(runDir: string, fn: () => Promise<unknown>) {
   return seen;
 }
 
+/**
+ * A run of `batches` batches of `size` stand-in tests in a temp folder, ready for
+ * `superviseRun`: fake-exec workers (`FAKE_EXEC_FAIL`: ids that fail) and a stand-in
+ * capi-merge that exits with `mergeExit`.
+ */
+async function standInRun(
+  dir: string,
+  o: { batches: number; size: number; parallel: number; mergeExit: number; failing?: string },
+) {
+  const suite = join(dir, 'suite.csv');
+  writeFileSync(suite, 'id,url\n');
+  const merge = join(dir, 'merge.mjs');
+  writeFileSync(merge, `process.exit(${o.mergeExit});\n`);
+  const env = {
+    ...process.env,
+    CAPI_BASE_URL: 'http://127.0.0.1:9',
+    CAPI_EXEC_BIN: fakeExec,
+    CAPI_MERGE_BIN: merge,
+    FAKE_EXEC_DELAY_MS: '1',
+    FAKE_EXEC_FAIL: o.failing ?? '',
+  };
+  const m = await createRun({
+    suite,
+    runsDir: join(dir, 'runs'),
+    method: 'nohup',
+    parallel: o.parallel,
+    batchSize: o.size,
+    launch: { rate: null, concurrency: null, execArgs: [], maxRestarts: 1, onFinish: null },
+    fill: fillBatches(o.batches, o.size),
+    env,
+  });
+  return { m, env, runDir: join(dir, 'runs', m.id) };
+}
+
 test('one supervisor pass reads the claims once and run.json twice (take, end), and the data goes along', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'capi-supervise-'));
   try {
-    const suite = join(dir, 'suite.csv');
-    writeFileSync(suite, 'id,url\n');
-    const merge = join(dir, 'merge.mjs');
-    writeFileSync(merge, 'process.exit(0);\n');
-    const env = {
-      ...process.env,
-      CAPI_BASE_URL: 'http://127.0.0.1:9',
-      CAPI_EXEC_BIN: fakeExec,
-      CAPI_MERGE_BIN: merge,
-      FAKE_EXEC_DELAY_MS: '1',
-    };
-    const m = await createRun({
-      suite,
-      runsDir: join(dir, 'runs'),
-      method: 'nohup',
-      parallel: 2,
-      batchSize: 3,
-      launch: { rate: null, concurrency: null, execArgs: [], maxRestarts: 1, onFinish: null },
-      fill: fillBatches(3, 3),
-      env,
-    });
-    const runDir = join(dir, 'runs', m.id);
+    const { m, env, runDir } = await standInRun(dir, { batches: 3, size: 3, parallel: 2, mergeExit: 0 });
     let code = -1;
     const seen = await countReads(runDir, async () => {
       code = await superviseRun(runDir, { env });
@@ -113,29 +126,7 @@ for (const [failing, mergeExit, verdict, code] of [
   test(`the journals' verdict wins: journals ${verdict}, capi-merge exits ${mergeExit} → run.json ${verdict}, exit ${code}`, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'capi-verdict-'));
     try {
-      const suite = join(dir, 'suite.csv');
-      writeFileSync(suite, 'id,url\n');
-      const merge = join(dir, 'merge.mjs');
-      writeFileSync(merge, `process.exit(${mergeExit});\n`);
-      const env = {
-        ...process.env,
-        CAPI_BASE_URL: 'http://127.0.0.1:9',
-        CAPI_EXEC_BIN: fakeExec,
-        CAPI_MERGE_BIN: merge,
-        FAKE_EXEC_DELAY_MS: '1',
-        FAKE_EXEC_FAIL: failing,
-      };
-      const m = await createRun({
-        suite,
-        runsDir: join(dir, 'runs'),
-        method: 'nohup',
-        parallel: 1,
-        batchSize: 2,
-        launch: { rate: null, concurrency: null, execArgs: [], maxRestarts: 1, onFinish: null },
-        fill: fillBatches(2, 2),
-        env,
-      });
-      const runDir = join(dir, 'runs', m.id);
+      const { env, runDir } = await standInRun(dir, { batches: 2, size: 2, parallel: 1, mergeExit, failing });
       assert.equal(await superviseRun(runDir, { env }), code);
       const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
       assert.deepEqual([end.state, end.verdict], ['completed', verdict]);
