@@ -34,47 +34,41 @@ export interface Phases {
 const ended = (status: ResultStatus) => (status === 'failed' ? 'failed' : 'ended in an error');
 
 export function createPhases(): Phases {
-  const setup: TestRecord[] = [];
-  const teardown: TestRecord[] = [];
-  let values: Record<string, string> = {};
-  let generation = 0;
-  let failure: string | null = null;
-  return {
-    setup,
-    teardown,
-    addSetup: (rec) => setup.push(rec),
-    addTeardown: (rec) => teardown.push(rec),
-    get values() {
-      return values;
+  // Plain data: the readonly fields of Phases are written here alone.
+  const self = {
+    setup: [] as TestRecord[],
+    teardown: [] as TestRecord[],
+    values: {} as Record<string, string>,
+    generation: 0,
+    failure: null as string | null,
+    addSetup: (rec: TestRecord) => {
+      self.setup.push(rec);
     },
-    get generation() {
-      return generation;
+    addTeardown: (rec: TestRecord) => {
+      self.teardown.push(rec);
     },
-    get failure() {
-      return failure;
-    },
-    async runSetup(run) {
-      if (failure !== null) return false;
+    async runSetup(run: RunRow) {
+      if (self.failure !== null) return false;
       // A setup row sees the captures of the setup rows before it in this same run.
       const taken: Record<string, string> = {};
-      for (const rec of setup) {
+      for (const rec of self.setup) {
         const r = await run(rec, taken);
         if (r === null) return false;
         if (r.status === 'failed' || r.status === 'error') {
-          failure = `not sent: setup row ${rec.id} ${ended(r.status)}`;
+          self.failure = `not sent: setup row ${rec.id} ${ended(r.status)}`;
           return false;
         }
         Object.assign(taken, r.captured);
       }
-      values = taken;
-      generation++;
+      self.values = taken;
+      self.generation++;
       return true;
     },
-    async runTeardown(run, notSent) {
-      const seen = { ...values };
-      for (const rec of teardown) {
-        if (failure !== null) {
-          await notSent(rec, failure);
+    async runTeardown(run: RunRow, notSent: (rec: TestRecord, message: string) => Promise<void>) {
+      const seen = { ...self.values };
+      for (const rec of self.teardown) {
+        if (self.failure !== null) {
+          await notSent(rec, self.failure);
           continue;
         }
         const r = await run(rec, seen);
@@ -83,4 +77,5 @@ export function createPhases(): Phases {
       }
     },
   };
+  return self;
 }
