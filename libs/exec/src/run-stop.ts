@@ -44,8 +44,10 @@ export interface RunStopParts {
 export function createRunStop({ live, limiter, client, graceMs, wake }: RunStopParts): RunStop {
   const cutter = new AbortController();
   const waits = new AbortController();
-  // Every lane waiting out a backoff listens to it: as many listeners as lanes is normal.
+  // Every lane in flight or waiting out a backoff listens to these: as many listeners as
+  // lanes is normal, and Node's warning past 10 is noise a user would have to decode.
   setMaxListeners(0, cutter.signal);
+  setMaxListeners(0, waits.signal);
   let cause: StopCause | null = null;
   let reason: string | null = null;
   let failure: unknown = null;
