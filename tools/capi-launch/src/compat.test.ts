@@ -91,8 +91,10 @@ test('no arguments and no CAPI_SUITE: the usage and exit 2, nothing launched', a
 });
 
 test('--method nohup starts in the background; --status and --stop reach the run', async () => {
+  // 300 tests at 100 ms: some 30 s, so the --stop below reaches a live run even when each
+  // command takes seconds to start on a loaded machine (a run that completed is not "stopped")
   const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
-  const r = await runScript(b, ['--method', 'nohup', '--parallel', '1', '--batch', '10', '--file', b.suite(50)]);
+  const r = await runScript(b, ['--method', 'nohup', '--parallel', '1', '--batch', '10', '--file', b.suite(300)]);
   assert.equal(r.code, 0, r.stderr);
   const runDir = runDirOf(r.stdout);
   assert.equal(readJson<{ method: string }>(join(runDir, 'run.json')).method, 'nohup');

@@ -15,8 +15,10 @@ const runIds = (runs: string) =>
 const doneCount = (runDir: string) => [...journalIds(runDir).values()].length;
 
 test('--pause stops new tests until --continue; --set changes rate and concurrency of a live run', async () => {
+  // 400 tests at 40/s: some 10 s, so that the --pause below lands while the run is live even
+  // when each capi-launch command takes seconds to start on a loaded machine
   const b = await box({ FAKE_EXEC_DELAY_MS: '40' });
-  const r = await b.launch([b.suite(100), '--parallel', '2', '--batch-size', '50', '--rate', '100/s']);
+  const r = await b.launch([b.suite(400), '--parallel', '2', '--batch-size', '200', '--rate', '40/s']);
   const runDir = runDirOf(r.stdout);
   await until('first results', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
   const p = await b.launch(['--pause', runDir]);
@@ -42,8 +44,8 @@ test('--pause stops new tests until --continue; --set changes rate and concurren
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--set takes rate=N\/s, rate=N\/m, rate=none or concurrency=N \(got "speed=9"\)/);
   await b.launch(['--continue', runDir]);
-  await until('run end', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'completed', 30_000);
-  assert.equal(doneCount(runDir), 100);
+  await until('run end', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'completed', 60_000);
+  assert.equal(doneCount(runDir), 400);
   assert.equal(readJson<{ options: { rate: string } }>(join(runDir, 'run.json')).options.rate, '50/s');
   await until('supervisor gone', () => !existsSync(join(runDir, 'supervisor.pid')));
   const control = readFileSync(join(runDir, 'control.json'), 'utf8');
