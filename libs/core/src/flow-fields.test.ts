@@ -35,6 +35,8 @@ test('a capture cell is name=source pairs; a ; inside a body regex stays in it',
   assert.throws(() => captureCellValue('json:$.id'), /expected name=source/);
   assert.throws(() => captureCellValue('1x=status'), /letters, digits and _/);
   assert.throws(() => captureCellValue('id=status'), /the test's own/);
+  for (const name of ['__proto__', 'constructor', 'prototype'])
+    assert.throws(() => captureCellValue(`${name}=status`), new RegExp(`capture name "${name}" is not allowed`));
   assert.throws(() => captureCellValue('a=status;a=status'), /given twice/);
 });
 

@@ -30,6 +30,12 @@ export type CaptureSource =
 export const CAPTURE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The test's own template names: a capture of the same name could never be read. */
 const RESERVED_NAMES = new Set(['id', 'name']);
+/**
+ * Names of JavaScript objects' own machinery: a capture by one of these is refused, so
+ * no suite can reach an object's prototype through a name (capi-exec also keeps captured
+ * values in prototype-less objects).
+ */
+const PROTOTYPE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 /** An HTTP token (RFC 9110): what a header name may be. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -38,6 +44,7 @@ export function captureNameProblem(name: string): string | null {
   if (!CAPTURE_NAME.test(name))
     return `capture name ${JSON.stringify(name)} must be letters, digits and _, not starting with a digit`;
   if (RESERVED_NAMES.has(name)) return `capture name "${name}" is the test's own {{${name}}}`;
+  if (PROTOTYPE_NAMES.has(name)) return `capture name "${name}" is not allowed (a name of JavaScript objects' own)`;
   return null;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { capturesReadBody, credentialCapture, secretCapture, takeCaptures } from './capture.js';
+import { captureBag, capturesReadBody, credentialCapture, secretCapture, takeCaptures } from './capture.js';
 import type { HttpAnswer } from './http-client.js';
 
 function answer(status: number, text: string, headers: [string, string][] = [], truncated = false): HttpAnswer {
@@ -32,7 +32,7 @@ test('json captures walk the path subset; non-strings are their JSON text', asyn
     answer(201, body),
   );
   assert.deepEqual(t.failures, []);
-  assert.deepEqual(t.values, { id: 'a-1', n: '7', ok: 'true', nil: 'null', deep: 'deep', obj: '{"k":1}' });
+  assert.deepEqual({ ...t.values }, { id: 'a-1', n: '7', ok: 'true', nil: 'null', deep: 'deep', obj: '{"k":1}' });
 });
 
 test('a capture that finds nothing is a capture failure saying which and where', async () => {
@@ -45,7 +45,7 @@ test('a capture that finds nothing is a capture failure saying which and where',
     ],
     answer(200, body),
   );
-  assert.deepEqual(t.values, {});
+  assert.deepEqual({ ...t.values }, {});
   assert.deepEqual(t.failures, [
     { check: 'capture', expected: 'gone from json:$.list[3]', actual: 'no such path in the response' },
     { check: 'capture', expected: 'proto from json:$.constructor', actual: 'no such path in the response' },
@@ -71,7 +71,7 @@ test('header, status and body captures', async () => {
       ['location', 'second'],
     ]),
   );
-  assert.deepEqual(t.values, { loc: '/items/a-1', status: '201', group: 'a-1', whole: 'a-1' });
+  assert.deepEqual({ ...t.values }, { loc: '/items/a-1', status: '201', group: 'a-1', whole: 'a-1' });
 });
 
 test('a backtracking body capture is stopped by the regex deadline, never blocking', async () => {
@@ -91,4 +91,23 @@ test('which captures read the body, and which are secrets', () => {
   assert.equal(credentialCapture({ name: 'item_id', source: 'json:$.id' }), false);
   assert.equal(secretCapture('setup', { name: 'item_id', source: 'json:$.id' }), true);
   assert.equal(secretCapture(undefined, { name: 'item_id', source: 'json:$.id' }), false);
+});
+
+test('captured values live in a prototype-less bag: no name reaches Object.prototype', async () => {
+  // The suite reader refuses these names (core flow-fields.ts); the store holds even so.
+  const t = await takeCaptures(
+    [
+      { name: '__proto__', source: 'json:$.__proto__' },
+      { name: 'constructor', source: 'status' },
+    ],
+    answer(200, '{"__proto__":{"polluted":"yes"}}'),
+  );
+  assert.equal(Object.getPrototypeOf(t.values), null);
+  assert.equal(Object.hasOwn(t.values, '__proto__'), true);
+  assert.equal(Object.getOwnPropertyDescriptor(t.values, '__proto__')?.value, '{"polluted":"yes"}');
+  assert.equal(t.values.constructor, '200');
+  const merged = captureBag({ a: '1' }, t.values);
+  assert.equal(Object.getPrototypeOf(merged), null);
+  assert.deepEqual(Object.keys(merged), ['a', '__proto__', 'constructor']);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });

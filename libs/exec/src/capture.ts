@@ -15,6 +15,19 @@ import type { HttpAnswer } from './http-client.js';
  * nothing is a `capture` failure of the test, saying which capture and where it looked.
  */
 
+/**
+ * Captured values by name, in an object without a prototype (the names `__proto__`,
+ * `constructor` and `prototype` are refused when a suite is read, core flow-fields.ts; this
+ * keeps any name an own property and never a path to `Object.prototype`). Later bags win.
+ */
+export function captureBag(
+  ...from: ReadonlyArray<Readonly<Record<string, string>> | undefined>
+): Record<string, string> {
+  const bag = Object.create(null) as Record<string, string>;
+  for (const f of from) if (f) for (const k of Object.keys(f)) bag[k] = f[k] as string;
+  return bag;
+}
+
 /** What a test's captures found: the values by name, and a failure for each that found nothing. */
 export interface Taken {
   values: Record<string, string>;
@@ -130,7 +143,7 @@ async function takeOne(c: Compiled, a: HttpAnswer, parsed: () => Parsed, signal?
 
 /** Takes every capture of a test from its answer. */
 export async function takeCaptures(captures: readonly Capture[], a: HttpAnswer, signal?: AbortSignal): Promise<Taken> {
-  const taken: Taken = { values: {}, failures: [] };
+  const taken: Taken = { values: captureBag(), failures: [] };
   let body: Parsed | null = null;
   const parsed = () => {
     body ??= parseBody(a);

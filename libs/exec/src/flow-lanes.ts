@@ -1,4 +1,5 @@
 import type { ResultStatus, TestRecord } from '@capi/core';
+import { captureBag } from './capture.js';
 
 /**
  * Flow lanes (docs/capi-exec.md "Flows"): the rows of one flow run one at a time in input
@@ -43,7 +44,7 @@ export function createFlowLanes(): FlowLanes {
   const stateOf = (flow: string): FlowState => {
     let s = flows.get(flow);
     if (!s) {
-      s = { busy: false, held: [], values: {}, stoppedBy: null };
+      s = { busy: false, held: [], values: captureBag(), stoppedBy: null };
       flows.set(flow, s);
     }
     return s;
@@ -65,7 +66,7 @@ export function createFlowLanes(): FlowLanes {
       if (status === 'failed' || status === 'error') {
         s.stoppedBy = `not sent: row ${id} of flow ${flow} ${status === 'failed' ? 'failed' : 'ended in an error'}`;
         // What it captured is of no use now: a stopped flow keeps only its reason.
-        s.values = {};
+        s.values = captureBag();
       }
       if (status === null || s.stoppedBy !== null) {
         const rest = s.held.splice(0);
@@ -79,10 +80,10 @@ export function createFlowLanes(): FlowLanes {
       return { next, stopped: [] };
     },
     stoppedBy: (flow) => flows.get(flow)?.stoppedBy ?? null,
-    values: (flow) => flows.get(flow)?.values ?? {},
+    values: (flow) => flows.get(flow)?.values ?? captureBag(),
     capture(flow, values) {
       const s = stateOf(flow);
-      s.values = { ...s.values, ...values };
+      s.values = captureBag(s.values, values);
     },
     get held() {
       return held;

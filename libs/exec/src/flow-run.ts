@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResultStatus, TestRecord } from '@capi/core';
 import { timerMs } from './backoff.js';
+import { captureBag } from './capture.js';
 import { createFlowLanes } from './flow-lanes.js';
 import type { Lanes } from './lanes.js';
 import type { LiveState } from './live-state.js';
@@ -96,7 +97,7 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   /** What a test sees: its flow's captures over the setup's (none of another flow's). */
   const contextFor = (rec: TestRecord): TestContext => {
     if (rec.flow === undefined) return phases.generation > 0 ? { ...ctx, captures: phases.values } : ctx;
-    return { ...ctx, captures: { ...phases.values, ...flows.values(rec.flow) } };
+    return { ...ctx, captures: captureBag(phases.values, flows.values(rec.flow)) };
   };
 
   const ensureSetup = async () => {

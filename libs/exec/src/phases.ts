@@ -1,4 +1,5 @@
 import type { ResultStatus, TestRecord } from '@capi/core';
+import { captureBag } from './capture.js';
 
 /**
  * Setup and teardown rows (docs/capi-exec.md "Flows"). Setup rows run one at a time in
@@ -38,7 +39,7 @@ export function createPhases(): Phases {
   const self = {
     setup: [] as TestRecord[],
     teardown: [] as TestRecord[],
-    values: {} as Record<string, string>,
+    values: captureBag(),
     generation: 0,
     failure: null as string | null,
     addSetup: (rec: TestRecord) => {
@@ -50,7 +51,7 @@ export function createPhases(): Phases {
     async runSetup(run: RunRow) {
       if (self.failure !== null) return false;
       // A setup row sees the captures of the setup rows before it in this same run.
-      const taken: Record<string, string> = {};
+      let taken = captureBag();
       for (const rec of self.setup) {
         const r = await run(rec, taken);
         if (r === null) return false;
@@ -58,14 +59,14 @@ export function createPhases(): Phases {
           self.failure = `not sent: setup row ${rec.id} ${ended(r.status)}`;
           return false;
         }
-        Object.assign(taken, r.captured);
+        taken = captureBag(taken, r.captured);
       }
       self.values = taken;
       self.generation++;
       return true;
     },
     async runTeardown(run: RunRow, notSent: (rec: TestRecord, message: string) => Promise<void>) {
-      const seen = { ...self.values };
+      let seen = captureBag(self.values);
       for (const rec of self.teardown) {
         if (self.failure !== null) {
           await notSent(rec, self.failure);
@@ -73,7 +74,7 @@ export function createPhases(): Phases {
         }
         const r = await run(rec, seen);
         if (r === null) return;
-        Object.assign(seen, r.captured);
+        seen = captureBag(seen, r.captured);
       }
     },
   };
