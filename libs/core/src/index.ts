@@ -92,7 +92,15 @@ export { formatPassRate, passRate, roundPassRate, runExitCode, testsVerdict } fr
 export { fnv1a, formatShard, inShard, parseShard, type Shard, shardFlag } from './shard.js';
 export { shellLine, shellQuote } from './shell-quote.js';
 export { sniffSuite } from './sniff-suite.js';
-export { DEBUG_BODY_BYTES, DEBUG_HEADER_CHARS, DEBUG_MAX_HEADERS, formatStory } from './story.js';
+export {
+  cutText,
+  DEBUG_BODY_BYTES,
+  DEBUG_HEADER_CHARS,
+  DEBUG_MAX_HEADERS,
+  DEBUG_MESSAGE_CHARS,
+  DEBUG_URL_CHARS,
+  formatStory,
+} from './story.js';
 export { jsonLimitProblem, recordLineProblem } from './suite-limits.js';
 export { argvOf, isRunSupervisor, liveSupervisorOf, readPidFile } from './supervisor.js';
 export {

@@ -12,6 +12,18 @@ export const DEBUG_BODY_BYTES = 4096;
 /** At most this many headers each way, each value cut to `DEBUG_HEADER_CHARS`. */
 export const DEBUG_MAX_HEADERS = 100;
 export const DEBUG_HEADER_CHARS = 1000;
+/**
+ * A request URL shown (`debug`, `--trace`, `capi-merge --show`) is cut at this many
+ * characters: a captured value (a hostile server's answer) may make it any length.
+ */
+export const DEBUG_URL_CHARS = 4096;
+/** An error message (it may quote such a URL) is cut at this many characters. */
+export const DEBUG_MESSAGE_CHARS = DEBUG_URL_CHARS + 1024;
+
+/** `text` cut at `max` characters, saying how long it was. */
+export function cutText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
 
 // Escapes and control bytes from a hostile server must not drive the reader's terminal.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control bytes are what is made visible
@@ -27,7 +39,7 @@ function bodyLines(prefix: string, body: string, bytes: number, cut: boolean): s
 }
 
 function requestLines(req: TestDebug['request']): string[] {
-  const out = [`> ${req.method} ${visible(req.url)}`];
+  const out = [`> ${req.method} ${visible(cutText(req.url, DEBUG_URL_CHARS))}`];
   for (const [k, v] of req.headers) out.push(`> ${visible(k)}: ${visible(v)}`);
   return out.concat(bodyLines('>', req.body ?? '', req.bodyBytes, req.bodyCut));
 }
@@ -40,7 +52,8 @@ function responseLines(res: NonNullable<TestDebug['response']>): string[] {
 
 /** Why the test ended as it did, one line per failed check or the error. */
 function verdictLines(r: ResultRecord): string[] {
-  if (r.status === 'error' && r.error) return [`* error ${visible(r.error.code)}: ${visible(r.error.message)}`];
+  if (r.status === 'error' && r.error)
+    return [`* error ${visible(r.error.code)}: ${visible(cutText(r.error.message, DEBUG_MESSAGE_CHARS))}`];
   return r.failures.map((f) => `* failed ${f.check}: expected ${visible(f.expected)}, got ${visible(f.actual)}`);
 }
 

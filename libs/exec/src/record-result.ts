@@ -1,4 +1,4 @@
-import { countResult, formatStory, type TestDebug, type TestRecord } from '@capi/core';
+import { countResult, cutText, DEBUG_MESSAGE_CHARS, formatStory, type TestDebug, type TestRecord } from '@capi/core';
 import type { EngineOptions, ResultSink } from './engine.js';
 import { fingerprint } from './fingerprint.js';
 import type { LiveState } from './live-state.js';
@@ -24,15 +24,16 @@ export const skippedOutcome = (): Outcome => ({
 /**
  * The last pass over what is written: failure texts were redacted whole before they were
  * cut (run-one.ts); error messages (a URL that carries a key) are redacted here. Secrets
- * met later in the run than the text was made (a test's env value) are caught again.
+ * met later in the run than the text was made (a test's env value) are caught again. An
+ * error message is then cut (a BAD_URL quotes a URL a captured value may make any length).
  */
 function redactOutcome(o: Outcome, secrets: SecretSet): void {
-  if (secrets.size === 0) return;
-  for (const f of o.failures) {
-    f.expected = secrets.redact(f.expected);
-    f.actual = secrets.redact(f.actual);
-  }
-  if (o.error) o.error.message = secrets.redact(o.error.message);
+  if (secrets.size > 0)
+    for (const f of o.failures) {
+      f.expected = secrets.redact(f.expected);
+      f.actual = secrets.redact(f.actual);
+    }
+  if (o.error) o.error.message = cutText(secrets.redact(o.error.message), DEBUG_MESSAGE_CHARS);
 }
 
 /** `--trace`: the story of a test it names, or of a failed one with `failed`. */

@@ -1,7 +1,9 @@
 import {
+  cutText,
   DEBUG_BODY_BYTES,
   DEBUG_HEADER_CHARS,
   DEBUG_MAX_HEADERS,
+  DEBUG_URL_CHARS,
   type HeaderPair,
   isCredentialName,
   type TestDebug,
@@ -94,7 +96,8 @@ export function makeDebug(
   const debug: TestDebug = {
     request: {
       method: req.method,
-      url: clean(req.origin + req.path),
+      // Redacted whole, then cut: a captured value may make the URL any length.
+      url: cutText(clean(req.origin + req.path), DEBUG_URL_CHARS),
       headers: pairs(Object.entries(req.headers), clean),
       body: reqBody,
       bodyBytes: req.body === null ? 0 : Buffer.byteLength(req.body),
