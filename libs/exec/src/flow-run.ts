@@ -117,10 +117,16 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     }
     const generation = phases.generation;
     let done = await runTest(rec, contextFor(rec));
-    if (done && reauth.wants(rec, done.outcome) && (await reauth.renew(generation))) {
-      const again = await runTest(rec, contextFor(rec));
-      if (again) again.outcome.attempts += done.outcome.attempts;
-      done = again;
+    if (done && reauth.wants(rec, done.outcome)) {
+      if (await reauth.renew(generation)) {
+        const again = await runTest(rec, contextFor(rec));
+        if (again) again.outcome.attempts += done.outcome.attempts;
+        done = again;
+      } else if (phases.failure === null) {
+        // A stop cut the re-login: the test's 401 says the token expired, not that the
+        // test failed. Cut, like a test in flight at a stop: not recorded, a resume runs it.
+        done = null;
+      }
     }
     live.inFlight.delete(rec.id);
     if (done === null || parts.unreachable(done)) {

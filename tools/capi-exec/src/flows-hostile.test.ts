@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEBUG_MESSAGE_CHARS, DEBUG_URL_CHARS } from '@capi/core';
-import { fileScope, get, ndjson } from './test-support/fixtures.js';
+import { fileScope, get, ndjson, spawnExec, waitFor } from './test-support/fixtures.js';
 import { execRun, lastPerId, results } from './test-support/flow-suites.js';
 
 // Flows against hostile suites and servers (issue 13's review): names that reach an
@@ -53,4 +55,66 @@ test('a captured value of 100,000 characters in a URL: debug, --trace and error 
     assert.ok(line.length < DEBUG_MESSAGE_CHARS + 80, `stderr line of ${line.length}`);
   for (const line of (await readFile(journal, 'utf8')).split('\n'))
     assert.ok(line.length < 4 * DEBUG_MESSAGE_CHARS, `journal line of ${line.length}`);
+});
+
+/**
+ * A login that hands out numbered tokens, and tests that pass with the newest token only:
+ * after `fresh` answers, the token in force is old and every test gets 401. While
+ * `hangLogin`, a login is held unanswered (ended when the server closes).
+ */
+async function expiringApi() {
+  const held: ServerResponse[] = [];
+  const state = { logins: 0, hangLogin: true, fresh: 3, tests: 0 };
+  const server = await scope.server((req, res) => {
+    if (req.url === '/login') {
+      state.logins++;
+      if (state.logins > 1 && state.hangLogin) {
+        held.push(res);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token: `token-number-${state.logins}` }));
+      return;
+    }
+    state.tests++;
+    const ok = req.headers.authorization === `Bearer token-number-${state.logins}` && state.tests <= state.fresh;
+    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(ok ? '{}' : '{"error":"expired"}');
+  });
+  const login = {
+    id: 'login',
+    phase: 'setup',
+    request: { method: 'POST', url: '/login' },
+    expect: { status: '200' },
+    capture: [{ name: 'token', source: 'json:$.token' }],
+  };
+  const bearer = { request: { headers: { Authorization: 'Bearer {{token}}' } }, expect: { status: '200' } };
+  const tests = Array.from({ length: 12 }, (_, i) => get(`t${i}`, `/t/${i}`, bearer));
+  const flow = [get('f1', '/f/1', { ...bearer, flow: 'f' }), get('f2', '/f/2', { ...bearer, flow: 'f' })];
+  return { server, state, held, records: [login, ...flow, ...tests] };
+}
+
+test('a stop during a re-login: the waiting tests are not recorded as 401 failures, and a resume runs them', async () => {
+  const { server, state, records } = await expiringApi();
+  const dir = await scope.scratch();
+  const journal = join(dir, 'j.ndjson');
+  const input = join(dir, 'in.ndjson');
+  await writeFile(input, ndjson(records));
+  const args = ['--in', input, '--base-url', server.url, '--journal', journal, '--concurrency', '3'];
+  const run = spawnExec([...args, '--grace', '300']);
+  await waitFor(() => state.logins >= 2, 20_000);
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  assert.equal(r.code, 143, r.stderr);
+  const first = results(existsSync(journal) ? readFileSync(journal, 'utf8') : '');
+  const unauthorized = first.filter((x) => x.response?.status === 401);
+  assert.deepEqual(unauthorized, [], 'no test waiting for the re-login is recorded with its 401');
+  assert.ok(first.filter((x) => x.phase === undefined).length < 14, 'the stop came before the end');
+
+  state.hangLogin = false;
+  state.fresh = Number.MAX_SAFE_INTEGER;
+  const again = await execRun(args);
+  assert.equal(again.code, 0, again.stderr);
+  const by = lastPerId(results(readFileSync(journal, 'utf8')));
+  for (const rec of records.slice(1)) assert.equal(by.get(rec.id as string)?.status, 'passed', String(rec.id));
 });
