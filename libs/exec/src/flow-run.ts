@@ -90,6 +90,7 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     statuses: parts.reauthOn,
     warn: parts.warn,
     onSettled: lanes.wake,
+    stopped: stop.waits,
   });
   const notSent = (rec: TestRecord, code: string, message: string) =>
     record(rec, notSentOutcome(code, message), ctx.secrets);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestRecord } from '@capi/core';
 import { timerMs } from './backoff.js';
 import type { Phases, RunRow } from './phases.js';
@@ -29,6 +30,13 @@ export const DEFAULT_REAUTH_ON: ReadonlySet<number> = new Set([401]);
 /** The share of `expires_in` after which the setup runs again. */
 export const EXPIRY_SHARE = 0.9;
 
+/**
+ * Two setup runs start at least this far apart, whatever asks for the second: an
+ * `expires_in` of 0.001 s, or an API that answers 401 to a token it has just issued, could
+ * otherwise make the process log in again and again.
+ */
+export const MIN_RELOGIN_MS = 1000;
+
 export interface ReauthParts {
   phases: Phases;
   run: RunRow;
@@ -36,32 +44,75 @@ export interface ReauthParts {
   warn?: (line: string) => void;
   /** Called when a setup run ends (the reader may start tests again). */
   onSettled?: () => void;
+  /** Aborted at a stop: a re-login waiting out MIN_RELOGIN_MS is then cut (not a failure). */
+  stopped?: AbortSignal;
 }
 
-export function createReauth({ phases, run, statuses, warn, onSettled }: ReauthParts): Reauth {
+/**
+ * The re-login delay an `expires_in` asks for, in ms (null: none), and what to warn. The
+ * warning names the field only, never its value: a setup capture is a secret, and a
+ * hostile API may put anything there (its token).
+ */
+export function expiryDelay(said: string): { ms: number | null; warning: string | null } {
+  const text = said.trim();
+  const seconds = /^[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    return {
+      ms: null,
+      warning:
+        'warning: the setup capture expires_in is not a positive number of seconds; no re-login ahead of expiry (a --reauth-on status still logs in again)',
+    };
+  const ms = seconds * 1000 * EXPIRY_SHARE;
+  if (ms < MIN_RELOGIN_MS)
+    return {
+      ms: MIN_RELOGIN_MS,
+      warning: `warning: the setup capture expires_in is under ${MIN_RELOGIN_MS / 1000 / EXPIRY_SHARE} s; logging in again at most once every ${MIN_RELOGIN_MS / 1000} s`,
+    };
+  return { ms: timerMs(ms), warning: null };
+}
+
+/**
+ * Long as a whole, short in its parts: `schedule` and `renew` are small closures over one
+ * run's pending setup, timer, last setup time and warnings.
+ */
+export function createReauth({ phases, run, statuses, warn, onSettled, stopped }: ReauthParts): Reauth {
   let pending: Promise<boolean> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let count = 0;
   let disposed = false;
+  let lastEnded = Number.NEGATIVE_INFINITY;
+  // Each warning once per process: a re-login every second must not write a line each time.
+  const warned = new Set<string>();
   const schedule = () => {
     if (timer) clearTimeout(timer);
     timer = null;
     const said = phases.values.expires_in;
     if (said === undefined || disposed) return;
-    const seconds = Number(said);
-    if (!Number.isFinite(seconds) || seconds <= 0) {
-      warn?.(`warning: the setup capture expires_in is not a number of seconds (${JSON.stringify(said.slice(0, 20))})`);
-      return;
+    const { ms, warning } = expiryDelay(said);
+    if (warning && !warned.has(warning)) {
+      warned.add(warning);
+      warn?.(warning);
     }
+    if (ms === null) return;
     const generation = phases.generation;
-    timer = setTimeout(() => void renew(generation), timerMs(seconds * 1000 * EXPIRY_SHARE));
+    timer = setTimeout(() => void renew(generation), ms);
     timer.unref();
+  };
+  /** Runs the setup once MIN_RELOGIN_MS has passed since the last one ended; false when a stop cut the wait. */
+  const setupAfterFloor = async (): Promise<boolean> => {
+    const waitMs = lastEnded + MIN_RELOGIN_MS - performance.now();
+    if (waitMs > 0) {
+      const waited = await sleep(timerMs(waitMs), true, { signal: stopped }).catch(() => false);
+      if (!waited) return false;
+    }
+    return phases.runSetup(run);
   };
   const renew = (seen: number): Promise<boolean> => {
     if (phases.generation !== seen || phases.failure !== null) return Promise.resolve(phases.failure === null);
     if (!pending) {
       if (seen > 0) count++;
-      pending = phases.runSetup(run).finally(() => {
+      pending = setupAfterFloor().finally(() => {
+        lastEnded = performance.now();
         pending = null;
         onSettled?.();
       });

@@ -118,3 +118,40 @@ test('a stop during a re-login: the waiting tests are not recorded as 401 failur
   const by = lastPerId(results(readFileSync(journal, 'utf8')));
   for (const rec of records.slice(1)) assert.equal(by.get(rec.id as string)?.status, 'passed', String(rec.id));
 });
+
+test('expires_in of 0.001, 0, -5, NaN, a text, 1e308: no re-login storm, a warning that never shows the value', async () => {
+  const values: unknown[] = [0.001, 0, -5, 'NaN', 'sEcReT-in-the-expiry-field-42', 1e308];
+  const runs = values.map(async (expiresIn) => {
+    let logins = 0;
+    const server = await scope.server((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url === '/login') {
+        logins++;
+        res.end(JSON.stringify({ token: 'tok-abcdefgh', expires_in: expiresIn }));
+      } else setTimeout(() => res.end('{}'), 250);
+    });
+    const login = {
+      id: 'login',
+      phase: 'setup',
+      request: { method: 'POST', url: '/login' },
+      capture: [
+        { name: 'token', source: 'json:$.token' },
+        { name: 'expires_in', source: 'json:$.expires_in' },
+      ],
+    };
+    const tests = Array.from({ length: 10 }, (_, i) => get(`t${i}`, `/t/${i}`));
+    const began = performance.now();
+    const r = await execRun(['--base-url', server.url, '--concurrency', '1'], { input: ndjson([login, ...tests]) });
+    const seconds = (performance.now() - began) / 1000;
+    return { expiresIn, r, logins, seconds };
+  });
+  for (const { expiresIn, r, logins, seconds } of await Promise.all(runs)) {
+    const what = `expires_in ${JSON.stringify(expiresIn)}`;
+    assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+    // At most one login a second (the floor), plus the first one.
+    assert.ok(logins <= Math.ceil(seconds) + 1, `${what}: ${logins} logins in ${seconds.toFixed(1)} s`);
+    if (expiresIn !== 1e308) assert.match(r.stderr, /warning: the setup capture expires_in /, what);
+    assert.doesNotMatch(r.stderr, /sEcReT|tok-abc/, what);
+    assert.equal((r.stderr.match(/warning: the setup capture expires_in/g) ?? []).length <= 1, true, what);
+  }
+});
