@@ -73,39 +73,134 @@ export interface SecretSet {
   readonly size: number;
 }
 
-function dropSecretTail(text: string, forms: readonly string[]): string {
-  let cut = 0;
-  for (const f of forms) {
-    for (let k = Math.min(f.length - 1, text.length); k >= TAIL_MIN && k > cut; k--)
-      if (text.endsWith(f.slice(0, k))) {
-        cut = k;
-        break;
+/**
+ * Forms are found by the hash of their last KEY_CHARS characters, rolled along the text:
+ * one pass over the text whatever the number of secrets (a night run's re-logins and a
+ * million flows' session captures add thousands), where a search per form made every
+ * write cost forms × text. Token ends are random, so a hash bucket holds one form or a few.
+ */
+const KEY_CHARS = 6;
+/** A polynomial hash in 32-bit integer arithmetic (Math.imul wraps): no division per character. */
+const HASH_BASE = 257;
+let outgoing = 1;
+for (let i = 1; i < KEY_CHARS; i++) outgoing = Math.imul(outgoing, HASH_BASE);
+/** The weight of the character that leaves the window. */
+const OUTGOING = outgoing;
+
+function keyHash(text: string, from: number): number {
+  let h = 0;
+  for (let i = from; i < from + KEY_CHARS; i++) h = (Math.imul(h, HASH_BASE) + text.charCodeAt(i)) | 0;
+  return h;
+}
+
+function pushTo<K>(map: Map<K, string[]>, key: K, form: string): void {
+  const bucket = map.get(key);
+  if (bucket) bucket.push(form);
+  else map.set(key, [form]);
+}
+
+/** One set's forms, indexed for a single pass over a text (above) and for its tail. */
+interface FormIndex {
+  /** Forms of KEY_CHARS or more, by the hash of their last KEY_CHARS characters. */
+  byEnd: Map<number, string[]>;
+  /** Forms shorter than that (a set made with a lower minimum): searched one by one. */
+  short: string[];
+  /** Every form by its first TAIL_MIN characters: a text that ends with a secret's head. */
+  byStart: Map<string, string[]>;
+  longest: number;
+}
+
+const emptyIndex = (): FormIndex => ({ byEnd: new Map(), short: [], byStart: new Map(), longest: 0 });
+
+function indexForm(index: FormIndex, form: string): void {
+  if (form.length >= KEY_CHARS) pushTo(index.byEnd, keyHash(form, form.length - KEY_CHARS), form);
+  else index.short.push(form);
+  if (form.length > TAIL_MIN) pushTo(index.byStart, form.slice(0, TAIL_MIN), form);
+  index.longest = Math.max(index.longest, form.length);
+}
+
+/** Where forms occur in `text`, as [start, end) pairs (overlaps included). */
+function occurrences(text: string, indexes: readonly FormIndex[]): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  for (const index of indexes)
+    for (const f of index.short)
+      for (let at = text.indexOf(f); at !== -1; at = text.indexOf(f, at + 1)) found.push([at, at + f.length]);
+  if (text.length < KEY_CHARS) return found;
+  const maps = indexes.map((i) => i.byEnd);
+  let h = keyHash(text, 0);
+  for (let end = KEY_CHARS; ; end++) {
+    for (let m = 0; m < maps.length; m++) {
+      const bucket = (maps[m] as Map<number, string[]>).get(h);
+      if (!bucket) continue;
+      for (const f of bucket) {
+        const start = end - f.length;
+        if (start >= 0 && text.startsWith(f, start)) found.push([start, end]);
+      }
+    }
+    if (end === text.length) return found;
+    const out = Math.imul(text.charCodeAt(end - KEY_CHARS), OUTGOING);
+    h = (Math.imul(h - out, HASH_BASE) + text.charCodeAt(end)) | 0;
+  }
+}
+
+/** The text with every found span replaced; overlapping spans (`user:pass` and `pass`) make one. */
+function replaceSpans(text: string, spans: Array<[number, number]>): string {
+  if (spans.length === 0) return text;
+  spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  let out = '';
+  let at = 0;
+  let [from, to] = spans[0] as [number, number];
+  for (const [s, e] of spans) {
+    if (s < to) {
+      to = Math.max(to, e);
+      continue;
+    }
+    out += `${text.slice(at, from)}${REDACTED}`;
+    at = to;
+    [from, to] = [s, e];
+  }
+  return `${out}${text.slice(at, from)}${REDACTED}${text.slice(to)}`;
+}
+
+/** A text that ends with TAIL_MIN or more characters of a form's start loses them (the longest such tail). */
+function dropSecretTail(text: string, indexes: readonly FormIndex[]): string {
+  const longest = Math.max(...indexes.map((i) => i.longest));
+  for (let j = Math.max(0, text.length - longest + 1); j <= text.length - TAIL_MIN; j++) {
+    const head = text.slice(j, j + TAIL_MIN);
+    let tail: string | null = null;
+    for (const index of indexes)
+      for (const f of index.byStart.get(head) ?? []) {
+        tail ??= text.slice(j);
+        if (f.length > tail.length && f.startsWith(tail)) return `${text.slice(0, j)}${REDACTED}`;
       }
   }
-  return cut === 0 ? text : `${text.slice(0, text.length - cut)}${REDACTED}`;
+  return text;
 }
 
 export function createSecretSet(parent: SecretSet | null = null, minLength = MIN_SECRET_LENGTH): SecretSet {
   const values = new Set<string>();
-  let forms: string[] = [];
-  const set: SecretSet & { forms(): string[] } = {
+  const forms = new Set<string>();
+  const own = emptyIndex();
+  const set: SecretSet & { indexes(): FormIndex[] } = {
     add(value: string) {
       if (value.length < minLength) return false;
       if (values.has(value)) return true;
       values.add(value);
-      forms = [...new Set([...forms, ...secretForms(value)])].sort((a, b) => b.length - a.length);
+      for (const f of secretForms(value))
+        if (!forms.has(f)) {
+          forms.add(f);
+          indexForm(own, f);
+        }
       return true;
     },
-    forms() {
-      const above = (parent as (SecretSet & { forms(): string[] }) | null)?.forms() ?? [];
-      return above.length === 0 ? forms : [...forms, ...above].sort((a, b) => b.length - a.length);
+    indexes() {
+      const above = (parent as (SecretSet & { indexes(): FormIndex[] }) | null)?.indexes() ?? [];
+      return forms.size === 0 ? above : [own, ...above];
     },
     redact(text: string) {
-      const all = set.forms();
+      const all = set.indexes();
       if (all.length === 0) return text;
-      let out = text;
-      for (const f of all) if (out.includes(f)) out = out.replaceAll(f, REDACTED);
-      return dropSecretTail(out, all);
+      return dropSecretTail(replaceSpans(text, occurrences(text, all)), all);
     },
     child: () => createSecretSet(set, minLength),
     get size() {
