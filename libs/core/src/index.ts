@@ -44,7 +44,14 @@ export {
   readJournalMeta,
   writeJournalMeta,
 } from './journal-meta.js';
-export { isPhaseResult, type JournalResult, type LastResultsOptions, lastResults } from './last-results.js';
+export {
+  createTeardownTally,
+  isPhaseResult,
+  type JournalResult,
+  type LastResultsOptions,
+  lastResults,
+  type TeardownTally,
+} from './last-results.js';
 export { localClock, localTime, localZone } from './local-time.js';
 export { makeDir } from './make-dir.js';
 export { checkPending, eachLine, type LineCursor, lastLine, lineCursor, NdjsonWriter, readNdjson } from './ndjson.js';
@@ -88,7 +95,14 @@ export {
   runPaths,
   runsDir,
 } from './run-folder.js';
-export { formatPassRate, passRate, roundPassRate, runExitCode, testsVerdict } from './run-verdict.js';
+export {
+  formatPassRate,
+  passRate,
+  roundPassRate,
+  runExitCode,
+  testsVerdict,
+  type VerdictCounts,
+} from './run-verdict.js';
 export { fnv1a, formatShard, inShard, parseShard, type Shard, shardFlag } from './shard.js';
 export { shellLine, shellQuote } from './shell-quote.js';
 export { sniffSuite } from './sniff-suite.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { lastResults } from './last-results.js';
+import { createTeardownTally, lastResults } from './last-results.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -49,4 +49,18 @@ test('a journal that does not exist reads as empty', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'capi-last-results-'));
   dirs.push(dir);
   assert.equal((await lastResults(join(dir, 'none.ndjson'), (r) => r.id)).size, 0);
+});
+
+test('createTeardownTally: the last result of each teardown row per output; other phases ignored', () => {
+  const t = createTeardownTally();
+  t.add({ id: 'bye', status: 'failed', phase: 'teardown' }, 'batch_0001');
+  t.add({ id: 'bye', status: 'passed', phase: 'teardown' }, 'batch_0002');
+  t.add({ id: 'login', status: 'error', phase: 'setup' }, 'batch_0001');
+  t.add({ id: 'T1', status: 'failed' }, 'batch_0001');
+  assert.equal(t.failed, 1, 'batch_0001 failed its teardown; batch_0002 did not');
+  t.add({ id: 'bye', status: 'passed', phase: 'teardown' }, 'batch_0001');
+  assert.equal(t.failed, 0, 'a resume whose teardown passed replaces the failed one');
+  t.add({ id: 'bye', status: 'error', phase: 'teardown' }, 'batch_0002');
+  t.add({ id: 'bye', status: 'error', phase: 'teardown' }, 'batch_0002');
+  assert.equal(t.failed, 1);
 });

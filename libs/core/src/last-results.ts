@@ -16,6 +16,37 @@ export interface JournalResult {
 export const isPhaseResult = (r: { phase?: unknown } | null | undefined): boolean =>
   r?.phase === 'setup' || r?.phase === 'teardown';
 
+/**
+ * Teardown rows that failed, for the verdict (docs/formats.md "Pass rate, verdict and a
+ * run's exit code"): the last result of each teardown row in each process's output (a
+ * journal, a batch) counts, so a teardown that failed and then passed on resume counts as
+ * passed. `where` names that output; results of other phases are ignored.
+ */
+export interface TeardownTally {
+  add(r: { id: string; status: string; phase?: unknown }, where?: string): void;
+  /** Teardown rows whose last result is `failed` or `error`. */
+  readonly failed: number;
+}
+
+export function createTeardownTally(): TeardownTally {
+  // One entry per teardown row and output: a few per batch.
+  const failing = new Map<string, boolean>();
+  let failed = 0;
+  return {
+    add(r, where = '') {
+      if (r.phase !== 'teardown') return;
+      const key = `${where}\n${r.id}`;
+      const was = failing.get(key) ?? false;
+      const is = r.status === 'failed' || r.status === 'error';
+      if (was !== is) failed += is ? 1 : -1;
+      failing.set(key, is);
+    },
+    get failed() {
+      return failed;
+    },
+  };
+}
+
 export interface LastResultsOptions extends ReadJournalOptions {
   /** A whole line that is not a result record (no string `id` and `status`): skipped, and said here. */
   onNotResult?: (line: number) => void;

@@ -149,6 +149,8 @@ export interface StatusHeartbeat extends TestCounts {
    * time (ISO) the pause ends; absent or null when no such pause is in force.
    */
   pausedUntil?: string | null;
+  /** Flows: teardown rows of this process that failed or errored (absent in older files: 0). */
+  teardownFailed?: number;
   pid: number;
   startedAt: string;
   updatedAt: string;

@@ -9,12 +9,13 @@ test('passRate: passed over passed, failed, errors and missing; null when nothin
   assert.equal(passRate({ passed: 0, failed: 0, errors: 0, missing: 2 }), 0);
 });
 
-test('testsVerdict: any failed, errored or missing test fails', () => {
-  assert.equal(testsVerdict({ failed: 0, errors: 0, missing: 0 }), 'passed');
+test('testsVerdict: any failed, errored or missing test, or failed teardown row, fails', () => {
+  assert.equal(testsVerdict({ failed: 0, errors: 0, missing: 0, teardownFailed: 0 }), 'passed');
   for (const c of [
-    { failed: 1, errors: 0, missing: 0 },
-    { failed: 0, errors: 1, missing: 0 },
-    { failed: 0, errors: 0, missing: 1 },
+    { failed: 1, errors: 0, missing: 0, teardownFailed: 0 },
+    { failed: 0, errors: 1, missing: 0, teardownFailed: 0 },
+    { failed: 0, errors: 0, missing: 1, teardownFailed: 0 },
+    { failed: 0, errors: 0, missing: 0, teardownFailed: 1 },
   ])
     assert.equal(testsVerdict(c), 'failed', JSON.stringify(c));
 });
@@ -23,8 +24,17 @@ test('runExitCode: one exit code per run state, for every tool', () => {
   const end = (state: string, more = {}) => runExitCode({ state, verdict: null, alive: null, ...more });
   assert.equal(end('completed', { verdict: 'passed' }), 0);
   assert.equal(end('completed', { verdict: 'failed' }), 1);
-  assert.equal(end('completed', { counts: { failed: 0, errors: 0, missing: 0 } }), 0, 'bare capi-exec, all passed');
-  assert.equal(end('completed', { counts: { failed: 0, errors: 2, missing: 0 } }), 1);
+  assert.equal(
+    end('completed', { counts: { failed: 0, errors: 0, missing: 0, teardownFailed: 0 } }),
+    0,
+    'bare capi-exec, all passed',
+  );
+  assert.equal(end('completed', { counts: { failed: 0, errors: 2, missing: 0, teardownFailed: 0 } }), 1);
+  assert.equal(
+    end('completed', { counts: { failed: 0, errors: 0, missing: 0, teardownFailed: 1 } }),
+    1,
+    'a teardown failed',
+  );
   assert.equal(end('completed'), 1, 'completed with neither verdict nor counts is not a pass');
   assert.equal(end('stopped'), 143, 'a stopped run whose signal is unknown: SIGTERM');
   assert.equal(end('stopped', { stopSignal: 'SIGTERM', verdict: 'passed' }), 143, 'stopped: never 0 or 1');

@@ -19,9 +19,18 @@ export function passRate(c: JudgedCounts): number | null {
   return judged === 0 ? null : (c.passed / judged) * 100;
 }
 
-/** The default rule: any failed, errored or missing test fails the run. */
-export function testsVerdict(c: Omit<JudgedCounts, 'passed'>): 'passed' | 'failed' {
-  return c.failed + c.errors + c.missing > 0 ? 'failed' : 'passed';
+/** What the default rule judges: the tests, and the teardown rows (flows) that failed. */
+export interface VerdictCounts extends Omit<JudgedCounts, 'passed'> {
+  /**
+   * Teardown rows whose last result failed or errored (core `createTeardownTally`): not
+   * tests, so never in the pass rate, but a cleanup that did not happen fails the run.
+   */
+  teardownFailed: number;
+}
+
+/** The default rule: any failed, errored or missing test, or failed teardown row, fails the run. */
+export function testsVerdict(c: VerdictCounts): 'passed' | 'failed' {
+  return c.failed + c.errors + c.missing + c.teardownFailed > 0 ? 'failed' : 'passed';
 }
 
 export interface RunEnd {
@@ -33,7 +42,7 @@ export interface RunEnd {
   /** Whether the process that runs it (supervisor, capi-exec) lives; only asked while the state is not final. */
   alive: boolean | null;
   /** Counts, for a completed run without a verdict (a bare capi-exec). */
-  counts?: Omit<JudgedCounts, 'passed'>;
+  counts?: VerdictCounts;
 }
 
 /** The run's exit code, or null while it can still go on. */

@@ -67,6 +67,8 @@ export interface Summary {
   setupFailed: string | null;
   /** Flows: re-logins after the first setup. */
   relogins: number;
+  /** Flows: teardown rows that failed or errored (exit 1 when nothing worse happened). */
+  teardownFailed: number;
 }
 
 /** What the engine shares with the rest of the run (execute.ts makes them once). */
@@ -188,6 +190,7 @@ export async function runTests(
     reason: stop.reason,
     setupFailed,
     relogins,
+    teardownFailed: live.teardownFailed,
   };
 }
 

@@ -22,6 +22,7 @@ export function snapshot(live: LiveState, batch: string | null): StatusHeartbeat
     failed: live.failed,
     errors: live.errors,
     skipped: live.skipped,
+    teardownFailed: live.teardownFailed,
     inFlight: [...live.inFlight],
     rate: Math.round(live.rate * 10) / 10,
     pausedUntil: paused === null ? null : new Date(paused).toISOString(),

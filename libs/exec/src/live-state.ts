@@ -11,6 +11,8 @@ export interface LiveState extends TestCounts {
   resumed: number;
   /** Of those, how many had failed or errored. */
   resumedNotPassed: number;
+  /** Teardown rows (flows) of this process that failed or errored: they fail the run. */
+  teardownFailed: number;
   inFlight: Set<string>;
   /** Tests finished per second over the last few seconds (sampled once a second). */
   rate: number;
@@ -33,6 +35,7 @@ export function createLiveState(concurrency: number, total: number | null = null
     ...emptyTestCounts(),
     resumed: 0,
     resumedNotPassed: 0,
+    teardownFailed: 0,
     inFlight: new Set(),
     rate: 0,
     rateNow: () => live.rate,

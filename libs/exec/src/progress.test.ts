@@ -12,7 +12,7 @@ test('progress line: done/total, counts, rate and ETA', () => {
 });
 
 test('summary line: counts and time', () => {
-  const line = formatSummary({
+  const summary = {
     passed: 90,
     failed: 5,
     errors: 5,
@@ -25,11 +25,13 @@ test('summary line: counts and time', () => {
     relogins: 0,
     resumed: 10,
     resumedNotPassed: 1,
-  });
+    teardownFailed: 0,
+  };
   assert.equal(
-    line,
+    formatSummary(summary),
     'capi-exec: 100 ran, 90 passed, 5 failed, 5 errors, 2 skipped, 10 already done (1 of them failed or errored), 1 cut (not recorded) in 2.0s, 50.0 tests/s',
   );
+  assert.match(formatSummary({ ...summary, teardownFailed: 2 }), /1 cut \(not recorded\), 2 teardown rows failed in/);
 });
 
 test('the rate starts as the average since the start, then covers the last 5 s', () => {

@@ -23,6 +23,7 @@ export function formatSummary(s: ExecuteSummary): string {
   if (s.resumed) parts.push(`${s.resumed} already done (${s.resumedNotPassed} of them failed or errored)`);
   if (s.cut) parts.push(`${s.cut} cut (not recorded)`);
   if (s.relogins) parts.push(`${s.relogins} re-login${s.relogins === 1 ? '' : 's'}`);
+  if (s.teardownFailed) parts.push(`${s.teardownFailed} teardown row${s.teardownFailed === 1 ? '' : 's'} failed`);
   const rate = secs > 0 ? `, ${(ran / secs).toFixed(1)} tests/s` : '';
   return `capi-exec: ${parts.join(', ')} in ${formatDuration(secs)}${rate}`;
 }

@@ -58,7 +58,9 @@ export function resultRecorder(options: EngineOptions, live: LiveState, sink: Re
     traceResult(options, rec, result, outcome, secrets);
     const pending = sink(result);
     if (pending) await pending;
-    // Setup and teardown rows are not tests: not counted, never --max-errors.
+    // Setup and teardown rows are not tests: not counted, never --max-errors. A failed
+    // teardown row fails the run all the same (core testsVerdict): a cleanup did not happen.
+    if (rec.phase === 'teardown' && (result.status === 'failed' || result.status === 'error')) live.teardownFailed++;
     if (rec.phase !== undefined) return;
     countResult(live, result.status);
     const why = stop.cause ? null : tooManyErrors(live, options.maxErrors);

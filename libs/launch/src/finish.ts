@@ -52,9 +52,10 @@ function runLogged(runDir: string, { cmd, args, env, timeoutMs }: LoggedCommand)
  */
 async function verdictOf(runDir: string, o: FinishOptions, total: number): Promise<'passed' | 'failed'> {
   const c = await countResults(runDir, o.batches);
-  const verdict = testsVerdict({ failed: c.failed, errors: c.errors, missing: Math.max(0, total - c.done) });
+  const missing = Math.max(0, total - c.done);
+  const verdict = testsVerdict({ failed: c.failed, errors: c.errors, missing, teardownFailed: c.teardownFailed });
   o.log(
-    `results: ${c.done}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}`,
+    `results: ${c.done}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}, teardown rows failed ${c.teardownFailed}`,
   );
   const code = await runLogged(runDir, {
     cmd: process.execPath,

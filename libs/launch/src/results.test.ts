@@ -36,6 +36,7 @@ test('setup and teardown results are not tests; a re-run flow replaces its earli
   assert.equal(await journalCount(run, 'batch_0001'), 2);
   const c = await countResults(run, ['batch_0001']);
   assert.deepEqual([c.done, c.passed, c.failed, c.errors], [2, 1, 0, 1]);
+  assert.equal(c.teardownFailed, 1, 'the teardown row errored: it fails the run, but is no test');
   const failed: string[] = [];
   for await (const id of failedIds(run, ['batch_0001'])) failed.push(id);
   assert.deepEqual(failed, ['c2']);
@@ -103,4 +104,24 @@ test('--rerun-failed takes a failed row with its whole flow, and gives every new
   assert.equal(index.total, 6);
   assert.equal(index.setup, 1);
   assert.equal(index.teardown, 1);
+});
+
+test('a teardown row counts by its last result in its journal: failed then passed on resume is passed', async () => {
+  const run = join(root, 'teardown');
+  const paths = runPaths(run);
+  await mkdir(paths.results, { recursive: true });
+  const t1 = { id: 't1', status: 'passed' };
+  await writeFile(
+    paths.resultFile('batch_0001'),
+    lines([t1, { id: 'bye', status: 'failed', phase: 'teardown' }, { id: 'bye', status: 'passed', phase: 'teardown' }]),
+  );
+  await writeFile(
+    paths.resultFile('batch_0002'),
+    lines([
+      { id: 't2', status: 'passed' },
+      { id: 'bye', status: 'error', phase: 'teardown' },
+    ]),
+  );
+  const c = await countResults(run, ['batch_0001', 'batch_0002']);
+  assert.deepEqual([c.done, c.passed, c.teardownFailed], [2, 2, 1]);
 });

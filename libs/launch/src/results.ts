@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   addTestCounts,
   countResult,
+  createTeardownTally,
   emptyTestCounts,
   isPhaseResult,
   lastResults,
@@ -22,9 +23,17 @@ import {
 export interface ResultCounts extends TestCounts {
   /** Malformed lines in the middle of a journal, not counted (a resume moves them to `<journal>.bad`). */
   bad: number;
+  /** Teardown rows whose last result in their journal failed or errored (core `createTeardownTally`): they fail the run. */
+  teardownFailed: number;
 }
 
-const noResults = (): ResultCounts => ({ ...emptyTestCounts(), bad: 0 });
+const noResults = (): ResultCounts => ({ ...emptyTestCounts(), bad: 0, teardownFailed: 0 });
+
+function addResultCounts(sum: ResultCounts, more: ResultCounts): void {
+  addTestCounts(sum, more);
+  sum.bad += more.bad;
+  sum.teardownFailed += more.teardownFailed;
+}
 
 /** One journal's counts; a live worker may be writing its last line (a torn tail is not counted). */
 async function countJournal(file: string): Promise<ResultCounts> {
@@ -32,9 +41,15 @@ async function countJournal(file: string): Promise<ResultCounts> {
   const onBad = () => {
     c.bad++;
   };
+  const teardown = createTeardownTally();
   // one corrupt line mid-journal does not stop --status or the supervisor's counts
-  const last = await lastResults(file, (r) => r.status, { onBadLine: onBad, onNotResult: onBad });
+  const last = await lastResults(file, (r) => r.status, {
+    onBadLine: onBad,
+    onNotResult: onBad,
+    onPhaseResult: (r) => teardown.add(r),
+  });
   for (const status of last.values()) countResult(c, status);
+  c.teardownFailed = teardown.failed;
   return c;
 }
 
@@ -42,9 +57,7 @@ async function countJournal(file: string): Promise<ResultCounts> {
 export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
   const c = noResults();
   for (const batch of batches) {
-    const d = await countJournal(runPaths(runDir).resultFile(batch));
-    addTestCounts(c, d);
-    c.bad += d.bad;
+    addResultCounts(c, await countJournal(runPaths(runDir).resultFile(batch)));
   }
   return c;
 }
@@ -79,17 +92,18 @@ export async function runCounts(runDir: string): Promise<ResultCounts & { source
   const c = noResults();
   if (journals.length > 0) {
     for (const name of journals) {
-      const d = await cachedCounts(join(paths.results, name));
-      addTestCounts(c, d);
-      c.bad += d.bad;
+      addResultCounts(c, await cachedCounts(join(paths.results, name)));
     }
     return { ...c, source: 'journals' };
   }
   // one record per id in the merged report: no map of ids (it may hold millions)
+  const teardown = createTeardownTally();
   for await (const { value } of readJournal(join(paths.report, REPORT_NAMES.merged))) {
-    const r = value as { status: string; phase?: unknown };
+    const r = value as { id: string; status: string; phase?: unknown; batch?: unknown };
     if (!isPhaseResult(r)) countResult(c, r.status);
+    else teardown.add(r, String(r.batch));
   }
+  c.teardownFailed = teardown.failed;
   return { ...c, source: c.done > 0 ? 'report' : 'none' };
 }
 

@@ -33,6 +33,11 @@ export interface PhaseProblem {
 export interface PhaseTally {
   setup: PhaseCounts;
   teardown: PhaseCounts;
+  /**
+   * Teardown rows whose last result in their batch failed or errored (core
+   * `createTeardownTally`): the default rule `teardown>0` fails the run on them.
+   */
+  teardownFailed: number;
   /** The first failed or errored setup and teardown results, to show (a bounded list). */
   problems: PhaseProblem[];
 }
@@ -57,7 +62,7 @@ const MAX_PROBLEMS = 20;
 const zero = (): PhaseCounts => ({ runs: 0, passed: 0, failed: 0, errors: 0, skipped: 0 });
 
 export function createPhaseTally(): PhaseTally {
-  return { setup: zero(), teardown: zero(), problems: [] };
+  return { setup: zero(), teardown: zero(), teardownFailed: 0, problems: [] };
 }
 
 type Obj = Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { createTeardownTally, type TeardownTally } from '@capi/core';
 import { addPhaseResult, createPhaseTally, type PhaseTally } from './flow-summary.js';
 import { isoToMs } from './iso-time.js';
 import { FLAG_BAD, FLAG_DETAILS, FLAG_FLAKY, FLAG_UNSENT, STATUS_CODE, TestTable } from './test-table.js';
@@ -13,10 +14,19 @@ export interface MergeState {
   expected: number;
   /** Setup and teardown results: counted apart, never tests (flow-summary.ts). */
   phases: PhaseTally;
+  /** Each teardown row's last result per batch, for `phases.teardownFailed`. */
+  teardown: TeardownTally;
 }
 
 export function createMergeState(): MergeState {
-  return { tests: new TestTable(), recordsRead: 0, superseded: 0, expected: 0, phases: createPhaseTally() };
+  return {
+    tests: new TestTable(),
+    recordsRead: 0,
+    superseded: 0,
+    expected: 0,
+    phases: createPhaseTally(),
+    teardown: createTeardownTally(),
+  };
 }
 
 export interface ExpectedTest {
@@ -120,6 +130,8 @@ export function addResult(state: MergeState, v: Obj): void {
   state.recordsRead++;
   if (v.phase === 'setup' || v.phase === 'teardown') {
     addPhaseResult(state.phases, v);
+    state.teardown.add(v as { id: string; status: string; phase: string }, typeof v.batch === 'string' ? v.batch : '');
+    state.phases.teardownFailed = state.teardown.failed;
     return;
   }
   const table = state.tests;

@@ -92,6 +92,7 @@ test('thresholds add to the default rule: a latency gate never switches the func
       ['failed>0', 'default', true],
       ['errors>0', 'default', true],
       ['missing>0', 'default', false],
+      ['teardown>0', 'default', false],
       ['p95>5000ms', 'fail-if', false],
     ],
   );
@@ -108,7 +109,7 @@ test('a threshold on the tests replaces only its part of the default rule', () =
   const failedOk = rules(oneFailed, 'failed>5');
   assert.deepEqual(
     failedOk.map((r) => r.expr),
-    ['errors>0', 'missing>0', 'failed>5'],
+    ['errors>0', 'missing>0', 'teardown>0', 'failed>5'],
   );
   assert.equal(verdictOf(failedOk), 'passed');
   assert.equal(verdictOf(rules(tenTests(1, 1), 'failed>5')), 'failed', 'an error still fails: errors>0 stays');
@@ -116,10 +117,13 @@ test('a threshold on the tests replaces only its part of the default rule', () =
   const rate = rules(tenTests(1, 1), 'pass_rate<75%');
   assert.deepEqual(
     rate.map((r) => [r.expr, r.actual, r.crossed]),
-    [['pass_rate<75%', 80, false]],
+    [
+      ['teardown>0', 0, false],
+      ['pass_rate<75%', 80, false],
+    ],
   );
-  assert.equal(verdictOf(rate), 'passed', 'pass_rate replaces all three');
-  assert.match(decidedBy(rate), /^every rule held \(pass_rate<75% \(--fail-if\)\)$/);
+  assert.equal(verdictOf(rate), 'passed', 'pass_rate replaces all three rules on the tests, not teardown>0');
+  assert.match(decidedBy(rate), /^every rule held \(teardown>0 \(default rule\), pass_rate<75% \(--fail-if\)\)$/);
   assert.equal(verdictOf(rules(tenTests(3), 'pass_rate<75%')), 'failed');
 });
 
@@ -131,7 +135,10 @@ test('a pass rate over no judged test is null, and a pass_rate rule then holds',
   const r = rules(summary, 'pass_rate<99%');
   assert.deepEqual(
     r.map((x) => [x.actual, x.crossed]),
-    [[null, false]],
+    [
+      [0, false],
+      [null, false],
+    ],
   );
 });
 
@@ -142,7 +149,7 @@ test('threshold values are measured in the metric unit', () => {
   assert.equal(summary.latency.max, 1000);
   const counts = rules(summary, 'flaky>0', 'skipped>0', 'mean>550ms');
   assert.deepEqual(
-    counts.slice(3).map((r) => [r.actual, r.crossed]),
+    counts.slice(4).map((r) => [r.actual, r.crossed]),
     [
       [0, false],
       [0, false],
@@ -162,8 +169,25 @@ test("without --fail-if the rules are core's default rule, testsVerdict", () => 
     const c = summary.counts;
     assert.equal(
       verdictOf(rules(summary)),
-      testsVerdict({ failed: c.failed, errors: c.errors, missing: c.missing }),
+      testsVerdict({ failed: c.failed, errors: c.errors, missing: c.missing, teardownFailed: 0 }),
       `${failed} ${errors}`,
     );
   }
+});
+
+test('a failed teardown row fails the run by default (teardown>0), counted by its last result per batch', () => {
+  const s = createMergeState();
+  addResult(s, { id: 'T1', status: 'passed', durationMs: 1, attempts: 1, batch: 'batch_0001' });
+  addResult(s, { id: 'bye', status: 'failed', phase: 'teardown', durationMs: 1, attempts: 1, batch: 'batch_0001' });
+  addResult(s, { id: 'bye', status: 'passed', phase: 'teardown', durationMs: 1, attempts: 1, batch: 'batch_0002' });
+  const failedOne = summarizeMerge(s);
+  assert.equal(failedOne.phases.teardownFailed, 1);
+  assert.equal(failedOne.passRate, 100, 'a teardown row is no test');
+  assert.equal(verdictOf(rules(failedOne)), 'failed');
+  assert.equal(decidedBy(rules(failedOne)), 'decided by teardown>0 (default rule)');
+  assert.equal(verdictOf(rules(failedOne, 'pass_rate<99%')), 'failed', 'pass_rate does not replace teardown>0');
+  assert.equal(verdictOf(rules(failedOne, 'teardown>1')), 'passed', 'a --fail-if on teardown replaces it');
+  // the batch's teardown ran again on resume and passed: its last result counts
+  addResult(s, { id: 'bye', status: 'passed', phase: 'teardown', durationMs: 1, attempts: 1, batch: 'batch_0001' });
+  assert.equal(verdictOf(rules(summarizeMerge(s))), 'passed');
 });

@@ -14,6 +14,7 @@ export const METRICS = [
   'missing',
   'flaky',
   'skipped',
+  'teardown',
   'p50',
   'p90',
   'p95',
@@ -55,6 +56,7 @@ const UNITS: Record<Metric, Record<string, number>> = {
   missing: COUNT,
   flaky: COUNT,
   skipped: COUNT,
+  teardown: COUNT,
   p50: TIME,
   p90: TIME,
   p95: TIME,
@@ -104,6 +106,8 @@ export function metricValue(summary: Summary, metric: Metric): number | null {
       return summary.counts.flaky;
     case 'skipped':
       return summary.counts.skipped;
+    case 'teardown':
+      return summary.phases.teardownFailed;
     case 'throughput':
       return summary.throughput;
     default:
@@ -128,8 +132,14 @@ function holds(actual: number, op: Op, value: number): boolean {
   }
 }
 
-/** The default rule as rules: any failed, errored or missing test fails the run. */
-const DEFAULT_RULES: Threshold[] = (['failed', 'errors', 'missing'] as const).map((metric) => ({
+/** The default rules on the tests: a `--fail-if pass_rate` replaces all three. */
+const TEST_RULES = ['failed', 'errors', 'missing'] as const;
+
+/**
+ * The default rule as rules (core testsVerdict): any failed, errored or missing test, or
+ * teardown row that failed (`teardown`: not a test, but a cleanup that did not happen), fails the run.
+ */
+const DEFAULT_RULES: Threshold[] = ([...TEST_RULES, 'teardown'] as const).map((metric) => ({
   expr: `${metric}>0`,
   metric,
   op: '>' as Op,
@@ -140,7 +150,7 @@ const DEFAULT_RULES: Threshold[] = (['failed', 'errors', 'missing'] as const).ma
 function replaced(given: Threshold[]): Set<Metric> {
   const out = new Set<Metric>();
   for (const t of given) {
-    if (t.metric === 'pass_rate') for (const d of DEFAULT_RULES) out.add(d.metric);
+    if (t.metric === 'pass_rate') for (const m of TEST_RULES) out.add(m);
     else out.add(t.metric);
   }
   return out;

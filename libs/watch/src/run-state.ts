@@ -2,6 +2,7 @@ import {
   addTestCounts,
   type CheckFailure,
   countResult,
+  createTeardownTally,
   emptyTestCounts,
   plainLine,
   RESULT_STATUSES,
@@ -9,6 +10,7 @@ import {
   type ResultStatus,
   type RunManifest,
   type StatusHeartbeat,
+  type TeardownTally,
   type TestCounts,
 } from '@capi/core';
 import type { WatchTarget } from './watch-target.js';
@@ -55,6 +57,8 @@ export interface RunState {
   logs: string[];
   /** Lines in a journal that are not result records (reported, not fatal). */
   badLines: number;
+  /** Teardown rows (flows) whose last result in their journal failed: they fail the run (core testsVerdict). */
+  teardown: TeardownTally;
   /** pid → alive, refreshed by the reader for the pids the snapshot asks about. */
   alive: Map<number, boolean>;
   /** (time, done) samples of the last seconds, for the rate. */
@@ -84,6 +88,7 @@ export function createRunState(target: WatchTarget): RunState {
     failureCount: 0,
     logs: [],
     badLines: 0,
+    teardown: createTeardownTally(),
     alive: new Map(),
     samples: [],
     series: [],
@@ -126,7 +131,10 @@ const PHASE_LINE = /"phase":"(?:setup|teardown)"/;
 
 /** Counts one journal line; a line that is not a result record is counted as bad. */
 export function applyJournalLine(state: RunState, key: string, line: string): void {
-  if (line.includes('"phase":"') && PHASE_LINE.test(line)) return;
+  if (line.includes('"phase":"') && PHASE_LINE.test(line)) {
+    if (line.includes('"phase":"teardown"')) applyTeardownLine(state, key, line);
+    return;
+  }
   const quick = line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125 && QUICK_STATUS.exec(line);
   if (quick) {
     countResult(batchState(state, key).counts, quick[1] as 'passed' | 'skipped');
@@ -146,6 +154,24 @@ export function applyJournalLine(state: RunState, key: string, line: string): vo
   }
   countResult(batchState(state, key).counts, status as ResultStatus);
   if (status === 'failed' || status === 'error') pushFailure(state, record, status);
+}
+
+/** A teardown result: its status kept for the verdict (a few per batch). */
+function applyTeardownLine(state: RunState, key: string, line: string): void {
+  try {
+    const r = JSON.parse(line) as { id?: unknown; status?: unknown; phase?: unknown };
+    if (typeof r?.id === 'string' && typeof r.status === 'string')
+      state.teardown.add(r as { id: string; status: string }, key);
+  } catch {
+    state.badLines++;
+  }
+}
+
+/** Teardown rows that failed: from the journals, or the heartbeat of a batch without one. */
+export function teardownFailed(state: RunState): number {
+  let n = state.teardown.failed;
+  for (const b of state.batches.values()) if (!b.hasJournal && b.heartbeat) n += b.heartbeat.teardownFailed ?? 0;
+  return n;
 }
 
 function pushFailure(state: RunState, record: Record<string, unknown>, status: 'failed' | 'error'): void {

@@ -186,6 +186,11 @@ test('a bare capi-exec: state from its heartbeat, DEAD from its pid', () => {
   assert.match(s.resume ?? '', /^run the same capi-exec command again with --journal \/x\/results\.ndjson/);
   batchState(state, 'exec').heartbeat = hb('b1', { state: 'completed', pid: 777 });
   assert.deepEqual([snapshot(state, opts).state, snapshot(state, opts).exitCode], ['COMPLETED', 0]);
+  // a failed teardown row fails the run, by core's one rule, as capi-exec's exit 1 says
+  applyJournalLine(state, 'exec', JSON.stringify({ id: 'bye', name: 'bye', status: 'failed', phase: 'teardown' }));
+  assert.deepEqual([snapshot(state, opts).done, snapshot(state, opts).exitCode], [1, 1]);
+  applyJournalLine(state, 'exec', JSON.stringify({ id: 'bye', name: 'bye', status: 'passed', phase: 'teardown' }));
+  assert.equal(snapshot(state, opts).exitCode, 0, 'a resume whose teardown passed');
 });
 
 test('journal lines that are not result records are counted, not fatal', () => {

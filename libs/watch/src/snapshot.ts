@@ -1,5 +1,5 @@
 import { passRate, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts } from '@capi/core';
-import { type FailureEntry, type RunState, totalCounts } from './run-state.js';
+import { type FailureEntry, type RunState, teardownFailed, totalCounts } from './run-state.js';
 import {
   ACTIVE,
   type BatchRow,
@@ -147,7 +147,7 @@ function exitCodeOf(
     verdict: state.manifest?.verdict ?? null,
     stopSignal: state.manifest?.stopSignal ?? null,
     alive: display === 'DEAD' ? false : null,
-    counts: { failed: counts.failed, errors: counts.errors, missing: 0 },
+    counts: { failed: counts.failed, errors: counts.errors, missing: 0, teardownFailed: teardownFailed(state) },
   });
 }
 

@@ -38,7 +38,7 @@ function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null
 function exitCode(s: ExecuteSummary, signal: NodeJS.Signals | null): number {
   if (s.stoppedBy === 'stop' && signal) return codeOf(signal);
   if (s.stoppedBy === 'max-errors' || s.stoppedBy === 'unreachable' || s.setupFailed) return ExitCode.cannotRun;
-  return s.failed + s.errors + s.resumedNotPassed > 0 ? ExitCode.testsFailed : ExitCode.ok;
+  return s.failed + s.errors + s.resumedNotPassed + s.teardownFailed > 0 ? ExitCode.testsFailed : ExitCode.ok;
 }
 
 const NO_PROGRESS = { stop: () => {}, clear: () => {} };

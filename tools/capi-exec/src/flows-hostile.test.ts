@@ -155,3 +155,27 @@ test('expires_in of 0.001, 0, -5, NaN, a text, 1e308: no re-login storm, a warni
     assert.equal((r.stderr.match(/warning: the setup capture expires_in/g) ?? []).length <= 1, true, what);
   }
 });
+
+test('a failed teardown row fails the run: exit 1 though every test passed; the summary says so', async () => {
+  const server = await scope.server((req, res) => {
+    res.writeHead(req.url === '/logout' ? 500 : 200, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+  const dir = await scope.scratch();
+  const status = join(dir, 'status.json');
+  const bye = get('bye', '/logout', { phase: 'teardown' });
+  const r = await execRun(['--base-url', server.url, '--status', status], {
+    input: ndjson([get('t1', '/a'), get('t2', '/b'), bye]),
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /2 passed, 0 failed, 0 errors.*1 teardown row failed/);
+  const by = lastPerId(results(r.stdout));
+  assert.equal(by.get('bye')?.status, 'failed');
+  assert.equal(by.get('bye')?.phase, 'teardown');
+  const beat = JSON.parse(readFileSync(status, 'utf8')) as { teardownFailed?: number; failed: number };
+  assert.deepEqual([beat.failed, beat.teardownFailed], [0, 1], 'capi-watch reads it from the heartbeat');
+  const ok = await execRun(['--base-url', server.url], {
+    input: ndjson([get('t1', '/a'), get('bye', '/a', { phase: 'teardown' })]),
+  });
+  assert.equal(ok.code, 0, ok.stderr);
+});

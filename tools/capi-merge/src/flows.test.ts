@@ -117,6 +117,11 @@ test('setup and teardown are reported apart from the tests; flows are counted; a
   assert.deepEqual(s.flows, { total: 4, complete: 2, passed: 2, stopped: 1, incomplete: 1, rerun: 1 });
   assert.deepEqual(s.phases.setup, { runs: 3, passed: 3, failed: 0, errors: 0, skipped: 0 });
   assert.deepEqual(s.phases.teardown, { runs: 2, passed: 1, failed: 1, errors: 0, skipped: 0 });
+  assert.equal(s.phases.teardownFailed, 1, "batch_0001's teardown failed: it fails the run (teardown>0)");
+  assert.deepEqual(
+    rep.json.thresholds.filter((t: { crossed: boolean }) => t.crossed).map((t: { expr: string }) => t.expr),
+    ['failed>0', 'errors>0', 'missing>0', 'teardown>0'],
+  );
   assert.equal(s.phases.problems[0].id, 'logout');
   assert.equal(s.phases.problems[0].batch, 'batch_0001');
   assert.match(

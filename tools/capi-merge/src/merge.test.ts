@@ -452,6 +452,7 @@ test('a latency gate adds to the default rule: 10 failed and 3 errored tests fai
       ['failed>0', 'default', true],
       ['errors>0', 'default', true],
       ['missing>0', 'default', false],
+      ['teardown>0', 'default', false],
       ['p95>800ms', 'fail-if', false],
     ],
   );
@@ -471,7 +472,7 @@ test('a latency gate adds to the default rule: 10 failed and 3 errored tests fai
   assert.equal(both.code, 0, both.stderr);
   assert.match(
     both.stderr,
-    /every rule held \(missing>0 \(default rule\), failed>10 \(--fail-if\), errors>=4 \(--fail-if\)\)/,
+    /every rule held \(missing>0 \(default rule\), teardown>0 \(default rule\), failed>10 \(--fail-if\), errors>=4 \(--fail-if\)\)/,
   );
   // a threshold without its unit is refused before anything is read or written
   for (const [expr, hint] of [
