@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '@capi/testkit';
@@ -151,3 +151,23 @@ async function killMidFlowsThenResume(b: Sandbox, url: string): Promise<void> {
   // two processes logged in
   assert.ok(journalRecords(runDir).filter((x) => x.phase === 'setup').length >= 2);
 }
+
+test('a failed teardown row fails the launched run though every test passed: run.json, exit code and capi-merge agree', async () => {
+  const b = await box();
+  const suite = join(b.dir, 'teardown.csv');
+  // /items/N answers 200; the teardown row expects 204 from it, so it fails in each batch
+  writeFileSync(
+    suite,
+    'id,url,expect_status,phase\nT1,/items/1,200,\nT2,/items/2,200,\nT3,/items/3,200,\nbye,/items/9,204,teardown\n',
+  );
+  const r = await b.launch([suite, '--parallel', '2', '--batch-size', '2', '--base-url', demo.url, '--wait']);
+  assert.equal(r.code, 1, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const m = readJson<Manifest>(join(runDir, 'run.json'));
+  assert.equal(m.verdict, 'failed');
+  const log = readFileSync(join(runDir, 'logs', 'capi.log'), 'utf8');
+  assert.match(log, /results: 3\/3, passed 3, failed 0, errors 0, skipped 0, teardown rows failed 2/);
+  assert.doesNotMatch(log, /differs from the journals'/, 'capi-merge judged the same by the same rule');
+  const s = mergedReport(runDir).summary;
+  assert.deepEqual([s.counts.passed, s.counts.failed, s.phases.teardownFailed], [3, 0, 2]);
+});
