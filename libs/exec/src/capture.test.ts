@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { captureBag, capturesReadBody, credentialCapture, secretCapture, takeCaptures } from './capture.js';
+import {
+  CAPTURE_VALUE_CHARS,
+  captureBag,
+  capturesReadBody,
+  credentialCapture,
+  secretCapture,
+  takeCaptures,
+} from './capture.js';
 import type { HttpAnswer } from './http-client.js';
 
 function answer(status: number, text: string, headers: [string, string][] = [], truncated = false): HttpAnswer {
@@ -110,4 +117,29 @@ test('captured values live in a prototype-less bag: no name reaches Object.proto
   assert.equal(Object.getPrototypeOf(merged), null);
   assert.deepEqual(Object.keys(merged), ['a', '__proto__', 'constructor']);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('a value over CAPTURE_VALUE_CHARS is refused as a capture failure, not kept', async () => {
+  const big = 'x'.repeat(CAPTURE_VALUE_CHARS + 1);
+  const t = await takeCaptures(
+    [
+      { name: 'huge', source: 'json:$.v' },
+      { name: 'whole', source: 'body:/x+/' },
+      { name: 'fits', source: 'status' },
+    ],
+    answer(200, JSON.stringify({ v: big })),
+  );
+  assert.deepEqual({ ...t.values }, { fits: '200' });
+  assert.deepEqual(
+    t.failures.map((f) => f.actual),
+    [
+      `the value has ${CAPTURE_VALUE_CHARS + 1} characters, over the ${CAPTURE_VALUE_CHARS} a capture may take`,
+      `the value has ${CAPTURE_VALUE_CHARS + 1} characters, over the ${CAPTURE_VALUE_CHARS} a capture may take`,
+    ],
+  );
+  const atLimit = await takeCaptures(
+    [{ name: 'v', source: 'json:$.v' }],
+    answer(200, JSON.stringify({ v: big.slice(1) })),
+  );
+  assert.equal(atLimit.values.v?.length, CAPTURE_VALUE_CHARS);
 });

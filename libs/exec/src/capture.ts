@@ -82,6 +82,15 @@ export function secretCapture(phase: string | undefined, c: Capture): boolean {
   return phase === 'setup' || credentialCapture(c);
 }
 
+/**
+ * The longest value a capture takes, in characters. A value goes into URLs, headers and
+ * bodies of every later row of its flow (of every row, from a setup row) and is kept for
+ * the whole process: a hostile or broken API answering a 200 MB id must not make every
+ * later request, every message that quotes it and the process's memory that big. A JWT or
+ * an OAuth2 token is a few KB.
+ */
+export const CAPTURE_VALUE_CHARS = 64 * 1024;
+
 const MISSING = Symbol('missing');
 
 function walk(root: unknown, path: readonly JsonStep[]): unknown {
@@ -150,7 +159,9 @@ export async function takeCaptures(captures: readonly Capture[], a: HttpAnswer, 
     return body;
   };
   for (const c of captures) {
-    const one = await takeOne(compile(c.source), a, parsed, signal);
+    let one = await takeOne(compile(c.source), a, parsed, signal);
+    if ('value' in one && one.value.length > CAPTURE_VALUE_CHARS)
+      one = { why: `the value has ${one.value.length} characters, over the ${CAPTURE_VALUE_CHARS} a capture may take` };
     if ('value' in one) taken.values[c.name] = one.value;
     else taken.failures.push({ check: 'capture', expected: `${c.name} from ${c.source}`, actual: one.why });
   }
