@@ -200,3 +200,49 @@ test('a capture from a huge answer: a value over 64 KiB fails the row and stops 
   assert.equal(server.hits.length, 1, 'the row that would carry it is never sent');
   assert.ok(r.stdout.length < 100_000, `stdout of ${r.stdout.length}`);
 });
+
+test('a setup token used in a URL path and query, echoed back, quoted by BAD_URL or a reset: redacted everywhere', async () => {
+  const token = 'Zq9 tok/en+é=secret&x';
+  const server = await scope.server((req, res) => {
+    if (req.url === '/login') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token }));
+      return;
+    }
+    if (req.url?.startsWith('/reset/')) {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain', 'x-echo': req.url ?? '' });
+    res.end(`no such thing: ${req.url} (${decodeURIComponent(req.url ?? '')})`);
+  });
+  const dir = await scope.scratch();
+  const journal = join(dir, 'j.ndjson');
+  const login = {
+    id: 'login',
+    phase: 'setup',
+    request: { method: 'POST', url: '/login' },
+    capture: [{ name: 'grant', source: 'json:$.token' }],
+  };
+  const records = [
+    login,
+    get('path', '/t/{{grant}}?q={{grant}}'),
+    get('abs', 'http://[{{grant}}]/x'),
+    get('reset', '/reset/{{grant}}'),
+  ];
+  const r = await execRun(['--base-url', server.url, '--journal', journal, '--trace', 'failed', '--retries', '0'], {
+    input: ndjson(records),
+  });
+  assert.equal(r.code, 1, r.stderr);
+  const by = lastPerId(results(r.stdout));
+  assert.deepEqual(
+    ['path', 'abs', 'reset'].map((id) => by.get(id)?.status),
+    ['failed', 'error', 'error'],
+  );
+  const written = `${r.stdout}\n${r.stderr}\n${readFileSync(journal, 'utf8')}`;
+  const forms = [token, encodeURIComponent(token), encodeURI(token), token.replaceAll(' ', '%20')];
+  for (const form of forms)
+    for (let i = 0; i + 8 <= form.length; i++)
+      assert.equal(written.includes(form.slice(i, i + 8)), false, `${JSON.stringify(form.slice(i, i + 8))} written`);
+  assert.match(written, /\[redacted\]/);
+});
