@@ -84,6 +84,25 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
       await record(rec, done.outcome, done.secrets);
       return { status: done.outcome.status, captured: done.outcome.captured };
     };
+  /**
+   * A teardown row: like a test, one re-login and one more try on a `--reauth-on` status
+   * (the token of a long run may have expired by the end, and a failed teardown fails the
+   * run). Not after a stop: the run's own client is closed then, so its answer stands.
+   */
+  const teardownWith =
+    (c: TestContext): RunRow =>
+    async (rec, captures, fresh): Promise<RowRun> => {
+      const generation = phases.generation;
+      let done = await runTest(rec, { ...c, captures });
+      if (done && stop.cause === null && reauth.wants(rec, done.outcome) && (await reauth.renew(generation))) {
+        const again = await runTest(rec, { ...c, captures: fresh?.() ?? captures });
+        if (again) again.outcome.attempts += done.outcome.attempts;
+        done = again;
+      }
+      if (done === null) return null;
+      await record(rec, done.outcome, done.secrets);
+      return { status: done.outcome.status, captured: done.outcome.captured };
+    };
   const reauth = createReauth({
     phases,
     run: runWith(ctx),
@@ -194,7 +213,7 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     if (stop.failure || stop.cause === 'unreachable' || phases.teardown.length === 0) return;
     const own = stop.cause === 'stop' ? parts.freshContext() : null;
     try {
-      await phases.runTeardown(runWith(own?.ctx ?? ctx), (rec, message) => notSent(rec, 'SETUP_FAILED', message));
+      await phases.runTeardown(teardownWith(own?.ctx ?? ctx), (rec, message) => notSent(rec, 'SETUP_FAILED', message));
     } finally {
       await own?.close();
     }

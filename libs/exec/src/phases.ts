@@ -12,8 +12,15 @@ import { captureBag } from './capture.js';
 /** What running one row gave: its status and captures; null when a stop cut it. */
 export type RowRun = { status: ResultStatus; captured?: Record<string, string> } | null;
 
-/** Runs one row seeing `captures`, records its result, and says how it ended. */
-export type RunRow = (rec: TestRecord, captures: Record<string, string>) => Promise<RowRun>;
+/**
+ * Runs one row seeing `captures`, records its result, and says how it ended. `fresh` gives
+ * the captures again after a re-login (a teardown row sent with an expired token).
+ */
+export type RunRow = (
+  rec: TestRecord,
+  captures: Record<string, string>,
+  fresh?: () => Record<string, string>,
+) => Promise<RowRun>;
 
 export interface Phases {
   readonly setup: readonly TestRecord[];
@@ -66,15 +73,18 @@ export function createPhases(): Phases {
       return true;
     },
     async runTeardown(run: RunRow, notSent: (rec: TestRecord, message: string) => Promise<void>) {
-      let seen = captureBag(self.values);
+      // The teardown rows' own captures, over the setup's values in force at each row (a
+      // re-login between two teardown rows renews them).
+      let own = captureBag();
+      const seen = () => captureBag(self.values, own);
       for (const rec of self.teardown) {
         if (self.failure !== null) {
           await notSent(rec, self.failure);
           continue;
         }
-        const r = await run(rec, seen);
+        const r = await run(rec, seen(), seen);
         if (r === null) return;
-        seen = captureBag(seen, r.captured);
+        own = captureBag(own, r.captured);
       }
     },
   };

@@ -246,3 +246,37 @@ test('a setup token used in a URL path and query, echoed back, quoted by BAD_URL
       assert.equal(written.includes(form.slice(i, i + 8)), false, `${JSON.stringify(form.slice(i, i + 8))} written`);
   assert.match(written, /\[redacted\]/);
 });
+
+test('a teardown row that meets an expired token logs in again and passes: the run passes', async () => {
+  let logins = 0;
+  const server = await scope.server((req, res) => {
+    if (req.url === '/login') {
+      logins++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token: `token-number-${logins}` }));
+      return;
+    }
+    // the first token expires once the tests are done: the teardown row meets it expired
+    const valid = req.headers.authorization === `Bearer token-number-${logins}` && (logins > 1 || req.url !== '/bye');
+    res.writeHead(valid ? 200 : 401, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+  const login = {
+    id: 'login',
+    phase: 'setup',
+    request: { method: 'POST', url: '/login' },
+    capture: [{ name: 'token', source: 'json:$.token' }],
+  };
+  const bearer = { request: { headers: { Authorization: 'Bearer {{token}}' } }, expect: { status: '200' } };
+  const records = [
+    login,
+    get('t1', '/t/1', bearer),
+    get('t2', '/t/2', bearer),
+    get('bye', '/bye', { ...bearer, phase: 'teardown' }),
+  ];
+  const r = await execRun(['--base-url', server.url, '--concurrency', '1'], { input: ndjson(records) });
+  assert.equal(r.code, 0, r.stderr);
+  const bye = lastPerId(results(r.stdout)).get('bye');
+  assert.deepEqual([bye?.status, bye?.attempts], ['passed', 2]);
+  assert.equal(logins, 2);
+});
