@@ -280,3 +280,47 @@ test('a teardown row that meets an expired token logs in again and passes: the r
   assert.deepEqual([bye?.status, bye?.attempts], ['passed', 2]);
   assert.equal(logins, 2);
 });
+
+test('a re-login that never answers ends at --timeout: a setup failure (exit 3), the rest SETUP_FAILED, no hang', async () => {
+  const { server, state, records } = await expiringApi();
+  const r = await execRun(['--base-url', server.url, '--concurrency', '2', '--timeout', '500', '--retries', '0'], {
+    input: ndjson(records),
+    timeoutMs: 30_000,
+  });
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(state.logins, 2, 'one re-login, not one per lane');
+  const rs = results(r.stdout);
+  const setupFailed = rs.filter((x) => x.error?.code === 'SETUP_FAILED');
+  assert.ok(setupFailed.length > 0, 'the tests not sent get SETUP_FAILED');
+  const login = rs.filter((x) => x.phase === 'setup');
+  assert.deepEqual(
+    login.map((x) => x.error?.code ?? x.status),
+    ['passed', 'TIMEOUT'],
+  );
+  const by = lastPerId(rs);
+  for (const rec of records.slice(1)) assert.ok(by.has(rec.id as string), `${String(rec.id)} has a result`);
+});
+
+test('an API that answers 401 even to the token it just issued: at most one login a second, each test tried twice', async () => {
+  let logins = 0;
+  const server = await scope.server((req, res) => {
+    if (req.url === '/login') logins++;
+    res.writeHead(req.url === '/login' ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(req.url === '/login' ? '{"token":"always-refused-token"}' : '{}');
+  });
+  const login = {
+    id: 'login',
+    phase: 'setup',
+    request: { method: 'POST', url: '/login' },
+    capture: [{ name: 'token', source: 'json:$.token' }],
+  };
+  const tests = Array.from({ length: 8 }, (_, i) => get(`t${i}`, `/t/${i}`, { expect: { status: '200' } }));
+  const began = performance.now();
+  const r = await execRun(['--base-url', server.url, '--concurrency', '4'], { input: ndjson([login, ...tests]) });
+  const seconds = (performance.now() - began) / 1000;
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(logins <= Math.ceil(seconds) + 1, `${logins} logins in ${seconds.toFixed(1)} s`);
+  const by = lastPerId(results(r.stdout));
+  for (const t of tests)
+    assert.deepEqual([by.get(t.id as string)?.response?.status, by.get(t.id as string)?.attempts], [401, 2]);
+});
