@@ -209,7 +209,7 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   }
 
   async function finish(): Promise<void> {
-    reauth.dispose();
+    await reauth.dispose();
     if (stop.failure || stop.cause === 'unreachable' || phases.teardown.length === 0) return;
     const own = stop.cause === 'stop' ? parts.freshContext() : null;
     try {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { TestRecord } from '@capi/core';
 import { MAX_TIMER_MS } from './backoff.js';
-import { EXPIRY_SHARE, expiryDelay, MIN_RELOGIN_MS } from './reauth.js';
+import { createPhases, type RunRow } from './phases.js';
+import { createReauth, EXPIRY_SHARE, expiryDelay, MIN_RELOGIN_MS } from './reauth.js';
 
 test('expires_in: 90 % of a number of seconds; never under the floor; not a positive number is no expiry', () => {
   assert.deepEqual(expiryDelay('3600'), { ms: 3600 * 1000 * EXPIRY_SHARE, warning: null });
@@ -22,4 +24,31 @@ test('expires_in: 90 % of a number of seconds; never under the floor; not a posi
 test('the warning never carries the value', () => {
   const value = 'sEcReT-token-in-expires-in';
   assert.doesNotMatch(expiryDelay(value).warning ?? '', /sEcReT|token-in/);
+});
+
+test('dispose waits for a setup in flight and starts none after: nothing is recorded once the engine ends', async () => {
+  const phases = createPhases();
+  phases.addSetup({ id: 'login', phase: 'setup' } as TestRecord);
+  let runs = 0;
+  let recordedAfterDispose = 0;
+  let disposed = false;
+  const run: RunRow = async () => {
+    runs++;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (disposed) recordedAfterDispose++;
+    // 1.2 s: a re-login ahead of expiry at 1.08 s, over the floor since the first setup
+    return { status: 'passed', captured: { expires_in: '1.2' } };
+  };
+  const reauth = createReauth({ phases, run, statuses: new Set([401]) });
+  assert.equal(await reauth.renew(0), true);
+  // the timer's re-login starts at about 1.08 s and its row takes 50 ms: dispose lands inside it
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const ending = reauth.dispose();
+  await ending;
+  disposed = true;
+  const before = runs;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(runs, before, 'no setup starts after dispose');
+  assert.equal(recordedAfterDispose, 0, 'the setup in flight ended before dispose resolved');
+  assert.equal(reauth.count, runs - 1);
 });

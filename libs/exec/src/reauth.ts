@@ -21,7 +21,12 @@ export interface Reauth {
   wants(rec: TestRecord, o: Outcome): boolean;
   /** Re-logins after the first setup. */
   readonly count: number;
-  dispose(): void;
+  /**
+   * No more re-logins ahead of expiry (the tests are over); one already running is waited
+   * for, and one still waiting out MIN_RELOGIN_MS does not start: nothing is recorded after
+   * the engine ends (the journal is closed then). A `--reauth-on` status still renews (teardown).
+   */
+  dispose(): Promise<void>;
 }
 
 /** `--reauth-on`'s default. */
@@ -95,23 +100,25 @@ export function createReauth({ phases, run, statuses, warn, onSettled, stopped }
     }
     if (ms === null) return;
     const generation = phases.generation;
-    timer = setTimeout(() => void renew(generation), ms);
+    timer = setTimeout(() => void renew(generation, true), ms);
     timer.unref();
   };
   /** Runs the setup once MIN_RELOGIN_MS has passed since the last one ended; false when a stop cut the wait. */
-  const setupAfterFloor = async (): Promise<boolean> => {
+  const setupAfterFloor = async (seen: number, ahead: boolean): Promise<boolean> => {
     const waitMs = lastEnded + MIN_RELOGIN_MS - performance.now();
     if (waitMs > 0) {
       const waited = await sleep(timerMs(waitMs), true, { signal: stopped }).catch(() => false);
       if (!waited) return false;
     }
+    // A re-login ahead of expiry that waited past the end of the tests is of no use.
+    if (ahead && disposed) return phases.failure === null;
+    if (seen > 0) count++;
     return phases.runSetup(run);
   };
-  const renew = (seen: number): Promise<boolean> => {
+  const renew = (seen: number, ahead = false): Promise<boolean> => {
     if (phases.generation !== seen || phases.failure !== null) return Promise.resolve(phases.failure === null);
     if (!pending) {
-      if (seen > 0) count++;
-      pending = setupAfterFloor().finally(() => {
+      pending = setupAfterFloor(seen, ahead).finally(() => {
         lastEnded = performance.now();
         pending = null;
         onSettled?.();
@@ -121,7 +128,7 @@ export function createReauth({ phases, run, statuses, warn, onSettled, stopped }
     return pending;
   };
   return {
-    renew,
+    renew: (seen) => renew(seen),
     ready: () => pending,
     busy: () => pending !== null,
     wants: (rec, o) =>
@@ -134,9 +141,10 @@ export function createReauth({ phases, run, statuses, warn, onSettled, stopped }
     get count() {
       return count;
     },
-    dispose() {
+    async dispose() {
       disposed = true;
       if (timer) clearTimeout(timer);
+      if (pending) await pending;
     },
   };
 }
