@@ -211,6 +211,10 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   async function finish(): Promise<void> {
     await reauth.dispose();
     if (stop.failure || stop.cause === 'unreachable' || phases.teardown.length === 0) return;
+    // A stop cut the setup before it ever succeeded: no test ran with it, so there is
+    // nothing to clean up, and teardown rows would go out without the values they need.
+    // Not recorded: a resume runs setup, tests and teardown.
+    if (phases.setup.length > 0 && phases.generation === 0 && phases.failure === null) return;
     const own = stop.cause === 'stop' ? parts.freshContext() : null;
     try {
       await phases.runTeardown(teardownWith(own?.ctx ?? ctx), (rec, message) => notSent(rec, 'SETUP_FAILED', message));

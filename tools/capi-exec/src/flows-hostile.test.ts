@@ -324,3 +324,35 @@ test('an API that answers 401 even to the token it just issued: at most one logi
   for (const t of tests)
     assert.deepEqual([by.get(t.id as string)?.response?.status, by.get(t.id as string)?.attempts], [401, 2]);
 });
+
+test('a stop during the first login: no test and no teardown row is sent or recorded; exit 143', async () => {
+  const held: ServerResponse[] = [];
+  const server = await scope.server((req, res) => {
+    if (req.url === '/login') held.push(res);
+    else res.end('{}');
+  });
+  const dir = await scope.scratch();
+  const journal = join(dir, 'j.ndjson');
+  const input = join(dir, 'in.ndjson');
+  const login = {
+    id: 'login',
+    phase: 'setup',
+    request: { method: 'POST', url: '/login' },
+    capture: [{ name: 'token', source: 'json:$.token' }],
+  };
+  const bearer = { request: { headers: { Authorization: 'Bearer {{token}}' } } };
+  await writeFile(
+    input,
+    ndjson([login, get('t1', '/t/1', bearer), get('bye', '/bye', { ...bearer, phase: 'teardown' })]),
+  );
+  const run = spawnExec(['--in', input, '--base-url', server.url, '--journal', journal, '--grace', '300']);
+  await waitFor(() => held.length > 0, 20_000);
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  assert.equal(r.code, 143, r.stderr);
+  assert.deepEqual(results(existsSync(journal) ? readFileSync(journal, 'utf8') : ''), []);
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    ['/login'],
+  );
+});
