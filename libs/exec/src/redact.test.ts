@@ -96,3 +96,19 @@ test('1,000 captured secrets: each is redacted, and a write costs about what it 
   child.add('own-header-secret');
   assert.equal(child.redact(`${token(999)} own-header-secret`), `${REDACTED} ${REDACTED}`);
 });
+
+test('a hostile token (aaaa…) against answers of it and of near misses stays linear, and is redacted', () => {
+  const set = createSecretSet();
+  const token = 'a'.repeat(65_536);
+  set.add(token);
+  const whole = set.redact('a'.repeat(300_000));
+  assert.doesNotMatch(whole, /aaaaaa/, 'every copy, and the cut-off head at the end, redacted');
+  // Near misses: a copy short of one character, again and again. Comparing characters at
+  // every position cost text × token (minutes); the window hash is checked first.
+  const nearMisses = `${'a'.repeat(65_535)}b`.repeat(6);
+  const began = performance.now();
+  assert.equal(set.redact(nearMisses), nearMisses, 'no copy of the token in it');
+  const ms = performance.now() - began;
+  assert.ok(ms < 20_000, `near misses took ${ms.toFixed(0)} ms`);
+  assert.equal(set.redact(`x ${'a'.repeat(100)}`), `x ${REDACTED}`, 'a text ending in its head loses it');
+});

@@ -80,29 +80,56 @@ export interface SecretSet {
  * write cost forms × text. Token ends are random, so a hash bucket holds one form or a few.
  */
 const KEY_CHARS = 6;
-/** A polynomial hash in 32-bit integer arithmetic (Math.imul wraps): no division per character. */
-const HASH_BASE = 257;
+/** The key's polynomial hash in 32-bit integer arithmetic (Math.imul wraps): no division per character. */
+const KEY_BASE = 257;
 let outgoing = 1;
-for (let i = 1; i < KEY_CHARS; i++) outgoing = Math.imul(outgoing, HASH_BASE);
+for (let i = 1; i < KEY_CHARS; i++) outgoing = Math.imul(outgoing, KEY_BASE);
 /** The weight of the character that leaves the window. */
 const OUTGOING = outgoing;
 
 function keyHash(text: string, from: number): number {
   let h = 0;
-  for (let i = from; i < from + KEY_CHARS; i++) h = (Math.imul(h, HASH_BASE) + text.charCodeAt(i)) | 0;
+  for (let i = from; i < from + KEY_CHARS; i++) h = (Math.imul(h, KEY_BASE) + text.charCodeAt(i)) | 0;
   return h;
 }
 
-function pushTo<K>(map: Map<K, string[]>, key: K, form: string): void {
+/**
+ * The whole-form hash that a key match is checked with before any character is compared:
+ * modulo a prime with a base drawn per process, so that a server cannot craft texts whose
+ * hashes meet a secret's (a fixed base modulo 2^32 can be beaten), products exact in a
+ * double (under 2^53). Comparing characters first let an answer of near misses
+ * (`aaa…ab` against a token `aaa…a`) cost text × token.
+ */
+const HASH_MOD = 67_108_859;
+const HASH_BASE = 65_536 + Math.floor(Math.random() * (HASH_MOD - 65_537));
+
+function fullHash(text: string): { hash: number; power: number } {
+  let hash = 0;
+  let power = 1;
+  for (let i = 0; i < text.length; i++) {
+    hash = (hash * HASH_BASE + text.charCodeAt(i)) % HASH_MOD;
+    power = (power * HASH_BASE) % HASH_MOD;
+  }
+  return { hash, power };
+}
+
+/** A form as the scan meets it: its text, its hash and HASH_BASE to the power of its length. */
+interface Form {
+  text: string;
+  hash: number;
+  power: number;
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const bucket = map.get(key);
-  if (bucket) bucket.push(form);
-  else map.set(key, [form]);
+  if (bucket) bucket.push(value);
+  else map.set(key, [value]);
 }
 
 /** One set's forms, indexed for a single pass over a text (above) and for its tail. */
 interface FormIndex {
-  /** Forms of KEY_CHARS or more, by the hash of their last KEY_CHARS characters. */
-  byEnd: Map<number, string[]>;
+  /** Forms of KEY_CHARS or more, by the key hash of their last KEY_CHARS characters. */
+  byEnd: Map<number, Form[]>;
   /** Forms shorter than that (a set made with a lower minimum): searched one by one. */
   short: string[];
   /** Every form by its first TAIL_MIN characters: a text that ends with a secret's head. */
@@ -113,33 +140,53 @@ interface FormIndex {
 const emptyIndex = (): FormIndex => ({ byEnd: new Map(), short: [], byStart: new Map(), longest: 0 });
 
 function indexForm(index: FormIndex, form: string): void {
-  if (form.length >= KEY_CHARS) pushTo(index.byEnd, keyHash(form, form.length - KEY_CHARS), form);
+  if (form.length >= KEY_CHARS)
+    pushTo(index.byEnd, keyHash(form, form.length - KEY_CHARS), { text: form, ...fullHash(form) });
   else index.short.push(form);
   if (form.length > TAIL_MIN) pushTo(index.byStart, form.slice(0, TAIL_MIN), form);
   index.longest = Math.max(index.longest, form.length);
 }
 
-/** Where forms occur in `text`, as [start, end) pairs (overlaps included). */
+/** The text's prefix hashes (HASH_MOD), made once a key matched: a window's hash is then one step. */
+function prefixHashes(text: string): Float64Array {
+  const out = new Float64Array(text.length + 1);
+  for (let i = 0; i < text.length; i++) out[i + 1] = ((out[i] as number) * HASH_BASE + text.charCodeAt(i)) % HASH_MOD;
+  return out;
+}
+
+/**
+ * Where forms occur in `text`, as [start, end) pairs (forms may overlap). One form's
+ * occurrences do not overlap each other (as `replaceAll` finds them): a hostile token such
+ * as `aaaa…` in an answer of `aaaa…` is compared once per its length, not at every character.
+ */
 function occurrences(text: string, indexes: readonly FormIndex[]): Array<[number, number]> {
   const found: Array<[number, number]> = [];
   for (const index of indexes)
     for (const f of index.short)
-      for (let at = text.indexOf(f); at !== -1; at = text.indexOf(f, at + 1)) found.push([at, at + f.length]);
+      for (let at = text.indexOf(f); at !== -1; at = text.indexOf(f, at + f.length)) found.push([at, at + f.length]);
   if (text.length < KEY_CHARS) return found;
   const maps = indexes.map((i) => i.byEnd);
+  const lastEnd = new Map<string, number>();
+  let prefix: Float64Array | null = null;
   let h = keyHash(text, 0);
   for (let end = KEY_CHARS; ; end++) {
     for (let m = 0; m < maps.length; m++) {
-      const bucket = (maps[m] as Map<number, string[]>).get(h);
+      const bucket = (maps[m] as Map<number, Form[]>).get(h);
       if (!bucket) continue;
+      prefix ??= prefixHashes(text);
+      const atEnd = prefix[end] as number;
       for (const f of bucket) {
-        const start = end - f.length;
-        if (start >= 0 && text.startsWith(f, start)) found.push([start, end]);
+        const start = end - f.text.length;
+        if (start < 0 || start < (lastEnd.get(f.text) ?? 0)) continue;
+        const window = (atEnd - (((prefix[start] as number) * f.power) % HASH_MOD) + HASH_MOD) % HASH_MOD;
+        if (window !== f.hash || !text.startsWith(f.text, start)) continue;
+        found.push([start, end]);
+        lastEnd.set(f.text, end);
       }
     }
     if (end === text.length) return found;
     const out = Math.imul(text.charCodeAt(end - KEY_CHARS), OUTGOING);
-    h = (Math.imul(h - out, HASH_BASE) + text.charCodeAt(end)) | 0;
+    h = (Math.imul(h - out, KEY_BASE) + text.charCodeAt(end)) | 0;
   }
 }
 
@@ -162,19 +209,61 @@ function replaceSpans(text: string, spans: Array<[number, number]>): string {
   return `${out}${text.slice(at, from)}${REDACTED}${text.slice(to)}`;
 }
 
-/** A text that ends with TAIL_MIN or more characters of a form's start loses them (the longest such tail). */
+/** The forms whose head starts in the text's last characters, where a cut-off secret could begin. */
+function tailCandidates(text: string, indexes: readonly FormIndex[], from: number): Set<string> {
+  const found = new Set<string>();
+  for (let j = from; j <= text.length - TAIL_MIN; j++) {
+    const head = text.slice(j, j + TAIL_MIN);
+    for (const index of indexes)
+      for (const f of index.byStart.get(head) ?? []) if (f.length > text.length - j) found.add(f);
+  }
+  return found;
+}
+
+/** The hashes of the text's last k characters for every k up to `window` (index k). */
+function suffixHashes(text: string, window: number): Float64Array {
+  const hashes = new Float64Array(window + 1);
+  let power = 1;
+  for (let k = 1; k <= window; k++) {
+    const c = text.charCodeAt(text.length - k);
+    hashes[k] = (((c * power) % HASH_MOD) + (hashes[k - 1] as number)) % HASH_MOD;
+    power = (power * HASH_BASE) % HASH_MOD;
+  }
+  return hashes;
+}
+
+/**
+ * A text that ends with TAIL_MIN or more characters of a form's start loses them (the
+ * longest such tail). Each candidate form's head is hashed once and compared with the
+ * text's suffixes of every length, then the best match is checked character by character:
+ * linear in the forms' length, where testing each start position against each form was
+ * quadratic for a hostile token (`aaaa…`) and an answer full of near misses.
+ */
 function dropSecretTail(text: string, indexes: readonly FormIndex[]): string {
   const longest = Math.max(...indexes.map((i) => i.longest));
-  for (let j = Math.max(0, text.length - longest + 1); j <= text.length - TAIL_MIN; j++) {
-    const head = text.slice(j, j + TAIL_MIN);
-    let tail: string | null = null;
-    for (const index of indexes)
-      for (const f of index.byStart.get(head) ?? []) {
-        tail ??= text.slice(j);
-        if (f.length > tail.length && f.startsWith(tail)) return `${text.slice(0, j)}${REDACTED}`;
+  const candidates = tailCandidates(text, indexes, Math.max(0, text.length - longest + 1));
+  if (candidates.size === 0) return text;
+  const window = Math.min(text.length, longest - 1);
+  const hashes = suffixHashes(text, window);
+  let best = 0;
+  for (const f of candidates) {
+    const most = Math.min(f.length - 1, window);
+    let h = 0;
+    const equal: number[] = [];
+    for (let k = 1; k <= most; k++) {
+      h = (h * HASH_BASE + f.charCodeAt(k - 1)) % HASH_MOD;
+      if (k >= TAIL_MIN && k > best && h === hashes[k]) equal.push(k);
+    }
+    // Longest first; a hash collision is told apart by the characters themselves.
+    for (let i = equal.length - 1; i >= 0; i--) {
+      const k = equal[i] as number;
+      if (text.endsWith(f.slice(0, k))) {
+        best = k;
+        break;
       }
+    }
   }
-  return text;
+  return best === 0 ? text : `${text.slice(0, text.length - best)}${REDACTED}`;
 }
 
 export function createSecretSet(parent: SecretSet | null = null, minLength = MIN_SECRET_LENGTH): SecretSet {
