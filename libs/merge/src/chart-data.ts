@@ -17,15 +17,19 @@ export interface Histogram {
 
 const SLICES = 60;
 
-/** Test ends counted in about 60 slices of the run's wall time. */
-export function timeline(ends: Float64Array, startMs: number, wallMs: number): Timeline {
+/**
+ * Test ends counted in about 60 slices of the run's wall time. The ends are handed over
+ * one by one (`eachEnd` calls `add` for each) so that no array of a million of them is
+ * made: the summary reads them from its columns.
+ */
+export function timeline(eachEnd: (add: (end: number) => void) => void, startMs: number, wallMs: number): Timeline {
   if (!Number.isFinite(startMs) || wallMs <= 0) return { sliceMs: 0, startMs: 0, finished: [] };
   const sliceMs = Math.max(1, Math.ceil(wallMs / SLICES));
   const finished = new Array<number>(Math.ceil(wallMs / sliceMs) + 1).fill(0);
-  for (const end of ends) {
+  eachEnd((end) => {
     const k = Math.min(finished.length - 1, Math.max(0, Math.floor((end - startMs) / sliceMs)));
     finished[k] = (finished[k] ?? 0) + 1;
-  }
+  });
   return { sliceMs, startMs, finished };
 }
 

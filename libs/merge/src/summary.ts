@@ -166,6 +166,15 @@ function keepSlowest(slowest: number[], duration: Float64Array, i: number, n = 1
   if (slowest.length > n) slowest.pop();
 }
 
+/** The end of every test that ran and says when it started (the timeline's input). */
+function eachEnd(table: TestTable, add: (end: number) => void): void {
+  const { status, start, duration } = table;
+  for (let i = 0; i < table.size; i++) {
+    const startMs = start[i] as number;
+    if ((status[i] as number) <= STATUS_CODE.error && !Number.isNaN(startMs)) add(startMs + (duration[i] as number));
+  }
+}
+
 /** Group keys by pool code: the batch of each batch code, the tags of each tag-list code. */
 function groupKeys(table: TestTable, batches: GroupAcc, tags: GroupAcc) {
   const batchKey = Int32Array.from(table.batchPool.values, (b) => batches.keyOf(b ?? '(none)'));
@@ -191,8 +200,6 @@ export function summarizeMerge(state: MergeState): Summary {
   const { batchKey, tagKeys } = groupKeys(table, batches, tags);
   const groups = new Map<string, FailureGroup>();
   const durations = new Float64Array(size);
-  const ends = new Float64Array(size);
-  let timed = 0;
   const slowest: number[] = [];
   const flaky: string[] = [];
   const missing: string[] = [];
@@ -212,9 +219,9 @@ export function summarizeMerge(state: MergeState): Summary {
     byStatus[s] = (byStatus[s] as number) + 1;
     if (isFlaky) {
       counts.flaky++;
-      if (flaky.length < MAX_LIST) flaky.push(table.ids[i] as string);
+      if (flaky.length < MAX_LIST) flaky.push(table.idOf(i));
     }
-    if (s === STATUS_CODE.missing && missing.length < MAX_LIST) missing.push(table.ids[i] as string);
+    if (s === STATUS_CODE.missing && missing.length < MAX_LIST) missing.push(table.idOf(i));
     batches.bump(batchKey[table.batch[i] as number] as number, s, isFlaky, d);
     const tk = tagKeys[table.tags[i] as number] as Int32Array;
     for (let j = 0; j < tk.length; j++) tags.bump(tk[j] as number, s, isFlaky, d);
@@ -232,7 +239,6 @@ export function summarizeMerge(state: MergeState): Summary {
     const startMs = start[i] as number;
     if (!Number.isNaN(startMs)) {
       const end = startMs + d;
-      ends[timed++] = end;
       if (startMs < first) first = startMs;
       if (end > last) last = end;
     }
@@ -259,8 +265,8 @@ export function summarizeMerge(state: MergeState): Summary {
     },
     notSent,
     slowest: slowest.map((i) => ({
-      id: table.ids[i] as string,
-      name: table.names[i] as string,
+      id: table.idOf(i),
+      name: table.view(i).name,
       durationMs: duration[i] as number,
       status: table.statusOf(i),
     })),
@@ -273,7 +279,7 @@ export function summarizeMerge(state: MergeState): Summary {
     superseded: state.superseded,
     flows: countFlows(table),
     phases: state.phases,
-    timeline: timeline(ends.subarray(0, timed), first, wallMs),
+    timeline: timeline((add) => eachEnd(table, add), first, wallMs),
     histogram: histogram(sorted),
   };
 }
