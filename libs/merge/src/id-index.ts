@@ -12,8 +12,8 @@ import { ensure, growable } from './growable.js';
  * nothing for the garbage collector to trace. Rows are added in order 0, 1, 2, …
  */
 export class IdIndex {
-  private slots = new Int32Array(2048);
-  private tags = new Uint8Array(2048);
+  private slots = growable(Int32Array, 2048);
+  private tags = growable(Uint8Array, 2048);
   private mask = 2047;
   private count = 0;
   private bytes = growable(Uint8Array, 64 << 10);
@@ -117,11 +117,16 @@ export class IdIndex {
     return mix(h);
   }
 
-  /** Twice the slots; each row's slot is found again from its id's hash. */
+  /**
+   * Twice the slots, grown in place (growable.ts) and filled again: each row's slot is
+   * found anew from its id's bytes, so the old table is not needed.
+   */
   private grow(): void {
     const size = 2 * (this.mask + 1);
-    const slots = new Int32Array(size);
-    const tags = new Uint8Array(size);
+    const slots = ensure(this.slots, size);
+    const tags = ensure(this.tags, size);
+    slots.fill(0);
+    tags.fill(0);
     const mask = size - 1;
     for (let row = 0; row < this.count; row++) {
       const h = this.hashOfRow(row);
