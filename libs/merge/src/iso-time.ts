@@ -15,18 +15,8 @@ export function isoToMs(s: string): number {
   return Number.isNaN(ms) ? Date.parse(s) : ms;
 }
 
-/**
- * The start time as the merged record writes it: the text itself when it is already in
- * the form `toISOString()` gives (nearly always: capi-exec wrote it so), else the instant
- * in that form; null when unknown.
- */
-export function isoText(s: unknown, ms: number): string | null {
-  if (Number.isNaN(ms)) return null;
-  return typeof s === 'string' && !Number.isNaN(fastIsoToMs(s)) ? s : new Date(ms).toISOString();
-}
-
 /** isoToMs for the canonical form only; NaN for anything else (Date.parse's case). */
-function fastIsoToMs(s: string): number {
+export function fastIsoToMs(s: string): number {
   // Where `YYYY-MM-DDTHH:MM:SS.sssZ` has its separators.
   if (
     s.length !== 24 ||

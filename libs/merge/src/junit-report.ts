@@ -38,7 +38,6 @@ function groupSuites(table: TestTable): { suites: SuiteCounts[]; order: Uint32Ar
   const byName = new Map<string, number>();
   const suites: SuiteCounts[] = [];
   const suiteOfBatch = Int32Array.from(table.batchPool.values, () => -1);
-  const rowSuite = new Uint32Array(table.size);
   for (let i = 0; i < table.size; i++) {
     const b = table.batch[i] as number;
     let k = suiteOfBatch[b] as number;
@@ -51,7 +50,6 @@ function groupSuites(table: TestTable): { suites: SuiteCounts[]; order: Uint32Ar
       }
       suiteOfBatch[b] = k;
     }
-    rowSuite[i] = k;
     const s = suites[k] as SuiteCounts;
     const status = table.status[i] as number;
     s.tests++;
@@ -70,7 +68,7 @@ function groupSuites(table: TestTable): { suites: SuiteCounts[]; order: Uint32Ar
   const next = Uint32Array.from(ends, (e, k) => e - (suites[k] as SuiteCounts).tests);
   const order = new Uint32Array(table.size);
   for (let i = 0; i < table.size; i++) {
-    const k = rowSuite[i] as number;
+    const k = suiteOfBatch[table.batch[i] as number] as number;
     order[next[k] as number] = i;
     next[k] = (next[k] as number) + 1;
   }

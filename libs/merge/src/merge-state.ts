@@ -1,5 +1,5 @@
 import { addPhaseResult, createPhaseTally, type PhaseTally } from './flow-summary.js';
-import { isoText, isoToMs } from './iso-time.js';
+import { fastIsoToMs } from './iso-time.js';
 import type { MergedTest } from './merged-test.js';
 import { fieldsOf } from './row-text.js';
 import {
@@ -91,8 +91,18 @@ type Obj = Record<string, unknown>;
 
 const isBad = (status: unknown) => status === 'failed' || status === 'error';
 
-function startMs(v: unknown): number {
-  return typeof v === 'string' && v !== '' ? isoToMs(v) : Number.NaN;
+/** A record's start: epoch ms (NaN: unknown) and the text the merged record gives (isoText's rule). */
+interface Start {
+  ms: number;
+  text: string | null;
+}
+
+function startOf(v: unknown): Start {
+  if (typeof v !== 'string' || v === '') return { ms: Number.NaN, text: null };
+  const fast = fastIsoToMs(v);
+  if (!Number.isNaN(fast)) return { ms: fast, text: v };
+  const ms = Date.parse(v);
+  return { ms, text: Number.isNaN(ms) ? null : new Date(ms).toISOString() };
 }
 
 /**
@@ -140,7 +150,7 @@ function earlier(state: MergeState, i: number, v: Obj): MergedTest | null {
  * Makes the record row i's winner: its columns, and its report text rendered into the
  * spool. A field the record does not carry keeps its value.
  */
-function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
+function take(state: MergeState, i: number, v: Obj, started: Start): void {
   const table = state.tests;
   const before = earlier(state, i, v);
   const id = v.id as string;
@@ -158,7 +168,7 @@ function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   if (typeof v.batch === 'string') table.setBatch(i, table.batchPool.code(v.batch));
   if (Array.isArray(v.tags)) table.setTags(i, table.tagPool.code(v.tags as string[]));
   if (typeof v.flow === 'string') table.setFlow(i, table.flowPool.code(v.flow));
-  table.start[i] = startedAtMs;
+  table.start[i] = started.ms;
   const runId = typeof v.runId === 'string' ? v.runId : (before?.runId ?? null);
   const worker = typeof v.worker === 'number' ? v.worker | 0 : (before?.worker ?? null);
   const shard = typeof v.shard === 'string' ? v.shard : (before?.shard ?? null);
@@ -175,7 +185,7 @@ function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
     id,
     name,
     status,
-    startedAt: isoText(v.startedAt, startedAtMs),
+    startedAt: started.text,
     durationMs: duration,
     httpStatus: http < 0 ? null : http,
     responseBytes: http < 0 ? null : bytes,
@@ -201,17 +211,17 @@ export function addResult(state: MergeState, v: Obj): void {
   const table = state.tests;
   const id = v.id as string;
   const attempts = typeof v.attempts === 'number' ? v.attempts : 1;
-  const startedAtMs = startMs(v.startedAt);
+  const started = startOf(v.startedAt);
   let i = table.indexOf(id);
   if (i === undefined) {
     i = table.add(id);
-    take(state, i, v, startedAtMs);
+    take(state, i, v, started);
   } else if (table.records[i] === 0) {
     // A suite id's first result: the suite lends what the record does not say.
-    take(state, i, v, startedAtMs);
+    take(state, i, v, started);
   } else {
     state.superseded++;
-    if (wins(table.start[i] as number, startedAtMs)) take(state, i, v, startedAtMs);
+    if (wins(table.start[i] as number, started.ms)) take(state, i, v, started);
   }
   let flags = table.flags[i] as number;
   // Any failed or errored try of this id (a record, or a retried attempt inside one).

@@ -35,6 +35,30 @@ export interface RowFields {
   flow: string | null;
   /** The flow run that gave the result: written only when > 1, as capi-exec does. */
   flowRun: number;
+  /** batch, tags and flow already rendered (the table renders each distinct value once). */
+  pieces?: Pieces;
+}
+
+/** The text of values many rows share: rendered once per value, not once per row. */
+export interface Pieces {
+  /** JSON values. */
+  batch: string;
+  tags: string;
+  /** `,"flow":…` or nothing. */
+  flow: string;
+  /** CSV fields (cleaned, guarded, quoted). */
+  batchCsv: string;
+  tagsCsv: string;
+}
+
+export function piecesOf(batch: string | null, tags: string[], flow: string | null): Pieces {
+  return {
+    batch: str(batch),
+    tags: JSON.stringify(tags),
+    flow: flow === null ? '' : `,"flow":${JSON.stringify(flow)}`,
+    batchCsv: csvField(neutralize(batch ?? '')),
+    tagsCsv: csvField(neutralize(tags.join(';'))),
+  };
 }
 
 /**
@@ -44,11 +68,23 @@ export interface RowFields {
  * leading `'` makes it text (the OWASP advice for CSV injection).
  */
 export function neutralize(text: string): string {
+  if (text === '') return '';
   const cell = cleanText(text);
   return /^[=+\-@\t\r\n]/.test(cell) ? `'${cell}` : cell;
 }
 
 const str = (s: string | null) => (s === null ? 'null' : JSON.stringify(s));
+
+// The run id is the same on nearly every row: its JSON text is kept for the next one.
+let lastRunId: string | null = null;
+let lastRunIdText = 'null';
+function runIdText(runId: string | null): string {
+  if (runId !== lastRunId) {
+    lastRunId = runId;
+    lastRunIdText = str(runId);
+  }
+  return lastRunIdText;
+}
 
 /** A CSV field as csv-stringify writes it by default: quoted when it holds a comma, quote or line break. */
 export function csvField(s: string): string {
@@ -66,18 +102,25 @@ function responseText(f: RowFields): string {
     : `{"status":${f.httpStatus},"bytes":${JSON.stringify(f.responseBytes)}}`;
 }
 
-function csvParts(f: RowFields): string {
+function csvParts(f: RowFields, p: Pieces): string {
   const t = f as unknown as MergedTest;
   const duration = f.status === 'missing' ? '' : String(Number(f.durationMs.toFixed(3)));
-  return `${SEP}${csvField(neutralize(f.id))},${csvField(neutralize(f.name))},${f.status},${f.httpStatus ?? ''},${duration},${SEP},${csvField(neutralize(failureText(t, 1000)))},${csvField(neutralize(errorText(t)))},${csvField(neutralize(f.batch ?? ''))},${csvField(neutralize(f.tags.join(';')))}\n`;
+  const failure = f.failures === null && f.status !== 'missing' ? '' : csvField(neutralize(failureText(t, 1000)));
+  const error = f.error === null ? '' : csvField(neutralize(errorText(t)));
+  return `${SEP}${csvField(neutralize(f.id))},${csvField(neutralize(f.name))},${f.status},${f.httpStatus ?? ''},${duration},${SEP},${failure},${error},${p.batchCsv},${p.tagsCsv}\n`;
 }
 
 /** The spool entry of a row. */
 export function renderRow(f: RowFields, csv: boolean): string {
+  const p = f.pieces ?? piecesOf(f.batch, f.tags, f.flow);
+  // A canonical start time (isoText) needs no escaping.
+  const startedAt = f.startedAt === null ? 'null' : `"${f.startedAt}"`;
+  const failures = f.failures === null ? '[]' : JSON.stringify(f.failures);
+  const error = f.error === null ? 'null' : JSON.stringify(f.error);
   const head = `{"id":${JSON.stringify(f.id)},"name":${JSON.stringify(f.name)},"status":"${f.status}","attempts":`;
-  const middle = `,"startedAt":${str(f.startedAt)},"durationMs":${JSON.stringify(f.durationMs)},"response":${responseText(f)},"failures":${JSON.stringify(f.failures ?? [])},"error":${JSON.stringify(f.error)},"batch":${str(f.batch)},"worker":${f.worker ?? 'null'},"runId":${str(f.runId)},"tags":${JSON.stringify(f.tags)},"shard":${str(f.shard)},"flaky":`;
-  const tail = `${f.flow === null ? '' : `,"flow":${JSON.stringify(f.flow)}`}${f.flowRun > 1 ? `,"flowRun":${f.flowRun}` : ''}`;
-  return `${head}${SEP}${middle}${SEP}${tail}${csv ? csvParts(f) : ''}`;
+  const middle = `,"startedAt":${startedAt},"durationMs":${f.durationMs},"response":${responseText(f)},"failures":${failures},"error":${error},"batch":${p.batch},"worker":${f.worker ?? 'null'},"runId":${runIdText(f.runId)},"tags":${p.tags},"shard":${str(f.shard)},"flaky":`;
+  const tail = f.flowRun > 1 ? `${p.flow},"flowRun":${f.flowRun}` : p.flow;
+  return `${head}${SEP}${middle}${SEP}${tail}${csv ? csvParts(f, p) : ''}`;
 }
 
 /** The merged result record's JSON text (toResultRecord's fields, in its order). */

@@ -21,7 +21,7 @@ import { CapiError, ExitCode, writeError } from '@capi/core';
 export const END = 2;
 const IN_MEMORY = 1 << 20;
 const WRITE_BUFFER = 1 << 20;
-/** Read window: large for reads in order, small for a jump (one entry, most likely). */
+/** Read window: large for reads in order or skipping a little ahead, small for a jump (one entry, most likely). */
 const BIG_READ = 256 << 10;
 const SMALL_READ = 4 << 10;
 
@@ -111,7 +111,8 @@ export class Spool {
 
   /** Reads the file from pos until a whole entry is in the window. */
   private fill(pos: number): void {
-    let size = pos === this.lastEnd ? BIG_READ : SMALL_READ;
+    // In order, or skipping ahead a little (the failed rows, say): a big window serves the next reads too.
+    let size = pos >= this.lastEnd && pos - this.lastEnd < BIG_READ && this.lastEnd >= 0 ? BIG_READ : SMALL_READ;
     for (;;) {
       const want = Math.min(size, this.flushed - pos);
       if (this.win.length < want) this.win = Buffer.allocUnsafe(Math.max(want, BIG_READ));

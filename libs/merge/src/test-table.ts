@@ -4,7 +4,16 @@ import { IdIndex } from './id-index.js';
 import { StringPool, TagPool } from './interner.js';
 import { isoToMs } from './iso-time.js';
 import type { MergedStatus, MergedTest } from './merged-test.js';
-import { csvLine, csvText, fieldsOf, type RowFields, recordText, renderRow } from './row-text.js';
+import {
+  csvLine,
+  csvText,
+  fieldsOf,
+  type Pieces,
+  piecesOf,
+  type RowFields,
+  recordText,
+  renderRow,
+} from './row-text.js';
 import { Spool } from './spool.js';
 
 /**
@@ -133,8 +142,25 @@ export class TestTable {
     this.attempts[i] = total;
   }
 
-  /** Stores the row's text. */
+  // Rendered batch, tags and flow by their codes (row-text.ts Pieces), for the last few combinations.
+  private readonly pieceCache = new Map<number, Pieces>();
+
+  /** Stores the row's text (batch, tags and flow are the row's codes'). */
   setText(i: number, f: RowFields): void {
+    const b = this.batch[i] as number;
+    const t = this.tags[i] as number;
+    const fl = this.flow[i] as number;
+    // One small integer for the three codes while they are under 1024 (nearly always); otherwise no cache.
+    const key = b < 0x400 && t < 0x400 && fl < 0x400 ? (b << 20) | (t << 10) | fl : -1;
+    let pieces = key < 0 ? undefined : this.pieceCache.get(key);
+    if (pieces === undefined) {
+      pieces = piecesOf(f.batch, f.tags, f.flow);
+      if (key >= 0) {
+        if (this.pieceCache.size >= 4096) this.pieceCache.clear();
+        this.pieceCache.set(key, pieces);
+      }
+    }
+    f.pieces = pieces;
     this.text[i] = this.spool.append(renderRow(f, this.csv));
   }
 
