@@ -91,7 +91,7 @@ type Obj = Record<string, unknown>;
 
 const isBad = (status: unknown) => status === 'failed' || status === 'error';
 
-/** A record's start: epoch ms (NaN: unknown) and the text the merged record gives (isoText's rule). */
+/** A record's start: epoch ms (NaN: unknown) and the text the merged record gives (the canonical text as it is, else toISOString). */
 interface Start {
   ms: number;
   text: string | null;

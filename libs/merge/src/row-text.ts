@@ -20,7 +20,7 @@ export interface RowFields {
   id: string;
   name: string;
   status: MergedStatus;
-  /** As isoText gives it; null when unknown. */
+  /** The canonical ISO text (toISOString's form); null when unknown. */
   startedAt: string | null;
   durationMs: number;
   httpStatus: number | null;
@@ -113,7 +113,7 @@ function csvParts(f: RowFields, p: Pieces): string {
 /** The spool entry of a row. */
 export function renderRow(f: RowFields, csv: boolean): string {
   const p = f.pieces ?? piecesOf(f.batch, f.tags, f.flow);
-  // A canonical start time (isoText) needs no escaping.
+  // A canonical start time needs no escaping.
   const startedAt = f.startedAt === null ? 'null' : `"${f.startedAt}"`;
   const failures = f.failures === null ? '[]' : JSON.stringify(f.failures);
   const error = f.error === null ? 'null' : JSON.stringify(f.error);
