@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CapiError, ExitCode, writeError } from '@capi/core';
+import { CapiError, ExitCode, fsReason, isErrnoException, writeError } from '@capi/core';
 
 /**
  * Where the merge keeps each kept record's text (its report rows, rendered once when the
@@ -118,7 +118,13 @@ export class Spool {
       if (this.win.length < want) this.win = Buffer.allocUnsafe(Math.max(want, BIG_READ));
       let got = 0;
       while (got < want) {
-        const n = readSync(this.fd as number, this.win, got, want - got, pos + got);
+        let n: number;
+        try {
+          n = readSync(this.fd as number, this.win, got, want - got, pos + got);
+        } catch (err) {
+          const reason = isErrnoException(err) ? fsReason(err.code) : String(err);
+          throw new CapiError(`cannot read ${tmpdir()} (capi-merge's spool file): ${reason}`, ExitCode.cannotRun);
+        }
         if (n === 0) break;
         got += n;
       }
