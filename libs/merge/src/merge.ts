@@ -147,7 +147,9 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
     );
   const reportDir = opts.reportDir ? resolve(cwd, opts.reportDir) : runs[0] ? runPaths(runs[0].dir).report : cwd;
   const outputs = planOutputs(opts, reportDir, cwd, runs.length > 0 || !!opts.reportDir);
-  const state = createMergeState({ csv: outputs.csv !== undefined });
+  // Only the text summary: no report lists every row, so rows that passed keep their name only.
+  const listsRows = [outputs.json, outputs.csv, outputs.ndjson, outputs.junit, outputs.html, outputs.merged];
+  const state = createMergeState({ csv: outputs.csv !== undefined, short: listsRows.every((o) => o === undefined) });
   try {
     return await mergeInto(state, opts, { cwd, thresholds, inputs, runs, defaultSet, reportDir, outputs });
   } finally {

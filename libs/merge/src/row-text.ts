@@ -123,6 +123,11 @@ export function renderRow(f: RowFields, csv: boolean): string {
   return `${head}${SEP}${middle}${SEP}${tail}${csv ? csvParts(f, p) : ''}`;
 }
 
+/** A short entry: the name only (TableOptions.short; the id is the table's), in the same three parts. */
+export function renderName(f: RowFields): string {
+  return `{"name":${JSON.stringify(f.name)},"attempts":${SEP},"flaky":${SEP}`;
+}
+
 /** The merged result record's JSON text (toResultRecord's fields, in its order). */
 export function recordText(entry: string, attempts: number, flaky: boolean, records: number): string {
   const a = entry.indexOf(SEP);

@@ -2,7 +2,6 @@ import type { CheckFailure, ResultError } from '@capi/core';
 import { ensure, growable, widen } from './growable.js';
 import { IdIndex } from './id-index.js';
 import { StringPool, TagPool } from './interner.js';
-import { isoToMs } from './iso-time.js';
 import type { MergedStatus, MergedTest } from './merged-test.js';
 import {
   csvLine,
@@ -12,6 +11,7 @@ import {
   piecesOf,
   type RowFields,
   recordText,
+  renderName,
   renderRow,
 } from './row-text.js';
 import { Spool } from './spool.js';
@@ -61,6 +61,12 @@ function fit(a: Codes, value: number): Codes {
 export interface TableOptions {
   /** Render each row's CSV text too (a CSV report is asked for). */
   csv?: boolean;
+  /**
+   * No report lists every row (only the text summary is asked for): a row that passed,
+   * was skipped or is missing keeps only its name, the one thing the summary may show of
+   * it (the slowest tests); failed and errored rows keep their full text (failure groups).
+   */
+  short?: boolean;
   /** Bytes of row text kept in memory before the spool moves to a temp file. */
   spoolInMemory?: number;
 }
@@ -71,6 +77,7 @@ export class TestTable {
   private readonly index = new IdIndex();
   readonly spool: Spool;
   readonly csv: boolean;
+  readonly short: boolean;
   readonly batchPool = new StringPool();
   readonly tagPool = new TagPool();
   /** Flow names (flow-summary.ts). */
@@ -92,6 +99,7 @@ export class TestTable {
 
   constructor(opts: TableOptions = {}) {
     this.csv = opts.csv ?? false;
+    this.short = opts.short ?? false;
     this.spool = new Spool(opts.spoolInMemory);
   }
 
@@ -161,7 +169,8 @@ export class TestTable {
       }
     }
     f.pieces = pieces;
-    this.text[i] = this.spool.append(renderRow(f, this.csv));
+    const brief = this.short && f.status !== 'failed' && f.status !== 'error';
+    this.text[i] = this.spool.append(brief ? renderName(f) : renderRow(f, this.csv));
   }
 
   private resize(n: number): void {
@@ -199,26 +208,28 @@ export class TestTable {
     const r = JSON.parse(this.recordText(i));
     const flags = this.flags[i] as number;
     const records = this.records[i] as number;
+    // What the columns hold comes from them; the rest from the text (a short row's text
+    // has only the name: absent fields are none).
     return {
-      id: r.id,
+      id: this.idOf(i),
       name: r.name,
-      status: r.status,
-      attempts: r.attempts,
+      status: this.statusOf(i),
+      attempts: this.attempts[i] as number,
       records,
-      durationMs: r.durationMs,
-      httpStatus: r.response === null ? null : r.response.status,
+      durationMs: this.duration[i] as number,
+      httpStatus: r.response ? r.response.status : null,
       responseBytes: r.response?.bytes ?? null,
-      failures: r.failures.length > 0 ? (r.failures as CheckFailure[]) : null,
-      error: r.error as ResultError | null,
-      batch: r.batch,
-      tags: r.tags,
-      startedAtMs: r.startedAt === null ? Number.NaN : isoToMs(r.startedAt),
+      failures: r.failures?.length > 0 ? (r.failures as CheckFailure[]) : null,
+      error: (r.error ?? null) as ResultError | null,
+      batch: this.batchPool.values[this.batch[i] as number] ?? null,
+      tags: this.tagPool.values[this.tags[i] as number] as string[],
+      startedAtMs: this.start[i] as number,
       flaky: (flags & FLAG_FLAKY) !== 0,
       hadBad: (flags & FLAG_BAD) !== 0,
-      runId: r.runId,
-      worker: r.worker,
-      shard: r.shard,
-      flow: r.flow ?? null,
+      runId: r.runId ?? null,
+      worker: r.worker ?? null,
+      shard: r.shard ?? null,
+      flow: this.flowPool.values[this.flow[i] as number] ?? null,
       flowRun: r.flowRun ?? (records > 0 ? 1 : 0),
     };
   }
