@@ -155,6 +155,10 @@ export class TestTable {
 
   /** Stores the row's text (batch, tags and flow are the row's codes'). */
   setText(i: number, f: RowFields): void {
+    if (this.short && f.status !== 'failed' && f.status !== 'error') {
+      this.text[i] = this.spool.append(renderName(f));
+      return;
+    }
     const b = this.batch[i] as number;
     const t = this.tags[i] as number;
     const fl = this.flow[i] as number;
@@ -169,8 +173,7 @@ export class TestTable {
       }
     }
     f.pieces = pieces;
-    const brief = this.short && f.status !== 'failed' && f.status !== 'error';
-    this.text[i] = this.spool.append(brief ? renderName(f) : renderRow(f, this.csv));
+    this.text[i] = this.spool.append(renderRow(f, this.csv));
   }
 
   private resize(n: number): void {
