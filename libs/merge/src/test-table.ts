@@ -214,7 +214,7 @@ export class TestTable {
     // What the columns hold comes from them; the rest from the text (a short row's text
     // has only the name: absent fields are none).
     return {
-      id: this.idOf(i),
+      id: r.id ?? this.idOf(i),
       name: r.name,
       status: this.statusOf(i),
       attempts: this.attempts[i] as number,
