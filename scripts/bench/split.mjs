@@ -13,6 +13,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = join(root, 'tools', 'capi-split', 'bin', 'capi-split.js');
 const TIME = '/usr/bin/time';
 const TARGET_RATIO = 0.7;
+// Issue 16: --out with batches of 100 (10,000 files for a million rows).
+const TARGET_OUT_RATIO = 0.8;
 const TARGET_RSS_MB = 150;
 
 /** A suite with the columns people use: headers as JSON, bodies on some rows, tags, a variable its headers use. */
@@ -110,8 +112,8 @@ export default async function bench({ quick = false, log = (t) => process.stderr
     );
     const rate = (m) => Math.round(rows / m.seconds);
     // The ratio target is for the full suite: on a quick run, process start-up dominates.
-    const row = (kase, m, targeted = true) => {
-      const target = targeted && !quick;
+    const row = (kase, m, wanted = TARGET_RATIO) => {
+      const target = !quick;
       const ratio = Number((rate(m) / rate(bare)).toFixed(2));
       return {
         group: 'capi-split',
@@ -121,8 +123,8 @@ export default async function bench({ quick = false, log = (t) => process.stderr
         baseline: rate(bare),
         baselineName: 'bare csv-parse loop (columns: true)',
         ratio,
-        target: target ? `>= ${TARGET_RATIO.toFixed(2)}` : null,
-        ok: target ? ratio >= TARGET_RATIO : null,
+        target: target ? `>= ${wanted.toFixed(2)}` : null,
+        ok: target ? ratio >= wanted : null,
         note: `peak RSS ${m.rssMb} MB (bare loop ${bare.rssMb} MB)${quick ? '; quick run, no target' : ''}`,
       };
     };
@@ -141,7 +143,7 @@ export default async function bench({ quick = false, log = (t) => process.stderr
     return [
       row(`${label} → stdout`, toStdout),
       rss(`${label} → stdout`, toStdout),
-      row(`${label} → --out, batches of 100`, toOut, false),
+      row(`${label} → --out, batches of 100`, toOut, TARGET_OUT_RATIO),
       rss(`${label} → --out, batches of 100`, toOut),
     ];
   } finally {

@@ -1,5 +1,3 @@
-import { percentile } from './percentile.js';
-
 /** The numbers behind the HTML report's charts (html-charts.ts draws them). */
 
 /** Tests finished per time slice, for the throughput chart. */
@@ -17,33 +15,40 @@ export interface Histogram {
 
 const SLICES = 60;
 
-/** Test ends counted in about 60 slices of the run's wall time. */
-export function timeline(ends: Float64Array, startMs: number, wallMs: number): Timeline {
+/**
+ * Test ends counted in about 60 slices of the run's wall time. The ends are handed over
+ * one by one (`eachEnd` calls `add` for each) so that no array of a million of them is
+ * made: the summary reads them from its columns.
+ */
+export function timeline(eachEnd: (add: (end: number) => void) => void, startMs: number, wallMs: number): Timeline {
   if (!Number.isFinite(startMs) || wallMs <= 0) return { sliceMs: 0, startMs: 0, finished: [] };
   const sliceMs = Math.max(1, Math.ceil(wallMs / SLICES));
   const finished = new Array<number>(Math.ceil(wallMs / sliceMs) + 1).fill(0);
-  for (const end of ends) {
+  eachEnd((end) => {
     const k = Math.min(finished.length - 1, Math.max(0, Math.floor((end - startMs) / sliceMs)));
     finished[k] = (finished[k] ?? 0) + 1;
-  }
+  });
   return { sliceMs, startMs, finished };
 }
 
 const BUCKETS = 20;
 
-/** Sorted latencies in 20 equal buckets up to p99, and one for the tail. */
-export function histogram(sorted: Float64Array): Histogram {
-  if (sorted.length === 0) return { bounds: [], counts: [] };
+/**
+ * n latencies in 20 equal buckets up to p99, and one for the tail (up to max). The
+ * latencies are handed over one by one (`each` calls `add`), in any order.
+ */
+export function histogram(n: number, p99: number, max: number, each: (add: (d: number) => void) => void): Histogram {
+  if (n === 0) return { bounds: [], counts: [] };
   // Up to p99 in equal steps, then one bucket for the tail, so one outlier does not flatten the chart.
-  const top = Math.max(1, percentile(sorted, 99));
+  const top = Math.max(1, p99);
   const step = top / BUCKETS;
   const bounds = Array.from({ length: BUCKETS }, (_, i) => Number(((i + 1) * step).toFixed(3)));
-  bounds.push(Math.max(top, sorted[sorted.length - 1] as number));
+  bounds.push(Math.max(top, max));
   const counts = new Array<number>(bounds.length).fill(0);
-  for (const d of sorted) {
+  each((d) => {
     const i = Math.min(bounds.length - 1, Math.floor(d / step - 1e-9));
     const k = Math.max(0, i);
     counts[k] = (counts[k] ?? 0) + 1;
-  }
+  });
   return { bounds, counts };
 }

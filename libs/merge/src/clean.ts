@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { liveSupervisorOf, lockHolderAlive, readJournalLock, runPaths } from '@capi/core';
 import type { MergeState } from './merge-state.js';
 import type { RunFolderFiles } from './run-folder.js';
+import { STATUS_CODE } from './test-table.js';
 
 /** A supervisor other than the one that called us still works in the folder (core's one identity check). */
 function liveSupervisor(runDir: string): number | null {
@@ -45,7 +46,7 @@ export async function cleanRun(
   const run = runs[0];
   if (!run) return [];
   let missing = 0;
-  for (const t of state.tests.values()) if (t.status === 'missing') missing++;
+  for (let i = 0; i < state.tests.size; i++) if (state.tests.status[i] === STATUS_CODE.missing) missing++;
   if (missing > 0) {
     warn(`--clean: nothing removed: ${missing} tests are missing and a resume still needs the batches`);
     return [];

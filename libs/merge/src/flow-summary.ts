@@ -1,6 +1,6 @@
 import { COUNT_OF_STATUS, type ResultStatus } from '@capi/core';
 import type { TestTable } from './test-table.js';
-import { STATUS_CODE } from './test-table.js';
+import { FLAG_RERUN, FLAG_STOPPED, STATUS_CODE } from './test-table.js';
 
 /**
  * Flows in the merged report (docs/capi-merge.md "Flows"). Setup and teardown rows are not
@@ -111,8 +111,9 @@ export function countFlows(table: TestTable): FlowCounts | null {
     let bits = state[f] as number;
     if (s === STATUS_CODE.missing) bits |= MISSING;
     if (s !== STATUS_CODE.passed) bits |= NOT_PASSED;
-    if (s === STATUS_CODE.error && table.errors.get(i)?.code === 'FLOW_STOPPED') bits |= STOPPED;
-    if ((table.flowRun[i] as number) > 1) bits |= RERUN;
+    const flags = table.flags[i] as number;
+    if (s === STATUS_CODE.error && flags & FLAG_STOPPED) bits |= STOPPED;
+    if (flags & FLAG_RERUN) bits |= RERUN;
     state[f] = bits;
   }
   const c: FlowCounts = { total: 0, complete: 0, passed: 0, stopped: 0, incomplete: 0, rerun: 0 };

@@ -6,6 +6,7 @@ import { HTML_SCRIPT } from './html-script.js';
 import { errorText, failureText, type MergedTest } from './merged-test.js';
 import type { Sink } from './sink.js';
 import type { Summary } from './summary.js';
+import { STATUS_CODE, type TestTable } from './test-table.js';
 import { flowLines, fmtMs } from './text-report.js';
 
 /** The table holds at most this many rows (failures first), so the page stays usable. */
@@ -33,12 +34,11 @@ function row(t: MergedTest): Row {
 }
 
 /** Failures, errors and missing tests first, then the rest, up to the cap. */
-function pickRows(tests: () => Iterable<MergedTest>): Row[] {
+function pickRows(table: TestTable): Row[] {
   const rows: Row[] = [];
-  for (const t of tests())
-    if (t.status !== 'passed' && t.status !== 'skipped' && rows.length < HTML_MAX_ROWS) rows.push(row(t));
-  for (const t of tests())
-    if ((t.status === 'passed' || t.status === 'skipped') && rows.length < HTML_MAX_ROWS) rows.push(row(t));
+  const fine = (i: number) => table.status[i] === STATUS_CODE.passed || table.status[i] === STATUS_CODE.skipped;
+  for (let i = 0; i < table.size && rows.length < HTML_MAX_ROWS; i++) if (!fine(i)) rows.push(row(table.view(i)));
+  for (let i = 0; i < table.size && rows.length < HTML_MAX_ROWS; i++) if (fine(i)) rows.push(row(table.view(i)));
   return rows;
 }
 
@@ -110,14 +110,14 @@ const STATUS_OPTIONS = ['', 'failed', 'error', 'missing', 'passed', 'skipped']
  */
 export async function writeHtmlReport(
   sink: Sink,
-  tests: () => Iterable<MergedTest>,
+  table: TestTable,
   summary: Summary,
   title: string,
   verdict: string,
 ): Promise<void> {
   const nonce = randomBytes(16).toString('base64');
   title = plainLine(title);
-  const rows = pickRows(tests);
+  const rows = pickRows(table);
   const chart = charts(summary, escapeHtml);
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; img-src data:`;
   await sink.write(`<!doctype html>

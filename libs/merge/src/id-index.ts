@@ -1,31 +1,48 @@
+import { ensure, growable } from './growable.js';
+
 /**
- * Test id → row, as an open-addressing hash table in one Int32Array of (hash, row + 1)
- * pairs. A Map of a million string keys cost about a microsecond per lookup (its chains
- * touch several scattered key strings) and 30-40 MB; here a new id costs one probe into
- * a typed array the garbage collector never traces, and the full hash is compared before
- * any string. The ids themselves stay in the table's `ids` column.
+ * Test id → row, and the ids themselves. The ids are kept as bytes: an ASCII id (nearly
+ * all of them) is its characters, one byte each, in one growing buffer, with the start of
+ * each row's id in a typed array: about 12 bytes for an 8-character id instead of a
+ * string object and an array slot (~40). An id with any other character is kept as its
+ * string in a side map (exact, lone surrogates included); its bytes are empty, which
+ * marks it. The index is an open-addressing hash table: row + 1 per slot in an
+ * Int32Array, and 8 more bits of the hash per slot in a Uint8Array, compared before any
+ * bytes (a probe that is not the id stops there 255 times in 256): 5 bytes a slot,
+ * nothing for the garbage collector to trace. Rows are added in order 0, 1, 2, …
  */
 export class IdIndex {
-  private slots = new Int32Array(2 * 2048);
+  private slots = growable(Int32Array, 2048);
+  private tags = growable(Uint8Array, 2048);
   private mask = 2047;
   private count = 0;
-  // The id last looked up and not found, with its hash and free slot: add() follows it.
+  private bytes = growable(Uint8Array, 64 << 10);
+  private used = 0;
+  /** Where each row's id starts in `bytes`; it ends where the next one starts. */
+  private starts = growable(Uint32Array, 1024);
+  private readonly wide = new Map<number, string>();
+  // The id last looked up and not found, with its hash and free slot: insert() follows it.
   private missId: string | null = null;
   private missHash = 0;
   private missSlot = 0;
 
-  constructor(private readonly ids: readonly string[]) {}
+  /** How many ids there are (rows 0 … size - 1). */
+  get size(): number {
+    return this.count;
+  }
 
   /** The row of id, or -1. */
   find(id: string): number {
     const h = hashOf(id);
     const slots = this.slots;
+    const tags = this.tags;
+    const tag = h >>> 24;
     const mask = this.mask;
     let s = h & mask;
     for (;;) {
-      const row = (slots[2 * s + 1] as number) - 1;
+      const row = (slots[s] as number) - 1;
       if (row < 0) break;
-      if (slots[2 * s] === h && this.ids[row] === id) return row;
+      if (tags[s] === tag && this.matches(row, id)) return row;
       s = (s + 1) & mask;
     }
     this.missId = id;
@@ -34,31 +51,92 @@ export class IdIndex {
     return -1;
   }
 
-  /** Records a new id (not already present) at row. */
-  insert(id: string, row: number): void {
+  private matches(row: number, id: string): boolean {
+    const start = this.starts[row] as number;
+    const len = this.endOf(row) - start;
+    if (len === 0) return this.wide.get(row) === id;
+    if (len !== id.length) return false;
+    const bytes = this.bytes;
+    // A character above 127 never equals a stored (ASCII) byte.
+    for (let k = 0; k < len; k++) if (bytes[start + k] !== id.charCodeAt(k)) return false;
+    return true;
+  }
+
+  private endOf(row: number): number {
+    return row + 1 < this.count ? (this.starts[row + 1] as number) : this.used;
+  }
+
+  /** The id of a row. */
+  idOf(row: number): string {
+    const start = this.starts[row] as number;
+    const end = this.endOf(row);
+    if (end === start) return this.wide.get(row) as string;
+    // ASCII bytes, one character each (a spread of the typed array was ten times slower).
+    let id = '';
+    for (let k = start; k < end; k++) id += String.fromCharCode(this.bytes[k] as number);
+    return id;
+  }
+
+  /** Records a new id (not already present) as the next row; returns that row. */
+  insert(id: string): number {
     if (2 * (this.count + 1) > this.mask + 1) this.grow();
     if (id !== this.missId) this.find(id);
     this.missId = null;
-    this.slots[2 * this.missSlot] = this.missHash;
-    this.slots[2 * this.missSlot + 1] = row + 1;
+    const row = this.count;
+    this.store(row, id);
+    this.slots[this.missSlot] = row + 1;
+    this.tags[this.missSlot] = this.missHash >>> 24;
     this.count++;
+    return row;
   }
 
+  private store(row: number, id: string): void {
+    this.starts = ensure(this.starts, row + 1);
+    this.starts[row] = this.used;
+    let ascii = id.length > 0;
+    for (let k = 0; k < id.length && ascii; k++) ascii = id.charCodeAt(k) < 128;
+    if (!ascii) {
+      this.wide.set(row, id);
+      return;
+    }
+    // The starts are 32-bit: 4 GB of ids is far beyond any memory this merge would fit in.
+    if (this.used + id.length > 0xffffffff) throw new Error('capi-merge: more than 4 GB of test ids');
+    const bytes = ensure(this.bytes, this.used + id.length);
+    for (let k = 0; k < id.length; k++) bytes[this.used + k] = id.charCodeAt(k);
+    this.bytes = bytes;
+    this.used += id.length;
+  }
+
+  /** hashOf(idOf(row)) without making the string: an ASCII id's bytes are its code units. */
+  private hashOfRow(row: number): number {
+    const start = this.starts[row] as number;
+    const end = this.endOf(row);
+    if (end === start) return hashOf(this.wide.get(row) as string);
+    let h = 0x811c9dc5;
+    for (let k = start; k < end; k++) h = Math.imul(h ^ (this.bytes[k] as number), 0x01000193);
+    return mix(h);
+  }
+
+  /**
+   * Twice the slots, grown in place (growable.ts) and filled again: each row's slot is
+   * found anew from its id's bytes, so the old table is not needed.
+   */
   private grow(): void {
-    const old = this.slots;
     const size = 2 * (this.mask + 1);
-    const slots = new Int32Array(2 * size);
+    const slots = ensure(this.slots, size);
+    const tags = ensure(this.tags, size);
+    slots.fill(0);
+    tags.fill(0);
     const mask = size - 1;
-    for (let k = 0; k < old.length; k += 2) {
-      const row = old[k + 1] as number;
-      if (row === 0) continue;
-      const h = old[k] as number;
+    for (let row = 0; row < this.count; row++) {
+      const h = this.hashOfRow(row);
       let s = h & mask;
-      while (slots[2 * s + 1] !== 0) s = (s + 1) & mask;
-      slots[2 * s] = h;
-      slots[2 * s + 1] = row;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = row + 1;
+      tags[s] = h >>> 24;
     }
     this.slots = slots;
+    this.tags = tags;
     this.mask = mask;
     // A free slot found before growing is no longer valid.
     this.missId = null;
@@ -69,6 +147,10 @@ export class IdIndex {
 function hashOf(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return mix(h);
+}
+
+function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

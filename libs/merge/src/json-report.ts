@@ -1,6 +1,6 @@
-import { type MergedTest, toResultRecord } from './merged-test.js';
 import type { Sink } from './sink.js';
 import type { Summary } from './summary.js';
+import { STATUS_CODE, type TestTable } from './test-table.js';
 import type { ThresholdResult } from './thresholds.js';
 
 export interface ReportMeta {
@@ -13,11 +13,12 @@ export interface ReportMeta {
 
 /**
  * `aggregated_results_TIMESTAMP.json`: `{meta, summary, thresholds, tests: [...]}`. The
- * tests array is streamed one element at a time; only the summary is built whole.
+ * tests array is streamed one element at a time, each the row's text as the merge
+ * rendered it (row-text.ts); only the summary is built whole.
  */
 export async function writeJsonReport(
   sink: Sink,
-  tests: Iterable<MergedTest>,
+  table: TestTable,
   summary: Summary,
   thresholds: ThresholdResult[],
   meta: ReportMeta,
@@ -26,21 +27,19 @@ export async function writeJsonReport(
   await sink.write(
     `{"meta":${JSON.stringify(meta)},\n"summary":${JSON.stringify(rest)},\n"thresholds":${JSON.stringify(thresholds)},\n"tests":[`,
   );
-  let first = true;
-  for (const t of tests) {
+  for (let i = 0; i < table.size; i++) {
     // Await only when the sink is full: one await per test would cost more than the write.
-    const full = sink.write(`${first ? '\n' : ',\n'}${JSON.stringify(toResultRecord(t))}`);
+    const full = sink.write(`${i === 0 ? '\n' : ',\n'}${table.recordText(i)}`);
     if (full) await full;
-    first = false;
   }
   await sink.write('\n]}\n');
 }
 
 /** Merged result records, one per line (missing ids have no result and are left out). */
-export async function writeMergedNdjson(sink: Sink, tests: Iterable<MergedTest>): Promise<void> {
-  for (const t of tests) {
-    if (t.status === 'missing') continue;
-    const full = sink.write(`${JSON.stringify(toResultRecord(t))}\n`);
+export async function writeMergedNdjson(sink: Sink, table: TestTable): Promise<void> {
+  for (let i = 0; i < table.size; i++) {
+    if (table.status[i] === STATUS_CODE.missing) continue;
+    const full = sink.write(`${table.recordText(i)}\n`);
     if (full) await full;
   }
 }

@@ -1,5 +1,6 @@
 import { errorText, failureText, type MergedTest } from './merged-test.js';
 import type { Sink } from './sink.js';
+import { STATUS_CODE, type TestTable } from './test-table.js';
 import { xmlAttr, xmlText } from './xml.js';
 
 /**
@@ -11,7 +12,7 @@ import { xmlAttr, xmlText } from './xml.js';
  */
 
 interface SuiteCounts {
-  members: MergedTest[];
+  name: string;
   tests: number;
   failures: number;
   errors: number;
@@ -29,23 +30,49 @@ function suiteOf(t: MergedTest): string {
   return t.batch ?? 'capi';
 }
 
-function countSuites(tests: Iterable<MergedTest>): Map<string, SuiteCounts> {
-  const suites = new Map<string, SuiteCounts>();
-  for (const t of tests) {
-    const key = suiteOf(t);
-    let s = suites.get(key);
-    if (!s) {
-      s = { members: [], tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
-      suites.set(key, s);
+/**
+ * The suites (batches, in the order they first appear) with their counts, and the rows
+ * ordered suite by suite: from the columns, one number per test, no test held as an object.
+ */
+function groupSuites(table: TestTable): { suites: SuiteCounts[]; order: Uint32Array; ends: Uint32Array } {
+  const byName = new Map<string, number>();
+  const suites: SuiteCounts[] = [];
+  const suiteOfBatch = Int32Array.from(table.batchPool.values, () => -1);
+  for (let i = 0; i < table.size; i++) {
+    const b = table.batch[i] as number;
+    let k = suiteOfBatch[b] as number;
+    if (k < 0) {
+      const name = table.batchPool.values[b] ?? 'capi';
+      k = byName.get(name) ?? suites.length;
+      if (k === suites.length) {
+        suites.push({ name, tests: 0, failures: 0, errors: 0, skipped: 0, timeMs: 0 });
+        byName.set(name, k);
+      }
+      suiteOfBatch[b] = k;
     }
-    s.members.push(t);
+    const s = suites[k] as SuiteCounts;
+    const status = table.status[i] as number;
     s.tests++;
-    if (t.status === 'failed') s.failures++;
-    else if (t.status === 'error' || t.status === 'missing') s.errors++;
-    else if (t.status === 'skipped') s.skipped++;
-    s.timeMs += t.status === 'missing' ? 0 : t.durationMs;
+    if (status === STATUS_CODE.failed) s.failures++;
+    else if (status === STATUS_CODE.error || status === STATUS_CODE.missing) s.errors++;
+    else if (status === STATUS_CODE.skipped) s.skipped++;
+    s.timeMs += status === STATUS_CODE.missing ? 0 : (table.duration[i] as number);
   }
-  return suites;
+  // Counting sort of the rows by suite, keeping row order inside each.
+  const ends = new Uint32Array(suites.length);
+  let at = 0;
+  for (const [k, s] of suites.entries()) {
+    at += s.tests;
+    ends[k] = at;
+  }
+  const next = Uint32Array.from(ends, (e, k) => e - (suites[k] as SuiteCounts).tests);
+  const order = new Uint32Array(table.size);
+  for (let i = 0; i < table.size; i++) {
+    const k = suiteOfBatch[table.batch[i] as number] as number;
+    order[next[k] as number] = i;
+    next[k] = (next[k] as number) + 1;
+  }
+  return { suites, order, ends };
 }
 
 function outcome(t: MergedTest): string {
@@ -67,11 +94,11 @@ function testcase(t: MergedTest): string {
   return inner ? `    <testcase ${attrs}>${inner}</testcase>\n` : `    <testcase ${attrs}/>\n`;
 }
 
-/** Streams the XML; tests are grouped per batch first (one reference per test). */
-export async function writeJunitReport(sink: Sink, tests: Iterable<MergedTest>, title: string): Promise<void> {
-  const suites = countSuites(tests);
+/** Streams the XML; the rows are grouped per batch first (groupSuites), each read back as it is written. */
+export async function writeJunitReport(sink: Sink, table: TestTable, title: string): Promise<void> {
+  const { suites, order, ends } = groupSuites(table);
   const total = { tests: 0, failures: 0, errors: 0, timeMs: 0 };
-  for (const s of suites.values()) {
+  for (const s of suites) {
     total.tests += s.tests;
     total.failures += s.failures;
     total.errors += s.errors;
@@ -81,13 +108,13 @@ export async function writeJunitReport(sink: Sink, tests: Iterable<MergedTest>, 
   await sink.write(
     `<testsuites name="${xmlAttr(title)}" tests="${total.tests}" failures="${total.failures}" errors="${total.errors}" time="${secs(total.timeMs)}">\n`,
   );
-  let id = 0;
-  for (const [name, s] of suites) {
+  let at = 0;
+  for (const [id, s] of suites.entries()) {
     await sink.write(
-      `  <testsuite name="${xmlAttr(name)}" id="${id++}" tests="${s.tests}" failures="${s.failures}" errors="${s.errors}" skipped="${s.skipped}" time="${secs(s.timeMs)}">\n`,
+      `  <testsuite name="${xmlAttr(s.name)}" id="${id}" tests="${s.tests}" failures="${s.failures}" errors="${s.errors}" skipped="${s.skipped}" time="${secs(s.timeMs)}">\n`,
     );
-    for (const t of s.members) {
-      const full = sink.write(testcase(t));
+    for (; at < (ends[id] as number); at++) {
+      const full = sink.write(testcase(table.view(order[at] as number)));
       if (full) await full;
     }
     await sink.write('  </testsuite>\n');

@@ -61,3 +61,52 @@ test('suite ids stay missing until a result comes; disabled ones are skipped; or
   assert.equal(s.tests.get('X')!.batch, 'batch_0001');
   assert.equal(s.expected, 3);
 });
+
+for (const [where, spoolInMemory] of [
+  ['in memory', undefined],
+  ['on disk', 256],
+] as const) {
+  test(`a field a winning record lacks keeps its earlier value (row text ${where})`, () => {
+    const s = createMergeState({ spoolInMemory, csv: true });
+    addExpected(s, { id: 'N', name: 'from the suite', tags: ['s'] });
+    addResult(s, rec('N', 'passed', '2026-01-01T10:00:00.000Z', { name: '' }));
+    addResult(s, rec('R', 'failed', '2026-01-01T10:00:00.000Z', { runId: 'run1', worker: 3, shard: '1/2', name: 'r' }));
+    addResult(s, rec('R', 'passed', '2026-01-01T10:00:01.000Z', { shard: null }));
+    for (let i = 0; i < 50; i++) addResult(s, rec(`F${i}`, 'passed', undefined, { name: `filler ${i}` }));
+    const n = s.tests.get('N')!;
+    assert.deepEqual([n.name, n.status, n.tags], ['from the suite', 'passed', ['s']]);
+    const r = s.tests.get('R')!;
+    assert.deepEqual(
+      [r.name, r.runId, r.worker, r.shard, r.status, r.attempts, r.records, r.flaky],
+      ['r', 'run1', 3, '1/2', 'passed', 2, 2, true],
+    );
+    assert.equal(s.tests.spool.onDisk, spoolInMemory !== undefined);
+    s.tests.close();
+  });
+}
+
+test('a batch named after the suite row was written rewrites its text; rendered CSV equals CSV rendered later', () => {
+  const withCsv = createMergeState({ csv: true });
+  const without = createMergeState();
+  for (const s of [withCsv, without]) {
+    addExpected(s, { id: 'X', name: '=cmd()', tags: ['a', 'b'] });
+    addExpected(s, { id: 'X', batch: 'batch_0002' });
+    addResult(
+      s,
+      rec('Y', 'failed', '2026-01-01T10:00:00.000Z', {
+        name: 'with, comma "and" quote',
+        failures: [{ check: 'status', expected: '2xx', actual: '500' }],
+        response: { status: 500, bytes: 12 },
+      }),
+    );
+    addResult(s, rec('Z', 'error', undefined, { error: { code: 'ETIMEDOUT', message: 'line\nbreak' }, attempts: 0 }));
+  }
+  assert.equal(withCsv.tests.get('X')!.batch, 'batch_0002');
+  assert.equal(withCsv.tests.get('X')!.status, 'missing');
+  for (let i = 0; i < 3; i++) {
+    assert.equal(withCsv.tests.csvText(i), without.tests.csvText(i));
+    assert.equal(withCsv.tests.recordText(i), without.tests.recordText(i));
+  }
+  assert.match(withCsv.tests.csvText(0), /^X,'=cmd\(\),missing,,,0,missing: no result recorded,,batch_0002,a;b\n$/);
+  assert.match(withCsv.tests.csvText(1), /^Y,"with, comma ""and"" quote",failed,500,10,1,/);
+});

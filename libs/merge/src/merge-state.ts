@@ -1,7 +1,21 @@
 import { createTeardownTally, type TeardownTally } from '@capi/core';
 import { addPhaseResult, createPhaseTally, type PhaseTally } from './flow-summary.js';
-import { isoToMs } from './iso-time.js';
-import { FLAG_BAD, FLAG_DETAILS, FLAG_FLAKY, FLAG_UNSENT, STATUS_CODE, TestTable } from './test-table.js';
+import { fastIsoToMs } from './iso-time.js';
+import type { MergedTest } from './merged-test.js';
+import { fieldsOf } from './row-text.js';
+import {
+  FLAG_BAD,
+  FLAG_FLAKY,
+  FLAG_HAS_NAME,
+  FLAG_HAS_RUN,
+  FLAG_HAS_SHARD,
+  FLAG_RERUN,
+  FLAG_STOPPED,
+  FLAG_UNSENT,
+  STATUS_CODE,
+  type TableOptions,
+  TestTable,
+} from './test-table.js';
 
 /** The merged view: one row per id, in first-seen order (suite order when a suite is known). */
 export interface MergeState {
@@ -18,9 +32,9 @@ export interface MergeState {
   teardown: TeardownTally;
 }
 
-export function createMergeState(): MergeState {
+export function createMergeState(opts: TableOptions = {}): MergeState {
   return {
-    tests: new TestTable(),
+    tests: new TestTable(opts),
     recordsRead: 0,
     superseded: 0,
     expected: 0,
@@ -46,25 +60,59 @@ export function addExpected(state: MergeState, t: ExpectedTest): void {
   const table = state.tests;
   const known = table.indexOf(t.id);
   if (known !== undefined) {
-    if (table.records[known] === 0 && table.batch[known] === 0 && t.batch)
-      table.batch[known] = table.batchPool.code(t.batch);
+    if (table.records[known] === 0 && table.batch[known] === 0 && t.batch) {
+      // A later batch file names the batch the suite did not: its text is written again.
+      const before = table.view(known);
+      table.setBatch(known, table.batchPool.code(t.batch));
+      table.setText(known, { ...fieldsOf(before), batch: t.batch });
+    }
     return;
   }
   state.expected++;
   const i = table.add(t.id);
-  table.names[i] = t.name || t.id;
-  table.tags[i] = table.tagPool.code(t.tags);
-  table.batch[i] = table.batchPool.code(t.batch);
-  table.status[i] = STATUS_CODE[t.enabled === false ? 'skipped' : 'missing'];
-  table.flow[i] = table.flowPool.code(t.flow);
+  const name = t.name || t.id;
+  const status = t.enabled === false ? 'skipped' : 'missing';
+  table.setTags(i, table.tagPool.code(t.tags));
+  table.setBatch(i, table.batchPool.code(t.batch));
+  table.setFlow(i, table.flowPool.code(t.flow));
+  table.status[i] = STATUS_CODE[status];
+  table.flags[i] = name === t.id ? 0 : FLAG_HAS_NAME;
+  table.setText(i, {
+    id: t.id,
+    name,
+    status,
+    startedAt: null,
+    durationMs: 0,
+    httpStatus: null,
+    responseBytes: null,
+    failures: null,
+    error: null,
+    batch: table.batchPool.values[table.batch[i] as number] ?? null,
+    worker: null,
+    runId: null,
+    tags: table.tagPool.values[table.tags[i] as number] as string[],
+    shard: null,
+    flow: table.flowPool.values[table.flow[i] as number] ?? null,
+    flowRun: 0,
+  });
 }
 
 type Obj = Record<string, unknown>;
 
 const isBad = (status: unknown) => status === 'failed' || status === 'error';
 
-function startMs(v: unknown): number {
-  return typeof v === 'string' && v !== '' ? isoToMs(v) : Number.NaN;
+/** A record's start: epoch ms (NaN: unknown) and the text the merged record gives (the canonical text as it is, else toISOString). */
+interface Start {
+  ms: number;
+  text: string | null;
+}
+
+function startOf(v: unknown): Start {
+  if (typeof v !== 'string' || v === '') return { ms: Number.NaN, text: null };
+  const fast = fastIsoToMs(v);
+  if (!Number.isNaN(fast)) return { ms: fast, text: v };
+  const ms = Date.parse(v);
+  return { ms, text: Number.isNaN(ms) ? null : new Date(ms).toISOString() };
 }
 
 /**
@@ -93,36 +141,74 @@ function neverSent(v: Obj, response: Obj | null | undefined): boolean {
   return v.durationMs === 0 && typeof code === 'string' && PRE_SEND.has(code);
 }
 
-/** Copies the winning record into row i; a field the record does not carry keeps its value. */
-function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
+const hasName = (v: Obj) => typeof v.name === 'string' && v.name !== '';
+
+/**
+ * The row's earlier text, when the new record lacks a field that text holds (a name,
+ * run id, worker or shard keeps its value): read back only then, which is rare.
+ */
+function earlier(state: MergeState, i: number, v: Obj): MergedTest | null {
+  const flags = state.tests.flags[i] as number;
+  const lacks =
+    ((flags & FLAG_HAS_NAME) !== 0 && !hasName(v)) ||
+    ((flags & FLAG_HAS_RUN) !== 0 && (typeof v.runId !== 'string' || typeof v.worker !== 'number')) ||
+    ((flags & FLAG_HAS_SHARD) !== 0 && typeof v.shard !== 'string');
+  return lacks ? state.tests.view(i) : null;
+}
+
+/**
+ * Makes the record row i's winner: its columns, and its report text rendered into the
+ * spool. A field the record does not carry keeps its value.
+ */
+function take(state: MergeState, i: number, v: Obj, started: Start): void {
   const table = state.tests;
-  if (typeof v.name === 'string' && v.name !== '') table.names[i] = v.name;
-  table.status[i] = STATUS_CODE[v.status as keyof typeof STATUS_CODE];
-  table.duration[i] = typeof v.durationMs === 'number' ? v.durationMs : 0;
+  const before = earlier(state, i, v);
+  const id = v.id as string;
+  const name = hasName(v) ? (v.name as string) : (before?.name ?? id);
+  const status = v.status as keyof typeof STATUS_CODE;
+  table.status[i] = STATUS_CODE[status];
+  const duration = typeof v.durationMs === 'number' ? v.durationMs : 0;
+  table.duration[i] = duration;
   const r = v.response as Obj | null | undefined;
-  table.http[i] = r && typeof r.status === 'number' ? r.status : -1;
-  table.bytes[i] = r && typeof r.bytes === 'number' && r.bytes >= 0 ? r.bytes : -1;
-  const failures = v.failures as Array<{ check: string; expected: string; actual: string }> | undefined;
-  const error = v.error as { code: string; message: string } | null | undefined;
-  // Most records have neither: the maps are only touched for rows that have or had details.
-  const flags = table.flags[i] as number;
-  if (flags & FLAG_DETAILS) {
-    table.failures.delete(i);
-    table.errors.delete(i);
-  }
-  const hasFailures = failures !== undefined && failures.length > 0;
-  if (hasFailures) table.failures.set(i, failures);
-  if (error) table.errors.set(i, error);
-  const details = hasFailures || error ? flags | FLAG_DETAILS : flags & ~FLAG_DETAILS;
-  table.flags[i] = neverSent(v, r) ? details | FLAG_UNSENT : details & ~FLAG_UNSENT;
-  if (typeof v.batch === 'string') table.batch[i] = table.batchPool.code(v.batch);
-  if (Array.isArray(v.tags)) table.tags[i] = table.tagPool.code(v.tags as string[]);
-  table.start[i] = startedAtMs;
-  if (typeof v.runId === 'string') table.runId[i] = table.runIdPool.code(v.runId);
-  if (typeof v.worker === 'number') table.worker[i] = v.worker;
-  if (typeof v.shard === 'string') table.shard[i] = table.shardPool.code(v.shard);
-  if (typeof v.flow === 'string') table.flow[i] = table.flowPool.code(v.flow);
-  table.flowRun[i] = typeof v.flowRun === 'number' && v.flowRun >= 1 ? Math.min(v.flowRun, 65535) : 1;
+  // As 32-bit integers, as the columns these were kept in before; negative is none.
+  const http = r && typeof r.status === 'number' ? r.status | 0 : -1;
+  const bytes = r && typeof r.bytes === 'number' && r.bytes >= 0 ? r.bytes : null;
+  const failures = v.failures as unknown[] | undefined;
+  const error = v.error as { code?: unknown } | null | undefined;
+  if (typeof v.batch === 'string') table.setBatch(i, table.batchPool.code(v.batch));
+  if (Array.isArray(v.tags)) table.setTags(i, table.tagPool.code(v.tags as string[]));
+  if (typeof v.flow === 'string') table.setFlow(i, table.flowPool.code(v.flow));
+  table.start[i] = started.ms;
+  const runId = typeof v.runId === 'string' ? v.runId : (before?.runId ?? null);
+  const worker = typeof v.worker === 'number' ? v.worker | 0 : (before?.worker ?? null);
+  const shard = typeof v.shard === 'string' ? v.shard : (before?.shard ?? null);
+  const flowRun = typeof v.flowRun === 'number' && v.flowRun >= 1 ? Math.min(v.flowRun, 65535) & 0xffff : 1;
+  let flags = (table.flags[i] as number) & (FLAG_BAD | FLAG_FLAKY);
+  if (neverSent(v, r)) flags |= FLAG_UNSENT;
+  if (status === 'error' && error?.code === 'FLOW_STOPPED') flags |= FLAG_STOPPED;
+  if (flowRun > 1) flags |= FLAG_RERUN;
+  if (name !== id) flags |= FLAG_HAS_NAME;
+  if (runId !== null || (worker !== null && worker >= 0)) flags |= FLAG_HAS_RUN;
+  if (shard !== null) flags |= FLAG_HAS_SHARD;
+  table.flags[i] = flags;
+  table.setText(i, {
+    id,
+    name,
+    status,
+    startedAt: started.text,
+    durationMs: duration,
+    httpStatus: http < 0 ? null : http,
+    responseBytes: http < 0 ? null : bytes,
+    failures: failures !== undefined && failures.length > 0 ? failures : null,
+    error: error ? error : null,
+    batch: table.batchPool.values[table.batch[i] as number] ?? null,
+    worker: worker !== null && worker >= 0 ? worker : null,
+    runId,
+    tags: table.tagPool.values[table.tags[i] as number] as string[],
+    shard,
+    flow: table.flowPool.values[table.flow[i] as number] ?? null,
+    flowRun,
+  });
 }
 
 /** Folds one validated result record into the state. */
@@ -137,17 +223,17 @@ export function addResult(state: MergeState, v: Obj): void {
   const table = state.tests;
   const id = v.id as string;
   const attempts = typeof v.attempts === 'number' ? v.attempts : 1;
-  const startedAtMs = startMs(v.startedAt);
+  const started = startOf(v.startedAt);
   let i = table.indexOf(id);
   if (i === undefined) {
     i = table.add(id);
-    take(state, i, v, startedAtMs);
+    take(state, i, v, started);
   } else if (table.records[i] === 0) {
     // A suite id's first result: the suite lends what the record does not say.
-    take(state, i, v, startedAtMs);
+    take(state, i, v, started);
   } else {
     state.superseded++;
-    if (wins(table.start[i] as number, startedAtMs)) take(state, i, v, startedAtMs);
+    if (wins(table.start[i] as number, started.ms)) take(state, i, v, started);
   }
   let flags = table.flags[i] as number;
   // Any failed or errored try of this id (a record, or a retried attempt inside one).
@@ -155,6 +241,5 @@ export function addResult(state: MergeState, v: Obj): void {
   const passed = table.status[i] === STATUS_CODE.passed;
   flags = passed && flags & FLAG_BAD ? flags | FLAG_FLAKY : flags & ~FLAG_FLAKY;
   table.flags[i] = flags;
-  table.records[i] = (table.records[i] as number) + 1;
-  table.attempts[i] = (table.attempts[i] as number) + attempts;
+  table.countRecord(i, attempts);
 }

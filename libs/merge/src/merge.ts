@@ -147,7 +147,29 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
     );
   const reportDir = opts.reportDir ? resolve(cwd, opts.reportDir) : runs[0] ? runPaths(runs[0].dir).report : cwd;
   const outputs = planOutputs(opts, reportDir, cwd, runs.length > 0 || !!opts.reportDir);
-  const state = createMergeState();
+  // Only the text summary: no report lists every row, so rows that passed keep their name only.
+  const listsRows = [outputs.json, outputs.csv, outputs.ndjson, outputs.junit, outputs.html, outputs.merged];
+  const state = createMergeState({ csv: outputs.csv !== undefined, short: listsRows.every((o) => o === undefined) });
+  try {
+    return await mergeInto(state, opts, { cwd, thresholds, inputs, runs, defaultSet, reportDir, outputs });
+  } finally {
+    // The spool's temp file is unlinked already; this frees its descriptor.
+    state.tests.close();
+  }
+}
+
+interface Plan {
+  cwd: string;
+  thresholds: ReturnType<typeof parseThreshold>[];
+  inputs: MergeInput[];
+  runs: RunFolderFiles[];
+  defaultSet: boolean;
+  reportDir: string;
+  outputs: Outputs;
+}
+
+async function mergeInto(state: MergeState, opts: MergeOptions, plan: Plan): Promise<MergeOutcome> {
+  const { cwd, thresholds, inputs, runs, defaultSet, reportDir, outputs } = plan;
   await readExpected(state, inputs, runs, opts, cwd);
   const skippedLines = await readInputs(state, inputs, runs, opts);
   // Nothing at all is not a pass: `capi-split bad.csv | capi-exec | capi-merge` must not
@@ -195,7 +217,7 @@ async function writeOutputs(
     sinks.push(sink);
     return sink;
   };
-  const tests = () => state.tests.values();
+  const table = state.tests;
   const meta = {
     title: ctx.title,
     generatedAt: (ctx.now ?? new Date()).toISOString(),
@@ -204,13 +226,13 @@ async function writeOutputs(
     runId: ctx.title.startsWith('capi_') ? ctx.title : null,
   };
   try {
-    if (outputs.ndjson) await writeMergedNdjson(await open(outputs.ndjson), tests());
-    if (outputs.json) await writeJsonReport(await open(outputs.json), tests(), summary, thresholds, meta);
-    if (outputs.csv) await writeCsvReport(await open(outputs.csv), tests());
+    if (outputs.ndjson) await writeMergedNdjson(await open(outputs.ndjson), table);
+    if (outputs.json) await writeJsonReport(await open(outputs.json), table, summary, thresholds, meta);
+    if (outputs.csv) await writeCsvReport(await open(outputs.csv), table);
     if (outputs.report) await (await open(outputs.report)).write(textReport(summary, thresholds, verdict, ctx.title));
-    if (outputs.html) await writeHtmlReport(await open(outputs.html), tests, summary, ctx.title, verdict);
-    if (outputs.junit) await writeJunitReport(await open(outputs.junit), tests(), ctx.title);
-    if (outputs.merged) await writeMergedNdjson(await open(outputs.merged), tests());
+    if (outputs.html) await writeHtmlReport(await open(outputs.html), table, summary, ctx.title, verdict);
+    if (outputs.junit) await writeJunitReport(await open(outputs.junit), table, ctx.title);
+    if (outputs.merged) await writeMergedNdjson(await open(outputs.merged), table);
     for (const s of sinks) await s.finish();
   } catch (err) {
     await Promise.allSettled(sinks.map((s) => s.abort()));

@@ -7,8 +7,8 @@ import { textReport } from './text-report.js';
 const T0 = Date.parse('2026-01-01T10:00:00.000Z');
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 
-function sample() {
-  const s = createMergeState();
+function sample(opts: Parameters<typeof createMergeState>[0] = {}) {
+  const s = createMergeState(opts);
   addExpected(s, { id: 'gone', batch: 'b2' });
   for (let i = 0; i < 10; i++)
     addResult(s, {
@@ -173,4 +173,15 @@ test('tests that never sent a request count in the totals but not in the latency
   const again = summarizeMerge(s);
   assert.equal(again.notSent, 1);
   assert.equal(again.latency.mean, 1950 / 6);
+});
+
+test('the summary and text report are the same whether rows keep their full text, only their name, or go to disk', () => {
+  const full = summarizeMerge(sample());
+  for (const opts of [{ short: true }, { short: true, spoolInMemory: 64 }, { csv: true, spoolInMemory: 64 }]) {
+    const state = sample(opts);
+    const other = summarizeMerge(state);
+    assert.deepEqual(other, full, JSON.stringify(opts));
+    assert.equal(textReport(other, [], 'failed', 't'), textReport(full, [], 'failed', 't'));
+    state.tests.close();
+  }
 });

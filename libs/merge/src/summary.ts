@@ -3,8 +3,8 @@ import { type Histogram, histogram, type Timeline, timeline } from './chart-data
 import { countFlows, type FlowCounts, type PhaseTally } from './flow-summary.js';
 import type { MergeState } from './merge-state.js';
 import { errorText, failureText, type MergedStatus, type MergedTest } from './merged-test.js';
-import { percentile } from './percentile.js';
 import { reasonOf } from './reason.js';
+import { selectKth } from './select.js';
 import { FLAG_FLAKY, FLAG_UNSENT, STATUS_CODE, STATUSES, type TestTable } from './test-table.js';
 
 /** The counts of a merge: core's, without `done` (every test is there), with `missing`, `flaky` and `total`. */
@@ -166,6 +166,22 @@ function keepSlowest(slowest: number[], duration: Float64Array, i: number, n = 1
   if (slowest.length > n) slowest.pop();
 }
 
+/** Nearest-rank percentile of the sampled durations (percentile.ts's rule), exact. */
+function latencyAt(duration: Float64Array, sampled: Uint8Array, size: number, n: number, p: number): number {
+  if (n === 0) return 0;
+  const rank = Math.ceil((p / 100) * n);
+  return selectKth(duration, sampled, size, Math.min(n - 1, Math.max(0, rank - 1)));
+}
+
+/** The end of every test that ran and says when it started (the timeline's input). */
+function eachEnd(table: TestTable, add: (end: number) => void): void {
+  const { status, start, duration } = table;
+  for (let i = 0; i < table.size; i++) {
+    const startMs = start[i] as number;
+    if ((status[i] as number) <= STATUS_CODE.error && !Number.isNaN(startMs)) add(startMs + (duration[i] as number));
+  }
+}
+
 /** Group keys by pool code: the batch of each batch code, the tags of each tag-list code. */
 function groupKeys(table: TestTable, batches: GroupAcc, tags: GroupAcc) {
   const batchKey = Int32Array.from(table.batchPool.values, (b) => batches.keyOf(b ?? '(none)'));
@@ -190,9 +206,9 @@ export function summarizeMerge(state: MergeState): Summary {
   const batches = new GroupAcc();
   const { batchKey, tagKeys } = groupKeys(table, batches, tags);
   const groups = new Map<string, FailureGroup>();
-  const durations = new Float64Array(size);
-  const ends = new Float64Array(size);
-  let timed = 0;
+  // The latency samples: rows that ran and sent a request (no copy of their durations: select.ts).
+  const sampled = new Uint8Array(size);
+  let max = Number.NEGATIVE_INFINITY;
   const slowest: number[] = [];
   const flaky: string[] = [];
   const missing: string[] = [];
@@ -212,9 +228,9 @@ export function summarizeMerge(state: MergeState): Summary {
     byStatus[s] = (byStatus[s] as number) + 1;
     if (isFlaky) {
       counts.flaky++;
-      if (flaky.length < MAX_LIST) flaky.push(table.ids[i] as string);
+      if (flaky.length < MAX_LIST) flaky.push(table.idOf(i));
     }
-    if (s === STATUS_CODE.missing && missing.length < MAX_LIST) missing.push(table.ids[i] as string);
+    if (s === STATUS_CODE.missing && missing.length < MAX_LIST) missing.push(table.idOf(i));
     batches.bump(batchKey[table.batch[i] as number] as number, s, isFlaky, d);
     const tk = tagKeys[table.tags[i] as number] as Int32Array;
     for (let j = 0; j < tk.length; j++) tags.bump(tk[j] as number, s, isFlaky, d);
@@ -225,21 +241,22 @@ export function summarizeMerge(state: MergeState): Summary {
     summedMs += d;
     if ((flags[i] as number) & FLAG_UNSENT) notSent++;
     else {
-      durations[n++] = d;
+      sampled[i] = 1;
+      n++;
+      if (d > max || (d === 0 && Object.is(max, -0))) max = d;
       latencySum += d;
       keepSlowest(slowest, duration, i);
     }
     const startMs = start[i] as number;
     if (!Number.isNaN(startMs)) {
       const end = startMs + d;
-      ends[timed++] = end;
       if (startMs < first) first = startMs;
       if (end > last) last = end;
     }
   }
   counts.total = size;
   for (let s = 0; s < STATUSES.length; s++) counts[countOf(STATUSES[s] as MergedStatus)] = byStatus[s] as number;
-  const sorted = durations.subarray(0, n).sort();
+  const at = (p: number) => latencyAt(duration, sampled, size, n, p);
   const wallMs = Number.isFinite(first) ? Math.max(0, last - first) : 0;
   return {
     counts,
@@ -250,17 +267,17 @@ export function summarizeMerge(state: MergeState): Summary {
     summedMs,
     throughput: wallMs > 0 ? ranCount / (wallMs / 1000) : 0,
     latency: {
-      p50: percentile(sorted, 50),
-      p90: percentile(sorted, 90),
-      p95: percentile(sorted, 95),
-      p99: percentile(sorted, 99),
-      max: n > 0 ? (sorted[n - 1] as number) : 0,
+      p50: at(50),
+      p90: at(90),
+      p95: at(95),
+      p99: at(99),
+      max: n > 0 ? max : 0,
       mean: n > 0 ? latencySum / n : 0,
     },
     notSent,
     slowest: slowest.map((i) => ({
-      id: table.ids[i] as string,
-      name: table.names[i] as string,
+      id: table.idOf(i),
+      name: table.view(i).name,
       durationMs: duration[i] as number,
       status: table.statusOf(i),
     })),
@@ -273,7 +290,9 @@ export function summarizeMerge(state: MergeState): Summary {
     superseded: state.superseded,
     flows: countFlows(table),
     phases: state.phases,
-    timeline: timeline(ends.subarray(0, timed), first, wallMs),
-    histogram: histogram(sorted),
+    timeline: timeline((add) => eachEnd(table, add), first, wallMs),
+    histogram: histogram(n, at(99), max, (add) => {
+      for (let i = 0; i < size; i++) if (sampled[i] === 1) add(duration[i] as number);
+    }),
   };
 }

@@ -1,15 +1,31 @@
 import type { CheckFailure, ResultError } from '@capi/core';
+import { ensure, growable, widen } from './growable.js';
 import { IdIndex } from './id-index.js';
 import { StringPool, TagPool } from './interner.js';
 import type { MergedStatus, MergedTest } from './merged-test.js';
+import {
+  csvLine,
+  csvText,
+  fieldsOf,
+  type Pieces,
+  piecesOf,
+  type RowFields,
+  recordText,
+  renderName,
+  renderRow,
+} from './row-text.js';
+import { Spool } from './spool.js';
 
 /**
- * The merged tests, one row per id, stored by column: numbers in typed arrays (never
- * traced by the garbage collector), strings and the rare failure details in plain
- * arrays. A million ids cost a few arrays instead of a million objects, which kept the
- * old-space collector busy. A row's batch, tag list, run id and shard are codes into
- * pools of distinct values (interner.ts). `values()` and `get()` hand out MergedTest
- * snapshots; the summary reads the columns directly.
+ * The merged tests, one row per id. Memory holds only what deduplication and the summary
+ * need, by column in typed arrays (never traced by the garbage collector): status, flags,
+ * start, duration, attempts, records, the batch, tag-list and flow codes (pools of
+ * distinct values, interner.ts), the id's bytes (id-index.ts) and where the row's text
+ * is in the spool. Everything else the reports show (name, response, failed checks,
+ * error, run id, worker, shard) is rendered into report text once, when a record wins,
+ * and kept in the spool (spool.ts, row-text.ts): about 60 bytes per id in memory instead
+ * of ~180, whatever the names and failures weigh. `view`, `get` and `values` read a row
+ * back as a MergedTest; the reports copy the rendered text.
  */
 
 /** Status names by code. */
@@ -17,52 +33,75 @@ export const STATUSES: MergedStatus[] = ['passed', 'failed', 'error', 'skipped',
 export const STATUS_CODE: Record<MergedStatus, number> = { passed: 0, failed: 1, error: 2, skipped: 3, missing: 4 };
 export const FLAG_FLAKY = 1;
 export const FLAG_BAD = 2;
-/** The row has an entry in `failures` or `errors`. */
-export const FLAG_DETAILS = 4;
 /** The winning record never sent a request (no response, and no try or no time): no latency. */
-export const FLAG_UNSENT = 8;
+export const FLAG_UNSENT = 4;
+/** The winning record is a FLOW_STOPPED error (flow-summary.ts). */
+export const FLAG_STOPPED = 8;
+/** The winning record came from a flow run again on resume (flowRun > 1). */
+export const FLAG_RERUN = 16;
+/**
+ * The row's text holds a name other than the id, a run id or worker, a shard: a later
+ * record without that field keeps it (merge-state.ts), so only then is the text read back.
+ */
+export const FLAG_HAS_NAME = 32;
+export const FLAG_HAS_RUN = 64;
+export const FLAG_HAS_SHARD = 128;
 
-function grow<T extends Float64Array | Int32Array | Uint8Array | Uint16Array | Uint32Array>(a: T, size: number): T {
-  const next = new (a.constructor as new (n: number) => T)(size);
-  next.set(a);
-  return next;
+type Codes = Uint8Array | Uint16Array | Uint32Array;
+
+/**
+ * A code or count column as narrow as its largest value: most runs have under 256
+ * batches and tag lists, and attempts and records are mostly 1.
+ */
+function fit(a: Codes, value: number): Codes {
+  if (value <= 0xff || (value <= 0xffff && !(a instanceof Uint8Array)) || a instanceof Uint32Array) return a;
+  return value <= 0xffff ? widen(a, Uint16Array) : widen(a, Uint32Array);
+}
+
+export interface TableOptions {
+  /** Render each row's CSV text too (a CSV report is asked for). */
+  csv?: boolean;
+  /**
+   * No report lists every row (only the text summary is asked for): a row that passed,
+   * was skipped or is missing keeps only its name, the one thing the summary may show of
+   * it (the slowest tests); failed and errored rows keep their full text (failure groups).
+   */
+  short?: boolean;
+  /** Bytes of row text kept in memory before the spool moves to a temp file. */
+  spoolInMemory?: number;
 }
 
 export class TestTable {
   private capacity = 1024;
   size = 0;
-  readonly ids: string[] = [];
-  private readonly index = new IdIndex(this.ids);
-  names: string[] = [];
+  private readonly index = new IdIndex();
+  readonly spool: Spool;
+  readonly csv: boolean;
+  readonly short: boolean;
   readonly batchPool = new StringPool();
   readonly tagPool = new TagPool();
-  readonly runIdPool = new StringPool();
-  readonly shardPool = new StringPool();
   /** Flow names (flow-summary.ts). */
   readonly flowPool = new StringPool();
-  /** Failed checks and errors by row; most rows have none. */
-  failures = new Map<number, CheckFailure[]>();
-  errors = new Map<number, ResultError>();
   /** Codes into the pools above; 0 is none. */
-  batch = new Uint32Array(this.capacity);
-  tags = new Uint32Array(this.capacity);
-  runId = new Uint32Array(this.capacity);
-  shard = new Uint32Array(this.capacity);
-  flow = new Uint32Array(this.capacity);
-  /** The winning record's `flowRun` (1: its first run; 0: none yet). */
-  flowRun = new Uint16Array(this.capacity);
-  status = new Uint8Array(this.capacity);
-  flags = new Uint8Array(this.capacity);
-  attempts = new Uint32Array(this.capacity);
-  records = new Uint32Array(this.capacity);
-  /** -1: no HTTP status; -1 worker: none. */
-  http = new Int32Array(this.capacity);
-  worker = new Int32Array(this.capacity);
-  duration = new Float64Array(this.capacity);
-  /** response.bytes; -1: none. */
-  bytes = new Float64Array(this.capacity);
+  batch: Codes = growable(Uint8Array, this.capacity);
+  tags: Codes = growable(Uint8Array, this.capacity);
+  flow: Codes = growable(Uint8Array, this.capacity);
+  status = growable(Uint8Array, this.capacity);
+  flags = growable(Uint8Array, this.capacity);
+  /** Counts summed over the id's records (as narrow as they fit: setCounts). */
+  attempts: Codes = growable(Uint8Array, this.capacity);
+  records: Codes = growable(Uint8Array, this.capacity);
+  duration = growable(Float64Array, this.capacity);
   /** NaN: unknown. */
-  start = new Float64Array(this.capacity);
+  start = growable(Float64Array, this.capacity);
+  /** The row's text in the spool (a Spool reference; 0: none yet). */
+  text = growable(Uint32Array, this.capacity);
+
+  constructor(opts: TableOptions = {}) {
+    this.csv = opts.csv ?? false;
+    this.short = opts.short ?? false;
+    this.spool = new Spool(opts.spoolInMemory);
+  }
 
   indexOf(id: string): number | undefined {
     const i = this.index.find(id);
@@ -73,69 +112,128 @@ export class TestTable {
     return this.index.find(id) >= 0;
   }
 
+  idOf(i: number): string {
+    return this.index.idOf(i);
+  }
+
   /** Appends a row for a new id and returns its index; the caller fills it. */
   add(id: string): number {
     if (this.size === this.capacity) this.resize(this.capacity * 2);
-    const i = this.size++;
-    this.ids.push(id);
-    this.index.insert(id, i);
-    this.names.push(id);
-    this.http[i] = -1;
-    this.bytes[i] = -1;
-    this.worker[i] = -1;
+    const i = this.index.insert(id);
+    this.size++;
     this.start[i] = Number.NaN;
     return i;
   }
 
+  setBatch(i: number, code: number): void {
+    this.batch = fit(this.batch, code);
+    this.batch[i] = code;
+  }
+
+  setTags(i: number, code: number): void {
+    this.tags = fit(this.tags, code);
+    this.tags[i] = code;
+  }
+
+  setFlow(i: number, code: number): void {
+    this.flow = fit(this.flow, code);
+    this.flow[i] = code;
+  }
+
+  /** Adds one record's attempts to row i. */
+  countRecord(i: number, attempts: number): void {
+    const records = (this.records[i] as number) + 1;
+    const total = Math.min((this.attempts[i] as number) + attempts, 0xffffffff);
+    this.records = fit(this.records, records);
+    this.attempts = fit(this.attempts, total);
+    this.records[i] = records;
+    this.attempts[i] = total;
+  }
+
+  // Rendered batch, tags and flow by their codes (row-text.ts Pieces), for the last few combinations.
+  private readonly pieceCache = new Map<number, Pieces>();
+
+  /** Stores the row's text (batch, tags and flow are the row's codes'). */
+  setText(i: number, f: RowFields): void {
+    if (this.short && f.status !== 'failed' && f.status !== 'error') {
+      this.text[i] = this.spool.append(renderName(f));
+      return;
+    }
+    const b = this.batch[i] as number;
+    const t = this.tags[i] as number;
+    const fl = this.flow[i] as number;
+    // One small integer for the three codes while they are under 1024 (nearly always); otherwise no cache.
+    const key = b < 0x400 && t < 0x400 && fl < 0x400 ? (b << 20) | (t << 10) | fl : -1;
+    let pieces = key < 0 ? undefined : this.pieceCache.get(key);
+    if (pieces === undefined) {
+      pieces = piecesOf(f.batch, f.tags, f.flow);
+      if (key >= 0) {
+        if (this.pieceCache.size >= 4096) this.pieceCache.clear();
+        this.pieceCache.set(key, pieces);
+      }
+    }
+    f.pieces = pieces;
+    this.text[i] = this.spool.append(renderRow(f, this.csv));
+  }
+
   private resize(n: number): void {
     this.capacity = n;
-    this.batch = grow(this.batch, n);
-    this.tags = grow(this.tags, n);
-    this.runId = grow(this.runId, n);
-    this.shard = grow(this.shard, n);
-    this.flow = grow(this.flow, n);
-    this.flowRun = grow(this.flowRun, n);
-    this.status = grow(this.status, n);
-    this.flags = grow(this.flags, n);
-    this.attempts = grow(this.attempts, n);
-    this.records = grow(this.records, n);
-    this.http = grow(this.http, n);
-    this.worker = grow(this.worker, n);
-    this.duration = grow(this.duration, n);
-    this.bytes = grow(this.bytes, n);
-    this.start = grow(this.start, n);
+    this.batch = ensure(this.batch, n);
+    this.tags = ensure(this.tags, n);
+    this.flow = ensure(this.flow, n);
+    this.status = ensure(this.status, n);
+    this.flags = ensure(this.flags, n);
+    this.attempts = ensure(this.attempts, n);
+    this.records = ensure(this.records, n);
+    this.duration = ensure(this.duration, n);
+    this.start = ensure(this.start, n);
+    this.text = ensure(this.text, n);
   }
 
   statusOf(i: number): MergedStatus {
     return STATUSES[this.status[i] as number] as MergedStatus;
   }
 
-  view(i: number): MergedTest {
-    const http = this.http[i] as number;
-    const bytes = this.bytes[i] as number;
-    const worker = this.worker[i] as number;
+  /** The merged result record's JSON text (toResultRecord's form). */
+  recordText(i: number): string {
     const flags = this.flags[i] as number;
+    const entry = this.spool.read(this.text[i] as number);
+    return recordText(entry, this.attempts[i] as number, (flags & FLAG_FLAKY) !== 0, this.records[i] as number);
+  }
+
+  /** The row's CSV line (csv-report.ts's columns). */
+  csvText(i: number): string {
+    const text = this.csv ? csvText(this.spool.read(this.text[i] as number), this.attempts[i] as number) : null;
+    return text ?? csvLine(fieldsOf(this.view(i)), this.attempts[i] as number);
+  }
+
+  view(i: number): MergedTest {
+    const r = JSON.parse(this.recordText(i));
+    const flags = this.flags[i] as number;
+    const records = this.records[i] as number;
+    // What the columns hold comes from them; the rest from the text (a short row's text
+    // has only the name: absent fields are none).
     return {
-      id: this.ids[i] as string,
-      name: this.names[i] as string,
+      id: r.id ?? this.idOf(i),
+      name: r.name,
       status: this.statusOf(i),
       attempts: this.attempts[i] as number,
-      records: this.records[i] as number,
+      records,
       durationMs: this.duration[i] as number,
-      httpStatus: http < 0 ? null : http,
-      responseBytes: bytes < 0 ? null : bytes,
-      failures: this.failures.get(i) ?? null,
-      error: this.errors.get(i) ?? null,
+      httpStatus: r.response ? r.response.status : null,
+      responseBytes: r.response?.bytes ?? null,
+      failures: r.failures?.length > 0 ? (r.failures as CheckFailure[]) : null,
+      error: (r.error ?? null) as ResultError | null,
       batch: this.batchPool.values[this.batch[i] as number] ?? null,
       tags: this.tagPool.values[this.tags[i] as number] as string[],
       startedAtMs: this.start[i] as number,
       flaky: (flags & FLAG_FLAKY) !== 0,
       hadBad: (flags & FLAG_BAD) !== 0,
-      runId: this.runIdPool.values[this.runId[i] as number] ?? null,
-      worker: worker < 0 ? null : worker,
-      shard: this.shardPool.values[this.shard[i] as number] ?? null,
+      runId: r.runId ?? null,
+      worker: r.worker ?? null,
+      shard: r.shard ?? null,
       flow: this.flowPool.values[this.flow[i] as number] ?? null,
-      flowRun: this.flowRun[i] as number,
+      flowRun: r.flowRun ?? (records > 0 ? 1 : 0),
     };
   }
 
@@ -146,5 +244,10 @@ export class TestTable {
 
   *values(): IterableIterator<MergedTest> {
     for (let i = 0; i < this.size; i++) yield this.view(i);
+  }
+
+  /** Closes the spool's temp file (the merge is over). */
+  close(): void {
+    this.spool.close();
   }
 }
