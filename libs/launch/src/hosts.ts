@@ -95,5 +95,15 @@ export function readHosts(value: string): HostEntry[] {
   return parseHosts(text, (n) => (n > 0 ? `${value}:${n}` : value), '\n');
 }
 
+/** run.json `options.remote`: a `--hosts` run (remote-run.ts). */
+export interface RemoteOptions {
+  /** Each host with its workers fixed at launch (its `N/`, else `--parallel`). */
+  hosts: { login: string; jobs: number }[];
+  /** The capi-exec command on the hosts (`--remote-capi`; default `capi-exec` on their PATH). */
+  remoteCapi: string;
+  /** `--ssh-config FILE`, absolute; null: ssh's own configuration. */
+  sshConfig: string | null;
+}
+
 /** Workers on each host: its own `N/`, else `--parallel`. */
 export const hostJobs = (h: HostEntry, parallel: number): number => h.jobs ?? parallel;
