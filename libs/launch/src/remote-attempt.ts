@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cleanText, DIR_MODE, FILE_MODE, runPaths, shellQuote } from '@capi/core';
@@ -58,9 +58,6 @@ function wholeJournal(path: string): Buffer {
 function stage(p: AttemptPlan): string {
   const paths = runPaths(p.runDir);
   const dir = paths.attemptDir(p.attempt);
-  // left by a supervisor killed before it recorded this attempt: made again from the journals
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(paths.joblog(p.attempt), { force: true });
   mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   mkdirSync(paths.results, { recursive: true, mode: DIR_MODE });
   for (const b of p.batches) {

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ExitCode, plural, runPaths } from '@capi/core';
 import { type AttemptRecord, appendAttempt, batchSha256, checkFrozen, readAttempts, retriesOf } from './attempts.js';
@@ -119,6 +120,24 @@ async function judge(
   return { outcome: n > s.manifest.options.maxRestarts ? 'failed' : 'retry', have };
 }
 
+/**
+ * The last attempt number used: recorded ones, and ones a killed supervisor started but
+ * never recorded (their folders in remote/). A new attempt never reuses a number, so
+ * never a remote folder a left-over job of the old one may still write in.
+ */
+function lastAttempt(runDir: string, records: readonly AttemptRecord[]): number {
+  let n = records.reduce((m, r) => Math.max(m, r.attempt), 0);
+  let names: string[] = [];
+  try {
+    names = readdirSync(runPaths(runDir).remote);
+  } catch {}
+  for (const name of names) {
+    const m = /^attempt_([0-9]+)/.exec(name);
+    if (m) n = Math.max(n, Number(m[1]));
+  }
+  return n;
+}
+
 async function keepClaim(s: Supervision, claim: Claim): Promise<void> {
   await writeClaim(s.runDir, claim);
   s.claims.set(claim.batch, { ...claim });
@@ -135,7 +154,7 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
   const records = readAttempts(s.runDir);
   checkFrozen(s.runDir, records);
   const retries = retriesOf(records);
-  let attempt = records.reduce((m, r) => Math.max(m, r.attempt), 0);
+  let attempt = lastAttempt(s.runDir, records);
   const used = new Set<string>();
   while (!s.stopping && !s.gaveUp) {
     const pending = s.batches.filter((b) => {

@@ -93,7 +93,8 @@ export function pushControl(s: SshSettings, login: string, dir: string, control:
   return sshRun(
     s,
     login,
-    `umask 077 && cat > ${d}/control.json.tmp && mv -f ${d}/control.json.tmp ${d}/control.json`,
+    // $$: a temp file of its own (two pushes to one home at once must not share one)
+    `umask 077 && cat > ${d}/control.json.$$ && mv -f ${d}/control.json.$$ ${d}/control.json`,
     control,
     30_000,
   );
