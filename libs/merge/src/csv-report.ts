@@ -14,6 +14,7 @@ export const CSV_COLUMNS = [
   'error',
   'batch',
   'tags',
+  'host',
 ];
 
 /**
@@ -38,6 +39,7 @@ function row(t: MergedTest): Array<string | number> {
     neutralize(errorText(t)),
     neutralize(t.batch ?? ''),
     neutralize(t.tags.join(';')),
+    neutralize(t.host ?? ''),
   ];
 }
 

@@ -61,3 +61,18 @@ test('suite ids stay missing until a result comes; disabled ones are skipped; or
   assert.equal(s.tests.get('X')!.batch, 'batch_0001');
   assert.equal(s.expected, 3);
 });
+
+test("the winning record's host is the test's host; a later record without one names none", async () => {
+  const { toResultRecord } = await import('./merged-test.js');
+  const s = createMergeState();
+  addResult(s, rec('H', 'failed', '2026-01-01T10:00:01Z', { host: 'alpha' }));
+  addResult(s, rec('H', 'passed', '2026-01-01T10:00:05Z', { host: 'ci@beta:2222' }));
+  addResult(s, rec('L', 'passed', '2026-01-01T10:00:01Z', { host: 'alpha' }));
+  addResult(s, rec('L', 'passed', '2026-01-01T10:00:09Z'));
+  const h = s.tests.get('H')!;
+  assert.equal(h.host, 'ci@beta:2222');
+  assert.equal(toResultRecord(h).host, 'ci@beta:2222');
+  const l = s.tests.get('L')!;
+  assert.equal(l.host, null);
+  assert.equal('host' in toResultRecord(l), false);
+});

@@ -111,6 +111,8 @@ function take(state: MergeState, i: number, v: Obj, startedAtMs: number): void {
   if (typeof v.runId === 'string') table.runId[i] = table.runIdPool.code(v.runId);
   if (typeof v.worker === 'number') table.worker[i] = v.worker;
   if (typeof v.shard === 'string') table.shard[i] = table.shardPool.code(v.shard);
+  // the winning record's host, none when it names none (a later record run here, not remotely)
+  table.host[i] = typeof v.host === 'string' ? table.hostPool.code(v.host) : 0;
   if (typeof v.flow === 'string') table.flow[i] = table.flowPool.code(v.flow);
   table.flowRun[i] = typeof v.flowRun === 'number' && v.flowRun >= 1 ? Math.min(v.flowRun, 65535) : 1;
 }

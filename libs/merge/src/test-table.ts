@@ -38,6 +38,8 @@ export class TestTable {
   readonly tagPool = new TagPool();
   readonly runIdPool = new StringPool();
   readonly shardPool = new StringPool();
+  /** The machines results came from (`host`, capi-launch `--hosts`). */
+  readonly hostPool = new StringPool();
   /** Flow names (flow-summary.ts). */
   readonly flowPool = new StringPool();
   /** Failed checks and errors by row; most rows have none. */
@@ -48,6 +50,7 @@ export class TestTable {
   tags = new Uint32Array(this.capacity);
   runId = new Uint32Array(this.capacity);
   shard = new Uint32Array(this.capacity);
+  host = new Uint32Array(this.capacity);
   flow = new Uint32Array(this.capacity);
   /** The winning record's `flowRun` (1: its first run; 0: none yet). */
   flowRun = new Uint16Array(this.capacity);
@@ -93,6 +96,7 @@ export class TestTable {
     this.tags = grow(this.tags, n);
     this.runId = grow(this.runId, n);
     this.shard = grow(this.shard, n);
+    this.host = grow(this.host, n);
     this.flow = grow(this.flow, n);
     this.flowRun = grow(this.flowRun, n);
     this.status = grow(this.status, n);
@@ -134,6 +138,7 @@ export class TestTable {
       runId: this.runIdPool.values[this.runId[i] as number] ?? null,
       worker: worker < 0 ? null : worker,
       shard: this.shardPool.values[this.shard[i] as number] ?? null,
+      host: this.hostPool.values[this.host[i] as number] ?? null,
       flow: this.flowPool.values[this.flow[i] as number] ?? null,
       flowRun: this.flowRun[i] as number,
     };

@@ -108,6 +108,20 @@ test(
     for (const a of attempts.map((t) => JSON.parse(t) as { outcome: string; host: string }))
       assert.ok(a.outcome === 'done' && [h1, h2].includes(a.host), JSON.stringify(a));
     assert.ok(existsSync(join(runDir, 'remote', 'attempt_1.joblog')));
+    // the merged report records the host of every result: the JSON record field and the CSV column
+    const report = readJson<{ tests: { id: string; host?: string }[] }>(
+      join(runDir, 'report', 'aggregated_results_latest.json'),
+    );
+    assert.equal(report.tests.length, 3000);
+    assert.ok(
+      report.tests.every((t) => t.host === h1 || t.host === h2),
+      'every merged test names its host',
+    );
+    const csv = readFileSync(join(runDir, 'report', 'aggregated_results_latest.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    assert.equal(csv[0]?.split(',').at(-1), 'host');
+    assert.equal(csv.slice(1).filter((row) => row.endsWith(`,${h1}`) || row.endsWith(`,${h2}`)).length, 3000);
     // the hosts' folders were removed at the end
     assert.equal(existsSync(join(homedir(), '.capi-remote', runIds.at(-1) as string)), false);
   },
