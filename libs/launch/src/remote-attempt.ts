@@ -204,7 +204,7 @@ export function startAttempt(p: AttemptPlan): RunningAttempt {
   });
   const wanted = new Set(p.batches);
   const fds = new Map<string, number>();
-  const fdOf = (batch: string, file: string) => {
+  const fdOf = (file: string) => {
     let fd = fds.get(file);
     if (fd === undefined) {
       fd = openSync(file, 'a', FILE_MODE);
@@ -213,7 +213,7 @@ export function startAttempt(p: AttemptPlan): RunningAttempt {
     return fd;
   };
   const toLog = (batch: string, text: string) =>
-    writeSync(fdOf(batch, paths.logFile(batch)), `${new Date().toISOString()} ${text}\n`);
+    writeSync(fdOf(paths.logFile(batch)), `${new Date().toISOString()} ${text}\n`);
   const onResult = (line: string) => {
     const tab = line.indexOf('\t');
     const batch = tab > 0 ? line.slice(0, tab) : '';
@@ -227,7 +227,7 @@ export function startAttempt(p: AttemptPlan): RunningAttempt {
       const r = JSON.parse(json) as { id?: unknown; batch?: unknown };
       ok = r !== null && typeof r === 'object' && typeof r.id === 'string' && r.batch === batch;
     } catch {}
-    if (ok) writeSync(fdOf(batch, paths.resultFile(batch)), `${json}\n`);
+    if (ok) writeSync(fdOf(paths.resultFile(batch)), `${json}\n`);
     else toLog(batch, `not a result of ${batch}, not recorded: ${cleanText(json).slice(0, 300)}`);
   };
   const onStderr = (line: string) => {
