@@ -193,6 +193,8 @@ test(
       '1',
       '--concurrency',
       '1',
+      '--rate',
+      '1000/s',
       ...hostArgs(`${h1},${h2}`),
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -218,6 +220,17 @@ test(
     await until('results home', () => results(runDir).length > 20, 90_000);
     assert.equal((await b.launch(['--pause', runDir])).code, 0);
     await until('both remote workers paused', () => heartbeats().filter((s) => s === 'paused').length >= 2, 30_000);
+    // the hosts' control.json: the whole run's rate, shared by the 2 workers of both hosts
+    const remoteControl = () => {
+      try {
+        return JSON.parse(readFileSync(join(remote, 'control.json'), 'utf8')) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    };
+    assert.deepEqual([remoteControl().paused, remoteControl().rate, remoteControl().workers], [true, '1000/s', 2]);
+    assert.equal((await b.launch(['--set', 'rate=500/s', runDir])).code, 0);
+    await until('the new rate on the hosts', () => remoteControl().rate === '500/s', 30_000);
     assert.equal((await b.launch(['--continue', runDir])).code, 0);
     await until('remote workers running again', () => heartbeats().filter((s) => s === 'running').length >= 2, 30_000);
     const stop = await b.launch(['--stop', runDir], { timeoutMs: 90_000 });
