@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { binPath, tempDir } from '@capi/testkit';
+import { binPath, runTool, tempDir } from '@capi/testkit';
 import {
   demoFor,
   demoSuite,
@@ -218,6 +218,11 @@ test(
             })
         : [];
     await until('results home', () => results(runDir).length > 20, 90_000);
+    // capi-watch shows the progress per host while the run goes on
+    let watched = '';
+    for (let tries = 0; tries < 30 && !(watched.includes(`  ${h1} `) && watched.includes(`  ${h2} `)); tries++)
+      watched = (await runTool('capi-watch', ['--summary', runDir], { env: b.env })).stdout;
+    assert.match(watched, new RegExp(`Hosts:\\n  ${h1} +\\d+ done`));
     assert.equal((await b.launch(['--pause', runDir])).code, 0);
     await until('both remote workers paused', () => heartbeats().filter((s) => s === 'paused').length >= 2, 30_000);
     // the hosts' control.json: the whole run's rate, shared by the 2 workers of both hosts
