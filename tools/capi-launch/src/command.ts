@@ -176,6 +176,11 @@ export default defineCommand({
       throw new UsageError('--keep goes with --prune (capi-launch --prune --keep N)');
     if (a['dry-run'] === true && action && action !== 'prune')
       throw new UsageError(`--dry-run goes with a launch or --prune, not --${action}`);
+    const remoteFlag = (['hosts', 'remote-capi', 'ssh-config'] as const).find((f) => a[f] !== undefined);
+    if (action && remoteFlag)
+      throw new UsageError(
+        `--${remoteFlag} goes with a launch: a run keeps the hosts it was launched with (--resume and --rerun-failed too)`,
+      );
     if (action) return controlCommand(action, { a, runs, method, target: a.target as string | undefined, rawArgs });
     if (!a.target) throw new UsageError('name the suite to launch (capi-launch SUITE.csv)');
     const parallel = intFlag('parallel', a.parallel as string | undefined, { min: 1, max: 256 }) ?? 4;
