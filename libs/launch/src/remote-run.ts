@@ -156,6 +156,8 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
   const retries = retriesOf(records);
   let attempt = lastAttempt(s.runDir, records);
   const used = new Set<string>();
+  // attempts in a row in which no batch moved (GNU parallel failing before its jobs, say): bounded by --max-restarts
+  let idle = 0;
   while (!s.stopping && !s.gaveUp) {
     const pending = s.batches.filter((b) => {
       const c = s.claims.get(b);
@@ -181,6 +183,9 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
       `attempt ${attempt}: ${plural(pending.length, 'batch', 'batches')} on ${hosts.map((h) => `${h.login} (${h.jobs})`).join(', ')}`,
     );
     const shas = new Map(pending.map((b) => [b, batchSha256(s.runDir, b)]));
+    const before = new Map<string, number>();
+    for (const b of pending) before.set(b, await journalCount(s.runDir, b));
+    let moved = false;
     const run = startAttempt({
       runDir: s.runDir,
       runId: s.manifest.id,
@@ -215,6 +220,7 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     for (const batch of pending) {
       const job = byBatch.get(batch);
       const j = await judge(s, batch, job, stillUp, retries);
+      if (j.have > (before.get(batch) ?? 0) || j.outcome === 'done' || j.outcome === 'failed') moved = true;
       const expected = s.counts.get(batch) ?? 0;
       appendAttempt(s.runDir, {
         attempt,
@@ -237,6 +243,15 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
         });
       if (j.outcome !== 'done')
         s.log(`attempt ${attempt}: ${batch} ${j.outcome}${on} with ${j.have}/${expected} results`);
+    }
+    idle = moved || s.stopping ? 0 : idle + 1;
+    if (idle > s.manifest.options.maxRestarts) {
+      const left = s.batches.filter((b) => s.claims.get(b)?.state === 'running');
+      s.log(
+        `${plural(idle, 'attempt')} in a row ran no test (see GNU parallel's lines above); ${plural(left.length, 'batch', 'batches')} given up, resume once the cause is fixed`,
+      );
+      for (const b of left) await keepClaim(s, { ...claimFor(b, null, retries.get(b) ?? 0), state: 'failed' });
+      break;
     }
   }
   // what was sent and the remote journals: the local journals are the record

@@ -139,6 +139,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
     const why = describeError(err);
     log(`supervisor failed: ${why}`);
+    // --hosts: GNU parallel starts no new job and the remote workers are told to stop
+    ctx.stopping = true;
+    ctx.onStop?.();
     await stopWorkers(ctx, slots);
     await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch((e) =>
       log(`could not record state failed in run.json: ${describeError(e)}`),
