@@ -19,7 +19,7 @@ const args: ArgsDef = {
   parallel: { type: 'string', valueHint: 'N', alias: 'p', description: 'workers running batches at once (default 4)' },
   hosts: {
     type: 'string',
-    valueHint: 'FILE|a,b',
+    valueHint: 'FILE|HOSTS',
     description:
       "run the batches on these machines over SSH with GNU parallel: [N/][user@]host[:port] or ssh-config names, a file (one a line) or a comma list; --parallel is each host's workers unless it gives N/",
   },
