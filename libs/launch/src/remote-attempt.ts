@@ -2,7 +2,16 @@ import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cleanText, DIR_MODE, FILE_MODE, runPaths, shellQuote } from '@capi/core';
+import {
+  cleanText,
+  DIR_MODE,
+  envAllowed,
+  envNamesIn,
+  FILE_MODE,
+  parseAllowEnv,
+  runPaths,
+  shellQuote,
+} from '@capi/core';
 import { remoteAttemptDir, type SshSettings, sshLine } from './ssh.js';
 
 /**
@@ -54,6 +63,40 @@ function wholeJournal(path: string): Buffer {
   return whole;
 }
 
+/** The value of every `--flag VALUE` / `--flag=VALUE` of `names` in argv words. */
+function flagValues(args: string[], names: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (names.includes(a) && i + 1 < args.length) out.push(args[++i] as string);
+    else for (const n of names) if (a.startsWith(`${n}=`)) out.push(a.slice(n.length + 1));
+  }
+  return out;
+}
+
+// local paths of this machine's tools and runs, meaningless on a host
+const LOCAL_ONLY = /^CAPI_(?:[A-Z]+_BIN|RUNS_DIR)$/;
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * env.sh: the variables a remote capi-exec would read here, as shell `export` lines
+ * (values single-quoted): the `CAPI_` ones and those `--allow-env` names (a suite's
+ * `{{env.NAME}}`, `CAPI_BASE_URL`), and those the launch's `--header` values read. It
+ * goes owner-only in the attempt's folder and is sourced before capi-exec starts:
+ * secrets reach the hosts in a 0600 file and the environment, never a command line.
+ */
+export function forwardedEnv(execArgs: string[], env: NodeJS.ProcessEnv): string {
+  const allow = parseAllowEnv(flagValues(execArgs, ['--allow-env']));
+  const headerNames = new Set(flagValues(execArgs, ['--header', '-H']).flatMap((h) => envNamesIn(h)));
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || !SHELL_NAME.test(name) || LOCAL_ONLY.test(name)) continue;
+    const allowed = typeof allow === 'string' ? name.startsWith('CAPI_') : envAllowed(name, allow);
+    if (allowed || headerNames.has(name)) lines.push(`export ${name}=${shellQuote(value)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** The attempt's folder: one folder per batch (tests, journal so far), exec-options.json when there are flags. */
 function stage(p: AttemptPlan): string {
   const paths = runPaths(p.runDir);
@@ -66,6 +109,7 @@ function stage(p: AttemptPlan): string {
     writeFileSync(join(dir, b, 'journal.ndjson'), wholeJournal(paths.resultFile(b)), { mode: FILE_MODE });
   }
   // owner-only here, and so on the host: rsync keeps the mode of a new file (minus the umask)
+  writeFileSync(join(dir, 'env.sh'), forwardedEnv(p.execArgs, p.env), { mode: FILE_MODE });
   if (p.execArgs.length > 0)
     writeFileSync(join(dir, 'exec-options.json'), `${JSON.stringify(p.execArgs)}\n`, { mode: FILE_MODE });
   return dir;
@@ -82,6 +126,9 @@ export function remoteCommand(p: AttemptPlan): string[] {
   return [
     'umask',
     '077',
+    '&&',
+    '.',
+    './env.sh',
     '&&',
     'cd',
     '{}',
@@ -119,6 +166,8 @@ export function parallelArgs(p: AttemptPlan): string[] {
     remoteAttemptDir(p.runId, p.attempt),
     '--transferfile',
     '{}',
+    '--basefile',
+    'env.sh',
     ...(p.execArgs.length > 0 ? ['--basefile', 'exec-options.json'] : []),
     '--joblog',
     runPaths(p.runDir).joblog(p.attempt),

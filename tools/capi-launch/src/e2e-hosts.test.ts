@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -143,18 +143,11 @@ test(
     const b = await box();
     const [h1, h2] = (hosts as SshHosts).names as [string, string];
     const suite = demoSuite(b.dir, 400, [], 40);
-    const r = await b.launch([
-      suite,
-      '--base-url',
-      demo.url,
-      '--batch-size',
-      '100',
-      '--parallel',
-      '1',
-      '--concurrency',
-      '2',
-      ...hostArgs(`${h1},${h2}`),
-    ]);
+    // the base URL from the environment: it reaches the hosts in env.sh (0600), never a command line
+    const r = await b.launch(
+      [suite, '--batch-size', '100', '--parallel', '1', '--concurrency', '2', ...hostArgs(`${h1},${h2}`)],
+      { env: { CAPI_BASE_URL: demo.url } },
+    );
     assert.equal(r.code, 0, r.stderr);
     const runDir = runDirOf(r.stdout);
     const runId = runDir.split('/').pop() as string;
@@ -172,6 +165,10 @@ test(
     assert.equal(exactlyOnce(runDir, 400), null);
     assert.match(log, new RegExp(`attempt 1: batch_\\d+ retry on ${h1} \\(exit 137\\)`));
     assert.match(log, /attempt 2: 1 batch on /);
+    const envFile = join(runDir, 'remote', 'attempt_1', 'env.sh');
+    assert.equal(statSync(envFile).mode & 0o777, 0o600);
+    assert.match(readFileSync(envFile, 'utf8'), new RegExp(`^export CAPI_BASE_URL=${demo.url}$`, 'm'));
+    assert.equal(readFileSync(join(runDir, 'remote', 'attempt_1.joblog'), 'utf8').includes(demo.url), false);
   },
 );
 
