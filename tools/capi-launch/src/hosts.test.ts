@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sandboxes } from './test-support/harness.js';
@@ -49,4 +49,18 @@ test('--remote-capi and --ssh-config go with --hosts; --hosts goes with a launch
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--dry-run does not plan a --hosts run/);
   assert.equal(runsMade(b.runs), false);
+});
+
+test("--resume --parallel of a --hosts run is refused: its hosts' workers were fixed at launch", async () => {
+  const b = await box();
+  const r = await b.launch([b.suite(4), '--foreground', '--batch-size', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const run = join(b.runs, readdirSync(b.runs).find((n) => n.startsWith('capi_test_')) as string);
+  const file = join(run, 'run.json');
+  const m = JSON.parse(readFileSync(file, 'utf8'));
+  m.options.remote = { hosts: [{ login: 'alpha', jobs: 2 }], remoteCapi: 'capi-exec', sshConfig: null };
+  writeFileSync(file, JSON.stringify(m));
+  const resumed = await b.launch(['--resume', run, '--parallel', '3']);
+  assert.equal(resumed.code, 2);
+  assert.match(resumed.stderr, /--parallel cannot change on --resume of a --hosts run/);
 });
