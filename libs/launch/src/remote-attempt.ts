@@ -207,6 +207,9 @@ export function readJoblog(path: string, batches: string[]): JobEnd[] {
   return ends;
 }
 
+/** Longer than any result capi-exec writes (its bodies and debug are capped): cut, never buffered. */
+const MAX_LINE = 64 * 1024 * 1024;
+
 /** Splits a stream into lines, handing each whole line to `each`; the rest at the end. */
 function lines(stream: NodeJS.ReadableStream, each: (line: string) => void): Promise<void> {
   let rest = '';
@@ -215,7 +218,8 @@ function lines(stream: NodeJS.ReadableStream, each: (line: string) => void): Pro
     const text = rest + chunk;
     const cut = text.lastIndexOf('\n');
     if (cut < 0) {
-      rest = text;
+      // a line without end from a host (a hostile or broken one) is not held without bound
+      rest = text.length > MAX_LINE ? '' : text;
       return;
     }
     rest = text.slice(cut + 1);
