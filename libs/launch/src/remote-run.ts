@@ -47,6 +47,7 @@ async function reachHosts(
   ssh: SshSettings,
   attempt: number,
   control: string,
+  after = false,
 ): Promise<RemoteOptions['hosts']> {
   const dir = remoteAttemptDir(s.manifest.id, attempt);
   const answers = await Promise.all(remote.hosts.map((h) => prepareHost(ssh, h.login, dir, control)));
@@ -54,6 +55,8 @@ async function reachHosts(
   remote.hosts.forEach((h, i) => {
     const a = answers[i] as { ok: boolean; reason: string };
     if (a.ok) up.push(h);
+    else if (after)
+      s.log(`host ${h.login} no longer answers (${a.reason}): its batches of attempt ${attempt} go elsewhere`);
     else s.log(`host ${h.login} cannot be reached (${a.reason}); attempt ${attempt} runs on the other hosts`);
   });
   return up;
@@ -215,7 +218,7 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     const byBatch = new Map(jobs.map((j) => [j.batch, j]));
     // asked again only when some job failed as ssh does (255): was it the host, or the job?
     const stillUp = jobs.some((j) => j.exit === 255)
-      ? new Set((await reachHosts(s, remote, ssh, attempt, control)).map((h) => h.login))
+      ? new Set((await reachHosts(s, remote, ssh, attempt, control, true)).map((h) => h.login))
       : new Set(hosts.map((h) => h.login));
     for (const batch of pending) {
       const job = byBatch.get(batch);
