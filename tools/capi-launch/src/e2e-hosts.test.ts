@@ -275,3 +275,70 @@ test(
     assert.match(log, /attempt 3: 2 batches on /);
   },
 );
+
+/** Pids whose parent is `ppid`, from /proc. */
+function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // the field after the command (in parentheses, which may hold spaces) is the state, then the ppid
+      const ppidOf = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppidOf === ppid) out.push(Number(name));
+    } catch {}
+  }
+  return out;
+}
+
+test(
+  'a host that dies mid-run: its unfinished batch runs again on the other host, each id exactly once',
+  skip,
+  async () => {
+    // hosts of its own: this test kills one
+    const own = await tempDir('capi-sshd-dying-');
+    const pair = await startSshHosts(own.path, 2);
+    try {
+      const b = await box();
+      const [h1, h2] = pair.names as [string, string];
+      const suite = demoSuite(b.dir, 300, [], 40);
+      const r = await b.launch([
+        suite,
+        '--base-url',
+        demo.url,
+        '--batch-size',
+        '150',
+        '--parallel',
+        '1',
+        '--concurrency',
+        '1',
+        '--hosts',
+        `${h1},${h2}`,
+        '--ssh-config',
+        pair.config,
+        '--remote-capi',
+        binPath('capi-exec'),
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const runDir = runDirOf(r.stdout);
+      const runId = runDir.split('/').pop() as string;
+      runIds.push(runId);
+      await until('results from the first host', () => results(runDir).some((l) => l.host === h1), 90_000);
+      // the host dies: its sshd and every session of it at once (the remote wrapper then ends its capi-exec)
+      const listener = pair.pids[0] as number;
+      const sessions = childrenOf(listener);
+      process.kill(listener, 'SIGKILL');
+      for (const pid of sessions) process.kill(pid, 'SIGKILL');
+      await until('run end', () => runEnded(runDir), 150_000);
+      const m = readJson<Manifest>(join(runDir, 'run.json'));
+      const log = readFileSync(join(runDir, 'logs/capi.log'), 'utf8');
+      assert.deepEqual([m.state, m.verdict], ['completed', 'passed'], log);
+      assert.equal(exactlyOnce(runDir, 300), null);
+      assert.match(log, new RegExp(`host ${h1} no longer answers`));
+      assert.match(log, new RegExp(`attempt 1: batch_\\d+ host-down on ${h1} \\(exit 255\\)`));
+      assert.match(log, new RegExp(`attempt 2: 1 batch on ${h2} \\(1\\)`));
+    } finally {
+      pair.stop();
+      await own.cleanup();
+    }
+  },
+);
