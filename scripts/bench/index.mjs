@@ -27,7 +27,7 @@ if (values.help) {
 }
 
 const log = (text) => process.stderr.write(`bench: ${text}\n`);
-const order = ['split', 'exec', 'merge', 'launch', 'watch', 'startup'];
+const order = ['split', 'exec', 'merge', 'launch', 'hosts', 'watch', 'startup'];
 const found = (await readdir(here)).filter((f) => f.endsWith('.mjs') && f !== 'index.mjs').map((f) => f.slice(0, -4));
 const wanted = values.only ? values.only.split(',').map((s) => s.trim()) : found;
 for (const name of wanted) if (!found.includes(name)) log(`no benchmark named "${name}" (have: ${found.join(', ')})`);

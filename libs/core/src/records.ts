@@ -77,6 +77,8 @@ export interface ResultRecord {
   runId: string | null;
   tags?: string[];
   shard?: string | null;
+  /** The machine the worker ran on (`capi-exec --host`, capi-launch `--hosts`), when known. */
+  host?: string;
   /** The test's flow, when it has one. */
   flow?: string;
   /** When the row is not a test. */

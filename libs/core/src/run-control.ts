@@ -13,4 +13,10 @@ export interface RunControl {
   concurrency: number | null;
   /** The worker slots at work, which share `rate` equally. */
   workers: number;
+  /**
+   * true: every capi-exec reading the file stops as on a first SIGTERM (no new tests,
+   * in-flight ones get `--grace`). capi-launch's `--hosts` supervisor writes it into the
+   * copies it pushes to remote workers, which no signal of this machine reaches.
+   */
+  stop?: boolean;
 }

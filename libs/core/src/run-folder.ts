@@ -47,6 +47,12 @@ export function runPaths(runDir: string) {
     execOptions: join(dir, 'exec-options.json'),
     /** tmux: the environment the supervisor's window reads, then removes (owner-only). */
     sessionEnv: join(dir, 'session.env'),
+    /** `--hosts`: capi's own record of every remote attempt of every batch (one JSON line each). */
+    attempts: join(dir, 'attempts.ndjson'),
+    /** `--hosts`: what each GNU parallel run sends (one folder per attempt) and its `--joblog`. */
+    remote: join(dir, 'remote'),
+    attemptDir: (n: number) => join(dir, 'remote', `attempt_${n}`),
+    joblog: (n: number) => join(dir, 'remote', `attempt_${n}.joblog`),
     batchFile: (batch: string) => join(dir, 'batches', `${batch}.ndjson`),
     resultFile: (batch: string) => join(dir, 'results', `${batch}.ndjson`),
     statusFile: (batch: string) => join(dir, 'status', `${batch}.json`),

@@ -18,6 +18,8 @@ export interface ControlEffect {
   rate: number | null;
   /** null: this capi-exec's own `--concurrency`. */
   concurrency: number | null;
+  /** Stop as on SIGTERM (`stop: true`). */
+  stop: boolean;
 }
 
 export function controlEffect(c: Partial<RunControl>): ControlEffect {
@@ -32,7 +34,7 @@ export function controlEffect(c: Partial<RunControl>): ControlEffect {
   }
   const concurrency =
     Number.isInteger(c.concurrency) && (c.concurrency as number) > 0 ? (c.concurrency as number) : null;
-  return { paused: c.paused === true, rate, concurrency };
+  return { paused: c.paused === true, rate, concurrency, stop: c.stop === true };
 }
 
 export interface ControlWatch {
@@ -47,6 +49,7 @@ export function watchControl(
   limiter: RateLimiter,
   defaults: { rate: number | null; concurrency: number },
   everyMs = 1000,
+  onStop: () => void = () => {},
 ): ControlWatch {
   let last = '';
   const poll = async () => {
@@ -71,6 +74,7 @@ export function watchControl(
     if (live.paused && live.state === 'running') live.state = 'paused';
     if (!live.paused && live.state === 'paused') live.state = 'running';
     live.wake();
+    if (e.stop) onStop();
   };
   // Not unref'd: while paused, this timer is what keeps the process alive to be woken.
   const timer = setInterval(() => void poll(), everyMs);

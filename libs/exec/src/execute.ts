@@ -103,8 +103,19 @@ async function run(
   { live, limiter }: Shared,
   journal: JournalSession | null,
 ): Promise<ExecuteSummary> {
+  // a stop comes as a signal (opts.stop) or, for a worker on another machine, from control.json
+  const stopper = new AbortController();
+  const stopNow = () => {
+    if (!stopper.signal.aborted) stopper.abort();
+  };
+  if (opts.stop?.aborted) stopNow();
+  opts.stop?.addEventListener('abort', stopNow, { once: true });
   const control = opts.control
-    ? watchControl(opts.control, live, limiter, { rate: opts.rate, concurrency: opts.concurrency })
+    ? watchControl(opts.control, live, limiter, { rate: opts.rate, concurrency: opts.concurrency }, 1000, () => {
+        if (!stopper.signal.aborted)
+          opts.log('control.json says stop: taking no new tests; waiting for the ones in flight (--grace)');
+        stopNow();
+      })
     : null;
   await control?.poll();
   // With a journal, ids must be unique (it holds each id once); a file was checked before anything ran.
@@ -123,6 +134,7 @@ async function run(
     : (r: ExecResult) => out(JSON.stringify(r), r);
   const engine: EngineOptions = {
     ...opts,
+    stop: stopper.signal,
     shard: opts.shard ? formatShard(opts.shard) : null,
     fingerprints: journal !== null,
     answeredBefore: journal?.answered === true,
@@ -134,6 +146,7 @@ async function run(
     summary = await runTests(records, engine, sink, { live, limiter });
   } finally {
     control?.stop();
+    opts.stop?.removeEventListener('abort', stopNow);
     live.state = endState(summary);
   }
   const left = journal?.done.size ?? 0;

@@ -91,6 +91,18 @@ test('control.json: the rate is shared by the workers', () => {
     paused: true,
     rate: 12.5,
     concurrency: 8,
+    stop: false,
   });
-  assert.deepEqual(controlEffect({ rate: 'junk', concurrency: -1 }), { paused: false, rate: null, concurrency: null });
+  assert.deepEqual(controlEffect({ rate: 'junk', concurrency: -1 }), {
+    paused: false,
+    rate: null,
+    concurrency: null,
+    stop: false,
+  });
+});
+
+test('control.json stop: true (capi-launch --hosts pushes it to remote workers) asks for a stop; anything else does not', () => {
+  assert.equal(controlEffect({ stop: true, workers: 2 }).stop, true);
+  assert.equal(controlEffect(JSON.parse('{"stop":"yes"}')).stop, false);
+  assert.equal(controlEffect({}).stop, false);
 });

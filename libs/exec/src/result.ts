@@ -7,6 +7,8 @@ export interface ResultOrigin {
   worker: number | null;
   runId: string | null;
   shard: string | null;
+  /** `--host`: the machine the worker ran on (capi-launch `--hosts`), recorded when given. */
+  host?: string | null;
 }
 
 /** A result record plus `fp`, the fingerprint of the test it ran (see fingerprint.ts), when journaling. */
@@ -62,6 +64,7 @@ export function makeResult(
     tags: rec.tags,
     shard: origin.shard,
   };
+  if (origin.host) result.host = origin.host;
   // Flows (docs/formats.md): only on the rows that have them, before `fp`.
   if (rec.flow !== undefined) result.flow = rec.flow;
   if (rec.phase !== undefined) result.phase = rec.phase;

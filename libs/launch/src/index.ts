@@ -13,6 +13,7 @@ export {
   EXEC_VALUE_FLAGS,
   overrideExecArgs,
 } from './exec-flag-list.js';
+export { hostJobs, type RemoteOptions, readHosts } from './hosts.js';
 export { checkK8sName, jobNameFor, podRate } from './k8s-manifests.js';
 export { type Launched, type LaunchRunOptions, launchRun } from './launch.js';
 export { batchReason, lastLogLine, withoutTime } from './log-tail.js';
@@ -25,5 +26,5 @@ export { type StopOptions, type StopResult, stopLaunchedRun } from './stop-launc
 export { currentRecords, splitFlags } from './suite-records.js';
 export { type RunSummary, summarizeRun } from './summarize-run.js';
 export { type SuperviseOptions, superviseRun } from './supervise.js';
-export { toolBin } from './tools.js';
+export { findOnPath, toolBin } from './tools.js';
 export { runOver, type WaitOptions, waitRun } from './wait-run.js';

@@ -10,6 +10,7 @@ import {
   runPaths,
   writeFileAtomic,
 } from '@capi/core';
+import type { RemoteOptions } from './hosts.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
 
@@ -26,6 +27,8 @@ export interface LaunchOptions {
   /** capi-split `--lenient` and `--vars-columns` of the launch: a suite is split again the same way. */
   lenient?: boolean;
   varsColumns?: string[];
+  /** `--hosts`: the batches run on these machines over SSH (remote-run.ts); absent: here. */
+  remote?: RemoteOptions | null;
 }
 
 export type Manifest = Omit<RunManifest, 'options'> & { options: LaunchOptions };

@@ -31,6 +31,8 @@ export interface Supervision {
   /** Slots that still have a batch or may take one: they share `--rate` (control.json `workers`). */
   busySlots: number;
   shareWith: (slots: number) => Promise<void>;
+  /** `--hosts`: how a stop reaches the remote workers (remote-run.ts); no signal of this machine does. */
+  onStop?: (() => void) | undefined;
 }
 
 /** A claim written and remembered. */

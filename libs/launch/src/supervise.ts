@@ -18,6 +18,7 @@ import { describeError } from './describe-error.js';
 import { type FinishedRun, finishRun } from './finish.js';
 import { type Manifest, updateManifest } from './manifest.js';
 import { signal } from './process.js';
+import { superviseRemote } from './remote-run.js';
 import { runSlot, type Supervision } from './run-batch.js';
 import { runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
@@ -105,6 +106,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
       `${sig}: stopping ${ctx.live.size} worker(s); in-flight tests finish${sig === 'SIGHUP' ? ' (terminal closed: logging to capi.log only)' : ''}`,
     );
     for (const pid of ctx.live) signal(pid, 'SIGTERM');
+    ctx.onStop?.();
   };
   let slots: Promise<void>[] = [];
   let end: FinishedRun | undefined;
@@ -123,9 +125,13 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     log(
       `run ${manifest.id}: ${plural(manifest.total, 'test')} in ${plural(ctx.batches.length, 'batch', 'batches')}, ${plural(manifest.parallel, 'worker')}`,
     );
-    ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !ctx.claims.has(b)).length);
-    await ctx.shareWith(ctx.busySlots);
-    slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
+    const remote = manifest.options.remote;
+    if (remote) slots = [superviseRemote(ctx, remote)];
+    else {
+      ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !ctx.claims.has(b)).length);
+      await ctx.shareWith(ctx.busySlots);
+      slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
+    }
     await Promise.all(slots);
     const claimsNow = [...ctx.claims.values()];
     end = await finishRun(runDir, { manifest, claims: claimsNow, stopSignal, batches: ctx.batches, env, log });
@@ -133,6 +139,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
     const why = describeError(err);
     log(`supervisor failed: ${why}`);
+    // --hosts: GNU parallel starts no new job and the remote workers are told to stop
+    ctx.stopping = true;
+    ctx.onStop?.();
     await stopWorkers(ctx, slots);
     await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch((e) =>
       log(`could not record state failed in run.json: ${describeError(e)}`),

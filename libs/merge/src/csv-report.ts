@@ -15,6 +15,7 @@ export const CSV_COLUMNS = [
   'error',
   'batch',
   'tags',
+  'host',
 ];
 
 /**

@@ -107,6 +107,21 @@ test('a batch named after the suite row was written rewrites its text; rendered 
     assert.equal(withCsv.tests.csvText(i), without.tests.csvText(i));
     assert.equal(withCsv.tests.recordText(i), without.tests.recordText(i));
   }
-  assert.match(withCsv.tests.csvText(0), /^X,'=cmd\(\),missing,,,0,missing: no result recorded,,batch_0002,a;b\n$/);
+  assert.match(withCsv.tests.csvText(0), /^X,'=cmd\(\),missing,,,0,missing: no result recorded,,batch_0002,a;b,\n$/);
   assert.match(withCsv.tests.csvText(1), /^Y,"with, comma ""and"" quote",failed,500,10,1,/);
+});
+
+test("the winning record's host is the test's host; a later record without one names none", async () => {
+  const { toResultRecord } = await import('./merged-test.js');
+  const s = createMergeState();
+  addResult(s, rec('H', 'failed', '2026-01-01T10:00:01Z', { host: 'alpha' }));
+  addResult(s, rec('H', 'passed', '2026-01-01T10:00:05Z', { host: 'ci@beta:2222' }));
+  addResult(s, rec('L', 'passed', '2026-01-01T10:00:01Z', { host: 'alpha' }));
+  addResult(s, rec('L', 'passed', '2026-01-01T10:00:09Z'));
+  const h = s.tests.get('H')!;
+  assert.equal(h.host, 'ci@beta:2222');
+  assert.equal(toResultRecord(h).host, 'ci@beta:2222');
+  const l = s.tests.get('L')!;
+  assert.equal(l.host, null);
+  assert.equal('host' in toResultRecord(l), false);
 });

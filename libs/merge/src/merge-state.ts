@@ -92,6 +92,7 @@ export function addExpected(state: MergeState, t: ExpectedTest): void {
     runId: null,
     tags: table.tagPool.values[table.tags[i] as number] as string[],
     shard: null,
+    host: null,
     flow: table.flowPool.values[table.flow[i] as number] ?? null,
     flowRun: 0,
   });
@@ -206,6 +207,8 @@ function take(state: MergeState, i: number, v: Obj, started: Start): void {
     runId,
     tags: table.tagPool.values[table.tags[i] as number] as string[],
     shard,
+    // the winning record's host, none when it names none (a later record run here, not remotely)
+    host: typeof v.host === 'string' ? v.host : null,
     flow: table.flowPool.values[table.flow[i] as number] ?? null,
     flowRun,
   });

@@ -34,6 +34,8 @@ export interface MergedTest {
   runId: string | null;
   worker: number | null;
   shard: string | null;
+  /** The machine of the winning record (`host`), when it names one. */
+  host: string | null;
   /** The test's flow, and the run of it that gave the winning result (0: no result yet). */
   flow: string | null;
   flowRun: number;
@@ -83,6 +85,8 @@ export function toResultRecord(t: MergedTest) {
     runId: t.runId,
     tags: t.tags,
     shard: t.shard,
+    // only where a result named its machine (capi-launch --hosts), as capi-exec writes it
+    ...(t.host === null ? {} : { host: t.host }),
     flaky: t.flaky,
     records: t.records,
     // flow fields only on flow rows, as capi-exec writes them

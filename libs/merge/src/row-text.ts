@@ -32,6 +32,8 @@ export interface RowFields {
   runId: string | null;
   tags: string[];
   shard: string | null;
+  /** The winning record's machine (capi-launch --hosts); null when it names none. */
+  host: string | null;
   flow: string | null;
   /** The flow run that gave the result: written only when > 1, as capi-exec does. */
   flowRun: number;
@@ -107,8 +109,11 @@ function csvParts(f: RowFields, p: Pieces): string {
   const duration = f.status === 'missing' ? '' : String(Number(f.durationMs.toFixed(3)));
   const failure = f.failures === null && f.status !== 'missing' ? '' : csvField(neutralize(failureText(t, 1000)));
   const error = f.error === null ? '' : csvField(neutralize(errorText(t)));
-  return `${SEP}${csvField(neutralize(f.id))},${csvField(neutralize(f.name))},${f.status},${f.httpStatus ?? ''},${duration},${SEP},${failure},${error},${p.batchCsv},${p.tagsCsv}\n`;
+  return `${SEP}${csvField(neutralize(f.id))},${csvField(neutralize(f.name))},${f.status},${f.httpStatus ?? ''},${duration},${SEP},${failure},${error},${p.batchCsv},${p.tagsCsv},${csvField(neutralize(f.host ?? ''))}\n`;
 }
+
+/** `,"host":…` only where a result named its machine, as capi-exec writes it. */
+const hostText = (host: string | null): string => (host === null ? '' : `,"host":${JSON.stringify(host)}`);
 
 /** The spool entry of a row. */
 export function renderRow(f: RowFields, csv: boolean): string {
@@ -118,7 +123,7 @@ export function renderRow(f: RowFields, csv: boolean): string {
   const failures = f.failures === null ? '[]' : JSON.stringify(f.failures);
   const error = f.error === null ? 'null' : JSON.stringify(f.error);
   const head = `{"id":${JSON.stringify(f.id)},"name":${JSON.stringify(f.name)},"status":"${f.status}","attempts":`;
-  const middle = `,"startedAt":${startedAt},"durationMs":${f.durationMs},"response":${responseText(f)},"failures":${failures},"error":${error},"batch":${p.batch},"worker":${f.worker ?? 'null'},"runId":${runIdText(f.runId)},"tags":${p.tags},"shard":${str(f.shard)},"flaky":`;
+  const middle = `,"startedAt":${startedAt},"durationMs":${f.durationMs},"response":${responseText(f)},"failures":${failures},"error":${error},"batch":${p.batch},"worker":${f.worker ?? 'null'},"runId":${runIdText(f.runId)},"tags":${p.tags},"shard":${str(f.shard)}${hostText(f.host)},"flaky":`;
   const tail = f.flowRun > 1 ? `${p.flow},"flowRun":${f.flowRun}` : p.flow;
   return `${head}${SEP}${middle}${SEP}${tail}${csv ? csvParts(f, p) : ''}`;
 }
@@ -169,6 +174,7 @@ export function fieldsOf(t: MergedTest): RowFields {
     runId: t.runId,
     tags: t.tags,
     shard: t.shard,
+    host: t.host,
     flow: t.flow,
     flowRun: t.flowRun,
   };

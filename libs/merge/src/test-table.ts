@@ -232,6 +232,7 @@ export class TestTable {
       runId: r.runId ?? null,
       worker: r.worker ?? null,
       shard: r.shard ?? null,
+      host: r.host ?? null,
       flow: this.flowPool.values[this.flow[i] as number] ?? null,
       flowRun: r.flowRun ?? (records > 0 ? 1 : 0),
     };

@@ -51,6 +51,7 @@ function snap(extra: Partial<Snapshot> = {}): Snapshot {
     logTail: [],
     resume: 'capi-launch --stop capi_test_20260101_103000 && capi-launch --resume capi_test_20260101_103000',
     badLines: 0,
+    hosts: [],
     ...extra,
   };
 }

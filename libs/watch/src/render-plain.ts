@@ -55,6 +55,15 @@ export function renderPlain(s: Snapshot): string {
     '',
     `Last Update: ${localTime(s.lastUpdate)}`,
   ];
+  if (s.hosts.length > 0) {
+    // capi-launch --hosts: where the results came from, as they come home
+    const width = Math.min(40, Math.max(...s.hosts.map((h) => h.host.length)));
+    lines.push('', 'Hosts:');
+    for (const h of s.hosts)
+      lines.push(
+        `  ${h.host.padEnd(width)}  ${num(h.done)} done  Passed: ${num(h.passed)}  Failed: ${num(h.failed)}  Errors: ${num(h.errors)}`,
+      );
+  }
   if (s.verdict !== null) lines.push(`Verdict: ${s.verdict.toUpperCase()}`);
   if (s.resume) lines.push(`Resume: ${s.resume}`);
   if (s.badLines > 0) lines.push(`Warning: ${num(s.badLines)} journal lines are not result records`);

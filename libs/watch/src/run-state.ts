@@ -59,6 +59,8 @@ export interface RunState {
   badLines: number;
   /** Teardown rows (flows) whose last result in their journal failed: they fail the run (core testsVerdict). */
   teardown: TeardownTally;
+  /** Results per machine (`host`, capi-launch --hosts), by the raw name; at most MAX_HOSTS. */
+  hosts: Map<string, TestCounts>;
   /** pid → alive, refreshed by the reader for the pids the snapshot asks about. */
   alive: Map<number, boolean>;
   /** (time, done) samples of the last seconds, for the rate. */
@@ -70,6 +72,9 @@ export interface RunState {
 }
 
 export const MAX_FAILURES = 200;
+/** Hosts counted apart; results of any further ones (a hostile journal) are counted under OTHER_HOSTS. */
+export const MAX_HOSTS = 64;
+export const OTHER_HOSTS = '(other hosts)';
 export const MAX_LOG_LINES = 200;
 export const MAX_SERIES = 120;
 const RATE_WINDOW_MS = 10_000;
@@ -89,6 +94,7 @@ export function createRunState(target: WatchTarget): RunState {
     logs: [],
     badLines: 0,
     teardown: createTeardownTally(),
+    hosts: new Map(),
     alive: new Map(),
     samples: [],
     series: [],
@@ -129,6 +135,31 @@ const QUICK_STATUS = /"status":"(passed|skipped)"/;
  */
 const PHASE_LINE = /"phase":"(?:setup|teardown)"/;
 
+/**
+ * A result's `host` (capi-exec --host): as with QUICK_STATUS the key can only be the
+ * top-level one (quotes inside strings are escaped; headers are pairs). Only lines that
+ * name a host pay for the match.
+ */
+const HOST = /"host":"((?:[^"\\]|\\.)*)"/;
+
+function countHost(state: RunState, line: string, status: ResultStatus): void {
+  if (!line.includes('"host":"')) return;
+  const m = HOST.exec(line);
+  if (!m) return;
+  let name = m[1] as string;
+  if (name.includes('\\'))
+    try {
+      name = JSON.parse(`"${name}"`) as string;
+    } catch {}
+  let counts = state.hosts.get(name);
+  if (!counts) {
+    if (state.hosts.size >= MAX_HOSTS) name = OTHER_HOSTS;
+    counts = state.hosts.get(name) ?? emptyTestCounts();
+    state.hosts.set(name, counts);
+  }
+  countResult(counts, status);
+}
+
 /** Counts one journal line; a line that is not a result record is counted as bad. */
 export function applyJournalLine(state: RunState, key: string, line: string): void {
   if (line.includes('"phase":"') && PHASE_LINE.test(line)) {
@@ -138,6 +169,7 @@ export function applyJournalLine(state: RunState, key: string, line: string): vo
   const quick = line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125 && QUICK_STATUS.exec(line);
   if (quick) {
     countResult(batchState(state, key).counts, quick[1] as 'passed' | 'skipped');
+    countHost(state, line, quick[1] as 'passed' | 'skipped');
     return;
   }
   let record: Record<string, unknown>;
@@ -153,6 +185,7 @@ export function applyJournalLine(state: RunState, key: string, line: string): vo
     return;
   }
   countResult(batchState(state, key).counts, status as ResultStatus);
+  countHost(state, line, status as ResultStatus);
   if (status === 'failed' || status === 'error') pushFailure(state, record, status);
 }
 

@@ -316,3 +316,33 @@ test('a batch paused by the API shows until when; a pause over, or of a finished
   assert.equal(paused(at(100)).apiPausedUntil, at(100));
   assert.doesNotMatch(renderPlain(snapshot(runState(), opts)), /paused by the API/);
 });
+
+test('capi-launch --hosts: results counted per host as they arrive, shown by --plain and --summary', () => {
+  const state = runState();
+  assert.deepEqual(snapshot(state, opts).hosts, []);
+  assert.doesNotMatch(renderPlain(snapshot(state, opts)), /Hosts:/);
+  applyJournalLine(state, 'batch_0002', line('g', 'passed', { shard: null, host: 'alpha' }));
+  applyJournalLine(state, 'batch_0002', line('h', 'failed', { host: 'ci@bravo:2222', failures: [] }));
+  applyJournalLine(state, 'batch_0002', line('i', 'passed', { host: 'ci@bravo:2222' }));
+  // a host name is text from another machine: shown cleaned of escape sequences
+  applyJournalLine(
+    state,
+    'batch_0002',
+    line('j', 'error', { host: 'evil\u001b[2J', error: { code: 'X', message: 'y' } }),
+  );
+  const s = snapshot(state, opts);
+  assert.deepEqual(
+    s.hosts.map((h) => [h.host, h.done, h.passed, h.failed, h.errors]),
+    [
+      ['alpha', 1, 1, 0, 0],
+      ['ci@bravo:2222', 2, 1, 1, 0],
+      ['evil', 1, 0, 0, 1],
+    ],
+  );
+  const text = renderPlain(s);
+  assert.match(
+    text,
+    /Hosts:\n {2}alpha {10}1 done {2}Passed: 1 {2}Failed: 0 {2}Errors: 0\n {2}ci@bravo:2222 {2}2 done/,
+  );
+  assert.equal(text.includes('\u001b'), false);
+});

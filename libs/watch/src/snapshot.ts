@@ -1,4 +1,4 @@
-import { passRate, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts } from '@capi/core';
+import { passRate, plainLine, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts } from '@capi/core';
 import { type FailureEntry, type RunState, teardownFailed, totalCounts } from './run-state.js';
 import {
   ACTIVE,
@@ -64,6 +64,12 @@ export interface Snapshot extends TestCounts {
   logTail: string[];
   resume: string | null;
   badLines: number;
+  /** Results per machine (capi-launch --hosts), by host name (cleaned), sorted; empty when no result names one. */
+  hosts: HostRow[];
+}
+
+export interface HostRow extends TestCounts {
+  host: string;
 }
 
 export interface SnapshotOptions extends RowOptions {
@@ -216,6 +222,9 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     resume:
       display === 'DEAD' || display === 'STALLED' || display === 'STOPPED' ? resumeHint(state, display, pid) : null,
     badLines: state.badLines,
+    hosts: [...state.hosts]
+      .map(([host, c]) => ({ host: plainLine(host), ...c }))
+      .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
   };
 }
 

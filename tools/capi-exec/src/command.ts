@@ -36,7 +36,8 @@ function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null
 }
 
 function exitCode(s: ExecuteSummary, signal: NodeJS.Signals | null): number {
-  if (s.stoppedBy === 'stop' && signal) return codeOf(signal);
+  // stopped by a signal, or by control.json's `stop` (a remote worker): 143 without one
+  if (s.stoppedBy === 'stop') return signal ? codeOf(signal) : ExitCode.sigterm;
   if (s.stoppedBy === 'max-errors' || s.stoppedBy === 'unreachable' || s.setupFailed) return ExitCode.cannotRun;
   return s.failed + s.errors + s.resumedNotPassed + s.teardownFailed > 0 ? ExitCode.testsFailed : ExitCode.ok;
 }
@@ -97,6 +98,11 @@ Examples:
     batch: { type: 'string', valueHint: 'NAME', description: 'Batch name copied into results and the heartbeat' },
     worker: { type: 'string', valueHint: 'N', description: 'Worker number copied into results' },
     'run-id': { type: 'string', valueHint: 'ID', description: 'Run id copied into results' },
+    host: {
+      type: 'string',
+      valueHint: 'NAME',
+      description: 'Machine name copied into results (host); capi-launch --hosts gives each remote worker its own',
+    },
     'options-file': {
       type: 'string',
       description: 'More flags from a file (a JSON array of argv words), kept off the command line (--header secrets)',

@@ -93,6 +93,14 @@ export function runVarsOf(file: string | undefined, flags: string[]): Record<str
   }
 }
 
+/** `--host NAME`: printable, one line, at most 255 characters (it lands in every result and report). */
+function hostFlag(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  if (value.length > 255 || !/^[\x21-\x7e]+$/.test(value))
+    throw new UsageError('--host: a name of 1 to 255 printable characters without spaces');
+  return value;
+}
+
 function allowEnvOf(rawArgs: string[]): EnvAllow {
   const allow = parseAllowEnv(repeatedFlag(rawArgs, 'allow-env'));
   if (typeof allow === 'string') throw new UsageError(allow);
@@ -189,6 +197,7 @@ export function toOptions(
     batch: str(args.batch) ?? null,
     worker: worker ?? null,
     runId: str(args['run-id']) ?? null,
+    host: hostFlag(str(args.host)),
     shard: str(args.shard) ? shardFlag(str(args.shard) as string, env) : null,
     journal: str(args.journal) ?? null,
     fsync: args.fsync === true,

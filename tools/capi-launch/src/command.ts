@@ -5,6 +5,7 @@ import { controlCommand } from './control-command.js';
 import { dryRunCommand } from './dry-run-command.js';
 import { emitCommand, refuseEmitFlags } from './emit-command.js';
 import { type LaunchArgs, launchCommand, stallFlag } from './launch-command.js';
+import { remoteFlags } from './remote-flags.js';
 import { varsColumnsFlag } from './run-options.js';
 
 const args: ArgsDef = {
@@ -16,6 +17,22 @@ const args: ArgsDef = {
   },
   dir: { type: 'positional', required: false, description: 'with --emit k8s: the folder the manifests go to' },
   parallel: { type: 'string', valueHint: 'N', alias: 'p', description: 'workers running batches at once (default 4)' },
+  hosts: {
+    type: 'string',
+    valueHint: 'FILE|HOSTS',
+    description:
+      "run the batches on these machines over SSH with GNU parallel: [N/][user@]host[:port] or ssh-config names, a file (one a line) or a comma list; --parallel is each host's workers unless it gives N/",
+  },
+  'remote-capi': {
+    type: 'string',
+    valueHint: 'PATH',
+    description: 'with --hosts: the capi-exec command on the hosts (default capi-exec on their PATH)',
+  },
+  'ssh-config': {
+    type: 'string',
+    valueHint: 'FILE',
+    description: "with --hosts: ssh's configuration file (ssh -F), for GNU parallel's and capi's own connections",
+  },
   'batch-size': { type: 'string', valueHint: 'N', description: 'tests per batch (default 100)' },
   // not a citty alias: citty prints an alias as `-batch` in --help
   batch: { type: 'string', description: "the guide's spelling of --batch-size" },
@@ -159,13 +176,19 @@ export default defineCommand({
       throw new UsageError('--keep goes with --prune (capi-launch --prune --keep N)');
     if (a['dry-run'] === true && action && action !== 'prune')
       throw new UsageError(`--dry-run goes with a launch or --prune, not --${action}`);
+    const remoteFlag = (['hosts', 'remote-capi', 'ssh-config'] as const).find((f) => a[f] !== undefined);
+    if (action && remoteFlag)
+      throw new UsageError(
+        `--${remoteFlag} goes with a launch: a run keeps the hosts it was launched with (--resume and --rerun-failed too)`,
+      );
     if (action) return controlCommand(action, { a, runs, method, target: a.target as string | undefined, rawArgs });
     if (!a.target) throw new UsageError('name the suite to launch (capi-launch SUITE.csv)');
+    const parallel = intFlag('parallel', a.parallel as string | undefined, { min: 1, max: 256 }) ?? 4;
     const launchArgs: LaunchArgs = {
       suite: a.target as string,
       runs,
       method: method ?? 'nohup',
-      parallel: intFlag('parallel', a.parallel as string | undefined, { min: 1, max: 256 }) ?? 4,
+      parallel,
       batchSize: intFlag('batch-size', a['batch-size'] as string | undefined, { min: 1 }) ?? 100,
       maxRestarts: intFlag('max-restarts', a['max-restarts'] as string | undefined, { min: 0 }) ?? 3,
       concurrency: intFlag('concurrency', a.concurrency as string | undefined, { min: 1 }) ?? null,
@@ -175,12 +198,16 @@ export default defineCommand({
       force: a.force === true,
       lenient: a.lenient === true,
       varsColumns: varsColumnsFlag(a),
+      remote: remoteFlags(a, parallel),
       wait: a.wait === true,
       monitor: a.monitor === true,
       a,
       rawArgs,
     };
-    if (a['dry-run'] === true) return dryRunCommand(launchArgs);
+    if (a['dry-run'] === true) {
+      if (launchArgs.remote) throw new UsageError('--dry-run does not plan a --hosts run (not done yet)');
+      return dryRunCommand(launchArgs);
+    }
     return launchCommand(launchArgs);
   },
 });

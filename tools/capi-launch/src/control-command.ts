@@ -1,4 +1,4 @@
-import { CapiError, ExitCode, intFlag, shellQuote } from '@capi/core';
+import { CapiError, ExitCode, intFlag, shellQuote, UsageError } from '@capi/core';
 import {
   changeControl,
   countFinished,
@@ -151,6 +151,11 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
     }
     case 'resume':
       refuseBatchOptions(c.a, dir);
+      // a --hosts run's workers per host were fixed at launch (run.json options.remote)
+      if (c.a.parallel !== undefined && (await readManifest(dir)).options.remote)
+        throw new UsageError(
+          `--parallel cannot change on --resume of a --hosts run: its hosts' workers were fixed at launch; a new launch takes --hosts with N/ per host`,
+        );
       return afterStart(
         c,
         await resumeRun({

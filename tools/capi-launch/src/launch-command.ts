@@ -1,5 +1,5 @@
 import { checkRate, ExitCode, intFlag } from '@capi/core';
-import { launchRun, type Method } from '@capi/launch';
+import { launchRun, type Method, type RemoteOptions } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
 import { explainFailure, monitor, printLaunched, waitAndReport } from './report.js';
 
@@ -19,6 +19,8 @@ export interface LaunchArgs {
   lenient: boolean;
   /** capi-split --vars-columns: columns kept as variables although no template uses them. */
   varsColumns: string[] | undefined;
+  /** `--hosts` and its companions, checked (remote-flags.ts); null: workers run here. */
+  remote: RemoteOptions | null;
   wait: boolean;
   monitor: boolean;
   a: Record<string, unknown>;
@@ -42,7 +44,8 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
     suite: o.suite,
     runsDir: o.runs,
     method: o.method,
-    parallel: o.parallel,
+    // with --hosts: every worker slot of every host
+    parallel: o.remote ? o.remote.hosts.reduce((n, h) => n + h.jobs, 0) : o.parallel,
     batchSize: o.batchSize,
     force: o.force,
     lenient: o.lenient,
@@ -56,6 +59,7 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
       stallTimeoutS: o.stallTimeoutS,
       lenient: o.lenient,
       ...(o.varsColumns ? { varsColumns: o.varsColumns } : {}),
+      ...(o.remote ? { remote: o.remote } : {}),
     },
   });
   if (launched.exitCode !== null) {

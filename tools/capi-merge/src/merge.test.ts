@@ -52,6 +52,7 @@ test('a clean run: exit 0, the three reports in report/ with the guide names, no
     'error',
     'batch',
     'tags',
+    'host',
   ]);
   assert.deepEqual(rows[0], {
     id: 'C1',
@@ -64,6 +65,7 @@ test('a clean run: exit 0, the three reports in report/ with the guide names, no
     error: '',
     batch: 'batch_0001',
     tags: 'smoke',
+    host: '',
   });
   assert.match(rep.txt, /verdict: PASSED/);
   assert.match(rep.txt, /pass rate: 100\.00%/);

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { type AttemptPlan, forwardedEnv, parallelArgs, readJoblog, remoteCommand } from './remote-attempt.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+test('env.sh forwards what a remote capi-exec would read here, quoted, and nothing else', () => {
+  const text = forwardedEnv(['--allow-env', 'API_*,TOKEN', '--header', 'Authorization: Bearer {{env.HDR_SECRET}}'], {
+    CAPI_BASE_URL: 'http://api.test:8080',
+    CAPI_CLIENT_SECRET: "it's $(rm -rf ~)",
+    API_KEY: 'k-123456',
+    TOKEN: 'tok-123456',
+    HDR_SECRET: 'hdr-123456',
+    OTHER_SECRET: 'never',
+    PATH: '/usr/bin',
+    CAPI_EXEC_BIN: '/local/stand-in.js',
+    CAPI_RUNS_DIR: '/local/runs',
+    'BAD-NAME': 'x',
+  });
+  const lines = text.trim().split('\n').sort();
+  assert.deepEqual(lines, [
+    'export API_KEY=k-123456',
+    'export CAPI_BASE_URL=http://api.test:8080',
+    `export CAPI_CLIENT_SECRET='it'\\''s $(rm -rf ~)'`,
+    'export HDR_SECRET=hdr-123456',
+    'export TOKEN=tok-123456',
+  ]);
+});
+
+const plan = (dir: string): AttemptPlan => ({
+  runDir: dir,
+  runId: 'capi_test_20261205_120000',
+  attempt: 3,
+  batches: ['batch_0001', 'batch_0002'],
+  hosts: [
+    { login: 'alpha', jobs: 2 },
+    { login: 'ci@beta:2222', jobs: 1 },
+  ],
+  ssh: { sshConfig: '/etc/capi ssh/config' },
+  remoteCapi: '/opt/capi dir/capi-exec',
+  concurrency: 8,
+  execArgs: ['--header', 'Authorization: Bearer s3cret-value'],
+  env: {},
+  log: () => {},
+});
+
+test("GNU parallel's command line: batches as ::: arguments, the run id as its own words, no secret in it", () => {
+  const p = plan('/runs/r');
+  const args = parallelArgs(p);
+  assert.deepEqual(args.slice(args.indexOf(':::')), [':::', 'batch_0001', 'batch_0002']);
+  assert.equal(args[args.indexOf('--sshlogin') + 1], '2/alpha,1/ci@beta:2222');
+  assert.equal(args[args.indexOf('--ssh') + 1]?.startsWith("ssh -F '/etc/capi ssh/config' -o BatchMode=yes"), true);
+  assert.equal(args[args.indexOf('--joblog') + 1], '/runs/r/remote/attempt_3.joblog');
+  const cmd = remoteCommand(p);
+  assert.equal(cmd[cmd.indexOf('--run-id') + 1], 'capi_test_20261205_120000');
+  assert.equal(cmd[cmd.indexOf('exec') + 1], "'/opt/capi dir/capi-exec'");
+  assert.ok(cmd.includes('--options-file'));
+  assert.equal(args.join(' ').includes('s3cret'), false);
+});
+
+test('the joblog read back by sequence number: the batch, its host and how it ended', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-joblog-'));
+  dirs.push(dir);
+  const file = join(dir, 'j');
+  await writeFile(
+    file,
+    'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n' +
+      '2\tci@beta:2222\t1796473281.076\t  4.210\t4096\t16032\t137\t0\tumask 077 && …\n' +
+      '1\talpha\t1796473280.995\t  5.226\t4096\t16025\t0\t0\tumask 077 && …\n' +
+      '9\talpha\t1\t1\t0\t0\t0\t0\tnot ours\n' +
+      'torn',
+  );
+  const ends = readJoblog(file, ['batch_0001', 'batch_0002']);
+  assert.deepEqual(
+    ends.map((e) => [e.batch, e.host, e.exit]),
+    [
+      ['batch_0002', 'ci@beta:2222', 137],
+      ['batch_0001', 'alpha', 0],
+    ],
+  );
+  assert.equal(ends[1]?.started, new Date(1796473280995).toISOString());
+  assert.deepEqual(readJoblog(join(dir, 'missing'), ['batch_0001']), []);
+});
