@@ -3,33 +3,14 @@
 // host and over two, each host with the same workers and concurrency. The ratio shows that
 // the hosts really run side by side and that SSH and GNU parallel cost little next to the
 // work. Needs sshd, ssh, GNU parallel and rsync: without them the row says so and is skipped.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from './launch.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const launchBin = join(root, 'tools/capi-launch/bin/capi-launch.js');
 const execBin = join(root, 'tools/capi-exec/bin/capi-exec.js');
-
-function run(args, env, limitMs) {
-  const child = spawn(process.execPath, [launchBin, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (b) => {
-    stderr = (stderr + b.toString()).slice(-4000);
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  return new Promise((done) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stderr });
-    });
-  });
-}
 
 export default async function bench({ quick, log }) {
   const sshd = await import(join(root, 'tools/capi-launch/dist/test-support/sshd.js'));

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const launchBin = join(root, 'tools/capi-launch/bin/capi-launch.js');
 
-function run(args, env, limitMs) {
+/** Runs capi-launch with `args` (killed past `limitMs`); resolves to its exit code and stderr's tail. */
+export function run(args, env, limitMs) {
   const child = spawn(process.execPath, [launchBin, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
