@@ -92,20 +92,15 @@ function unitHint(metric: Metric, op: string, value: string): string {
   return `write the unit, e.g. '${metric}${op}${value}ms' or '${metric}${op}${value}s' (a bare number could be either)`;
 }
 
+/** The metrics that are a count of tests of one kind, read from summary.counts by name. */
+const COUNTED = ['failed', 'errors', 'missing', 'flaky', 'skipped'] as const;
+const isCounted = (m: Metric): m is (typeof COUNTED)[number] => (COUNTED as readonly string[]).includes(m);
+
 export function metricValue(summary: Summary, metric: Metric): number | null {
+  if (isCounted(metric)) return summary.counts[metric];
   switch (metric) {
     case 'pass_rate':
       return summary.passRate;
-    case 'failed':
-      return summary.counts.failed;
-    case 'errors':
-      return summary.counts.errors;
-    case 'missing':
-      return summary.counts.missing;
-    case 'flaky':
-      return summary.counts.flaky;
-    case 'skipped':
-      return summary.counts.skipped;
     case 'teardown':
       return summary.phases.teardownFailed;
     case 'throughput':
