@@ -25,6 +25,8 @@ export interface ExecuteOptions extends Omit<EngineOptions, 'shard' | 'fingerpri
   total: number | null;
   /** A line for people (stderr). */
   log: (line: string) => void;
+  /** The process's rate limiter when it runs more than one batch (`--serve`); else one is made. */
+  limiter?: RateLimiter;
   /** Called once, before anything is read, with the run's live state (the progress line reads it). */
   onLive?: (live: LiveState) => void;
 }
@@ -74,7 +76,7 @@ function sessionInput(opts: ExecuteOptions, path: string): JournalSessionInput {
 export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<ExecuteSummary> {
   const live = createLiveState(opts.concurrency, opts.total);
   opts.onLive?.(live);
-  const shared: Shared = { live, limiter: createRateLimiter(opts.rate, undefined, opts.maxPauseMs) };
+  const shared: Shared = { live, limiter: opts.limiter ?? createRateLimiter(opts.rate, undefined, opts.maxPauseMs) };
   let journal: JournalSession | null = null;
   // The heartbeat starts before the journal is read: a resume of a large journal takes a
   // while, and capi-launch's stall watchdog judges a worker by its heartbeat.

@@ -24,14 +24,17 @@ test('--dry-run prints the plan (tests, batches, workers, rate, the commands) an
   assert.match(commands[1] as string, /capi-launch\.js --supervise \S+capi_test_\d+_\d+$/);
   const execs = commands.filter((c) => c.includes('capi-exec.js'));
   assert.equal(execs.length, 3);
-  assert.match(execs[2] as string, /--in \S+\/batches\/batch_0003\.ndjson .*--worker 3 .*--total 50\b/);
+  // a worker per slot, taking batch after batch: the batches are its requests, not its flags
+  assert.match(execs[2] as string, /capi-exec\.js --serve \S+capi_test_\d+_\d+ --worker 3 --run-id capi_test_\d+_\d+ /);
+  assert.match(r.stdout, /\n {4}each reads its batches on stdin: \{"batch":"batch_0001","total":100\} …\n/);
   assert.match(commands.at(-1) as string, /capi-merge\.js \S+ --junit \S+\/report\/junit\.xml --html \S+report\.html$/);
   assert.ok(!existsSync(b.runs), 'the runs folder was not created');
-  // the plan for a foreground run has no supervisor of its own; many batches are summed up
-  const f = await b.launch([suite, '--dry-run', '--foreground', '--batch-size', '10']);
+  // the plan for a foreground run has no supervisor of its own; many workers are summed up
+  const f = await b.launch([suite, '--dry-run', '--foreground', '--batch-size', '10', '--parallel', '6']);
   assert.equal(f.code, 0, f.stderr);
   assert.doesNotMatch(f.stdout, /--supervise/);
-  assert.match(f.stdout, /\n {2}\.\.\. 21 more batches like these\n/);
+  assert.match(f.stdout, /\n {2}\.\.\. 2 more workers like these\n/);
+  assert.match(f.stdout, /--worker 6 /);
   assert.ok(!existsSync(b.runs));
 });
 
