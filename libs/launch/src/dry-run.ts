@@ -1,7 +1,16 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { batchName, CapiError, ExitCode, type ExitCodeValue, newRunId, shellQuote } from '@capi/core';
+import {
+  batchCount,
+  batchName,
+  CapiError,
+  ExitCode,
+  type ExitCodeValue,
+  GROW_EVERY,
+  newRunId,
+  shellQuote,
+} from '@capi/core';
 import { surelyRelative } from './base-url.js';
 import { type Method, splitArgs, splitError, splitWarnings } from './create-run.js';
 import { execArg } from './exec-flag-list.js';
@@ -21,6 +30,7 @@ export interface DryRunOptions {
   method: Method;
   parallel: number;
   batchSize: number;
+  maxBatchSize?: number | null;
   lenient: boolean;
   /** capi-split --vars-columns, as the launch would pass it. */
   varsColumns?: string[];
@@ -85,7 +95,8 @@ export async function planRun(o: DryRunOptions): Promise<string[]> {
     );
   const runId = newRunId();
   const runDir = resolve(o.runsDir, runId);
-  const count = Math.ceil(tests / o.batchSize);
+  const count = batchCount(tests, o.batchSize, o.maxBatchSize);
+  const grows = !!o.maxBatchSize && o.maxBatchSize > o.batchSize && count > GROW_EVERY;
   const batch = (i: number) => batchName(i, count);
   const exec = (worker: number) =>
     line(
@@ -105,7 +116,7 @@ export async function planRun(o: DryRunOptions): Promise<string[]> {
     'dry run: nothing was created or started',
     `suite:    ${resolve(o.suite)}: ${tests} tests`,
     `run:      ${runDir} (the id is taken at launch)`,
-    `batches:  ${count} of up to ${o.batchSize} tests${count > 0 ? ` (${batch(1)} to ${batch(count)})` : ''}`,
+    `batches:  ${count} of ${grows ? `${o.batchSize} tests, doubling every ${GROW_EVERY} batches up to ${o.maxBatchSize}` : `up to ${o.batchSize} tests`}${count > 0 ? ` (${batch(1)} to ${batch(count)})` : ''}`,
     `workers:  ${Math.min(o.parallel, Math.max(count, 1))} at once (--parallel ${o.parallel}), one capi-exec each taking batch after batch, each with ${o.concurrency ? `--concurrency ${o.concurrency}` : "capi-exec's default concurrency"}`,
     `rate:     ${o.rate ? `${o.rate} for the whole run, shared by the workers` : 'no limit'}`,
     `method:   ${o.method}`,

@@ -38,6 +38,28 @@ test('--dry-run prints the plan (tests, batches, workers, rate, the commands) an
   assert.ok(!existsSync(b.runs));
 });
 
+test('--dry-run: by default batches of 100 double every 100 batches up to 1,000; --batch-size N alone stays N', async () => {
+  const b = await box();
+  const suite = b.suite(25_000);
+  const grown = await b.launch([suite, '--dry-run']);
+  assert.equal(grown.code, 0, grown.stderr);
+  // 100 × 100, then the 15,000 left in batches of 200
+  assert.match(
+    grown.stdout,
+    /\nbatches: +175 of 100 tests, doubling every 100 batches up to 1000 \(batch_0001 to batch_0175\)\n/,
+  );
+  assert.match(grown.stdout, /capi-split\.js \S+ --batch-size 100 --max-batch-size 1000 --out /);
+  const fixed = await b.launch([suite, '--dry-run', '--batch-size', '100']);
+  assert.match(fixed.stdout, /\nbatches: +250 of up to 100 tests/);
+  assert.doesNotMatch(fixed.stdout, /--max-batch-size/);
+  const own = await b.launch([suite, '--dry-run', '--batch-size', '50', '--max-batch-size', '200']);
+  // 100 × 50, 100 × 100, then the 10,000 left in batches of 200
+  assert.match(own.stdout, /\nbatches: +250 of 50 tests, doubling every 100 batches up to 200 /);
+  const below = await b.launch([suite, '--dry-run', '--batch-size', '50', '--max-batch-size', '20']);
+  assert.equal(below.code, 2);
+  assert.match(below.stderr, /--max-batch-size 20 is below --batch-size 50/);
+});
+
 test('--dry-run refuses what the launch would refuse: a bad row, relative URLs without a base URL, a bad flag', async () => {
   const b = await box({ CAPI_BASE_URL: '' });
   const bad = join(b.dir, 'bad.csv');
