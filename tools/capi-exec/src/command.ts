@@ -130,7 +130,7 @@ Examples:
     control: {
       type: 'string',
       valueHint: 'FILE',
-      description: 'control.json to re-read every second: paused, rate (shared by workers), concurrency',
+      description: 'control.json to re-read every 250 ms: paused, rate (shared by workers), concurrency',
     },
     batch: { type: 'string', valueHint: 'NAME', description: 'Batch name copied into results and the heartbeat' },
     worker: { type: 'string', valueHint: 'N', description: 'Worker number copied into results' },

@@ -105,7 +105,8 @@ test('--serve: SIGTERM stops the batch in flight as capi-exec does (answer and e
 
   assert.equal(s.hits.filter((h) => h.path !== '/x').length, 0, 'batch_0002 was never started');
 
-  // stdin left open: the worker waits for its next batch, and a stop ends the wait
+  // stdin left open: after its batch the worker waits for the next one, and a stop ends the wait
+  await writeFile(join(run, 'batches', 'batch_0003.ndjson'), ndjson([get('I1', '/x')]));
   const idle = spawn(process.execPath, [binPath('capi-exec'), '--serve', run, '--base-url', s.url], {
     env: testEnv(),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -115,12 +116,13 @@ test('--serve: SIGTERM stops the batch in flight as capi-exec does (answer and e
     out += b.toString();
   });
   const ended = new Promise<number | null>((resolve) => idle.on('exit', (code) => resolve(code)));
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  const killer = setTimeout(() => idle.kill('SIGKILL'), 20_000);
+  idle.stdin.write(request('batch_0003', 1));
+  await waitFor(() => out.includes('\n'), 15_000);
   idle.kill('SIGTERM');
-  const killer = setTimeout(() => idle.kill('SIGKILL'), 10_000);
   assert.equal(await ended, 143);
   clearTimeout(killer);
-  assert.equal(out, '');
+  assert.deepEqual(parseLines(out), [{ batch: 'batch_0003', code: 0 }]);
 });
 
 test('--serve refuses a request that is not a batch of the run, and the per-batch flags', async () => {
