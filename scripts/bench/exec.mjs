@@ -188,7 +188,7 @@ function engineRate(lines) {
 }
 
 /** Most starts in any one-second window, from the results' startedAt. */
-function maxWindow(times) {
+export function maxWindow(times) {
   let max = 0;
   for (let i = 0, j = 0; i < times.length; i++) {
     while (times[i] - times[j] >= 1000) j++;

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { maxWindow } from './exec.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = (tool) => join(root, `tools/${tool}/bin/${tool}.js`);
@@ -238,16 +239,6 @@ async function sideBySide({ quick, log, dir }) {
   } finally {
     api.stop();
   }
-}
-
-/** Most starts in any one-second window. */
-function maxWindow(times) {
-  let max = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= 1000) j++;
-    max = Math.max(max, i - j + 1);
-  }
-  return max;
 }
 
 /** 3. `--rate 200/s` shared by 4 workers: the achieved rate and the busiest second, from the journals. */
