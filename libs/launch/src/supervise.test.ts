@@ -159,16 +159,14 @@ const claimsOf = async (runDir: string, batches: number) => {
   return out;
 };
 
+/** Three batches of three stand-in tests, one worker slot, with these fake-exec knobs. */
+const oneSlotRun = (dir: string, env: Record<string, string>) =>
+  standInRun(dir, { batches: 3, size: 3, parallel: 1, mergeExit: 0, env });
+
 test("a slot's capi-exec runs batch after batch; the batch queued behind one that kills it never started and costs no restart", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'capi-slot-'));
   try {
-    const { env, runDir } = await standInRun(dir, {
-      batches: 3,
-      size: 3,
-      parallel: 1,
-      mergeExit: 0,
-      env: { FAKE_EXEC_CRASH_BATCH: 'batch_0001' },
-    });
+    const { env, runDir } = await oneSlotRun(dir, { FAKE_EXEC_CRASH_BATCH: 'batch_0001' });
     assert.equal(await superviseRun(runDir, { env }), 3);
     const c = await claimsOf(runDir, 3);
     assert.deepEqual([c.batch_0001?.state, c.batch_0001?.restarts], ['failed', 2], 'given up after --max-restarts 1');
@@ -186,13 +184,7 @@ test("a slot's capi-exec runs batch after batch; the batch queued behind one tha
 test('after a give-up the batch queued behind it does not start: its claim is removed, and a resume runs it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'capi-slot-'));
   try {
-    const { env, runDir } = await standInRun(dir, {
-      batches: 3,
-      size: 3,
-      parallel: 1,
-      mergeExit: 0,
-      env: { FAKE_EXEC_GIVEUP_BATCH: 'batch_0001' },
-    });
+    const { env, runDir } = await oneSlotRun(dir, { FAKE_EXEC_GIVEUP_BATCH: 'batch_0001' });
     assert.equal(await superviseRun(runDir, { env }), 3);
     const c = await claimsOf(runDir, 3);
     assert.equal(c.batch_0001?.state, 'failed');
