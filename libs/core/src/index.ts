@@ -88,7 +88,10 @@ export type { RunControl } from './run-control.js';
 export {
   type BatchIndex,
   type BatchIndexEntry,
+  batchCount,
   batchName,
+  batchSizes,
+  GROW_EVERY,
   isBatchName,
   newRunId,
   RUN_ID_PREFIX,

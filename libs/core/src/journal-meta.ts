@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-write.js';
+import { FILE_MODE, writeFileAtomic } from './atomic-write.js';
 import { InputError, isErrnoException } from './errors.js';
 
 /**
@@ -20,7 +20,11 @@ export interface JournalMeta {
 
 export const journalMetaPath = (journal: string) => `${journal}.meta.json`;
 
-/** The meta of a journal; null when there is none. Malformed JSON is an InputError naming the sidecar. */
+/**
+ * The meta of a journal; null when there is none, or when it is empty (a power cut after
+ * its rename, when it was written without `--fsync`). Malformed JSON is an InputError naming
+ * the sidecar.
+ */
 export async function readJournalMeta(journal: string): Promise<JournalMeta | null> {
   let text: string;
   try {
@@ -29,6 +33,7 @@ export async function readJournalMeta(journal: string): Promise<JournalMeta | nu
     if (isErrnoException(err) && err.code === 'ENOENT') return null;
     throw err;
   }
+  if (text.trim() === '') return null;
   try {
     return JSON.parse(text) as JournalMeta;
   } catch {
@@ -36,8 +41,13 @@ export async function readJournalMeta(journal: string): Promise<JournalMeta | nu
   }
 }
 
-export async function writeJournalMeta(journal: string, meta: JournalMeta): Promise<void> {
-  await writeFileAtomic(journalMetaPath(journal), `${JSON.stringify(meta)}\n`);
+/**
+ * `sync`: fsync it before the rename, as the journal's own lines are with `--fsync`; without
+ * it the journal may lose its last lines to a power cut anyway, and one fsync per journal
+ * was a good part of a short batch's cost.
+ */
+export async function writeJournalMeta(journal: string, meta: JournalMeta, sync: boolean): Promise<void> {
+  await writeFileAtomic(journalMetaPath(journal), `${JSON.stringify(meta)}\n`, FILE_MODE, { sync });
 }
 
 /**

@@ -115,6 +115,8 @@ export interface RunManifest {
   suite: { file: string; sha256: string };
   total: number;
   batchSize: number;
+  /** Batches grew from `batchSize` to this many tests (capi-split `--max-batch-size`); absent: all `batchSize`. */
+  maxBatchSize?: number;
   batches: number;
   parallel: number;
   options: Record<string, unknown>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { batchName, newRunId, RUN_ID_PREFIX, runPaths, runsDir } from './run-folder.js';
+import { batchCount, batchName, batchSizes, newRunId, RUN_ID_PREFIX, runPaths, runsDir } from './run-folder.js';
 
 test('newRunId is capi_test_YYYYMMDD_HHMMSS in local time', () => {
   assert.equal(newRunId(new Date(2026, 0, 2, 3, 4, 5)), 'capi_test_20260102_030405');
@@ -16,6 +16,18 @@ test('batchName pads to 4 digits, wider when the total needs it, so names sort',
   assert.equal(batchName(7, 123456), 'batch_000007');
   const names = [9, 10, 100, 1000].map((i) => batchName(i, 1000));
   assert.deepEqual([...names].sort(), names);
+});
+
+test('batchSizes: the size, doubled every 100 batches up to the most; batchCount counts them', () => {
+  const grow = batchSizes(100, 1000);
+  assert.deepEqual([1, 100, 101, 200, 201, 301, 401, 5000].map(grow), [100, 100, 200, 200, 400, 800, 1000, 1000]);
+  const fixed = batchSizes(50, null);
+  assert.deepEqual([1, 1000].map(fixed), [50, 50]);
+  assert.equal(batchSizes(100, 80)(500), 100, 'a most below the size is no growth');
+  assert.equal(batchCount(0, 100, 1000), 0);
+  assert.equal(batchCount(250, 100, 1000), 3);
+  assert.equal(batchCount(1_000_000, 100, 1000), 1250);
+  assert.equal(batchCount(1_000_000, 100), 10_000);
 });
 
 test('runsDir: CAPI_RUNS_DIR or ./capi-runs, resolved against cwd', () => {

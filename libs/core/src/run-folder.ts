@@ -62,6 +62,28 @@ export function runPaths(runDir: string) {
 
 export type RunPaths = ReturnType<typeof runPaths>;
 
+/** Batches of one size before the size doubles, with `--max-batch-size`. */
+export const GROW_EVERY = 100;
+
+/**
+ * The size of batch `n` (1-based): `size`, doubled every GROW_EVERY batches up to
+ * `maxSize` (capi-split `--max-batch-size`; capi-launch's default 100 to 1,000): small
+ * suites keep small batches for the workers to share, and a large one is not tens of
+ * thousands of batches, each with its claim, journal, lock, heartbeat and log.
+ */
+export function batchSizes(size: number, maxSize?: number | null): (n: number) => number {
+  if (!maxSize || maxSize <= size) return () => size;
+  return (n) => Math.min(maxSize, size * 2 ** Math.min(30, Math.floor((n - 1) / GROW_EVERY)));
+}
+
+/** How many batches `tests` tests make (without flows, which may make a batch longer). */
+export function batchCount(tests: number, size: number, maxSize?: number | null): number {
+  const sizeOf = batchSizes(size, maxSize);
+  let n = 0;
+  for (let left = tests; left > 0; ) left -= sizeOf(++n);
+  return n;
+}
+
 /** The batch index written by `capi-split --out`: batch → first/last seq and count. */
 export interface BatchIndexEntry {
   batch: string;
@@ -76,7 +98,10 @@ export interface BatchIndexEntry {
 export interface BatchIndex {
   /** Tests only: setup and teardown rows are not tests. */
   total: number;
+  /** Tests per batch (the first batches', when they grow). */
   batchSize: number;
+  /** `--max-batch-size`: batches doubled every 100 up to this many tests (absent: all `batchSize`). */
+  maxBatchSize?: number;
   batches: BatchIndexEntry[];
   /** Flows: the setup and teardown rows every batch file carries (absent when none). */
   setup?: number;

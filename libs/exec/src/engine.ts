@@ -47,6 +47,12 @@ export interface EngineOptions extends ResultOrigin, RequestInputs {
   reauthOn?: ReadonlySet<number>;
   /** Flows run again from their first row on resume, and their `flowRun` (journal-session.ts). */
   flowRuns?: ReadonlyMap<string, number>;
+  /**
+   * The process's HTTP client when it runs batch after batch (`--serve`): its keep-alive
+   * connections outlive one batch, and its owner closes it. Without one, a client is made
+   * for the run and closed at its end.
+   */
+  client?: HttpClient;
 }
 
 /** Receives each finished test; the engine waits for it (journal, then stdout) before the lane is free. */
@@ -75,6 +81,19 @@ export interface Summary {
 export interface EngineShared {
   live: LiveState;
   limiter: RateLimiter;
+}
+
+/**
+ * An HTTP client for a run: the in-flight window bounds the connections (the pool grows to
+ * it and no further, also when control.json changes the concurrency).
+ */
+export function clientFor(options: Pick<EngineOptions, 'insecure' | 'maxBody' | 'compressed'>): HttpClient {
+  return createHttpClient({
+    connections: null,
+    insecure: options.insecure,
+    maxBody: options.maxBody,
+    compressed: options.compressed === true,
+  });
 }
 
 /** Warns once per short `{{env.NAME}}` secret that it is not redacted. */
@@ -136,14 +155,7 @@ export async function runTests(
   const { live, limiter } = shared;
   const secrets = options.secrets ?? createSecretSet();
   live.apiPausedUntil = () => limiter.pausedUntilWall();
-  // The in-flight window bounds the connections: the pool grows to it and no further,
-  // also when control.json changes the concurrency.
-  const client = createHttpClient({
-    connections: null,
-    insecure: options.insecure,
-    maxBody: options.maxBody,
-    compressed: options.compressed === true,
-  });
+  const client = options.client ?? clientFor(options);
   const lanes = createLanes(live);
   const stop = createRunStop({ live, limiter, client, graceMs: options.graceMs, wake: lanes.wake });
   const meter = createRateMeter(live);
@@ -173,7 +185,7 @@ export async function runTests(
     stop.dispose();
     clearInterval(ticker);
     meter();
-    await client.close().catch(() => {});
+    if (!options.client) await client.close().catch(() => {});
   }
   if (stop.failure) throw stop.failure;
   const { passed, failed, errors, skipped } = live;
@@ -242,12 +254,7 @@ async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, rec
  * signal still ends the process at once).
  */
 function freshContext(options: EngineOptions, ctx: TestContext): { ctx: TestContext; close(): Promise<void> } {
-  const client = createHttpClient({
-    connections: null,
-    insecure: options.insecure,
-    maxBody: options.maxBody,
-    compressed: options.compressed === true,
-  });
+  const client = clientFor(options);
   const limiter = createRateLimiter(options.rate, undefined, options.maxPauseMs);
   const own: TestContext = { ...ctx, client, limiter, cut: new AbortController().signal, waits: undefined };
   return { ctx: own, close: () => client.close().catch(() => {}) };

@@ -25,6 +25,8 @@ export interface ExecuteOptions extends Omit<EngineOptions, 'shard' | 'fingerpri
   total: number | null;
   /** A line for people (stderr). */
   log: (line: string) => void;
+  /** The process's rate limiter when it runs more than one batch (`--serve`); else one is made. */
+  limiter?: RateLimiter;
   /** Called once, before anything is read, with the run's live state (the progress line reads it). */
   onLive?: (live: LiveState) => void;
 }
@@ -47,6 +49,13 @@ interface Shared {
   live: LiveState;
   limiter: RateLimiter;
 }
+
+/**
+ * How often control.json is read again: a quarter second, so that when workers run out of
+ * batches the others take up their share of `--rate` at once (a run's tail), and a
+ * `--pause` holds within a quarter second. A read of a small file: nothing to measure.
+ */
+const CONTROL_EVERY_MS = 250;
 
 const NOTHING_DONE: ReadonlyMap<string, string> = new Map();
 
@@ -74,7 +83,7 @@ function sessionInput(opts: ExecuteOptions, path: string): JournalSessionInput {
 export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<ExecuteSummary> {
   const live = createLiveState(opts.concurrency, opts.total);
   opts.onLive?.(live);
-  const shared: Shared = { live, limiter: createRateLimiter(opts.rate, undefined, opts.maxPauseMs) };
+  const shared: Shared = { live, limiter: opts.limiter ?? createRateLimiter(opts.rate, undefined, opts.maxPauseMs) };
   let journal: JournalSession | null = null;
   // The heartbeat starts before the journal is read: a resume of a large journal takes a
   // while, and capi-launch's stall watchdog judges a worker by its heartbeat.
@@ -111,11 +120,18 @@ async function run(
   if (opts.stop?.aborted) stopNow();
   opts.stop?.addEventListener('abort', stopNow, { once: true });
   const control = opts.control
-    ? watchControl(opts.control, live, limiter, { rate: opts.rate, concurrency: opts.concurrency }, 1000, () => {
-        if (!stopper.signal.aborted)
-          opts.log('control.json says stop: taking no new tests; waiting for the ones in flight (--grace)');
-        stopNow();
-      })
+    ? watchControl(
+        opts.control,
+        live,
+        limiter,
+        { rate: opts.rate, concurrency: opts.concurrency },
+        CONTROL_EVERY_MS,
+        () => {
+          if (!stopper.signal.aborted)
+            opts.log('control.json says stop: taking no new tests; waiting for the ones in flight (--grace)');
+          stopNow();
+        },
+      )
     : null;
   await control?.poll();
   // With a journal, ids must be unique (it holds each id once); a file was checked before anything ran.

@@ -1,5 +1,5 @@
 import { utimes } from 'node:fs/promises';
-import { type StatusHeartbeat, writeFileAtomic } from '@capi/core';
+import { FILE_MODE, type StatusHeartbeat, writeFileAtomic } from '@capi/core';
 import type { LiveState } from './live-state.js';
 
 /**
@@ -47,7 +47,8 @@ export function startHeartbeat(
   let warned = false;
   const write = () => {
     const text = `${JSON.stringify(snapshot(live, batch))}\n`;
-    writing = writeFileAtomic(path, text)
+    // no fsync: it is rewritten every second and means nothing after a power cut
+    writing = writeFileAtomic(path, text, FILE_MODE, { sync: false })
       .catch(async (err: unknown) => {
         // Still alive for whoever watches the file's time (capi-launch's stall watchdog):
         // a full disk refuses a new file but not a new time on the old one.

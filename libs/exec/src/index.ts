@@ -6,6 +6,8 @@ export type { LiveState } from './live-state.js';
 export { formatProgress, formatSummary } from './progress.js';
 export { parseMaxErrors } from './rate.js';
 export { addCredentialHeaders, createSecretSet } from './redact.js';
+export { endLines, runExitCode, signalExitCode } from './run-end.js';
 export { parseVarFlags, parseVarsText } from './run-vars.js';
+export { type ServeBase, serveBatches } from './serve.js';
 export { BadUrl, type BaseUrl, parseBaseUrl } from './target.js';
 export { parseTrace } from './trace.js';

@@ -125,7 +125,9 @@ async function resume(input: JournalSessionInput): Promise<{ state: JournalState
   // A journal without results starts afresh: its meta takes this run's base URL.
   const fresh = state.done.size === 0 && meta !== null && (meta.baseUrl ?? null) !== made.baseUrl;
   if (!meta || fresh)
-    await writeJournalMeta(path, { version: 1, ...now, created: new Date().toISOString() }).catch(cannotOpen(metaFile));
+    await writeJournalMeta(path, { version: 1, ...now, created: new Date().toISOString() }, input.fsync).catch(
+      cannotOpen(metaFile),
+    );
   const journal = await openJournal(path, { fsync: input.fsync }).catch(cannotOpen(path));
   return { state, journal };
 }

@@ -21,10 +21,20 @@ export interface Claim {
 
 const claimPath = (runDir: string, batch: string) => join(runPaths(runDir).claims, `${batch}.json`);
 
-/** Takes the first batch no one has claimed; null when every batch is taken. */
-export async function claimNext(runDir: string, batches: string[], worker: number): Promise<Claim | null> {
+/**
+ * Takes the first batch no one has claimed; null when every batch is taken. `from` is
+ * where to start looking, moved past each batch found taken: a run of 10,000 batches
+ * would otherwise try every claimed one again for each new claim (a quadratic cost).
+ */
+export async function claimNext(
+  runDir: string,
+  batches: string[],
+  worker: number,
+  from: { next: number } = { next: 0 },
+): Promise<Claim | null> {
   await mkdir(runPaths(runDir).claims, { recursive: true, mode: DIR_MODE });
-  for (const batch of batches) {
+  for (let i = from.next; i < batches.length; i++) {
+    const batch = batches[i] as string;
     const now = new Date().toISOString();
     const claim: Claim = {
       batch,
@@ -40,19 +50,30 @@ export async function claimNext(runDir: string, batches: string[], worker: numbe
       const fh = await open(claimPath(runDir, batch), 'wx', FILE_MODE);
       await fh.writeFile(`${JSON.stringify(claim)}\n`);
       await fh.close();
+      from.next = Math.max(from.next, i + 1);
       return claim;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // every batch before this one is taken too: the next look starts after it
+      if (i === from.next) from.next = i + 1;
     }
   }
   return null;
 }
 
 export async function writeClaim(runDir: string, claim: Claim): Promise<void> {
+  // no fsync: a claim lost to a power cut reads as unfinished, and its batch resumes from its journal
   await writeFileAtomic(
     claimPath(runDir, claim.batch),
     `${JSON.stringify({ ...claim, updatedAt: new Date().toISOString() })}\n`,
+    FILE_MODE,
+    { sync: false },
   );
+}
+
+/** Removes a batch's claim: a batch claimed ahead that did not start, for a later run to take. */
+export async function releaseClaim(runDir: string, batch: string): Promise<void> {
+  await rm(claimPath(runDir, batch), { force: true });
 }
 
 export async function readClaims(runDir: string): Promise<Claim[]> {

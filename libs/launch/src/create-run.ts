@@ -29,6 +29,8 @@ export interface CreateRunOptions {
   method: Method;
   parallel: number;
   batchSize: number;
+  /** capi-split `--max-batch-size`: batches grow from `batchSize` to this (null: all `batchSize`). */
+  maxBatchSize?: number | null;
   launch: LaunchOptions;
   /** Names already taken elsewhere (a tmux or screen session): the run id avoids them. */
   taken?: (id: string) => boolean;
@@ -87,6 +89,7 @@ export function splitWarnings(stderr: string): string[] {
 interface SplitOptions {
   lenient: boolean;
   varsColumns: string[];
+  maxBatchSize: number | null;
   /** Each warning line, as it comes. */
   warn: (line: string) => void;
   env: NodeJS.ProcessEnv;
@@ -97,9 +100,11 @@ export function splitArgs(
   suite: string,
   batchSize: number,
   outDir: string,
-  o: { lenient: boolean; varsColumns?: string[]; env: NodeJS.ProcessEnv },
+  o: { lenient: boolean; varsColumns?: string[]; maxBatchSize?: number | null; env: NodeJS.ProcessEnv },
 ) {
-  const args = [toolBin('split', o.env), suite, '--batch-size', String(batchSize), '--out', outDir];
+  const args = [toolBin('split', o.env), suite, '--batch-size', String(batchSize)];
+  if (o.maxBatchSize && o.maxBatchSize > batchSize) args.push('--max-batch-size', String(o.maxBatchSize));
+  args.push('--out', outDir);
   if (o.lenient) args.push('--lenient');
   if (o.varsColumns?.length) args.push('--vars-columns', o.varsColumns.join(','));
   return args;
@@ -192,6 +197,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
       };
       await split(suite, o.batchSize, paths.batches, {
         lenient: o.lenient === true,
+        maxBatchSize: o.maxBatchSize ?? null,
         varsColumns: o.launch.varsColumns ?? [],
         warn,
         env,
@@ -210,6 +216,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
       suite: { file: suite, sha256: o.suiteSha256 ?? (await fileSha256(suite)) },
       total: index.total,
       batchSize: o.batchSize,
+      ...(o.maxBatchSize && o.maxBatchSize > o.batchSize ? { maxBatchSize: o.maxBatchSize } : {}),
       batches: index.batches.length,
       parallel: o.parallel,
       options: o.launch,

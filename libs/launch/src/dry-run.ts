@@ -1,7 +1,16 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { batchName, CapiError, ExitCode, type ExitCodeValue, newRunId, shellQuote } from '@capi/core';
+import {
+  batchCount,
+  batchName,
+  CapiError,
+  ExitCode,
+  type ExitCodeValue,
+  GROW_EVERY,
+  newRunId,
+  shellQuote,
+} from '@capi/core';
 import { surelyRelative } from './base-url.js';
 import { type Method, splitArgs, splitError, splitWarnings } from './create-run.js';
 import { execArg } from './exec-flag-list.js';
@@ -21,6 +30,7 @@ export interface DryRunOptions {
   method: Method;
   parallel: number;
   batchSize: number;
+  maxBatchSize?: number | null;
   lenient: boolean;
   /** capi-split --vars-columns, as the launch would pass it. */
   varsColumns?: string[];
@@ -83,30 +93,31 @@ export async function planRun(o: DryRunOptions): Promise<string[]> {
       `${o.suite}: test ${relative} has a relative URL and there is no --base-url or $CAPI_BASE_URL: the launch would be refused`,
       ExitCode.badInput,
     );
-  const runDir = resolve(o.runsDir, newRunId());
-  const count = Math.ceil(tests / o.batchSize);
+  const runId = newRunId();
+  const runDir = resolve(o.runsDir, runId);
+  const count = batchCount(tests, o.batchSize, o.maxBatchSize);
+  const grows = !!o.maxBatchSize && o.maxBatchSize > o.batchSize && count > GROW_EVERY;
   const batch = (i: number) => batchName(i, count);
-  const exec = (i: number) =>
+  const exec = (worker: number) =>
     line(
       workerArgs({
         runDir,
-        runId: newRunId(),
-        batch: batch(i),
-        worker: ((i - 1) % o.parallel) + 1,
+        runId,
+        worker,
         execBin: toolBin('exec', o.env),
         execArgs: o.execArgs,
         concurrency: o.concurrency,
-        total: Math.min(o.batchSize, tests - (i - 1) * o.batchSize),
         env: o.env,
       }),
     );
-  const shown = count <= 4 ? [...Array(count).keys()].map((k) => k + 1) : [1, 2, 3, count];
+  const workers = Math.min(o.parallel, Math.max(count, 1));
+  const shown = workers <= 4 ? [...Array(workers).keys()].map((k) => k + 1) : [1, 2, 3, workers];
   const out = [
     'dry run: nothing was created or started',
     `suite:    ${resolve(o.suite)}: ${tests} tests`,
     `run:      ${runDir} (the id is taken at launch)`,
-    `batches:  ${count} of up to ${o.batchSize} tests${count > 0 ? ` (${batch(1)} to ${batch(count)})` : ''}`,
-    `workers:  ${Math.min(o.parallel, Math.max(count, 1))} at once (--parallel ${o.parallel}), one capi-exec per batch, each with ${o.concurrency ? `--concurrency ${o.concurrency}` : "capi-exec's default concurrency"}`,
+    `batches:  ${count} of ${grows ? `${o.batchSize} tests, doubling every ${GROW_EVERY} batches up to ${o.maxBatchSize}` : `up to ${o.batchSize} tests`}${count > 0 ? ` (${batch(1)} to ${batch(count)})` : ''}`,
+    `workers:  ${Math.min(o.parallel, Math.max(count, 1))} at once (--parallel ${o.parallel}), one capi-exec each taking batch after batch, each with ${o.concurrency ? `--concurrency ${o.concurrency}` : "capi-exec's default concurrency"}`,
     `rate:     ${o.rate ? `${o.rate} for the whole run, shared by the workers` : 'no limit'}`,
     `method:   ${o.method}`,
     `base URL: ${baseUrl || 'none (every test URL is absolute)'}`,
@@ -114,10 +125,12 @@ export async function planRun(o: DryRunOptions): Promise<string[]> {
     `  ${line(splitArgs(resolve(o.suite), o.batchSize, `${runDir}/batches`, o))}`,
     ...(o.method === 'foreground' ? [] : [`  ${line(supervisorArgs(runDir, o.env, false).slice(1))}`]),
   ];
-  for (const [k, i] of shown.entries()) {
-    if (k === 3 && count > 4) out.push(`  ... ${count - 4} more batches like these`);
-    out.push(`  ${exec(i)}`);
+  for (const [k, w] of shown.entries()) {
+    if (k === 3 && workers > 4) out.push(`  ... ${workers - 4} more workers like these`);
+    out.push(`  ${exec(w)}`);
   }
+  if (count > 0)
+    out.push(`    each reads its batches on stdin: {"batch":"${batch(1)}","total":${Math.min(o.batchSize, tests)}} …`);
   out.push(`  ${line([toolBin('merge', o.env), runDir, ...reportFlags(runDir)])}`);
   return out;
 }

@@ -53,11 +53,14 @@ async function countJournal(file: string): Promise<ResultCounts> {
   return c;
 }
 
-/** The counts of the journals of `batches`. */
+/**
+ * The counts of the journals of `batches`. Remembered (cachedCounts): the supervisor read
+ * each batch's journal when the batch ended, and the run's end reads them all again.
+ */
 export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
   const c = noResults();
   for (const batch of batches) {
-    addResultCounts(c, await countJournal(runPaths(runDir).resultFile(batch)));
+    addResultCounts(c, await cachedCounts(runPaths(runDir).resultFile(batch)));
   }
   return c;
 }
@@ -70,11 +73,9 @@ export async function* failedIds(runDir: string, batches: string[]): AsyncGenera
   }
 }
 
-/** How many distinct ids a batch journal holds: a batch is done when it holds them all. */
+/** How many distinct test ids a batch journal holds: a batch is done when it holds them all. */
 export async function journalCount(runDir: string, batch: string): Promise<number> {
-  const ignore = () => {};
-  const last = await lastResults(runPaths(runDir).resultFile(batch), () => true, { onBadLine: ignore });
-  return last.size;
+  return (await cachedCounts(runPaths(runDir).resultFile(batch))).done;
 }
 
 /** Where a run's results are now: its journals, or the merged report once `capi-merge --clean` removed them. */

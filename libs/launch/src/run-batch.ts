@@ -1,13 +1,14 @@
 import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
-import { type Claim, claimNext, writeClaim } from './claims.js';
+import { type Claim, claimNext, releaseClaim, writeClaim } from './claims.js';
 import { batchReason } from './log-tail.js';
 import type { Manifest } from './manifest.js';
 import { signal } from './process.js';
 import { journalCount } from './results.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
-import { startWorker, type WorkerExit } from './worker.js';
+import { stopGraceMs } from './stop-workers.js';
+import { startWorker, type Worker, type WorkerExit } from './worker.js';
 
 /** One supervisor pass: the run it holds and the state its worker slots share. */
 export interface Supervision {
@@ -31,6 +32,8 @@ export interface Supervision {
   /** Slots that still have a batch or may take one: they share `--rate` (control.json `workers`). */
   busySlots: number;
   shareWith: (slots: number) => Promise<void>;
+  /** Where slots look for the next unclaimed batch: the batches before it are all claimed. */
+  claimFrom: { next: number };
   /** `--hosts`: how a stop reaches the remote workers (remote-run.ts); no signal of this machine does. */
   onStop?: (() => void) | undefined;
 }
@@ -43,40 +46,101 @@ async function keepClaim(s: Supervision, claim: Claim): Promise<void> {
 
 type Note = (t: string) => void;
 
-/** Starts capi-exec on the claim's batch and waits for its end; a stalled worker is killed. */
-async function runWorker(s: Supervision, claim: Claim, note: Note): Promise<{ exit: WorkerExit; how: string }> {
+/**
+ * A worker slot: its number, its capi-exec process (kept from batch to batch while it
+ * lives) and the batches it holds. `sent` are in the process's stdin in order: the first
+ * runs, the next waits behind it, so the process goes from one batch to the next without
+ * waiting for the supervisor's bookkeeping. capi-exec runs them one at a time, so a batch
+ * behind one that has no answer yet has not started.
+ */
+interface Slot {
+  worker: number;
+  proc: Worker | null;
+  sent: Array<{ claim: Claim; end: Promise<WorkerExit> }>;
+  /** Claimed, to be sent: a batch to run again, or one its process died before starting. */
+  waiting: Array<{ claim: Claim; fresh: boolean }>;
+  note: Note;
+}
+
+/** Batches a slot's process holds at once: the one it runs and the next. */
+const HELD = 2;
+
+/** The slot's process, started when it has none (the first batch, or the last one died). */
+function workerOf(s: Supervision, slot: Slot): Worker {
+  if (slot.proc?.alive()) return slot.proc;
   const { manifest } = s;
   const w = startWorker({
     runDir: s.runDir,
     runId: manifest.id,
-    batch: claim.batch,
-    worker: claim.worker,
+    worker: slot.worker,
     execBin: s.execBin,
     execArgs: manifest.options.execArgs,
     concurrency: manifest.options.concurrency,
-    total: s.counts.get(claim.batch) ?? null,
     env: s.env,
   });
-  if (w.pid) s.live.add(w.pid);
+  slot.proc = w;
+  if (w.pid) {
+    const pid = w.pid;
+    s.live.add(pid);
+    void w.exited.then(() => s.live.delete(pid));
+  }
   // a stop that came while this worker was starting has not reached it
   if (s.stopping && w.pid) signal(w.pid, 'SIGTERM');
-  claim.pid = w.pid;
-  await keepClaim(s, claim);
-  note(`worker ${claim.worker}: ${claim.batch} started (pid ${w.pid})`);
+  slot.note(`worker ${slot.worker}: capi-exec started (pid ${w.pid})`);
+  return w;
+}
+
+/** A claim that will not run now (a give-up came first): released, so a resume takes its batch. */
+async function letGo(s: Supervision, claim: Claim): Promise<void> {
+  await releaseClaim(s.runDir, claim.batch);
+  s.claims.delete(claim.batch);
+}
+
+/** Keeps the slot's process holding `HELD` batches: batches to run again first, then new claims. */
+async function fill(s: Supervision, slot: Slot): Promise<void> {
+  while (slot.sent.length < HELD && !s.stopping) {
+    const again = slot.waiting.shift();
+    // after a give-up no batch starts that had not started (a restart still runs)
+    if (again?.fresh && s.gaveUp) {
+      await letGo(s, again.claim);
+      continue;
+    }
+    let claim = again?.claim ?? null;
+    if (!claim) {
+      if (s.gaveUp) return;
+      claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom);
+      if (!claim) return;
+      s.claims.set(claim.batch, { ...claim });
+    }
+    const w = workerOf(s, slot);
+    claim.pid = w.pid;
+    slot.sent.push({ claim, end: w.run(claim.batch, s.counts.get(claim.batch) ?? null) });
+    await keepClaim(s, claim);
+  }
+}
+
+/** Waits for the batch the slot's process runs; a stalled process is killed. */
+async function awaitHead(
+  s: Supervision,
+  slot: Slot,
+  head: Slot['sent'][number],
+): Promise<{ exit: WorkerExit; how: string }> {
+  const { claim } = head;
+  const pid = claim.pid;
+  if (!s.stopping) slot.note(`worker ${claim.worker}: ${claim.batch} started (pid ${pid})`);
   let stalled = false;
-  const limitMs = stallTimeoutMs(manifest.options);
+  const limitMs = stallTimeoutMs(s.manifest.options);
   const unwatch = watchStall(s.runDir, claim.batch, limitMs, () => {
-    if (!w.pid) return;
+    if (!pid) return;
     stalled = true;
     // SIGKILL: a frozen process (stopped, a blocked event loop) does not act on SIGTERM
-    note(
-      `worker ${claim.worker}: ${claim.batch} stalled: no heartbeat or result for ${Math.round(limitMs / 1000)} s (--stall-timeout); killing pid ${w.pid}`,
+    slot.note(
+      `worker ${claim.worker}: ${claim.batch} stalled: no heartbeat or result for ${Math.round(limitMs / 1000)} s (--stall-timeout); killing pid ${pid}`,
     );
-    signal(w.pid, 'SIGKILL');
+    signal(pid, 'SIGKILL');
   });
-  const exit = await w.exited;
+  const exit = await head.end;
   unwatch();
-  if (w.pid) s.live.delete(w.pid);
   const how = stalled ? 'stalled, killed' : exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
   return { exit, how };
 }
@@ -120,30 +184,44 @@ async function batchEnded(s: Supervision, claim: Claim, exit: WorkerExit, how: s
   return false;
 }
 
-/** Runs one batch to its end, replacing the worker when it dies, up to `maxRestarts`. */
-async function runBatch(s: Supervision, claim: Claim): Promise<void> {
-  const workerLog = runPaths(s.runDir).logFile(`worker_${claim.worker}`);
+/**
+ * A worker slot: claims batches one after another, each run to its end by the slot's
+ * capi-exec; a batch whose worker died goes to a fresh one, up to `maxRestarts`.
+ */
+export async function runSlot(s: Supervision, worker: number): Promise<void> {
+  const workerLog = runPaths(s.runDir).logFile(`worker_${worker}`);
   const note = (t: string) => {
     s.log(t);
     appendFileSync(workerLog, `${new Date().toISOString()} ${t}\n`, { mode: FILE_MODE });
   };
-  while (!s.stopping) {
-    const { exit, how } = await runWorker(s, claim, note);
-    if (s.stopping) return note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
-    if (await batchEnded(s, claim, exit, how, note)) return;
-    await sleep(Math.min(200 * claim.restarts, 2000));
-  }
-}
-
-/** A worker slot: claims batches one after another and runs each to its end. */
-export async function runSlot(s: Supervision, worker: number): Promise<void> {
+  const slot: Slot = { worker, proc: null, sent: [], waiting: [], note };
   try {
-    while (!s.stopping && !s.gaveUp) {
-      const claim = await claimNext(s.runDir, s.batches, worker);
-      if (!claim) return;
-      s.claims.set(claim.batch, { ...claim });
-      await runBatch(s, claim);
+    for (;;) {
+      await fill(s, slot);
+      const head = slot.sent.shift();
+      if (!head) break;
+      const { claim } = head;
+      const { exit, how } = await awaitHead(s, slot, head);
+      if (slot.proc && !slot.proc.alive()) {
+        // the batches behind it never started: they go to the next process as they are
+        slot.waiting.unshift(...slot.sent.map((x) => ({ claim: x.claim, fresh: x.claim.restarts === 0 })));
+        slot.sent = [];
+      }
+      if (exit.notStarted) {
+        await letGo(s, claim);
+        continue;
+      }
+      if (s.stopping) {
+        note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
+        continue;
+      }
+      if (await batchEnded(s, claim, exit, how, note)) continue;
+      await sleep(Math.min(200 * claim.restarts, 2000));
+      slot.waiting.unshift({ claim, fresh: false });
     }
+    // out of batches (or stopped): its capi-exec ends when its stdin does. On a failure
+    // the supervisor stops every worker itself (stop-workers.ts), at once.
+    await slot.proc?.end(stopGraceMs(s.manifest.options.execArgs));
   } finally {
     // out of batches: the others take its share of the rate (the tail of a run)
     s.busySlots--;

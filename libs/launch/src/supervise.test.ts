@@ -74,7 +74,14 @@ async function countReads(runDir: string, fn: () => Promise<unknown>) {
  */
 async function standInRun(
   dir: string,
-  o: { batches: number; size: number; parallel: number; mergeExit: number; failing?: string },
+  o: {
+    batches: number;
+    size: number;
+    parallel: number;
+    mergeExit: number;
+    failing?: string;
+    env?: Record<string, string>;
+  },
 ) {
   const suite = join(dir, 'suite.csv');
   writeFileSync(suite, 'id,url\n');
@@ -87,6 +94,7 @@ async function standInRun(
     CAPI_MERGE_BIN: merge,
     FAKE_EXEC_DELAY_MS: '1',
     FAKE_EXEC_FAIL: o.failing ?? '',
+    ...o.env,
   };
   const m = await createRun({
     suite,
@@ -140,3 +148,65 @@ for (const [failing, mergeExit, verdict, code] of [
     }
   });
 }
+
+const claimsOf = async (runDir: string, batches: number) => {
+  const out: Record<string, { state: string; restarts: number; pid: number } | null> = {};
+  for (let b = 1; b <= batches; b++) {
+    const name = batchName(b, batches);
+    const text = await readFile(join(runPaths(runDir).claims, `${name}.json`), 'utf8').catch(() => null);
+    out[name] = text === null ? null : JSON.parse(text);
+  }
+  return out;
+};
+
+test("a slot's capi-exec runs batch after batch; the batch queued behind one that kills it never started and costs no restart", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-slot-'));
+  try {
+    const { env, runDir } = await standInRun(dir, {
+      batches: 3,
+      size: 3,
+      parallel: 1,
+      mergeExit: 0,
+      env: { FAKE_EXEC_CRASH_BATCH: 'batch_0001' },
+    });
+    assert.equal(await superviseRun(runDir, { env }), 3);
+    const c = await claimsOf(runDir, 3);
+    assert.deepEqual([c.batch_0001?.state, c.batch_0001?.restarts], ['failed', 2], 'given up after --max-restarts 1');
+    // batch_0002 sat behind batch_0001 in both processes it killed, then ran in a third
+    assert.deepEqual([c.batch_0002?.state, c.batch_0002?.restarts], ['done', 0]);
+    assert.deepEqual([c.batch_0003?.state, c.batch_0003?.restarts], ['done', 0]);
+    assert.equal(c.batch_0002?.pid, c.batch_0003?.pid, 'one process ran both');
+    const log = await readFile(runPaths(runDir).logFile('worker_1'), 'utf8');
+    assert.equal(log.match(/capi-exec started/g)?.length, 3, log);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('after a give-up the batch queued behind it does not start: its claim is removed, and a resume runs it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-slot-'));
+  try {
+    const { env, runDir } = await standInRun(dir, {
+      batches: 3,
+      size: 3,
+      parallel: 1,
+      mergeExit: 0,
+      env: { FAKE_EXEC_GIVEUP_BATCH: 'batch_0001' },
+    });
+    assert.equal(await superviseRun(runDir, { env }), 3);
+    const c = await claimsOf(runDir, 3);
+    assert.equal(c.batch_0001?.state, 'failed');
+    assert.equal(c.batch_0002, null, 'the queued batch was let go');
+    assert.equal(c.batch_0003, null, 'no batch was claimed after the give-up');
+    await assert.rejects(readFile(runPaths(runDir).resultFile('batch_0002'), 'utf8'), { code: 'ENOENT' });
+    const resumed = await superviseRun(runDir, { env: { ...env, FAKE_EXEC_GIVEUP_BATCH: '' } });
+    assert.equal(resumed, 0);
+    const after = await claimsOf(runDir, 3);
+    assert.deepEqual(
+      Object.values(after).map((x) => x?.state),
+      ['done', 'done', 'done'],
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

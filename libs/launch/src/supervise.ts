@@ -91,6 +91,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     gaveUp: false,
     live: new Set(),
     busySlots: 0,
+    claimFrom: { next: 0 },
     shareWith: controlSharer(runDir, log),
   };
   let stopSignal: NodeJS.Signals | null = null;

@@ -1,41 +1,36 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync, writeFileSync } from 'node:fs';
-import { FILE_MODE, runPaths } from '@capi/core';
+import { createInterface } from 'node:readline';
+import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { signal } from './process.js';
 
-/** How one capi-exec process on one batch ended. */
+/** How one batch ended: the code capi-exec answered for it, or how its process ended. */
 export interface WorkerExit {
   pid: number | null;
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The batch never started: its process ended, or gave up, before it came to it. */
+  notStarted?: boolean;
 }
 
 export interface WorkerSpec {
   runDir: string;
   runId: string;
-  batch: string;
   worker: number;
   execBin: string;
   /** Flags given at launch (base URL, headers, timeouts...), passed on unchanged. */
   execArgs: string[];
   concurrency: number | null;
-  /** Tests in the batch (batches/index.json), so the heartbeat can say done/total. */
-  total: number | null;
   env: NodeJS.ProcessEnv;
 }
 
-/** The capi-exec command line of docs/run-folder.md for one batch. */
+/** The capi-exec command line of a worker slot's process (docs/run-folder.md, "Workers"). */
 export function workerArgs(s: WorkerSpec): string[] {
   const p = runPaths(s.runDir);
   return [
     s.execBin,
-    '--in',
-    p.batchFile(s.batch),
-    '--journal',
-    p.resultFile(s.batch),
-    '--status',
-    p.statusFile(s.batch),
-    '--batch',
-    s.batch,
+    '--serve',
+    p.dir,
     '--worker',
     String(s.worker),
     '--run-id',
@@ -43,7 +38,6 @@ export function workerArgs(s: WorkerSpec): string[] {
     '--control',
     p.control,
     ...(s.concurrency ? ['--concurrency', String(s.concurrency)] : []),
-    ...(s.total !== null ? ['--total', String(s.total)] : []),
     // the launch's capi-exec flags (headers may hold secrets) come from an owner-only file, never argv
     ...(s.execArgs.length > 0 ? ['--options-file', p.execOptions] : []),
   ];
@@ -58,28 +52,101 @@ function writeExecOptions(s: WorkerSpec): void {
   renameSync(tmp, file);
 }
 
+/** A worker slot's capi-exec process: it runs the batches it is given, one at a time. */
+export interface Worker {
+  pid: number | null;
+  /** False once the process has ended: the slot starts a new one for its next batch. */
+  alive(): boolean;
+  /**
+   * Sends one batch: it runs after those sent before it. Resolves with capi-exec's code for
+   * it, or with the process's end (`notStarted` when it never came to this batch).
+   */
+  run(batch: string, total: number | null): Promise<WorkerExit>;
+  /** No more batches: its stdin is closed, and it is awaited (killed past `limitMs`). */
+  end(limitMs: number): Promise<WorkerExit>;
+  exited: Promise<WorkerExit>;
+}
+
+/** A stop answered: the process ends after it, and is awaited so that no batch goes to it. */
+const STOP_CODES: ReadonlySet<number> = new Set([ExitCode.sigint, ExitCode.sigterm]);
+
 /**
- * Starts capi-exec on a batch: results go to the journal, stdout to nowhere, stderr to
- * logs/<batch>.log (appended, so a restarted worker's messages follow the dead one's).
- * Each worker gets its own process group: a terminal's SIGHUP or Ctrl-C reaches the
- * supervisor alone, which passes one SIGTERM on. capi-exec stops gracefully on the first
- * of SIGINT, SIGTERM or SIGHUP (exit 143/130) but quits at once on a second one, so a
- * signal to the whole group plus the supervisor's SIGTERM would cut the tests in flight;
- * and the supervisor, not the terminal, decides when its workers stop.
+ * Starts `capi-exec --serve RUN` for a worker slot: batches go in on its stdin, one JSON
+ * line each, and their codes come back on its stdout; each batch's messages go to
+ * logs/<batch>.log (capi-exec writes them there), the process's own stderr (a crash) to
+ * logs/worker_K.log. Each worker gets its own process group: a terminal's SIGHUP or Ctrl-C
+ * reaches the supervisor alone, which passes one SIGTERM on. capi-exec stops gracefully on
+ * the first of SIGINT, SIGTERM or SIGHUP but quits at once on a second one, so a signal to
+ * the whole group plus the supervisor's SIGTERM would cut the tests in flight; and the
+ * supervisor, not the terminal, decides when its workers stop.
  */
-export function startWorker(s: WorkerSpec): { pid: number | null; exited: Promise<WorkerExit> } {
+export function startWorker(s: WorkerSpec): Worker {
   writeExecOptions(s);
-  const log = openSync(runPaths(s.runDir).logFile(s.batch), 'a', FILE_MODE);
+  const log = openSync(runPaths(s.runDir).logFile(`worker_${s.worker}`), 'a', FILE_MODE);
   const child = spawn(process.execPath, workerArgs(s), {
-    stdio: ['ignore', 'ignore', log],
+    stdio: ['pipe', 'pipe', log],
     env: s.env,
     detached: true,
   });
   closeSync(log);
   const pid = child.pid ?? null;
+  let ended: WorkerExit | null = null;
   const exited = new Promise<WorkerExit>((resolve) => {
-    child.on('error', () => resolve({ pid, code: null, signal: null }));
-    child.on('exit', (code, signal) => resolve({ pid, code, signal }));
+    const done = (code: number | null, sig: NodeJS.Signals | null) => {
+      ended ??= { pid, code, signal: sig };
+      resolve(ended);
+    };
+    child.on('error', () => done(null, null));
+    child.on('exit', done);
   });
-  return { pid, exited };
+  // a process that died before reading its request: the write fails, its end says how it went
+  const stdin = child.stdin as NodeJS.WritableStream;
+  stdin.on('error', () => {});
+  // the batches sent and not yet answered, in the order capi-exec takes them
+  type Waiting = { batch: string; done: (e: WorkerExit) => void };
+  const waiting: Waiting[] = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    let answer: { batch?: unknown; code?: unknown } | null;
+    try {
+      answer = JSON.parse(line) as { batch?: unknown; code?: unknown } | null;
+    } catch {
+      return;
+    }
+    const at = waiting.findIndex((w) => w.batch === answer?.batch);
+    const code = answer?.code;
+    if (at === -1 || (typeof code !== 'number' && code !== null)) return;
+    const [w] = waiting.splice(at, 1) as [Waiting];
+    if (code === null) w.done({ pid, code: null, signal: null, notStarted: true });
+    else if (STOP_CODES.has(code)) void exited.then(() => w.done({ pid, code, signal: null }));
+    else w.done({ pid, code, signal: null });
+  });
+  void exited.then((e) => {
+    // the first unanswered batch was running; those behind it never started
+    for (const [k, w] of waiting.splice(0).entries()) w.done(k === 0 ? e : { ...e, notStarted: true });
+  });
+  return {
+    pid,
+    alive: () => ended === null,
+    exited,
+    run(batch, total) {
+      if (ended) return Promise.resolve({ ...ended, notStarted: true });
+      return new Promise<WorkerExit>((done) => {
+        waiting.push({ batch, done });
+        stdin.write(`${JSON.stringify({ batch, total })}\n`);
+      });
+    },
+    async end(limitMs) {
+      stdin.end();
+      let timer: NodeJS.Timeout | undefined;
+      const killed = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          if (!ended && pid) signal(pid, 'SIGKILL');
+          resolve();
+        }, limitMs);
+      });
+      await Promise.race([exited, killed]);
+      clearTimeout(timer);
+      return exited;
+    },
+  };
 }

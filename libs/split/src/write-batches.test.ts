@@ -44,6 +44,25 @@ test('writes batch files of the given size and an index of them', async () => {
   assert.equal((await stat(join(dir, 'batch_0001.ndjson'))).mode & 0o777, 0o600);
 });
 
+test('maxSize: batches double every 100 batches from the size up to maxSize; the index says both', async () => {
+  const dir = join(root, 'grow', 'batches');
+  const index = await writeBatches(records(3000), dir, 10, { maxSize: 25 });
+  const counts = index.batches.map((b) => b.count);
+  // 100 of 10 (1,000 tests), 100 of 20 (2,000), then what is left
+  assert.deepEqual(counts.slice(0, 100), Array(100).fill(10));
+  assert.deepEqual(counts.slice(100), Array(100).fill(20));
+  assert.equal(index.total, 3000);
+  assert.deepEqual([index.batchSize, index.maxBatchSize], [10, 25]);
+  const big = await writeBatches(records(5000), join(root, 'grow', 'big'), 10, { maxSize: 25 });
+  assert.deepEqual(
+    big.batches.slice(200).map((b) => b.count),
+    [...Array(80).fill(25)],
+    'after 3,000 tests the batches are 25 (40 doubled, held to 25)',
+  );
+  const fixed = await writeBatches(records(30), join(root, 'grow', 'fixed'), 10, { maxSize: 10 });
+  assert.equal(fixed.maxBatchSize, undefined, 'no growth: no maxBatchSize');
+});
+
 test('refuses a folder that is not empty; --force replaces only its batches', async () => {
   const dir = join(root, 'b');
   await mkdir(dir);

@@ -5,6 +5,7 @@ import {
   type BatchIndex,
   type BatchIndexEntry,
   batchName,
+  batchSizes,
   CapiError,
   ExitCode,
   FILE_MODE,
@@ -18,14 +19,21 @@ import { serializeTestRecord } from './serialize.js';
 export interface WriteBatchesOptions {
   /** Replace the batch files and index.json of a folder that is not empty (other files stay). */
   force?: boolean;
-  /** Hears each batch that grew past `size` to keep a flow whole, once, when it is done. */
-  onOversize?: (entry: BatchIndexEntry, flow: string) => void;
+  /**
+   * `--max-batch-size`: batches start at `size` tests and double every 100 batches (core batchSizes)
+   * up to this many, so a large suite is not thousands of small batches (each costs its
+   * claim, journal, lock, heartbeat and log). Absent or not above `size`: every batch `size`.
+   */
+  maxSize?: number;
+  /** Hears each batch that grew past its size to keep a flow whole, once, when it is done. */
+  onOversize?: (entry: BatchIndexEntry, flow: string, size: number) => void;
 }
 
 const OWN_FILE = /^(batch_\d+\.ndjson|index\.json)$/;
 
 /**
- * Writes records into `batch_0001.ndjson`, … of `size` records each plus `index.json`
+ * Writes records into `batch_0001.ndjson`, … of `size` records each (growing to
+ * `options.maxSize`) plus `index.json`
  * (docs/run-folder.md). Everything is written into a temporary folder next to `dir` and
  * moved into place at the end, so an error leaves no partial output behind. `records` may
  * also come in arrays (splitSuiteBatches), which saves an await per record.
@@ -43,8 +51,10 @@ export async function writeBatches(
   await makeDir(dirname(target));
   const temp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
   try {
-    const { entries: batches, setup, teardown } = await writeFiles(records, temp, size, options.onOversize);
+    const sizeOf = batchSizes(size, options.maxSize);
+    const { entries: batches, setup, teardown } = await writeFiles(records, temp, sizeOf, options.onOversize);
     const index: BatchIndex = { total: batches.reduce((n, b) => n + b.count, 0), batchSize: size, batches };
+    if (options.maxSize !== undefined && options.maxSize > size) index.maxBatchSize = options.maxSize;
     if (setup > 0) index.setup = setup;
     if (teardown > 0) index.teardown = teardown;
     await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
@@ -122,7 +132,7 @@ interface Written {
 async function writeFiles(
   records: AsyncIterable<TestRecord | TestRecord[]>,
   temp: string,
-  size: number,
+  sizeOf: (n: number) => number,
   onOversize?: WriteBatchesOptions['onOversize'],
 ): Promise<Written> {
   const entries: BatchIndexEntry[] = [];
@@ -147,7 +157,7 @@ async function writeFiles(
       endFile(fd, text);
     } else await writes.add(join(temp, done.file), text);
     text = '';
-    if (oversizeFlow !== null) onOversize?.(done, oversizeFlow);
+    if (oversizeFlow !== null) onOversize?.(done, oversizeFlow, sizeOf(entries.length));
     oversizeFlow = null;
   };
   try {
@@ -168,6 +178,7 @@ async function writeFiles(
         const flow = record.flow ?? null;
         const sameFlow = flow !== null && flow === lastFlow;
         lastFlow = flow;
+        const size = sizeOf(Math.max(1, entries.length));
         if (entry === null || (entry.count >= size && !sameFlow)) {
           await endBatch();
           text = head;

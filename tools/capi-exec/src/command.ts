@@ -1,5 +1,14 @@
-import { ExitCode, execFlagArgs, isLive, liveLine, NdjsonWriter, quietFlag, verboseFlag } from '@capi/core';
-import { type ExecuteSummary, execute, formatProgress, formatSummary, type LiveState } from '@capi/exec';
+import { execFlagArgs, isLive, liveLine, NdjsonWriter, quietFlag, UsageError, verboseFlag } from '@capi/core';
+import {
+  endLines,
+  execute,
+  formatProgress,
+  type LiveState,
+  runExitCode,
+  type ServeBase,
+  serveBatches,
+  signalExitCode,
+} from '@capi/exec';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
 import { type Args, toOptions } from './options.js';
@@ -13,14 +22,12 @@ const log = (line: string) => process.stderr.write(`${info.name}: ${line}\n`);
  * lines are whole). SIGHUP (the terminal closed) is a stop like SIGTERM, exit 143.
  */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const codeOf = (sig: NodeJS.Signals) => (sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
-
 function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null; off: () => void } {
   let got: NodeJS.Signals | null = null;
   const handler = (sig: NodeJS.Signals) => {
     if (got) {
       log(`second ${sig}: exiting now`);
-      process.exit(codeOf(sig));
+      process.exit(signalExitCode(sig));
     }
     got = sig;
     log(`${sig}: taking no new tests; waiting for the ones in flight (--grace)`);
@@ -33,13 +40,6 @@ function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null
       for (const sig of SIGNALS) process.off(sig, handler);
     },
   };
-}
-
-function exitCode(s: ExecuteSummary, signal: NodeJS.Signals | null): number {
-  // stopped by a signal, or by control.json's `stop` (a remote worker): 143 without one
-  if (s.stoppedBy === 'stop') return signal ? codeOf(signal) : ExitCode.sigterm;
-  if (s.stoppedBy === 'max-errors' || s.stoppedBy === 'unreachable' || s.setupFailed) return ExitCode.cannotRun;
-  return s.failed + s.errors + s.resumedNotPassed + s.teardownFailed > 0 ? ExitCode.testsFailed : ExitCode.ok;
 }
 
 const RESULT_GATHER_MS = 10;
@@ -62,6 +62,43 @@ function startProgress(live: LiveState, quiet: boolean) {
     /** Before other stderr text (a --trace story): the line is drawn again on the next tick. */
     clear: () => line.clear(),
   };
+}
+
+/** What each `--serve` request brings: refused on the command line. */
+const PER_BATCH = ['in', 'journal', 'status', 'batch', 'total'] as const;
+
+/** `--serve RUN`: capi-launch's worker, batch after batch in one process (libs/exec serve.ts). */
+async function serve(runDir: string, args: Args, rawArgs: string[]): Promise<number> {
+  if (runDir === '') throw new UsageError('--serve takes the run folder');
+  for (const name of PER_BATCH)
+    if (args[name] !== undefined)
+      throw new UsageError(`--serve takes --${name} from each request, not the command line`);
+  const { input, source, reread, journal, status, batch, total, ...base } = toOptions(
+    args,
+    rawArgs,
+    process.env,
+    false,
+  );
+  const stop = new AbortController();
+  const signals = onSignals(stop);
+  // a stop while waiting for the next request ends the wait
+  stop.signal.addEventListener('abort', () => process.stdin.destroy());
+  const answer = (line: string) =>
+    new Promise<void>((done, fail) => process.stdout.write(`${line}\n`, (err) => (err ? fail(err) : done())));
+  try {
+    return await serveBatches({
+      runDir,
+      base: base satisfies ServeBase,
+      requests: process.stdin,
+      answer,
+      stop: stop.signal,
+      signal: signals.signal,
+      quiet: args.quiet === true,
+      log,
+    });
+  } finally {
+    signals.off();
+  }
 }
 
 export const command = defineCommand({
@@ -95,7 +132,7 @@ Examples:
     control: {
       type: 'string',
       valueHint: 'FILE',
-      description: 'control.json to re-read every second: paused, rate (shared by workers), concurrency',
+      description: 'control.json to re-read every 250 ms: paused, rate (shared by workers), concurrency',
     },
     batch: { type: 'string', valueHint: 'NAME', description: 'Batch name copied into results and the heartbeat' },
     worker: { type: 'string', valueHint: 'N', description: 'Worker number copied into results' },
@@ -115,6 +152,12 @@ Examples:
       valueHint: 'K/N',
       description: 'K/N: run only this shard (the same split as capi-split --shard); auto: from the CI (docs/ci.md)',
     },
+    serve: {
+      type: 'string',
+      valueHint: 'RUN',
+      description:
+        'capi-launch\'s worker: run batches of the run folder RUN as asked on stdin ({"batch":…,"total":N} a line), answering each with its exit code on stdout (docs/run-folder.md)',
+    },
     trace: {
       type: 'string',
       description:
@@ -124,6 +167,7 @@ Examples:
     verbose: verboseFlag,
   },
   async run({ args, rawArgs }) {
+    if (typeof args.serve === 'string') return serve(args.serve, args as Args, rawArgs);
     const options = toOptions(args as Args, rawArgs, process.env);
     const stop = new AbortController();
     const signals = onSignals(stop);
@@ -150,13 +194,8 @@ Examples:
       const summary = await execute({ ...options, stop: stop.signal, onLive, log }, (json) => writer.writeLine(json));
       await writer.close();
       progress.stop();
-      if (summary.setupFailed)
-        log(`setup failed: ${summary.setupFailed.replace(/^not sent: /, '')}; no test was sent after it`);
-      if (summary.stoppedBy === 'max-errors') log(`stopped early: ${summary.reason}`);
-      if (summary.stoppedBy === 'unreachable')
-        log(`${summary.reason}; nothing was recorded for the ${summary.cut} tests tried, a resume runs them`);
-      if (args.quiet !== true) log(formatSummary(summary).replace(`${info.name}: `, ''));
-      return exitCode(summary, signals.signal());
+      for (const line of endLines(summary, args.quiet === true)) log(line);
+      return runExitCode(summary, signals.signal());
     } finally {
       progress.stop();
       signals.off();

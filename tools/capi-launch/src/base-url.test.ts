@@ -69,7 +69,8 @@ test('--rerun-failed without a base URL is refused the same way, and makes no ru
 test('--resume against another --base-url than the journals hold: exit 2 naming both, run untouched; --force goes on and passes --force to capi-exec', async () => {
   const b = await box({}, false);
   const suite = demoSuite(b.dir, 60);
-  const r = await b.launch([suite, '--base-url', demoA.url, '--parallel', '1', '--batch-size', '20', '--rate', '20/s']);
+  // one batch at 20/s takes 3 s: the stop lands in batch_0001 (a worker goes on to the next batch at once)
+  const r = await b.launch([suite, '--base-url', demoA.url, '--parallel', '1', '--batch-size', '60', '--rate', '20/s']);
   assert.equal(r.code, 0, r.stderr);
   const runDir = runDirOf(r.stdout);
   await until('a few results', () => journalIds(runDir).size >= 3);

@@ -33,7 +33,16 @@ const args: ArgsDef = {
     valueHint: 'FILE',
     description: "with --hosts: ssh's configuration file (ssh -F), for GNU parallel's and capi's own connections",
   },
-  'batch-size': { type: 'string', valueHint: 'N', description: 'tests per batch (default 100)' },
+  'batch-size': {
+    type: 'string',
+    valueHint: 'N',
+    description: 'tests per batch (default 100, doubling every 100 batches up to 1000; a given N stays N)',
+  },
+  'max-batch-size': {
+    type: 'string',
+    valueHint: 'N',
+    description: 'batches double every 100 batches from --batch-size up to N tests (default 1000 without --batch-size)',
+  },
   // not a citty alias: citty prints an alias as `-batch` in --help
   batch: { type: 'string', description: "the guide's spelling of --batch-size" },
   nohup: { type: 'boolean', description: 'detached background process, logs in logs/capi.log (default)' },
@@ -142,6 +151,22 @@ function methodOf(a: Record<string, unknown>): Method | null {
 
 const ACTIONS = ['status', 'stop', 'resume', 'rerun-failed', 'pause', 'continue', 'set', 'prune', 'supervise'] as const;
 
+/**
+ * Batch sizes: by default batches of 100 that double every 100 batches up to 1,000, so a
+ * small suite is shared by the workers and a large one is not tens of thousands of
+ * batches; `--batch-size N` alone keeps every batch N (as asked), `--max-batch-size`
+ * sets the growth.
+ */
+function batchSizesOf(a: Record<string, unknown>): { batchSize: number; maxBatchSize: number | null } {
+  const size = intFlag('batch-size', a['batch-size'] as string | undefined, { min: 1 });
+  const max = intFlag('max-batch-size', a['max-batch-size'] as string | undefined, { min: 1 });
+  const batchSize = size ?? 100;
+  const maxBatchSize = max ?? (size === undefined ? 1000 : null);
+  if (maxBatchSize !== null && maxBatchSize < batchSize)
+    throw new UsageError(`--max-batch-size ${maxBatchSize} is below --batch-size ${batchSize}`);
+  return { batchSize, maxBatchSize };
+}
+
 export default defineCommand({
   meta: {
     name: 'capi-launch',
@@ -189,7 +214,7 @@ export default defineCommand({
       runs,
       method: method ?? 'nohup',
       parallel,
-      batchSize: intFlag('batch-size', a['batch-size'] as string | undefined, { min: 1 }) ?? 100,
+      ...batchSizesOf(a),
       maxRestarts: intFlag('max-restarts', a['max-restarts'] as string | undefined, { min: 0 }) ?? 3,
       concurrency: intFlag('concurrency', a.concurrency as string | undefined, { min: 1 }) ?? null,
       rate: (a.rate as string | undefined) ?? null,

@@ -100,6 +100,9 @@ async function rerunFailed(c: ControlArgs): Promise<number> {
   const from = await resolveRun(c.runs, c.target);
   await refuseCleaned(from, '--rerun-failed');
   const m = await readManifest(from);
+  // its batches are the failed tests, a few of a suite: of one size, never grown
+  if (c.a['max-batch-size'] !== undefined)
+    throw new UsageError('--max-batch-size goes with a launch: --rerun-failed writes batches of --batch-size');
   const batchSize = intFlag('batch-size', c.a['batch-size'] as string | undefined, { min: 1 }) ?? m.batchSize;
   const options = { ...m.options, ...givenRunOptions(c.a) };
   const source = await rerunSource(from, m, options, batchSize);

@@ -12,6 +12,7 @@ export async function dryRunCommand(o: LaunchArgs): Promise<number> {
     method: o.method,
     parallel: o.parallel,
     batchSize: o.batchSize,
+    maxBatchSize: o.maxBatchSize,
     lenient: o.lenient,
     ...(o.varsColumns ? { varsColumns: o.varsColumns } : {}),
     concurrency: o.concurrency,

@@ -24,15 +24,40 @@ test('--dry-run prints the plan (tests, batches, workers, rate, the commands) an
   assert.match(commands[1] as string, /capi-launch\.js --supervise \S+capi_test_\d+_\d+$/);
   const execs = commands.filter((c) => c.includes('capi-exec.js'));
   assert.equal(execs.length, 3);
-  assert.match(execs[2] as string, /--in \S+\/batches\/batch_0003\.ndjson .*--worker 3 .*--total 50\b/);
+  // a worker per slot, taking batch after batch: the batches are its requests, not its flags
+  assert.match(execs[2] as string, /capi-exec\.js --serve \S+capi_test_\d+_\d+ --worker 3 --run-id capi_test_\d+_\d+ /);
+  assert.match(r.stdout, /\n {4}each reads its batches on stdin: \{"batch":"batch_0001","total":100\} …\n/);
   assert.match(commands.at(-1) as string, /capi-merge\.js \S+ --junit \S+\/report\/junit\.xml --html \S+report\.html$/);
   assert.ok(!existsSync(b.runs), 'the runs folder was not created');
-  // the plan for a foreground run has no supervisor of its own; many batches are summed up
-  const f = await b.launch([suite, '--dry-run', '--foreground', '--batch-size', '10']);
+  // the plan for a foreground run has no supervisor of its own; many workers are summed up
+  const f = await b.launch([suite, '--dry-run', '--foreground', '--batch-size', '10', '--parallel', '6']);
   assert.equal(f.code, 0, f.stderr);
   assert.doesNotMatch(f.stdout, /--supervise/);
-  assert.match(f.stdout, /\n {2}\.\.\. 21 more batches like these\n/);
+  assert.match(f.stdout, /\n {2}\.\.\. 2 more workers like these\n/);
+  assert.match(f.stdout, /--worker 6 /);
   assert.ok(!existsSync(b.runs));
+});
+
+test('--dry-run: by default batches of 100 double every 100 batches up to 1,000; --batch-size N alone stays N', async () => {
+  const b = await box();
+  const suite = b.suite(25_000);
+  const grown = await b.launch([suite, '--dry-run']);
+  assert.equal(grown.code, 0, grown.stderr);
+  // 100 × 100, then the 15,000 left in batches of 200
+  assert.match(
+    grown.stdout,
+    /\nbatches: +175 of 100 tests, doubling every 100 batches up to 1000 \(batch_0001 to batch_0175\)\n/,
+  );
+  assert.match(grown.stdout, /capi-split\.js \S+ --batch-size 100 --max-batch-size 1000 --out /);
+  const fixed = await b.launch([suite, '--dry-run', '--batch-size', '100']);
+  assert.match(fixed.stdout, /\nbatches: +250 of up to 100 tests/);
+  assert.doesNotMatch(fixed.stdout, /--max-batch-size/);
+  const own = await b.launch([suite, '--dry-run', '--batch-size', '50', '--max-batch-size', '200']);
+  // 100 × 50, 100 × 100, then the 10,000 left in batches of 200
+  assert.match(own.stdout, /\nbatches: +250 of 50 tests, doubling every 100 batches up to 200 /);
+  const below = await b.launch([suite, '--dry-run', '--batch-size', '50', '--max-batch-size', '20']);
+  assert.equal(below.code, 2);
+  assert.match(below.stderr, /--max-batch-size 20 is below --batch-size 50/);
 });
 
 test('--dry-run refuses what the launch would refuse: a bad row, relative URLs without a base URL, a bad flag', async () => {

@@ -39,6 +39,19 @@ test('--wait: a nohup run of the real tools gives correct results and the verdic
     .sort();
   assert.deepEqual(failed, ['T0007:failed', 'T0100:failed']);
   assert.ok(readdirSync(join(runDir, 'report')).length > 0, 'capi-merge wrote a report');
+  // a worker slot's capi-exec takes batch after batch: 5 batches, at most 3 processes
+  const claims = readdirSync(join(runDir, 'claims')).map((f) =>
+    readJson<{ pid: number; worker: number; state: string }>(join(runDir, 'claims', f)),
+  );
+  assert.deepEqual(
+    claims.map((c) => c.state),
+    ['done', 'done', 'done', 'done', 'done'],
+  );
+  const pids = new Set(claims.map((c) => c.pid));
+  assert.ok(pids.size <= 3, `${pids.size} capi-exec processes for 5 batches and 3 workers`);
+  for (const c of claims) assert.equal(claims.find((o) => o.pid === c.pid)?.worker, c.worker, 'one process, one slot');
+  for (let k = 1; k <= 5; k++)
+    assert.match(readFileSync(join(runDir, 'logs', `batch_000${k}.log`), 'utf8'), /^capi-exec: \d+ ran, /m);
   const rerun = await b.launch(['--rerun-failed', runDir, '--foreground']);
   assert.equal(rerun.code, 1, 'the same two fail again');
 });

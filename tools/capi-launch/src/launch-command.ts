@@ -9,6 +9,8 @@ export interface LaunchArgs {
   method: Method;
   parallel: number;
   batchSize: number;
+  /** Batches grow from `batchSize` to this (capi-split --max-batch-size); null: all `batchSize`. */
+  maxBatchSize: number | null;
   maxRestarts: number;
   concurrency: number | null;
   rate: string | null;
@@ -47,6 +49,7 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
     // with --hosts: every worker slot of every host
     parallel: o.remote ? o.remote.hosts.reduce((n, h) => n + h.jobs, 0) : o.parallel,
     batchSize: o.batchSize,
+    maxBatchSize: o.maxBatchSize,
     force: o.force,
     lenient: o.lenient,
     notes: note,

@@ -33,7 +33,7 @@ export function givenRunOptions(a: Args): Partial<LaunchOptions> {
 }
 
 /** The options that shape a run's batches: fixed once its suite is split. */
-const BATCH_OPTIONS = ['batch-size', 'lenient', 'vars-columns'] as const;
+const BATCH_OPTIONS = ['batch-size', 'max-batch-size', 'lenient', 'vars-columns'] as const;
 
 /** `--resume` with an option that cannot change in a split run: refused, never ignored. */
 export function refuseBatchOptions(a: Args, runDir: string): void {

@@ -197,6 +197,7 @@ test('--tmux: secrets in the environment reach the workers but no command line (
   assert.equal(state(runDir).state, 'completed');
   assert.equal(exactlyOnce(runDir, 60), null);
   const got = readFileSync(seen, 'utf8').trim().split('\n');
-  assert.ok(got.length >= 3, `${got.length} workers`);
+  // each of the 2 worker slots' capi-exec (it takes batch after batch) got the secret
+  assert.ok(got.length >= 2, `${got.length} workers`);
   assert.deepEqual(new Set(got), new Set([secret]), 'every worker got the secret');
 });

@@ -49,6 +49,7 @@ test('run options given with --resume are applied, and batch options refused, ne
   for (const [flag, value] of [
     ['--batch-size', '5'],
     ['--batch', '5'],
+    ['--max-batch-size', '50'],
     ['--lenient', null],
     ['--vars-columns', 'x'],
   ] as const) {

@@ -272,6 +272,11 @@ test('usage: --help with examples and --version exit 0; bad flags exit 2 with a 
   assert.equal(version.stdout, 'capi-split 0.1.0\n');
   const cases: Array<[string[], string]> = [
     [['good.csv', '--batch-size', '10'], '--batch-size needs --out DIR'],
+    [['good.csv', '--max-batch-size', '10'], '--max-batch-size needs --out DIR'],
+    [
+      ['good.csv', '--out', 'x', '--batch-size', '50', '--max-batch-size', '10'],
+      '--max-batch-size 10 is below --batch-size 50',
+    ],
     [['good.csv', '--shard', '4/3'], '--shard takes K/N with 1 <= K <= N, or auto (got "4/3")'],
     [['good.csv', '--start', '5', '--end', '2'], '--end (2) is before --start (5)'],
     [['good.csv', '--grep', '('], '--grep: Invalid regular expression: /(/: Unterminated group'],

@@ -59,6 +59,11 @@ const args = {
     description: 'write batch_0001.ndjson … and index.json into DIR instead of stdout',
   },
   'batch-size': { type: 'string', valueHint: 'N', description: 'tests per batch file with --out (default 100)' },
+  'max-batch-size': {
+    type: 'string',
+    valueHint: 'N',
+    description: 'with --out: batches double every 100 batches from --batch-size up to N tests (default: no growth)',
+  },
   force: { type: 'boolean', description: 'with --out: replace the batches of a folder that is not empty' },
   start: { type: 'string', valueHint: 'N', description: 'first data row to take, 0-based (default 0)' },
   end: { type: 'string', valueHint: 'N', description: 'data row to stop before (default: the end)' },
@@ -139,15 +144,19 @@ function regexFlag(text: string): RegExp {
   }
 }
 
-function batchOptions(a: Args): { out: string; size: number; force: boolean } | null {
+function batchOptions(a: Args): { out: string; size: number; maxSize?: number; force: boolean } | null {
   const size = intFlag('batch-size', a['batch-size'] as string | undefined, { min: 1 });
+  const maxSize = intFlag('max-batch-size', a['max-batch-size'] as string | undefined, { min: 1 });
   if (typeof a.out !== 'string') {
     if (size !== undefined) throw new UsageError('--batch-size needs --out DIR');
+    if (maxSize !== undefined) throw new UsageError('--max-batch-size needs --out DIR');
     if (a.force === true) throw new UsageError('--force needs --out DIR');
     return null;
   }
   if (a.out === '') throw new UsageError('--out needs a folder');
-  return { out: a.out, size: size ?? 100, force: a.force === true };
+  if (maxSize !== undefined && maxSize < (size ?? 100))
+    throw new UsageError(`--max-batch-size ${maxSize} is below --batch-size ${size ?? 100}`);
+  return { out: a.out, size: size ?? 100, ...(maxSize !== undefined ? { maxSize } : {}), force: a.force === true };
 }
 
 /**
@@ -168,20 +177,21 @@ async function toStdoutHonestly(batches: AsyncIterable<TestRecord[]>): Promise<v
 const OVERSIZE_SHOWN = 5;
 
 /** One line per batch that grew past --batch-size to hold a flow; past a few, a count. */
-function oversizeNotes(size: number, clearProgress: () => void) {
+function oversizeNotes(growing: boolean, clearProgress: () => void) {
   let count = 0;
+  const flag = growing ? 'its size (--batch-size, --max-batch-size)' : '--batch-size';
   return {
-    note(entry: BatchIndexEntry, flow: string) {
+    note(entry: BatchIndexEntry, flow: string, size: number) {
       if (++count > OVERSIZE_SHOWN) return;
       clearProgress();
       process.stderr.write(
-        `capi-split: ${entry.batch} holds ${entry.count} tests, more than --batch-size ${size}, to keep flow ${JSON.stringify(plainLine(flow))} whole\n`,
+        `capi-split: ${entry.batch} holds ${entry.count} tests, more than ${growing ? `its size ${size}` : `--batch-size ${size}`}, to keep flow ${JSON.stringify(plainLine(flow))} whole\n`,
       );
     },
     end() {
       if (count > OVERSIZE_SHOWN)
         process.stderr.write(
-          `capi-split: ${count - OVERSIZE_SHOWN} more ${count - OVERSIZE_SHOWN === 1 ? 'batch holds' : 'batches hold'} more than --batch-size ${size} tests to keep a flow whole\n`,
+          `capi-split: ${count - OVERSIZE_SHOWN} more ${count - OVERSIZE_SHOWN === 1 ? 'batch holds' : 'batches hold'} more tests than ${flag} to keep a flow whole\n`,
         );
     },
   };
@@ -217,7 +227,7 @@ async function split(a: Args): Promise<number> {
   try {
     if (batches === null) await toStdoutHonestly(splitSuiteBatches(input.stream, splitOptions));
     else {
-      const oversize = oversizeNotes(batches.size, progress.done);
+      const oversize = oversizeNotes(batches.maxSize !== undefined && batches.maxSize > batches.size, progress.done);
       const index = await writeBatches(splitSuiteBatches(input.stream, splitOptions), batches.out, batches.size, {
         ...batches,
         onOversize: oversize.note,

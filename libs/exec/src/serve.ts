@@ -1,0 +1,173 @@
+import { appendFileSync, createReadStream, readFileSync, statSync } from 'node:fs';
+import {
+  CapiError,
+  ExitCode,
+  type ExitCodeValue,
+  FILE_MODE,
+  fsReason,
+  InputError,
+  isBatchName,
+  isErrnoException,
+  readNdjson,
+  runPaths,
+} from '@capi/core';
+import { clientFor } from './engine.js';
+import { type ExecuteOptions, execute } from './execute.js';
+import type { HttpClient } from './http-client.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { endLines, runExitCode, signalExitCode } from './run-end.js';
+
+/** What `--serve` takes from the command line: everything but what each batch brings. */
+export type ServeBase = Omit<
+  ExecuteOptions,
+  'input' | 'source' | 'reread' | 'journal' | 'status' | 'batch' | 'total' | 'log'
+>;
+
+export interface ServeOptions {
+  /** The run folder whose batches/, results/, status/ and logs/ the batches use (core runPaths). */
+  runDir: string;
+  base: ServeBase;
+  /** The supervisor's requests, one JSON line each: `{"batch":"batch_0001","total":100}`. */
+  requests: AsyncIterable<Buffer | string>;
+  /** Writes one answer line (`{"batch":…,"code":N}`) to the supervisor. */
+  answer: (line: string) => Promise<void> | void;
+  /** A signal: the batch running stops as a one-batch capi-exec would, and no other starts. */
+  stop: AbortSignal;
+  /** Which signal stopped it (the batch's code: 130 or 143). */
+  signal: () => NodeJS.Signals | null;
+  quiet: boolean;
+  /** Lines for people that belong to no batch (the process's own stderr). */
+  log: (line: string) => void;
+}
+
+/** What the batches of one process share: the pace (`--rate`) and the keep-alive connections. */
+interface Kept {
+  limiter: RateLimiter;
+  client: HttpClient;
+}
+
+interface Request {
+  batch: string;
+  total: number | null;
+}
+
+/** A request line from the supervisor; anything else is a broken protocol, not a batch to skip. */
+function parseRequest(value: unknown, line: number): Request {
+  const r = value as { batch?: unknown; total?: unknown } | null;
+  if (!r || typeof r !== 'object' || !isBatchName(r.batch))
+    throw new InputError('<stdin>', line, 'field "batch": a batch name such as batch_0001 is required (--serve)');
+  const total = r.total;
+  if (total !== undefined && total !== null && !(Number.isSafeInteger(total) && (total as number) >= 0))
+    throw new InputError('<stdin>', line, 'field "total": a whole number of tests or null (--serve)');
+  return { batch: r.batch, total: (total as number | null | undefined) ?? null };
+}
+
+/** Batch files up to this size are read once, whole (the default 100 tests are some 30 KB). */
+const READ_WHOLE_BYTES = 4 * 1024 * 1024;
+
+async function* once(chunk: Buffer): AsyncGenerator<Buffer> {
+  yield chunk;
+}
+
+/** logs/<batch>.log, as a one-batch capi-exec's stderr would be (capi-launch reads the reason there). */
+function batchLog(file: string): (line: string) => void {
+  return (line) => {
+    try {
+      appendFileSync(file, `capi-exec: ${line}\n`, { mode: FILE_MODE });
+    } catch {
+      // a log that cannot be written does not stop the tests; the journal is the record
+    }
+  };
+}
+
+/** The code and message of an expected failure of one batch; anything else is a crash. */
+function failureOf(err: unknown): { code: ExitCodeValue; message: string } | null {
+  if (err instanceof CapiError) return { code: err.exitCode, message: err.message };
+  if (isErrnoException(err) && err.syscall && err.path)
+    return { code: ExitCode.cannotRun, message: `cannot ${err.syscall} ${err.path}: ${fsReason(err.code)}` };
+  return null;
+}
+
+/** Runs one batch of the run folder exactly as `capi-exec --in … --journal … --status … --batch …` would. */
+async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<ExitCodeValue> {
+  const p = runPaths(o.runDir);
+  const file = p.batchFile(req.batch);
+  const log = batchLog(p.logFile(req.batch));
+  try {
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile()) throw new InputError(file, undefined, 'cannot read: no such file');
+    // a batch is read twice (checked, then run): a small one once, from memory
+    const text = st.size <= READ_WHOLE_BYTES ? readFileSync(file) : null;
+    const read = (): AsyncIterable<Buffer> => (text ? once(text) : createReadStream(file));
+    const summary = await execute(
+      {
+        ...o.base,
+        input: read(),
+        source: file,
+        reread: read,
+        journal: p.resultFile(req.batch),
+        status: p.statusFile(req.batch),
+        batch: req.batch,
+        total: req.total,
+        limiter: kept.limiter,
+        client: kept.client,
+        stop: o.stop,
+        log,
+      },
+      () => {},
+    );
+    for (const line of endLines(summary, o.quiet)) log(line);
+    return runExitCode(summary, o.signal());
+  } catch (err) {
+    const failure = failureOf(err);
+    if (!failure) throw err;
+    log(failure.message);
+    return failure.code;
+  }
+}
+
+/**
+ * `capi-exec --serve RUN`: one process runs batch after batch of a run folder, as the
+ * supervisor asks, so a launched run pays node's start-up once per worker instead of once
+ * per batch. Each batch keeps its own journal, heartbeat and log, and is answered with the
+ * code a one-batch capi-exec would have exited with; claims, resume and the supervisor's
+ * judgement of a batch are unchanged. The rate limiter and the HTTP client are the
+ * process's, so `--rate` holds across batches and connections are kept. After a batch
+ * that gave up (exit 3) no other starts: each later request is answered with code null. Returns when the requests end (0) or a signal stopped it.
+ */
+export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
+  const fresh = (): Kept => ({
+    limiter: createRateLimiter(o.base.rate, undefined, o.base.maxPauseMs),
+    client: clientFor(o.base),
+  });
+  let kept = fresh();
+  let gaveUp = false;
+  try {
+    for await (const { value, line } of readNdjson(o.requests, { source: '<stdin>' })) {
+      if (o.stop.aborted) break;
+      const req = parseRequest(value, line);
+      if (gaveUp) {
+        // capi-launch's rule: after a give-up no batch starts; it sent this one ahead
+        await o.answer(JSON.stringify({ batch: req.batch, code: null }));
+        continue;
+      }
+      const code = await runBatch(o, req, kept);
+      gaveUp = code === ExitCode.cannotRun;
+      // a batch that stopped early cancelled the limiter for good (and its grace may have
+      // destroyed the client): the next one starts afresh
+      if (code !== ExitCode.ok && code !== ExitCode.testsFailed) {
+        void kept.client.close().catch(() => {});
+        kept = fresh();
+      }
+      await o.answer(JSON.stringify({ batch: req.batch, code }));
+      if (o.stop.aborted) break;
+    }
+  } catch (err) {
+    // a stop ends the requests early (stdin is closed on a signal): that is not an error
+    if (!o.stop.aborted) throw err;
+  } finally {
+    await kept.client.close().catch(() => {});
+  }
+  const sig = o.signal();
+  return sig ? signalExitCode(sig) : ExitCode.ok;
+}
