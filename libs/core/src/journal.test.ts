@@ -114,3 +114,32 @@ test('fsync appends work the same', async () => {
   await journal.close();
   assert.equal(await readFile(path, 'utf8'), '{"id":1}\n{"id":2}\n');
 });
+
+test('fsync: appends made while a sync is under way are written after it, in order, and close waits for them', async () => {
+  const path = join(dir, 'fsync-many.ndjson');
+  const journal = await openJournal(path, { fsync: true });
+  const pending: Promise<void>[] = [];
+  for (let turn = 0; turn < 5; turn++) {
+    for (let i = 0; i < 20; i++) pending.push(journal.append({ id: turn * 20 + i }));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await journal.close();
+  await Promise.all(pending);
+  const ids = (await readFile(path, 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l).id);
+  assert.deepEqual(
+    ids,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+});
+
+test('appends not yet flushed are written by close', async () => {
+  const path = join(dir, 'close-flush.ndjson');
+  const journal = await openJournal(path);
+  const appended = journal.append({ id: 'late' });
+  await journal.close();
+  await appended;
+  assert.equal(await readFile(path, 'utf8'), '{"id":"late"}\n');
+});

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, writeSync } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FILE_MODE } from './atomic-write.js';
@@ -8,9 +8,9 @@ import { type NdjsonLine, readNdjson } from './ndjson.js';
 
 /**
  * The append-only journal: one complete line per finished test, the checkpoint of a run.
- * Appends that arrive while a write is under way are grouped into the next single write,
- * so many lanes cost one system call, and every line is whole on disk before `append`
- * resolves (docs/run-folder.md, "The journal").
+ * Appends made in one turn of the event loop are grouped into one write, so many lanes
+ * cost one system call, and every line is whole on disk before `append` resolves
+ * (docs/run-folder.md, "The journal").
  */
 export interface Journal {
   readonly path: string;
@@ -71,41 +71,74 @@ async function cutTornTail(fh: FileHandle): Promise<number> {
   return size - keep;
 }
 
+/** Writes all of `buf` at the end of the file (append mode): a short write goes on where it stopped. */
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off);
+}
+
 export async function openJournal(path: string, options: OpenJournalOptions = {}): Promise<Journal> {
   await makeDir(dirname(path));
   const fh = await open(path, 'a+', FILE_MODE);
   const repairedBytes = await cutTornTail(fh);
   let queue: string[] = [];
   let waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
-  let writing: Promise<void> | null = null;
+  let scheduled = false;
+  /** --fsync: the fdatasync of the last write, under way; lines that come meanwhile wait for the next. */
+  let syncing: Promise<void> | null = null;
 
-  const drain = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const lines = queue.join('');
-      const batch = waiters;
-      queue = [];
-      waiters = [];
-      try {
-        const buf = Buffer.from(lines);
-        let off = 0;
-        while (off < buf.length) off += (await fh.write(buf, off)).bytesWritten;
-        if (options.fsync) await fh.datasync();
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+  };
+
+  // The lines of one turn of the event loop (every answer read in it) go in one write, made
+  // here on the main thread: a write to the page cache takes microseconds, while one through
+  // the thread pool (fs/promises) costs a hand-over and a wake-up each, about a tenth of
+  // capi-exec's time at full speed (issue 16). A journal on a stalled file system stalls
+  // the run either way, since a test counts only once its line is written.
+  function flush(): void {
+    scheduled = false;
+    if (syncing || queue.length === 0) return;
+    const batch = waiters;
+    const buf = Buffer.from(queue.join(''));
+    queue = [];
+    waiters = [];
+    try {
+      writeAll(fh.fd, buf);
+    } catch (err) {
+      // a full disk mid-append is "cannot write PATH: no space left on the device" (exit 3),
+      // never a stack; a line cut short by it is cut off when the journal is next opened
+      const failed = writeError(path, err);
+      for (const w of batch) w.reject(failed);
+      return;
+    }
+    if (!options.fsync) {
+      for (const w of batch) w.resolve();
+      return;
+    }
+    // fdatasync takes milliseconds: in the thread pool, so the answers keep being read.
+    syncing = fh.datasync().then(
+      () => {
         for (const w of batch) w.resolve();
-      } catch (err) {
-        // a full disk mid-append is "cannot write PATH: no space left on the device" (exit 3),
-        // never a stack; a line cut short by it is cut off when the journal is next opened
+      },
+      (err: unknown) => {
         const failed = writeError(path, err);
         for (const w of batch) w.reject(failed);
-      }
-    }
-    writing = null;
-  };
+      },
+    );
+    void syncing.finally(() => {
+      syncing = null;
+      if (queue.length > 0) schedule();
+    });
+  }
 
   const appendLine = (json: string) =>
     new Promise<void>((resolve, reject) => {
       queue.push(`${json}\n`);
       waiters.push({ resolve, reject });
-      writing ??= drain();
+      schedule();
     });
 
   return {
@@ -114,7 +147,11 @@ export async function openJournal(path: string, options: OpenJournalOptions = {}
     append: (record: unknown) => appendLine(JSON.stringify(record)),
     appendLine,
     async close() {
-      while (writing) await writing;
+      // the lines still queued are written now, each append settled, before the file closes
+      while (queue.length > 0 || syncing) {
+        if (syncing) await syncing.catch(() => {});
+        else flush();
+      }
       await fh.close();
     },
   };

@@ -168,6 +168,24 @@ test('NdjsonWriter gathers lines written in one tick into one write', async () =
   assert.equal(writes.length, 1);
 });
 
+test('NdjsonWriter with gatherMs gathers lines over several ticks into one write, and close writes them at once', async () => {
+  const pass = new PassThrough();
+  const writes: number[] = [];
+  pass.on('data', (c: Buffer) => writes.push(c.length));
+  const writer = new NdjsonWriter(pass, 64 * 1024, 60_000);
+  for (let tick = 0; tick < 5; tick++) {
+    for (let i = 0; i < 10; i++) void writer.write({ i });
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(writes.length, 0, 'nothing written before the gathering time');
+  const started = performance.now();
+  await writer.close(true);
+  // close does not wait for the gathering timer (a minute here): the test would time out
+  assert.ok(performance.now() - started < 30_000);
+  assert.equal(writes.length, 1);
+  assert.equal(writes[0], 50 * '{"i":0}\n'.length);
+});
+
 test('NdjsonWriter.close(false) flushes without ending the stream', async () => {
   const sink = slowSink(1024, 0);
   const writer = new NdjsonWriter(sink.stream);

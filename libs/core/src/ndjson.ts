@@ -156,16 +156,23 @@ export async function* readNdjson(
 }
 
 /**
- * Writes one JSON value per line. Lines are gathered and written once per tick or per
- * 64 KiB, and `write` waits for 'drain' when the stream asks it to (backpressure).
+ * Writes one JSON value per line. Lines are gathered and written once per tick (or once
+ * per `gatherMs`, when given) or per 64 KiB, and `write` waits for 'drain' when the stream
+ * asks it to (backpressure).
  */
 export class NdjsonWriter {
   private buffer = '';
-  private scheduled = false;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private waiting: Promise<void> | null = null;
   constructor(
     private readonly stream: Writable,
     private readonly highWater = 64 * 1024,
+    /**
+     * Gather lines for this long before writing them: a process that ends a few tests in
+     * every turn of its loop (capi-exec) then wakes the reader of a pipe once per batch of
+     * lines, not once per turn. 0: once per tick.
+     */
+    private readonly gatherMs = 0,
   ) {}
 
   /** Resolves at once unless the stream is full; await it to honour backpressure. */
@@ -177,17 +184,22 @@ export class NdjsonWriter {
   writeLine(json: string): Promise<void> | undefined {
     this.buffer += `${json}\n`;
     if (this.buffer.length >= this.highWater) return this.flush();
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
+    if (!this.timer) {
+      const later = () => {
+        this.timer = null;
         void this.flush();
-      });
+      };
+      this.timer = this.gatherMs > 0 ? setTimeout(later, this.gatherMs) : setImmediate(later);
     }
     return this.waiting ?? undefined;
   }
 
   flush(): Promise<void> | undefined {
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = null;
+    }
     if (this.buffer.length > 0) {
       const chunk = this.buffer;
       this.buffer = '';

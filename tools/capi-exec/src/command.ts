@@ -42,6 +42,8 @@ function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null
   };
 }
 
+const RESULT_GATHER_MS = 10;
+
 const NO_PROGRESS = { stop: () => {}, clear: () => {} };
 
 function startProgress(live: LiveState, quiet: boolean) {
@@ -182,7 +184,8 @@ Examples:
           trace.write(text);
         },
       };
-    const writer = new NdjsonWriter(process.stdout);
+    // results are gathered for up to 10 ms: one write (one wake of the reader) per batch (issue 16)
+    const writer = new NdjsonWriter(process.stdout, undefined, RESULT_GATHER_MS);
     // A stop closes stdin too, so a run waiting for more input ends.
     stop.signal.addEventListener('abort', () => {
       if (options.source === '<stdin>') process.stdin.destroy();
