@@ -26,7 +26,7 @@ export const CSV_COLUMNS = [
 export async function writeCsvReport(sink: Sink, table: TestTable): Promise<void> {
   await sink.write(stringify([CSV_COLUMNS]));
   for (let i = 0; i < table.size; i++) {
-    const full = sink.write(table.csvText(i));
+    const full = sink.writeBytes(table.csvBytes(i));
     if (full) await full;
   }
 }

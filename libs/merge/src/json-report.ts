@@ -14,7 +14,7 @@ export interface ReportMeta {
 /**
  * `aggregated_results_TIMESTAMP.json`: `{meta, summary, thresholds, tests: [...]}`. The
  * tests array is streamed one element at a time, each the row's text as the merge
- * rendered it (row-text.ts); only the summary is built whole.
+ * rendered it (row-text.ts), copied from the spool as bytes; only the summary is built whole.
  */
 export async function writeJsonReport(
   sink: Sink,
@@ -29,7 +29,7 @@ export async function writeJsonReport(
   );
   for (let i = 0; i < table.size; i++) {
     // Await only when the sink is full: one await per test would cost more than the write.
-    const full = sink.write(`${i === 0 ? '\n' : ',\n'}${table.recordText(i)}`);
+    const full = sink.writeBytes(table.recordBytes(i, i === 0 ? '\n' : ',\n'));
     if (full) await full;
   }
   await sink.write('\n]}\n');
@@ -39,7 +39,7 @@ export async function writeJsonReport(
 export async function writeMergedNdjson(sink: Sink, table: TestTable): Promise<void> {
   for (let i = 0; i < table.size; i++) {
     if (table.status[i] === STATUS_CODE.missing) continue;
-    const full = sink.write(`${table.recordText(i)}\n`);
+    const full = sink.writeBytes(table.recordBytes(i, '', '\n'));
     if (full) await full;
   }
 }

@@ -125,3 +125,28 @@ test("the winning record's host is the test's host; a later record without one n
   assert.equal(l.host, null);
   assert.equal('host' in toResultRecord(l), false);
 });
+
+test('report rows as bytes are the rows as text, byte for byte, from memory and from the spool file, with and without CSV', () => {
+  for (const csv of [true, false]) {
+    // A 4 KB in-memory spool: most rows are read back from its temp file.
+    const s = createMergeState({ csv, spoolInMemory: 4096 });
+    for (let i = 0; i < 300; i++) {
+      const extra = {
+        name: i % 3 === 0 ? `tëst ✓ "${i}", =1+1` : `test ${i}`,
+        tags: ['a', `t${i % 4}`],
+        batch: `batch_${i % 5}`,
+        ...(i % 7 === 0 ? { failures: [{ check: 'status', expected: '2xx', actual: '500 ✗' }] } : {}),
+      };
+      addResult(s, rec(`T${i}`, i % 7 === 0 ? 'failed' : 'passed', '2026-01-01T10:00:00Z', extra));
+      // Some ids again: their counts change after their text was written.
+      if (i % 11 === 0) addResult(s, rec(`T${i}`, 'passed', '2026-01-01T10:00:01Z', { ...extra, attempts: 2 }));
+    }
+    const t = s.tests;
+    assert.equal(t.spool.onDisk, true);
+    for (let i = 0; i < t.size; i++) {
+      assert.equal(t.recordBytes(i, ',\n', 'x').toString(), `,\n${t.recordText(i)}x`);
+      assert.equal(t.csvBytes(i).toString(), t.csvText(i));
+    }
+    t.close();
+  }
+});

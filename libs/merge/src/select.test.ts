@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { selectKth } from './select.js';
+import { selectKth, selectRanks } from './select.js';
 
 test('selectKth gives what sorting gives, for every rank, with negatives, zeros, ties and left-out values', () => {
   const values = new Float64Array([
@@ -32,4 +32,24 @@ test('selectKth over many random durations matches the sorted copy at the percen
     const k = Math.min(kept.length - 1, Math.max(0, Math.ceil((p / 100) * kept.length) - 1));
     assert.equal(selectKth(values, include, n, k), kept[k]);
   }
+});
+
+test('selectRanks finds several ranks in one go, each as selectKth finds it alone, repeats and ties included', () => {
+  const n = 5_000;
+  const values = new Float64Array(n);
+  const include = new Uint8Array(n);
+  let seed = 11;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  for (let i = 0; i < n; i++) {
+    values[i] = (rnd() < 0.1 ? -1 : 1) * Math.floor(rnd() * 300) * 0.7;
+    include[i] = rnd() < 0.8 ? 1 : 0;
+  }
+  const kept = Float64Array.from(values.filter((_, i) => include[i] === 1)).sort();
+  const ks = [kept.length - 1, 0, 17, 17, Math.floor(kept.length / 2), kept.length - 2, 400];
+  const got = selectRanks(values, include, n, ks);
+  assert.equal(got.length, ks.length);
+  for (const [j, k] of ks.entries()) assert.ok(Object.is(got[j], kept[k]), `rank ${k}: ${got[j]} vs ${kept[k]}`);
 });

@@ -9,6 +9,8 @@ import { createAtomicStream, isErrnoException, writeError } from '@capi/core';
 export interface Sink {
   readonly path: string;
   write(text: string): Promise<void> | undefined;
+  /** Writes bytes the caller may reuse as soon as this returns (they are copied). */
+  writeBytes(bytes: Buffer): Promise<void> | undefined;
   /** Everything written and on disk (in the temp file); a failed write rejects here at the latest. */
   finish(): Promise<void>;
   /** Puts the finished file in place. */
@@ -50,6 +52,17 @@ function writer(stream: Writable, path: string) {
       }
       return wait?.then(() => undefined);
     },
+    writeBytes(bytes: Buffer): Promise<void> | undefined {
+      let wait = used + bytes.length > CHUNK ? handOn() : undefined;
+      if (bytes.length > CHUNK) {
+        // Longer than a buffer: a copy of its own, after what came before it.
+        if (!stream.write(Buffer.from(bytes))) wait = drained();
+      } else {
+        used += bytes.copy(buf, used);
+        if (wait === undefined && used > CHUNK - 1024) wait = handOn();
+      }
+      return wait?.then(() => undefined);
+    },
     async flush() {
       await handOn();
     },
@@ -59,7 +72,7 @@ function writer(stream: Writable, path: string) {
 export async function openSink(path: string, stdout: Writable = process.stdout): Promise<Sink> {
   if (path === '-') {
     const w = writer(stdout, 'stdout');
-    return { path, write: w.write, finish: w.flush, commit: async () => {}, abort: w.flush };
+    return { path, write: w.write, writeBytes: w.writeBytes, finish: w.flush, commit: async () => {}, abort: w.flush };
   }
   const file = await createAtomicStream(path).catch((err: unknown) => {
     throw isErrnoException(err) ? writeError(path, err) : err;
@@ -68,6 +81,7 @@ export async function openSink(path: string, stdout: Writable = process.stdout):
   return {
     path,
     write: w.write,
+    writeBytes: w.writeBytes,
     async finish() {
       await w.flush();
       await file.finish();

@@ -92,10 +92,20 @@ export class Spool {
 
   /** The text stored under a reference append gave. */
   read(ref: number): string {
+    const b = this.bytes(ref);
+    return b.toString('utf8', 0, b.length);
+  }
+
+  /**
+   * The bytes stored under a reference, as a view of the spool's own buffers: valid only
+   * until the next read or append. The reports copy them as they are (no decoding into a
+   * string and encoding back).
+   */
+  bytes(ref: number): Buffer {
     const pos = (ref - 1) * 8;
     if (pos >= this.flushed) {
       const off = pos - this.flushed;
-      return this.buf.toString('utf8', off, this.buf.indexOf(END, off));
+      return this.buf.subarray(off, this.buf.indexOf(END, off));
     }
     let off = pos - this.winStart;
     let end = pos >= this.winStart && off < this.winLen ? this.win.indexOf(END, off) : -1;
@@ -106,7 +116,7 @@ export class Spool {
     }
     // Where the next entry starts when reads go in order (entries are 8-byte aligned).
     this.lastEnd = Math.ceil((pos + (end - off) + 1) / 8) * 8;
-    return this.win.toString('utf8', off, end);
+    return this.win.subarray(off, end);
   }
 
   /** Reads the file from pos until a whole entry is in the window. */

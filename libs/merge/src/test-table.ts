@@ -13,6 +13,7 @@ import {
   recordText,
   renderName,
   renderRow,
+  SEP,
 } from './row-text.js';
 import { Spool } from './spool.js';
 
@@ -46,6 +47,8 @@ export const FLAG_RERUN = 16;
 export const FLAG_HAS_NAME = 32;
 export const FLAG_HAS_RUN = 64;
 export const FLAG_HAS_SHARD = 128;
+
+const SEP_BYTE = SEP.charCodeAt(0);
 
 type Codes = Uint8Array | Uint16Array | Uint32Array;
 
@@ -199,6 +202,54 @@ export class TestTable {
     const flags = this.flags[i] as number;
     const entry = this.spool.read(this.text[i] as number);
     return recordText(entry, this.attempts[i] as number, (flags & FLAG_FLAKY) !== 0, this.records[i] as number);
+  }
+
+  // Where a report row is put together as bytes (rowBytes, csvBytes); grows to the longest row.
+  private scratch = Buffer.allocUnsafe(4096);
+
+  /**
+   * `prefix`, the merged record's JSON text and `suffix`, as bytes (recordText's, byte for byte):
+   * the spool's bytes copied as they are with the counts written between them. A view of
+   * a reused buffer, valid until the next call.
+   */
+  recordBytes(i: number, prefix: string, suffix = ''): Buffer {
+    const entry = this.spool.bytes(this.text[i] as number);
+    const a = entry.indexOf(SEP_BYTE);
+    const b = entry.indexOf(SEP_BYTE, a + 1);
+    let c = entry.indexOf(SEP_BYTE, b + 1);
+    if (c < 0) c = entry.length;
+    const flaky = ((this.flags[i] as number) & FLAG_FLAKY) !== 0;
+    // The counts, the prefix and the suffix are ASCII: at most 64 bytes with the fixed text.
+    const out = this.room(c + prefix.length + suffix.length + 64);
+    let n = out.write(prefix, 0, 'latin1');
+    n += entry.copy(out, n, 0, a);
+    n += out.write(String(this.attempts[i]), n, 'latin1');
+    n += entry.copy(out, n, a + 1, b);
+    n += out.write(`${flaky},"records":${this.records[i]}`, n, 'latin1');
+    n += entry.copy(out, n, b + 1, c);
+    out[n++] = 0x7d; // }
+    n += out.write(suffix, n, 'latin1');
+    return out.subarray(0, n);
+  }
+
+  /** The row's CSV line as bytes (csvText's), a view of a reused buffer valid until the next call. */
+  csvBytes(i: number): Buffer {
+    if (!this.csv) return Buffer.from(this.csvText(i));
+    const entry = this.spool.bytes(this.text[i] as number);
+    const a = entry.indexOf(SEP_BYTE);
+    const b = entry.indexOf(SEP_BYTE, a + 1);
+    const c = entry.indexOf(SEP_BYTE, b + 1);
+    const d = entry.indexOf(SEP_BYTE, c + 1);
+    const out = this.room(entry.length - c + 16);
+    let n = entry.copy(out, 0, c + 1, d);
+    n += out.write(String(this.attempts[i]), n, 'latin1');
+    n += entry.copy(out, n, d + 1, entry.length);
+    return out.subarray(0, n);
+  }
+
+  private room(size: number): Buffer {
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, 2 * this.scratch.length));
+    return this.scratch;
   }
 
   /** The row's CSV line (csv-report.ts's columns). */

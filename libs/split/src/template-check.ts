@@ -29,21 +29,35 @@ export const NDJSON_FIELDS: TemplateFields = {
   expectJson: 'expect.json',
 };
 
-/** The texts of a record that capi-exec expands, with the field each is in. */
-function* templated(rec: TestRecord, f: TemplateFields): Generator<[string, string]> {
-  yield [f.url, rec.request.url];
-  for (const value of Object.values(rec.request.headers)) yield [f.headers, value];
-  if (rec.request.body !== null) yield [f.body, rec.request.body];
-  yield [f.status, rec.expect.status];
-  if (rec.expect.body !== null) yield [f.expectBody, rec.expect.body];
-  if (rec.expect.json !== null) yield [f.expectJson, rec.expect.json];
+/**
+ * The template names in a cell's text, remembered for texts seen before: rows repeat their
+ * cells (a header such as `{{region}}` on every row), and matching the pattern anew on each
+ * took 0.65 s of a 14 s profile of a million rows. Short texts only (bodies are not
+ * cached), and at most SEEN_MAX of them, so the cache stays under a few MB.
+ */
+const seen = new Map<string, readonly string[]>();
+const SEEN_MAX = 4096;
+const SEEN_LENGTH = 256;
+const NONE: readonly string[] = Object.freeze([]);
+
+function namesIn(text: string): readonly string[] {
+  if (!text.includes('{{')) return NONE;
+  if (text.length > SEEN_LENGTH) return templateNames(text);
+  let names = seen.get(text);
+  if (names === undefined) {
+    names = Object.freeze(templateNames(text));
+    if (seen.size >= SEEN_MAX) seen.clear();
+    seen.set(text, names);
+  }
+  return names;
 }
 
 /**
  * Every `{{name}}` the record's expanded fields use must name something (core
  * `unknownTemplateName`): a variable, `id`, `name` or a namespace. Throws FieldError for
  * the first that does not; `use` hears each name that resolved. `vars` is asked for only
- * when a template is found (most rows have none).
+ * when a template is found (most rows have none). The fields are taken in the order
+ * capi-exec expands them (url, headers, body, status, expected body, expected JSON).
  */
 export function checkTemplates(
   rec: TestRecord,
@@ -53,12 +67,19 @@ export function checkTemplates(
   explain?: (name: string, problem: string) => string,
 ): void {
   let known: ReadonlySet<string> | undefined;
-  for (const [field, text] of templated(rec, fields)) {
-    for (const name of templateNames(text)) {
+  const check = (field: string, text: string | null): void => {
+    if (text === null) return;
+    for (const name of namesIn(text)) {
       known ??= vars();
       const problem = unknownTemplateName(name, known);
       if (problem !== null) throw new FieldError(field, explain ? explain(name, problem) : problem);
       use?.(name);
     }
-  }
+  };
+  check(fields.url, rec.request.url);
+  for (const value of Object.values(rec.request.headers)) check(fields.headers, value);
+  check(fields.body, rec.request.body);
+  check(fields.status, rec.expect.status);
+  check(fields.expectBody, rec.expect.body);
+  check(fields.expectJson, rec.expect.json);
 }
