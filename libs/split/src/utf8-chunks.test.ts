@@ -20,3 +20,16 @@ test('a byte that is not UTF-8 is an error on its own line', async () => {
   await assert.rejects(collect(chunks), { message: 's.csv:4: not UTF-8: invalid byte 0xe9 (save the file as UTF-8)' });
   await assert.rejects(collect([Buffer.from([0x61, 0xc3])]), /s\.csv:1: not UTF-8: invalid byte 0xc3/);
 });
+
+test('a large chunk goes on in pieces of at most 16 KiB, each cut between characters', async () => {
+  // 3- and 4-byte characters so that a cut at a fixed offset would fall inside one
+  const text = `id,name\n${'T1,€😀é\n'.repeat(20_000)}`;
+  const out: Buffer[] = [];
+  for await (const chunk of utf8Chunks([Buffer.from(text)], 's.csv')) out.push(chunk);
+  assert.ok(out.length > 10, `${out.length} pieces`);
+  for (const piece of out) {
+    assert.ok(piece.length <= 16 * 1024, `a piece of ${piece.length} bytes`);
+    assert.equal(piece.toString('utf8').includes('\ufffd'), false, 'a character cut in two');
+  }
+  assert.equal(Buffer.concat(out).toString('utf8'), text);
+});

@@ -27,12 +27,33 @@ export async function* utf8Chunks(input: SuiteBytes, source: string): AsyncGener
     const whole = chunk.subarray(0, cut);
     if (!isUtf8(whole)) throw badByte(whole, linesBefore, source);
     linesBefore += countNewlines(whole);
-    if (whole.length > 0) yield whole;
+    yield* pieces(whole);
   }
   if (carry.length > 0 && !(first && isBomPrefix(carry))) {
     if (!isUtf8(carry)) throw badByte(carry, linesBefore, source);
     yield carry;
   }
+}
+
+/**
+ * Chunks go on in pieces of at most PIECE bytes, each cut at the start of a character.
+ * The parser turns a whole chunk into records at once, and they all stay alive until the
+ * chunk's last one is written: with 64 KiB chunks (a file read, a pipe) some 2,500
+ * records were alive at each scavenge, were promoted, and the old space of capi-split
+ * --out grew to 120 MB of garbage between full GCs (peak RSS 150-207 MB over 1M rows,
+ * against 125-140 MB with 16 KiB pieces; --trace-gc: old space 10 MB instead of 100).
+ */
+const PIECE = 16 * 1024;
+
+function* pieces(bytes: Buffer): Generator<Buffer> {
+  let at = 0;
+  while (bytes.length - at > PIECE) {
+    let end = at + PIECE;
+    while (end > at + 1 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+    yield bytes.subarray(at, end);
+    at = end;
+  }
+  if (bytes.length > at) yield bytes.subarray(at);
 }
 
 function isBomPrefix(chunk: Buffer): boolean {

@@ -23,7 +23,7 @@ export async function openSuite(file: string): Promise<SuiteInput> {
       await handle.close();
       throw new CapiError(`${file}: ${REASONS.EISDIR}`, ExitCode.badInput);
     }
-    return { stream: handle.createReadStream({ highWaterMark: 64 * 1024 }), source: file };
+    return { stream: handle.createReadStream({ highWaterMark: 16 * 1024 }), source: file };
   } catch (err) {
     if (isErrnoException(err) && err.code && REASONS[err.code])
       throw new CapiError(`${file}: ${REASONS[err.code]}`, ExitCode.badInput);
