@@ -47,6 +47,9 @@ export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promi
     }),
   ]);
   clearTimeout(timer);
+  // a slot that was between a claim and its worker's start when the stop came starts that
+  // worker after `pids` was taken (workerOf signals it at once): it is waited for as well
+  for (const pid of s.live) if (!pids.includes(pid)) pids.push(pid);
   if (!(await waitGone(pids, Math.max(0, deadline - Date.now()), id))) {
     const left = pids.filter((p) => isWorkerOf(p, id));
     s.log(`workers did not stop within ${Math.round(graceMs / 1000)} s: killing ${left.join(', ')} with SIGKILL`);
