@@ -43,6 +43,12 @@ export interface CreateRunOptions {
   /** Messages for the person launching: capi-split's warnings (the rows `lenient` skipped). */
   notes?: (text: string) => void;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Started once the folder exists, before the split (the early workers of a foreground
+   * launch); on failure its `undo` is awaited before the folder is removed, so nothing it
+   * started writes into a folder that is gone.
+   */
+  alongside?: (runDir: string) => { undo(): Promise<void> };
 }
 
 /** The sha256 of a file, hex (run.json `suite.sha256`). */
@@ -185,9 +191,11 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
   const info = await stat(suite).catch(() => null);
   if (!info?.isFile()) throw new CapiError(`${o.suite}: no such file`, ExitCode.badInput);
   const runDir = await makeRunFolder(o.runsDir, o.taken ?? (() => false));
+  let started: { undo(): Promise<void> } | undefined;
   try {
     const paths = runPaths(runDir);
     for (const dir of [paths.batches, paths.logs, paths.results, paths.status, paths.claims]) await makeDir(dir);
+    started = o.alongside?.(runDir);
     if (o.fill) await o.fill(paths.batches);
     else {
       const warnings: string[] = [];
@@ -237,6 +245,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
     await writeManifest(runDir, manifest);
     return manifest;
   } catch (err) {
+    await started?.undo();
     await rm(runDir, { recursive: true, force: true });
     throw err;
   }

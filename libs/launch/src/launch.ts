@@ -2,10 +2,12 @@ import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CapiError, checkRunsFolder, ExitCode, makeDir, shellQuote, withExclusiveFile } from '@capi/core';
 import { type CreateRunOptions, createRun, pointLatest } from './create-run.js';
+import { type EarlyWorkers, earlyWorkerCount, NO_EARLY_WORKERS, startEarlyWorkers } from './early-workers.js';
 import { type Manifest, readManifest } from './manifest.js';
 import { liveRunsOf } from './runs.js';
 import { checkMethod, sessionExists, startSupervisor } from './start.js';
 import { superviseRun } from './supervise.js';
+import { toolBin } from './tools.js';
 
 export interface LaunchRunOptions extends Omit<CreateRunOptions, 'taken'> {
   /** Launch even when a run of the same suite is live. */
@@ -61,20 +63,45 @@ async function checkAndLaunch(
       ExitCode.badInput,
     );
   }
+  // a foreground run's workers start while capi-split runs (early-workers.ts); they run
+  // nothing until the supervisor, which starts after the whole suite is checked, sends a batch
+  let early: EarlyWorkers = NO_EARLY_WORKERS;
+  const count =
+    o.method === 'foreground' && !o.launch.remote ? await earlyWorkerCount(suite, o.parallel, o.batchSize) : 0;
+  const startedAt = Date.now();
   const manifest = await createRun({
     ...o,
     taken: (id) => sessionExists(o.method, id, env),
     env,
+    ...(count > 0 && {
+      alongside: (dir: string) => {
+        early = startEarlyWorkers(
+          {
+            runDir: dir,
+            runId: basename(dir),
+            execBin: toolBin('exec', env),
+            execArgs: o.launch.execArgs,
+            concurrency: o.launch.concurrency,
+            env,
+          },
+          count,
+        );
+        return { undo: () => early.end() };
+      },
+    }),
   });
   const runDir = resolve(o.runsDir, manifest.id);
   if (o.method === 'foreground') {
+    const prepared = `split and checked in ${((Date.now() - startedAt) / 1000).toFixed(2)} s${count > 0 ? `, ${count} worker(s) started alongside` : ''}`;
     await pointLatest(o.runsDir, manifest.id);
     // the lock is let go once this process is the run's recorded supervisor
     let taken = () => {};
     const took = new Promise<void>((r) => {
       taken = r;
     });
-    const run = superviseRun(runDir, { env, echo: true, onTaken: () => taken() });
+    const run = superviseRun(runDir, { env, echo: true, onTaken: () => taken(), early, prepared }).finally(() =>
+      early.end(),
+    );
     await Promise.race([took, run.catch(() => {})]);
     return { runDir, manifest, exitCode: null, foreground: run };
   }

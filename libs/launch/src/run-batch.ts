@@ -2,6 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
 import { type Claim, claimNext, releaseClaim, writeClaim } from './claims.js';
+import type { EarlyWorkers } from './early-workers.js';
 import { batchReason } from './log-tail.js';
 import type { Manifest } from './manifest.js';
 import { signal } from './process.js';
@@ -36,6 +37,8 @@ export interface Supervision {
   claimFrom: { next: number };
   /** `--hosts`: how a stop reaches the remote workers (remote-run.ts); no signal of this machine does. */
   onStop?: (() => void) | undefined;
+  /** Processes started while the suite was split: a slot's first process, when there is one. */
+  early: EarlyWorkers;
 }
 
 /** A claim written and remembered. */
@@ -69,15 +72,18 @@ const HELD = 2;
 function workerOf(s: Supervision, slot: Slot): Worker {
   if (slot.proc?.alive()) return slot.proc;
   const { manifest } = s;
-  const w = startWorker({
-    runDir: s.runDir,
-    runId: manifest.id,
-    worker: slot.worker,
-    execBin: s.execBin,
-    execArgs: manifest.options.execArgs,
-    concurrency: manifest.options.concurrency,
-    env: s.env,
-  });
+  const early = slot.proc === null ? s.early.take(slot.worker) : null;
+  const w =
+    early ??
+    startWorker({
+      runDir: s.runDir,
+      runId: manifest.id,
+      worker: slot.worker,
+      execBin: s.execBin,
+      execArgs: manifest.options.execArgs,
+      concurrency: manifest.options.concurrency,
+      env: s.env,
+    });
   slot.proc = w;
   if (w.pid) {
     const pid = w.pid;
@@ -86,7 +92,7 @@ function workerOf(s: Supervision, slot: Slot): Worker {
   }
   // a stop that came while this worker was starting has not reached it
   if (s.stopping && w.pid) signal(w.pid, 'SIGTERM');
-  slot.note(`worker ${slot.worker}: capi-exec started (pid ${w.pid})`);
+  slot.note(`worker ${slot.worker}: capi-exec ${early ? 'started during the split' : 'started'} (pid ${w.pid})`);
   return w;
 }
 
@@ -94,6 +100,18 @@ function workerOf(s: Supervision, slot: Slot): Worker {
 async function letGo(s: Supervision, claim: Claim): Promise<void> {
   await releaseClaim(s.runDir, claim.batch);
   s.claims.delete(claim.batch);
+}
+
+/**
+ * Whether a slot that already has a batch running should claim the next one ahead. Only
+ * while every slot at work can still find a batch: the last ones go to the slot that is
+ * free first, not to the queue of a slot that has just started a batch while another
+ * runs dry (with batches of 100 at 50 ms, a batch held back is 1.3 s at the end of the run).
+ */
+function worthClaimingAhead(s: Supervision, slot: Slot): boolean {
+  if (slot.sent.length === 0) return true;
+  const unclaimed = s.batches.length - s.claims.size;
+  return unclaimed >= s.busySlots;
 }
 
 /** Keeps the slot's process holding `HELD` batches: batches to run again first, then new claims. */
@@ -107,7 +125,7 @@ async function fill(s: Supervision, slot: Slot): Promise<void> {
     }
     let claim = again?.claim ?? null;
     if (!claim) {
-      if (s.gaveUp) return;
+      if (s.gaveUp || !worthClaimingAhead(s, slot)) return;
       claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom);
       if (!claim) return;
       s.claims.set(claim.batch, { ...claim });

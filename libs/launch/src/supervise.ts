@@ -15,6 +15,7 @@ import { readClaims, releaseUnfinished } from './claims.js';
 import { updateControl } from './control-file.js';
 import { readBatchIndex } from './create-run.js';
 import { describeError } from './describe-error.js';
+import { type EarlyWorkers, NO_EARLY_WORKERS } from './early-workers.js';
 import { type FinishedRun, finishRun } from './finish.js';
 import { type Manifest, updateManifest } from './manifest.js';
 import { signal } from './process.js';
@@ -31,6 +32,10 @@ export interface SuperviseOptions {
   echo?: boolean;
   /** Called once this process is the run's recorded supervisor (its pid file written). */
   onTaken?: () => void;
+  /** Worker processes the launch started while it split the suite (a foreground launch). */
+  early?: EarlyWorkers;
+  /** How the launch went, for the run's first log line (the split's time). */
+  prepared?: string;
 }
 
 /**
@@ -93,6 +98,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     busySlots: 0,
     claimFrom: { next: 0 },
     shareWith: controlSharer(runDir, log),
+    early: o.early ?? NO_EARLY_WORKERS,
   };
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -124,7 +130,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     ctx.batches = index.batches.map((b) => b.batch);
     ctx.counts = new Map(index.batches.map((b) => [b.batch, b.count]));
     log(
-      `run ${manifest.id}: ${plural(manifest.total, 'test')} in ${plural(ctx.batches.length, 'batch', 'batches')}, ${plural(manifest.parallel, 'worker')}`,
+      `run ${manifest.id}: ${plural(manifest.total, 'test')} in ${plural(ctx.batches.length, 'batch', 'batches')}, ${plural(manifest.parallel, 'worker')}${o.prepared ? ` (${o.prepared})` : ''}`,
     );
     const remote = manifest.options.remote;
     if (remote) slots = [superviseRemote(ctx, remote)];
@@ -132,6 +138,8 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
       ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !ctx.claims.has(b)).length);
       await ctx.shareWith(ctx.busySlots);
       slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
+      // early workers of slots that have no batch to run end now, not with the run
+      void ctx.early.end(ctx.busySlots);
     }
     await Promise.all(slots);
     const claimsNow = [...ctx.claims.values()];
