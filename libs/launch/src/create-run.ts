@@ -195,21 +195,31 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
   try {
     const paths = runPaths(runDir);
     for (const dir of [paths.batches, paths.logs, paths.results, paths.status, paths.claims]) await makeDir(dir);
-    started = o.alongside?.(runDir);
-    if (o.fill) await o.fill(paths.batches);
-    else {
+    if (o.fill) {
+      started = o.alongside?.(runDir);
+      await o.fill(paths.batches);
+    } else {
       const warnings: string[] = [];
       const warn = (w: string) => {
         warnings.push(w);
         o.notes?.(w);
       };
-      await split(suite, o.batchSize, paths.batches, {
+      const splitting = split(suite, o.batchSize, paths.batches, {
         lenient: o.lenient === true,
         maxBatchSize: o.maxBatchSize ?? null,
         varsColumns: o.launch.varsColumns ?? [],
         warn,
         env,
       });
+      // after capi-split's spawn: each spawn blocks this process some 10-40 ms, the split goes first
+      try {
+        started = o.alongside?.(runDir);
+      } catch (err) {
+        // the folder is removed below: not while capi-split still writes into it
+        await splitting.catch(() => {});
+        throw err;
+      }
+      await splitting;
       // kept with the run: a background run's launch output may be gone by morning
       if (warnings.length)
         await appendFile(paths.mainLog, warnings.map((w) => `capi-split: ${w}\n`).join(''), { mode: FILE_MODE });

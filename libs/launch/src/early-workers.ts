@@ -38,7 +38,11 @@ export async function earlyWorkerCount(suite: string, parallel: number, batchSiz
 /** Starts slots 1..count's capi-exec processes now. */
 export function startEarlyWorkers(spec: Omit<WorkerSpec, 'worker'>, count: number): EarlyWorkers {
   const waiting = new Map<number, Worker>();
-  for (let worker = 1; worker <= count; worker++) waiting.set(worker, startWorker({ ...spec, worker }));
+  try {
+    for (let worker = 1; worker <= count; worker++) waiting.set(worker, startWorker({ ...spec, worker }));
+  } catch {
+    // an early start is only a head start: a slot starts its own, and reports what fails then
+  }
   return {
     take(worker) {
       const w = waiting.get(worker) ?? null;
