@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { CapiError, checkRunsFolder, ExitCode, makeDir, shellQuote, withExclusiveFile } from '@capi/core';
+import { CapiError, checkRunsFolder, ExitCode, makeDir, plural, shellQuote, withExclusiveFile } from '@capi/core';
 import { type CreateRunOptions, createRun, pointLatest } from './create-run.js';
 import { type EarlyWorkers, earlyWorkerCount, NO_EARLY_WORKERS, startEarlyWorkers } from './early-workers.js';
 import { type Manifest, readManifest } from './manifest.js';
@@ -92,7 +92,7 @@ async function checkAndLaunch(
   });
   const runDir = resolve(o.runsDir, manifest.id);
   if (o.method === 'foreground') {
-    const prepared = `split and checked in ${((Date.now() - startedAt) / 1000).toFixed(2)} s${count > 0 ? `, ${count} worker(s) started alongside` : ''}`;
+    const prepared = `suite split and checked in ${((Date.now() - startedAt) / 1000).toFixed(2)} s${count > 0 ? `, ${plural(count, 'worker')} started alongside` : ''}`;
     await pointLatest(o.runsDir, manifest.id);
     // the lock is let go once this process is the run's recorded supervisor
     let taken = () => {};

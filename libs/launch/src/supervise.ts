@@ -130,8 +130,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     ctx.batches = index.batches.map((b) => b.batch);
     ctx.counts = new Map(index.batches.map((b) => [b.batch, b.count]));
     log(
-      `run ${manifest.id}: ${plural(manifest.total, 'test')} in ${plural(ctx.batches.length, 'batch', 'batches')}, ${plural(manifest.parallel, 'worker')}${o.prepared ? ` (${o.prepared})` : ''}`,
+      `run ${manifest.id}: ${plural(manifest.total, 'test')} in ${plural(ctx.batches.length, 'batch', 'batches')}, ${plural(manifest.parallel, 'worker')}`,
     );
+    if (o.prepared) log(o.prepared);
     const remote = manifest.options.remote;
     if (remote) slots = [superviseRemote(ctx, remote)];
     else {

@@ -72,7 +72,7 @@ test('early workers run the batches, exactly once, and say so in capi.log', asyn
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stderr,
-    /400 tests in 4 batches, 2 workers \(split and checked in \d+\.\d\d s, 2 worker\(s\) started alongside\)/,
+    /400 tests in 4 batches, 2 workers\n.*suite split and checked in \d+\.\d\d s, 2 workers started alongside\n/,
   );
   assert.match(r.stderr, /worker 1: capi-exec started during the split/);
   assert.match(r.stderr, /worker 2: capi-exec started during the split/);
@@ -88,6 +88,6 @@ test('more early workers than batches: the ones no slot needs end with the run',
   writeFileSync(file, `id,url\nT1,/items/1?q=${long}\nT2,/items/2?q=${long}\n`);
   const r = await b.launch([file, '--foreground', '--parallel', '4', '--batch-size', '1', '--base-url', url]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /4 worker\(s\) started alongside/);
+  assert.match(r.stderr, /split and checked in \d+\.\d\d s, 4 workers started alongside/);
   assert.deepEqual(processesUnder(b.runs), [], 'an unused early worker outlived the run');
 });
