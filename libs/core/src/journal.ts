@@ -106,6 +106,23 @@ async function openAppend(path: string): Promise<number> {
   return openSync(path, 'a+', FILE_MODE);
 }
 
+/** The appends waiting for one write. */
+interface Group {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function newGroup(): Group {
+  let resolve: () => void = () => {};
+  let reject: (e: unknown) => void = () => {};
+  const promise = new Promise<void>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
+}
+
 /** fdatasync in the thread pool: it takes milliseconds, and the answers keep being read meanwhile. */
 const datasync = promisify(fdatasync);
 
@@ -126,7 +143,9 @@ export async function openJournal(path: string, options: OpenJournalOptions = {}
   }
   let closed = false;
   let queue: string[] = [];
-  let waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  // The appends of one write share one promise: they succeed or fail together, and a
+  // promise per test was a tenth of the journal's own cost at 10,000 tests/s.
+  let group: Group | null = null;
   let scheduled = false;
   /** --fsync: the fdatasync of the last write, under way; lines that come meanwhile wait for the next. */
   let syncing: Promise<void> | null = null;
@@ -145,32 +164,27 @@ export async function openJournal(path: string, options: OpenJournalOptions = {}
   function flush(): void {
     scheduled = false;
     if (syncing || queue.length === 0) return;
-    const batch = waiters;
-    const buf = Buffer.from(queue.join(''));
+    const batch = group as Group;
+    const buf = Buffer.from(`${queue.join('\n')}\n`);
     queue = [];
-    waiters = [];
+    group = null;
     try {
       writeAll(fd, buf);
     } catch (err) {
       // a full disk mid-append is "cannot write PATH: no space left on the device" (exit 3),
       // never a stack; a line cut short by it is cut off when the journal is next opened
       const failed = writeError(path, err);
-      for (const w of batch) w.reject(failed);
+      batch.reject(failed);
       return;
     }
     if (!options.fsync) {
-      for (const w of batch) w.resolve();
+      batch.resolve();
       return;
     }
     // fdatasync takes milliseconds: in the thread pool, so the answers keep being read.
     syncing = datasync(fd).then(
-      () => {
-        for (const w of batch) w.resolve();
-      },
-      (err: unknown) => {
-        const failed = writeError(path, err);
-        for (const w of batch) w.reject(failed);
-      },
+      () => batch.resolve(),
+      (err: unknown) => batch.reject(writeError(path, err)),
     );
     void syncing.finally(() => {
       syncing = null;
@@ -178,12 +192,12 @@ export async function openJournal(path: string, options: OpenJournalOptions = {}
     });
   }
 
-  const appendLine = (json: string) =>
-    new Promise<void>((resolve, reject) => {
-      queue.push(`${json}\n`);
-      waiters.push({ resolve, reject });
-      schedule();
-    });
+  const appendLine = (json: string): Promise<void> => {
+    queue.push(json);
+    group ??= newGroup();
+    schedule();
+    return group.promise;
+  };
 
   return {
     path,
