@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createAtomicStream, writeFileAtomic } from './atomic-write.js';
+import { createAtomicStream, writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
 
 let dir: string;
 before(async () => {
@@ -123,4 +123,31 @@ test('a write that fails rejects in finish() as one "cannot write" error, not an
   out.stream.write('x'.repeat(256 * 1024));
   await assert.rejects(out.finish(), /^CapiError: cannot write \/dev\/full: no space left on the device$/);
   await assert.rejects(writeFileAtomic('/dev/full', 'x'), /cannot write \/dev\/full: no space left on the device/);
+});
+
+test('writeFileAtomicSync: folders made, owner-only, replaced whole, no temp file left', async () => {
+  const path = join(dir, 'sync', 'deep', 'status.json');
+  writeFileAtomicSync(path, 'a long first content', undefined, { sync: false });
+  writeFileAtomicSync(path, '{"v":2}');
+  assert.equal(await readFile(path, 'utf8'), '{"v":2}');
+  assert.equal((await stat(path)).mode & 0o777, 0o600);
+  assert.equal((await stat(join(dir, 'sync'))).mode & 0o777, 0o700);
+  assert.deepEqual(await readdir(join(dir, 'sync', 'deep')), ['status.json']);
+});
+
+test('writeFileAtomicSync follows a symlink, and refuses a folder leaving no temp file', async () => {
+  const real = join(dir, 'sync-real.json');
+  const link = join(dir, 'sync-link.json');
+  await writeFile(real, 'old');
+  await symlink(real, link);
+  writeFileAtomicSync(link, 'new');
+  assert.ok((await lstat(link)).isSymbolicLink());
+  assert.equal(await readFile(real, 'utf8'), 'new');
+  const folder = join(dir, 'sync-folder');
+  await mkdir(folder);
+  assert.throws(() => writeFileAtomicSync(folder, 'x'), /cannot write .*: it is a folder/);
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.startsWith('sync-folder')),
+    ['sync-folder'],
+  );
 });

@@ -1,6 +1,13 @@
 // The public names of @capi/core: the rules the tools and libraries share. A name not
 // listed here is used only inside core.
-export { type AtomicStream, createAtomicStream, DIR_MODE, FILE_MODE, writeFileAtomic } from './atomic-write.js';
+export {
+  type AtomicStream,
+  createAtomicStream,
+  DIR_MODE,
+  FILE_MODE,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './atomic-write.js';
 export { cleanText, plainLine } from './clean-text.js';
 export { type AnyCommand, checkArgv, intFlag, quietFlag, repeatedFlag, runTool, verboseFlag } from './cli.js';
 export { isCredentialName } from './credential-name.js';

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { FILE_MODE, writeFileAtomic } from './atomic-write.js';
+import { readFileSync } from 'node:fs';
+import { FILE_MODE, writeFileAtomicSync } from './atomic-write.js';
 import { InputError, isErrnoException } from './errors.js';
 
 /**
@@ -28,7 +28,8 @@ export const journalMetaPath = (journal: string) => `${journal}.meta.json`;
 export async function readJournalMeta(journal: string): Promise<JournalMeta | null> {
   let text: string;
   try {
-    text = await readFile(journalMetaPath(journal), 'utf8');
+    // synchronous: a small file, read once per batch by a worker (a thread-pool round trip saved)
+    text = readFileSync(journalMetaPath(journal), 'utf8');
   } catch (err) {
     if (isErrnoException(err) && err.code === 'ENOENT') return null;
     throw err;
@@ -47,7 +48,7 @@ export async function readJournalMeta(journal: string): Promise<JournalMeta | nu
  * was a good part of a short batch's cost.
  */
 export async function writeJournalMeta(journal: string, meta: JournalMeta, sync: boolean): Promise<void> {
-  await writeFileAtomic(journalMetaPath(journal), `${JSON.stringify(meta)}\n`, FILE_MODE, { sync });
+  writeFileAtomicSync(journalMetaPath(journal), `${JSON.stringify(meta)}\n`, FILE_MODE, { sync });
 }
 
 /**

@@ -28,6 +28,9 @@ const STATUS_PART = /^(?:[1-5]\d\d|[1-5]xx)$/i;
 
 /** `200`, `2xx`, `200,201,204`, `2xx,404`, as `2xx,404` (lower case, no spaces); empty is `2xx`. */
 export function statusValue(text: string): string {
+  // One plain part (`200`, `2xx`): the common case, without the split (every record of a
+  // suite is validated twice by a capi-exec with a journal; issue 16)
+  if (STATUS_PART.test(text)) return text.toLowerCase();
   const trimmed = text.trim();
   if (trimmed === '') return '2xx';
   const parts = trimmed.split(',').map((p) => p.trim());

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { parseRate, type RunControl } from '@capi/core';
 import type { LiveState } from './live-state.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -55,7 +55,9 @@ export function watchControl(
   const poll = async () => {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      // synchronous: a small file, read at every batch's start and 4 times a second (a
+      // thread-pool round trip each through fs/promises, issue 16)
+      text = readFileSync(path, 'utf8');
     } catch {
       return;
     }

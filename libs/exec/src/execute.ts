@@ -16,6 +16,12 @@ export interface ExecuteOptions extends Omit<EngineOptions, 'shard' | 'fingerpri
   source: string;
   /** A second read of the input (files only), to compare the suite with the journal before running. */
   reread: (() => AsyncIterable<Buffer | string>) | null;
+  /**
+   * `input` and `reread` give the same bytes, held in memory (a small batch file read
+   * whole): the run takes the records the first read made and checked, instead of parsing
+   * and checking the same bytes again (a worker did both for every batch; issue 16).
+   */
+  sameBytes?: boolean;
   shard: Shard | null;
   journal: string | null;
   fsync: boolean;
@@ -59,9 +65,23 @@ const CONTROL_EVERY_MS = 250;
 
 const NOTHING_DONE: ReadonlyMap<string, string> = new Map();
 
-/** The journal session's narrow input, from the command's options. */
-function sessionInput(opts: ExecuteOptions, path: string): JournalSessionInput {
+/** Hands on the records read while keeping them in `into`. */
+async function* keeping(records: AsyncIterable<TestRecord>, into: TestRecord[]): AsyncGenerator<TestRecord> {
+  for await (const rec of records) {
+    into.push(rec);
+    yield rec;
+  }
+}
+
+async function* each(records: TestRecord[]): AsyncGenerator<TestRecord> {
+  yield* records;
+}
+
+/** The journal session's narrow input, from the command's options; `kept` receives the records of the first read. */
+function sessionInput(opts: ExecuteOptions, path: string, kept: TestRecord[] | null): JournalSessionInput {
   const { reread } = opts;
+  const check = (again: () => AsyncIterable<Buffer | string>, done: ReadonlyMap<string, string>) =>
+    readTestRecords(again(), opts.source, opts.shard, { unique: true, check: recordChecks(opts, done) });
   return {
     path,
     fsync: opts.fsync,
@@ -73,9 +93,7 @@ function sessionInput(opts: ExecuteOptions, path: string): JournalSessionInput {
     },
     // A file is read once before anything runs: a repeated id, a relative URL with no base
     // URL or an env a test may not read is refused before any test ran.
-    reread: reread
-      ? (done) => readTestRecords(reread(), opts.source, opts.shard, { unique: true, check: recordChecks(opts, done) })
-      : null,
+    reread: reread ? (done) => (kept ? keeping(check(reread, done), kept) : check(reread, done)) : null,
     log: opts.log,
   };
 }
@@ -85,12 +103,14 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
   opts.onLive?.(live);
   const shared: Shared = { live, limiter: opts.limiter ?? createRateLimiter(opts.rate, undefined, opts.maxPauseMs) };
   let journal: JournalSession | null = null;
+  // Filled by the first read when it reads the very bytes the run would read again.
+  const kept: TestRecord[] | null = opts.sameBytes && opts.reread ? [] : null;
   // The heartbeat starts before the journal is read: a resume of a large journal takes a
   // while, and capi-launch's stall watchdog judges a worker by its heartbeat.
   const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   try {
-    if (opts.journal) journal = await openJournalSession(sessionInput(opts, opts.journal));
-    return await run(opts, out, shared, journal);
+    if (opts.journal) journal = await openJournalSession(sessionInput(opts, opts.journal, kept));
+    return await run(opts, out, shared, journal, journal ? kept : null);
   } catch (err) {
     if (live.state === 'starting') live.state = 'failed';
     throw err;
@@ -111,6 +131,7 @@ async function run(
   out: ResultOut,
   { live, limiter }: Shared,
   journal: JournalSession | null,
+  kept: TestRecord[] | null,
 ): Promise<ExecuteSummary> {
   // a stop comes as a signal (opts.stop) or, for a worker on another machine, from control.json
   const stopper = new AbortController();
@@ -135,10 +156,13 @@ async function run(
     : null;
   await control?.poll();
   // With a journal, ids must be unique (it holds each id once); a file was checked before anything ran.
-  let records: AsyncIterable<TestRecord> = readTestRecords(opts.input, opts.source, opts.shard, {
-    unique: journal !== null,
-    check: recordChecks(opts, journal?.done ?? NOTHING_DONE),
-  });
+  // The same checks with the same `done` passed on the first read of these bytes: not made twice.
+  let records: AsyncIterable<TestRecord> = kept
+    ? each(kept)
+    : readTestRecords(opts.input, opts.source, opts.shard, {
+        unique: journal !== null,
+        check: recordChecks(opts, journal?.done ?? NOTHING_DONE),
+      });
   if (journal) records = journal.pending(records, live);
   const sink = journal
     ? async (r: ExecResult) => {

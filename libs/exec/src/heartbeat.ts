@@ -1,5 +1,5 @@
-import { utimes } from 'node:fs/promises';
-import { FILE_MODE, type StatusHeartbeat, writeFileAtomic } from '@capi/core';
+import { utimesSync } from 'node:fs';
+import { FILE_MODE, type StatusHeartbeat, writeFileAtomicSync } from '@capi/core';
 import type { LiveState } from './live-state.js';
 
 /**
@@ -43,37 +43,34 @@ export function startHeartbeat(
   warn: (line: string) => void,
   everyMs = 1000,
 ): Heartbeat {
-  let writing: Promise<void> | null = null;
   let warned = false;
+  // Synchronous, on the main thread: a worker writes it twice per batch of 100 tests, and
+  // each fs/promises step (lstat, open, write, close, rename) was a thread-pool round trip.
   const write = () => {
     const text = `${JSON.stringify(snapshot(live, batch))}\n`;
-    // no fsync: it is rewritten every second and means nothing after a power cut
-    writing = writeFileAtomic(path, text, FILE_MODE, { sync: false })
-      .catch(async (err: unknown) => {
-        // Still alive for whoever watches the file's time (capi-launch's stall watchdog):
-        // a full disk refuses a new file but not a new time on the old one.
-        const now = new Date();
-        await utimes(path, now, now).catch(() => {});
-        if (warned) return;
-        warned = true;
-        const e = err as { code?: string; message?: string };
-        warn(`warning: cannot write the heartbeat ${path} (${e.code ?? e.message ?? String(err)}); the tests go on`);
-      })
-      .finally(() => {
-        writing = null;
-      });
-    return writing;
+    try {
+      // no fsync: it is rewritten every second and means nothing after a power cut
+      writeFileAtomicSync(path, text, FILE_MODE, { sync: false });
+    } catch (err) {
+      // Still alive for whoever watches the file's time (capi-launch's stall watchdog):
+      // a full disk refuses a new file but not a new time on the old one.
+      const now = new Date();
+      try {
+        utimesSync(path, now, now);
+      } catch {}
+      if (warned) return;
+      warned = true;
+      const e = err as { code?: string; message?: string };
+      warn(`warning: cannot write the heartbeat ${path} (${e.code ?? e.message ?? String(err)}); the tests go on`);
+    }
   };
-  const timer = setInterval(() => {
-    if (!writing) void write();
-  }, everyMs);
+  const timer = setInterval(write, everyMs);
   timer.unref();
-  void write();
+  write();
   return {
     async final() {
       clearInterval(timer);
-      while (writing) await writing;
-      await write();
+      write();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
-import { link, open, readFile, unlink, writeFile } from 'node:fs/promises';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,26 +36,33 @@ export interface JournalLock {
 /** A lock written by a system without hard links (opened, then written) may be empty this long. */
 const EMPTY_LOCK_WAIT_MS = 1000;
 
-/** Puts `text` at `path` only if nothing is there; false when something is. */
+/**
+ * Puts `text` at `path` only if nothing is there; false when something is. The calls are
+ * synchronous: a worker takes a lock per batch of 100 tests, and each fs/promises call
+ * was a thread-pool round trip (issue 16); they are a few small-file calls on the
+ * journal's own file system, which the journal writes synchronously anyway.
+ */
 async function create(path: string, text: string): Promise<boolean> {
   const tmp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await writeFile(tmp, text, { mode: FILE_MODE, flag: 'wx' });
+    writeFileSync(tmp, text, { mode: FILE_MODE, flag: 'wx' });
   } catch (err) {
     // Only on ENOENT: mkdir -p says EEXIST for a path through a file, where open says ENOTDIR.
     if (!isErrnoException(err) || err.code !== 'ENOENT') throw err;
     await makeDir(dirname(path));
-    await writeFile(tmp, text, { mode: FILE_MODE, flag: 'wx' });
+    writeFileSync(tmp, text, { mode: FILE_MODE, flag: 'wx' });
   }
   try {
-    await link(tmp, path);
+    linkSync(tmp, path);
     return true;
   } catch (err) {
     if (isErrnoException(err) && err.code === 'EEXIST') return false;
     if (!isErrnoException(err) || !['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV'].includes(err.code ?? '')) throw err;
     return createWithoutLinks(path, text);
   } finally {
-    await unlink(tmp).catch(() => {});
+    try {
+      unlinkSync(tmp);
+    } catch {}
   }
 }
 

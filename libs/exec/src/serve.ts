@@ -65,6 +65,12 @@ function parseRequest(value: unknown, line: number): Request {
 /** Batch files up to this size are read once, whole (the default 100 tests are some 30 KB). */
 const READ_WHOLE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Up to this size the records of the check read are kept for the run (parsed and checked
+ * once): a few MB of records at most, where a larger batch is parsed twice from memory.
+ */
+const KEEP_RECORDS_BYTES = 1024 * 1024;
+
 async function* once(chunk: Buffer): AsyncGenerator<Buffer> {
   yield chunk;
 }
@@ -105,6 +111,7 @@ async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<Exit
         input: read(),
         source: file,
         reread: read,
+        sameBytes: text !== null && text.length <= KEEP_RECORDS_BYTES,
         journal: p.resultFile(req.batch),
         status: p.statusFile(req.batch),
         batch: req.batch,
