@@ -83,7 +83,12 @@ export async function readResults(
   takeLast(pending + decoder.end(), cursor, take, opts);
 }
 
-function takeLast(rest: string, cursor: LineCursor, take: ReturnType<typeof taker>, opts: ReadOptions): void {
+function takeLast(
+  rest: string,
+  cursor: LineCursor,
+  take: (text: string, line: number) => void,
+  opts: Pick<ReadOptions, 'onTornTail'>,
+): void {
   const last = lastLine(rest, cursor, opts.onTornTail);
   if (last) take(last.text, last.line);
 }
@@ -100,14 +105,26 @@ const PIECE = 2 * 1024;
  * maximum over a million records, with 2 KB pieces it stays at 8-16 MB (measured). A
  * line split by a chunk boundary is moved to the buffer's start.
  */
-export async function readResultBytes(
+export function readResultBytes(
   state: MergeState,
   fh: FileHandle,
   label: string,
   opts: ReadOptions = {},
 ): Promise<void> {
+  return readLineBytes(fh, label, taker(state, label, opts.onBadLine), opts);
+}
+
+/**
+ * The line cutting of readResultBytes for any NDJSON file (a run folder's batch files
+ * too): each non-blank line goes to `take` with its number, synchronously.
+ */
+export async function readLineBytes(
+  fh: FileHandle,
+  label: string,
+  take: (text: string, line: number) => void,
+  opts: Pick<ReadOptions, 'onTornTail' | 'maxLineLength'> = {},
+): Promise<void> {
   const cursor = lineCursor(label, opts.maxLineLength);
-  const take = taker(state, label, opts.onBadLine);
   let buf = Buffer.allocUnsafe(CHUNK);
   let len = 0;
   for (;;) {
