@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { cleanText } from './clean-text.js';
 import { neutralize } from './csv-report.js';
 import { escapeHtml } from './html-report.js';
 import { percentile } from './percentile.js';
@@ -15,6 +16,26 @@ test('xmlText drops what XML 1.0 forbids and ANSI escapes, and escapes markup', 
   assert.equal(xmlText('c1\u009b2J bidi\u202ex\u2066 osc\u001b]52;c;QQ==\u0007.'), 'c1 bidix osc.');
   assert.equal(xmlAttr('say "hi"\n'), 'say &quot;hi&quot;&#10;');
   assert.equal(xmlText('emoji 😀 ok'), 'emoji 😀 ok');
+});
+
+test('xmlText and xmlAttr give plain text as it is only when the full rules would', () => {
+  // the full rules, without the fast path (xml.ts), for each character and in a word
+  const slowText = (t: string) =>
+    cleanText(t)
+      .replace(/[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;');
+  const slowAttr = (t: string) =>
+    slowText(t).replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+  for (let c = 0; c < 0x300; c++) {
+    for (const t of [String.fromCharCode(c), `a${String.fromCharCode(c)}b`]) {
+      assert.equal(xmlText(t), slowText(t), `xmlText of U+${c.toString(16)}`);
+      assert.equal(xmlAttr(t), slowAttr(t), `xmlAttr of U+${c.toString(16)}`);
+    }
+  }
+  assert.equal(xmlAttr('T0000001 get item 1 from the catalogue'), 'T0000001 get item 1 from the catalogue');
+  assert.equal(xmlAttr(''), '');
 });
 
 test('CSV formula cells get a leading quote, others stay', () => {

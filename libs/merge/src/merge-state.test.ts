@@ -111,6 +111,30 @@ test('a batch named after the suite row was written rewrites its text; rendered 
   assert.match(withCsv.tests.csvText(1), /^Y,"with, comma ""and"" quote",failed,500,10,1,/);
 });
 
+test('suite rows are rendered only when read: a result replaces them unrendered, and one read shows what was rendered before', () => {
+  const s = createMergeState({ csv: true, spoolInMemory: 256 });
+  for (let i = 0; i < 100; i++) addExpected(s, { id: `T${i}`, tags: ['t'], batch: 'b1' });
+  addExpected(s, { id: 'N', name: 'named "row"', tags: ['x'], enabled: false });
+  // only the name that is not the id is in the spool yet
+  assert.ok(s.tests.spool.size < 64, `spool holds ${s.tests.spool.size} bytes`);
+  for (let i = 0; i < 98; i++) addResult(s, rec(`T${i}`, 'passed', '2026-01-01T10:00:00.000Z', { name: `T${i}` }));
+  const written = s.tests.spool.size;
+  // read back: rendered now, as addExpected rendered them before (row-text.ts's own rendering)
+  const missing = s.tests.indexOf('T99') as number;
+  assert.match(s.tests.csvText(missing), /^T99,T99,missing,,,0,missing: no result recorded,,b1,t,\n$/);
+  const named = s.tests.get('N')!;
+  assert.deepEqual([named.name, named.status, named.tags, named.batch], ['named "row"', 'skipped', ['x'], null]);
+  assert.equal(
+    s.tests.recordText(s.tests.indexOf('N') as number),
+    '{"id":"N","name":"named \\"row\\"","status":"skipped","attempts":0,"startedAt":null,"durationMs":0,"response":null,"failures":[],"error":null,"batch":null,"worker":null,"runId":null,"tags":["x"],"shard":null,"flaky":false,"records":0}',
+  );
+  assert.ok(s.tests.spool.size > written);
+  // a result for a suite row read once replaces its rendered text
+  addResult(s, rec('T98', 'failed', '2026-01-01T10:00:00.000Z', { name: 'T98' }));
+  assert.equal(s.tests.get('T98')!.status, 'failed');
+  s.tests.close();
+});
+
 test("the winning record's host is the test's host; a later record without one names none", async () => {
   const { toResultRecord } = await import('./merged-test.js');
   const s = createMergeState();

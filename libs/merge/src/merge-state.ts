@@ -60,7 +60,10 @@ export function addExpected(state: MergeState, t: ExpectedTest): void {
   const table = state.tests;
   const known = table.indexOf(t.id);
   if (known !== undefined) {
-    if (table.records[known] === 0 && table.batch[known] === 0 && t.batch) {
+    if (table.pending[known] === 1 && table.batch[known] === 0 && t.batch) {
+      // A later batch file names the batch the suite did not: the text, not rendered yet, will show it.
+      table.setBatch(known, table.batchPool.code(t.batch));
+    } else if (table.records[known] === 0 && table.batch[known] === 0 && t.batch) {
       // A later batch file names the batch the suite did not: its text is written again.
       const before = table.view(known);
       table.setBatch(known, table.batchPool.code(t.batch));
@@ -77,25 +80,7 @@ export function addExpected(state: MergeState, t: ExpectedTest): void {
   table.setFlow(i, table.flowPool.code(t.flow));
   table.status[i] = STATUS_CODE[status];
   table.flags[i] = name === t.id ? 0 : FLAG_HAS_NAME;
-  table.setText(i, {
-    id: t.id,
-    name,
-    status,
-    startedAt: null,
-    durationMs: 0,
-    httpStatus: null,
-    responseBytes: null,
-    failures: null,
-    error: null,
-    batch: table.batchPool.values[table.batch[i] as number] ?? null,
-    worker: null,
-    runId: null,
-    tags: table.tagPool.values[table.tags[i] as number] as string[],
-    shard: null,
-    host: null,
-    flow: table.flowPool.values[table.flow[i] as number] ?? null,
-    flowRun: 0,
-  });
+  table.setPending(i, name);
 }
 
 type Obj = Record<string, unknown>;

@@ -14,7 +14,7 @@ import { replaceReportSet } from './report-set.js';
 import { type RunFolderFiles, readRunFolder } from './run-folder.js';
 import { openSink, type Sink } from './sink.js';
 import { type MergeInput, resolveInputs } from './sources.js';
-import { readSuite, readSuiteNdjson } from './suite.js';
+import { readBatchFile, readSuite } from './suite.js';
 import { type Counts, type Summary, summarizeMerge } from './summary.js';
 import { textReport } from './text-report.js';
 import { evaluateThresholds, parseThreshold, type ThresholdResult, verdictOf } from './thresholds.js';
@@ -122,7 +122,7 @@ async function readExpected(
   for (const [i, run] of runs.entries()) {
     const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };
     for (const b of run.batchFiles)
-      for await (const t of readSuiteNdjson(b.path, labelIn(input, b.path), b.batch)) addExpected(state, t);
+      await readBatchFile(b.path, labelIn(input, b.path), b.batch, (t) => addExpected(state, t));
   }
 }
 

@@ -83,12 +83,23 @@ export async function readResults(
   takeLast(pending + decoder.end(), cursor, take, opts);
 }
 
-function takeLast(rest: string, cursor: LineCursor, take: ReturnType<typeof taker>, opts: ReadOptions): void {
+function takeLast(
+  rest: string,
+  cursor: LineCursor,
+  take: (text: string, line: number) => void,
+  opts: Pick<ReadOptions, 'onTornTail'>,
+): void {
   const last = lastLine(rest, cursor, opts.onTornTail);
   if (last) take(last.text, last.line);
 }
 
 const CHUNK = 1024 * 1024;
+/**
+ * Read buffers of finished files, for the next: a launched run's folder holds thousands of
+ * journals and batch files, and a fresh 1 MB buffer for each stayed in the process until
+ * a full garbage collection (measured: 10-40 MB more peak RSS over 10,000 files).
+ */
+const spareChunks: Buffer[] = [];
 const PIECE = 2 * 1024;
 
 /**
@@ -100,43 +111,64 @@ const PIECE = 2 * 1024;
  * maximum over a million records, with 2 KB pieces it stays at 8-16 MB (measured). A
  * line split by a chunk boundary is moved to the buffer's start.
  */
-export async function readResultBytes(
+export function readResultBytes(
   state: MergeState,
   fh: FileHandle,
   label: string,
   opts: ReadOptions = {},
 ): Promise<void> {
+  return readLineBytes(fh, label, taker(state, label, opts.onBadLine), opts);
+}
+
+/**
+ * The line cutting of readResultBytes for any NDJSON file (a run folder's batch files
+ * too): each non-blank line goes to `take` with its number, synchronously.
+ */
+export async function readLineBytes(
+  fh: FileHandle,
+  label: string,
+  take: (text: string, line: number) => void,
+  opts: Pick<ReadOptions, 'onTornTail' | 'maxLineLength'> = {},
+): Promise<void> {
   const cursor = lineCursor(label, opts.maxLineLength);
-  const take = taker(state, label, opts.onBadLine);
-  let buf = Buffer.allocUnsafe(CHUNK);
-  let len = 0;
-  for (;;) {
-    if (len === buf.length) {
-      // One line fills the buffer: make room for it (up to the limit).
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger, 0, 0, len);
-      buf = bigger;
-    }
-    const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
-    if (bytesRead === 0) break;
-    len += bytesRead;
-    const view = buf.subarray(0, len);
-    const lastNl = view.lastIndexOf(10);
-    let start = 0;
-    while (start <= lastNl) {
-      // Whole lines, about 2 KB at a time, decoded into one short-lived string.
-      let end = start + PIECE >= lastNl ? lastNl : view.lastIndexOf(10, start + PIECE);
-      if (end < start) end = view.indexOf(10, start);
-      eachLine(view.toString('utf8', start, end + 1), cursor, take);
-      start = end + 1;
-    }
-    if (start > 0) {
-      buf.copyWithin(0, start, len);
-      len -= start;
-    }
-    checkPending(len, cursor);
+  let buf = spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
+  try {
+    await readChunks();
+  } finally {
+    // a line longer than a chunk made the buffer bigger: only the usual size is kept
+    if (buf.length === CHUNK && spareChunks.length < 2) spareChunks.push(buf);
   }
-  takeLast(buf.toString('utf8', 0, len), cursor, take, opts);
+
+  async function readChunks(): Promise<void> {
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        // One line fills the buffer: make room for it (up to the limit).
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
+      if (bytesRead === 0) break;
+      len += bytesRead;
+      const view = buf.subarray(0, len);
+      const lastNl = view.lastIndexOf(10);
+      let start = 0;
+      while (start <= lastNl) {
+        // Whole lines, about 2 KB at a time, decoded into one short-lived string.
+        let end = start + PIECE >= lastNl ? lastNl : view.lastIndexOf(10, start + PIECE);
+        if (end < start) end = view.indexOf(10, start);
+        eachLine(view.toString('utf8', start, end + 1), cursor, take);
+        start = end + 1;
+      }
+      if (start > 0) {
+        buf.copyWithin(0, start, len);
+        len -= start;
+      }
+      checkPending(len, cursor);
+    }
+    takeLast(buf.toString('utf8', 0, len), cursor, take, opts);
+  }
 }
 
 /** A result file is a journal: a torn last line is skipped with a warning; a missing file is an error. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { Spool } from './spool.js';
@@ -34,5 +34,102 @@ test('a small spool never touches the disk', () => {
   const ref = spool.append('only ✓');
   assert.equal(spool.onDisk, false);
   assert.equal(spool.read(ref), 'only ✓');
+  spool.close();
+});
+
+/** fs.write held back: the writes run when `release` is called (all, or the last `n` asked for first). */
+function heldWrites() {
+  const held: Array<() => void> = [];
+  const fake = ((...args: unknown[]) => {
+    held.push(() => (write as (...a: unknown[]) => void)(...args));
+  }) as unknown as typeof write;
+  return {
+    fake,
+    get count() {
+      return held.length;
+    },
+    release(n = held.length) {
+      // the newest first: the order positional writes finish in must not matter
+      for (const run of held.splice(held.length - n, n).reverse()) run();
+    },
+  };
+}
+
+test('entries read back the same while their writes are held back, as they finish in any order, and after', async () => {
+  const io = heldWrites();
+  const spool = new Spool(4096, io.fake);
+  const texts: string[] = [];
+  const refs: number[] = [];
+  const check = () => {
+    for (let i = 0; i < texts.length; i += 3) assert.equal(spool.read(refs[i] as number), texts[i]);
+    for (let i = texts.length - 1; i >= 0; i -= 5) assert.equal(spool.read(refs[i] as number), texts[i]);
+  };
+  // Rounds of some 2.5 MB each; each round's reads run while some buffers are not written yet.
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 10_000; i++) {
+      const text = `{"id":"R${round}-${i}","name":"${'n'.repeat(i % 400)} ✓"}\u0001,${i}`;
+      texts.push(text);
+      refs.push(spool.append(text));
+    }
+    if (round === 0) assert.ok(io.count > 0, 'a write is held back');
+    check();
+    io.release(1);
+    await new Promise((r) => setTimeout(r, 20));
+    check();
+  }
+  io.release();
+  await spool.settled();
+  check();
+  // closed with writes pending: the descriptor is closed after them, and nothing throws
+  for (let i = 0; i < 5000; i++) spool.append(`late ${i} ${'z'.repeat(300)}`);
+  spool.close();
+  io.release();
+  await spool.settled();
+});
+
+test('entries next to a write still held back read right, before and after it is written', async () => {
+  const held: Array<() => void> = [];
+  const fake = ((...args: unknown[]) => {
+    held.push(() => (write as (...a: unknown[]) => void)(...args));
+  }) as unknown as typeof write;
+  const spool = new Spool(4096, fake);
+  const texts: string[] = [];
+  const refs: number[] = [];
+  // the 4 KB in memory goes to the (held) background write; the next buffers, with that
+  // one still out, are written on the spot
+  while (spool.size < 3 * (1 << 20)) {
+    const text = `entry ${texts.length} ${'w'.repeat(200)}`;
+    texts.push(text);
+    refs.push(spool.append(text));
+  }
+  assert.equal(held.length, 1);
+  // in order across the end of the held part: its entries from its buffer, the next from the file
+  const next = refs.findIndex((r) => (r - 1) * 8 >= 4096);
+  assert.ok(next > 3);
+  for (let i = 0; i < next + 2000; i++) assert.equal(spool.read(refs[i] as number), texts[i], `entry ${i}`);
+  (held[0] as () => void)();
+  await spool.settled();
+  for (let i = texts.length - 1; i >= 0; i -= 7) assert.equal(spool.read(refs[i] as number), texts[i]);
+  spool.close();
+});
+
+test('a failed background write fails the next append or read from the file, naming the spool', async () => {
+  const failing = ((
+    _fd: number,
+    _b: Buffer,
+    _o: number,
+    _l: number,
+    _p: number,
+    cb: (e: Error | null, n: number) => void,
+  ) => setImmediate(() => cb(Object.assign(new Error('no space'), { code: 'ENOSPC' }), 0))) as unknown as typeof write;
+  const spool = new Spool(4096, failing);
+  const first = spool.append('x'.repeat(100));
+  // past the 4 KB in memory: that part and then a full 1 MB buffer are handed to the (failing) writes
+  for (let i = 0; i < 4000; i++) spool.append(`entry ${i} ${'y'.repeat(300)}`);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.throws(() => spool.read(first), /spool file/);
+  assert.throws(() => {
+    for (let i = 0; i < 5000; i++) spool.append(`more ${i} ${'y'.repeat(300)}`);
+  }, /spool file/);
   spool.close();
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, unlinkSync, write, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CapiError, ExitCode, fsReason, isErrnoException, writeError } from '@capi/core';
@@ -10,9 +10,13 @@ import { CapiError, ExitCode, fsReason, isErrnoException, writeError } from '@ca
  * each addressed by its byte position. The first MB stays in memory (small merges and
  * unit tests never touch the disk); past that, the bytes go to a temp file in TMPDIR that
  * is unlinked as soon as it is opened, so it disappears with the process however it ends
- * (a crash, SIGKILL) and no other user can open it by name. Reads and writes are
- * synchronous: the table's readers (`get`, `values`) stay plain iterators, and a CLI that
- * merges has nothing else to do meanwhile.
+ * (a crash, SIGKILL) and no other user can open it by name. Reads are synchronous: the
+ * table's readers (`get`, `values`) stay plain iterators. Each full 1 MB write buffer is
+ * handed to the thread pool (a positional write, so the order they finish in does not
+ * matter) and a fresh one taken, so the copy into the page cache runs on the other core
+ * while the merge reads on; with MAX_IN_FLIGHT buffers out, the next is written
+ * synchronously (the thread pool is behind: no more memory is taken). Until its write
+ * has finished, an entry is read from its buffer.
  *
  * Entries never contain the byte 0x02 (their text is JSON or cleaned CSV, where control
  * characters are escaped or removed), so 0x02 ends each one.
@@ -24,6 +28,15 @@ const WRITE_BUFFER = 1 << 20;
 /** Read window: large for reads in order or skipping a little ahead, small for a jump (one entry, most likely). */
 const BIG_READ = 256 << 10;
 const SMALL_READ = 4 << 10;
+/** Write buffers handed to the thread pool and not yet written (1 MB each): each is that much more peak RSS (4 measured 8 MB more than none). */
+const MAX_IN_FLIGHT = 1;
+
+/** A buffer being written at file position `start`. */
+interface InFlight {
+  start: number;
+  end: number;
+  buf: Buffer;
+}
 
 export class Spool {
   private buf: Buffer;
@@ -35,8 +48,21 @@ export class Spool {
   private winStart = 0;
   private winLen = 0;
   private lastEnd = -1;
+  private readonly inFlight: InFlight[] = [];
+  /** Write buffers back from the thread pool, for the next flushes. */
+  private readonly spare: Buffer[] = [];
+  /** The first failed background write: every later append or read from the file throws it. */
+  private failed: unknown = null;
+  private closing = false;
 
-  constructor(private readonly memoryLimit = IN_MEMORY) {
+  /**
+   * `writeAsync` is fs.write; tests give one that holds writes back or fails them, to see
+   * reads of entries still being written and a failed write.
+   */
+  constructor(
+    private readonly memoryLimit = IN_MEMORY,
+    private readonly writeAsync: typeof write = write,
+  ) {
     this.buf = Buffer.allocUnsafe(Math.min(64 << 10, memoryLimit));
   }
 
@@ -79,15 +105,44 @@ export class Spool {
       this.buf = Buffer.allocUnsafe(Math.max(WRITE_BUFFER, need));
   }
 
+  /** Hands the write buffer's bytes to the thread pool (or writes them here when it is behind); takes another buffer. */
   private flush(): void {
-    let off = 0;
-    try {
-      while (off < this.used) off += writeSync(this.fd as number, this.buf, off, this.used - off, this.flushed + off);
-    } catch (err) {
-      throw writeError(`${tmpdir()} (capi-merge's spool file)`, err);
+    this.throwIfFailed();
+    if (this.used === 0) return;
+    const start = this.flushed;
+    if (this.inFlight.length >= MAX_IN_FLIGHT) {
+      let off = 0;
+      try {
+        while (off < this.used) off += writeSync(this.fd as number, this.buf, off, this.used - off, start + off);
+      } catch (err) {
+        throw spoolWriteError(err);
+      }
+    } else {
+      const job: InFlight = { start, end: start + this.used, buf: this.buf };
+      this.inFlight.push(job);
+      this.writeRest(job, 0);
+      this.buf = (this.buf.length === WRITE_BUFFER ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(WRITE_BUFFER);
     }
     this.flushed += this.used;
     this.used = 0;
+  }
+
+  /** Writes job's bytes from `off` in the thread pool; a short write goes on from where it stopped. */
+  private writeRest(job: InFlight, off: number): void {
+    const len = job.end - job.start;
+    this.writeAsync(this.fd as number, job.buf, off, len - off, job.start + off, (err, n) => {
+      if (!err && n > 0 && off + n < len) return this.writeRest(job, off + n);
+      const failure = err ?? (off + n < len ? new Error('the spool file took no more bytes') : null);
+      if (failure && this.failed === null) this.failed = failure;
+      this.inFlight.splice(this.inFlight.indexOf(job), 1);
+      if (job.buf.length === WRITE_BUFFER && this.spare.length === 0) this.spare.push(job.buf);
+      // closed while this was being written: the descriptor is closed once nothing writes to it
+      if (this.closing && this.inFlight.length === 0) this.closeNow();
+    });
+  }
+
+  private throwIfFailed(): void {
+    if (this.failed !== null) throw spoolWriteError(this.failed);
   }
 
   /** The text stored under a reference append gave. */
@@ -107,6 +162,13 @@ export class Spool {
       const off = pos - this.flushed;
       return this.buf.subarray(off, this.buf.indexOf(END, off));
     }
+    for (const job of this.inFlight)
+      if (pos >= job.start && pos < job.end) {
+        // still being written: from its buffer (an entry never spans two)
+        const at = pos - job.start;
+        return job.buf.subarray(at, job.buf.indexOf(END, at));
+      }
+    this.throwIfFailed();
     let off = pos - this.winStart;
     let end = pos >= this.winStart && off < this.winLen ? this.win.indexOf(END, off) : -1;
     if (end < 0 || end >= this.winLen) {
@@ -123,8 +185,11 @@ export class Spool {
   private fill(pos: number): void {
     // In order, or skipping ahead a little (the failed rows, say): a big window serves the next reads too.
     let size = pos >= this.lastEnd && pos - this.lastEnd < BIG_READ && this.lastEnd >= 0 ? BIG_READ : SMALL_READ;
+    // Never past the start of a buffer still being written: the file has not got its bytes yet.
+    let limit = this.flushed;
+    for (const job of this.inFlight) if (job.start > pos && job.start < limit) limit = job.start;
     for (;;) {
-      const want = Math.min(size, this.flushed - pos);
+      const want = Math.min(size, limit - pos);
       if (this.win.length < want) this.win = Buffer.allocUnsafe(Math.max(want, BIG_READ));
       let got = 0;
       while (got < want) {
@@ -142,15 +207,34 @@ export class Spool {
       this.winLen = got;
       const end = this.win.indexOf(END);
       if (end >= 0 && end < got) return;
-      if (got < want || want === this.flushed - pos) throw new Error(`capi-merge spool: no entry at ${pos}`);
+      if (got < want || want === limit - pos) throw new Error(`capi-merge spool: no entry at ${pos}`);
       size *= 2;
     }
   }
 
+  /**
+   * Closes the temp file once no write to it is pending: a descriptor closed under a
+   * pending write could be reused by a file opened meanwhile, which the write would hit.
+   */
   close(): void {
+    this.closing = true;
+    if (this.inFlight.length === 0) this.closeNow();
+  }
+
+  private closeNow(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+
+  /** Resolves when every background write has finished, rejects if one failed (tests; reads never need it). */
+  async settled(): Promise<void> {
+    while (this.inFlight.length > 0) await new Promise((r) => setImmediate(r));
+    this.throwIfFailed();
+  }
+}
+
+function spoolWriteError(err: unknown) {
+  return writeError(`${tmpdir()} (capi-merge's spool file)`, err);
 }
 
 /** An exclusive (O_EXCL, 0600) temp file, unlinked at once: only this process's descriptor reaches it. */

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { createMergeState } from './merge-state.js';
 import { readResults } from './read-results.js';
-import { readSuite } from './suite.js';
+import { readBatchFile, readSuite } from './suite.js';
 
 async function ids(text: string | Buffer[], label = 'suite.txt') {
   const chunks = typeof text === 'string' ? [Buffer.from(text)] : text;
@@ -59,4 +62,41 @@ test('test records where results are expected: the message says they come from c
   });
   // A result with a bad status keeps the field message.
   await assert.rejects(readResults(createMergeState(), ['{"id":"a","status":"great"}\n'], 'r'), /r:1: field "status"/);
+});
+
+test("a run folder's batch file: every record with its batch and line; blank lines, CRLF and a long file", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-merge-batch-'));
+  try {
+    const rec = (id: string, name?: string) =>
+      JSON.stringify({ id, ...(name ? { name } : {}), request: { method: 'GET', url: `/${id}` } });
+    // More than one 1 MB read, so that lines are cut across reads; a last line without a newline.
+    const many = Array.from({ length: 9000 }, (_, k) => rec(`T${k}`, 'x'.repeat(100)));
+    const path = join(dir, 'batch_0001.ndjson');
+    await writeFile(path, `${rec('A', 'first')}\r\n\n  \n${many.join('\n')}\n${rec('Z')}`);
+    const seen: string[] = [];
+    await readBatchFile(path, 'run/batches/batch_0001.ndjson', 'batch_0001', (t) =>
+      seen.push(`${t.id}:${t.name?.length}:${t.batch}`),
+    );
+    assert.equal(seen.length, 9002);
+    assert.equal(seen[0], 'A:5:batch_0001');
+    assert.equal(seen[9000], 'T8999:100:batch_0001');
+    assert.equal(seen[9001], 'Z:1:batch_0001');
+    // A malformed line and a record that is no test record are named with their line.
+    await writeFile(path, `${rec('A')}\n{"id":\n`);
+    await assert.rejects(
+      readBatchFile(path, 'b.ndjson', 'b', () => {}),
+      (err: Error) => /^b\.ndjson:2: malformed JSON: /.test(err.message),
+    );
+    await writeFile(path, `${rec('A')}\n\n${JSON.stringify({ id: 'R', status: 'passed' })}\n`);
+    await assert.rejects(
+      readBatchFile(path, 'b.ndjson', 'b', () => {}),
+      (err: Error) => /^b\.ndjson:3: field "request": must be an object: this looks like a result/.test(err.message),
+    );
+    await assert.rejects(
+      readBatchFile(join(dir, 'none.ndjson'), 'n', 'n', () => {}),
+      { code: 'ENOENT' },
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InputError, isErrnoException, readNdjson, sniffSuite, validateTestRecord } from '@capi/core';
 import { parse } from 'csv-parse';
 import type { ExpectedTest } from './merge-state.js';
+import { readLineBytes } from './read-results.js';
 
 /**
  * The ids a suite names, from the suite CSV itself or capi-split's test records (NDJSON).
@@ -16,9 +17,32 @@ export async function* readSuite(input: AsyncIterable<Buffer>, label: string): A
   yield* format === 'csv' ? suiteCsv(chunks, label) : suiteNdjson(chunks, label, null);
 }
 
-/** A run folder's batch file: capi-split's test records, each id belonging to `batch`. */
-export function readSuiteNdjson(path: string, label: string, batch: string | null = null) {
-  return suiteNdjson(createReadStream(path), label, batch);
+/**
+ * A run folder's batch file: capi-split's test records, each id belonging to `batch`,
+ * handed to `onTest` as each line is read. Cut into lines as the result journals are
+ * (read-results.ts: no async step per line, short-lived strings): a launched run's merge
+ * reads as many test records as results.
+ */
+export async function readBatchFile(
+  path: string,
+  label: string,
+  batch: string | null,
+  onTest: (t: ExpectedTest) => void,
+): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await readLineBytes(fh, label, (text, line) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        throw new InputError(label, line, `malformed JSON: ${(err as Error).message}`);
+      }
+      onTest(expectedOf(value, label, line, batch));
+    });
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Why a record is not a test record; the common mix-up (a result file as the suite) is named. */
@@ -37,20 +61,23 @@ async function* suiteNdjson(
   label: string,
   batch: string | null,
 ): AsyncGenerator<ExpectedTest> {
-  for await (const { value, line } of readNdjson(input, { source: label })) {
-    const problem = testRecordProblem(value);
-    if (problem) throw new InputError(label, line, problem);
-    const v = value as { id: string; name?: string; tags?: string[]; enabled?: boolean; flow?: string; phase?: string };
-    yield {
-      id: v.id,
-      name: v.name ?? v.id,
-      tags: v.tags ?? [],
-      enabled: v.enabled ?? true,
-      batch,
-      flow: v.flow ?? null,
-      phase: v.phase ?? null,
-    };
-  }
+  for await (const { value, line } of readNdjson(input, { source: label })) yield expectedOf(value, label, line, batch);
+}
+
+/** A test record's id and what the reports show of it; bad input is an InputError naming the line. */
+function expectedOf(value: unknown, label: string, line: number, batch: string | null): ExpectedTest {
+  const problem = testRecordProblem(value);
+  if (problem) throw new InputError(label, line, problem);
+  const v = value as { id: string; name?: string; tags?: string[]; enabled?: boolean; flow?: string; phase?: string };
+  return {
+    id: v.id,
+    name: v.name ?? v.id,
+    tags: v.tags ?? [],
+    enabled: v.enabled ?? true,
+    batch,
+    flow: v.flow ?? null,
+    phase: v.phase ?? null,
+  };
 }
 
 const DISABLED = new Set(['no', 'false', '0', 'off']);

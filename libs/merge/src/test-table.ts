@@ -99,6 +99,8 @@ export class TestTable {
   start = growable(Float64Array, this.capacity);
   /** The row's text in the spool (a Spool reference; 0: none yet). */
   text = growable(Uint32Array, this.capacity);
+  /** 1: a suite row with no result yet, its text not rendered (setPending). */
+  pending = growable(Uint8Array, this.capacity);
 
   constructor(opts: TableOptions = {}) {
     this.csv = opts.csv ?? false;
@@ -156,8 +158,52 @@ export class TestTable {
   // Rendered batch, tags and flow by their codes (row-text.ts Pieces), for the last few combinations.
   private readonly pieceCache = new Map<number, Pieces>();
 
+  /**
+   * A suite row (missing or skipped until a result comes) whose text is rendered only
+   * when it is read (`ref`): nearly every suite row of a run gets a result, whose text
+   * replaces it, and rendering and spooling each one first cost a launched run's merge a
+   * second row per test. Until then the spool holds only its name, when not the id.
+   */
+  setPending(i: number, name: string): void {
+    this.text[i] = name === this.idOf(i) ? 0 : this.spool.append(renderName({ name } as RowFields));
+    this.pending[i] = 1;
+  }
+
+  /** The row's spool reference, its text rendered first if it was pending. */
+  private ref(i: number): number {
+    if (this.pending[i] === 1) this.renderPending(i);
+    return this.text[i] as number;
+  }
+
+  /** What addExpected rendered for a suite row: its text from the columns and its name. */
+  private renderPending(i: number): void {
+    const id = this.idOf(i);
+    const named = this.text[i] as number;
+    const name = named === 0 ? id : (JSON.parse(`${this.spool.read(named).split(SEP, 1)[0]}0}`).name as string);
+    this.setText(i, {
+      id,
+      name,
+      status: this.statusOf(i),
+      startedAt: null,
+      durationMs: 0,
+      httpStatus: null,
+      responseBytes: null,
+      failures: null,
+      error: null,
+      batch: this.batchPool.values[this.batch[i] as number] ?? null,
+      worker: null,
+      runId: null,
+      tags: this.tagPool.values[this.tags[i] as number] as string[],
+      shard: null,
+      host: null,
+      flow: this.flowPool.values[this.flow[i] as number] ?? null,
+      flowRun: 0,
+    });
+  }
+
   /** Stores the row's text (batch, tags and flow are the row's codes'). */
   setText(i: number, f: RowFields): void {
+    this.pending[i] = 0;
     if (this.short && f.status !== 'failed' && f.status !== 'error') {
       this.text[i] = this.spool.append(renderName(f));
       return;
@@ -191,6 +237,7 @@ export class TestTable {
     this.duration = ensure(this.duration, n);
     this.start = ensure(this.start, n);
     this.text = ensure(this.text, n);
+    this.pending = ensure(this.pending, n);
   }
 
   statusOf(i: number): MergedStatus {
@@ -200,7 +247,7 @@ export class TestTable {
   /** The merged result record's JSON text (toResultRecord's form). */
   recordText(i: number): string {
     const flags = this.flags[i] as number;
-    const entry = this.spool.read(this.text[i] as number);
+    const entry = this.spool.read(this.ref(i));
     return recordText(entry, this.attempts[i] as number, (flags & FLAG_FLAKY) !== 0, this.records[i] as number);
   }
 
@@ -213,7 +260,7 @@ export class TestTable {
    * a reused buffer, valid until the next call.
    */
   recordBytes(i: number, prefix: string, suffix = ''): Buffer {
-    const entry = this.spool.bytes(this.text[i] as number);
+    const entry = this.spool.bytes(this.ref(i));
     const a = entry.indexOf(SEP_BYTE);
     const b = entry.indexOf(SEP_BYTE, a + 1);
     let c = entry.indexOf(SEP_BYTE, b + 1);
@@ -235,7 +282,7 @@ export class TestTable {
   /** The row's CSV line as bytes (csvText's), a view of a reused buffer valid until the next call. */
   csvBytes(i: number): Buffer {
     if (!this.csv) return Buffer.from(this.csvText(i));
-    const entry = this.spool.bytes(this.text[i] as number);
+    const entry = this.spool.bytes(this.ref(i));
     const a = entry.indexOf(SEP_BYTE);
     const b = entry.indexOf(SEP_BYTE, a + 1);
     const c = entry.indexOf(SEP_BYTE, b + 1);
@@ -254,8 +301,18 @@ export class TestTable {
 
   /** The row's CSV line (csv-report.ts's columns). */
   csvText(i: number): string {
-    const text = this.csv ? csvText(this.spool.read(this.text[i] as number), this.attempts[i] as number) : null;
+    const text = this.csv ? csvText(this.spool.read(this.ref(i)), this.attempts[i] as number) : null;
     return text ?? csvLine(fieldsOf(this.view(i)), this.attempts[i] as number);
+  }
+
+  /**
+   * The row's id and name (view's), parsing only the text before attempts: the rows a
+   * report shows by name alone (JUnit's passed and skipped tests) need no more.
+   */
+  idAndName(i: number): { id: string; name: string } {
+    const entry = this.spool.bytes(this.ref(i));
+    const r = JSON.parse(`${entry.toString('utf8', 0, entry.indexOf(SEP_BYTE))}0}`);
+    return { id: r.id ?? this.idOf(i), name: r.name };
   }
 
   view(i: number): MergedTest {
