@@ -21,6 +21,7 @@ export const PUBLISHED = 0; // slots published so far (the reading thread)
 export const DONE = 1; // slots written so far (this thread), failed ones too
 export const FAILED = 2; // 1 after a failure; the failure itself is this thread's one message
 export const STOP = 3; // 1: stop once every published slot is done
+export const WAITING = 4; // 1 while this thread waits for a slot: only then is it woken
 
 const WAIT_MS = 100;
 
@@ -78,8 +79,12 @@ function serve(port: NonNullable<typeof parentPort>, mode: number, memory: FileT
   for (let next = 0; ; next++) {
     while (Atomics.load(control, PUBLISHED) === next) {
       if (Atomics.load(control, STOP) === 1) return;
-      // bounded: a STOP stored between the check and the wait is seen within WAIT_MS
+      // WAITING before the wait, PUBLISHED compared by the wait itself: a slot published in
+      // between is seen either here or by the reading thread's check of WAITING (all
+      // sequentially consistent). Bounded: a STOP stored in between is seen within WAIT_MS.
+      Atomics.store(control, WAITING, 1);
       Atomics.wait(control, PUBLISHED, next, WAIT_MS);
+      Atomics.store(control, WAITING, 0);
     }
     const slot = next % SLOTS;
     const at = slot * SLOT_BYTES;
