@@ -22,6 +22,7 @@ export const DONE = 1; // slots written so far (this thread), failed ones too
 export const FAILED = 2; // 1 after a failure; the failure itself is this thread's one message
 export const STOP = 3; // 1: stop once every published slot is done
 export const WAITING = 4; // 1 while this thread waits for a slot: only then is it woken
+export const READER_WAITS = 5; // 1 while the reading thread waits for slots: only then is it woken
 
 const WAIT_MS = 100;
 
@@ -113,7 +114,10 @@ function serve(port: NonNullable<typeof parentPort>, mode: number, memory: FileT
       }
     }
     Atomics.store(control, DONE, next + 1);
-    Atomics.notify(control, DONE);
+    // The reader is woken once half the slots are free again (or all are), not per slot:
+    // it then fills several before it waits again (a wake-up costs both threads system calls).
+    if (Atomics.load(control, READER_WAITS) === 1 && Atomics.load(control, PUBLISHED) - (next + 1) <= SLOTS / 2)
+      Atomics.notify(control, DONE);
   }
 }
 

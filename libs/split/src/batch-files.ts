@@ -8,6 +8,7 @@ import {
   META,
   type PieceFailure,
   PUBLISHED,
+  READER_WAITS,
   SLOT_BYTES,
   SLOTS,
   STARTS_FILE,
@@ -119,7 +120,7 @@ class FileThread {
 
   constructor(mode: number) {
     const memory: FileThreadMemory = {
-      control: new SharedArrayBuffer(5 * 4),
+      control: new SharedArrayBuffer(6 * 4),
       meta: new SharedArrayBuffer(SLOTS * META * 4),
       slots: new SharedArrayBuffer(SLOTS * SLOT_BYTES),
     };
@@ -253,8 +254,10 @@ class FileThread {
    * moved in between would be waited past, and the thread may have nothing left to do.
    */
   private async change(seen: number): Promise<void> {
+    Atomics.store(this.control, READER_WAITS, 1);
     const wait = waitAsync(this.control, DONE, seen);
     if (wait.async) await wait.value;
+    Atomics.store(this.control, READER_WAITS, 0);
   }
 }
 
