@@ -1,5 +1,21 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import {
+  DONE,
+  ENDS_FILE,
+  FAILED,
+  type FileThreadMemory,
+  META,
+  type PieceFailure,
+  PUBLISHED,
+  READER_WAITS,
+  SLOT_BYTES,
+  SLOTS,
+  STARTS_FILE,
+  STOP,
+  WAIT_MS,
+  WAITING,
+} from './batch-files.js';
 
 /**
  * The batch-file thread (started by batch-files.ts): creates, writes and closes batch files
@@ -12,48 +28,6 @@ import { parentPort, workerData } from 'node:worker_threads';
  * thread writes the slot's bytes and marks it done. A slot is a piece of one file: the
  * file's path first when the piece starts a file, and a flag when it ends one.
  */
-export const SLOTS = 8;
-/** Holds a piece of up to 64 Ki characters of ASCII (write-batches.ts WRITE_AT) and its path. */
-export const SLOT_BYTES = 128 * 1024;
-
-/** Indexes into the control array (Int32). */
-export const PUBLISHED = 0; // slots published so far (the reading thread)
-export const DONE = 1; // slots written so far (this thread), failed ones too
-export const FAILED = 2; // 1 after a failure; the failure itself is this thread's one message
-export const STOP = 3; // 1: stop once every published slot is done
-export const WAITING = 4; // 1 while this thread waits for a slot: only then is it woken
-export const READER_WAITS = 5; // 1 while the reading thread waits for slots: only then is it woken
-
-const WAIT_MS = 100;
-
-/** Per slot, in the meta array (Int32): path bytes, text bytes, flags. */
-export const META = 3;
-export const STARTS_FILE = 1;
-export const ENDS_FILE = 2;
-
-/** What the reading thread needs to rebuild a file system error (code and path: one line, exit 3). */
-export interface PieceFailure {
-  message: string;
-  code?: string;
-  errno?: number;
-  syscall?: string;
-  path?: string;
-}
-
-export interface FileThreadMemory {
-  control: SharedArrayBuffer;
-  meta: SharedArrayBuffer;
-  slots: SharedArrayBuffer;
-}
-
-/** Writes all of `text`; a short write (a filling disk) goes on from where it stopped, as bytes. */
-export function writeText(fd: number, text: string): void {
-  const written = writeSync(fd, text);
-  if (written === Buffer.byteLength(text)) return;
-  const bytes = Buffer.from(text);
-  for (let off = written; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-}
-
 function writeBytes(fd: number, bytes: Buffer, start: number, end: number): void {
   for (let off = start; off < end; ) off += writeSync(fd, bytes, off, end - off);
 }
@@ -121,7 +95,7 @@ function serve(port: NonNullable<typeof parentPort>, mode: number, memory: FileT
   }
 }
 
-if (parentPort !== null) {
-  const { mode, memory } = workerData as { mode: number; memory: FileThreadMemory };
-  serve(parentPort, mode, memory);
-}
+// Only as the entry of the thread batchFiles starts (marked in its workerData): a library
+// imported into some other worker must not start serving.
+const data = workerData as { batchFileThread?: true; mode: number; memory: FileThreadMemory } | null;
+if (!isMainThread && parentPort !== null && data?.batchFileThread === true) serve(parentPort, data.mode, data.memory);

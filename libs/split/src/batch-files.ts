@@ -1,21 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import {
-  DONE,
-  ENDS_FILE,
-  FAILED,
-  type FileThreadMemory,
-  META,
-  type PieceFailure,
-  PUBLISHED,
-  READER_WAITS,
-  SLOT_BYTES,
-  SLOTS,
-  STARTS_FILE,
-  STOP,
-  WAITING,
-  writeText,
-} from './batch-file-thread.js';
 
 /**
  * Where batch files are written, one file at a time: `open`, `write` its text in any
@@ -42,6 +26,50 @@ export interface BatchFiles {
   done(): Promise<void>;
   /** Stops at once (on an error): nothing more is written once this settles, so the folder can go. */
   abort(): Promise<void>;
+}
+
+// The layout of the memory shared with the file thread (batch-file-thread.ts).
+export const SLOTS = 8;
+/** Holds a piece of up to 64 Ki characters of ASCII (write-batches.ts WRITE_AT) and its path. */
+export const SLOT_BYTES = 128 * 1024;
+
+/** Indexes into the control array (Int32). */
+export const PUBLISHED = 0; // slots published so far (the reading thread)
+export const DONE = 1; // slots written so far (the file thread), failed ones too
+export const FAILED = 2; // 1 after a failure; the failure itself is the file thread's one message
+export const STOP = 3; // 1: stop once every published slot is done
+export const WAITING = 4; // 1 while the file thread waits for a slot: only then is it woken
+export const READER_WAITS = 5; // 1 while the reading thread waits for slots: only then is it woken
+
+/** The longest the file thread sleeps before it looks for STOP again. */
+export const WAIT_MS = 100;
+
+/** Per slot, in the meta array (Int32): path bytes, text bytes, flags. */
+export const META = 3;
+export const STARTS_FILE = 1;
+export const ENDS_FILE = 2;
+
+/** What the reading thread needs to rebuild a file system error (code and path: one line, exit 3). */
+export interface PieceFailure {
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+}
+
+export interface FileThreadMemory {
+  control: SharedArrayBuffer;
+  meta: SharedArrayBuffer;
+  slots: SharedArrayBuffer;
+}
+
+/** Writes all of `text`; a short write (a filling disk) goes on from where it stopped, as bytes. */
+export function writeText(fd: number, text: string): void {
+  const written = writeSync(fd, text);
+  if (written === Buffer.byteLength(text)) return;
+  const bytes = Buffer.from(text);
+  for (let off = written; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
 const FILES_HERE = 16;
@@ -128,7 +156,7 @@ class FileThread {
     this.meta = new Int32Array(memory.meta);
     this.bytes = Buffer.from(memory.slots);
     this.worker = new Worker(new URL('./batch-file-thread.js', import.meta.url), {
-      workerData: { mode, memory },
+      workerData: { batchFileThread: true, mode, memory },
       // it keeps no text of its own: a small heap keeps the process's peak RSS low
       resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 },
       stdout: false,
