@@ -42,7 +42,11 @@ const noTestSupport = {
 rmSync(out, { recursive: true, force: true });
 await build({
   plugins: [noTestSupport],
-  entryPoints: Object.fromEntries(tools.map((t) => [t, join(root, 'tools', t, 'src/main.ts')])),
+  entryPoints: {
+    ...Object.fromEntries(tools.map((t) => [t, join(root, 'tools', t, 'src/main.ts')])),
+    // capi-split --out's file thread, started as new URL('./batch-file-thread.js', import.meta.url)
+    'batch-file-thread': join(root, 'libs', 'split', 'src', 'batch-file-thread.ts'),
+  },
   outdir: join(out, 'lib'),
   bundle: true,
   // each tool's command (and undici with capi-exec's) is a chunk of its own, imported only

@@ -1,5 +1,5 @@
-import { appendFileSync, closeSync, openSync, writeSync } from 'node:fs';
-import { mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   type BatchIndex,
@@ -14,6 +14,7 @@ import {
   type TestRecord,
   writeFileAtomic,
 } from '@capi/core';
+import { batchFiles } from './batch-files.js';
 import { serializeTestRecord } from './serialize.js';
 
 export interface WriteBatchesOptions {
@@ -80,42 +81,13 @@ async function checkTarget(target: string, shown: string, force: boolean): Promi
   return true;
 }
 
-// Small writes: a string over 128 KiB lands in V8's large-object space, freed only by a full GC.
-const WRITE_AT = 32 * 1024;
-
 /**
- * A batch is written in one go when it is done, without waiting for it: up to
- * IN_FLIGHT writes run in libuv's thread pool (on another core) while the suite is read
- * on. With batches of 100 a million-row suite is 10,000 files; awaiting an open, a write
- * and a close for each put three thread-pool round trips per batch in the reader's way
- * (profiled: capi-split --out at 0.52-0.63 of a bare csv-parse loop, against 0.85 to
- * stdout). A batch that grows past WRITE_AT (large --batch-size) is written as it goes,
- * synchronously, into a file opened then.
+ * A batch's text is sent to be written when it is done, or in pieces of about WRITE_AT as
+ * it grows (a large --batch-size): a string over 128 KiB would land in V8's large-object
+ * space, which only a full GC frees. 64 KiB holds a whole batch of 100 typical records
+ * (about 35 KB), so such a batch is one piece: one message to the file thread.
  */
-const IN_FLIGHT = 8;
-
-function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text);
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-}
-
-/** Batch files being written: at most IN_FLIGHT at once; the first failure is thrown. */
-class Writes {
-  private readonly pending: Promise<void>[] = [];
-
-  /** Starts writing a file; waits only while too many are under way. */
-  async add(path: string, text: string): Promise<void> {
-    this.pending.push(writeFile(path, text, { flag: 'wx', mode: FILE_MODE }));
-    if (this.pending.length >= IN_FLIGHT) await this.pending.shift();
-  }
-
-  /** Every write done; the first failure thrown, after all have settled. */
-  async done(): Promise<void> {
-    const results = await Promise.allSettled(this.pending.splice(0));
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
-  }
-}
+const WRITE_AT = 64 * 1024;
 
 interface Written {
   entries: BatchIndexEntry[];
@@ -136,9 +108,7 @@ async function writeFiles(
   onOversize?: WriteBatchesOptions['onOversize'],
 ): Promise<Written> {
   const entries: BatchIndexEntry[] = [];
-  const writes = new Writes();
-  /** A large batch's file, written as it grows (WRITE_AT); null while the batch fits in `text`. */
-  let file: number | null = null;
+  const files = batchFiles(FILE_MODE);
   let entry: BatchIndexEntry | null = null;
   let text = '';
   let head = '';
@@ -151,12 +121,11 @@ async function writeFiles(
     if (entry === null) return;
     const done = entry;
     entry = null;
-    if (file !== null) {
-      const fd = file;
-      file = null;
-      endFile(fd, text);
-    } else await writes.add(join(temp, done.file), text);
+    const wrote = files.write(text);
     text = '';
+    if (wrote) await wrote;
+    const closed = files.close();
+    if (closed) await closed;
     if (oversizeFlow !== null) onOversize?.(done, oversizeFlow, sizeOf(entries.length));
     oversizeFlow = null;
   };
@@ -184,24 +153,25 @@ async function writeFiles(
           text = head;
           entry = newEntry(entries.length + 1, record);
           entries.push(entry);
+          files.open(join(temp, entry.file));
         } else if (entry.count >= size && flow !== null) oversizeFlow = flow;
         entry.count++;
         entry.lastSeq = record.seq;
         entry.lastId = record.id;
         text += `${serializeTestRecord(record)}\n`;
         if (text.length >= WRITE_AT) {
-          file ??= openSync(join(temp, entry.file), 'wx', FILE_MODE);
-          writeAll(file, text);
+          const wrote = files.write(text);
           text = '';
+          if (wrote) await wrote;
         }
       }
     }
     await endBatch();
-    await writes.done();
-  } finally {
-    // On an error the open file is closed and the writes under way settle before the folder is removed.
-    if (file !== null) closeSync(file);
-    await writes.done().catch(() => {});
+    await files.done();
+  } catch (err) {
+    // Nothing more is written once abort settles, so the caller can remove the folder.
+    await files.abort();
+    throw err;
   }
   if (tail !== '') for (const e of entries) appendFileSync(join(temp, e.file), tail);
   return { entries: await widenNames(entries, temp), setup, teardown };
@@ -218,14 +188,6 @@ function newEntry(n: number, first: TestRecord): BatchIndexEntry {
     firstId: first.id,
     lastId: first.id,
   };
-}
-
-function endFile(fd: number, text: string): void {
-  try {
-    if (text !== '') writeAll(fd, text);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Past 9999 batches the numbers grow wider so that names still sort; known only at the end. */
