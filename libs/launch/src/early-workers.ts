@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
+import { runPaths } from '@capi/core';
 import { stopGraceMs } from './stop-workers.js';
 import { startWorker, type Worker, type WorkerSpec } from './worker.js';
 
@@ -53,6 +54,13 @@ export function startEarlyWorkers(spec: Omit<WorkerSpec, 'worker'>, count: numbe
       const left = [...waiting].filter(([worker]) => worker > keep);
       for (const [worker] of left) waiting.delete(worker);
       await Promise.all(left.map(([, w]) => w.end(stopGraceMs(spec.execArgs))));
+      // a worker that ran nothing and said nothing leaves no empty logs/worker_K.log behind
+      await Promise.all(left.map(([worker]) => dropIfEmpty(runPaths(spec.runDir).logFile(`worker_${worker}`))));
     },
   };
+}
+
+async function dropIfEmpty(path: string): Promise<void> {
+  const size = (await stat(path).catch(() => null))?.size;
+  if (size === 0) await unlink(path).catch(() => {});
 }

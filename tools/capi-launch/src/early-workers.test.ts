@@ -90,4 +90,12 @@ test('more early workers than batches: the ones no slot needs end with the run',
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /split and checked in \d+\.\d\d s, 4 workers started alongside/);
   assert.deepEqual(processesUnder(b.runs), [], 'an unused early worker outlived the run');
+  // slots 3 and 4 never ran: their early workers leave no empty logs behind
+  const runDir = join(b.runs, readdirSync(b.runs).find((n) => n.startsWith('capi_test_')) as string);
+  const logs = readdirSync(join(runDir, 'logs')).filter((n) => n.startsWith('worker_'));
+  assert.deepEqual(
+    logs.filter((n) => n === 'worker_3.log' || n === 'worker_4.log'),
+    [],
+    `logs: ${logs.join(', ')}`,
+  );
 });
