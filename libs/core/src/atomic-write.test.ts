@@ -151,3 +151,23 @@ test('writeFileAtomicSync follows a symlink, and refuses a folder leaving no tem
     ['sync-folder'],
   );
 });
+
+test('a symlink loop is refused, not followed forever, by the async and the sync write alike', async () => {
+  const a = join(dir, 'loop-a');
+  const b = join(dir, 'loop-b');
+  await symlink(b, a);
+  await symlink(a, b);
+  await assert.rejects(writeFileAtomic(a, 'x'), /cannot write .*: too many symbolic links/);
+  assert.throws(() => writeFileAtomicSync(b, 'x'), /cannot write .*: too many symbolic links/);
+  // a folder reached through a symlink is refused by both as well
+  const folder = join(dir, 'linked-folder');
+  const toFolder = join(dir, 'to-folder');
+  await mkdir(folder);
+  await symlink(folder, toFolder);
+  await assert.rejects(writeFileAtomic(toFolder, 'x'), /cannot write .*: it is a folder/);
+  assert.throws(() => writeFileAtomicSync(toFolder, 'x'), /cannot write .*: it is a folder/);
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => /^(loop-|linked-folder|to-folder)/.test(f) && f.includes('.tmp-')),
+    [],
+  );
+});

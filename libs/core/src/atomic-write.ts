@@ -10,6 +10,7 @@ import {
   readlinkSync,
   renameSync,
   rmSync,
+  type Stats,
   type WriteStream,
   writeFileSync,
 } from 'node:fs';
@@ -59,23 +60,32 @@ interface Target {
 }
 
 /**
- * What writing to `path` means. temp + rename would replace a symlink with a file, and a
- * FIFO or a device with a file nobody reads, so those are followed or written in place.
+ * What a path lstat saw means for a write (`st` undefined: nothing there), or `'link'`
+ * when it is a symbolic link to follow. temp + rename would replace a symlink with a
+ * file, and a FIFO or a device with a file nobody reads, so those are followed or
+ * written in place. The rule of resolveWritePath and resolveWritePathSync alike.
  */
-export async function resolveWritePath(path: string, depth = 0): Promise<Target> {
-  let st: Awaited<ReturnType<typeof lstat>>;
-  try {
-    st = await lstat(path);
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') return { path, direct: false };
-    throw err;
-  }
+function targetOf(path: string, st: Stats | undefined, depth: number): Target | 'link' {
+  if (!st) return { path, direct: false };
   if (st.isSymbolicLink()) {
     if (depth >= 16) throw new CapiError(`cannot write ${path}: too many symbolic links`, ExitCode.badInput);
-    return resolveWritePath(resolve(dirname(path), await readlink(path)), depth + 1);
+    return 'link';
   }
   if (st.isDirectory()) throw new CapiError(`cannot write ${path}: it is a folder`, ExitCode.badInput);
   return { path, direct: !st.isFile() };
+}
+
+/** What writing to `path` means (targetOf), its symbolic links followed. */
+export async function resolveWritePath(path: string, depth = 0): Promise<Target> {
+  let st: Stats | undefined;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if (!isErrnoException(err) || err.code !== 'ENOENT') throw err;
+  }
+  const target = targetOf(path, st, depth);
+  if (target !== 'link') return target;
+  return resolveWritePath(resolve(dirname(path), await readlink(path)), depth + 1);
 }
 
 /**
@@ -118,14 +128,9 @@ export async function writeFileAtomic(
 
 /** What writing to `path` means, as `resolveWritePath` says, without the thread pool. */
 function resolveWritePathSync(path: string, depth = 0): Target {
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  if (!st) return { path, direct: false };
-  if (st.isSymbolicLink()) {
-    if (depth >= 16) throw new CapiError(`cannot write ${path}: too many symbolic links`, ExitCode.badInput);
-    return resolveWritePathSync(resolve(dirname(path), readlinkSync(path)), depth + 1);
-  }
-  if (st.isDirectory()) throw new CapiError(`cannot write ${path}: it is a folder`, ExitCode.badInput);
-  return { path, direct: !st.isFile() };
+  const target = targetOf(path, lstatSync(path, { throwIfNoEntry: false }), depth);
+  if (target !== 'link') return target;
+  return resolveWritePathSync(resolve(dirname(path), readlinkSync(path)), depth + 1);
 }
 
 /** Opens a new temp file; its folder is made only when it is missing (the common case costs one open). */
