@@ -65,6 +65,34 @@ test('a bad last row with --foreground: exit 2, no run folder, no request sent, 
   assert.deepEqual(processesUnder(b.runs), [], 'an early worker outlived the refused launch');
 });
 
+test('other rows refused late (an unset {{env.X}}, a relative URL with no base URL): exit 2, no request, no early worker left', async () => {
+  const b = await box({ CAPI_BASE_URL: '' });
+  // 3,000 good rows make the suite big enough for 4 early workers; the last row is refused
+  const absolute = join(b.dir, 'absolute.csv');
+  const lines = ['id,url,expect_status'];
+  for (let i = 1; i <= 3000; i++) lines.push(`T${i},${url}/items/${i},200`);
+  writeFileSync(absolute, `${lines.join('\n')}\nT3001,/items/3001,200\n`);
+  const cases = [
+    {
+      args: [suite(b.dir, 3000, 'T3001,/items/{{env.CAPI_EARLY_UNSET}},200\n'), '--base-url', url],
+      message: /early\.csv:3002: field "url": \{\{env\.CAPI_EARLY_UNSET\}\} is not set in the environment/,
+    },
+    { args: [absolute], message: /absolute\.csv:3002: field "url": relative URL "\/items\/3001" needs --base-url/ },
+  ];
+  for (const { args, message } of cases) {
+    const before = requests;
+    const r = await b.launch([...args, '--foreground', '--parallel', '4', '--batch-size', '100']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(requests, before, `a request was sent before the suite was checked: ${args[0]}`);
+    assert.deepEqual(
+      readdirSync(b.runs).filter((n) => n.startsWith('capi_test_')),
+      [],
+    );
+    assert.deepEqual(processesUnder(b.runs), [], `an early worker outlived the refused launch: ${args[0]}`);
+  }
+});
+
 test('early workers run the batches, exactly once, and say so in capi.log', async () => {
   const b = await box();
   const file = suite(b.dir, 400);
