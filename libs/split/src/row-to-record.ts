@@ -36,7 +36,12 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
   return (cells, line) => {
     if (cells.length !== map.width)
       throw new FieldError(null, `row has ${cells.length} cells, the header has ${map.width}`);
-    const cell = (column: KnownColumn) => cells[at[column]] ?? '';
+    // an absent column (-1) gives '' without reading cells[-1]: V8 looks a negative index up
+    // as a named property, along the prototype chain (about 0.3 s over 1,000,000 rows)
+    const cell = (column: KnownColumn): string => {
+      const i = at[column];
+      return i < 0 ? '' : (cells[i] ?? '');
+    };
     const id = cell('id').trim() || (autoId ? `row-${line}` : '');
     if (id === '') throw new FieldError('id', 'missing (every row needs an id, or use --auto-id)');
     const url = cell('url').trim();
