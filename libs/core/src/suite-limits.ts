@@ -61,25 +61,30 @@ const SLACK = 64;
  * of the limit is written out to be measured.
  */
 export function recordLineProblem(record: TestRecord): string | null {
-  let chars = 0;
-  const add = (s: string | null | undefined) => {
-    if (s) chars += s.length + 2;
-  };
-  add(record.id);
-  add(record.name);
-  add(record.request.url);
-  add(record.request.body);
-  add(record.expect.body);
-  add(record.expect.json);
-  for (const map of [record.request.headers, record.vars])
-    for (const [k, v] of Object.entries(map)) {
-      add(k);
-      add(v);
-    }
-  for (const t of record.tags) add(t);
+  // Runs for every row: no closure, no Object.entries arrays (0.3 s of 1,000,000 rows before).
+  const { request, expect } = record;
+  let chars =
+    quoted(record.id) + quoted(record.name) + quoted(request.url) + quoted(request.body) + quoted(expect.body);
+  chars += quoted(expect.json) + mapChars(request.headers) + mapChars(record.vars);
+  for (const t of record.tags) chars += quoted(t);
   if (chars * 6 + 1024 < MAX_LINE_CHARS) return null;
   const length = JSON.stringify(record).length + SLACK;
   return length > MAX_LINE_CHARS
     ? `the test is ${length} characters as an NDJSON line, more than the ${MAX_LINE_CHARS} capi-exec reads`
     : null;
+}
+
+/** A string's length with its quotes (0 for none): the floor of what it takes in JSON. */
+function quoted(s: string | null | undefined): number {
+  return s ? s.length + 2 : 0;
+}
+
+/**
+ * The keys and values of a map. for…in sees every own enumerable key that Object.entries
+ * does (and inherited ones, which only make the estimate larger, never smaller).
+ */
+function mapChars(map: Record<string, string>): number {
+  let n = 0;
+  for (const key in map) n += quoted(key) + quoted(map[key]);
+  return n;
 }
