@@ -53,7 +53,7 @@ export class CsvReader {
     this.parse(s, true, out);
     if (this.mode === QUOTED) throw this.error('QUOTE_NOT_CLOSED');
     if (this.mode !== FIELD_START || this.cells.length > 0) {
-      this.cells.push(this.field);
+      this.cells.push(own(this.field));
       this.field = '';
       this.endRecord(out);
     }
@@ -90,7 +90,7 @@ export class CsvReader {
         if (next === COMMA) {
           const cell = this.field + s.slice(i, q);
           this.newlines += countLf(cell);
-          this.cells.push(cell);
+          this.cells.push(own(cell));
           this.field = '';
           this.mode = FIELD_START;
           i = q + 2;
@@ -112,7 +112,7 @@ export class CsvReader {
         if (ends === 0) throw this.error('INVALID_CLOSING_QUOTE');
         const cell = this.field + s.slice(i, q);
         this.newlines += countLf(cell);
-        this.cells.push(cell);
+        this.cells.push(own(cell));
         this.field = '';
         this.endRecord(out);
         i = q + 1 + ends;
@@ -157,7 +157,7 @@ export class CsvReader {
           continue;
         }
         if (c === COMMA) {
-          this.cells.push(this.field + s.slice(start, j));
+          this.cells.push(own(this.field + s.slice(start, j)));
           this.field = '';
           this.mode = FIELD_START;
           i = j + 1;
@@ -174,7 +174,7 @@ export class CsvReader {
             return j;
           }
           if (ends > 0) {
-            this.cells.push(this.field + s.slice(start, j));
+            this.cells.push(own(this.field + s.slice(start, j)));
             this.field = '';
             this.endRecord(out);
             i = j + ends;
@@ -256,6 +256,18 @@ const UNKNOWN = 0;
 const LF_ONLY = 1;
 const CRLF = 2;
 const CR_ONLY = 3;
+
+/**
+ * A cell as a string of its own. A slice of 13 characters or more is a view into the whole
+ * piece it came from in V8, and so is a cell joined from parts: a cell kept for long (a
+ * flow name, a cache key, a value parsed from it) would keep its 16 KiB piece alive. A
+ * suite of 900,000 rows in 300,000 flows (flow names of 21 characters) peaked at 203 MB
+ * so, against 164 MB with csv-parse, whose cells were copies. Shorter ones are copies
+ * already. Prepending a character and cutting it off again makes V8 write one flat copy.
+ */
+function own(cell: string): string {
+  return cell.length < 13 ? cell : ` ${cell}`.substring(1);
+}
 
 function countLf(text: string): number {
   let n = 0;
