@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, fstatSync, open, read, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import {
@@ -119,11 +119,12 @@ function readerOf(fd: number): Reader {
 }
 
 /**
- * Opens path, hands its reader to `use` and closes it, all without a round trip through
- * the thread pool for a regular file. The open errors are fs's own (callers name them).
+ * Opens path (in the thread pool: opening a FIFO waits for its writer, which may need this
+ * thread), hands its reader to `use` and closes it. The open errors are fs's own (callers
+ * name them).
  */
 export async function withFile(path: string, use: (read: Reader) => Promise<void>): Promise<void> {
-  const fd = openSync(path, 'r');
+  const fd = await new Promise<number>((done, fail) => open(path, 'r', (err, fd) => (err ? fail(err) : done(fd))));
   try {
     await use(readerOf(fd));
   } finally {
