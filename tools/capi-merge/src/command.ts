@@ -60,8 +60,8 @@ function describe(o: MergeOutcome): string {
  * table grows with them (to 8 MB, malloc'd afresh at each rehash, which fragments the C
  * heap too). `--optimize-for-size` makes V8 let the heap grow less before collecting it
  * and give freed pages back; read at each collection, so set at run time it takes effect.
- * Measured: peak RSS 161-166 → 138-141 MB on that run, CPU time (docs/benchmarks.md,
- * "Reducers, fourth round").
+ * Measured on that run: peak RSS 155-165 → 135-137 MB, CPU time unchanged within the noise
+ * (docs/benchmarks.md, "Reducers, fourth round").
  */
 function keepHeapSmall(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
