@@ -88,6 +88,16 @@ function outcome(t: MergedTest): string {
   return '';
 }
 
+/** What a testcase shows of a row: all of it when failed or errored, else its name, batch, status and time. */
+function rowOf(table: TestTable, i: number): MergedTest {
+  const status = table.status[i] as number;
+  if (status === STATUS_CODE.failed || status === STATUS_CODE.error) return table.view(i);
+  const { id, name } = table.idAndName(i);
+  const batch = table.batchPool.values[table.batch[i] as number] ?? null;
+  // testcase and outcome read no other field of a row with these statuses
+  return { id, name, status: table.statusOf(i), durationMs: table.duration[i] as number, batch } as MergedTest;
+}
+
 function testcase(t: MergedTest): string {
   const attrs = `classname="${xmlAttr(suiteOf(t))}" name="${xmlAttr(testcaseName(t))}" time="${secs(t.status === 'missing' ? 0 : t.durationMs)}"`;
   const inner = outcome(t);
@@ -114,7 +124,7 @@ export async function writeJunitReport(sink: Sink, table: TestTable, title: stri
       `  <testsuite name="${xmlAttr(s.name)}" id="${id}" tests="${s.tests}" failures="${s.failures}" errors="${s.errors}" skipped="${s.skipped}" time="${secs(s.timeMs)}">\n`,
     );
     for (; at < (ends[id] as number); at++) {
-      const full = sink.write(testcase(table.view(order[at] as number)));
+      const full = sink.write(testcase(rowOf(table, order[at] as number)));
       if (full) await full;
     }
     await sink.write('  </testsuite>\n');

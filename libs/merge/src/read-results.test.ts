@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +53,41 @@ test('files read in chunks give the same tests as the line reader, across chunk 
         assert.match(err.message, new RegExp(`r\\.ndjson:${lineNo}: malformed JSON`));
         return true;
       },
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a FIFO is read in the thread pool (its writer is not blocked out); a missing file is named; a folder fails', {
+  timeout: 30_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-merge-fifo-'));
+  try {
+    const fifo = join(dir, 'r.ndjson');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo here: nothing to test
+    const lines = Array.from({ length: 3000 }, (_, i) => `${JSON.stringify({ id: `T${i}`, status: 'passed' })}\n`);
+    // The writer runs on this thread's event loop: a synchronous read of the FIFO would wait for it forever.
+    const writer = (async () => {
+      const out = createWriteStream(fifo);
+      for (const line of lines) if (!out.write(line)) await once(out, 'drain');
+      out.end();
+      await once(out, 'close');
+    })();
+    const state = createMergeState();
+    await readResultFile(state, fifo, 'r.ndjson', () => {});
+    await writer;
+    assert.equal(state.recordsRead, 3000);
+    assert.equal(state.tests.size, 3000);
+    await assert.rejects(
+      readResultFile(createMergeState(), join(dir, 'gone.ndjson'), 'gone.ndjson', () => {}),
+      {
+        message: /gone\.ndjson: no such file/,
+      },
+    );
+    await assert.rejects(
+      readResultFile(createMergeState(), dir, 'dir', () => {}),
+      { code: 'EISDIR' },
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

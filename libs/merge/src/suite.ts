@@ -1,10 +1,9 @@
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InputError, isErrnoException, readNdjson, sniffSuite, validateTestRecord } from '@capi/core';
 import { parse } from 'csv-parse';
 import type { ExpectedTest } from './merge-state.js';
-import { readLineBytes } from './read-results.js';
+import { readLineBytes, withFile } from './read-results.js';
 
 /**
  * The ids a suite names, from the suite CSV itself or capi-split's test records (NDJSON).
@@ -29,9 +28,8 @@ export async function readBatchFile(
   batch: string | null,
   onTest: (t: ExpectedTest) => void,
 ): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await readLineBytes(fh, label, (text, line) => {
+  await withFile(path, (read) =>
+    readLineBytes(read, label, (text, line) => {
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -39,10 +37,8 @@ export async function readBatchFile(
         throw new InputError(label, line, `malformed JSON: ${(err as Error).message}`);
       }
       onTest(expectedOf(value, label, line, batch));
-    });
-  } finally {
-    await fh.close();
-  }
+    }),
+  );
 }
 
 /** Why a record is not a test record; the common mix-up (a result file as the suite) is named. */

@@ -305,6 +305,16 @@ export class TestTable {
     return text ?? csvLine(fieldsOf(this.view(i)), this.attempts[i] as number);
   }
 
+  /**
+   * The row's id and name (view's), parsing only the text before attempts: the rows a
+   * report shows by name alone (JUnit's passed and skipped tests) need no more.
+   */
+  idAndName(i: number): { id: string; name: string } {
+    const entry = this.spool.bytes(this.ref(i));
+    const r = JSON.parse(`${entry.toString('utf8', 0, entry.indexOf(SEP_BYTE))}0}`);
+    return { id: r.id ?? this.idOf(i), name: r.name };
+  }
+
   view(i: number): MergedTest {
     const r = JSON.parse(this.recordText(i));
     const flags = this.flags[i] as number;
