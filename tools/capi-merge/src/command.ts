@@ -3,6 +3,7 @@ import { formatPassRate, paint, quietFlag, repeatedFlag, UsageError, useColor, v
 import { decidedBy, type MergeOutcome, merge, ruleName, showTest } from '@capi/merge';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
+import { waitForGo } from './wait-for-go.js';
 
 export { info } from './info.js';
 
@@ -127,10 +128,21 @@ Examples:
     },
     quiet: quietFlag,
     verbose: verboseFlag,
+    'after-go': {
+      type: 'boolean',
+      description:
+        'internal: load, then read nothing until the line "go" on stdin (capi-launch starts its merge ahead)',
+    },
   },
   async run({ args, rawArgs }) {
     keepYoungGenerationSmall();
     const inputs = (args._ as string[]).map(String);
+    if (args['after-go']) {
+      // stdin is the go signal here, so it cannot be an input too
+      if (inputs.length === 0 || inputs.includes('-') || args.suite === '-')
+        throw new UsageError('--after-go reads stdin for its go line: name the inputs and the suite as files');
+      await waitForGo(process.stdin);
+    }
     if (inputs.length === 0 && process.stdin.isTTY)
       throw new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
     if (typeof args.show === 'string') {
