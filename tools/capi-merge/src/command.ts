@@ -1,5 +1,14 @@
 import { setFlagsFromString } from 'node:v8';
-import { formatPassRate, paint, quietFlag, repeatedFlag, UsageError, useColor, verboseFlag } from '@capi/core';
+import {
+  ExitCode,
+  formatPassRate,
+  paint,
+  quietFlag,
+  repeatedFlag,
+  UsageError,
+  useColor,
+  verboseFlag,
+} from '@capi/core';
 import { decidedBy, type MergeOutcome, merge, ruleName, showTest } from '@capi/merge';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
@@ -141,7 +150,8 @@ Examples:
       // stdin is the go signal here, so it cannot be an input too
       if (inputs.length === 0 || inputs.includes('-') || args.suite === '-')
         throw new UsageError('--after-go reads stdin for its go line: name the inputs and the suite as files');
-      await waitForGo(process.stdin);
+      // no go: its launcher is gone or stopped the run; a silent exit 3 (wait-for-go.ts)
+      if (!(await waitForGo(process.stdin))) return ExitCode.cannotRun;
     }
     if (inputs.length === 0 && process.stdin.isTTY)
       throw new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
