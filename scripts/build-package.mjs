@@ -12,56 +12,25 @@
 //   package.json, README.md, docs/.
 // Nothing of the monorepo's dev tooling (nx, biome, typescript, newman, autocannon) is in it.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
+import { bundleOptions, root, threadEntries } from './esbuild-options.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'package');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
 const tools = Object.keys(pkg.bin);
-const libs = readdirSync(join(root, 'libs')).filter((l) => l !== 'testkit' && l !== 'demo-api');
 const started = Date.now();
 
-/**
- * Test scaffolding lives in `src/test-support/` folders (stand-in programs, harnesses,
- * fixtures) and `*.test.ts` files: built to each project's dist/ for the tests, never
- * into the package. A tool or library that imported one would fail the build here.
- */
-const noTestSupport = {
-  name: 'no-test-support',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]test-support[\\/]|\.test\.ts$/ }, (args) => ({
-      errors: [{ text: `${args.path}: test support code must not ship in the package` }],
-    }));
-  },
-};
-
 rmSync(out, { recursive: true, force: true });
-await build({
-  plugins: [noTestSupport],
-  entryPoints: {
-    ...Object.fromEntries(tools.map((t) => [t, join(root, 'tools', t, 'src/main.ts')])),
-    // capi-split --out's file thread, started as new URL('./batch-file-thread.js', import.meta.url)
-    'batch-file-thread': join(root, 'libs', 'split', 'src', 'batch-file-thread.ts'),
-  },
-  outdir: join(out, 'lib'),
-  bundle: true,
-  // each tool's command (and undici with capi-exec's) is a chunk of its own, imported only
-  // when the command runs, so that --version loads little; chunks sit next to the tools,
-  // where capi-launch finds the tools it starts (libs/launch/src/tools.ts)
-  splitting: true,
-  chunkNames: '[name]-[hash]',
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  // the libraries from their sources, so the package needs no tsc output
-  alias: Object.fromEntries(libs.map((l) => [`@capi/${l}`, join(root, 'libs', l, 'src/index.ts')])),
-  external: Object.keys(pkg.dependencies).flatMap((d) => [d, `${d}/*`]),
-  logLevel: 'warning',
-});
+// chunks sit next to the tools, where capi-launch finds the tools it starts (libs/launch/src/tools.ts)
+await build(
+  bundleOptions(
+    { ...Object.fromEntries(tools.map((t) => [t, join(root, 'tools', t, 'src/main.ts')])), ...threadEntries },
+    join(out, 'lib'),
+  ),
+);
 // capi-split reads its version from ../package.json, as in the repository
 writeFileSync(
   join(out, 'package.json'),

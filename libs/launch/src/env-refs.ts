@@ -1,4 +1,4 @@
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type BatchIndex,
@@ -36,21 +36,32 @@ const CSV_FIELD: Record<string, string> = {
 const fieldName = (field: string, csv: boolean) =>
   !csv ? field : field.startsWith('request.headers.') ? 'headers' : (CSV_FIELD[field] ?? field);
 
-/** Batch files up to this size are read whole (the default 100 tests are some 30 KB). */
-const READ_WHOLE_BYTES = 1024 * 1024;
+const ENV_MARK = Buffer.from('env.');
+/** One read buffer for every batch file: no string is made of a file that has no `env.` in it. */
+const pool = Buffer.allocUnsafe(1024 * 1024);
 
-/** Whether a file holds `env.` at all: a suite without it needs no record-by-record look. */
-async function mentionsEnv(file: string): Promise<boolean> {
-  // one read, not a stream's open/read/close round trips: 80 batches took 60-160 ms as streams
-  const size = statSync(file, { throwIfNoEntry: false })?.size ?? Number.POSITIVE_INFINITY;
-  if (size <= READ_WHOLE_BYTES) return readFileSync(file, 'latin1').includes('env.');
-  let tail = '';
-  for await (const chunk of createReadStream(file, { encoding: 'latin1' })) {
-    const text = tail + (chunk as string);
-    if (text.includes('env.')) return true;
-    tail = text.slice(-3);
+/**
+ * Whether a file holds `env.` at all: a suite without it needs no record-by-record look.
+ * Every batch file is read here before the first test, so the bytes are searched where
+ * they were read (no latin1 string made of each file, no stream's open/read/close round
+ * trips): for 100,000 tests (339 files, 28 MB) 20-26 ms of CPU instead of 80-94 ms as
+ * strings, 60-160 ms for 80 files as streams.
+ */
+export function mentionsEnv(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    let kept = 0; // the last bytes of the chunk before: a mark cut in two by a read
+    for (;;) {
+      const n = readSync(fd, pool, kept, pool.length - kept, null);
+      if (n === 0) return false;
+      const end = kept + n;
+      if (pool.subarray(0, end).indexOf(ENV_MARK) !== -1) return true;
+      kept = Math.min(ENV_MARK.length - 1, end);
+      pool.copy(pool, 0, end - kept, end);
+    }
+  } finally {
+    closeSync(fd);
   }
-  return false;
 }
 
 export interface EnvCheck {
@@ -87,7 +98,7 @@ export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
   const csv = (await suiteFormat(resolve(o.suite))) === 'csv';
   for (const b of o.index.batches) {
     const file = runPaths(o.runDir).batchFile(b.batch);
-    if (!(await mentionsEnv(file))) continue;
+    if (!mentionsEnv(file)) continue;
     for await (const { value } of readNdjson(createReadStream(file), { source: file })) {
       const rec = normalizeTestRecord(value as Record<string, unknown>, 0);
       if (!rec.enabled) continue;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ExitCode, FILE_MODE, REPORT_NAMES, runExitCode, runPaths, shellQuote, testsVerdict } from '@capi/core';
 import { type Claim, releaseStopped } from './claims.js';
 import { type Manifest, updateManifest } from './manifest.js';
+import type { MergeAhead } from './merge-ahead.js';
 import { isWorkerOf } from './process.js';
 import { countResults } from './results.js';
 import { toolBin } from './tools.js';
@@ -17,7 +18,12 @@ export interface FinishOptions {
   batches: string[];
   env: NodeJS.ProcessEnv;
   log: (t: string) => void;
+  /** The merge started ahead (merge-ahead.ts): told to go, or killed on a stop; none: one is started here. */
+  mergeAhead?: MergeAhead;
 }
+
+/** How long the run's merge may take before it is killed. */
+const MERGE_TIMEOUT_MS = 30 * 60_000;
 
 interface LoggedCommand {
   cmd: string;
@@ -57,12 +63,16 @@ async function verdictOf(runDir: string, o: FinishOptions, total: number): Promi
   o.log(
     `results: ${c.done}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}, teardown rows failed ${c.teardownFailed}`,
   );
-  const code = await runLogged(runDir, {
-    cmd: process.execPath,
-    args: [toolBin('merge', o.env), runDir, ...reportFlags(runDir)],
-    env: o.env,
-    timeoutMs: 30 * 60_000,
-  });
+  const ahead = (await o.mergeAhead?.go(MERGE_TIMEOUT_MS)) ?? 'not started';
+  const code =
+    ahead !== 'not started'
+      ? ahead
+      : await runLogged(runDir, {
+          cmd: process.execPath,
+          args: [toolBin('merge', o.env), runDir, ...reportFlags(runDir)],
+          env: o.env,
+          timeoutMs: MERGE_TIMEOUT_MS,
+        });
   // capi-merge itself replaces an earlier report set of the run (docs/capi-merge.md)
   if (code === 0 || code === 1) o.log(`capi-merge: report written to ${runPaths(runDir).report} (exit ${code})`);
   else o.log(`capi-merge could not write the report (exit ${code}): see above`);
@@ -84,6 +94,7 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<Finis
   const finished = new Date().toISOString();
   const { id } = o.manifest;
   if (o.stopSignal) {
+    o.mergeAhead?.cancel();
     // every worker has ended by now: their claims are released for the resume
     await releaseStopped(runDir, o.claims, (pid) => isWorkerOf(pid, id));
     const stopSignal = stopSignalOf(o.stopSignal);

@@ -39,6 +39,8 @@ export interface Supervision {
   onStop?: (() => void) | undefined;
   /** Processes started while the suite was split: a slot's first process, when there is one. */
   early: EarlyWorkers;
+  /** Called when every batch of the run is claimed (again and again: it acts once): the merge starts ahead. */
+  allClaimed?: (() => void) | undefined;
 }
 
 /** A claim written and remembered. */
@@ -127,8 +129,12 @@ async function fill(s: Supervision, slot: Slot): Promise<void> {
     if (!claim) {
       if (s.gaveUp || !worthClaimingAhead(s, slot)) return;
       claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom);
-      if (!claim) return;
+      if (!claim) {
+        s.allClaimed?.();
+        return;
+      }
       s.claims.set(claim.batch, { ...claim });
+      if (s.claims.size >= s.batches.length) s.allClaimed?.();
     }
     const w = workerOf(s, slot);
     claim.pid = w.pid;

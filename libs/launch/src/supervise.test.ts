@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type BatchIndex, batchName, runPaths } from '@capi/core';
+import { type BatchIndex, batchName, pidAlive, runPaths } from '@capi/core';
 import { createRun } from './create-run.js';
 import { superviseRun } from './supervise.js';
 
@@ -202,3 +202,63 @@ test('after a give-up the batch queued behind it does not start: its claim is re
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * A stand-in capi-merge that knows `--after-go`: writes its pid into the run folder, then
+ * writes `merged` on the go line; stdin ending first is exit 3 with nothing written.
+ */
+const AHEAD_MERGE = `
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+const run = process.argv[2];
+if (!process.argv.includes('--after-go')) process.exit(9);
+writeFileSync(run + '/merge-ahead.pid', String(process.pid));
+for await (const line of createInterface({ input: process.stdin }))
+  if (line === 'go') { writeFileSync(run + '/merged', 'yes'); process.exit(0); }
+process.exit(3);
+`;
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const exists = (path: string) =>
+  fsp.stat(path).then(
+    () => true,
+    () => false,
+  );
+
+for (const stopped of [false, true])
+  test(`the merge started ahead ${stopped ? 'is killed unread when the run is stopped' : 'runs on go, once every worker has ended'}`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'capi-merge-ahead-run-'));
+    try {
+      const merge = join(dir, 'ahead-merge.mjs');
+      writeFileSync(merge, AHEAD_MERGE);
+      // both batches are claimed at once (2 slots): the merge starts with the run
+      const { env, runDir } = await standInRun(dir, {
+        batches: 2,
+        size: 20,
+        parallel: 2,
+        mergeExit: 0,
+        env: { CAPI_MERGE_BIN: merge, FAKE_EXEC_DELAY_MS: '40' },
+      });
+      const running = superviseRun(runDir, { env });
+      await waitFor(() => exists(join(runDir, 'merge-ahead.pid')), 'the merge to start ahead');
+      assert.ok(!(await exists(join(runDir, 'merged'))), 'nothing merged while tests run');
+      const pid = Number(await readFile(join(runDir, 'merge-ahead.pid'), 'utf8'));
+      // the supervisor's own handler, as a SIGTERM would call it (no signal leaves this process)
+      if (stopped) process.emit('SIGTERM', 'SIGTERM');
+      const code = await running;
+      assert.equal(code, stopped ? 143 : 0);
+      assert.equal(await exists(join(runDir, 'merged')), !stopped);
+      await waitFor(async () => !pidAlive(pid), 'the merge process to be gone');
+      const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
+      assert.equal(end.state, stopped ? 'stopped' : 'completed');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });

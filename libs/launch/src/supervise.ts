@@ -16,8 +16,9 @@ import { updateControl } from './control-file.js';
 import { readBatchIndex } from './create-run.js';
 import { describeError } from './describe-error.js';
 import { type EarlyWorkers, NO_EARLY_WORKERS } from './early-workers.js';
-import { type FinishedRun, finishRun } from './finish.js';
+import { type FinishedRun, finishRun, reportFlags } from './finish.js';
 import { type Manifest, updateManifest } from './manifest.js';
+import { mergeAhead } from './merge-ahead.js';
 import { signal } from './process.js';
 import { superviseRemote } from './remote-run.js';
 import { runSlot, type Supervision } from './run-batch.js';
@@ -100,6 +101,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     shareWith: controlSharer(runDir, log),
     early: o.early ?? NO_EARLY_WORKERS,
   };
+  // started once every batch is claimed (run-batch.ts), told to go at the end (finish.ts)
+  const merge = mergeAhead(runDir, reportFlags(runDir), env);
+  ctx.allClaimed = () => merge.start();
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopSignal) return;
@@ -134,8 +138,11 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     );
     if (o.prepared) log(o.prepared);
     const remote = manifest.options.remote;
-    if (remote) slots = [superviseRemote(ctx, remote)];
-    else {
+    if (remote) {
+      // the remote workers claim through GNU parallel: the merge starts at the end
+      ctx.allClaimed = undefined;
+      slots = [superviseRemote(ctx, remote)];
+    } else {
       ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !ctx.claims.has(b)).length);
       await ctx.shareWith(ctx.busySlots);
       slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
@@ -144,7 +151,15 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     }
     await Promise.all(slots);
     const claimsNow = [...ctx.claims.values()];
-    end = await finishRun(runDir, { manifest, claims: claimsNow, stopSignal, batches: ctx.batches, env, log });
+    end = await finishRun(runDir, {
+      manifest,
+      claims: claimsNow,
+      stopSignal,
+      batches: ctx.batches,
+      env,
+      log,
+      mergeAhead: merge,
+    });
   } catch (err) {
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
     const why = describeError(err);
@@ -159,6 +174,8 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     log(`resume it once the cause is fixed: capi-launch --resume ${shellQuote(runDir)}`);
     throw new CapiError(`supervisor failed: ${why}`, ExitCode.cannotRun);
   } finally {
+    // a failure, or a stop: no merge follows (after one, it has ended and this does nothing)
+    merge.cancel();
     for (const s of signals) process.off(s, onSignal);
     if (readPidFile(runDir) === process.pid) await rm(runPaths(runDir).pidFile, { force: true });
   }

@@ -14,8 +14,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * In the npm package (scripts/build-package.mjs) this code sits in lib/ next to the bundled tools
- * (lib/capi-exec.js, ...); in the repository it is libs/launch/dist/tools.js, three folders
- * below the root that holds tools/capi-x/bin/capi-x.js.
+ * (lib/capi-exec.js, ...). In the repository it runs from capi-launch's own bundle,
+ * tools/capi-launch/dist/capi-launch.js (scripts/bundle-tool.mjs), or from tsc's
+ * libs/launch/dist/tools.js when a test imports it: either way three folders below the
+ * root that holds tools/capi-x/bin/capi-x.js, each bin running its tool's bundle.
  */
 export function toolBin(tool: ToolName, env: NodeJS.ProcessEnv = process.env): string {
   const override = env[`CAPI_${tool.toUpperCase()}_BIN`];

@@ -1,8 +1,18 @@
 import { setFlagsFromString } from 'node:v8';
-import { formatPassRate, paint, quietFlag, repeatedFlag, UsageError, useColor, verboseFlag } from '@capi/core';
+import {
+  ExitCode,
+  formatPassRate,
+  paint,
+  quietFlag,
+  repeatedFlag,
+  UsageError,
+  useColor,
+  verboseFlag,
+} from '@capi/core';
 import { decidedBy, type MergeOutcome, merge, ruleName, showTest } from '@capi/merge';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
+import { waitForGo } from './wait-for-go.js';
 
 export { info } from './info.js';
 
@@ -138,10 +148,22 @@ Examples:
     },
     quiet: quietFlag,
     verbose: verboseFlag,
+    'after-go': {
+      type: 'boolean',
+      description:
+        'internal: load, then read nothing until the line "go" on stdin (capi-launch starts its merge ahead)',
+    },
   },
   async run({ args, rawArgs }) {
     keepHeapSmall();
     const inputs = (args._ as string[]).map(String);
+    if (args['after-go']) {
+      // stdin is the go signal here, so it cannot be an input too
+      if (inputs.length === 0 || inputs.includes('-') || args.suite === '-')
+        throw new UsageError('--after-go reads stdin for its go line: name the inputs and the suite as files');
+      // no go: its launcher is gone or stopped the run; a silent exit 3 (wait-for-go.ts)
+      if (!(await waitForGo(process.stdin))) return ExitCode.cannotRun;
+    }
     if (inputs.length === 0 && process.stdin.isTTY)
       throw new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
     if (typeof args.show === 'string') {

@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { FILE_MODE, runPaths } from '@capi/core';
+import { toolBin } from './tools.js';
+
+/**
+ * The run's capi-merge, started ahead of the run's end (`capi-merge RUN … --after-go`):
+ * once every batch is claimed, so that node's start-up and the loading of the merge's
+ * code (some 0.2 s of CPU) overlap the last batches instead of following the last test.
+ * It reads nothing until `go`, which the supervisor writes once every worker has ended
+ * and the journals are counted; output goes to logs/capi.log, as a merge started at the
+ * end would. Its own process group, as the workers': a terminal's signal reaches the
+ * supervisor alone. If the supervisor dies, the merge's stdin ends and it exits having
+ * read nothing.
+ */
+export interface MergeAhead {
+  /** Starts the merge now, once (later calls do nothing). */
+  start(): void;
+  /**
+   * Lets the merge run and awaits it (killed past `timeoutMs`): its exit code, or
+   * `'not started'` when there is no merge waiting (never started, or it already ended:
+   * the caller runs one the ordinary way).
+   */
+  go(timeoutMs: number): Promise<number | null | 'not started'>;
+  /** The run does not end with a merge (stopped, failed): a waiting merge is killed, having read nothing. */
+  cancel(): void;
+}
+
+export function mergeAhead(runDir: string, args: string[], env: NodeJS.ProcessEnv): MergeAhead {
+  let child: ChildProcess | null = null;
+  let ended = false;
+  let cancelled = false;
+  let exited: Promise<number | null> = Promise.resolve(null);
+  return {
+    start() {
+      if (child || cancelled) return;
+      const fd = openSync(runPaths(runDir).mainLog, 'a', FILE_MODE);
+      try {
+        child = spawn(process.execPath, [toolBin('merge', env), runDir, ...args, '--after-go'], {
+          stdio: ['pipe', fd, fd],
+          env,
+          detached: true,
+        });
+      } catch {
+        return; // a head start only: the merge then starts at the end, and reports what fails there
+      } finally {
+        closeSync(fd);
+      }
+      const c = child;
+      c.stdin?.on('error', () => {});
+      exited = new Promise((resolve) => {
+        c.on('error', () => {
+          ended = true;
+          resolve(null);
+        });
+        c.on('exit', (code) => {
+          ended = true;
+          resolve(code);
+        });
+      });
+    },
+    async go(timeoutMs) {
+      const c = child;
+      if (!c || ended || cancelled || !c.stdin) return 'not started';
+      c.stdin.end('go\n');
+      const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel() {
+      cancelled = true;
+      // our own child, not yet reaped: its pid cannot have been reused
+      if (child && !ended) child.kill('SIGKILL');
+    },
+  };
+}
