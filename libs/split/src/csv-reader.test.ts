@@ -326,3 +326,24 @@ test('a kept cell does not keep the piece it was read from alive', () => {
   assert.equal(kept.length, 400);
   assert.ok(grown < 2 * 1024 * 1024, `heap grew by ${grown} bytes`);
 });
+
+test('a cell of a million quote pairs is not held as a million tiny strings while it is read', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const pieces = 128;
+  const piece = '""'.repeat(8 * 1024); // 16 Ki characters, 8 Ki pairs: a million pairs in all
+  const reader = new CsvReader('s.csv');
+  const rows: CsvRow[] = [];
+  reader.read('id,body\nq,"', rows);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let k = 0; k < pieces; k++) reader.read(piece, rows);
+  gc();
+  // the field so far: ~1 MB of text; one string per pair would be some 40 MB more
+  const grown = process.memoryUsage().heapUsed - before;
+  assert.ok(grown < 8 * 1024 * 1024, `heap grew by ${grown} bytes`);
+  reader.read('"\n', rows);
+  reader.end(rows);
+  assert.equal(rows.length, 2);
+  assert.equal(rows[1]?.cells[1], '"'.repeat(pieces * 8 * 1024));
+});

@@ -68,7 +68,19 @@ export class CsvReader {
     let i = 0;
     while (i < n) {
       if (this.mode === QUOTED) {
-        const q = s.indexOf('"', i);
+        let q = s.indexOf('"', i);
+        if (q !== -1 && q + 1 < n && s.charCodeAt(q + 1) === QUOTE_CODE) {
+          // Quote pairs are gathered per piece and joined once: appended one by one, a field
+          // of N pairs would be a chain of N tiny strings (a hostile 16 MB cell: ~400 MB).
+          const parts: string[] = [];
+          do {
+            parts.push(s.slice(i, q + 1));
+            i = q + 2;
+            q = s.indexOf('"', i);
+          } while (q !== -1 && q + 1 < n && s.charCodeAt(q + 1) === QUOTE_CODE);
+          this.field += parts.join('');
+          continue;
+        }
         if (q === -1) {
           this.field += s.slice(i);
           return n;
@@ -82,11 +94,6 @@ export class CsvReader {
           return n;
         }
         const next = s.charCodeAt(q + 1);
-        if (next === QUOTE_CODE) {
-          this.field += s.slice(i, q + 1);
-          i = q + 2;
-          continue;
-        }
         if (next === COMMA) {
           const cell = this.field + s.slice(i, q);
           this.newlines += countLf(cell);
