@@ -10,7 +10,7 @@ import { mergeAhead } from './merge-ahead.js';
 
 /**
  * A stand-in capi-merge: writes its pid and argv, then waits for `go` on stdin (writes
- * `merged`, exit 7); stdin ending first is exit 5.
+ * `merged`, exit 7; with STAND_IN_SLOW, a minute later); stdin ending first is exit 5.
  */
 const STAND_IN = `
 import { writeFileSync } from 'node:fs';
@@ -19,7 +19,11 @@ const dir = process.argv[2];
 writeFileSync(dir + '/argv.json', JSON.stringify(process.argv.slice(2)));
 writeFileSync(dir + '/pid', String(process.pid));
 for await (const line of createInterface({ input: process.stdin }))
-  if (line === 'go') { writeFileSync(dir + '/merged', 'yes'); process.exit(7); }
+  if (line === 'go') {
+    if (process.env.STAND_IN_SLOW) await new Promise((r) => setTimeout(r, 60_000));
+    writeFileSync(dir + '/merged', 'yes');
+    process.exit(7);
+  }
 process.exit(5);
 `;
 
@@ -82,6 +86,41 @@ test('cancel (a stopped or failed run): the waiting merge is killed, having merg
     await until(() => !pidAlive(pid), 'the merge to be gone');
     assert.ok(!existsSync(join(dir, 'merged')));
     assert.equal(await m.go(10_000), 'not started');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("killed by a signal not the run's just before the go (its exit not seen yet): go says not started, so an ordinary merge follows", async () => {
+  const { dir, env } = await setUp();
+  try {
+    const m = mergeAhead(dir, [], env);
+    m.start();
+    await until(() => existsSync(join(dir, 'pid')), 'the stand-in to start');
+    // as the OOM killer would: no turn of the event loop between the kill and the go
+    process.kill(Number(await readFile(join(dir, 'pid'), 'utf8')), 'SIGKILL');
+    assert.equal(await m.go(10_000), 'not started');
+    assert.ok(!existsSync(join(dir, 'merged')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a Ctrl-C while the merge runs reaches it (its own process group would not); before the go it does nothing', async () => {
+  const { dir, env } = await setUp();
+  try {
+    const m = mergeAhead(dir, [], { ...env, STAND_IN_SLOW: '1' });
+    m.start();
+    await until(() => existsSync(join(dir, 'pid')), 'the stand-in to start');
+    const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
+    m.interrupt('SIGINT'); // not told to go yet: a stop cancels it instead (finish.ts)
+    await sleep(200);
+    assert.ok(pidAlive(pid), 'a merge not told to go is left to cancel()');
+    const going = m.go(120_000);
+    await sleep(200);
+    m.interrupt('SIGINT');
+    assert.equal(await going, null, 'ended by the SIGINT, not after its minute');
+    assert.ok(!existsSync(join(dir, 'merged')));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

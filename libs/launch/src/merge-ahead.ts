@@ -18,18 +18,25 @@ export interface MergeAhead {
   start(): void;
   /**
    * Lets the merge run and awaits it (killed past `timeoutMs`): its exit code, or
-   * `'not started'` when there is no merge waiting (never started, or it already ended:
-   * the caller runs one the ordinary way).
+   * `'not started'` when there is no merge waiting (never started, it already ended, or a
+   * signal not the run's ended it: the caller runs one the ordinary way).
    */
   go(timeoutMs: number): Promise<number | null | 'not started'>;
   /** The run does not end with a merge (stopped, failed): a waiting merge is killed, having read nothing. */
   cancel(): void;
+  /**
+   * A terminal's signal (SIGINT, SIGHUP) reached the supervisor: a merge already told to go
+   * gets it too, as a merge in the supervisor's own process group would.
+   */
+  interrupt(sig: NodeJS.Signals): void;
 }
 
 export function mergeAhead(runDir: string, args: string[], env: NodeJS.ProcessEnv): MergeAhead {
   let child: ChildProcess | null = null;
   let ended = false;
   let cancelled = false;
+  let told = false;
+  let interrupted = false;
   let exited: Promise<number | null> = Promise.resolve(null);
   return {
     start() {
@@ -62,10 +69,20 @@ export function mergeAhead(runDir: string, args: string[], env: NodeJS.ProcessEn
     async go(timeoutMs) {
       const c = child;
       if (!c || ended || cancelled || !c.stdin) return 'not started';
+      told = true;
       c.stdin.end('go\n');
-      const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        c.kill('SIGKILL');
+      }, timeoutMs);
       try {
-        return await exited;
+        const code = await exited;
+        // Ended by a signal not ours (the OOM killer, say, just before the go, its exit not yet
+        // seen): it wrote no report (capi-merge puts its reports in place whole), so the caller
+        // starts one the ordinary way.
+        if (code === null && !timedOut && !interrupted) return 'not started';
+        return code;
       } finally {
         clearTimeout(timer);
       }
@@ -74,6 +91,11 @@ export function mergeAhead(runDir: string, args: string[], env: NodeJS.ProcessEn
       cancelled = true;
       // our own child, not yet reaped: its pid cannot have been reused
       if (child && !ended) child.kill('SIGKILL');
+    },
+    interrupt(sig) {
+      if (!child || ended || !told) return;
+      interrupted = true;
+      child.kill(sig);
     },
   };
 }

@@ -244,7 +244,9 @@ for (const stopped of [false, true])
         size: 20,
         parallel: 2,
         mergeExit: 0,
-        env: { CAPI_MERGE_BIN: merge, FAKE_EXEC_DELAY_MS: '40' },
+        // stopped: tests slow enough (20 x 0.5 s) that the run cannot end, and tell the merge
+        // to go, before a slow machine has started it and the test has sent its SIGTERM
+        env: { CAPI_MERGE_BIN: merge, FAKE_EXEC_DELAY_MS: stopped ? '500' : '40' },
       });
       const running = superviseRun(runDir, { env });
       await waitFor(() => exists(join(runDir, 'merge-ahead.pid')), 'the merge to start ahead');

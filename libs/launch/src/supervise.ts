@@ -108,6 +108,8 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopSignal) return;
     stopSignal = sig;
+    // the merge has its own process group: a Ctrl-C or a closed terminal would not reach it
+    if (sig !== 'SIGTERM') merge.interrupt(sig);
     // Already stopping its workers (a failure): a second SIGTERM would make capi-exec quit at once.
     if (ctx.stopping) return;
     ctx.stopping = true;
