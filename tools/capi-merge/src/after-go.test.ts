@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { binPath, killAll, runTool, tempDir, testEnv } from '@capi/testkit';
@@ -19,14 +20,39 @@ after(async () => {
   await tmp.cleanup();
 });
 
-const run = (name: string) =>
+const bothPassed = lines([result('G1', 'passed', 0), result('G2', 'passed', 1)]);
+const run = (name: string, results = bothPassed) =>
   writeRun(join(tmp.path, name), {
     batches: { batch_0001: ['G1', 'G2'].map((id) => testRecord(id)) },
-    results: { 'batch_0001.ndjson': lines([result('G1', 'passed', 0), result('G2', 'passed', 1)]) },
+    results: { 'batch_0001.ndjson': results },
   });
 
-test('--after-go: nothing is written before the go line; after it, the merge as without the flag', async () => {
-  const dir = await run('go');
+/** user + system CPU ticks of a process, from /proc (Linux). */
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Waits (bounded) until the child has loaded and sits idle: its CPU time unchanged over
+ * four polls. A merge that did not wait for the go line would have read the run by then.
+ */
+async function idle(child: ChildProcess): Promise<void> {
+  let last = -1;
+  let still = 0;
+  for (let i = 0; i < 300 && still < 4; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (child.exitCode !== null) return;
+    const now = await cpuTicks(child.pid as number);
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+}
+
+test('--after-go: nothing is read or written before the go line; after it, the merge as without the flag', async () => {
+  // G2's result comes only after the merge has loaded and waits: it must be in the report
+  const dir = await run('go', lines([result('G1', 'passed', 0)]));
   const child = spawn(process.execPath, [binPath('capi-merge'), dir, '--after-go'], {
     env: testEnv(),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -39,14 +65,14 @@ test('--after-go: nothing is written before the go line; after it, the merge as 
   child.stdout.resume();
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const closed = once(child, 'close');
-  // it has started and waits: still no report/ after it had time to load (nothing to poll for)
   await once(child, 'spawn');
-  await new Promise((r) => setTimeout(r, 1500));
+  await idle(child);
   assert.equal(child.exitCode, null, 'it waits for the go line');
   assert.deepEqual(
     (await listDir(dir)).filter((f) => f === 'report'),
     [],
   );
+  await writeFile(join(dir, 'results', 'batch_0001.ndjson'), bothPassed);
   child.stdin.end('go\n');
   const [code] = await closed;
   clearTimeout(timer);
