@@ -79,7 +79,7 @@ export class CsvReader {
             q = s.indexOf('"', i);
           } while (q !== -1 && q + 1 < n && s.charCodeAt(q + 1) === QUOTE_CODE);
           this.field += parts.join('');
-          continue;
+          // q is the next quote that is not a pair (or none): read on from it below
         }
         if (q === -1) {
           this.field += s.slice(i);
