@@ -135,7 +135,7 @@ export class Spool {
       const failure = err ?? (off + n < len ? new Error('the spool file took no more bytes') : null);
       if (failure && this.failed === null) this.failed = failure;
       this.inFlight.splice(this.inFlight.indexOf(job), 1);
-      if (job.buf.length === WRITE_BUFFER && this.spare.length === 0) this.spare.push(job.buf);
+      if (job.buf.length === WRITE_BUFFER && this.spare.length < MAX_IN_FLIGHT) this.spare.push(job.buf);
       // closed while this was being written: the descriptor is closed once nothing writes to it
       if (this.closing && this.inFlight.length === 0) this.closeNow();
     });
