@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import {
   DONE,
@@ -15,6 +15,7 @@ import {
   STOP,
   WAIT_MS,
   WAITING,
+  writeBytes,
 } from './batch-files.js';
 
 /**
@@ -28,10 +29,6 @@ import {
  * thread writes the slot's bytes and marks it done. A slot is a piece of one file: the
  * file's path first when the piece starts a file, and a flag when it ends one.
  */
-function writeBytes(fd: number, bytes: Buffer, start: number, end: number): void {
-  for (let off = start; off < end; ) off += writeSync(fd, bytes, off, end - off);
-}
-
 function failure(err: unknown, path: string | null): PieceFailure {
   const e = err as NodeJS.ErrnoException;
   const out: PieceFailure = { message: e instanceof Error ? e.message : String(err) };

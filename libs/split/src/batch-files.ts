@@ -69,7 +69,12 @@ export function writeText(fd: number, text: string): void {
   const written = writeSync(fd, text);
   if (written === Buffer.byteLength(text)) return;
   const bytes = Buffer.from(text);
-  for (let off = written; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+  writeBytes(fd, bytes, written, bytes.length);
+}
+
+/** Writes bytes[start, end) whole: a short write goes on from where it stopped (the file thread's too). */
+export function writeBytes(fd: number, bytes: Buffer, start: number, end: number): void {
+  for (let off = start; off < end; ) off += writeSync(fd, bytes, off, end - off);
 }
 
 const FILES_HERE = 16;
