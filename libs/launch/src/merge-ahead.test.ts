@@ -91,37 +91,39 @@ test('cancel (a stopped or failed run): the waiting merge is killed, having merg
   }
 });
 
-test("killed by a signal not the run's just before the go (its exit not seen yet): go says not started, so an ordinary merge follows", async () => {
-  const { dir, env } = await setUp();
-  try {
-    const m = mergeAhead(dir, [], env);
-    m.start();
-    await until(() => existsSync(join(dir, 'pid')), 'the stand-in to start');
-    // as the OOM killer would: no turn of the event loop between the kill and the go
-    process.kill(Number(await readFile(join(dir, 'pid'), 'utf8')), 'SIGKILL');
-    assert.equal(await m.go(10_000), 'not started');
-    assert.ok(!existsSync(join(dir, 'merged')));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+for (const sig of ['SIGKILL', 'SIGTERM'] as const)
+  test(`killed by ${sig}, not the run's, just before the go (its exit not seen yet): go says not started, so an ordinary merge follows`, async () => {
+    const { dir, env } = await setUp();
+    try {
+      const m = mergeAhead(dir, [], env);
+      m.start();
+      await until(() => existsSync(join(dir, 'pid')), 'the stand-in to start');
+      // as the OOM killer would: no turn of the event loop between the kill and the go
+      process.kill(Number(await readFile(join(dir, 'pid'), 'utf8')), sig);
+      assert.equal(await m.go(10_000), 'not started');
+      assert.ok(!existsSync(join(dir, 'merged')));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
-test('a Ctrl-C while the merge runs reaches it (its own process group would not); before the go it does nothing', async () => {
-  const { dir, env } = await setUp();
-  try {
-    const m = mergeAhead(dir, [], { ...env, STAND_IN_SLOW: '1' });
-    m.start();
-    await until(() => existsSync(join(dir, 'pid')), 'the stand-in to start');
-    const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
-    m.interrupt('SIGINT'); // not told to go yet: a stop cancels it instead (finish.ts)
-    await sleep(200);
-    assert.ok(pidAlive(pid), 'a merge not told to go is left to cancel()');
-    const going = m.go(120_000);
-    await sleep(200);
-    m.interrupt('SIGINT');
-    assert.equal(await going, null, 'ended by the SIGINT, not after its minute');
-    assert.ok(!existsSync(join(dir, 'merged')));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+for (const sig of ['SIGINT', 'SIGHUP'] as const)
+  test(`a terminal's ${sig} while the merge runs reaches it (its own process group would not); before the go it does nothing`, async () => {
+    const { dir, env } = await setUp();
+    try {
+      const m = mergeAhead(dir, [], { ...env, STAND_IN_SLOW: '1' });
+      m.start();
+      await until(() => existsSync(join(dir, 'pid')), 'the stand-in to start');
+      const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
+      m.interrupt(sig); // not told to go yet: a stop cancels it instead (finish.ts)
+      await sleep(200);
+      assert.ok(pidAlive(pid), 'a merge not told to go is left to cancel()');
+      const going = m.go(120_000);
+      await sleep(200);
+      m.interrupt(sig);
+      assert.equal(await going, null, `ended by the ${sig}, not after its minute`);
+      assert.ok(!existsSync(join(dir, 'merged')));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
