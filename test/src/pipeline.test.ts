@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
@@ -71,4 +71,34 @@ test('shards agree across tools: capi-split --shard and capi-exec --shard pick t
     [...seen.values()].every((n) => n === 1),
     'an id landed in two shards',
   );
+});
+
+test('capi-merge --suite reads a suite CSV as capi-split does: the CSV and its split records give the same report', async () => {
+  // quoted cells with commas and line breaks, tags repeated and spaced, enabled words in any
+  // case, a setup row, flows, a name with spaces around it, CRLF line ends, a BOM
+  await writeFile(
+    join(tmp.path, 'same.csv'),
+    '\uFEFFID,Name,URL,Tags,Enabled,Flow,Phase\r\n' +
+      'S0,"setup, first",/login,boot,,,Setup\r\n' +
+      'A1," spaced ",/a," smoke;smoke ; slow",YES,f1,\r\n' +
+      'A2,"two\r\nlines",/b,,no,f1,test\r\n' +
+      '\r\n' +
+      'B1,,/c,;;,Off,,\r\n' +
+      'B2,b2,/d,x;y;x,1, f2 ,\r\n',
+  );
+  const split = await bash(`${bin('capi-split')} same.csv > same.ndjson`);
+  assert.equal(split.code, 0, split.stderr);
+  const fromCsv = await bash(`${bin('capi-merge')} /dev/null --suite same.csv --output-json -`);
+  const fromRecords = await bash(`${bin('capi-merge')} /dev/null --suite same.ndjson --output-json -`);
+  assert.equal(fromCsv.code, 1, fromCsv.stderr);
+  assert.equal(fromRecords.code, 1, fromRecords.stderr);
+  const tests = (r: { stdout: string }) => JSON.parse(r.stdout).tests;
+  assert.deepEqual(tests(fromCsv), tests(fromRecords));
+  assert.deepEqual(
+    tests(fromCsv).map((t: { id: string; status: string }) => `${t.id}:${t.status}`),
+    // the setup row is no test of the report (it has its own block): its phase was read
+    ['A1:missing', 'A2:skipped', 'B1:skipped', 'B2:missing'],
+  );
+  const a1 = tests(fromCsv)[0];
+  assert.deepEqual([a1.name, a1.tags], [' spaced ', ['smoke', 'slow']]);
 });

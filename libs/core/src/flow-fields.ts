@@ -154,6 +154,27 @@ export function phaseValue(text: string): Phase | null {
   throw new ValueError(`unknown phase ${JSON.stringify(text.trim())} (expected setup, test or teardown)`);
 }
 
+/**
+ * A suite row's `flow` and `phase` cells together, as capi-split and capi-merge read them:
+ * a setup or teardown row runs in every process, so it belongs to no flow. Throws a
+ * ValueError naming the cell at fault.
+ */
+export function flowPhaseValue(flowText: string, phaseText: string): { flow: string | null; phase: Phase | null } {
+  let phase: Phase | null;
+  try {
+    phase = phaseValue(phaseText);
+  } catch (err) {
+    throw err instanceof ValueError ? new ValueError(err.message, 'phase') : err;
+  }
+  const flow = flowValue(flowText);
+  if (flow !== null && phase !== null)
+    throw new ValueError(
+      `a ${phase} row belongs to no flow (it runs in every process); give phase or flow, not both`,
+      'flow',
+    );
+  return { flow, phase };
+}
+
 /** A `flow` cell: trimmed, empty is none. */
 export function flowValue(text: string): string | null {
   const f = text.trim();

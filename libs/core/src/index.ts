@@ -11,6 +11,8 @@ export {
 export { cleanText, plainLine } from './clean-text.js';
 export { type AnyCommand, checkArgv, intFlag, quietFlag, repeatedFlag, runTool, verboseFlag } from './cli.js';
 export { isCredentialName } from './credential-name.js';
+export { CsvReader, type CsvRow } from './csv-reader.js';
+export { csvRows } from './csv-rows.js';
 export { editDistance } from './edit-distance.js';
 export {
   describeEnvProblem,
@@ -32,6 +34,7 @@ export {
   captureCellValue,
   captureNameProblem,
   capturesProblem,
+  flowPhaseValue,
   flowValue,
   type JsonStep,
   PHASES,
@@ -143,13 +146,16 @@ export {
   type TestCounts,
   testCountsOf,
 } from './test-counts.js';
+export { utf8Chunks } from './utf8-chunks.js';
 export {
   bodyValue,
+  enabledValue,
   jsonTextValue,
   methodValue,
   millisValue,
   normalizeTestRecord,
   statusValue,
+  tagsCellValue,
   tagsValue,
   templatedJson,
   ValueError,

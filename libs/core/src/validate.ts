@@ -10,7 +10,11 @@ import { jsonLimitProblem, regexLimitProblem } from './suite-limits.js';
  * field (`expect.status`).
  */
 export class ValueError extends Error {
-  constructor(message: string) {
+  /** `field`: the column at fault when a rule reads more than one (flow and phase). */
+  constructor(
+    message: string,
+    readonly field: string | null = null,
+  ) {
     super(message);
     this.name = 'ValueError';
   }
@@ -95,6 +99,22 @@ export function millisValue(value: string | number | null): number | null {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
     throw new ValueError(`must be a whole number of milliseconds (got ${JSON.stringify(text)})`);
   return n;
+}
+
+const ENABLED: Record<string, boolean> = { yes: true, true: true, '1': true, on: true };
+const DISABLED: Record<string, boolean> = { no: true, false: true, '0': true, off: true };
+
+/** An `enabled` cell, in any case and trimmed: empty is enabled; yes/no, true/false, 1/0, on/off. */
+export function enabledValue(text: string): boolean {
+  const word = text.trim().toLowerCase();
+  if (word === '' || ENABLED[word]) return true;
+  if (DISABLED[word]) return false;
+  throw new ValueError(`expected yes/no, true/false, 1/0 or on/off (got ${JSON.stringify(text)})`);
+}
+
+/** A `tags` cell: split on `;`, as tagsValue keeps them. */
+export function tagsCellValue(text: string): string[] {
+  return text ? tagsValue(text.split(';')) : [];
 }
 
 /** Tags trimmed, empty and repeated ones dropped, in their first order. */

@@ -100,3 +100,66 @@ test("a run folder's batch file: every record with its batch and line; blank lin
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+async function expected(text: string, label = 'suite.csv') {
+  const out: unknown[] = [];
+  for await (const t of readSuite(
+    (async function* () {
+      yield Buffer.from(text);
+    })(),
+    label,
+  ))
+    out.push([t.id, t.name, t.tags, t.enabled, t.flow, t.phase]);
+  return out;
+}
+
+test('a suite CSV is read with the cell rules capi-split uses: tags, enabled, flow, phase, name', async () => {
+  assert.deepEqual(
+    await expected(
+      'ID, Name ,url,TAGS,enabled,flow,phase\n' +
+        'A, spaced ,/a, smoke ; smoke;;slow ,YES,,\n' +
+        'B,,/b,,Off, f1 ,\n' +
+        'C,c,/c,,0,,Setup\n' +
+        'D,d,/d,,on,,test\n',
+    ),
+    [
+      // the name as written, tags trimmed and each once, as capi-split's records have them
+      ['A', ' spaced ', ['smoke', 'slow'], true, null, null],
+      ['B', 'B', [], false, 'f1', null],
+      ['C', 'c', [], false, null, 'setup'],
+      ['D', 'd', [], true, null, null],
+    ],
+  );
+});
+
+test('a suite CSV that capi-split refuses is refused, naming the file, line and field', async () => {
+  const refused = async (text: string, message: RegExp) =>
+    assert.rejects(expected(text), (err: Error) => {
+      assert.match(err.message, message);
+      return true;
+    });
+  await refused('id,enabled\nA,yes\nB,maybe\n', /^suite\.csv:3: field "enabled": expected yes\/no/);
+  await refused('id,phase\nA,\nB,warmup\n', /^suite\.csv:3: field "phase": unknown phase "warmup"/);
+  await refused('id,flow,phase\nA,f,setup\n', /^suite\.csv:2: field "flow": a setup row belongs to no flow/);
+  // a row of another length than the header (csv-parse's strict mode said so in its own words)
+  await refused('id,name\nA,a\nB,b,extra\n', /^suite\.csv:3: row has 3 cells, the header has 2$/);
+  await refused('id,name,ID\nA,a,b\n', /^suite\.csv:1: header: column "ID" named twice \(columns 1 and 3\)$/);
+  await refused('name\nA\n', /^suite\.csv:1: field "id": the suite has no id column$/);
+  await refused('id,name\n ,a\n', /^suite\.csv:2: field "id": empty$/);
+  // lines are counted through quoted line breaks and blank rows, as capi-split counts them
+  await refused('id,name\n"A","two\nlines"\n\nB,"x"y\n', /^suite\.csv:5: malformed CSV: a quote inside an unquoted/);
+  await refused('id,name\nA,"never closed\n', /^suite\.csv:2: unterminated quote/);
+  const badByte = async () => {
+    for await (const _ of readSuite(
+      (async function* () {
+        yield Buffer.from('id,name\nA,a\nB,');
+        yield Buffer.from([0xff, 0x0a]);
+      })(),
+      'suite.csv',
+    ));
+  };
+  await assert.rejects(badByte(), (err: Error) => {
+    assert.match(err.message, /^suite\.csv:3: not UTF-8: invalid byte 0xff/);
+    return true;
+  });
+});

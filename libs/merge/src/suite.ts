@@ -1,7 +1,15 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { InputError, isErrnoException, readNdjson, sniffSuite, validateTestRecord } from '@capi/core';
-import { parse } from 'csv-parse';
+import {
+  csvRows,
+  enabledValue,
+  flowPhaseValue,
+  InputError,
+  readNdjson,
+  sniffSuite,
+  tagsCellValue,
+  utf8Chunks,
+  ValueError,
+  validateTestRecord,
+} from '@capi/core';
 import type { ExpectedTest } from './merge-state.js';
 import { readLineBytes, withFile } from './read-results.js';
 
@@ -76,51 +84,79 @@ function expectedOf(value: unknown, label: string, line: number, batch: string |
   };
 }
 
-const DISABLED = new Set(['no', 'false', '0', 'off']);
+/** Where the columns capi-merge reads sit in a suite CSV row (-1: absent). */
+interface SuiteColumns {
+  id: number;
+  name: number;
+  tags: number;
+  enabled: number;
+  flow: number;
+  phase: number;
+  width: number;
+}
 
+/**
+ * The suite CSV, read as capi-split reads it: core's reader (csv-reader.ts, the same quoting,
+ * line counting and UTF-8 check) and core's cell rules for the columns the reports use
+ * (tags, enabled, flow and phase), so a suite capi-split refuses is refused here too and one
+ * it splits is read alike. Only the columns capi-merge needs are looked at.
+ */
 async function* suiteCsv(input: AsyncIterable<Buffer>, label: string): AsyncGenerator<ExpectedTest> {
-  const parser = parse({
-    columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
-    info: true,
-    bom: true,
-    skip_empty_lines: true,
-  });
-  // pipeline, not pipe: an error reading the input must reach the loop below, not become
-  // an unhandled 'error' event.
-  pipeline(Readable.from(input), parser).catch(() => {});
-  let checked = false;
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{
-      record: Record<string, string>;
-      info: { lines: number };
-    }>) {
-      if (!checked && !('id' in record)) throw new InputError(label, 1, 'field "id": the suite has no id column');
-      checked = true;
-      const id = record.id?.trim() ?? '';
-      if (id === '') throw new InputError(label, info.lines, 'field "id": empty');
-      const tags = (record.tags ?? '')
-        .split(';')
-        .map((t) => t.trim())
-        .filter(Boolean);
-      const enabled = !DISABLED.has((record.enabled ?? '').trim().toLowerCase());
-      const phase = (record.phase ?? '').trim().toLowerCase();
-      yield {
-        id,
-        name: record.name?.trim() || id,
-        tags,
-        enabled,
-        batch: null,
-        flow: record.flow?.trim() || null,
-        phase: phase === 'setup' || phase === 'teardown' ? phase : null,
-      };
+  let columns: SuiteColumns | null = null;
+  for await (const rows of csvRows(utf8Chunks(input, label), label))
+    for (const { cells, line } of rows) {
+      if (columns === null) columns = suiteColumns(cells, label, line);
+      else yield expectedOfRow(cells, line, columns, label);
     }
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    // csv-parse's own errors have CSV_ codes; anything else is a read error, not bad input.
-    if (isErrnoException(err) && !err.code?.startsWith('CSV_')) throw err;
-    const e = err as Error & { lines?: number };
-    throw new InputError(label, e.lines, `malformed CSV: ${e.message}`);
-  } finally {
-    parser.destroy();
-  }
+}
+
+function suiteColumns(cells: string[], label: string, line: number): SuiteColumns {
+  const seen = new Map<string, number>();
+  cells.forEach((cell, index) => {
+    const name = cell.trim();
+    const key = name.toLowerCase();
+    const first = seen.get(key);
+    // as capi-split: the second of two columns would silently win
+    if (first !== undefined && name !== '')
+      throw new InputError(label, line, `header: column "${name}" named twice (columns ${first + 1} and ${index + 1})`);
+    seen.set(key, index);
+  });
+  if (!seen.has('id')) throw new InputError(label, line, 'field "id": the suite has no id column');
+  const at = (name: string) => seen.get(name) ?? -1;
+  return {
+    id: at('id'),
+    name: at('name'),
+    tags: at('tags'),
+    enabled: at('enabled'),
+    flow: at('flow'),
+    phase: at('phase'),
+    width: cells.length,
+  };
+}
+
+function expectedOfRow(cells: string[], line: number, at: SuiteColumns, label: string): ExpectedTest {
+  if (cells.length !== at.width)
+    throw new InputError(label, line, `row has ${cells.length} cells, the header has ${at.width}`);
+  const cell = (i: number) => (i < 0 ? '' : (cells[i] ?? ''));
+  const id = cell(at.id).trim();
+  if (id === '') throw new InputError(label, line, 'field "id": empty');
+  const value = <T>(field: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof ValueError) throw new InputError(label, line, `field "${err.field ?? field}": ${err.message}`);
+      throw err;
+    }
+  };
+  const { flow, phase } = value('flow', () => flowPhaseValue(cell(at.flow), cell(at.phase)));
+  return {
+    id,
+    // as capi-split's records: the name as written, the id when there is none
+    name: cell(at.name) || id,
+    tags: tagsCellValue(cell(at.tags)),
+    enabled: value('enabled', () => enabledValue(cell(at.enabled))),
+    batch: null,
+    flow,
+    phase,
+  };
 }

@@ -2,15 +2,15 @@ import {
   bodyValue,
   type Capture,
   captureCellValue,
-  flowValue,
+  enabledValue,
+  flowPhaseValue,
   type HttpMethod,
   jsonTextValue,
   methodValue,
   millisValue,
   type Phase,
-  phaseValue,
   statusValue,
-  tagsValue,
+  tagsCellValue,
   templatedJson,
   ValueError,
 } from '@capi/core';
@@ -36,7 +36,7 @@ function inColumn<T>(field: string, parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    if (err instanceof ValueError) throw new FieldError(field, err.message);
+    if (err instanceof ValueError) throw new FieldError(err.field ?? field, err.message);
     throw err;
   }
 }
@@ -52,18 +52,12 @@ export function parseWholeNumber(field: string, cell: string | undefined): numbe
   return inColumn(field, () => millisValue(cell ?? ''));
 }
 
-const ENABLED: Record<string, boolean> = { yes: true, true: true, '1': true, on: true };
-const DISABLED: Record<string, boolean> = { no: true, false: true, '0': true, off: true };
-
 export function parseEnabled(cell: string | undefined): boolean {
-  const text = (cell ?? '').trim().toLowerCase();
-  if (text === '' || ENABLED[text]) return true;
-  if (DISABLED[text]) return false;
-  throw new FieldError('enabled', `expected yes/no, true/false, 1/0 or on/off (got ${JSON.stringify(cell)})`);
+  return inColumn('enabled', () => enabledValue(cell ?? ''));
 }
 
 export function parseTags(cell: string | undefined): string[] {
-  return cell ? tagsValue(cell.split(';')) : [];
+  return tagsCellValue(cell ?? '');
 }
 
 /** `200`, `2xx`, `200,201,204`, `2xx,404`; empty means `2xx`. */
@@ -99,12 +93,5 @@ export function parseFlowPhase(
   flowCell: string | undefined,
   phaseCell: string | undefined,
 ): { flow: string | null; phase: Phase | null } {
-  const phase = inColumn('phase', () => phaseValue(phaseCell ?? ''));
-  const flow = flowValue(flowCell ?? '');
-  if (flow !== null && phase !== null)
-    throw new FieldError(
-      'flow',
-      `a ${phase} row belongs to no flow (it runs in every process); give phase or flow, not both`,
-    );
-  return { flow, phase };
+  return inColumn('flow', () => flowPhaseValue(flowCell ?? '', phaseCell ?? ''));
 }

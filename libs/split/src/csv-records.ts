@@ -1,6 +1,5 @@
-import { InputError } from '@capi/core';
+import { csvRows, InputError } from '@capi/core';
 import { mapColumns } from './columns.js';
-import { csvRows } from './csv-rows.js';
 import { flowScope } from './flow-scope.js';
 import { type RowOutcome, type RowPlace, rowOutcome } from './row-outcome.js';
 import { type RowConverter, rowConverter } from './row-to-record.js';

@@ -1,4 +1,4 @@
-import { InputError } from '@capi/core';
+import { InputError } from './errors.js';
 
 /** One CSV record and the line it starts on (1 = the first line of the file). */
 export interface CsvRow {
@@ -7,7 +7,8 @@ export interface CsvRow {
 }
 
 /**
- * capi-split's own CSV reader: text in pieces (cut anywhere) → rows. It reads exactly what
+ * The suite CSV reader (capi-split's, and capi-merge's `--suite x.csv`, so both read a suite
+ * alike): text in pieces (cut anywhere) → rows. It reads exactly what
  * csv-parse 7 read with `{ relax_column_count: true }` and nothing else set (the
  * differential test in csv-reader.test.ts holds it to that), because that is the format
  * people's suites were checked against:

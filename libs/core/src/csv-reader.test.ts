@@ -4,10 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { InputError } from '@capi/core';
 import { CsvError, type Parser, parse } from 'csv-parse';
 import { CsvReader, type CsvRow } from './csv-reader.js';
 import { csvRows } from './csv-rows.js';
+import { InputError } from './errors.js';
 import { utf8Chunks } from './utf8-chunks.js';
 
 // ---------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 import { isUtf8 } from 'node:buffer';
-import { InputError } from '@capi/core';
-import type { SuiteBytes } from './options.js';
+import { InputError } from './errors.js';
 
 /**
  * Passes byte chunks on once they are known to be UTF-8, without a leading BOM. A
  * character cut in two by a chunk boundary is carried into the next chunk. Lines are
  * counted so that a bad byte is reported on its own line.
  */
-export async function* utf8Chunks(input: SuiteBytes, source: string): AsyncGenerator<Buffer> {
+export async function* utf8Chunks(
+  input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+  source: string,
+): AsyncGenerator<Buffer> {
   let carry: Buffer = Buffer.alloc(0);
   let linesBefore = 0;
   let first = true;
