@@ -41,6 +41,12 @@ export interface Supervision {
   early: EarlyWorkers;
   /** Called when every batch of the run is claimed (again and again: it acts once): the merge starts ahead. */
   allClaimed?: (() => void) | undefined;
+  /**
+   * The ends of the slots' processes, each told to end (its stdin closed) once its slot is
+   * out of batches: a slot returns when its batches have answered, and the supervisor
+   * awaits these before it writes the run's end (finish.ts).
+   */
+  ending: Promise<WorkerExit>[];
 }
 
 /** A claim written and remembered. */
@@ -126,20 +132,31 @@ async function fill(s: Supervision, slot: Slot): Promise<void> {
       continue;
     }
     let claim = again?.claim ?? null;
+    // a new claim is created holding its process's pid (one write): the process comes first
+    let written = false;
     if (!claim) {
       if (s.gaveUp || !worthClaimingAhead(s, slot)) return;
-      claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom);
+      // this supervisor is claims/'s only writer: none left to claim, no process to start for one
+      if (s.claims.size >= s.batches.length) {
+        s.allClaimed?.();
+        return;
+      }
+      const pid = workerOf(s, slot).pid;
+      claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom, pid);
       if (!claim) {
         s.allClaimed?.();
         return;
       }
+      written = true;
       s.claims.set(claim.batch, { ...claim });
       if (s.claims.size >= s.batches.length) s.allClaimed?.();
     }
+    // the process may have died while the claim was written: its batch goes to a fresh one
     const w = workerOf(s, slot);
+    if (claim.pid !== w.pid) written = false;
     claim.pid = w.pid;
     slot.sent.push({ claim, end: w.run(claim.batch, s.counts.get(claim.batch) ?? null) });
-    await keepClaim(s, claim);
+    if (!written) await keepClaim(s, claim);
   }
 }
 
@@ -243,9 +260,11 @@ export async function runSlot(s: Supervision, worker: number): Promise<void> {
       await sleep(Math.min(200 * claim.restarts, 2000));
       slot.waiting.unshift({ claim, fresh: false });
     }
-    // out of batches (or stopped): its capi-exec ends when its stdin does. On a failure
-    // the supervisor stops every worker itself (stop-workers.ts), at once.
-    await slot.proc?.end(stopGraceMs(s.manifest.options.execArgs));
+    // out of batches (or stopped): its capi-exec ends when its stdin does, which is awaited
+    // with the run's end (finish.ts), not here: every batch has answered, its journal is
+    // whole, and the merge may read it while the process exits. On a failure the
+    // supervisor stops every worker itself (stop-workers.ts), at once.
+    if (slot.proc) s.ending.push(slot.proc.end(stopGraceMs(s.manifest.options.execArgs)));
   } finally {
     // out of batches: the others take its share of the rate (the tail of a run)
     s.busySlots--;

@@ -100,6 +100,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     claimFrom: { next: 0 },
     shareWith: controlSharer(runDir, log),
     early: o.early ?? NO_EARLY_WORKERS,
+    ending: [],
   };
   // started once every batch is claimed (run-batch.ts), told to go at the end (finish.ts)
   const merge = mergeAhead(runDir, reportFlags(runDir), env);
@@ -161,6 +162,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
       env,
       log,
       mergeAhead: merge,
+      workersEnded: Promise.all(ctx.ending).then(() => {}),
     });
   } catch (err) {
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
