@@ -1,12 +1,12 @@
-import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { ExitCode, runPaths } from '@capi/core';
 import { type Claim, claimNext, releaseClaim, writeClaim } from './claims.js';
 import type { EarlyWorkers } from './early-workers.js';
 import { batchReason } from './log-tail.js';
 import type { Manifest } from './manifest.js';
 import { signal } from './process.js';
 import { journalCount } from './results.js';
+import { appendLog } from './run-logger.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
 import { stopGraceMs } from './stop-workers.js';
 import { startWorker, type Worker, type WorkerExit } from './worker.js';
@@ -230,10 +230,10 @@ async function batchEnded(s: Supervision, claim: Claim, exit: WorkerExit, how: s
  * capi-exec; a batch whose worker died goes to a fresh one, up to `maxRestarts`.
  */
 export async function runSlot(s: Supervision, worker: number): Promise<void> {
-  const workerLog = runPaths(s.runDir).logFile(`worker_${worker}`);
+  const workerLog = appendLog(runPaths(s.runDir).logFile(`worker_${worker}`));
   const note = (t: string) => {
     s.log(t);
-    appendFileSync(workerLog, `${new Date().toISOString()} ${t}\n`, { mode: FILE_MODE });
+    workerLog.write(`${new Date().toISOString()} ${t}\n`);
   };
   const slot: Slot = { worker, proc: null, sent: [], waiting: [], note };
   try {
@@ -266,6 +266,7 @@ export async function runSlot(s: Supervision, worker: number): Promise<void> {
     // supervisor stops every worker itself (stop-workers.ts), at once.
     if (slot.proc) s.ending.push(slot.proc.end(stopGraceMs(s.manifest.options.execArgs)));
   } finally {
+    workerLog.close();
     // out of batches: the others take its share of the rate (the tail of a run)
     s.busySlots--;
     void s.shareWith(s.busySlots);

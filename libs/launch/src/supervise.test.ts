@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import fs, { writeFileSync } from 'node:fs';
 import fsp, { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -330,32 +330,33 @@ test('a claim is created holding its worker’s pid and replaced once, when its 
     const claims = runPaths(runDir).claims;
     const created: Record<string, unknown>[] = [];
     const replaced: string[] = [];
-    const { open: realOpen, rename: realRename } = fsp;
-    const patched = fsp as unknown as Record<string, unknown>;
-    patched.open = async (path: unknown, flags: unknown, ...rest: unknown[]) => {
-      const fh = await (realOpen as (...a: unknown[]) => Promise<fsp.FileHandle>)(path, flags, ...rest);
-      if (String(path).startsWith(`${claims}/`) && flags === 'wx') {
-        const write = fh.writeFile.bind(fh);
-        fh.writeFile = (async (data: string) => {
-          created.push(JSON.parse(data));
-          return write(data);
-        }) as typeof fh.writeFile;
-      }
-      return fh;
+    // claims are written with synchronous calls (claims.ts): created with openSync 'wx' and
+    // writeFileSync on its fd, replaced by core's writeFileAtomicSync (renameSync)
+    const real = { openSync: fs.openSync, writeFileSync: fs.writeFileSync, renameSync: fs.renameSync };
+    const creating = new Set<number>();
+    const patched = fs as unknown as Record<string, unknown>;
+    patched.openSync = (path: unknown, flags: unknown, ...rest: unknown[]) => {
+      const fd = (real.openSync as (...a: unknown[]) => number)(path, flags, ...rest);
+      // the claim itself, not writeFileAtomicSync's temp file (also opened 'wx')
+      if (String(path).startsWith(`${claims}/`) && String(path).endsWith('.json') && flags === 'wx') creating.add(fd);
+      return fd;
     };
-    patched.rename = (from: unknown, to: unknown) => {
+    patched.writeFileSync = (file: unknown, data: unknown, ...rest: unknown[]) => {
+      if (typeof file === 'number' && creating.delete(file)) created.push(JSON.parse(String(data)));
+      return (real.writeFileSync as (...a: unknown[]) => unknown)(file, data, ...rest);
+    };
+    patched.renameSync = (from: unknown, to: unknown) => {
       if (String(to).startsWith(`${claims}/`)) replaced.push(String(to).slice(claims.length + 1));
-      return (realRename as (...a: unknown[]) => unknown)(from, to);
+      return (real.renameSync as (...a: unknown[]) => unknown)(from, to);
     };
     syncBuiltinESMExports();
     try {
       assert.equal(await superviseRun(runDir, { env }), 0);
     } finally {
-      patched.open = realOpen;
-      patched.rename = realRename;
+      Object.assign(patched, real);
       syncBuiltinESMExports();
     }
-    assert.equal(created.length, 5, 'one create per batch');
+    assert.equal(created.length, 5, `one create per batch: ${JSON.stringify(created)}`);
     for (const c of created)
       assert.ok(typeof c.pid === 'number' && c.pid > 0, `created with its pid: ${JSON.stringify(c)}`);
     assert.deepEqual(replaced.sort(), [

@@ -182,6 +182,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     merge.cancel();
     for (const s of signals) process.off(s, onSignal);
     if (readPidFile(runDir) === process.pid) await rm(runPaths(runDir).pidFile, { force: true });
+    log.close();
   }
   // tmux keeps the session for its log windows: the supervisor closes it as it leaves
   const { manifest: last, code } = end as FinishedRun;
