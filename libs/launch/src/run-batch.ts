@@ -256,6 +256,11 @@ export async function runSlot(s: Supervision, worker: number): Promise<void> {
         note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
         continue;
       }
+      // An answer of 0 or 1 from a live process: its next batch is claimed and sent before
+      // this one's bookkeeping (journal read back, claim rewritten), so a process whose
+      // queue ran dry (the tail of a run, where no batch is claimed ahead) waits only for
+      // the claim. A give-up (3) or a crash is judged first: it decides what may start.
+      if ((exit.code === 0 || exit.code === 1) && slot.proc?.alive()) await fill(s, slot);
       if (await batchEnded(s, claim, exit, how, note)) continue;
       await sleep(Math.min(200 * claim.restarts, 2000));
       slot.waiting.unshift({ claim, fresh: false });
