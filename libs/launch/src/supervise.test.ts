@@ -376,3 +376,29 @@ test('a claim is created holding its worker’s pid and replaced once, when its 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("control.json `workers` is written only when it changes: a fresh run's already says --parallel", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-control-share-'));
+  try {
+    const { env, runDir } = await standInRun(dir, { batches: 4, size: 2, parallel: 2, mergeExit: 0 });
+    const control = runPaths(runDir).control;
+    const written: number[] = [];
+    const { rename: realRename } = fsp;
+    const patched = fsp as unknown as Record<string, unknown>;
+    patched.rename = async (from: unknown, to: unknown) => {
+      if (String(to) === control) written.push(JSON.parse(await readFile(String(from), 'utf8')).workers);
+      return (realRename as (...a: unknown[]) => unknown)(from, to);
+    };
+    syncBuiltinESMExports();
+    try {
+      assert.equal(await superviseRun(runDir, { env }), 0);
+    } finally {
+      patched.rename = realRename;
+      syncBuiltinESMExports();
+    }
+    // 2 slots from the start (nothing written), then 1 as the first runs out of batches
+    assert.deepEqual(written, [1]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
