@@ -181,7 +181,8 @@ async function run(
         const json = JSON.stringify(r);
         // The journal first: a test counts as done only once it is there.
         await journal.append(json);
-        await out(json, r);
+        const written = out(json, r);
+        if (written) await written;
       }
     : (r: ExecResult) => out(JSON.stringify(r), r);
   const engine: EngineOptions = {
