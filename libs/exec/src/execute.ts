@@ -6,7 +6,7 @@ import { type JournalSession, type JournalSessionInput, openJournalSession } fro
 import { createLiveState, type LiveState } from './live-state.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { recordChecks } from './record-checks.js';
-import type { ExecResult } from './result.js';
+import { type ExecResult, resultJson } from './result.js';
 import { CheckedRead, readTestRecords } from './suite.js';
 
 /** Everything capi-exec does around the engine: input, resume, journal, heartbeat, control. */
@@ -178,13 +178,13 @@ async function run(
   if (journal) records = journal.pending(records, live);
   const sink = journal
     ? async (r: ExecResult) => {
-        const json = JSON.stringify(r);
+        const json = resultJson(r);
         // The journal first: a test counts as done only once it is there.
         await journal.append(json);
         const written = out(json, r);
         if (written) await written;
       }
-    : (r: ExecResult) => out(JSON.stringify(r), r);
+    : (r: ExecResult) => out(resultJson(r), r);
   const engine: EngineOptions = {
     ...opts,
     stop: stopper.signal,
