@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normalizeTestRecord } from '@capi/core';
-import { fingerprint } from './fingerprint.js';
+import { fnv1a, normalizeTestRecord } from '@capi/core';
+import { fingerprint, hashJsonArray } from './fingerprint.js';
 
 // Journals written by earlier versions resume only while a test's fingerprint stays the
 // same: these are the values of the first scheme, leading zeros included.
@@ -23,4 +23,28 @@ test('fingerprints keep their values: eight hex digits each half, leading zeros 
     0,
   );
   assert.equal(fingerprint(flow), 'e671bd38.b1a4da1e');
+});
+
+test('hashJsonArray is fnv1a of the JSON text of the items, without the text', () => {
+  const items: unknown[][] = [
+    [],
+    ['GET', '/items/1', {}, null, {}, null],
+    ['POST', '/x?q="é"\\', { 'X-A': 'v"1', b: 'c' }, '{"a":"\u0001"}', { k: 'v\n' }, 1000],
+    ['2xx', '/^ok$/i', '{"a":1}', 250, false],
+    [
+      'lone \ud800',
+      'pair 😀',
+      '',
+      0,
+      -0,
+      1e21,
+      Number.NaN,
+      true,
+      undefined,
+      [],
+      [{ name: 'tok' }],
+      Object.create(null),
+    ],
+  ];
+  for (const list of items) assert.equal(hashJsonArray(list), fnv1a(JSON.stringify(list)), JSON.stringify(list));
 });

@@ -76,6 +76,8 @@ export function makeResult(
 /** A string JSON.stringify writes with escapes: a quote, a backslash, a control character or a surrogate (as capi-split's serialize.ts). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** Whether JSON.stringify writes the string with an escape (else it is the text in quotes). */
+export const needsEscape = (s: string): boolean => NEEDS_ESCAPE.test(s);
 const str = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 /** A field that is a string, a number or null, as JSON.stringify writes it. */
 const scalar = (v: string | number | null): string =>
