@@ -8,6 +8,7 @@ import { CsvError, type Parser, parse } from 'csv-parse';
 import { CsvReader, type CsvRow } from './csv-reader.js';
 import { csvRows } from './csv-rows.js';
 import { InputError } from './errors.js';
+import { createRandom } from './seeded-random.js';
 import { utf8Chunks } from './utf8-chunks.js';
 
 // ---------------------------------------------------------------------------------------
@@ -120,18 +121,6 @@ function readAll(text: string, cuts: number[] = []): Outcome {
   }
 }
 
-/** A small seeded generator (mulberry32): the same cases on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const TOKENS = [
   'a',
   'id',
@@ -232,12 +221,12 @@ async function assertSame(text: string, next: () => number): Promise<void> {
 }
 
 test('reads exactly what csv-parse read: 600 seeded hostile CSV texts, cut at every byte', async () => {
-  const next = random(16);
+  const next = createRandom(16);
   for (let k = 0; k < 600; k++) await assertSame(hostileCsv(next), next);
 });
 
 test('the same on hand-picked edges: delimiters, quotes at piece ends, NUL after a quote, blank rows', async () => {
-  const next = random(7);
+  const next = createRandom(7);
   const cases = [
     '',
     '\n',

@@ -116,6 +116,7 @@ export {
   testsVerdict,
   type VerdictCounts,
 } from './run-verdict.js';
+export { createRandom } from './seeded-random.js';
 export { fnv1a, formatShard, inShard, parseShard, type Shard, shardFlag } from './shard.js';
 export { shellLine, shellQuote } from './shell-quote.js';
 export { sniffSuite } from './sniff-suite.js';

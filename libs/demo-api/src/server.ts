@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRandom } from '@capi/core';
 import type { RequestContext, ServerState } from './context.js';
 import { createItemStore } from './item-store.js';
 import { requestKnobs } from './knobs.js';
 import { statsOf } from './misc.js';
 import { type DemoApi, type DemoApiOptions, resolveOptions } from './options.js';
-import { createRandom } from './random.js';
 import { BodyTooLarge } from './read-body.js';
 import { countStatus, sendJson } from './respond.js';
 import { matchRoute } from './routes.js';

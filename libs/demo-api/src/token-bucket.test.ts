@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createRandom } from '@capi/core';
 import { itemFor, parseItemId } from './item.js';
-import { createRandom } from './random.js';
 import { createTokenBucket } from './token-bucket.js';
 
 test('token bucket: a burst of rate, then refills at rate per second', () => {

@@ -222,6 +222,7 @@ interface FeedParts {
  */
 async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, record, secrets, flows }: FeedParts) {
   live.state = live.paused ? 'paused' : 'running';
+  const free = () => (lanes.hasRoom() && !flows.holding()) || stop.ended();
   try {
     for await (const rec of records) {
       if (stop.failure) break;
@@ -234,8 +235,10 @@ async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, rec
         await record(rec, skippedOutcome(), secrets);
         continue;
       }
-      if (!(await flows.take(rec)) || stop.ended()) continue;
-      await lanes.waitUntil(() => (lanes.hasRoom() && !flows.holding()) || stop.ended());
+      // Plain values on the common path, not promises: the reader meets every record here.
+      const taken = flows.take(rec);
+      if (!(taken === true || (taken !== false && (await taken))) || stop.ended()) continue;
+      if (!free()) await lanes.waitUntil(free);
       if (stop.ended()) continue;
       live.state = 'running';
       live.inFlight.add(rec.id);

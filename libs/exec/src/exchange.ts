@@ -45,17 +45,26 @@ function contentEncoding(raw: Buffer[] | null): string[] {
   return codings(values);
 }
 
-export function pickHeaders(raw: Buffer[] | null): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {};
-  if (!raw) return out;
+type PickedHeaders = Record<string, string | string[] | undefined>;
+
+/**
+ * The headers of an answer with none that capi reads (most answers): one shared object,
+ * never written to, so that the rate-limit hints are not looked for in it (issue 16).
+ */
+export const NO_HEADERS: PickedHeaders = Object.freeze({});
+
+export function pickHeaders(raw: Buffer[] | null): PickedHeaders {
+  if (!raw) return NO_HEADERS;
+  let out: PickedHeaders | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = wanted(raw[i] as Buffer);
     if (name === null) continue;
+    out ??= {};
     const value = (raw[i + 1] as Buffer).toString('latin1');
     const had = out[name];
     out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
   }
-  return out;
+  return out ?? NO_HEADERS;
 }
 
 /**

@@ -106,3 +106,26 @@ test('without sameBytes the input is read for the run', async () => {
     /read a second time/,
   );
 });
+
+test('a file read twice: the run reads it again; bytes changed since the check are checked again', async () => {
+  const { url, dir } = await setUp();
+  const checkedText = ['a', 'b', 'c'].map(line).join('');
+  // the same bytes: every test runs once
+  const same = await execute(options(url, dir, checkedText, { sameBytes: false, input: once(checkedText) }), () => {});
+  assert.equal(same.passed, 3);
+  // changed between the reads: the repeated id of the run's read is refused at its line
+  const dir2 = join(dir, 'changed');
+  const changed = ['a', 'b', 'a'].map(line).join('');
+  await assert.rejects(
+    execute(
+      options(url, dir, checkedText, {
+        sameBytes: false,
+        input: once(changed),
+        journal: join(dir2, 'j.ndjson'),
+        status: join(dir2, 'status.json'),
+      }),
+      () => {},
+    ),
+    /:3: field "id": duplicate id "a" \(first at line 1\)/,
+  );
+});

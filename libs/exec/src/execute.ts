@@ -6,8 +6,8 @@ import { type JournalSession, type JournalSessionInput, openJournalSession } fro
 import { createLiveState, type LiveState } from './live-state.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { recordChecks } from './record-checks.js';
-import type { ExecResult } from './result.js';
-import { readTestRecords } from './suite.js';
+import { type ExecResult, resultJson } from './result.js';
+import { CheckedRead, readTestRecords } from './suite.js';
 
 /** Everything capi-exec does around the engine: input, resume, journal, heartbeat, control. */
 export interface ExecuteOptions extends Omit<EngineOptions, 'shard' | 'fingerprints' | 'answeredBefore'> {
@@ -77,11 +77,19 @@ async function* each(records: TestRecord[]): AsyncGenerator<TestRecord> {
   yield* records;
 }
 
-/** The journal session's narrow input, from the command's options; `kept` receives the records of the first read. */
-function sessionInput(opts: ExecuteOptions, path: string, kept: TestRecord[] | null): JournalSessionInput {
+/**
+ * The journal session's narrow input, from the command's options; `kept` receives the
+ * records of the first read, or `checked` notes what it checked for the run's read.
+ */
+function sessionInput(
+  opts: ExecuteOptions,
+  path: string,
+  kept: TestRecord[] | null,
+  checked: CheckedRead | undefined,
+): JournalSessionInput {
   const { reread } = opts;
   const check = (again: () => AsyncIterable<Buffer | string>, done: ReadonlyMap<string, string>) =>
-    readTestRecords(again(), opts.source, opts.shard, { unique: true, check: recordChecks(opts, done) });
+    readTestRecords(again(), opts.source, opts.shard, { unique: true, check: recordChecks(opts, done), checked });
   return {
     path,
     fsync: opts.fsync,
@@ -105,12 +113,14 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
   let journal: JournalSession | null = null;
   // Filled by the first read when it reads the very bytes the run would read again.
   const kept: TestRecord[] | null = opts.sameBytes && opts.reread ? [] : null;
+  // Otherwise the run reads the file again, through what the first read checked.
+  const checked = opts.reread && !kept ? new CheckedRead() : undefined;
   // The heartbeat starts before the journal is read: a resume of a large journal takes a
   // while, and capi-launch's stall watchdog judges a worker by its heartbeat.
   const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   try {
-    if (opts.journal) journal = await openJournalSession(sessionInput(opts, opts.journal, kept));
-    return await run(opts, out, shared, journal, journal ? kept : null);
+    if (opts.journal) journal = await openJournalSession(sessionInput(opts, opts.journal, kept, checked));
+    return await run(opts, out, shared, journal, journal ? kept : null, journal ? checked : undefined);
   } catch (err) {
     if (live.state === 'starting') live.state = 'failed';
     throw err;
@@ -132,6 +142,7 @@ async function run(
   { live, limiter }: Shared,
   journal: JournalSession | null,
   kept: TestRecord[] | null,
+  checked: CheckedRead | undefined,
 ): Promise<ExecuteSummary> {
   // a stop comes as a signal (opts.stop) or, for a worker on another machine, from control.json
   const stopper = new AbortController();
@@ -162,16 +173,18 @@ async function run(
     : readTestRecords(opts.input, opts.source, opts.shard, {
         unique: journal !== null,
         check: recordChecks(opts, journal?.done ?? NOTHING_DONE),
+        checked,
       });
   if (journal) records = journal.pending(records, live);
   const sink = journal
     ? async (r: ExecResult) => {
-        const json = JSON.stringify(r);
+        const json = resultJson(r);
         // The journal first: a test counts as done only once it is there.
         await journal.append(json);
-        await out(json, r);
+        const written = out(json, r);
+        if (written) await written;
       }
-    : (r: ExecResult) => out(JSON.stringify(r), r);
+    : (r: ExecResult) => out(resultJson(r), r);
   const engine: EngineOptions = {
     ...opts,
     stop: stopper.signal,

@@ -39,8 +39,11 @@ export interface FlowRunParts {
 export const MAX_HELD_ROWS = 10_000;
 
 export interface FlowRun {
-  /** A record as it is read: true when it should start a lane (`lane`), false when handled. */
-  take(rec: TestRecord): Promise<boolean>;
+  /**
+   * A record as it is read: true when it should start a lane (`lane`), false when handled.
+   * A plain test once the setup ran is a plain true: no promise for most records.
+   */
+  take(rec: TestRecord): boolean | Promise<boolean>;
   lane(rec: TestRecord): Promise<void>;
   /** A teardown row read after a stop: kept to run at the end. */
   addTeardown(rec: TestRecord): void;
@@ -181,7 +184,12 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     }
   }
 
-  async function take(rec: TestRecord): Promise<boolean> {
+  function take(rec: TestRecord): boolean | Promise<boolean> {
+    if (setupRan && rec.phase === undefined && rec.flow === undefined && phases.failure === null) return true;
+    return admit(rec);
+  }
+
+  async function admit(rec: TestRecord): Promise<boolean> {
     if (rec.phase === 'setup') {
       phases.addSetup(rec);
       return false;

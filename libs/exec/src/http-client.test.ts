@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { NO_HEADERS, pickHeaders } from './exchange.js';
 import { createHttpClient, RequestError } from './http-client.js';
 
 /** A loopback server that counts connections and the most requests it held at once. */
@@ -113,4 +114,15 @@ test('a request undici refuses before sending is BAD_URL or BAD_HEADER, marked a
     await client.close();
     await s.close();
   }
+});
+
+test('pickHeaders: only the headers capi reads, lower case; none of them is the one shared empty set', () => {
+  const raw = (...pairs: string[]) => pairs.map((p) => Buffer.from(p));
+  const picked = pickHeaders(raw('Content-Type', 'text/plain', 'RateLimit-Remaining', '5', 'Retry-After', '2'));
+  assert.deepEqual({ ...picked }, { 'ratelimit-remaining': '5', 'retry-after': '2' });
+  assert.notEqual(picked, NO_HEADERS);
+  assert.equal(pickHeaders(raw('Content-Type', 'text/plain', 'Content-Length', '2')), NO_HEADERS);
+  assert.equal(pickHeaders(null), NO_HEADERS);
+  assert.ok(Object.isFrozen(NO_HEADERS));
+  assert.deepEqual(Object.keys(NO_HEADERS), []);
 });

@@ -72,3 +72,43 @@ export function makeResult(
   if (fp !== undefined) result.fp = fp;
   return result;
 }
+
+/** A string JSON.stringify writes with escapes: a quote, a backslash, a control character or a surrogate (as capi-split's serialize.ts). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const str = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+/** A field that is a string, a number or null, as JSON.stringify writes it. */
+const scalar = (v: string | number | null): string =>
+  v === null ? 'null' : typeof v === 'string' ? str(v) : Number.isFinite(v) ? String(v) : 'null';
+const isScalar = (v: unknown): v is string | number | null =>
+  v === null || typeof v === 'string' || typeof v === 'number';
+
+/** The keys of a result of a test with no flow fields, no host, no debug, and `fp`: what resultJson writes itself. */
+const PLAIN_KEYS = 15;
+
+/**
+ * The result's JSON text, byte for byte what JSON.stringify writes (the journal and stdout
+ * share it). A result of the common shape (journaled, no failure, error, debug, flow or
+ * host) is written field by field, about half JSON.stringify's cost, which was the largest
+ * piece of recording a result (issue 16); any other result, or one with a key this does
+ * not know (counted), goes to JSON.stringify.
+ */
+export function resultJson(r: ExecResult): string {
+  const res = r.response;
+  if (
+    r.fp === undefined ||
+    r.failures.length > 0 ||
+    r.error !== null ||
+    (res !== null && (res.decodedBytes !== undefined || !Number.isFinite(res.status) || !Number.isFinite(res.bytes))) ||
+    !Array.isArray(r.tags) ||
+    !isScalar(r.batch) ||
+    !isScalar(r.worker) ||
+    !isScalar(r.runId) ||
+    !isScalar(r.shard) ||
+    Object.keys(r).length !== PLAIN_KEYS
+  )
+    return JSON.stringify(r);
+  const response = res === null ? 'null' : `{"status":${res.status},"bytes":${res.bytes}}`;
+  const tags = r.tags.length === 0 ? '[]' : JSON.stringify(r.tags);
+  return `{"id":${str(r.id)},"name":${str(r.name)},"status":${str(r.status)},"attempts":${scalar(r.attempts)},"startedAt":${str(r.startedAt)},"durationMs":${scalar(r.durationMs)},"response":${response},"failures":[],"error":null,"batch":${scalar(r.batch)},"worker":${scalar(r.worker)},"runId":${scalar(r.runId)},"tags":${tags},"shard":${scalar(r.shard as string | null)},"fp":${str(r.fp)}}`;
+}

@@ -3,6 +3,7 @@ import type { CheckFailure, ResultError, TestRecord } from '@capi/core';
 import { BACKOFF_BASE_MS, backoffMs, parseRetryAfter, timerMs } from './backoff.js';
 import { secretCapture, type Taken, takeCaptures } from './capture.js';
 import { BadExpectation, cut, runChecks, type Show, statusPasses } from './checks.js';
+import { NO_HEADERS } from './exchange.js';
 import { type HttpAnswer, type HttpClient, RequestError } from './http-client.js';
 import { type PrepareContext, type PreparedTest, prepareTest } from './prepare.js';
 import { readRateHint } from './rate-headers.js';
@@ -93,6 +94,7 @@ const showFor =
     cut(secrets.redact(text));
 
 function noteHints(a: HttpAnswer, ctx: TestContext): void {
+  if (a.headers === NO_HEADERS) return;
   const hint = readRateHint(a.headers);
   if (hint) ctx.limiter.hint(hint.remaining, hint.resetS, ctx.lanes(), hint.said);
 }

@@ -1,12 +1,15 @@
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DIR_MODE, FILE_MODE, runPaths, writeFileAtomic } from '@capi/core';
+import { DIR_MODE, FILE_MODE, runPaths, writeFileAtomicSync } from '@capi/core';
+import { runPathsOf } from './paths.js';
 import { isWorkerOf } from './process.js';
 
 /**
  * A worker's claim on a batch: `claims/batch_0001.json`, created with O_EXCL so two
- * workers can never take the same batch. The claim is rewritten when the batch ends
- * (`done`: every test has a final result; `failed`: given up).
+ * workers can never take the same batch, holding the pid of the capi-exec that runs it.
+ * The claim is rewritten when the batch ends (`done`: every test has a final result;
+ * `failed`: given up), or when a fresh process takes it on (a restart).
  */
 export interface Claim {
   batch: string;
@@ -19,51 +22,82 @@ export interface Claim {
   updatedAt: string;
 }
 
-const claimPath = (runDir: string, batch: string) => join(runPaths(runDir).claims, `${batch}.json`);
+const claimPath = (runDir: string, batch: string) => join(runPathsOf(runDir).claims, `${batch}.json`);
 
 /**
  * Takes the first batch no one has claimed; null when every batch is taken. `from` is
  * where to start looking, moved past each batch found taken: a run of 10,000 batches
  * would otherwise try every claimed one again for each new claim (a quadratic cost).
+ * `pid` is the capi-exec that is to run the batch, written in the claim as it is created
+ * (one write per claim, not a create and then a replace). claims/ is made only when it is
+ * missing (create-run.ts makes it): not a mkdir per batch.
  */
 export async function claimNext(
   runDir: string,
   batches: string[],
   worker: number,
   from: { next: number } = { next: 0 },
+  pid: number | null = null,
 ): Promise<Claim | null> {
-  await mkdir(runPaths(runDir).claims, { recursive: true, mode: DIR_MODE });
   for (let i = from.next; i < batches.length; i++) {
     const batch = batches[i] as string;
     const now = new Date().toISOString();
     const claim: Claim = {
       batch,
       worker,
-      pid: null,
+      pid,
       state: 'running',
       restarts: 0,
       exitCode: null,
       claimedAt: now,
       updatedAt: now,
     };
-    try {
-      const fh = await open(claimPath(runDir, batch), 'wx', FILE_MODE);
-      await fh.writeFile(`${JSON.stringify(claim)}\n`);
-      await fh.close();
+    if (createClaim(runDir, claim)) {
       from.next = Math.max(from.next, i + 1);
       return claim;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // every batch before this one is taken too: the next look starts after it
-      if (i === from.next) from.next = i + 1;
     }
+    // every batch before this one is taken too: the next look starts after it
+    if (i === from.next) from.next = i + 1;
   }
   return null;
 }
 
+/**
+ * Creates the claim's file with O_EXCL: false when it exists (another slot took the batch).
+ * Synchronous calls, as core's `writeFileAtomicSync` for files written often: a claim is a
+ * few hundred bytes, and each fs/promises call is a hand-over to the thread pool and back
+ * (a run of 1,000,000 tests makes 10,000 claims).
+ */
+function createClaim(runDir: string, claim: Claim): boolean {
+  const file = claimPath(runDir, claim.batch);
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', FILE_MODE);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'ENOENT') throw err;
+    // claims/ is missing: made once, then the claim is tried again
+    mkdirSync(runPaths(runDir).claims, { recursive: true, mode: DIR_MODE });
+    try {
+      fd = openSync(file, 'wx', FILE_MODE);
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw again;
+    }
+  }
+  try {
+    writeFileSync(fd, `${JSON.stringify(claim)}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
 export async function writeClaim(runDir: string, claim: Claim): Promise<void> {
-  // no fsync: a claim lost to a power cut reads as unfinished, and its batch resumes from its journal
-  await writeFileAtomic(
+  // no fsync: a claim lost to a power cut reads as unfinished, and its batch resumes from its journal;
+  // synchronous calls, as createClaim's
+  writeFileAtomicSync(
     claimPath(runDir, claim.batch),
     `${JSON.stringify({ ...claim, updatedAt: new Date().toISOString() })}\n`,
     FILE_MODE,

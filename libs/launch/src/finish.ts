@@ -20,6 +20,12 @@ export interface FinishOptions {
   log: (t: string) => void;
   /** The merge started ahead (merge-ahead.ts): told to go, or killed on a stop; none: one is started here. */
   mergeAhead?: MergeAhead;
+  /**
+   * The workers' processes' ends. Every batch has answered when the run ends, so its
+   * journal is whole: the count and the merge go on while they exit, and they are
+   * awaited before run.json's end is written (and, on a stop, before claims are released).
+   */
+  workersEnded?: Promise<void>;
 }
 
 /** How long the run's merge may take before it is killed. */
@@ -95,7 +101,8 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<Finis
   const { id } = o.manifest;
   if (o.stopSignal) {
     o.mergeAhead?.cancel();
-    // every worker has ended by now: their claims are released for the resume
+    // their claims are released for the resume once every worker has ended
+    await o.workersEnded;
     await releaseStopped(runDir, o.claims, (pid) => isWorkerOf(pid, id));
     const stopSignal = stopSignalOf(o.stopSignal);
     const m = await updateManifest(runDir, { state: 'stopped', pid: null, finished, stopSignal });
@@ -104,6 +111,8 @@ export async function finishRun(runDir: string, o: FinishOptions): Promise<Finis
   }
   const givenUp = o.claims.filter((c) => c.state === 'failed').map((c) => c.batch);
   const verdict = await verdictOf(runDir, o, o.manifest.total);
+  // the run's end is written once no worker of it is left
+  await o.workersEnded;
   const state = givenUp.length > 0 ? 'failed' : 'completed';
   if (givenUp.length > 0)
     o.log(

@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   addTestCounts,
@@ -12,6 +13,7 @@ import {
   runPaths,
   type TestCounts,
 } from '@capi/core';
+import { runPathsOf } from './paths.js';
 
 /**
  * A run's results as capi-launch counts them, from its journals by core's one reader of
@@ -60,7 +62,7 @@ async function countJournal(file: string): Promise<ResultCounts> {
 export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
   const c = noResults();
   for (const batch of batches) {
-    addResultCounts(c, await cachedCounts(runPaths(runDir).resultFile(batch)));
+    addResultCounts(c, await cachedCounts(runPathsOf(runDir).resultFile(batch)));
   }
   return c;
 }
@@ -68,14 +70,14 @@ export async function countResults(runDir: string, batches: string[]): Promise<R
 /** Ids whose last result is failed or errored, batch after batch. */
 export async function* failedIds(runDir: string, batches: string[]): AsyncGenerator<string> {
   for (const batch of batches) {
-    const last = await lastResults(runPaths(runDir).resultFile(batch), (r) => r.status);
+    const last = await lastResults(runPathsOf(runDir).resultFile(batch), (r) => r.status);
     for (const [id, status] of last) if (status === 'failed' || status === 'error') yield id;
   }
 }
 
 /** How many distinct test ids a batch journal holds: a batch is done when it holds them all. */
 export async function journalCount(runDir: string, batch: string): Promise<number> {
-  return (await cachedCounts(runPaths(runDir).resultFile(batch))).done;
+  return (await cachedCounts(runPathsOf(runDir).resultFile(batch))).done;
 }
 
 /** Where a run's results are now: its journals, or the merged report once `capi-merge --clean` removed them. */
@@ -115,7 +117,14 @@ export async function runCounts(runDir: string): Promise<ResultCounts & { source
 const journalCache = new Map<string, { size: number; mtimeMs: number; counts: ResultCounts }>();
 
 async function cachedCounts(file: string): Promise<ResultCounts> {
-  const st = await stat(file).catch(() => null);
+  // statSync: the run's end looks at every batch's journal (10,000 for a million tests),
+  // one thread-pool round trip each otherwise
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    st = undefined;
+  }
   if (!st) return noResults();
   const hit = journalCache.get(file);
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.counts;

@@ -1,12 +1,12 @@
-import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { ExitCode, runPaths } from '@capi/core';
 import { type Claim, claimNext, releaseClaim, writeClaim } from './claims.js';
 import type { EarlyWorkers } from './early-workers.js';
 import { batchReason } from './log-tail.js';
 import type { Manifest } from './manifest.js';
 import { signal } from './process.js';
 import { journalCount } from './results.js';
+import { appendLog } from './run-logger.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
 import { stopGraceMs } from './stop-workers.js';
 import { startWorker, type Worker, type WorkerExit } from './worker.js';
@@ -41,6 +41,12 @@ export interface Supervision {
   early: EarlyWorkers;
   /** Called when every batch of the run is claimed (again and again: it acts once): the merge starts ahead. */
   allClaimed?: (() => void) | undefined;
+  /**
+   * The ends of the slots' processes, each told to end (its stdin closed) once its slot is
+   * out of batches: a slot returns when its batches have answered, and the supervisor
+   * awaits these before it writes the run's end (finish.ts).
+   */
+  ending: Promise<WorkerExit>[];
 }
 
 /** A claim written and remembered. */
@@ -126,20 +132,31 @@ async function fill(s: Supervision, slot: Slot): Promise<void> {
       continue;
     }
     let claim = again?.claim ?? null;
+    // a new claim is created holding its process's pid (one write): the process comes first
+    let written = false;
     if (!claim) {
       if (s.gaveUp || !worthClaimingAhead(s, slot)) return;
-      claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom);
+      // this supervisor is claims/'s only writer: none left to claim, no process to start for one
+      if (s.claims.size >= s.batches.length) {
+        s.allClaimed?.();
+        return;
+      }
+      const pid = workerOf(s, slot).pid;
+      claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom, pid);
       if (!claim) {
         s.allClaimed?.();
         return;
       }
+      written = true;
       s.claims.set(claim.batch, { ...claim });
       if (s.claims.size >= s.batches.length) s.allClaimed?.();
     }
+    // the process may have died while the claim was written: its batch goes to a fresh one
     const w = workerOf(s, slot);
+    if (claim.pid !== w.pid) written = false;
     claim.pid = w.pid;
     slot.sent.push({ claim, end: w.run(claim.batch, s.counts.get(claim.batch) ?? null) });
-    await keepClaim(s, claim);
+    if (!written) await keepClaim(s, claim);
   }
 }
 
@@ -213,10 +230,10 @@ async function batchEnded(s: Supervision, claim: Claim, exit: WorkerExit, how: s
  * capi-exec; a batch whose worker died goes to a fresh one, up to `maxRestarts`.
  */
 export async function runSlot(s: Supervision, worker: number): Promise<void> {
-  const workerLog = runPaths(s.runDir).logFile(`worker_${worker}`);
+  const workerLog = appendLog(runPaths(s.runDir).logFile(`worker_${worker}`));
   const note = (t: string) => {
     s.log(t);
-    appendFileSync(workerLog, `${new Date().toISOString()} ${t}\n`, { mode: FILE_MODE });
+    workerLog.write(`${new Date().toISOString()} ${t}\n`);
   };
   const slot: Slot = { worker, proc: null, sent: [], waiting: [], note };
   try {
@@ -239,14 +256,22 @@ export async function runSlot(s: Supervision, worker: number): Promise<void> {
         note(`worker ${claim.worker}: ${claim.batch} stopped (${how})`);
         continue;
       }
+      // An answer of 0 or 1 from a live process: its next batch is claimed and sent before
+      // this one's bookkeeping (journal read back, claim rewritten), so a process whose
+      // queue ran dry (the tail of a run, where no batch is claimed ahead) waits only for
+      // the claim. A give-up (3) or a crash is judged first: it decides what may start.
+      if ((exit.code === 0 || exit.code === 1) && slot.proc?.alive()) await fill(s, slot);
       if (await batchEnded(s, claim, exit, how, note)) continue;
       await sleep(Math.min(200 * claim.restarts, 2000));
       slot.waiting.unshift({ claim, fresh: false });
     }
-    // out of batches (or stopped): its capi-exec ends when its stdin does. On a failure
-    // the supervisor stops every worker itself (stop-workers.ts), at once.
-    await slot.proc?.end(stopGraceMs(s.manifest.options.execArgs));
+    // out of batches (or stopped): its capi-exec ends when its stdin does, which is awaited
+    // with the run's end (finish.ts), not here: every batch has answered, its journal is
+    // whole, and the merge may read it while the process exits. On a failure the
+    // supervisor stops every worker itself (stop-workers.ts), at once.
+    if (slot.proc) s.ending.push(slot.proc.end(stopGraceMs(s.manifest.options.execArgs)));
   } finally {
+    workerLog.close();
     // out of batches: the others take its share of the rate (the tail of a run)
     s.busySlots--;
     void s.shareWith(s.busySlots);

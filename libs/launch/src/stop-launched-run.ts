@@ -78,6 +78,7 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Prom
   }
   const m = await markStopped(runDir, o.env);
   if (killed) log(`run stopped; resume it with capi-launch --resume ${shellQuote(runDir)}`);
+  log.close();
   return { manifest: m, message: `run ${m.id} ${m.state}${killed ? `: ${killed}` : ''}` };
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import fs, { writeFileSync } from 'node:fs';
 import fsp, { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -264,3 +264,141 @@ for (const stopped of [false, true])
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+/**
+ * A stand-in capi-merge started ahead that, on `go`, writes what it found then: the size of
+ * each journal and which workers had already exited (their `exited-<pid>.json`).
+ */
+const LOOKING_MERGE = `
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+const run = process.argv[2];
+if (!process.argv.includes('--after-go')) process.exit(9);
+for await (const line of createInterface({ input: process.stdin }))
+  if (line === 'go') {
+    const journals = {};
+    for (const name of readdirSync(run + '/results').filter((n) => n.endsWith('.ndjson')))
+      journals[name] = statSync(run + '/results/' + name).size;
+    const exited = readdirSync(run).filter((n) => n.startsWith('exited-'));
+    writeFileSync(run + '/merge-saw.json', JSON.stringify({ journals, exited }));
+    process.exit(0);
+  }
+process.exit(3);
+`;
+
+test("the merge is told to go once every batch has answered, while the workers exit; run.json's end waits for them", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-merge-order-'));
+  try {
+    const merge = join(dir, 'looking-merge.mjs');
+    writeFileSync(merge, LOOKING_MERGE);
+    // 2 slots, 3 batches: the last one runs alone on one slot while the other slot's process
+    // has nothing left (a go sent before it answered would see its journal short)
+    const { env, runDir } = await standInRun(dir, {
+      batches: 3,
+      size: 8,
+      parallel: 2,
+      mergeExit: 0,
+      env: { CAPI_MERGE_BIN: merge, FAKE_EXEC_DELAY_MS: '30', FAKE_EXEC_LINGER_MS: '2500' },
+    });
+    assert.equal(await superviseRun(runDir, { env }), 0);
+    const saw = JSON.parse(await readFile(join(runDir, 'merge-saw.json'), 'utf8'));
+    // every journal was whole when the merge was let go: no worker wrote to one after it
+    const names = ['batch_0001', 'batch_0002', 'batch_0003'];
+    for (const b of names) {
+      const size = (await fsp.stat(runPaths(runDir).resultFile(b))).size;
+      assert.equal(saw.journals[`${b}.ndjson`], size, `${b}: the journal the merge saw is the final one`);
+      assert.equal((await readFile(runPaths(runDir).resultFile(b), 'utf8')).trim().split('\n').length, 8);
+    }
+    // the go did not wait for the processes' exits (each lingers 2.5 s after its stdin ends)
+    assert.deepEqual(saw.exited, [], 'the merge went while the workers were still exiting');
+    // and the run's end was not written before they exited: each saw the run still running
+    const exited = (await fsp.readdir(runDir)).filter((n) => n.startsWith('exited-'));
+    assert.equal(exited.length, 2, 'both slots’ processes exited before the supervisor returned');
+    for (const name of exited)
+      assert.deepEqual(JSON.parse(await readFile(join(runDir, name), 'utf8')), { state: 'running' }, name);
+    const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
+    assert.deepEqual([end.state, end.verdict], ['completed', 'passed']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a claim is created holding its worker’s pid and replaced once, when its batch ends', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-claim-writes-'));
+  try {
+    const { env, runDir } = await standInRun(dir, { batches: 5, size: 2, parallel: 2, mergeExit: 0 });
+    const claims = runPaths(runDir).claims;
+    const created: Record<string, unknown>[] = [];
+    const replaced: string[] = [];
+    // claims are written with synchronous calls (claims.ts): created with openSync 'wx' and
+    // writeFileSync on its fd, replaced by core's writeFileAtomicSync (renameSync)
+    const real = { openSync: fs.openSync, writeFileSync: fs.writeFileSync, renameSync: fs.renameSync };
+    const creating = new Set<number>();
+    const patched = fs as unknown as Record<string, unknown>;
+    patched.openSync = (path: unknown, flags: unknown, ...rest: unknown[]) => {
+      const fd = (real.openSync as (...a: unknown[]) => number)(path, flags, ...rest);
+      // the claim itself, not writeFileAtomicSync's temp file (also opened 'wx')
+      if (String(path).startsWith(`${claims}/`) && String(path).endsWith('.json') && flags === 'wx') creating.add(fd);
+      return fd;
+    };
+    patched.writeFileSync = (file: unknown, data: unknown, ...rest: unknown[]) => {
+      if (typeof file === 'number' && creating.delete(file)) created.push(JSON.parse(String(data)));
+      return (real.writeFileSync as (...a: unknown[]) => unknown)(file, data, ...rest);
+    };
+    patched.renameSync = (from: unknown, to: unknown) => {
+      if (String(to).startsWith(`${claims}/`)) replaced.push(String(to).slice(claims.length + 1));
+      return (real.renameSync as (...a: unknown[]) => unknown)(from, to);
+    };
+    syncBuiltinESMExports();
+    try {
+      assert.equal(await superviseRun(runDir, { env }), 0);
+    } finally {
+      Object.assign(patched, real);
+      syncBuiltinESMExports();
+    }
+    assert.equal(created.length, 5, `one create per batch: ${JSON.stringify(created)}`);
+    for (const c of created)
+      assert.ok(typeof c.pid === 'number' && c.pid > 0, `created with its pid: ${JSON.stringify(c)}`);
+    assert.deepEqual(replaced.sort(), [
+      'batch_0001.json',
+      'batch_0002.json',
+      'batch_0003.json',
+      'batch_0004.json',
+      'batch_0005.json',
+    ]);
+    const final = await claimsOf(runDir, 5);
+    for (const c of created) {
+      const now = final[c.batch as string];
+      assert.equal(now?.state, 'done');
+      assert.equal(now?.pid, c.pid, 'the pid it was created with ran it');
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("control.json `workers` is written only when it changes: a fresh run's already says --parallel", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'capi-control-share-'));
+  try {
+    const { env, runDir } = await standInRun(dir, { batches: 4, size: 2, parallel: 2, mergeExit: 0 });
+    const control = runPaths(runDir).control;
+    const written: number[] = [];
+    const { rename: realRename } = fsp;
+    const patched = fsp as unknown as Record<string, unknown>;
+    patched.rename = async (from: unknown, to: unknown) => {
+      if (String(to) === control) written.push(JSON.parse(await readFile(String(from), 'utf8')).workers);
+      return (realRename as (...a: unknown[]) => unknown)(from, to);
+    };
+    syncBuiltinESMExports();
+    try {
+      assert.equal(await superviseRun(runDir, { env }), 0);
+    } finally {
+      patched.rename = realRename;
+      syncBuiltinESMExports();
+    }
+    // 2 slots from the start (nothing written), then 1 as the first runs out of batches
+    assert.deepEqual(written, [1]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -17,7 +17,7 @@ import { readBatchIndex } from './create-run.js';
 import { describeError } from './describe-error.js';
 import { type EarlyWorkers, NO_EARLY_WORKERS } from './early-workers.js';
 import { type FinishedRun, finishRun, reportFlags } from './finish.js';
-import { type Manifest, updateManifest } from './manifest.js';
+import { type Manifest, readControl, updateManifest } from './manifest.js';
 import { mergeAhead } from './merge-ahead.js';
 import { signal } from './process.js';
 import { superviseRemote } from './remote-run.js';
@@ -46,9 +46,11 @@ export interface SuperviseOptions {
  * once) and made only when the number changes; `--pause`/`--set` write the same file, so
  * each write is a read-modify-write under control.json.lock (control-file.ts).
  */
-function controlSharer(runDir: string, log: (t: string) => void): (slots: number) => Promise<void> {
+function controlSharer(runDir: string, log: (t: string) => void, now: number): (slots: number) => Promise<void> {
   let queue = Promise.resolve();
-  let written = -1;
+  // what control.json says as the run starts (it alone writes `workers`; --set keeps it):
+  // a fresh run's already says --parallel, so the first share writes nothing
+  let written = now;
   return (slots) => {
     queue = queue.then(async () => {
       if (slots < 1 || slots === written) return;
@@ -61,6 +63,16 @@ function controlSharer(runDir: string, log: (t: string) => void): (slots: number
     });
     return queue;
   };
+}
+
+/** control.json's `workers` as it is (-1: unreadable, so the first share writes it). */
+async function workersNow(runDir: string): Promise<number> {
+  try {
+    const { workers } = await readControl(runDir);
+    return typeof workers === 'number' ? workers : -1;
+  } catch {
+    return -1;
+  }
 }
 
 /** Takes the run: refuses when another supervisor is alive, records this one's pid. */
@@ -98,8 +110,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     live: new Set(),
     busySlots: 0,
     claimFrom: { next: 0 },
-    shareWith: controlSharer(runDir, log),
+    shareWith: controlSharer(runDir, log, await workersNow(runDir)),
     early: o.early ?? NO_EARLY_WORKERS,
+    ending: [],
   };
   // started once every batch is claimed (run-batch.ts), told to go at the end (finish.ts)
   const merge = mergeAhead(runDir, reportFlags(runDir), env);
@@ -161,6 +174,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
       env,
       log,
       mergeAhead: merge,
+      workersEnded: Promise.all(ctx.ending).then(() => {}),
     });
   } catch (err) {
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
@@ -180,6 +194,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     merge.cancel();
     for (const s of signals) process.off(s, onSignal);
     if (readPidFile(runDir) === process.pid) await rm(runPaths(runDir).pidFile, { force: true });
+    log.close();
   }
   // tmux keeps the session for its log windows: the supervisor closes it as it leaves
   const { manifest: last, code } = end as FinishedRun;

@@ -1,4 +1,4 @@
-/** mulberry32: a tiny seeded PRNG, so a seeded server injects the same faults in the same order. */
+/** mulberry32: a tiny seeded PRNG: a seeded demo API injects the same faults in the same order, a generated test the same cases. */
 export function createRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
