@@ -18,13 +18,16 @@ export const CSV_COLUMNS = [
   'host',
 ];
 
+/** The CSV report's first line. */
+export const csvHeader = (): string => stringify([CSV_COLUMNS]);
+
 /**
  * One row per test, as csv-stringify's defaults quote it. Each row's text was rendered
  * when its record won (row-text.ts: cells cleaned and guarded against formulas); a table
  * that kept no CSV text (none was asked for when it was read) renders it here.
  */
 export async function writeCsvReport(sink: Sink, table: TestTable): Promise<void> {
-  await sink.write(stringify([CSV_COLUMNS]));
+  await sink.write(csvHeader());
   for (let i = 0; i < table.size; i++) {
     const full = sink.writeBytes(table.csvBytes(i));
     if (full) await full;

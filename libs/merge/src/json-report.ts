@@ -1,3 +1,4 @@
+import { csvHeader } from './csv-report.js';
 import type { Sink } from './sink.js';
 import type { Summary } from './summary.js';
 import { STATUS_CODE, type TestTable } from './test-table.js';
@@ -15,6 +16,7 @@ export interface ReportMeta {
  * `aggregated_results_TIMESTAMP.json`: `{meta, summary, thresholds, tests: [...]}`. The
  * tests array is streamed one element at a time, each the row's text as the merge
  * rendered it (row-text.ts), copied from the spool as bytes; only the summary is built whole.
+ * With the CSV report asked for too, its rows are written in the same pass.
  */
 export async function writeJsonReport(
   sink: Sink,
@@ -22,15 +24,23 @@ export async function writeJsonReport(
   summary: Summary,
   thresholds: ThresholdResult[],
   meta: ReportMeta,
+  /** The CSV report too, written row by row alongside (csv-report.ts's bytes): one pass over the spool for both. */
+  csv?: Sink,
 ): Promise<void> {
   const { timeline: _t, histogram: _h, ...rest } = summary;
   await sink.write(
     `{"meta":${JSON.stringify(meta)},\n"summary":${JSON.stringify(rest)},\n"thresholds":${JSON.stringify(thresholds)},\n"tests":[`,
   );
+  if (csv) await csv.write(csvHeader());
   for (let i = 0; i < table.size; i++) {
     // Await only when the sink is full: one await per test would cost more than the write.
     const full = sink.writeBytes(table.recordBytes(i, i === 0 ? '\n' : ',\n'));
     if (full) await full;
+    if (csv) {
+      // the row's text is still in the spool's window: no second read of it
+      const fullCsv = csv.writeBytes(table.csvBytes(i));
+      if (fullCsv) await fullCsv;
+    }
   }
   await sink.write('\n]}\n');
 }

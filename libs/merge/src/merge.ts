@@ -227,8 +227,12 @@ async function writeOutputs(
   };
   try {
     if (outputs.ndjson) await writeMergedNdjson(await open(outputs.ndjson), table);
-    if (outputs.json) await writeJsonReport(await open(outputs.json), table, summary, thresholds, meta);
-    if (outputs.csv) await writeCsvReport(await open(outputs.csv), table);
+    if (outputs.json && outputs.csv) {
+      // both in one pass over the rows (json-report.ts)
+      const json = await open(outputs.json);
+      await writeJsonReport(json, table, summary, thresholds, meta, await open(outputs.csv));
+    } else if (outputs.json) await writeJsonReport(await open(outputs.json), table, summary, thresholds, meta);
+    else if (outputs.csv) await writeCsvReport(await open(outputs.csv), table);
     if (outputs.report) await (await open(outputs.report)).write(textReport(summary, thresholds, verdict, ctx.title));
     if (outputs.html) await writeHtmlReport(await open(outputs.html), table, summary, ctx.title, verdict);
     if (outputs.junit) await writeJunitReport(await open(outputs.junit), table, ctx.title);

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, open, read, readSync } from 'node:fs';
+import { closeSync, fstatSync, open, openSync, read, readSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import {
@@ -119,12 +119,17 @@ function readerOf(fd: number): Reader {
 }
 
 /**
- * Opens path (in the thread pool: opening a FIFO waits for its writer, which may need this
- * thread), hands its reader to `use` and closes it. The open errors are fs's own (callers
- * name them).
+ * Opens path, hands its reader to `use` and closes it. A regular file (as stat sees it) is
+ * opened here: a launched run's merge opens thousands of journals and batch files, and
+ * each open in the thread pool was a round trip this thread spent idle. Anything else, or
+ * a path stat cannot see, is opened in the thread pool: opening a FIFO waits for its
+ * writer, which may need this thread; stat does not open it. The open errors are fs's own,
+ * either way (callers name them).
  */
 export async function withFile(path: string, use: (read: Reader) => Promise<void>): Promise<void> {
-  const fd = await new Promise<number>((done, fail) => open(path, 'r', (err, fd) => (err ? fail(err) : done(fd))));
+  const fd = statSync(path, { throwIfNoEntry: false })?.isFile()
+    ? openSync(path, 'r')
+    : await new Promise<number>((done, fail) => open(path, 'r', (err, fd) => (err ? fail(err) : done(fd))));
   try {
     await use(readerOf(fd));
   } finally {

@@ -151,22 +151,39 @@ export class Spool {
     return b.toString('utf8', 0, b.length);
   }
 
+  /** Where the entry locate found starts and ends in the buffer it returned. */
+  at = 0;
+  end = 0;
+
   /**
    * The bytes stored under a reference, as a view of the spool's own buffers: valid only
    * until the next read or append. The reports copy them as they are (no decoding into a
    * string and encoding back).
    */
   bytes(ref: number): Buffer {
+    const b = this.locate(ref);
+    return b.subarray(this.at, this.end);
+  }
+
+  /**
+   * bytes without making a view (the reports take a million rows each): the buffer that
+   * holds the entry, which is that buffer from `at` to `end`, until the next read or append.
+   */
+  locate(ref: number): Buffer {
     const pos = (ref - 1) * 8;
     if (pos >= this.flushed) {
       const off = pos - this.flushed;
-      return this.buf.subarray(off, this.buf.indexOf(END, off));
+      this.at = off;
+      this.end = this.buf.indexOf(END, off);
+      return this.buf;
     }
     for (const job of this.inFlight)
       if (pos >= job.start && pos < job.end) {
         // still being written: from its buffer (an entry never spans two)
         const at = pos - job.start;
-        return job.buf.subarray(at, job.buf.indexOf(END, at));
+        this.at = at;
+        this.end = job.buf.indexOf(END, at);
+        return job.buf;
       }
     this.throwIfFailed();
     let off = pos - this.winStart;
@@ -178,7 +195,9 @@ export class Spool {
     }
     // Where the next entry starts when reads go in order (entries are 8-byte aligned).
     this.lastEnd = Math.ceil((pos + (end - off) + 1) / 8) * 8;
-    return this.win.subarray(off, end);
+    this.at = off;
+    this.end = end;
+    return this.win;
   }
 
   /** Reads the file from pos until a whole entry is in the window. */
