@@ -157,6 +157,8 @@ test('the shared value rules: normalized value, or a ValueError that names no fi
 test('result records: valid ones pass, bad fields are named', () => {
   const r = { id: 'T1', status: 'failed', failures: [{ check: 'status', expected: '200', actual: '404' }] };
   assert.equal(validateResultRecord(r), null);
+  assert.equal(validateResultRecord({ ...r, tags: [] }), null);
+  assert.equal(validateResultRecord({ ...r, tags: ['smoke', 'ü'] }), null);
   const cases: [unknown, RegExp][] = [
     ['x', /JSON object/],
     [{ status: 'passed' }, /field "id"/],
@@ -165,6 +167,10 @@ test('result records: valid ones pass, bad fields are named', () => {
     [{ id: 'T', status: 'passed', durationMs: '1' }, /field "durationMs"/],
     [{ id: 'T', status: 'passed', failures: {} }, /field "failures"/],
     [{ id: 'T', status: 'error', error: 'boom' }, /field "error"/],
+    [{ id: 'T', status: 'passed', tags: [1] }, /field "tags": must be an array of strings/],
+    [{ id: 'T', status: 'passed', tags: ['a', null] }, /field "tags"/],
+    [{ id: 'T', status: 'passed', tags: 'a;b' }, /field "tags"/],
+    [{ id: 'T', status: 'passed', tags: { a: 1 } }, /field "tags"/],
   ];
   for (const [value, message] of cases) assert.match(validateResultRecord(value) ?? 'accepted', message);
 });

@@ -259,5 +259,8 @@ export function validateResultRecord(v: unknown): string | null {
   if (!isNullableNum(v.durationMs)) return 'field "durationMs": must be a number';
   if (v.failures !== undefined && !Array.isArray(v.failures)) return 'field "failures": must be an array';
   if (v.error !== undefined && v.error !== null && !isObj(v.error)) return 'field "error": must be an object or null';
+  // the reports sort and group by tag: a number or null there was a crash, not a report
+  if (v.tags !== undefined && !(Array.isArray(v.tags) && v.tags.every(isStr)))
+    return 'field "tags": must be an array of strings';
   return null;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { validateResultRecord } from '@capi/core';
 import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
@@ -357,6 +357,42 @@ test('a record with a bad field: exit 2 naming file, line and field', async () =
     r.stderr,
     /^capi-merge: badfield\.ndjson:2: field "status": must be one of passed, failed, error, skipped\n/,
   );
+});
+
+test('tags that are not strings: exit 2 naming file, line and field, no report written (not a crash)', async () => {
+  for (const [n, tags] of [[1], [null], 'smoke', { a: 1 }].entries()) {
+    const file = dir(`badtags${n}.ndjson`);
+    await writeFile(
+      file,
+      lines([
+        { ...result('G1', 'failed', 0), tags: ['b', 'a'] },
+        { ...result('G2', 'failed', 1), tags },
+      ]),
+    );
+    const [json, csv, xml, html] = ['json', 'csv', 'xml', 'html'].map((ext) => dir(`badtags${n}.${ext}`)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const out = [json, csv, xml, html];
+    const r = await runTool(
+      'capi-merge',
+      [file, '--output-json', json, '--output-csv', csv, '--junit', xml, '--html', html],
+      {
+        cwd: tmp.path,
+      },
+    );
+    assert.equal(r.code, 2, `${JSON.stringify(tags)}: ${r.stderr}`);
+    assert.equal(
+      r.stderr,
+      `capi-merge: badtags${n}.ndjson:2: field "tags": must be an array of strings\n`,
+      JSON.stringify(tags),
+    );
+    assert.equal(r.stdout, '');
+    const left = await listDir(tmp.path);
+    for (const f of out) assert.ok(!left.includes(basename(f)), `${f} was written`);
+  }
 });
 
 test('--fail-if: pass_rate replaces the default rule; the summary says which rules held and decided', async () => {
