@@ -109,6 +109,13 @@ async function standInRun(
   return { m, env, runDir: join(dir, 'runs', m.id) };
 }
 
+/** A stand-in run of 2 slots whose capi-merge is `script` (an .mjs written into dir). */
+function mergeScriptRun(dir: string, script: string, batches: number, size: number, env: Record<string, string>) {
+  const merge = join(dir, 'stand-in-merge.mjs');
+  writeFileSync(merge, script);
+  return standInRun(dir, { batches, size, parallel: 2, mergeExit: 0, env: { CAPI_MERGE_BIN: merge, ...env } });
+}
+
 test('one supervisor pass reads the claims once and run.json twice (take, end), and the data goes along', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'capi-supervise-'));
   try {
@@ -236,17 +243,11 @@ for (const stopped of [false, true])
   test(`the merge started ahead ${stopped ? 'is killed unread when the run is stopped' : 'runs on go, once every worker has ended'}`, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'capi-merge-ahead-run-'));
     try {
-      const merge = join(dir, 'ahead-merge.mjs');
-      writeFileSync(merge, AHEAD_MERGE);
       // both batches are claimed at once (2 slots): the merge starts with the run
-      const { env, runDir } = await standInRun(dir, {
-        batches: 2,
-        size: 20,
-        parallel: 2,
-        mergeExit: 0,
-        // stopped: tests slow enough (20 x 0.5 s) that the run cannot end, and tell the merge
-        // to go, before a slow machine has started it and the test has sent its SIGTERM
-        env: { CAPI_MERGE_BIN: merge, FAKE_EXEC_DELAY_MS: stopped ? '500' : '40' },
+      // stopped: tests slow enough (20 x 0.5 s) that the run cannot end, and tell the merge
+      // to go, before a slow machine has started it and the test has sent its SIGTERM
+      const { env, runDir } = await mergeScriptRun(dir, AHEAD_MERGE, 2, 20, {
+        FAKE_EXEC_DELAY_MS: stopped ? '500' : '40',
       });
       const running = superviseRun(runDir, { env });
       await waitFor(() => exists(join(runDir, 'merge-ahead.pid')), 'the merge to start ahead');
@@ -289,16 +290,11 @@ process.exit(3);
 test("the merge is told to go once every batch has answered, while the workers exit; run.json's end waits for them", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'capi-merge-order-'));
   try {
-    const merge = join(dir, 'looking-merge.mjs');
-    writeFileSync(merge, LOOKING_MERGE);
     // 2 slots, 3 batches: the last one runs alone on one slot while the other slot's process
     // has nothing left (a go sent before it answered would see its journal short)
-    const { env, runDir } = await standInRun(dir, {
-      batches: 3,
-      size: 8,
-      parallel: 2,
-      mergeExit: 0,
-      env: { CAPI_MERGE_BIN: merge, FAKE_EXEC_DELAY_MS: '30', FAKE_EXEC_LINGER_MS: '2500' },
+    const { env, runDir } = await mergeScriptRun(dir, LOOKING_MERGE, 3, 8, {
+      FAKE_EXEC_DELAY_MS: '30',
+      FAKE_EXEC_LINGER_MS: '2500',
     });
     assert.equal(await superviseRun(runDir, { env }), 0);
     const saw = JSON.parse(await readFile(join(runDir, 'merge-saw.json'), 'utf8'));
