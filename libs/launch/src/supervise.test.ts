@@ -72,6 +72,16 @@ async function countReads(runDir: string, fn: () => Promise<unknown>) {
  * `superviseRun`: fake-exec workers (`FAKE_EXEC_FAIL`: ids that fail) and a stand-in
  * capi-merge that exits with `mergeExit`.
  */
+/** Runs body in a fresh temporary folder, removed afterwards whatever happens. */
+async function inTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function standInRun(
   dir: string,
   o: {
@@ -117,8 +127,7 @@ function mergeScriptRun(dir: string, script: string, batches: number, size: numb
 }
 
 test('one supervisor pass reads the claims once and run.json twice (take, end), and the data goes along', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'capi-supervise-'));
-  try {
+  await inTempDir('capi-supervise-', async (dir) => {
     const { m, env, runDir } = await standInRun(dir, { batches: 3, size: 3, parallel: 2, mergeExit: 0 });
     let code = -1;
     const seen = await countReads(runDir, async () => {
@@ -128,9 +137,7 @@ test('one supervisor pass reads the claims once and run.json twice (take, end), 
     const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
     assert.deepEqual([end.state, end.verdict, basename(runDir)], ['completed', 'passed', m.id]);
     assert.deepEqual(seen, { manifest: 2, claims: 1 });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 // docs/formats.md: a launched run's verdict is the journals'; capi-merge's exit code only writes reports.
@@ -139,8 +146,7 @@ for (const [failing, mergeExit, verdict, code] of [
   ['T2', 0, 'failed', 1],
 ] as const) {
   test(`the journals' verdict wins: journals ${verdict}, capi-merge exits ${mergeExit} → run.json ${verdict}, exit ${code}`, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'capi-verdict-'));
-    try {
+    await inTempDir('capi-verdict-', async (dir) => {
       const { env, runDir } = await standInRun(dir, { batches: 2, size: 2, parallel: 1, mergeExit, failing });
       assert.equal(await superviseRun(runDir, { env }), code);
       const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
@@ -150,9 +156,7 @@ for (const [failing, mergeExit, verdict, code] of [
         log,
         new RegExp(`capi-merge's verdict \\(exit ${mergeExit}\\) differs from the journals' \\(${verdict}\\)`),
       );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 }
 
@@ -171,8 +175,7 @@ const oneSlotRun = (dir: string, env: Record<string, string>) =>
   standInRun(dir, { batches: 3, size: 3, parallel: 1, mergeExit: 0, env });
 
 test("a slot's capi-exec runs batch after batch; the batch queued behind one that kills it never started and costs no restart", async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'capi-slot-'));
-  try {
+  await inTempDir('capi-slot-', async (dir) => {
     const { env, runDir } = await oneSlotRun(dir, { FAKE_EXEC_CRASH_BATCH: 'batch_0001' });
     assert.equal(await superviseRun(runDir, { env }), 3);
     const c = await claimsOf(runDir, 3);
@@ -183,14 +186,11 @@ test("a slot's capi-exec runs batch after batch; the batch queued behind one tha
     assert.equal(c.batch_0002?.pid, c.batch_0003?.pid, 'one process ran both');
     const log = await readFile(runPaths(runDir).logFile('worker_1'), 'utf8');
     assert.equal(log.match(/capi-exec started/g)?.length, 3, log);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('after a give-up the batch queued behind it does not start: its claim is removed, and a resume runs it', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'capi-slot-'));
-  try {
+  await inTempDir('capi-slot-', async (dir) => {
     const { env, runDir } = await oneSlotRun(dir, { FAKE_EXEC_GIVEUP_BATCH: 'batch_0001' });
     assert.equal(await superviseRun(runDir, { env }), 3);
     const c = await claimsOf(runDir, 3);
@@ -205,9 +205,7 @@ test('after a give-up the batch queued behind it does not start: its claim is re
       Object.values(after).map((x) => x?.state),
       ['done', 'done', 'done'],
     );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 /**
@@ -241,8 +239,7 @@ const exists = (path: string) =>
 
 for (const stopped of [false, true])
   test(`the merge started ahead ${stopped ? 'is killed unread when the run is stopped' : 'runs on go, once every worker has ended'}`, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'capi-merge-ahead-run-'));
-    try {
+    await inTempDir('capi-merge-ahead-run-', async (dir) => {
       // both batches are claimed at once (2 slots): the merge starts with the run
       // stopped: tests slow enough (20 x 0.5 s) that the run cannot end, and tell the merge
       // to go, before a slow machine has started it and the test has sent its SIGTERM
@@ -261,9 +258,7 @@ for (const stopped of [false, true])
       await waitFor(async () => !pidAlive(pid), 'the merge process to be gone');
       const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
       assert.equal(end.state, stopped ? 'stopped' : 'completed');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
 /**
@@ -288,8 +283,7 @@ process.exit(3);
 `;
 
 test("the merge is told to go once every batch has answered, while the workers exit; run.json's end waits for them", async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'capi-merge-order-'));
-  try {
+  await inTempDir('capi-merge-order-', async (dir) => {
     // 2 slots, 3 batches: the last one runs alone on one slot while the other slot's process
     // has nothing left (a go sent before it answered would see its journal short)
     const { env, runDir } = await mergeScriptRun(dir, LOOKING_MERGE, 3, 8, {
@@ -314,14 +308,11 @@ test("the merge is told to go once every batch has answered, while the workers e
       assert.deepEqual(JSON.parse(await readFile(join(runDir, name), 'utf8')), { state: 'running' }, name);
     const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
     assert.deepEqual([end.state, end.verdict], ['completed', 'passed']);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a claim is created holding its worker’s pid and replaced once, when its batch ends', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'capi-claim-writes-'));
-  try {
+  await inTempDir('capi-claim-writes-', async (dir) => {
     const { env, runDir } = await standInRun(dir, { batches: 5, size: 2, parallel: 2, mergeExit: 0 });
     const claims = runPaths(runDir).claims;
     const created: Record<string, unknown>[] = [];
@@ -368,14 +359,11 @@ test('a claim is created holding its worker’s pid and replaced once, when its 
       assert.equal(now?.state, 'done');
       assert.equal(now?.pid, c.pid, 'the pid it was created with ran it');
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("control.json `workers` is written only when it changes: a fresh run's already says --parallel", async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'capi-control-share-'));
-  try {
+  await inTempDir('capi-control-share-', async (dir) => {
     const { env, runDir } = await standInRun(dir, { batches: 4, size: 2, parallel: 2, mergeExit: 0 });
     const control = runPaths(runDir).control;
     const written: number[] = [];
@@ -394,7 +382,5 @@ test("control.json `workers` is written only when it changes: a fresh run's alre
     }
     // 2 slots from the start (nothing written), then 1 as the first runs out of batches
     assert.deepEqual(written, [1]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
