@@ -64,7 +64,16 @@ export {
 } from './last-results.js';
 export { localClock, localTime, localZone } from './local-time.js';
 export { makeDir } from './make-dir.js';
-export { checkPending, eachLine, type LineCursor, lastLine, lineCursor, NdjsonWriter, readNdjson } from './ndjson.js';
+export {
+  checkPending,
+  eachLine,
+  type LineCursor,
+  lastLine,
+  lineCursor,
+  NdjsonWriter,
+  oneChunk,
+  readNdjson,
+} from './ndjson.js';
 export { expandOptionsFile } from './options-file.js';
 export { checkRunOwner, checkRunsFolder } from './owner.js';
 export { checkRate, isNoRate, parseRate, ratePerHour } from './parse-rate.js';

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { FILE_MODE } from './atomic-write.js';
 import { type InputError, isErrnoException, writeError } from './errors.js';
 import { makeDir } from './make-dir.js';
-import { type NdjsonLine, readNdjson } from './ndjson.js';
+import { type NdjsonLine, oneChunk, readNdjson } from './ndjson.js';
 
 /**
  * The append-only journal: one complete line per finished test, the checkpoint of a run.
@@ -221,10 +221,6 @@ export async function openJournal(path: string, options: OpenJournalOptions = {}
 /** Journals up to this size are read with one readFileSync (what was there when it ran, as a stream's reads). */
 const READ_WHOLE_BYTES = 1024 * 1024;
 
-async function* whole(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
-}
-
 export interface ReadJournalOptions {
   onTornTail?: (line: number, text: string) => void;
   /** A malformed line in the middle is handed here and skipped, instead of ending the read (exit 2). */
@@ -243,7 +239,7 @@ export async function* readJournal(path: string, options: ReadJournalOptions = {
   // a batch's journal (some 40 KB for 100 tests) is read whole, in one call: a stream is
   // an open, two reads and a close through the thread pool, and capi-launch's supervisor
   // reads each batch's journal as the batch ends (docs/benchmarks.md "capi-launch, fifth round")
-  const input = st.size <= READ_WHOLE_BYTES ? whole(readFileSync(path)) : createReadStream(path);
+  const input = st.size <= READ_WHOLE_BYTES ? oneChunk(readFileSync(path)) : createReadStream(path);
   yield* readNdjson(input, {
     source: path,
     onTornTail: options.onTornTail ?? (() => {}),

@@ -115,6 +115,11 @@ export function lastLine(
 }
 
 /** Reads NDJSON from byte or string chunks. Blank lines are skipped; `\r\n` is accepted. */
+/** Bytes already in memory (a small file read whole) as the chunk stream readNdjson and capi-exec's input take. */
+export async function* oneChunk(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
 export async function* readNdjson(
   input: AsyncIterable<Buffer | string>,
   options: ReadNdjsonOptions,

@@ -8,6 +8,7 @@ import {
   InputError,
   isBatchName,
   isErrnoException,
+  oneChunk,
   readNdjson,
   runPaths,
 } from '@capi/core';
@@ -71,10 +72,6 @@ const READ_WHOLE_BYTES = 4 * 1024 * 1024;
  */
 const KEEP_RECORDS_BYTES = 1024 * 1024;
 
-async function* once(chunk: Buffer): AsyncGenerator<Buffer> {
-  yield chunk;
-}
-
 /** logs/<batch>.log, as a one-batch capi-exec's stderr would be (capi-launch reads the reason there). */
 function batchLog(file: string): (line: string) => void {
   return (line) => {
@@ -104,7 +101,7 @@ async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<Exit
     if (!st?.isFile()) throw new InputError(file, undefined, 'cannot read: no such file');
     // a batch is read twice (checked, then run): a small one once, from memory
     const text = st.size <= READ_WHOLE_BYTES ? readFileSync(file) : null;
-    const read = (): AsyncIterable<Buffer> => (text ? once(text) : createReadStream(file));
+    const read = (): AsyncIterable<Buffer> => (text ? oneChunk(text) : createReadStream(file));
     const summary = await execute(
       {
         ...o.base,
