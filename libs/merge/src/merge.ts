@@ -227,12 +227,11 @@ async function writeOutputs(
   };
   try {
     if (outputs.ndjson) await writeMergedNdjson(await open(outputs.ndjson), table);
-    if (outputs.json && outputs.csv) {
-      // both in one pass over the rows (json-report.ts)
+    // with JSON, the CSV rows are written in the same pass over the rows (json-report.ts)
+    if (outputs.json) {
       const json = await open(outputs.json);
-      await writeJsonReport(json, table, summary, thresholds, meta, await open(outputs.csv));
-    } else if (outputs.json) await writeJsonReport(await open(outputs.json), table, summary, thresholds, meta);
-    else if (outputs.csv) await writeCsvReport(await open(outputs.csv), table);
+      await writeJsonReport(json, table, summary, thresholds, meta, outputs.csv ? await open(outputs.csv) : undefined);
+    } else if (outputs.csv) await writeCsvReport(await open(outputs.csv), table);
     if (outputs.report) await (await open(outputs.report)).write(textReport(summary, thresholds, verdict, ctx.title));
     if (outputs.html) await writeHtmlReport(await open(outputs.html), table, summary, ctx.title, verdict);
     if (outputs.junit) await writeJunitReport(await open(outputs.junit), table, ctx.title);
