@@ -35,10 +35,13 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
   const entries: RunEntry[] = [];
   for (const name of names.filter((n) => n.startsWith(RUN_ID_PREFIX)).sort()) {
     const dir = join(runs, name);
-    const manifest = await readManifest(dir).catch(() => null);
-    if (!manifest) continue;
+    // The pid is looked at before run.json is read: a supervisor writes its end and then
+    // exits, so a run.json read after "gone" is its last word. The other order could take
+    // a run that just completed for one that died running, and stop it.
     const pid = readPidFile(dir);
     const alive = isRunSupervisor(pid, dir);
+    const manifest = await readManifest(dir).catch(() => null);
+    if (!manifest) continue;
     const workers = alive || !mayRun(manifest.state) ? [] : liveWorkers(await readClaims(dir), manifest.id);
     entries.push({ dir, manifest, pid, alive, workers });
   }

@@ -79,6 +79,8 @@ export function createRunReader(target: WatchTarget): RunReader {
    * more (a resume writes a live heartbeat first), so the sweep skips it.
    */
   const settled = new Set<string>();
+  /** Where each batch's heartbeat was read from, to read it again (settleGone). */
+  const heartbeatPaths = new Map<string, string>();
 
   async function readOne(path: string, sweep = false): Promise<void> {
     const c = classify(target, path);
@@ -101,6 +103,7 @@ export function createRunReader(target: WatchTarget): RunReader {
       appendLogLines(state, basename(path), await tail.read());
       await tail.close();
     } else if (c.role === 'heartbeat') {
+      heartbeatPaths.set(c.key, path);
       const hb = await readJson(path);
       if (isObject(hb) && typeof hb.state === 'string') {
         batchState(state, c.key).heartbeat = hb as unknown as StatusHeartbeat;
@@ -151,9 +154,41 @@ export function createRunReader(target: WatchTarget): RunReader {
         pids.add(b.heartbeat.pid);
     state.alive = new Map([...pids].map((pid) => [pid, pidAlive(pid)]));
     // A supervisor is checked by core's one identity rule: a reused pid is not it (DEAD, and never signalled).
-    const sup = state.pidFilePid ?? state.manifest?.pid;
+    const sup = supervisorPid();
     if (typeof sup === 'number' && target.kind === 'run') state.alive.set(sup, isRunSupervisor(sup, target.dir));
     else if (typeof sup === 'number') state.alive.set(sup, pidAlive(sup));
+  }
+
+  const supervisorPid = () => state.pidFilePid ?? state.manifest?.pid;
+
+  /**
+   * The files that say a process is still going, for each process found gone. A process
+   * writes its last state (run.json, its heartbeat) before it exits, so a file read before
+   * the pid was checked can be one write behind: "gone, yet running" is only believed
+   * when the file, read after the check, still says so. Without this second read a run
+   * that ended between the two reads showed DEAD.
+   */
+  function staleFilesOfGone(): string[] {
+    const paths: string[] = [];
+    for (const [key, b] of state.batches) {
+      const hb = b.heartbeat;
+      const path = heartbeatPaths.get(key);
+      if (hb && path && !FINAL_HEARTBEATS.has(hb.state) && state.alive.get(hb.pid) === false) paths.push(path);
+    }
+    const sup = supervisorPid();
+    if (target.kind === 'run' && typeof sup === 'number' && state.alive.get(sup) === false) {
+      const p = runPaths(target.dir);
+      if (!FINAL_HEARTBEATS.has(String(state.manifest?.state))) paths.push(p.pidFile, p.manifest);
+    }
+    return paths;
+  }
+
+  async function checkAlive(): Promise<void> {
+    refreshAlive();
+    const stale = staleFilesOfGone();
+    if (stale.length === 0) return;
+    for (const path of stale) await readOne(path);
+    refreshAlive();
   }
 
   const watchDirs =
@@ -177,11 +212,11 @@ export function createRunReader(target: WatchTarget): RunReader {
         await readOne(runPaths(target.dir).pidFile);
       }
       for (const path of await allPaths()) await readOne(path, true);
-      refreshAlive();
+      await checkAlive();
     },
     async readPaths(paths) {
       for (const path of paths) await readOne(path);
-      refreshAlive();
+      await checkAlive();
     },
     async tailJournals(keys) {
       for (const path of journalPaths(new Set(keys))) await readOne(path);

@@ -125,9 +125,8 @@ function watchOne(target: WatchTarget, opts: WatchOptions, presenter: Presenter,
       },
     }).then((w) => {
       watch = w;
-      const first = snap(w.state);
-      presenter.show(first, true, first.exitCode !== null);
-      if (first.exitCode !== null) finish(w, { code: first.exitCode, quit: false });
+      // The first look takes the same way to a verdict as every later one: read again first.
+      onTick(w.state, true);
       presenter.quit?.then(() => finish(w, { code: endCode ?? snap(w.state).exitCode ?? 0, quit: true }));
     }, reject);
   });

@@ -164,9 +164,12 @@ test('80x24: the state line with elapsed, ETA and rate, the progress and the cou
   startFakeRun(dir, ['--total', '1000000', '--batches', '3', '--rate', '100', '--fail-every', '7']);
   await waitFor('the run folder', () => journalCounts(runPaths(dir).results).then((c) => c.done > 0 || undefined));
   const session = await tmux.start(dashboardCommand([], { CAPI_RUNS_DIR: runs }), 80, 24);
-  const screen = await waitFor('a RUNNING screen with an ETA', async () => {
+  // A capture can catch a frame half written to the terminal: wait for the last parts drawn
+  // (the batch table, the failures box) as well as the first, then check the layout.
+  const screen = await waitFor('a RUNNING screen with an ETA, its batch table and its failures', async () => {
     const s = await tmux.capture(session);
-    return /ETA [\d.]+[smh]/.test(s) && /│passed +[1-9]/.test(s) ? s : undefined;
+    const drawn = [/ETA [\d.]+[smh]/, /│passed +[1-9]/, /batch_000\d +\d+ +running/, /┌─ Latest failures/];
+    return drawn.every((re) => re.test(s)) ? s : undefined;
   });
   const rows = screen.split('\n');
   assert.ok(

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { writeFileAtomic } from '@capi/core';
+import { createRunReader } from './run-reader.js';
+import { snapshot } from './snapshot.js';
+
+const root = await mkdtemp(join(tmpdir(), 'capi-watch-reader-'));
+const children: ChildProcess[] = [];
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A stand-in process; `--supervise DIR` in its argv makes it DIR's supervisor by core's identity rule. */
+function standIn(...argv: string[]): ChildProcess {
+  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', ...argv], { stdio: 'ignore' });
+  children.push(c);
+  return c;
+}
+
+const gone = (c: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    c.once('exit', () => resolve());
+    c.kill('SIGKILL');
+  });
+
+/** A run folder with one batch going: run.json and the heartbeat both say running. */
+async function liveRun(name: string) {
+  const dir = join(root, name);
+  await mkdir(join(dir, 'status'), { recursive: true });
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const supervisor = standIn('--supervise', dir);
+  const worker = standIn();
+  const manifest = { id: name, state: 'running', total: 2, pid: supervisor.pid, verdict: null };
+  await writeFileAtomic(join(dir, 'run.json'), JSON.stringify(manifest));
+  const beat = { state: 'running', pid: worker.pid, batch: 'batch_0001', total: 2, done: 0 };
+  await writeFileAtomic(join(dir, 'status', 'batch_0001.json'), JSON.stringify(beat));
+  await writeFile(join(dir, 'logs', 'supervisor.log'), 'started\n');
+  const reader = createRunReader({ kind: 'run', id: name, dir });
+  await reader.readAll();
+  return { dir, supervisor, worker, manifest, beat, reader };
+}
+
+const opts = () => ({ now: Date.now(), stallAfterS: 60 });
+
+test('a run that ends between a read of run.json and the pid check is not DEAD', async (t) => {
+  const r = await liveRun('capi_ends_between');
+  t.after(() => r.reader.close());
+  assert.equal(snapshot(r.reader.state, opts()).state, 'RUNNING');
+  // The worker and then the supervisor write their last state and exit. The watcher's next
+  // event is for another file (the log), so what it holds of run.json and the heartbeat is
+  // one write behind when it finds both pids gone.
+  await writeFileAtomic(join(r.dir, 'status', 'batch_0001.json'), JSON.stringify({ ...r.beat, state: 'completed' }));
+  await gone(r.worker);
+  await writeFileAtomic(
+    join(r.dir, 'run.json'),
+    JSON.stringify({ ...r.manifest, state: 'completed', verdict: 'passed' }),
+  );
+  await gone(r.supervisor);
+  await r.reader.readPaths([join(r.dir, 'logs', 'supervisor.log')]);
+  const s = snapshot(r.reader.state, opts());
+  assert.equal(s.state, 'COMPLETED');
+  assert.equal(s.exitCode, 0);
+  assert.deepEqual(
+    s.batches.map((b) => b.state),
+    ['completed'],
+  );
+});
+
+test('a supervisor gone without a last word is DEAD, and so is a worker', async (t) => {
+  const r = await liveRun('capi_killed');
+  t.after(() => r.reader.close());
+  await gone(r.worker);
+  await gone(r.supervisor);
+  await r.reader.readPaths([join(r.dir, 'logs', 'supervisor.log')]);
+  const s = snapshot(r.reader.state, opts());
+  assert.equal(s.state, 'DEAD');
+  assert.deepEqual(
+    s.batches.map((b) => b.state),
+    ['DEAD'],
+  );
+});
+
+test('a supervisor replaced (a resume wrote a new pid file) is read again, not called DEAD', async (t) => {
+  const r = await liveRun('capi_resumed');
+  t.after(() => r.reader.close());
+  const next = standIn('--supervise', r.dir);
+  await writeFileAtomic(join(r.dir, 'supervisor.pid'), `${next.pid}\n`);
+  await gone(r.supervisor);
+  await r.reader.readPaths([join(r.dir, 'logs', 'supervisor.log')]);
+  assert.equal(snapshot(r.reader.state, opts()).state, 'RUNNING');
+});
