@@ -53,8 +53,11 @@ export function parseSetting(text: string): Partial<RunControl> {
  * workers read control.json. A run that is not running is refused (exit 2), saying so.
  */
 export async function refuseNotRunning(runDir: string, action: string): Promise<void> {
+  // The pid first, then run.json: a supervisor writes its end before it exits, so a run
+  // that just completed is not called one whose supervisor is gone.
+  const alive = isAlive(readPidFile(runDir), supervisorOf(runDir));
   const m = await readManifest(runDir);
-  if (mayRun(m.state) && isAlive(readPidFile(runDir), supervisorOf(runDir))) return;
+  if (mayRun(m.state) && alive) return;
   const state = mayRun(m.state) ? 'its supervisor is gone' : m.state;
   throw new CapiError(
     `${action}: run ${m.id} is not running (${state}): ${action} changes a live run; resume it (capi-launch --resume ${shellQuote(runDir)}), then ${action}`,
