@@ -146,6 +146,16 @@ test('a setup row after a test, and a flow whose rows are apart, are refused', a
     message:
       /^s\.csv:4: field "flow": flow "f1" continues after other rows: the rows of a flow must be together \(it began at line 2\)/,
   });
+  // Many flows between (the table of flows seen grows many times), then the first comes back.
+  const many = Array.from({ length: 20_000 }, (_, i) => `R${i},,flow-${i},GET,/r,\nS${i},,flow-${i},GET,/s,\n`).join(
+    '',
+  );
+  const apart = split(`${HEADER}${many}Z,,flow-7,GET,/z,\n`);
+  await assert.rejects(apart, {
+    message: /^s\.csv:40002: field "flow": flow "flow-7" continues after other rows: .*\(it began at line 16\)/,
+  });
+  const together = await split(`${HEADER}${many}Z,,flow-19999,GET,/z,\n`);
+  assert.equal(together.length, 40_001, 'the last flow goes on: not refused');
 });
 
 test('teardown rows go last with the last seq numbers, wherever the suite has them', async () => {

@@ -10,3 +10,14 @@ test('remembers the first line of each id, across growth of the table', () => {
   assert.equal(seen.firstLine('T49999', 99_999), 50_001);
   assert.equal(seen.firstLine('t0', 7), 0, 'ids are case-sensitive');
 });
+
+test('lineOf looks without remembering', () => {
+  const seen = idLines(4);
+  assert.equal(seen.lineOf('f1'), 0);
+  assert.equal(seen.firstLine('f1', 0), 0, 'a first sight is new, even with no line known');
+  assert.equal(seen.firstLine('f2', 9), 0);
+  assert.equal(seen.lineOf('f2'), 9);
+  assert.equal(seen.lineOf('f3'), 0);
+  assert.equal(seen.size, 2, 'lineOf added nothing');
+  assert.equal(seen.firstLine('f3', 11), 0);
+});

@@ -1,5 +1,5 @@
 /**
- * Remembers the line where each id was first seen, in bounded memory: an id is kept as a
+ * Remembers the line where each id (or flow name) was first seen, in bounded memory: an id is kept as a
  * 64-bit hash plus its line in typed arrays (12 bytes a slot, about 17 MB for 1,000,000
  * ids) rather than as a string in a Map (about 60 bytes an id). The table is cut into 256
  * parts that grow one at a time, by half, so growing never holds two copies of the whole
@@ -34,6 +34,11 @@ export function idLines(initialSlots = 16) {
       size++;
       if (part.size > part.slots * MAX_LOAD) grow(part);
       return 0;
+    },
+    /** The line where `id` was first seen, or 0 when it was not: nothing is remembered. */
+    lineOf(id: string): number {
+      hash64(id);
+      return lookup(parts[hashB >>> 24] as Part, hashA, hashB);
     },
     get size() {
       return size;
