@@ -27,6 +27,14 @@ export async function* csvRows(chunks: AsyncIterable<Buffer>, source: string): A
   if (err) throw err;
 }
 
+/**
+ * The id `--auto-id` gives a suite CSV row without one (no id column, or an empty cell):
+ * capi-split names its records so and `capi-merge --suite` its expected ids, so the two meet.
+ */
+export function autoIdOf(line: number): string {
+  return `row-${line}`;
+}
+
 function tryRead(read: () => void): unknown {
   try {
     read();

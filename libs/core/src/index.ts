@@ -12,7 +12,7 @@ export { cleanText, plainLine } from './clean-text.js';
 export { type AnyCommand, checkArgv, intFlag, quietFlag, repeatedFlag, runTool, verboseFlag } from './cli.js';
 export { isCredentialName } from './credential-name.js';
 export { CsvReader, type CsvRow } from './csv-reader.js';
-export { csvRows } from './csv-rows.js';
+export { autoIdOf, csvRows } from './csv-rows.js';
 export { editDistance } from './edit-distance.js';
 export {
   describeEnvProblem,

@@ -25,6 +25,8 @@ export interface MergeOptions extends OutputChoices {
   cwd?: string;
   /** A suite (CSV or NDJSON test records) whose ids must all have a result. */
   suite?: string;
+  /** The suite CSV's rows without an id are `row-<line>`, as capi-split `--auto-id` names them. */
+  autoId?: boolean;
   /** Where the default reports go (`--report-dir`): by default a run's report/, required for several runs. */
   reportDir?: string;
   /** A malformed result line is warned about, counted and skipped instead of ending the merge (exit 2). */
@@ -117,7 +119,7 @@ async function readExpected(
   const suite = opts.suite;
   if (suite) {
     const label = suite === '-' ? '<stdin>' : suite;
-    for await (const t of readSuite(await openSuite(suite, opts, cwd), label)) addExpected(state, t);
+    for await (const t of readSuite(await openSuite(suite, opts, cwd), label, opts.autoId)) addExpected(state, t);
   }
   for (const [i, run] of runs.entries()) {
     const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };

@@ -101,13 +101,14 @@ test("a run folder's batch file: every record with its batch and line; blank lin
   }
 });
 
-async function expected(text: string, label = 'suite.csv') {
+async function expected(text: string, label = 'suite.csv', autoId = false) {
   const out: unknown[] = [];
   for await (const t of readSuite(
     (async function* () {
       yield Buffer.from(text);
     })(),
     label,
+    autoId,
   ))
     out.push([t.id, t.name, t.tags, t.enabled, t.flow, t.phase]);
   return out;
@@ -144,8 +145,8 @@ test('a suite CSV that capi-split refuses is refused, naming the file, line and 
   // a row of another length than the header (csv-parse's strict mode said so in its own words)
   await refused('id,name\nA,a\nB,b,extra\n', /^suite\.csv:3: row has 3 cells, the header has 2$/);
   await refused('id,name,ID\nA,a,b\n', /^suite\.csv:1: header: column "ID" named twice \(columns 1 and 3\)$/);
-  await refused('name\nA\n', /^suite\.csv:1: field "id": the suite has no id column$/);
-  await refused('id,name\n ,a\n', /^suite\.csv:2: field "id": empty$/);
+  await refused('name\nA\n', /^suite\.csv:1: field "id": the suite has no id column \(with --auto-id its rows/);
+  await refused('id,name\n ,a\n', /^suite\.csv:2: field "id": empty \(with --auto-id such a row is row-<line>/);
   // lines are counted through quoted line breaks and blank rows, as capi-split counts them
   await refused('id,name\n"A","two\nlines"\n\nB,"x"y\n', /^suite\.csv:5: malformed CSV: a quote inside an unquoted/);
   await refused('id,name\nA,"never closed\n', /^suite\.csv:2: unterminated quote/);
@@ -162,4 +163,12 @@ test('a suite CSV that capi-split refuses is refused, naming the file, line and 
     assert.match(err.message, /^suite\.csv:3: not UTF-8: invalid byte 0xff/);
     return true;
   });
+});
+
+test('--auto-id: a row without an id is row-<line>, its first line, as capi-split names it', async () => {
+  const ids = async (text: string) => (await expected(text, 'suite.csv', true)).map((t) => (t as string[])[0]);
+  // no id column; a quoted line break and a blank line move the later rows' lines
+  assert.deepEqual(await ids('name,url\na,/a\n"b\nb",/b\n\nc,/c\n'), ['row-2', 'row-3', 'row-6']);
+  // an id column with empty and blank cells: only those get one
+  assert.deepEqual(await ids('id,name\nA,a\n,b\n  ,c\nD,d\n'), ['A', 'row-3', 'row-4', 'D']);
 });

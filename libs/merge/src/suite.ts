@@ -1,4 +1,5 @@
 import {
+  autoIdOf,
   csvRows,
   enabledValue,
   flowPhaseValue,
@@ -18,10 +19,14 @@ import { readLineBytes, withFile } from './read-results.js';
  * The format comes from the content, as in capi-split: a file's name says nothing (a
  * `suite.txt` may be either).
  */
-export async function* readSuite(input: AsyncIterable<Buffer>, label: string): AsyncGenerator<ExpectedTest> {
-  // Nothing at all reads as NDJSON: no ids.
+export async function* readSuite(
+  input: AsyncIterable<Buffer>,
+  label: string,
+  autoId = false,
+): AsyncGenerator<ExpectedTest> {
+  // Nothing at all reads as NDJSON: no ids. Test records carry their ids: `autoId` is the CSV's.
   const { format, chunks } = await sniffSuite(input);
-  yield* format === 'csv' ? suiteCsv(chunks, label) : suiteNdjson(chunks, label, null);
+  yield* format === 'csv' ? suiteCsv(chunks, label, autoId) : suiteNdjson(chunks, label, null);
 }
 
 /**
@@ -101,16 +106,16 @@ interface SuiteColumns {
  * (tags, enabled, flow and phase), so a suite capi-split refuses is refused here too and one
  * it splits is read alike. Only the columns capi-merge needs are looked at.
  */
-async function* suiteCsv(input: AsyncIterable<Buffer>, label: string): AsyncGenerator<ExpectedTest> {
+async function* suiteCsv(input: AsyncIterable<Buffer>, label: string, autoId: boolean): AsyncGenerator<ExpectedTest> {
   let columns: SuiteColumns | null = null;
   for await (const rows of csvRows(utf8Chunks(input, label), label))
     for (const { cells, line } of rows) {
-      if (columns === null) columns = suiteColumns(cells, label, line);
-      else yield expectedOfRow(cells, line, columns, label);
+      if (columns === null) columns = suiteColumns(cells, label, line, autoId);
+      else yield expectedOfRow(cells, line, columns, label, autoId);
     }
 }
 
-function suiteColumns(cells: string[], label: string, line: number): SuiteColumns {
+function suiteColumns(cells: string[], label: string, line: number, autoId: boolean): SuiteColumns {
   const seen = new Map<string, number>();
   cells.forEach((cell, index) => {
     const name = cell.trim();
@@ -121,7 +126,12 @@ function suiteColumns(cells: string[], label: string, line: number): SuiteColumn
       throw new InputError(label, line, `header: column "${name}" named twice (columns ${first + 1} and ${index + 1})`);
     seen.set(key, index);
   });
-  if (!seen.has('id')) throw new InputError(label, line, 'field "id": the suite has no id column');
+  if (!seen.has('id') && !autoId)
+    throw new InputError(
+      label,
+      line,
+      'field "id": the suite has no id column (with --auto-id its rows are row-<line>, as capi-split --auto-id names them)',
+    );
   const at = (name: string) => seen.get(name) ?? -1;
   return {
     id: at('id'),
@@ -134,12 +144,17 @@ function suiteColumns(cells: string[], label: string, line: number): SuiteColumn
   };
 }
 
-function expectedOfRow(cells: string[], line: number, at: SuiteColumns, label: string): ExpectedTest {
+function expectedOfRow(cells: string[], line: number, at: SuiteColumns, label: string, autoId: boolean): ExpectedTest {
   if (cells.length !== at.width)
     throw new InputError(label, line, `row has ${cells.length} cells, the header has ${at.width}`);
   const cell = (i: number) => (i < 0 ? '' : (cells[i] ?? ''));
-  const id = cell(at.id).trim();
-  if (id === '') throw new InputError(label, line, 'field "id": empty');
+  const id = cell(at.id).trim() || (autoId ? autoIdOf(line) : '');
+  if (id === '')
+    throw new InputError(
+      label,
+      line,
+      'field "id": empty (with --auto-id such a row is row-<line>, as capi-split --auto-id names it)',
+    );
   const value = <T>(field: string, read: () => T): T => {
     try {
       return read();

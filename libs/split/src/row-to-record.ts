@@ -1,4 +1,4 @@
-import type { Capture, HttpMethod, Phase, TestRecord } from '@capi/core';
+import { autoIdOf, type Capture, type HttpMethod, type Phase, type TestRecord } from '@capi/core';
 import { cellCache } from './cell-cache.js';
 import {
   checkExpectBody,
@@ -42,7 +42,7 @@ export function rowConverter(map: ColumnMap, file: string, autoId = false): RowC
       const i = at[column];
       return i < 0 ? '' : (cells[i] ?? '');
     };
-    const id = cell('id').trim() || (autoId ? `row-${line}` : '');
+    const id = cell('id').trim() || (autoId ? autoIdOf(line) : '');
     if (id === '') throw new FieldError('id', 'missing (every row needs an id, or use --auto-id)');
     const url = cell('url').trim();
     if (url === '') throw new FieldError('url', 'missing');

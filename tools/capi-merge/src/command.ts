@@ -104,6 +104,10 @@ Examples:
       description:
         'Suite (CSV or NDJSON test records, told apart by content; - = stdin): every id in it must have a result',
     },
+    'auto-id': {
+      type: 'boolean',
+      description: 'With a --suite CSV: a row without an id is row-<line>, as capi-split --auto-id names it',
+    },
     'output-json': {
       type: 'string',
       valueHint: 'FILE',
@@ -175,9 +179,12 @@ Examples:
       throw new UsageError(
         '--suite -: stdin is a terminal; pipe the suite in (capi-merge r.ndjson --suite - < suite.csv)',
       );
+    if (args['auto-id'] && !args.suite)
+      throw new UsageError('--auto-id names the rows of a --suite CSV: give the suite with --suite FILE');
     const outcome = await merge({
       inputs,
       suite: args.suite,
+      autoId: Boolean(args['auto-id']),
       outputJson: args['output-json'],
       outputCsv: args['output-csv'],
       outputReport: args['output-report'],

@@ -187,6 +187,36 @@ test('a suite CSV names ids that loose result files do not have', async () => {
   assert.deepEqual(out.tests[1].tags, ['smoke', 'slow']);
 });
 
+test('--auto-id: a suite CSV without ids meets the ids capi-split --auto-id gave its records', async () => {
+  const cwd = dir('auto-id');
+  await mkdir(cwd, { recursive: true });
+  await writeFile(join(cwd, 'suite.csv'), 'name,url\nfirst,/a\n"second\nrow",/b\n\nthird,/c\nfourth,/d\n');
+  const split = await runTool('capi-split', ['suite.csv', '--auto-id'], { cwd });
+  assert.equal(split.code, 0, split.stderr);
+  const ids = parseLines(split.stdout).map((r) => (r as { id: string }).id);
+  assert.deepEqual(ids, ['row-2', 'row-3', 'row-6', 'row-7']);
+  // three of the four ran
+  await writeFile(join(cwd, 'r.ndjson'), lines(ids.slice(0, 3).map((id) => result(id, 'passed', 0, { batch: null }))));
+  const out = ['--output-json', '-', '--output-csv', 'o.csv', '--output-report', 'o.txt'];
+  const r = await runTool('capi-merge', ['r.ndjson', '--suite', 'suite.csv', '--auto-id', ...out], { cwd });
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(
+    JSON.parse(r.stdout).tests.map((t: { id: string; status: string }) => [t.id, t.status]),
+    [
+      ['row-2', 'passed'],
+      ['row-3', 'passed'],
+      ['row-6', 'passed'],
+      ['row-7', 'missing'],
+    ],
+  );
+  const without = await runTool('capi-merge', ['r.ndjson', '--suite', 'suite.csv', ...out], { cwd });
+  assert.equal(without.code, 2);
+  assert.match(without.stderr, /^capi-merge: suite\.csv:1: field "id": the suite has no id column \(with --auto-id/);
+  const alone = await runTool('capi-merge', ['r.ndjson', '--auto-id', ...out], { cwd });
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /--auto-id names the rows of a --suite CSV: give the suite with --suite FILE/);
+});
+
 test('--suite: a missing file or a folder is exit 2 naming it; - reads the suite from stdin', async () => {
   const cwd = dir('suite-path');
   await mkdir(join(cwd, 'afolder'), { recursive: true });
