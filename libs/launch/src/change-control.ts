@@ -49,16 +49,29 @@ export function parseSetting(text: string): Partial<RunControl> {
 }
 
 /**
- * `--pause`, `--continue` and `--set` change a live run: only a live supervisor's
- * workers read control.json. A run that is not running is refused (exit 2), saying so.
+ * `--set` changes a live run: only a live supervisor's workers read control.json. A run
+ * that is not running is refused (exit 2), saying so. `--pause` and `--continue` may also
+ * change a run that is stopped or whose supervisor is gone (`resumable`): its resume
+ * starts paused or not; the returned note says so. A completed or failed run is refused.
  */
-export async function refuseNotRunning(runDir: string, action: string): Promise<void> {
+export async function refuseNotRunning(
+  runDir: string,
+  action: string,
+  o: { resumable?: boolean } = {},
+): Promise<string | null> {
   // The pid first, then run.json: a supervisor writes its end before it exits, so a run
   // that just completed is not called one whose supervisor is gone.
   const alive = isAlive(readPidFile(runDir), supervisorOf(runDir));
   const m = await readManifest(runDir);
-  if (mayRun(m.state) && alive) return;
+  if (mayRun(m.state) && alive) return null;
   const state = mayRun(m.state) ? 'its supervisor is gone' : m.state;
+  if (o.resumable && (m.state === 'stopped' || mayRun(m.state)))
+    return `run ${m.id} is not running (${state}): capi-launch --resume ${shellQuote(runDir)} starts it ${action === '--pause' ? 'paused' : 'not paused'}`;
+  if (o.resumable)
+    throw new CapiError(
+      `${action}: run ${m.id} has ended (${m.state}): there is nothing to ${action === '--pause' ? 'pause' : 'continue'}`,
+      ExitCode.badInput,
+    );
   throw new CapiError(
     `${action}: run ${m.id} is not running (${state}): ${action} changes a live run; resume it (capi-launch --resume ${shellQuote(runDir)}), then ${action}`,
     ExitCode.badInput,

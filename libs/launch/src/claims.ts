@@ -172,8 +172,11 @@ export async function releaseStopped(
 /**
  * The run's capi-exec workers still alive: pids of its `running` claims that are workers
  * of the run (`isWorkerOf`: `--run-id ID` in their argv), so a reused pid never counts.
- * A supervisor killed with -9 leaves them running: such a run is not over.
+ * A supervisor killed with -9 leaves them running: such a run is not over. Each pid once:
+ * a worker is handed its next batch before it ends the one it runs, so it can hold two.
  */
 export function liveWorkers(claims: readonly Claim[], runId: string): number[] {
-  return claims.filter((c) => c.state === 'running' && isWorkerOf(c.pid, runId)).map((c) => c.pid as number);
+  const pids = new Set<number>();
+  for (const c of claims) if (c.state === 'running' && isWorkerOf(c.pid, runId)) pids.add(c.pid as number);
+  return [...pids];
 }

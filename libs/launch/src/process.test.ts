@@ -59,6 +59,13 @@ test('a worker is a process with the exact pair --run-id ID in its argv: run ID_
   assert.deepEqual(liveWorkers(await readClaims(runDir), ID), [worker]);
 });
 
+test('liveWorkers names each process once: a worker handed its next batch holds two running claims', async () => {
+  const a = await sleeper('capi-exec.js', '--serve', '--run-id', ID);
+  const b = await sleeper('capi-exec.js', '--serve', '--run-id', ID);
+  const runDir = await runWithClaims([a, a, b, b]);
+  assert.deepEqual(liveWorkers(await readClaims(runDir), ID), [a, b]);
+});
+
 test('stopOrphans signals the workers of the run and leaves decoys with the run id or folder in their argv alone', async () => {
   const worker = await sleeper('capi-exec.js', '--run-id', ID);
   const otherRun = await sleeper('capi-exec.js', '--run-id', `${ID}_2`, '--journal', `/x/${ID}_2/results/b.ndjson`);

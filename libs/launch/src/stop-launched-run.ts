@@ -34,9 +34,10 @@ async function graceOf(runDir: string): Promise<number> {
  * killed supervisor cannot: state `stopped`, claims released, no pid file.
  */
 export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Promise<StopResult> {
-  const before = await readManifest(runDir);
+  // The pid before run.json: a run that completed in between is "already completed", not stopped.
   const pid = readPidFile(runDir);
   const supervisor = pid && isAlive(pid, supervisorOf(runDir)) ? pid : null;
+  const before = await readManifest(runDir);
   const workers = mayRun(before.state) ? liveWorkers(await readClaims(runDir), before.id) : [];
   if (!supervisor && workers.length === 0) {
     if (!mayRun(before.state)) {

@@ -39,13 +39,16 @@ const roundRate = (rate: number | null) => (rate === null ? null : roundPassRate
  * journals are streamed one batch at a time (about 0.1 s per 100k results).
  */
 export async function summarizeRun(runDir: string): Promise<RunSummary> {
-  const m = await readManifest(runDir);
+  // The supervisor first, then the journals, then run.json: a supervisor writes its end
+  // before it exits, so a run.json read after "gone" is its last word. Read first, a run
+  // that completed while the journals were counted was called dead.
   const pid = readPidFile(runDir);
+  const alive = isAlive(pid, supervisorOf(runDir));
   const c = await runCounts(runDir);
+  const m = await readManifest(runDir);
   const missing = m.state === 'completed' ? Math.max(0, m.total - c.done) : 0;
   const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.done);
   const control = await readControl(runDir).catch(() => null);
-  const alive = isAlive(pid, supervisorOf(runDir));
   const workers = mayRun(m.state) ? liveWorkers(await readClaims(runDir), m.id).length : 0;
   return {
     id: m.id,

@@ -174,8 +174,9 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       );
     case 'pause':
     case 'continue': {
+      const later = await refuseNotRunning(dir, `--${action}`, { resumable: true });
       await changeControl(dir, { paused: action === 'pause' });
-      note(`${action === 'pause' ? 'paused' : 'continued'} ${dir}`);
+      note(`${action === 'pause' ? 'paused' : 'continued'} ${dir}${later ? `; ${later}` : ''}`);
       return ExitCode.ok;
     }
     case 'set': {

@@ -53,6 +53,31 @@ test('--pause stops new tests until --continue; --set changes rate and concurren
   assert.equal(late.code, 2);
   assert.match(late.stderr, /--set: run capi_test_\S+ is not running \(completed\): --set changes a live run/);
   assert.equal(readFileSync(join(runDir, 'control.json'), 'utf8'), control, 'nothing written');
+  for (const action of ['--pause', '--continue']) {
+    const ended = await b.launch([action, runDir]);
+    assert.equal(ended.code, 2, `${action} on a completed run`);
+    assert.match(
+      ended.stderr,
+      new RegExp(`${action}: run capi_test_\\S+ has ended \\(completed\\): there is nothing to`),
+    );
+  }
+  assert.equal(readFileSync(join(runDir, 'control.json'), 'utf8'), control, 'nothing written');
+});
+
+test('--pause and --continue on a stopped run: its resume starts paused, or not; said so', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
+  const r = await b.launch([b.suite(300), '--parallel', '1', '--batch-size', '10']);
+  const runDir = runDirOf(r.stdout);
+  assert.equal((await b.launch(['--stop', runDir])).code, 0);
+  await until('stopped', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'stopped');
+  const p = await b.launch(['--pause', runDir]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stderr, /is not running \(stopped\): capi-launch --resume \S+ starts it paused/);
+  assert.equal(readJson<{ paused: boolean }>(join(runDir, 'control.json')).paused, true);
+  const c = await b.launch(['--continue', runDir]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stderr, /starts it not paused/);
+  assert.equal(readJson<{ paused: boolean }>(join(runDir, 'control.json')).paused, false);
 });
 
 test('--rerun-failed: a new run of only the failed and errored tests', async () => {

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { writeFileAtomic } from '@capi/core';
+import { summarizeRun } from './summarize-run.js';
+
+const root = await mkdtemp(join(tmpdir(), 'capi-summarize-'));
+const children: ChildProcess[] = [];
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await rm(root, { recursive: true, force: true });
+});
+
+test('a run that completes while --status counts its journals is completed, not dead', async () => {
+  const runDir = join(root, 'capi_test_20260101_000000');
+  await mkdir(join(runDir, 'results'), { recursive: true });
+  const supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
+    stdio: 'ignore',
+  });
+  children.push(supervisor);
+  await new Promise((resolve) => supervisor.once('spawn', resolve));
+  const manifest = { id: 'capi_test_20260101_000000', method: 'nohup', state: 'running', verdict: null, total: 1 };
+  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ ...manifest, pid: supervisor.pid }));
+  await writeFile(join(runDir, 'supervisor.pid'), `${supervisor.pid}\n`);
+  // The journal is a pipe: the count waits on it (blocking this thread), so another process
+  // can end the run exactly while the journals are counted: once the count opens the pipe,
+  // it writes run.json's last word, kills the supervisor, and only then gives the line.
+  const journal = join(runDir, 'results', 'batch_0001.ndjson');
+  execFileSync('mkfifo', [journal]);
+  const ender = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const fs = require('node:fs');
+      const [journal, runJson, done, pid] = process.argv.slice(1);
+      const fd = fs.openSync(journal, 'w');
+      fs.writeFileSync(runJson + '.tmp', done);
+      fs.renameSync(runJson + '.tmp', runJson);
+      process.kill(Number(pid), 'SIGKILL');
+      const gone = () => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1][0] === 'Z'; } catch { return true; } };
+      const until = Date.now() + 10000;
+      while (!gone() && Date.now() < until);
+      fs.writeSync(fd, JSON.stringify({ id: 'T1', name: 'T1', status: 'passed' }) + '\\n');
+      fs.closeSync(fd);`,
+      journal,
+      join(runDir, 'run.json'),
+      JSON.stringify({ ...manifest, state: 'completed', verdict: 'passed', pid: null }),
+      String(supervisor.pid),
+    ],
+    { stdio: 'inherit' },
+  );
+  children.push(ender);
+  await new Promise((resolve) => ender.once('spawn', resolve));
+  const summary = summarizeRun(runDir);
+  const s = await summary;
+  assert.equal(s.state, 'completed');
+  assert.equal(s.verdict, 'passed');
+  assert.equal(s.passed, 1);
+});
