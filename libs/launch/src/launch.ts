@@ -45,8 +45,11 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
   return foreground ? { ...launched, exitCode: await foreground } : launched;
 }
 
-/** Held by a capi-launch from its live-run check until its supervisor has written its pid. */
-const LAUNCH_LOCK = '.launch.lock';
+/**
+ * Held by a capi-launch from its live-run check until its supervisor has written its pid:
+ * by a launch (live runs of its suite) and by a resume (the run's own supervisor).
+ */
+export const LAUNCH_LOCK = '.launch.lock';
 
 async function checkAndLaunch(
   o: LaunchRunOptions,

@@ -1,12 +1,12 @@
-import { dirname, resolve } from 'node:path';
-import { CapiError, ExitCode, shellQuote } from '@capi/core';
+import { dirname, join, resolve } from 'node:path';
+import { CapiError, ExitCode, shellQuote, withExclusiveFile } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { changeControl } from './change-control.js';
 import { readClaims, releaseUnfinished } from './claims.js';
 import { type Method, readBatchIndex } from './create-run.js';
 import { refuseMissingEnv } from './env-refs.js';
 import { overrideExecArgs, showExecArgs } from './exec-flag-list.js';
-import type { Launched } from './launch.js';
+import { LAUNCH_LOCK, type Launched } from './launch.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
@@ -59,9 +59,25 @@ async function checkSuite(runDir: string, m: Manifest, o: ResumeOptions, notes: 
  * another method. The supervisor runs only what has no final result in the journals.
  */
 export async function resumeRun(o: ResumeOptions): Promise<Launched> {
+  const notes = o.notes ?? (() => {});
+  const runs = dirname(o.runDir);
+  // Check and start under the runs folder's launch lock, until the new supervisor has
+  // written its pid: of two resumes at one moment one starts, and the other then finds it
+  // alive (without the lock both could find none and start one each).
+  const { foreground, ...resumed } = await withExclusiveFile(
+    join(runs, LAUNCH_LOCK),
+    { waitMs: 120_000, onWait: () => notes(`waiting for another capi-launch in ${runs} to start its run`) },
+    () => checkAndResume(o, notes),
+  );
+  return foreground ? { ...resumed, exitCode: await foreground } : resumed;
+}
+
+async function checkAndResume(
+  o: ResumeOptions,
+  notes: (t: string) => void,
+): Promise<Launched & { foreground?: Promise<number> }> {
   const { runDir, force = false, changes = {} } = o;
   const env = o.env ?? process.env;
-  const notes = o.notes ?? (() => {});
   const execArgs = o.execArgs ?? [];
   const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
   if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
@@ -114,8 +130,16 @@ export async function resumeRun(o: ResumeOptions): Promise<Launched> {
     finished: null,
     stopSignal: null,
   });
-  if (chosen === 'foreground')
-    return { runDir, manifest: next, exitCode: await superviseRun(runDir, { env, echo: true }) };
+  if (chosen === 'foreground') {
+    // the lock is let go once this process is the run's recorded supervisor
+    let taken = () => {};
+    const took = new Promise<void>((r) => {
+      taken = r;
+    });
+    const run = superviseRun(runDir, { env, echo: true, onTaken: () => taken() });
+    await Promise.race([took, run.catch(() => {})]);
+    return { runDir, manifest: next, exitCode: null, foreground: run };
+  }
   const supervisorPid = await startSupervisor(runDir, next, env);
   return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
 }

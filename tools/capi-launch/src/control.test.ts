@@ -327,3 +327,20 @@ test('a resumed run is merged again and its report/ holds one set of reports, no
   assert.ok(names.includes('test_summary_report_latest.txt'), names.join(' '));
   assert.match(readFileSync(join(b.runs, 'latest', 'logs', 'capi.log'), 'utf8'), /replaced the earlier report set/);
 });
+
+test('two --resume of one stopped run at once: one starts its supervisor, the other is refused (exit 2)', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
+  const r = await b.launch([b.suite(300), '--parallel', '2', '--batch-size', '10']);
+  const runDir = runDirOf(r.stdout);
+  assert.equal((await b.launch(['--stop', runDir])).code, 0);
+  await until('stopped', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'stopped');
+  const both = await Promise.all([b.launch(['--resume', runDir]), b.launch(['--resume', runDir])]);
+  const codes = both.map((x) => x.code).sort();
+  assert.deepEqual(codes, [0, 2], both.map((x) => x.stderr).join('\n'));
+  const refused = both.find((x) => x.code === 2);
+  assert.match(refused?.stderr ?? '', /is still running \(pid \d+\): nothing to resume/);
+  const log = readFileSync(join(runDir, 'logs', 'capi.log'), 'utf8');
+  const starts = log.split('\n').filter((l) => /: 300 tests in \d+ batches/.test(l));
+  assert.equal(starts.length, 2, `one start at launch, one at the resume:\n${log}`);
+  assert.equal((await b.launch(['--stop', runDir])).code, 0);
+});
