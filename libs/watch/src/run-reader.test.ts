@@ -94,3 +94,35 @@ test('a supervisor replaced (a resume wrote a new pid file) is read again, not c
   await r.reader.readPaths([join(r.dir, 'logs', 'supervisor.log')]);
   assert.equal(snapshot(r.reader.state, opts()).state, 'RUNNING');
 });
+
+test('a run cleaned by capi-merge --clean is counted from report/results.ndjson; with journals, only they count', async (t) => {
+  const dir = join(root, 'capi_cleaned');
+  await mkdir(join(dir, 'report'), { recursive: true });
+  await mkdir(join(dir, 'results'), { recursive: true });
+  await writeFileAtomic(
+    join(dir, 'run.json'),
+    JSON.stringify({ id: 'capi_cleaned', state: 'completed', verdict: 'failed', total: 3, pid: null }),
+  );
+  const rec = (id: string, status: string, batch: string) => `${JSON.stringify({ id, name: id, status, batch })}\n`;
+  await writeFile(
+    join(dir, 'report', 'results.ndjson'),
+    rec('A', 'passed', 'batch_0001') + rec('B', 'failed', 'batch_0001') + rec('C', 'passed', 'batch_0002'),
+  );
+  const cleaned = createRunReader({ kind: 'run', id: 'capi_cleaned', dir });
+  t.after(() => cleaned.close());
+  await cleaned.readAll();
+  await cleaned.readAll();
+  const s = snapshot(cleaned.state, opts());
+  assert.deepEqual([s.done, s.passed, s.failed], [3, 2, 1], 'read once, however many sweeps');
+  assert.deepEqual(s.batchStates, { completed: 2 });
+  assert.deepEqual(
+    s.failures.map((f) => f.id),
+    ['B'],
+  );
+  // a journal in results/: the run is not cleaned, the merged file is not read
+  await writeFile(join(dir, 'results', 'batch_0001.ndjson'), rec('A', 'passed', 'batch_0001'));
+  const live = createRunReader({ kind: 'run', id: 'capi_cleaned', dir });
+  t.after(() => live.close());
+  await live.readAll();
+  assert.equal(snapshot(live.state, opts()).done, 1);
+});

@@ -5,6 +5,7 @@ import {
   isErrnoException,
   isRunSupervisor,
   pidAlive,
+  REPORT_NAMES,
   type RunManifest,
   runPaths,
   type StatusHeartbeat,
@@ -56,6 +57,12 @@ async function list(dir: string): Promise<string[]> {
   }
 }
 
+/** A merged record's batch (its `batch` field, a run's batch file name), for its row of the batch table. */
+function batchOfLine(line: string): string {
+  return BATCH_FIELD.exec(line)?.[1] ?? 'report';
+}
+const BATCH_FIELD = /"batch":"(batch_[0-9]+)"/;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /**
@@ -79,6 +86,8 @@ export function createRunReader(target: WatchTarget): RunReader {
    * more (a resume writes a live heartbeat first), so the sweep skips it.
    */
   const settled = new Set<string>();
+  /** A cleaned run's merged results were read (they stand in for its removed journals). */
+  let mergedRead = false;
   /** Where each batch's heartbeat was read from, to read it again (settleGone). */
   const heartbeatPaths = new Map<string, string>();
 
@@ -98,6 +107,19 @@ export function createRunReader(target: WatchTarget): RunReader {
         await tail.close();
         settled.add(c.key);
       }
+    } else if (c.role === 'merged') {
+      // read once, whole, in slices: a cleaned run is over and its file does not grow
+      if (mergedRead) return;
+      mergedRead = true;
+      const tail = tailOf(path, false);
+      do
+        for (const line of await tail.read()) {
+          const key = batchOfLine(line);
+          applyJournalLine(state, key, line);
+          batchState(state, key).fromReport = true;
+        }
+      while (tail.more);
+      await tail.close();
     } else if (c.role === 'log') {
       const tail = tailOf(path, true);
       appendLogLines(state, basename(path), await tail.read());
@@ -139,11 +161,14 @@ export function createRunReader(target: WatchTarget): RunReader {
   function allPaths(): Promise<string[]> | string[] {
     if (target.kind === 'exec') return [...target.files.keys()];
     const p = runPaths(target.dir);
-    return Promise.all([list(p.results), list(p.status), list(p.logs)]).then((found) => [
+    return Promise.all([list(p.results), list(p.status), list(p.logs)]).then(([results, ...rest]) => [
       p.manifest,
       p.batchIndex,
       p.control,
-      ...found.flat(),
+      // after `capi-merge --clean` the journals are gone and the merged records stand in
+      // for them (docs/capi-merge.md), as they do for capi-launch --status
+      ...(results.some((r) => r.endsWith('.ndjson')) ? results : [join(p.report, REPORT_NAMES.merged)]),
+      ...rest.flat(),
     ]);
   }
 

@@ -27,6 +27,11 @@ export interface BatchState {
   counts: TestCounts;
   hasJournal: boolean;
   heartbeat: StatusHeartbeat | null;
+  /**
+   * Counted from report/results.ndjson: the run was cleaned (`capi-merge --clean` removes
+   * journals and heartbeats only when no test is missing), so the batch is complete.
+   */
+  fromReport?: boolean;
 }
 
 export interface FailureEntry {

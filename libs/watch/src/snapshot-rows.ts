@@ -38,7 +38,7 @@ export function isStalled(hb: StatusHeartbeat | null, opts: RowOptions): boolean
 
 function rowState(b: BatchState, state: RunState, opts: RowOptions): string {
   const hb = b.heartbeat;
-  if (!hb) return 'pending';
+  if (!hb) return b.fromReport ? 'completed' : 'pending';
   if (!FINAL.has(hb.state) && state.alive.get(hb.pid) === false) return 'DEAD';
   if (isStalled(hb, opts)) return 'STALLED';
   return hb.state;

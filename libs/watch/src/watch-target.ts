@@ -1,6 +1,6 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { isErrnoException, pathExists, runPaths, UsageError } from '@capi/core';
+import { isErrnoException, pathExists, REPORT_NAMES, runPaths, UsageError } from '@capi/core';
 
 /**
  * What is being watched: a run folder written by capi-launch, or the files of a bare
@@ -15,7 +15,8 @@ export interface ExecFile {
   key: string;
 }
 
-export type FileRole = 'manifest' | 'pid' | 'index' | 'control' | 'journal' | 'heartbeat' | 'log';
+/** `merged`: report/results.ndjson, the results of a run whose journals `capi-merge --clean` removed. */
+export type FileRole = 'manifest' | 'pid' | 'index' | 'control' | 'journal' | 'heartbeat' | 'log' | 'merged';
 
 export interface ClassifiedFile {
   role: FileRole;
@@ -118,6 +119,7 @@ export function classify(target: WatchTarget, path: string): ClassifiedFile | nu
   if (path === p.pidFile) return { role: 'pid', key: '' };
   if (path === p.batchIndex) return { role: 'index', key: '' };
   if (path === p.control) return { role: 'control', key: '' };
+  if (path === join(p.report, REPORT_NAMES.merged)) return { role: 'merged', key: '' };
   const dir = dirname(path);
   const ext = extname(path);
   if (dir === p.results && ext === '.ndjson') return { role: 'journal', key: stem(path) };
