@@ -44,6 +44,7 @@ export {
   parseReauthOn,
   phaseValue,
 } from './flow-fields.js';
+export { idLines } from './id-lines.js';
 export { type Journal, openJournal, readJournal } from './journal.js';
 export {
   baseUrlChanged,
@@ -139,6 +140,7 @@ export {
   formatStory,
 } from './story.js';
 export { jsonLimitProblem, recordLineProblem } from './suite-limits.js';
+export { type OrderedRow, suiteOrder } from './suite-order.js';
 export { argvOf, isRunSupervisor, liveSupervisorOf, readPidFile } from './supervisor.js';
 export {
   missingRunVar,

@@ -45,6 +45,8 @@ export function createMergeState(opts: TableOptions = {}): MergeState {
 
 export interface ExpectedTest {
   id: string;
+  /** Where the suite or batch file names it: for a message about it. */
+  line?: number;
   name?: string;
   tags?: string[];
   batch?: string | null;

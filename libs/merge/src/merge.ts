@@ -119,7 +119,12 @@ async function readExpected(
   const suite = opts.suite;
   if (suite) {
     const label = suite === '-' ? '<stdin>' : suite;
-    for await (const t of readSuite(await openSuite(suite, opts, cwd), label, opts.autoId)) addExpected(state, t);
+    for await (const t of readSuite(await openSuite(suite, opts, cwd), label, opts.autoId)) {
+      // The suite is read first: an id already in the table was named earlier in it (capi-split refuses it too).
+      if (!t.phase && state.tests.indexOf(t.id) !== undefined)
+        throw new InputError(label, t.line, `duplicate id ${JSON.stringify(t.id)}: the suite names it twice`);
+      addExpected(state, t);
+    }
   }
   for (const [i, run] of runs.entries()) {
     const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };

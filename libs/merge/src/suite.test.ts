@@ -30,9 +30,12 @@ test('the suite format comes from the content, not the file name', async () => {
   const bytes = Buffer.from(`\uFEFF${rec('S1')}\n`);
   const pieces = [bytes.subarray(0, 1), bytes.subarray(1, 2), bytes.subarray(2, 4), bytes.subarray(4)];
   assert.deepEqual(await ids(pieces), ['S1:true']);
-  // Nothing at all: no ids, no error.
-  assert.deepEqual(await ids(''), []);
-  assert.deepEqual(await ids(' \n\n'), []);
+  // Nothing at all is refused, as capi-split refuses it (it was read as a suite of no ids).
+  for (const empty of ['', ' \n\n', '\uFEFF'])
+    await assert.rejects(
+      ids(empty),
+      /^Error: suite\.csv:1: empty file: expected a header row$|empty file: expected a header row/,
+    );
 });
 
 test('a result file given as the suite is named as such', async () => {
@@ -118,16 +121,16 @@ test('a suite CSV is read with the cell rules capi-split uses: tags, enabled, fl
   assert.deepEqual(
     await expected(
       'ID, Name ,url,TAGS,enabled,flow,phase\n' +
+        'C,c,/c,,0,,Setup\n' +
         'A, spaced ,/a, smoke ; smoke;;slow ,YES,,\n' +
         'B,,/b,,Off, f1 ,\n' +
-        'C,c,/c,,0,,Setup\n' +
         'D,d,/d,,on,,test\n',
     ),
     [
       // the name as written, tags trimmed and each once, as capi-split's records have them
+      ['C', 'c', [], false, null, 'setup'],
       ['A', ' spaced ', ['smoke', 'slow'], true, null, null],
       ['B', 'B', [], false, 'f1', null],
-      ['C', 'c', [], false, null, 'setup'],
       ['D', 'd', [], true, null, null],
     ],
   );
@@ -145,6 +148,23 @@ test('a suite CSV that capi-split refuses is refused, naming the file, line and 
   // a row of another length than the header (csv-parse's strict mode said so in its own words)
   await refused('id,name\nA,a\nB,b,extra\n', /^suite\.csv:3: row has 3 cells, the header has 2$/);
   await refused('id,name,ID\nA,a,b\n', /^suite\.csv:1: header: column "ID" named twice \(columns 1 and 3\)$/);
+  // as capi-split: nothing in the file; a setup row after a test; a flow that comes back
+  await refused('', /^suite\.csv:1: empty file: expected a header row$/);
+  await refused('\n \n', /^suite\.csv:1: empty file: expected a header row$/);
+  await refused(
+    'id,phase\nA,\nS,setup\n',
+    /^suite\.csv:3: field "phase": a setup row after tests: setup rows come first/,
+  );
+  await refused(
+    'id,flow\nA,fa\nB,fb\nC,fa\n',
+    /^suite\.csv:4: field "flow": flow "fa" continues after other rows: the rows of a flow must be together \(it began at line 2\)$/,
+  );
+  const rec = (id: string, flow?: string) =>
+    `${JSON.stringify({ id, name: id, seq: 0, request: { method: 'GET', url: '/x' }, expect: {}, ...(flow ? { flow } : {}) })}\n`;
+  await refused(
+    rec('A', 'fa') + rec('B') + rec('C', 'fa'),
+    /^suite\.csv:3: field "flow": flow "fa" continues after other rows: the rows of a flow must be together \(it began at line 1\)$/,
+  );
   await refused('name\nA\n', /^suite\.csv:1: field "id": the suite has no id column \(with --auto-id its rows/);
   await refused('id,name\n ,a\n', /^suite\.csv:2: field "id": empty \(with --auto-id such a row is row-<line>/);
   // lines are counted through quoted line breaks and blank rows, as capi-split counts them

@@ -6,6 +6,7 @@ import {
   InputError,
   readNdjson,
   sniffSuite,
+  suiteOrder,
   tagsCellValue,
   utf8Chunks,
   ValueError,
@@ -24,9 +25,22 @@ export async function* readSuite(
   label: string,
   autoId = false,
 ): AsyncGenerator<ExpectedTest> {
-  // Nothing at all reads as NDJSON: no ids. Test records carry their ids: `autoId` is the CSV's.
+  // Test records carry their ids: `autoId` is the CSV's.
   const { format, chunks } = await sniffSuite(input);
-  yield* format === 'csv' ? suiteCsv(chunks, label, autoId) : suiteNdjson(chunks, label, null);
+  // as capi-split: a suite with nothing in it is refused, not read as one without tests
+  if (format === null) throw new InputError(label, 1, 'empty file: expected a header row');
+  // as capi-split, by core's one rule: setup rows first, a flow's rows together
+  const order = suiteOrder();
+  for await (const t of format === 'csv' ? suiteCsv(chunks, label, autoId) : suiteNdjson(chunks, label, null)) {
+    try {
+      order.check(t);
+    } catch (err) {
+      if (err instanceof ValueError) throw new InputError(label, t.line, `field "${err.field}": ${err.message}`);
+      throw err;
+    }
+    order.learn(t, t.line ?? 0);
+    yield t;
+  }
 }
 
 /**
@@ -80,6 +94,7 @@ function expectedOf(value: unknown, label: string, line: number, batch: string |
   const v = value as { id: string; name?: string; tags?: string[]; enabled?: boolean; flow?: string; phase?: string };
   return {
     id: v.id,
+    line,
     name: v.name ?? v.id,
     tags: v.tags ?? [],
     enabled: v.enabled ?? true,
@@ -166,6 +181,7 @@ function expectedOfRow(cells: string[], line: number, at: SuiteColumns, label: s
   const { flow, phase } = value('flow', () => flowPhaseValue(cell(at.flow), cell(at.phase)));
   return {
     id,
+    line,
     // as capi-split's records: the name as written, the id when there is none
     name: cell(at.name) || id,
     tags: tagsCellValue(cell(at.tags)),

@@ -1,6 +1,5 @@
-import type { TestRecord } from '@capi/core';
+import { suiteOrder, type TestRecord, ValueError } from '@capi/core';
 import { FieldError } from './cell-values.js';
-import { idLines } from './id-lines.js';
 
 /**
  * What rows of a suite may use of each other's captures, and where flow rows may sit
@@ -10,9 +9,11 @@ import { idLines } from './id-lines.js';
  *   stream, so its rows cannot be gathered from all over the suite);
  * - `{{name}}` may name a capture of a setup row, or of an earlier row of its own flow (a
  *   teardown row: of an earlier teardown row); a capture may not take a column's name.
+ * The first two are core's `suiteOrder`, which `capi-merge --suite` applies too.
  * Memory: where each flow seen so far began (to refuse a flow that comes back), kept as a
- * hash and a line like the ids (id-lines.ts: 12 bytes a slot, not the name in a Map: a
- * suite of 1,000,000 one-row flows peaked at 255 MB so, 137 MB without flows), nothing per row.
+ * hash and a line like the ids (core's id-lines.ts: 12 bytes a slot, not the name in a
+ * Map: a suite of 1,000,000 one-row flows peaked at 255 MB so, 137 MB without flows),
+ * nothing per row.
  */
 export interface FlowScope {
   /** Throws FieldError when the row is out of place. */
@@ -28,12 +29,11 @@ export interface FlowScope {
 export function flowScope(): FlowScope {
   const setupNames = new Set<string>();
   const teardownNames = new Set<string>();
-  const flowStart = idLines();
+  const order = suiteOrder();
   /** The first flow that captured each name: for "captured only in another flow". */
   const capturedIn = new Map<string, string>();
   let current: string | null = null;
   let currentNames = new Set<string>();
-  let pastSetup = false;
   return {
     place(rec, vars) {
       // a column (or a record's own variable) would always win over the capture: it could never be read
@@ -43,18 +43,12 @@ export function flowScope(): FlowScope {
             'capture',
             `capture name "${name}" is also a column of the suite (the column would always win); choose another name`,
           );
-      if (rec.phase === 'setup' && pastSetup)
-        throw new FieldError(
-          'phase',
-          'a setup row after tests: setup rows come first in the suite (they run before every test of each process)',
-        );
-      const flow = rec.flow ?? null;
-      const began = flow !== null && flow !== current ? flowStart.lineOf(flow) : 0;
-      if (began !== 0)
-        throw new FieldError(
-          'flow',
-          `flow ${JSON.stringify(flow)} continues after other rows: the rows of a flow must be together (it began at line ${began})`,
-        );
+      try {
+        order.check(rec);
+      } catch (err) {
+        if (err instanceof ValueError) throw new FieldError(err.field, err.message);
+        throw err;
+      }
     },
     known(rec, vars) {
       const own =
@@ -70,17 +64,15 @@ export function flowScope(): FlowScope {
         return rec.flow
           ? `template {{${name}}} is captured only in flow ${JSON.stringify(other)}, not in flow ${JSON.stringify(rec.flow)}: a flow's captures are its own (capture it earlier in this flow, or in a setup row)`
           : `template {{${name}}} is captured only in flow ${JSON.stringify(other)}, and this row is in no flow: only setup captures reach every row`;
-      if (rec.flow || flowStart.size > 0 || setupNames.size > 0)
+      if (rec.flow || order.anyFlow || setupNames.size > 0)
         return `${problem} (nor does a setup row or an earlier row of its flow capture it: a capture is usable only after the row that captures it)`;
       return problem;
     },
     learn(rec) {
-      if (rec.phase !== 'setup') pastSetup = true;
       const flow = rec.flow ?? null;
-      if (flow !== current) {
+      if (order.learn(rec, rec.source?.line ?? 0)) {
         current = flow;
         currentNames = new Set();
-        if (flow !== null) flowStart.firstLine(flow, rec.source?.line ?? 0);
       }
       for (const { name } of rec.capture ?? []) {
         if (rec.phase === 'setup') setupNames.add(name);

@@ -1,7 +1,6 @@
-import { InputError, recordLineProblem, type TestRecord, utf8Chunks } from '@capi/core';
+import { InputError, idLines, recordLineProblem, type TestRecord, utf8Chunks } from '@capi/core';
 import { csvRecords, type RowOutcome } from './csv-records.js';
 import { recordFilter } from './filters.js';
-import { idLines } from './id-lines.js';
 import { ndjsonRecords } from './ndjson-records.js';
 import { MAX_PHASE_ROWS, PROGRESS_EVERY, type SplitOptions, type SuiteBytes } from './options.js';
 import { sniffFormat } from './sniff-format.js';

@@ -212,6 +212,15 @@ test('--auto-id: a suite CSV without ids meets the ids capi-split --auto-id gave
   const without = await runTool('capi-merge', ['r.ndjson', '--suite', 'suite.csv', ...out], { cwd });
   assert.equal(without.code, 2);
   assert.match(without.stderr, /^capi-merge: suite\.csv:1: field "id": the suite has no id column \(with --auto-id/);
+  // an id capi-split would give twice (a row-3 written by hand, then a row 3 without one): refused, as capi-split refuses it
+  await writeFile(join(cwd, 'twice.csv'), 'id,url\nrow-3,/a\n,/b\n');
+  const twice = await runTool('capi-merge', ['r.ndjson', '--suite', 'twice.csv', '--auto-id', ...out], { cwd });
+  assert.equal(twice.code, 2);
+  assert.match(twice.stderr, /^capi-merge: twice\.csv:3: duplicate id "row-3": the suite names it twice/);
+  await writeFile(join(cwd, 'dup.csv'), 'id,url\nD1,/a\nD2,/b\nD1,/c\n');
+  const dup = await runTool('capi-merge', ['r.ndjson', '--suite', 'dup.csv', ...out], { cwd });
+  assert.equal(dup.code, 2);
+  assert.match(dup.stderr, /^capi-merge: dup\.csv:4: duplicate id "D1": the suite names it twice/);
   const alone = await runTool('capi-merge', ['r.ndjson', '--auto-id', ...out], { cwd });
   assert.equal(alone.code, 2);
   assert.match(alone.stderr, /--auto-id names the rows of a --suite CSV: give the suite with --suite FILE/);
