@@ -169,7 +169,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     end = await finishRun(runDir, {
       manifest,
       claims: claimsNow,
-      stopSignal,
+      stopSignal: () => stopSignal,
       batches: ctx.batches,
       env,
       log,
