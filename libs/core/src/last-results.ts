@@ -1,4 +1,5 @@
-import { type ReadJournalOptions, readJournal } from './journal.js';
+import { eachSmallJournalLine, type ReadJournalOptions, readJournal } from './journal.js';
+import type { NdjsonLine } from './ndjson.js';
 
 /** A journal line as the readers of last results see it: a result record's id and status, and what else they pick. */
 export interface JournalResult {
@@ -68,17 +69,21 @@ export async function lastResults<T>(
   o: LastResultsOptions = {},
 ): Promise<Map<string, T>> {
   const last = new Map<string, T>();
-  for await (const { value, line } of readJournal(path, o)) {
+  const take = ({ value, line }: NdjsonLine) => {
     const r = value as Partial<JournalResult> | null;
     if (typeof r?.id !== 'string' || typeof r.status !== 'string') {
       o.onNotResult?.(line);
-      continue;
+      return;
     }
     if (isPhaseResult(r)) {
       o.onPhaseResult?.(r as JournalResult);
-      continue;
+      return;
     }
     last.set(r.id, pick(r as JournalResult));
-  }
+  };
+  // a batch's journal is read whole, without an await per line (the supervisor reads every
+  // batch's as it ends); a larger one is streamed
+  if (eachSmallJournalLine(path, o, take)) return last;
+  for await (const l of readJournal(path, o)) take(l);
   return last;
 }

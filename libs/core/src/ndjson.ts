@@ -114,6 +114,46 @@ export function lastLine(
   return { text, line };
 }
 
+/**
+ * The `onLine` of `eachLine` that parses each line into `sink`: a malformed line goes to
+ * `onBadLine` when there is one, else it ends the read (an InputError naming the line).
+ */
+function parsedLines(
+  options: ReadNdjsonOptions,
+  cursor: LineCursor,
+  sink: (l: NdjsonLine) => void,
+): (text: string, line: number) => void {
+  return (text, line) => {
+    if (!options.onBadLine) {
+      sink({ value: parseLine(text, line, cursor.source), line });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = parseLine(text, line, cursor.source);
+    } catch (err) {
+      options.onBadLine(err as InputError, text);
+      return;
+    }
+    sink({ value, line });
+  };
+}
+
+/**
+ * `readNdjson` of text already whole in memory (a small journal read at once), without an
+ * await per line: the same lines, values, torn tail, caps and errors, handed to `onLine`
+ * in order as they are parsed. A reader of 1,000,000 results paid a promise and a turn of
+ * the microtask queue per line (docs/benchmarks.md "capi-launch, sixth round").
+ */
+export function eachNdjsonLine(text: string, options: ReadNdjsonOptions, onLine: (l: NdjsonLine) => void): void {
+  const cursor = lineCursor(options.source, options.maxLineLength);
+  const start = eachLine(text, cursor, parsedLines(options, cursor, onLine));
+  const rest = start === 0 ? text : text.slice(start);
+  checkPending(rest.length, cursor);
+  const last = lastLine(rest, cursor, options.onTornTail);
+  if (last) onLine({ value: parseLine(last.text, last.line, cursor.source), line: last.line });
+}
+
 /** Reads NDJSON from byte or string chunks. Blank lines are skipped; `\r\n` is accepted. */
 /** Bytes already in memory (a small file read whole) as the chunk stream readNdjson and capi-exec's input take. */
 export async function* oneChunk(bytes: Buffer): AsyncGenerator<Buffer> {
@@ -128,17 +168,7 @@ export async function* readNdjson(
   const decoder = new StringDecoder('utf8');
   let pending = '';
   const lines: NdjsonLine[] = [];
-  const collect = (text: string, line: number) => {
-    if (!options.onBadLine) {
-      lines.push({ value: parseLine(text, line, cursor.source), line });
-      return;
-    }
-    try {
-      lines.push({ value: parseLine(text, line, cursor.source), line });
-    } catch (err) {
-      options.onBadLine(err as InputError, text);
-    }
-  };
+  const collect = parsedLines(options, cursor, (l) => lines.push(l));
   for await (const chunk of input) {
     pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
     // Lines are parsed before any is yielded: a malformed line ends the chunk's records

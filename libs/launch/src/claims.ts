@@ -2,7 +2,6 @@ import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DIR_MODE, FILE_MODE, runPaths, writeFileAtomicSync } from '@capi/core';
-import { runPathsOf } from './paths.js';
 import { isWorkerOf } from './process.js';
 
 /**
@@ -22,7 +21,7 @@ export interface Claim {
   updatedAt: string;
 }
 
-const claimPath = (runDir: string, batch: string) => join(runPathsOf(runDir).claims, `${batch}.json`);
+const claimPath = (runDir: string, batch: string) => join(runPaths(runDir).claims, `${batch}.json`);
 
 /**
  * Takes the first batch no one has claimed; null when every batch is taken. `from` is

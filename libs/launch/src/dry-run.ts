@@ -17,7 +17,7 @@ import { execArg } from './exec-flag-list.js';
 import { reportFlags } from './finish.js';
 import { supervisorArgs } from './start.js';
 import { toolBin } from './tools.js';
-import { workerArgs } from './worker.js';
+import { runWorkerSpec, workerArgs } from './worker.js';
 
 /**
  * `capi-launch SUITE --dry-run`: what a launch would do (tests, batches, workers, rate, the
@@ -98,18 +98,7 @@ export async function planRun(o: DryRunOptions): Promise<string[]> {
   const count = batchCount(tests, o.batchSize, o.maxBatchSize);
   const grows = !!o.maxBatchSize && o.maxBatchSize > o.batchSize && count > GROW_EVERY;
   const batch = (i: number) => batchName(i, count);
-  const exec = (worker: number) =>
-    line(
-      workerArgs({
-        runDir,
-        runId,
-        worker,
-        execBin: toolBin('exec', o.env),
-        execArgs: o.execArgs,
-        concurrency: o.concurrency,
-        env: o.env,
-      }),
-    );
+  const exec = (worker: number) => line(workerArgs({ ...runWorkerSpec(runDir, runId, o, o.env), worker }));
   const workers = Math.min(o.parallel, Math.max(count, 1));
   const shown = workers <= 4 ? [...Array(workers).keys()].map((k) => k + 1) : [1, 2, 3, workers];
   const out = [

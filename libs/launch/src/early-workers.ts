@@ -1,7 +1,7 @@
 import { stat, unlink } from 'node:fs/promises';
 import { runPaths } from '@capi/core';
 import { stopGraceMs } from './stop-workers.js';
-import { startWorker, type Worker, type WorkerSpec } from './worker.js';
+import { type RunWorkerSpec, startWorker, type Worker } from './worker.js';
 
 /**
  * Worker processes started while capi-split still splits the suite (a `--foreground`
@@ -11,6 +11,8 @@ import { startWorker, type Worker, type WorkerSpec } from './worker.js';
  * whole suite is split and checked: a bad row still means exit 2 with nothing run.
  */
 export interface EarlyWorkers {
+  /** The spec they were started with (run-batch.ts starts a slot's later processes with it too); null: none started. */
+  readonly spec: RunWorkerSpec | null;
   /** Slot K's process when it was started early and is still alive (each is given once). */
   take(worker: number): Worker | null;
   /**
@@ -21,7 +23,7 @@ export interface EarlyWorkers {
 }
 
 /** No early workers: every slot starts its own. */
-export const NO_EARLY_WORKERS: EarlyWorkers = { take: () => null, end: async () => {} };
+export const NO_EARLY_WORKERS: EarlyWorkers = { spec: null, take: () => null, end: async () => {} };
 
 /**
  * A test row takes at least this many bytes of suite file (`T1,/a` and its newline is 6; real
@@ -37,7 +39,7 @@ export async function earlyWorkerCount(suite: string, parallel: number, batchSiz
 }
 
 /** Starts slots 1..count's capi-exec processes now. */
-export function startEarlyWorkers(spec: Omit<WorkerSpec, 'worker'>, count: number): EarlyWorkers {
+export function startEarlyWorkers(spec: RunWorkerSpec, count: number): EarlyWorkers {
   const waiting = new Map<number, Worker>();
   try {
     for (let worker = 1; worker <= count; worker++) waiting.set(worker, startWorker({ ...spec, worker }));
@@ -45,6 +47,7 @@ export function startEarlyWorkers(spec: Omit<WorkerSpec, 'worker'>, count: numbe
     // an early start is only a head start: a slot starts its own, and reports what fails then
   }
   return {
+    spec,
     take(worker) {
       const w = waiting.get(worker) ?? null;
       waiting.delete(worker);

@@ -14,7 +14,11 @@ export interface FinishOptions {
   manifest: Manifest;
   /** The run's claims as the supervisor left them: which batches were given up, which workers to release. */
   claims: readonly Claim[];
-  stopSignal: NodeJS.Signals | null;
+  /**
+   * The signal that stopped the run, asked as the run ends and again just before the merge
+   * is told to go: a stop that comes while the journals are counted still stops the run.
+   */
+  stopSignal: () => NodeJS.Signals | null;
   batches: string[];
   env: NodeJS.ProcessEnv;
   log: (t: string) => void;
@@ -62,13 +66,16 @@ function runLogged(runDir: string, { cmd, args, env, timeoutMs }: LoggedCommand)
  * default rule (no `--fail-if` is passed), so its exit differs only when something went
  * wrong (it miscounted, or could not run); the log then says so.
  */
-async function verdictOf(runDir: string, o: FinishOptions, total: number): Promise<'passed' | 'failed'> {
+async function verdictOf(runDir: string, o: FinishOptions, total: number): Promise<'passed' | 'failed' | 'stopped'> {
   const c = await countResults(runDir, o.batches);
   const missing = Math.max(0, total - c.done);
   const verdict = testsVerdict({ failed: c.failed, errors: c.errors, missing, teardownFailed: c.teardownFailed });
   o.log(
     `results: ${c.done}/${total}, passed ${c.passed}, failed ${c.failed}, errors ${c.errors}, skipped ${c.skipped}, teardown rows failed ${c.teardownFailed}`,
   );
+  // a stop that came while the journals were counted: no merge goes, the run is stopped
+  // (every batch is done: a resume merges and ends it). Nothing awaits from here to the go.
+  if (o.stopSignal()) return 'stopped';
   const ahead = (await o.mergeAhead?.go(MERGE_TIMEOUT_MS)) ?? 'not started';
   const code =
     ahead !== 'not started'
@@ -98,19 +105,21 @@ export function exitCodeOf(m: Pick<Manifest, 'state' | 'verdict' | 'stopSignal'>
  */
 export async function finishRun(runDir: string, o: FinishOptions): Promise<FinishedRun> {
   const finished = new Date().toISOString();
-  const { id } = o.manifest;
-  if (o.stopSignal) {
+  const stopped = async (sig: NodeJS.Signals): Promise<FinishedRun> => {
     o.mergeAhead?.cancel();
     // their claims are released for the resume once every worker has ended
     await o.workersEnded;
-    await releaseStopped(runDir, o.claims, (pid) => isWorkerOf(pid, id));
-    const stopSignal = stopSignalOf(o.stopSignal);
+    await releaseStopped(runDir, o.claims, (pid) => isWorkerOf(pid, o.manifest.id));
+    const stopSignal = stopSignalOf(sig);
     const m = await updateManifest(runDir, { state: 'stopped', pid: null, finished, stopSignal });
-    o.log(`run stopped by ${o.stopSignal}; resume it with capi-launch --resume ${shellQuote(runDir)}`);
+    o.log(`run stopped by ${sig}; resume it with capi-launch --resume ${shellQuote(runDir)}`);
     return { manifest: m, code: exitCodeOf(m) };
-  }
+  };
+  const sig = o.stopSignal();
+  if (sig) return stopped(sig);
   const givenUp = o.claims.filter((c) => c.state === 'failed').map((c) => c.batch);
   const verdict = await verdictOf(runDir, o, o.manifest.total);
+  if (verdict === 'stopped') return stopped(o.stopSignal() as NodeJS.Signals);
   // the run's end is written once no worker of it is left
   await o.workersEnded;
   const state = givenUp.length > 0 ? 'failed' : 'completed';

@@ -7,7 +7,7 @@ import { type Manifest, readManifest } from './manifest.js';
 import { liveRunsOf } from './runs.js';
 import { checkMethod, sessionExists, startSupervisor } from './start.js';
 import { superviseRun } from './supervise.js';
-import { toolBin } from './tools.js';
+import { runWorkerSpec } from './worker.js';
 
 export interface LaunchRunOptions extends Omit<CreateRunOptions, 'taken'> {
   /** Launch even when a run of the same suite is live. */
@@ -78,17 +78,7 @@ async function checkAndLaunch(
     env,
     ...(count > 0 && {
       alongside: (dir: string) => {
-        early = startEarlyWorkers(
-          {
-            runDir: dir,
-            runId: basename(dir),
-            execBin: toolBin('exec', env),
-            execArgs: o.launch.execArgs,
-            concurrency: o.launch.concurrency,
-            env,
-          },
-          count,
-        );
+        early = startEarlyWorkers(runWorkerSpec(dir, basename(dir), o.launch, env), count);
         return { undo: () => early.end() };
       },
     }),

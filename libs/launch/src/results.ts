@@ -13,7 +13,6 @@ import {
   runPaths,
   type TestCounts,
 } from '@capi/core';
-import { runPathsOf } from './paths.js';
 
 /**
  * A run's results as capi-launch counts them, from its journals by core's one reader of
@@ -62,7 +61,7 @@ async function countJournal(file: string): Promise<ResultCounts> {
 export async function countResults(runDir: string, batches: string[]): Promise<ResultCounts> {
   const c = noResults();
   for (const batch of batches) {
-    addResultCounts(c, await cachedCounts(runPathsOf(runDir).resultFile(batch)));
+    addResultCounts(c, await cachedCounts(runPaths(runDir).resultFile(batch)));
   }
   return c;
 }
@@ -70,14 +69,14 @@ export async function countResults(runDir: string, batches: string[]): Promise<R
 /** Ids whose last result is failed or errored, batch after batch. */
 export async function* failedIds(runDir: string, batches: string[]): AsyncGenerator<string> {
   for (const batch of batches) {
-    const last = await lastResults(runPathsOf(runDir).resultFile(batch), (r) => r.status);
+    const last = await lastResults(runPaths(runDir).resultFile(batch), (r) => r.status);
     for (const [id, status] of last) if (status === 'failed' || status === 'error') yield id;
   }
 }
 
 /** How many distinct test ids a batch journal holds: a batch is done when it holds them all. */
 export async function journalCount(runDir: string, batch: string): Promise<number> {
-  return (await cachedCounts(runPathsOf(runDir).resultFile(batch))).done;
+  return (await cachedCounts(runPaths(runDir).resultFile(batch))).done;
 }
 
 /** Where a run's results are now: its journals, or the merged report once `capi-merge --clean` removed them. */

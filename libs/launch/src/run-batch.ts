@@ -9,7 +9,7 @@ import { journalCount } from './results.js';
 import { appendLog } from './run-logger.js';
 import { stallTimeoutMs, watchStall } from './stall.js';
 import { stopGraceMs } from './stop-workers.js';
-import { startWorker, type Worker, type WorkerExit } from './worker.js';
+import { type RunWorkerSpec, startWorker, type Worker, type WorkerExit } from './worker.js';
 
 /** One supervisor pass: the run it holds and the state its worker slots share. */
 export interface Supervision {
@@ -23,7 +23,8 @@ export interface Supervision {
    * while it lives, no one else writes claims/, so the end of the run needs no re-read.
    */
   claims: Map<string, Claim>;
-  execBin: string;
+  /** The run's workers' spec (worker.ts), built once when the supervisor takes the run. */
+  workers: RunWorkerSpec;
   env: NodeJS.ProcessEnv;
   log: (t: string) => void;
   stopping: boolean;
@@ -79,19 +80,8 @@ const HELD = 2;
 /** The slot's process, started when it has none (the first batch, or the last one died). */
 function workerOf(s: Supervision, slot: Slot): Worker {
   if (slot.proc?.alive()) return slot.proc;
-  const { manifest } = s;
   const early = slot.proc === null ? s.early.take(slot.worker) : null;
-  const w =
-    early ??
-    startWorker({
-      runDir: s.runDir,
-      runId: manifest.id,
-      worker: slot.worker,
-      execBin: s.execBin,
-      execArgs: manifest.options.execArgs,
-      concurrency: manifest.options.concurrency,
-      env: s.env,
-    });
+  const w = early ?? startWorker({ ...s.workers, worker: slot.worker });
   slot.proc = w;
   if (w.pid) {
     const pid = w.pid;

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
+import { runPaths } from '@capi/core';
 import { execArg } from './exec-flag-list.js';
 import type { LaunchOptions } from './manifest.js';
-import { runPathsOf } from './paths.js';
 
 /** capi-exec's request timeout when `--timeout` is not given (docs/capi-exec.md). */
 const EXEC_DEFAULT_TIMEOUT_MS = 30_000;
@@ -34,7 +34,7 @@ const mtimeOf = (file: string) => {
  */
 export function watchStall(runDir: string, batch: string, limitMs: number, onStall: () => void): () => void {
   if (limitMs <= 0) return () => {};
-  const p = runPathsOf(runDir);
+  const p = runPaths(runDir);
   const started = Date.now();
   const timer = setInterval(
     () => {

@@ -384,3 +384,72 @@ test("control.json `workers` is written only when it changes: a fresh run's alre
     assert.deepEqual(written, [1]);
   });
 });
+
+/**
+ * A stop (SIGTERM, SIGINT) that reaches the supervisor after the last batch has answered
+ * but before the merge is told to go: when the last claim is written done, or while the
+ * journals are counted (the log's `results:` line). The run ends stopped (resumable), not
+ * completed; the merge started ahead is killed unread; run.json's end is written only
+ * once the workers (each lingering 1.5 s after its stdin ends, a SIGTERM or not) exited.
+ */
+for (const sig of ['SIGTERM', 'SIGINT'] as const)
+  for (const at of ['the last claim written done', 'the journals counted'] as const)
+    test(`a ${sig} after the last answer, at ${at}, before the merge's go: the run is stopped, the merge never goes, run.json's end follows the workers`, async () => {
+      await inTempDir('capi-stop-before-go-', async (dir) => {
+        const { env, runDir } = await mergeScriptRun(dir, AHEAD_MERGE, 3, 6, {
+          FAKE_EXEC_DELAY_MS: '20',
+          FAKE_EXEC_LINGER_MS: '1500',
+        });
+        const claims = runPaths(runDir).claims;
+        let done = 0;
+        let sent = false;
+        const stop = () => {
+          if (sent) return;
+          sent = true;
+          // the supervisor's own handler, as the signal would call it
+          process.emit(sig, sig);
+        };
+        const real = { renameSync: fs.renameSync, writeFileSync: fs.writeFileSync };
+        const patched = fs as unknown as Record<string, unknown>;
+        patched.renameSync = (from: unknown, to: unknown) => {
+          (real.renameSync as (...a: unknown[]) => unknown)(from, to);
+          if (String(to).startsWith(`${claims}/`) && ++done === 3 && at === 'the last claim written done') stop();
+        };
+        patched.writeFileSync = (file: unknown, data: unknown, ...rest: unknown[]) => {
+          const r = (real.writeFileSync as (...a: unknown[]) => unknown)(file, data, ...rest);
+          if (at === 'the journals counted' && typeof data === 'string' && / results: \d+\/\d+/.test(data)) stop();
+          return r;
+        };
+        syncBuiltinESMExports();
+        let code: number;
+        try {
+          code = await superviseRun(runDir, { env });
+        } finally {
+          Object.assign(patched, real);
+          syncBuiltinESMExports();
+        }
+        assert.ok(sent, 'the signal was sent in the window');
+        assert.equal(code, sig === 'SIGINT' ? 130 : 143);
+        const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
+        assert.deepEqual([end.state, end.verdict, end.stopSignal], ['stopped', null, sig]);
+        assert.ok(!(await exists(join(runDir, 'merged'))), 'the merge was never told to go');
+        const mergePid = Number(await readFile(join(runDir, 'merge-ahead.pid'), 'utf8'));
+        await waitFor(async () => !pidAlive(mergePid), 'the merge started ahead to be gone');
+        // run.json's end came after every worker's exit: none is left, and each that was
+        // already ending (stdin closed) when the stop came saw the run still running
+        const c = await claimsOf(runDir, 3);
+        for (const x of Object.values(c)) assert.ok(x && !pidAlive(x.pid), `worker ${x?.pid} has exited`);
+        const exited = (await fsp.readdir(runDir)).filter((n) => n.startsWith('exited-'));
+        assert.ok(exited.length >= 1, 'a slot out of batches was ending when the stop came');
+        for (const name of exited)
+          assert.deepEqual(JSON.parse(await readFile(join(runDir, name), 'utf8')), { state: 'running' }, name);
+        // every batch had answered: its claim stays done, and a resume only merges
+        assert.deepEqual(
+          Object.values(c).map((x) => x?.state),
+          ['done', 'done', 'done'],
+        );
+        assert.equal(await superviseRun(runDir, { env }), 0);
+        const after = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
+        assert.deepEqual([after.state, after.verdict], ['completed', 'passed']);
+      });
+    });

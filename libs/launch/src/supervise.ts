@@ -25,7 +25,7 @@ import { runSlot, type Supervision } from './run-batch.js';
 import { runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
 import { stopOrphans, stopWorkers } from './stop-workers.js';
-import { toolBin } from './tools.js';
+import { runWorkerSpec } from './worker.js';
 
 export interface SuperviseOptions {
   env?: NodeJS.ProcessEnv;
@@ -92,7 +92,6 @@ async function takeRun(runDir: string): Promise<Manifest> {
 export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Promise<number> {
   const env = o.env ?? process.env;
   const log = runLogger(runDir, o.echo ?? false);
-  const execBin = toolBin('exec', env);
   checkRunOwner(runDir);
   const manifest = await takeRun(runDir);
   o.onTaken?.();
@@ -102,7 +101,8 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     batches: [],
     counts: new Map(),
     claims: new Map(),
-    execBin,
+    // a foreground launch built it for the workers it started during the split: the same run's
+    workers: o.early?.spec ?? runWorkerSpec(runDir, manifest.id, manifest.options, env),
     env,
     log,
     stopping: false,
@@ -169,7 +169,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     end = await finishRun(runDir, {
       manifest,
       claims: claimsNow,
-      stopSignal,
+      stopSignal: () => stopSignal,
       batches: ctx.batches,
       env,
       log,

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import type { LaunchOptions } from './manifest.js';
 import { signal } from './process.js';
+import { toolBin } from './tools.js';
 
 /** How one batch ended: the code capi-exec answered for it, or how its process ended. */
 export interface WorkerExit {
@@ -22,6 +24,30 @@ export interface WorkerSpec {
   execArgs: string[];
   concurrency: number | null;
   env: NodeJS.ProcessEnv;
+}
+
+/** What every worker process of a run shares: all of a WorkerSpec but its slot. */
+export type RunWorkerSpec = Omit<WorkerSpec, 'worker'>;
+
+/**
+ * The run's worker spec, from the launch options run.json keeps: built once per run, for
+ * the processes a foreground launch starts during the split (early-workers.ts), the
+ * supervisor's slots and `--dry-run`'s commands alike.
+ */
+export function runWorkerSpec(
+  runDir: string,
+  runId: string,
+  options: Pick<LaunchOptions, 'execArgs' | 'concurrency'>,
+  env: NodeJS.ProcessEnv,
+): RunWorkerSpec {
+  return {
+    runDir,
+    runId,
+    execBin: toolBin('exec', env),
+    execArgs: options.execArgs,
+    concurrency: options.concurrency,
+    env,
+  };
 }
 
 /** The capi-exec command line of a worker slot's process (docs/run-folder.md, "Workers"). */
