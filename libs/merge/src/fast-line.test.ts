@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRandom } from '@capi/core';
-import { scanLine } from './fast-line.js';
+import { scanDuration, scanLine } from './fast-line.js';
 import { addExpected, createMergeState, type MergeState } from './merge-state.js';
 import { readResultBytes, readResults } from './read-results.js';
 import type { TableOptions } from './test-table.js';
@@ -357,4 +357,31 @@ test('the scanner takes capi-exec common lines and nothing with an escape', () =
   assert.equal(take(line({ name: 'é' })), false);
   assert.equal(take(line({ host: 'h' })), false);
   assert.equal(take(line({ durationMs: 1e-7 })), false);
+});
+
+test('a duration is read as JSON.parse reads it, and its CSV cell is String(Number(d.toFixed(3)))', () => {
+  const rnd = createRandom(3);
+  const values: number[] = [0, 1, 0.5, 0.0005, 0.0015, 1.0005, 2.0005, 1e-6, 0.1 + 0.2, 999999999999.999, 2 ** 53];
+  for (let k = 0; k < 200_000; k++) {
+    const scale = 10 ** (Math.floor(rnd() * 20) - 7);
+    values.push(rnd() * scale, Math.round(rnd() * scale * 10) / 10, Math.floor(rnd() * 1e6) / 3);
+    // next to a rounding boundary of the third decimal, a few steps of the last bit either way
+    const b = (Math.floor(rnd() * 1e6) + 0.5) / 1000;
+    const f = new Float64Array([b]);
+    const bits = new BigInt64Array(f.buffer);
+    bits[0] = (bits[0] as bigint) + BigInt(Math.floor(rnd() * 7) - 3);
+    values.push(f[0] as number);
+  }
+  let taken = 0;
+  for (const v of values) {
+    const text = JSON.stringify(v);
+    const got = scanDuration(text);
+    if (got === null) continue;
+    taken++;
+    assert.ok(Object.is(got.value, JSON.parse(text)), text);
+    assert.equal(got.csv, String(Number(v.toFixed(3))), text);
+  }
+  assert.ok(taken > values.length * 0.7, `${taken} of ${values.length} taken`);
+  for (const text of ['1.50', '1.0', '01', '-1', '1e3', '1E3', '1.', '.5', '0.0000001', '306.33333333333331', '1e21'])
+    assert.equal(scanDuration(text), null, text);
 });

@@ -48,6 +48,8 @@ let durE = 0;
 let duration = 0;
 /** The duration's digits are also what the CSV cell shows (Number(d.toFixed(3))'s text). */
 let durCsvRaw = false;
+/** Else its CSV text, when worked out from the digits (null: from the value). */
+let durCsv: string | null = null;
 let responseNull = false;
 let httpS = 0;
 let httpE = 0;
@@ -164,6 +166,7 @@ function number(src: Uint8Array, p: number, limit: number): number {
   if (digits + leadingZeros <= 15 && (intDigits > 1 || src[p] !== 48 || leadingZeros <= 5)) {
     duration = n / (POW10[frac] as number);
     durCsvRaw = frac <= 3 && intDigits <= 12;
+    durCsv = null;
     return q;
   }
   const text = (src as Buffer).toString('latin1', p, q);
@@ -171,7 +174,39 @@ function number(src: Uint8Array, p: number, limit: number): number {
   if (String(v) !== text) return -1;
   duration = v;
   durCsvRaw = false;
+  durCsv = intDigits <= 11 ? roundedText(src, p, intDigits) : null;
   return q;
+}
+
+/**
+ * The CSV's duration, String(Number(v.toFixed(3))), from the digits of v's shortest text
+ * (16 or more significant digits, at most 11 before the point), rounded half up at the
+ * third decimal. It is toFixed's rounding of v itself: a boundary m.mmm5 between v and
+ * its text would read back as v with at most 15 digits, and the text is the shortest
+ * that does, so none is; and no such text ends in 5 with nothing after it.
+ */
+function roundedText(src: Uint8Array, p: number, intDigits: number): string {
+  let whole = 0;
+  for (let k = 0; k < intDigits; k++) whole = whole * 10 + ((src[p + k] as number) - 48);
+  const f = p + intDigits + 1; // the digits after the point (16 significant digits leave at least 5)
+  let milli = ((src[f] as number) - 48) * 100 + ((src[f + 1] as number) - 48) * 10 + ((src[f + 2] as number) - 48);
+  if ((src[f + 3] as number) >= 53) milli++;
+  if (milli === 1000) {
+    whole++;
+    milli = 0;
+  }
+  if (milli === 0) return String(whole);
+  let frac = milli < 10 ? `00${milli}` : milli < 100 ? `0${milli}` : String(milli);
+  while (frac.charCodeAt(frac.length - 1) === 48) frac = frac.slice(0, -1);
+  return `${whole}.${frac}`;
+}
+
+/** For tests: what the line's durationMs text gives (its value and CSV text), or null when scanLine would not take it. */
+export function scanDuration(text: string): { value: number; csv: string } | null {
+  const b = Buffer.from(`${text},`);
+  if (number(b, 0, b.length) !== text.length) return null;
+  const csv = durCsvRaw ? text : (durCsv ?? String(Number(duration.toFixed(3))));
+  return { value: duration, csv };
 }
 
 /** toISOString's form at p (24 characters and the closing quote), its time in `startMs`; else false. */
@@ -372,6 +407,23 @@ interface PieceBytes {
 }
 
 const pieceBytes = new WeakMap<Pieces, PieceBytes>();
+// The last row's codes and their bytes: neighbouring lines mostly share them.
+let lastKey = -1;
+let lastPieces: PieceBytes | null = null;
+let lastTable: TestTable | null = null;
+
+function piecesBytes(table: TestTable, i: number): PieceBytes {
+  const b = table.batch[i] as number;
+  const t = table.tags[i] as number;
+  const fl = table.flow[i] as number;
+  const key = b < 0x400 && t < 0x400 && fl < 0x400 ? (b << 20) | (t << 10) | fl : -1;
+  if (key >= 0 && key === lastKey && table === lastTable) return lastPieces as PieceBytes;
+  const pb = bytesOf(table.piecesOf(i));
+  lastKey = key;
+  lastPieces = pb;
+  lastTable = table;
+  return pb;
+}
 
 function bytesOf(p: Pieces): PieceBytes {
   let b = pieceBytes.get(p);
@@ -392,7 +444,12 @@ const FLAKY_HEAD = Buffer.from(',"flaky":');
 const SHORT_HEAD = Buffer.from('{"name":"');
 const SHORT_MID = Buffer.from('","attempts":');
 
+/** src[s, e) to dst at d; the end written. A long range in one native copy, a short one by a loop (no view to make). */
 function copy(src: Uint8Array, s: number, e: number, dst: Uint8Array, d: number): number {
+  if (e - s >= 48) {
+    dst.set(src.subarray(s, e), d);
+    return d + e - s;
+  }
   for (let k = s; k < e; k++) dst[d++] = src[k] as number;
   return d;
 }
@@ -485,18 +542,22 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
     table.text[i] = spool.endEntry(d);
     return;
   }
-  const pb = bytesOf(table.piecesOf(i));
+  const pb = piecesBytes(table, i);
   const lineLength = shardE - idS;
   const d0 = spool.beginEntry(
     2 * lineLength + pb.batch.length + pb.flow.length + pb.batchCsv.length + pb.tagsCsv.length + 80,
   );
   const out = spool.entryBuffer();
-  // renderRow: the line's own text up to attempts, from startedAt to error, from worker to shard.
+  // renderRow: the line's own text up to attempts, then from startedAt to the shard (with
+  // the row's batch where the line has none: the batch a line names is the row's).
   let d = copy(src, idS - K_ID.length, attemptsS, out, d0);
   out[d++] = SEP_BYTE;
-  d = copy(src, attemptsE, errorEnd, out, d);
-  d = put(pb.batch, out, d);
-  d = copy(src, workerS, shardE, out, d);
+  if (batchS >= 0) d = copy(src, attemptsE, shardE, out, d);
+  else {
+    d = copy(src, attemptsE, errorEnd, out, d);
+    d = put(pb.batch, out, d);
+    d = copy(src, workerS, shardE, out, d);
+  }
   d = put(FLAKY_HEAD, out, d);
   out[d++] = SEP_BYTE;
   d = put(pb.flow, out, d);
@@ -511,7 +572,7 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
     out[d++] = 0x2c;
     if (!responseNull) d = copy(src, httpS, httpE, out, d);
     out[d++] = 0x2c;
-    d = durCsvRaw ? copy(src, durS, durE, out, d) : putText(String(Number(duration.toFixed(3))), out, d);
+    d = durCsvRaw ? copy(src, durS, durE, out, d) : putText(durCsv ?? String(Number(duration.toFixed(3))), out, d);
     out[d++] = 0x2c;
     out[d++] = SEP_BYTE;
     out[d++] = 0x2c;
