@@ -444,10 +444,25 @@ const FLAKY_HEAD = Buffer.from(',"flaky":');
 const SHORT_HEAD = Buffer.from('{"name":"');
 const SHORT_MID = Buffer.from('","attempts":');
 
+// Plain Uint8Array views of the last read and spool buffers: a Buffer's subarray makes a
+// Buffer through its constructor, several times the cost of a typed array's.
+let srcOf: Uint8Array | null = null;
+let srcView: Uint8Array = new Uint8Array(0);
+let dstOf: Uint8Array | null = null;
+let dstView: Uint8Array = new Uint8Array(0);
+
 /** src[s, e) to dst at d; the end written. A long range in one native copy, a short one by a loop (no view to make). */
 function copy(src: Uint8Array, s: number, e: number, dst: Uint8Array, d: number): number {
-  if (e - s >= 48) {
-    dst.set(src.subarray(s, e), d);
+  if (e - s >= 40) {
+    if (src !== srcOf) {
+      srcOf = src;
+      srcView = new Uint8Array(src.buffer, src.byteOffset, src.length);
+    }
+    if (dst !== dstOf) {
+      dstOf = dst;
+      dstView = new Uint8Array(dst.buffer, dst.byteOffset, dst.length);
+    }
+    dstView.set(srcView.subarray(s, e), d);
     return d + e - s;
   }
   for (let k = s; k < e; k++) dst[d++] = src[k] as number;
