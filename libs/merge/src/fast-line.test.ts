@@ -105,10 +105,12 @@ async function readBoth(bytes: Buffer, opts: TableOptions, step: number, suite: 
   return [await run(true), await run(false)];
 }
 
-/** Reads text both ways, with the CSV and the summary only's short rows, with a suite and without; full: also without CSV, and in 7-byte reads. */
+/** Reads text both ways, with the CSV and the summary only's short rows, with a suite and without; full: also without CSV, with the spool in a file past 2 KB, and in 7-byte reads. */
 async function same(text: string | Buffer, what: string, full = true): Promise<void> {
   const bytes = typeof text === 'string' ? Buffer.from(text) : text;
-  for (const opts of full ? [{ csv: true }, {}, { short: true }] : [{ csv: true }, { short: true }])
+  for (const opts of full
+    ? [{ csv: true }, {}, { short: true }, { csv: true, spoolInMemory: 2048 }]
+    : [{ csv: true }, { short: true }])
     for (const suite of [false, true])
       for (const step of full ? [1 << 20, 7] : [1 << 20]) {
         const [fast, plain] = await readBoth(bytes, opts, step, suite);

@@ -559,8 +559,10 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
   }
   const pb = piecesBytes(table, i);
   const lineLength = shardE - idS;
+  // The JSON parts hold the line's bytes once (and 18 more), the CSV row the id's and name's
+  // again (and at most 60 more, a computed duration included): 160 is ample.
   const d0 = spool.beginEntry(
-    2 * lineLength + pb.batch.length + pb.flow.length + pb.batchCsv.length + pb.tagsCsv.length + 80,
+    2 * lineLength + pb.batch.length + pb.flow.length + pb.batchCsv.length + pb.tagsCsv.length + 160,
   );
   const out = spool.entryBuffer();
   // renderRow: the line's own text up to attempts, then from startedAt to the shard (with
@@ -599,5 +601,7 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
     out[d++] = 0x2c;
     out[d++] = 0x0a;
   }
+  // A typed array drops writes past its end without a word: never let that pass as an entry.
+  if (d >= out.length) throw new Error('capi-merge: a spool entry outgrew the room made for it');
   table.text[i] = spool.endEntry(d);
 }
