@@ -46,6 +46,7 @@ export class IdIndex {
       s = (s + 1) & mask;
     }
     this.missId = id;
+    this.missBytes = false;
     this.missHash = h;
     this.missSlot = s;
     return -1;
@@ -77,11 +78,70 @@ export class IdIndex {
     return id;
   }
 
+  /**
+   * find for an id given as its bytes src[s, e), every byte under 128 (the id's characters,
+   * one each): the same hash and slots as the id's string, without making it.
+   */
+  findBytes(src: Uint8Array, s: number, e: number): number {
+    let h = 0x811c9dc5;
+    for (let k = s; k < e; k++) h = Math.imul(h ^ (src[k] as number), 0x01000193);
+    h = mix(h);
+    const slots = this.slots;
+    const tags = this.tags;
+    const tag = h >>> 24;
+    const mask = this.mask;
+    const len = e - s;
+    let slot = h & mask;
+    for (;;) {
+      const row = (slots[slot] as number) - 1;
+      if (row < 0) break;
+      if (tags[slot] === tag) {
+        const start = this.starts[row] as number;
+        if (this.endOf(row) - start === len) {
+          const bytes = this.bytes;
+          let k = 0;
+          while (k < len && bytes[start + k] === src[s + k]) k++;
+          if (k === len) return row;
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.missId = null;
+    this.missBytes = true;
+    this.missHash = h;
+    this.missSlot = slot;
+    return -1;
+  }
+
+  // findBytes's miss: insertBytes follows it.
+  private missBytes = false;
+
+  /** insert for an ASCII id given as its bytes (findBytes just missed it). */
+  insertBytes(src: Uint8Array, s: number, e: number): number {
+    if (2 * (this.count + 1) > this.mask + 1) this.grow();
+    if (!this.missBytes) this.findBytes(src, s, e);
+    this.missBytes = false;
+    const row = this.count;
+    const len = e - s;
+    this.starts = ensure(this.starts, row + 1);
+    this.starts[row] = this.used;
+    if (this.used + len > 0xffffffff) throw new Error('capi-merge: more than 4 GB of test ids');
+    const bytes = ensure(this.bytes, this.used + len);
+    for (let k = 0; k < len; k++) bytes[this.used + k] = src[s + k] as number;
+    this.bytes = bytes;
+    this.used += len;
+    this.slots[this.missSlot] = row + 1;
+    this.tags[this.missSlot] = this.missHash >>> 24;
+    this.count++;
+    return row;
+  }
+
   /** Records a new id (not already present) as the next row; returns that row. */
   insert(id: string): number {
     if (2 * (this.count + 1) > this.mask + 1) this.grow();
     if (id !== this.missId) this.find(id);
     this.missId = null;
+    this.missBytes = false;
     const row = this.count;
     this.store(row, id);
     this.slots[this.missSlot] = row + 1;
@@ -140,6 +200,7 @@ export class IdIndex {
     this.mask = mask;
     // A free slot found before growing is no longer valid.
     this.missId = null;
+    this.missBytes = false;
   }
 }
 

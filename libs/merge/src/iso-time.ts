@@ -44,6 +44,11 @@ export function fastIsoToMs(s: string): number {
   // Days 29-31 go to Date.parse, which knows month lengths and leap years.
   if (bad || m < 1 || m > 12 || day < 1 || day > 28 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
     return Number.NaN;
+  return civilMs(y, m, day, h, mi, sec, ms);
+}
+
+/** Epoch milliseconds of a valid UTC civil date and time. */
+export function civilMs(y: number, m: number, day: number, h: number, mi: number, sec: number, ms: number): number {
   // Days from 1970-01-01 to the civil date (H. Hinnant's days_from_civil).
   const yy = m <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);

@@ -11,6 +11,7 @@ import {
   lineCursor,
   validateResultRecord,
 } from '@capi/core';
+import { foldLine, scanLine } from './fast-line.js';
 import { addResult, type MergeState } from './merge-state.js';
 
 /**
@@ -147,7 +148,7 @@ export async function withFile(path: string, use: (read: Reader) => Promise<void
  * line split by a chunk boundary is moved to the buffer's start.
  */
 export function readResultBytes(state: MergeState, read: Reader, label: string, opts: ReadOptions = {}): Promise<void> {
-  return readLineBytes(read, label, taker(state, label, opts.onBadLine), opts);
+  return readLineBytes(read, label, taker(state, label, opts.onBadLine), opts, (src) => foldLine(state, src));
 }
 
 /**
@@ -159,6 +160,7 @@ export async function readLineBytes(
   label: string,
   take: (text: string, line: number) => void,
   opts: Pick<ReadOptions, 'onTornTail' | 'maxLineLength'> = {},
+  fold?: (src: Buffer) => boolean,
 ): Promise<void> {
   const cursor = lineCursor(label, opts.maxLineLength);
   let buf = spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
@@ -184,7 +186,7 @@ export async function readLineBytes(
       len += bytesRead;
       const view = buf.subarray(0, len);
       const lastNl = view.lastIndexOf(10);
-      let start = 0;
+      let start = fold ? fastLines(lastNl) : 0;
       while (start <= lastNl) {
         // Whole lines, about 2 KB at a time, decoded into one short-lived string.
         let end = start + PIECE >= lastNl ? lastNl : view.lastIndexOf(10, start + PIECE);
@@ -199,6 +201,40 @@ export async function readLineBytes(
       checkPending(len, cursor);
     }
     takeLast(buf.toString('utf8', 0, len), cursor, take, opts);
+  }
+
+  /**
+   * The whole lines before lastNl: each one of capi-exec's own shape folded from its bytes
+   * (fast-line.ts), the others decoded and taken as above, in runs of up to about 2 KB,
+   * in file order. Returns where the unread rest starts.
+   */
+  function fastLines(lastNl: number): number {
+    const src = buf;
+    const limit = lastNl + 1;
+    let start = 0;
+    let slow = -1;
+    while (start <= lastNl) {
+      const nl = scanLine(src, start, limit);
+      if (nl >= 0 && nl - start <= cursor.maxLine) {
+        if (slow >= 0) {
+          eachLine(src.toString('utf8', slow, start), cursor, take);
+          slow = -1;
+        }
+        if ((fold as (src: Buffer) => boolean)(src)) {
+          cursor.line++;
+          start = nl + 1;
+          continue;
+        }
+      }
+      if (slow < 0) slow = start;
+      start = (nl >= 0 ? nl : src.indexOf(10, start)) + 1;
+      if (start - slow >= PIECE) {
+        eachLine(src.toString('utf8', slow, start), cursor, take);
+        slow = -1;
+      }
+    }
+    if (slow >= 0) eachLine(src.toString('utf8', slow, start), cursor, take);
+    return start;
   }
 }
 

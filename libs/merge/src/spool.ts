@@ -92,6 +92,32 @@ export class Spool {
     return pos / 8 + 1;
   }
 
+  /**
+   * append for an entry written as bytes: room for up to `need` bytes (no 0x02 among
+   * them) at `entryBuffer()` from the returned offset; `endEntry` with the offset after
+   * the last byte written stores it and gives its reference. Nothing else may touch the
+   * spool in between.
+   */
+  beginEntry(need: number): number {
+    if (this.used + need + 8 > this.buf.length) this.makeRoom(need + 8);
+    this.used += (8 - ((this.flushed + this.used) % 8)) % 8;
+    if ((this.flushed + this.used) / 8 >= 0xffffffff)
+      throw new CapiError('the merged report text is over 32 GB', ExitCode.cannotRun);
+    return this.used;
+  }
+
+  /** The buffer beginEntry made room in. */
+  entryBuffer(): Buffer {
+    return this.buf;
+  }
+
+  endEntry(end: number): number {
+    const pos = this.flushed + this.used;
+    this.buf[end] = END;
+    this.used = end + 1;
+    return pos / 8 + 1;
+  }
+
   private makeRoom(need: number): void {
     if (this.fd === null && this.used + need <= this.memoryLimit) {
       const bigger = Buffer.allocUnsafe(Math.min(this.memoryLimit, Math.max(2 * this.buf.length, this.used + need)));

@@ -131,6 +131,20 @@ export class TestTable {
     return i < 0 ? undefined : i;
   }
 
+  /** indexOf for an ASCII id given as its bytes src[s, e) (fast-line.ts). */
+  indexOfBytes(src: Uint8Array, s: number, e: number): number {
+    return this.index.findBytes(src, s, e);
+  }
+
+  /** add for an ASCII id given as its bytes, right after indexOfBytes did not find it. */
+  addBytes(src: Uint8Array, s: number, e: number): number {
+    if (this.size === this.capacity) this.resize(this.capacity * 2);
+    const i = this.index.insertBytes(src, s, e);
+    this.size++;
+    this.start[i] = Number.NaN;
+    return i;
+  }
+
   has(id: string): boolean {
     return this.index.find(id) >= 0;
   }
@@ -226,6 +240,12 @@ export class TestTable {
       this.text[i] = this.spool.append(renderName(f));
       return;
     }
+    f.pieces = this.piecesOf(i);
+    this.text[i] = this.spool.append(renderRow(f, this.csv));
+  }
+
+  /** Row i's batch, tags and flow rendered (row-text.ts Pieces), from the cache while it holds them. */
+  piecesOf(i: number): Pieces {
     const b = this.batch[i] as number;
     const t = this.tags[i] as number;
     const fl = this.flow[i] as number;
@@ -233,14 +253,17 @@ export class TestTable {
     const key = b < 0x400 && t < 0x400 && fl < 0x400 ? (b << 20) | (t << 10) | fl : -1;
     let pieces = key < 0 ? undefined : this.pieceCache.get(key);
     if (pieces === undefined) {
-      pieces = piecesOf(f.batch, f.tags, f.flow);
+      pieces = piecesOf(
+        this.batchPool.values[b] ?? null,
+        this.tagPool.values[t] as string[],
+        this.flowPool.values[fl] ?? null,
+      );
       if (key >= 0) {
         if (this.pieceCache.size >= 4096) this.pieceCache.clear();
         this.pieceCache.set(key, pieces);
       }
     }
-    f.pieces = pieces;
-    this.text[i] = this.spool.append(renderRow(f, this.csv));
+    return pieces;
   }
 
   private resize(n: number): void {
