@@ -79,6 +79,19 @@ test('an output that cannot grow: capi-merge exits 3 naming it, old files intact
   assert.deepEqual((await readdir(tmp.path)).sort(), ['old.csv', 'r.ndjson'], 'no report is put in place alone');
 });
 
+test('batch files that cannot grow: capi-split --out exits 3 naming the batch file, no folder left', async () => {
+  // a batch of 500 rows is some 100 KB, over ulimit -f 16 (KiB): the first batch file's write fails
+  const r = await bash(`ulimit -f 16; trap '' XFSZ; ${bin('capi-split')} '${suite}' --out batches --batch-size 500`);
+  assert.equal(r.code, 3, r.stderr);
+  assertOneLine(r.stderr, 'capi-split', /\S+batch_0001\.ndjson: file too large/);
+  assert.equal(existsSync(join(tmp.path, 'batches')), false, 'no batches folder');
+  assert.deepEqual(
+    (await readdir(tmp.path)).filter((n) => n.includes('batches')),
+    [],
+    'no temporary folder left',
+  );
+});
+
 for (const [sig, exitCode] of [
   ['SIGTERM', 143],
   ['SIGINT', 130],

@@ -97,7 +97,7 @@ export function batchFiles(mode: number): BatchFiles {
     } catch (err) {
       file.fd = null;
       closeSync(fd);
-      throw err;
+      throw withPath(err, file.path);
     }
   };
   return {
@@ -300,6 +300,16 @@ const waitAsync = (
     waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
   }
 ).waitAsync;
+
+/**
+ * A write's error names no file (it has an fd): the path is added, so a full disk is one
+ * line naming the batch file (core's cli.ts), as the file thread's failures are.
+ */
+function withPath(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof e.code === 'string' && e.path === undefined) e.path = path;
+  return err;
+}
 
 /** The thread's failure as the error a synchronous call would have thrown (code, syscall, path kept). */
 function asError(f: PieceFailure): Error {
