@@ -138,7 +138,11 @@ function split(suite: string, batchSize: number, outDir: string, o: SplitOptions
     child.on('close', (code) => {
       for (const w of splitWarnings(pending)) o.warn(w);
       if (code === 0) return done();
-      const text = splitError(stderr) || `capi-split exited with ${code}`;
+      // capi-split's own advice names its --auto-id, which capi-launch does not have: say what works here
+      const text = (splitError(stderr) || `capi-split exited with ${code}`).replace(
+        /, or use --auto-id to number rows\)/,
+        ', or number its rows with capi-split SUITE --auto-id > suite.ndjson and launch that file)',
+      );
       const hint =
         code === 2 && !o.lenient && /:\d+: /.test(text)
           ? ' (the first bad row; --lenient skips bad rows and names each)'

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runTool } from '@capi/testkit';
 import { fakeExec, readJson, sandboxes } from './test-support/harness.js';
 
 // What capi-launch says: help, bad suite rows, --monitor after capi-watch ends.
@@ -72,4 +73,18 @@ test('--monitor: capi-watch quit on an ended run gives the run code and claims t
   });
   assert.equal(early.code, 1, early.stderr);
   assert.match(early.stderr, /capi-watch ended \(exit 1\) while the run goes on; following it here until it ends/);
+});
+
+test('a suite without an id column: the message says what works with capi-launch, and it does', async () => {
+  const b = await box({ CAPI_EXEC_BIN: fakeExec }, false);
+  writeFileSync(join(b.dir, 'noid.csv'), 'name,url\nfirst,/a\nsecond,/b\n');
+  const r = await b.launch(['noid.csv', '--foreground'], { cwd: b.dir });
+  assert.equal(r.code, 2, r.stderr);
+  assert.doesNotMatch(r.stderr, /or use --auto-id/, 'capi-launch has no --auto-id: not offered');
+  assert.match(r.stderr, /number its rows with capi-split SUITE --auto-id > suite\.ndjson and launch that file/);
+  const split = await runTool('capi-split', ['noid.csv', '--auto-id'], { cwd: b.dir });
+  assert.equal(split.code, 0, split.stderr);
+  writeFileSync(join(b.dir, 'suite.ndjson'), split.stdout);
+  const ok = await b.launch(['suite.ndjson', '--foreground'], { cwd: b.dir });
+  assert.equal(ok.code, 0, ok.stderr);
 });
