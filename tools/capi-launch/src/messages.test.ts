@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runTool } from '@capi/testkit';
-import { fakeExec, readJson, sandboxes } from './test-support/harness.js';
+import { binPath, collect, runTool, testEnv } from '@capi/testkit';
+import { fakeExec, readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
 
 // What capi-launch says: help, bad suite rows, --monitor after capi-watch ends.
 
@@ -87,4 +88,34 @@ test('a suite without an id column: the message says what works with capi-launch
   writeFileSync(join(b.dir, 'suite.ndjson'), split.stdout);
   const ok = await b.launch(['suite.ndjson', '--foreground'], { cwd: b.dir });
   assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('Ctrl-C of --wait stops the following, not the run, and says so', async () => {
+  // 300 tests at 100 ms: the run is still going when the signal comes
+  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
+  const child = spawn(process.execPath, [binPath('capi-launch'), b.suite(300), '--batch-size', '10', '--wait'], {
+    env: testEnv(b.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d;
+  });
+  const done = collect(child, { timeoutMs: 60_000 });
+  // the first progress line: the wait has begun
+  await until('waiting', () => / done,/.test(err));
+  child.kill('SIGINT');
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(
+    r.stderr,
+    /capi-launch: SIGINT: stopped following; the run goes on: capi-launch --status \S+, capi-launch --stop \S+/,
+  );
+  const runDir = runDirOf(out);
+  assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'running', 'the run was not stopped');
+  assert.equal((await b.launch(['--stop', runDir])).code, 0);
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { formatDuration, isLive, liveLine, plural, runPaths, shellQuote } from '@capi/core';
 import {
   batchReason,
@@ -82,10 +83,31 @@ export function summaryLine(s: RunSummary): string {
   return `${s.id} ${stateText(s)}${s.paused ? ' (paused)' : ''} ${s.done}/${s.total} done,${rate} failed ${s.failed} errors ${s.errors}${tail}${from}`;
 }
 
+/**
+ * Ctrl-C (or SIGTERM, SIGHUP) while `--wait` or `--monitor` follows a run stops the
+ * following, not the run (its supervisor has a process group of its own): said on stderr,
+ * so that the exit 128+N is not read as a stopped run. Returns the undo.
+ */
+function leaveOnSignal(runDir: string, before: () => void = () => {}): () => void {
+  const leave = (sig: NodeJS.Signals) => {
+    before();
+    process.stderr.write(
+      `capi-launch: ${sig}: stopped following; the run goes on: capi-launch --status ${shellQuote(runDir)}, capi-launch --stop ${shellQuote(runDir)}\n`,
+    );
+    process.exit(128 + (osConstants.signals[sig] ?? 2));
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.once(sig, leave);
+  return () => {
+    for (const sig of signals) process.off(sig, leave);
+  };
+}
+
 /** `--wait`: progress on stderr (one live line on a TTY, plain lines otherwise), then the verdict. */
 export async function waitAndReport(runDir: string): Promise<number> {
   const live = isLive(process.stderr) ? liveLine(process.stderr) : null;
   const started = Date.now();
+  const stay = leaveOnSignal(runDir, () => live?.clear());
   const code = await waitRun(runDir, {
     onTick: (s) => {
       const text = `${summaryLine(s)} (${formatDuration((Date.now() - started) / 1000)})`;
@@ -94,6 +116,7 @@ export async function waitAndReport(runDir: string): Promise<number> {
     },
     everyMs: live ? 2000 : 10_000,
   });
+  stay();
   live?.clear();
   process.stderr.write(`run ended: exit ${code}\n`);
   await explainFailure(runDir, code);
@@ -103,10 +126,12 @@ export async function waitAndReport(runDir: string): Promise<number> {
 /** `--monitor`: capi-watch in this terminal; when it is not available, `--wait`'s lines. */
 export async function monitor(runDir: string): Promise<number> {
   const child = spawn(process.execPath, [toolBin('watch'), runDir], { stdio: 'inherit' });
+  const stay = leaveOnSignal(runDir);
   const code = await new Promise<number | null>((resolve) => {
     child.on('error', () => resolve(null));
     child.on('exit', (c) => resolve(c));
   });
+  stay();
   // capi-watch ends with the run's code once the run is over, or when `q` is pressed:
   // only a run that goes on is followed here, and only then is that worth saying.
   if (!runOver(await readManifest(runDir).catch(() => null), runDir))
