@@ -180,7 +180,9 @@ export async function* readNdjson(
     } catch (err) {
       bad = err;
     }
-    yield* lines;
+    // Not `yield* lines`: that goes through an async-from-sync iterator, two more
+    // promises per line (issue 16).
+    for (const l of lines) yield l;
     lines.length = 0;
     if (bad) throw bad;
     pending = start === 0 ? pending : pending.slice(start);

@@ -29,7 +29,17 @@ test('body substring and /regex/flags pass and fail', async () => {
   const [f] = await runChecks(exp({ body: '/^x/' }), res(200, 'abc'));
   assert.equal(f?.check, 'body');
   assert.equal(f?.actual, 'abc');
-  await assert.rejects(() => runChecks(exp({ body: '/(/' }), res(200, 'x')), /bad regular expression/);
+  assert.throws(() => runChecks(exp({ body: '/(/' }), res(200, 'x')), /bad regular expression/);
+});
+
+test('checks decided on the main thread give a plain array, not a promise', () => {
+  assert.deepEqual(runChecks(exp({ body: 'item-1' }), res(200, '{"name":"item-1"}')), []);
+  const failed = runChecks(exp({ body: '/^x/' }), res(500, 'abc'));
+  assert.ok(Array.isArray(failed));
+  assert.deepEqual(
+    failed.map((f) => f.check),
+    ['status', 'body'],
+  );
 });
 
 test('json deep partial: objects, positional arrays, scalars', async () => {

@@ -223,6 +223,7 @@ interface FeedParts {
 async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, record, secrets, flows }: FeedParts) {
   live.state = live.paused ? 'paused' : 'running';
   const free = () => (lanes.hasRoom() && !flows.holding()) || stop.ended();
+  const laneFailed = (err: unknown) => stop.fail(err);
   try {
     for await (const rec of records) {
       if (stop.failure) break;
@@ -242,7 +243,7 @@ async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, rec
       if (stop.ended()) continue;
       live.state = 'running';
       live.inFlight.add(rec.id);
-      lanes.start(() => flows.lane(rec).catch((err) => stop.fail(err)));
+      lanes.start(() => flows.lane(rec), laneFailed);
     }
     if (!stop.ended()) await flows.inputEnded();
   } catch (err) {

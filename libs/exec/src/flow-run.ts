@@ -44,7 +44,8 @@ export interface FlowRun {
    * A plain test once the setup ran is a plain true: no promise for most records.
    */
   take(rec: TestRecord): boolean | Promise<boolean>;
-  lane(rec: TestRecord): Promise<void>;
+  /** The lane of a record `take` let start; for a test of no flow, its one row's promise. */
+  lane(rec: TestRecord): Promise<unknown>;
   /** A teardown row read after a stop: kept to run at the end. */
   addTeardown(rec: TestRecord): void;
   /** No new test may start (a re-login runs). */
@@ -163,7 +164,13 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     return done.outcome.status;
   }
 
-  async function lane(first: TestRecord): Promise<void> {
+  /** A test of no flow is one row: its lane is that row's promise, with no wrapper (issue 16). */
+  function lane(first: TestRecord): Promise<unknown> {
+    return first.flow === undefined ? runOne(first) : flowLane(first);
+  }
+
+  /** A flow's lane: its rows one after another, as each is let go by the flow's order. */
+  async function flowLane(first: TestRecord): Promise<void> {
     let rec: TestRecord | null = first;
     while (rec) {
       const status = await runOne(rec);

@@ -7,8 +7,8 @@ import type { LiveState } from './live-state.js';
 export interface Lanes {
   readonly running: number;
   hasRoom(): boolean;
-  /** Runs `work` in a lane of its own; `work` handles its own errors. */
-  start(work: () => Promise<void>): void;
+  /** Runs `work` in a lane of its own; its failure goes to `failed`, then the lane is free. */
+  start(work: () => Promise<unknown>, failed: (err: unknown) => void): void;
   /** Resolves once `ok()` holds, looking again each time the loop is woken. */
   waitUntil(ok: () => boolean): Promise<void>;
   wake(): void;
@@ -23,22 +23,28 @@ export function createLanes(live: LiveState): Lanes {
     w?.();
   };
   live.wake = wake;
-  const lane = async (work: () => Promise<void>) => {
-    try {
-      await work();
-    } finally {
-      running--;
-      wake();
-    }
+  const end = () => {
+    running--;
+    wake();
   };
+  // One promise per test for the lane (a `then` on the work's), not an async wrapper and a
+  // `catch` (issue 16).
+  const lane = (work: () => Promise<unknown>, failed: (err: unknown) => void) =>
+    work().then(end, (err: unknown) => {
+      try {
+        failed(err);
+      } finally {
+        end();
+      }
+    });
   return {
     get running() {
       return running;
     },
     hasRoom: () => running < live.concurrency && !live.paused,
-    start(work) {
+    start(work, failed) {
       running++;
-      void lane(work);
+      void lane(work, failed);
     },
     async waitUntil(ok) {
       while (!ok())

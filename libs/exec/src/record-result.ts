@@ -46,8 +46,24 @@ function traceResult(options: EngineOptions, rec: TestRecord, result: ExecResult
   trace.write(formatStory(result, debug));
 }
 
+/** What a plain sink (stdout with room) leaves to wait for: nothing, one shared promise. */
+const RECORDED: Promise<void> = Promise.resolve();
+
 export function resultRecorder(options: EngineOptions, live: LiveState, sink: ResultSink, stop: RunStop): RecordResult {
-  return async (rec, outcome, secrets) => {
+  /** Counted once the sink took the result (the journal's line written). */
+  const count = (rec: TestRecord, result: ExecResult) => {
+    // Setup and teardown rows are not tests: not counted, never --max-errors. A failed
+    // teardown row fails the run all the same (core testsVerdict): a cleanup did not happen.
+    if (rec.phase === 'teardown' && (result.status === 'failed' || result.status === 'error')) live.teardownFailed++;
+    if (rec.phase !== undefined) return;
+    countResult(live, result.status);
+    const why = stop.cause ? null : tooManyErrors(live, options.maxErrors);
+    if (why) stop.end('max-errors', why);
+  };
+  // Not an async function: one `then` on the sink's promise instead of a promise of its
+  // own and an await (issue 16). Every caller awaits it inside an async function, so a
+  // throw here still reaches it as a rejection.
+  return (rec, outcome, secrets) => {
     redactOutcome(outcome, secrets);
     const flowRun = rec.flow === undefined ? undefined : options.flowRuns?.get(rec.flow);
     const result = makeResult(rec, outcome, options, options.fingerprints ? fingerprint(rec) : undefined, flowRun);
@@ -57,13 +73,8 @@ export function resultRecorder(options: EngineOptions, live: LiveState, sink: Re
       result.debug = makeDebug(ex.request, ex.answer, (t) => secrets.redact(t));
     traceResult(options, rec, result, outcome, secrets);
     const pending = sink(result);
-    if (pending) await pending;
-    // Setup and teardown rows are not tests: not counted, never --max-errors. A failed
-    // teardown row fails the run all the same (core testsVerdict): a cleanup did not happen.
-    if (rec.phase === 'teardown' && (result.status === 'failed' || result.status === 'error')) live.teardownFailed++;
-    if (rec.phase !== undefined) return;
-    countResult(live, result.status);
-    const why = stop.cause ? null : tooManyErrors(live, options.maxErrors);
-    if (why) stop.end('max-errors', why);
+    if (pending) return pending.then(() => count(rec, result));
+    count(rec, result);
+    return RECORDED;
   };
 }

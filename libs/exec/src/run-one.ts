@@ -66,18 +66,30 @@ function fromAnswer(a: HttpAnswer, ctx: TestContext, safe: boolean): Retry {
  * passed). A transient status nobody expected is retried; every other answer is the API's
  * and judged by the checks. A status failure shows the start of the body.
  */
-function judge(a: HttpAnswer, prep: PreparedTest, ctx: TestContext, safe: boolean): Promise<CheckFailure[]> | Retry {
+function judge(
+  a: HttpAnswer,
+  prep: PreparedTest,
+  ctx: TestContext,
+  safe: boolean,
+): CheckFailure[] | Promise<CheckFailure[]> | Retry {
   if (TRANSIENT_STATUSES.has(a.status) && !statusPasses(prep.expect.status, a.status)) return fromAnswer(a, ctx, safe);
   return checkAnswer(a, prep, ctx);
 }
 
-async function checkAnswer(a: HttpAnswer, prep: PreparedTest, ctx: TestContext): Promise<CheckFailure[]> {
+/** The checks' failures: a promise only when a body regex runs in its worker (runChecks). */
+function checkAnswer(a: HttpAnswer, prep: PreparedTest, ctx: TestContext): CheckFailure[] | Promise<CheckFailure[]> {
   const show = showFor(prep.secrets);
-  const failures = await runChecks(prep.expect, a, show, ctx.cut);
+  const failures = runChecks(prep.expect, a, show, ctx.cut);
+  return Array.isArray(failures) ? statusBody(failures, a, show) : failures.then((f) => statusBody(f, a, show));
+}
+
+/** A status failure shows the start of the body. */
+function statusBody(failures: CheckFailure[], a: HttpAnswer, show: Show): CheckFailure[] {
   const status = failures.find((f) => f.check === 'status');
   // No check read the body: its kept start (the sample) is decoded only now, for this failure.
+  if (!status) return failures;
   const body = a.text !== '' ? a.text : Buffer.concat(a.sample).toString('utf8');
-  if (status && body !== '') status.actual = `${a.status}, body: ${show(body)}`;
+  if (body !== '') status.actual = `${a.status}, body: ${show(body)}`;
   return failures;
 }
 
@@ -223,7 +235,8 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
     // failure texts the checks write (a status failure shows the body).
     const taken = rec.capture && final(answer, prep) ? await captureFrom(rec, answer, ctx) : null;
     // The expectations were checked before sending (prepareTest): judging cannot throw.
-    const verdict = await judge(answer, prep, ctx, safe);
+    const judged = judge(answer, prep, ctx, safe);
+    const verdict = judged instanceof Promise ? await judged : judged;
     // A body regex still waiting for its worker when the grace ran out: cut, like a request.
     if (ctx.cut.aborted) return null;
     const timing = { durationMs: answer.durationMs, response: responseOf(answer) };
