@@ -44,6 +44,10 @@ export function suiteOrder() {
       if (flow !== null) flowStart.firstLine(flow, line);
       return true;
     },
+    /** The flow of the last row learnt (null: none, or no flow). */
+    get currentFlow(): string | null {
+      return current;
+    },
     /** Some flow has been seen. */
     get anyFlow(): boolean {
       return flowStart.size > 0;

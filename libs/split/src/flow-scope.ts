@@ -32,7 +32,7 @@ export function flowScope(): FlowScope {
   const order = suiteOrder();
   /** The first flow that captured each name: for "captured only in another flow". */
   const capturedIn = new Map<string, string>();
-  let current: string | null = null;
+  /** The captures of the current flow (core's `suiteOrder` knows which flow that is). */
   let currentNames = new Set<string>();
   return {
     place(rec, vars) {
@@ -52,7 +52,11 @@ export function flowScope(): FlowScope {
     },
     known(rec, vars) {
       const own =
-        rec.phase === 'teardown' ? teardownNames : rec.flow != null && rec.flow === current ? currentNames : null;
+        rec.phase === 'teardown'
+          ? teardownNames
+          : rec.flow != null && rec.flow === order.currentFlow
+            ? currentNames
+            : null;
       if (setupNames.size === 0 && own === null) return vars;
       return new Set([...vars, ...setupNames, ...(own ?? [])]);
     },
@@ -70,10 +74,7 @@ export function flowScope(): FlowScope {
     },
     learn(rec) {
       const flow = rec.flow ?? null;
-      if (order.learn(rec, rec.source?.line ?? 0)) {
-        current = flow;
-        currentNames = new Set();
-      }
+      if (order.learn(rec, rec.source?.line ?? 0)) currentNames = new Set();
       for (const { name } of rec.capture ?? []) {
         if (rec.phase === 'setup') setupNames.add(name);
         else if (rec.phase === 'teardown') teardownNames.add(name);
