@@ -1,16 +1,6 @@
-import {
-  CapiError,
-  checkRate,
-  ExitCode,
-  isNoRate,
-  type RunControl,
-  readPidFile,
-  shellQuote,
-  UsageError,
-} from '@capi/core';
+import { CapiError, checkRate, ExitCode, isNoRate, type RunControl, shellQuote, UsageError } from '@capi/core';
 import { updateControl } from './control-file.js';
-import { mayRun, readManifest, updateManifest } from './manifest.js';
-import { isAlive, supervisorOf } from './process.js';
+import { lookAtRun, mayRun, readManifest, updateManifest } from './manifest.js';
 
 /**
  * Live changes of docs/run-folder.md control.json; workers pick them up within a second.
@@ -50,30 +40,32 @@ export function parseSetting(text: string): Partial<RunControl> {
 
 /**
  * `--set` changes a live run: only a live supervisor's workers read control.json. A run
- * that is not running is refused (exit 2), saying so. `--pause` and `--continue` may also
- * change a run that is stopped or whose supervisor is gone (`resumable`): its resume
- * starts paused or not; the returned note says so. A completed or failed run is refused.
+ * that is not running is refused (exit 2), saying so.
  */
-export async function refuseNotRunning(
-  runDir: string,
-  action: string,
-  o: { resumable?: boolean } = {},
-): Promise<string | null> {
-  // The pid first, then run.json: a supervisor writes its end before it exits, so a run
-  // that just completed is not called one whose supervisor is gone.
-  const alive = isAlive(readPidFile(runDir), supervisorOf(runDir));
-  const m = await readManifest(runDir);
-  if (mayRun(m.state) && alive) return null;
-  const state = mayRun(m.state) ? 'its supervisor is gone' : m.state;
-  if (o.resumable && (m.state === 'stopped' || mayRun(m.state)))
-    return `run ${m.id} is not running (${state}): capi-launch --resume ${shellQuote(runDir)} starts it ${action === '--pause' ? 'paused' : 'not paused'}`;
-  if (o.resumable)
-    throw new CapiError(
-      `${action}: run ${m.id} has ended (${m.state}): there is nothing to ${action === '--pause' ? 'pause' : 'continue'}`,
-      ExitCode.badInput,
-    );
+export async function refuseNotRunning(runDir: string, action: string): Promise<void> {
+  const { alive, manifest: m } = await lookAtRun(runDir);
+  if (mayRun(m.state) && alive) return;
   throw new CapiError(
-    `${action}: run ${m.id} is not running (${state}): ${action} changes a live run; resume it (capi-launch --resume ${shellQuote(runDir)}), then ${action}`,
+    `${action}: run ${m.id} is not running (${notRunning(m.state)}): ${action} changes a live run; resume it (capi-launch --resume ${shellQuote(runDir)}), then ${action}`,
     ExitCode.badInput,
   );
 }
+
+/**
+ * `--pause` and `--continue` also change a run that is stopped or whose supervisor is
+ * gone: its resume starts paused, or not, which the returned note says (null: the run is
+ * live). A completed or failed run is refused (exit 2): there is nothing to pause.
+ */
+export async function pauseNote(runDir: string, action: '--pause' | '--continue'): Promise<string | null> {
+  const { alive, manifest: m } = await lookAtRun(runDir);
+  if (mayRun(m.state) && alive) return null;
+  if (m.state === 'stopped' || mayRun(m.state))
+    return `run ${m.id} is not running (${notRunning(m.state)}): capi-launch --resume ${shellQuote(runDir)} starts it ${action === '--pause' ? 'paused' : 'not paused'}`;
+  throw new CapiError(
+    `${action}: run ${m.id} has ended (${m.state}): there is nothing to ${action === '--pause' ? 'pause' : 'continue'}`,
+    ExitCode.badInput,
+  );
+}
+
+/** Why a run that is not live is not: its state, or, where run.json says it may run, its supervisor's end. */
+const notRunning = (state: string) => (mayRun(state) ? 'its supervisor is gone' : state);

@@ -2,7 +2,7 @@
 // and results, sorted by module. Everything else is the library's own (one module per
 // concept, ARCHITECTURE.md).
 
-export { changeControl, parseSetting, refuseNotRunning } from './change-control.js';
+export { changeControl, parseSetting, pauseNote, refuseNotRunning } from './change-control.js';
 export { type Claim, readClaims } from './claims.js';
 export { fileSha256, type Method } from './create-run.js';
 export { type DryRunOptions, planRun } from './dry-run.js';

@@ -7,10 +7,12 @@ import {
   isErrnoException,
   type RunControl,
   type RunManifest,
+  readPidFile,
   runPaths,
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
+import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
 
@@ -54,6 +56,18 @@ export const writeManifest = (runDir: string, m: Manifest) =>
   writeFileAtomic(runPaths(runDir).manifest, `${JSON.stringify(m, null, 2)}\n`);
 
 /** Read, change, replace. Only one supervisor writes at a time, so no lock is needed. */
+/**
+ * A run's supervisor, then its run.json, in that order: a supervisor writes its end and
+ * then exits, so a run.json read after "gone" is its last word. Read the other way, a run
+ * that completed in between looks like one whose supervisor died running (and may be
+ * stopped or offered a resume). `alive`: core's identity check (a reused pid is not it).
+ */
+export async function lookAtRun(runDir: string): Promise<{ pid: number | null; alive: boolean; manifest: Manifest }> {
+  const pid = readPidFile(runDir);
+  const alive = isAlive(pid, supervisorOf(runDir));
+  return { pid, alive, manifest: await readManifest(runDir) };
+}
+
 export async function updateManifest(runDir: string, change: Partial<Manifest>): Promise<Manifest> {
   const next = { ...(await readManifest(runDir)), ...change };
   await writeManifest(runDir, next);

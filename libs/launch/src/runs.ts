@@ -1,17 +1,8 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  CapiError,
-  checkRunsFolder,
-  ExitCode,
-  isRunSupervisor,
-  RUN_ID_PREFIX,
-  readPidFile,
-  runPaths,
-  shellQuote,
-} from '@capi/core';
+import { CapiError, checkRunsFolder, ExitCode, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
-import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
+import { lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
 export interface RunEntry {
@@ -35,13 +26,9 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
   const entries: RunEntry[] = [];
   for (const name of names.filter((n) => n.startsWith(RUN_ID_PREFIX)).sort()) {
     const dir = join(runs, name);
-    // The pid is looked at before run.json is read: a supervisor writes its end and then
-    // exits, so a run.json read after "gone" is its last word. The other order could take
-    // a run that just completed for one that died running, and stop it.
-    const pid = readPidFile(dir);
-    const alive = isRunSupervisor(pid, dir);
-    const manifest = await readManifest(dir).catch(() => null);
-    if (!manifest) continue;
+    const look = await lookAtRun(dir).catch(() => null);
+    if (!look) continue;
+    const { pid, alive, manifest } = look;
     const workers = alive || !mayRun(manifest.state) ? [] : liveWorkers(await readClaims(dir), manifest.id);
     entries.push({ dir, manifest, pid, alive, workers });
   }

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { readPidFile, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
-import { type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
+import { lookAtRun, type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
 import { isAlive, signal, supervisorOf, waitGone } from './process.js';
 import { runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
@@ -34,10 +34,9 @@ async function graceOf(runDir: string): Promise<number> {
  * killed supervisor cannot: state `stopped`, claims released, no pid file.
  */
 export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Promise<StopResult> {
-  // The pid before run.json: a run that completed in between is "already completed", not stopped.
-  const pid = readPidFile(runDir);
-  const supervisor = pid && isAlive(pid, supervisorOf(runDir)) ? pid : null;
-  const before = await readManifest(runDir);
+  // a run that completed in between is "already completed", not stopped
+  const { pid, alive, manifest: before } = await lookAtRun(runDir);
+  const supervisor = alive ? pid : null;
   const workers = mayRun(before.state) ? liveWorkers(await readClaims(runDir), before.id) : [];
   if (!supervisor && workers.length === 0) {
     if (!mayRun(before.state)) {

@@ -12,6 +12,7 @@ import {
   type Method,
   overrideExecArgs,
   parseSetting,
+  pauseNote,
   pruneRuns,
   type RerunFromSuite,
   type RunSummary,
@@ -174,7 +175,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
       );
     case 'pause':
     case 'continue': {
-      const later = await refuseNotRunning(dir, `--${action}`, { resumable: true });
+      const later = await pauseNote(dir, action === 'pause' ? '--pause' : '--continue');
       await changeControl(dir, { paused: action === 'pause' });
       note(`${action === 'pause' ? 'paused' : 'continued'} ${dir}${later ? `; ${later}` : ''}`);
       return ExitCode.ok;
