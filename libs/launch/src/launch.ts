@@ -6,7 +6,7 @@ import { type EarlyWorkers, earlyWorkerCount, NO_EARLY_WORKERS, startEarlyWorker
 import { type Manifest, readManifest } from './manifest.js';
 import { liveRunsOf } from './runs.js';
 import { checkMethod, sessionExists, startSupervisor } from './start.js';
-import { superviseRun } from './supervise.js';
+import { superviseHere } from './supervise.js';
 import { runWorkerSpec } from './worker.js';
 
 export interface LaunchRunOptions extends Omit<CreateRunOptions, 'taken'> {
@@ -37,19 +37,32 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
   checkRunsFolder(o.runsDir);
   await makeDir(o.runsDir);
   // Check, create and start under one lock: of launches of one suite at the same moment, one starts.
-  const { foreground, ...launched } = await withExclusiveFile(
-    join(o.runsDir, LAUNCH_LOCK),
-    { waitMs: 120_000, onWait: () => notes(`waiting for another capi-launch in ${o.runsDir} to start its run`) },
-    () => checkAndLaunch(o, suite, env, notes),
-  );
-  return foreground ? { ...launched, exitCode: await foreground } : launched;
+  return holdingLaunchLock(o.runsDir, notes, () => checkAndLaunch(o, suite, env, notes));
 }
 
 /**
  * Held by a capi-launch from its live-run check until its supervisor has written its pid:
  * by a launch (live runs of its suite) and by a resume (the run's own supervisor).
  */
-export const LAUNCH_LOCK = '.launch.lock';
+const LAUNCH_LOCK = '.launch.lock';
+
+/**
+ * Runs `start` (check, then start a supervisor) holding the runs folder's launch lock,
+ * waiting up to 2 minutes for another capi-launch's; a run supervised here (`foreground`)
+ * is awaited after the lock is let go.
+ */
+export async function holdingLaunchLock(
+  runs: string,
+  notes: (t: string) => void,
+  start: () => Promise<Launched & { foreground?: Promise<number> }>,
+): Promise<Launched> {
+  const { foreground, ...launched } = await withExclusiveFile(
+    join(runs, LAUNCH_LOCK),
+    { waitMs: 120_000, onWait: () => notes(`waiting for another capi-launch in ${runs} to start its run`) },
+    start,
+  );
+  return foreground ? { ...launched, exitCode: await foreground } : launched;
+}
 
 async function checkAndLaunch(
   o: LaunchRunOptions,
@@ -87,16 +100,8 @@ async function checkAndLaunch(
   if (o.method === 'foreground') {
     const prepared = `suite split and checked in ${((Date.now() - startedAt) / 1000).toFixed(2)} s${count > 0 ? `, ${plural(count, 'worker')} started alongside` : ''}`;
     await pointLatest(o.runsDir, manifest.id);
-    // the lock is let go once this process is the run's recorded supervisor
-    let taken = () => {};
-    const took = new Promise<void>((r) => {
-      taken = r;
-    });
-    const run = superviseRun(runDir, { env, echo: true, onTaken: () => taken(), early, prepared }).finally(() =>
-      early.end(),
-    );
-    await Promise.race([took, run.catch(() => {})]);
-    return { runDir, manifest, exitCode: null, foreground: run };
+    const { run } = await superviseHere(runDir, { env, echo: true, early, prepared });
+    return { runDir, manifest, exitCode: null, foreground: run.finally(() => early.end()) };
   }
   let supervisorPid: number;
   try {

@@ -1,17 +1,17 @@
-import { dirname, join, resolve } from 'node:path';
-import { CapiError, ExitCode, shellQuote, withExclusiveFile } from '@capi/core';
+import { dirname, resolve } from 'node:path';
+import { CapiError, ExitCode, shellQuote } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
 import { changeControl } from './change-control.js';
 import { readClaims, releaseUnfinished } from './claims.js';
 import { type Method, readBatchIndex } from './create-run.js';
 import { refuseMissingEnv } from './env-refs.js';
 import { overrideExecArgs, showExecArgs } from './exec-flag-list.js';
-import { LAUNCH_LOCK, type Launched } from './launch.js';
+import { holdingLaunchLock, type Launched } from './launch.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, refuseCleaned } from './runs.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
 import { describeSuiteChange, suiteChange, testsChanged } from './suite-change.js';
-import { superviseRun } from './supervise.js';
+import { superviseHere } from './supervise.js';
 
 export interface ResumeOptions {
   runDir: string;
@@ -60,16 +60,10 @@ async function checkSuite(runDir: string, m: Manifest, o: ResumeOptions, notes: 
  */
 export async function resumeRun(o: ResumeOptions): Promise<Launched> {
   const notes = o.notes ?? (() => {});
-  const runs = dirname(o.runDir);
   // Check and start under the runs folder's launch lock, until the new supervisor has
   // written its pid: of two resumes at one moment one starts, and the other then finds it
   // alive (without the lock both could find none and start one each).
-  const { foreground, ...resumed } = await withExclusiveFile(
-    join(runs, LAUNCH_LOCK),
-    { waitMs: 120_000, onWait: () => notes(`waiting for another capi-launch in ${runs} to start its run`) },
-    () => checkAndResume(o, notes),
-  );
-  return foreground ? { ...resumed, exitCode: await foreground } : resumed;
+  return holdingLaunchLock(dirname(o.runDir), notes, () => checkAndResume(o, notes));
 }
 
 async function checkAndResume(
@@ -131,13 +125,7 @@ async function checkAndResume(
     stopSignal: null,
   });
   if (chosen === 'foreground') {
-    // the lock is let go once this process is the run's recorded supervisor
-    let taken = () => {};
-    const took = new Promise<void>((r) => {
-      taken = r;
-    });
-    const run = superviseRun(runDir, { env, echo: true, onTaken: () => taken() });
-    await Promise.race([took, run.catch(() => {})]);
+    const { run } = await superviseHere(runDir, { env, echo: true });
     return { runDir, manifest: next, exitCode: null, foreground: run };
   }
   const supervisorPid = await startSupervisor(runDir, next, env);

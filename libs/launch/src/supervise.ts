@@ -85,6 +85,24 @@ async function takeRun(runDir: string): Promise<Manifest> {
 }
 
 /**
+ * `superviseRun` in this process (a `--foreground` launch or resume), handed back once this
+ * process is the run's recorded supervisor, or once the run ended before that: the caller
+ * holds the runs folder's launch lock until then, not until the run's end. `run`: its exit code.
+ */
+export async function superviseHere(
+  runDir: string,
+  o: Omit<SuperviseOptions, 'onTaken'>,
+): Promise<{ run: Promise<number> }> {
+  let taken = () => {};
+  const took = new Promise<void>((r) => {
+    taken = r;
+  });
+  const run = superviseRun(runDir, { ...o, onTaken: () => taken() });
+  await Promise.race([took, run.catch(() => {})]);
+  return { run };
+}
+
+/**
  * The supervisor: `--parallel` workers claim batches and run capi-exec on them until
  * every batch has ended, then capi-merge gives the verdict. Returns the exit code
  * (0 passed, 1 failed tests, 3 a batch given up, 143/130 stopped).
