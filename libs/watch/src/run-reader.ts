@@ -88,7 +88,7 @@ export function createRunReader(target: WatchTarget): RunReader {
   const settled = new Set<string>();
   /** A cleaned run's merged results were read (they stand in for its removed journals). */
   let mergedRead = false;
-  /** Where each batch's heartbeat was read from, to read it again (settleGone). */
+  /** Where each batch's heartbeat was read from, to read it again (staleFilesOfGone). */
   const heartbeatPaths = new Map<string, string>();
 
   async function readOne(path: string, sweep = false): Promise<void> {
@@ -203,6 +203,7 @@ export function createRunReader(target: WatchTarget): RunReader {
     const sup = supervisorPid();
     if (target.kind === 'run' && typeof sup === 'number' && state.alive.get(sup) === false) {
       const p = runPaths(target.dir);
+      // run.json's final states are the heartbeats' three words
       if (!FINAL_HEARTBEATS.has(String(state.manifest?.state))) paths.push(p.pidFile, p.manifest);
     }
     return paths;
