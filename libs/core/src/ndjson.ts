@@ -154,12 +154,12 @@ export function eachNdjsonLine(text: string, options: ReadNdjsonOptions, onLine:
   if (last) onLine({ value: parseLine(last.text, last.line, cursor.source), line: last.line });
 }
 
-/** Reads NDJSON from byte or string chunks. Blank lines are skipped; `\r\n` is accepted. */
 /** Bytes already in memory (a small file read whole) as the chunk stream readNdjson and capi-exec's input take. */
 export async function* oneChunk(bytes: Buffer): AsyncGenerator<Buffer> {
   yield bytes;
 }
 
+/** Reads NDJSON from byte or string chunks. Blank lines are skipped; `\r\n` is accepted. */
 export async function* readNdjson(
   input: AsyncIterable<Buffer | string>,
   options: ReadNdjsonOptions,
