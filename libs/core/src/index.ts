@@ -129,7 +129,7 @@ export {
 export { createRandom } from './seeded-random.js';
 export { fnv1a, formatShard, inShard, parseShard, type Shard, shardFlag } from './shard.js';
 export { shellLine, shellQuote } from './shell-quote.js';
-export { sniffSuite } from './sniff-suite.js';
+export { EMPTY_SUITE, sniffSuite } from './sniff-suite.js';
 export {
   cutText,
   DEBUG_BODY_BYTES,

@@ -6,6 +6,9 @@
  * is nothing but blanks; each tool decides what that means.
  */
 
+/** What capi-split and `capi-merge --suite` say of a suite with nothing in it (line 1). */
+export const EMPTY_SUITE = 'empty file: expected a header row';
+
 export interface SniffedSuite {
   format: 'csv' | 'ndjson' | null;
   /** The input's bytes, BOM removed, including the ones looked at. */

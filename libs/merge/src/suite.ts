@@ -1,6 +1,7 @@
 import {
   autoIdOf,
   csvRows,
+  EMPTY_SUITE,
   enabledValue,
   flowPhaseValue,
   InputError,
@@ -28,7 +29,7 @@ export async function* readSuite(
   // Test records carry their ids: `autoId` is the CSV's.
   const { format, chunks } = await sniffSuite(input);
   // as capi-split: a suite with nothing in it is refused, not read as one without tests
-  if (format === null) throw new InputError(label, 1, 'empty file: expected a header row');
+  if (format === null) throw new InputError(label, 1, EMPTY_SUITE);
   // as capi-split, by core's one rule: setup rows first, a flow's rows together
   const order = suiteOrder();
   for await (const t of format === 'csv' ? suiteCsv(chunks, label, autoId) : suiteNdjson(chunks, label, null)) {

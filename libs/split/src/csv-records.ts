@@ -1,4 +1,4 @@
-import { csvRows, InputError } from '@capi/core';
+import { csvRows, EMPTY_SUITE, InputError } from '@capi/core';
 import { mapColumns } from './columns.js';
 import { flowScope } from './flow-scope.js';
 import { type RowOutcome, type RowPlace, rowOutcome } from './row-outcome.js';
@@ -39,6 +39,6 @@ export async function* csvRecords(
     }
     if (out.length > 0) yield out;
   }
-  if (toRecord === null) throw new InputError(source, 1, 'empty file: expected a header row');
+  if (toRecord === null) throw new InputError(source, 1, EMPTY_SUITE);
   unused?.check();
 }

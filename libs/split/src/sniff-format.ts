@@ -1,4 +1,4 @@
-import { InputError, sniffSuite } from '@capi/core';
+import { EMPTY_SUITE, InputError, sniffSuite } from '@capi/core';
 import type { InputFormat } from './options.js';
 
 export interface SniffedInput {
@@ -18,7 +18,7 @@ export async function sniffFormat(
   source: string,
 ): Promise<SniffedInput> {
   const { format: found, chunks } = await sniffSuite(input);
-  if (found === null && format !== 'ndjson') throw new InputError(source, 1, 'empty file: expected a header row');
+  if (found === null && format !== 'ndjson') throw new InputError(source, 1, EMPTY_SUITE);
   const detected = format === 'auto' ? (found ?? 'csv') : format;
   return { format: detected, chunks };
 }
