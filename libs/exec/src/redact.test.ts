@@ -112,3 +112,18 @@ test('a hostile token (aaaa…) against answers of it and of near misses stays l
   assert.ok(ms < 20_000, `near misses took ${ms.toFixed(0)} ms`);
   assert.equal(set.redact(`x ${'a'.repeat(100)}`), `x ${REDACTED}`, 'a text ending in its head loses it');
 });
+
+test('a secret is also redacted as a server reads it unencoded in a URL: its parts, + as space, %XX decoded', () => {
+  const set = createSecretSet();
+  set.add('alpha1&bravo22=charlie+delta4;echo55%41foxtrot#golf66?ab=cd');
+  for (const part of ['alpha1', 'bravo22', 'charlie delta4', 'echo55Afoxtrot', 'golf66', 'charlie', 'foxtrot'])
+    if (part === 'charlie' || part === 'foxtrot') assert.equal(set.redact(`x ${part} y`), `x ${part} y`);
+    else assert.equal(set.redact(`x ${part} y`), `x ${REDACTED} y`, part);
+  // parts under 6 characters are not secrets; `/`, `:` and spaces do not cut (their parts are words)
+  assert.equal(set.redact('ab cd'), 'ab cd');
+  const url = createSecretSet();
+  url.add('https://hooks.local/T0123/B0456');
+  addCredentialHeaders(url, { Authorization: 'Bearer abcdef123456' });
+  assert.equal(url.redact('see https: and Bearer realm'), 'see https: and Bearer realm');
+  assert.equal(url.redact('a https://hooks.local/T0123/B0456 b'), `a ${REDACTED} b`);
+});

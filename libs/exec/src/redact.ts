@@ -57,6 +57,32 @@ function base64Forms(value: string): string[] {
   return out;
 }
 
+/**
+ * A URL's query and form syntax (`&`, `=`, `;`, `?`, `#`, and `+` for a space) that cuts a
+ * secret placed unencoded in a URL into parts a server reads apart and may echo apart
+ * (`?key={{env.KEY}}` with `a1b2c3&d4e5f6` echoes `{"key":"a1b2c3","d4e5f6":""}`). Not `/`,
+ * `:` or spaces: their parts are words (`https:`, `Bearer`) that would shred every report.
+ */
+const URL_CUTS = /[&=;?#]/;
+
+/**
+ * The texts a secret can reach a server as, unencoded in a URL: itself, its `+` read as a
+ * space and its `%XX` decoded (a query's form decoding), and their parts between URL_CUTS
+ * of at least `minLength` characters. Each is then redacted in every form.
+ */
+export function secretVariants(value: string, minLength = MIN_SECRET_LENGTH): string[] {
+  const whole = new Set([value, value.replaceAll('+', ' ')]);
+  for (const v of [...whole])
+    try {
+      whole.add(decodeURIComponent(v));
+    } catch {
+      // not valid percent-encoding: a server reads it as written
+    }
+  const out = new Set(whole);
+  for (const v of whole) for (const part of v.split(URL_CUTS)) if (part.length >= minLength) out.add(part);
+  return [...out];
+}
+
 /** Every form of a secret worth looking for, longest first. */
 export function secretForms(value: string): string[] {
   const all = new Set([value, ...jsonForms(value), ...percentForms(value), htmlForm(value), ...base64Forms(value)]);
@@ -275,11 +301,12 @@ export function createSecretSet(parent: SecretSet | null = null, minLength = MIN
       if (value.length < minLength) return false;
       if (values.has(value)) return true;
       values.add(value);
-      for (const f of secretForms(value))
-        if (!forms.has(f)) {
-          forms.add(f);
-          indexForm(own, f);
-        }
+      for (const v of secretVariants(value, minLength))
+        for (const f of secretForms(v))
+          if (!forms.has(f)) {
+            forms.add(f);
+            indexForm(own, f);
+          }
       return true;
     },
     indexes() {

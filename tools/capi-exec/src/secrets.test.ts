@@ -197,3 +197,39 @@ test('a short env value is not redacted (and says so); --var values are plain; a
   assert.match(r.stdout, /no such thing: \/url\/eu\/north\/item-5\/eu-west/);
   assert.match(r.stderr, /warning: \{\{env\.CAPI_REGION\}\} is shorter than 6 characters and is not redacted/);
 });
+
+test('a secret put unencoded in a URL query is redacted in the parts a server reads it as', async () => {
+  // `&`, `=`, `;` cut it into parameters, `+` reads as a space, `%41` as `A`: an API that
+  // echoes its parsed query sends the parts back apart, none of them the whole secret.
+  const key = `${word(8)}&${word(7)}=${word(6)}+${word(6)};${word(6)}%41${word(5)}&ab=cd`;
+  const s = await scope.server((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const parsed = [...u.searchParams].flatMap(([k, v]) => [k, v]);
+    const semis = u.search.slice(1).split(/[&;]/);
+    res.writeHead(u.pathname === '/404' ? 404 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ parsed, semis, raw: decodeURIComponent(u.search) }));
+  });
+  const dir = await scope.scratch();
+  const journal = join(dir, 'j.ndjson');
+  const input = ndjson([
+    get('q1', '/200?q={{env.CAPI_Q}}', { expect: { json: '{"parsed":["none"]}' } }),
+    get('q2', '/404?q={{env.CAPI_Q}}'),
+    get('q3', '/200?q={{env.CAPI_Q}}', { expect: { body: 'never-there' } }),
+  ]);
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--journal', journal, '--retries', '0'], {
+    input,
+    env: { CAPI_Q: key },
+  });
+  assert.equal(r.code, 1, r.stderr);
+  // the server's parts as it read them, 6 characters or more (shorter ones are not secrets)
+  const parts = [...new URLSearchParams(`q=${key}`)]
+    .flatMap(([k, v]) => [k, v])
+    .concat(key.split(/[&;=]/).map((p) => decodeURIComponent(p.replaceAll('+', ' '))))
+    .filter((p) => p.length >= 6 && p !== 'none');
+  assert.ok(parts.length >= 5, String(parts));
+  const all = `${r.stdout}\n${r.stderr}\n${await texts(journal)}`;
+  for (const p of parts) assert.ok(!all.includes(p), `"${p}" leaked: ${all.slice(0, 2000)}`);
+  // the answers were there, redacted
+  assert.match(r.stdout, /\[redacted\]/);
+  assert.equal(r.stdout.trim().split('\n').length, 3);
+});
