@@ -19,6 +19,7 @@ import {
 import { hasBaseUrl, refuseRelativeUrls } from './base-url.js';
 import { refuseMissingEnv } from './env-refs.js';
 import { type LaunchOptions, type Manifest, writeControl, writeManifest } from './manifest.js';
+import { type SplitShape, splitFlags } from './split-flags.js';
 import { toolBin } from './tools.js';
 
 export type Method = 'nohup' | 'screen' | 'tmux' | 'foreground';
@@ -92,9 +93,7 @@ export function splitWarnings(stderr: string): string[] {
     .filter((l) => l.startsWith('warning: ') || /^skipped \d+ bad rows?$/.test(l));
 }
 
-interface SplitOptions {
-  lenient: boolean;
-  varsColumns: string[];
+interface SplitOptions extends SplitShape {
   maxBatchSize: number | null;
   /** Each warning line, as it comes. */
   warn: (line: string) => void;
@@ -106,13 +105,11 @@ export function splitArgs(
   suite: string,
   batchSize: number,
   outDir: string,
-  o: { lenient: boolean; varsColumns?: string[]; maxBatchSize?: number | null; env: NodeJS.ProcessEnv },
+  o: SplitShape & { maxBatchSize?: number | null; env: NodeJS.ProcessEnv },
 ) {
   const args = [toolBin('split', o.env), suite, '--batch-size', String(batchSize)];
   if (o.maxBatchSize && o.maxBatchSize > batchSize) args.push('--max-batch-size', String(o.maxBatchSize));
-  args.push('--out', outDir);
-  if (o.lenient) args.push('--lenient');
-  if (o.varsColumns?.length) args.push('--vars-columns', o.varsColumns.join(','));
+  args.push('--out', outDir, ...splitFlags(o));
   return args;
 }
 
@@ -138,11 +135,8 @@ function split(suite: string, batchSize: number, outDir: string, o: SplitOptions
     child.on('close', (code) => {
       for (const w of splitWarnings(pending)) o.warn(w);
       if (code === 0) return done();
-      // capi-split's own advice names its --auto-id, which capi-launch does not have: say what works here
-      const text = (splitError(stderr) || `capi-split exited with ${code}`).replace(
-        /, or use --auto-id to number rows\)/,
-        ', or number its rows with capi-split SUITE --auto-id > suite.ndjson and launch that file)',
-      );
+      // capi-split's advice (--lenient, --auto-id) names flags capi-launch passes on as they are
+      const text = splitError(stderr) || `capi-split exited with ${code}`;
       const hint =
         code === 2 && !o.lenient && /:\d+: /.test(text)
           ? ' (the first bad row; --lenient skips bad rows and names each)'
@@ -212,6 +206,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
         lenient: o.lenient === true,
         maxBatchSize: o.maxBatchSize ?? null,
         varsColumns: o.launch.varsColumns ?? [],
+        autoId: o.launch.autoId === true,
         warn,
         env,
       });

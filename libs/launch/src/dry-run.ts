@@ -15,6 +15,7 @@ import { surelyRelative } from './base-url.js';
 import { type Method, splitArgs, splitError, splitWarnings } from './create-run.js';
 import { execArg } from './exec-flag-list.js';
 import { reportFlags } from './finish.js';
+import { splitFlags } from './split-flags.js';
 import { supervisorArgs } from './start.js';
 import { toolBin } from './tools.js';
 import { runWorkerSpec, workerArgs } from './worker.js';
@@ -34,6 +35,8 @@ export interface DryRunOptions {
   lenient: boolean;
   /** capi-split --vars-columns, as the launch would pass it. */
   varsColumns?: string[];
+  /** capi-split --auto-id, as the launch would pass it. */
+  autoId?: boolean;
   concurrency: number | null;
   rate: string | null;
   execArgs: string[];
@@ -49,8 +52,7 @@ interface SuiteCount {
 
 /** Runs capi-split on the suite to stdout and counts its test records. */
 function countTests(o: DryRunOptions): Promise<SuiteCount> {
-  const args = [toolBin('split', o.env), resolve(o.suite), ...(o.lenient ? ['--lenient'] : [])];
-  if (o.varsColumns?.length) args.push('--vars-columns', o.varsColumns.join(','));
+  const args = [toolBin('split', o.env), resolve(o.suite), ...splitFlags(o)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env });
   let tests = 0;
   let relative: string | null = null;

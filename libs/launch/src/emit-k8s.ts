@@ -16,6 +16,7 @@ import { splitError, splitWarnings } from './create-run.js';
 import { execArg } from './exec-flag-list.js';
 import { envNames, howTo } from './k8s-howto.js';
 import { collectorManifest, configMapManifest, jobManifest, type K8sPlan } from './k8s-manifests.js';
+import { splitFlags } from './split-flags.js';
 import { toolBin } from './tools.js';
 
 /** What the API server accepts in one ConfigMap: keys and values together. */
@@ -30,6 +31,8 @@ export interface EmitK8sOptions extends Omit<K8sPlan, 'tests'> {
   lenient: boolean;
   /** capi-split --vars-columns, as a launch passes it. */
   varsColumns?: string[];
+  /** capi-split --auto-id, as a launch passes it. */
+  autoId?: boolean;
   notes: (text: string) => void;
   env: NodeJS.ProcessEnv;
 }
@@ -73,8 +76,7 @@ function refuseClearCredentials(execArgs: string[]): void {
 
 /** capi-split of the suite into `file`; its error passed on in one line, as a launch does. */
 function splitTo(suite: string, file: string, o: EmitK8sOptions): Promise<void> {
-  const args = [toolBin('split', o.env), suite, ...(o.lenient ? ['--lenient'] : [])];
-  if (o.varsColumns?.length) args.push('--vars-columns', o.varsColumns.join(','));
+  const args = [toolBin('split', o.env), suite, ...splitFlags(o)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env });
   const out = createWriteStream(file, { mode: 0o600 });
   child.stdout.pipe(out);

@@ -21,9 +21,10 @@ export { type LaunchOptions, type Manifest, readManifest, resolveRun } from './m
 export { failedBatches, type RerunFromSuite } from './rerun.js';
 export { type ResumeChanges, type ResumeOptions, resumeRun } from './resume-run.js';
 export { countFinished, listRuns, pruneRuns, type RunEntry, refuseCleaned } from './runs.js';
+export { splitFlags } from './split-flags.js';
 export { checkMethod } from './start.js';
 export { type StopOptions, type StopResult, stopLaunchedRun } from './stop-launched-run.js';
-export { currentRecords, splitFlags } from './suite-records.js';
+export { currentRecords } from './suite-records.js';
 export { type RunSummary, summarizeRun } from './summarize-run.js';
 export { type SuperviseOptions, superviseRun } from './supervise.js';
 export { findOnPath, toolBin } from './tools.js';

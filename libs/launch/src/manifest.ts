@@ -26,9 +26,10 @@ export interface LaunchOptions {
   onFinish: string | null;
   /** `--stall-timeout` in seconds (0: no watchdog); absent or null: the default (stall.ts). */
   stallTimeoutS?: number | null;
-  /** capi-split `--lenient` and `--vars-columns` of the launch: a suite is split again the same way. */
+  /** capi-split `--lenient`, `--vars-columns` and `--auto-id` of the launch: a suite is split again the same way (suite-records.ts splitFlags). */
   lenient?: boolean;
   varsColumns?: string[];
+  autoId?: boolean;
   /** `--hosts`: the batches run on these machines over SSH (remote-run.ts); absent: here. */
   remote?: RemoteOptions | null;
 }

@@ -5,7 +5,8 @@ import { basename } from 'node:path';
 import { readNdjson, runPaths } from '@capi/core';
 import { fileSha256, readBatchIndex } from './create-run.js';
 import type { Manifest } from './manifest.js';
-import { currentRecords, type SplitRecord, splitFlags } from './suite-records.js';
+import { splitFlags } from './split-flags.js';
+import { currentRecords, type SplitRecord } from './suite-records.js';
 
 /** What differs between the tests of a run's batches and its suite file now. */
 export interface SuiteChange {

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { CapiError, type ExitCodeValue, readNdjson } from '@capi/core';
 import { splitError } from './create-run.js';
-import type { LaunchOptions } from './manifest.js';
 import { toolBin } from './tools.js';
 
 /** A test record as capi-launch reads it: only what it compares and copies. */
@@ -10,13 +9,6 @@ export interface SplitRecord {
   id: string;
   seq: number;
   [field: string]: unknown;
-}
-
-/** capi-split's flags of a run (run.json `options`), so a suite is split again the same way. */
-export function splitFlags(o: Pick<LaunchOptions, 'lenient' | 'varsColumns'>): string[] {
-  const flags = o.lenient ? ['--lenient'] : [];
-  if (o.varsColumns && o.varsColumns.length > 0) flags.push('--vars-columns', o.varsColumns.join(','));
-  return flags;
 }
 
 /**

@@ -88,6 +88,10 @@ const args: ArgsDef = {
     description:
       'capi-split: skip bad suite rows, each named on stderr and in logs/capi.log (default: refuse the first)',
   },
+  'auto-id': {
+    type: 'boolean',
+    description: 'capi-split: a row without an id (no id column, or an empty cell) is named row-<line>',
+  },
   'vars-columns': {
     type: 'string',
     description: 'capi-split: columns that are variables although no {{template}} uses them (a,b)',
@@ -222,6 +226,7 @@ export default defineCommand({
       stallTimeoutS: stallFlag(a),
       force: a.force === true,
       lenient: a.lenient === true,
+      autoId: a['auto-id'] === true,
       varsColumns: varsColumnsFlag(a),
       remote: remoteFlags(a, parallel),
       wait: a.wait === true,

@@ -14,6 +14,7 @@ export async function dryRunCommand(o: LaunchArgs): Promise<number> {
     batchSize: o.batchSize,
     maxBatchSize: o.maxBatchSize,
     lenient: o.lenient,
+    autoId: o.autoId,
     ...(o.varsColumns ? { varsColumns: o.varsColumns } : {}),
     concurrency: o.concurrency,
     rate: o.rate ? checkRate(o.rate, '--rate') : null,

@@ -71,6 +71,7 @@ export async function emitCommand(a: Record<string, unknown>, rawArgs: string[])
     suiteOnPvc: a['suite-on-pvc'] === true,
     lenient: a.lenient === true,
     varsColumns: varsColumnsFlag(a),
+    autoId: a['auto-id'] === true,
     notes: note,
     env: process.env,
   });

@@ -240,3 +240,17 @@ test('--emit k8s refusals: each one line, exit 2, naming the flag', async () => 
   assert.equal(crowded.code, 2);
   assert.match(crowded.stderr, /holds other manifests \(other\.yaml\) that kubectl apply -f d3 would apply too/);
 });
+
+test('--emit k8s --auto-id: a suite with no id column is split with row-<line> ids, as a launch splits it', async () => {
+  const noid = join(tmp.path, 'noid.csv');
+  writeFileSync(noid, 'name,url\nfirst,/a\nsecond,/b\n');
+  const args = (more: string[]) => [noid, '--emit', 'k8s', join(tmp.path, 'noid'), ...base, ...more];
+  const refused = await runTool('capi-launch', args([]), { cwd: tmp.path });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /or use --auto-id to number rows/);
+  const r = await runTool('capi-launch', args(['--auto-id']), { cwd: tmp.path });
+  assert.equal(r.code, 0, r.stderr);
+  const { cm } = validateAll('noid');
+  const ids = parseLines(cm.data['tests.ndjson']).map((t: Json) => t.id);
+  assert.deepEqual(ids, ['row-2', 'row-3']);
+});

@@ -21,6 +21,8 @@ export interface LaunchArgs {
   lenient: boolean;
   /** capi-split --vars-columns: columns kept as variables although no template uses them. */
   varsColumns: string[] | undefined;
+  /** capi-split --auto-id: a row without an id is named row-<line>. */
+  autoId: boolean;
   /** `--hosts` and its companions, checked (remote-flags.ts); null: workers run here. */
   remote: RemoteOptions | null;
   wait: boolean;
@@ -61,6 +63,7 @@ export async function launchCommand(o: LaunchArgs): Promise<number> {
       onFinish: o.onFinish,
       stallTimeoutS: o.stallTimeoutS,
       lenient: o.lenient,
+      ...(o.autoId ? { autoId: true } : {}),
       ...(o.varsColumns ? { varsColumns: o.varsColumns } : {}),
       ...(o.remote ? { remote: o.remote } : {}),
     },

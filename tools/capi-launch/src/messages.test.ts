@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { binPath, collect, runTool, testEnv } from '@capi/testkit';
-import { fakeExec, readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
+import { binPath, collect, testEnv } from '@capi/testkit';
+import { fakeExec, isAlive, journalIds, readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
 
 // What capi-launch says: help, bad suite rows, --monitor after capi-watch ends.
 
@@ -76,46 +76,86 @@ test('--monitor: capi-watch quit on an ended run gives the run code and claims t
   assert.match(early.stderr, /capi-watch ended \(exit 1\) while the run goes on; following it here until it ends/);
 });
 
-test('a suite without an id column: the message says what works with capi-launch, and it does', async () => {
-  const b = await box({ CAPI_EXEC_BIN: fakeExec }, false);
-  writeFileSync(join(b.dir, 'noid.csv'), 'name,url\nfirst,/a\nsecond,/b\n');
+test('a suite without an id column: refused with the advice of --auto-id, which launches it, and every later split keeps it', async () => {
+  const b = await box({ CAPI_EXEC_BIN: fakeExec, FAKE_EXEC_FAIL: 'row-3' }, false);
+  const suite = join(b.dir, 'noid.csv');
+  writeFileSync(suite, 'name,url\nfirst,/a\nsecond,/b\nthird,/c\n');
   const r = await b.launch(['noid.csv', '--foreground'], { cwd: b.dir });
   assert.equal(r.code, 2, r.stderr);
-  assert.doesNotMatch(r.stderr, /or use --auto-id/, 'capi-launch has no --auto-id: not offered');
-  assert.match(r.stderr, /number its rows with capi-split SUITE --auto-id > suite\.ndjson and launch that file/);
-  const split = await runTool('capi-split', ['noid.csv', '--auto-id'], { cwd: b.dir });
-  assert.equal(split.code, 0, split.stderr);
-  writeFileSync(join(b.dir, 'suite.ndjson'), split.stdout);
-  const ok = await b.launch(['suite.ndjson', '--foreground'], { cwd: b.dir });
-  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(r.stderr, /or use --auto-id to number rows/);
+  assert.deepEqual(runIds(b.runs), []);
+  const plan = await b.launch(['noid.csv', '--dry-run', '--auto-id'], { cwd: b.dir });
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.match(plan.stdout, /capi-split\S* \S*noid\.csv --batch-size \d+ .*--auto-id/);
+  const ok = await b.launch(['noid.csv', '--foreground', '--auto-id'], { cwd: b.dir });
+  assert.equal(ok.code, 1, ok.stderr);
+  const runDir = join(b.runs, runIds(b.runs)[0] as string);
+  assert.equal(readJson<{ options: { autoId?: boolean } }>(join(runDir, 'run.json')).options.autoId, true);
+  assert.deepEqual([...journalIds(runDir).keys()].sort(), ['row-2', 'row-3', 'row-4']);
+  // the suite edited: --resume splits it again with --auto-id and names what changed by id
+  writeFileSync(suite, 'name,url\nfirst,/a\nsecond,/b2\nthird,/c\n');
+  const resumed = await b.launch(['--resume', runDir, '--foreground'], { cwd: b.dir });
+  assert.equal(resumed.code, 2, resumed.stderr);
+  assert.match(resumed.stderr, /1 test changed \(row-3\)/);
+  // --rerun-failed takes the failed test from the current suite, split the same way
+  const rerun = await b.launch(['--rerun-failed', runDir, '--foreground'], { cwd: b.dir });
+  assert.match(rerun.stderr, /took the current version of the 1 failed tests \(1 of them changed\)/);
+  assert.equal(rerun.code, 1, rerun.stderr);
 });
 
-test('Ctrl-C of --wait stops the following, not the run, and says so', async () => {
-  // 300 tests at 100 ms: the run is still going when the signal comes
-  const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
-  const child = spawn(process.execPath, [binPath('capi-launch'), b.suite(300), '--batch-size', '10', '--wait'], {
-    env: testEnv(b.env),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d;
-  });
-  const done = collect(child, { timeoutMs: 60_000 });
-  // the first progress line: the wait has begun
-  await until('waiting', () => / done,/.test(err));
-  child.kill('SIGINT');
-  const r = await done;
-  assert.equal(r.code, 130, r.stderr);
-  assert.match(
-    r.stderr,
-    /capi-launch: SIGINT: stopped following; the run goes on: capi-launch --status \S+, capi-launch --stop \S+/,
+/** A stand-in capi-watch that writes its pid and waits (30 s at most) until it is killed. */
+function lingeringWatch(dir: string): string {
+  const file = join(dir, 'watch-linger.mjs');
+  writeFileSync(
+    file,
+    `import { writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(join(dir, 'watch.pid'))}, String(process.pid));
+setTimeout(() => process.exit(1), 30000);
+`,
   );
-  const runDir = runDirOf(out);
-  assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'running', 'the run was not stopped');
-  assert.equal((await b.launch(['--stop', runDir])).code, 0);
-});
+  return file;
+}
+
+for (const [follow, sig, code] of [
+  ['--wait', 'SIGINT', 130],
+  ['--wait', 'SIGTERM', 143],
+  ['--wait', 'SIGHUP', 129],
+  ['--monitor', 'SIGTERM', 143],
+  ['--monitor', 'SIGHUP', 129],
+] as const)
+  test(`${sig} to ${follow} stops the following, not the run, and says so${follow === '--monitor' ? '; capi-watch is stopped too' : ''}`, async () => {
+    // 300 tests at 100 ms: the run is still going when the signal comes
+    const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
+    const watchPid = join(b.dir, 'watch.pid');
+    const child = spawn(process.execPath, [binPath('capi-launch'), b.suite(300), '--batch-size', '10', follow], {
+      env: testEnv({ ...b.env, CAPI_WATCH_BIN: lingeringWatch(b.dir) }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d;
+    });
+    const done = collect(child, { timeoutMs: 60_000 });
+    // the wait has begun: its first progress line, or capi-watch's pid
+    await until('following', () => (follow === '--wait' ? / done,/.test(err) : existsSync(watchPid)));
+    child.kill(sig);
+    const r = await done;
+    assert.equal(r.code, code, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `capi-launch: ${sig}: stopped following; the run goes on: capi-launch --status \\S+, capi-launch --stop \\S+`,
+      ),
+    );
+    if (follow === '--monitor') {
+      const pid = Number(readFileSync(watchPid, 'utf8'));
+      await until('capi-watch gone', () => !isAlive(pid), 5000);
+    }
+    const runDir = runDirOf(out);
+    assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'running', 'the run was not stopped');
+    assert.equal((await b.launch(['--stop', runDir])).code, 0);
+  });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { formatDuration, isLive, liveLine, plural, runPaths, shellQuote } from '@capi/core';
 import {
@@ -86,11 +86,12 @@ export function summaryLine(s: RunSummary): string {
 /**
  * Ctrl-C (or SIGTERM, SIGHUP) while `--wait` or `--monitor` follows a run stops the
  * following, not the run (its supervisor has a process group of its own): said on stderr,
- * so that the exit 128+N is not read as a stopped run. Returns the undo.
+ * so that the exit 128+N is not read as a stopped run. `before` clears what this process
+ * shows first. Returns the undo.
  */
-function leaveOnSignal(runDir: string, before: () => void = () => {}): () => void {
-  const leave = (sig: NodeJS.Signals) => {
-    before();
+function leaveOnSignal(runDir: string, before: () => void | Promise<void> = () => {}): () => void {
+  const leave = async (sig: NodeJS.Signals) => {
+    await before();
     process.stderr.write(
       `capi-launch: ${sig}: stopped following; the run goes on: capi-launch --status ${shellQuote(runDir)}, capi-launch --stop ${shellQuote(runDir)}\n`,
     );
@@ -123,10 +124,26 @@ export async function waitAndReport(runDir: string): Promise<number> {
   return code;
 }
 
+/** SIGTERM to a child, and its exit awaited for at most `ms`. */
+function endChild(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 /** `--monitor`: capi-watch in this terminal; when it is not available, `--wait`'s lines. */
 export async function monitor(runDir: string): Promise<number> {
   const child = spawn(process.execPath, [toolBin('watch'), runDir], { stdio: 'inherit' });
-  const stay = leaveOnSignal(runDir);
+  // A signal sent to this process alone (kill PID, a closing parent) would leave capi-watch
+  // drawing in the terminal with no one to quit it: it is stopped first, and given a moment
+  // to give the terminal back (blessed restores it on SIGTERM) before the message is written.
+  const stay = leaveOnSignal(runDir, () => endChild(child, 2000));
   const code = await new Promise<number | null>((resolve) => {
     child.on('error', () => resolve(null));
     child.on('exit', (c) => resolve(c));

@@ -27,13 +27,16 @@ export function givenRunOptions(a: Args): Partial<LaunchOptions> {
   const maxRestarts = intFlag('max-restarts', a['max-restarts'] as string | undefined, { min: 0 });
   if (maxRestarts !== undefined) out.maxRestarts = maxRestarts;
   if (a.lenient === true) out.lenient = true;
+  if (a['auto-id'] === true) out.autoId = true;
   const vars = varsColumnsFlag(a);
   if (vars) out.varsColumns = vars;
   return out;
 }
 
 /** The options that shape a run's batches: fixed once its suite is split. */
-const BATCH_OPTIONS = ['batch-size', 'max-batch-size', 'lenient', 'vars-columns'] as const;
+const BATCH_OPTIONS = ['batch-size', 'max-batch-size', 'lenient', 'vars-columns', 'auto-id'] as const;
+
+const valueless = (flag: string) => flag === 'lenient' || flag === 'auto-id';
 
 /** `--resume` with an option that cannot change in a split run: refused, never ignored. */
 export function refuseBatchOptions(a: Args, runDir: string): void {
@@ -41,7 +44,7 @@ export function refuseBatchOptions(a: Args, runDir: string): void {
   if (flag === undefined) return;
   const id = basename(runDir);
   throw new UsageError(
-    `--${flag} cannot change on --resume: run ${id}'s batches are already split; capi-launch --rerun-failed ${id} --${flag}${flag === 'lenient' ? '' : ' …'} makes a new run of its failed tests, capi-launch SUITE --${flag}${flag === 'lenient' ? '' : ' …'} a new run`,
+    `--${flag} cannot change on --resume: run ${id}'s batches are already split; capi-launch --rerun-failed ${id} --${flag}${valueless(flag) ? '' : ' …'} makes a new run of its failed tests, capi-launch SUITE --${flag}${valueless(flag) ? '' : ' …'} a new run`,
   );
 }
 

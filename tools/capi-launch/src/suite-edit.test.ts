@@ -52,6 +52,7 @@ test('run options given with --resume are applied, and batch options refused, ne
     ['--max-batch-size', '50'],
     ['--lenient', null],
     ['--vars-columns', 'x'],
+    ['--auto-id', null],
   ] as const) {
     const refused = await b.launch(['--resume', runDir, flag, ...(value ? [value] : []), '--foreground']);
     assert.equal(refused.code, 2, flag);
