@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runTool } from '@capi/testkit';
-import { journalIds, readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
+import { exactlyOnce, journalIds, readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
 
 const box = sandboxes(true);
 
@@ -343,4 +343,25 @@ test('two --resume of one stopped run at once: one starts its supervisor, the ot
   const starts = log.split('\n').filter((l) => /: 300 tests in \d+ batches/.test(l));
   assert.equal(starts.length, 2, `one start at launch, one at the resume:\n${log}`);
   assert.equal((await b.launch(['--stop', runDir])).code, 0);
+});
+
+test('a --foreground --resume and a background --resume of one run at once: one supervises, the other is refused', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '20' });
+  const r = await b.launch([b.suite(200), '--parallel', '2', '--batch-size', '10']);
+  const runDir = runDirOf(r.stdout);
+  assert.equal((await b.launch(['--stop', runDir])).code, 0);
+  await until('stopped', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'stopped');
+  const [fg, bg] = await Promise.all([b.launch(['--resume', runDir, '--foreground']), b.launch(['--resume', runDir])]);
+  const refused = fg.code === 2 ? fg : bg;
+  assert.equal(refused.code, 2, `${fg.stderr}\n${bg.stderr}`);
+  assert.match(refused.stderr, /is still running \(pid \d+\): nothing to resume/);
+  if (refused === bg) assert.equal(fg.code, 0, fg.stderr);
+  else {
+    assert.equal(bg.code, 0, bg.stderr);
+    await until('completed', () => readJson<{ state: string }>(join(runDir, 'run.json')).state === 'completed', 30_000);
+  }
+  const log = readFileSync(join(runDir, 'logs', 'capi.log'), 'utf8');
+  const starts = log.split('\n').filter((l) => /: 200 tests in \d+ batches/.test(l));
+  assert.equal(starts.length, 2, `one start at launch, one at the resume:\n${log}`);
+  assert.equal(exactlyOnce(runDir, 200), null);
 });
