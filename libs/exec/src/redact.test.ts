@@ -121,6 +121,15 @@ test('a secret is also redacted as a server reads it unencoded in a URL: its par
     else assert.equal(set.redact(`x ${part} y`), `x ${REDACTED} y`, part);
   // parts under 6 characters are not secrets; `/`, `:` and spaces do not cut (their parts are words)
   assert.equal(set.redact('ab cd'), 'ab cd');
+  // a cookie's values are secrets, its plain names are not (`session` would shred every report)
+  const cookie = createSecretSet();
+  addCredentialHeaders(cookie, { Cookie: 'session=abc123def456; preference=darkmode' });
+  assert.equal(
+    cookie.redact('{"session":"abc123def456","preference":"darkmode"}'),
+    `{"session":"${REDACTED}","preference":"${REDACTED}"}`,
+  );
+  // a part before `=` that is not a plain name is a secret's part like any other
+  assert.equal(set.redact('{"bravo22":""}'), `{"${REDACTED}":""}`);
   const url = createSecretSet();
   url.add('https://hooks.local/T0123/B0456');
   addCredentialHeaders(url, { Authorization: 'Bearer abcdef123456' });

@@ -90,8 +90,12 @@ export function secretForms(value: string): string[] {
 }
 
 export interface SecretSet {
-  /** Adds a secret; false when it is too short to redact (MIN_SECRET_LENGTH) or empty. */
-  add(value: string): boolean;
+  /**
+   * Adds a secret; false when it is too short to redact (MIN_SECRET_LENGTH) or empty.
+   * `cut` false: the value is not also taken apart as a server reads it in a URL
+   * (secretVariants), for a value whose structure names its parts (a Cookie header).
+   */
+  add(value: string, cut?: boolean): boolean;
   /** The text with every form of every secret replaced, and a tail that starts a secret dropped. */
   redact(text: string): string;
   /** A set with this one's secrets plus its own (a test's literal credential headers). */
@@ -297,11 +301,11 @@ export function createSecretSet(parent: SecretSet | null = null, minLength = MIN
   const forms = new Set<string>();
   const own = emptyIndex();
   const set: SecretSet & { indexes(): FormIndex[] } = {
-    add(value: string) {
+    add(value: string, cut = true) {
       if (value.length < minLength) return false;
       if (values.has(value)) return true;
       values.add(value);
-      for (const v of secretVariants(value, minLength))
+      for (const v of cut ? secretVariants(value, minLength) : [value])
         for (const f of secretForms(v))
           if (!forms.has(f)) {
             forms.add(f);
@@ -328,11 +332,21 @@ export function createSecretSet(parent: SecretSet | null = null, minLength = MIN
 
 /**
  * Adds the values of credential headers: the whole value, the part after a scheme
- * (`Bearer x` → `x`), and for `Basic` the decoded `user:pass` and its password.
+ * (`Bearer x` → `x`), and for `Basic` the decoded `user:pass` and its password. A Cookie
+ * header is its cookies' values (a server may echo the cookies it parsed), not their
+ * names: `session` is not a secret, and would shred every report.
  */
-export function addCredentialHeaders(secrets: { add(value: string): unknown }, headers: Record<string, string>): void {
+export function addCredentialHeaders(
+  secrets: { add(value: string, cut?: boolean): unknown },
+  headers: Record<string, string>,
+): void {
   for (const [name, value] of Object.entries(headers)) {
     if (!isCredentialName(name)) continue;
+    if (name.toLowerCase() === 'cookie') {
+      secrets.add(value, false);
+      for (const pair of value.split(';')) secrets.add(pair.slice(pair.indexOf('=') + 1).trim());
+      continue;
+    }
     secrets.add(value);
     const space = value.indexOf(' ');
     if (space <= 0 || space >= value.length - 1) continue;
