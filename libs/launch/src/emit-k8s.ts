@@ -155,6 +155,6 @@ async function writeAll(o: EmitK8sOptions, plan: K8sPlan, tmp: string, tests: nu
   if (plan.tests !== null) await rm(out(`collect/${SUITE_KEY}`), { force: true });
   await put('job.json', json(jobManifest(plan)));
   await put('collect/pod.json', json(collectorManifest(plan)));
-  await put('HOWTO.txt', howTo(plan, o.outDir, o.suite));
+  await put('HOWTO.txt', howTo(plan, o.outDir, o.suite, o.autoId === true));
   return { files, tests, plan };
 }

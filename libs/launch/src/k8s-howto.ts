@@ -10,7 +10,7 @@ export function envNames(execArgs: string[]): string[] {
 }
 
 /** The steps for this emit, written beside the manifests as HOWTO.txt (kubectl reads only .json/.yaml from DIR). */
-export function howTo(p: K8sPlan, dir: string, suite: string): string {
+export function howTo(p: K8sPlan, dir: string, suite: string, autoId = false): string {
   const q = shellQuote;
   const collect = `${p.name}-collect`;
   const keys = envNames(p.execArgs);
@@ -46,7 +46,7 @@ export function howTo(p: K8sPlan, dir: string, suite: string): string {
     `kubectl apply -f ${q(`${dir}/collect/pod.json`)} && kubectl wait --for=condition=Ready pod/${collect}`,
     `kubectl cp ${collect}:${runFolderOf(p.name)}/results ./${p.name}-results`,
     `kubectl delete pod ${collect}`,
-    `capi-merge './${p.name}-results/*.ndjson' --suite ${q(suite)} --junit junit.xml --html report.html`,
+    `capi-merge './${p.name}-results/*.ndjson' --suite ${q(suite)}${autoId ? ' --auto-id' : ''} --junit junit.xml --html report.html`,
     '# 5. Again after a stop or a failure: delete the Job and apply it again; each shard resumes its journal.',
     `kubectl delete job ${p.name} && kubectl apply --server-side -f ${q(dir)}`,
   ].join('\n')}\n`;

@@ -26,7 +26,7 @@ export interface LaunchOptions {
   onFinish: string | null;
   /** `--stall-timeout` in seconds (0: no watchdog); absent or null: the default (stall.ts). */
   stallTimeoutS?: number | null;
-  /** capi-split `--lenient`, `--vars-columns` and `--auto-id` of the launch: a suite is split again the same way (suite-records.ts splitFlags). */
+  /** capi-split `--lenient`, `--vars-columns` and `--auto-id` of the launch: a suite is split again the same way (split-flags.ts). */
   lenient?: boolean;
   varsColumns?: string[];
   autoId?: boolean;

@@ -9,6 +9,7 @@ import { overrideExecArgs, showExecArgs } from './exec-flag-list.js';
 import { holdingLaunchLock, type Launched } from './launch.js';
 import { type Manifest, readManifest, updateManifest } from './manifest.js';
 import { clearStale, listRuns, refuseCleaned } from './runs.js';
+import { splitFlags } from './split-flags.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
 import { describeSuiteChange, suiteChange, testsChanged } from './suite-change.js';
 import { superviseHere } from './supervise.js';
@@ -48,7 +49,7 @@ async function checkSuite(runDir: string, m: Manifest, o: ResumeOptions, notes: 
   if (!testsChanged(change)) return notes(what);
   if (!o.force)
     throw new CapiError(
-      `--resume: ${what}; a resume runs the tests as they were split at launch: --force resumes with them anyway, or capi-launch ${shellQuote(m.suite.file)} starts a run of the suite as it is now`,
+      `--resume: ${what}; a resume runs the tests as they were split at launch: --force resumes with them anyway, or capi-launch ${[m.suite.file, ...splitFlags(m.options)].map(shellQuote).join(' ')} starts a run of the suite as it is now`,
       ExitCode.badInput,
     );
   notes(`--force: ${what}; resuming with the tests as they were split at launch`);

@@ -84,6 +84,13 @@ async function rerunSource(from: string, m: Manifest, options: LaunchOptions, ba
     return { fill: failedBatches(from, batchSize), suiteSha256: m.suite.sha256 };
   }
   if (sha === m.suite.sha256) return { fill: failedBatches(from, batchSize), suiteSha256: sha };
+  if (options.autoId) {
+    // row-<line> ids follow the lines: in an edited suite an id may name another row
+    note(
+      `${m.suite.file} changed since ${m.id}, and its ids are line numbers (--auto-id): rerunning the failed tests as they were split for ${m.id}`,
+    );
+    return { fill: failedBatches(from, batchSize), suiteSha256: m.suite.sha256 };
+  }
   const report = (r: RerunFromSuite) => {
     const gone =
       r.goneCount > 0

@@ -253,4 +253,6 @@ test('--emit k8s --auto-id: a suite with no id column is split with row-<line> i
   const { cm } = validateAll('noid');
   const ids = parseLines(cm.data['tests.ndjson']).map((t: Json) => t.id);
   assert.deepEqual(ids, ['row-2', 'row-3']);
+  // the merge step matches the records to the suite with the same ids
+  assert.match(readFileSync(join(tmp.path, 'noid', 'HOWTO.txt'), 'utf8'), /--suite \S*noid\.csv --auto-id /);
 });

@@ -97,19 +97,36 @@ test('a suite without an id column: refused with the advice of --auto-id, which 
   const resumed = await b.launch(['--resume', runDir, '--foreground'], { cwd: b.dir });
   assert.equal(resumed.code, 2, resumed.stderr);
   assert.match(resumed.stderr, /1 test changed \(row-3\)/);
-  // --rerun-failed takes the failed test from the current suite, split the same way
+  // --rerun-failed does not take tests by line-number ids from an edited suite: a row added
+  // above makes row-3 another row (one that passes), which would turn the rerun green
+  writeFileSync(suite, 'name,url\nnew,/n\nfirst,/a\nsecond,/b2\nthird,/c\n');
   const rerun = await b.launch(['--rerun-failed', runDir, '--foreground'], { cwd: b.dir });
-  assert.match(rerun.stderr, /took the current version of the 1 failed tests \(1 of them changed\)/);
+  assert.match(
+    rerun.stderr,
+    /its ids are line numbers \(--auto-id\): rerunning the failed tests as they were split for/,
+  );
   assert.equal(rerun.code, 1, rerun.stderr);
+  const rerunDir = join(b.runs, runIds(b.runs).sort().at(-1) as string);
+  const batch = readFileSync(join(rerunDir, 'batches', 'batch_0001.ndjson'), 'utf8');
+  assert.deepEqual(
+    batch
+      .trim()
+      .split('\n')
+      .map((l) => [JSON.parse(l).id, JSON.parse(l).request.url]),
+    [['row-3', '/b']],
+  );
+  // the resume's advice to launch the suite as it is now carries the run's split flags
+  assert.match(resumed.stderr, /or capi-launch \S*noid\.csv --auto-id starts a run of the suite as it is now/);
 });
 
-/** A stand-in capi-watch that writes its pid and waits (30 s at most) until it is killed. */
-function lingeringWatch(dir: string): string {
+/** A stand-in capi-watch that writes its pid and waits (30 s at most) until it is killed; `deaf`: it ignores SIGTERM. */
+function lingeringWatch(dir: string, deaf: boolean): string {
   const file = join(dir, 'watch-linger.mjs');
   writeFileSync(
     file,
     `import { writeFileSync } from 'node:fs';
 writeFileSync(${JSON.stringify(join(dir, 'watch.pid'))}, String(process.pid));
+if (${deaf}) process.on('SIGTERM', () => {});
 setTimeout(() => process.exit(1), 30000);
 `,
   );
@@ -128,7 +145,8 @@ for (const [follow, sig, code] of [
     const b = await box({ FAKE_EXEC_DELAY_MS: '100' });
     const watchPid = join(b.dir, 'watch.pid');
     const child = spawn(process.execPath, [binPath('capi-launch'), b.suite(300), '--batch-size', '10', follow], {
-      env: testEnv({ ...b.env, CAPI_WATCH_BIN: lingeringWatch(b.dir) }),
+      // with SIGHUP, a capi-watch that ignores SIGTERM: it is killed after a moment all the same
+      env: testEnv({ ...b.env, CAPI_WATCH_BIN: lingeringWatch(b.dir, sig === 'SIGHUP') }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -143,6 +161,8 @@ for (const [follow, sig, code] of [
     // the wait has begun: its first progress line, or capi-watch's pid
     await until('following', () => (follow === '--wait' ? / done,/.test(err) : existsSync(watchPid)));
     child.kill(sig);
+    // the same signal again while capi-watch is being stopped: still one message and the code
+    if (follow === '--monitor') setTimeout(() => child.exitCode === null && child.kill(sig), 300);
     const r = await done;
     assert.equal(r.code, code, r.stderr);
     assert.match(

@@ -90,7 +90,12 @@ export function summaryLine(s: RunSummary): string {
  * shows first. Returns the undo.
  */
 function leaveOnSignal(runDir: string, before: () => void | Promise<void> = () => {}): () => void {
+  let leaving = false;
   const leave = async (sig: NodeJS.Signals) => {
+    // a second signal while `before` waits (Ctrl-C pressed again) must not end this
+    // process with no word: the first one's message and code follow
+    if (leaving) return;
+    leaving = true;
     await before();
     process.stderr.write(
       `capi-launch: ${sig}: stopped following; the run goes on: capi-launch --status ${shellQuote(runDir)}, capi-launch --stop ${shellQuote(runDir)}\n`,
@@ -98,7 +103,7 @@ function leaveOnSignal(runDir: string, before: () => void | Promise<void> = () =
     process.exit(128 + (osConstants.signals[sig] ?? 2));
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const sig of signals) process.once(sig, leave);
+  for (const sig of signals) process.on(sig, leave);
   return () => {
     for (const sig of signals) process.off(sig, leave);
   };
@@ -124,11 +129,14 @@ export async function waitAndReport(runDir: string): Promise<number> {
   return code;
 }
 
-/** SIGTERM to a child, and its exit awaited for at most `ms`. */
+/** SIGTERM to a child, its exit awaited for at most `ms`, then SIGKILL (one that ignores SIGTERM is not left behind). */
 function endChild(child: ChildProcess, ms: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((done) => {
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      done();
+    }, ms);
     child.once('exit', () => {
       clearTimeout(timer);
       done();
