@@ -122,6 +122,40 @@ function testSecrets(rec: TestRecord, headers: Record<string, string>, ctx: Prep
   return set;
 }
 
+/**
+ * Expands a URL or a body; when `cuts` says the text is one a server takes apart (a URL, a
+ * body that is not JSON), each secret read into it (an env value, a captured secret) is
+ * also redacted as that server reads it: cut at a query's `&` and `=`, decoded
+ * (redact.ts secretVariants).
+ */
+function expandCutting(
+  text: string,
+  scope: TemplateScope,
+  where: string,
+  ctx: PrepareContext,
+  cuts: (expanded: string) => boolean,
+): string {
+  if (!text.includes('{{')) return text;
+  const read: string[] = [];
+  const out = expand(
+    text,
+    {
+      ...scope,
+      onEnvValue: (v, name) => {
+        scope.onEnvValue?.(v, name);
+        read.push(v);
+      },
+      onCaptureValue: (v, name) => {
+        scope.onCaptureValue?.(v, name);
+        read.push(v);
+      },
+    },
+    where,
+  );
+  if (read.length > 0 && cuts(out)) for (const v of read) if (ctx.secrets.has(v)) ctx.secrets.add(v, true);
+  return out;
+}
+
 function hasHeader(headers: Record<string, string>, name: string): boolean {
   for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return true;
   return false;
@@ -147,13 +181,22 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
     scope.captures = ctx.captures;
     scope.onCaptureSecret = (v) => ctx.secrets.add(v);
   }
-  const target = requestTarget(expand(rec.request.url, scope, 'request.url'), ctx.base);
+  const target = requestTarget(
+    expandCutting(rec.request.url, scope, 'request.url', ctx, () => true),
+    ctx.base,
+  );
   const given = givenHeaders(target.origin, ctx);
   const plain = Object.keys(rec.request.headers).length === 0 && !hasTemplates(given);
   const headers = plain ? given : mergeHeaders(rec, scope, given);
-  const body = expandNullable(rec.request.body, scope, 'request.body');
+  let json: boolean | undefined;
+  const isJson = (b: string) => {
+    json ??= looksJson(b);
+    return json;
+  };
+  const body =
+    rec.request.body === null ? null : expandCutting(rec.request.body, scope, 'request.body', ctx, (b) => !isJson(b));
   let sendHeaders = headers;
-  if (body !== null && body !== '' && !hasHeader(headers, 'content-type') && looksJson(body))
+  if (body !== null && body !== '' && !hasHeader(headers, 'content-type') && isJson(body))
     sendHeaders = { ...headers, 'content-type': 'application/json' };
   const secrets = plain ? ctx.secrets : testSecrets(rec, headers, ctx);
   const e = rec.expect;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cut } from './checks.js';
-import { addCredentialHeaders, createSecretSet, REDACTED } from './redact.js';
+import { addCredentialHeaders, createSecretSet, REDACTED, secretVariants } from './redact.js';
 
 const S = 'tok/9f"Xq\\z+Lm=Ab&Cd?Ef 12';
 
@@ -113,26 +113,48 @@ test('a hostile token (aaaa…) against answers of it and of near misses stays l
   assert.equal(set.redact(`x ${'a'.repeat(100)}`), `x ${REDACTED}`, 'a text ending in its head loses it');
 });
 
-test('a secret is also redacted as a server reads it unencoded in a URL: its parts, + as space, %XX decoded', () => {
+test('a secret placed in a URL or a form body is also redacted as a query parser reads it: cut, then each part decoded', () => {
   const set = createSecretSet();
-  set.add('alpha1&bravo22=charlie+delta4;echo55%41foxtrot#golf66?ab=cd');
-  for (const part of ['alpha1', 'bravo22', 'charlie delta4', 'echo55Afoxtrot', 'golf66', 'charlie', 'foxtrot'])
-    if (part === 'charlie' || part === 'foxtrot') assert.equal(set.redact(`x ${part} y`), `x ${part} y`);
-    else assert.equal(set.redact(`x ${part} y`), `x ${REDACTED} y`, part);
+  set.add('alpha1&bravo22=charlie+delta4;echo55%41foxtrot#golf66?ab=cd', true);
+  for (const part of ['alpha1', 'bravo22', 'charlie delta4', 'charlie+delta4', 'echo55Afoxtrot', 'golf66'])
+    assert.equal(set.redact(`x ${part} y`), `x ${REDACTED} y`, part);
   // parts under 6 characters are not secrets; `/`, `:` and spaces do not cut (their parts are words)
-  assert.equal(set.redact('ab cd'), 'ab cd');
-  // a cookie's values are secrets, its plain names are not (`session` would shred every report)
-  const cookie = createSecretSet();
-  addCredentialHeaders(cookie, { Cookie: 'session=abc123def456; preference=darkmode' });
+  assert.equal(set.redact('ab cd charlie y'), 'ab cd charlie y');
+  // split first, then decoded: %26 inside a value is a `&` that does not cut; a bad `%` stays
+  const q = createSecretSet();
+  q.add('k=abc%26xyzw&tok=abcdef%41bcdefg&x=100%pure&e=abc%3Dxyz', true);
+  for (const echoed of ['abc&xyzw', 'abcdefAbcdefg', '100%pure', 'abc=xyz'])
+    assert.equal(q.redact(`{"v":"${echoed}"}`), `{"v":"${REDACTED}"}`, echoed);
+});
+
+test('a secret read elsewhere (a header, a JSON body) is not cut: its parts are not secrets', () => {
+  const dsn = 'postgres://app:s3cretPW@db.local/app?sslmode=require';
+  const header = createSecretSet();
+  header.add(dsn);
   assert.equal(
-    cookie.redact('{"session":"abc123def456","preference":"darkmode"}'),
-    `{"session":"${REDACTED}","preference":"${REDACTED}"}`,
+    header.redact(`must contain "require" and sslmode; ${dsn}`),
+    `must contain "require" and sslmode; ${REDACTED}`,
   );
-  // a part before `=` that is not a plain name is a secret's part like any other
-  assert.equal(set.redact('{"bravo22":""}'), `{"${REDACTED}":""}`);
+  assert.equal(header.has(dsn), true);
+  header.add(dsn, true);
+  assert.equal(header.redact('must contain "require"'), `must contain "${REDACTED}"`);
+  // a Cookie header is its cookies' values (quotes and all), not their names
+  const cookie = createSecretSet();
+  addCredentialHeaders(cookie, { Cookie: 'session=abc123def456; prefs="darkmode9"' });
+  assert.equal(
+    cookie.redact('{"session":"abc123def456","prefs":"darkmode9","note":"session is over"}'),
+    `{"session":"${REDACTED}","prefs":"${REDACTED}","note":"session is over"}`,
+  );
   const url = createSecretSet();
-  url.add('https://hooks.local/T0123/B0456');
+  url.add('https://hooks.local/T0123/B0456', true);
   addCredentialHeaders(url, { Authorization: 'Bearer abcdef123456' });
   assert.equal(url.redact('see https: and Bearer realm'), 'see https: and Bearer realm');
-  assert.equal(url.redact('a https://hooks.local/T0123/B0456 b'), `a ${REDACTED} b`);
+});
+
+test('a hostile capture of thousands of parts adds a bounded number of texts', () => {
+  const hostile = Array.from({ length: 4000 }, (_, i) => `p${i}zzaaaaaa`).join('&');
+  assert.equal(secretVariants(hostile).length, 1, 'over the length taken apart');
+  const long = Array.from({ length: 300 }, (_, i) => `p${i}aaaaaa`).join('&');
+  assert.ok(long.length <= 4096);
+  assert.ok(secretVariants(long).length <= 1 + 3 * 32, String(secretVariants(long).length));
 });

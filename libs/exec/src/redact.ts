@@ -57,29 +57,55 @@ function base64Forms(value: string): string[] {
   return out;
 }
 
-/**
- * A URL's query and form syntax (`&`, `=`, `;`, `?`, `#`, and `+` for a space) that cuts a
- * secret placed unencoded in a URL into parts a server reads apart and may echo apart
- * (`?key={{env.KEY}}` with `a1b2c3&d4e5f6` echoes `{"key":"a1b2c3","d4e5f6":""}`). Not `/`,
- * `:` or spaces: their parts are words (`https:`, `Bearer`) that would shred every report.
- */
-const URL_CUTS = /[&=;?#]/;
+/** At most this many parts of one secret are taken (a hostile capture of thousands of `&`s costs no more). */
+const MAX_PARTS = 32;
+/** A longer value is not taken apart (no token is this long; a document would only add forms). */
+const MAX_CUT_LENGTH = 4096;
 
 /**
- * The texts a secret can reach a server as, unencoded in a URL: itself, its `+` read as a
- * space and its `%XX` decoded (a query's form decoding), and their parts between URL_CUTS
- * of at least `minLength` characters. Each is then redacted in every form.
+ * WHATWG's form decoding (`URLSearchParams`, and most servers' query parsers): `+` is a
+ * space, each valid `%XX` a byte, the bytes UTF-8; an invalid `%` stays as written (where
+ * `decodeURIComponent` would throw and decode nothing).
+ */
+export function formDecode(text: string, plus = true): string {
+  const t = plus ? text.replaceAll('+', ' ') : text;
+  if (!/%[0-9A-Fa-f]{2}/.test(t)) return t;
+  const bytes: Buffer[] = [];
+  let at = 0;
+  for (const m of t.matchAll(/%[0-9A-Fa-f]{2}/g)) {
+    bytes.push(Buffer.from(t.slice(at, m.index), 'utf8'), Buffer.from([Number.parseInt(m[0].slice(1), 16)]));
+    at = (m.index as number) + 3;
+  }
+  bytes.push(Buffer.from(t.slice(at), 'utf8'));
+  return Buffer.concat(bytes).toString('utf8');
+}
+
+/**
+ * The texts a secret placed unencoded in a URL or a form body reaches a server as, and an
+ * API that echoes its parsed query sends back apart (`?key={{env.KEY}}` with
+ * `a1b2c3&d4e5f6=x` echoes `{"key":"a1b2c3","d4e5f6":"x"}`): the value decoded whole, and
+ * as a query parser reads it, cut at `&`, `;`, `?`, `#`, then each piece at its first `=`
+ * into a name and a value, each decoded on its own (so `%26` inside a piece decodes to a
+ * `&` that does not cut). Every text of at least `minLength` characters, the value first.
  */
 export function secretVariants(value: string, minLength = MIN_SECRET_LENGTH): string[] {
-  const whole = new Set([value, value.replaceAll('+', ' ')]);
-  for (const v of [...whole])
-    try {
-      whole.add(decodeURIComponent(v));
-    } catch {
-      // not valid percent-encoding: a server reads it as written
-    }
-  const out = new Set(whole);
-  for (const v of whole) for (const part of v.split(URL_CUTS)) if (part.length >= minLength) out.add(part);
+  const out = new Set([value]);
+  if (value.length > MAX_CUT_LENGTH) return [value];
+  const keep = (t: string) => {
+    if (t.length >= minLength) out.add(t);
+    const decoded = formDecode(t);
+    if (decoded.length >= minLength) out.add(decoded);
+    const percent = formDecode(t, false);
+    if (percent.length >= minLength) out.add(percent);
+  };
+  keep(value);
+  for (const piece of value.split(/[&;?#]/).slice(0, MAX_PARTS)) {
+    keep(piece);
+    const eq = piece.indexOf('=');
+    if (eq < 0) continue;
+    keep(piece.slice(0, eq));
+    keep(piece.slice(eq + 1));
+  }
   return [...out];
 }
 
@@ -92,10 +118,13 @@ export function secretForms(value: string): string[] {
 export interface SecretSet {
   /**
    * Adds a secret; false when it is too short to redact (MIN_SECRET_LENGTH) or empty.
-   * `cut` false: the value is not also taken apart as a server reads it in a URL
-   * (secretVariants), for a value whose structure names its parts (a Cookie header).
+   * `cut`: it was placed in a URL or a form body, so it is also redacted as a server reads
+   * it there (secretVariants); elsewhere its parts are not secrets (`sslmode=require` of a
+   * connection string would make `require` one).
    */
   add(value: string, cut?: boolean): boolean;
+  /** Whether the value is a secret of this set or of one above it. */
+  has(value: string): boolean;
   /** The text with every form of every secret replaced, and a tail that starts a secret dropped. */
   redact(text: string): string;
   /** A set with this one's secrets plus its own (a test's literal credential headers). */
@@ -298,21 +327,30 @@ function dropSecretTail(text: string, indexes: readonly FormIndex[]): string {
 
 export function createSecretSet(parent: SecretSet | null = null, minLength = MIN_SECRET_LENGTH): SecretSet {
   const values = new Set<string>();
+  const cutValues = new Set<string>();
   const forms = new Set<string>();
   const own = emptyIndex();
+  const addForms = (value: string) => {
+    for (const f of secretForms(value))
+      if (!forms.has(f)) {
+        forms.add(f);
+        indexForm(own, f);
+      }
+  };
   const set: SecretSet & { indexes(): FormIndex[] } = {
-    add(value: string, cut = true) {
+    add(value: string, cut = false) {
       if (value.length < minLength) return false;
-      if (values.has(value)) return true;
-      values.add(value);
-      for (const v of cut ? secretVariants(value, minLength) : [value])
-        for (const f of secretForms(v))
-          if (!forms.has(f)) {
-            forms.add(f);
-            indexForm(own, f);
-          }
+      if (!values.has(value)) {
+        values.add(value);
+        addForms(value);
+      }
+      if (cut && !cutValues.has(value)) {
+        cutValues.add(value);
+        for (const v of secretVariants(value, minLength)) if (v !== value) addForms(v);
+      }
       return true;
     },
+    has: (value: string) => values.has(value) || (parent?.has(value) ?? false),
     indexes() {
       const above = (parent as (SecretSet & { indexes(): FormIndex[] }) | null)?.indexes() ?? [];
       return forms.size === 0 ? above : [own, ...above];
@@ -330,21 +368,21 @@ export function createSecretSet(parent: SecretSet | null = null, minLength = MIN
   return set;
 }
 
+/** A cookie value's surrounding double quotes are not part of it (RFC 6265 cookie-value). */
+const unquote = (v: string) => (v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v);
+
 /**
  * Adds the values of credential headers: the whole value, the part after a scheme
  * (`Bearer x` → `x`), and for `Basic` the decoded `user:pass` and its password. A Cookie
  * header is its cookies' values (a server may echo the cookies it parsed), not their
  * names: `session` is not a secret, and would shred every report.
  */
-export function addCredentialHeaders(
-  secrets: { add(value: string, cut?: boolean): unknown },
-  headers: Record<string, string>,
-): void {
+export function addCredentialHeaders(secrets: { add(value: string): unknown }, headers: Record<string, string>): void {
   for (const [name, value] of Object.entries(headers)) {
     if (!isCredentialName(name)) continue;
     if (name.toLowerCase() === 'cookie') {
-      secrets.add(value, false);
-      for (const pair of value.split(';')) secrets.add(pair.slice(pair.indexOf('=') + 1).trim());
+      secrets.add(value);
+      for (const pair of value.split(';')) secrets.add(unquote(pair.slice(pair.indexOf('=') + 1).trim()));
       continue;
     }
     secrets.add(value);
