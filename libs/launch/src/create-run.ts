@@ -70,10 +70,10 @@ export interface SuiteLook {
  * waits for the split: for 1,000,000 tests the env check no longer reads 1,250 batch files
  * after it, only the 19 MB suite during it.
  */
-export async function lookAtSuite(file: string): Promise<SuiteLook> {
+export async function lookAtSuite(file: string, signal?: AbortSignal): Promise<SuiteLook> {
   const hash = createHash('sha256');
   const marks = envMarkScanner();
-  for await (const chunk of createReadStream(file)) {
+  for await (const chunk of createReadStream(file, signal ? { signal } : {})) {
     hash.update(chunk as Buffer);
     marks.push(chunk as Buffer);
   }
@@ -236,6 +236,8 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
   let started: { undo(): Promise<void> } | undefined;
   // the suite read for its sha256 and env marks while capi-split runs (not with --rerun-failed's own batches)
   let look: Promise<SuiteLook> | null = null;
+  // a refused split ends the launch: the look is not read to its end first
+  const stopLook = new AbortController();
   try {
     const paths = runPaths(runDir);
     for (const dir of [paths.batches, paths.logs, paths.results, paths.status, paths.claims]) await makeDir(dir);
@@ -263,7 +265,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
         await splitting.catch(() => {});
         throw err;
       }
-      look = lookAtSuite(suite);
+      look = lookAtSuite(suite, stopLook.signal);
       // a failed read is not this run's failure: the sha256 is then computed after the split, as before
       look.catch(() => {});
       await splitting;
@@ -312,6 +314,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
     await writeManifest(runDir, manifest);
     return manifest;
   } catch (err) {
+    stopLook.abort();
     await started?.undo();
     await rm(runDir, { recursive: true, force: true });
     throw err;
