@@ -17,7 +17,7 @@ import {
   runPaths,
 } from '@capi/core';
 import { hasBaseUrl, refuseRelativeUrls } from './base-url.js';
-import { refuseMissingEnv } from './env-refs.js';
+import { envMarkScanner, refuseMissingEnv } from './env-refs.js';
 import { type LaunchOptions, type Manifest, writeControl, writeManifest } from './manifest.js';
 import { type SplitShape, splitFlags } from './split-flags.js';
 import { toolBin } from './tools.js';
@@ -57,6 +57,44 @@ export async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** What one read of the suite says: its sha256, and whether its bytes may spell `{{env.…}}` (envMarkScanner). */
+export interface SuiteLook {
+  sha256: string;
+  mayUseEnv: boolean;
+}
+
+/**
+ * Reads the suite once: the sha256 run.json keeps and the env marks. A launch reads it while
+ * capi-split does (the launching process is idle until the split ends), so that neither
+ * waits for the split: for 1,000,000 tests the env check no longer reads 1,250 batch files
+ * after it, only the 19 MB suite during it.
+ */
+export async function lookAtSuite(file: string, signal?: AbortSignal): Promise<SuiteLook> {
+  const hash = createHash('sha256');
+  const marks = envMarkScanner();
+  for await (const chunk of createReadStream(file, signal ? { signal } : {})) {
+    hash.update(chunk as Buffer);
+    marks.push(chunk as Buffer);
+  }
+  return { sha256: hash.digest('hex'), mayUseEnv: marks.found };
+}
+
+/**
+ * The look taken while the suite was split, if the suite is still the file capi-split was
+ * given: the same size and mtime after the split as before its spawn (`before`). Null
+ * otherwise, or when the read failed: the caller then computes what it did before.
+ */
+async function lookStill(
+  file: string,
+  look: Promise<SuiteLook> | null,
+  before: { size: number; mtimeMs: number },
+): Promise<SuiteLook | null> {
+  const seen = await look?.catch(() => null);
+  if (!seen) return null;
+  const now = await stat(file).catch(() => null);
+  return now && now.size === before.size && now.mtimeMs === before.mtimeMs ? seen : null;
 }
 
 /** Makes `capi_test_…` (with `_2`, `_3`… when the second is taken) as a fresh 0700 folder. */
@@ -190,6 +228,10 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
   if (!info?.isFile()) throw new CapiError(`${o.suite}: no such file`, ExitCode.badInput);
   const runDir = await makeRunFolder(o.runsDir, o.taken ?? (() => false));
   let started: { undo(): Promise<void> } | undefined;
+  // the suite read for its sha256 and env marks while capi-split runs (not with --rerun-failed's own batches)
+  let look: Promise<SuiteLook> | null = null;
+  // a refused split ends the launch: the look is not read to its end first
+  const stopLook = new AbortController();
   try {
     const paths = runPaths(runDir);
     for (const dir of [paths.batches, paths.logs, paths.results, paths.status, paths.claims]) await makeDir(dir);
@@ -218,19 +260,32 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
         await splitting.catch(() => {});
         throw err;
       }
+      look = lookAtSuite(suite, stopLook.signal);
+      // a failed read is not this run's failure: the sha256 is then computed after the split, as before
+      look.catch(() => {});
       await splitting;
       // kept with the run: a background run's launch output may be gone by morning
       if (warnings.length)
         await appendFile(paths.mainLog, warnings.map((w) => `capi-split: ${w}\n`).join(''), { mode: FILE_MODE });
     }
     const index = await readBatchIndex(runDir);
+    const seen = await lookStill(suite, look, info);
     // before anything runs: otherwise every worker refuses it and every batch is given up
     if (!hasBaseUrl(o.launch.execArgs, env)) await refuseRelativeUrls(runDir, index, o.suite);
-    await refuseMissingEnv({ runDir, index, suite: o.suite, execArgs: o.launch.execArgs, env, notes: o.notes });
+    await refuseMissingEnv({
+      runDir,
+      index,
+      suite: o.suite,
+      execArgs: o.launch.execArgs,
+      env,
+      notes: o.notes,
+      // batches capi-split made from a suite with no env marks: none to read
+      batchesMayUseEnv: seen?.mayUseEnv ?? true,
+    });
     const manifest: Manifest = {
       id: basename(runDir),
       method: o.method,
-      suite: { file: suite, sha256: o.suiteSha256 ?? (await fileSha256(suite)) },
+      suite: { file: suite, sha256: o.suiteSha256 ?? seen?.sha256 ?? (await fileSha256(suite)) },
       total: index.total,
       batchSize: o.batchSize,
       ...(o.maxBatchSize && o.maxBatchSize > o.batchSize ? { maxBatchSize: o.maxBatchSize } : {}),
@@ -254,6 +309,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
     await writeManifest(runDir, manifest);
     return manifest;
   } catch (err) {
+    stopLook.abort();
     await started?.undo();
     await rm(runDir, { recursive: true, force: true });
     throw err;

@@ -339,9 +339,14 @@ test('two --resume of one stopped run at once: one starts its supervisor, the ot
   assert.deepEqual(codes, [0, 2], both.map((x) => x.stderr).join('\n'));
   const refused = both.find((x) => x.code === 2);
   assert.match(refused?.stderr ?? '', /is still running \(pid \d+\): nothing to resume/);
-  const log = readFileSync(join(runDir, 'logs', 'capi.log'), 'utf8');
-  const starts = log.split('\n').filter((l) => /: 300 tests in \d+ batches/.test(l));
-  assert.equal(starts.length, 2, `one start at launch, one at the resume:\n${log}`);
+  const log = () => readFileSync(join(runDir, 'logs', 'capi.log'), 'utf8');
+  const starts = () =>
+    log()
+      .split('\n')
+      .filter((l) => /: 300 tests in \d+ batches/.test(l)).length;
+  // the resume returns once its supervisor has taken the run, a moment before that writes its first line
+  await until('the resumed run to log its start', () => starts() >= 2, 5000).catch(() => {});
+  assert.equal(starts(), 2, `one start at launch, one at the resume:\n${log()}`);
   assert.equal((await b.launch(['--stop', runDir])).code, 0);
 });
 

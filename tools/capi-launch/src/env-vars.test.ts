@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -83,4 +84,43 @@ test('--allow-env, --var, --vars, --header-all-origins and --retry-unsafe reach 
   const resumed = await b.launch(['--resume', 'latest', '--foreground'], { cwd: b.dir });
   assert.equal(resumed.code, 2, resumed.stderr);
   assert.match(resumed.stderr, /suite\.csv:3: field "headers": \{\{env\.DEPLOY_KEY\}\} is not set in the environment/);
+});
+
+test('{{env.X}} spelled with JSON escapes (an NDJSON suite, a CSV cell holding JSON) is still refused at launch', async () => {
+  const b = await box({ CAPI_BASE_URL: '' });
+  const record = (id: string, url: string) =>
+    `{"id":"${id}","request":{"method":"GET","url":"${url}"},"expect":{"status":"2xx"}}\n`;
+  // the suite's bytes never say `env.`: capi-split's JSON.parse makes it
+  writeFileSync(join(b.dir, 'esc.ndjson'), record('T1', '/items/1') + record('T2', '/items/{{\\u0065nv.NOPE_KEY}}'));
+  writeFileSync(
+    join(b.dir, 'esc.csv'),
+    'id,url,headers\nT1,/items/1,\nT2,/items/2,"{""X-Key"":""{{\\u0065nv.NOPE_KEY}}""}"\n',
+  );
+  const cases: Array<[string, number, string]> = [
+    ['esc.ndjson', 2, 'request.url'],
+    ['esc.csv', 3, 'headers'],
+  ];
+  for (const [file, line, field] of cases) {
+    const r = await b.launch([file, '--base-url', demo.url, '--foreground'], { cwd: b.dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^capi-launch: ${file.replace('.', '\\.')}:${line}: field "${field}": \\{\\{env\\.NOPE_KEY\\}\\} is not allowed`,
+      ),
+    );
+  }
+  assert.deepEqual(runIds(b.runs), [], 'no run folder left behind');
+  // a suite with no mark runs, and run.json keeps the suite's sha256 (read while it was split)
+  writeFileSync(join(b.dir, 'plain.csv'), 'id,url\nT1,/items/1\nT2,/items/2\n');
+  const ok = await b.launch(['plain.csv', '--base-url', demo.url, '--foreground'], { cwd: b.dir });
+  assert.equal(ok.code, 0, ok.stderr);
+  const [id] = runIds(b.runs);
+  const m = readJson<{ suite: { sha256: string } }>(join(b.runs, id as string, 'run.json'));
+  assert.equal(
+    m.suite.sha256,
+    createHash('sha256')
+      .update(readFileSync(join(b.dir, 'plain.csv')))
+      .digest('hex'),
+  );
 });
