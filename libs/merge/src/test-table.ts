@@ -77,6 +77,8 @@ export interface RowOut {
   advance(end: number): Promise<void> | undefined;
 }
 
+const FAILURES_KEY = Buffer.from('"failures":');
+const BATCH_KEY = Buffer.from(',"batch":');
 const FLAKY_RECORDS = Buffer.from('true,"records":');
 const NOT_FLAKY_RECORDS = Buffer.from('false,"records":');
 
@@ -405,6 +407,28 @@ export class TestTable {
     n = putUint(this.attempts[i] as number, buf, n);
     n += src.copy(buf, n, d + 1, e);
     return out.advance(n);
+  }
+
+  /**
+   * What row i's failure reason (reason.ts) is made of, as a key: a missing row's status
+   * alone; a failed or errored row's status and the text of its failures and error as the
+   * spool holds them. Null when the row's text is not a full row (the reason is read
+   * from `view`). Inside the JSON between `"failures":` and the part's last `,"batch":`
+   * no string holds a bare quote, so that `,"batch":` is the record's own key.
+   */
+  failureKey(i: number): string | null {
+    const status = this.status[i] as number;
+    if (status === STATUS_CODE.missing) return 'm';
+    if (this.pending[i] === 1 || this.text[i] === 0) return null;
+    const spool = this.spool;
+    const src = spool.locate(this.text[i] as number);
+    const a = src.indexOf(SEP_BYTE, spool.at);
+    const b = src.indexOf(SEP_BYTE, a + 1);
+    if (a < 0 || b < 0 || b > spool.end) return null;
+    const f = src.indexOf(FAILURES_KEY, a + 1);
+    const e = src.lastIndexOf(BATCH_KEY, b);
+    if (f < 0 || f > b || e < f) return null;
+    return `${status}${src.toString('latin1', f, e)}`;
   }
 
   /** The row's CSV line (csv-report.ts's columns). */
