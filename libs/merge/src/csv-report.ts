@@ -29,7 +29,7 @@ export const csvHeader = (): string => stringify([CSV_COLUMNS]);
 export async function writeCsvReport(sink: Sink, table: TestTable): Promise<void> {
   await sink.write(csvHeader());
   for (let i = 0; i < table.size; i++) {
-    const full = sink.writeBytes(table.csvBytes(i));
+    const full = table.writeCsv(i, sink);
     if (full) await full;
   }
 }

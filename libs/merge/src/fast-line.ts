@@ -88,7 +88,7 @@ const K_FP = Buffer.from(',"fp":"');
 const NULL = Buffer.from('null');
 
 /** Whether src holds word at p. */
-function at(src: Uint8Array, p: number, limit: number, word: Uint8Array): boolean {
+export function at(src: Uint8Array, p: number, limit: number, word: Uint8Array): boolean {
   const n = word.length;
   if (p + n > limit) return false;
   for (let k = 0; k < n; k++) if (src[p + k] !== word[k]) return false;
@@ -96,7 +96,7 @@ function at(src: Uint8Array, p: number, limit: number, word: Uint8Array): boolea
 }
 
 /** The closing quote of a plain string whose characters start at p (printable ASCII, no `"` or `\`), or -1. */
-function plain(src: Uint8Array, p: number, limit: number): number {
+export function plain(src: Uint8Array, p: number, limit: number): number {
   for (; p < limit; p++) {
     const c = src[p] as number;
     if (c === 0x22) return p;
@@ -356,13 +356,13 @@ const recentTags: Buffer[] = [];
 const recentTagCodes: number[] = [];
 let recentTagPool: unknown = null;
 
-function same(src: Uint8Array, s: number, e: number, b: Buffer): boolean {
+export function same(src: Uint8Array, s: number, e: number, b: Buffer): boolean {
   if (e - s !== b.length) return false;
   for (let k = 0; k < b.length; k++) if (src[s + k] !== b[k]) return false;
   return true;
 }
 
-function sameRange(src: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): boolean {
+export function sameRange(src: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): boolean {
   if (aEnd - a !== bEnd - b) return false;
   for (let k = 0; k < aEnd - a; k++) if (src[a + k] !== src[b + k]) return false;
   return true;

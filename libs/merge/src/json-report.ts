@@ -4,6 +4,10 @@ import type { Summary } from './summary.js';
 import { STATUS_CODE, type TestTable } from './test-table.js';
 import type { ThresholdResult } from './thresholds.js';
 
+const NONE = Buffer.alloc(0);
+const NEWLINE = Buffer.from('\n');
+const COMMA_NEWLINE = Buffer.from(',\n');
+
 export interface ReportMeta {
   title: string;
   generatedAt: string;
@@ -34,11 +38,11 @@ export async function writeJsonReport(
   if (csv) await csv.write(csvHeader());
   for (let i = 0; i < table.size; i++) {
     // Await only when the sink is full: one await per test would cost more than the write.
-    const full = sink.writeBytes(table.recordBytes(i, i === 0 ? '\n' : ',\n'));
+    const full = table.writeRecord(i, sink, i === 0 ? NEWLINE : COMMA_NEWLINE, NONE);
     if (full) await full;
     if (csv) {
       // the row's text is still in the spool's window: no second read of it
-      const fullCsv = csv.writeBytes(table.csvBytes(i));
+      const fullCsv = table.writeCsv(i, csv);
       if (fullCsv) await fullCsv;
     }
   }
@@ -49,7 +53,7 @@ export async function writeJsonReport(
 export async function writeMergedNdjson(sink: Sink, table: TestTable): Promise<void> {
   for (let i = 0; i < table.size; i++) {
     if (table.status[i] === STATUS_CODE.missing) continue;
-    const full = sink.writeBytes(table.recordBytes(i, '', '\n'));
+    const full = table.writeRecord(i, sink, NONE, NEWLINE);
     if (full) await full;
   }
 }

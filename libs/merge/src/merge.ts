@@ -128,8 +128,7 @@ async function readExpected(
   }
   for (const [i, run] of runs.entries()) {
     const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };
-    for (const b of run.batchFiles)
-      await readBatchFile(b.path, labelIn(input, b.path), b.batch, (t) => addExpected(state, t));
+    for (const b of run.batchFiles) await readBatchFile(b.path, labelIn(input, b.path), b.batch, state);
   }
 }
 

@@ -104,7 +104,7 @@ const spareChunks: Buffer[] = [];
 const PIECE = 2 * 1024;
 
 /** Reads up to len bytes into buf at off; 0 at the end. */
-type Reader = (buf: Buffer, off: number, len: number) => number | Promise<number>;
+export type Reader = (buf: Buffer, off: number, len: number) => number | Promise<number>;
 
 /**
  * A regular file is read with readSync: its bytes are in the page cache or a disk read
@@ -148,7 +148,20 @@ export async function withFile(path: string, use: (read: Reader) => Promise<void
  * line split by a chunk boundary is moved to the buffer's start.
  */
 export function readResultBytes(state: MergeState, read: Reader, label: string, opts: ReadOptions = {}): Promise<void> {
-  return readLineBytes(read, label, taker(state, label, opts.onBadLine), opts, (src) => foldLine(state, src));
+  return readLineBytes(read, label, taker(state, label, opts.onBadLine), opts, {
+    scan: scanLine,
+    fold: (src) => foldLine(state, src),
+  });
+}
+
+/**
+ * Lines of a known shape read from their bytes (fast-line.ts, fast-test-line.ts): `scan`
+ * gives the newline's position of a line of that shape at src[p…] (before limit), or -1;
+ * `fold` then takes it (false: the line goes the usual way after all).
+ */
+export interface FastLines {
+  scan: (src: Uint8Array, p: number, limit: number) => number;
+  fold: (src: Buffer) => boolean;
 }
 
 /**
@@ -160,7 +173,7 @@ export async function readLineBytes(
   label: string,
   take: (text: string, line: number) => void,
   opts: Pick<ReadOptions, 'onTornTail' | 'maxLineLength'> = {},
-  fold?: (src: Buffer) => boolean,
+  fast?: FastLines,
 ): Promise<void> {
   const cursor = lineCursor(label, opts.maxLineLength);
   let buf = spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
@@ -186,7 +199,7 @@ export async function readLineBytes(
       len += bytesRead;
       const view = buf.subarray(0, len);
       const lastNl = view.lastIndexOf(10);
-      let start = fold ? fastLines(lastNl) : 0;
+      let start = fast ? fastLines(fast, lastNl) : 0;
       while (start <= lastNl) {
         // Whole lines, about 2 KB at a time, decoded into one short-lived string.
         let end = start + PIECE >= lastNl ? lastNl : view.lastIndexOf(10, start + PIECE);
@@ -204,23 +217,23 @@ export async function readLineBytes(
   }
 
   /**
-   * The whole lines before lastNl: each one of capi-exec's own shape folded from its bytes
-   * (fast-line.ts), the others decoded and taken as above, in runs of up to about 2 KB,
+   * The whole lines before lastNl: each one of the known shape folded from its bytes
+   * (fast-line.ts, fast-test-line.ts), the others decoded and taken as above, in runs of up to about 2 KB,
    * in file order. Returns where the unread rest starts.
    */
-  function fastLines(lastNl: number): number {
+  function fastLines({ scan, fold }: FastLines, lastNl: number): number {
     const src = buf;
     const limit = lastNl + 1;
     let start = 0;
     let slow = -1;
     while (start <= lastNl) {
-      const nl = scanLine(src, start, limit);
+      const nl = scan(src, start, limit);
       if (nl >= 0 && nl - start <= cursor.maxLine) {
         if (slow >= 0) {
           eachLine(src.toString('utf8', slow, start), cursor, take);
           slow = -1;
         }
-        if ((fold as (src: Buffer) => boolean)(src)) {
+        if (fold(src)) {
           cursor.line++;
           start = nl + 1;
           continue;

@@ -11,6 +11,14 @@ export interface Sink {
   write(text: string): Promise<void> | undefined;
   /** Writes bytes the caller may reuse as soon as this returns (they are copied). */
   writeBytes(bytes: Buffer): Promise<void> | undefined;
+  /**
+   * Room for up to `n` bytes written in place, with no copy through another buffer: the
+   * offset in `buffer()` to write from; `advance` then takes the offset after the last
+   * byte written. Nothing else may write in between.
+   */
+  reserve(n: number): number;
+  buffer(): Buffer;
+  advance(end: number): Promise<void> | undefined;
   /** Everything written and on disk (in the temp file); a failed write rejects here at the latest. */
   finish(): Promise<void>;
   /** Puts the finished file in place. */
@@ -42,13 +50,16 @@ function writer(stream: Writable, path: string) {
   // of memory outside V8's heap until a collection, which never came soon enough once
   // this thread stopped waiting (measured: 60 MB more peak RSS).
   const free: Buffer[] = [];
+  // A wait reserve() started (the stream was full): advance() hands it to the caller.
+  let waiting: Promise<unknown> | undefined;
   const drained = () => once(stream, 'drain').catch((err: unknown) => Promise.reject(writeError(path, err)));
   /** Hands the filled part on; a promise when the stream wants the writer to wait. */
   const handOn = (): Promise<unknown> | undefined => {
     if (used === 0) return undefined;
     const whole = buf;
     stream.write(whole.subarray(0, used), (err) => {
-      if (!err && free.length < QUEUED / CHUNK + 2) free.push(whole);
+      // a buffer made larger for one long row is not kept
+      if (!err && whole.length === CHUNK && free.length < QUEUED / CHUNK + 2) free.push(whole);
     });
     buf = free.pop() ?? Buffer.allocUnsafe(CHUNK);
     used = 0;
@@ -80,7 +91,28 @@ function writer(stream: Writable, path: string) {
       }
       return wait?.then(() => undefined);
     },
+    reserve(n: number): number {
+      if (used + n > buf.length) {
+        const wait = handOn();
+        if (wait) waiting = wait;
+        // a row longer than a buffer: a buffer of its own
+        if (n > buf.length) buf = Buffer.allocUnsafe(n);
+      }
+      return used;
+    },
+    buffer(): Buffer {
+      return buf;
+    },
+    advance(end: number): Promise<void> | undefined {
+      used = end;
+      let wait = waiting;
+      waiting = undefined;
+      if (wait === undefined && used > CHUNK - 1024) wait = handOn();
+      return wait?.then(() => undefined);
+    },
     async flush() {
+      await waiting;
+      waiting = undefined;
       await handOn();
     },
   };
@@ -89,7 +121,7 @@ function writer(stream: Writable, path: string) {
 export async function openSink(path: string, stdout: Writable = process.stdout): Promise<Sink> {
   if (path === '-') {
     const w = writer(stdout, 'stdout');
-    return { path, write: w.write, writeBytes: w.writeBytes, finish: w.flush, commit: async () => {}, abort: w.flush };
+    return { path, ...w, finish: w.flush, commit: async () => {}, abort: w.flush };
   }
   const file = await createAtomicStream(path).catch((err: unknown) => {
     throw isErrnoException(err) ? writeError(path, err) : err;
@@ -99,6 +131,9 @@ export async function openSink(path: string, stdout: Writable = process.stdout):
     path,
     write: w.write,
     writeBytes: w.writeBytes,
+    reserve: w.reserve,
+    buffer: w.buffer,
+    advance: w.advance,
     async finish() {
       await w.flush();
       await file.finish();

@@ -76,29 +76,23 @@ test("a run folder's batch file: every record with its batch and line; blank lin
     const many = Array.from({ length: 9000 }, (_, k) => rec(`T${k}`, 'x'.repeat(100)));
     const path = join(dir, 'batch_0001.ndjson');
     await writeFile(path, `${rec('A', 'first')}\r\n\n  \n${many.join('\n')}\n${rec('Z')}`);
-    const seen: string[] = [];
-    await readBatchFile(path, 'run/batches/batch_0001.ndjson', 'batch_0001', (t) =>
-      seen.push(`${t.id}:${t.name?.length}:${t.batch}`),
-    );
+    const state = createMergeState();
+    await readBatchFile(path, 'run/batches/batch_0001.ndjson', 'batch_0001', state);
+    const seen = [...state.tests.values()].map((t) => `${t.id}:${t.name?.length}:${t.batch}`);
     assert.equal(seen.length, 9002);
     assert.equal(seen[0], 'A:5:batch_0001');
     assert.equal(seen[9000], 'T8999:100:batch_0001');
     assert.equal(seen[9001], 'Z:1:batch_0001');
     // A malformed line and a record that is no test record are named with their line.
     await writeFile(path, `${rec('A')}\n{"id":\n`);
-    await assert.rejects(
-      readBatchFile(path, 'b.ndjson', 'b', () => {}),
-      (err: Error) => /^b\.ndjson:2: malformed JSON: /.test(err.message),
+    await assert.rejects(readBatchFile(path, 'b.ndjson', 'b', createMergeState()), (err: Error) =>
+      /^b\.ndjson:2: malformed JSON: /.test(err.message),
     );
     await writeFile(path, `${rec('A')}\n\n${JSON.stringify({ id: 'R', status: 'passed' })}\n`);
-    await assert.rejects(
-      readBatchFile(path, 'b.ndjson', 'b', () => {}),
-      (err: Error) => /^b\.ndjson:3: field "request": must be an object: this looks like a result/.test(err.message),
+    await assert.rejects(readBatchFile(path, 'b.ndjson', 'b', createMergeState()), (err: Error) =>
+      /^b\.ndjson:3: field "request": must be an object: this looks like a result/.test(err.message),
     );
-    await assert.rejects(
-      readBatchFile(join(dir, 'none.ndjson'), 'n', 'n', () => {}),
-      { code: 'ENOENT' },
-    );
+    await assert.rejects(readBatchFile(join(dir, 'none.ndjson'), 'n', 'n', createMergeState()), { code: 'ENOENT' });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -13,8 +13,9 @@ import {
   ValueError,
   validateTestRecord,
 } from '@capi/core';
-import type { ExpectedTest } from './merge-state.js';
-import { readLineBytes, withFile } from './read-results.js';
+import { foldTestLine, scanTestLine } from './fast-test-line.js';
+import { addExpected, type ExpectedTest, type MergeState } from './merge-state.js';
+import { type Reader, readLineBytes, withFile } from './read-results.js';
 
 /**
  * The ids a suite names, from the suite CSV itself or capi-split's test records (NDJSON).
@@ -46,26 +47,50 @@ export async function* readSuite(
 
 /**
  * A run folder's batch file: capi-split's test records, each id belonging to `batch`,
- * handed to `onTest` as each line is read. Cut into lines as the result journals are
- * (read-results.ts: no async step per line, short-lived strings): a launched run's merge
- * reads as many test records as results.
+ * added to the state's expected ids as each line is read. Cut into lines as the result
+ * journals are (read-results.ts: no async step per line, short-lived strings), and a line
+ * of capi-split's own shape folded from its bytes (fast-test-line.ts): a launched run's
+ * merge reads as many test records as results. `fast` false reads every line as text
+ * (the tests compare both ways).
  */
 export async function readBatchFile(
   path: string,
   label: string,
   batch: string | null,
-  onTest: (t: ExpectedTest) => void,
+  state: MergeState,
+  fast = true,
 ): Promise<void> {
-  await withFile(path, (read) =>
-    readLineBytes(read, label, (text, line) => {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        throw new InputError(label, line, `malformed JSON: ${(err as Error).message}`);
-      }
-      onTest(expectedOf(value, label, line, batch));
-    }),
+  await withFile(path, (read) => readBatchBytes(read, label, batch, state, fast));
+}
+
+/** readBatchFile's reading, from any reader (tests feed bytes in pieces). */
+export function readBatchBytes(
+  read: Reader,
+  label: string,
+  batch: string | null,
+  state: MergeState,
+  fast = true,
+): Promise<void> {
+  let code = -1;
+  const batchCode = () => {
+    if (code < 0) code = state.tests.batchPool.code(batch);
+    return code;
+  };
+  const take = (text: string, line: number) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new InputError(label, line, `malformed JSON: ${(err as Error).message}`);
+    }
+    addExpected(state, expectedOf(value, label, line, batch));
+  };
+  return readLineBytes(
+    read,
+    label,
+    take,
+    {},
+    fast ? { scan: scanTestLine, fold: (src) => foldTestLine(state, src, batchCode) } : undefined,
   );
 }
 

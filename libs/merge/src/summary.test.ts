@@ -185,3 +185,54 @@ test('the summary and text report are the same whether rows keep their full text
     state.tests.close();
   }
 });
+
+test('failure groups read from the reasons seen before are the ones each row read back gives', async () => {
+  const { reasonOf } = await import('./reason.js');
+  for (const opts of [{ csv: true }, { short: true }, { spoolInMemory: 2048 }]) {
+    const s = createMergeState(opts);
+    for (let i = 0; i < 40; i++) addExpected(s, { id: `m${i}`, name: `missing ${i}`, batch: 'b' });
+    const errors: Array<Record<string, unknown>> = [
+      { code: 'ETIMEDOUT', message: 'slow' },
+      { x: 1, batch: 'x', code: 'A', message: ',"batch":"y"' },
+      { x: 1, batch: 'x', code: 'B', message: ',"batch":"y"' },
+      { code: 'C', message: 'ä ,\\"batch\\": ✓' },
+    ];
+    for (let i = 0; i < 300; i++) {
+      const failed = i % 3 !== 0;
+      addResult(s, {
+        id: i % 7 === 0 ? `m${i % 40}` : `t${i}`,
+        status: failed ? 'failed' : 'error',
+        startedAt: at(i),
+        durationMs: i,
+        batch: `b${i % 2}`,
+        tags: [],
+        failures: failed
+          ? [
+              { check: i % 5 === 0 ? 'body' : 'status', expected: '2xx', actual: `${500 + (i % 4)}, body: {"a":"b"}` },
+              ...(i % 11 === 0 ? [{ check: 'json', expected: ',"batch":1', actual: `v${i % 3}` }] : []),
+            ]
+          : [],
+        error: failed ? null : errors[i % errors.length],
+      });
+    }
+    // a later passing record of some failed ids (no longer failed), and one more failure again
+    addResult(s, { id: 't1', status: 'passed', startedAt: at(1000), durationMs: 1 });
+    addResult(s, { id: 't2', status: 'failed', startedAt: at(1000), durationMs: 1, failures: [] });
+    const summary = summarizeMerge(s);
+    // the reference: every row read back and its reason worked out, in row order
+    const want = new Map<string, { count: number; examples: string[] }>();
+    for (let i = 0; i < s.tests.size; i++) {
+      const t = s.tests.view(i);
+      const reason = reasonOf(t);
+      if (reason === null) continue;
+      const g = want.get(reason) ?? { count: 0, examples: [] };
+      g.count++;
+      if (g.examples.length < 5) g.examples.push(t.id);
+      want.set(reason, g);
+    }
+    const got = new Map(summary.failureGroups.map((g) => [g.reason, { count: g.count, examples: g.examples }]));
+    assert.deepEqual(got, want, JSON.stringify(opts));
+    assert.ok(got.has('error A') && got.has('error B') && got.has('error C'), 'errors with a "batch" key apart');
+    s.tests.close();
+  }
+});

@@ -146,17 +146,43 @@ function exampleOf(t: MergedTest): string {
   return `${t.id}: ${cut}`;
 }
 
-function addFailure(groups: Map<string, FailureGroup>, t: MergedTest): void {
-  const reason = reasonOf(t);
+/**
+ * Failure reasons by what they are made of (table.failureKey: the status and the row's
+ * failures and error as written), so that a failed row whose failures were seen before
+ * is not read back and parsed (a million-row merge may hold tens of thousands). Bounded:
+ * failures that differ on every row only miss.
+ */
+const MAX_REASON_KEYS = 10_000;
+
+function addFailure(
+  groups: Map<string, FailureGroup>,
+  table: TestTable,
+  i: number,
+  reasons: Map<string, string | null>,
+): void {
+  let t: MergedTest | null = null;
+  let reason: string | null;
+  const key = table.failureKey(i);
+  const known = key === null ? undefined : reasons.get(key);
+  if (known !== undefined) reason = known;
+  else {
+    t = table.view(i);
+    reason = reasonOf(t);
+    if (key !== null) {
+      if (reasons.size >= MAX_REASON_KEYS) reasons.clear();
+      reasons.set(key, reason);
+    }
+  }
   if (reason === null) return;
-  const key = groups.has(reason) || groups.size < MAX_GROUPS ? reason : 'other reasons';
-  let g = groups.get(key);
+  const name = groups.has(reason) || groups.size < MAX_GROUPS ? reason : 'other reasons';
+  let g = groups.get(name);
   if (!g) {
-    g = { reason: key, count: 0, examples: [], example: exampleOf(t) };
-    groups.set(key, g);
+    t ??= table.view(i);
+    g = { reason: name, count: 0, examples: [], example: exampleOf(t) };
+    groups.set(name, g);
   }
   g.count++;
-  if (g.examples.length < EXAMPLES) g.examples.push(t.id);
+  if (g.examples.length < EXAMPLES) g.examples.push(table.idOf(i));
 }
 
 function keepSlowest(slowest: number[], duration: Float64Array, i: number, n = 10): void {
@@ -214,6 +240,7 @@ export function summarizeMerge(state: MergeState): Summary {
   const batches = new GroupAcc();
   const { batchKey, tagKeys } = groupKeys(table, batches, tags);
   const groups = new Map<string, FailureGroup>();
+  const reasons = new Map<string, string | null>();
   // The latency samples: rows that ran and sent a request (no copy of their durations: select.ts).
   const sampled = new Uint8Array(size);
   let max = Number.NEGATIVE_INFINITY;
@@ -243,7 +270,7 @@ export function summarizeMerge(state: MergeState): Summary {
     const tk = tagKeys[table.tags[i] as number] as Int32Array;
     for (let j = 0; j < tk.length; j++) tags.bump(tk[j] as number, s, isFlaky, d);
     // Only tests that did not pass or skip have a failure reason.
-    if (s !== STATUS_CODE.passed && s !== STATUS_CODE.skipped) addFailure(groups, table.view(i));
+    if (s !== STATUS_CODE.passed && s !== STATUS_CODE.skipped) addFailure(groups, table, i, reasons);
     if (s > STATUS_CODE.error) continue;
     ranCount++;
     summedMs += d;

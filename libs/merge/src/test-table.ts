@@ -70,6 +70,39 @@ function plainString(bytes: Buffer, at: number, end: number): number {
 
 type Codes = Uint8Array | Uint16Array | Uint32Array;
 
+/** Where a report row is written in place (sink.ts's reserve, buffer and advance). */
+export interface RowOut {
+  reserve(n: number): number;
+  buffer(): Buffer;
+  advance(end: number): Promise<void> | undefined;
+}
+
+const FAILURES_KEY = Buffer.from('"failures":');
+const BATCH_KEY = Buffer.from(',"batch":');
+const FLAKY_RECORDS = Buffer.from('true,"records":');
+const NOT_FLAKY_RECORDS = Buffer.from('false,"records":');
+
+function put(word: Uint8Array, dst: Uint8Array, d: number): number {
+  for (let k = 0; k < word.length; k++) dst[d++] = word[k] as number;
+  return d;
+}
+
+/** A whole number >= 0 (a count) as its decimal digits, String()'s text. */
+function putUint(v: number, dst: Uint8Array, d: number): number {
+  if (v < 10) {
+    dst[d] = 48 + v;
+    return d + 1;
+  }
+  let digits = 1;
+  for (let p = 10; p <= v; p *= 10) digits++;
+  let q = v;
+  for (let k = d + digits - 1; k >= d; k--) {
+    dst[k] = 48 + (q % 10);
+    q = Math.floor(q / 10);
+  }
+  return d + digits;
+}
+
 /**
  * A code or count column as narrow as its largest value: most runs have under 256
  * batches and tag lists, and attempts and records are mostly 1.
@@ -292,15 +325,37 @@ export class TestTable {
     return recordText(entry, this.attempts[i] as number, (flags & FLAG_FLAKY) !== 0, this.records[i] as number);
   }
 
-  // Where a report row is put together as bytes (rowBytes, csvBytes); grows to the longest row.
+  // Where recordBytes and csvBytes put a row together; grows to the longest row.
   private scratch = Buffer.allocUnsafe(4096);
+  private scratchEnd = 0;
+  private readonly scratchOut: RowOut = {
+    reserve: (n) => {
+      if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, 2 * this.scratch.length));
+      return 0;
+    },
+    buffer: () => this.scratch,
+    advance: (end) => {
+      this.scratchEnd = end;
+      return undefined;
+    },
+  };
 
   /**
-   * `prefix`, the merged record's JSON text and `suffix`, as bytes (recordText's, byte for byte):
-   * the spool's bytes copied as they are with the counts written between them. A view of
-   * a reused buffer, valid until the next call.
+   * `prefix`, the merged record's JSON text and `suffix`, as bytes (recordText's, byte for
+   * byte): writeRecord's bytes, as a view of a reused buffer, valid until the next call.
    */
   recordBytes(i: number, prefix: string, suffix = ''): Buffer {
+    this.writeRecord(i, this.scratchOut, Buffer.from(prefix, 'latin1'), Buffer.from(suffix, 'latin1'));
+    return this.scratch.subarray(0, this.scratchEnd);
+  }
+
+  /**
+   * The merged record's JSON between `prefix` and `suffix`, written straight into `out` (a
+   * report's sink): the spool's bytes copied as they are with the counts written between
+   * them; no copy through another buffer, no string or view per row. `prefix` and `suffix` are ASCII. Returns what
+   * `out.advance` returns (a promise when the report waits for its file).
+   */
+  writeRecord(i: number, out: RowOut, prefix: Uint8Array, suffix: Uint8Array): Promise<void> | undefined {
     const spool = this.spool;
     const src = spool.locate(this.ref(i));
     const s = spool.at;
@@ -311,22 +366,34 @@ export class TestTable {
     let c = src.indexOf(SEP_BYTE, b + 1);
     if (c < 0 || c > e) c = e;
     const flaky = ((this.flags[i] as number) & FLAG_FLAKY) !== 0;
-    // The counts, the prefix and the suffix are ASCII: at most 64 bytes with the fixed text.
-    const out = this.room(c - s + prefix.length + suffix.length + 64);
-    let n = out.write(prefix, 0, 'latin1');
-    n += src.copy(out, n, s, a);
-    n += out.write(String(this.attempts[i]), n, 'latin1');
-    n += src.copy(out, n, a + 1, b);
-    n += out.write(`${flaky},"records":${this.records[i]}`, n, 'latin1');
-    n += src.copy(out, n, b + 1, c);
-    out[n++] = 0x7d; // }
-    n += out.write(suffix, n, 'latin1');
-    return out.subarray(0, n);
+    // The counts and the fixed text: at most 64 bytes.
+    let n = out.reserve(c - s + prefix.length + suffix.length + 64);
+    const buf = out.buffer();
+    n = put(prefix, buf, n);
+    n += src.copy(buf, n, s, a);
+    n = putUint(this.attempts[i] as number, buf, n);
+    n += src.copy(buf, n, a + 1, b);
+    n = put(flaky ? FLAKY_RECORDS : NOT_FLAKY_RECORDS, buf, n);
+    n = putUint(this.records[i] as number, buf, n);
+    n += src.copy(buf, n, b + 1, c);
+    buf[n++] = 0x7d; // }
+    n = put(suffix, buf, n);
+    return out.advance(n);
   }
 
   /** The row's CSV line as bytes (csvText's), a view of a reused buffer valid until the next call. */
   csvBytes(i: number): Buffer {
-    if (!this.csv) return Buffer.from(this.csvText(i));
+    this.writeCsv(i, this.scratchOut);
+    return this.scratch.subarray(0, this.scratchEnd);
+  }
+
+  /** csvBytes written straight into `out`, as writeRecord. */
+  writeCsv(i: number, out: RowOut): Promise<void> | undefined {
+    if (!this.csv) {
+      const text = Buffer.from(this.csvText(i));
+      const n = out.reserve(text.length);
+      return out.advance(n + text.copy(out.buffer(), n));
+    }
     const spool = this.spool;
     const src = spool.locate(this.ref(i));
     const e = spool.end;
@@ -334,16 +401,34 @@ export class TestTable {
     const b = src.indexOf(SEP_BYTE, a + 1);
     const c = src.indexOf(SEP_BYTE, b + 1);
     const d = src.indexOf(SEP_BYTE, c + 1);
-    const out = this.room(e - c + 16);
-    let n = src.copy(out, 0, c + 1, d);
-    n += out.write(String(this.attempts[i]), n, 'latin1');
-    n += src.copy(out, n, d + 1, e);
-    return out.subarray(0, n);
+    let n = out.reserve(e - c + 16);
+    const buf = out.buffer();
+    n += src.copy(buf, n, c + 1, d);
+    n = putUint(this.attempts[i] as number, buf, n);
+    n += src.copy(buf, n, d + 1, e);
+    return out.advance(n);
   }
 
-  private room(size: number): Buffer {
-    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, 2 * this.scratch.length));
-    return this.scratch;
+  /**
+   * What row i's failure reason (reason.ts) is made of, as a key: a missing row's status
+   * alone; a failed or errored row's status and the text of its failures and error as the
+   * spool holds them. Null when the row's text is not a full row (the reason is read
+   * from `view`). Inside the JSON between `"failures":` and the part's last `,"batch":`
+   * no string holds a bare quote, so that `,"batch":` is the record's own key.
+   */
+  failureKey(i: number): string | null {
+    const status = this.status[i] as number;
+    if (status === STATUS_CODE.missing) return 'm';
+    if (this.pending[i] === 1 || this.text[i] === 0) return null;
+    const spool = this.spool;
+    const src = spool.locate(this.text[i] as number);
+    const a = src.indexOf(SEP_BYTE, spool.at);
+    const b = src.indexOf(SEP_BYTE, a + 1);
+    if (a < 0 || b < 0 || b > spool.end) return null;
+    const f = src.indexOf(FAILURES_KEY, a + 1);
+    const e = src.lastIndexOf(BATCH_KEY, b);
+    if (f < 0 || f > b || e < f) return null;
+    return `${status}${src.toString('latin1', f, e)}`;
   }
 
   /** The row's CSV line (csv-report.ts's columns). */
