@@ -74,6 +74,7 @@ export {
   NdjsonWriter,
   oneChunk,
   readNdjson,
+  readNdjsonChunks,
 } from './ndjson.js';
 export { expandOptionsFile } from './options-file.js';
 export { checkRunOwner, checkRunsFolder } from './owner.js';

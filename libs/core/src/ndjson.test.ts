@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { test } from 'node:test';
 import { InputError } from './errors.js';
-import { type NdjsonLine, NdjsonWriter, type ReadNdjsonOptions, readNdjson } from './ndjson.js';
+import { type NdjsonLine, NdjsonWriter, type ReadNdjsonOptions, readNdjson, readNdjsonChunks } from './ndjson.js';
 
 async function* chunks(...parts: (string | Buffer)[]): AsyncGenerator<string | Buffer> {
   for (const p of parts) yield p;
@@ -70,6 +70,41 @@ test('a malformed line is an InputError naming source and line; records before i
     },
   );
   assert.deepEqual(seen, [{ a: 1 }, { b: 2 }]);
+});
+
+test("readNdjsonChunks hands on each input chunk's lines as one fresh array, none for a chunk of no whole line", async () => {
+  const got: NdjsonLine[][] = [];
+  for await (const lines of readNdjsonChunks(chunks('{"a":1}\n{"b"', ':2}\n\n{"c":3}\n{"d":4}\n', '\n', '{"e":5}'), {
+    source: 'c.ndjson',
+  }))
+    got.push(lines);
+  assert.deepEqual(
+    got.map((lines) => lines.map((l) => [l.value, l.line])),
+    [
+      [[{ a: 1 }, 1]],
+      [
+        [{ b: 2 }, 2],
+        [{ c: 3 }, 4],
+        [{ d: 4 }, 5],
+      ],
+      [[{ e: 5 }, 7]],
+    ],
+  );
+  assert.notEqual(got[0], got[1], 'a new array per chunk: a reader may keep one');
+});
+
+test("readNdjsonChunks: a malformed line ends the read after the chunk's lines before it were handed on", async () => {
+  const got: unknown[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const lines of readNdjsonChunks(chunks('{"a":1}\n', '{"b":2}\n{oops\n{"c":3}\n'), {
+        source: 'r.ndjson',
+      }))
+        got.push(lines.map((l) => l.value));
+    })(),
+    /^InputError: r\.ndjson:3: malformed JSON|r\.ndjson:3: malformed JSON/,
+  );
+  assert.deepEqual(got, [[{ a: 1 }], [{ b: 2 }]]);
 });
 
 test('a torn last line without onTornTail is an error', async () => {

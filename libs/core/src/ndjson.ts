@@ -159,19 +159,25 @@ export async function* oneChunk(bytes: Buffer): AsyncGenerator<Buffer> {
   yield bytes;
 }
 
-/** Reads NDJSON from byte or string chunks. Blank lines are skipped; `\r\n` is accepted. */
-export async function* readNdjson(
+/**
+ * Reads NDJSON from byte or string chunks, handing on the lines of each input chunk as one
+ * array (a fresh one each time): a reader of millions of lines pays an await per chunk,
+ * not per line (issue 16), and reads the next chunk only when it asks for it
+ * (backpressure). Blank lines are skipped; `\r\n` is accepted. A malformed line ends the
+ * read with an InputError after the lines before it were handed on.
+ */
+export async function* readNdjsonChunks(
   input: AsyncIterable<Buffer | string>,
   options: ReadNdjsonOptions,
-): AsyncGenerator<NdjsonLine> {
+): AsyncGenerator<NdjsonLine[]> {
   const cursor = lineCursor(options.source, options.maxLineLength);
   const decoder = new StringDecoder('utf8');
   let pending = '';
-  const lines: NdjsonLine[] = [];
+  let lines: NdjsonLine[] = [];
   const collect = parsedLines(options, cursor, (l) => lines.push(l));
   for await (const chunk of input) {
     pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    // Lines are parsed before any is yielded: a malformed line ends the chunk's records
+    // Lines are parsed before any is handed on: a malformed line ends the chunk's records
     // there, and those before it still reach the reader first.
     let start = 0;
     let bad: unknown = null;
@@ -180,16 +186,27 @@ export async function* readNdjson(
     } catch (err) {
       bad = err;
     }
-    // Not `yield* lines`: that goes through an async-from-sync iterator, two more
-    // promises per line (issue 16).
-    for (const l of lines) yield l;
-    lines.length = 0;
+    if (lines.length > 0) {
+      const out = lines;
+      lines = [];
+      yield out;
+    }
     if (bad) throw bad;
     pending = start === 0 ? pending : pending.slice(start);
     checkPending(pending.length, cursor);
   }
   const last = lastLine(pending + decoder.end(), cursor, options.onTornTail);
-  if (last) yield { value: parseLine(last.text, last.line, cursor.source), line: last.line };
+  if (last) yield [{ value: parseLine(last.text, last.line, cursor.source), line: last.line }];
+}
+
+/** Reads NDJSON from byte or string chunks, line by line: `readNdjsonChunks` one line at a time. */
+export async function* readNdjson(
+  input: AsyncIterable<Buffer | string>,
+  options: ReadNdjsonOptions,
+): AsyncGenerator<NdjsonLine> {
+  // Not `yield* lines`: that goes through an async-from-sync iterator, two more promises
+  // per line (issue 16).
+  for await (const lines of readNdjsonChunks(input, options)) for (const l of lines) yield l;
 }
 
 /**

@@ -69,10 +69,13 @@ function hasTemplates(rec: TestRecord): boolean {
   return false;
 }
 
+/** A record with no template: one shared empty list, not a new array per record and check. */
+const NO_REFERENCES: ReadonlyArray<{ name: string; field: string }> = Object.freeze([]);
+
 /** Every template name of a test record with its field, in the order capi-exec expands them. */
-export function templateReferences(rec: TestRecord): Array<{ name: string; field: string }> {
+export function templateReferences(rec: TestRecord): ReadonlyArray<{ name: string; field: string }> {
   // Most rows have no template: capi-exec checks every record on every read (issue 16).
-  if (!hasTemplates(rec)) return [];
+  if (!hasTemplates(rec)) return NO_REFERENCES;
   const out: Array<{ name: string; field: string }> = [];
   const add = (text: string | null, field: string) => {
     if (text !== null) for (const name of templateNames(text)) out.push({ name, field });

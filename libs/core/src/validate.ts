@@ -244,8 +244,9 @@ export function normalizeTestRecord(v: Obj, seq: number): TestRecord {
     source: isSourceRef(v.source)
       ? { file: (v.source as Obj).file as string, line: (v.source as Obj).line as number }
       : null,
-    // Flows (capture, flow, phase): only when present, so records without them stay as they were.
-    ...flowFields(v),
+    // Flows (capture, flow, phase): only when present, so records without them stay as they were
+    // (none: no object made and spread per record; capi-exec reads every record twice).
+    ...(v.capture === undefined && v.flow === undefined && v.phase === undefined ? null : flowFields(v)),
   };
 }
 

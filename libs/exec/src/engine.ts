@@ -142,11 +142,11 @@ function testContext(
 
 /**
  * Runs test records with at most `live.concurrency` in flight, paced by the limiter,
- * handing each result to `sink`. Reads the input only as lanes free up, so a suite of
- * any size streams through in bounded memory.
+ * handing each result to `sink`. Reads the input (a chunk of records at a time) only as
+ * lanes free up, so a suite of any size streams through in bounded memory.
  */
 export async function runTests(
-  records: AsyncIterable<TestRecord>,
+  records: AsyncIterable<readonly TestRecord[]>,
   options: EngineOptions,
   sink: ResultSink,
   shared: EngineShared,
@@ -220,31 +220,37 @@ interface FeedParts {
  * teardown rows and rows of busy or stopped flows are handled by flow-run.ts, the others
  * start in a lane.
  */
-async function feed(records: AsyncIterable<TestRecord>, { live, lanes, stop, record, secrets, flows }: FeedParts) {
+async function feed(
+  records: AsyncIterable<readonly TestRecord[]>,
+  { live, lanes, stop, record, secrets, flows }: FeedParts,
+) {
   live.state = live.paused ? 'paused' : 'running';
   const free = () => (lanes.hasRoom() && !flows.holding()) || stop.ended();
   const laneFailed = (err: unknown) => stop.fail(err);
   try {
-    for await (const rec of records) {
-      if (stop.failure) break;
-      // After a stop the rest of the input is read for its teardown rows only (they run after a stop too).
-      if (stop.ended()) {
-        if (rec.phase === 'teardown' && rec.enabled) flows.addTeardown(rec);
-        continue;
+    // A chunk of records at a time (one await per chunk, not per record: issue 16); the
+    // next chunk is read once every record of this one has started or been handled.
+    read: for await (const chunk of records)
+      for (const rec of chunk) {
+        if (stop.failure) break read;
+        // After a stop the rest of the input is read for its teardown rows only (they run after a stop too).
+        if (stop.ended()) {
+          if (rec.phase === 'teardown' && rec.enabled) flows.addTeardown(rec);
+          continue;
+        }
+        if (!rec.enabled) {
+          await record(rec, skippedOutcome(), secrets);
+          continue;
+        }
+        // Plain values on the common path, not promises: the reader meets every record here.
+        const taken = flows.take(rec);
+        if (!(taken === true || (taken !== false && (await taken))) || stop.ended()) continue;
+        if (!free()) await lanes.waitUntil(free);
+        if (stop.ended()) continue;
+        live.state = 'running';
+        live.inFlight.add(rec.id);
+        lanes.start(() => flows.lane(rec), laneFailed);
       }
-      if (!rec.enabled) {
-        await record(rec, skippedOutcome(), secrets);
-        continue;
-      }
-      // Plain values on the common path, not promises: the reader meets every record here.
-      const taken = flows.take(rec);
-      if (!(taken === true || (taken !== false && (await taken))) || stop.ended()) continue;
-      if (!free()) await lanes.waitUntil(free);
-      if (stop.ended()) continue;
-      live.state = 'running';
-      live.inFlight.add(rec.id);
-      lanes.start(() => flows.lane(rec), laneFailed);
-    }
     if (!stop.ended()) await flows.inputEnded();
   } catch (err) {
     // A stop may end the input early (stdin is closed on a signal): that is not an error.

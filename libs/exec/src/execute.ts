@@ -65,16 +65,17 @@ const CONTROL_EVERY_MS = 250;
 
 const NOTHING_DONE: ReadonlyMap<string, string> = new Map();
 
-/** Hands on the records read while keeping them in `into`. */
-async function* keeping(records: AsyncIterable<TestRecord>, into: TestRecord[]): AsyncGenerator<TestRecord> {
-  for await (const rec of records) {
-    into.push(rec);
-    yield rec;
+/** Hands on the records read (a chunk at a time) while keeping them in `into`. */
+async function* keeping(records: AsyncIterable<TestRecord[]>, into: TestRecord[]): AsyncGenerator<TestRecord[]> {
+  for await (const chunk of records) {
+    for (const rec of chunk) into.push(rec);
+    yield chunk;
   }
 }
 
-async function* each(records: TestRecord[]): AsyncGenerator<TestRecord> {
-  yield* records;
+/** Records already in memory (a small batch kept by its first read), as the run's one chunk. */
+async function* whole(records: TestRecord[]): AsyncGenerator<TestRecord[]> {
+  if (records.length > 0) yield records;
 }
 
 /**
@@ -168,8 +169,8 @@ async function run(
   await control?.poll();
   // With a journal, ids must be unique (it holds each id once); a file was checked before anything ran.
   // The same checks with the same `done` passed on the first read of these bytes: not made twice.
-  let records: AsyncIterable<TestRecord> = kept
-    ? each(kept)
+  let records: AsyncIterable<TestRecord[]> = kept
+    ? whole(kept)
     : readTestRecords(opts.input, opts.source, opts.shard, {
         unique: journal !== null,
         check: recordChecks(opts, journal?.done ?? NOTHING_DONE),

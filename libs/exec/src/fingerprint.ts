@@ -8,14 +8,27 @@ import { needsEscape } from './result.js';
  * row that only moved is unchanged. Two halves let a refused resume say what changed.
  */
 export function fingerprint(rec: TestRecord): string {
+  // hashJsonArray's hash of the two lists, item by item, without making the lists (issue 16).
   const r = rec.request;
-  const sent: unknown[] = [r.method, r.url, r.headers, r.body, rec.vars, rec.timeoutMs];
-  const e = rec.expect;
-  const checked: unknown[] = [e.status, e.body, e.json, e.maxMs, rec.enabled];
+  let sent = hashJson(OPEN, r.method);
+  sent = hashJson(comma(sent), r.url);
+  sent = hashJson(comma(sent), r.headers);
+  sent = hashJson(comma(sent), r.body);
+  sent = hashJson(comma(sent), rec.vars);
+  sent = hashJson(comma(sent), rec.timeoutMs);
   // Flow fields only when present: journals of suites without flows keep their fingerprints.
-  if (rec.flow !== undefined || rec.phase !== undefined) sent.push(rec.flow ?? null, rec.phase ?? null);
-  if (rec.capture !== undefined) checked.push(rec.capture);
-  return `${hex8(hashJsonArray(sent))}.${hex8(hashJsonArray(checked))}`;
+  if (rec.flow !== undefined || rec.phase !== undefined) {
+    sent = hashJson(comma(sent), rec.flow ?? null);
+    sent = hashJson(comma(sent), rec.phase ?? null);
+  }
+  const e = rec.expect;
+  let checked = hashJson(OPEN, e.status);
+  checked = hashJson(comma(checked), e.body);
+  checked = hashJson(comma(checked), e.json);
+  checked = hashJson(comma(checked), e.maxMs);
+  checked = hashJson(comma(checked), rec.enabled);
+  if (rec.capture !== undefined) checked = hashJson(comma(checked), rec.capture);
+  return `${hex8(close(sent))}.${hex8(close(checked))}`;
 }
 
 /** Two hex digits of each byte value. */
@@ -57,19 +70,25 @@ function hashJson(h: number, v: unknown): number {
     return Math.imul(fnvText(Math.imul(h ^ QUOTE, FNV_PRIME), v) ^ QUOTE, FNV_PRIME);
   }
   if (v === null || v === undefined) return fnvText(h, 'null');
+  if (typeof v === 'boolean') return fnvText(h, v ? 'true' : 'false');
   if (typeof v === 'object' && isEmptyPlain(v)) return fnvText(h, '{}');
   // an array item JSON.stringify cannot write (a function) is written `null`
   return fnvText(h, JSON.stringify(v) ?? 'null');
 }
 
+/** The hash after `[`, after a `,`, and at `]` (the value, unsigned). */
+const OPEN = Math.imul(FNV_OFFSET ^ 91, FNV_PRIME);
+const comma = (h: number): number => Math.imul(h ^ 44, FNV_PRIME);
+const close = (h: number): number => Math.imul(h ^ 93, FNV_PRIME) >>> 0;
+
 /** fnv1a(JSON.stringify(items)), without the text. */
 export function hashJsonArray(items: readonly unknown[]): number {
-  let h = Math.imul(FNV_OFFSET ^ 91, FNV_PRIME); // [
+  let h = OPEN;
   for (let i = 0; i < items.length; i++) {
-    if (i > 0) h = Math.imul(h ^ 44, FNV_PRIME); // ,
+    if (i > 0) h = comma(h);
     h = hashJson(h, items[i]);
   }
-  return Math.imul(h ^ 93, FNV_PRIME) >>> 0; // ]
+  return close(h);
 }
 
 /** What differs between two fingerprints, in words. */

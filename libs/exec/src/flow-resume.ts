@@ -21,35 +21,49 @@ export interface FlowResumeParts {
 
 type FlowResume = TestRecord[] | 'run';
 
-/** The records still to run, with flows kept whole; tests without a flow pass to `single`. */
+/**
+ * The records still to run, with flows kept whole; tests without a flow pass to `single`.
+ * A chunk in, the records of it still to run out (none: nothing handed on); a refusal
+ * (`single` or `isDone` throws) comes after the records before it were handed on.
+ */
 export async function* resumeFlows(
-  records: AsyncIterable<TestRecord>,
+  records: AsyncIterable<TestRecord[]>,
   parts: FlowResumeParts,
   single: (rec: TestRecord) => boolean,
-): AsyncGenerator<TestRecord> {
+): AsyncGenerator<TestRecord[]> {
   const flows = new Map<string, FlowResume>();
-  for await (const rec of records) {
-    const flow = rec.flow;
-    if (flow === undefined) {
-      if (single(rec)) yield rec;
-      continue;
-    }
-    const state = flows.get(flow);
-    const done = parts.isDone(rec);
-    if (state === 'run') {
-      yield rec;
-    } else if (done) {
-      if (state) state.push(rec);
-      else flows.set(flow, [rec]);
-    } else {
-      flows.set(flow, 'run');
-      if (state) {
-        // Cut part-way: every row again, from the first.
-        parts.rerun.set(flow, (parts.journaled.get(flow) ?? 1) + 1);
-        yield* state;
+  for await (const chunk of records) {
+    const out: TestRecord[] = [];
+    let bad: unknown = null;
+    try {
+      for (const rec of chunk) {
+        const flow = rec.flow;
+        if (flow === undefined) {
+          if (single(rec)) out.push(rec);
+          continue;
+        }
+        const state = flows.get(flow);
+        const done = parts.isDone(rec);
+        if (state === 'run') {
+          out.push(rec);
+        } else if (done) {
+          if (state) state.push(rec);
+          else flows.set(flow, [rec]);
+        } else {
+          flows.set(flow, 'run');
+          if (state) {
+            // Cut part-way: every row again, from the first.
+            parts.rerun.set(flow, (parts.journaled.get(flow) ?? 1) + 1);
+            for (const held of state) out.push(held);
+          }
+          out.push(rec);
+        }
       }
-      yield rec;
+    } catch (err) {
+      bad = err;
     }
+    if (out.length > 0) yield out;
+    if (bad) throw bad;
   }
   for (const state of flows.values()) if (state !== 'run') for (const rec of state) parts.settle(rec);
 }

@@ -33,7 +33,7 @@ export interface JournalSessionInput {
    * The suite read a second time (a file, not stdin), validated, given the tests the
    * journal has: changed tests are found before any test runs. Null: the input is read once.
    */
-  reread: ((done: ReadonlyMap<string, string>) => AsyncIterable<TestRecord>) | null;
+  reread: ((done: ReadonlyMap<string, string>) => AsyncIterable<TestRecord[]>) | null;
   /** A line for people (stderr). */
   log: (line: string) => void;
 }
@@ -49,7 +49,7 @@ export interface JournalSession {
    * The records still to run: the journal's are skipped and counted in `live` (resumed).
    * Without a pre-read, the first changed one is refused.
    */
-  pending(records: AsyncIterable<TestRecord>, live: LiveState): AsyncIterable<TestRecord>;
+  pending(records: AsyncIterable<TestRecord[]>, live: LiveState): AsyncIterable<TestRecord[]>;
   /** Appends one result as JSON text: the test counts as done once this resolves. */
   append(json: string): Promise<void>;
   /** Closes the journal (a write error surfaces here) and releases the lock. */
@@ -103,10 +103,11 @@ async function readState(input: JournalSessionInput): Promise<JournalState> {
 async function compareSuite(input: JournalSessionInput, done: Map<string, string>): Promise<ChangeLog> {
   const changes = new ChangeLog();
   if (!input.reread) return changes;
-  for await (const rec of input.reread(done)) {
-    const fp = done.get(rec.id);
-    if (fp && fp !== fingerprint(rec)) changes.add(rec.id, describeChange(fp, fingerprint(rec)));
-  }
+  for await (const chunk of input.reread(done))
+    for (const rec of chunk) {
+      const fp = done.get(rec.id);
+      if (fp && fp !== fingerprint(rec)) changes.add(rec.id, describeChange(fp, fingerprint(rec)));
+    }
   return changes;
 }
 
@@ -151,7 +152,7 @@ function session(
     }
     return true;
   };
-  function skipDone(records: AsyncIterable<TestRecord>, live: LiveState): AsyncIterable<TestRecord> {
+  function skipDone(records: AsyncIterable<TestRecord[]>, live: LiveState): AsyncIterable<TestRecord[]> {
     const settle = (rec: TestRecord) => {
       done.delete(rec.id);
       live.resumed++;

@@ -87,6 +87,12 @@ function hasTemplates(headers: Record<string, string>): boolean {
 
 const NONE: Record<string, string> = {};
 
+/** A record with no key, found without an array of its keys per test (Object.keys). */
+function noKeys(o: Record<string, string>): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 /**
  * `--header` values (a production token) go to the base URL's origin only: a suite row
  * with an absolute URL to another host gets none of them, unless --header-all-origins.
@@ -186,7 +192,7 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
     ctx.base,
   );
   const given = givenHeaders(target.origin, ctx);
-  const plain = Object.keys(rec.request.headers).length === 0 && !hasTemplates(given);
+  const plain = noKeys(rec.request.headers) && !hasTemplates(given);
   const headers = plain ? given : mergeHeaders(rec, scope, given);
   let json: boolean | undefined;
   const isJson = (b: string) => {

@@ -85,3 +85,18 @@ test('resultJson writes the common result itself, not through JSON.stringify', (
   assert.equal(text, JSON.stringify(r));
   assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(r)));
 });
+
+test('resultJson follows a change of batch, worker, run id or shard from one result to the next (--serve runs batch after batch)', () => {
+  const origins: ResultOrigin[] = [
+    origin,
+    { batch: 'batch_0002', worker: 2, runId: 'capi_run', shard: null },
+    { batch: 'batch_0002', worker: 3, runId: 'capi_run', shard: '1/2' },
+    { batch: null, worker: null, runId: null, shard: null },
+    { batch: 'b"q', worker: null, runId: 'r\\1', shard: '2/2' },
+    origin,
+  ];
+  for (const o of origins) {
+    same(makeResult(rec(), outcome(), o, 'abcdef01.12345678'));
+    same(makeResult(rec({ id: 'T2', tags: ['x'] }), outcome({ status: 'failed' }), o, '00d7c091.dab2885c'));
+  }
+});

@@ -239,16 +239,18 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
     const verdict = judged instanceof Promise ? await judged : judged;
     // A body regex still waiting for its worker when the grace ran out: cut, like a request.
     if (ctx.cut.aborted) return null;
-    const timing = { durationMs: answer.durationMs, response: responseOf(answer) };
-    if (Array.isArray(verdict)) {
-      const failures = taken ? [...verdict, ...taken.failures] : verdict;
-      const status = failures.length === 0 ? 'passed' : 'failed';
-      const outcome: Outcome = { ...base, ...timing, status, failures };
-      if (taken) outcome.captured = taken.values;
-      return { outcome, secrets, origin };
-    }
-    last = { ...verdict, response: timing.response };
+    const response = responseOf(answer);
     base.durationMs = answer.durationMs;
+    if (Array.isArray(verdict)) {
+      // The test's own outcome, filled in: no copy of it per test (issue 16).
+      const failures = taken ? [...verdict, ...taken.failures] : verdict;
+      base.status = failures.length === 0 ? 'passed' : 'failed';
+      base.response = response;
+      base.failures = failures;
+      if (taken) base.captured = taken.values;
+      return { outcome: base, secrets, origin };
+    }
+    last = { ...verdict, response };
     if (!verdict.retryable) {
       if (attempt <= ctx.retries && !safe && verdict.waitMs === null)
         last.error.message += ` (${notRetriedNote(prep.request.method)})`;

@@ -11,8 +11,8 @@ async function* chunks(parts: string[]): AsyncGenerator<Buffer> {
 
 async function all(parts: string[], checked?: CheckedRead): Promise<TestRecord[]> {
   const out: TestRecord[] = [];
-  for await (const rec of readTestRecords(chunks(parts), 'suite.ndjson', null, { unique: true, checked }))
-    out.push(rec);
+  for await (const chunk of readTestRecords(chunks(parts), 'suite.ndjson', null, { unique: true, checked }))
+    out.push(...chunk);
   return out;
 }
 
@@ -76,4 +76,21 @@ test('a checked file is read twice, not three times', async () => {
   await all([line('a')], checked);
   await all([line('a')], checked);
   await assert.rejects(all([line('a')], checked), /read twice, not more/);
+});
+
+test('the records of an input chunk come as one array; a bad record ends the read after those before it', async () => {
+  const got: string[][] = [];
+  const parts = [line('a') + line('b'), line('c') + line('a') + line('d')];
+  await assert.rejects(
+    (async () => {
+      for await (const chunk of readTestRecords(chunks(parts), 'suite.ndjson', null, { unique: true }))
+        got.push(chunk.map((r) => r.id));
+    })(),
+    /suite\.ndjson:4: field "id": duplicate id "a" \(first at line 1\)/,
+  );
+  assert.deepEqual(got, [['a', 'b'], ['c']]);
+  // A chunk whose records all belong to another shard hands on nothing (no empty array).
+  const shard = { index: 1, count: 2 };
+  for await (const chunk of readTestRecords(chunks([line('a'), line('b'), line('c')]), 's', shard))
+    assert.ok(chunk.length > 0);
 });

@@ -3,7 +3,7 @@ import {
   InputError,
   inShard,
   normalizeTestRecord,
-  readNdjson,
+  readNdjsonChunks,
   type Shard,
   type TestRecord,
   validateTestRecord,
@@ -102,13 +102,15 @@ export class CheckedRead {
  * Test records from NDJSON, validated; only this shard's. With `unique` (a journal holds
  * each id once), a repeated id is bad input named at the input line where it came again:
  * `<stdin>:4: field "id": duplicate id "T0001" (first at line 1; suite.csv:5)`.
+ * The records of each input chunk come as one array (an await per chunk, not per record:
+ * issue 16); a bad record ends the read after the records before it were handed on.
  */
 export async function* readTestRecords(
   input: AsyncIterable<Buffer | string>,
   source: string,
   shard: Shard | null,
   options: ReadOptions = {},
-): AsyncGenerator<TestRecord> {
+): AsyncGenerator<TestRecord[]> {
   let seq = 0;
   const { checked } = options;
   const bytes = checked ? checked.wrap(input) : input;
@@ -117,32 +119,51 @@ export async function* readTestRecords(
   let firstLine = !options.unique ? null : checked && !again ? checked.ids : again ? null : new Map<string, number>();
   /** The last line read while the bytes were the first read's: every line up to it is the same. */
   let sameUpTo = 0;
-  for await (const { value, line } of readNdjson(bytes, { source })) {
+  for await (const lines of readNdjsonChunks(bytes, { source })) {
+    const out: TestRecord[] = [];
+    // The chunk's bytes were compared before its lines were cut: the same for all of them.
     const trusted = again && (checked as CheckedRead).unchanged;
-    if (trusted) sameUpTo = line;
-    else {
-      const problem = validateTestRecord(value);
-      if (problem) throw new InputError(source, line, problem);
-    }
-    const rec = normalizeTestRecord(value as Record<string, unknown>, seq++);
-    // Flows stay whole in a shard (by flow name), setup and teardown rows are in every
-    // shard: the same rule as capi-split --shard (libs/split/src/filters.ts).
-    if (shard && rec.phase === undefined && !inShard(rec.flow ?? rec.id, shard)) continue;
-    if (options.unique && !trusted) {
-      firstLine ??= (checked as CheckedRead).idsBefore(sameUpTo + 1);
-      const first = firstLine.get(rec.id);
-      if (first !== undefined) {
-        const row = suiteRow(rec);
-        throw new InputError(
-          source,
-          line,
-          `field "id": duplicate id ${JSON.stringify(rec.id)} (first at line ${first}${row ? `; ${row}` : ''})`,
-        );
+    let bad: unknown = null;
+    try {
+      for (const { value, line } of lines) {
+        if (trusted) sameUpTo = line;
+        else {
+          const problem = validateTestRecord(value);
+          if (problem) {
+            bad = new InputError(source, line, problem);
+            break;
+          }
+        }
+        const rec = normalizeTestRecord(value as Record<string, unknown>, seq++);
+        // Flows stay whole in a shard (by flow name), setup and teardown rows are in every
+        // shard: the same rule as capi-split --shard (libs/split/src/filters.ts).
+        if (shard && rec.phase === undefined && !inShard(rec.flow ?? rec.id, shard)) continue;
+        if (options.unique && !trusted) {
+          firstLine ??= (checked as CheckedRead).idsBefore(sameUpTo + 1);
+          const first = firstLine.get(rec.id);
+          if (first !== undefined) {
+            const row = suiteRow(rec);
+            bad = new InputError(
+              source,
+              line,
+              `field "id": duplicate id ${JSON.stringify(rec.id)} (first at line ${first}${row ? `; ${row}` : ''})`,
+            );
+            break;
+          }
+          firstLine.set(rec.id, line);
+        }
+        const wrong = options.check?.(rec);
+        if (wrong) {
+          bad = new InputError(source, line, wrong);
+          break;
+        }
+        out.push(rec);
       }
-      firstLine.set(rec.id, line);
+    } catch (err) {
+      // The records before it still reach the run first, as they did one by one.
+      bad = err;
     }
-    const wrong = options.check?.(rec);
-    if (wrong) throw new InputError(source, line, wrong);
-    yield rec;
+    if (out.length > 0) yield out;
+    if (bad) throw bad;
   }
 }
