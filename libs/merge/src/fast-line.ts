@@ -1,6 +1,6 @@
 import { civilMs } from './iso-time.js';
 import type { MergeState } from './merge-state.js';
-import { type Pieces, SEP } from './row-text.js';
+import { type Pieces, put, SEP } from './row-text.js';
 import {
   FLAG_BAD,
   FLAG_FLAKY,
@@ -320,18 +320,8 @@ export function scanLine(src: Uint8Array, p: number, limit: number): number {
   runIdNull = wasNull;
   if (!at(src, q, limit, K_TAGS)) return -1;
   tagsS = q + K_TAGS.length - 1;
-  q = tagsS + 1;
-  if (src[q] === 0x5d) q++;
-  else
-    for (;;) {
-      if (src[q] !== 0x22) return -1;
-      q = plain(src, q + 1, limit);
-      if (q < 0) return -1;
-      const c = src[q + 1];
-      q += 2;
-      if (c === 0x5d) break;
-      if (c !== 0x2c) return -1;
-    }
+  q = tagList(src, tagsS, limit);
+  if (q < 0) return -1;
   tagsE = q;
   if (!at(src, q, limit, K_SHARD)) return -1;
   shardE = stringOrNull(src, q + K_SHARD.length, limit);
@@ -347,14 +337,10 @@ export function scanLine(src: Uint8Array, p: number, limit: number): number {
   return q + 1;
 }
 
-// The batch and tag list read last, as bytes, with their codes: neighbouring lines repeat them.
+// The batch read last, as bytes, with its code: neighbouring lines repeat it.
 let lastBatch = Buffer.alloc(0);
 let lastBatchCode = -1;
 let lastBatchPool: unknown = null;
-const RECENT_TAGS = 4;
-const recentTags: Buffer[] = [];
-const recentTagCodes: number[] = [];
-let recentTagPool: unknown = null;
 
 export function same(src: Uint8Array, s: number, e: number, b: Buffer): boolean {
   if (e - s !== b.length) return false;
@@ -379,24 +365,54 @@ function batchCode(table: TestTable, src: Uint8Array): number {
   return lastBatchCode;
 }
 
-function tagsCode(table: TestTable, src: Uint8Array): number {
-  if (recentTagPool !== table.tagPool) {
-    recentTags.length = 0;
-    recentTagCodes.length = 0;
-    recentTagPool = table.tagPool;
+/**
+ * A list of plain strings (`["a","b"]`, `[]`) starting at src[s] (its `[`): the index after
+ * its `]`, or -1 when it is anything else.
+ */
+export function tagList(src: Uint8Array, s: number, limit: number): number {
+  let q = s + 1;
+  if (src[q] === 0x5d) return q + 1;
+  for (;;) {
+    if (src[q] !== 0x22) return -1;
+    q = plain(src, q + 1, limit);
+    if (q < 0) return -1;
+    const c = src[q + 1];
+    q += 2;
+    if (c === 0x5d) return q;
+    if (c !== 0x2c) return -1;
   }
-  for (let r = 0; r < recentTags.length; r++)
-    if (same(src, tagsS, tagsE, recentTags[r] as Buffer)) return recentTagCodes[r] as number;
-  const text = (src as Buffer).toString('latin1', tagsS, tagsE);
-  const code = table.tagPool.code(JSON.parse(text) as string[]);
-  if (recentTags.length === RECENT_TAGS) {
-    recentTags.pop();
-    recentTagCodes.pop();
-  }
-  recentTags.unshift(Buffer.from(text, 'latin1'));
-  recentTagCodes.unshift(code);
-  return code;
 }
+
+const RECENT_TAGS = 4;
+
+/**
+ * The code of the tag list at src[s, e) (a JSON array's text): the lists read last are
+ * kept as bytes with their codes, since neighbouring lines repeat them. One per scanner.
+ */
+export function tagCoder(): (table: TestTable, src: Uint8Array, s: number, e: number) => number {
+  const recent: Buffer[] = [];
+  const codes: number[] = [];
+  let pool: unknown = null;
+  return (table, src, s, e) => {
+    if (pool !== table.tagPool) {
+      recent.length = 0;
+      codes.length = 0;
+      pool = table.tagPool;
+    }
+    for (let r = 0; r < recent.length; r++) if (same(src, s, e, recent[r] as Buffer)) return codes[r] as number;
+    const text = (src as Buffer).toString('latin1', s, e);
+    const code = table.tagPool.code(JSON.parse(text) as string[]);
+    if (recent.length === RECENT_TAGS) {
+      recent.pop();
+      codes.pop();
+    }
+    recent.unshift(Buffer.from(text, 'latin1'));
+    codes.unshift(code);
+    return code;
+  };
+}
+
+const tagsCode = tagCoder();
 
 /** A piece's bytes (the batch's JSON, its CSV cell, …), made once per Pieces. */
 interface PieceBytes {
@@ -469,11 +485,6 @@ function copy(src: Uint8Array, s: number, e: number, dst: Uint8Array, d: number)
   return d;
 }
 
-function put(word: Uint8Array, dst: Uint8Array, d: number): number {
-  for (let k = 0; k < word.length; k++) dst[d++] = word[k] as number;
-  return d;
-}
-
 function putText(text: string, dst: Uint8Array, d: number): number {
   for (let k = 0; k < text.length; k++) dst[d++] = text.charCodeAt(k);
   return d;
@@ -534,7 +545,7 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
   table.status[i] = status;
   table.duration[i] = duration;
   if (batchS >= 0) table.setBatch(i, batchCode(table, src));
-  table.setTags(i, tagsCode(table, src));
+  table.setTags(i, tagsCode(table, src, tagsS, tagsE));
   table.start[i] = startMs;
   let flags = (table.flags[i] as number) & (FLAG_BAD | FLAG_FLAKY);
   if (responseNull && attempts === 0) flags |= FLAG_UNSENT;

@@ -1,7 +1,7 @@
-import { at, plain, same } from './fast-line.js';
+import { at, plain, tagCoder, tagList } from './fast-line.js';
 import type { MergeState } from './merge-state.js';
-import { SEP } from './row-text.js';
-import { FLAG_HAS_NAME, STATUS_CODE, type TestTable } from './test-table.js';
+import { put, SEP } from './row-text.js';
+import { FLAG_HAS_NAME, STATUS_CODE } from './test-table.js';
 
 /**
  * A run folder's batch lines of the shape capi-split writes itself (libs/split
@@ -123,18 +123,8 @@ export function scanTestLine(src: Uint8Array, p: number, limit: number): number 
   q = wholeOrNull(src, q + K_TIMEOUT.length, limit);
   if (q < 0 || !at(src, q, limit, K_TAGS)) return -1;
   tagsS = q + K_TAGS.length - 1;
-  q = tagsS + 1;
-  if (src[q] === 0x5d) q++;
-  else
-    for (;;) {
-      if (src[q] !== 0x22) return -1;
-      q = plain(src, q + 1, limit);
-      if (q < 0) return -1;
-      const c = src[q + 1];
-      q += 2;
-      if (c === 0x5d) break;
-      if (c !== 0x2c) return -1;
-    }
+  q = tagList(src, tagsS, limit);
+  if (q < 0) return -1;
   tagsE = q;
   if (!at(src, q, limit, K_ENABLED)) return -1;
   q += K_ENABLED.length;
@@ -160,40 +150,12 @@ export function scanTestLine(src: Uint8Array, p: number, limit: number): number 
   return q + 1;
 }
 
-// The tag lists read last, as bytes, with their codes: neighbouring lines repeat them.
-const RECENT_TAGS = 4;
-const recentTags: Buffer[] = [];
-const recentTagCodes: number[] = [];
-let recentTagPool: unknown = null;
-
-function tagsCode(table: TestTable, src: Uint8Array): number {
-  if (recentTagPool !== table.tagPool) {
-    recentTags.length = 0;
-    recentTagCodes.length = 0;
-    recentTagPool = table.tagPool;
-  }
-  for (let r = 0; r < recentTags.length; r++)
-    if (same(src, tagsS, tagsE, recentTags[r] as Buffer)) return recentTagCodes[r] as number;
-  const text = (src as Buffer).toString('latin1', tagsS, tagsE);
-  const code = table.tagPool.code(JSON.parse(text) as string[]);
-  if (recentTags.length === RECENT_TAGS) {
-    recentTags.pop();
-    recentTagCodes.pop();
-  }
-  recentTags.unshift(Buffer.from(text, 'latin1'));
-  recentTagCodes.unshift(code);
-  return code;
-}
+const tagsCode = tagCoder();
 
 const SEP_BYTE = SEP.charCodeAt(0);
 const SHORT_HEAD = Buffer.from('{"name":"');
 const SHORT_MID = Buffer.from('","attempts":');
 const FLAKY_HEAD = Buffer.from(',"flaky":');
-
-function put(word: Uint8Array, dst: Uint8Array, d: number): number {
-  for (let k = 0; k < word.length; k++) dst[d++] = word[k] as number;
-  return d;
-}
 
 /**
  * Folds the line scanTestLine just read into the state as addExpected folds a new id of
@@ -206,7 +168,7 @@ export function foldTestLine(state: MergeState, src: Uint8Array, batchCode: () =
   if (table.indexOfBytes(src, idS, idE) >= 0) return false;
   state.expected++;
   const i = table.addBytes(src, idS, idE);
-  table.setTags(i, tagsCode(table, src));
+  table.setTags(i, tagsCode(table, src, tagsS, tagsE));
   table.setBatch(i, batchCode());
   // flowPool.code(null) is 0, as the row already holds
   table.setFlow(i, 0);

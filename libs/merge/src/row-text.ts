@@ -15,6 +15,12 @@ import { errorText, failureText, type MergedStatus, type MergedTest } from './me
 
 export const SEP = '\u0001';
 
+/** Copies `word` into `dst` at `d`; the index after it (report rows written in place). */
+export function put(word: Uint8Array, dst: Uint8Array, d: number): number {
+  for (let k = 0; k < word.length; k++) dst[d++] = word[k] as number;
+  return d;
+}
+
 /** What a row's text is made of (the columns keep attempts, records and flags). */
 export interface RowFields {
   id: string;

@@ -9,6 +9,7 @@ import {
   fieldsOf,
   type Pieces,
   piecesOf,
+  put,
   type RowFields,
   recordText,
   renderName,
@@ -81,11 +82,6 @@ const FAILURES_KEY = Buffer.from('"failures":');
 const BATCH_KEY = Buffer.from(',"batch":');
 const FLAKY_RECORDS = Buffer.from('true,"records":');
 const NOT_FLAKY_RECORDS = Buffer.from('false,"records":');
-
-function put(word: Uint8Array, dst: Uint8Array, d: number): number {
-  for (let k = 0; k < word.length; k++) dst[d++] = word[k] as number;
-  return d;
-}
 
 /** A whole number >= 0 (a count) as its decimal digits, String()'s text. */
 function putUint(v: number, dst: Uint8Array, d: number): number {
