@@ -162,6 +162,10 @@ function expandCutting(
   return out;
 }
 
+/** `expandCutting`'s tests of where a text is taken apart, made once: no closures per test. */
+const ALWAYS = () => true;
+const NOT_JSON = (body: string) => !looksJson(body);
+
 function hasHeader(headers: Record<string, string>, name: string): boolean {
   for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return true;
   return false;
@@ -187,22 +191,13 @@ export function prepareTest(rec: TestRecord, ctx: PrepareContext): PreparedTest 
     scope.captures = ctx.captures;
     scope.onCaptureSecret = (v) => ctx.secrets.add(v);
   }
-  const target = requestTarget(
-    expandCutting(rec.request.url, scope, 'request.url', ctx, () => true),
-    ctx.base,
-  );
+  const target = requestTarget(expandCutting(rec.request.url, scope, 'request.url', ctx, ALWAYS), ctx.base);
   const given = givenHeaders(target.origin, ctx);
   const plain = noKeys(rec.request.headers) && !hasTemplates(given);
   const headers = plain ? given : mergeHeaders(rec, scope, given);
-  let json: boolean | undefined;
-  const isJson = (b: string) => {
-    json ??= looksJson(b);
-    return json;
-  };
-  const body =
-    rec.request.body === null ? null : expandCutting(rec.request.body, scope, 'request.body', ctx, (b) => !isJson(b));
+  const body = rec.request.body === null ? null : expandCutting(rec.request.body, scope, 'request.body', ctx, NOT_JSON);
   let sendHeaders = headers;
-  if (body !== null && body !== '' && !hasHeader(headers, 'content-type') && isJson(body))
+  if (body !== null && body !== '' && !hasHeader(headers, 'content-type') && looksJson(body))
     sendHeaders = { ...headers, 'content-type': 'application/json' };
   const secrets = plain ? ctx.secrets : testSecrets(rec, headers, ctx);
   const e = rec.expect;
