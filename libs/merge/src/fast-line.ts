@@ -85,7 +85,7 @@ const K_RUNID = Buffer.from(',"runId":');
 const K_TAGS = Buffer.from(',"tags":[');
 const K_SHARD = Buffer.from(',"shard":');
 const K_FP = Buffer.from(',"fp":"');
-const NULL = Buffer.from('null');
+export const NULL = Buffer.from('null');
 
 /** Whether src holds word at p. */
 export function at(src: Uint8Array, p: number, limit: number, word: Uint8Array): boolean {

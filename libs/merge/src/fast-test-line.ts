@@ -1,4 +1,4 @@
-import { at, plain, tagCoder, tagList } from './fast-line.js';
+import { at, NULL, plain, sameRange, tagCoder, tagList } from './fast-line.js';
 import type { MergeState } from './merge-state.js';
 import { put, SEP } from './row-text.js';
 import { FLAG_HAS_NAME, STATUS_CODE } from './test-table.js';
@@ -44,7 +44,6 @@ const K_FALSE = Buffer.from('false');
 const K_SOURCE = Buffer.from(',"vars":{},"source":');
 const K_FILE = Buffer.from('{"file":"');
 const K_LINE = Buffer.from(',"line":');
-const NULL = Buffer.from('null');
 
 // Where the scanned line's parts are (offsets into its buffer), and its values.
 let idS = 0;
@@ -174,7 +173,7 @@ export function foldTestLine(state: MergeState, src: Uint8Array, batchCode: () =
   table.setFlow(i, 0);
   table.status[i] = enabled ? STATUS_CODE.missing : STATUS_CODE.skipped;
   // `name || id`: an empty name is the id
-  const named = nameE > nameS && !(nameE - nameS === idE - idS && sameBytes(src, nameS, idS, idE - idS));
+  const named = nameE > nameS && !sameRange(src, nameS, nameE, idS, idE);
   table.flags[i] = named ? FLAG_HAS_NAME : 0;
   if (named) {
     // setPending's renderName: {"name":…,"attempts":SEP,"flaky":SEP
@@ -190,10 +189,5 @@ export function foldTestLine(state: MergeState, src: Uint8Array, batchCode: () =
     table.text[i] = spool.endEntry(d);
   } else table.text[i] = 0;
   table.pending[i] = 1;
-  return true;
-}
-
-function sameBytes(src: Uint8Array, a: number, b: number, n: number): boolean {
-  for (let k = 0; k < n; k++) if (src[a + k] !== src[b + k]) return false;
   return true;
 }
