@@ -232,3 +232,43 @@ test('a secret put unencoded in a URL query is redacted in the parts a server re
   assert.match(r.stdout, /\[redacted\]/);
   assert.equal(r.stdout.trim().split('\n').length, 3);
 });
+
+test('a secret in a form body is redacted as the server parsed it; in a JSON body or a header it is not cut', async () => {
+  const key = `${word(8)}&${word(7)}=${word(6)}%26${word(6)}`;
+  const dsn = `host=db.local&sslmode=require&password=${word(10)}`;
+  const s = await scope.server((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c;
+    });
+    req.on('end', () => {
+      const form = [...new URLSearchParams(body)].flatMap(([k, v]) => [k, v]);
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ form, note: 'sslmode must be require', header: req.headers['x-api-key'] }));
+    });
+  });
+  const post = (id: string, body: string, headers: Record<string, string> = {}) =>
+    get(id, '/login', { request: { method: 'POST', body, headers } });
+  const input = ndjson([
+    post('form', 'grant_type=client_credentials&client_secret={{env.CAPI_SECRET}}', {
+      'content-type': 'application/x-www-form-urlencoded',
+    }),
+    post('json', '{"dsn":"{{env.CAPI_DSN}}"}'),
+    post('header', 'x=1', { 'X-Api-Key': '{{env.CAPI_DSN}}' }),
+  ]);
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '0'], {
+    input,
+    env: { CAPI_SECRET: key, CAPI_DSN: dsn },
+  });
+  assert.equal(r.code, 1, r.stderr);
+  // the secret's parts as the server parsed them (the name client_secret is the suite's, not the secret's)
+  const parts = [...new URLSearchParams(`client_secret=${key}`)]
+    .flatMap(([k, v]) => [k, v])
+    .filter((p) => p.length >= 6 && p !== 'client_secret');
+  assert.ok(parts.length >= 3, String(parts));
+  for (const p of parts) assert.ok(!r.stdout.includes(p), `"${p}" leaked: ${r.stdout}`);
+  // the DSN was read only into a JSON body and a header: its words stay words
+  const rows = r.stdout.trim().split('\n');
+  assert.equal(rows.length, 3);
+  for (const row of rows.slice(1)) assert.match(row, /sslmode must be require/);
+});
