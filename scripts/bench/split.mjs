@@ -80,16 +80,12 @@ function vmHwm(pid) {
   }
 }
 
-/** The best of `runs` (the least disturbed by other work on the machine). */
-async function best(runs, fn) {
-  let top = null;
-  for (let i = 0; i < runs; i++) {
-    const m = await fn();
-    if (top === null || m.seconds < top.seconds) top = { ...m, rssMb: Math.max(m.rssMb, top?.rssMb ?? 0) };
-  }
-  return top;
+/** Keeps the least disturbed of a command's runs (the fastest), and the highest peak RSS seen. */
+function keepBest(top, m) {
+  return top === null || m.seconds < top.seconds
+    ? { ...m, rssMb: Math.max(m.rssMb, top?.rssMb ?? 0) }
+    : { ...top, rssMb: Math.max(m.rssMb, top.rssMb) };
 }
-
 export default async function bench({ quick = false, log = (t) => process.stderr.write(`${t}\n`) } = {}) {
   const rows = quick ? 20_000 : 1_000_000;
   const runs = quick ? 1 : 3;
@@ -101,15 +97,23 @@ export default async function bench({ quick = false, log = (t) => process.stderr
     await generateSuite(suite, rows);
     const baseline = join(dir, 'bare-csv-parse.mjs');
     await writeFile(baseline, baselineScript(import.meta.resolve('csv-parse')));
-    log('capi-split: bare csv-parse loop');
-    const bare = await best(runs, () => measure([baseline, suite], dir));
-    log('capi-split: capi-split suite.csv > /dev/null');
-    const toStdout = await best(runs, () => measure([bin, suite], dir));
-    log('capi-split: capi-split suite.csv --batch-size 100 --out DIR');
-    let n = 0;
-    const toOut = await best(runs, () =>
-      measure([bin, suite, '--batch-size', '100', '--out', join(dir, `out-${n++}`)], dir),
-    );
+    // Interleaved rounds (bare loop, stdout, --out; again): a busy moment or the disk's
+    // writeback hits all three alike, where three runs of one then three of the next let a
+    // drift land on one command only. Each --out folder (10,000 files for a million rows) is
+    // removed after its run, outside the timing, so its writeback does not fall on the next.
+    let bare = null;
+    let toStdout = null;
+    let toOut = null;
+    for (let round = 1; round <= runs; round++) {
+      log(
+        `capi-split: round ${round} of ${runs}: bare csv-parse loop, capi-split suite.csv > /dev/null, --batch-size 100 --out DIR`,
+      );
+      bare = keepBest(bare, await measure([baseline, suite], dir));
+      toStdout = keepBest(toStdout, await measure([bin, suite], dir));
+      const out = join(dir, 'out');
+      toOut = keepBest(toOut, await measure([bin, suite, '--batch-size', '100', '--out', out], dir));
+      await rm(out, { recursive: true, force: true });
+    }
     const rate = (m) => Math.round(rows / m.seconds);
     // The ratio target is for the full suite: on a quick run, process start-up dominates.
     const row = (kase, m, wanted = TARGET_RATIO) => {
