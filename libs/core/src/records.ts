@@ -112,7 +112,12 @@ export type RunState = (typeof RUN_STATES)[number];
 export interface RunManifest {
   id: string;
   method: 'nohup' | 'screen' | 'tmux' | 'foreground' | 'exec';
-  suite: { file: string; sha256: string };
+  /**
+   * `envMarks: false`: the suite's bytes held neither `env.` nor a `\u` escape when it was
+   * split (envMarkScanner), so no batch names an env variable and `--resume`'s env check
+   * need not read them. Absent (older runs, `--rerun-failed`'s batches) or true: it reads them.
+   */
+  suite: { file: string; sha256: string; envMarks?: boolean };
   total: number;
   batchSize: number;
   /** Batches grew from `batchSize` to this many tests (capi-split `--max-batch-size`); absent: all `batchSize`. */

@@ -285,7 +285,12 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
     const manifest: Manifest = {
       id: basename(runDir),
       method: o.method,
-      suite: { file: suite, sha256: o.suiteSha256 ?? seen?.sha256 ?? (await fileSha256(suite)) },
+      suite: {
+        file: suite,
+        sha256: o.suiteSha256 ?? seen?.sha256 ?? (await fileSha256(suite)),
+        // for --resume's env check: without marks it need not read the batches again
+        ...(seen ? { envMarks: seen.mayUseEnv } : {}),
+      },
       total: index.total,
       batchSize: o.batchSize,
       ...(o.maxBatchSize && o.maxBatchSize > o.batchSize ? { maxBatchSize: o.maxBatchSize } : {}),

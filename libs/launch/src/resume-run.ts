@@ -89,7 +89,17 @@ async function checkAndResume(
   // the environment of this resume is the one the workers get; a run without its batch
   // index is the supervisor's to report (it fails the run, saying so)
   const index = await readBatchIndex(runDir).catch(() => null);
-  if (index) await refuseMissingEnv({ runDir, index, suite: m.suite.file, execArgs: nextArgs, env, notes });
+  if (index)
+    await refuseMissingEnv({
+      runDir,
+      index,
+      suite: m.suite.file,
+      execArgs: nextArgs,
+      env,
+      notes,
+      // split from a suite with no env marks (create-run.ts): no batch to read
+      batchesMayUseEnv: m.suite.envMarks !== false,
+    });
   // before anything is changed: a refused resume leaves the run as it was
   await checkSuite(runDir, m, o, notes);
   if (await checkResumeBaseUrl(runDir, m.id, effectiveBaseUrl(nextArgs, env), force)) {

@@ -71,8 +71,12 @@ test('--allow-env, --var, --vars, --header-all-origins and --retry-unsafe reach 
   );
   assert.equal(r.code, 0, r.stderr);
   const runDir = join(b.runs, 'latest');
-  const m = readJson<{ options: { execArgs: string[] }; verdict: string }>(join(runDir, 'run.json'));
+  const m = readJson<{ options: { execArgs: string[] }; verdict: string; suite: { envMarks?: boolean } }>(
+    join(runDir, 'run.json'),
+  );
   assert.equal(m.verdict, 'passed');
+  // the resume below reads the batches for its check because of this
+  assert.equal(m.suite.envMarks, true);
   const args = m.options.execArgs;
   for (const flag of ['--allow-env', '--var', '--vars', '--header-all-origins', '--retry-unsafe'])
     assert.ok(args.includes(flag), `${flag} in ${args.join(' ')}`);
@@ -116,7 +120,11 @@ test('{{env.X}} spelled with JSON escapes (an NDJSON suite, a CSV cell holding J
   const ok = await b.launch(['plain.csv', '--base-url', demo.url, '--foreground'], { cwd: b.dir });
   assert.equal(ok.code, 0, ok.stderr);
   const [id] = runIds(b.runs);
-  const m = readJson<{ suite: { sha256: string } }>(join(b.runs, id as string, 'run.json'));
+  const m = readJson<{ suite: { sha256: string; envMarks?: boolean } }>(join(b.runs, id as string, 'run.json'));
+  // a resume's env check need not read its batches again
+  assert.equal(m.suite.envMarks, false);
+  const resumed = await b.launch(['--resume', id as string, '--foreground'], { cwd: b.dir });
+  assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(
     m.suite.sha256,
     createHash('sha256')
