@@ -156,3 +156,97 @@ test('an early read that fails is dropped: the merge after the go says what it a
   );
   assert.ok(told, 'the failure comes after the go');
 });
+
+test('journals complete before the go are read early; one still written, or appended to after the read, is seen', async () => {
+  const write = (dir: string, file: string, text: string) => writeFile(join(dir, 'results', file), text);
+  for (const [name, early, atGo, kept] of [
+    // batch_0001's journal complete early, batch_0002's written at the go: kept
+    [
+      'prefix',
+      (dir: string) => write(dir, 'batch_0001.ndjson', resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1)),
+      (dir: string) => write(dir, 'batch_0002.ndjson', resultLine('G3', 'passed', 2)),
+      true,
+    ],
+    // a journal read early gets one more line (a rerun of G2) before the go: everything read again
+    [
+      'appended',
+      (dir: string) => write(dir, 'batch_0001.ndjson', resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1)),
+      async (dir: string) => {
+        await writeFile(
+          join(dir, 'results', 'batch_0001.ndjson'),
+          resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1) + resultLine('G2', 'passed', 3),
+        );
+        await write(dir, 'batch_0002.ndjson', resultLine('G3', 'passed', 2));
+      },
+      false,
+    ],
+    // a journal that sorts before one read early appears: everything read again (reading order)
+    [
+      'earlier name',
+      (dir: string) => write(dir, 'batch_0002.ndjson', resultLine('G3', 'passed', 2)),
+      (dir: string) => write(dir, 'batch_0001.ndjson', resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1)),
+      false,
+    ],
+    // a torn last line in a journal read early: its warning said once, after the go, in its place
+    [
+      'torn',
+      (dir: string) =>
+        write(dir, 'batch_0001.ndjson', `${resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1)}{"id":"G`),
+      (dir: string) => write(dir, 'batch_0002.ndjson', `${resultLine('G3', 'passed', 2)}{"id":"G3`),
+      true,
+    ],
+  ] as const) {
+    const dir = await runFolder(`journals-${name}`);
+    await early(dir);
+    await settle();
+    const warned: string[] = [];
+    let told = false;
+    const opts = { ...options(dir, join(tmp, `journals-${name}-out`)), warn: (m: string) => warned.push(m) };
+    const outcome = await mergeAfterGo(opts, async () => {
+      assert.deepEqual(warned, [], 'nothing said before the go');
+      await atGo(dir);
+      told = true;
+      return true;
+    });
+    assert.ok(told);
+    assert.equal(outcome?.readAhead, kept, name);
+    const plainWarned: string[] = [];
+    const plain = await merge({
+      ...options(dir, join(tmp, `journals-${name}-plain`)),
+      warn: (m) => plainWarned.push(m),
+    });
+    assert.deepEqual(outcome?.counts, plain.counts, name);
+    assert.deepEqual(
+      await reports(join(tmp, `journals-${name}-out`)),
+      await reports(join(tmp, `journals-${name}-plain`)),
+      name,
+    );
+    assert.deepEqual(warned, plainWarned, name);
+  }
+});
+
+test('--skip-bad-lines: a malformed line in a journal read early is counted and warned about once, after the go', async () => {
+  const dir = await runFolder('skip');
+  await writeFile(
+    join(dir, 'results', 'batch_0001.ndjson'),
+    `${resultLine('G1', 'passed', 0)}{"id": oops\n${resultLine('G2', 'passed', 1)}`,
+  );
+  await settle();
+  const warned: string[] = [];
+  const opts = { ...options(dir, join(tmp, 'skip-out')), skipBadLines: true, warn: (m: string) => warned.push(m) };
+  const outcome = await mergeAfterGo(opts, async () => {
+    await writeFile(join(dir, 'results', 'batch_0002.ndjson'), `{"bad"\n${resultLine('G3', 'passed', 2)}`);
+    return true;
+  });
+  assert.equal(outcome?.readAhead, true);
+  const plainWarned: string[] = [];
+  const plain = await merge({
+    ...options(dir, join(tmp, 'skip-plain')),
+    skipBadLines: true,
+    warn: (m) => plainWarned.push(m),
+  });
+  assert.equal(outcome?.skippedLines, 2);
+  assert.equal(plain.skippedLines, 2);
+  assert.deepEqual(warned, plainWarned);
+  assert.deepEqual(await reports(join(tmp, 'skip-out')), await reports(join(tmp, 'skip-plain')));
+});

@@ -64,9 +64,10 @@ async function readInputs(
   inputs: MergeInput[],
   runs: RunFolderFiles[],
   opts: MergeOptions,
+  done: Done = NONE_DONE,
 ): Promise<number> {
   const warn = opts.warn ?? (() => {});
-  let skipped = 0;
+  let skipped = done.skipped;
   const onBadLine = opts.skipBadLines
     ? (err: InputError) => {
         skipped++;
@@ -78,11 +79,20 @@ async function readInputs(
     else if (input.kind === 'file') await readResultFile(state, input.path, input.label, warn, onBadLine);
     else {
       const run = runs.find((r) => r.dir === resolve(input.dir)) as RunFolderFiles;
-      for (const file of run.resultFiles) await readResultFile(state, file, labelIn(input, file), warn, onBadLine);
+      const from = inputs.length === 1 ? done.journals : 0;
+      for (const file of run.resultFiles.slice(from))
+        await readResultFile(state, file, labelIn(input, file), warn, onBadLine);
     }
   }
   return skipped;
 }
+
+/** What the early read of `--after-go` took of the results: the run's first journals, and the lines it skipped. */
+interface Done {
+  journals: number;
+  skipped: number;
+}
+const NONE_DONE: Done = { journals: 0, skipped: 0 };
 
 function labelIn(input: MergeInput & { kind: 'run' }, file: string): string {
   return `${input.label}/${file.slice(input.dir.length + 1)}`;
@@ -216,6 +226,11 @@ interface Early {
   key: string;
   state: MergeState;
   stamps: Array<{ path: string; stamp: string }>;
+  /** The run's journals read early (the first of its sorted list) and the malformed lines skipped in them. */
+  done: Done;
+  journals: string[];
+  /** What the early read warned about, said after the go when the read is kept. */
+  warnings: string[];
 }
 
 /** A file's identity and last change, as a string; null when it is not a regular file (not read early). */
@@ -247,15 +262,38 @@ async function readAhead(opts: MergeOptions): Promise<Early | null> {
     stamps.push({ path, stamp });
   }
   const state = createMergeState(tableOptions(setup.outputs));
+  const warnings: string[] = [];
+  const journals: string[] = [];
+  let skipped = 0;
   try {
     await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd);
     // changed while it was read: read again after the go
     if (stamps.some((s) => stampOf(s.path) !== s.stamp)) throw new Error('changed');
+    // One run folder (capi-launch's merge): its journals that are complete already, in
+    // order, up to the first one written in the last second (a batch still running).
+    const input = setup.inputs[0];
+    const run = setup.runs[0];
+    if (setup.inputs.length === 1 && input?.kind === 'run' && run) {
+      const onBadLine = opts.skipBadLines
+        ? (err: InputError) => {
+            skipped++;
+            warnings.push(`${err.message} (skipped: --skip-bad-lines)`);
+          }
+        : undefined;
+      for (const file of run.resultFiles) {
+        const stamp = stampOf(file);
+        if (stamp === null || !settled(file)) break;
+        await readResultFile(state, file, labelIn(input, file), (m) => warnings.push(m), onBadLine);
+        if (stampOf(file) !== stamp) throw new Error('changed');
+        stamps.push({ path: file, stamp });
+        journals.push(file);
+      }
+    }
   } catch (err) {
     state.tests.close();
     throw err;
   }
-  return { key: setup.key, state, stamps };
+  return { key: setup.key, state, stamps, done: { journals: journals.length, skipped }, journals, warnings };
 }
 
 async function mergeWith(opts: MergeOptions, early: Early | null): Promise<MergeOutcome> {
@@ -266,12 +304,19 @@ async function mergeWith(opts: MergeOptions, early: Early | null): Promise<Merge
     early?.state.tests.close();
     throw err;
   }
-  const kept = early !== null && early.key === setup.key && early.stamps.every((s) => stampOf(s.path) === s.stamp);
+  // the journals read early must still be the run's first ones, each as it was
+  const firstJournals = setup.runs[0]?.resultFiles.slice(0, early?.journals.length ?? 0) ?? [];
+  const kept =
+    early !== null &&
+    early.key === setup.key &&
+    early.journals.every((path, k) => firstJournals[k] === path) &&
+    early.stamps.every((s) => stampOf(s.path) === s.stamp);
   if (early && !kept) early.state.tests.close();
   const state = kept ? early.state : createMergeState(tableOptions(setup.outputs));
   try {
     if (!kept) await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd);
-    const outcome = await mergeInto(state, opts, setup);
+    else for (const m of early.warnings) opts.warn?.(m);
+    const outcome = await mergeInto(state, opts, setup, kept ? early.done : NONE_DONE);
     if (early) outcome.readAhead = kept;
     return outcome;
   } finally {
@@ -290,9 +335,9 @@ interface Plan {
   outputs: Outputs;
 }
 
-async function mergeInto(state: MergeState, opts: MergeOptions, plan: Plan): Promise<MergeOutcome> {
+async function mergeInto(state: MergeState, opts: MergeOptions, plan: Plan, done: Done): Promise<MergeOutcome> {
   const { thresholds, inputs, runs, defaultSet, reportDir, outputs } = plan;
-  const skippedLines = await readInputs(state, inputs, runs, opts);
+  const skippedLines = await readInputs(state, inputs, runs, opts, done);
   // Nothing at all is not a pass: `capi-split bad.csv | capi-exec | capi-merge` must not
   // go green in CI when the splitter refused the suite.
   const empty = state.tests.size === 0;

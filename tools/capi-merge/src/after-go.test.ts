@@ -9,8 +9,8 @@ import { lines, result, testRecord, writeRun } from './test-support/fixture-run.
 import { listDir } from './test-support/report-files.js';
 
 // capi-launch starts its merge ahead of the run's end (docs/capi-launch.md, "Supervision"):
-// with --after-go it reads no journal and writes nothing until the line `go` on stdin (it
-// reads the batch files while it waits: libs/merge after-go.test.ts).
+// with --after-go it reads only complete files (written over a second before) and writes
+// nothing until the line `go` on stdin (libs/merge after-go.test.ts).
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 before(async () => {
@@ -51,7 +51,7 @@ async function idle(child: ChildProcess): Promise<void> {
   }
 }
 
-test('--after-go: no journal is read and nothing written before the go line; after it, the merge as without the flag', async () => {
+test('--after-go: a journal written while it waits is read, nothing written before the go line; after it, the merge as without the flag', async () => {
   // G2's result comes only after the merge has loaded and waits: it must be in the report
   const dir = await run('go', lines([result('G1', 'passed', 0)]));
   const child = spawn(process.execPath, [binPath('capi-merge'), dir, '--after-go'], {

@@ -155,7 +155,7 @@ Examples:
     'after-go': {
       type: 'boolean',
       description:
-        'internal: load and read the batch files, then no journal until the line "go" on stdin (capi-launch starts its merge ahead)',
+        'internal: load and read what is complete (batch files, ended journals), the rest after the line "go" on stdin (capi-launch starts its merge ahead)',
     },
   },
   async run({ args, rawArgs }) {
