@@ -7,12 +7,12 @@ import { toolBin } from './tools.js';
  * The run's capi-merge, started ahead of the run's end (`capi-merge RUN … --after-go`):
  * once every batch is claimed, so that node's start-up and the loading of the merge's
  * code (some 0.2 s of CPU) overlap the last batches instead of following the last test.
- * It reads nothing until `go`, which the supervisor writes once every batch has answered
+ * It reads the batch files and the journals already complete, then nothing until `go`, which the supervisor writes once every batch has answered
  * (capi-exec answers a batch once its journal is closed: every journal is whole) and the
  * journals are counted, while the workers' processes exit; output goes to logs/capi.log, as a merge started at the
  * end would. Its own process group, as the workers': a terminal's signal reaches the
  * supervisor alone. If the supervisor dies, the merge's stdin ends and it exits having
- * read nothing.
+ * written nothing.
  */
 export interface MergeAhead {
   /** Starts the merge now, once (later calls do nothing). */
@@ -23,7 +23,7 @@ export interface MergeAhead {
    * signal not the run's ended it: the caller runs one the ordinary way).
    */
   go(timeoutMs: number): Promise<number | null | 'not started'>;
-  /** The run does not end with a merge (stopped, failed): a waiting merge is killed, having read nothing. */
+  /** The run does not end with a merge (stopped, failed): a waiting merge is killed, having written nothing. */
   cancel(): void;
   /**
    * A terminal's signal (SIGINT, SIGHUP) reached the supervisor: a merge already told to go

@@ -1,6 +1,6 @@
 export { neutralize } from './csv-report.js';
 export { expandGlob } from './glob.js';
-export { type MergeOptions, type MergeOutcome, merge } from './merge.js';
+export { type MergeOptions, type MergeOutcome, merge, mergeAfterGo } from './merge.js';
 export { addExpected, addResult, createMergeState, type MergeState } from './merge-state.js';
 export { type MergedStatus, type MergedTest, toResultRecord } from './merged-test.js';
 export type { Outputs } from './outputs.js';

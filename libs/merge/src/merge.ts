@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -53,6 +54,8 @@ export interface MergeOutcome {
   skippedLines: number;
   /** The earlier timestamped reports this merge's set replaced (names in the report folder). */
   replaced: string[];
+  /** mergeAfterGo: the batch files and suite read before the go were kept (unchanged since). */
+  readAhead?: boolean;
 }
 
 /** Reads every input; returns how many malformed lines `--skip-bad-lines` skipped (each one warned about). */
@@ -61,9 +64,10 @@ async function readInputs(
   inputs: MergeInput[],
   runs: RunFolderFiles[],
   opts: MergeOptions,
+  done: Done = NONE_DONE,
 ): Promise<number> {
   const warn = opts.warn ?? (() => {});
-  let skipped = 0;
+  let skipped = done.skipped;
   const onBadLine = opts.skipBadLines
     ? (err: InputError) => {
         skipped++;
@@ -75,11 +79,20 @@ async function readInputs(
     else if (input.kind === 'file') await readResultFile(state, input.path, input.label, warn, onBadLine);
     else {
       const run = runs.find((r) => r.dir === resolve(input.dir)) as RunFolderFiles;
-      for (const file of run.resultFiles) await readResultFile(state, file, labelIn(input, file), warn, onBadLine);
+      const from = inputs.length === 1 ? done.journals : 0;
+      for (const file of run.resultFiles.slice(from))
+        await readResultFile(state, file, labelIn(input, file), warn, onBadLine);
     }
   }
   return skipped;
 }
+
+/** What the early read of `--after-go` took of the results: the run's first journals, and the lines it skipped. */
+interface Done {
+  journals: number;
+  skipped: number;
+}
+const NONE_DONE: Done = { journals: 0, skipped: 0 };
 
 function labelIn(input: MergeInput & { kind: 'run' }, file: string): string {
   return `${input.label}/${file.slice(input.dir.length + 1)}`;
@@ -134,6 +147,45 @@ async function readExpected(
 
 /** Merges results from any inputs into one set of tests and writes the reports. */
 export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
+  return (await mergeWith(opts, null)) as MergeOutcome;
+}
+
+/**
+ * `--after-go` (docs/capi-merge.md): what the merge reads that is not a journal (the
+ * run's batch files, the suite) is read now, then nothing until `go()` resolves: true
+ * when the journals are complete, false when there will be no merge (null is returned,
+ * nothing written). After the go every input is resolved again; the early read is kept
+ * only when the same batch files and suite are there, each with the same stamp (device,
+ * inode, size, modification and change times) as before it was read, none changed while
+ * it was read or in the second before it; otherwise everything is read again after the
+ * go, as without the early read. An early read that fails is dropped: the merge after
+ * the go meets the same failure and says so as it always did.
+ */
+export async function mergeAfterGo(opts: MergeOptions, go: () => Promise<boolean>): Promise<MergeOutcome | null> {
+  let early: Early | null = null;
+  try {
+    early = await readAhead(opts);
+  } catch {
+    early = null;
+  }
+  let ok = false;
+  try {
+    ok = await go();
+  } finally {
+    if (!ok) early?.state.tests.close();
+  }
+  if (!ok) return null;
+  const outcome = await mergeWith(opts, early);
+  outcome.readAhead ??= false;
+  return outcome;
+}
+
+/** Inputs resolved, run folders listed and the outputs planned: everything before a row is read. */
+interface Setup extends Plan {
+  key: string;
+}
+
+async function setUp(opts: MergeOptions): Promise<Setup> {
   const cwd = opts.cwd ?? process.cwd();
   const thresholds = (opts.failIf ?? []).map(parseThreshold);
   const inputs =
@@ -153,11 +205,120 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
     );
   const reportDir = opts.reportDir ? resolve(cwd, opts.reportDir) : runs[0] ? runPaths(runs[0].dir).report : cwd;
   const outputs = planOutputs(opts, reportDir, cwd, runs.length > 0 || !!opts.reportDir);
+  // What readExpected reads and how the table renders rows: the early read is kept only when these are the same.
+  const key = JSON.stringify([
+    inputs,
+    runs.map((r) => r.batchFiles),
+    opts.suite ? resolve(cwd, opts.suite) : null,
+    tableOptions(outputs),
+  ]);
+  return { cwd, thresholds, inputs, runs, defaultSet, reportDir, outputs, key };
+}
+
+function tableOptions(outputs: Outputs) {
   // Only the text summary: no report lists every row, so rows that passed keep their name only.
   const listsRows = [outputs.json, outputs.csv, outputs.ndjson, outputs.junit, outputs.html, outputs.merged];
-  const state = createMergeState({ csv: outputs.csv !== undefined, short: listsRows.every((o) => o === undefined) });
+  return { csv: outputs.csv !== undefined, short: listsRows.every((o) => o === undefined) };
+}
+
+/** What the early read of `--after-go` read, and the stamp of each file it read. */
+interface Early {
+  key: string;
+  state: MergeState;
+  stamps: Array<{ path: string; stamp: string }>;
+  /** The run's journals read early (the first of its sorted list) and the malformed lines skipped in them. */
+  done: Done;
+  journals: string[];
+  /** What the early read warned about, said after the go when the read is kept. */
+  warnings: string[];
+}
+
+/** A file's identity and last change, as a string; null when it is not a regular file (not read early). */
+function stampOf(path: string): string | null {
+  const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+  if (!s?.isFile()) return null;
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
+/** A file changed in the last second may still change within the file system's timestamp granularity. */
+function settled(path: string): boolean {
+  const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+  if (!s) return false;
+  const limit = BigInt(Date.now() - 1000) * 1_000_000n;
+  return s.mtimeNs < limit && s.ctimeNs < limit;
+}
+
+async function readAhead(opts: MergeOptions): Promise<Early | null> {
+  if (opts.suite === '-') return null;
+  const setup = await setUp(opts);
+  const paths = [
+    ...(opts.suite ? [resolve(setup.cwd, opts.suite)] : []),
+    ...setup.runs.flatMap((r) => r.batchFiles.map((b) => b.path)),
+  ];
+  const stamps: Early['stamps'] = [];
+  for (const path of paths) {
+    const stamp = stampOf(path);
+    if (stamp === null || !settled(path)) return null;
+    stamps.push({ path, stamp });
+  }
+  const state = createMergeState(tableOptions(setup.outputs));
+  const warnings: string[] = [];
+  const journals: string[] = [];
+  let skipped = 0;
   try {
-    return await mergeInto(state, opts, { cwd, thresholds, inputs, runs, defaultSet, reportDir, outputs });
+    await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd);
+    // changed while it was read: read again after the go
+    if (stamps.some((s) => stampOf(s.path) !== s.stamp)) throw new Error('changed');
+    // One run folder (capi-launch's merge): its journals that are complete already, in
+    // order, up to the first one written in the last second (a batch still running).
+    const input = setup.inputs[0];
+    const run = setup.runs[0];
+    if (setup.inputs.length === 1 && input?.kind === 'run' && run) {
+      const onBadLine = opts.skipBadLines
+        ? (err: InputError) => {
+            skipped++;
+            warnings.push(`${err.message} (skipped: --skip-bad-lines)`);
+          }
+        : undefined;
+      for (const file of run.resultFiles) {
+        const stamp = stampOf(file);
+        if (stamp === null || !settled(file)) break;
+        await readResultFile(state, file, labelIn(input, file), (m) => warnings.push(m), onBadLine);
+        if (stampOf(file) !== stamp) throw new Error('changed');
+        stamps.push({ path: file, stamp });
+        journals.push(file);
+      }
+    }
+  } catch (err) {
+    state.tests.close();
+    throw err;
+  }
+  return { key: setup.key, state, stamps, done: { journals: journals.length, skipped }, journals, warnings };
+}
+
+async function mergeWith(opts: MergeOptions, early: Early | null): Promise<MergeOutcome> {
+  let setup: Setup;
+  try {
+    setup = await setUp(opts);
+  } catch (err) {
+    early?.state.tests.close();
+    throw err;
+  }
+  // the journals read early must still be the run's first ones, each as it was
+  const firstJournals = setup.runs[0]?.resultFiles.slice(0, early?.journals.length ?? 0) ?? [];
+  const kept =
+    early !== null &&
+    early.key === setup.key &&
+    early.journals.every((path, k) => firstJournals[k] === path) &&
+    early.stamps.every((s) => stampOf(s.path) === s.stamp);
+  if (early && !kept) early.state.tests.close();
+  const state = kept ? early.state : createMergeState(tableOptions(setup.outputs));
+  try {
+    if (!kept) await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd);
+    else for (const m of early.warnings) opts.warn?.(m);
+    const outcome = await mergeInto(state, opts, setup, kept ? early.done : NONE_DONE);
+    if (early) outcome.readAhead = kept;
+    return outcome;
   } finally {
     // The spool's temp file is unlinked already; this frees its descriptor.
     state.tests.close();
@@ -174,10 +335,9 @@ interface Plan {
   outputs: Outputs;
 }
 
-async function mergeInto(state: MergeState, opts: MergeOptions, plan: Plan): Promise<MergeOutcome> {
-  const { cwd, thresholds, inputs, runs, defaultSet, reportDir, outputs } = plan;
-  await readExpected(state, inputs, runs, opts, cwd);
-  const skippedLines = await readInputs(state, inputs, runs, opts);
+async function mergeInto(state: MergeState, opts: MergeOptions, plan: Plan, done: Done): Promise<MergeOutcome> {
+  const { thresholds, inputs, runs, defaultSet, reportDir, outputs } = plan;
+  const skippedLines = await readInputs(state, inputs, runs, opts, done);
   // Nothing at all is not a pass: `capi-split bad.csv | capi-exec | capi-merge` must not
   // go green in CI when the splitter refused the suite.
   const empty = state.tests.size === 0;

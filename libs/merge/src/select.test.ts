@@ -10,8 +10,11 @@ test('selectKth gives what sorting gives, for every rank, with negatives, zeros,
   include[3] = 0;
   include[15] = 0;
   const kept = Float64Array.from(values.filter((_, i) => include[i] === 1)).sort();
-  for (let k = 0; k < kept.length; k++)
+  for (let k = 0; k < kept.length; k++) {
     assert.ok(Object.is(selectKth(values, include, values.length, k), kept[k]), `rank ${k}: ${kept[k]}`);
+    const [radix] = selectRanks(values, include, values.length, [k], 0);
+    assert.ok(Object.is(radix, kept[k]), `radix, rank ${k}: ${kept[k]}`);
+  }
 });
 
 test('selectKth over many random durations matches the sorted copy at the percentiles', () => {
@@ -49,7 +52,10 @@ test('selectRanks finds several ranks in one go, each as selectKth finds it alon
   }
   const kept = Float64Array.from(values.filter((_, i) => include[i] === 1)).sort();
   const ks = [kept.length - 1, 0, 17, 17, Math.floor(kept.length / 2), kept.length - 2, 400];
-  const got = selectRanks(values, include, n, ks);
-  assert.equal(got.length, ks.length);
-  for (const [j, k] of ks.entries()) assert.ok(Object.is(got[j], kept[k]), `rank ${k}: ${got[j]} vs ${kept[k]}`);
+  // the radix select (sortBelow 0) and the sorted copy (small counts) alike
+  for (const sortBelow of [0, n]) {
+    const got = selectRanks(values, include, n, ks, sortBelow);
+    assert.equal(got.length, ks.length);
+    for (const [j, k] of ks.entries()) assert.ok(Object.is(got[j], kept[k]), `rank ${k}: ${got[j]} vs ${kept[k]}`);
+  }
 });

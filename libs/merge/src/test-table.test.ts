@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addResult, createMergeState } from './merge-state.js';
+import { fineRow, row } from './html-report.js';
+import { addExpected, addResult, createMergeState } from './merge-state.js';
 
 test("idAndName reads a row's id and name as view does: plain text as bytes, escaped text parsed", () => {
   const state = createMergeState({ spoolInMemory: 256 });
@@ -30,4 +31,30 @@ test("idAndName reads a row's id and name as view does: plain text as bytes, esc
   assert.equal(state.tests.idAndName(6).name, 'lone \ud800 surrogate');
   assert.equal(state.tests.idAndName(7).name, 'T8');
   state.tests.close();
+});
+
+test("the HTML's passed and skipped rows from the columns and the text are the rows view gives", () => {
+  for (const spoolInMemory of [256, 1 << 20]) {
+    const state = createMergeState({ spoolInMemory });
+    addExpected(state, { id: 'S1', name: 'suite row, skipped', enabled: false, batch: 'b1', tags: ['x', 'y'] });
+    addExpected(state, { id: 'S2', name: 'a "quoted" <name>', enabled: false, batch: null });
+    const rows: Array<Record<string, unknown>> = [
+      { id: 'P1', status: 'passed', durationMs: 12.25, response: { status: 200, bytes: 10 }, batch: 'b1', tags: ['t'] },
+      { id: 'P2', name: 'naïve ✓ "q" \\ \u2028', status: 'passed', durationMs: 0.05, response: { status: 204 } },
+      { id: 'P3', status: 'skipped', durationMs: 0, response: null },
+      { id: 'T"4', name: 'name has ,"response":{"status":999}', status: 'passed', durationMs: 3, response: null },
+      { id: 'P5', status: 'passed', durationMs: 1e-7, response: { status: 599, bytes: 0 }, host: 'h', shard: '1/2' },
+      { id: 'P6', status: 'passed', durationMs: 7.5, response: { status: 100, bytes: 1 }, runId: 'r', worker: 3 },
+    ];
+    for (const r of rows) addResult(state, r);
+    const t = state.tests;
+    let plain = 0;
+    for (let i = 0; i < t.size; i++) {
+      assert.deepEqual(fineRow(t, i), row(t.view(i)), t.idOf(i));
+      if (t.httpStatusOf(i) !== undefined) plain++;
+    }
+    assert.ok(plain >= 6, `${plain} rows read plainly`);
+    assert.equal(t.httpStatusOf(t.indexOf('T"4') as number), null);
+    t.close();
+  }
 });

@@ -51,6 +51,9 @@ export const FLAG_HAS_SHARD = 128;
 
 const SEP_BYTE = SEP.charCodeAt(0);
 const ID_HEAD = Buffer.from('{"id":"');
+const RESPONSE_KEY = Buffer.from(',"response":');
+const NULL_TEXT = Buffer.from('null');
+const STATUS_HEAD = Buffer.from('{"status":');
 const NAME_HEAD = Buffer.from(',"name":"');
 
 function startsWith(bytes: Buffer, head: Buffer, at: number, end: number): boolean {
@@ -460,6 +463,36 @@ export class TestTable {
     }
     const r = JSON.parse(`${src.toString('utf8', s, src.indexOf(SEP_BYTE, s))}0}`);
     return { id: r.id ?? this.idOf(i), name: r.name };
+  }
+
+  /**
+   * The row's HTTP status as view gives it (null: no response), read from the row's text
+   * without parsing it: `,"response":` with an unescaped quote is the record's own key
+   * (inside a JSON string every quote is escaped), and only scalars come before it.
+   * Undefined when the text does not say it plainly (a short row, an odd number): ask view.
+   */
+  httpStatusOf(i: number): number | null | undefined {
+    const spool = this.spool;
+    const src = spool.locate(this.ref(i));
+    const s = spool.at;
+    const end = src.indexOf(SEP_BYTE, src.indexOf(SEP_BYTE, s) + 1);
+    if (end < 0 || end > spool.end) return undefined;
+    const at = src.indexOf(RESPONSE_KEY, s);
+    if (at < 0 || at > end) return undefined;
+    let k = at + RESPONSE_KEY.length;
+    if (startsWith(src, NULL_TEXT, k, end)) return null;
+    if (!startsWith(src, STATUS_HEAD, k, end)) return undefined;
+    k += STATUS_HEAD.length;
+    let v = 0;
+    let digits = 0;
+    for (; k < end && digits < 4; k++, digits++) {
+      const d = (src[k] as number) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    const next = src[k];
+    if (digits === 0 || digits > 3 || src[k - digits] === 48 || (next !== 0x2c && next !== 0x7d)) return undefined;
+    return v;
   }
 
   view(i: number): MergedTest {

@@ -9,7 +9,8 @@ import { lines, result, testRecord, writeRun } from './test-support/fixture-run.
 import { listDir } from './test-support/report-files.js';
 
 // capi-launch starts its merge ahead of the run's end (docs/capi-launch.md, "Supervision"):
-// with --after-go it reads and writes nothing until the line `go` on stdin.
+// with --after-go it reads only complete files (written over a second before) and writes
+// nothing until the line `go` on stdin (libs/merge after-go.test.ts).
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 before(async () => {
@@ -50,7 +51,7 @@ async function idle(child: ChildProcess): Promise<void> {
   }
 }
 
-test('--after-go: nothing is read or written before the go line; after it, the merge as without the flag', async () => {
+test('--after-go: a journal written while it waits is read, nothing written before the go line; after it, the merge as without the flag', async () => {
   // G2's result comes only after the merge has loaded and waits: it must be in the report
   const dir = await run('go', lines([result('G1', 'passed', 0)]));
   const child = spawn(process.execPath, [binPath('capi-merge'), dir, '--after-go'], {
@@ -79,6 +80,34 @@ test('--after-go: nothing is read or written before the go line; after it, the m
   assert.equal(code, 0, stderr);
   assert.match(stderr, /2 tests, 2 passed/);
   assert.ok((await listDir(join(dir, 'report'))).some((f) => f.startsWith('aggregated_results_')));
+});
+
+test('--after-go: a batch file changed while the merge waits (read early) is read again after the go', async () => {
+  const dir = await run('changed-batch', lines([result('G1', 'passed', 0)]));
+  // older than a second: read before the go (a fresher file is not trusted early)
+  await new Promise((r) => setTimeout(r, 1100));
+  const child = spawn(process.execPath, [binPath('capi-merge'), dir, '--after-go'], {
+    env: testEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  child.stdout.resume();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const closed = once(child, 'close');
+  await once(child, 'spawn');
+  await idle(child);
+  assert.equal(child.exitCode, null, 'it waits for the go line');
+  // one more test in the batch (G3, no result): it must be missing in the report
+  await writeFile(join(dir, 'batches', 'batch_0001.ndjson'), lines(['G1', 'G2', 'G3'].map((id) => testRecord(id))));
+  await writeFile(join(dir, 'results', 'batch_0001.ndjson'), bothPassed);
+  child.stdin.end('go\n');
+  const [code] = await closed;
+  clearTimeout(timer);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /3 tests, 2 passed, 0 failed, 0 errors, 0 skipped, 1 missing/);
 });
 
 test('--after-go: stdin ending without the go line merges nothing: exit 3, and no word in the log it shares', async () => {

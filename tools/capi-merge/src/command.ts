@@ -9,7 +9,7 @@ import {
   useColor,
   verboseFlag,
 } from '@capi/core';
-import { decidedBy, type MergeOutcome, merge, ruleName, showTest } from '@capi/merge';
+import { decidedBy, type MergeOutcome, merge, mergeAfterGo, ruleName, showTest } from '@capi/merge';
 import { defineCommand } from 'citty';
 import { info } from './info.js';
 import { waitForGo } from './wait-for-go.js';
@@ -155,18 +155,21 @@ Examples:
     'after-go': {
       type: 'boolean',
       description:
-        'internal: load, then read nothing until the line "go" on stdin (capi-launch starts its merge ahead)',
+        'internal: load and read what is complete (batch files, ended journals), the rest after the line "go" on stdin (capi-launch starts its merge ahead)',
     },
   },
   async run({ args, rawArgs }) {
     keepHeapSmall();
     const inputs = (args._ as string[]).map(String);
+    // A merge after the go reads the batch files and the suite while it waits (libs/merge mergeAfterGo);
+    // --show, and a usage error found below, wait for the go first, as before.
+    const readsAhead = Boolean(args['after-go']) && typeof args.show !== 'string' && !(args['auto-id'] && !args.suite);
     if (args['after-go']) {
       // stdin is the go signal here, so it cannot be an input too
       if (inputs.length === 0 || inputs.includes('-') || args.suite === '-')
         throw new UsageError('--after-go reads stdin for its go line: name the inputs and the suite as files');
       // no go: its launcher is gone or stopped the run; a silent exit 3 (wait-for-go.ts)
-      if (!(await waitForGo(process.stdin))) return ExitCode.cannotRun;
+      if (!readsAhead && !(await waitForGo(process.stdin))) return ExitCode.cannotRun;
     }
     if (inputs.length === 0 && process.stdin.isTTY)
       throw new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
@@ -181,7 +184,7 @@ Examples:
       );
     if (args['auto-id'] && !args.suite)
       throw new UsageError('--auto-id names the rows of a --suite CSV: give the suite with --suite FILE');
-    const outcome = await merge({
+    const options = {
       inputs,
       suite: args.suite,
       autoId: Boolean(args['auto-id']),
@@ -195,8 +198,11 @@ Examples:
       clean: Boolean(args.clean),
       reportDir: args['report-dir'],
       skipBadLines: Boolean(args['skip-bad-lines']),
-      warn: (m) => process.stderr.write(`${info.name}: warning: ${m}\n`),
-    });
+      warn: (m: string) => process.stderr.write(`${info.name}: warning: ${m}\n`),
+    };
+    const outcome = readsAhead ? await mergeAfterGo(options, () => waitForGo(process.stdin)) : await merge(options);
+    // no go: nothing merged, nothing said (wait-for-go.ts)
+    if (outcome === null) return ExitCode.cannotRun;
     if (!args.quiet) process.stderr.write(describe(outcome));
     return outcome.exitCode;
   },

@@ -6,8 +6,9 @@ export const GO_LINE = 'go';
 /**
  * `--after-go`: capi-launch starts its merge ahead of the run's end, so that node's
  * start-up and the loading of the merge's code overlap the last batches instead of
- * following them (docs/capi-launch.md, "Supervision"). Nothing of the run is read before
- * the go line: the journals are complete only then. False when stdin ends without it
+ * following them (docs/capi-launch.md, "Supervision"). Only files complete already (the batch
+ * files, journals of batches that ended) are read before the go line, and any that
+ * changed is read again after it (libs/merge mergeAfterGo). False when stdin ends without it
  * (the run was stopped, its supervisor died): nothing is merged, and nothing said, since
  * the merge's output goes to logs/capi.log, whose last line must stay the supervisor's
  * (`--wait` quotes it to say why a run ended without an end).
