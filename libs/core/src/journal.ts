@@ -166,7 +166,10 @@ export async function openJournal(path: string, options: OpenJournalOptions = {}
     scheduled = false;
     if (syncing || queue.length === 0) return;
     const batch = group as Group;
-    const buf = Buffer.from(`${queue.join('\n')}\n`);
+    // The last line's newline from join (an empty last item): one flat string, which
+    // Buffer.from copies once; a `${…}\n` around it was a rope flattened first.
+    queue.push('');
+    const buf = Buffer.from(queue.join('\n'));
     queue = [];
     group = null;
     try {

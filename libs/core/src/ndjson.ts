@@ -215,7 +215,10 @@ export async function* readNdjson(
  * asks it to (backpressure).
  */
 export class NdjsonWriter {
-  private buffer = '';
+  /** The lines gathered (joined once per write: one flat string, not a rope of two pieces a line). */
+  private lines: string[] = [];
+  /** Their length in characters, newlines included. */
+  private size = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private waiting: Promise<void> | null = null;
   constructor(
@@ -236,8 +239,9 @@ export class NdjsonWriter {
 
   /** Writes one line of JSON text already serialized (no newline): saves a second stringify. */
   writeLine(json: string): Promise<void> | undefined {
-    this.buffer += `${json}\n`;
-    if (this.buffer.length >= this.highWater) return this.flush();
+    this.lines.push(json);
+    this.size += json.length + 1;
+    if (this.size >= this.highWater) return this.flush();
     if (!this.timer) {
       const later = () => {
         this.timer = null;
@@ -254,9 +258,11 @@ export class NdjsonWriter {
       clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = null;
     }
-    if (this.buffer.length > 0) {
-      const chunk = this.buffer;
-      this.buffer = '';
+    if (this.lines.length > 0) {
+      this.lines.push('');
+      const chunk = this.lines.join('\n');
+      this.lines = [];
+      this.size = 0;
       if (!this.stream.write(chunk) && !this.waiting) {
         this.waiting = once(this.stream, 'drain').then(() => {
           this.waiting = null;

@@ -129,3 +129,50 @@ test('a file read twice: the run reads it again; bytes changed since the check a
     /:3: field "id": duplicate id "a" \(first at line 1\)/,
   );
 });
+
+test('keepBytes: a file no larger is parsed and checked once; the run takes the records the check read', async () => {
+  const { url, dir } = await setUp();
+  const text = ['a', 'b', 'c'].map(line).join('');
+  const summary = await execute(
+    options(url, dir, text, { sameBytes: false, keepBytes: text.length, input: unread() }),
+    () => {},
+  );
+  assert.equal(summary.passed, 3);
+  const ids = (await readFile(join(dir, 'j.ndjson'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).id)
+    .sort();
+  assert.deepEqual(ids, ['a', 'b', 'c']);
+  // a resume from the same bytes runs nothing again
+  const again = await execute(
+    options(url, dir, text, { sameBytes: false, keepBytes: text.length, input: unread() }),
+    () => {},
+  );
+  assert.equal(again.resumed, 3);
+  assert.equal(again.passed, 0);
+});
+
+test('keepBytes: a file larger than that is read again for the run, checked where its bytes changed', async () => {
+  const { url, dir } = await setUp();
+  const checkedText = ['a', 'b', 'c'].map(line).join('');
+  const changed = ['a', 'b', 'a'].map(line).join('');
+  // one byte over the bound: the kept records are dropped and the run reads (and checks) the input
+  await assert.rejects(
+    execute(
+      options(url, dir, checkedText, { sameBytes: false, keepBytes: checkedText.length - 1, input: once(changed) }),
+      () => {},
+    ),
+    /:3: field "id": duplicate id "a" \(first at line 1\)/,
+  );
+});
+
+test('keepBytes: a repeated id is still refused before any test runs', async () => {
+  const { url, dir } = await setUp();
+  const text = ['a', 'b', 'a'].map(line).join('');
+  await assert.rejects(
+    execute(options(url, dir, text, { sameBytes: false, keepBytes: 1 << 20, input: unread() }), () => {}),
+    /duplicate id "a"/,
+  );
+  assert.equal(await readFile(join(dir, 'j.ndjson'), 'utf8').catch(() => ''), '');
+});

@@ -130,43 +130,74 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     if (phases.setup.length > 0) await reauth.renew(0);
   };
 
-  /** One test in a lane: waits out a re-login, runs, logs in again and retries once when asked. */
-  async function runOne(rec: TestRecord): Promise<ResultStatus | null> {
+  /**
+   * One test in a lane: waits out a re-login, runs, logs in again and retries once when
+   * asked. With no re-login pending and no failed setup (nearly every test) it is a chain
+   * of `then`s on the test's promise, no async function (issue 16); the effects come in the
+   * same order as in `runOneLater`'s awaits.
+   */
+  function runOne(rec: TestRecord): Promise<ResultStatus | null> {
     const relogin = reauth.ready();
+    if (relogin || phases.failure !== null) return runOneLater(rec, relogin);
+    return runNow(rec);
+  }
+
+  async function runOneLater(rec: TestRecord, relogin: Promise<unknown> | null): Promise<ResultStatus | null> {
     if (relogin) await relogin;
     if (phases.failure !== null) {
       live.inFlight.delete(rec.id);
       await notSent(rec, 'SETUP_FAILED', phases.failure);
       return 'error';
     }
+    return runNow(rec);
+  }
+
+  function runNow(rec: TestRecord): Promise<ResultStatus | null> {
     const generation = phases.generation;
-    let done = await runTest(rec, contextFor(rec));
-    if (done && reauth.wants(rec, done.outcome)) {
-      if (await reauth.renew(generation)) {
-        const again = await runTest(rec, contextFor(rec));
-        if (again) again.outcome.attempts += done.outcome.attempts;
-        done = again;
-      } else if (phases.failure === null) {
-        // A stop cut the re-login: the test's 401 says the token expired, not that the
-        // test failed. Cut, like a test in flight at a stop: not recorded, a resume runs it.
-        done = null;
-      }
+    return runTest(rec, contextFor(rec)).then((done) =>
+      done && reauth.wants(rec, done.outcome) ? renewed(rec, done, generation) : ended(rec, done),
+    );
+  }
+
+  /** A `--reauth-on` status: one re-login, then one more try of the test. */
+  async function renewed(rec: TestRecord, first: TestDone, generation: number): Promise<ResultStatus | null> {
+    let done: TestDone | null = first;
+    if (await reauth.renew(generation)) {
+      const again = await runTest(rec, contextFor(rec));
+      if (again) again.outcome.attempts += first.outcome.attempts;
+      done = again;
+    } else if (phases.failure === null) {
+      // A stop cut the re-login: the test's 401 says the token expired, not that the
+      // test failed. Cut, like a test in flight at a stop: not recorded, a resume runs it.
+      done = null;
     }
+    return ended(rec, done);
+  }
+
+  /** The test's end: recorded (then `--delay`), or cut. */
+  function ended(rec: TestRecord, done: TestDone | null): ResultStatus | null | Promise<ResultStatus | null> {
     live.inFlight.delete(rec.id);
     if (done === null || parts.unreachable(done)) {
       cut++;
       return null;
     }
     if (rec.flow !== undefined && done.outcome.captured) flows.capture(rec.flow, done.outcome.captured);
-    await record(rec, done.outcome, done.secrets);
-    if (parts.delayMs > 0 && !stop.cause)
-      await sleep(timerMs(parts.delayMs), undefined, { signal: stop.cut }).catch(() => {});
-    return done.outcome.status;
+    const { outcome } = done;
+    return record(rec, outcome, done.secrets).then(() =>
+      parts.delayMs > 0 && !stop.cause ? delay().then(() => outcome.status) : outcome.status,
+    );
   }
+
+  const delay = () => sleep(timerMs(parts.delayMs), undefined, { signal: stop.cut }).catch(() => {});
 
   /** A test of no flow is one row: its lane is that row's promise, with no wrapper (issue 16). */
   function lane(first: TestRecord): Promise<unknown> {
-    return first.flow === undefined ? runOne(first) : flowLane(first);
+    try {
+      return first.flow === undefined ? runOne(first) : flowLane(first);
+    } catch (err) {
+      // As a throw in an async function: the lane's failure, not the reader's.
+      return Promise.reject(err);
+    }
   }
 
   /** A flow's lane: its rows one after another, as each is let go by the flow's order. */

@@ -228,22 +228,19 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     });
   }
 
-  async function send(req: OutgoingRequest): Promise<HttpAnswer> {
-    const start = performance.now();
-    const client = take(req.origin);
-    let ex: Exchange;
-    try {
-      ex = await dispatch(client, req, start);
-    } catch (err) {
-      give(req.origin, client);
-      if (err instanceof RequestError) throw err;
-      const notSent = refused(err);
-      if (notSent) throw notSent;
-      const code = errorCode(err);
-      const message = code === 'TIMEOUT' ? `no answer within ${req.timeoutMs} ms (${messageOf(err)})` : messageOf(err);
-      const raw = err as { code?: string; cause?: { code?: string } } | null;
-      throw new RequestError(code, message, true, raw?.code ?? raw?.cause?.code ?? null);
-    }
+  /** A failed exchange as the error `send` rejects with. */
+  function failed(req: OutgoingRequest, client: Client, err: unknown): never {
+    give(req.origin, client);
+    if (err instanceof RequestError) throw err;
+    const notSent = refused(err);
+    if (notSent) throw notSent;
+    const code = errorCode(err);
+    const message = code === 'TIMEOUT' ? `no answer within ${req.timeoutMs} ms (${messageOf(err)})` : messageOf(err);
+    const raw = err as { code?: string; cause?: { code?: string } } | null;
+    throw new RequestError(code, message, true, raw?.code ?? raw?.cause?.code ?? null);
+  }
+
+  function answered(req: OutgoingRequest, client: Client, ex: Exchange, start: number): HttpAnswer {
     give(req.origin, client);
     // A body no check reads is kept only for a status failure's snippet: one that does not
     // decode is left out of it rather than failing a test that never asked for the body.
@@ -262,6 +259,21 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       // decoded when it was compressed, so a failed test's `debug` body is readable
       sample: problem ? [] : ex.decoded ? ex.decoded.chunks : ex.chunks,
     };
+  }
+
+  /** One `then` on the exchange's promise, not an async function and its await (issue 16). */
+  function send(req: OutgoingRequest): Promise<HttpAnswer> {
+    const start = performance.now();
+    let client: Client;
+    try {
+      client = take(req.origin);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return dispatch(client, req, start).then(
+      (ex) => answered(req, client, ex, start),
+      (err: unknown) => failed(req, client, err),
+    );
   }
 
   const each = async (fn: (c: Client) => Promise<void>) => {

@@ -61,8 +61,8 @@ export function resultRecorder(options: EngineOptions, live: LiveState, sink: Re
     if (why) stop.end('max-errors', why);
   };
   // Not an async function: one `then` on the sink's promise instead of a promise of its
-  // own and an await (issue 16). Every caller awaits it inside an async function, so a
-  // throw here still reaches it as a rejection.
+  // own and an await (issue 16). Every caller calls it inside an async function or a
+  // `then` callback, so a throw here still reaches it as a rejection.
   return (rec, outcome, secrets) => {
     redactOutcome(outcome, secrets);
     const flowRun = rec.flow === undefined ? undefined : options.flowRuns?.get(rec.flow);

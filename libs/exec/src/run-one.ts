@@ -159,18 +159,31 @@ function fromError(err: RequestError, safe: boolean, method: string, retries: nu
   return { error: { code: err.code, message: `${err.message}${note}` }, response: null, waitMs: null, retryable };
 }
 
-/**
- * Runs one test with its retries. Null when it was cut by a stop: it is then not recorded.
- * Long because it is one attempt loop whose every exit (cut, pause refused, never sent,
- * no answer, judged) returns from the same state (`base`, `last`, `safe`); the parts that
- * need no control flow are already apart (`fromError`, `judge`, `captureFrom`, `wait`).
- */
-export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDone | null> {
-  const startedAt = Date.now();
+/** A test between its tries: what every try reads and writes. */
+interface Tries {
+  rec: TestRecord;
+  ctx: TestContext;
+  /** The outcome, filled in as the tries go. */
+  base: Outcome;
+  prep: PreparedTest;
+  secrets: SecretSet;
+  origin: string;
+  safe: boolean;
+  /** The last failed try, or null. */
+  last: Retry | null;
+}
+
+/** What a try leaves: the test's end (null: cut), or a wait of `waitMs` before the next try. */
+type Step = TestDone | null | { waitMs: number };
+
+const isEnd = (s: Step): s is TestDone | null => s === null || 'outcome' in s;
+
+/** The test's prepared request and state, or its end when it cannot be prepared (a bad template or URL). */
+function startTest(rec: TestRecord, ctx: TestContext): Tries | TestDone {
   const base: Outcome = {
     status: 'error',
     attempts: 0,
-    startedAt,
+    startedAt: Date.now(),
     durationMs: 0,
     response: null,
     failures: [],
@@ -182,85 +195,172 @@ export async function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDo
   } catch (err) {
     return { outcome: { ...base, error: setupError(err) }, secrets: ctx.secrets, origin: null };
   }
-  const { secrets } = prep;
-  const origin = prep.request.origin;
   const safe = safeToRepeat(prep.request.method, prep.request.headers, ctx.retryUnsafe);
   if (ctx.traced?.(rec)) prep.request.sampleBytes = TRACE_BODY_BYTES;
-  let last: Retry | null = null;
-  for (let attempt = 1; attempt <= ctx.retries + 1; attempt++) {
-    // take() is a plain true when nothing limits the pace: no await, no promise.
-    const slot = ctx.limiter.take();
-    if ((slot !== true && !(await slot)) || ctx.cut.aborted) {
-      const why = ctx.cut.aborted ? null : ctx.limiter.refusal();
-      if (!why) return null;
-      // A pause over --max-pause: the test is not sent (or not sent again), and says why.
-      const error = { code: 'PAUSE_TOO_LONG', message: why };
-      return { outcome: { ...base, error, response: last?.response ?? null }, secrets, origin };
-    }
-    // startedAt and durationMs describe the final attempt, so startedAt + durationMs is
-    // when the test ended (what capi-merge takes for wall time); `attempts` counts the tries.
-    base.startedAt = Date.now();
-    base.attempts = attempt;
-    let answer: HttpAnswer;
-    const sentAt = performance.now();
-    try {
-      answer = await ctx.client.send(prep.request);
-    } catch (err) {
-      if (ctx.cut.aborted) return null;
-      if (!(err instanceof RequestError)) throw err;
-      // Never sent: like a bad template, the test itself is wrong; no retry, no attempt.
-      if (!err.sent)
-        return {
-          outcome: {
-            ...base,
-            attempts: 0,
-            durationMs: 0,
-            error: { code: err.code, message: err.message },
-            // The request as it was refused (a BAD_HEADER shows which header).
-            exchange: { request: prep.request, answer: null },
-          },
-          secrets,
-          origin,
-        };
-      base.durationMs = performance.now() - sentAt;
-      base.exchange = { request: prep.request, answer: null };
-      last = fromError(err, safe, prep.request.method, ctx.retries);
-      if (!last.retryable) break;
-      if (attempt <= ctx.retries && !(await wait(backoffMs(attempt), ctx))) return null;
-      continue;
-    }
-    noteHints(answer, ctx);
-    base.exchange = { request: prep.request, answer };
-    // Captures before the checks: a secret they take (a login's token) is redacted in the
-    // failure texts the checks write (a status failure shows the body).
-    const taken = rec.capture && final(answer, prep) ? await captureFrom(rec, answer, ctx) : null;
-    // The expectations were checked before sending (prepareTest): judging cannot throw.
-    const judged = judge(answer, prep, ctx, safe);
-    const verdict = judged instanceof Promise ? await judged : judged;
-    // A body regex still waiting for its worker when the grace ran out: cut, like a request.
-    if (ctx.cut.aborted) return null;
-    const response = responseOf(answer);
-    base.durationMs = answer.durationMs;
-    if (Array.isArray(verdict)) {
-      // The test's own outcome, filled in: no copy of it per test (issue 16).
-      const failures = taken ? [...verdict, ...taken.failures] : verdict;
-      base.status = failures.length === 0 ? 'passed' : 'failed';
-      base.response = response;
-      base.failures = failures;
-      if (taken) base.captured = taken.values;
-      return { outcome: base, secrets, origin };
-    }
-    last = { ...verdict, response };
-    if (!verdict.retryable) {
-      if (attempt <= ctx.retries && !safe && verdict.waitMs === null)
-        last.error.message += ` (${notRetriedNote(prep.request.method)})`;
-      break;
-    }
-    if (attempt <= ctx.retries) {
-      const ms = verdict.waitMs ?? backoffMs(attempt, Math.random, BACKOFF_BASE_MS);
-      if (!(await wait(ms, ctx))) return null;
-    }
+  return { rec, ctx, base, prep, secrets: prep.secrets, origin: prep.request.origin, safe, last: null };
+}
+
+/** The limiter refused a try (a pause over --max-pause) or a stop came: cut (null), or an error that says why. */
+function refusedTry(t: Tries): TestDone | null {
+  const why = t.ctx.cut.aborted ? null : t.ctx.limiter.refusal();
+  if (!why) return null;
+  // A pause over --max-pause: the test is not sent (or not sent again), and says why.
+  const error = { code: 'PAUSE_TOO_LONG', message: why };
+  return { outcome: { ...t.base, error, response: t.last?.response ?? null }, secrets: t.secrets, origin: t.origin };
+}
+
+/** A try begins: its start time; `performance.now()` as it is sent. */
+function beginTry(t: Tries, attempt: number): number {
+  // startedAt and durationMs describe the final attempt, so startedAt + durationMs is
+  // when the test ended (what capi-merge takes for wall time); `attempts` counts the tries.
+  t.base.startedAt = Date.now();
+  t.base.attempts = attempt;
+  return performance.now();
+}
+
+/** The client's promise; a throw before it has one is its rejection, as an await would take it. */
+function sendTry(t: Tries): Promise<HttpAnswer> {
+  try {
+    return t.ctx.client.send(t.prep.request);
+  } catch (err) {
+    return Promise.reject(err);
   }
-  const outcome: Outcome = { ...base, response: last?.response ?? null, error: last?.error ?? null };
-  return { outcome, secrets, origin };
+}
+
+/** A try that got no answer. */
+function failedTry(t: Tries, err: unknown, attempt: number, sentAt: number): Step {
+  const { ctx, prep, base } = t;
+  if (ctx.cut.aborted) return null;
+  if (!(err instanceof RequestError)) throw err;
+  // Never sent: like a bad template, the test itself is wrong; no retry, no attempt.
+  if (!err.sent)
+    return {
+      outcome: {
+        ...base,
+        attempts: 0,
+        durationMs: 0,
+        error: { code: err.code, message: err.message },
+        // The request as it was refused (a BAD_HEADER shows which header).
+        exchange: { request: prep.request, answer: null },
+      },
+      secrets: t.secrets,
+      origin: t.origin,
+    };
+  base.durationMs = performance.now() - sentAt;
+  base.exchange = { request: prep.request, answer: null };
+  t.last = fromError(err, t.safe, prep.request.method, ctx.retries);
+  if (!t.last.retryable || attempt > ctx.retries) return endOf(t);
+  return { waitMs: backoffMs(attempt) };
+}
+
+/** An answered try: captures, then the checks (a promise only when one of them waits). */
+function answeredTry(t: Tries, answer: HttpAnswer, attempt: number): Step | Promise<Step> {
+  noteHints(answer, t.ctx);
+  t.base.exchange = { request: t.prep.request, answer };
+  // Captures before the checks: a secret they take (a login's token) is redacted in the
+  // failure texts the checks write (a status failure shows the body).
+  if (t.rec.capture && final(answer, t.prep))
+    return captureFrom(t.rec, answer, t.ctx).then((taken) => judgedTry(t, answer, attempt, taken));
+  return judgedTry(t, answer, attempt, null);
+}
+
+function judgedTry(t: Tries, answer: HttpAnswer, attempt: number, taken: Taken | null): Step | Promise<Step> {
+  // The expectations were checked before sending (prepareTest): judging cannot throw.
+  const judged = judge(answer, t.prep, t.ctx, t.safe);
+  return judged instanceof Promise
+    ? judged.then((verdict) => verdictOf(t, answer, attempt, taken, verdict))
+    : verdictOf(t, answer, attempt, taken, judged);
+}
+
+function verdictOf(
+  t: Tries,
+  answer: HttpAnswer,
+  attempt: number,
+  taken: Taken | null,
+  verdict: CheckFailure[] | Retry,
+): Step {
+  const { base, ctx } = t;
+  // A body regex still waiting for its worker when the grace ran out: cut, like a request.
+  if (ctx.cut.aborted) return null;
+  const response = responseOf(answer);
+  base.durationMs = answer.durationMs;
+  if (Array.isArray(verdict)) {
+    // The test's own outcome, filled in: no copy of it per test (issue 16).
+    const failures = taken ? [...verdict, ...taken.failures] : verdict;
+    base.status = failures.length === 0 ? 'passed' : 'failed';
+    base.response = response;
+    base.failures = failures;
+    if (taken) base.captured = taken.values;
+    return { outcome: base, secrets: t.secrets, origin: t.origin };
+  }
+  const last: Retry = { ...verdict, response };
+  t.last = last;
+  if (!verdict.retryable) {
+    if (attempt <= ctx.retries && !t.safe && verdict.waitMs === null)
+      last.error.message += ` (${notRetriedNote(t.prep.request.method)})`;
+    return endOf(t);
+  }
+  if (attempt > ctx.retries) return endOf(t);
+  return { waitMs: verdict.waitMs ?? backoffMs(attempt, Math.random, BACKOFF_BASE_MS) };
+}
+
+/** Every try failed (or the last may not be repeated): the last one's error. */
+function endOf(t: Tries): TestDone {
+  const outcome: Outcome = { ...t.base, response: t.last?.response ?? null, error: t.last?.error ?? null };
+  return { outcome, secrets: t.secrets, origin: t.origin };
+}
+
+/** A try's step as the test's end: a wait, then the tries from the next one. */
+function nextTry(t: Tries, step: Step | Promise<Step>, attempt: number): TestDone | null | Promise<TestDone | null> {
+  if (step instanceof Promise) return step.then((s) => nextTry(t, s, attempt));
+  if (isEnd(step)) return step;
+  return wait(step.waitMs, t.ctx).then((ok) => (ok ? tries(t, attempt + 1, null) : null));
+}
+
+/**
+ * The tries from `from` on, one after another, as an async loop: a try the limiter makes
+ * wait, a retry. `slot` is the first one's turn when it was already taken.
+ */
+async function tries(t: Tries, from: number, slot: boolean | Promise<boolean> | null): Promise<TestDone | null> {
+  const { ctx } = t;
+  for (let attempt = from; attempt <= ctx.retries + 1; attempt++) {
+    // take() is a plain true when nothing limits the pace: no await, no promise.
+    const turn = attempt === from && slot !== null ? slot : ctx.limiter.take();
+    if ((turn !== true && !(await turn)) || ctx.cut.aborted) return refusedTry(t);
+    const sentAt = beginTry(t, attempt);
+    let answer: HttpAnswer | undefined;
+    let step: Step | Promise<Step> | undefined;
+    try {
+      answer = await ctx.client.send(t.prep.request);
+    } catch (err) {
+      step = failedTry(t, err, attempt, sentAt);
+    }
+    if (answer !== undefined) step = answeredTry(t, answer, attempt);
+    const s = step instanceof Promise ? await step : (step as Step);
+    if (isEnd(s)) return s;
+    if (!(await wait(s.waitMs, ctx))) return null;
+  }
+  return endOf(t);
+}
+
+/**
+ * Runs one test with its retries. Null when it was cut by a stop: it is then not recorded.
+ * The first try of a test the limiter lets go at once is a `then` on the client's promise,
+ * with no async function (issue 16); a try that must wait for its turn, and every retry,
+ * go through the loop in `tries`. Every effect comes in the same order either way.
+ */
+export function runTest(rec: TestRecord, ctx: TestContext): Promise<TestDone | null> {
+  try {
+    const t = startTest(rec, ctx);
+    if (!('prep' in t)) return Promise.resolve(t);
+    const slot = ctx.limiter.take();
+    if (slot !== true || ctx.cut.aborted) return tries(t, 1, slot);
+    const sentAt = beginTry(t, 1);
+    return sendTry(t).then(
+      (answer) => nextTry(t, answeredTry(t, answer, 1), 1),
+      (err: unknown) => nextTry(t, failedTry(t, err, 1, sentAt), 1),
+    );
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
