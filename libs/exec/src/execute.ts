@@ -22,13 +22,6 @@ export interface ExecuteOptions extends Omit<EngineOptions, 'shard' | 'fingerpri
    * and checking the same bytes again (a worker did both for every batch; issue 16).
    */
   sameBytes?: boolean;
-  /**
-   * A file read twice (`reread`): while its first read has read at most this many bytes,
-   * the records it made and checked are kept, and the run takes them instead of parsing
-   * the file again (issue 16); past it they are dropped and the run reads the file again,
-   * through what the first read checked. 0 or missing: the file is read again.
-   */
-  keepBytes?: number;
   shard: Shard | null;
   journal: string | null;
   fsync: boolean;
@@ -72,20 +65,10 @@ const CONTROL_EVERY_MS = 250;
 
 const NOTHING_DONE: ReadonlyMap<string, string> = new Map();
 
-/**
- * The records of the first read, kept for the run: `records` is null once the input grew
- * past what may be kept (`over`), and the run then reads the input again.
- */
-interface Kept {
-  records: TestRecord[] | null;
-  over: () => boolean;
-}
-
 /** Hands on the records read (a chunk at a time) while keeping them in `into`. */
-async function* keeping(records: AsyncIterable<TestRecord[]>, into: Kept): AsyncGenerator<TestRecord[]> {
+async function* keeping(records: AsyncIterable<TestRecord[]>, into: TestRecord[]): AsyncGenerator<TestRecord[]> {
   for await (const chunk of records) {
-    if (into.records && into.over()) into.records = null;
-    if (into.records) for (const rec of chunk) into.records.push(rec);
+    for (const rec of chunk) into.push(rec);
     yield chunk;
   }
 }
@@ -102,7 +85,7 @@ async function* whole(records: TestRecord[]): AsyncGenerator<TestRecord[]> {
 function sessionInput(
   opts: ExecuteOptions,
   path: string,
-  kept: Kept | null,
+  kept: TestRecord[] | null,
   checked: CheckedRead | undefined,
 ): JournalSessionInput {
   const { reread } = opts;
@@ -129,26 +112,16 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
   opts.onLive?.(live);
   const shared: Shared = { live, limiter: opts.limiter ?? createRateLimiter(opts.rate, undefined, opts.maxPauseMs) };
   let journal: JournalSession | null = null;
-  // The run reads the file again through what the first read checked, unless it takes
-  // the records the first read kept: the very bytes (sameBytes), or a file small enough.
-  const checked = opts.reread && !opts.sameBytes ? new CheckedRead() : undefined;
-  const keepBytes = opts.keepBytes ?? 0;
-  const kept: Kept | null = !opts.reread
-    ? null
-    : opts.sameBytes
-      ? { records: [], over: () => false }
-      : checked && keepBytes > 0
-        ? { records: [], over: () => checked.read > keepBytes }
-        : null;
+  // Filled by the first read when it reads the very bytes the run would read again.
+  const kept: TestRecord[] | null = opts.sameBytes && opts.reread ? [] : null;
+  // Otherwise the run reads the file again, through what the first read checked.
+  const checked = opts.reread && !kept ? new CheckedRead() : undefined;
   // The heartbeat starts before the journal is read: a resume of a large journal takes a
   // while, and capi-launch's stall watchdog judges a worker by its heartbeat.
   const heartbeat = opts.status ? startHeartbeat(opts.status, live, opts.batch, opts.log) : null;
   try {
     if (opts.journal) journal = await openJournalSession(sessionInput(opts, opts.journal, kept, checked));
-    const records = journal ? (kept?.records ?? null) : null;
-    // The run takes the kept records: the first read's ids (its unique check) are no longer needed.
-    if (records) checked?.ids.clear();
-    return await run(opts, out, shared, journal, records, journal && !records ? checked : undefined);
+    return await run(opts, out, shared, journal, journal ? kept : null, journal ? checked : undefined);
   } catch (err) {
     if (live.state === 'starting') live.state = 'failed';
     throw err;

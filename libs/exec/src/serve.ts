@@ -21,7 +21,7 @@ import { endLines, runExitCode, signalExitCode } from './run-end.js';
 /** What `--serve` takes from the command line: everything but what each batch brings. */
 export type ServeBase = Omit<
   ExecuteOptions,
-  'input' | 'source' | 'reread' | 'keepBytes' | 'journal' | 'status' | 'batch' | 'total' | 'log'
+  'input' | 'source' | 'reread' | 'journal' | 'status' | 'batch' | 'total' | 'log'
 >;
 
 export interface ServeOptions {

@@ -53,8 +53,6 @@ export class CheckedRead {
   private same = true;
   /** Ids of the first read and the line each first came at (its unique check's map). */
   readonly ids = new Map<string, number>();
-  /** The size of what the first read has read so far (bytes, or characters of a string input). */
-  read = 0;
 
   /** The input of a read, noted (first read) or compared (second read) chunk by chunk. */
   wrap(input: AsyncIterable<Buffer | string>): AsyncIterable<Buffer | string> {
@@ -82,7 +80,6 @@ export class CheckedRead {
   private async *note(input: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | string> {
     for await (const chunk of input) {
       this.digests.push(digestOf(chunk));
-      this.read += chunk.length;
       yield chunk;
     }
     this.complete = true;

@@ -73,7 +73,7 @@ async function serve(runDir: string, args: Args, rawArgs: string[]): Promise<num
   for (const name of PER_BATCH)
     if (args[name] !== undefined)
       throw new UsageError(`--serve takes --${name} from each request, not the command line`);
-  const { input, source, reread, keepBytes, journal, status, batch, total, ...base } = toOptions(
+  const { input, source, reread, journal, status, batch, total, ...base } = toOptions(
     args,
     rawArgs,
     process.env,

@@ -56,17 +56,7 @@ export function parseHeaders(values: string[]): Record<string, string> {
   return headers;
 }
 
-/**
- * An `--in` file up to this size is parsed and checked once (before any test runs), and
- * the run takes those records: some 100,000 tests of the bench's shape (10 MB of NDJSON,
- * docs/benchmarks.md "The engine, eighth round"). A larger file is read again as the run goes.
- */
-export const KEEP_SUITE_BYTES = 16 * 1024 * 1024;
-
-function input(
-  path: string | undefined,
-  stdinIsTTY: boolean,
-): Pick<ExecuteOptions, 'input' | 'source' | 'reread' | 'keepBytes'> {
+function input(path: string | undefined, stdinIsTTY: boolean): Pick<ExecuteOptions, 'input' | 'source' | 'reread'> {
   if (path === undefined && stdinIsTTY)
     // Waiting silently for a terminal to type NDJSON helps no one.
     throw new UsageError('no input: pipe test records in or give --in FILE');
@@ -77,12 +67,7 @@ function input(
     if (err instanceof InputError) throw err;
     throw new InputError(path, undefined, 'cannot read: no such file');
   }
-  return {
-    input: createReadStream(path),
-    source: path,
-    reread: () => createReadStream(path),
-    keepBytes: KEEP_SUITE_BYTES,
-  };
+  return { input: createReadStream(path), source: path, reread: () => createReadStream(path) };
 }
 
 /** `--vars FILE` then `--var name=value` (a later one wins): plain values for templates. */
