@@ -147,7 +147,7 @@ async function readExpected(
 
 /** Merges results from any inputs into one set of tests and writes the reports. */
 export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
-  return (await mergeWith(opts, null)) as MergeOutcome;
+  return (await mergeWith(opts, { early: null })) as MergeOutcome;
 }
 
 /**
@@ -175,7 +175,11 @@ export async function mergeAfterGo(opts: MergeOptions, go: () => Promise<boolean
     if (!ok) early?.state.tests.close();
   }
   if (!ok) return null;
-  const outcome = await mergeWith(opts, early);
+  // Handed over in a box, not held here: a dropped early read's table must be garbage
+  // while everything is read again (one table in memory, not two).
+  const box = { early };
+  early = null;
+  const outcome = await mergeWith(opts, box);
   outcome.readAhead ??= false;
   return outcome;
 }
@@ -296,7 +300,9 @@ async function readAhead(opts: MergeOptions): Promise<Early | null> {
   return { key: setup.key, state, stamps, done: { journals: journals.length, skipped }, journals, warnings };
 }
 
-async function mergeWith(opts: MergeOptions, early: Early | null): Promise<MergeOutcome> {
+async function mergeWith(opts: MergeOptions, box: { early: Early | null }): Promise<MergeOutcome> {
+  let early = box.early;
+  box.early = null;
   let setup: Setup;
   try {
     setup = await setUp(opts);
@@ -312,12 +318,18 @@ async function mergeWith(opts: MergeOptions, early: Early | null): Promise<Merge
     early.journals.every((path, k) => firstJournals[k] === path) &&
     early.stamps.every((s) => stampOf(s.path) === s.stamp);
   if (early && !kept) early.state.tests.close();
-  const state = kept ? early.state : createMergeState(tableOptions(setup.outputs));
+  const readAhead = early ? kept : undefined;
+  const taken = kept ? early : null;
+  // not held past here: a dropped early read's table is garbage while everything is read again
+  early = null;
+  const state = taken ? taken.state : createMergeState(tableOptions(setup.outputs));
+  const warnings = taken ? taken.warnings : [];
+  const done = taken ? taken.done : NONE_DONE;
   try {
-    if (!kept) await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd);
-    else for (const m of early.warnings) opts.warn?.(m);
-    const outcome = await mergeInto(state, opts, setup, kept ? early.done : NONE_DONE);
-    if (early) outcome.readAhead = kept;
+    if (!taken) await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd);
+    else for (const m of warnings) opts.warn?.(m);
+    const outcome = await mergeInto(state, opts, setup, done);
+    if (readAhead !== undefined) outcome.readAhead = readAhead;
     return outcome;
   } finally {
     // The spool's temp file is unlinked already; this frees its descriptor.
