@@ -54,6 +54,7 @@ async function runFolder(name: string): Promise<string> {
   const dir = join(tmp, name);
   await mkdir(join(dir, 'batches'), { recursive: true });
   await mkdir(join(dir, 'results'), { recursive: true });
+  await mkdir(join(dir, 'claims'), { recursive: true });
   await writeFile(join(dir, 'run.json'), JSON.stringify({ id: 'capi_test_20260101_103000' }));
   await writeFile(join(dir, 'batches', 'batch_0001.ndjson'), testLine('G1') + testLine('G2'));
   await writeFile(join(dir, 'batches', 'batch_0002.ndjson'), testLine('G3'));
@@ -142,6 +143,18 @@ test('no go: nothing merged, nothing written', async () => {
   await assert.rejects(readFile(join(out, 'r.json')), { code: 'ENOENT' });
 });
 
+test('stdin ended without a go: the early read stops at the next file, not after the whole folder', async () => {
+  const dir = await runFolder('no-go-early');
+  for (let n = 3; n <= 40; n++)
+    await writeFile(join(dir, 'batches', `batch_${String(n).padStart(4, '0')}.ndjson`), testLine(`N${n}`));
+  await settle();
+  let asked = 0;
+  // known from the second look on: nothing read after it
+  const noGo = () => ++asked >= 2;
+  assert.equal(await mergeAfterGo(options(dir, join(tmp, 'no-go-early-out')), async () => false, noGo), null);
+  assert.equal(asked, 2, 'asked before each batch file, stopped at the first "no go"');
+});
+
 test('an early read that fails is dropped: the merge after the go says what it always said', async () => {
   const dir = await runFolder('bad');
   await writeFile(join(dir, 'batches', 'batch_0002.ndjson'), '{"id": oops\n');
@@ -157,8 +170,16 @@ test('an early read that fails is dropped: the merge after the go says what it a
   assert.ok(told, 'the failure comes after the go');
 });
 
+/** What capi-launch's supervisor writes once a batch has ended: its journal is complete. */
+const claim = (dir: string, batch: string, state: 'running' | 'done') =>
+  writeFile(join(dir, 'claims', `${batch}.json`), JSON.stringify({ batch, worker: 1, pid: 1, state }));
+
 test('journals complete before the go are read early; one still written, or appended to after the read, is seen', async () => {
-  const write = (dir: string, file: string, text: string) => writeFile(join(dir, 'results', file), text);
+  // a journal complete early has its batch's claim `done` (the adversarial cases append to it anyway)
+  const write = async (dir: string, file: string, text: string) => {
+    await writeFile(join(dir, 'results', file), text);
+    await claim(dir, file.replace('.ndjson', ''), 'done');
+  };
   for (const [name, early, atGo, kept] of [
     // batch_0001's journal complete early, batch_0002's written at the go: kept
     [
@@ -225,12 +246,37 @@ test('journals complete before the go are read early; one still written, or appe
   }
 });
 
+test('a quiet journal of a batch not done yet (a slow test, a retry waiting) is not read early: its next line costs no second read', async () => {
+  for (const state of ['running', null] as const) {
+    const dir = await runFolder(`quiet-${state}`);
+    await writeFile(join(dir, 'results', 'batch_0001.ndjson'), resultLine('G1', 'passed', 0));
+    if (state) await claim(dir, 'batch_0001', state);
+    await settle();
+    const opts = options(dir, join(tmp, `quiet-${state}-out`));
+    const outcome = await mergeAfterGo(opts, async () => {
+      await writeFile(
+        join(dir, 'results', 'batch_0001.ndjson'),
+        resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1),
+      );
+      await claim(dir, 'batch_0001', 'done');
+      await writeFile(join(dir, 'results', 'batch_0002.ndjson'), resultLine('G3', 'passed', 2));
+      return true;
+    });
+    // kept: only the batch files were read early, and they did not change
+    assert.equal(outcome?.readAhead, true, String(state));
+    const plain = await merge(options(dir, join(tmp, `quiet-${state}-plain`)));
+    assert.deepEqual(outcome?.counts, plain.counts);
+    assert.deepEqual(await reports(join(tmp, `quiet-${state}-out`)), await reports(join(tmp, `quiet-${state}-plain`)));
+  }
+});
+
 test('--skip-bad-lines: a malformed line in a journal read early is counted and warned about once, after the go', async () => {
   const dir = await runFolder('skip');
   await writeFile(
     join(dir, 'results', 'batch_0001.ndjson'),
     `${resultLine('G1', 'passed', 0)}{"id": oops\n${resultLine('G2', 'passed', 1)}`,
   );
+  await claim(dir, 'batch_0001', 'done');
   await settle();
   const warned: string[] = [];
   const opts = { ...options(dir, join(tmp, 'skip-out')), skipBadLines: true, warn: (m: string) => warned.push(m) };

@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CapiError, ExitCode, fsReason, InputError, isErrnoException, runPaths, UsageError } from '@capi/core';
 import { cleanRun } from './clean.js';
@@ -128,6 +128,8 @@ async function readExpected(
   runs: RunFolderFiles[],
   opts: MergeOptions,
   cwd: string,
+  /** `--after-go`'s early read: true once stdin ended without a go, and the read is to stop. */
+  noGo: () => boolean = () => false,
 ) {
   const suite = opts.suite;
   if (suite) {
@@ -141,7 +143,10 @@ async function readExpected(
   }
   for (const [i, run] of runs.entries()) {
     const input = inputs.filter((x) => x.kind === 'run')[i] as MergeInput & { kind: 'run' };
-    for (const b of run.batchFiles) await readBatchFile(b.path, labelIn(input, b.path), b.batch, state);
+    for (const b of run.batchFiles) {
+      if (noGo()) throw new Error('no go');
+      await readBatchFile(b.path, labelIn(input, b.path), b.batch, state);
+    }
   }
 }
 
@@ -161,10 +166,15 @@ export async function merge(opts: MergeOptions): Promise<MergeOutcome> {
  * go, as without the early read. An early read that fails is dropped: the merge after
  * the go meets the same failure and says so as it always did.
  */
-export async function mergeAfterGo(opts: MergeOptions, go: () => Promise<boolean>): Promise<MergeOutcome | null> {
+export async function mergeAfterGo(
+  opts: MergeOptions,
+  go: () => Promise<boolean>,
+  /** True once it is known there will be no go (stdin ended): the early read stops between two files. */
+  noGo: () => boolean = () => false,
+): Promise<MergeOutcome | null> {
   let early: Early | null = null;
   try {
-    early = await readAhead(opts);
+    early = await readAhead(opts, noGo);
   } catch {
     early = null;
   }
@@ -252,7 +262,25 @@ function settled(path: string): boolean {
   return s.mtimeNs < limit && s.ctimeNs < limit;
 }
 
-async function readAhead(opts: MergeOptions): Promise<Early | null> {
+/**
+ * A journal is read early only once its batch's claim says `done` (docs/run-folder.md):
+ * no worker appends to it after that. A journal that is only quiet (a slow test, a retry's
+ * backoff) and then grows would make the whole early read be dropped and read again, with
+ * two tables in memory for a moment (a million tests: some 170-200 MB).
+ */
+function batchDone(runDir: string, journal: string): boolean {
+  const name = basename(journal, '.ndjson');
+  try {
+    const claim = JSON.parse(readFileSync(join(runPaths(runDir).claims, `${name}.json`), 'utf8')) as {
+      state?: unknown;
+    };
+    return claim.state === 'done';
+  } catch {
+    return false;
+  }
+}
+
+async function readAhead(opts: MergeOptions, noGo: () => boolean): Promise<Early | null> {
   if (opts.suite === '-') return null;
   const setup = await setUp(opts);
   const paths = [
@@ -270,7 +298,7 @@ async function readAhead(opts: MergeOptions): Promise<Early | null> {
   const journals: string[] = [];
   let skipped = 0;
   try {
-    await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd);
+    await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd, noGo);
     // changed while it was read: read again after the go
     if (stamps.some((s) => stampOf(s.path) !== s.stamp)) throw new Error('changed');
     // One run folder (capi-launch's merge): its journals that are complete already, in
@@ -285,8 +313,9 @@ async function readAhead(opts: MergeOptions): Promise<Early | null> {
           }
         : undefined;
       for (const file of run.resultFiles) {
+        if (noGo()) throw new Error('no go');
         const stamp = stampOf(file);
-        if (stamp === null || !settled(file)) break;
+        if (stamp === null || !settled(file) || !batchDone(run.dir, file)) break;
         await readResultFile(state, file, labelIn(input, file), (m) => warnings.push(m), onBadLine);
         if (stampOf(file) !== stamp) throw new Error('changed');
         stamps.push({ path: file, stamp });

@@ -200,10 +200,32 @@ Examples:
       skipBadLines: Boolean(args['skip-bad-lines']),
       warn: (m: string) => process.stderr.write(`${info.name}: warning: ${m}\n`),
     };
-    const outcome = readsAhead ? await mergeAfterGo(options, () => waitForGo(process.stdin)) : await merge(options);
+    const outcome = readsAhead ? await mergeAfterAGo(options) : await merge(options);
     // no go: nothing merged, nothing said (wait-for-go.ts)
     if (outcome === null) return ExitCode.cannotRun;
     if (!args.quiet) process.stderr.write(describe(outcome));
     return outcome.exitCode;
   },
 });
+
+/**
+ * Listens for the go from the start: stdin ending without one (the supervisor died, the
+ * run was stopped) ends the early read between two files, not after the whole of it.
+ */
+function mergeAfterAGo(options: Parameters<typeof mergeAfterGo>[0]) {
+  let ended = false;
+  const going = waitForGo(process.stdin);
+  going.then(
+    (go) => {
+      ended = !go;
+    },
+    () => {
+      ended = true;
+    },
+  );
+  return mergeAfterGo(
+    options,
+    () => going,
+    () => ended,
+  );
+}
