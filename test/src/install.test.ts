@@ -69,14 +69,18 @@ test('each installed command answers --version and --help from another folder, u
 });
 
 // Past 16 batch files capi-split --out writes on a thread whose module is a file of its own
-// (lib/batch-file-thread.js): the bundle must ship it, or every large split fails.
+// (lib/batch-file-thread.js): the bundle must ship it, or every large split fails. The suite
+// comes on stdin: a suite file under 1 MiB has its files written without the thread.
 test('the installed capi-split writes 40 batches (its file thread is in the package)', async () => {
   const suite = join(dir.path, 'forty.csv');
   let text = 'id,url\n';
   for (let i = 0; i < 40; i++) text += `T${i},/items/${i}\n`;
   await writeFile(suite, text);
   const out = join(dir.path, 'forty-batches');
-  await run('capi-split', [suite, '--batch-size', '1', '--out', out], { cwd: dir.path, env: cronEnv(dir.path) });
+  await run('/bin/sh', ['-c', 'capi-split - --batch-size 1 --out forty-batches < forty.csv'], {
+    cwd: dir.path,
+    env: cronEnv(dir.path),
+  });
   const names = (await readdir(out)).filter((n) => n.endsWith('.ndjson')).sort();
   assert.equal(names.length, 40);
   assert.equal(JSON.parse(await readFile(join(out, names[39] as string), 'utf8')).id, 'T39');

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { batchFiles } from './batch-files.js';
+import { batchFiles, THREAD_FROM_BYTES } from './batch-files.js';
 
 let root = '';
 before(async () => {
@@ -77,4 +77,47 @@ test('abort stops the thread: nothing is written once it settles', async () => {
   const names = new Set(await readdir(dir));
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.deepEqual(new Set(await readdir(dir)), names);
+});
+
+test('a suite under THREAD_FROM_BYTES has every file written here: no thread is started', async () => {
+  const dir = await mkdtemp(join(root, 'small-'));
+  const threadsBefore = process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+  const files = batchFiles(0o600, THREAD_FROM_BYTES - 1);
+  try {
+    for (let i = 0; i < FILES; i++) {
+      files.open(join(dir, `f${i}`));
+      for (const piece of pieces(i)) await files.write(piece);
+      await files.close();
+      // a started file thread holds a MessagePort open
+      assert.equal(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length, threadsBefore, `f${i}`);
+    }
+    await files.done();
+  } catch (err) {
+    await files.abort();
+    throw err;
+  }
+  assert.equal((await readdir(dir)).length, FILES);
+  for (let i = 0; i < FILES; i++) {
+    assert.equal(await readFile(join(dir, `f${i}`), 'utf8'), pieces(i).join(''), `f${i}`);
+    assert.equal((await stat(join(dir, `f${i}`))).mode & 0o777, 0o600);
+  }
+});
+
+test('a suite of THREAD_FROM_BYTES or more (or of unknown size) starts the thread past the first files', async () => {
+  for (const bytes of [THREAD_FROM_BYTES, undefined]) {
+    const dir = await mkdtemp(join(root, 'large-'));
+    const threadsBefore = process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const files = batchFiles(0o600, bytes);
+    for (let i = 0; i < FILES; i++) {
+      files.open(join(dir, `f${i}`));
+      await files.write(`${i}\n`);
+      await files.close();
+    }
+    assert.ok(
+      process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length > threadsBefore,
+      String(bytes),
+    );
+    await files.done();
+    assert.equal((await readdir(dir)).length, FILES);
+  }
 });

@@ -26,6 +26,11 @@ export interface WriteBatchesOptions {
    * claim, journal, lock, heartbeat and log). Absent or not above `size`: every batch `size`.
    */
   maxSize?: number;
+  /**
+   * The suite's size in bytes, when known (a file): a small suite's files are all written on
+   * this thread, with no file thread started (batch-files.ts THREAD_FROM_BYTES).
+   */
+  inputBytes?: number;
   /** Hears each batch that grew past its size to keep a flow whole, once, when it is done. */
   onOversize?: (entry: BatchIndexEntry, flow: string, size: number) => void;
 }
@@ -53,7 +58,7 @@ export async function writeBatches(
   const temp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
   try {
     const sizeOf = batchSizes(size, options.maxSize);
-    const { entries: batches, setup, teardown } = await writeFiles(records, temp, sizeOf, options.onOversize);
+    const { entries: batches, setup, teardown } = await writeFiles(records, temp, sizeOf, options);
     const index: BatchIndex = { total: batches.reduce((n, b) => n + b.count, 0), batchSize: size, batches };
     if (options.maxSize !== undefined && options.maxSize > size) index.maxBatchSize = options.maxSize;
     if (setup > 0) index.setup = setup;
@@ -105,10 +110,10 @@ async function writeFiles(
   records: AsyncIterable<TestRecord | TestRecord[]>,
   temp: string,
   sizeOf: (n: number) => number,
-  onOversize?: WriteBatchesOptions['onOversize'],
+  { onOversize, inputBytes }: WriteBatchesOptions,
 ): Promise<Written> {
   const entries: BatchIndexEntry[] = [];
-  const files = batchFiles(FILE_MODE);
+  const files = batchFiles(FILE_MODE, inputBytes);
   let entry: BatchIndexEntry | null = null;
   let text = '';
   let head = '';

@@ -230,6 +230,7 @@ async function split(a: Args): Promise<number> {
       const oversize = oversizeNotes(batches.maxSize !== undefined && batches.maxSize > batches.size, progress.done);
       const index = await writeBatches(splitSuiteBatches(input.stream, splitOptions), batches.out, batches.size, {
         ...batches,
+        ...(input.bytes !== undefined && { inputBytes: input.bytes }),
         onOversize: oversize.note,
       });
       progress.done();

@@ -6,6 +6,8 @@ export interface SuiteInput {
   stream: Readable;
   /** The name in messages and records: the path as given, or `<stdin>`. */
   source: string;
+  /** A regular file's size when it was opened (undefined: stdin, a pipe, a device). */
+  bytes?: number;
 }
 
 const REASONS: Record<string, string> = {
@@ -19,11 +21,13 @@ export async function openSuite(file: string): Promise<SuiteInput> {
   if (file === '-') return { stream: process.stdin, source: '<stdin>' };
   try {
     const handle = await open(file, 'r');
-    if ((await handle.stat()).isDirectory()) {
+    const info = await handle.stat();
+    if (info.isDirectory()) {
       await handle.close();
       throw new CapiError(`${file}: ${REASONS.EISDIR}`, ExitCode.badInput);
     }
-    return { stream: handle.createReadStream({ highWaterMark: 16 * 1024 }), source: file };
+    const stream = handle.createReadStream({ highWaterMark: 16 * 1024 });
+    return info.isFile() ? { stream, source: file, bytes: info.size } : { stream, source: file };
   } catch (err) {
     if (isErrnoException(err) && err.code && REASONS[err.code])
       throw new CapiError(`${file}: ${REASONS[err.code]}`, ExitCode.badInput);
