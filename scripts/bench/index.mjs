@@ -27,6 +27,15 @@ if (values.help) {
 }
 
 const log = (text) => process.stderr.write(`bench: ${text}\n`);
+// NODE_EXTRA_CA_CERTS (set on some machines for a proxy's certificate) makes every Node
+// process read and parse a certificate file as it starts: 50-60 ms of CPU a start here,
+// paid by every capi process and every baseline alike, none of which speaks TLS in a
+// benchmark. Unset for every benchmark (startup.mjs has unset it since issue 15), so
+// that fixed costs are capi's own; a machine that sets it pays that much per process.
+if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
+  log('NODE_EXTRA_CA_CERTS is unset for every command (see scripts/bench/index.mjs)');
+  delete process.env.NODE_EXTRA_CA_CERTS;
+}
 const order = ['split', 'exec', 'merge', 'launch', 'hosts', 'watch', 'startup'];
 const found = (await readdir(here)).filter((f) => f.endsWith('.mjs') && f !== 'index.mjs').map((f) => f.slice(0, -4));
 const wanted = values.only ? values.only.split(',').map((s) => s.trim()) : found;
