@@ -118,6 +118,90 @@ async function same(text: string | Buffer, what: string, full = true): Promise<v
       }
 }
 
+const fail = (check: string, expected: string, actual: string) => ({ check, expected, actual });
+const failed = (failures: unknown, over: Record<string, unknown> = {}) =>
+  line({ status: 'failed', response: { status: 500, bytes: 12 }, failures, ...over });
+const errored = (error: unknown, over: Record<string, unknown> = {}) =>
+  line({ status: 'error', response: null, error, ...over });
+const LONG = 'x'.repeat(600);
+
+/** Failed and errored lines: capi-exec's shapes with odd values, and shapes near them. */
+const FAILED_LINES: Array<[string, string]> = [
+  ['failed status check', failed([fail('status', '2xx', '500')])],
+  ['failed, body with escapes', failed([fail('status', '200', '500, body: {"error":"bad \\ x"}…')])],
+  ['failed, two checks', failed([fail('status', '200', '404'), fail('json:$.id', 'exists', 'no such path')])],
+  ['failed, 16 checks', failed(Array.from({ length: 16 }, (_, k) => fail(`c${k}`, 'e', 'a')))],
+  ['failed, 17 checks', failed(Array.from({ length: 17 }, (_, k) => fail(`c${k}`, 'e', 'a')))],
+  ['failed, non-ASCII actual', failed([fail('body', 'tëst', '✓ 𝄞 ünïcode')])],
+  ['failed, a long actual (cut at 1000)', failed([fail('body', LONG, LONG)])],
+  ['failed, empty strings', failed([fail('', '', '')])],
+  ['failed, control characters', failed([fail('header', 'a\tb', 'line1\nline2\r\u001b[31mred\u0000')])],
+  ['failed, DEL and C1', failed([fail('x', 'a\u007fb', 'c\u009bd')])],
+  ['failed, bidi control', failed([fail('x', 'y', 'a\u202eb')])],
+  ['failed, formula-like actual', failed([fail('=cmd', '+1', '-2,3')])],
+  ['failed, quotes and commas', failed([fail('a"b', 'c,d', '"e"')])],
+  ['failed, U+2028 raw', failed([fail('x', 'y', 'a\u2028b')])],
+  ['failed, a lone surrogate', failed([fail('x', 'y', 'a\ud800b')])],
+  ['failed, \\u escape of a letter', failed([fail('x', 'y', 'z')]).replace('"actual":"z"', '"actual":"\\u007a"')],
+  ['failed, upper-case \\u escape', failed([fail('x', 'y', '\u001b')]).replace('\\u001b', '\\u001B')],
+  ['failed, \\u escape of a tab', failed([fail('x', 'y', 'z')]).replace('"actual":"z"', '"actual":"\\u0009"')],
+  ['failed, escaped slash', failed([fail('x', 'y', 'z')]).replace('"actual":"z"', '"actual":"a\\/b"')],
+  ['failed, expected a number', failed([{ check: 'x', expected: 200, actual: '404' }])],
+  ['failed, actual null', failed([{ check: 'x', expected: '200', actual: null }])],
+  ['failed, no actual', failed([{ check: 'x', expected: '200' }])],
+  ['failed, an extra key', failed([{ ...fail('x', 'y', 'z'), note: 'n' }])],
+  ['failed, keys reordered', failed([{ actual: 'z', check: 'x', expected: 'y' }])],
+  ['failed, a duplicate key', failed([fail('x', 'y', 'z')]).replace('"check":"x"', '"check":"w","check":"x"')],
+  ['failed, a failure null', failed([null])],
+  ['failed, a failure a string', failed(['status'])],
+  ['failed, a trailing comma', failed([fail('x', 'y', 'z')]).replace('"z"}]', '"z"},]')],
+  ['failed, a space', failed([fail('x', 'y', 'z')]).replace('"z"}]', '"z"} ]')],
+  ['failed, with an error too', failed([fail('x', 'y', 'z')], { error: { code: 'E', message: 'm' } })],
+  ['failed, with fp', `${failed([fail('x', 'y', 'z')]).slice(0, -1)},"fp":"ab"}`],
+  ['failed, null response', failed([fail('x', 'y', 'z')], { response: null })],
+  ['failed, attempts 2', failed([fail('x', 'y', 'z')], { attempts: 2 })],
+  ['error timeout', errored({ code: 'ETIMEDOUT', message: 'request timed out after 30000 ms' })],
+  [
+    'error with a response',
+    errored({ code: 'HTTP_503', message: '503 persisted' }, { response: { status: 503, bytes: 0 } }),
+  ],
+  ['error message with escapes', errored({ code: 'ECONNRESET', message: 'read "x" \\ y\n\tz' })],
+  ['error message non-ASCII', errored({ code: 'EDNS', message: 'hôte introuvable ✗' })],
+  ['error message long', errored({ code: 'E', message: LONG + LONG })],
+  ['error message formula-like', errored({ code: '=E', message: '@x,y' })],
+  ['error message empty', errored({ code: '', message: '' })],
+  ['error code with an escape', errored({ code: 'E"1', message: 'm' })],
+  ['error TEMPLATE, never sent', errored({ code: 'TEMPLATE', message: 'no var x' }, { attempts: 0, durationMs: 0 })],
+  ['error BAD_URL, attempts 1, 0 ms', errored({ code: 'BAD_URL', message: 'bad' }, { durationMs: 0 })],
+  ['error BAD_URL, attempts 1, 1 ms', errored({ code: 'BAD_URL', message: 'bad' }, { durationMs: 1 })],
+  [
+    'error BAD_URL with a response, 0 ms',
+    errored({ code: 'BAD_URL', message: 'b' }, { durationMs: 0, response: { status: 200, bytes: 1 } }),
+  ],
+  [
+    'error FLOW_STOPPED',
+    errored({ code: 'FLOW_STOPPED', message: 'not sent: row T3 of flow f failed' }, { attempts: 0, durationMs: 0 }),
+  ],
+  ['error FLOW_STOPPED on a failed line', failed([], { error: { code: 'FLOW_STOPPED', message: 'm' } })],
+  [
+    'error SETUP_FAILED',
+    errored({ code: 'SETUP_FAILED', message: 'not sent: setup row login failed' }, { attempts: 0, durationMs: 0 }),
+  ],
+  ['error code a number', errored({ code: 28, message: 'm' })],
+  ['error message null', errored({ code: 'E', message: null })],
+  ['error without message', errored({ code: 'E' })],
+  ['error an extra key', errored({ code: 'E', message: 'm', errno: -110 })],
+  ['error keys reordered', errored({ message: 'm', code: 'E' })],
+  ['error empty object', errored({})],
+  [
+    'error, failures an empty list written with a space',
+    errored({ code: 'E', message: 'm' }).replace('"failures":[]', '"failures":[ ]'),
+  ],
+  ['error null on an error line', line({ status: 'error', response: null })],
+  ['passed with an error object', line({ error: { code: 'E', message: 'm' } })],
+  ['skipped with failures', line({ status: 'skipped', failures: [fail('x', 'y', 'z')] })],
+];
+
 // Odd lines: each alone (after a common one), and all of them in one file.
 const ODD: Array<[string, string]> = [
   ['common', line()],
@@ -157,6 +241,7 @@ const ODD: Array<[string, string]> = [
   ['status failed, no failures', line({ status: 'failed' })],
   ['status error', line({ status: 'error', error: { code: 'ETIMEDOUT', message: 'm' }, response: null })],
   ['failures listed', line({ status: 'failed', failures: [{ check: 'status', expected: '2xx', actual: '500' }] })],
+  ...FAILED_LINES,
   ['attempts 0, no response', line({ attempts: 0, response: null })],
   ['attempts 0 with response', line({ attempts: 0 })],
   ['attempts 3', line({ attempts: 3 })],
@@ -276,6 +361,28 @@ test('bad UTF-8 and a torn tail after lines of the shape', async () => {
   await same(cut, 'a multibyte character cut in two');
   await same(Buffer.concat([good, Buffer.from([0x7b, 0x22, 0xff, 0x0a]), good]), 'a stray byte');
   await same(`${line()}\n${line({ id: 'T9' })}`, 'a last line without a newline');
+  // Bytes no well-formed UTF-8 has, inside a failed line's actual and an errored line's message.
+  const odd: Array<[string, number[]]> = [
+    ['a UTF-16 surrogate as UTF-8', [0xed, 0xa0, 0x80]],
+    ['the last surrogate', [0xed, 0xbf, 0xbf]],
+    ['an overlong 2-byte form', [0xc0, 0xaf]],
+    ['an overlong 3-byte form', [0xe0, 0x80, 0xaf]],
+    ['an overlong 4-byte form', [0xf0, 0x80, 0x80, 0xaf]],
+    ['past U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ['a lead byte F5', [0xf5, 0x80, 0x80, 0x80]],
+    ['a lone continuation byte', [0x80]],
+    ['a lead byte without its continuation', [0xe2, 0x9c, 0x22]],
+  ];
+  for (const [what, bytes] of odd)
+    for (const text of [
+      line({ status: 'failed', failures: [{ check: 'body', expected: 'x', actual: 'a@b' }] }),
+      line({ status: 'error', response: null, error: { code: 'E', message: 'a@b' } }),
+    ]) {
+      const [head, tail] = text.split('@') as [string, string];
+      const b = Buffer.concat([Buffer.from(head), Buffer.from(bytes), Buffer.from(`${tail}\n`)]);
+      assert.equal(scanLine(b, 0, b.length), -1, what);
+      await same(Buffer.concat([good, b, good]), what);
+    }
 });
 
 test('the same id again: later start wins, ties go to the later line, fields lent only where the row has them', async () => {
@@ -340,6 +447,18 @@ test('random files mixing the shape and odd lines give the same tests', async ()
           runId: pick([null, 'run1', 'run2']),
           tags: pick([[], ['a'], ['a', 'b'], ['smoke']]),
           shard: pick([null, '1/2']),
+          ...pick<Record<string, unknown>>([
+            {},
+            {},
+            { failures: [fail('status', '2xx', pick(['500', '503, body: {"e":"x"}…', '=1,"2"']))] },
+            { failures: [fail('a', 'b', 'c'), fail('d\n', 'é', '')] },
+            {
+              error: {
+                code: pick(['ETIMEDOUT', 'BAD_URL', 'TEMPLATE', 'FLOW_STOPPED']),
+                message: pick(['m', 'a\tb ✓']),
+              },
+            },
+          ]),
         }),
       );
     }
@@ -359,6 +478,113 @@ test('the scanner takes capi-exec common lines and nothing with an escape', () =
   assert.equal(take(line({ name: 'é' })), false);
   assert.equal(take(line({ host: 'h' })), false);
   assert.equal(take(line({ durationMs: 1e-7 })), false);
+});
+
+test('the scanner takes capi-exec failed and errored lines, escapes and non-ASCII included, and nothing near them', () => {
+  const take = (text: string) => {
+    const b = Buffer.from(`${text}\n`);
+    return scanLine(b, 0, b.length) === b.length - 1;
+  };
+  const taken = [
+    'failed status check',
+    'failed, body with escapes',
+    'failed, 16 checks',
+    'failed, non-ASCII actual',
+    'failed, a long actual (cut at 1000)',
+    'failed, control characters',
+    'failed, DEL and C1',
+    'failed, U+2028 raw',
+    'error timeout',
+    'error message with escapes',
+    'error message non-ASCII',
+    'error FLOW_STOPPED',
+  ];
+  const refused = [
+    'failed, 17 checks',
+    'failed, a lone surrogate',
+    'failed, \\u escape of a letter',
+    'failed, upper-case \\u escape',
+    'failed, \\u escape of a tab',
+    'failed, escaped slash',
+    'failed, expected a number',
+    'failed, actual null',
+    'failed, no actual',
+    'failed, an extra key',
+    'failed, keys reordered',
+    'failed, a duplicate key',
+    'failed, a failure null',
+    'failed, a trailing comma',
+    'failed, a space',
+    'error code a number',
+    'error message null',
+    'error without message',
+    'error an extra key',
+    'error keys reordered',
+    'error empty object',
+    'error, failures an empty list written with a space',
+  ];
+  const byName = new Map(FAILED_LINES);
+  for (const what of taken) assert.equal(take(byName.get(what) as string), true, what);
+  for (const what of refused) assert.equal(take(byName.get(what) as string), false, what);
+  // Whatever JSON.stringify writes for a string of any characters but lone surrogates.
+  const rnd = createRandom(11);
+  const chars = ['a', ' ', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '✓', '𝄞', '\u2028', '\ufeff', ','];
+  for (let k = 0; k < 2000; k++) {
+    let text = '';
+    for (let n = Math.floor(rnd() * 12); n > 0; n--) text += chars[Math.floor(rnd() * chars.length)];
+    assert.equal(take(errored({ code: 'E', message: text })), true, JSON.stringify(text));
+  }
+});
+
+test('failed and errored lines of random text read both ways give the same tests', async () => {
+  const rnd = createRandom(5);
+  const chars = [
+    'a',
+    'b',
+    ' ',
+    ',',
+    '"',
+    '\\',
+    '\n',
+    '\r',
+    '\t',
+    '\u0001',
+    '\u001b',
+    '\u007f',
+    '\u009b',
+    'é',
+    '…',
+    '𝄞',
+    '\u202e',
+    '=',
+    '-',
+    '@',
+    '+',
+    '0',
+    '9',
+  ];
+  const text = () => {
+    let t = '';
+    for (let n = Math.floor(rnd() * 20); n > 0; n--) t += chars[Math.floor(rnd() * chars.length)];
+    return t;
+  };
+  const lines: string[] = [];
+  for (let k = 0; k < 600; k++) {
+    const id = `T${Math.floor(rnd() * 80)}`;
+    if (rnd() < 0.5) {
+      const n = 1 + Math.floor(rnd() * 3);
+      lines.push(
+        failed(
+          Array.from({ length: n }, () => fail(text(), text(), rnd() < 0.05 ? text().repeat(80) : text())),
+          { id },
+        ),
+      );
+    } else
+      lines.push(
+        errored({ code: rnd() < 0.2 ? 'BAD_URL' : text(), message: text() }, { id, durationMs: rnd() < 0.3 ? 0 : 5 }),
+      );
+  }
+  await same(`${lines.join('\n')}\n`, 'random failed and errored lines');
 });
 
 test('a duration is read as JSON.parse reads it, and its CSV cell is String(Number(d.toFixed(3)))', () => {

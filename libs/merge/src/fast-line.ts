@@ -1,12 +1,14 @@
 import { civilMs } from './iso-time.js';
-import type { MergeState } from './merge-state.js';
-import { type Pieces, put, SEP } from './row-text.js';
+import { type MergeState, PRE_SEND } from './merge-state.js';
+import { errorText, failureText, type MergedTest } from './merged-test.js';
+import { csvField, neutralize, type Pieces, put, SEP } from './row-text.js';
 import {
   FLAG_BAD,
   FLAG_FLAKY,
   FLAG_HAS_NAME,
   FLAG_HAS_RUN,
   FLAG_HAS_SHARD,
+  FLAG_STOPPED,
   FLAG_UNSENT,
   STATUS_CODE,
   type TestTable,
@@ -21,10 +23,15 @@ import {
  *
  * The shape, on one line with nothing between the tokens:
  * `{"id":S,"name":S,"status":"passed|failed|error|skipped","attempts":U,"startedAt":ISO,
- * "durationMs":N,"response":null|{"status":U,"bytes":U},"failures":[],"error":null,
+ * "durationMs":N,"response":null|{"status":U,"bytes":U},"failures":[F,…],"error":null|E,
  * "batch":S|null,"worker":U|null,"runId":S|null,"tags":[S,…],"shard":S|null}`, or the
  * same with `,"fp":S` before the closing brace (a journal). S: a string of printable
- * ASCII, no quote or backslash (so no escape), id and name not empty. U: an integer of
+ * ASCII, no quote or backslash (so no escape), id and name not empty. F (a failed check,
+ * up to 16): `{"check":C,"expected":C,"actual":C}`; E: `{"code":C,"message":C}`, exactly
+ * those keys in that order, as capi-exec writes them; C: any string as JSON.stringify
+ * writes it (escapes, well-formed UTF-8: `canonical`), so the bytes are what the slow
+ * path's JSON.stringify of the parsed value writes, and the CSV's failure and error cells
+ * come from the values by the slow path's own functions. U: an integer of
  * 1-9 digits, no leading zero. ISO: toISOString's form of a real date. N: a number as
  * JSON.stringify writes it (no sign, no exponent). Every line this takes is one
  * JSON.parse and validateResultRecord accept, with the values addResult would read, and
@@ -78,8 +85,15 @@ const K_DURATION = Buffer.from(',"durationMs":');
 const K_RESPONSE = Buffer.from(',"response":');
 const K_RESP_STATUS = Buffer.from('{"status":');
 const K_RESP_BYTES = Buffer.from(',"bytes":');
-const K_FAILURES = Buffer.from('},"failures":[],"error":null,"batch":');
-const K_FAILURES_NULL = Buffer.from(',"failures":[],"error":null,"batch":');
+const K_NO_FAILURE = Buffer.from(',"failures":[],"error":null,"batch":');
+const K_FAILURES = Buffer.from(',"failures":[');
+const K_CHECK = Buffer.from('{"check":"');
+const K_EXPECTED = Buffer.from('","expected":"');
+const K_ACTUAL = Buffer.from('","actual":"');
+const K_ERROR = Buffer.from(',"error":');
+const K_CODE = Buffer.from('{"code":"');
+const K_MESSAGE = Buffer.from('","message":"');
+const K_BATCH = Buffer.from(',"batch":');
 const K_WORKER = Buffer.from(',"worker":');
 const K_RUNID = Buffer.from(',"runId":');
 const K_TAGS = Buffer.from(',"tags":[');
@@ -239,6 +253,150 @@ function daysIn(y: number, m: number): number {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
 }
 
+// A failed or errored line's failures and error (capi-exec's exact shapes), as string ranges.
+/** How many failures the line lists (at most MAX_FAILURES; more go the usual way). */
+let failureCount = 0;
+const MAX_FAILURES = 16;
+/** Per failure: check, expected, actual, each as [start, end) with its form (strForm). */
+const failureAt = new Int32Array(MAX_FAILURES * 6);
+const failureForm = new Uint8Array(MAX_FAILURES * 3);
+/** The error's code and message ([start, end), codeS < 0: null) and their forms. */
+let codeS = -1;
+let codeE = 0;
+let codeForm = 0;
+let messageS = 0;
+let messageE = 0;
+let messageForm = 0;
+
+/** The form of the last string `canonical` read: 0 printable ASCII only (its latin1 text is the value), 1 else. */
+let strForm = 0;
+
+/** A hex digit as JSON.stringify writes one (lowercase), its value; else -1. */
+function hexLower(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  return c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+}
+
+/**
+ * The closing quote of a string whose characters start at p, written as JSON.stringify
+ * writes it (so that the bytes, parsed and written again, are the same bytes), or -1:
+ * printable ASCII and DEL as they are; `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`; `\u00xx`
+ * (lowercase hex) for the other control characters only; anything else as well-formed
+ * UTF-8 (no overlong form, no surrogate: JSON.stringify writes a lone one as `\udxxx`,
+ * taken nowhere here). Its form in `strForm`.
+ */
+export function canonical(src: Uint8Array, p: number, limit: number): number {
+  strForm = 0;
+  while (p < limit) {
+    const c = src[p] as number;
+    if (c === 0x22) return p;
+    if (c >= 0x20 && c < 0x7f && c !== 0x5c) {
+      p++;
+      continue;
+    }
+    strForm = 1;
+    if (c === 0x7f) p++;
+    else if (c === 0x5c) {
+      if (p + 1 >= limit) return -1;
+      const e = src[p + 1] as number;
+      if (e === 0x22 || e === 0x5c || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) p += 2;
+      else if (e === 0x75 && p + 5 < limit && src[p + 2] === 48 && src[p + 3] === 48) {
+        const h = hexLower(src[p + 4] as number);
+        const l = hexLower(src[p + 5] as number);
+        const v = h * 16 + l;
+        if (h < 0 || h > 1 || l < 0 || v === 8 || v === 9 || v === 10 || v === 12 || v === 13) return -1;
+        p += 6;
+      } else return -1;
+    } else if (c < 0x20) return -1;
+    else if (c >= 0xc2 && c <= 0xdf) {
+      if (p + 1 >= limit || !cont(src[p + 1] as number)) return -1;
+      p += 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      if (p + 2 >= limit) return -1;
+      const c1 = src[p + 1] as number;
+      // E0: no overlong form (A0-BF); ED: no surrogate (80-9F)
+      if (c === 0xe0 ? c1 < 0xa0 || c1 > 0xbf : c === 0xed ? c1 < 0x80 || c1 > 0x9f : !cont(c1)) return -1;
+      if (!cont(src[p + 2] as number)) return -1;
+      p += 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      if (p + 3 >= limit) return -1;
+      const c1 = src[p + 1] as number;
+      // F0: no overlong form (90-BF); F4: nothing past U+10FFFF (80-8F)
+      if (c === 0xf0 ? c1 < 0x90 || c1 > 0xbf : c === 0xf4 ? c1 < 0x80 || c1 > 0x8f : !cont(c1)) return -1;
+      if (!cont(src[p + 2] as number) || !cont(src[p + 3] as number)) return -1;
+      p += 4;
+    } else return -1;
+  }
+  return -1;
+}
+
+const cont = (c: number): boolean => c >= 0x80 && c <= 0xbf;
+
+/**
+ * The failures after `,"failures":[` at p (src[p - 1] is the `[`): `]`, or capi-exec's
+ * `{"check":S,"expected":S,"actual":S}` objects (exactly those keys, in that order, S as
+ * `canonical` takes them) joined by commas, then `]`. The index after the `]`, or -1.
+ */
+function failureList(src: Uint8Array, p: number, limit: number): number {
+  failureCount = 0;
+  if (src[p] === 0x5d) return p + 1;
+  for (;;) {
+    if (failureCount === MAX_FAILURES || !at(src, p, limit, K_CHECK)) return -1;
+    const k = failureCount * 6;
+    const f = failureCount * 3;
+    let s = p + K_CHECK.length;
+    let e = canonical(src, s, limit);
+    if (e < 0 || !at(src, e, limit, K_EXPECTED)) return -1;
+    failureAt[k] = s;
+    failureAt[k + 1] = e;
+    failureForm[f] = strForm;
+    s = e + K_EXPECTED.length;
+    e = canonical(src, s, limit);
+    if (e < 0 || !at(src, e, limit, K_ACTUAL)) return -1;
+    failureAt[k + 2] = s;
+    failureAt[k + 3] = e;
+    failureForm[f + 1] = strForm;
+    s = e + K_ACTUAL.length;
+    e = canonical(src, s, limit);
+    if (e < 0 || src[e + 1] !== 0x7d) return -1;
+    failureAt[k + 4] = s;
+    failureAt[k + 5] = e;
+    failureForm[f + 2] = strForm;
+    failureCount++;
+    const c = src[e + 2];
+    p = e + 3;
+    if (c === 0x5d) return p;
+    if (c !== 0x2c) return -1;
+  }
+}
+
+/** `null` or capi-exec's `{"code":S,"message":S}` at p: the index after it, or -1. */
+function errorObject(src: Uint8Array, p: number, limit: number): number {
+  if (at(src, p, limit, NULL)) {
+    codeS = -1;
+    return p + 4;
+  }
+  if (!at(src, p, limit, K_CODE)) return -1;
+  const s = p + K_CODE.length;
+  const e = canonical(src, s, limit);
+  if (e < 0 || !at(src, e, limit, K_MESSAGE)) return -1;
+  codeS = s;
+  codeE = e;
+  codeForm = strForm;
+  messageS = e + K_MESSAGE.length;
+  messageE = canonical(src, messageS, limit);
+  if (messageE < 0 || src[messageE + 1] !== 0x7d) return -1;
+  messageForm = strForm;
+  return messageE + 2;
+}
+
+/** The value of a string `canonical` took at src[s, e). */
+function stringAt(src: Uint8Array, s: number, e: number, form: number): string {
+  return form === 0
+    ? (src as Buffer).toString('latin1', s, e)
+    : (JSON.parse((src as Buffer).toString('utf8', s - 1, e + 1)) as string);
+}
+
 /** `null` or a plain string at p: the end (after the quote), or -1; `nullAt` tells which. */
 let wasNull = false;
 function stringOrNull(src: Uint8Array, p: number, limit: number): number {
@@ -287,8 +445,6 @@ export function scanLine(src: Uint8Array, p: number, limit: number): number {
   if (at(src, q, limit, NULL)) {
     responseNull = true;
     q += 4;
-    if (!at(src, q, limit, K_FAILURES_NULL)) return -1;
-    errorEnd = q + K_FAILURES_NULL.length;
   } else {
     responseNull = false;
     if (!at(src, q, limit, K_RESP_STATUS)) return -1;
@@ -296,8 +452,21 @@ export function scanLine(src: Uint8Array, p: number, limit: number): number {
     httpE = unsigned(src, httpS, limit);
     if (httpE < 0 || !at(src, httpE, limit, K_RESP_BYTES)) return -1;
     q = unsigned(src, httpE + K_RESP_BYTES.length, limit);
-    if (q < 0 || !at(src, q, limit, K_FAILURES)) return -1;
-    errorEnd = q + K_FAILURES.length;
+    if (q < 0 || src[q] !== 0x7d) return -1;
+    q++;
+  }
+  if (at(src, q, limit, K_NO_FAILURE)) {
+    failureCount = 0;
+    codeS = -1;
+    errorEnd = q + K_NO_FAILURE.length;
+  } else {
+    // A failed or errored line: its failures and error as capi-exec writes them.
+    if (!at(src, q, limit, K_FAILURES)) return -1;
+    q = failureList(src, q + K_FAILURES.length, limit);
+    if (q < 0 || !at(src, q, limit, K_ERROR)) return -1;
+    q = errorObject(src, q + K_ERROR.length, limit);
+    if (q < 0 || !at(src, q, limit, K_BATCH)) return -1;
+    errorEnd = q + K_BATCH.length;
   }
   batchS = errorEnd;
   batchE = stringOrNull(src, batchS, limit);
@@ -508,6 +677,21 @@ function csvCell(src: Uint8Array, s: number, e: number, dst: Uint8Array, d: numb
 
 const STATUS_TEXT = ['passed', 'failed', 'error', 'skipped'];
 
+/** The scanned line's failures as the record holds them (for failureText). */
+function failuresOf(src: Uint8Array): MergedTest {
+  const failures: { check: string; expected: string; actual: string }[] = [];
+  for (let f = 0; f < failureCount; f++) {
+    const k = f * 6;
+    const m = f * 3;
+    failures.push({
+      check: stringAt(src, failureAt[k] as number, failureAt[k + 1] as number, failureForm[m] as number),
+      expected: stringAt(src, failureAt[k + 2] as number, failureAt[k + 3] as number, failureForm[m + 1] as number),
+      actual: stringAt(src, failureAt[k + 4] as number, failureAt[k + 5] as number, failureForm[m + 2] as number),
+    });
+  }
+  return { status: STATUS_TEXT[status], failures } as unknown as MergedTest;
+}
+
 /**
  * Folds the line scanLine just read into the state, as addResult would fold its parsed
  * record; false, with nothing changed, when the row's text would lend the record a field
@@ -548,7 +732,10 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
   table.setTags(i, tagsCode(table, src, tagsS, tagsE));
   table.start[i] = startMs;
   let flags = (table.flags[i] as number) & (FLAG_BAD | FLAG_FLAKY);
-  if (responseNull && attempts === 0) flags |= FLAG_UNSENT;
+  const code = codeS < 0 ? null : stringAt(src, codeS, codeE, codeForm);
+  // merge-state.ts neverSent(): no response, and no try or a pre-send error code without time
+  if (responseNull && (attempts === 0 || (duration === 0 && code !== null && PRE_SEND.has(code)))) flags |= FLAG_UNSENT;
+  if (status === STATUS_CODE.error && code === 'FLOW_STOPPED') flags |= FLAG_STOPPED;
   if (!sameRange(src, nameS, nameE, idS, idE)) flags |= FLAG_HAS_NAME;
   if (!runIdNull || !workerNull) flags |= FLAG_HAS_RUN;
   if (!shardNull) flags |= FLAG_HAS_SHARD;
@@ -570,10 +757,24 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
   }
   const pb = piecesBytes(table, i);
   const lineLength = shardE - idS;
+  // csvParts' failure and error cells, from the values (failureText, errorText: one rule for both ways)
+  let failureCell = '';
+  let errorCell = '';
+  if (table.csv) {
+    if (failureCount > 0) failureCell = csvField(neutralize(failureText(failuresOf(src), 1000)));
+    if (code !== null)
+      errorCell = csvField(
+        neutralize(
+          errorText({ error: { code, message: stringAt(src, messageS, messageE, messageForm) } } as MergedTest),
+        ),
+      );
+  }
+  const cells =
+    failureCell === '' && errorCell === '' ? 0 : Buffer.byteLength(failureCell) + Buffer.byteLength(errorCell);
   // The JSON parts hold the line's bytes once (and 18 more), the CSV row the id's and name's
   // again (and at most 60 more, a computed duration included): 160 is ample.
   const d0 = spool.beginEntry(
-    2 * lineLength + pb.batch.length + pb.flow.length + pb.batchCsv.length + pb.tagsCsv.length + 160,
+    2 * lineLength + pb.batch.length + pb.flow.length + pb.batchCsv.length + pb.tagsCsv.length + cells + 160,
   );
   const out = spool.entryBuffer();
   // renderRow: the line's own text up to attempts, then from startedAt to the shard (with
@@ -604,7 +805,9 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
     out[d++] = 0x2c;
     out[d++] = SEP_BYTE;
     out[d++] = 0x2c;
+    if (failureCell !== '') d += out.write(failureCell, d, 'utf8');
     out[d++] = 0x2c;
+    if (errorCell !== '') d += out.write(errorCell, d, 'utf8');
     out[d++] = 0x2c;
     d = put(pb.batchCsv, out, d);
     out[d++] = 0x2c;

@@ -114,7 +114,13 @@ function wins(keptMs: number, startedAtMs: number): boolean {
 }
 
 /** Error codes capi-exec gives before anything is sent (docs/capi-exec.md). */
-const PRE_SEND = new Set(['TEMPLATE', 'BAD_URL', 'BAD_HEADER', 'BAD_REQUEST', 'BAD_EXPECT']);
+export const PRE_SEND: ReadonlySet<string> = new Set([
+  'TEMPLATE',
+  'BAD_URL',
+  'BAD_HEADER',
+  'BAD_REQUEST',
+  'BAD_EXPECT',
+]);
 
 /**
  * A test that never sent a request (a template or URL error before the first try, a bad
