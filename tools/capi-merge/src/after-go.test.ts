@@ -51,34 +51,41 @@ async function idle(child: ChildProcess): Promise<void> {
   }
 }
 
-test('--after-go: a journal written while it waits is read, nothing written before the go line; after it, the merge as without the flag', async () => {
-  // G2's result comes only after the merge has loaded and waits: it must be in the report
-  const dir = await run('go', lines([result('G1', 'passed', 0)]));
+/** capi-merge `--after-go` on `dir`, started and settled into its wait for the go line (not testkit's collect: it would end stdin, which means "no go"). */
+async function waitingMerge(dir: string) {
   const child = spawn(process.execPath, [binPath('capi-merge'), dir, '--after-go'], {
     env: testEnv(),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  // not testkit's collect: it would end stdin, which means "no go"
-  let stderr = '';
+  let text = '';
   child.stderr.on('data', (b: Buffer) => {
-    stderr += b.toString();
+    text += b.toString();
   });
   child.stdout.resume();
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const closed = once(child, 'close');
+  const closed = once(child, 'close').then(([code]) => {
+    clearTimeout(timer);
+    return code as number | null;
+  });
   await once(child, 'spawn');
   await idle(child);
   assert.equal(child.exitCode, null, 'it waits for the go line');
+  return { child, closed, stderr: () => text };
+}
+
+test('--after-go: a journal written while it waits is read, nothing written before the go line; after it, the merge as without the flag', async () => {
+  // G2's result comes only after the merge has loaded and waits: it must be in the report
+  const dir = await run('go', lines([result('G1', 'passed', 0)]));
+  const { child, closed, stderr } = await waitingMerge(dir);
   assert.deepEqual(
     (await listDir(dir)).filter((f) => f === 'report'),
     [],
   );
   await writeFile(join(dir, 'results', 'batch_0001.ndjson'), bothPassed);
   child.stdin.end('go\n');
-  const [code] = await closed;
-  clearTimeout(timer);
-  assert.equal(code, 0, stderr);
-  assert.match(stderr, /2 tests, 2 passed/);
+  const code = await closed;
+  assert.equal(code, 0, stderr());
+  assert.match(stderr(), /2 tests, 2 passed/);
   assert.ok((await listDir(join(dir, 'report'))).some((f) => f.startsWith('aggregated_results_')));
 });
 
@@ -86,28 +93,14 @@ test('--after-go: a batch file changed while the merge waits (read early) is rea
   const dir = await run('changed-batch', lines([result('G1', 'passed', 0)]));
   // older than a second: read before the go (a fresher file is not trusted early)
   await new Promise((r) => setTimeout(r, 1100));
-  const child = spawn(process.execPath, [binPath('capi-merge'), dir, '--after-go'], {
-    env: testEnv(),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  child.stdout.resume();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const closed = once(child, 'close');
-  await once(child, 'spawn');
-  await idle(child);
-  assert.equal(child.exitCode, null, 'it waits for the go line');
+  const { child, closed, stderr } = await waitingMerge(dir);
   // one more test in the batch (G3, no result): it must be missing in the report
   await writeFile(join(dir, 'batches', 'batch_0001.ndjson'), lines(['G1', 'G2', 'G3'].map((id) => testRecord(id))));
   await writeFile(join(dir, 'results', 'batch_0001.ndjson'), bothPassed);
   child.stdin.end('go\n');
-  const [code] = await closed;
-  clearTimeout(timer);
-  assert.equal(code, 1, stderr);
-  assert.match(stderr, /3 tests, 2 passed, 0 failed, 0 errors, 0 skipped, 1 missing/);
+  const code = await closed;
+  assert.equal(code, 1, stderr());
+  assert.match(stderr(), /3 tests, 2 passed, 0 failed, 0 errors, 0 skipped, 1 missing/);
 });
 
 test('--after-go: stdin ending without the go line merges nothing: exit 3, and no word in the log it shares', async () => {
