@@ -56,6 +56,8 @@ export function runPaths(runDir: string) {
     batchFile: (batch: string) => join(dir, 'batches', `${batch}.ndjson`),
     resultFile: (batch: string) => join(dir, 'results', `${batch}.ndjson`),
     statusFile: (batch: string) => join(dir, 'status', `${batch}.json`),
+    /** The batch's claim (written by capi-launch's supervisor; read by capi-merge's early read). */
+    claimFile: (batch: string) => join(dir, 'claims', `${batch}.json`),
     logFile: (batch: string) => join(dir, 'logs', `${batch}.log`),
   };
 }

@@ -21,7 +21,7 @@ export interface Claim {
   updatedAt: string;
 }
 
-const claimPath = (runDir: string, batch: string) => join(runPaths(runDir).claims, `${batch}.json`);
+const claimPath = (runDir: string, batch: string) => runPaths(runDir).claimFile(batch);
 
 /**
  * Takes the first batch no one has claimed; null when every batch is taken. `from` is

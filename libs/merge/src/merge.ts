@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CapiError, ExitCode, fsReason, InputError, isErrnoException, runPaths, UsageError } from '@capi/core';
 import { cleanRun } from './clean.js';
@@ -240,26 +240,32 @@ interface Early {
   key: string;
   state: MergeState;
   stamps: Array<{ path: string; stamp: string }>;
-  /** The run's journals read early (the first of its sorted list) and the malformed lines skipped in them. */
-  done: Done;
+  /** The run's journals read early: the first of its sorted list. */
   journals: string[];
+  /** The malformed lines `--skip-bad-lines` skipped in them. */
+  skipped: number;
   /** What the early read warned about, said after the go when the read is kept. */
   warnings: string[];
 }
 
 /** A file's identity and last change, as a string; null when it is not a regular file (not read early). */
 function stampOf(path: string): string | null {
-  const s = statSync(path, { bigint: true, throwIfNoEntry: false });
-  if (!s?.isFile()) return null;
-  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  return lookAt(path)?.stamp ?? null;
 }
 
-/** A file changed in the last second may still change within the file system's timestamp granularity. */
-function settled(path: string): boolean {
+/**
+ * A regular file's stamp, and whether it is settled: a file changed in the last second may
+ * still change within the file system's timestamp granularity. Null: not a regular file.
+ * One stat for both.
+ */
+function lookAt(path: string): { stamp: string; settled: boolean } | null {
   const s = statSync(path, { bigint: true, throwIfNoEntry: false });
-  if (!s) return false;
+  if (!s?.isFile()) return null;
   const limit = BigInt(Date.now() - 1000) * 1_000_000n;
-  return s.mtimeNs < limit && s.ctimeNs < limit;
+  return {
+    stamp: `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`,
+    settled: s.mtimeNs < limit && s.ctimeNs < limit,
+  };
 }
 
 /**
@@ -269,9 +275,8 @@ function settled(path: string): boolean {
  * two tables in memory for a moment (a million tests: some 170-200 MB).
  */
 function batchDone(runDir: string, journal: string): boolean {
-  const name = basename(journal, '.ndjson');
   try {
-    const claim = JSON.parse(readFileSync(join(runPaths(runDir).claims, `${name}.json`), 'utf8')) as {
+    const claim = JSON.parse(readFileSync(runPaths(runDir).claimFile(basename(journal, '.ndjson')), 'utf8')) as {
       state?: unknown;
     };
     return claim.state === 'done';
@@ -289,9 +294,9 @@ async function readAhead(opts: MergeOptions, noGo: () => boolean): Promise<Early
   ];
   const stamps: Early['stamps'] = [];
   for (const path of paths) {
-    const stamp = stampOf(path);
-    if (stamp === null || !settled(path)) return null;
-    stamps.push({ path, stamp });
+    const look = lookAt(path);
+    if (look === null || !look.settled) return null;
+    stamps.push({ path, stamp: look.stamp });
   }
   const state = createMergeState(tableOptions(setup.outputs));
   const warnings: string[] = [];
@@ -314,11 +319,11 @@ async function readAhead(opts: MergeOptions, noGo: () => boolean): Promise<Early
         : undefined;
       for (const file of run.resultFiles) {
         if (noGo()) throw new Error('no go');
-        const stamp = stampOf(file);
-        if (stamp === null || !settled(file) || !batchDone(run.dir, file)) break;
+        const look = lookAt(file);
+        if (look === null || !look.settled || !batchDone(run.dir, file)) break;
         await readResultFile(state, file, labelIn(input, file), (m) => warnings.push(m), onBadLine);
-        if (stampOf(file) !== stamp) throw new Error('changed');
-        stamps.push({ path: file, stamp });
+        if (stampOf(file) !== look.stamp) throw new Error('changed');
+        stamps.push({ path: file, stamp: look.stamp });
         journals.push(file);
       }
     }
@@ -326,7 +331,7 @@ async function readAhead(opts: MergeOptions, noGo: () => boolean): Promise<Early
     state.tests.close();
     throw err;
   }
-  return { key: setup.key, state, stamps, done: { journals: journals.length, skipped }, journals, warnings };
+  return { key: setup.key, state, stamps, journals, skipped, warnings };
 }
 
 async function mergeWith(opts: MergeOptions, box: { early: Early | null }): Promise<MergeOutcome> {
@@ -353,7 +358,7 @@ async function mergeWith(opts: MergeOptions, box: { early: Early | null }): Prom
   early = null;
   const state = taken ? taken.state : createMergeState(tableOptions(setup.outputs));
   const warnings = taken ? taken.warnings : [];
-  const done = taken ? taken.done : NONE_DONE;
+  const done = taken ? { journals: taken.journals.length, skipped: taken.skipped } : NONE_DONE;
   try {
     if (!taken) await readExpected(state, setup.inputs, setup.runs, opts, setup.cwd);
     else for (const m of warnings) opts.warn?.(m);
