@@ -53,9 +53,17 @@ export interface CreateRunOptions {
 }
 
 /** The sha256 of a file, hex (run.json `suite.sha256`). */
-export async function fileSha256(file: string): Promise<string> {
+export function fileSha256(file: string): Promise<string> {
+  return hashFile(file);
+}
+
+/** The sha256 of a file, hex; `also` sees each chunk as it is hashed. */
+async function hashFile(file: string, also?: (chunk: Buffer) => void, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, signal ? { signal } : {})) {
+    hash.update(chunk as Buffer);
+    also?.(chunk as Buffer);
+  }
   return hash.digest('hex');
 }
 
@@ -72,13 +80,9 @@ export interface SuiteLook {
  * after it, only the 19 MB suite during it.
  */
 export async function lookAtSuite(file: string, signal?: AbortSignal): Promise<SuiteLook> {
-  const hash = createHash('sha256');
   const marks = envMarkScanner();
-  for await (const chunk of createReadStream(file, signal ? { signal } : {})) {
-    hash.update(chunk as Buffer);
-    marks.push(chunk as Buffer);
-  }
-  return { sha256: hash.digest('hex'), mayUseEnv: marks.found };
+  const sha256 = await hashFile(file, (chunk) => marks.push(chunk), signal);
+  return { sha256, mayUseEnv: marks.found };
 }
 
 /**
