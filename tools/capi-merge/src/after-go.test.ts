@@ -120,3 +120,16 @@ test('--after-go with stdin as an input is a usage error (exit 2): stdin carries
   const s = await runTool('capi-merge', [await run('suite-stdin'), '--suite', '-', '--after-go'], { input: 'go\n' });
   assert.equal(s.code, 2, s.stderr);
 });
+
+test('--after-go: a usage error found from the inputs is told only after the go (exit 2), and not at all without one (exit 3)', async () => {
+  const dir = await run('usage-after-go');
+  for (const extra of [['--auto-id'], ['--show', '']]) {
+    const told = await runTool('capi-merge', [dir, ...extra, '--after-go'], { input: 'go\n' });
+    assert.equal(told.code, 2, `${extra.join(' ')}: ${told.stderr}`);
+    assert.match(told.stderr, extra[0] === '--show' ? /--show takes a test id/ : /--auto-id names the rows/);
+    const none = await runTool('capi-merge', [dir, ...extra, '--after-go'], { input: 'not the word\n' });
+    assert.equal(none.code, 3, `${extra.join(' ')}: ${none.stderr}`);
+    assert.equal(none.stderr, '');
+    assert.ok(!(await listDir(dir)).includes('report'));
+  }
+});

@@ -162,8 +162,9 @@ Examples:
     keepHeapSmall();
     const inputs = (args._ as string[]).map(String);
     // A merge after the go reads the batch files and the suite while it waits (libs/merge mergeAfterGo);
-    // --show, and a usage error found below, wait for the go first, as before.
-    const readsAhead = Boolean(args['after-go']) && typeof args.show !== 'string' && !(args['auto-id'] && !args.suite);
+    // --show, and a usage error, wait for the go first, as before.
+    const problem = usageAfterInputs(args, inputs);
+    const readsAhead = Boolean(args['after-go']) && typeof args.show !== 'string' && problem === null;
     if (args['after-go']) {
       // stdin is the go signal here, so it cannot be an input too
       if (inputs.length === 0 || inputs.includes('-') || args.suite === '-')
@@ -171,19 +172,11 @@ Examples:
       // no go: its launcher is gone or stopped the run; a silent exit 3 (wait-for-go.ts)
       if (!readsAhead && !(await waitForGo(process.stdin))) return ExitCode.cannotRun;
     }
-    if (inputs.length === 0 && process.stdin.isTTY)
-      throw new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
+    if (problem) throw problem;
     if (typeof args.show === 'string') {
-      if (args.show === '') throw new UsageError('--show takes a test id');
       process.stdout.write(await showTest({ id: args.show, inputs, stdin: process.stdin }));
       return 0;
     }
-    if (args.suite === '-' && process.stdin.isTTY)
-      throw new UsageError(
-        '--suite -: stdin is a terminal; pipe the suite in (capi-merge r.ndjson --suite - < suite.csv)',
-      );
-    if (args['auto-id'] && !args.suite)
-      throw new UsageError('--auto-id names the rows of a --suite CSV: give the suite with --suite FILE');
     const options = {
       inputs,
       suite: args.suite,
@@ -207,6 +200,27 @@ Examples:
     return outcome.exitCode;
   },
 });
+
+/**
+ * The usage errors that depend on the inputs, in the order they are told; null when there
+ * is none. One list, so that a merge after a go knows whether it may read ahead (it may
+ * not when one of these will be told after the go).
+ */
+function usageAfterInputs(
+  args: { show?: unknown; suite?: unknown; 'auto-id'?: unknown },
+  inputs: string[],
+): UsageError | null {
+  if (inputs.length === 0 && process.stdin.isTTY)
+    return new UsageError('no input: name a run folder, result files, or pipe result records into stdin');
+  if (typeof args.show === 'string') return args.show === '' ? new UsageError('--show takes a test id') : null;
+  if (args.suite === '-' && process.stdin.isTTY)
+    return new UsageError(
+      '--suite -: stdin is a terminal; pipe the suite in (capi-merge r.ndjson --suite - < suite.csv)',
+    );
+  if (args['auto-id'] && !args.suite)
+    return new UsageError('--auto-id names the rows of a --suite CSV: give the suite with --suite FILE');
+  return null;
+}
 
 /**
  * Listens for the go from the start: stdin ending without one (the supervisor died, the
