@@ -131,8 +131,9 @@ async function checkAndResume(
     const { run } = await superviseHere(runDir, { env, echo: true, resume: take });
     return { runDir, manifest: await readManifest(runDir).catch(() => next), exitCode: null, foreground: run };
   }
+  const before = await readManifest(runDir);
   await offerResume(runDir, take);
-  const supervisorPid = await startSupervisor(runDir, next, env, true);
+  const supervisorPid = await startSupervisor(runDir, next, env, before);
   return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
 }
 

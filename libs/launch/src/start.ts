@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, FILE_MODE, readPidFile, runPaths, shellLine, shellQuote } from '@capi/core';
 import type { Method } from './create-run.js';
@@ -166,16 +166,18 @@ function startTmux(runDir: string, session: string, parallel: number, env: NodeJ
 
 /**
  * Starts the supervisor of a prepared run by `method` and waits until it has taken the run.
- * `resumed`: a resume's, which has taken the run once it has removed resume.json; if it
- * cannot be started or has not taken the run within 30 s, the resume is given up (the file
- * removed first, so a late supervisor leaves the run alone) and the run stays as it was.
+ * `resumedFrom`: a resume's, with run.json as it was before; such a supervisor has taken
+ * the run once it has removed resume.json and written run.json. If it cannot be started
+ * or has not taken the run within 30 s, the resume is given up (resume.json removed first,
+ * so a late supervisor leaves the run alone) and the run stays as it was.
  */
 export async function startSupervisor(
   runDir: string,
   m: Manifest,
   env: NodeJS.ProcessEnv = process.env,
-  resumed = false,
+  resumedFrom: Manifest | null = null,
 ): Promise<number> {
+  const resumed = resumedFrom !== null;
   let spawned: Spawned = { pid: 0, ended: null };
   let why: string | null = null;
   try {
@@ -187,46 +189,51 @@ export async function startSupervisor(
     if (!resumed) throw err;
     why = err instanceof Error ? err.message : String(err);
   }
+  const took = () => tookRun(runDir, resumedFrom, spawned.pid);
   // a busy machine can take seconds to start node: wait up to 30 s
   for (let i = 0; why === null && i < 300; i++) {
-    const taken = await tookRun(runDir, resumed, spawned.pid);
+    const taken = await took();
     if (taken !== null) return taken;
     if (spawned.ended !== null) {
       // it may have taken the run and ended it (a tiny run) just before it exited
-      const after = await tookRun(runDir, resumed, spawned.pid);
+      const after = await took();
       if (after !== null) return after;
       why = `the supervisor did not start: ${spawned.ended}`;
       break;
     }
     await sleep(100);
   }
-  if (resumed && !(await abandonResume(runDir))) {
-    // it took the run after all, as it was being given up: the resume goes on
-    return (await tookRun(runDir, true, spawned.pid)) ?? spawned.pid;
-  }
   closeSession(m, env);
   if (spawned.ended === null && spawned.pid > 0) signal(spawned.pid, 'SIGKILL');
+  if (resumed) await rm(runPaths(runDir).sessionEnv, { force: true });
   const log = await readFile(runPaths(runDir).mainLog, 'utf8').catch(() => '');
   const tail = log.trim().split('\n').slice(-5).join('\n');
   const what = why ?? 'the supervisor did not start within 30 s';
-  const left = resumed ? `; the run is left as it was (${(await readManifest(runDir).catch(() => m)).state})` : '';
+  const now = async () => (await readManifest(runDir).catch(() => m)).state;
+  let left = '';
+  if (resumed)
+    left = (await abandonResume(runDir))
+      ? `; the run is left as it was (${await now()})`
+      : `; it took the run's resume (control.json may hold its --rate/--concurrency) but ended before it ran it: run.json says ${await now()}`;
   throw new CapiError(`${what}: see ${runPaths(runDir).mainLog}${left}${tail ? `\n${tail}` : ''}`);
 }
 
 /** The supervisor's pid once it has taken the run, else null. */
-async function tookRun(runDir: string, resumed: boolean, spawned: number): Promise<number | null> {
+async function tookRun(runDir: string, resumedFrom: Manifest | null, spawned: number): Promise<number | null> {
   const pid = readPidFile(runDir);
-  if (resumed) {
-    // taken once resume.json is gone: its pid file was written before
-    if (!(await resumeTaken(runDir))) return null;
-    return pid && isAlive(pid, supervisorOf(runDir))
-      ? pid
-      : ((await readManifest(runDir).catch(() => null))?.pid ?? spawned);
+  const alive = !!pid && isAlive(pid, supervisorOf(runDir));
+  const now = await readManifest(runDir).catch(() => null);
+  if (resumedFrom) {
+    // a resume's: resume.json removed (its pid file was written before), then run.json
+    // written with its pid, or already its end (a tiny run, over before this look)
+    if (!now || !(await resumeTaken(runDir))) return null;
+    if (alive && now.pid === pid) return pid;
+    if (now.state !== resumedFrom.state || now.finished !== resumedFrom.finished) return now.pid ?? spawned;
+    return null;
   }
-  if (pid && isAlive(pid, supervisorOf(runDir))) return pid;
+  if (alive) return pid;
   // A tiny run can be over before the first look: it has left `created` behind, and
   // run.json's pid is null again; for nohup the child we spawned was the supervisor.
-  const now = await readManifest(runDir).catch(() => null);
   if (now && now.state !== 'created') return now.pid ?? spawned;
   return null;
 }

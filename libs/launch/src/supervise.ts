@@ -106,15 +106,21 @@ async function takeRun(runDir: string, resume: SuperviseOptions['resume']): Prom
       );
     }
   } else if (resume) take = resume;
-  if (take) await applyResumeControl(runDir, take.control);
-  return updateManifest(runDir, {
-    ...take?.manifest,
-    pid: process.pid,
-    state: 'running',
-    verdict: null,
-    finished: null,
-    ...(take ? { stopSignal: null } : {}),
-  });
+  try {
+    if (take) await applyResumeControl(runDir, take.control);
+    return await updateManifest(runDir, {
+      ...take?.manifest,
+      pid: process.pid,
+      state: 'running',
+      verdict: null,
+      finished: null,
+      ...(take ? { stopSignal: null } : {}),
+    });
+  } catch (err) {
+    // not taken: run.json is as it was, and no pid file says otherwise
+    if (readPidFile(runDir) === process.pid) await rm(pidFile, { force: true });
+    throw err;
+  }
 }
 
 /**
