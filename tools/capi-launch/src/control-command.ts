@@ -159,7 +159,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
   const dir = await resolveRun(c.runs, c.target);
   switch (action) {
     case 'stop': {
-      const { message } = await stopLaunchedRun(dir, { force: c.a.force === true });
+      const { message } = await stopLaunchedRun(dir, { force: c.a.force === true, notes: note });
       note(message);
       return ExitCode.ok;
     }

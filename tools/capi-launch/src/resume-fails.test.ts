@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { binPath, collect, testEnv } from '@capi/testkit';
 import { exactlyOnce, readJson, runDirOf, type Sandbox, sandboxes, until } from './test-support/harness.js';
 
@@ -206,4 +207,49 @@ test('a completed run resumed whose merge then fails keeps its verdict; the log 
     readFileSync(join(runDir, 'logs', 'capi.log'), 'utf8'),
     /capi-merge could not write the report \(exit 3\)/,
   );
+});
+
+test('--stop while a --resume of the run is starting its supervisor: it waits, then stops the resumed run (not "already stopped")', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '50' });
+  const runDir = await stoppedRun(b);
+  const seen = join(b.dir, 'supervisor-started');
+  const go = join(b.dir, 'supervisor-go');
+  // the real supervisor, slow to start: it waits to be let go, then runs as itself
+  const slow = fakeSupervisor(
+    b,
+    `import { existsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+writeFileSync(${JSON.stringify(seen)}, String(process.pid));
+for (let i = 0; i < 300 && !existsSync(${JSON.stringify(go)}); i++) await sleep(100);
+const child = spawn(process.execPath, [${JSON.stringify(binPath('capi-launch'))}, ...process.argv.slice(2)], { stdio: 'inherit' });
+for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => child.kill(s));
+child.on('exit', (code) => process.exit(code ?? 1));`,
+  );
+  const resume = b.launch(['--resume', runDir], { env: { CAPI_LAUNCH_BIN: slow } });
+  await until('the supervisor started', () => existsSync(seen));
+  const stop = b.launch(['--stop', runDir]);
+  // the stop waits for the resume; the resume's supervisor goes on
+  await sleep(1500);
+  writeFileSync(go, '');
+  const [r, s] = await Promise.all([resume, stop]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(s.code, 0, s.stderr);
+  // the slow supervisor ends with the real one it started
+  const fake = Number(readFileSync(seen, 'utf8'));
+  await until(
+    'the supervisor ended',
+    () => {
+      try {
+        process.kill(fake, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    40_000,
+  );
+  assert.equal(readJson<Run>(join(runDir, 'run.json')).state, 'stopped', s.stderr);
+  assert.doesNotMatch(s.stderr, /is not running/, s.stderr);
+  assert.match(s.stderr, /waiting for a capi-launch in \S+ to start its run/);
 });
