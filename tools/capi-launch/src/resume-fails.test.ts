@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { binPath, collect, testEnv } from '@capi/testkit';
 import { exactlyOnce, readJson, runDirOf, type Sandbox, sandboxes, until } from './test-support/harness.js';
 
@@ -218,8 +217,8 @@ test('--stop while a --resume of the run is starting its supervisor: it waits, t
   const slow = fakeSupervisor(
     b,
     `import { existsSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
 writeFileSync(${JSON.stringify(seen)}, String(process.pid));
 for (let i = 0; i < 300 && !existsSync(${JSON.stringify(go)}); i++) await sleep(100);
 const child = spawn(process.execPath, [${JSON.stringify(binPath('capi-launch'))}, ...process.argv.slice(2)], { stdio: 'inherit' });
@@ -228,9 +227,17 @@ child.on('exit', (code) => process.exit(code ?? 1));`,
   );
   const resume = b.launch(['--resume', runDir], { env: { CAPI_LAUNCH_BIN: slow } });
   await until('the supervisor started', () => existsSync(seen));
-  const stop = b.launch(['--stop', runDir]);
-  // the stop waits for the resume; the resume's supervisor goes on
-  await sleep(1500);
+  const stopper = spawn(process.execPath, [binPath('capi-launch'), '--stop', runDir], {
+    env: testEnv(b.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let said = '';
+  stopper.stderr?.on('data', (d: Buffer) => {
+    said += d.toString();
+  });
+  const stop = collect(stopper, { timeoutMs: 60_000 });
+  // the stop waits for the resume (it says so); then the resume's supervisor goes on
+  await until('the stop waiting', () => /waiting for a capi-launch/.test(said) || stopper.exitCode !== null);
   writeFileSync(go, '');
   const [r, s] = await Promise.all([resume, stop]);
   assert.equal(r.code, 0, r.stderr);
