@@ -47,6 +47,20 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
 const LAUNCH_LOCK = '.launch.lock';
 
 /**
+ * Waits until no capi-launch of `runs` is between its check and its supervisor's start
+ * (takes the launch lock and lets it go at once): a run being resumed has then been taken
+ * by its supervisor, or left as it was. `--stop` waits so, or it would find the run not
+ * running and the supervisor a moment later would run it all the same.
+ */
+export async function afterLaunches(runs: string, notes: (t: string) => void): Promise<void> {
+  await withExclusiveFile(
+    join(runs, LAUNCH_LOCK),
+    { waitMs: 120_000, onWait: () => notes(`waiting for a capi-launch in ${runs} to start its run`) },
+    async () => {},
+  );
+}
+
+/**
  * Runs `start` (check, then start a supervisor) holding the runs folder's launch lock,
  * waiting up to 2 minutes for another capi-launch's; a run supervised here (`foreground`)
  * is awaited after the lock is let go.

@@ -1,13 +1,13 @@
 import { dirname, resolve } from 'node:path';
 import { CapiError, ExitCode, shellQuote } from '@capi/core';
 import { checkResumeBaseUrl, effectiveBaseUrl } from './base-url.js';
-import { changeControl } from './change-control.js';
-import { readClaims, releaseUnfinished } from './claims.js';
+import { readClaims } from './claims.js';
 import { type Method, readBatchIndex } from './create-run.js';
 import { refuseMissingEnv } from './env-refs.js';
 import { overrideExecArgs, showExecArgs } from './exec-flag-list.js';
 import { holdingLaunchLock, type Launched } from './launch.js';
-import { type Manifest, readManifest, updateManifest } from './manifest.js';
+import { type Manifest, readManifest } from './manifest.js';
+import { abandonResume, offerResume, type ResumeTake } from './resume-handoff.js';
 import { clearStale, listRuns, refuseCleaned } from './runs.js';
 import { splitFlags } from './split-flags.js';
 import { checkMethod, closeSession, sessionExists, startSupervisor } from './start.js';
@@ -106,7 +106,8 @@ async function checkAndResume(
     nextArgs.push('--force');
     notes(`--force: the journals' results from another base URL stay; capi-exec is given --force`);
   }
-  if (m.state === 'completed' && !(await releaseUnfinished(runDir, await readClaims(runDir))).length)
+  // read only: the claims are released by the supervisor, once it has taken the run
+  if (m.state === 'completed' && (await readClaims(runDir)).every((c) => c.state === 'done'))
     notes(`run ${m.id} had completed; resuming only re-checks it and merges again`);
   const chosen: Method = o.method ?? (m.method === 'foreground' || m.method === 'exec' ? 'nohup' : m.method);
   checkMethod(chosen, env);
@@ -116,39 +117,58 @@ async function checkAndResume(
     closeSession({ method: chosen, session }, env);
     notes(`closed the leftover ${chosen} session ${session}`);
   }
-  // `created` again: the run waits for a supervisor, which moves it to `running`.
   if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${showExecArgs(execArgs)}`);
-  await applyChanges(runDir, changes, notes);
-  const next = await updateManifest(runDir, {
-    options: {
-      ...(await readManifest(runDir)).options,
-      execArgs: nextArgs,
-      ...(o.stallTimeoutS != null ? { stallTimeoutS: o.stallTimeoutS } : {}),
-      ...(changes.maxRestarts !== undefined ? { maxRestarts: changes.maxRestarts } : {}),
-      ...(changes.onFinish !== undefined ? { onFinish: changes.onFinish } : {}),
-    },
-    ...(changes.parallel !== undefined ? { parallel: changes.parallel } : {}),
-    method: chosen,
-    session,
-    state: 'created',
-    verdict: null,
-    finished: null,
-    stopSignal: null,
-  });
+  // Nothing of run.json or control.json is written here: the new supervisor applies these
+  // changes as it takes the run (resume-handoff.ts), so a supervisor that never starts, or
+  // a capi-launch killed before it started one, leaves the run as it was (its state,
+  // verdict and finish), not `created` with no one to move it on.
+  const take = resumeTake(m, changes, nextArgs, o.stallTimeoutS, chosen, session, notes);
+  const next: Manifest = { ...m, ...take.manifest };
   if (chosen === 'foreground') {
-    const { run } = await superviseHere(runDir, { env, echo: true });
-    return { runDir, manifest: next, exitCode: null, foreground: run };
+    // a resume.json left by a capi-launch killed as it started its supervisor: given up,
+    // so that supervisor, if it is still starting, leaves the run to this one
+    await abandonResume(runDir);
+    const { run } = await superviseHere(runDir, { env, echo: true, resume: take });
+    return { runDir, manifest: await readManifest(runDir).catch(() => next), exitCode: null, foreground: run };
   }
-  const supervisorPid = await startSupervisor(runDir, next, env);
+  const before = await readManifest(runDir);
+  await offerResume(runDir, take);
+  const supervisorPid = await startSupervisor(runDir, next, env, before);
   return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
 }
 
-/** `--rate`/`--concurrency` go to control.json (and run.json) as `--set` writes them; the rest to run.json. */
-async function applyChanges(runDir: string, c: ResumeChanges, notes: (t: string) => void): Promise<void> {
-  const live: { rate?: string | null; concurrency?: number } = {};
-  if (c.rate !== undefined) live.rate = c.rate;
-  if (c.concurrency !== undefined) live.concurrency = c.concurrency;
-  if (Object.keys(live).length > 0) await changeControl(runDir, live);
+/**
+ * What the resume changes: run.json's options, parallel, method and session, and
+ * `--rate`/`--concurrency` for control.json (and run.json `options`, as `--set` writes them).
+ */
+function resumeTake(
+  m: Manifest,
+  c: ResumeChanges,
+  execArgs: string[],
+  stallTimeoutS: number | null | undefined,
+  method: Method,
+  session: string | null,
+  notes: (t: string) => void,
+): ResumeTake {
+  const control: ResumeTake['control'] = {};
+  if (c.rate !== undefined) control.rate = c.rate;
+  if (c.concurrency !== undefined) control.concurrency = c.concurrency;
   const given = Object.entries(c).map(([k, v]) => `${k} ${v === null ? 'none' : v}`);
   if (given.length > 0) notes(`for the rest of the run: ${given.join(', ')}`);
+  return {
+    manifest: {
+      options: {
+        ...m.options,
+        ...control,
+        execArgs,
+        ...(stallTimeoutS != null ? { stallTimeoutS } : {}),
+        ...(c.maxRestarts !== undefined ? { maxRestarts: c.maxRestarts } : {}),
+        ...(c.onFinish !== undefined ? { onFinish: c.onFinish } : {}),
+      },
+      ...(c.parallel !== undefined ? { parallel: c.parallel } : {}),
+      method,
+      session,
+    },
+    control,
+  };
 }

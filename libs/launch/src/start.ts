@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, FILE_MODE, readPidFile, runPaths, shellLine, shellQuote } from '@capi/core';
 import type { Method } from './create-run.js';
 import { type Manifest, readManifest } from './manifest.js';
-import { isAlive, supervisorOf } from './process.js';
+import { isAlive, signal, supervisorOf } from './process.js';
+import { abandonResume, resumeTaken } from './resume-handoff.js';
 import { findOnPath, toolBin } from './tools.js';
 
 /** The packages that provide the terminal multiplexers, for the install hint. */
@@ -38,23 +39,50 @@ export function closeSession(m: Pick<Manifest, 'method' | 'session'>, env: NodeJ
   if (m.method === 'screen') spawnSync('screen', ['-S', m.session, '-X', 'quit'], { env, stdio: 'ignore' });
 }
 
-export function supervisorArgs(runDir: string, env: NodeJS.ProcessEnv, echo: boolean): string[] {
-  return [process.execPath, toolBin('launch', env), '--supervise', runDir, ...(echo ? ['--echo'] : [])];
+/** `resumed`: the supervisor takes the run with a resume's changes (resume.json), or not at all. */
+export function supervisorArgs(runDir: string, env: NodeJS.ProcessEnv, echo: boolean, resumed = false): string[] {
+  return [
+    process.execPath,
+    toolBin('launch', env),
+    '--supervise',
+    runDir,
+    ...(echo ? ['--echo'] : []),
+    ...(resumed ? ['--resumed'] : []),
+  ];
 }
 
-/** A detached process group: no controlling terminal, so SIGHUP of the shell never reaches it. */
-function startNohup(runDir: string, env: NodeJS.ProcessEnv): number {
+/** The nohup child as capi-launch saw it: its pid, and how it ended if it has (a spawn error, an early exit). */
+interface Spawned {
+  pid: number;
+  ended: string | null;
+}
+
+/**
+ * A detached process group: no controlling terminal, so SIGHUP of the shell never reaches
+ * it. A spawn error or an exit before the run is taken is kept, so the wait ends at once.
+ */
+function startNohup(runDir: string, env: NodeJS.ProcessEnv, resumed: boolean): Spawned {
   const fd = openSync(runPaths(runDir).mainLog, 'a', FILE_MODE);
-  const [node, ...args] = supervisorArgs(runDir, env, false);
+  const [node, ...args] = supervisorArgs(runDir, env, false, resumed);
   const child = spawn(node as string, args, { detached: true, stdio: ['ignore', fd, fd], env });
   closeSync(fd);
   child.unref();
   // for nohup the supervisor is this very child
-  return child.pid ?? 0;
+  const spawned: Spawned = { pid: child.pid ?? 0, ended: null };
+  child.on('error', (err) => {
+    spawned.ended = `it could not be started: ${err.message}`;
+  });
+  child.on('exit', (code, sig) => {
+    spawned.ended = `it exited (${sig ?? `exit ${code}`})`;
+  });
+  return spawned;
 }
 
-function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv): void {
-  const r = spawnSync('screen', ['-dmS', session, ...supervisorArgs(runDir, env, true)], { env, encoding: 'utf8' });
+function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv, resumed: boolean): void {
+  const r = spawnSync('screen', ['-dmS', session, ...supervisorArgs(runDir, env, true, resumed)], {
+    env,
+    encoding: 'utf8',
+  });
   if (r.status !== 0)
     throw new CapiError(`screen could not start session ${session}: ${(r.stderr || r.stdout).trim()}`);
 }
@@ -86,8 +114,8 @@ export function tmuxEnvDiff(env: NodeJS.ProcessEnv): Array<[string, string]> {
  * The supervisor's window command: with variables to pass, it reads them from
  * `session.env` (0600, shell-quoted `export` lines) and removes the file before it execs.
  */
-function supervisorWindow(runDir: string, env: NodeJS.ProcessEnv): string {
-  const line = shellLine(supervisorArgs(runDir, env, true));
+function supervisorWindow(runDir: string, env: NodeJS.ProcessEnv, resumed: boolean): string {
+  const line = shellLine(supervisorArgs(runDir, env, true, resumed));
   const diff = tmuxEnvDiff(env);
   if (diff.length === 0) return line;
   const file = runPaths(runDir).sessionEnv;
@@ -100,7 +128,7 @@ function supervisorWindow(runDir: string, env: NodeJS.ProcessEnv): string {
  * running capi-watch. The session gets this process's environment (see tmuxEnvDiff): a
  * running tmux server would otherwise give it the server's old one, without CAPI_* or tokens.
  */
-function startTmux(runDir: string, session: string, parallel: number, env: NodeJS.ProcessEnv): void {
+function startTmux(runDir: string, session: string, parallel: number, env: NodeJS.ProcessEnv, resumed: boolean): void {
   const line = shellLine;
   const tmux = (args: string[]) => {
     const r = spawnSync('tmux', args, { env, encoding: 'utf8' });
@@ -117,7 +145,7 @@ function startTmux(runDir: string, session: string, parallel: number, env: NodeJ
     '160',
     '-y',
     '48',
-    supervisorWindow(runDir, env),
+    supervisorWindow(runDir, env, resumed),
   ]);
   const paths = runPaths(runDir);
   for (let k = 1; k <= parallel; k++) {
@@ -136,29 +164,76 @@ function startTmux(runDir: string, session: string, parallel: number, env: NodeJ
   tmux(['new-window', '-d', '-t', `=${session}:`, '-n', 'watch', `${watch}; echo '(capi-watch ended)'; sleep 86400`]);
 }
 
-/** Starts the supervisor of a prepared run by `method` and waits until it has taken the run. */
+/**
+ * Starts the supervisor of a prepared run by `method` and waits until it has taken the run.
+ * `resumedFrom`: a resume's, with run.json as it was before; such a supervisor has taken
+ * the run once it has removed resume.json and written run.json. If it cannot be started
+ * or has not taken the run within 30 s, the resume is given up (resume.json removed first,
+ * so a late supervisor leaves the run alone) and the run stays as it was.
+ */
 export async function startSupervisor(
   runDir: string,
   m: Manifest,
   env: NodeJS.ProcessEnv = process.env,
+  resumedFrom: Manifest | null = null,
 ): Promise<number> {
-  let spawned = 0;
-  if (m.method === 'nohup') spawned = startNohup(runDir, env);
-  else if (m.method === 'screen') startScreen(runDir, m.session ?? m.id, env);
-  else if (m.method === 'tmux') startTmux(runDir, m.session ?? m.id, m.parallel, env);
-  else throw new CapiError(`method ${m.method} is not started in the background`);
+  const resumed = resumedFrom !== null;
+  let spawned: Spawned = { pid: 0, ended: null };
+  let why: string | null = null;
+  try {
+    if (m.method === 'nohup') spawned = startNohup(runDir, env, resumed);
+    else if (m.method === 'screen') startScreen(runDir, m.session ?? m.id, env, resumed);
+    else if (m.method === 'tmux') startTmux(runDir, m.session ?? m.id, m.parallel, env, resumed);
+    else throw new CapiError(`method ${m.method} is not started in the background`);
+  } catch (err) {
+    if (!resumed) throw err;
+    why = err instanceof Error ? err.message : String(err);
+  }
+  const took = () => tookRun(runDir, resumedFrom, spawned.pid);
   // a busy machine can take seconds to start node: wait up to 30 s
-  for (let i = 0; i < 300; i++) {
-    const pid = readPidFile(runDir);
-    if (pid && isAlive(pid, supervisorOf(runDir))) return pid;
-    // A tiny run can be over before the first look: it has left `created` behind, and
-    // run.json's pid is null again; for nohup the child we spawned was the supervisor.
-    const now = await readManifest(runDir).catch(() => null);
-    if (now && now.state !== 'created') return now.pid ?? spawned;
+  for (let i = 0; why === null && i < 300; i++) {
+    const taken = await took();
+    if (taken !== null) return taken;
+    if (spawned.ended !== null) {
+      // it may have taken the run and ended it (a tiny run) just before it exited
+      const after = await took();
+      if (after !== null) return after;
+      why = `the supervisor did not start: ${spawned.ended}`;
+      break;
+    }
     await sleep(100);
   }
   closeSession(m, env);
+  if (spawned.ended === null && spawned.pid > 0) signal(spawned.pid, 'SIGKILL');
+  if (resumed) await rm(runPaths(runDir).sessionEnv, { force: true });
   const log = await readFile(runPaths(runDir).mainLog, 'utf8').catch(() => '');
   const tail = log.trim().split('\n').slice(-5).join('\n');
-  throw new CapiError(`the supervisor did not start: see ${runPaths(runDir).mainLog}${tail ? `\n${tail}` : ''}`);
+  const what = why ?? 'the supervisor did not start within 30 s';
+  const now = async () => (await readManifest(runDir).catch(() => m)).state;
+  let left = '';
+  if (resumed)
+    left = (await abandonResume(runDir))
+      ? `; the run is left as it was (${await now()})`
+      : `; it took the run's resume (control.json may hold its --rate/--concurrency) but ended before it ran it: run.json says ${await now()}`;
+  throw new CapiError(`${what}: see ${runPaths(runDir).mainLog}${left}${tail ? `\n${tail}` : ''}`);
+}
+
+/** The supervisor's pid once it has taken the run, else null. */
+async function tookRun(runDir: string, resumedFrom: Manifest | null, spawned: number): Promise<number | null> {
+  const pid = readPidFile(runDir);
+  const alive = !!pid && isAlive(pid, supervisorOf(runDir));
+  const now = await readManifest(runDir).catch(() => null);
+  if (resumedFrom) {
+    // a resume's: resume.json removed (its pid file was written before), then run.json
+    // written with its pid, or already its end (a tiny run, over before this look)
+    if (!now || !(await resumeTaken(runDir))) return null;
+    if (alive && now.pid === pid) return pid;
+    if (now.state !== resumedFrom.state || now.finished !== resumedFrom.finished) return now.pid ?? spawned;
+    return null;
+  }
+  if (alive) return pid;
+  // A tiny run can be over before the first look: it has left `created` behind, and
+  // run.json's pid is null again; for nohup the child we spawned was the supervisor.
+  if (now && now.state !== 'created') return now.pid ?? spawned;
+  return null;
 }

@@ -1,6 +1,8 @@
 import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { readPidFile, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
+import { afterLaunches } from './launch.js';
 import { lookAtRun, type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
 import { isAlive, signal, supervisorOf, waitGone } from './process.js';
 import { runLogger } from './run-logger.js';
@@ -12,6 +14,8 @@ export interface StopOptions {
   /** How long in-flight tests may take before the stop turns forced. */
   graceMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Messages for the person stopping (waiting for a resume of the run to start it). */
+  notes?: (text: string) => void;
 }
 
 export interface StopResult {
@@ -34,6 +38,11 @@ async function graceOf(runDir: string): Promise<number> {
  * killed supervisor cannot: state `stopped`, claims released, no pid file.
  */
 export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Promise<StopResult> {
+  // A run without a live supervisor may be one a resume is starting right now: its
+  // run.json still says stopped (or completed), and a stop that believed it would be lost
+  // as the run goes on. Such a stop waits for the resume to have started, or given up.
+  // (A live run needs no wait: a resume refuses it, and other launches are not waited for.)
+  if (!(await lookAtRun(runDir)).alive) await afterLaunches(dirname(runDir), o.notes ?? (() => {}));
   // a run that completed in between is "already completed", not stopped
   const { pid, alive, manifest: before } = await lookAtRun(runDir);
   const supervisor = alive ? pid : null;

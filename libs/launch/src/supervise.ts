@@ -21,6 +21,7 @@ import { type Manifest, readControl, updateManifest } from './manifest.js';
 import { mergeAhead } from './merge-ahead.js';
 import { signal } from './process.js';
 import { superviseRemote } from './remote-run.js';
+import { applyResumeControl, type ResumeTake, takeResume } from './resume-handoff.js';
 import { runSlot, type Supervision } from './run-batch.js';
 import { runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
@@ -37,6 +38,11 @@ export interface SuperviseOptions {
   early?: EarlyWorkers;
   /** How the launch went, for the run's first log line (the split's time). */
   prepared?: string;
+  /**
+   * A resume's changes, applied as the run is taken: given here (a `--foreground` resume),
+   * or `file`: taken from resume.json (`--supervise RUN --resumed`, resume-handoff.ts).
+   */
+  resume?: ResumeTake | 'file';
 }
 
 /**
@@ -75,13 +81,46 @@ async function workersNow(runDir: string): Promise<number> {
   }
 }
 
-/** Takes the run: refuses when another supervisor is alive, records this one's pid. */
-async function takeRun(runDir: string): Promise<Manifest> {
+/**
+ * Takes the run: refuses when another supervisor is alive, records this one's pid. A
+ * supervisor a resume started (`resume`) takes the resume's changes with it, by removing
+ * resume.json (resume-handoff.ts): until then the run is as it was; if the resume gave up
+ * first, the run is left alone. Its run.json is then written once, changes and state together.
+ */
+async function takeRun(runDir: string, resume: SuperviseOptions['resume']): Promise<Manifest> {
   const other = readPidFile(runDir);
   if (other && other !== process.pid && isRunSupervisor(other, runDir))
     throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
-  await writeFile(runPaths(runDir).pidFile, `${process.pid}\n`, { mode: FILE_MODE });
-  return updateManifest(runDir, { pid: process.pid, state: 'running', verdict: null, finished: null });
+  const pidFile = runPaths(runDir).pidFile;
+  await writeFile(pidFile, `${process.pid}\n`, { mode: FILE_MODE });
+  let take: ResumeTake | null = null;
+  if (resume === 'file') {
+    take = await takeResume(runDir).catch(async (err) => {
+      await rm(pidFile, { force: true });
+      throw err;
+    });
+    if (!take) {
+      if (readPidFile(runDir) === process.pid) await rm(pidFile, { force: true });
+      throw new CapiError(
+        `${basename(runDir)}: the capi-launch --resume that started this supervisor gave up before it took the run; the run is left as it was`,
+      );
+    }
+  } else if (resume) take = resume;
+  try {
+    if (take) await applyResumeControl(runDir, take.control);
+    return await updateManifest(runDir, {
+      ...take?.manifest,
+      pid: process.pid,
+      state: 'running',
+      verdict: null,
+      finished: null,
+      ...(take ? { stopSignal: null } : {}),
+    });
+  } catch (err) {
+    // not taken: run.json is as it was, and no pid file says otherwise
+    if (readPidFile(runDir) === process.pid) await rm(pidFile, { force: true });
+    throw err;
+  }
 }
 
 /**
@@ -111,7 +150,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
   const env = o.env ?? process.env;
   const log = runLogger(runDir, o.echo ?? false);
   checkRunOwner(runDir);
-  const manifest = await takeRun(runDir);
+  const manifest = await takeRun(runDir, o.resume);
   o.onTaken?.();
   const ctx: Supervision = {
     runDir,

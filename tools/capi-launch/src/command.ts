@@ -144,6 +144,10 @@ const args: ArgsDef = {
     description: 'internal: supervise the run folder (started by capi-launch)',
   },
   echo: { type: 'boolean', description: 'internal: with --supervise, log on stderr too' },
+  resumed: {
+    type: 'boolean',
+    description: 'internal: with --supervise, take the run with the changes of the --resume that started it',
+  },
   verbose: verboseFlag,
 };
 

@@ -138,7 +138,10 @@ async function rerunFailed(c: ControlArgs): Promise<number> {
 export async function controlCommand(action: string, c: ControlArgs): Promise<number> {
   switch (action) {
     case 'supervise':
-      return superviseRun(c.a.supervise as string, { echo: c.a.echo === true });
+      return superviseRun(c.a.supervise as string, {
+        echo: c.a.echo === true,
+        ...(c.a.resumed === true ? { resume: 'file' as const } : {}),
+      });
     case 'status':
       return status(c);
     case 'prune': {
@@ -156,7 +159,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
   const dir = await resolveRun(c.runs, c.target);
   switch (action) {
     case 'stop': {
-      const { message } = await stopLaunchedRun(dir, { force: c.a.force === true });
+      const { message } = await stopLaunchedRun(dir, { force: c.a.force === true, notes: note });
       note(message);
       return ExitCode.ok;
     }
