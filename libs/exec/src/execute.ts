@@ -143,10 +143,11 @@ const endState = (summary: Summary | null): LiveState['state'] =>
  * waited for that write started its next test only in the next turn, so every connection
  * sat idle for a turn between its answer and its next request (a fifth of each lane's time
  * at concurrency 64, issue 16). So a test's lane is free once its line is queued for this
- * turn's write: the next test starts in the same turn (undici sends a request on a
- * reused connection from an immediate, queued after the write's). It still waits for the write with --fsync (the line on disk before the lane goes
- * on) and while stdout is full (stdout's backpressure holds the lanes). A failed write
- * reaches `failed`: the run ends with it (exit 3), as when the lane waited.
+ * turn's write: the next test starts in the same turn (undici sends a request on a reused
+ * connection from an immediate, queued after the write's). It still waits for the write
+ * with --fsync (the line on disk before the lane goes on) and while stdout is full
+ * (stdout's backpressure holds the lanes). A failed write reaches `failed`: the run ends
+ * with it (exit 3), as when the lane waited.
  */
 export function journalSink(journal: JournalSession, out: ResultOut, fsync: boolean): ResultSink {
   /** stdout's wait while it is full: lanes wait for their write and stdout until it drains. */
@@ -164,8 +165,9 @@ export function journalSink(journal: JournalSession, out: ResultOut, fsync: bool
   };
   return (r, failed) => {
     const json = resultJson(r);
-    // The journal first: a test counts as done only once its line is queued for this turn's
-    // write; stdout gets it after the write. One `then` on the write's shared promise.
+    // The journal first: a test counts once its line is queued for this turn's write (it is
+    // done, for a resume, once written); stdout gets it after the write. One `then` on the
+    // write's shared promise.
     const write = journal.append(json).then(() => written(json, r));
     if (fsync || full) return write;
     write.then(undefined, failed);
