@@ -55,13 +55,8 @@ export interface EngineOptions extends ResultOrigin, RequestInputs {
   client?: HttpClient;
 }
 
-/**
- * Receives each finished test. What it returns is what the lane waits for before it is
- * free and the test counts: nothing once the result is taken (a journal's line queued for
- * this turn's one write, stdout with room), else a promise. A part that finishes later
- * (the queued write, then stdout) reports its failure to `failed`: the run ends with it.
- */
-export type ResultSink = (result: ExecResult, failed: (err: unknown) => void) => Promise<void> | void;
+/** Receives each finished test; the engine waits for it (journal, then stdout) before the lane is free. */
+export type ResultSink = (result: ExecResult) => Promise<void> | void;
 
 export interface Summary {
   passed: number;

@@ -1,6 +1,6 @@
 import { formatShard, journalBaseUrl, type Shard, type TestRecord } from '@capi/core';
 import { watchControl } from './control.js';
-import { type EngineOptions, type ResultSink, runTests, type Summary } from './engine.js';
+import { type EngineOptions, runTests, type Summary } from './engine.js';
 import { startHeartbeat } from './heartbeat.js';
 import { type JournalSession, type JournalSessionInput, openJournalSession } from './journal-session.js';
 import { createLiveState, type LiveState } from './live-state.js';
@@ -137,43 +137,6 @@ export async function execute(opts: ExecuteOptions, out: ResultOut): Promise<Exe
 const endState = (summary: Summary | null): LiveState['state'] =>
   !summary ? 'failed' : summary.stoppedBy === 'stop' ? 'stopped' : summary.stoppedBy ? 'failed' : 'completed';
 
-/**
- * Results to the journal, then stdout (same order, same bytes). The journal writes the lines
- * of one turn of the event loop with one system call, at the end of the turn; a lane that
- * waited for that write started its next test only in the next turn, so every connection
- * sat idle for a turn between its answer and its next request (a fifth of each lane's time
- * at concurrency 64, issue 16). So a test's lane is free once its line is queued for this
- * turn's write: the next test starts in the same turn (undici sends a request on a reused
- * connection from an immediate, queued after the write's). It still waits for the write
- * with --fsync (the line on disk before the lane goes on) and while stdout is full
- * (stdout's backpressure holds the lanes). A failed write reaches `failed`: the run ends
- * with it (exit 3), as when the lane waited.
- */
-export function journalSink(journal: JournalSession, out: ResultOut, fsync: boolean): ResultSink {
-  /** stdout's wait while it is full: lanes wait for their write and stdout until it drains. */
-  let full: Promise<void> | null = null;
-  const written = (json: string, r: ExecResult) => {
-    const waiting = out(json, r);
-    if (waiting && waiting !== full) {
-      full = waiting;
-      const drained = () => {
-        if (full === waiting) full = null;
-      };
-      waiting.then(drained, drained);
-    }
-    return waiting;
-  };
-  return (r, failed) => {
-    const json = resultJson(r);
-    // The journal first: a test counts once its line is queued for this turn's write (it is
-    // done, for a resume, once written); stdout gets it after the write. One `then` on the
-    // write's shared promise.
-    const write = journal.append(json).then(() => written(json, r));
-    if (fsync || full) return write;
-    write.then(undefined, failed);
-  };
-}
-
 async function run(
   opts: ExecuteOptions,
   out: ResultOut,
@@ -214,7 +177,14 @@ async function run(
         checked,
       });
   if (journal) records = journal.pending(records, live);
-  const sink = journal ? journalSink(journal, out, opts.fsync) : (r: ExecResult) => out(resultJson(r), r);
+  const sink = journal
+    ? (r: ExecResult) => {
+        const json = resultJson(r);
+        // The journal first: a test counts as done only once it is there. One `then` on
+        // the write's shared promise, not an async function's promise and two awaits.
+        return journal.append(json).then(() => out(json, r));
+      }
+    : (r: ExecResult) => out(resultJson(r), r);
   const engine: EngineOptions = {
     ...opts,
     stop: stopper.signal,

@@ -60,12 +60,6 @@ export function resultRecorder(options: EngineOptions, live: LiveState, sink: Re
     const why = stop.cause ? null : tooManyErrors(live, options.maxErrors);
     if (why) stop.end('max-errors', why);
   };
-  // A part of the sink that ends after the lane (the journal's queued write, then stdout)
-  // fails the run as a lane's failure does, and wakes the feeding loop to see it.
-  const failed = (err: unknown) => {
-    stop.fail(err);
-    live.wake();
-  };
   // Not an async function: one `then` on the sink's promise instead of a promise of its
   // own and an await (issue 16). Every caller calls it inside an async function or a
   // `then` callback, so a throw here still reaches it as a rejection.
@@ -78,7 +72,7 @@ export function resultRecorder(options: EngineOptions, live: LiveState, sink: Re
     if (ex && (result.status === 'failed' || result.status === 'error'))
       result.debug = makeDebug(ex.request, ex.answer, (t) => secrets.redact(t));
     traceResult(options, rec, result, outcome, secrets);
-    const pending = sink(result, failed);
+    const pending = sink(result);
     if (pending) return pending.then(() => count(rec, result));
     count(rec, result);
     return RECORDED;
