@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileScope, get, ndjson, spawnExec } from './test-support/fixtures.js';
@@ -40,4 +40,41 @@ test('the journal on a disk that fills up: exit 3 with one line naming it, whole
   const lines = readFileSync(journal, 'utf8').split('\n');
   // every line but a torn last one is a whole record (the next open cuts the torn one)
   for (const line of lines.slice(0, -2)) JSON.parse(line);
+});
+
+/** Fills the disk at `dir` but `leave` bytes (whole pages): a filler file written until the disk is full, then cut. */
+function fillDisk(dir: string, leave: number): void {
+  const fd = openSync(join(dir, 'filler'), 'w');
+  const page = Buffer.alloc(4096);
+  let size = 0;
+  try {
+    for (let i = 0; i < 1_000_000; i++) size += writeSync(fd, page);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  }
+  ftruncateSync(fd, Math.max(0, size - leave));
+  closeSync(fd);
+}
+
+test('--serve: a batch whose last journal line cannot be written is answered 3, not 0', async (t) => {
+  const scratch = await scope.scratch();
+  const run = join(scratch, 'run');
+  for (const sub of ['batches', 'results', 'status', 'logs']) mkdirSync(join(run, sub), { recursive: true });
+  const why = smallDisk(t, join(run, 'results'), '64k');
+  if (why) return t.skip(why);
+  const server = await scope.server((_req, res) => res.end('ok'));
+  // one test whose line (over 8 KiB) cannot fit in the two pages left for the lock and the meta
+  writeFileSync(join(run, 'batches', 'batch_0001.ndjson'), ndjson([get('L1', '/x', { name: 'n'.repeat(10_000) })]));
+  fillDisk(join(run, 'results'), 8192);
+  const input = `${JSON.stringify({ batch: 'batch_0001', total: 1 })}\n`;
+  const r = await spawnExec(['--serve', run, '--base-url', server.url], { input }).done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { batch: 'batch_0001', code: 3 }, 'the line was not written: exit 3');
+  assert.equal(readFileSync(join(run, 'results', 'batch_0001.ndjson'), 'utf8').includes('"L1"'), false);
+  assert.match(
+    readFileSync(join(run, 'logs', 'batch_0001.log'), 'utf8'),
+    /cannot write .*batch_0001\.ndjson: no space left on the device/,
+  );
+  const beat = JSON.parse(readFileSync(join(run, 'status', 'batch_0001.json'), 'utf8'));
+  assert.equal(beat.state, 'failed');
 });
