@@ -78,3 +78,28 @@ test('--serve: a batch whose last journal line cannot be written is answered 3, 
   const beat = JSON.parse(readFileSync(join(run, 'status', 'batch_0001.json'), 'utf8'));
   assert.equal(beat.state, 'failed');
 });
+
+test('a failed journal write at --concurrency 1: no test starts after it (each request sent has its line, but the one that failed)', async (t) => {
+  const scratch = await scope.scratch();
+  const disk = join(scratch, 'disk');
+  const why = smallDisk(t, disk, '64k');
+  if (why) return t.skip(why);
+  const server = await scope.server((_req, res) => res.end('ok'));
+  // lines over 8 KiB: a 64 KiB disk holds a handful, the run has 40
+  const tests = Array.from({ length: 40 }, (_, i) => get(`W${i}`, `/w/${i}`, { name: 'n'.repeat(10_000) }));
+  const journal = join(disk, 'results.ndjson');
+  const r = await spawnExec(['--base-url', server.url, '--journal', journal, '--concurrency', '1'], {
+    input: ndjson(tests),
+  }).done;
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /no space left on the device/);
+  const whole = readFileSync(journal, 'utf8')
+    .split('\n')
+    .filter((line) => line.endsWith('}')).length;
+  assert.ok(whole > 0 && whole < 40, `${whole} lines`);
+  // the test whose line could not be written was sent; none after it (a resume sends it again, and only it)
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    tests.slice(0, whole + 1).map((x) => (x.request as { url: string }).url),
+  );
+});
