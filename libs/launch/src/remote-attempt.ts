@@ -300,8 +300,15 @@ export function startAttempt(p: AttemptPlan): RunningAttempt {
   });
   const ended = (async () => {
     const code = await exited;
-    // its output is read to the end; bounded, should a left-over process of a job hold the pipe
-    await Promise.race([Promise.all([outDone, errDone]), sleep(10_000)]);
+    // its output is read to the end; bounded, should a left-over process of a job hold the pipe.
+    // The bound is cancelled once the output ends: a pending timer would hold the supervisor
+    // (and a --foreground launch) alive for the rest of its 10 s after the run had ended.
+    const bound = new AbortController();
+    await Promise.race([
+      Promise.all([outDone, errDone]),
+      sleep(10_000, undefined, { signal: bound.signal }).catch(() => {}),
+    ]);
+    bound.abort();
     for (const fd of fds.values()) closeSync(fd);
     return { code, jobs: readJoblog(paths.joblog(p.attempt), p.batches) };
   })();

@@ -37,8 +37,15 @@ async function realTarget(target: WatchTarget): Promise<WatchTarget> {
 }
 
 async function quitWithin(presenter: Presenter, ms: number): Promise<boolean> {
-  const timeout = sleep(ms).then(() => false);
-  return presenter.quit ? Promise.race([presenter.quit.then(() => true), timeout]) : timeout;
+  if (!presenter.quit) return sleep(ms).then(() => false);
+  // the wait is cancelled on a quit: a pending timer would hold the process for the rest of it
+  const wait = new AbortController();
+  const quit = await Promise.race([
+    presenter.quit.then(() => true),
+    sleep(ms, false, { signal: wait.signal }).catch(() => false),
+  ]);
+  wait.abort();
+  return quit;
 }
 
 /** Prints the state of the run once (--summary). */
