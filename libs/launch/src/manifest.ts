@@ -9,6 +9,7 @@ import {
   type RunManifest,
   readPidFile,
   runPaths,
+  withExclusiveFile,
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
@@ -56,7 +57,6 @@ export const readManifest = (runDir: string) => readJson<Manifest>(runPaths(runD
 export const writeManifest = (runDir: string, m: Manifest) =>
   writeFileAtomic(runPaths(runDir).manifest, `${JSON.stringify(m, null, 2)}\n`);
 
-/** Read, change, replace. Only one supervisor writes at a time, so no lock is needed. */
 /**
  * A run's supervisor, then its run.json, in that order: a supervisor writes its end and
  * then exits, so a run.json read after "gone" is its last word. Read the other way, a run
@@ -69,10 +69,27 @@ export async function lookAtRun(runDir: string): Promise<{ pid: number | null; a
   return { pid, alive, manifest: await readManifest(runDir) };
 }
 
-export async function updateManifest(runDir: string, change: Partial<Manifest>): Promise<Manifest> {
-  const next = { ...(await readManifest(runDir)), ...change };
-  await writeManifest(runDir, next);
-  return next;
+/**
+ * Read, change, replace run.json under `run.json.lock` (O_EXCL, the holder's pid inside,
+ * held for milliseconds as control.json.lock is; one older than 5 s or whose pid is gone
+ * is broken). run.json has more than one writer: the supervisor (taking the run, its end),
+ * `--stop`, a launch clearing a dead supervisor's run, and `--set`/`--pause`/`--continue`
+ * (its `options`); without the lock a `--set` that read run.json just before the supervisor
+ * wrote its end would write `running` back over it. `change` may be a function of run.json
+ * as it is under the lock, which may refuse (throw): nothing is then written.
+ */
+export async function updateManifest(
+  runDir: string,
+  change: Partial<Manifest> | ((now: Manifest) => Partial<Manifest> | Promise<Partial<Manifest>>),
+  onWait?: () => void,
+): Promise<Manifest> {
+  const lock = `${runPaths(runDir).manifest}.lock`;
+  return withExclusiveFile(lock, { waitMs: 10_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, async () => {
+    const now = await readManifest(runDir);
+    const next = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
+    await writeManifest(runDir, next);
+    return next;
+  });
 }
 
 export const readControl = (runDir: string) => readJson<RunControl>(runPaths(runDir).control);

@@ -186,14 +186,14 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
     case 'pause':
     case 'continue': {
       const later = await pauseNote(dir, action === 'pause' ? '--pause' : '--continue');
-      await changeControl(dir, { paused: action === 'pause' });
+      await changeControl(dir, { paused: action === 'pause' }, action === 'pause' ? '--pause' : '--continue', note);
       note(`${action === 'pause' ? 'paused' : 'continued'} ${dir}${later ? `; ${later}` : ''}`);
       return ExitCode.ok;
     }
     case 'set': {
       const change = parseSetting(c.a.set as string);
       await refuseNotRunning(dir, '--set');
-      const ctl = await changeControl(dir, change);
+      const ctl = await changeControl(dir, change, '--set', note);
       note(`control of ${dir}: ${JSON.stringify(ctl)}`);
       return ExitCode.ok;
     }
