@@ -1,10 +1,11 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   CapiError,
   checkRunOwner,
   ExitCode,
   isErrnoException,
+  RUN_ID_PREFIX,
   type RunControl,
   type RunManifest,
   readPidFile,
@@ -13,6 +14,7 @@ import {
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
+import { launchUnderWay } from './launch-lock.js';
 import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
@@ -104,20 +106,38 @@ export const writeControl = (runDir: string, c: RunControl) =>
 export async function resolveRun(runs: string, arg: string | undefined): Promise<string> {
   // The runs folder first: a run id never finds a folder of that name in the current folder instead.
   const candidates = !arg || arg === 'latest' ? [join(runs, 'latest')] : [join(runs, arg), resolve(arg)];
+  let unmade: string | null = null;
   for (const dir of candidates) {
     let real: string;
     try {
       await stat(join(dir, 'run.json'));
       real = await realpath(dir);
     } catch {
+      // a run's folder whose capi-launch has not written run.json, or never will
+      if (!unmade && basename(dir).startsWith(RUN_ID_PREFIX) && (await isDir(dir))) unmade = dir;
       continue;
     }
     // only the owner controls a run: a folder another user controls is refused (exit 3)
     checkRunOwner(real);
     return real;
   }
+  if (unmade) {
+    const underWay = await launchUnderWay(dirname(unmade));
+    throw new CapiError(
+      underWay
+        ? `${unmade}: no run.json yet: a capi-launch of ${dirname(unmade)} is preparing this run (splitting its suite); try again once it has started`
+        : `${unmade}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`,
+      ExitCode.badInput,
+    );
+  }
   throw new CapiError(arg ? `no run "${arg}" (looked in ${runs})` : `no runs in ${runs}`, ExitCode.badInput);
 }
+
+const isDir = (dir: string) =>
+  stat(dir).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
 
 /** A run in these states may still have a supervisor or workers at work. */
 export const mayRun = (state: string) => state === 'running' || state === 'created';
