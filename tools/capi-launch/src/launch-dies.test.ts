@@ -98,6 +98,30 @@ process.kill(process.ppid, 'SIGKILL');`,
   assert.deepEqual(runFolders(b), []);
 });
 
+test('SIGTERM to capi-launch during the split: capi-split is stopped, the folder removed, exit 143 saying so', async () => {
+  const b = await box();
+  const pidFile = join(b.dir, 'split-pid');
+  // a long split (bounded: 30 s), during which capi-launch is sent SIGTERM
+  const split = script(
+    b,
+    `import { writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+process.kill(process.ppid, 'SIGTERM');
+for (let i = 0; i < 300; i++) await sleep(100);`,
+  );
+  const started = Date.now();
+  const r = await b.launch([b.suite(20)], { env: { CAPI_SPLIT_BIN: split } });
+  assert.equal(r.code, 143, `${r.signal} ${r.stderr}`);
+  assert.match(
+    r.stderr,
+    /SIGTERM: the launch was interrupted before its run was made: capi-split stopped, the run folder removed, nothing started/,
+  );
+  assert.ok(Date.now() - started < 20_000, 'capi-split was stopped, not waited for');
+  assert.deepEqual(runFolders(b), []);
+  assert.ok(gone(Number(readFileSync(pidFile, 'utf8'))), 'capi-split has ended');
+});
+
 test('capi-launch killed (SIGKILL) before its supervisor took the run: --status says dead (never started) with the commands; --resume starts it', async () => {
   const b = await box();
   const r = await b.launch([b.suite(30), '--batch-size', '10'], { env: { CAPI_LAUNCH_BIN: killsLaunch(b) } });
