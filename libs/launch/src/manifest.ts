@@ -85,13 +85,26 @@ export async function updateManifest(
   change: Partial<Manifest> | ((now: Manifest) => Partial<Manifest> | Promise<Partial<Manifest>>),
   onWait?: () => void,
 ): Promise<Manifest> {
+  return holdingManifest(
+    runDir,
+    async () => {
+      const now = await readManifest(runDir);
+      const next = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
+      await writeManifest(runDir, next);
+      return next;
+    },
+    onWait,
+  );
+}
+
+/**
+ * Runs `fn` holding run.json.lock (`updateManifest`'s). A supervisor also holds it while it
+ * looks for another live supervisor and writes supervisor.pid: of two taking a run at one
+ * moment (a late one of a killed launch and a resume's), the second finds the first.
+ */
+export function holdingManifest<T>(runDir: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
   const lock = `${runPaths(runDir).manifest}.lock`;
-  return withExclusiveFile(lock, { waitMs: 10_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, async () => {
-    const now = await readManifest(runDir);
-    const next = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
-    await writeManifest(runDir, next);
-    return next;
-  });
+  return withExclusiveFile(lock, { waitMs: 10_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, fn);
 }
 
 export const readControl = (runDir: string) => readJson<RunControl>(runPaths(runDir).control);

@@ -17,7 +17,7 @@ import { readBatchIndex } from './create-run.js';
 import { describeError } from './describe-error.js';
 import { type EarlyWorkers, NO_EARLY_WORKERS } from './early-workers.js';
 import { type FinishedRun, finishRun, reportFlags } from './finish.js';
-import { type Manifest, readControl, readManifest, updateManifest } from './manifest.js';
+import { holdingManifest, type Manifest, readControl, readManifest, updateManifest } from './manifest.js';
 import { mergeAhead } from './merge-ahead.js';
 import { signal } from './process.js';
 import { superviseRemote } from './remote-run.js';
@@ -93,14 +93,26 @@ async function workersNow(runDir: string): Promise<number> {
  * resume.json (resume-handoff.ts): until then the run is as it was; if the resume gave up
  * first, the run is left alone. Its run.json is then written once, changes and state together.
  */
-async function takeRun(runDir: string, resume: SuperviseOptions['resume'], fresh: boolean): Promise<Manifest> {
-  const other = readPidFile(runDir);
-  if (other && other !== process.pid && isRunSupervisor(other, runDir))
-    throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
-  // looked at here, and again under run.json.lock as the run is taken (a --stop in between)
-  if (fresh) refuseTaken(runDir, (await readManifest(runDir)).state);
+async function takeRun(
+  runDir: string,
+  resume: SuperviseOptions['resume'],
+  fresh: boolean,
+  onWait: () => void,
+): Promise<Manifest> {
   const pidFile = runPaths(runDir).pidFile;
-  await writeFile(pidFile, `${process.pid}\n`, { mode: FILE_MODE });
+  // under run.json.lock: of two supervisors taking the run at one moment, the second finds
+  // the first's pid; a new launch's looks at the state here, and again as it takes the run
+  await holdingManifest(
+    runDir,
+    async () => {
+      const other = readPidFile(runDir);
+      if (other && other !== process.pid && isRunSupervisor(other, runDir))
+        throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
+      if (fresh) refuseTaken(runDir, (await readManifest(runDir)).state);
+      await writeFile(pidFile, `${process.pid}\n`, { mode: FILE_MODE });
+    },
+    onWait,
+  );
   let take: ResumeTake | null = null;
   if (resume === 'file') {
     take = await takeResume(runDir).catch(async (err) => {
@@ -169,7 +181,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
   const env = o.env ?? process.env;
   const log = runLogger(runDir, o.echo ?? false);
   checkRunOwner(runDir);
-  const manifest = await takeRun(runDir, o.resume, o.fresh === true);
+  const manifest = await takeRun(runDir, o.resume, o.fresh === true, () =>
+    log(`waiting for run.json.lock to take the run (another process is writing run.json)`),
+  );
   o.onTaken?.();
   const ctx: Supervision = {
     runDir,

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { binPath, collect, testEnv } from '@capi/testkit';
 import { exactlyOnce, fakeSplit, readJson, type Sandbox, sandboxes, until } from './test-support/harness.js';
 
@@ -273,5 +274,48 @@ process.exit(spawnSync(process.execPath, [${JSON.stringify(binPath('capi-launch'
     readFileSync(join(runDir, 'logs', 'capi.log'), 'utf8'),
     /run\.json says completed, not created: this supervisor of a new launch started after the run was taken over/,
   );
+  assert.equal(exactlyOnce(runDir, 20), null);
+});
+
+test('two supervisors taking one never-started run: each writes supervisor.pid only under run.json.lock, the second finds the first there and leaves; the run is supervised once', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '20' });
+  const r = await b.launch([b.suite(20)], { env: { CAPI_LAUNCH_BIN: killsLaunch(b) } });
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  const [id] = runFolders(b);
+  assert.ok(id);
+  const runDir = join(b.runs, id);
+  const runJson = join(runDir, 'run.json');
+  const log = join(runDir, 'logs', 'capi.log');
+  // run.json.lock held (as by a --stop writing run.json): both supervisors wait for it
+  const lock = `${runJson}.lock`;
+  writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+  const fresh = setInterval(() => utimesSync(lock, new Date(), new Date()), 500);
+  const waiting = () => (readFileSync(log, 'utf8').match(/waiting for run\.json\.lock to take the run/g) ?? []).length;
+  try {
+    const supervisors = [0, 1].map(() =>
+      collect(
+        spawn(process.execPath, [binPath('capi-launch'), '--supervise', runDir], {
+          env: testEnv(b.env),
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }),
+        { timeoutMs: 60_000 },
+      ),
+    );
+    await until('both supervisors waiting', () => existsSync(log) && waiting() >= 2, 30_000);
+    // the pid file is written under the lock only: neither has written it yet
+    await sleep(500);
+    assert.ok(!existsSync(join(runDir, 'supervisor.pid')), 'no supervisor.pid while run.json.lock is held');
+    clearInterval(fresh);
+    rmSync(lock);
+    const ends = await Promise.all(supervisors);
+    const codes = ends.map((e) => e.code).sort();
+    assert.deepEqual(codes, [0, 2], ends.map((e) => e.stderr).join('\n'));
+    const left = ends.find((e) => e.code === 2);
+    assert.match(left?.stderr ?? '', new RegExp(`${id} is already supervised by pid \\d+`));
+  } finally {
+    clearInterval(fresh);
+    rmSync(lock, { force: true });
+  }
+  assert.deepEqual([readJson<Run>(runJson).state, readJson<Run>(runJson).verdict], ['completed', 'passed']);
   assert.equal(exactlyOnce(runDir, 20), null);
 });
