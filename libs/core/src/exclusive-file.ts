@@ -32,18 +32,34 @@ async function tryCreate(path: string): Promise<boolean> {
   }
 }
 
-/** Removes a lock left by a holder that died; an empty lock is one being written, unless it is old. */
-async function breakIfStale(path: string, staleMs: number): Promise<void> {
+/** The lock's text and whether it is stale (the rule above); null when there is no lock. */
+async function lookAtLock(path: string, staleMs: number): Promise<{ text: string; stale: boolean } | null> {
   const [text, st] = await Promise.all([readFile(path, 'utf8').catch(() => null), stat(path).catch(() => null)]);
-  if (text === null || st === null) return;
+  if (text === null || st === null) return null;
   const pid = Number.parseInt(text, 10);
   const age = Date.now() - st.mtimeMs;
   const holder = Number.isSafeInteger(pid) && pid > 0;
   const started = holder ? processStartMs(pid) : null;
   const dead = holder && (!pidAlive(pid) || (started !== null && started > st.mtimeMs + 1000));
-  if (!dead && age < (holder ? staleMs : Math.min(staleMs, 5_000))) return;
+  // an empty lock is one being written, unless it is old
+  return { text, stale: dead || age >= (holder ? staleMs : Math.min(staleMs, 5_000)) };
+}
+
+/** Removes a lock left by a holder that died; an empty lock is one being written, unless it is old. */
+async function breakIfStale(path: string, staleMs: number): Promise<void> {
+  const look = await lookAtLock(path, staleMs);
+  if (!look?.stale) return;
   // the same lock still (not one a live writer took in between): only then remove it
-  if ((await readFile(path, 'utf8').catch(() => null)) === text) await rm(path, { force: true });
+  if ((await readFile(path, 'utf8').catch(() => null)) === look.text) await rm(path, { force: true });
+}
+
+/**
+ * Is `path` held now, by a holder `withExclusiveFile` would wait for (not a stale lock)?
+ * Only reads: for a look at whether a section is under way (`capi-launch --status`).
+ */
+export async function exclusiveFileHeld(path: string, staleMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+  const look = await lookAtLock(path, staleMs);
+  return look !== null && !look.stale;
 }
 
 /** Runs `fn` holding the exclusive file `path`. */

@@ -25,7 +25,7 @@ export {
   parseAllowEnv,
 } from './env-access.js';
 export { CapiError, fsReason, InputError, isErrnoException, UsageError, writeError } from './errors.js';
-export { withExclusiveFile } from './exclusive-file.js';
+export { exclusiveFileHeld, withExclusiveFile } from './exclusive-file.js';
 export { EXEC_FLAGS, type ExecFlag, type ExecFlagName, execFlagArgs } from './exec-flags.js';
 export { ExitCode, type ExitCodeValue } from './exit-code.js';
 export {

@@ -1,20 +1,54 @@
-import { CapiError, checkRate, ExitCode, isNoRate, type RunControl, shellQuote, UsageError } from '@capi/core';
+import {
+  CapiError,
+  checkRate,
+  ExitCode,
+  isNoRate,
+  type RunControl,
+  readPidFile,
+  shellQuote,
+  UsageError,
+} from '@capi/core';
 import { updateControl } from './control-file.js';
-import { lookAtRun, mayRun, readManifest, updateManifest } from './manifest.js';
+import { lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
+import { isAlive, supervisorOf } from './process.js';
 
 /**
  * Live changes of docs/run-folder.md control.json; workers pick them up within a second.
  * Under control.json.lock: the supervisor rewrites the file too (`workers`), and an
- * unlocked read-modify-write of either would undo the other's change.
+ * unlocked read-modify-write of either would undo the other's change. Both files are
+ * written holding run.json.lock, and `action` (`--set`, `--pause`, `--continue`) is
+ * checked again there: a run whose supervisor wrote its end after the first check
+ * (`refuseNotRunning`, `pauseNote`) is refused then, with neither file changed.
  */
-export async function changeControl(runDir: string, change: Partial<RunControl>): Promise<RunControl> {
-  const next = await updateControl(runDir, (c) => ({ ...c, ...change }));
-  const m = await readManifest(runDir);
-  const options = { ...m.options };
-  if (change.rate !== undefined) options.rate = change.rate;
-  if (change.concurrency !== undefined) options.concurrency = change.concurrency;
-  await updateManifest(runDir, { options });
-  return next;
+export async function changeControl(
+  runDir: string,
+  change: Partial<RunControl>,
+  action?: '--set' | '--pause' | '--continue',
+  notes: (t: string) => void = () => {},
+): Promise<RunControl> {
+  let next: RunControl | undefined;
+  await updateManifest(
+    runDir,
+    async (m) => {
+      if (action) refuseNow(runDir, m, action);
+      next = await updateControl(runDir, (c) => ({ ...c, ...change }));
+      const options = { ...m.options };
+      if (change.rate !== undefined) options.rate = change.rate;
+      if (change.concurrency !== undefined) options.concurrency = change.concurrency;
+      return { options };
+    },
+    () => notes(`waiting for ${runDir}/run.json.lock (the supervisor is writing run.json)`),
+  );
+  return next as RunControl;
+}
+
+/** The checks of `refuseNotRunning` and `pauseNote`, on run.json as it is under its lock. */
+function refuseNow(runDir: string, m: Manifest, action: '--set' | '--pause' | '--continue'): void {
+  if (action === '--set') {
+    if (mayRun(m.state) && isAlive(readPidFile(runDir), supervisorOf(runDir))) return;
+    throw notRunningError(runDir, m, action);
+  }
+  if (m.state !== 'stopped' && !mayRun(m.state)) throw endedError(m, action);
 }
 
 /** `rate=50/s`, `concurrency=16` → a control change; `rate=0` or `rate=none`: no limit (control.json `rate: null`). */
@@ -45,11 +79,20 @@ export function parseSetting(text: string): Partial<RunControl> {
 export async function refuseNotRunning(runDir: string, action: string): Promise<void> {
   const { alive, manifest: m } = await lookAtRun(runDir);
   if (mayRun(m.state) && alive) return;
-  throw new CapiError(
+  throw notRunningError(runDir, m, action);
+}
+
+const notRunningError = (runDir: string, m: Manifest, action: string) =>
+  new CapiError(
     `${action}: run ${m.id} is not running (${notRunning(m.state)}): ${action} changes a live run; resume it (capi-launch --resume ${shellQuote(runDir)}), then ${action}`,
     ExitCode.badInput,
   );
-}
+
+const endedError = (m: Manifest, action: '--set' | '--pause' | '--continue') =>
+  new CapiError(
+    `${action}: run ${m.id} has ended (${m.state}): there is nothing to ${action === '--pause' ? 'pause' : 'continue'}`,
+    ExitCode.badInput,
+  );
 
 /**
  * `--pause` and `--continue` also change a run that is stopped or whose supervisor is
@@ -61,10 +104,7 @@ export async function pauseNote(runDir: string, action: '--pause' | '--continue'
   if (mayRun(m.state) && alive) return null;
   if (m.state === 'stopped' || mayRun(m.state))
     return `run ${m.id} is not running (${notRunning(m.state)}): capi-launch --resume ${shellQuote(runDir)} starts it ${action === '--pause' ? 'paused' : 'not paused'}`;
-  throw new CapiError(
-    `${action}: run ${m.id} has ended (${m.state}): there is nothing to ${action === '--pause' ? 'pause' : 'continue'}`,
-    ExitCode.badInput,
-  );
+  throw endedError(m, action);
 }
 
 /** Why a run that is not live is not: its state, or, where run.json says it may run, its supervisor's end. */

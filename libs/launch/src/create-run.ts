@@ -140,6 +140,8 @@ interface SplitOptions extends SplitShape {
   /** Each warning line, as it comes. */
   warn: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Aborted when the launch is interrupted: capi-split is sent SIGTERM (its end is still awaited). */
+  stop: AbortSignal;
 }
 
 /** capi-split's command line (after node) for a run's batches; `--dry-run` prints it too. */
@@ -162,6 +164,8 @@ export function splitArgs(
 function split(suite: string, batchSize: number, outDir: string, o: SplitOptions): Promise<void> {
   const args = splitArgs(suite, batchSize, outDir, o);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: o.env });
+  if (o.stop.aborted) child.kill('SIGTERM');
+  else o.stop.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
   let stderr = '';
   let pending = '';
   child.stderr.on('data', (b: Buffer) => {
@@ -220,12 +224,43 @@ export async function readBatchIndex(runDir: string): Promise<BatchIndex> {
   return index;
 }
 
+/** The signals that stop a launch while its run folder is made (Ctrl-C, `kill`, a closed terminal). */
+const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const INTERRUPT_CODE = { SIGINT: ExitCode.sigint, SIGTERM: ExitCode.sigterm, SIGHUP: ExitCode.sighup } as const;
+
 /**
  * Creates a run folder, splits the suite into it and writes run.json and control.json.
- * On any failure the folder is removed: no half-made run is left behind. `latest` is
- * moved by the caller once the run has really started.
+ * On any failure the folder is removed: no half-made run is left behind. So it is when
+ * SIGINT, SIGTERM or SIGHUP comes before run.json is written: capi-split is stopped, the
+ * folder removed, and the launch ends with 130, 143 or 129, saying so (docs/capi-launch.md
+ * "A launch that ends before its supervisor takes the run"). `latest` is moved by the
+ * caller once the run has really started.
  */
 export async function createRun(o: CreateRunOptions): Promise<Manifest> {
+  const stop = new AbortController();
+  const seen: { sig: (typeof INTERRUPTS)[number] | null } = { sig: null };
+  const onInterrupt = (sig: (typeof INTERRUPTS)[number]) => {
+    seen.sig ??= sig;
+    stop.abort();
+  };
+  for (const sig of INTERRUPTS) process.on(sig, onInterrupt);
+  try {
+    // makeRun looks at `stop` last after run.json is written, and returns with no wait
+    // between: a signal after that look is handled once the handlers below are gone
+    return await makeRun(o, stop.signal);
+  } catch (err) {
+    if (!seen.sig) throw err;
+    throw new CapiError(
+      `${seen.sig}: the launch was interrupted before its run was made: capi-split stopped, the run folder removed, nothing started`,
+      INTERRUPT_CODE[seen.sig],
+    );
+  } finally {
+    for (const sig of INTERRUPTS) process.off(sig, onInterrupt);
+  }
+}
+
+/** `createRun`'s work; `stop` aborted: interrupted, the folder is removed as on any failure. */
+async function makeRun(o: CreateRunOptions, stop: AbortSignal): Promise<Manifest> {
   const suite = resolve(o.suite);
   const env = o.env ?? process.env;
   const info = await stat(suite).catch(() => null);
@@ -255,6 +290,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
         autoId: o.launch.autoId === true,
         warn,
         env,
+        stop,
       });
       // after capi-split's spawn: each spawn blocks this process some 10-40 ms, the split goes first
       try {
@@ -272,6 +308,7 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
       if (warnings.length)
         await appendFile(paths.mainLog, warnings.map((w) => `capi-split: ${w}\n`).join(''), { mode: FILE_MODE });
     }
+    if (stop.aborted) throw new CapiError('interrupted');
     const index = await readBatchIndex(runDir);
     const seen = await lookStill(suite, look, info);
     // before anything runs: otherwise every worker refuses it and every batch is given up
@@ -314,8 +351,11 @@ export async function createRun(o: CreateRunOptions): Promise<Manifest> {
       concurrency: o.launch.concurrency,
       workers: o.parallel,
     };
+    if (stop.aborted) throw new CapiError('interrupted');
     await writeControl(runDir, control);
     await writeManifest(runDir, manifest);
+    // a signal during the writes: the run is removed as if it had come before them
+    if (stop.aborted) throw new CapiError('interrupted');
     return manifest;
   } catch (err) {
     stopLook.abort();

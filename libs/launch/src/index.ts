@@ -16,11 +16,22 @@ export {
 export { hostJobs, type RemoteOptions, readHosts } from './hosts.js';
 export { checkK8sName, jobNameFor, podRate } from './k8s-manifests.js';
 export { type Launched, type LaunchRunOptions, launchRun } from './launch.js';
+export { launchUnderWay } from './launch-lock.js';
 export { batchReason, lastLogLine, withoutTime } from './log-tail.js';
 export { type LaunchOptions, type Manifest, readManifest, resolveRun } from './manifest.js';
 export { failedBatches, type RerunFromSuite } from './rerun.js';
 export { type ResumeChanges, type ResumeOptions, resumeRun } from './resume-run.js';
-export { countFinished, listRuns, pruneRuns, type RunEntry, refuseCleaned } from './runs.js';
+export {
+  countFinished,
+  listRuns,
+  neverStartedNote,
+  noManifestNote,
+  type PrunedRun,
+  pruneRuns,
+  type RunEntry,
+  refuseCleaned,
+  runFoldersWithoutManifest,
+} from './runs.js';
 export { splitFlags } from './split-flags.js';
 export { checkMethod } from './start.js';
 export { type StopOptions, type StopResult, stopLaunchedRun } from './stop-launched-run.js';

@@ -1,8 +1,9 @@
 import { rm } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { CapiError, checkRunsFolder, ExitCode, makeDir, plural, shellQuote, withExclusiveFile } from '@capi/core';
+import { basename, resolve } from 'node:path';
+import { CapiError, checkRunsFolder, ExitCode, makeDir, plural, shellQuote } from '@capi/core';
 import { type CreateRunOptions, createRun, pointLatest } from './create-run.js';
 import { type EarlyWorkers, earlyWorkerCount, NO_EARLY_WORKERS, startEarlyWorkers } from './early-workers.js';
+import { holdingLaunch } from './launch-lock.js';
 import { type Manifest, readManifest } from './manifest.js';
 import { liveRunsOf } from './runs.js';
 import { checkMethod, sessionExists, startSupervisor } from './start.js';
@@ -41,38 +42,32 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
 }
 
 /**
- * Held by a capi-launch from its live-run check until its supervisor has written its pid:
- * by a launch (live runs of its suite) and by a resume (the run's own supervisor).
- */
-const LAUNCH_LOCK = '.launch.lock';
-
-/**
  * Waits until no capi-launch of `runs` is between its check and its supervisor's start
  * (takes the launch lock and lets it go at once): a run being resumed has then been taken
  * by its supervisor, or left as it was. `--stop` waits so, or it would find the run not
  * running and the supervisor a moment later would run it all the same.
  */
 export async function afterLaunches(runs: string, notes: (t: string) => void): Promise<void> {
-  await withExclusiveFile(
-    join(runs, LAUNCH_LOCK),
-    { waitMs: 120_000, onWait: () => notes(`waiting for a capi-launch in ${runs} to start its run`) },
+  await holdingLaunch(
+    runs,
+    () => notes(`waiting for a capi-launch in ${runs} to start its run`),
     async () => {},
   );
 }
 
 /**
- * Runs `start` (check, then start a supervisor) holding the runs folder's launch lock,
- * waiting up to 2 minutes for another capi-launch's; a run supervised here (`foreground`)
- * is awaited after the lock is let go.
+ * Runs `start` (check, then start a supervisor) holding the runs folder's launch lock
+ * (launch-lock.ts), waiting up to 2 minutes for another capi-launch's; a run supervised
+ * here (`foreground`) is awaited after the lock is let go.
  */
 export async function holdingLaunchLock(
   runs: string,
   notes: (t: string) => void,
   start: () => Promise<Launched & { foreground?: Promise<number> }>,
 ): Promise<Launched> {
-  const { foreground, ...launched } = await withExclusiveFile(
-    join(runs, LAUNCH_LOCK),
-    { waitMs: 120_000, onWait: () => notes(`waiting for another capi-launch in ${runs} to start its run`) },
+  const { foreground, ...launched } = await holdingLaunch(
+    runs,
+    () => notes(`waiting for another capi-launch in ${runs} to start its run`),
     start,
   );
   return foreground ? { ...launched, exitCode: await foreground } : launched;

@@ -1,17 +1,20 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   CapiError,
   checkRunOwner,
   ExitCode,
   isErrnoException,
+  RUN_ID_PREFIX,
   type RunControl,
   type RunManifest,
   readPidFile,
   runPaths,
+  withExclusiveFile,
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
+import { launchUnderWay } from './launch-lock.js';
 import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
@@ -56,7 +59,6 @@ export const readManifest = (runDir: string) => readJson<Manifest>(runPaths(runD
 export const writeManifest = (runDir: string, m: Manifest) =>
   writeFileAtomic(runPaths(runDir).manifest, `${JSON.stringify(m, null, 2)}\n`);
 
-/** Read, change, replace. Only one supervisor writes at a time, so no lock is needed. */
 /**
  * A run's supervisor, then its run.json, in that order: a supervisor writes its end and
  * then exits, so a run.json read after "gone" is its last word. Read the other way, a run
@@ -69,10 +71,40 @@ export async function lookAtRun(runDir: string): Promise<{ pid: number | null; a
   return { pid, alive, manifest: await readManifest(runDir) };
 }
 
-export async function updateManifest(runDir: string, change: Partial<Manifest>): Promise<Manifest> {
-  const next = { ...(await readManifest(runDir)), ...change };
-  await writeManifest(runDir, next);
-  return next;
+/**
+ * Read, change, replace run.json under `run.json.lock` (O_EXCL, the holder's pid inside,
+ * held for milliseconds as control.json.lock is; one older than 5 s or whose pid is gone
+ * is broken). run.json has more than one writer: the supervisor (taking the run, its end),
+ * `--stop`, a launch clearing a dead supervisor's run, and `--set`/`--pause`/`--continue`
+ * (its `options`); without the lock a `--set` that read run.json just before the supervisor
+ * wrote its end would write `running` back over it. `change` may be a function of run.json
+ * as it is under the lock, which may refuse (throw): nothing is then written.
+ */
+export async function updateManifest(
+  runDir: string,
+  change: Partial<Manifest> | ((now: Manifest) => Partial<Manifest> | Promise<Partial<Manifest>>),
+  onWait?: () => void,
+): Promise<Manifest> {
+  return holdingManifest(
+    runDir,
+    async () => {
+      const now = await readManifest(runDir);
+      const next = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
+      await writeManifest(runDir, next);
+      return next;
+    },
+    onWait,
+  );
+}
+
+/**
+ * Runs `fn` holding run.json.lock (`updateManifest`'s). A supervisor also holds it while it
+ * looks for another live supervisor and writes supervisor.pid: of two taking a run at one
+ * moment (a late one of a killed launch and a resume's), the second finds the first.
+ */
+export function holdingManifest<T>(runDir: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
+  const lock = `${runPaths(runDir).manifest}.lock`;
+  return withExclusiveFile(lock, { waitMs: 10_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, fn);
 }
 
 export const readControl = (runDir: string) => readJson<RunControl>(runPaths(runDir).control);
@@ -87,20 +119,38 @@ export const writeControl = (runDir: string, c: RunControl) =>
 export async function resolveRun(runs: string, arg: string | undefined): Promise<string> {
   // The runs folder first: a run id never finds a folder of that name in the current folder instead.
   const candidates = !arg || arg === 'latest' ? [join(runs, 'latest')] : [join(runs, arg), resolve(arg)];
+  let unmade: string | null = null;
   for (const dir of candidates) {
     let real: string;
     try {
       await stat(join(dir, 'run.json'));
       real = await realpath(dir);
     } catch {
+      // a run's folder whose capi-launch has not written run.json, or never will
+      if (!unmade && basename(dir).startsWith(RUN_ID_PREFIX) && (await isDir(dir))) unmade = dir;
       continue;
     }
     // only the owner controls a run: a folder another user controls is refused (exit 3)
     checkRunOwner(real);
     return real;
   }
+  if (unmade) {
+    const underWay = await launchUnderWay(dirname(unmade));
+    throw new CapiError(
+      underWay
+        ? `${unmade}: no run.json yet: a capi-launch of ${dirname(unmade)} is preparing this run (splitting its suite); try again once it has started`
+        : `${unmade}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`,
+      ExitCode.badInput,
+    );
+  }
   throw new CapiError(arg ? `no run "${arg}" (looked in ${runs})` : `no runs in ${runs}`, ExitCode.badInput);
 }
+
+const isDir = (dir: string) =>
+  stat(dir).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
 
 /** A run in these states may still have a supervisor or workers at work. */
 export const mayRun = (state: string) => state === 'running' || state === 'created';

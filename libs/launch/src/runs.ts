@@ -1,7 +1,8 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CapiError, checkRunsFolder, ExitCode, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
+import { holdingLaunch, launchUnderWay } from './launch-lock.js';
 import { lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
@@ -33,6 +34,56 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
     entries.push({ dir, manifest, pid, alive, workers });
   }
   return entries;
+}
+
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Run folders (named as runs are) without run.json: made by a capi-launch that is still
+ * splitting into them, or that ended before it wrote run.json (launch-lock.ts tells which).
+ */
+export async function runFoldersWithoutManifest(runs: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(runs);
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const name of names.filter((n) => n.startsWith(RUN_ID_PREFIX)).sort()) {
+    const dir = join(runs, name);
+    const isDir = await stat(dir).then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+    if (isDir && !(await exists(runPaths(dir).manifest))) found.push(dir);
+  }
+  return found;
+}
+
+/**
+ * Valid only where no capi-launch can be preparing the run (under the runs folder's launch
+ * lock, or once `launchUnderWay` said no): run.json still says `created` and no supervisor
+ * or worker of it is alive, so its capi-launch ended before its supervisor took it.
+ */
+const isNeverStarted = (e: RunEntry) => e.manifest.state === 'created' && !e.alive && e.workers.length === 0;
+
+/**
+ * A run that never started (docs/capi-launch.md, "A launch that ends before its supervisor
+ * takes the run"): run.json says `created`, its supervisor is not alive, and no capi-launch
+ * of its runs folder is under way. The lock is looked at first, then the run: a capi-launch
+ * lets the lock go only after its supervisor has taken the run (alive, or already past
+ * `created`), so a run still `created` and without a supervisor after "no lock" is one
+ * whose capi-launch died.
+ */
+export async function neverStarted(runDir: string): Promise<boolean> {
+  if (await launchUnderWay(dirname(runDir))) return false;
+  const { alive, manifest } = await lookAtRun(runDir);
+  return manifest.state === 'created' && !alive;
 }
 
 /** The supervisor is gone but some of its workers still run tests: the run is not over. */
@@ -73,9 +124,25 @@ export async function liveRunsOf(runs: string, suiteFile: string, notes: (t: str
   for (const e of await listRuns(runs)) {
     const stale = await clearStale(e);
     if (stale) notes(stale);
-    if ((e.alive || isDeadWithWorkers(e)) && (await realPathOf(e.manifest.suite.file)) === real) live.push(e);
+    const same = (await realPathOf(e.manifest.suite.file)) === real;
+    if ((e.alive || isDeadWithWorkers(e)) && same) live.push(e);
+    // called under the launch lock: no other capi-launch is preparing a run
+    else if (same && isNeverStarted(e)) notes(neverStartedNote(e.manifest.id, e.dir, 'a launch of this suite,'));
   }
   return live;
+}
+
+/** What to say of a run that never started, and the commands that start or remove it. */
+export function neverStartedNote(id: string, dir: string, what = ''): string {
+  // `what`: how the run is named after its id (`a launch of this suite,`)
+  return `${id}${what ? `, ${what} ` : ': '}never started: its capi-launch ended before its supervisor took the run (killed, or the supervisor could not start), so nothing will run it: capi-launch --resume ${shellQuote(dir)} starts it, capi-launch --prune removes it`;
+}
+
+/** What to say of a run folder without run.json (`underWay`: a capi-launch may be preparing it). */
+export function noManifestNote(dir: string, underWay: boolean): string {
+  if (underWay)
+    return `${basename(dir)}: no run.json yet: a capi-launch of ${dirname(dir)} is preparing a run (splitting its suite)`;
+  return `${basename(dir)}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`;
 }
 
 const isFinished = (e: RunEntry) => !e.alive && (e.manifest.state === 'completed' || e.manifest.state === 'failed');
@@ -85,19 +152,51 @@ export async function countFinished(runs: string): Promise<number> {
   return (await listRuns(runs)).filter(isFinished).length;
 }
 
+export interface PrunedRun {
+  id: string;
+  /** Why it goes: finished beyond `keep`, never started, or a folder without run.json. */
+  why: 'finished' | 'never started' | 'no run.json';
+}
+
 /**
- * Removes finished (completed or failed) runs, oldest first, keeping the newest `keep`. Live and stopped (resumable)
- * runs stay. With `dryRun` it only names the runs it would remove.
+ * Removes finished (completed or failed) runs, oldest first, keeping the newest `keep`,
+ * and, whatever `keep`, runs that never started and run folders without run.json. Live and
+ * stopped (resumable) runs stay. Those are picked and removed holding the runs folder's
+ * launch lock, so the folder of a launch under way is never taken for one whose launch
+ * died. With `dryRun` it only names the runs it would remove.
  */
-export async function pruneRuns(runs: string, keep: number, dryRun = false): Promise<string[]> {
+export async function pruneRuns(
+  runs: string,
+  keep: number,
+  dryRun = false,
+  notes: (t: string) => void = () => {},
+): Promise<PrunedRun[]> {
   checkRunsFolder(runs);
-  const finished = (await listRuns(runs)).filter(isFinished);
-  const doomed = finished.slice(0, Math.max(0, finished.length - keep));
-  if (dryRun) return doomed.map((e) => e.manifest.id);
-  for (const e of doomed) await rm(e.dir, { recursive: true, force: true });
-  const latest = await stat(join(runs, 'latest')).catch(() => null);
-  if (!latest) await rm(join(runs, 'latest'), { force: true });
-  return doomed.map((e) => e.manifest.id);
+  if (!(await exists(runs))) return [];
+  const doomed = await holdingLaunch(
+    runs,
+    () => notes(`waiting for a capi-launch in ${runs} to start its run`),
+    async () => {
+      const all = await listRuns(runs);
+      const finished = all.filter(isFinished);
+      const picked = [
+        ...finished
+          .slice(0, Math.max(0, finished.length - keep))
+          .map((e) => ({ dir: e.dir, why: 'finished' as const })),
+        ...all.filter(isNeverStarted).map((e) => ({ dir: e.dir, why: 'never started' as const })),
+        ...(await runFoldersWithoutManifest(runs)).map((dir) => ({ dir, why: 'no run.json' as const })),
+      ].sort((a, b) => (basename(a.dir) < basename(b.dir) ? -1 : 1));
+      // under the lock, those whose capi-launch died: a launch after it must not find them half removed
+      if (!dryRun) for (const p of picked) if (p.why !== 'finished') await rm(p.dir, { recursive: true, force: true });
+      return picked;
+    },
+  );
+  if (!dryRun) {
+    for (const p of doomed) if (p.why === 'finished') await rm(p.dir, { recursive: true, force: true });
+    const latest = await stat(join(runs, 'latest')).catch(() => null);
+    if (!latest) await rm(join(runs, 'latest'), { force: true });
+  }
+  return doomed.map((p) => ({ id: basename(p.dir), why: p.why }));
 }
 
 /**

@@ -55,7 +55,7 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Prom
     const m = await markStopped(runDir, o.env);
     return {
       manifest: m,
-      message: `run ${m.id} stopped (its supervisor ${pid ?? before.pid ?? '?'} was already gone)`,
+      message: `run ${m.id} stopped (${before.state === 'created' ? 'it had never started' : `its supervisor ${pid ?? before.pid ?? '?'} was already gone`})`,
     };
   }
   const log = runLogger(runDir, false);

@@ -3,12 +3,18 @@ import { liveWorkers, readClaims } from './claims.js';
 import { mayRun, readControl, readManifest } from './manifest.js';
 import { isAlive, supervisorOf } from './process.js';
 import { type CountSource, runCounts } from './results.js';
+import { neverStarted } from './runs.js';
 
 export interface RunSummary extends TestCounts {
   id: string;
   method: string;
-  /** run.json's state, but `dead` when it says `running` and the supervisor is gone. */
+  /**
+   * run.json's state, but `dead` when it says `running` and the supervisor is gone, or
+   * when it never started (`created`, no supervisor, no capi-launch under way: runs.ts `neverStarted`).
+   */
   state: string;
+  /** A supervisor has taken the run (false while run.json says `created`). */
+  started: boolean;
   verdict: string | null;
   total: number;
   /** Suite tests without a result once the run has completed; 0 before (docs/formats.md "Pass rate"). */
@@ -49,11 +55,13 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
   const missing = m.state === 'completed' ? Math.max(0, m.total - c.done) : 0;
   const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.done);
   const control = await readControl(runDir).catch(() => null);
+  const dead = m.state === 'running' ? !alive : m.state === 'created' && !alive && (await neverStarted(runDir));
   const workers = mayRun(m.state) ? liveWorkers(await readClaims(runDir), m.id).length : 0;
   return {
     id: m.id,
     method: m.method,
-    state: m.state === 'running' && !alive ? 'dead' : m.state,
+    state: dead ? 'dead' : m.state,
+    started: m.state !== 'created',
     verdict: m.verdict,
     total: m.total,
     done: c.done,

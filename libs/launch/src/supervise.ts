@@ -17,7 +17,7 @@ import { readBatchIndex } from './create-run.js';
 import { describeError } from './describe-error.js';
 import { type EarlyWorkers, NO_EARLY_WORKERS } from './early-workers.js';
 import { type FinishedRun, finishRun, reportFlags } from './finish.js';
-import { type Manifest, readControl, updateManifest } from './manifest.js';
+import { holdingManifest, type Manifest, readControl, readManifest, updateManifest } from './manifest.js';
 import { mergeAhead } from './merge-ahead.js';
 import { signal } from './process.js';
 import { superviseRemote } from './remote-run.js';
@@ -43,6 +43,12 @@ export interface SuperviseOptions {
    * or `file`: taken from resume.json (`--supervise RUN --resumed`, resume-handoff.ts).
    */
   resume?: ResumeTake | 'file';
+  /**
+   * Started by a new launch (`--supervise RUN` without `--resumed`): takes the run only while
+   * run.json still says `created`. One started by a capi-launch that was killed may start
+   * late, after the run was resumed, stopped or pruned: it then leaves the run alone.
+   */
+  fresh?: boolean;
 }
 
 /**
@@ -87,12 +93,26 @@ async function workersNow(runDir: string): Promise<number> {
  * resume.json (resume-handoff.ts): until then the run is as it was; if the resume gave up
  * first, the run is left alone. Its run.json is then written once, changes and state together.
  */
-async function takeRun(runDir: string, resume: SuperviseOptions['resume']): Promise<Manifest> {
-  const other = readPidFile(runDir);
-  if (other && other !== process.pid && isRunSupervisor(other, runDir))
-    throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
+async function takeRun(
+  runDir: string,
+  resume: SuperviseOptions['resume'],
+  fresh: boolean,
+  onWait: () => void,
+): Promise<Manifest> {
   const pidFile = runPaths(runDir).pidFile;
-  await writeFile(pidFile, `${process.pid}\n`, { mode: FILE_MODE });
+  // under run.json.lock: of two supervisors taking the run at one moment, the second finds
+  // the first's pid; a new launch's looks at the state here, and again as it takes the run
+  await holdingManifest(
+    runDir,
+    async () => {
+      const other = readPidFile(runDir);
+      if (other && other !== process.pid && isRunSupervisor(other, runDir))
+        throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
+      if (fresh) refuseTaken(runDir, (await readManifest(runDir)).state);
+      await writeFile(pidFile, `${process.pid}\n`, { mode: FILE_MODE });
+    },
+    onWait,
+  );
   let take: ResumeTake | null = null;
   if (resume === 'file') {
     take = await takeResume(runDir).catch(async (err) => {
@@ -108,13 +128,16 @@ async function takeRun(runDir: string, resume: SuperviseOptions['resume']): Prom
   } else if (resume) take = resume;
   try {
     if (take) await applyResumeControl(runDir, take.control);
-    return await updateManifest(runDir, {
-      ...take?.manifest,
-      pid: process.pid,
-      state: 'running',
-      verdict: null,
-      finished: null,
-      ...(take ? { stopSignal: null } : {}),
+    return await updateManifest(runDir, (now) => {
+      if (fresh) refuseTaken(runDir, now.state);
+      return {
+        ...take?.manifest,
+        pid: process.pid,
+        state: 'running',
+        verdict: null,
+        finished: null,
+        ...(take ? { stopSignal: null } : {}),
+      };
     });
   } catch (err) {
     // not taken: run.json is as it was, and no pid file says otherwise
@@ -141,6 +164,14 @@ export async function superviseHere(
   return { run };
 }
 
+/** A new launch's supervisor takes only a run still `created` (SuperviseOptions `fresh`). */
+function refuseTaken(runDir: string, state: string): void {
+  if (state !== 'created')
+    throw new CapiError(
+      `${basename(runDir)}: run.json says ${state}, not created: this supervisor of a new launch started after the run was taken over (its capi-launch ended first); the run is left as it is`,
+    );
+}
+
 /**
  * The supervisor: `--parallel` workers claim batches and run capi-exec on them until
  * every batch has ended, then capi-merge gives the verdict. Returns the exit code
@@ -150,7 +181,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
   const env = o.env ?? process.env;
   const log = runLogger(runDir, o.echo ?? false);
   checkRunOwner(runDir);
-  const manifest = await takeRun(runDir, o.resume);
+  const manifest = await takeRun(runDir, o.resume, o.fresh === true, () =>
+    log(`waiting for run.json.lock to take the run (another process is writing run.json)`),
+  );
   o.onTaken?.();
   const ctx: Supervision = {
     runDir,

@@ -7,9 +7,12 @@ import {
   fileSha256,
   type LaunchOptions,
   launchRun,
+  launchUnderWay,
   listRuns,
   type Manifest,
   type Method,
+  neverStartedNote,
+  noManifestNote,
   overrideExecArgs,
   parseSetting,
   pauseNote,
@@ -21,6 +24,7 @@ import {
   refuseNotRunning,
   resolveRun,
   resumeRun,
+  runFoldersWithoutManifest,
   splitFlags,
   stopLaunchedRun,
   summarizeRun,
@@ -56,10 +60,17 @@ async function status(c: ControlArgs): Promise<number> {
   runs.forEach((s, i) => {
     if (s.state === 'dead') note(deadHint(s, dirs[i] as string));
   });
+  // folders of launches under way or that died before run.json: not runs yet, named apart
+  if (!c.target) {
+    const unmade = await runFoldersWithoutManifest(c.runs);
+    const underWay = unmade.length > 0 && (await launchUnderWay(c.runs));
+    for (const dir of unmade) note(noManifestNote(dir, underWay));
+  }
   return ExitCode.ok;
 }
 
 function deadHint(s: RunSummary, dir: string): string {
+  if (!s.started) return neverStartedNote(s.id, dir);
   if (s.workers > 0)
     return `${s.id}: the supervisor is gone but ${s.workers} of its workers still run tests: capi-launch --stop ${shellQuote(dir)} stops them, capi-launch --resume ${shellQuote(dir)} takes the run over`;
   return `${s.id}: the supervisor is gone (killed, or the machine restarted): capi-launch --resume ${shellQuote(dir)} goes on`;
@@ -140,16 +151,17 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
     case 'supervise':
       return superviseRun(c.a.supervise as string, {
         echo: c.a.echo === true,
-        ...(c.a.resumed === true ? { resume: 'file' as const } : {}),
+        ...(c.a.resumed === true ? { resume: 'file' as const } : { fresh: true }),
       });
     case 'status':
       return status(c);
     case 'prune': {
       const keep = intFlag('keep', c.a.keep as string | undefined, { min: 0 }) ?? 10;
       const dry = c.a['dry-run'] === true;
-      const removed = await pruneRuns(c.runs, keep, dry);
-      for (const id of removed) process.stdout.write(`${dry ? 'would remove' : 'removed'} ${id}\n`);
-      const kept = (await countFinished(c.runs)) - (dry ? removed.length : 0);
+      const removed = await pruneRuns(c.runs, keep, dry, note);
+      for (const { id, why } of removed)
+        process.stdout.write(`${dry ? 'would remove' : 'removed'} ${id}${why === 'finished' ? '' : ` (${why})`}\n`);
+      const kept = (await countFinished(c.runs)) - (dry ? removed.filter((p) => p.why === 'finished').length : 0);
       note(`${dry ? 'dry run: ' : ''}${removed.length} run(s) ${dry ? 'would be ' : ''}removed, ${kept} finished kept`);
       return ExitCode.ok;
     }
@@ -186,14 +198,14 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
     case 'pause':
     case 'continue': {
       const later = await pauseNote(dir, action === 'pause' ? '--pause' : '--continue');
-      await changeControl(dir, { paused: action === 'pause' });
+      await changeControl(dir, { paused: action === 'pause' }, action === 'pause' ? '--pause' : '--continue', note);
       note(`${action === 'pause' ? 'paused' : 'continued'} ${dir}${later ? `; ${later}` : ''}`);
       return ExitCode.ok;
     }
     case 'set': {
       const change = parseSetting(c.a.set as string);
       await refuseNotRunning(dir, '--set');
-      const ctl = await changeControl(dir, change);
+      const ctl = await changeControl(dir, change, '--set', note);
       note(`control of ${dir}: ${JSON.stringify(ctl)}`);
       return ExitCode.ok;
     }

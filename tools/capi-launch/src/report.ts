@@ -73,6 +73,7 @@ export function printLaunched(l: Launched, verb: string): void {
 /** `dead` says what is true: the supervisor is gone, and whether its workers still run tests. */
 export function stateText(s: RunSummary): string {
   if (s.state !== 'dead') return s.state;
+  if (!s.started) return 'dead (never started)';
   return `dead (supervisor gone${s.workers > 0 ? `, ${plural(s.workers, 'worker')} still running` : ''})`;
 }
 
