@@ -197,10 +197,12 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   }
 
   // --delay is the pause before a lane's next test: none is owed once no test follows
+  // (one controller per run, which the cut aborts too: no AbortSignal.any, which Node 20 keeps
+  // referenced by its sources)
   const started = new AbortController();
-  const plainCut = parts.delayMs > 0 ? AbortSignal.any([stop.cut, started.signal]) : stop.cut;
+  if (parts.delayMs > 0) stop.cut.addEventListener('abort', () => started.abort(), { once: true });
   const delay = (plain: boolean) =>
-    sleep(timerMs(parts.delayMs), undefined, { signal: plain ? plainCut : stop.cut }).catch(() => {});
+    sleep(timerMs(parts.delayMs), undefined, { signal: plain ? started.signal : stop.cut }).catch(() => {});
 
   /** A test of no flow is one row: its lane is that row's promise, with no wrapper (issue 16). */
   function lane(first: TestRecord): Promise<unknown> {
