@@ -290,3 +290,25 @@ test('a bad expectation is found before sending: BAD_EXPECT with attempts 0, lik
   assert.equal(byId.get('ok')?.status, 'failed', 'a body that is not JSON fails the json check');
   assert.equal(count, 1);
 });
+
+test('--delay: none after the last test, unless more input follows (--serve); kept between a flow`s rows', async () => {
+  const s = await serve((_req, res) => res.end('ok'));
+  servers.push(s);
+  const timed = async (records: TestRecord[], over: Partial<EngineOptions>) => {
+    const began = performance.now();
+    const { summary } = await run(records, options(s.url, { delayMs: 1500, ...over }));
+    assert.equal(summary.passed, records.length);
+    return performance.now() - began;
+  };
+  // two plain tests in two lanes: neither lane starts another test, so no pause is owed
+  const plain = [rec('a', '/x'), rec('b', '/y')];
+  const alone = await timed(plain, {});
+  assert.ok(alone < 1000, `the run ended ${Math.round(alone)} ms after it began (a whole --delay after the last test)`);
+  // --serve's batch: the worker's next batch follows on the same lanes, so the pause stays
+  const served = await timed(plain, { inputFollows: true });
+  assert.ok(served >= 1400, `with more input to follow: ${Math.round(served)} ms`);
+  // a flow's rows: the pause between them stays (the flow's last row goes on as before)
+  const flow = [rec('f1', '/x', { flow: 'f' }), rec('f2', '/y', { flow: 'f' })];
+  const flowed = await timed(flow, {});
+  assert.ok(flowed >= 1400, `a flow of two rows: ${Math.round(flowed)} ms`);
+});

@@ -26,6 +26,8 @@ export interface EngineOptions extends ResultOrigin, RequestInputs {
   /** Tests started per second, or null for no limit. */
   rate: number | null;
   delayMs: number;
+  /** More input follows this run's (`--serve`: the next batch), so `--delay` is owed after its last test too. */
+  inputFollows?: boolean;
   timeoutMs: number;
   maxBody: number;
   /** --max-pause: the longest pause the API may ask for (Retry-After, a spent window). */
@@ -179,6 +181,7 @@ export async function runTests(
   });
   try {
     await feed(records, { live, lanes, stop, record, secrets, flows });
+    if (!options.inputFollows) flows.allStarted();
   } finally {
     await lanes.waitUntil(() => lanes.running === 0);
     await flows.finish().catch((err) => stop.fail(err));

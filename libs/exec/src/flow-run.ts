@@ -52,6 +52,12 @@ export interface FlowRun {
   holding(): boolean;
   /** After the input: the setup if it has not run yet. */
   inputEnded(): Promise<void>;
+  /**
+   * Every record has been read and started, and no more input follows (not `--serve`,
+   * whose next batch does): a plain test's `--delay` ends, since no test starts after it
+   * on its lane. Not with teardown rows (they follow), nor between a flow's rows.
+   */
+  allStarted(): void;
   /** After every lane: the teardown rows. */
   finish(): Promise<void>;
   readonly cut: number;
@@ -184,11 +190,19 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     if (rec.flow !== undefined && done.outcome.captured) flows.capture(rec.flow, done.outcome.captured);
     const { outcome } = done;
     return record(rec, outcome, done.secrets).then(() =>
-      parts.delayMs > 0 && !stop.cause ? delay().then(() => outcome.status) : outcome.status,
+      parts.delayMs > 0 && !stop.cause
+        ? delay(rec.flow === undefined && rec.phase === undefined).then(() => outcome.status)
+        : outcome.status,
     );
   }
 
-  const delay = () => sleep(timerMs(parts.delayMs), undefined, { signal: stop.cut }).catch(() => {});
+  // --delay is the pause before a lane's next test: none is owed once no test follows
+  // (one controller per run, which the cut aborts too: no AbortSignal.any, which Node 20 keeps
+  // referenced by its sources)
+  const started = new AbortController();
+  if (parts.delayMs > 0) stop.cut.addEventListener('abort', () => started.abort(), { once: true });
+  const delay = (plain: boolean) =>
+    sleep(timerMs(parts.delayMs), undefined, { signal: plain ? started.signal : stop.cut }).catch(() => {});
 
   /** A test of no flow is one row: its lane is that row's promise, with no wrapper (issue 16). */
   function lane(first: TestRecord): Promise<unknown> {
@@ -275,6 +289,9 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     addTeardown: (rec) => phases.addTeardown(rec),
     holding: () => reauth.busy(),
     inputEnded: ensureSetup,
+    allStarted() {
+      if (phases.teardown.length === 0) started.abort();
+    },
     finish,
     get cut() {
       return cut;

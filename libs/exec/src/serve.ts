@@ -115,6 +115,7 @@ async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<Exit
         total: req.total,
         limiter: kept.limiter,
         client: kept.client,
+        inputFollows: true,
         stop: o.stop,
         log,
       },

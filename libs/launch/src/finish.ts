@@ -49,11 +49,15 @@ function runLogged(runDir: string, { cmd, args, env, timeoutMs }: LoggedCommand)
   closeSync(fd);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve) => {
-    child.on('error', () => resolve(null));
-    child.on('exit', (code) => {
+    // A spawn that fails (node's binary gone under a long run, EAGAIN) emits 'error' and no
+    // 'exit': its bound is cleared too, or it would hold the ended supervisor (and a
+    // --foreground or --wait launch with it) for the rest of its 30 minutes.
+    const settle = (code: number | null) => {
       clearTimeout(timer);
       resolve(code);
-    });
+    };
+    child.on('error', () => settle(null));
+    child.on('exit', settle);
   });
 }
 

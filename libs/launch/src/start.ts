@@ -51,10 +51,16 @@ export function supervisorArgs(runDir: string, env: NodeJS.ProcessEnv, echo: boo
   ];
 }
 
-/** The nohup child as capi-launch saw it: its pid, and how it ended if it has (a spawn error, an early exit). */
+/**
+ * The supervisor as capi-launch saw it: the nohup child's pid, and how it ended if it has (a
+ * spawn error, an early exit). Under tmux or screen it is no child of ours: `watched` is the
+ * process it runs in (the tmux pane's, the screen session's; 0 when unknown), whose end is
+ * looked for, so a supervisor that dies at its start is said at once, not after 30 s.
+ */
 interface Spawned {
   pid: number;
   ended: string | null;
+  watched?: { pid: number; gone: string };
 }
 
 /**
@@ -78,13 +84,17 @@ function startNohup(runDir: string, env: NodeJS.ProcessEnv, resumed: boolean): S
   return spawned;
 }
 
-function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv, resumed: boolean): void {
+function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv, resumed: boolean): Spawned {
   const r = spawnSync('screen', ['-dmS', session, ...supervisorArgs(runDir, env, true, resumed)], {
     env,
     encoding: 'utf8',
   });
   if (r.status !== 0)
     throw new CapiError(`screen could not start session ${session}: ${(r.stderr || r.stdout).trim()}`);
+  // the session's own process (`screen -ls`: PID.NAME) ends when its one window, the supervisor, does
+  const ls = spawnSync('screen', ['-ls', session], { env, encoding: 'utf8' });
+  const pid = Number(new RegExp(`(\\d+)\\.${session}\\s`).exec(ls.stdout ?? '')?.[1] ?? 0);
+  return { pid: 0, ended: null, watched: { pid, gone: 'its screen session ended' } };
 }
 
 /**
@@ -128,15 +138,26 @@ function supervisorWindow(runDir: string, env: NodeJS.ProcessEnv, resumed: boole
  * running capi-watch. The session gets this process's environment (see tmuxEnvDiff): a
  * running tmux server would otherwise give it the server's old one, without CAPI_* or tokens.
  */
-function startTmux(runDir: string, session: string, parallel: number, env: NodeJS.ProcessEnv, resumed: boolean): void {
+function startTmux(
+  runDir: string,
+  session: string,
+  parallel: number,
+  env: NodeJS.ProcessEnv,
+  resumed: boolean,
+): Spawned {
   const line = shellLine;
   const tmux = (args: string[]) => {
     const r = spawnSync('tmux', args, { env, encoding: 'utf8' });
     if (r.status !== 0) throw new CapiError(`tmux ${args[0]} failed: ${(r.stderr || r.stdout).trim()}`);
+    return r.stdout ?? '';
   };
-  tmux([
+  // -P -F: the supervisor window's process, printed, whose end is the supervisor's
+  const pane = tmux([
     'new-session',
     '-d',
+    '-P',
+    '-F',
+    '#{pane_pid}',
     '-s',
     session,
     '-n',
@@ -162,6 +183,8 @@ function startTmux(runDir: string, session: string, parallel: number, env: NodeJ
   }
   const watch = line([process.execPath, toolBin('watch', env), runDir]);
   tmux(['new-window', '-d', '-t', `=${session}:`, '-n', 'watch', `${watch}; echo '(capi-watch ended)'; sleep 86400`]);
+  const pid = Number.parseInt(pane.trim(), 10);
+  return { pid: 0, ended: null, watched: { pid: Number.isSafeInteger(pid) ? pid : 0, gone: 'its tmux window closed' } };
 }
 
 /**
@@ -182,8 +205,8 @@ export async function startSupervisor(
   let why: string | null = null;
   try {
     if (m.method === 'nohup') spawned = startNohup(runDir, env, resumed);
-    else if (m.method === 'screen') startScreen(runDir, m.session ?? m.id, env, resumed);
-    else if (m.method === 'tmux') startTmux(runDir, m.session ?? m.id, m.parallel, env, resumed);
+    else if (m.method === 'screen') spawned = startScreen(runDir, m.session ?? m.id, env, resumed);
+    else if (m.method === 'tmux') spawned = startTmux(runDir, m.session ?? m.id, m.parallel, env, resumed);
     else throw new CapiError(`method ${m.method} is not started in the background`);
   } catch (err) {
     if (!resumed) throw err;
@@ -194,6 +217,9 @@ export async function startSupervisor(
   for (let i = 0; why === null && i < 300; i++) {
     const taken = await took();
     if (taken !== null) return taken;
+    const { watched } = spawned;
+    if (spawned.ended === null && watched && watched.pid > 0 && !isAlive(watched.pid))
+      spawned.ended = `it exited (${watched.gone})`;
     if (spawned.ended !== null) {
       // it may have taken the run and ended it (a tiny run) just before it exited
       const after = await took();

@@ -80,6 +80,18 @@ test('--delay pauses each lane between tests', async () => {
   }
 });
 
+test('--delay: no pause after the last test: the process exits when the tests are done', async () => {
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const input = ndjson(Array.from({ length: 2 }, (_, i) => get(`t${i}`, '/x')));
+  const began = Date.now();
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--concurrency', '2', '--delay', '4000'], { input });
+  const took = Date.now() - began;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(s.hits.length, 2);
+  // Before: 4 s and more, every lane's pause paid with no test left to start after it.
+  assert.ok(took < 2500, `capi-exec took ${took} ms for two tests`);
+});
+
 test('rate-limit headers slow the run before the API has to say 429', async () => {
   const api = await startDemoApi();
   try {

@@ -136,6 +136,31 @@ test('a missing tmux or screen: how to install it, exit 2, nothing started or le
   }
 });
 
+for (const method of ['tmux', 'screen'] as const)
+  test(`--${method}: a supervisor that dies at its start is said at once (not after the 30 s start wait), session closed`, {
+    skip: !has(method),
+  }, async () => {
+    const b = await box();
+    // the supervisor's stand-in: says why on stderr (the window's, lost with it) and exits 1
+    const dies = join(b.dir, 'dies.mjs');
+    writeFileSync(dies, 'process.exit(1);\n');
+    const began = Date.now();
+    const r = await b.launch([b.suite(5), `--${method}`], { env: { CAPI_LAUNCH_BIN: dies }, timeoutMs: 45_000 });
+    const tookMs = Date.now() - began;
+    assert.equal(r.code, 3, r.stderr);
+    const gone = method === 'tmux' ? 'its tmux window closed' : 'its screen session ended';
+    assert.match(r.stderr, new RegExp(`the supervisor did not start: it exited \\(${gone}\\)`), r.stderr);
+    // Before: 30 s and more (the whole start wait, for a process that was long gone).
+    assert.ok(tookMs < 10_000, `capi-launch exited after ${tookMs} ms`);
+    const id = (await import('node:fs')).readdirSync(b.runs).find((n) => n.startsWith('capi_test_')) as string;
+    const alive =
+      method === 'tmux'
+        ? spawnSync('tmux', ['has-session', '-t', `=${id}`]).status === 0
+        : new RegExp(`\\d+\\.${id}\\s`).test(spawnSync('screen', ['-ls', id], { encoding: 'utf8' }).stdout ?? '');
+    if (alive) sessions.push([method, id]);
+    assert.equal(alive, false, `the ${method} session ${id} was left open`);
+  });
+
 test('--tmux: kill -9 of the supervisor, then --resume reuses the session name and completes', {
   skip: !has('tmux'),
 }, async () => {
