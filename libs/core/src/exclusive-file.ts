@@ -1,4 +1,5 @@
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FILE_MODE } from './atomic-write.js';
 import { CapiError, isErrnoException } from './errors.js';
@@ -10,7 +11,12 @@ import { pidAlive, processStartMs } from './processes.js';
  * (control.json.lock, the runs folder's launch.lock): the file is created with O_EXCL
  * holding the holder's pid, and removed when the section ends. A lock is stale, and is
  * broken, when its pid is gone, when that pid started after the lock was written (a pid
- * reused after a crash), or when it is older than `staleMs`.
+ * reused after a crash), or when it is older than `staleMs`. A holder keeps its lock young
+ * while it holds it (touches it every `staleMs / 5`, at most every second), so only a
+ * holder that has stopped (hung, SIGSTOP) or died lets it grow old: a live holder slowed by
+ * a slow or full disk is never taken for a dead one. A holder removes the lock only while it
+ * is still its own (the pid and a token written with it): one broken and taken by another
+ * is left to that other.
  */
 export interface ExclusiveFileOptions {
   /** Give up after this long (exit 3, naming the file). */
@@ -21,10 +27,10 @@ export interface ExclusiveFileOptions {
   onWait?: () => void;
 }
 
-async function tryCreate(path: string): Promise<boolean> {
+async function tryCreate(path: string, text: string): Promise<boolean> {
   try {
     const fh = await open(path, 'wx', FILE_MODE);
-    await fh.writeFile(`${process.pid}\n`).finally(() => fh.close());
+    await fh.writeFile(text).finally(() => fh.close());
     return true;
   } catch (err) {
     if (isErrnoException(err) && err.code === 'EEXIST') return false;
@@ -66,7 +72,9 @@ export async function exclusiveFileHeld(path: string, staleMs = Number.POSITIVE_
 export async function withExclusiveFile<T>(path: string, o: ExclusiveFileOptions, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + o.waitMs;
   let waited = false;
-  while (!(await tryCreate(path))) {
+  // the pid first (what the stale rule reads), then a token: this holder's lock, not another's
+  const mine = `${process.pid}\n${randomBytes(8).toString('hex')}\n`;
+  while (!(await tryCreate(path, mine))) {
     if (Date.now() > deadline)
       throw new CapiError(
         `${path}: still held after ${Math.round(o.waitMs / 1000)} s; remove it if no capi process is using it`,
@@ -77,9 +85,27 @@ export async function withExclusiveFile<T>(path: string, o: ExclusiveFileOptions
     await breakIfStale(path, o.staleMs ?? Number.POSITIVE_INFINITY);
     await sleep(20);
   }
+  const stillMine = async () => (await readFile(path, 'utf8').catch(() => null)) === mine;
+  const staleMs = o.staleMs ?? Number.POSITIVE_INFINITY;
+  let touching: Promise<unknown> = Promise.resolve();
+  const keepYoung = Number.isFinite(staleMs)
+    ? setInterval(
+        () => {
+          touching = touching.then(async () => {
+            if (!(await stillMine())) return;
+            const now = new Date();
+            await utimes(path, now, now).catch(() => {});
+          });
+        },
+        Math.max(10, Math.min(1000, staleMs / 5)),
+      )
+    : null;
+  keepYoung?.unref();
   try {
     return await fn();
   } finally {
-    await rm(path, { force: true });
+    if (keepYoung) clearInterval(keepYoung);
+    await touching;
+    if (await stillMine()) await rm(path, { force: true });
   }
 }

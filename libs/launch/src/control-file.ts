@@ -10,8 +10,11 @@ import { readControl, writeControl } from './manifest.js';
  * gone or that is older than `STALE_MS` was left by a writer that died, and is removed.
  */
 const STALE_MS = 5_000;
-/** How long a writer waits for the lock: past `STALE_MS`, so a stale lock is always broken first. */
-const WAIT_MS = 10_000;
+/**
+ * How long a writer waits for the lock: past `STALE_MS`, so a stale lock is always broken
+ * first, and long enough for a live holder slowed by its disk (it keeps its lock young).
+ */
+const WAIT_MS = 60_000;
 
 const lockPath = (runDir: string) => `${runPaths(runDir).control}.lock`;
 

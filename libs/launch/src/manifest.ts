@@ -104,7 +104,10 @@ export async function updateManifest(
  */
 export function holdingManifest<T>(runDir: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
   const lock = `${runPaths(runDir).manifest}.lock`;
-  return withExclusiveFile(lock, { waitMs: 10_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, fn);
+  // a dead or stopped holder's lock is broken within 5 s; only a live one slowed by its
+  // disk (which keeps its lock young) is waited for longer: the supervisor's end must not
+  // give up on it
+  return withExclusiveFile(lock, { waitMs: 60_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, fn);
 }
 
 export const readControl = (runDir: string) => readJson<RunControl>(runPaths(runDir).control);

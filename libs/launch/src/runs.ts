@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { CapiError, checkRunsFolder, ExitCode, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
 import { holdingLaunch, launchUnderWay } from './launch-lock.js';
-import { lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
+import { holdingManifest, lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
 export interface RunEntry {
@@ -186,9 +186,16 @@ export async function pruneRuns(
         ...all.filter(isNeverStarted).map((e) => ({ dir: e.dir, why: 'never started' as const })),
         ...(await runFoldersWithoutManifest(runs)).map((dir) => ({ dir, why: 'no run.json' as const })),
       ].sort((a, b) => (basename(a.dir) < basename(b.dir) ? -1 : 1));
+      if (dryRun) return picked;
       // under the lock, those whose capi-launch died: a launch after it must not find them half removed
-      if (!dryRun) for (const p of picked) if (p.why !== 'finished') await rm(p.dir, { recursive: true, force: true });
-      return picked;
+      const gone: typeof picked = [];
+      for (const p of picked)
+        if (p.why === 'finished') gone.push(p);
+        else if (p.why === 'no run.json' || (await removeIfNeverStarted(p.dir))) {
+          if (p.why === 'no run.json') await rm(p.dir, { recursive: true, force: true });
+          gone.push(p);
+        }
+      return gone;
     },
   );
   if (!dryRun) {
@@ -197,6 +204,22 @@ export async function pruneRuns(
     if (!latest) await rm(join(runs, 'latest'), { force: true });
   }
   return doomed.map((p) => ({ id: basename(p.dir), why: p.why }));
+}
+
+/**
+ * Removes a run that never started, looked at again holding its run.json.lock: the late
+ * supervisor of a killed capi-launch takes a `created` run under that lock (supervise.ts
+ * `takeRun`), so it has either written supervisor.pid before this look (the run is left)
+ * or finds the folder gone and takes nothing. False: it was taken meanwhile.
+ */
+async function removeIfNeverStarted(dir: string): Promise<boolean> {
+  return holdingManifest(dir, async () => {
+    const look = await lookAtRun(dir).catch(() => null);
+    if (!look || look.manifest.state !== 'created' || look.alive) return false;
+    if (liveWorkers(await readClaims(dir), look.manifest.id).length > 0) return false;
+    await rm(dir, { recursive: true, force: true });
+    return true;
+  });
 }
 
 /**

@@ -37,7 +37,7 @@ async function graceOf(runDir: string): Promise<number> {
  * every line is whole before it counts. Then the run is made consistent here, since a
  * killed supervisor cannot: state `stopped`, claims released, no pid file.
  */
-export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Promise<StopResult> {
+export async function stopLaunchedRun(runDir: string, o: StopOptions = {}, again = false): Promise<StopResult> {
   // A run without a live supervisor may be one a resume is starting right now: its
   // run.json still says stopped (or completed), and a stop that believed it would be lost
   // as the run goes on. Such a stop waits for the resume to have started, or given up.
@@ -53,6 +53,8 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Prom
       return { manifest: before, message: `run ${before.id} is not running (already ${before.state})` };
     }
     const m = await markStopped(runDir, o.env);
+    // taken meanwhile by a supervisor (a late one of a killed launch): stop that one
+    if (!m) return stopTaken(runDir, o, again);
     return {
       manifest: m,
       message: `run ${m.id} stopped (${before.state === 'created' ? 'it had never started' : `its supervisor ${pid ?? before.pid ?? '?'} was already gone`})`,
@@ -86,28 +88,50 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}): Prom
     log(`capi-launch --stop: ${killed}`);
   }
   const m = await markStopped(runDir, o.env);
+  if (!m) {
+    log.close();
+    return stopTaken(runDir, o, again);
+  }
   if (killed) log(`run stopped; resume it with capi-launch --resume ${shellQuote(runDir)}`);
   log.close();
   return { manifest: m, message: `run ${m.id} ${m.state}${killed ? `: ${killed}` : ''}` };
 }
 
+/** A supervisor took the run while it was being stopped: it is stopped in turn (once). */
+async function stopTaken(runDir: string, o: StopOptions, again: boolean): Promise<StopResult> {
+  if (!again) return stopLaunchedRun(runDir, o, true);
+  const { pid, manifest } = await lookAtRun(runDir);
+  return {
+    manifest,
+    message: `run ${manifest.id} was taken by supervisor ${pid ?? '?'} while it was being stopped: it runs`,
+  };
+}
+
 /**
  * The end of a stop whoever did it: pid file gone (a killed supervisor leaves it), claims
  * of ended workers released, `stopped` unless the supervisor wrote an end of its own.
+ * Decided again under run.json.lock: an end written since the look above is kept, and a
+ * run a live supervisor has taken since (the late supervisor of a killed capi-launch, a
+ * resume's) is not marked stopped under it: null, the caller stops that supervisor.
  */
-async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Manifest> {
+async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Manifest | null> {
   const pid = readPidFile(runDir);
   if (pid && !isAlive(pid, supervisorOf(runDir))) await rm(runPaths(runDir).pidFile, { force: true });
   let m = await readManifest(runDir);
   // read again: the supervisor may have written its claims while it stopped
   await releaseStopped(runDir, await readClaims(runDir), (p) => isAlive(p, m.id));
+  let taken = false;
   if (mayRun(m.state))
-    m = await updateManifest(runDir, {
-      state: 'stopped',
-      pid: null,
-      finished: new Date().toISOString(),
-      stopSignal: 'SIGTERM',
+    m = await updateManifest(runDir, (now) => {
+      if (!mayRun(now.state)) return {};
+      const live = readPidFile(runDir);
+      if (live && isAlive(live, supervisorOf(runDir))) {
+        taken = true;
+        return {};
+      }
+      return { state: 'stopped', pid: null, finished: new Date().toISOString(), stopSignal: 'SIGTERM' };
     });
+  if (taken) return null;
   closeSession(m, env);
   return m;
 }

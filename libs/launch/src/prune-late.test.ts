@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from '@capi/core';
+import { holdingManifest } from './manifest.js';
+import { pruneRuns } from './runs.js';
+
+const root = await mkdtemp(join(tmpdir(), 'capi-prune-late-'));
+const children: ChildProcess[] = [];
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A run folder as a capi-launch leaves it once run.json is written: `created`, no supervisor. */
+async function createdRun(runs: string, id: string): Promise<string> {
+  const runDir = join(runs, id);
+  await mkdir(runDir, { recursive: true });
+  const manifest = { id, method: 'nohup', state: 'created', verdict: null, total: 1, pid: null, suite: { file: '/x' } };
+  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify(manifest));
+  return runDir;
+}
+
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
+
+test('--prune does not remove a never-started run that a late supervisor is taking (holding run.json.lock)', async () => {
+  const runs = join(root, 'late');
+  const runDir = await createdRun(runs, 'capi_test_20260101_000000');
+  let pruned: Promise<{ id: string }[]> | undefined;
+  // as a new launch's supervisor whose capi-launch was killed takes the run (supervise.ts
+  // takeRun): under run.json.lock it finds `created` and writes supervisor.pid
+  await holdingManifest(runDir, async () => {
+    pruned = pruneRuns(runs, 10);
+    await sleep(400);
+    const supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
+      stdio: 'ignore',
+    });
+    children.push(supervisor);
+    await new Promise((resolve) => supervisor.once('spawn', resolve));
+    await writeFile(join(runDir, 'supervisor.pid'), `${supervisor.pid}\n`).catch(() => {});
+  });
+  const removed = await (pruned as Promise<{ id: string }[]>);
+  assert.ok(await exists(join(runDir, 'run.json')), 'the run its supervisor was taking was removed');
+  assert.deepEqual(removed, [], 'named as removed');
+});
+
+test('--prune still removes a never-started run no supervisor takes', async () => {
+  const runs = join(root, 'alone');
+  const runDir = await createdRun(runs, 'capi_test_20260101_000001');
+  const removed = await pruneRuns(runs, 10);
+  assert.deepEqual(removed, [{ id: 'capi_test_20260101_000001', why: 'never started' }]);
+  assert.equal(await exists(runDir), false);
+});
