@@ -215,7 +215,7 @@ export async function pruneRuns(
 async function removeIfNeverStarted(dir: string): Promise<boolean> {
   return holdingManifest(dir, async () => {
     const look = await lookAtRun(dir).catch(() => null);
-    if (!look || look.manifest.state !== 'created' || look.alive) return false;
+    if (look?.manifest.state !== 'created' || look.alive) return false;
     if (liveWorkers(await readClaims(dir), look.manifest.id).length > 0) return false;
     await rm(dir, { recursive: true, force: true });
     return true;
