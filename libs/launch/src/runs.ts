@@ -16,17 +16,19 @@ export interface RunEntry {
   workers: number[];
 }
 
+/** The folders of the runs folder named as runs are, oldest first (run ids sort by time). */
+async function runFolderPaths(runs: string): Promise<string[]> {
+  const names = await readdir(runs).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.startsWith(RUN_ID_PREFIX))
+    .sort()
+    .map((n) => join(runs, n));
+}
+
 /** Every run folder in the runs folder, oldest first (run ids sort by time). */
 export async function listRuns(runs: string): Promise<RunEntry[]> {
-  let names: string[];
-  try {
-    names = await readdir(runs);
-  } catch {
-    return [];
-  }
   const entries: RunEntry[] = [];
-  for (const name of names.filter((n) => n.startsWith(RUN_ID_PREFIX)).sort()) {
-    const dir = join(runs, name);
+  for (const dir of await runFolderPaths(runs)) {
     const look = await lookAtRun(dir).catch(() => null);
     if (!look) continue;
     const { pid, alive, manifest } = look;
@@ -47,15 +49,8 @@ const exists = (file: string) =>
  * splitting into them, or that ended before it wrote run.json (launch-lock.ts tells which).
  */
 export async function runFoldersWithoutManifest(runs: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(runs);
-  } catch {
-    return [];
-  }
   const found: string[] = [];
-  for (const name of names.filter((n) => n.startsWith(RUN_ID_PREFIX)).sort()) {
-    const dir = join(runs, name);
+  for (const dir of await runFolderPaths(runs)) {
     const isDir = await stat(dir).then(
       (st) => st.isDirectory(),
       () => false,

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binPath, collect, testEnv } from '@capi/testkit';
-import { exactlyOnce, fakeSplit, readJson, type Sandbox, sandboxes, until } from './test-support/harness.js';
+import {
+  exactlyOnce,
+  fakeSplit,
+  launchInBackground,
+  readJson,
+  type Sandbox,
+  sandboxes,
+  until,
+} from './test-support/harness.js';
 
 // docs/capi-launch.md "A launch that ends before its supervisor takes the run": a
 // capi-launch killed during its split, or before its supervisor took the run, leaves a
@@ -212,16 +220,8 @@ process.exit(spawnSync(process.execPath, [${JSON.stringify(then)}, ...process.ar
   assert.equal(one.code, 2, one.stderr);
   assert.match(one.stderr, /no run\.json yet: a capi-launch of \S+ is preparing this run/);
   // --prune waits for the launch (it holds the lock), then finds a live run: nothing to remove
-  const pruner = spawn(process.execPath, [binPath('capi-launch'), '--prune', '--keep', '0'], {
-    env: testEnv(b.env),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let said = '';
-  pruner.stderr?.on('data', (d: Buffer) => {
-    said += d.toString();
-  });
-  const pruned = collect(pruner, { timeoutMs: 60_000 });
-  await until('the prune waiting', () => /waiting for a capi-launch/.test(said) || pruner.exitCode !== null);
+  const { child: pruner, said, ended: pruned } = launchInBackground(b, ['--prune', '--keep', '0']);
+  await until('the prune waiting', () => /waiting for a capi-launch/.test(said()) || pruner.exitCode !== null);
   assert.equal(pruner.exitCode, null, 'the prune waits for the launch');
   writeFileSync(splitGo, '');
   await until('the supervisor starting', () => existsSync(starting));

@@ -4,7 +4,15 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { binPath, collect, testEnv } from '@capi/testkit';
-import { exactlyOnce, readJson, runDirOf, type Sandbox, sandboxes, until } from './test-support/harness.js';
+import {
+  exactlyOnce,
+  launchInBackground,
+  readJson,
+  runDirOf,
+  type Sandbox,
+  sandboxes,
+  until,
+} from './test-support/harness.js';
 
 // docs/capi-launch.md "A resume that fails leaves the run as it was": a --resume whose
 // supervisor never takes the run changes neither run.json nor control.json.
@@ -227,17 +235,9 @@ child.on('exit', (code) => process.exit(code ?? 1));`,
   );
   const resume = b.launch(['--resume', runDir], { env: { CAPI_LAUNCH_BIN: slow } });
   await until('the supervisor started', () => existsSync(seen));
-  const stopper = spawn(process.execPath, [binPath('capi-launch'), '--stop', runDir], {
-    env: testEnv(b.env),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let said = '';
-  stopper.stderr?.on('data', (d: Buffer) => {
-    said += d.toString();
-  });
-  const stop = collect(stopper, { timeoutMs: 60_000 });
+  const { child: stopper, said, ended: stop } = launchInBackground(b, ['--stop', runDir]);
   // the stop waits for the resume (it says so); then the resume's supervisor goes on
-  await until('the stop waiting', () => /waiting for a capi-launch/.test(said) || stopper.exitCode !== null);
+  await until('the stop waiting', () => /waiting for a capi-launch/.test(said()) || stopper.exitCode !== null);
   writeFileSync(go, '');
   const [r, s] = await Promise.all([resume, stop]);
   assert.equal(r.code, 0, r.stderr);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { binPath, collect, testEnv } from '@capi/testkit';
-import { readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
+import { launchInBackground, readJson, runDirOf, sandboxes, until } from './test-support/harness.js';
 
 // docs/capi-launch.md "Control": --set (and --pause, --continue) checks the run again as it
 // writes, holding run.json.lock, under which the supervisor writes its end: a run that
@@ -32,17 +30,9 @@ test('--set while the supervisor writes the run’s end: it waits for run.json.l
   // kept fresh: a lock older than 5 s is taken for one whose writer died
   const fresh = setInterval(() => utimesSync(lock, new Date(), new Date()), 500);
   try {
-    const child = spawn(process.execPath, [binPath('capi-launch'), '--set', 'rate=5/s', runDir], {
-      env: testEnv(b.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let said = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      said += d.toString();
-    });
-    const set = collect(child, { timeoutMs: 30_000 });
-    await until('--set waiting', () => /waiting for \S+run\.json\.lock/.test(said) || child.exitCode !== null);
-    assert.equal(child.exitCode, null, `--set waits for the lock: ${said}`);
+    const { child, said, ended: set } = launchInBackground(b, ['--set', 'rate=5/s', runDir], 30_000);
+    await until('--set waiting', () => /waiting for \S+run\.json\.lock/.test(said()) || child.exitCode !== null);
+    assert.equal(child.exitCode, null, `--set waits for the lock: ${said()}`);
     writeFileSync(
       runJson,
       `${JSON.stringify({ ...readJson<Run>(runJson), state: 'completed', verdict: 'passed', pid: null, finished: new Date().toISOString() }, null, 2)}\n`,

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killAll, type RunOptions, repoRoot, runTool, tempDir } from '@capi/testkit';
+import { binPath, collect, killAll, type RunOptions, repoRoot, runTool, tempDir, testEnv } from '@capi/testkit';
 
 /** Shared by the contract tests: a runs folder per test, and every process it started killed. */
 
@@ -213,4 +214,20 @@ export function workersOf(runId: string): number[] {
       if (argv[i] === '--run-id' && argv[i + 1] === runId) pids.push(Number(name));
   }
   return pids;
+}
+
+/**
+ * capi-launch started in the background with the sandbox's environment: its process, what it
+ * has said on stderr so far (for a test that waits for a line, then acts), and its end.
+ */
+export function launchInBackground(b: Sandbox, args: string[], timeoutMs = 60_000) {
+  const child = spawn(process.execPath, [binPath('capi-launch'), ...args], {
+    env: testEnv(b.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let said = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    said += d.toString();
+  });
+  return { child, said: () => said, ended: collect(child, { timeoutMs }) };
 }
