@@ -14,7 +14,7 @@ import {
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
-import { launchUnderWay } from './launch-lock.js';
+import { lookAtUnmade } from './launch-lock.js';
 import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
@@ -138,9 +138,16 @@ export async function resolveRun(runs: string, arg: string | undefined): Promise
     return real;
   }
   if (unmade) {
-    const underWay = await launchUnderWay(dirname(unmade));
+    // looked at again after the launch lock (launch-lock.ts lookAtUnmade): a run whose
+    // launch wrote run.json since the first look is that run, not a launch that died
+    const look = await lookAtUnmade(dirname(unmade), [unmade]);
+    if (look.made.length > 0) {
+      const real = await realpath(unmade);
+      checkRunOwner(real);
+      return real;
+    }
     throw new CapiError(
-      underWay
+      look.underWay
         ? `${unmade}: no run.json yet: a capi-launch of ${dirname(unmade)} is preparing this run (splitting its suite); try again once it has started`
         : `${unmade}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`,
       ExitCode.badInput,
