@@ -53,13 +53,19 @@ export interface FlowRun {
   /** After the input: the setup if it has not run yet. */
   inputEnded(): Promise<void>;
   /**
-   * Every record has been read and started, and no more input follows (not `--serve`,
-   * whose next batch does): a plain test's `--delay` ends, since no test starts after it
-   * on its lane. Not with teardown rows (they follow), nor between a flow's rows.
+   * Every record has been read and started: a plain test's `--delay` ends, since no test
+   * of this input starts after it on its lane (`--serve` pays the rest before its next
+   * batch: `pauseOwedUntil`). Not with teardown rows (they follow), nor between a flow's rows.
    */
   allStarted(): void;
   /** After every lane: the teardown rows. */
   finish(): Promise<void>;
+  /**
+   * When the `--delay` after the last plain test to end would end (performance.now() time),
+   * or null: none was begun. `allStarted` cuts that pause (no test follows here); `--serve`
+   * pays what is left of it before its next batch, if one comes.
+   */
+  readonly pauseOwedUntil: number | null;
   readonly cut: number;
   readonly setupFailed: string | null;
   readonly relogins: number;
@@ -201,8 +207,12 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   // referenced by its sources)
   const started = new AbortController();
   if (parts.delayMs > 0) stop.cut.addEventListener('abort', () => started.abort(), { once: true });
-  const delay = (plain: boolean) =>
-    sleep(timerMs(parts.delayMs), undefined, { signal: plain ? started.signal : stop.cut }).catch(() => {});
+  // the last plain pause begun: the lanes' pauses end in the order they begin
+  let pauseFrom: number | null = null;
+  const delay = (plain: boolean) => {
+    if (plain) pauseFrom = performance.now();
+    return sleep(timerMs(parts.delayMs), undefined, { signal: plain ? started.signal : stop.cut }).catch(() => {});
+  };
 
   /** A test of no flow is one row: its lane is that row's promise, with no wrapper (issue 16). */
   function lane(first: TestRecord): Promise<unknown> {
@@ -301,6 +311,9 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     },
     get relogins() {
       return reauth.count;
+    },
+    get pauseOwedUntil() {
+      return pauseFrom === null ? null : pauseFrom + timerMs(parts.delayMs);
     },
   };
 }
