@@ -89,12 +89,30 @@ export async function updateManifest(
     runDir,
     async () => {
       const now = await readManifest(runDir);
-      const next = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
+      const changed = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
+      const next = withLiveLimits(changed, await readControl(runDir).catch(() => null));
       await writeManifest(runDir, next);
       return next;
     },
     onWait,
   );
+}
+
+/**
+ * run.json `options.rate` and `options.concurrency` as control.json says them. control.json
+ * is the truth (the workers read it); run.json keeps a copy, written after it by `--set`
+ * and a resume. A `--set` killed between its two writes left the copy behind: every
+ * later write of run.json (the supervisor's end, `--stop`, the next `--set`, a resume's
+ * take) copies them again, so the two never stay apart. A control.json that cannot be read,
+ * or a field not of its type (a hand edit), leaves the copy as it is.
+ */
+export function withLiveLimits(m: Manifest, c: RunControl | null): Manifest {
+  if (!c) return m;
+  const options = { ...m.options };
+  if (c.rate === null || typeof c.rate === 'string') options.rate = c.rate;
+  if (c.concurrency === null || (Number.isSafeInteger(c.concurrency) && (c.concurrency as number) > 0))
+    options.concurrency = c.concurrency;
+  return options.rate === m.options.rate && options.concurrency === m.options.concurrency ? m : { ...m, options };
 }
 
 /**
