@@ -186,7 +186,7 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     return ended(rec, done);
   }
 
-  /** The test's end: recorded (then `--delay`), or cut. */
+  /** The test's end: recorded (then `--delay`; a flow's row pays it in its lane, `flowLane`), or cut. */
   function ended(rec: TestRecord, done: TestDone | null): ResultStatus | null | Promise<ResultStatus | null> {
     live.inFlight.delete(rec.id);
     if (done === null || parts.unreachable(done)) {
@@ -195,11 +195,12 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     }
     if (rec.flow !== undefined && done.outcome.captured) flows.capture(rec.flow, done.outcome.captured);
     const { outcome } = done;
-    return record(rec, outcome, done.secrets).then(() =>
-      parts.delayMs > 0 && !stop.cause
-        ? delay(rec.flow === undefined && rec.phase === undefined).then(() => outcome.status)
-        : outcome.status,
-    );
+    return record(rec, outcome, done.secrets).then(() => {
+      if (parts.delayMs === 0 || stop.cause) return outcome.status;
+      if (rec.flow === undefined) return delay(rec.phase === undefined).then(() => outcome.status);
+      flowPauses.add(rec.id);
+      return outcome.status;
+    });
   }
 
   // --delay is the pause before a lane's next test: none is owed once no test follows
@@ -207,6 +208,8 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   // referenced by its sources)
   const started = new AbortController();
   if (parts.delayMs > 0) stop.cut.addEventListener('abort', () => started.abort(), { once: true });
+  // flow rows recorded whose --delay their lane pays (flowLane), once it knows whether a row follows
+  const flowPauses = new Set<string>();
   // the last plain pause begun: the lanes' pauses end in the order they begin
   let pauseFrom: number | null = null;
   const delay = (plain: boolean) => {
@@ -235,6 +238,9 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
       for (const s of stopped)
         if (phases.failure !== null) await notSent(s, 'SETUP_FAILED', phases.failure);
         else await notSent(s, 'FLOW_STOPPED', flows.stoppedBy(flow) ?? '');
+      // --delay: before the flow's next row it stays; after its last row it is a plain
+      // test's pause, which ends once every record has started (no test follows on this lane)
+      if (flowPauses.delete(rec.id) && !stop.cause) await delay(next === null && rec.phase === undefined);
       if (next) lanes.wake();
       if (next && stop.ended()) {
         // Cut, like a test in flight at a stop: not recorded, a resume runs the flow again.
