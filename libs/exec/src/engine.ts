@@ -26,8 +26,6 @@ export interface EngineOptions extends ResultOrigin, RequestInputs {
   /** Tests started per second, or null for no limit. */
   rate: number | null;
   delayMs: number;
-  /** More input follows this run's (`--serve`: the next batch), so `--delay` is owed after its last test too. */
-  inputFollows?: boolean;
   timeoutMs: number;
   maxBody: number;
   /** --max-pause: the longest pause the API may ask for (Retry-After, a spent window). */
@@ -77,6 +75,12 @@ export interface Summary {
   relogins: number;
   /** Flows: teardown rows that failed or errored (exit 1 when nothing worse happened). */
   teardownFailed: number;
+  /**
+   * `--delay`: when the pause after the last test would have ended (performance.now()
+   * time; null: none). Not waited for at the end of the input: `--serve` waits for it
+   * before its next batch only, so a launched run ends with its last test.
+   */
+  pauseOwedUntil?: number | null;
 }
 
 /** What the engine shares with the rest of the run (execute.ts makes them once). */
@@ -181,7 +185,7 @@ export async function runTests(
   });
   try {
     await feed(records, { live, lanes, stop, record, secrets, flows });
-    if (!options.inputFollows) flows.allStarted();
+    flows.allStarted();
   } finally {
     await lanes.waitUntil(() => lanes.running === 0);
     await flows.finish().catch((err) => stop.fail(err));
@@ -206,6 +210,7 @@ export async function runTests(
     setupFailed,
     relogins,
     teardownFailed: live.teardownFailed,
+    pauseOwedUntil: flows.pauseOwedUntil,
   };
 }
 

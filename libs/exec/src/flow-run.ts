@@ -53,13 +53,19 @@ export interface FlowRun {
   /** After the input: the setup if it has not run yet. */
   inputEnded(): Promise<void>;
   /**
-   * Every record has been read and started, and no more input follows (not `--serve`,
-   * whose next batch does): a plain test's `--delay` ends, since no test starts after it
-   * on its lane. Not with teardown rows (they follow), nor between a flow's rows.
+   * Every record has been read and started: a plain test's `--delay` ends, since no test
+   * of this input starts after it on its lane (`--serve` pays the rest before its next
+   * batch: `pauseOwedUntil`). Not with teardown rows (they follow), nor between a flow's rows.
    */
   allStarted(): void;
   /** After every lane: the teardown rows. */
   finish(): Promise<void>;
+  /**
+   * When the `--delay` after the last plain test to end would end (performance.now() time),
+   * or null: none was begun. `allStarted` cuts that pause (no test follows here); `--serve`
+   * pays what is left of it before its next batch, if one comes.
+   */
+  readonly pauseOwedUntil: number | null;
   readonly cut: number;
   readonly setupFailed: string | null;
   readonly relogins: number;
@@ -180,7 +186,7 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     return ended(rec, done);
   }
 
-  /** The test's end: recorded (then `--delay`), or cut. */
+  /** The test's end: recorded (then `--delay`; a flow's row pays it in its lane, `flowLane`), or cut. */
   function ended(rec: TestRecord, done: TestDone | null): ResultStatus | null | Promise<ResultStatus | null> {
     live.inFlight.delete(rec.id);
     if (done === null || parts.unreachable(done)) {
@@ -189,11 +195,12 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     }
     if (rec.flow !== undefined && done.outcome.captured) flows.capture(rec.flow, done.outcome.captured);
     const { outcome } = done;
-    return record(rec, outcome, done.secrets).then(() =>
-      parts.delayMs > 0 && !stop.cause
-        ? delay(rec.flow === undefined && rec.phase === undefined).then(() => outcome.status)
-        : outcome.status,
-    );
+    return record(rec, outcome, done.secrets).then(() => {
+      if (parts.delayMs === 0 || stop.cause) return outcome.status;
+      if (rec.flow === undefined) return delay(rec.phase === undefined).then(() => outcome.status);
+      flowPauses.add(rec.id);
+      return outcome.status;
+    });
   }
 
   // --delay is the pause before a lane's next test: none is owed once no test follows
@@ -201,8 +208,14 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   // referenced by its sources)
   const started = new AbortController();
   if (parts.delayMs > 0) stop.cut.addEventListener('abort', () => started.abort(), { once: true });
-  const delay = (plain: boolean) =>
-    sleep(timerMs(parts.delayMs), undefined, { signal: plain ? started.signal : stop.cut }).catch(() => {});
+  // flow rows recorded whose --delay their lane pays (flowLane), once it knows whether a row follows
+  const flowPauses = new Set<string>();
+  // the last plain pause begun: the lanes' pauses end in the order they begin
+  let pauseFrom: number | null = null;
+  const delay = (plain: boolean) => {
+    if (plain) pauseFrom = performance.now();
+    return sleep(timerMs(parts.delayMs), undefined, { signal: plain ? started.signal : stop.cut }).catch(() => {});
+  };
 
   /** A test of no flow is one row: its lane is that row's promise, with no wrapper (issue 16). */
   function lane(first: TestRecord): Promise<unknown> {
@@ -225,6 +238,9 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
       for (const s of stopped)
         if (phases.failure !== null) await notSent(s, 'SETUP_FAILED', phases.failure);
         else await notSent(s, 'FLOW_STOPPED', flows.stoppedBy(flow) ?? '');
+      // --delay: before the flow's next row it stays; after its last row it is a plain
+      // test's pause, which ends once every record has started (no test follows on this lane)
+      if (flowPauses.delete(rec.id) && !stop.cause) await delay(next === null && rec.phase === undefined);
       if (next) lanes.wake();
       if (next && stop.ended()) {
         // Cut, like a test in flight at a stop: not recorded, a resume runs the flow again.
@@ -301,6 +317,9 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
     },
     get relogins() {
       return reauth.count;
+    },
+    get pauseOwedUntil() {
+      return pauseFrom === null ? null : pauseFrom + timerMs(parts.delayMs);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { appendFileSync, createReadStream, readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CapiError,
   ExitCode,
@@ -91,8 +92,14 @@ function failureOf(err: unknown): { code: ExitCodeValue; message: string } | nul
   return null;
 }
 
+/** A batch's code, and when the `--delay` after its last test ends (engine.ts `pauseOwedUntil`). */
+interface BatchEnd {
+  code: ExitCodeValue;
+  pauseOwedUntil: number | null;
+}
+
 /** Runs one batch of the run folder exactly as `capi-exec --in … --journal … --status … --batch …` would. */
-async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<ExitCodeValue> {
+async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<BatchEnd> {
   const p = runPaths(o.runDir);
   const file = p.batchFile(req.batch);
   const log = batchLog(p.logFile(req.batch));
@@ -115,19 +122,18 @@ async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<Exit
         total: req.total,
         limiter: kept.limiter,
         client: kept.client,
-        inputFollows: true,
         stop: o.stop,
         log,
       },
       () => {},
     );
     for (const line of endLines(summary, o.quiet)) log(line);
-    return runExitCode(summary, o.signal());
+    return { code: runExitCode(summary, o.signal()), pauseOwedUntil: summary.pauseOwedUntil ?? null };
   } catch (err) {
     const failure = failureOf(err);
     if (!failure) throw err;
     log(failure.message);
-    return failure.code;
+    return { code: failure.code, pauseOwedUntil: null };
   }
 }
 
@@ -147,6 +153,7 @@ export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
   });
   let kept = fresh();
   let gaveUp = false;
+  let pauseOwedUntil: number | null = null;
   try {
     for await (const { value, line } of readNdjson(o.requests, { source: '<stdin>' })) {
       if (o.stop.aborted) break;
@@ -156,7 +163,13 @@ export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
         await o.answer(JSON.stringify({ batch: req.batch, code: null }));
         continue;
       }
-      const code = await runBatch(o, req, kept);
+      // --delay: the pause after the last batch's last test, owed only now that a batch
+      // follows (its answer went out without it: the run's last batch ends with its tests)
+      const owed = pauseOwedUntil === null ? 0 : pauseOwedUntil - performance.now();
+      if (owed > 0) await sleep(owed, undefined, { signal: o.stop }).catch(() => {});
+      if (o.stop.aborted) break;
+      const { code, pauseOwedUntil: next } = await runBatch(o, req, kept);
+      pauseOwedUntil = next;
       gaveUp = code === ExitCode.cannotRun;
       // a batch that stopped early cancelled the limiter for good (and its grace may have
       // destroyed the client): the next one starts afresh

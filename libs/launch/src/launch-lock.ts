@@ -1,5 +1,6 @@
+import { access, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exclusiveFileHeld, withExclusiveFile } from '@capi/core';
+import { exclusiveFileHeld, runPaths, withExclusiveFile } from '@capi/core';
 
 /**
  * The runs folder's `.launch.lock`: held by a capi-launch from its live-run check until
@@ -18,3 +19,43 @@ export function holdingLaunch<T>(runs: string, onWait: () => void, fn: () => Pro
 
 /** Is a capi-launch of `runs` under way (its launch lock held by a live process)? Only reads. */
 export const launchUnderWay = (runs: string): Promise<boolean> => exclusiveFileHeld(launchLockOf(runs));
+
+export interface UnmadeLook {
+  /** Still without run.json, and a run folder. */
+  unmade: string[];
+  /** A capi-launch of the runs folder is under way: any of `unmade` may be the run it prepares. */
+  underWay: boolean;
+  /** Given as without run.json, but holding one now: runs, made while they were looked at. */
+  made: string[];
+}
+
+/**
+ * What run folders seen without run.json (`runFoldersWithoutManifest`) are, judged after the
+ * runs folder's launch lock is looked at. A capi-launch holds that lock from before it
+ * makes a run's folder until after it has written run.json (or removed the folder), so a
+ * folder seen without run.json before the lock was found free has since been given its
+ * run.json, been removed, or lost its capi-launch: each is looked at again, and only one
+ * still without run.json is called broken. Without that second look, a run whose launch
+ * wrote run.json between the first look and the lock's was reported as a launch that died.
+ */
+export async function lookAtUnmade(runs: string, seen: string[]): Promise<UnmadeLook> {
+  if (seen.length === 0) return { unmade: [], underWay: false, made: [] };
+  if (await launchUnderWay(runs)) return { unmade: seen, underWay: true, made: [] };
+  const look: UnmadeLook = { unmade: [], underWay: false, made: [] };
+  for (const dir of seen)
+    if (await hasManifest(dir)) look.made.push(dir);
+    else if (await isFolder(dir)) look.unmade.push(dir);
+  return look;
+}
+
+const hasManifest = (dir: string) =>
+  access(runPaths(dir).manifest).then(
+    () => true,
+    () => false,
+  );
+
+const isFolder = (dir: string) =>
+  stat(dir).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );

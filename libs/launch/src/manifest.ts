@@ -14,7 +14,7 @@ import {
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
-import { launchUnderWay } from './launch-lock.js';
+import { lookAtUnmade } from './launch-lock.js';
 import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
@@ -89,12 +89,30 @@ export async function updateManifest(
     runDir,
     async () => {
       const now = await readManifest(runDir);
-      const next = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
+      const changed = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
+      const next = withLiveLimits(changed, await readControl(runDir).catch(() => null));
       await writeManifest(runDir, next);
       return next;
     },
     onWait,
   );
+}
+
+/**
+ * run.json `options.rate` and `options.concurrency` as control.json says them. control.json
+ * is the truth (the workers read it); run.json keeps a copy, written after it by `--set`
+ * and a resume. A `--set` killed between its two writes left the copy behind: every
+ * later write of run.json (the supervisor's end, `--stop`, the next `--set`, a resume's
+ * take) copies them again, so the two never stay apart. A control.json that cannot be read,
+ * or a field not of its type (a hand edit), leaves the copy as it is.
+ */
+export function withLiveLimits(m: Manifest, c: RunControl | null): Manifest {
+  if (!c) return m;
+  const options = { ...m.options };
+  if (c.rate === null || typeof c.rate === 'string') options.rate = c.rate;
+  if (c.concurrency === null || (Number.isSafeInteger(c.concurrency) && (c.concurrency as number) > 0))
+    options.concurrency = c.concurrency;
+  return options.rate === m.options.rate && options.concurrency === m.options.concurrency ? m : { ...m, options };
 }
 
 /**
@@ -138,9 +156,16 @@ export async function resolveRun(runs: string, arg: string | undefined): Promise
     return real;
   }
   if (unmade) {
-    const underWay = await launchUnderWay(dirname(unmade));
+    // looked at again after the launch lock (launch-lock.ts lookAtUnmade): a run whose
+    // launch wrote run.json since the first look is that run, not a launch that died
+    const look = await lookAtUnmade(dirname(unmade), [unmade]);
+    if (look.made.length > 0) {
+      const real = await realpath(unmade);
+      checkRunOwner(real);
+      return real;
+    }
     throw new CapiError(
-      underWay
+      look.underWay
         ? `${unmade}: no run.json yet: a capi-launch of ${dirname(unmade)} is preparing this run (splitting its suite); try again once it has started`
         : `${unmade}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`,
       ExitCode.badInput,

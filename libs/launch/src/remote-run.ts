@@ -50,7 +50,10 @@ async function reachHosts(
   after = false,
 ): Promise<RemoteOptions['hosts']> {
   const dir = remoteAttemptDir(s.manifest.id, attempt);
-  const answers = await Promise.all(remote.hosts.map((h) => prepareHost(ssh, h.login, dir, control)));
+  // before an attempt a stop ends the connections at once (after one, the answers judge its batches)
+  const stop = after ? undefined : s.halted.signal;
+  const answers = await Promise.all(remote.hosts.map((h) => prepareHost(ssh, h.login, dir, control, stop)));
+  if (stop?.aborted) return [];
   const up: RemoteOptions['hosts'] = [];
   remote.hosts.forEach((h, i) => {
     const a = answers[i] as { ok: boolean; reason: string };

@@ -27,7 +27,10 @@ export interface Supervision {
   workers: RunWorkerSpec;
   env: NodeJS.ProcessEnv;
   log: (t: string) => void;
+  /** Set by `halt`, never by hand: a stop or a failure; no batch starts. */
   stopping: boolean;
+  /** Aborted with `stopping`: every wait of the supervisor (a restart's back-off) ends at a stop. */
+  halted: AbortController;
   /** A worker's capi-exec gave up (exit 3): no new batch is claimed; running ones finish. */
   gaveUp: boolean;
   live: Set<number>;
@@ -252,7 +255,8 @@ export async function runSlot(s: Supervision, worker: number): Promise<void> {
       // the claim. A give-up (3) or a crash is judged first: it decides what may start.
       if ((exit.code === 0 || exit.code === 1) && slot.proc?.alive()) await fill(s, slot);
       if (await batchEnded(s, claim, exit, how, note)) continue;
-      await sleep(Math.min(200 * claim.restarts, 2000));
+      // the back-off before the restart; a stop during it is acted on at once, not once it ends
+      await sleep(Math.min(200 * claim.restarts, 2000), undefined, { signal: s.halted.signal }).catch(() => {});
       slot.waiting.unshift({ claim, fresh: false });
     }
     // out of batches (or stopped): its capi-exec ends when its stdin does, which is awaited

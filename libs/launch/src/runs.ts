@@ -44,19 +44,21 @@ const exists = (file: string) =>
     () => false,
   );
 
+const isFolder = (dir: string) =>
+  stat(dir).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+
 /**
  * Run folders (named as runs are) without run.json: made by a capi-launch that is still
- * splitting into them, or that ended before it wrote run.json (launch-lock.ts tells which).
+ * splitting into them, or that ended before it wrote run.json (launch-lock.ts
+ * `lookAtUnmade` tells which, looking at them again after the lock).
  */
 export async function runFoldersWithoutManifest(runs: string): Promise<string[]> {
   const found: string[] = [];
-  for (const dir of await runFolderPaths(runs)) {
-    const isDir = await stat(dir).then(
-      (st) => st.isDirectory(),
-      () => false,
-    );
-    if (isDir && !(await exists(runPaths(dir).manifest))) found.push(dir);
-  }
+  for (const dir of await runFolderPaths(runs))
+    if ((await isFolder(dir)) && !(await exists(runPaths(dir).manifest))) found.push(dir);
   return found;
 }
 

@@ -49,13 +49,17 @@ export interface SshOutcome {
   reason: string;
 }
 
-/** Runs one remote shell command with `input` on its stdin; bounded by `timeoutMs` (SIGKILL). */
+/**
+ * Runs one remote shell command with `input` on its stdin; bounded by `timeoutMs` (SIGKILL),
+ * and ended (SIGKILL) when `signal` is aborted: a stop does not wait for a host that is slow to answer.
+ */
 export function sshRun(
   s: SshSettings,
   login: string,
   command: string,
   input: string,
   timeoutMs = 60_000,
+  signal?: AbortSignal,
 ): Promise<SshOutcome> {
   const [cmd, ...args] = sshArgv(s) as [string, ...string[]];
   const child = spawn(cmd, [...args, ...sshTarget(login), command], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -66,9 +70,18 @@ export function sshRun(
   child.stdin.on('error', () => {});
   child.stdin.end(input);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    child.kill('SIGKILL');
+  };
+  if (signal?.aborted) stop();
+  else signal?.addEventListener('abort', stop, { once: true });
   return new Promise((resolve) => {
     const done = (code: number | null, why?: string) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
+      if (stopped) why ??= 'stopped';
       const last = err.trim().split('\n').pop() ?? '';
       const reason = why ?? (code === null ? `no answer within ${Math.round(timeoutMs / 1000)} s` : `exit ${code}`);
       resolve({ ok: code === 0, reason: cleanText(last || reason) });
@@ -82,9 +95,15 @@ export function sshRun(
  * Before an attempt: reaches the host and makes the attempt's folder (owner-only) with
  * control.json in it. A host that fails this is left out of the attempt, by name.
  */
-export function prepareHost(s: SshSettings, login: string, dir: string, control: string): Promise<SshOutcome> {
+export function prepareHost(
+  s: SshSettings,
+  login: string,
+  dir: string,
+  control: string,
+  signal?: AbortSignal,
+): Promise<SshOutcome> {
   const d = shellQuote(dir);
-  return sshRun(s, login, `umask 077 && mkdir -p ${d} && cat > ${d}/control.json`, control);
+  return sshRun(s, login, `umask 077 && mkdir -p ${d} && cat > ${d}/control.json`, control, 60_000, signal);
 }
 
 /** control.json replaced whole on the host (a reader never sees half a file). */

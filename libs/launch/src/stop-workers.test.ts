@@ -34,6 +34,7 @@ test('stopWorkers waits for a worker a slot started after the stop began, not on
       claims: new Map(),
       live: new Set<number>([first.pid as number]),
       stopping: false,
+      halted: new AbortController(),
       log: () => {},
     } as unknown as Supervision;
     let late: ChildProcess | null = null;

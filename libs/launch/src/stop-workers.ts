@@ -25,6 +25,12 @@ export async function stopOrphans(claims: readonly Claim[], runId: string, log: 
   await waitGone(pids, 5_000, runId);
 }
 
+/** A stop or a failure: no batch starts, and every wait of the supervisor ends now. */
+export function halt(s: Supervision): void {
+  s.stopping = true;
+  s.halted.abort();
+}
+
 /**
  * The supervisor cannot go on: its workers are stopped, and waited for, before it lets go
  * of the run (the pid file): SIGTERM (in-flight tests finish, journals are flushed), the
@@ -33,7 +39,7 @@ export async function stopOrphans(claims: readonly Claim[], runId: string, log: 
  */
 export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promise<void> {
   const id = s.manifest.id;
-  s.stopping = true;
+  halt(s);
   // a worker started just before the failure may have no slot awaiting it: s.live has it
   const pids = [...s.live];
   for (const pid of pids) signal(pid, 'SIGTERM');

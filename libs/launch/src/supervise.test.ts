@@ -91,6 +91,7 @@ async function standInRun(
     mergeExit: number;
     failing?: string;
     env?: Record<string, string>;
+    maxRestarts?: number;
   },
 ) {
   const suite = join(dir, 'suite.csv');
@@ -112,7 +113,7 @@ async function standInRun(
     method: 'nohup',
     parallel: o.parallel,
     batchSize: o.size,
-    launch: { rate: null, concurrency: null, execArgs: [], maxRestarts: 1, onFinish: null },
+    launch: { rate: null, concurrency: null, execArgs: [], maxRestarts: o.maxRestarts ?? 1, onFinish: null },
     fill: fillBatches(o.batches, o.size),
     env,
   });
@@ -186,6 +187,38 @@ test("a slot's capi-exec runs batch after batch; the batch queued behind one tha
     assert.equal(c.batch_0002?.pid, c.batch_0003?.pid, 'one process ran both');
     const log = await readFile(runPaths(runDir).logFile('worker_1'), 'utf8');
     assert.equal(log.match(/capi-exec started/g)?.length, 3, log);
+  });
+});
+
+test('a stop during the back-off before a restart ends the run at once, not when the back-off ends', async () => {
+  await inTempDir('capi-backoff-', async (dir) => {
+    const { env, runDir } = await standInRun(dir, {
+      // each process dies after one more test: 10 tests, 10 processes at least
+      batches: 1,
+      size: 10,
+      parallel: 1,
+      mergeExit: 0,
+      maxRestarts: 20,
+      env: { FAKE_EXEC_CRASH_BATCH: 'batch_0001' },
+    });
+    const others = new Set(process.listeners('SIGTERM'));
+    const run = superviseRun(runDir, { env });
+    const log = runPaths(runDir).logFile('worker_1');
+    // the note comes just before the back-off: restart 6's is 1.2 s (200 ms per restart, up to 2 s)
+    const until = Date.now() + 30_000;
+    while (!/restart 6\/20/.test(await readFile(log, 'utf8').catch(() => ''))) {
+      assert.ok(Date.now() < until, 'no sixth restart within 30 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // the supervisor's own SIGTERM handler, as `--stop` reaches it (not the test runner's)
+    const stoppedAt = performance.now();
+    for (const l of process.listeners('SIGTERM')) if (!others.has(l)) (l as (s: NodeJS.Signals) => void)('SIGTERM');
+    assert.equal(await run, 143);
+    const took = performance.now() - stoppedAt;
+    assert.ok(took < 600, `the run ended ${Math.round(took)} ms after the stop (the back-off was 1200 ms)`);
+    const claim = (await claimsOf(runDir, 1)).batch_0001;
+    assert.notEqual(claim?.state, 'done', 'the batch did not run');
+    assert.doesNotMatch(await readFile(log, 'utf8'), /restart 7\//, 'no restart after the stop');
   });
 });
 

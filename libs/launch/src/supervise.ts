@@ -25,7 +25,7 @@ import { applyResumeControl, type ResumeTake, takeResume } from './resume-handof
 import { runSlot, type Supervision } from './run-batch.js';
 import { runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
-import { stopOrphans, stopWorkers } from './stop-workers.js';
+import { halt, stopOrphans, stopWorkers } from './stop-workers.js';
 import { runWorkerSpec } from './worker.js';
 
 export interface SuperviseOptions {
@@ -196,6 +196,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     env,
     log,
     stopping: false,
+    halted: new AbortController(),
     gaveUp: false,
     live: new Set(),
     busySlots: 0,
@@ -215,7 +216,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     if (sig !== 'SIGTERM') merge.interrupt(sig);
     // Already stopping its workers (a failure): a second SIGTERM would make capi-exec quit at once.
     if (ctx.stopping) return;
-    ctx.stopping = true;
+    halt(ctx);
     // SIGHUP: the terminal was closed; what follows goes to capi.log alone
     if (sig === 'SIGHUP') log.mute();
     log(
@@ -271,7 +272,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     const why = describeError(err);
     log(`supervisor failed: ${why}`);
     // --hosts: GNU parallel starts no new job and the remote workers are told to stop
-    ctx.stopping = true;
+    halt(ctx);
     ctx.onStop?.();
     await stopWorkers(ctx, slots);
     await updateManifest(runDir, { state: 'failed', pid: null, finished: new Date().toISOString() }).catch((e) =>

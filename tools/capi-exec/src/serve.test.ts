@@ -125,6 +125,47 @@ test('--serve: SIGTERM stops the batch in flight as capi-exec does (answer and e
   assert.deepEqual(parseLines(out), [{ batch: 'batch_0003', code: 0 }]);
 });
 
+test('--serve: --delay is paid before the next batch, not before a batch is answered', async () => {
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const run = await runFolder({ batch_0001: [get('A1', '/a')], batch_0002: [get('B1', '/b')] });
+  const idle = spawn(process.execPath, [binPath('capi-exec'), '--serve', run, '--base-url', s.url, '--delay', '1500'], {
+    env: testEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const answers: number[] = [];
+  let out = '';
+  idle.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    while (answers.length < out.split('\n').length - 1) answers.push(performance.now());
+  });
+  const ended = new Promise<number | null>((resolve) => idle.on('exit', (code) => resolve(code)));
+  const killer = setTimeout(() => idle.kill('SIGKILL'), 20_000);
+  try {
+    idle.stdin.write(request('batch_0001', 1));
+    await waitFor(() => answers.length === 1, 15_000);
+    const [a] = s.hits.map((h) => h.at) as [number];
+    // the answer follows the test, not its pause: a run whose last batch this is ends now
+    assert.ok(
+      (answers[0] as number) - a < 1000,
+      `answered ${Math.round((answers[0] as number) - a)} ms after its test`,
+    );
+    idle.stdin.end(request('batch_0002', 1));
+    await waitFor(() => answers.length === 2, 15_000);
+    const b = s.hits[1]?.at as number;
+    // the next batch's test starts a whole --delay after the last one ended
+    assert.ok(b - a >= 1450, `the next batch started ${Math.round(b - a)} ms after the last test`);
+    assert.equal(await ended, 0);
+    assert.ok(performance.now() - b < 1400, 'no pause after the last batch: the process ended with its test');
+  } finally {
+    clearTimeout(killer);
+    idle.kill('SIGKILL');
+  }
+  assert.deepEqual(parseLines(out), [
+    { batch: 'batch_0001', code: 0 },
+    { batch: 'batch_0002', code: 0 },
+  ]);
+});
+
 test('--serve refuses a request that is not a batch of the run, and the per-batch flags', async () => {
   const run = await runFolder({});
   for (const [line, field] of [

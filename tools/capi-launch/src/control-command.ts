@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { CapiError, ExitCode, intFlag, shellQuote, UsageError } from '@capi/core';
 import {
   changeControl,
@@ -7,8 +8,8 @@ import {
   fileSha256,
   type LaunchOptions,
   launchRun,
-  launchUnderWay,
   listRuns,
+  lookAtUnmade,
   type Manifest,
   type Method,
   neverStartedNote,
@@ -29,6 +30,7 @@ import {
   stopLaunchedRun,
   summarizeRun,
   superviseRun,
+  type UnmadeLook,
 } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
 import { stallFlag } from './launch-command.js';
@@ -48,7 +50,30 @@ const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
 
 /** Read-only: a dead supervisor is reported, never cleared here (its workers may still run). */
 async function status(c: ControlArgs): Promise<number> {
-  const dirs = c.target ? [await resolveRun(c.runs, c.target)] : (await listRuns(c.runs)).map((e) => e.dir);
+  if (c.target) return statusOf(c, [await resolveRun(c.runs, c.target)], null);
+  // folders without run.json looked for first, then the runs, then the launch lock
+  // (runs.ts lookAtUnmade): a run whose launch writes run.json meanwhile is shown as a
+  // run, never named as a launch that died
+  const seen = await runFoldersWithoutManifest(c.runs);
+  const dirs = (await listRuns(c.runs)).map((e) => e.dir);
+  const look = await lookAtUnmade(
+    c.runs,
+    seen.filter((d) => !dirs.includes(d)),
+  );
+  // as listRuns: a run.json that cannot be read is no run to show
+  for (const dir of look.made)
+    if (
+      await readManifest(dir).then(
+        () => true,
+        () => false,
+      )
+    )
+      dirs.push(dir);
+  dirs.sort((a, b) => (basename(a) < basename(b) ? -1 : 1));
+  return statusOf(c, dirs, look);
+}
+
+async function statusOf(c: ControlArgs, dirs: string[], unmade: UnmadeLook | null): Promise<number> {
   if (dirs.length === 0 && !c.a.json) process.stderr.write(`capi-launch: no runs in ${c.runs}\n`);
   const runs: RunSummary[] = [];
   for (const dir of dirs) {
@@ -61,11 +86,7 @@ async function status(c: ControlArgs): Promise<number> {
     if (s.state === 'dead') note(deadHint(s, dirs[i] as string));
   });
   // folders of launches under way or that died before run.json: not runs yet, named apart
-  if (!c.target) {
-    const unmade = await runFoldersWithoutManifest(c.runs);
-    const underWay = unmade.length > 0 && (await launchUnderWay(c.runs));
-    for (const dir of unmade) note(noManifestNote(dir, underWay));
-  }
+  for (const dir of unmade?.unmade ?? []) note(noManifestNote(dir, unmade?.underWay === true));
   return ExitCode.ok;
 }
 
