@@ -15,12 +15,31 @@ import { errorText, failureText, type MergedStatus, type MergedTest } from './me
 
 export const SEP = '\u0001';
 
-// DataViews of the last source and destination buffers copyBytes copied between (the read
-// buffer and the spool's while reading, the spool's and a report's while writing).
-let srcOf: Uint8Array | null = null;
-let srcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-let dstOf: Uint8Array | null = null;
-let dstView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+/**
+ * DataViews of the buffers copyBytes copied between last: two of each, since the JSON
+ * and CSV reports are written row by row from the spool into two report buffers, in turn
+ * (a view made anew at each turn cost as much as the copies).
+ */
+class Views {
+  private a: Uint8Array | null = null;
+  private aView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private b: Uint8Array | null = null;
+  private bView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+  of(buf: Uint8Array): DataView<ArrayBufferLike> {
+    if (buf === this.a) return this.aView;
+    // the other one becomes the last used; a new buffer replaces the one used longer ago
+    const view = buf === this.b ? this.bView : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.b = this.a;
+    this.bView = this.aView;
+    this.a = buf;
+    this.aView = view;
+    return view;
+  }
+}
+
+const sources = new Views();
+const destinations = new Views();
 
 /**
  * Copies src[s, e) into dst at d (different buffers); the index after it. Four bytes at a
@@ -31,16 +50,10 @@ let dstView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
  * (`--trace-gc`), and a view made per copy cost more than the copy itself.
  */
 export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, d: number): number {
-  if (src !== srcOf) {
-    srcOf = src;
-    srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  }
-  if (dst !== dstOf) {
-    dstOf = dst;
-    dstView = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
-  }
+  const from = sources.of(src);
+  const to = destinations.of(dst);
   let k = s;
-  for (; k + 4 <= e; k += 4, d += 4) dstView.setInt32(d, srcView.getInt32(k, true), true);
+  for (; k + 4 <= e; k += 4, d += 4) to.setInt32(d, from.getInt32(k, true), true);
   for (; k < e; k++) dst[d++] = src[k] as number;
   return d;
 }

@@ -76,6 +76,21 @@ test('copyBytes copies every length at every offset as Buffer#copy does, between
   }
 });
 
+test('copyBytes between three sources and three destinations taken in turn (views kept for two of each)', () => {
+  const sources = [0, 1, 2].map((j) => Buffer.from(Array.from({ length: 50 }, (_, k) => (k * 7 + j * 61) & 0xff)));
+  const dsts = [Buffer.alloc(60), new Uint8Array(60), Buffer.alloc(60)];
+  for (let round = 0; round < 60; round++) {
+    // two in turn (each view found again), now and then a third (one view replaced)
+    const src = sources[round % 5 === 4 ? 2 : (round >> 1) % 2] as Buffer;
+    const dst = dsts[round % 7 === 6 ? 2 : round % 2] as Uint8Array;
+    const len = 5 + (round % 23);
+    const want = Buffer.from(dst);
+    src.copy(want, round % 9, round % 11, (round % 11) + len);
+    assert.equal(copyBytes(src, round % 11, (round % 11) + len, dst, round % 9), (round % 9) + len);
+    assert.deepEqual(Buffer.from(dst), want, `round ${round}`);
+  }
+});
+
 test('writeRecordAndCsv writes the bytes writeRecord and writeCsv write, on rows in memory and in the spool file', () => {
   const state = createMergeState({ csv: true, spoolInMemory: 512 });
   const names = ['get item 1', 'naïve ✓ café 🚀', 'a "quoted", name', '=SUM(A1)', 'line\nbreak'];
