@@ -1,7 +1,7 @@
 import { civilMs } from './iso-time.js';
 import { type MergeState, PRE_SEND } from './merge-state.js';
 import { errorText, failureText, type MergedTest } from './merged-test.js';
-import { csvField, neutralize, type Pieces, put, SEP } from './row-text.js';
+import { copyBytes, csvField, neutralize, type Pieces, put, SEP } from './row-text.js';
 import {
   FLAG_BAD,
   FLAG_FLAKY,
@@ -629,31 +629,6 @@ const FLAKY_HEAD = Buffer.from(',"flaky":');
 const SHORT_HEAD = Buffer.from('{"name":"');
 const SHORT_MID = Buffer.from('","attempts":');
 
-// Plain Uint8Array views of the last read and spool buffers: a Buffer's subarray makes a
-// Buffer through its constructor, several times the cost of a typed array's.
-let srcOf: Uint8Array | null = null;
-let srcView: Uint8Array = new Uint8Array(0);
-let dstOf: Uint8Array | null = null;
-let dstView: Uint8Array = new Uint8Array(0);
-
-/** src[s, e) to dst at d; the end written. A long range in one native copy, a short one by a loop (no view to make). */
-function copy(src: Uint8Array, s: number, e: number, dst: Uint8Array, d: number): number {
-  if (e - s >= 40) {
-    if (src !== srcOf) {
-      srcOf = src;
-      srcView = new Uint8Array(src.buffer, src.byteOffset, src.length);
-    }
-    if (dst !== dstOf) {
-      dstOf = dst;
-      dstView = new Uint8Array(dst.buffer, dst.byteOffset, dst.length);
-    }
-    dstView.set(srcView.subarray(s, e), d);
-    return d + e - s;
-  }
-  for (let k = s; k < e; k++) dst[d++] = src[k] as number;
-  return d;
-}
-
 function putText(text: string, dst: Uint8Array, d: number): number {
   for (let k = 0; k < text.length; k++) dst[d++] = text.charCodeAt(k);
   return d;
@@ -670,7 +645,7 @@ function csvCell(src: Uint8Array, s: number, e: number, dst: Uint8Array, d: numb
   if (comma) dst[d++] = 0x22;
   const c = src[s];
   if (c === 0x3d || c === 0x2b || c === 0x2d || c === 0x40) dst[d++] = 0x27;
-  d = copy(src, s, e, dst, d);
+  d = copyBytes(src, s, e, dst, d);
   if (comma) dst[d++] = 0x22;
   return d;
 }
@@ -747,7 +722,7 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
     const d0 = spool.beginEntry(nameE - nameS + 40);
     const out = spool.entryBuffer();
     let d = put(SHORT_HEAD, out, d0);
-    d = copy(src, nameS, nameE, out, d);
+    d = copyBytes(src, nameS, nameE, out, d);
     d = put(SHORT_MID, out, d);
     out[d++] = SEP_BYTE;
     d = put(FLAKY_HEAD, out, d);
@@ -779,13 +754,13 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
   const out = spool.entryBuffer();
   // renderRow: the line's own text up to attempts, then from startedAt to the shard (with
   // the row's batch where the line has none: the batch a line names is the row's).
-  let d = copy(src, idS - K_ID.length, attemptsS, out, d0);
+  let d = copyBytes(src, idS - K_ID.length, attemptsS, out, d0);
   out[d++] = SEP_BYTE;
-  if (batchS >= 0) d = copy(src, attemptsE, shardE, out, d);
+  if (batchS >= 0) d = copyBytes(src, attemptsE, shardE, out, d);
   else {
-    d = copy(src, attemptsE, errorEnd, out, d);
+    d = copyBytes(src, attemptsE, errorEnd, out, d);
     d = put(pb.batch, out, d);
-    d = copy(src, workerS, shardE, out, d);
+    d = copyBytes(src, workerS, shardE, out, d);
   }
   d = put(FLAKY_HEAD, out, d);
   out[d++] = SEP_BYTE;
@@ -799,9 +774,9 @@ function take(table: TestTable, i: number, src: Uint8Array): void {
     out[d++] = 0x2c;
     d = putText(STATUS_TEXT[status] as string, out, d);
     out[d++] = 0x2c;
-    if (!responseNull) d = copy(src, httpS, httpE, out, d);
+    if (!responseNull) d = copyBytes(src, httpS, httpE, out, d);
     out[d++] = 0x2c;
-    d = durCsvRaw ? copy(src, durS, durE, out, d) : putText(durCsv ?? String(Number(duration.toFixed(3))), out, d);
+    d = durCsvRaw ? copyBytes(src, durS, durE, out, d) : putText(durCsv ?? String(Number(duration.toFixed(3))), out, d);
     out[d++] = 0x2c;
     out[d++] = SEP_BYTE;
     out[d++] = 0x2c;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, write } from 'node:fs';
+import fs, { readdirSync, write } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { Spool } from './spool.js';
 
 const spoolFiles = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`capi-merge-spool.tmp-${process.pid}-`));
@@ -132,4 +133,38 @@ test('a failed background write fails the next append or read from the file, nam
     for (let i = 0; i < 5000; i++) spool.append(`more ${i} ${'y'.repeat(300)}`);
   }, /spool file/);
   spool.close();
+});
+
+test('sparse reads (one entry in 50) read a small window each, not the whole file; dense reads a big one', async () => {
+  const spool = new Spool(4096);
+  const refs: number[] = [];
+  for (let i = 0; i < 4000; i++) refs.push(spool.append(`{"id":"T${i}","name":"${'n'.repeat(400)}"}\u0001,${i}`));
+  await spool.settled();
+  // readSync counted (the spool imports it by name: the builtin's named exports follow the object)
+  let bytes = 0;
+  let reads = 0;
+  const real = fs.readSync;
+  const spy = mock.method(fs, 'readSync', (...args: Parameters<typeof fs.readSync>) => {
+    const n = real(...args);
+    bytes += n;
+    reads++;
+    return n;
+  });
+  syncBuiltinESMExports();
+  try {
+    for (let i = 0; i < refs.length; i += 50) assert.match(spool.read(refs[i] as number), new RegExp(`^{"id":"T${i}"`));
+    // entries some 21 KB apart: one 4 KB read each for those in the file, not yet in the write buffer (a 256 KB
+    // window per skip read the whole file)
+    assert.ok(reads >= 20 && reads <= 80, `${reads} reads`);
+    assert.ok(bytes <= reads * 4096, `${bytes} bytes read`);
+    bytes = 0;
+    reads = 0;
+    for (let i = 0; i < 1000; i++) assert.match(spool.read(refs[i] as number), new RegExp(`^{"id":"T${i}"`));
+    // in order: 256 KB windows (1000 entries of ~430 bytes)
+    assert.ok(reads <= 3, `${reads} reads`);
+  } finally {
+    spy.mock.restore();
+    syncBuiltinESMExports();
+    spool.close();
+  }
 });

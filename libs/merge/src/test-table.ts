@@ -4,6 +4,7 @@ import { IdIndex } from './id-index.js';
 import { StringPool, TagPool } from './interner.js';
 import type { MergedStatus, MergedTest } from './merged-test.js';
 import {
+  copyBytes,
   csvLine,
   csvText,
   fieldsOf,
@@ -364,20 +365,61 @@ export class TestTable {
     // the third part ends at the entry's end when no CSV text follows (a SEP found past it is another entry's)
     let c = src.indexOf(SEP_BYTE, b + 1);
     if (c < 0 || c > e) c = e;
+    return this.putRecord(i, src, s, a, b, c, out, prefix, suffix);
+  }
+
+  /** writeRecord's bytes from the row's text located in src: its parts [s, a), [a + 1, b), [b + 1, c). */
+  private putRecord(
+    i: number,
+    src: Buffer,
+    s: number,
+    a: number,
+    b: number,
+    c: number,
+    out: RowOut,
+    prefix: Uint8Array,
+    suffix: Uint8Array,
+  ): Promise<void> | undefined {
     const flaky = ((this.flags[i] as number) & FLAG_FLAKY) !== 0;
     // The counts and the fixed text: at most 64 bytes.
     let n = out.reserve(c - s + prefix.length + suffix.length + 64);
     const buf = out.buffer();
     n = put(prefix, buf, n);
-    n += src.copy(buf, n, s, a);
+    n = copyBytes(src, s, a, buf, n);
     n = putUint(this.attempts[i] as number, buf, n);
-    n += src.copy(buf, n, a + 1, b);
+    n = copyBytes(src, a + 1, b, buf, n);
     n = put(flaky ? FLAKY_RECORDS : NOT_FLAKY_RECORDS, buf, n);
     n = putUint(this.records[i] as number, buf, n);
-    n += src.copy(buf, n, b + 1, c);
+    n = copyBytes(src, b + 1, c, buf, n);
     buf[n++] = 0x7d; // }
     n = put(suffix, buf, n);
     return out.advance(n);
+  }
+
+  /**
+   * writeRecord into `out`, then writeCsv into `csv`, with the row's text located once and
+   * its parts found once (the JSON report with the CSV report beside it). For a table that
+   * keeps CSV text.
+   */
+  writeRecordAndCsv(
+    i: number,
+    out: RowOut,
+    prefix: Uint8Array,
+    suffix: Uint8Array,
+    csv: RowOut,
+  ): Promise<void> | undefined {
+    const spool = this.spool;
+    const src = spool.locate(this.ref(i));
+    const s = spool.at;
+    const e = spool.end;
+    const a = src.indexOf(SEP_BYTE, s);
+    const b = src.indexOf(SEP_BYTE, a + 1);
+    const c = src.indexOf(SEP_BYTE, b + 1);
+    const d = src.indexOf(SEP_BYTE, c + 1);
+    const full = this.putRecord(i, src, s, a, b, c, out, prefix, suffix);
+    const fullCsv = this.putCsv(i, src, c, d, e, csv);
+    if (full === undefined) return fullCsv;
+    return fullCsv === undefined ? full : Promise.all([full, fullCsv]).then(() => undefined);
   }
 
   /** The row's CSV line as bytes (csvText's), a view of a reused buffer valid until the next call. */
@@ -400,11 +442,16 @@ export class TestTable {
     const b = src.indexOf(SEP_BYTE, a + 1);
     const c = src.indexOf(SEP_BYTE, b + 1);
     const d = src.indexOf(SEP_BYTE, c + 1);
+    return this.putCsv(i, src, c, d, e, out);
+  }
+
+  /** writeCsv's bytes from the row's text located in src: its CSV parts (c, d) and (d, e). */
+  private putCsv(i: number, src: Buffer, c: number, d: number, e: number, out: RowOut): Promise<void> | undefined {
     let n = out.reserve(e - c + 16);
     const buf = out.buffer();
-    n += src.copy(buf, n, c + 1, d);
+    n = copyBytes(src, c + 1, d, buf, n);
     n = putUint(this.attempts[i] as number, buf, n);
-    n += src.copy(buf, n, d + 1, e);
+    n = copyBytes(src, d + 1, e, buf, n);
     return out.advance(n);
   }
 
