@@ -31,6 +31,12 @@ export interface WriteBatchesOptions {
    * this thread, with no file thread started (batch-files.ts THREAD_FROM_BYTES).
    */
   inputBytes?: number;
+  /**
+   * Hears the batch-file thread running, once (a large suite only). Starting a worker's
+   * isolate puts V8's flags back as they were at start, so a V8 flag the process set at run
+   * time (capi-split's young-generation.ts) must be set again from here.
+   */
+  onThreadOnline?: () => void;
   /** Hears each batch that grew past its size to keep a flow whole, once, when it is done. */
   onOversize?: (entry: BatchIndexEntry, flow: string, size: number) => void;
 }
@@ -110,10 +116,10 @@ async function writeFiles(
   records: AsyncIterable<TestRecord | TestRecord[]>,
   temp: string,
   sizeOf: (n: number) => number,
-  { onOversize, inputBytes }: WriteBatchesOptions,
+  { onOversize, inputBytes, onThreadOnline }: WriteBatchesOptions,
 ): Promise<Written> {
   const entries: BatchIndexEntry[] = [];
-  const files = batchFiles(FILE_MODE, inputBytes);
+  const files = batchFiles(FILE_MODE, inputBytes, onThreadOnline);
   let entry: BatchIndexEntry | null = null;
   let text = '';
   let head = '';

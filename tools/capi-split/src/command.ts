@@ -18,6 +18,7 @@ import { openSuite } from './input.js';
 import { progressLine } from './progress.js';
 import { toStdout } from './stdout.js';
 import { stopInput } from './stop-on-signal.js';
+import { keepYoungGenerationSmall } from './young-generation.js';
 
 const DESCRIPTION = `Turn a suite CSV (or NDJSON test records) into test records: NDJSON on stdout, or batch files.
 
@@ -206,6 +207,7 @@ function phaseNote(index: BatchIndex): string {
 }
 
 async function split(a: Args): Promise<number> {
+  keepYoungGenerationSmall();
   const options = filterOptions(a);
   const batches = batchOptions(a);
   if (typeof a.file !== 'string' && process.stdin.isTTY)
@@ -232,6 +234,7 @@ async function split(a: Args): Promise<number> {
         ...batches,
         ...(input.bytes !== undefined && { inputBytes: input.bytes }),
         onOversize: oversize.note,
+        onThreadOnline: keepYoungGenerationSmall,
       });
       progress.done();
       oversize.end();
