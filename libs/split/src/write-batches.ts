@@ -33,8 +33,8 @@ export interface WriteBatchesOptions {
   inputBytes?: number;
   /**
    * Hears the batch-file thread running, once (a large suite only). Starting a worker's
-   * isolate puts V8's flags back as they were at start, so a V8 flag the process set at run
-   * time (capi-split's young-generation.ts) must be set again from here.
+   * isolate set V8's semi-space growth factor back to its default (Node 20), so a heap flag
+   * the process set at run time (capi-split's young-generation.ts) is set again from here.
    */
   onThreadOnline?: () => void;
   /** Hears each batch that grew past its size to keep a flow whole, once, when it is done. */

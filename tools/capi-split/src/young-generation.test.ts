@@ -60,8 +60,7 @@ test('the young generation is held at 8 MB of new space instead of growing to 32
 
 /**
  * The tool end to end: a suite large enough to start the batch-file thread (whose isolate,
- * as it starts, puts V8's flags back as they were at start; capi-split sets its flag again
- * once the thread runs). A probe loaded into the same process reports the largest new space
+ * as it starts, sets the growth factor back to V8's default; capi-split sets it again). A probe loaded into the same process reports the largest new space
  * it saw.
  */
 test('capi-split --out holds the young generation, the batch-file thread started or not', async () => {

@@ -29,8 +29,8 @@ const LOOK_MS = 10;
  * scavenge), so set at run time they take effect; a command-line flag would not reach
  * `node capi-split.js` as capi-launch and the benchmark start it (capi-merge sets its
  * growth factor at its start the same way). Looked at every LOOK_MS, and at
- * once through the returned `look`: starting a worker's isolate puts V8's flags back as
- * they were at start (seen on Node 20: the new space grew to 32 MB again once the batch-file
+ * once through the returned `look`: starting a worker's isolate set the growth factor back
+ * to V8's default (seen on Node 20: the new space grew to 32 MB again once the batch-file
  * thread started), so `--out` calls it again once that thread runs. The timer keeps nothing
  * alive; `stop` ends it.
  */
