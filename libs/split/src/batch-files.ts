@@ -96,9 +96,10 @@ const HERE_PIECE = 64 * 1024;
 
 /**
  * `inputBytes`: the size of the suite the files come from, when known; below
- * THREAD_FROM_BYTES no thread is started, whatever the number of files.
+ * THREAD_FROM_BYTES no thread is started, whatever the number of files. `onThreadOnline`
+ * hears the file thread running, once (see WriteBatchesOptions.onThreadOnline).
  */
-export function batchFiles(mode: number, inputBytes?: number): BatchFiles {
+export function batchFiles(mode: number, inputBytes?: number, onThreadOnline?: () => void): BatchFiles {
   const filesHere = inputBytes !== undefined && inputBytes < THREAD_FROM_BYTES ? Number.POSITIVE_INFINITY : FILES_HERE;
   let opened = 0;
   let thread: FileThread | null = null;
@@ -123,7 +124,7 @@ export function batchFiles(mode: number, inputBytes?: number): BatchFiles {
         return;
       }
       here = null;
-      thread ??= new FileThread(mode);
+      thread ??= new FileThread(mode, onThreadOnline);
       thread.open(path);
     },
     write(text) {
@@ -167,7 +168,7 @@ class FileThread {
   private exited = false;
   private stopping = false;
 
-  constructor(mode: number) {
+  constructor(mode: number, onOnline?: () => void) {
     const memory: FileThreadMemory = {
       control: new SharedArrayBuffer(6 * 4),
       meta: new SharedArrayBuffer(SLOTS * META * 4),
@@ -183,6 +184,7 @@ class FileThread {
       stdout: false,
       stderr: false,
     });
+    if (onOnline) this.worker.once('online', onOnline);
     this.failure = new Promise((resolve) => {
       const fail = (err: Error) => {
         // wakes the reading thread if it waits for a slot; it then finds the flag

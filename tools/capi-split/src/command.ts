@@ -18,6 +18,7 @@ import { openSuite } from './input.js';
 import { progressLine } from './progress.js';
 import { toStdout } from './stdout.js';
 import { stopInput } from './stop-on-signal.js';
+import { holdYoungGeneration } from './young-generation.js';
 
 const DESCRIPTION = `Turn a suite CSV (or NDJSON test records) into test records: NDJSON on stdout, or batch files.
 
@@ -212,6 +213,7 @@ async function split(a: Args): Promise<number> {
     throw new UsageError('no suite given (name a file, or pipe one into stdin)');
   const input = await openSuite(typeof a.file === 'string' ? a.file : '-');
   const stopOnSignal = stopInput(input.stream);
+  const young = holdYoungGeneration();
   const progress = progressLine();
   let skipped = 0;
   const splitOptions: SplitOptions = {
@@ -232,6 +234,7 @@ async function split(a: Args): Promise<number> {
         ...batches,
         ...(input.bytes !== undefined && { inputBytes: input.bytes }),
         onOversize: oversize.note,
+        onThreadOnline: young.look,
       });
       progress.done();
       oversize.end();
@@ -244,6 +247,7 @@ async function split(a: Args): Promise<number> {
   } finally {
     progress.done();
     stopOnSignal.off();
+    young.stop();
   }
   if (skipped > 0) process.stderr.write(`capi-split: skipped ${plural(skipped, 'bad row')}\n`);
   return 0;
