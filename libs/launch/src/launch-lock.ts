@@ -1,6 +1,5 @@
 import { access, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { exclusiveFileHeld, runPaths, withExclusiveFile } from '@capi/core';
+import { exclusiveFileHeld, launchLockOf, runPaths, withExclusiveFile } from '@capi/core';
 
 /**
  * The runs folder's `.launch.lock`: held by a capi-launch from its live-run check until
@@ -9,8 +8,8 @@ import { exclusiveFileHeld, runPaths, withExclusiveFile } from '@capi/core';
  * it, a `created` run or a run folder without run.json may be the one it is preparing;
  * once none does, such a run's capi-launch ended before its supervisor took it
  * (docs/capi-launch.md, "A launch that ends before its supervisor takes the run").
+ * Its path is core's `launchLockOf`: capi-watch looks at it too.
  */
-export const launchLockOf = (runs: string) => join(runs, '.launch.lock');
 
 /** Runs `fn` holding the runs folder's launch lock, waiting up to 2 minutes (saying so). */
 export function holdingLaunch<T>(runs: string, onWait: () => void, fn: () => Promise<T>): Promise<T> {

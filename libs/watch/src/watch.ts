@@ -23,7 +23,7 @@ export interface WatchIO {
 async function targetOrWait(opts: WatchOptions, presenter: Presenter, skip: string | null) {
   let waiting = false;
   for (;;) {
-    const target = await findWatchTarget(opts);
+    const target = await findWatchTarget(opts, (text) => presenter.note(text));
     if (target && (target.kind === 'exec' || target.dir !== skip)) return realTarget(target);
     if (!opts.follow) throw new UsageError(`no run found under ${opts.runsDir}`);
     if (!waiting) presenter.note(skip ? 'waiting for the next run' : `waiting for a run under ${opts.runsDir}`);
