@@ -1,4 +1,5 @@
 import { access, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { exclusiveFileHeld, launchLockOf, runPaths, withExclusiveFile } from '@capi/core';
 
 /**
@@ -40,6 +41,14 @@ export interface UnmadeLook {
 export async function lookAtUnmade(runs: string, seen: string[]): Promise<UnmadeLook> {
   if (seen.length === 0) return { unmade: [], underWay: false, made: [] };
   if (await launchUnderWay(runs)) return { unmade: seen, underWay: true, made: [] };
+  return lookAgain(seen);
+}
+
+/**
+ * `lookAtUnmade`'s second look, without the look at the lock: for one who holds the launch
+ * lock (no launch is under way then), or has just seen it free.
+ */
+export async function lookAgain(seen: string[]): Promise<UnmadeLook> {
   const look: UnmadeLook = { unmade: [], underWay: false, made: [] };
   for (const dir of seen)
     if (await hasManifest(dir)) look.made.push(dir);
@@ -58,3 +67,10 @@ const isFolder = (dir: string) =>
     (st) => st.isDirectory(),
     () => false,
   );
+
+/** What to say of a run folder without run.json (`underWay`: a capi-launch may be preparing it). */
+export function noManifestNote(dir: string, underWay: boolean): string {
+  if (underWay)
+    return `${basename(dir)}: no run.json yet: a capi-launch of ${dirname(dir)} is preparing a run (splitting its suite)`;
+  return `${basename(dir)}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`;
+}

@@ -135,13 +135,6 @@ export function neverStartedNote(id: string, dir: string, what = ''): string {
   return `${id}${what ? `, ${what} ` : ': '}never started: its capi-launch ended before its supervisor took the run (killed, or the supervisor could not start), so nothing will run it: capi-launch --resume ${shellQuote(dir)} starts it, capi-launch --prune removes it`;
 }
 
-/** What to say of a run folder without run.json (`underWay`: a capi-launch may be preparing it). */
-export function noManifestNote(dir: string, underWay: boolean): string {
-  if (underWay)
-    return `${basename(dir)}: no run.json yet: a capi-launch of ${dirname(dir)} is preparing a run (splitting its suite)`;
-  return `${basename(dir)}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`;
-}
-
 const isFinished = (e: RunEntry) => !e.alive && (e.manifest.state === 'completed' || e.manifest.state === 'failed');
 
 /** How many finished (completed or failed, supervisor gone) runs the runs folder holds. */

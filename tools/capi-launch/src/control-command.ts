@@ -50,7 +50,7 @@ const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
 
 /** Read-only: a dead supervisor is reported, never cleared here (its workers may still run). */
 async function status(c: ControlArgs): Promise<number> {
-  if (c.target) return statusOf(c, [await resolveRun(c.runs, c.target)], null);
+  if (c.target) return statusOf(c, [await resolveRun(c.runs, c.target, note)], null);
   // folders without run.json looked for first, then the runs, then the launch lock
   // (runs.ts lookAtUnmade): a run whose launch writes run.json meanwhile is shown as a
   // run, never named as a launch that died
@@ -137,7 +137,7 @@ async function rerunSource(from: string, m: Manifest, options: LaunchOptions, ba
 }
 
 async function rerunFailed(c: ControlArgs): Promise<number> {
-  const from = await resolveRun(c.runs, c.target);
+  const from = await resolveRun(c.runs, c.target, note);
   await refuseCleaned(from, '--rerun-failed');
   const m = await readManifest(from);
   // its batches are the failed tests, a few of a suite: of one size, never grown
@@ -189,7 +189,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
     case 'rerun-failed':
       return rerunFailed(c);
   }
-  const dir = await resolveRun(c.runs, c.target);
+  const dir = await resolveRun(c.runs, c.target, note);
   switch (action) {
     case 'stop': {
       const { message } = await stopLaunchedRun(dir, { force: c.a.force === true, notes: note });
