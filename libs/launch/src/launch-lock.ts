@@ -1,5 +1,5 @@
-import { access, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { access, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { exclusiveFileHeld, launchLockOf, runPaths, withExclusiveFile } from '@capi/core';
 
 /**
@@ -68,9 +68,41 @@ const isFolder = (dir: string) =>
     () => false,
   );
 
-/** What to say of a run folder without run.json (`underWay`: a capi-launch may be preparing it). */
-export function noManifestNote(dir: string, underWay: boolean): string {
+/**
+ * What create-run.ts makes in a run's folder before its run.json, in this order (a launch
+ * killed at any point of it leaves a prefix of them), and the files it writes then: control.json
+ * and run.json, with their atomic writes' temp files and their locks.
+ */
+const MADE_BEFORE_MANIFEST = ['batches', 'logs', 'results', 'status', 'claims'];
+const WRITTEN_BEFORE_MANIFEST = /^(control|run)\.json(\.tmp-\d+-[0-9a-f]+|\.lock)?$/;
+
+/**
+ * Why a folder named as runs are, without run.json, is not what a capi-launch leaves when it
+ * ends before writing run.json, or null when it is: a launch's folder holds `batches/` (the
+ * first thing it makes there) and nothing but what it makes before run.json. A folder made or
+ * copied there by hand (empty, or holding anything else) is not one: `--prune` leaves it.
+ */
+export async function notLeftByLaunch(dir: string): Promise<string | null> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    return `it cannot be read: ${(err as Error).message}`;
+  }
+  const other = names.find((n) => !MADE_BEFORE_MANIFEST.includes(n) && !WRITTEN_BEFORE_MANIFEST.test(n));
+  if (other !== undefined) return `it holds ${JSON.stringify(other)}, which capi-launch does not make before run.json`;
+  if (!(await isFolder(join(dir, 'batches')))) return 'no batches/ in it, the first thing capi-launch makes there';
+  return null;
+}
+
+/**
+ * What to say of a run folder without run.json (`underWay`: a capi-launch may be preparing
+ * it; `notLeft`: why it is not one a launch left, `notLeftByLaunch`).
+ */
+export function noManifestNote(dir: string, underWay: boolean, notLeft: string | null = null): string {
   if (underWay)
     return `${basename(dir)}: no run.json yet: a capi-launch of ${dirname(dir)} is preparing a run (splitting its suite)`;
+  if (notLeft)
+    return `${basename(dir)}: no run.json, and not a run folder a capi-launch left (${notLeft}): capi-launch --prune leaves it alone; remove it yourself if it is not wanted`;
   return `${basename(dir)}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`;
 }

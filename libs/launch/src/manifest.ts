@@ -14,7 +14,7 @@ import {
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
-import { holdingLaunch, lookAgain, lookAtUnmade, noManifestNote } from './launch-lock.js';
+import { holdingLaunch, lookAgain, lookAtUnmade, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
@@ -184,7 +184,8 @@ async function madeRun(dir: string, arg: string | undefined, notes: (text: strin
     checkRunOwner(real);
     return real;
   }
-  if (look.unmade.length > 0) throw new CapiError(noManifestNote(dir, false), ExitCode.badInput);
+  if (look.unmade.length > 0)
+    throw new CapiError(noManifestNote(dir, false, await notLeftByLaunch(dir)), ExitCode.badInput);
   throw new CapiError(
     `no run "${arg ?? basename(dir)}": its capi-launch removed ${dir} without starting a run (the launch failed)`,
     ExitCode.badInput,

@@ -2,7 +2,7 @@ import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CapiError, checkRunsFolder, ExitCode, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
-import { holdingLaunch, launchUnderWay } from './launch-lock.js';
+import { holdingLaunch, launchUnderWay, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { holdingManifest, lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
@@ -174,7 +174,7 @@ export async function pruneRuns(
           .slice(0, Math.max(0, finished.length - keep))
           .map((e) => ({ dir: e.dir, why: 'finished' as const })),
         ...all.filter(isNeverStarted).map((e) => ({ dir: e.dir, why: 'never started' as const })),
-        ...(await runFoldersWithoutManifest(runs)).map((dir) => ({ dir, why: 'no run.json' as const })),
+        ...(await foldersLeftByLaunches(runs, notes)).map((dir) => ({ dir, why: 'no run.json' as const })),
       ].sort((a, b) => (basename(a.dir) < basename(b.dir) ? -1 : 1));
       if (dryRun) return picked;
       // under the lock, those whose capi-launch died: a launch after it must not find them half removed
@@ -194,6 +194,20 @@ export async function pruneRuns(
     if (!latest) await rm(join(runs, 'latest'), { force: true });
   }
   return doomed.map((p) => ({ id: basename(p.dir), why: p.why }));
+}
+
+/**
+ * The run folders without run.json that a capi-launch left (`notLeftByLaunch`): the others,
+ * made or copied there by hand with a run's name, are named in `notes` and left alone.
+ */
+async function foldersLeftByLaunches(runs: string, notes: (t: string) => void): Promise<string[]> {
+  const left: string[] = [];
+  for (const dir of await runFoldersWithoutManifest(runs)) {
+    const why = await notLeftByLaunch(dir);
+    if (why) notes(noManifestNote(dir, false, why));
+    else left.push(dir);
+  }
+  return left;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type Method,
   neverStartedNote,
   noManifestNote,
+  notLeftByLaunch,
   overrideExecArgs,
   parseSetting,
   pauseNote,
@@ -86,7 +87,8 @@ async function statusOf(c: ControlArgs, dirs: string[], unmade: UnmadeLook | nul
     if (s.state === 'dead') note(deadHint(s, dirs[i] as string));
   });
   // folders of launches under way or that died before run.json: not runs yet, named apart
-  for (const dir of unmade?.unmade ?? []) note(noManifestNote(dir, unmade?.underWay === true));
+  for (const dir of unmade?.unmade ?? [])
+    note(noManifestNote(dir, unmade?.underWay === true, unmade?.underWay ? null : await notLeftByLaunch(dir)));
   return ExitCode.ok;
 }
 
