@@ -172,6 +172,8 @@ test('--prune removes a folder a killed launch left, and names and keeps one wit
   const split = await leftFolder(runs, 'capi_test_20260101_000010', all, { 'batches/batch_0001.ndjson': '' });
   await writeFile(join(split, 'control.json'), '{}');
   await writeFile(join(split, 'run.json.tmp-123-0a1b2c3d'), '{');
+  // a foreground launch's early workers read their flags from it while the suite is split
+  await writeFile(join(split, 'exec-options.json'), '[]');
   await leftFolder(runs, 'capi_test_20260101_000011', ['batches']);
   // by hand: an empty folder, a run copied without its run.json, a folder of notes
   const empty = await leftFolder(runs, 'capi_test_20260101_000012', []);
