@@ -114,6 +114,7 @@ export {
   batchSizes,
   GROW_EVERY,
   isBatchName,
+  launchLockOf,
   newRunId,
   RUN_ID_PREFIX,
   runPaths,

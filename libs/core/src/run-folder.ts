@@ -4,6 +4,13 @@ import { join, resolve } from 'node:path';
 
 export const RUN_ID_PREFIX = 'capi_test_';
 
+/**
+ * The runs folder's `.launch.lock`: held by a capi-launch from before it makes a run's folder
+ * until its supervisor has taken the run (docs/run-folder.md). capi-launch takes it; capi-watch
+ * only looks whether it is held (a folder without run.json may then be the run being made).
+ */
+export const launchLockOf = (runs: string) => join(runs, '.launch.lock');
+
 export function runsDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   return resolve(cwd, env.CAPI_RUNS_DIR || 'capi-runs');
 }

@@ -16,7 +16,7 @@ export {
 export { hostJobs, type RemoteOptions, readHosts } from './hosts.js';
 export { checkK8sName, jobNameFor, podRate } from './k8s-manifests.js';
 export { type Launched, type LaunchRunOptions, launchRun } from './launch.js';
-export { lookAtUnmade, type UnmadeLook } from './launch-lock.js';
+export { lookAtUnmade, noManifestNote, notLeftByLaunch, type UnmadeLook } from './launch-lock.js';
 export { batchReason, lastLogLine, withoutTime } from './log-tail.js';
 export { type LaunchOptions, type Manifest, readManifest, resolveRun } from './manifest.js';
 export { failedBatches, type RerunFromSuite } from './rerun.js';
@@ -25,7 +25,6 @@ export {
   countFinished,
   listRuns,
   neverStartedNote,
-  noManifestNote,
   type PrunedRun,
   pruneRuns,
   type RunEntry,

@@ -1,6 +1,6 @@
-import { access, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { exclusiveFileHeld, runPaths, withExclusiveFile } from '@capi/core';
+import { access, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { exclusiveFileHeld, launchLockOf, runPaths, withExclusiveFile } from '@capi/core';
 
 /**
  * The runs folder's `.launch.lock`: held by a capi-launch from its live-run check until
@@ -9,8 +9,8 @@ import { exclusiveFileHeld, runPaths, withExclusiveFile } from '@capi/core';
  * it, a `created` run or a run folder without run.json may be the one it is preparing;
  * once none does, such a run's capi-launch ended before its supervisor took it
  * (docs/capi-launch.md, "A launch that ends before its supervisor takes the run").
+ * Its path is core's `launchLockOf`: capi-watch looks at it too.
  */
-export const launchLockOf = (runs: string) => join(runs, '.launch.lock');
 
 /** Runs `fn` holding the runs folder's launch lock, waiting up to 2 minutes (saying so). */
 export function holdingLaunch<T>(runs: string, onWait: () => void, fn: () => Promise<T>): Promise<T> {
@@ -41,6 +41,14 @@ export interface UnmadeLook {
 export async function lookAtUnmade(runs: string, seen: string[]): Promise<UnmadeLook> {
   if (seen.length === 0) return { unmade: [], underWay: false, made: [] };
   if (await launchUnderWay(runs)) return { unmade: seen, underWay: true, made: [] };
+  return lookAgain(seen);
+}
+
+/**
+ * `lookAtUnmade`'s second look, without the look at the lock: for one who holds the launch
+ * lock (no launch is under way then), or has just seen it free.
+ */
+export async function lookAgain(seen: string[]): Promise<UnmadeLook> {
   const look: UnmadeLook = { unmade: [], underWay: false, made: [] };
   for (const dir of seen)
     if (await hasManifest(dir)) look.made.push(dir);
@@ -59,3 +67,43 @@ const isFolder = (dir: string) =>
     (st) => st.isDirectory(),
     () => false,
   );
+
+/**
+ * What create-run.ts makes in a run's folder before its run.json, in this order (a launch
+ * killed at any point of it leaves a prefix of them), and the files it writes then: control.json
+ * and run.json, with their atomic writes' temp files and their locks, and exec-options.json,
+ * which a foreground launch's early workers (early-workers.ts) need while the suite is split.
+ */
+const MADE_BEFORE_MANIFEST = ['batches', 'logs', 'results', 'status', 'claims'];
+const WRITTEN_BEFORE_MANIFEST = /^(control|run|exec-options)\.json(\.tmp-\d+(-[0-9a-f]+)?|\.lock)?$/;
+
+/**
+ * Why a folder named as runs are, without run.json, is not what a capi-launch leaves when it
+ * ends before writing run.json, or null when it is: a launch's folder holds `batches/` (the
+ * first thing it makes there) and nothing but what it makes before run.json. A folder made or
+ * copied there by hand (empty, or holding anything else) is not one: `--prune` leaves it.
+ */
+export async function notLeftByLaunch(dir: string): Promise<string | null> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    return `it cannot be read: ${(err as Error).message}`;
+  }
+  const other = names.find((n) => !MADE_BEFORE_MANIFEST.includes(n) && !WRITTEN_BEFORE_MANIFEST.test(n));
+  if (other !== undefined) return `it holds ${JSON.stringify(other)}, which capi-launch does not make before run.json`;
+  if (!(await isFolder(join(dir, 'batches')))) return 'no batches/ in it, the first thing capi-launch makes there';
+  return null;
+}
+
+/**
+ * What to say of a run folder without run.json (`underWay`: a capi-launch may be preparing
+ * it; `notLeft`: why it is not one a launch left, `notLeftByLaunch`).
+ */
+export function noManifestNote(dir: string, underWay: boolean, notLeft: string | null = null): string {
+  if (underWay)
+    return `${basename(dir)}: no run.json yet: a capi-launch of ${dirname(dir)} is preparing a run (splitting its suite)`;
+  if (notLeft)
+    return `${basename(dir)}: no run.json, and not a run folder a capi-launch left (${notLeft}): capi-launch --prune leaves it alone; remove it yourself if it is not wanted`;
+  return `${basename(dir)}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`;
+}

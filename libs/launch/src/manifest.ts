@@ -14,7 +14,7 @@ import {
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
-import { lookAtUnmade } from './launch-lock.js';
+import { holdingLaunch, lookAgain, lookAtUnmade, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
@@ -135,9 +135,16 @@ export const writeControl = (runDir: string, c: RunControl) =>
 
 /**
  * Finds a run from what a user typed: a folder path, a run id inside the runs folder,
- * or nothing / `latest` for the newest one.
+ * or nothing / `latest` for the newest one. A run folder without run.json whose capi-launch
+ * is still making it (the runs folder's launch lock held) is waited for as any launch-lock
+ * waiter waits (2 minutes at most, `notes` told once), then looked at holding the lock, so
+ * no launch is under way: its run, or a folder its launch left without run.json.
  */
-export async function resolveRun(runs: string, arg: string | undefined): Promise<string> {
+export async function resolveRun(
+  runs: string,
+  arg: string | undefined,
+  notes: (text: string) => void = () => {},
+): Promise<string> {
   // The runs folder first: a run id never finds a folder of that name in the current folder instead.
   const candidates = !arg || arg === 'latest' ? [join(runs, 'latest')] : [join(runs, arg), resolve(arg)];
   let unmade: string | null = null;
@@ -155,23 +162,34 @@ export async function resolveRun(runs: string, arg: string | undefined): Promise
     checkRunOwner(real);
     return real;
   }
-  if (unmade) {
-    // looked at again after the launch lock (launch-lock.ts lookAtUnmade): a run whose
-    // launch wrote run.json since the first look is that run, not a launch that died
-    const look = await lookAtUnmade(dirname(unmade), [unmade]);
-    if (look.made.length > 0) {
-      const real = await realpath(unmade);
-      checkRunOwner(real);
-      return real;
-    }
-    throw new CapiError(
-      look.underWay
-        ? `${unmade}: no run.json yet: a capi-launch of ${dirname(unmade)} is preparing this run (splitting its suite); try again once it has started`
-        : `${unmade}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`,
-      ExitCode.badInput,
+  if (unmade) return madeRun(unmade, arg, notes);
+  throw new CapiError(arg ? `no run "${arg}" (looked in ${runs})` : `no runs in ${runs}`, ExitCode.badInput);
+}
+
+/** A run folder seen without run.json: the run once its launch has made it, or why there is none. */
+async function madeRun(dir: string, arg: string | undefined, notes: (text: string) => void): Promise<string> {
+  // looked at again after the launch lock (launch-lock.ts lookAtUnmade): a run whose
+  // launch wrote run.json since the first look is that run, not a launch that died
+  let look = await lookAtUnmade(dirname(dir), [dir]);
+  if (look.underWay) {
+    // held here, no capi-launch is under way: what the folder is now is what it stays
+    look = await holdingLaunch(
+      dirname(dir),
+      () => notes(`${basename(dir)}: no run.json yet: waiting for the capi-launch of ${dirname(dir)} to make it`),
+      () => lookAgain([dir]),
     );
   }
-  throw new CapiError(arg ? `no run "${arg}" (looked in ${runs})` : `no runs in ${runs}`, ExitCode.badInput);
+  if (look.made.length > 0) {
+    const real = await realpath(dir);
+    checkRunOwner(real);
+    return real;
+  }
+  if (look.unmade.length > 0)
+    throw new CapiError(noManifestNote(dir, false, await notLeftByLaunch(dir)), ExitCode.badInput);
+  throw new CapiError(
+    `no run "${arg ?? basename(dir)}": its capi-launch removed ${dir} without starting a run (the launch failed)`,
+    ExitCode.badInput,
+  );
 }
 
 const isDir = (dir: string) =>

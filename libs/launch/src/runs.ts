@@ -2,7 +2,7 @@ import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CapiError, checkRunsFolder, ExitCode, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
-import { holdingLaunch, launchUnderWay } from './launch-lock.js';
+import { holdingLaunch, launchUnderWay, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { holdingManifest, lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
@@ -135,13 +135,6 @@ export function neverStartedNote(id: string, dir: string, what = ''): string {
   return `${id}${what ? `, ${what} ` : ': '}never started: its capi-launch ended before its supervisor took the run (killed, or the supervisor could not start), so nothing will run it: capi-launch --resume ${shellQuote(dir)} starts it, capi-launch --prune removes it`;
 }
 
-/** What to say of a run folder without run.json (`underWay`: a capi-launch may be preparing it). */
-export function noManifestNote(dir: string, underWay: boolean): string {
-  if (underWay)
-    return `${basename(dir)}: no run.json yet: a capi-launch of ${dirname(dir)} is preparing a run (splitting its suite)`;
-  return `${basename(dir)}: no run.json: its capi-launch ended before it wrote one (killed during the split?); nothing in it can run: capi-launch --prune removes it`;
-}
-
 const isFinished = (e: RunEntry) => !e.alive && (e.manifest.state === 'completed' || e.manifest.state === 'failed');
 
 /** How many finished (completed or failed, supervisor gone) runs the runs folder holds. */
@@ -181,7 +174,7 @@ export async function pruneRuns(
           .slice(0, Math.max(0, finished.length - keep))
           .map((e) => ({ dir: e.dir, why: 'finished' as const })),
         ...all.filter(isNeverStarted).map((e) => ({ dir: e.dir, why: 'never started' as const })),
-        ...(await runFoldersWithoutManifest(runs)).map((dir) => ({ dir, why: 'no run.json' as const })),
+        ...(await foldersLeftByLaunches(runs, notes)).map((dir) => ({ dir, why: 'no run.json' as const })),
       ].sort((a, b) => (basename(a.dir) < basename(b.dir) ? -1 : 1));
       if (dryRun) return picked;
       // under the lock, those whose capi-launch died: a launch after it must not find them half removed
@@ -201,6 +194,20 @@ export async function pruneRuns(
     if (!latest) await rm(join(runs, 'latest'), { force: true });
   }
   return doomed.map((p) => ({ id: basename(p.dir), why: p.why }));
+}
+
+/**
+ * The run folders without run.json that a capi-launch left (`notLeftByLaunch`): the others,
+ * made or copied there by hand with a run's name, are named in `notes` and left alone.
+ */
+async function foldersLeftByLaunches(runs: string, notes: (t: string) => void): Promise<string[]> {
+  const left: string[] = [];
+  for (const dir of await runFoldersWithoutManifest(runs)) {
+    const why = await notLeftByLaunch(dir);
+    if (why) notes(noManifestNote(dir, false, why));
+    else left.push(dir);
+  }
+  return left;
 }
 
 /**

@@ -23,7 +23,7 @@ import { signal } from './process.js';
 import { superviseRemote } from './remote-run.js';
 import { applyResumeControl, type ResumeTake, takeResume } from './resume-handoff.js';
 import { runSlot, type Supervision } from './run-batch.js';
-import { runLogger } from './run-logger.js';
+import { type RunLogger, runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
 import { halt, stopOrphans, stopWorkers } from './stop-workers.js';
 import { runWorkerSpec } from './worker.js';
@@ -177,13 +177,29 @@ function refuseTaken(runDir: string, state: string): void {
  * every batch has ended, then capi-merge gives the verdict. Returns the exit code
  * (0 passed, 1 failed tests, 3 a batch given up, 143/130 stopped).
  */
+/**
+ * A supervisor that cannot take its run ends before it has logged anything: under nohup its
+ * stderr is capi.log, but under tmux or screen (`echo`) it is the session's window, gone as
+ * soon as the window closes. So the reason is written to capi.log too (stderr still gets it
+ * from the caller): a launch waiting for the run shows capi.log's last lines (start.ts), and
+ * a resume's run folder keeps it.
+ */
+function keepInLog(log: RunLogger, echo: boolean, err: unknown): void {
+  if (!echo) return;
+  log.mute();
+  log(`the supervisor could not take the run: ${describeError(err)}`);
+}
+
 export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Promise<number> {
   const env = o.env ?? process.env;
   const log = runLogger(runDir, o.echo ?? false);
   checkRunOwner(runDir);
   const manifest = await takeRun(runDir, o.resume, o.fresh === true, () =>
     log(`waiting for run.json.lock to take the run (another process is writing run.json)`),
-  );
+  ).catch((err: unknown) => {
+    keepInLog(log, o.echo === true, err);
+    throw err;
+  });
   o.onTaken?.();
   const ctx: Supervision = {
     runDir,

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { writeFileAtomic } from '@capi/core';
-import { holdingLaunch, lookAtUnmade } from './launch-lock.js';
+import { holdingLaunch, lookAtUnmade, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { resolveRun } from './manifest.js';
-import { runFoldersWithoutManifest } from './runs.js';
+import { pruneRuns, runFoldersWithoutManifest } from './runs.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-unmade-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -38,11 +38,56 @@ test('a folder seen without run.json whose launch wrote it before the lock was l
 test('a folder still without run.json once no launch holds the lock is one whose launch died', async () => {
   const runs = join(root, 'dead');
   const dir = join(runs, 'capi_test_20260101_000001');
-  await mkdir(dir, { recursive: true });
+  // what a launch killed during its split leaves: the first thing it makes in the folder
+  await mkdir(join(dir, 'batches'), { recursive: true });
   const seen = await runFoldersWithoutManifest(runs);
   assert.deepEqual(await lookAtUnmade(runs, seen), { unmade: [dir], underWay: false, made: [] });
   await assert.rejects(resolveRun(runs, 'capi_test_20260101_000001'), /no run\.json: its capi-launch ended before/);
 });
+
+/**
+ * Holds the runs folder's launch lock as a capi-launch does while it makes a run, until
+ * `release`: the test steps through the launch one step at a time.
+ */
+async function launchHolding(runs: string) {
+  let release!: () => void;
+  const letGo = new Promise<void>((r) => {
+    release = r;
+  });
+  let held!: () => void;
+  const taken = new Promise<void>((r) => {
+    held = r;
+  });
+  const section = holdingLaunch(
+    runs,
+    () => {},
+    async () => {
+      held();
+      await letGo;
+    },
+  );
+  await taken;
+  return {
+    release: async () => {
+      release();
+      await section;
+    },
+  };
+}
+
+/** resolveRun, with its first wait note as a promise (null if it settled without waiting). */
+function resolving(runs: string, id: string) {
+  let noted!: (text: string | null) => void;
+  const note = new Promise<string | null>((r) => {
+    noted = r;
+  });
+  const run = resolveRun(runs, id, noted);
+  run.then(
+    () => noted(null),
+    () => noted(null),
+  );
+  return { run, note };
+}
 
 test('while a launch holds the lock, a folder without run.json may be the run it prepares', async () => {
   const runs = join(root, 'preparing');
@@ -54,8 +99,43 @@ test('while a launch holds the lock, a folder without run.json may be the run it
     async () => {
       const seen = await runFoldersWithoutManifest(runs);
       assert.deepEqual(await lookAtUnmade(runs, seen), { unmade: [dir], underWay: true, made: [] });
-      await assert.rejects(resolveRun(runs, 'capi_test_20260101_000002'), /no run\.json yet: a capi-launch/);
     },
+  );
+});
+
+test('resolveRun on a run whose launch is under way waits for the launch lock, then is the run', async () => {
+  const runs = join(root, 'resolve-made');
+  const dir = join(runs, 'capi_test_20260101_000004');
+  await mkdir(dir, { recursive: true });
+  const launch = await launchHolding(runs);
+  const { run, note } = resolving(runs, 'capi_test_20260101_000004');
+  assert.match(
+    (await note) ?? 'settled without waiting',
+    /capi_test_20260101_000004: no run\.json yet: waiting for the capi-launch/,
+  );
+  // the launch writes run.json, then lets the lock go once its supervisor has the run
+  await writeFileAtomic(join(dir, 'run.json'), manifestOf('capi_test_20260101_000004'));
+  await launch.release();
+  assert.equal(await run, await realpath(dir));
+});
+
+test('resolveRun on a run whose launch ends without run.json says what --status says; one its launch removed, so', async () => {
+  const runs = join(root, 'resolve-unmade');
+  const left = join(runs, 'capi_test_20260101_000005');
+  const removed = join(runs, 'capi_test_20260101_000006');
+  await mkdir(join(left, 'batches'), { recursive: true });
+  await mkdir(removed, { recursive: true });
+  const launch = await launchHolding(runs);
+  const a = resolving(runs, 'capi_test_20260101_000005');
+  const b = resolving(runs, 'capi_test_20260101_000006');
+  assert.match((await a.note) ?? 'settled without waiting', /waiting for the capi-launch/);
+  assert.match((await b.note) ?? 'settled without waiting', /waiting for the capi-launch/);
+  await rm(removed, { recursive: true });
+  await launch.release();
+  await assert.rejects(a.run, { message: noManifestNote(left, false) });
+  await assert.rejects(
+    b.run,
+    /no run "capi_test_20260101_000006": its capi-launch removed .* without starting a run \(the launch failed\)/,
   );
 });
 
@@ -74,4 +154,65 @@ test('a folder its failed launch removed meanwhile is neither a run nor a dead l
     },
   );
   assert.deepEqual(await lookAtUnmade(runs, seen), { unmade: [], underWay: false, made: [] });
+});
+
+/** A folder as create-run.ts leaves it when its launch is killed: `made` of its subfolders, then `files`. */
+async function leftFolder(runs: string, id: string, made: string[], files: Record<string, string> = {}) {
+  const dir = join(runs, id);
+  await mkdir(dir, { recursive: true });
+  for (const sub of made) await mkdir(join(dir, sub));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  return dir;
+}
+
+test('--prune removes a folder a killed launch left, and names and keeps one with a run name that no launch made', async () => {
+  const runs = join(root, 'lookalikes');
+  const all = ['batches', 'logs', 'results', 'status', 'claims'];
+  // a launch killed during its split, and one killed at once after its first subfolder
+  const split = await leftFolder(runs, 'capi_test_20260101_000010', all, { 'batches/batch_0001.ndjson': '' });
+  await writeFile(join(split, 'control.json'), '{}');
+  await writeFile(join(split, 'run.json.tmp-123-0a1b2c3d'), '{');
+  // a foreground launch's early workers read their flags from it while the suite is split
+  await writeFile(join(split, 'exec-options.json'), '[]');
+  await leftFolder(runs, 'capi_test_20260101_000011', ['batches']);
+  // by hand: an empty folder, a run copied without its run.json, a folder of notes
+  const empty = await leftFolder(runs, 'capi_test_20260101_000012', []);
+  const copied = await leftFolder(runs, 'capi_test_20260101_000013', [...all, 'report']);
+  const notes = await leftFolder(runs, 'capi_test_20260101_000014', [], { 'notes.txt': 'mine' });
+  assert.equal(await notLeftByLaunch(split), null);
+  assert.equal(await notLeftByLaunch(empty), 'no batches/ in it, the first thing capi-launch makes there');
+  assert.equal(await notLeftByLaunch(copied), 'it holds "report", which capi-launch does not make before run.json');
+  assert.equal(await notLeftByLaunch(notes), 'it holds "notes.txt", which capi-launch does not make before run.json');
+  const kept = [
+    /^capi_test_20260101_000012: no run\.json, and not a run folder a capi-launch left \(no batches\/ in it, the first thing capi-launch makes there\): capi-launch --prune leaves it alone; remove it yourself if it is not wanted$/,
+    /^capi_test_20260101_000013: no run\.json, and not a run folder a capi-launch left \(it holds "report", /,
+    /^capi_test_20260101_000014: no run\.json, and not a run folder a capi-launch left \(it holds "notes\.txt", /,
+  ];
+  const said: string[] = [];
+  const dry = await pruneRuns(runs, 10, true, (t) => said.push(t));
+  assert.deepEqual(
+    dry.map((p) => p.id),
+    ['capi_test_20260101_000010', 'capi_test_20260101_000011'],
+  );
+  const namedKept = () => {
+    assert.equal(said.length, 3, said.join('\n'));
+    for (const [i, t] of said.entries()) assert.match(t, kept[i] as RegExp);
+  };
+  namedKept();
+  said.length = 0;
+  const gone = await pruneRuns(runs, 10, false, (t) => said.push(t));
+  assert.deepEqual(gone, [
+    { id: 'capi_test_20260101_000010', why: 'no run.json' },
+    { id: 'capi_test_20260101_000011', why: 'no run.json' },
+  ]);
+  namedKept();
+  assert.deepEqual((await readdir(runs)).sort(), [
+    'capi_test_20260101_000012',
+    'capi_test_20260101_000013',
+    'capi_test_20260101_000014',
+  ]);
+  // resolveRun says the same of it as --status and --prune
+  await assert.rejects(resolveRun(runs, 'capi_test_20260101_000014'), {
+    message: noManifestNote(notes, false, await notLeftByLaunch(notes)),
+  });
 });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { launchLockOf, withExclusiveFile } from '@capi/core';
 import { classify, findWatchTarget, newestRun } from './watch-target.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-watch-target-'));
@@ -64,4 +66,97 @@ test('classify knows the run folder layout and ignores the rest', () => {
   assert.deepEqual(classify(t, '/runs/r/run.json'), { role: 'manifest', key: '' });
   assert.equal(classify(t, '/runs/r/batches/batch_0002.ndjson'), null);
   assert.equal(classify(t, '/runs/r/status/batch_0002.json.tmp-1-ab'), null);
+});
+
+/**
+ * Holds the runs folder's launch lock as a capi-launch does while it makes a run, until
+ * `release` is called: the test steps through the launch's window one step at a time.
+ */
+async function holdLaunchLock(runs: string): Promise<{ release: () => Promise<void> }> {
+  let release!: () => void;
+  const let_go = new Promise<void>((r) => {
+    release = r;
+  });
+  let held!: () => void;
+  const taken = new Promise<void>((r) => {
+    held = r;
+  });
+  const section = withExclusiveFile(launchLockOf(runs), { waitMs: 5_000 }, async () => {
+    held();
+    await let_go;
+  });
+  await taken;
+  return {
+    release: async () => {
+      release();
+      await section;
+    },
+  };
+}
+
+/** findWatchTarget on `dir`, with the first wait note as a promise (null if it settled without waiting). */
+function watchTargetOf(runs: string, dir: string) {
+  let noted!: (text: string | null) => void;
+  const note = new Promise<string | null>((r) => {
+    noted = r;
+  });
+  const target = findWatchTarget({ run: dir, runsDir: runs, cwd: root }, noted);
+  target.then(
+    () => noted(null),
+    () => noted(null),
+  );
+  return { target, note };
+}
+
+test('RUN in the moment between its folder and its subfolders waits for the launch holding the lock, then is the run', async () => {
+  const runs = join(root, 'making');
+  const dir = join(runs, 'capi_test_20260101_120000');
+  await mkdir(runs, { recursive: true });
+  const launch = await holdLaunchLock(runs);
+  // as create-run.ts: the folder first, nothing in it yet
+  await mkdir(dir);
+  const { target, note } = watchTargetOf(runs, dir);
+  assert.match(
+    (await note) ?? 'settled without waiting',
+    /capi_test_20260101_120000: no run\.json yet: waiting for the capi-launch/,
+  );
+  // the launch's next steps: subfolders, run.json, then the lock let go
+  await mkdir(join(dir, 'results'));
+  await writeFile(join(dir, 'run.json'), '{}');
+  await launch.release();
+  assert.deepEqual(await target, { kind: 'run', id: 'capi_test_20260101_120000', dir });
+});
+
+test('a run folder its failed launch removes while it is waited for is named so', async () => {
+  const runs = join(root, 'making-failed');
+  const dir = join(runs, 'capi_test_20260101_120001');
+  await mkdir(dir, { recursive: true });
+  const launch = await holdLaunchLock(runs);
+  const { target, note } = watchTargetOf(runs, dir);
+  assert.match((await note) ?? 'settled without waiting', /waiting for the capi-launch/);
+  await rm(dir, { recursive: true });
+  await assert.rejects(target, /removed while its capi-launch was making it: the launch failed/);
+  await launch.release();
+});
+
+test('a folder named as runs are, with no launch lock held (or its holder dead), is not a run folder at once', async () => {
+  const runs = join(root, 'not-making');
+  const dir = join(runs, 'capi_test_20260101_120002');
+  await mkdir(dir, { recursive: true });
+  const free = watchTargetOf(runs, dir);
+  await assert.rejects(free.target, /not a run folder \(no run\.json\)/);
+  assert.equal(await free.note, null, 'no wait without the lock');
+  // a lock left by a launch that died: its holder's pid is gone
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  await writeFile(launchLockOf(runs), `${dead}\ntoken\n`);
+  const orphan = watchTargetOf(runs, dir);
+  await assert.rejects(orphan.target, /not a run folder \(no run\.json\)/);
+  assert.equal(await orphan.note, null, 'no wait for a dead holder');
+  // a launch that let its lock go without making the folder a run: the same message after the wait
+  await rm(launchLockOf(runs));
+  const launch = await holdLaunchLock(runs);
+  const left = watchTargetOf(runs, dir);
+  assert.match((await left.note) ?? 'settled without waiting', /waiting for the capi-launch/);
+  await launch.release();
+  await assert.rejects(left.target, /not a run folder \(no run\.json\)/);
 });

@@ -1,6 +1,16 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { isErrnoException, pathExists, REPORT_NAMES, runPaths, UsageError } from '@capi/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  exclusiveFileHeld,
+  isErrnoException,
+  launchLockOf,
+  pathExists,
+  REPORT_NAMES,
+  RUN_ID_PREFIX,
+  runPaths,
+  UsageError,
+} from '@capi/core';
 
 /**
  * What is being watched: a run folder written by capi-launch, or the files of a bare
@@ -87,7 +97,47 @@ export interface TargetOptions {
   cwd: string;
 }
 
-export async function findWatchTarget(opts: TargetOptions): Promise<WatchTarget | null> {
+/** A run's folder: run.json, or the subfolders capi-launch makes before it (create-run.ts). */
+async function isRunFolder(dir: string): Promise<boolean> {
+  const paths = runPaths(dir);
+  return (await pathExists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results));
+}
+
+/** How long a run folder being made is waited for: as long as capi-launch's own lock waiters wait. */
+const MAKING_WAIT_MS = 120_000;
+const MAKING_POLL_MS = 50;
+
+/**
+ * A folder named as runs are, not yet a run folder: capi-launch makes a run's folder first,
+ * then its subfolders and, after the split, run.json, all holding the runs folder's
+ * `.launch.lock`. While a live process holds that lock, the folder may be the run being
+ * made: it is looked at again until it is a run, is gone (the launch failed and removed it)
+ * or the lock is let go (then one last look), for at most 2 minutes. Without the lock held,
+ * the answer is the first look's, at once.
+ */
+async function runBeingMade(dir: string, onWait: (text: string) => void): Promise<'run' | 'gone' | 'not'> {
+  if (!basename(dir).startsWith(RUN_ID_PREFIX)) return 'not';
+  const lock = launchLockOf(dirname(dir));
+  const deadline = Date.now() + MAKING_WAIT_MS;
+  let waiting = false;
+  for (;;) {
+    // the lock first, then the folder: a launch lets the lock go only once its folder is a run or removed
+    const held = await exclusiveFileHeld(lock);
+    if (await isRunFolder(dir)) return 'run';
+    if (!(await isDir(dir))) return 'gone';
+    if (!held || Date.now() > deadline) return 'not';
+    if (!waiting)
+      onWait(`${basename(dir)}: no run.json yet: waiting for the capi-launch of ${dirname(dir)} to make it`);
+    waiting = true;
+    await sleep(MAKING_POLL_MS);
+  }
+}
+
+/** `onWait`: told once when a run folder being made is waited for (runBeingMade). */
+export async function findWatchTarget(
+  opts: TargetOptions,
+  onWait: (text: string) => void = () => {},
+): Promise<WatchTarget | null> {
   if (opts.status || opts.journal) {
     if (opts.run) throw new UsageError('give a RUN or --status/--journal, not both');
     const s = opts.status ? [resolve(opts.cwd, opts.status)] : [];
@@ -100,9 +150,13 @@ export async function findWatchTarget(opts: TargetOptions): Promise<WatchTarget 
   }
   for (const dir of [resolve(opts.cwd, opts.run), resolve(opts.runsDir, opts.run)]) {
     if (!(await isDir(dir))) continue;
-    const paths = runPaths(dir);
-    if ((await pathExists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results)))
-      return { kind: 'run', id: basename(dir), dir };
+    if (await isRunFolder(dir)) return { kind: 'run', id: basename(dir), dir };
+    const made = await runBeingMade(dir, onWait);
+    if (made === 'run') return { kind: 'run', id: basename(dir), dir };
+    if (made === 'gone')
+      throw new UsageError(
+        `${dir}: removed while its capi-launch was making it: the launch failed, no run was started`,
+      );
     return execFolder(dir);
   }
   throw new UsageError(`run not found: "${opts.run}" (not a folder, nor a run id under ${opts.runsDir})`);

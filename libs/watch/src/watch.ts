@@ -18,12 +18,14 @@ export interface WatchOptions extends TargetOptions {
 export interface WatchIO {
   now: () => number;
   stdout: Writable;
+  /** `--summary`'s messages for people (a run being made, waited for); the others use the presenter's. */
+  note?: (text: string) => void;
 }
 
 async function targetOrWait(opts: WatchOptions, presenter: Presenter, skip: string | null) {
   let waiting = false;
   for (;;) {
-    const target = await findWatchTarget(opts);
+    const target = await findWatchTarget(opts, (text) => presenter.note(text));
     if (target && (target.kind === 'exec' || target.dir !== skip)) return realTarget(target);
     if (!opts.follow) throw new UsageError(`no run found under ${opts.runsDir}`);
     if (!waiting) presenter.note(skip ? 'waiting for the next run' : `waiting for a run under ${opts.runsDir}`);
@@ -50,7 +52,7 @@ async function quitWithin(presenter: Presenter, ms: number): Promise<boolean> {
 
 /** Prints the state of the run once (--summary). */
 export async function watchSummary(opts: WatchOptions, io: WatchIO, format: (s: Snapshot) => string): Promise<number> {
-  const target = await findWatchTarget(opts);
+  const target = await findWatchTarget(opts, io.note);
   if (!target) throw new UsageError(`no run found under ${opts.runsDir}`);
   const reader = createRunReader(await realTarget(target));
   await reader.readAll();

@@ -14,6 +14,7 @@ import {
   type Method,
   neverStartedNote,
   noManifestNote,
+  notLeftByLaunch,
   overrideExecArgs,
   parseSetting,
   pauseNote,
@@ -50,7 +51,7 @@ const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
 
 /** Read-only: a dead supervisor is reported, never cleared here (its workers may still run). */
 async function status(c: ControlArgs): Promise<number> {
-  if (c.target) return statusOf(c, [await resolveRun(c.runs, c.target)], null);
+  if (c.target) return statusOf(c, [await resolveRun(c.runs, c.target, note)], null);
   // folders without run.json looked for first, then the runs, then the launch lock
   // (runs.ts lookAtUnmade): a run whose launch writes run.json meanwhile is shown as a
   // run, never named as a launch that died
@@ -86,7 +87,8 @@ async function statusOf(c: ControlArgs, dirs: string[], unmade: UnmadeLook | nul
     if (s.state === 'dead') note(deadHint(s, dirs[i] as string));
   });
   // folders of launches under way or that died before run.json: not runs yet, named apart
-  for (const dir of unmade?.unmade ?? []) note(noManifestNote(dir, unmade?.underWay === true));
+  for (const dir of unmade?.unmade ?? [])
+    note(noManifestNote(dir, unmade?.underWay === true, unmade?.underWay ? null : await notLeftByLaunch(dir)));
   return ExitCode.ok;
 }
 
@@ -137,7 +139,7 @@ async function rerunSource(from: string, m: Manifest, options: LaunchOptions, ba
 }
 
 async function rerunFailed(c: ControlArgs): Promise<number> {
-  const from = await resolveRun(c.runs, c.target);
+  const from = await resolveRun(c.runs, c.target, note);
   await refuseCleaned(from, '--rerun-failed');
   const m = await readManifest(from);
   // its batches are the failed tests, a few of a suite: of one size, never grown
@@ -189,7 +191,7 @@ export async function controlCommand(action: string, c: ControlArgs): Promise<nu
     case 'rerun-failed':
       return rerunFailed(c);
   }
-  const dir = await resolveRun(c.runs, c.target);
+  const dir = await resolveRun(c.runs, c.target, note);
   switch (action) {
     case 'stop': {
       const { message } = await stopLaunchedRun(dir, { force: c.a.force === true, notes: note });

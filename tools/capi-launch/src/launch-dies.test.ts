@@ -216,9 +216,13 @@ process.exit(spawnSync(process.execPath, [${JSON.stringify(then)}, ...process.ar
   assert.equal(s.code, 0, s.stderr);
   assert.match(s.stderr, new RegExp(`${id}: no run\\.json yet: a capi-launch of \\S+ is preparing a run`));
   assert.doesNotMatch(s.stderr, /ended before/);
-  const one = await b.launch(['--status', id]);
-  assert.equal(one.code, 2, one.stderr);
-  assert.match(one.stderr, /no run\.json yet: a capi-launch of \S+ is preparing this run/);
+  // --status RUN waits for the launch (it holds the lock) and then shows the run it made
+  const { child: looker, said: lookerSaid, ended: looked } = launchInBackground(b, ['--status', '--json', id]);
+  await until(
+    '--status RUN waiting',
+    () => /waiting for the capi-launch/.test(lookerSaid()) || looker.exitCode !== null,
+  );
+  assert.equal(looker.exitCode, null, '--status RUN waits for the launch');
   // --prune waits for the launch (it holds the lock), then finds a live run: nothing to remove
   const { child: pruner, said, ended: pruned } = launchInBackground(b, ['--prune', '--keep', '0']);
   await until('the prune waiting', () => /waiting for a capi-launch/.test(said()) || pruner.exitCode !== null);
@@ -233,10 +237,16 @@ process.exit(spawnSync(process.execPath, [${JSON.stringify(then)}, ...process.ar
   assert.doesNotMatch(table.stdout + table.stderr, /never started|dead/);
   assert.equal(pruner.exitCode, null, 'the prune still waits');
   writeFileSync(superGo, '');
-  const [l, p] = await Promise.all([launched, pruned]);
+  const [l, p, one] = await Promise.all([launched, pruned, looked]);
   assert.equal(l.code, 0, l.stderr);
   assert.equal(p.code, 0, p.stderr);
   assert.equal(p.stdout, '', 'nothing removed');
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(
+    one.stderr,
+    new RegExp(`^capi-launch: ${id}: no run\\.json yet: waiting for the capi-launch of \\S+ to make it\n$`),
+  );
+  assert.equal((JSON.parse(one.stdout.trim()) as Summary).id, id);
   assert.deepEqual(runFolders(b), [id]);
   await until('completed', () => readJson<Run>(join(b.runs, id, 'run.json')).state === 'completed', 60_000);
   assert.equal(exactlyOnce(join(b.runs, id), 20), null);

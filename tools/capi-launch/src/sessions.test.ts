@@ -161,6 +161,38 @@ for (const method of ['tmux', 'screen'] as const)
     assert.equal(alive, false, `the ${method} session ${id} was left open`);
   });
 
+for (const method of ['tmux', 'screen'] as const)
+  test(`--${method}: a supervisor that cannot take its run (run.json torn) says why in capi.log, and the launch shows it`, {
+    skip: !has(method),
+  }, async () => {
+    const b = await box();
+    // the real supervisor, started after its run.json was torn: it fails before it logs anything
+    const tears = join(b.dir, 'tears.mjs');
+    writeFileSync(
+      tears,
+      `import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+const run = process.argv[process.argv.indexOf('--supervise') + 1];
+writeFileSync(join(run, 'run.json'), '{ torn');
+process.exit(spawnSync(process.execPath, [${JSON.stringify(binPath('capi-launch'))}, ...process.argv.slice(2)], { stdio: 'inherit' }).status ?? 1);
+`,
+    );
+    const r = await b.launch([b.suite(5), `--${method}`], { env: { CAPI_LAUNCH_BIN: tears }, timeoutMs: 45_000 });
+    assert.equal(r.code, 3, r.stderr);
+    const gone = method === 'tmux' ? 'its tmux window closed' : 'its screen session ended';
+    assert.match(r.stderr, new RegExp(`the supervisor did not start: it exited \\(${gone}\\)`), r.stderr);
+    // Before: only the line above; the reason went to the window's stderr and closed with it.
+    assert.match(
+      r.stderr,
+      /\n\S+ the supervisor could not take the run: \S+run\.json: malformed JSON: /,
+      `the reason is not shown:\n${r.stderr}`,
+    );
+    const id = (await import('node:fs')).readdirSync(b.runs).find((n) => n.startsWith('capi_test_'));
+    if (id && method === 'tmux' && spawnSync('tmux', ['has-session', '-t', `=${id}`]).status === 0)
+      sessions.push([method, id]);
+  });
+
 test('--tmux: kill -9 of the supervisor, then --resume reuses the session name and completes', {
   skip: !has('tmux'),
 }, async () => {

@@ -68,7 +68,11 @@ Examples:
       follow: Boolean(args.follow),
     };
     const intervalS = intFlag('interval', args.interval, { min: 1 }) ?? 5;
-    const io = { now: Date.now, stdout: process.stdout };
+    const io = {
+      now: Date.now,
+      stdout: process.stdout,
+      note: (text: string) => process.stderr.write(`capi-watch: ${text}\n`),
+    };
     const format = args.json ? formatJson : formatPlain;
     if (args.summary) return watchSummary(options, io, format);
     const tty = process.stdout.isTTY && process.stdin.isTTY && process.env.TERM !== 'dumb';

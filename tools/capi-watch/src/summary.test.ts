@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { batchName, type ResultRecord, runPaths, writeFileAtomic } from '@capi/core';
-import { killAll, runTool, tempDir } from '@capi/testkit';
+import { batchName, launchLockOf, type ResultRecord, runPaths, writeFileAtomic } from '@capi/core';
+import { binPath, collect, killAll, runTool, tempDir, testEnv } from '@capi/testkit';
 import {
   appendResults,
   createRun,
@@ -14,7 +14,7 @@ import {
   statusOf,
   writeHeartbeat,
 } from './test-support/fixture.js';
-import { exited } from './test-support/watch-helpers.js';
+import { exited, waitFor } from './test-support/watch-helpers.js';
 
 const tmp = await tempDir('capi-watch-summary-');
 const standIns: ChildProcess[] = [];
@@ -344,4 +344,46 @@ test('one run, one pass rate and one exit code: capi-watch and capi-launch --sta
     assert.equal(s.passRate, rate, `${spec.id}: capi-launch pass rate`);
     assert.equal(snap.passRate === null ? null : Math.round(snap.passRate * 10) / 10, rate, `${spec.id}: watch`);
   }
+});
+
+test('--summary RUN started in the moment a capi-launch has made the folder and nothing in it waits for the run, then shows it', async () => {
+  const runs = join(tmp.path, 'making');
+  const id = 'capi_test_20260101_130000';
+  await mkdir(join(runs, id), { recursive: true });
+  // the launch's lock, held by a live process (this one) as capi-launch holds it while it makes the run
+  await writeFileAtomic(launchLockOf(runs), `${process.pid}\ntoken\n`);
+  const child = spawn(process.execPath, [binPath('capi-watch'), '--summary', id], {
+    env: testEnv({ CAPI_RUNS_DIR: runs }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  standIns.push(child);
+  const ended = collect(child, { timeoutMs: 30_000 });
+  let said = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    said += d.toString();
+  });
+  await waitFor('capi-watch waiting', () => said.includes('waiting for the capi-launch') || child.exitCode !== null);
+  // Before: exit 2 at once, "not a run folder (no run.json) and no heartbeat or journal in it".
+  assert.equal(child.exitCode, null, said);
+  await createRun(runs, { id, total: 4, batches: 1, pid: null, state: 'created' });
+  await rm(launchLockOf(runs));
+  const r = await ended;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, `capi-watch: ${id}: no run.json yet: waiting for the capi-launch of ${runs} to make it\n`);
+  assert.match(r.stdout, new RegExp(`^Run: ${id}$`, 'm'));
+});
+
+test('--summary RUN of a folder named as runs are, no launch under way: not a run folder, at once', async () => {
+  const runs = join(tmp.path, 'not-making');
+  await mkdir(join(runs, 'capi_test_20260101_130001'), { recursive: true });
+  const r = await runTool('capi-watch', ['--summary', 'capi_test_20260101_130001'], {
+    env: { CAPI_RUNS_DIR: runs },
+    timeoutMs: 10_000,
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /capi_test_20260101_130001: not a run folder \(no run\.json\) and no heartbeat or journal in it/,
+  );
+  assert.doesNotMatch(r.stderr, /waiting/);
 });
