@@ -48,7 +48,7 @@ export async function lookAtUnmade(runs: string, seen: string[]): Promise<Unmade
  * `lookAtUnmade`'s second look, without the look at the lock: for one who holds the launch
  * lock (no launch is under way then), or has just seen it free.
  */
-export async function lookAgain(seen: string[]): Promise<UnmadeLook> {
+async function lookAgain(seen: string[]): Promise<UnmadeLook> {
   const look: UnmadeLook = { unmade: [], underWay: false, made: [] };
   for (const dir of seen)
     if (await hasManifest(dir)) look.made.push(dir);

@@ -5,16 +5,20 @@ import {
   checkRunOwner,
   ExitCode,
   isErrnoException,
+  launchLockOf,
+  pathExists,
+  RUN_BEING_MADE_WAIT_MS,
   RUN_ID_PREFIX,
   type RunControl,
   type RunManifest,
   readPidFile,
+  runBeingMade,
   runPaths,
   withExclusiveFile,
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
-import { holdingLaunch, lookAgain, lookAtUnmade, noManifestNote, notLeftByLaunch } from './launch-lock.js';
+import { noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
@@ -168,29 +172,28 @@ export async function resolveRun(
 
 /** A run folder seen without run.json: the run once its launch has made it, or why there is none. */
 async function madeRun(dir: string, arg: string | undefined, notes: (text: string) => void): Promise<string> {
-  // looked at again after the launch lock (launch-lock.ts lookAtUnmade): a run whose
-  // launch wrote run.json since the first look is that run, not a launch that died
-  let look = await lookAtUnmade(dirname(dir), [dir]);
-  if (look.underWay) {
-    // held here, no capi-launch is under way: what the folder is now is what it stays
-    look = await holdingLaunch(
-      dirname(dir),
-      () => notes(`${basename(dir)}: no run.json yet: waiting for the capi-launch of ${dirname(dir)} to make it`),
-      () => lookAgain([dir]),
-    );
-  }
-  if (look.made.length > 0) {
+  // while a capi-launch is under way the folder may be the run it makes: waited for, only
+  // reading (core's runBeingMade, as capi-watch does), so a run whose launch wrote run.json
+  // since the first look is that run, not a launch that died
+  const made = await runBeingMade(dir, hasManifest, notes);
+  if (made === 'made') {
     const real = await realpath(dir);
     checkRunOwner(real);
     return real;
   }
-  if (look.unmade.length > 0)
-    throw new CapiError(noManifestNote(dir, false, await notLeftByLaunch(dir)), ExitCode.badInput);
+  if (made === 'not') throw new CapiError(noManifestNote(dir, false, await notLeftByLaunch(dir)), ExitCode.badInput);
+  if (made === 'held')
+    throw new CapiError(
+      `${dir}: still no run.json after ${RUN_BEING_MADE_WAIT_MS / 1000} s while a capi-launch holds ${launchLockOf(dirname(dir))}; try again once it ends`,
+      ExitCode.cannotRun,
+    );
   throw new CapiError(
     `no run "${arg ?? basename(dir)}": its capi-launch removed ${dir} without starting a run (the launch failed)`,
     ExitCode.badInput,
   );
 }
+
+const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
 
 const isDir = (dir: string) =>
   stat(dir).then(

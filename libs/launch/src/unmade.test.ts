@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from '@capi/core';
 import { holdingLaunch, lookAtUnmade, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { resolveRun } from './manifest.js';
@@ -103,20 +104,25 @@ test('while a launch holds the lock, a folder without run.json may be the run it
   );
 });
 
-test('resolveRun on a run whose launch is under way waits for the launch lock, then is the run', async () => {
+test('resolveRun on a run whose launch is under way waits, only reading, and is the run once run.json is written', async () => {
   const runs = join(root, 'resolve-made');
   const dir = join(runs, 'capi_test_20260101_000004');
   await mkdir(dir, { recursive: true });
   const launch = await launchHolding(runs);
+  const lock = await readFile(join(runs, '.launch.lock'), 'utf8');
   const { run, note } = resolving(runs, 'capi_test_20260101_000004');
   assert.match(
     (await note) ?? 'settled without waiting',
     /capi_test_20260101_000004: no run\.json yet: waiting for the capi-launch/,
   );
-  // the launch writes run.json, then lets the lock go once its supervisor has the run
+  // the launch writes run.json and still holds the lock (its supervisor has yet to take
+  // the run): the run is answered now, not when the launch lets go, and the lock is the
+  // launch's untouched (a reader needs no write access to the runs folder)
   await writeFileAtomic(join(dir, 'run.json'), manifestOf('capi_test_20260101_000004'));
+  const answered = await Promise.race([run, sleep(5_000).then(() => 'still waiting with run.json written')]);
+  assert.equal(answered, await realpath(dir));
+  assert.equal(await readFile(join(runs, '.launch.lock'), 'utf8'), lock);
   await launch.release();
-  assert.equal(await run, await realpath(dir));
 });
 
 test('resolveRun on a run whose launch ends without run.json says what --status says; one its launch removed, so', async () => {

@@ -1,13 +1,12 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  exclusiveFileHeld,
   isErrnoException,
   launchLockOf,
   pathExists,
   REPORT_NAMES,
-  RUN_ID_PREFIX,
+  RUN_BEING_MADE_WAIT_MS,
+  runBeingMade,
   runPaths,
   UsageError,
 } from '@capi/core';
@@ -103,36 +102,6 @@ async function isRunFolder(dir: string): Promise<boolean> {
   return (await pathExists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results));
 }
 
-/** How long a run folder being made is waited for: as long as capi-launch's own lock waiters wait. */
-const MAKING_WAIT_MS = 120_000;
-const MAKING_POLL_MS = 50;
-
-/**
- * A folder named as runs are, not yet a run folder: capi-launch makes a run's folder first,
- * then its subfolders and, after the split, run.json, all holding the runs folder's
- * `.launch.lock`. While a live process holds that lock, the folder may be the run being
- * made: it is looked at again until it is a run, is gone (the launch failed and removed it)
- * or the lock is let go (then one last look), for at most 2 minutes. Without the lock held,
- * the answer is the first look's, at once.
- */
-async function runBeingMade(dir: string, onWait: (text: string) => void): Promise<'run' | 'gone' | 'not'> {
-  if (!basename(dir).startsWith(RUN_ID_PREFIX)) return 'not';
-  const lock = launchLockOf(dirname(dir));
-  const deadline = Date.now() + MAKING_WAIT_MS;
-  let waiting = false;
-  for (;;) {
-    // the lock first, then the folder: a launch lets the lock go only once its folder is a run or removed
-    const held = await exclusiveFileHeld(lock);
-    if (await isRunFolder(dir)) return 'run';
-    if (!(await isDir(dir))) return 'gone';
-    if (!held || Date.now() > deadline) return 'not';
-    if (!waiting)
-      onWait(`${basename(dir)}: no run.json yet: waiting for the capi-launch of ${dirname(dir)} to make it`);
-    waiting = true;
-    await sleep(MAKING_POLL_MS);
-  }
-}
-
 /** `onWait`: told once when a run folder being made is waited for (runBeingMade). */
 export async function findWatchTarget(
   opts: TargetOptions,
@@ -151,11 +120,16 @@ export async function findWatchTarget(
   for (const dir of [resolve(opts.cwd, opts.run), resolve(opts.runsDir, opts.run)]) {
     if (!(await isDir(dir))) continue;
     if (await isRunFolder(dir)) return { kind: 'run', id: basename(dir), dir };
-    const made = await runBeingMade(dir, onWait);
-    if (made === 'run') return { kind: 'run', id: basename(dir), dir };
+    // a run its capi-launch is still making is waited for (core's runBeingMade)
+    const made = await runBeingMade(dir, isRunFolder, onWait);
+    if (made === 'made') return { kind: 'run', id: basename(dir), dir };
     if (made === 'gone')
       throw new UsageError(
         `${dir}: removed while its capi-launch was making it: the launch failed, no run was started`,
+      );
+    if (made === 'held')
+      throw new UsageError(
+        `${dir}: still no run.json after ${RUN_BEING_MADE_WAIT_MS / 1000} s while a capi-launch holds ${launchLockOf(dirname(dir))}; try again once it ends`,
       );
     return execFolder(dir);
   }
