@@ -7,6 +7,15 @@ import type { ArgsDef } from 'citty';
  * (libs/launch exec-flag-list.ts). capi-exec's other flags (`--journal`, `--status`, …)
  * are the worker contract capi-launch fills in itself.
  */
+/**
+ * capi-exec's `--concurrency` bounds. capi-launch checks its `--concurrency` and `--set
+ * concurrency=` against the same ones: a value capi-exec refuses would reach the workers
+ * only later (a launch's or a resume's `--concurrency` argument), where every batch would
+ * be given up with exit 2.
+ */
+export const CONCURRENCY_MIN = 1;
+export const CONCURRENCY_MAX = 10_000;
+
 export interface ExecFlag {
   type: 'string' | 'boolean';
   valueHint?: string;

@@ -26,7 +26,14 @@ export {
 } from './env-access.js';
 export { CapiError, fsReason, InputError, isErrnoException, UsageError, writeError } from './errors.js';
 export { exclusiveFileHeld, withExclusiveFile } from './exclusive-file.js';
-export { EXEC_FLAGS, type ExecFlag, type ExecFlagName, execFlagArgs } from './exec-flags.js';
+export {
+  CONCURRENCY_MAX,
+  CONCURRENCY_MIN,
+  EXEC_FLAGS,
+  type ExecFlag,
+  type ExecFlagName,
+  execFlagArgs,
+} from './exec-flags.js';
 export { ExitCode, type ExitCodeValue } from './exit-code.js';
 export {
   type Capture,

@@ -1,5 +1,7 @@
 import {
   CapiError,
+  CONCURRENCY_MAX,
+  CONCURRENCY_MIN,
   checkRate,
   ExitCode,
   isNoRate,
@@ -67,8 +69,10 @@ export function parseSetting(text: string): Partial<RunControl> {
     }
   }
   const n = Number(m[2]);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`--set concurrency= takes a whole number >= 1 (got "${m[2]}")`);
+  if (!Number.isSafeInteger(n) || n < CONCURRENCY_MIN || n > CONCURRENCY_MAX)
+    throw new UsageError(
+      `--set concurrency= takes a whole number from ${CONCURRENCY_MIN} to ${CONCURRENCY_MAX}, as capi-exec's --concurrency (got "${m[2]}")`,
+    );
   return { concurrency: n };
 }
 

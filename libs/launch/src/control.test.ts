@@ -12,7 +12,13 @@ test('parseSetting takes rate=N/s|N/m and concurrency=N, and names what is wrong
     () => parseSetting('rate=fast'),
     /--set rate takes N\/s or N\/m, or none \(or 0\) for no limit \(got "fast"\)/,
   );
-  assert.throws(() => parseSetting('concurrency=0'), /whole number >= 1/);
+  assert.throws(() => parseSetting('concurrency=0'), /whole number from 1 to 10000/);
+  // capi-exec refuses --concurrency over 10000: a resume would give the workers this value
+  assert.deepEqual(parseSetting('concurrency=10000'), { concurrency: 10000 });
+  assert.throws(
+    () => parseSetting('concurrency=10001'),
+    /from 1 to 10000, as capi-exec's --concurrency \(got "10001"\)/,
+  );
   assert.throws(() => parseSetting('workers=3'), /--set takes rate=N\/s/);
 });
 

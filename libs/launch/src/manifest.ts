@@ -2,6 +2,8 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   CapiError,
+  CONCURRENCY_MAX,
+  CONCURRENCY_MIN,
   checkRunOwner,
   ExitCode,
   isErrnoException,
@@ -114,7 +116,9 @@ export function withLiveLimits(m: Manifest, c: RunControl | null): Manifest {
   if (!c) return m;
   const options = { ...m.options };
   if (c.rate === null || typeof c.rate === 'string') options.rate = c.rate;
-  if (c.concurrency === null || (Number.isSafeInteger(c.concurrency) && (c.concurrency as number) > 0))
+  // within capi-exec's bounds: run.json's copy is the workers' --concurrency on a resume
+  const n = c.concurrency as number;
+  if (c.concurrency === null || (Number.isSafeInteger(n) && n >= CONCURRENCY_MIN && n <= CONCURRENCY_MAX))
     options.concurrency = c.concurrency;
   return options.rate === m.options.rate && options.concurrency === m.options.concurrency ? m : { ...m, options };
 }

@@ -42,3 +42,11 @@ test('rate=none lands as no limit; a control.json that cannot be read, or a fiel
   await rm(join(runDir, 'control.json'));
   assert.equal((await updateManifest(runDir, { state: 'stopped' })).options.concurrency, 8);
 });
+
+test('a hand-edited control.json concurrency over capi-exec`s 10000 is not copied: a resume would start workers that refuse it', async () => {
+  const runDir = await runningRun('capi_test_20260101_000002');
+  await updateControl(runDir, (c) => ({ ...c, concurrency: 50_000 }));
+  assert.equal((await updateManifest(runDir, {})).options.concurrency, 8);
+  await updateControl(runDir, (c) => ({ ...c, concurrency: 10_000 }));
+  assert.equal((await updateManifest(runDir, {})).options.concurrency, 10_000);
+});

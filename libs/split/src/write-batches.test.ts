@@ -95,3 +95,17 @@ test('past 9999 batches the names grow wider so that they still sort', async () 
     index.batches.map((b) => b.file),
   );
 });
+
+test('a stop after the last record was read (`signal`, as capi-split`s SIGTERM) still unwinds: no folder, no temp left, its reason thrown', async () => {
+  const parent = join(root, 'stopped-late');
+  const dir = join(parent, 'batches');
+  const stop = new AbortController();
+  const reason = new Error('stopped by SIGTERM');
+  async function* thenStopped(): AsyncIterable<TestRecord> {
+    for await (const r of records(20)) yield r;
+    // the input has ended: a signal now cannot cut the reading any more
+    stop.abort(reason);
+  }
+  await assert.rejects(writeBatches(thenStopped(), dir, 1, { signal: stop.signal }), (e) => e === reason);
+  assert.deepEqual(await readdir(parent), []);
+});

@@ -39,6 +39,13 @@ export interface WriteBatchesOptions {
   onThreadOnline?: () => void;
   /** Hears each batch that grew past its size to keep a flow whole, once, when it is done. */
   onOversize?: (entry: BatchIndexEntry, flow: string, size: number) => void;
+  /**
+   * A stop (capi-split's SIGINT, SIGTERM, SIGHUP): its reason is thrown before the folder is
+   * moved into place. A stop cuts the reading, but one that comes once the input has ended
+   * (the last files written, the names widened) would otherwise go unheard: the split
+   * finished with exit 0, its folder in place.
+   */
+  signal?: AbortSignal;
 }
 
 const OWN_FILE = /^(batch_\d+\.ndjson|index\.json)$/;
@@ -70,6 +77,7 @@ export async function writeBatches(
     if (setup > 0) index.setup = setup;
     if (teardown > 0) index.teardown = teardown;
     await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+    options.signal?.throwIfAborted();
     await moveInto(temp, target, exists);
     return index;
   } catch (err) {

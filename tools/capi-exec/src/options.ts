@@ -1,5 +1,7 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import {
+  CONCURRENCY_MAX,
+  CONCURRENCY_MIN,
   checkArgv,
   type EnvAllow,
   envNamesIn,
@@ -169,7 +171,8 @@ export function toOptions(
   addCredentialHeaders(secrets, headers);
   const rate = str(args.rate) ? parseRate(str(args.rate) as string) : null;
   const worker = intFlag('worker', str(args.worker));
-  const concurrency = intFlag('concurrency', str(args.concurrency), { min: 1, max: 10_000 }) ?? 16;
+  const concurrency =
+    intFlag('concurrency', str(args.concurrency), { min: CONCURRENCY_MIN, max: CONCURRENCY_MAX }) ?? 16;
   return {
     ...input(str(args.in), stdinIsTTY),
     base,

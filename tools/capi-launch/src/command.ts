@@ -1,4 +1,4 @@
-import { execFlagArgs, intFlag, runsDir, UsageError, verboseFlag } from '@capi/core';
+import { CONCURRENCY_MAX, CONCURRENCY_MIN, execFlagArgs, intFlag, runsDir, UsageError, verboseFlag } from '@capi/core';
 import type { Method } from '@capi/launch';
 import { type ArgsDef, defineCommand } from 'citty';
 import { controlCommand } from './control-command.js';
@@ -224,7 +224,9 @@ export default defineCommand({
       parallel,
       ...batchSizesOf(a),
       maxRestarts: intFlag('max-restarts', a['max-restarts'] as string | undefined, { min: 0 }) ?? 3,
-      concurrency: intFlag('concurrency', a.concurrency as string | undefined, { min: 1 }) ?? null,
+      concurrency:
+        intFlag('concurrency', a.concurrency as string | undefined, { min: CONCURRENCY_MIN, max: CONCURRENCY_MAX }) ??
+        null,
       rate: (a.rate as string | undefined) ?? null,
       onFinish: (a['on-finish'] as string | undefined) ?? null,
       stallTimeoutS: stallFlag(a),

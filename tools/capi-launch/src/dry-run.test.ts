@@ -105,3 +105,17 @@ test('--prune --dry-run names the runs it would remove and removes none', async 
   assert.equal(real.code, 0, real.stderr);
   assert.deepEqual(real.stdout.replaceAll('removed', 'would remove'), dry.stdout);
 });
+
+test('--concurrency over capi-exec`s 10000 is refused up front (exit 2), not by every worker with each batch given up', async () => {
+  const b = await box();
+  const suite = b.suite(5);
+  for (const args of [
+    [suite, '--dry-run'],
+    [suite, '--foreground'],
+  ]) {
+    const r = await b.launch([...args, '--concurrency', '10001']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--concurrency takes a whole number from 1 to 10000 \(got "10001"\)/);
+  }
+  assert.equal(existsSync(b.runs) ? readdirSync(b.runs).filter((n) => n.startsWith('capi_test_')).length : 0, 0);
+});

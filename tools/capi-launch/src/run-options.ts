@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { checkRate, intFlag, isNoRate, UsageError } from '@capi/core';
+import { CONCURRENCY_MAX, CONCURRENCY_MIN, checkRate, intFlag, isNoRate, UsageError } from '@capi/core';
 import type { LaunchOptions, ResumeChanges } from '@capi/launch';
 
 type Args = Record<string, unknown>;
@@ -22,7 +22,10 @@ export function varsColumnsFlag(a: Args): string[] | undefined {
 export function givenRunOptions(a: Args): Partial<LaunchOptions> {
   const out: Partial<LaunchOptions> = {};
   if (typeof a.rate === 'string') out.rate = checkRate(a.rate, '--rate');
-  const concurrency = intFlag('concurrency', a.concurrency as string | undefined, { min: 1 });
+  const concurrency = intFlag('concurrency', a.concurrency as string | undefined, {
+    min: CONCURRENCY_MIN,
+    max: CONCURRENCY_MAX,
+  });
   if (concurrency !== undefined) out.concurrency = concurrency;
   const maxRestarts = intFlag('max-restarts', a['max-restarts'] as string | undefined, { min: 0 });
   if (maxRestarts !== undefined) out.maxRestarts = maxRestarts;
@@ -52,7 +55,10 @@ export function refuseBatchOptions(a: Args, runDir: string): void {
 export function resumeChanges(a: Args): ResumeChanges {
   const out: ResumeChanges = {};
   if (typeof a.rate === 'string') out.rate = isNoRate(a.rate) ? null : checkRate(a.rate, '--rate');
-  const concurrency = intFlag('concurrency', a.concurrency as string | undefined, { min: 1 });
+  const concurrency = intFlag('concurrency', a.concurrency as string | undefined, {
+    min: CONCURRENCY_MIN,
+    max: CONCURRENCY_MAX,
+  });
   if (concurrency !== undefined) out.concurrency = concurrency;
   const parallel = intFlag('parallel', a.parallel as string | undefined, { min: 1, max: 256 });
   if (parallel !== undefined) out.parallel = parallel;

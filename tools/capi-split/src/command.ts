@@ -235,6 +235,7 @@ async function split(a: Args): Promise<number> {
         ...(input.bytes !== undefined && { inputBytes: input.bytes }),
         onOversize: oversize.note,
         onThreadOnline: young.look,
+        signal: stopOnSignal.signal,
       });
       progress.done();
       oversize.end();

@@ -9,12 +9,17 @@ import { CapiError, ExitCode } from '@capi/core';
 const CODES = { SIGHUP: ExitCode.sighup, SIGINT: ExitCode.sigint, SIGTERM: ExitCode.sigterm } as const;
 const SIGNALS = Object.keys(CODES) as Array<keyof typeof CODES>;
 
-export function stopInput(stream: Readable) {
+export function stopInput(stream: Readable): { signal: AbortSignal; off(): void } {
+  // also aborted with the stop: a signal after the input has ended is heard by writeBatches
+  const stopped = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
-    stream.destroy(new CapiError(`stopped by ${signal}`, CODES[signal as keyof typeof CODES]));
+    const err = new CapiError(`stopped by ${signal}`, CODES[signal as keyof typeof CODES]);
+    stopped.abort(err);
+    stream.destroy(err);
   };
   for (const s of SIGNALS) process.once(s, stop);
   return {
+    signal: stopped.signal,
     off() {
       for (const s of SIGNALS) process.off(s, stop);
     },
