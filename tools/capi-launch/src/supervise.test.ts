@@ -267,7 +267,7 @@ test('a supervisor that fails waits for its workers to end before it lets go of 
   let left: number[] | null = null;
   const watching = (async () => {
     while (left === null) {
-      if (!existsSync(join(runDir, 'supervisor.pid'))) left = workersOf(id);
+      if (!existsSync(join(runDir, 'supervisor.pid'))) left = workersOf(id, b.runs);
       else await sleep(20);
     }
   })();
@@ -276,7 +276,7 @@ test('a supervisor that fails waits for its workers to end before it lets go of 
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /supervisor failed: /);
   assert.deepEqual(left, [], 'the pid file outlived no worker of the run');
-  assert.deepEqual(workersOf(id), []);
+  assert.deepEqual(workersOf(id, b.runs), []);
   assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'failed');
   assert.match(readFileSync(join(runDir, 'logs/capi.log'), 'utf8'), /batch_0002 stopped \(exit 143\)/);
 });

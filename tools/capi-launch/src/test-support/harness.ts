@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -200,8 +200,14 @@ export function demoSuite(dir: string, rows: number, failing: string[] = [], lat
   return file;
 }
 
-/** Live processes whose argv holds the pair `--run-id ID`: the workers of a run, found from /proc. */
-export function workersOf(runId: string): number[] {
+/**
+ * Live processes whose argv holds the pair `--run-id ID`: the workers of a run, found from
+ * /proc. Run ids are made of the launch's second, so two test files launching side by side
+ * (--test-concurrency) can share one: with `runs`, only workers whose argv names a path
+ * under that runs folder (their `--serve RUN`, `--control`) are this sandbox's.
+ */
+export function workersOf(runId: string, runs?: string): number[] {
+  const unders = runs === undefined ? [] : [...new Set([runs, realpathSync(runs)])].map((r) => `${r}/`);
   const pids: number[] = [];
   for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     let argv: string[];
@@ -210,6 +216,7 @@ export function workersOf(runId: string): number[] {
     } catch {
       continue;
     }
+    if (unders.length > 0 && !argv.some((a) => unders.some((u) => a.startsWith(u)))) continue;
     for (let i = 0; i + 1 < argv.length; i++)
       if (argv[i] === '--run-id' && argv[i + 1] === runId) pids.push(Number(name));
   }
