@@ -86,7 +86,7 @@ export {
 export { expandOptionsFile } from './options-file.js';
 export { checkRunOwner, checkRunsFolder } from './owner.js';
 export { checkRate, isNoRate, parseRate, ratePerHour } from './parse-rate.js';
-export { pathExists } from './path-exists.js';
+export { isDirectory, pathExists } from './path-exists.js';
 export {
   type JournalLockInfo,
   journalLockPath,

@@ -9,3 +9,12 @@ export async function pathExists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** Whether `path` is a folder (following links); any error reads as "no". */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exclusiveFileHeld } from './exclusive-file.js';
+import { isDirectory } from './path-exists.js';
 import { launchLockOf, RUN_ID_PREFIX } from './run-folder.js';
 
 /** How long a run folder being made is waited for: as long as capi-launch's own lock waiters wait. */
@@ -40,7 +40,7 @@ export async function runBeingMade(
     // the lock first, then the folder: a launch lets the lock go only once its folder is a run or removed
     const held = await exclusiveFileHeld(lock);
     if (await isMade(dir)) return 'made';
-    if (!(await isDir(dir))) return 'gone';
+    if (!(await isDirectory(dir))) return 'gone';
     if (!held) return 'not';
     if (Date.now() > deadline) return 'held';
     if (!waiting)
@@ -49,9 +49,3 @@ export async function runBeingMade(
     await sleep(POLL_MS);
   }
 }
-
-const isDir = (dir: string) =>
-  stat(dir).then(
-    (st) => st.isDirectory(),
-    () => false,
-  );

@@ -1,6 +1,6 @@
-import { access, readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { exclusiveFileHeld, launchLockOf, runPaths, withExclusiveFile } from '@capi/core';
+import { exclusiveFileHeld, isDirectory, launchLockOf, pathExists, runPaths, withExclusiveFile } from '@capi/core';
 
 /**
  * The runs folder's `.launch.lock`: held by a capi-launch from its live-run check until
@@ -52,21 +52,11 @@ async function lookAgain(seen: string[]): Promise<UnmadeLook> {
   const look: UnmadeLook = { unmade: [], underWay: false, made: [] };
   for (const dir of seen)
     if (await hasManifest(dir)) look.made.push(dir);
-    else if (await isFolder(dir)) look.unmade.push(dir);
+    else if (await isDirectory(dir)) look.unmade.push(dir);
   return look;
 }
 
-const hasManifest = (dir: string) =>
-  access(runPaths(dir).manifest).then(
-    () => true,
-    () => false,
-  );
-
-const isFolder = (dir: string) =>
-  stat(dir).then(
-    (st) => st.isDirectory(),
-    () => false,
-  );
+const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
 
 /**
  * What create-run.ts makes in a run's folder before its run.json, in this order (a launch
@@ -92,7 +82,7 @@ export async function notLeftByLaunch(dir: string): Promise<string | null> {
   }
   const other = names.find((n) => !MADE_BEFORE_MANIFEST.includes(n) && !WRITTEN_BEFORE_MANIFEST.test(n));
   if (other !== undefined) return `it holds ${JSON.stringify(other)}, which capi-launch does not make before run.json`;
-  if (!(await isFolder(join(dir, 'batches')))) return 'no batches/ in it, the first thing capi-launch makes there';
+  if (!(await isDirectory(join(dir, 'batches')))) return 'no batches/ in it, the first thing capi-launch makes there';
   return null;
 }
 

@@ -6,6 +6,7 @@ import {
   CONCURRENCY_MIN,
   checkRunOwner,
   ExitCode,
+  isDirectory,
   isErrnoException,
   launchLockOf,
   pathExists,
@@ -163,7 +164,7 @@ export async function resolveRun(
       real = await realpath(dir);
     } catch {
       // a run's folder whose capi-launch has not written run.json, or never will
-      if (!unmade && basename(dir).startsWith(RUN_ID_PREFIX) && (await isDir(dir))) unmade = dir;
+      if (!unmade && basename(dir).startsWith(RUN_ID_PREFIX) && (await isDirectory(dir))) unmade = dir;
       continue;
     }
     // only the owner controls a run: a folder another user controls is refused (exit 3)
@@ -198,12 +199,6 @@ async function madeRun(dir: string, arg: string | undefined, notes: (text: strin
 }
 
 const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
-
-const isDir = (dir: string) =>
-  stat(dir).then(
-    (st) => st.isDirectory(),
-    () => false,
-  );
 
 /** A run in these states may still have a supervisor or workers at work. */
 export const mayRun = (state: string) => state === 'running' || state === 'created';

@@ -1,6 +1,15 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CapiError, checkRunsFolder, ExitCode, RUN_ID_PREFIX, runPaths, shellQuote } from '@capi/core';
+import {
+  CapiError,
+  checkRunsFolder,
+  ExitCode,
+  isDirectory,
+  pathExists,
+  RUN_ID_PREFIX,
+  runPaths,
+  shellQuote,
+} from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
 import { holdingLaunch, launchUnderWay, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { holdingManifest, lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
@@ -38,18 +47,6 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
   return entries;
 }
 
-const exists = (file: string) =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
-
-const isFolder = (dir: string) =>
-  stat(dir).then(
-    (st) => st.isDirectory(),
-    () => false,
-  );
-
 /**
  * Run folders (named as runs are) without run.json: made by a capi-launch that is still
  * splitting into them, or that ended before it wrote run.json (launch-lock.ts
@@ -58,7 +55,7 @@ const isFolder = (dir: string) =>
 export async function runFoldersWithoutManifest(runs: string): Promise<string[]> {
   const found: string[] = [];
   for (const dir of await runFolderPaths(runs))
-    if ((await isFolder(dir)) && !(await exists(runPaths(dir).manifest))) found.push(dir);
+    if ((await isDirectory(dir)) && !(await pathExists(runPaths(dir).manifest))) found.push(dir);
   return found;
 }
 
@@ -162,7 +159,7 @@ export async function pruneRuns(
   notes: (t: string) => void = () => {},
 ): Promise<PrunedRun[]> {
   checkRunsFolder(runs);
-  if (!(await exists(runs))) return [];
+  if (!(await pathExists(runs))) return [];
   const doomed = await holdingLaunch(
     runs,
     () => notes(`waiting for a capi-launch in ${runs} to start its run`),
