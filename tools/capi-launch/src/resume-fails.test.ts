@@ -260,3 +260,29 @@ child.on('exit', (code) => process.exit(code ?? 1));`,
   assert.doesNotMatch(s.stderr, /is not running/, s.stderr);
   assert.match(s.stderr, /waiting for a capi-launch in \S+ to start its run/);
 });
+
+test('--resume of a run whose run.json was damaged by hand: exit 2 naming the file and the field, nothing changed', async () => {
+  const b = await box();
+  const runDir = await completedRun(b);
+  const file = join(runDir, 'run.json');
+  const good = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { options: object };
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['no options', { ...good, options: undefined }, /run\.json: field "options": missing or not an object/],
+    ['options a string', { ...good, options: 'x' }, /run\.json: field "options": missing or not an object/],
+    [
+      'execArgs not a list',
+      { ...good, options: { ...good.options, execArgs: '--timeout 1' } },
+      /run\.json: field "options\.execArgs": not a list of strings/,
+    ],
+    ['no suite', { ...good, suite: undefined }, /run\.json: field "suite": no "file" in it/],
+  ];
+  for (const [what, damaged, message] of cases) {
+    writeFileSync(file, `${JSON.stringify(damaged, null, 2)}\n`);
+    const before = snapshot(runDir);
+    const r = await b.launch(['--resume', runDir]);
+    assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, message, what);
+    assert.doesNotMatch(r.stderr, /TypeError|unexpected error/, what);
+    assert.deepEqual(snapshot(runDir), before, what);
+  }
+});
