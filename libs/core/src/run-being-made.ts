@@ -8,6 +8,10 @@ import { launchLockOf, RUN_ID_PREFIX } from './run-folder.js';
 export const RUN_BEING_MADE_WAIT_MS = 120_000;
 const POLL_MS = 50;
 
+/** What to say of a folder still not a run when `runBeingMade` gave up waiting (`held`). */
+export const stillBeingMadeNote = (dir: string) =>
+  `${dir}: still no run.json after ${RUN_BEING_MADE_WAIT_MS / 1000} s while a capi-launch holds ${launchLockOf(dirname(dir))}; try again once it ends`;
+
 /**
  * What a folder named as runs are, not yet a run (by the caller's `isMade`), turned out to be:
  * `made` (its launch made it a run), `gone` (its launch failed and removed it), `not` (no

@@ -34,10 +34,9 @@ export async function changeControl(
     async (m) => {
       if (action) refuseNow(runDir, m, action);
       next = await updateControl(runDir, (c) => ({ ...c, ...change }));
-      const options = { ...m.options };
-      if (change.rate !== undefined) options.rate = change.rate;
-      if (change.concurrency !== undefined) options.concurrency = change.concurrency;
-      return { options };
+      // run.json's rate and concurrency: copied from the control.json just written, as by
+      // every run.json write (manifest.ts withLiveLimits)
+      return {};
     },
     () => notes(`waiting for ${runDir}/run.json.lock (the supervisor is writing run.json)`),
   );

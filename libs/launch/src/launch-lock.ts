@@ -56,7 +56,8 @@ async function lookAgain(seen: string[]): Promise<UnmadeLook> {
   return look;
 }
 
-const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
+/** Whether a run folder holds its run.json yet. */
+export const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
 
 /**
  * What create-run.ts makes in a run's folder before its run.json, in this order (a launch

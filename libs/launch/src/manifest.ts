@@ -1,5 +1,5 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   CapiError,
   CONCURRENCY_MAX,
@@ -8,20 +8,18 @@ import {
   ExitCode,
   isDirectory,
   isErrnoException,
-  launchLockOf,
-  pathExists,
-  RUN_BEING_MADE_WAIT_MS,
   RUN_ID_PREFIX,
   type RunControl,
   type RunManifest,
   readPidFile,
   runBeingMade,
   runPaths,
+  stillBeingMadeNote,
   withExclusiveFile,
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
-import { noManifestNote, notLeftByLaunch } from './launch-lock.js';
+import { hasManifest, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
@@ -65,19 +63,17 @@ export const readManifest = (runDir: string) => readJson<Manifest>(runPaths(runD
 
 /**
  * run.json as a resume needs it: `suite.file`, `options` (the launch's flags, `execArgs` a
- * list of strings), checked, so a run.json edited by hand or damaged is named (file and field,
- * exit 2), never a TypeError. Only what a resume cannot do without: older runs still read.
+ * list of strings), checked on the run.json already read, so one edited by hand or damaged
+ * is named (file and field, exit 2), never a TypeError. Only what a resume cannot do
+ * without: older runs still pass.
  */
-export async function readManifestToResume(runDir: string): Promise<Manifest> {
-  const path = runPaths(runDir).manifest;
-  const m = await readJson<unknown>(path);
+export function refuseUnresumable(runDir: string, m: unknown): void {
   const problem = manifestProblem(m);
   if (problem)
     throw new CapiError(
-      `${path}: ${problem}: capi-launch writes this file (docs/run-folder.md); restore it, or remove the run`,
+      `${runPaths(runDir).manifest}: ${problem}: capi-launch writes this file (docs/run-folder.md); restore it, or remove the run`,
       ExitCode.badInput,
     );
-  return m as Manifest;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -175,9 +171,9 @@ export const writeControl = (runDir: string, c: RunControl) =>
 /**
  * Finds a run from what a user typed: a folder path, a run id inside the runs folder,
  * or nothing / `latest` for the newest one. A run folder without run.json whose capi-launch
- * is still making it (the runs folder's launch lock held) is waited for as any launch-lock
- * waiter waits (2 minutes at most, `notes` told once), then looked at holding the lock, so
- * no launch is under way: its run, or a folder its launch left without run.json.
+ * is still making it (the runs folder's launch lock held) is waited for, only reading
+ * (`madeRun`: core's `runBeingMade`, 2 minutes at most, `notes` told once): its run once
+ * run.json is written, or why there is none.
  */
 export async function resolveRun(
   runs: string,
@@ -217,18 +213,12 @@ async function madeRun(dir: string, arg: string | undefined, notes: (text: strin
     return real;
   }
   if (made === 'not') throw new CapiError(noManifestNote(dir, false, await notLeftByLaunch(dir)), ExitCode.badInput);
-  if (made === 'held')
-    throw new CapiError(
-      `${dir}: still no run.json after ${RUN_BEING_MADE_WAIT_MS / 1000} s while a capi-launch holds ${launchLockOf(dirname(dir))}; try again once it ends`,
-      ExitCode.cannotRun,
-    );
+  if (made === 'held') throw new CapiError(stillBeingMadeNote(dir), ExitCode.cannotRun);
   throw new CapiError(
     `no run "${arg ?? basename(dir)}": its capi-launch removed ${dir} without starting a run (the launch failed)`,
     ExitCode.badInput,
   );
 }
-
-const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
 
 /** A run in these states may still have a supervisor or workers at work. */
 export const mayRun = (state: string) => state === 'running' || state === 'created';

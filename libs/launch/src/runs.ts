@@ -11,7 +11,7 @@ import {
   shellQuote,
 } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
-import { holdingLaunch, launchUnderWay, noManifestNote, notLeftByLaunch } from './launch-lock.js';
+import { hasManifest, holdingLaunch, launchUnderWay, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { holdingManifest, lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
@@ -55,7 +55,7 @@ export async function listRuns(runs: string): Promise<RunEntry[]> {
 export async function runFoldersWithoutManifest(runs: string): Promise<string[]> {
   const found: string[] = [];
   for (const dir of await runFolderPaths(runs))
-    if ((await isDirectory(dir)) && !(await pathExists(runPaths(dir).manifest))) found.push(dir);
+    if ((await isDirectory(dir)) && !(await hasManifest(dir))) found.push(dir);
   return found;
 }
 

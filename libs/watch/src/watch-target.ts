@@ -2,12 +2,11 @@ import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import {
   isErrnoException,
-  launchLockOf,
   pathExists,
   REPORT_NAMES,
-  RUN_BEING_MADE_WAIT_MS,
   runBeingMade,
   runPaths,
+  stillBeingMadeNote,
   UsageError,
 } from '@capi/core';
 
@@ -127,10 +126,7 @@ export async function findWatchTarget(
       throw new UsageError(
         `${dir}: removed while its capi-launch was making it: the launch failed, no run was started`,
       );
-    if (made === 'held')
-      throw new UsageError(
-        `${dir}: still no run.json after ${RUN_BEING_MADE_WAIT_MS / 1000} s while a capi-launch holds ${launchLockOf(dirname(dir))}; try again once it ends`,
-      );
+    if (made === 'held') throw new UsageError(stillBeingMadeNote(dir));
     return execFolder(dir);
   }
   throw new UsageError(`run not found: "${opts.run}" (not a folder, nor a run id under ${opts.runsDir})`);

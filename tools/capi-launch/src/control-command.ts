@@ -53,7 +53,7 @@ const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
 async function status(c: ControlArgs): Promise<number> {
   if (c.target) return statusOf(c, [await resolveRun(c.runs, c.target, note)], null);
   // folders without run.json looked for first, then the runs, then the launch lock
-  // (runs.ts lookAtUnmade): a run whose launch writes run.json meanwhile is shown as a
+  // (launch-lock.ts lookAtUnmade): a run whose launch writes run.json meanwhile is shown as a
   // run, never named as a launch that died
   const seen = await runFoldersWithoutManifest(c.runs);
   const dirs = (await listRuns(c.runs)).map((e) => e.dir);
