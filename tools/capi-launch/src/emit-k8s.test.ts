@@ -256,3 +256,10 @@ test('--emit k8s --auto-id: a suite with no id column is split with row-<line> i
   // the merge step matches the records to the suite with the same ids
   assert.match(readFileSync(join(tmp.path, 'noid', 'HOWTO.txt'), 'utf8'), /--suite \S*noid\.csv --auto-id /);
 });
+
+test('--emit k8s DIR/ (a trailing slash, as the docs write it): the next steps name DIR/HOWTO.txt, not DIR//HOWTO.txt', async () => {
+  const r = await runTool('capi-launch', [suite, '--emit', 'k8s', 'slash/', ...base], { cwd: tmp.path });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /; nothing was started\. Next steps: slash\/HOWTO\.txt\n/);
+  assert.ok(existsSync(join(tmp.path, 'slash', 'HOWTO.txt')));
+});
