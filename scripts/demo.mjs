@@ -150,8 +150,8 @@ say(`
 Next:
   open the HTML report:  ${html}
   read the failures:     ${join(main.report, text ?? '')}
-  watch a run live:      node scripts/demo-api.mjs   (prints its URL; leave it running), then
-                         node tools/capi-launch/bin/capi-launch.js examples/suite.csv --base-url URL --tmux --monitor
+  watch a run live:      node scripts/demo-api.mjs --token demo-secret   (prints its URL; leave it running), then
+                         DEMO_TOKEN=demo-secret node tools/capi-launch/bin/capi-launch.js examples/suite.csv --base-url URL --allow-env DEMO_TOKEN --tmux --monitor
   write your own suite:  examples/README.md shows every column and the flows; docs/formats.md is the reference
   install the commands:  README.md, "Install it anywhere"`);
 process.exitCode = asDesigned ? 0 : 1;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { killAll, runTool, tempDir, testEnv } from '@capi/testkit';
+import { killAll, repoRoot, runTool, tempDir, testEnv } from '@capi/testkit';
 
 after(killAll);
 
@@ -160,4 +160,32 @@ test('--completion needs bash or zsh; --version answers in every tool', async ()
     const res = await runTool(tool, ['--version']);
     assert.equal(res.stdout, `${tool} 0.1.0\n`);
   }
+});
+
+/** The shell lines of a Markdown file's bash and sh blocks. */
+async function shellLines(file: string): Promise<string[]> {
+  const text = await readFile(join(repoRoot, file), 'utf8');
+  return [...text.matchAll(/^```(?:bash|sh)\n([\s\S]*?)^```/gm)].flatMap((m) => (m[1] as string).split('\n'));
+}
+
+// README.md: without --suite, a capi-exec that stops halfway (bad input, a crash) leaves
+// capi-merge a short stream that passes; with it the tests without a result are missing.
+test('every pipeline into capi-merge that --help, README.md, docs/ and examples/README.md print gives it --suite', async () => {
+  const sources: [string, string[]][] = [];
+  for (const tool of TOOLS) {
+    const help = await helpOf(tool);
+    const examples = help.slice(help.indexOf('\nExamples:')).replace(/ \\\n +/g, ' ');
+    sources.push([`${tool} --help`, examples.split('\n')]);
+  }
+  const docs = (await readdir(join(repoRoot, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+  for (const file of ['README.md', 'examples/README.md', ...docs]) sources.push([file, await shellLines(file)]);
+  let pipelines = 0;
+  for (const [where, lines] of sources)
+    for (const line of lines) {
+      const merge = /\|\s*capi-merge\b(.*)$/.exec(line)?.[1];
+      if (merge === undefined) continue;
+      pipelines++;
+      assert.match(merge, /(^| )--suite /, `${where}: ${line}`);
+    }
+  assert.ok(pipelines >= 8, `found ${pipelines} pipelines`);
 });

@@ -5,18 +5,22 @@ import {
   batchCount,
   batchName,
   CapiError,
+  type EnvAllow,
   ExitCode,
   type ExitCodeValue,
   GROW_EVERY,
   newRunId,
+  normalizeTestRecord,
   shellQuote,
 } from '@capi/core';
 import { surelyRelative } from './base-url.js';
 import { type Method, splitArgs, splitError, splitWarnings } from './create-run.js';
+import { operatorEnv, recordEnvRefusal } from './env-refs.js';
 import { execArg } from './exec-flag-list.js';
 import { reportFlags } from './finish.js';
 import { splitFlags } from './split-flags.js';
 import { supervisorArgs } from './start.js';
+import { suiteFormat } from './suite-format.js';
 import { toolBin } from './tools.js';
 import { runWorkerSpec, workerArgs } from './worker.js';
 
@@ -48,23 +52,32 @@ interface SuiteCount {
   tests: number;
   /** The first record whose URL needs a base URL (id and URL). */
   relative: string | null;
+  /** The launch's refusal of the first record whose `{{env.NAME}}` the workers could not read. */
+  envRefusal: Error | null;
 }
 
 /** Runs capi-split on the suite to stdout and counts its test records. */
-function countTests(o: DryRunOptions): Promise<SuiteCount> {
+async function countTests(o: DryRunOptions, allow: EnvAllow | null): Promise<SuiteCount> {
+  const csv = (await suiteFormat(resolve(o.suite))) === 'csv';
   const args = [toolBin('split', o.env), resolve(o.suite), ...splitFlags(o)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env });
   let tests = 0;
   let relative: string | null = null;
+  let envRefusal: Error | null = null;
   let partial = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => {
     const lines = (partial + text).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
       tests++;
-      if (relative !== null) continue;
+      // as the launch reads its batches (env-refs.ts): a line with neither `env.` nor a `\u` escape names no variable
+      const mayUseEnv = allow !== null && envRefusal === null && (line.includes('env.') || line.includes('\\u'));
+      if (relative !== null && !mayUseEnv) continue;
       const r = JSON.parse(line) as { id?: string; request?: { url?: string } };
-      if (typeof r.request?.url === 'string' && surelyRelative(r.request.url)) relative = `${r.id} ${r.request.url}`;
+      if (relative === null && typeof r.request?.url === 'string' && surelyRelative(r.request.url))
+        relative = `${r.id} ${r.request.url}`;
+      const rec = mayUseEnv && allow ? normalizeTestRecord(r, 0) : null;
+      if (rec?.enabled && allow) envRefusal = recordEnvRefusal(rec, o.suite, csv, o.env, allow);
     }
   });
   let stderr = '';
@@ -75,7 +88,7 @@ function countTests(o: DryRunOptions): Promise<SuiteCount> {
     child.on('error', fail);
     child.on('close', (code) => {
       for (const w of splitWarnings(stderr)) o.warn(w);
-      if (code === 0) return done({ tests, relative });
+      if (code === 0) return done({ tests, relative, envRefusal });
       const why = splitError(stderr) || `capi-split exited with ${code}`;
       fail(new CapiError(`splitting ${o.suite}: ${why}`, (code === 2 ? 2 : 3) as ExitCodeValue));
     });
@@ -88,13 +101,22 @@ const line = (argv: string[]) => [process.execPath, ...argv].map(shellQuote).joi
 export async function planRun(o: DryRunOptions): Promise<string[]> {
   if (!(await stat(o.suite).catch(() => null))?.isFile())
     throw new CapiError(`${o.suite}: no such file`, ExitCode.badInput);
-  const { tests, relative } = await countTests(o);
+  // the launch's order: a bad row, a relative URL without a base URL, then --header and {{env.NAME}}
+  let operator: { allow: EnvAllow } | Error;
+  try {
+    operator = operatorEnv(o.execArgs, o.env);
+  } catch (e) {
+    operator = e as Error;
+  }
+  const { tests, relative, envRefusal } = await countTests(o, operator instanceof Error ? null : operator.allow);
   const baseUrl = execArg(o.execArgs, '--base-url') || o.env.CAPI_BASE_URL || '';
   if (relative && !baseUrl)
     throw new CapiError(
       `${o.suite}: test ${relative} has a relative URL and there is no --base-url or $CAPI_BASE_URL: the launch would be refused`,
       ExitCode.badInput,
     );
+  if (operator instanceof Error) throw operator;
+  if (envRefusal) throw envRefusal;
   const runId = newRunId();
   const runDir = resolve(o.runsDir, runId);
   const count = batchCount(tests, o.batchSize, o.maxBatchSize);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import {
   type BatchIndex,
   describeEnvProblem,
+  type EnvAllow,
   envNamesIn,
   envProblem,
   InputError,
@@ -11,6 +12,7 @@ import {
   parseAllowEnv,
   readNdjson,
   runPaths,
+  type TestRecord,
   UsageError,
 } from '@capi/core';
 import { hasBaseUrl } from './base-url.js';
@@ -116,27 +118,62 @@ export interface EnvCheck {
   notes?: (line: string) => void;
 }
 
-/** Refuses the first `{{env.NAME}}` the workers cannot read; notes env values too short to redact. */
-export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
-  const allow = parseAllowEnv(execArgValues(o.execArgs, '--allow-env'));
+/**
+ * The operator's side of the rule, checked before any record: `--allow-env` parsed, and each
+ * `--header`'s base URL and `{{env.NAME}}` (any variable, but set). Returns the allow rule
+ * for the records, and the names read so far whose values are too short to redact.
+ */
+export function operatorEnv(execArgs: string[], env: NodeJS.ProcessEnv): { allow: EnvAllow; short: Set<string> } {
+  const allow = parseAllowEnv(execArgValues(execArgs, '--allow-env'));
   if (typeof allow === 'string') throw new UsageError(allow);
-  const headers = execArgValues(o.execArgs, '--header');
+  const headers = execArgValues(execArgs, '--header');
   // capi-exec refuses this in every worker: say it once, here
-  if (headers.length > 0 && !hasBaseUrl(o.execArgs, o.env) && !o.execArgs.includes('--header-all-origins'))
+  if (headers.length > 0 && !hasBaseUrl(execArgs, env) && !execArgs.includes('--header-all-origins'))
     throw new UsageError(
       '--header values are sent to the --base-url origin only: give --base-url (or CAPI_BASE_URL), or --header-all-origins to send them to every origin',
     );
   const short = new Set<string>();
-  const noteShort = (name: string) => {
-    const v = o.env[name];
-    if (v !== undefined && v.length < MIN_SECRET_LENGTH) short.add(name);
-  };
   for (const h of headers)
     for (const name of envNamesIn(h)) {
-      if (o.env[name] === undefined)
+      if (env[name] === undefined)
         throw new UsageError(`--header "${h.split(':', 1)[0]}": {{env.${name}}} is not set in the environment`);
-      noteShort(name);
+      noteShort(short, name, env);
     }
+  return { allow, short };
+}
+
+function noteShort(short: Set<string>, name: string, env: NodeJS.ProcessEnv): void {
+  const v = env[name];
+  if (v !== undefined && v.length < MIN_SECRET_LENGTH) short.add(name);
+}
+
+/**
+ * An enabled record split from `suite` whose `{{env.NAME}}` the workers cannot read: the
+ * refusal, naming the suite row (or the test), else null. `csv`: the suite is CSV, so
+ * fields are named by their columns.
+ */
+export function recordEnvRefusal(
+  rec: TestRecord,
+  suite: string,
+  csv: boolean,
+  env: NodeJS.ProcessEnv,
+  allow: EnvAllow,
+): InputError | null {
+  const problem = envProblem(rec, env, allow);
+  if (!problem) return null;
+  const from = rec.source?.file;
+  const name = !from || resolve(from) === resolve(suite) ? suite : from;
+  const line = rec.source?.line ?? undefined;
+  return new InputError(
+    name,
+    line,
+    `field "${fieldName(problem.field, csv && line !== undefined)}": ${describeEnvProblem(problem)}${line ? '' : ` (test ${JSON.stringify(rec.id)})`}`,
+  );
+}
+
+/** Refuses the first `{{env.NAME}}` the workers cannot read; notes env values too short to redact. */
+export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
+  const { allow, short } = operatorEnv(o.execArgs, o.env);
   if (o.batchesMayUseEnv === false) return noteShortValues(short, o.notes);
   const csv = (await suiteFormat(resolve(o.suite))) === 'csv';
   // once, not per batch: runPaths resolves and joins some twenty paths (1,250 batches for a million tests)
@@ -147,19 +184,11 @@ export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
     for await (const { value } of readNdjson(createReadStream(file), { source: file })) {
       const rec = normalizeTestRecord(value as Record<string, unknown>, 0);
       if (!rec.enabled) continue;
-      const problem = envProblem(rec, o.env, allow);
-      if (problem) {
-        const from = rec.source?.file;
-        const name = !from || resolve(from) === resolve(o.suite) ? o.suite : from;
-        const line = rec.source?.line ?? undefined;
-        throw new InputError(
-          name,
-          line,
-          `field "${fieldName(problem.field, csv && line !== undefined)}": ${describeEnvProblem(problem)}${line ? '' : ` (test ${JSON.stringify(rec.id)})`}`,
-        );
-      }
+      const refusal = recordEnvRefusal(rec, o.suite, csv, o.env, allow);
+      if (refusal) throw refusal;
       if (o.notes)
-        for (const name of envNamesIn(JSON.stringify(rec.request) + JSON.stringify(rec.expect))) noteShort(name);
+        for (const name of envNamesIn(JSON.stringify(rec.request) + JSON.stringify(rec.expect)))
+          noteShort(short, name, o.env);
     }
   }
   noteShortValues(short, o.notes);

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { shellQuote } from '@capi/core';
 import { DATA_MOUNT, type K8sPlan, runFolderOf } from './k8s-manifests.js';
 
@@ -27,9 +28,9 @@ export function howTo(p: K8sPlan, dir: string, suite: string, autoId = false): s
     p.tests === null
       ? [
           `# 2. The suite is on the volume: copy it there once through the collector pod.`,
-          `kubectl apply -f ${q(`${dir}/collect/pod.json`)} && kubectl wait --for=condition=Ready pod/${collect}`,
+          `kubectl apply -f ${q(join(dir, 'collect/pod.json'))} && kubectl wait --for=condition=Ready pod/${collect}`,
           `kubectl exec ${collect} -- mkdir -p ${runFolderOf(p.name)}`,
-          `kubectl cp ${q(`${dir}/collect/tests.ndjson`)} ${collect}:${runFolderOf(p.name)}/tests.ndjson`,
+          `kubectl cp ${q(join(dir, 'collect/tests.ndjson'))} ${collect}:${runFolderOf(p.name)}/tests.ndjson`,
         ]
       : ['# 2. The suite travels in the ConfigMap (configmap.json): nothing to copy.'];
   return `${[
@@ -43,7 +44,7 @@ export function howTo(p: K8sPlan, dir: string, suite: string, autoId = false): s
     `kubectl logs -l app.kubernetes.io/instance=${p.name} --prefix --tail 5`,
     `until kubectl get job ${p.name} -o jsonpath='{.status.conditions[*].type}' | grep -qE 'Complete|Failed'; do sleep 10; done`,
     `# 4. Copy the journals out (${DATA_MOUNT} is the volume in both pods) and merge:`,
-    `kubectl apply -f ${q(`${dir}/collect/pod.json`)} && kubectl wait --for=condition=Ready pod/${collect}`,
+    `kubectl apply -f ${q(join(dir, 'collect/pod.json'))} && kubectl wait --for=condition=Ready pod/${collect}`,
     `kubectl cp ${collect}:${runFolderOf(p.name)}/results ./${p.name}-results`,
     `kubectl delete pod ${collect}`,
     `capi-merge './${p.name}-results/*.ndjson' --suite ${q(suite)}${autoId ? ' --auto-id' : ''} --junit junit.xml --html report.html`,

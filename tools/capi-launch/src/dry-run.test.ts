@@ -79,6 +79,40 @@ test('--dry-run refuses what the launch would refuse: a bad row, relative URLs w
   assert.ok(!existsSync(b.runs));
 });
 
+test('--dry-run refuses an {{env.NAME}} the workers could not read, with the launch`s own words; allowed and set, it plans', async () => {
+  const b = await box();
+  const suite = join(b.dir, 'env.csv');
+  const rows = ['id,url,headers', 'A,/a,', 'B,/b,"{""Authorization"": ""Bearer {{env.API_TOKEN}}""}"'];
+  writeFileSync(suite, `${rows.join('\n')}\n`);
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [
+      [],
+      { API_TOKEN: 'tok-123456' },
+      /env\.csv:3: field "headers": \{\{env\.API_TOKEN\}\} is not allowed \(allow it with --allow-env API_TOKEN/,
+    ],
+    [
+      ['--allow-env', 'API_TOKEN'],
+      {},
+      /env\.csv:3: field "headers": \{\{env\.API_TOKEN\}\} is not set in the environment/,
+    ],
+    [['-H', 'X-Key: {{env.NOPE}}'], { API_TOKEN: 'tok-123456' }, /--header "X-Key": \{\{env\.NOPE\}\} is not set/],
+  ];
+  for (const [flags, env, said] of cases) {
+    const dry = await b.launch([suite, '--dry-run', ...flags], { env });
+    assert.equal(dry.code, 2, dry.stderr);
+    assert.match(dry.stderr, said);
+    assert.equal(dry.stdout, '');
+    // the launch itself says the same
+    const real = await b.launch([suite, ...flags], { env });
+    assert.equal(real.code, 2, real.stderr);
+    assert.equal(real.stderr, dry.stderr);
+  }
+  assert.ok(!existsSync(b.runs) || readdirSync(b.runs).every((n) => !n.startsWith('capi_test_')));
+  const ok = await b.launch([suite, '--dry-run', '--allow-env', 'API_TOKEN'], { env: { API_TOKEN: 'tok-123456' } });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /\nsuite: +\S+env\.csv: 2 tests\n/);
+});
+
 test('--prune --dry-run names the runs it would remove and removes none', async () => {
   const b = await box({}, true);
   const suite = b.suite(5);

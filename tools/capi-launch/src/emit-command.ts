@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { checkRate, ExitCode, intFlag, repeatedFlag, UsageError } from '@capi/core';
 import { checkK8sName, emitK8s, jobNameFor, podRate } from '@capi/launch';
 import { execArgsFrom } from './exec-flags.js';
@@ -77,7 +78,7 @@ export async function emitCommand(a: Record<string, unknown>, rawArgs: string[])
   });
   for (const f of emitted.files) process.stdout.write(`${f}\n`);
   note(
-    `wrote Indexed Job ${emitted.plan.name}: ${emitted.tests} tests in ${shards} shards, ${parallelism} pods at once${rate ? `, --rate ${rate} each` : ''}; nothing was started. Next steps: ${a.dir}/HOWTO.txt`,
+    `wrote Indexed Job ${emitted.plan.name}: ${emitted.tests} tests in ${shards} shards, ${parallelism} pods at once${rate ? `, --rate ${rate} each` : ''}; nothing was started. Next steps: ${join(a.dir as string, 'HOWTO.txt')}`,
   );
   return ExitCode.ok;
 }

@@ -256,3 +256,12 @@ test('--emit k8s --auto-id: a suite with no id column is split with row-<line> i
   // the merge step matches the records to the suite with the same ids
   assert.match(readFileSync(join(tmp.path, 'noid', 'HOWTO.txt'), 'utf8'), /--suite \S*noid\.csv --auto-id /);
 });
+
+test('--emit k8s DIR/ (a trailing slash, as the docs write it): the next steps and HOWTO.txt name DIR/HOWTO.txt and DIR/collect/pod.json, not DIR//…', async () => {
+  const r = await runTool('capi-launch', [suite, '--emit', 'k8s', 'slash/', ...base], { cwd: tmp.path });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /; nothing was started\. Next steps: slash\/HOWTO\.txt\n/);
+  const howto = readFileSync(join(tmp.path, 'slash', 'HOWTO.txt'), 'utf8');
+  assert.match(howto, /\nkubectl apply -f slash\/collect\/pod\.json && /);
+  assert.doesNotMatch(howto, /slash\/\//);
+});

@@ -88,7 +88,7 @@ Examples:
   capi-merge capi-runs/latest
   capi-merge capi-runs/r1 --junit junit.xml --html report.html --fail-if 'pass_rate<99%'
   capi-merge 'machines/*/results/*.ndjson' --suite suite.csv --output-report -
-  capi-split suite.csv | capi-exec --base-url http://localhost:8080 | capi-merge --junit junit.xml
+  capi-split suite.csv | capi-exec --base-url http://localhost:8080 | capi-merge --suite suite.csv --junit junit.xml
 `,
   },
   args: {
