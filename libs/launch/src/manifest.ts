@@ -172,7 +172,7 @@ export const writeControl = (runDir: string, c: RunControl) =>
  * Finds a run from what a user typed: a folder path, a run id inside the runs folder,
  * or nothing / `latest` for the newest one. A run folder without run.json whose capi-launch
  * is still making it (the runs folder's launch lock held) is waited for, only reading
- * (`madeRun`: core's `runBeingMade`, 2 minutes at most, `notes` told once): its run once
+ * (`madeRun`: core's `runBeingMade`, as long as that launch shows life, `notes` told at intervals): its run once
  * run.json is written, or why there is none.
  */
 export async function resolveRun(
