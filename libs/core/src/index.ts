@@ -119,7 +119,7 @@ export {
   runBeingMade,
   stillBeingMadeNote,
 } from './run-being-made.js';
-export type { RunControl } from './run-control.js';
+export { controlConcurrency, controlRate, type RunControl } from './run-control.js';
 export {
   type BatchIndex,
   type BatchIndexEntry,
