@@ -86,11 +86,15 @@ export async function exclusiveFileHeld(path: string, staleMs = Number.POSITIVE_
 
 /**
  * How long a lock has shown no sign of life (ms, by `now`'s clock): the time since its text
- * or its mtime last changed, each call a look. Its holder touching it, or another holder
- * taking it, is life; comparing what is seen, not the mtime with this machine's clock, so a
- * holder on another machine with another clock is judged the same.
+ * or its mtime last changed, each call a look, and its text (who holds it; null: nobody).
+ * Its holder touching it, or another holder taking it, is life; comparing what is seen, not
+ * the mtime with this machine's clock, so a holder on another machine with another clock is
+ * judged the same.
  */
-export function lockSilence(path: string, now: () => number = () => performance.now()): () => Promise<number> {
+export function lockSilence(
+  path: string,
+  now: () => number = () => performance.now(),
+): () => Promise<{ silentMs: number; text: string | null }> {
   let sign: string | undefined;
   let since = now();
   return async () => {
@@ -100,7 +104,7 @@ export function lockSilence(path: string, now: () => number = () => performance.
       sign = seen;
       since = now();
     }
-    return now() - since;
+    return { silentMs: now() - since, text };
   };
 }
 
@@ -113,7 +117,7 @@ export async function withExclusiveFile<T>(path: string, o: ExclusiveFileOptions
   const mine = `${process.pid}\n${randomBytes(8).toString('hex')}\n${hostname()}\n`;
   while (!(await tryCreate(path, mine))) {
     const waited = performance.now() - start;
-    if ((o.whileLive ? await silence() : waited) > o.waitMs)
+    if ((o.whileLive ? (await silence()).silentMs : waited) > o.waitMs)
       throw new CapiError(
         o.whileLive
           ? `${path}: held by a process that has shown no sign of life for ${Math.round(o.waitMs / 1000)} s (hung, stopped, or on a machine that went away); remove it if no capi process is using it`

@@ -98,3 +98,16 @@ test('a lock whose holder died (kill -9) or whose pid was reused is no wait: not
   assert.equal(await runBeingMade(dir, hasManifest, () => {}), 'not');
   assert.ok(performance.now() - at < 1_000);
 });
+
+test('the lock taken by another launch (the one waited for died, its lock broken) is no longer a wait for this folder: not', async () => {
+  const runs = join(root, 'taken-over');
+  const dir = join(runs, 'capi_test_20260101_000007');
+  await mkdir(dir, { recursive: true });
+  await holdLock(runs);
+  const waiting = runBeingMade(dir, hasManifest, () => {});
+  await new Promise((r) => setTimeout(r, 150));
+  // a next launch's lock: this live process's pid again, another token
+  await writeFile(join(runs, '.launch.lock'), `${process.pid}\nanother\n`);
+  assert.equal(await waiting, 'not');
+  await rm(join(runs, '.launch.lock'));
+});

@@ -43,8 +43,8 @@ const WAIT: BeingMadeWait = { pollMs: 50, ...LAUNCH_LOCK_LIFE, now: () => perfor
  * folder first, then its subfolders and, after the split, run.json, all while holding the
  * runs folder's `.launch.lock`. While a live process holds that lock the folder may be the
  * run being made: it is looked at again until it is made, is gone, or the lock is let go or
- * broken (its holder dead, or its pid reused: then one last look), as long as the holder
- * shows life (`LAUNCH_LOCK_LIFE`). Only reads: whoever asks (capi-watch, any `capi-launch ...
+ * broken (its holder dead, or its pid reused) or taken by another launch (then one last
+ * look), as long as the holder shows life (`LAUNCH_LOCK_LIFE`). Only reads: whoever asks (capi-watch, any `capi-launch ...
  * RUN`) needs no write access to the runs folder, and a run is answered as soon as it is made,
  * not when its launch lets the lock go. Without the lock held, the answer is the first look's,
  * at once. `onWait` is told when it starts waiting, then every `noteMs` that it still waits.
@@ -61,14 +61,18 @@ export async function runBeingMade(
   const silence = lockSilence(lock, w.now);
   const start = w.now();
   let nextNote = 0;
+  let holder: string | null = null;
   for (;;) {
     // the lock first, then the folder: a launch lets the lock go only once its folder is a run or removed
     const held = await exclusiveFileHeld(lock);
-    const silent = await silence();
+    const { silentMs, text } = await silence();
     if (await isMade(dir)) return 'made';
     if (!(await isDirectory(dir))) return 'gone';
     if (!held) return 'not';
-    if (silent >= w.silentMs) return 'held';
+    // another holder since: the one waited for let it go (or died and its lock was broken) without making it
+    holder ??= text;
+    if (text !== null && text !== holder) return 'not';
+    if (silentMs >= w.silentMs) return 'held';
     const waited = w.now() - start;
     if (waited >= nextNote) {
       onWait(waitingNote(dir, waited));
