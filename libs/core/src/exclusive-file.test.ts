@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { exclusiveFileHeld, withExclusiveFile } from './exclusive-file.js';
@@ -43,4 +43,54 @@ test('exclusiveFileHeld: a lock whose holder is gone, or an old empty one, is no
   // written before its holder started: the pid was reused, the lock is a dead one's
   await utimes(lock, old, old);
   assert.equal(await exclusiveFileHeld(lock), false, 'a reused pid');
+});
+
+test('whileLive: a holder that touches its lock is waited for past waitMs, with notes at intervals; a silent one is given up on', async () => {
+  const lock = join(dir, 'live.lock');
+  let release = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const holder = withExclusiveFile(lock, { waitMs: 1000, touchMs: 30 }, () => held);
+  await new Promise((r) => setTimeout(r, 50));
+  const waits: number[] = [];
+  const waiter = withExclusiveFile(
+    lock,
+    { waitMs: 300, whileLive: true, noteMs: 200, onWait: (ms) => waits.push(ms) },
+    async () => 'taken',
+  );
+  // three times waitMs: a fixed wait would have given up
+  await new Promise((r) => setTimeout(r, 900));
+  release();
+  await holder;
+  assert.equal(await waiter, 'taken');
+  assert.ok(waits.length >= 4, `noted at first and every 200 ms: ${waits.join(', ')}`);
+  assert.ok((waits[0] as number) < 1000);
+
+  // the same holder alive (this process) but its lock never touched: silent, given up on
+  await writeFile(lock, `${process.pid}\ntoken\n`);
+  await assert.rejects(
+    withExclusiveFile(lock, { waitMs: 200, whileLive: true }, async () => {}),
+    /live\.lock: held by a process that has shown no sign of life for 0 s \(hung, stopped, or on a machine that went away\)/,
+  );
+  await rm(lock);
+});
+
+test("a lock written on another machine is not judged by this machine's pids: held, not broken", async () => {
+  const lock = join(dir, 'foreign.lock');
+  await writeFile(lock, `${deadPid()}\ntoken\nanother-host.example\n`);
+  assert.equal(await exclusiveFileHeld(lock), true, 'a pid gone here may be alive there');
+  await assert.rejects(
+    withExclusiveFile(lock, { waitMs: 100 }, async () => {}),
+    /still held after 0 s/,
+  );
+  await writeFile(lock, `${deadPid()}\ntoken\n`);
+  assert.equal(
+    await exclusiveFileHeld(lock),
+    false,
+    "a lock without a host is this machine's (written before the host was)",
+  );
+  await writeFile(lock, `${deadPid()}\ntoken\n${hostname()}\n`);
+  assert.equal(await exclusiveFileHeld(lock), false, "this machine's, its holder gone");
+  await rm(lock, { force: true });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FILE_MODE } from './atomic-write.js';
 import { CapiError, isErrnoException } from './errors.js';
@@ -16,15 +17,27 @@ import { pidAlive, processStartMs } from './processes.js';
  * holder that has stopped (hung, SIGSTOP) or died lets it grow old: a live holder slowed by
  * a slow or full disk is never taken for a dead one. A holder removes the lock only while it
  * is still its own (the pid and a token written with it): one broken and taken by another
- * is left to that other.
+ * is left to that other. The host is written too: a lock written on another machine (a
+ * runs folder on a shared disk) is never judged by this machine's pids, only by its age.
  */
 export interface ExclusiveFileOptions {
   /** Give up after this long (exit 3, naming the file). */
   waitMs: number;
   /** A lock older than this is stale whoever holds it; default: only a dead or reused pid is. */
   staleMs?: number;
-  /** Called once when the lock is found held, before waiting for it. */
-  onWait?: () => void;
+  /**
+   * The holder touches its lock this often while it holds it, whatever `staleMs`: a sign
+   * of life for those who wait `whileLive`.
+   */
+  touchMs?: number;
+  /**
+   * Wait as long as the holder shows life: give up only once the lock has been neither
+   * touched nor taken by another for `waitMs` (its holders must touch it: `touchMs`).
+   */
+  whileLive?: boolean;
+  /** Called when the lock is found held, before waiting for it, then every `noteMs` of the wait (default: once). */
+  onWait?: (waitedMs: number) => void;
+  noteMs?: number;
 }
 
 async function tryCreate(path: string, text: string): Promise<boolean> {
@@ -45,8 +58,11 @@ async function lookAtLock(path: string, staleMs: number): Promise<{ text: string
   const pid = Number.parseInt(text, 10);
   const age = Date.now() - st.mtimeMs;
   const holder = Number.isSafeInteger(pid) && pid > 0;
-  const started = holder ? processStartMs(pid) : null;
-  const dead = holder && (!pidAlive(pid) || (started !== null && started > st.mtimeMs + 1000));
+  // a holder on another machine: its pid says nothing here (a lock of before the host was written is this machine's)
+  const host = text.split('\n')[2];
+  const local = !host || host === hostname();
+  const started = holder && local ? processStartMs(pid) : null;
+  const dead = holder && local && (!pidAlive(pid) || (started !== null && started > st.mtimeMs + 1000));
   // an empty lock is one being written, unless it is old
   return { text, stale: dead || age >= (holder ? staleMs : Math.min(staleMs, 5_000)) };
 }
@@ -68,37 +84,71 @@ export async function exclusiveFileHeld(path: string, staleMs = Number.POSITIVE_
   return look !== null && !look.stale;
 }
 
+/**
+ * How long a lock has shown no sign of life (ms, by `now`'s clock): the time since its text
+ * or its mtime last changed, each call a look, and its text (who holds it; null: nobody).
+ * Its holder touching it, or another holder taking it, is life; comparing what is seen, not
+ * the mtime with this machine's clock, so a holder on another machine with another clock is
+ * judged the same.
+ */
+export function lockSilence(
+  path: string,
+  now: () => number = () => performance.now(),
+): () => Promise<{ silentMs: number; text: string | null }> {
+  let sign: string | undefined;
+  let since = now();
+  return async () => {
+    const [text, st] = await Promise.all([readFile(path, 'utf8').catch(() => null), stat(path).catch(() => null)]);
+    const seen = `${text}\0${st?.mtimeMs}`;
+    if (seen !== sign) {
+      sign = seen;
+      since = now();
+    }
+    return { silentMs: now() - since, text };
+  };
+}
+
 /** Runs `fn` holding the exclusive file `path`. */
 export async function withExclusiveFile<T>(path: string, o: ExclusiveFileOptions, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + o.waitMs;
-  let waited = false;
-  // the pid first (what the stale rule reads), then a token: this holder's lock, not another's
-  const mine = `${process.pid}\n${randomBytes(8).toString('hex')}\n`;
+  const start = performance.now();
+  const silence = lockSilence(path);
+  let nextNote = 0;
+  // the pid first (what the stale rule reads), then a token: this holder's lock, not another's; then the host
+  const mine = `${process.pid}\n${randomBytes(8).toString('hex')}\n${hostname()}\n`;
   while (!(await tryCreate(path, mine))) {
-    if (Date.now() > deadline)
+    const waited = performance.now() - start;
+    if ((o.whileLive ? (await silence()).silentMs : waited) > o.waitMs)
       throw new CapiError(
-        `${path}: still held after ${Math.round(o.waitMs / 1000)} s; remove it if no capi process is using it`,
+        o.whileLive
+          ? `${path}: held by a process that has shown no sign of life for ${Math.round(o.waitMs / 1000)} s (hung, stopped, or on a machine that went away); remove it if no capi process is using it`
+          : `${path}: still held after ${Math.round(o.waitMs / 1000)} s; remove it if no capi process is using it`,
         ExitCode.cannotRun,
       );
-    if (!waited) o.onWait?.();
-    waited = true;
+    if (waited >= nextNote) {
+      o.onWait?.(waited);
+      nextNote = o.noteMs === undefined ? Number.POSITIVE_INFINITY : waited + o.noteMs;
+    }
     await breakIfStale(path, o.staleMs ?? Number.POSITIVE_INFINITY);
     await sleep(20);
   }
+  return holding(path, mine, o, fn);
+}
+
+/** `fn` run holding `path` (its text `mine`): the lock kept young (or touched) meanwhile, then removed if still its own. */
+async function holding<T>(path: string, mine: string, o: ExclusiveFileOptions, fn: () => Promise<T>): Promise<T> {
   const stillMine = async () => (await readFile(path, 'utf8').catch(() => null)) === mine;
   const staleMs = o.staleMs ?? Number.POSITIVE_INFINITY;
+  const young = Number.isFinite(staleMs) ? Math.max(10, Math.min(1000, staleMs / 5)) : Number.POSITIVE_INFINITY;
+  const every = Math.min(young, o.touchMs ?? Number.POSITIVE_INFINITY);
   let touching: Promise<unknown> = Promise.resolve();
-  const keepYoung = Number.isFinite(staleMs)
-    ? setInterval(
-        () => {
-          touching = touching.then(async () => {
-            if (!(await stillMine())) return;
-            const now = new Date();
-            await utimes(path, now, now).catch(() => {});
-          });
-        },
-        Math.max(10, Math.min(1000, staleMs / 5)),
-      )
+  const keepYoung = Number.isFinite(every)
+    ? setInterval(() => {
+        touching = touching.then(async () => {
+          if (!(await stillMine())) return;
+          const now = new Date();
+          await utimes(path, now, now).catch(() => {});
+        });
+      }, every)
     : null;
   keepYoung?.unref();
   try {

@@ -112,8 +112,14 @@ export {
 } from './records.js';
 export { baseUrlProblem, isRelativeUrl, trimUrl } from './relative-url.js';
 export { REPORT_NAMES } from './report-names.js';
-export { RUN_BEING_MADE_WAIT_MS, type RunBeingMade, runBeingMade, stillBeingMadeNote } from './run-being-made.js';
-export type { RunControl } from './run-control.js';
+export {
+  type BeingMadeWait,
+  LAUNCH_LOCK_LIFE,
+  type RunBeingMade,
+  runBeingMade,
+  stillBeingMadeNote,
+} from './run-being-made.js';
+export { controlConcurrency, controlRate, type RunControl } from './run-control.js';
 export {
   type BatchIndex,
   type BatchIndexEntry,

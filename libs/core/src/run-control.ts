@@ -1,9 +1,12 @@
+import { CONCURRENCY_MAX, CONCURRENCY_MIN } from './exec-flags.js';
+import { checkRate } from './parse-rate.js';
+
 /**
  * control.json, a launched run's live limits (docs/run-folder.md "control.json"): written
  * whole by capi-launch (`--pause`, `--continue`, `--set`, and its supervisor's `workers`),
  * re-read every second by each capi-exec given `--control`, which reads a `rate` or
- * `concurrency` that is missing or not of its type (a hand-edited file) as null, such a
- * `workers` as 1, and a file it cannot parse (half-written) as no change.
+ * `concurrency` it does not take (`controlRate`, `controlConcurrency`: a hand-edited file)
+ * as null, such a `workers` as 1, and a file it cannot parse (half-written) as no change.
  */
 export interface RunControl {
   paused: boolean;
@@ -19,4 +22,34 @@ export interface RunControl {
    * copies it pushes to remote workers, which no signal of this machine reaches.
    */
   stop?: boolean;
+}
+
+/**
+ * control.json's `rate` as capi-exec takes it: text in `--rate`'s grammar (trimmed), or null
+ * (no limit). Anything else (missing, not text, not a rate: `"fast"`, `"none"`, `"0/s"`, a
+ * JSON number) is read as null too: capi-exec then runs with its own `--rate`, which a
+ * launched worker does not have, so without a limit; run.json's copy (`withLiveLimits`)
+ * says the same. One rule for capi-exec and capi-launch.
+ */
+export function controlRate(c: Partial<RunControl>): string | null {
+  if (typeof c.rate !== 'string') return null;
+  try {
+    return checkRate(c.rate);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * control.json's `concurrency` as capi-exec takes it: a whole number within its
+ * `--concurrency` bounds, or null. Anything else is `undefined`, not taken: capi-exec runs
+ * with its own `--concurrency` (a launched worker's is run.json's copy when it started), and
+ * run.json's copy stays as it is (`withLiveLimits`). One rule for capi-exec and capi-launch.
+ */
+export function controlConcurrency(c: Partial<RunControl>): number | null | undefined {
+  if (c.concurrency === null) return null;
+  const n = c.concurrency;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= CONCURRENCY_MIN && n <= CONCURRENCY_MAX
+    ? n
+    : undefined;
 }

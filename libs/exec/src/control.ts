@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { parseRate, type RunControl } from '@capi/core';
+import { controlConcurrency, controlRate, parseRate, type RunControl } from '@capi/core';
 import type { LiveState } from './live-state.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /**
  * What control.json (core `RunControl`, docs/run-folder.md) asks of this worker. `rate` is
  * the whole run's and is shared by the `workers` live workers; `concurrency` is this
- * worker's. A `rate` or `concurrency` that is missing or not of its type reads as null,
- * such a `workers` as 1; a file that is missing or cannot be parsed changes nothing.
+ * worker's. A `rate` or `concurrency` capi-exec does not take (core's `controlRate`,
+ * `controlConcurrency`) reads as null, such a `workers` as 1; a file that is missing or
+ * cannot be parsed changes nothing.
  */
 export interface ControlEffect {
   paused: boolean;
@@ -24,16 +25,10 @@ export interface ControlEffect {
 
 export function controlEffect(c: Partial<RunControl>): ControlEffect {
   const workers = Number.isInteger(c.workers) && (c.workers as number) > 0 ? (c.workers as number) : 1;
-  let rate: number | null = null;
-  if (typeof c.rate === 'string' && c.rate.trim() !== '') {
-    try {
-      rate = parseRate(c.rate) / workers;
-    } catch {
-      rate = null;
-    }
-  }
-  const concurrency =
-    Number.isInteger(c.concurrency) && (c.concurrency as number) > 0 ? (c.concurrency as number) : null;
+  // core's one rule for control.json's limits, which run.json's copy follows too
+  const text = controlRate(c);
+  const rate = text === null ? null : parseRate(text) / workers;
+  const concurrency = controlConcurrency(c) ?? null;
   return { paused: c.paused === true, rate, concurrency, stop: c.stop === true };
 }
 

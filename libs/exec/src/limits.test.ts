@@ -101,6 +101,14 @@ test('control.json: the rate is shared by the workers', () => {
   });
 });
 
+test("control.json: a concurrency over capi-exec's --concurrency bounds is not taken (core's one rule, run.json's copy too)", () => {
+  assert.equal(controlEffect({ concurrency: 10_000 }).concurrency, 10_000);
+  assert.equal(controlEffect({ concurrency: 10_001 }).concurrency, null);
+  assert.equal(controlEffect({ concurrency: 1e9 }).concurrency, null);
+  assert.equal(controlEffect({ concurrency: 2.5 }).concurrency, null);
+  assert.equal(controlEffect({ rate: ' 600/m ', workers: 2 }).rate, 5);
+});
+
 test('control.json stop: true (capi-launch --hosts pushes it to remote workers) asks for a stop; anything else does not', () => {
   assert.equal(controlEffect({ stop: true, workers: 2 }).stop, true);
   assert.equal(controlEffect(JSON.parse('{"stop":"yes"}')).stop, false);

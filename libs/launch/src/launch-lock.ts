@@ -1,6 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { exclusiveFileHeld, isDirectory, launchLockOf, pathExists, runPaths, withExclusiveFile } from '@capi/core';
+import {
+  exclusiveFileHeld,
+  isDirectory,
+  LAUNCH_LOCK_LIFE,
+  launchLockOf,
+  pathExists,
+  runPaths,
+  withExclusiveFile,
+} from '@capi/core';
 
 /**
  * The runs folder's `.launch.lock`: held by a capi-launch from its live-run check until
@@ -12,9 +20,20 @@ import { exclusiveFileHeld, isDirectory, launchLockOf, pathExists, runPaths, wit
  * Its path is core's `launchLockOf`: capi-watch looks at it too.
  */
 
-/** Runs `fn` holding the runs folder's launch lock, waiting up to 2 minutes (saying so). */
-export function holdingLaunch<T>(runs: string, onWait: () => void, fn: () => Promise<T>): Promise<T> {
-  return withExclusiveFile(launchLockOf(runs), { waitMs: 120_000, onWait }, fn);
+/**
+ * Runs `fn` holding the runs folder's launch lock, touching it meanwhile. Another holder is
+ * waited for as long as it shows life (core's `LAUNCH_LOCK_LIFE`: a launch splitting millions
+ * of rows holds it for minutes), saying so on `notes` at first and then every half minute.
+ */
+export function holdingLaunch<T>(runs: string, notes: (t: string) => void, fn: () => Promise<T>): Promise<T> {
+  const { touchMs, silentMs, noteMs } = LAUNCH_LOCK_LIFE;
+  const onWait = (waitedMs: number) =>
+    notes(
+      waitedMs < 1000
+        ? `waiting for a capi-launch in ${runs} to start its run`
+        : `still waiting after ${Math.round(waitedMs / 1000)} s for the capi-launch in ${runs} that holds ${launchLockOf(runs)} (splitting its suite?); waiting as long as it shows life`,
+    );
+  return withExclusiveFile(launchLockOf(runs), { waitMs: silentMs, whileLive: true, touchMs, noteMs, onWait }, fn);
 }
 
 /** Is a capi-launch of `runs` under way (its launch lock held by a live process)? Only reads. */
@@ -63,10 +82,13 @@ export const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
  * What create-run.ts makes in a run's folder before its run.json, in this order (a launch
  * killed at any point of it leaves a prefix of them), and the files it writes then: control.json
  * and run.json, with their atomic writes' temp files and their locks, and exec-options.json,
- * which a foreground launch's early workers (early-workers.ts) need while the suite is split.
+ * which a foreground launch's early workers (early-workers.ts) need while the suite is split;
+ * and capi-split's temporary folder beside `batches/` (`.batches.tmp-…`), which a split killed
+ * with its launch leaves.
  */
 const MADE_BEFORE_MANIFEST = ['batches', 'logs', 'results', 'status', 'claims'];
-const WRITTEN_BEFORE_MANIFEST = /^(control|run|exec-options)\.json(\.tmp-\d+(-[0-9a-f]+)?|\.lock)?$/;
+const WRITTEN_BEFORE_MANIFEST =
+  /^((control|run|exec-options)\.json(\.tmp-\d+(-[0-9a-f]+)?|\.lock)?|\.batches\.tmp-[A-Za-z0-9-]+)$/;
 
 /**
  * Why a folder named as runs are, without run.json, is not what a capi-launch leaves when it

@@ -48,16 +48,12 @@ export async function launchRun(o: LaunchRunOptions): Promise<Launched> {
  * running and the supervisor a moment later would run it all the same.
  */
 export async function afterLaunches(runs: string, notes: (t: string) => void): Promise<void> {
-  await holdingLaunch(
-    runs,
-    () => notes(`waiting for a capi-launch in ${runs} to start its run`),
-    async () => {},
-  );
+  await holdingLaunch(runs, notes, async () => {});
 }
 
 /**
  * Runs `start` (check, then start a supervisor) holding the runs folder's launch lock
- * (launch-lock.ts), waiting up to 2 minutes for another capi-launch's; a run supervised
+ * (launch-lock.ts), waiting for another capi-launch's as long as it shows life; a run supervised
  * here (`foreground`) is awaited after the lock is let go.
  */
 export async function holdingLaunchLock(
@@ -65,11 +61,7 @@ export async function holdingLaunchLock(
   notes: (t: string) => void,
   start: () => Promise<Launched & { foreground?: Promise<number> }>,
 ): Promise<Launched> {
-  const { foreground, ...launched } = await holdingLaunch(
-    runs,
-    () => notes(`waiting for another capi-launch in ${runs} to start its run`),
-    start,
-  );
+  const { foreground, ...launched } = await holdingLaunch(runs, notes, start);
   return foreground ? { ...launched, exitCode: await foreground } : launched;
 }
 

@@ -7,6 +7,14 @@ import { plainLine } from '@capi/core';
  * ended, quoted rather than guessed. Null when there is none (or no file).
  */
 export async function lastLogLine(file: string, match?: RegExp, skip?: RegExp): Promise<string | null> {
+  return (await lastLogLines(file, 1, match, skip))[0] ?? null;
+}
+
+/**
+ * The last `n` meaningful lines of a log, by `lastLogLine`'s rule: a crash's reason is kept
+ * however long the stack printed after it. None when there are none (or no file).
+ */
+export async function lastLogLines(file: string, n: number, match?: RegExp, skip?: RegExp): Promise<string[]> {
   let text: string;
   try {
     const fh = await open(file, 'r');
@@ -20,14 +28,13 @@ export async function lastLogLine(file: string, match?: RegExp, skip?: RegExp): 
       await fh.close();
     }
   } catch {
-    return null;
+    return [];
   }
   const lines = text
     .split('\n')
     .filter((l) => l.trim() !== '' && !/^\s+at /.test(l) && (!match || match.test(l)) && !skip?.test(l));
   // a log quotes what servers sent: cleaned by core's one rule before a person sees it
-  const last = lines.at(-1);
-  return last === undefined ? null : plainLine(last).trim();
+  return lines.slice(-n).map((l) => plainLine(l).trim());
 }
 
 /** A capi.log line without its timestamp. */

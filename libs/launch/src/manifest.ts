@@ -2,9 +2,9 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   CapiError,
-  CONCURRENCY_MAX,
-  CONCURRENCY_MIN,
   checkRunOwner,
+  controlConcurrency,
+  controlRate,
   ExitCode,
   isDirectory,
   isErrnoException,
@@ -136,17 +136,17 @@ export async function updateManifest(
  * is the truth (the workers read it); run.json keeps a copy, written after it by `--set`
  * and a resume. A `--set` killed between its two writes left the copy behind: every
  * later write of run.json (the supervisor's end, `--stop`, the next `--set`, a resume's
- * take) copies them again, so the two never stay apart. A control.json that cannot be read,
- * or a field not of its type (a hand edit), leaves the copy as it is.
+ * take) copies them again, so the two never stay apart. The copy is what the workers run
+ * with, by core's one rule for control.json's limits: a `rate` capi-exec does not take (a
+ * hand edit) it reads as none, and so does the copy; a `concurrency` it does not take leaves
+ * the workers at their own `--concurrency` (run.json's copy, a resume's `--concurrency`),
+ * and the copy as it is. A control.json that cannot be read leaves the copy as it is.
  */
 export function withLiveLimits(m: Manifest, c: RunControl | null): Manifest {
   if (!c) return m;
-  const options = { ...m.options };
-  if (c.rate === null || typeof c.rate === 'string') options.rate = c.rate;
-  // within capi-exec's bounds: run.json's copy is the workers' --concurrency on a resume
-  const n = c.concurrency as number;
-  if (c.concurrency === null || (Number.isSafeInteger(n) && n >= CONCURRENCY_MIN && n <= CONCURRENCY_MAX))
-    options.concurrency = c.concurrency;
+  const options = { ...m.options, rate: controlRate(c) };
+  const concurrency = controlConcurrency(c);
+  if (concurrency !== undefined) options.concurrency = concurrency;
   return options.rate === m.options.rate && options.concurrency === m.options.concurrency ? m : { ...m, options };
 }
 
@@ -172,7 +172,7 @@ export const writeControl = (runDir: string, c: RunControl) =>
  * Finds a run from what a user typed: a folder path, a run id inside the runs folder,
  * or nothing / `latest` for the newest one. A run folder without run.json whose capi-launch
  * is still making it (the runs folder's launch lock held) is waited for, only reading
- * (`madeRun`: core's `runBeingMade`, 2 minutes at most, `notes` told once): its run once
+ * (`madeRun`: core's `runBeingMade`, as long as that launch shows life, `notes` told at intervals): its run once
  * run.json is written, or why there is none.
  */
 export async function resolveRun(

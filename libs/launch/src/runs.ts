@@ -160,31 +160,25 @@ export async function pruneRuns(
 ): Promise<PrunedRun[]> {
   checkRunsFolder(runs);
   if (!(await pathExists(runs))) return [];
-  const doomed = await holdingLaunch(
-    runs,
-    () => notes(`waiting for a capi-launch in ${runs} to start its run`),
-    async () => {
-      const all = await listRuns(runs);
-      const finished = all.filter(isFinished);
-      const picked = [
-        ...finished
-          .slice(0, Math.max(0, finished.length - keep))
-          .map((e) => ({ dir: e.dir, why: 'finished' as const })),
-        ...all.filter(isNeverStarted).map((e) => ({ dir: e.dir, why: 'never started' as const })),
-        ...(await foldersLeftByLaunches(runs, notes)).map((dir) => ({ dir, why: 'no run.json' as const })),
-      ].sort((a, b) => (basename(a.dir) < basename(b.dir) ? -1 : 1));
-      if (dryRun) return picked;
-      // under the lock, those whose capi-launch died: a launch after it must not find them half removed
-      const gone: typeof picked = [];
-      for (const p of picked)
-        if (p.why === 'finished') gone.push(p);
-        else if (p.why === 'no run.json' || (await removeIfNeverStarted(p.dir))) {
-          if (p.why === 'no run.json') await rm(p.dir, { recursive: true, force: true });
-          gone.push(p);
-        }
-      return gone;
-    },
-  );
+  const doomed = await holdingLaunch(runs, notes, async () => {
+    const all = await listRuns(runs);
+    const finished = all.filter(isFinished);
+    const picked = [
+      ...finished.slice(0, Math.max(0, finished.length - keep)).map((e) => ({ dir: e.dir, why: 'finished' as const })),
+      ...all.filter(isNeverStarted).map((e) => ({ dir: e.dir, why: 'never started' as const })),
+      ...(await foldersLeftByLaunches(runs, notes)).map((dir) => ({ dir, why: 'no run.json' as const })),
+    ].sort((a, b) => (basename(a.dir) < basename(b.dir) ? -1 : 1));
+    if (dryRun) return picked;
+    // under the lock, those whose capi-launch died: a launch after it must not find them half removed
+    const gone: typeof picked = [];
+    for (const p of picked)
+      if (p.why === 'finished') gone.push(p);
+      else if (p.why === 'no run.json' || (await removeIfNeverStarted(p.dir))) {
+        if (p.why === 'no run.json') await rm(p.dir, { recursive: true, force: true });
+        gone.push(p);
+      }
+    return gone;
+  });
   if (!dryRun) {
     for (const p of doomed) if (p.why === 'finished') await rm(p.dir, { recursive: true, force: true });
     const latest = await stat(join(runs, 'latest')).catch(() => null);

@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapiError, ExitCode, FILE_MODE, readPidFile, runPaths, shellLine, shellQuote } from '@capi/core';
 import type { Method } from './create-run.js';
+import { lastLogLines } from './log-tail.js';
 import { type Manifest, readManifest } from './manifest.js';
 import { isAlive, signal, supervisorOf } from './process.js';
 import { abandonResume, resumeTaken } from './resume-handoff.js';
@@ -209,7 +210,7 @@ export async function startSupervisor(
     else if (m.method === 'tmux') spawned = startTmux(runDir, m.session ?? m.id, m.parallel, env, resumed);
     else throw new CapiError(`method ${m.method} is not started in the background`);
   } catch (err) {
-    if (!resumed) throw err;
+    // a session half made (tmux's window failed after its session started) is closed below
     why = err instanceof Error ? err.message : String(err);
   }
   const took = () => tookRun(runDir, resumedFrom, spawned.pid);
@@ -232,9 +233,14 @@ export async function startSupervisor(
   closeSession(m, env);
   if (spawned.ended === null && spawned.pid > 0) signal(spawned.pid, 'SIGKILL');
   if (resumed) await rm(runPaths(runDir).sessionEnv, { force: true });
-  const log = await readFile(runPaths(runDir).mainLog, 'utf8').catch(() => '');
-  const tail = log.trim().split('\n').slice(-5).join('\n');
+  // its own reason, however long a stack it printed after it (the last lines alone were frames)
+  const tail = (await lastLogLines(runPaths(runDir).mainLog, 5)).join('\n');
   const what = why ?? 'the supervisor did not start within 30 s';
+  if (!resumed)
+    // the caller (launch.ts) removes the run folder, its capi.log with it: the reason is quoted, not pointed at
+    throw new CapiError(
+      `${what}; nothing started, the run folder ${runDir} is removed${tail ? `; its logs/capi.log said:\n${tail}` : ', its logs/capi.log empty'}`,
+    );
   const now = async () => (await readManifest(runDir).catch(() => m)).state;
   let left = '';
   if (resumed)

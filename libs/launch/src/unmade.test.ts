@@ -181,11 +181,18 @@ test('--prune removes a folder a killed launch left, and names and keeps one wit
   // a foreground launch's early workers read their flags from it while the suite is split
   await writeFile(join(split, 'exec-options.json'), '[]');
   await leftFolder(runs, 'capi_test_20260101_000011', ['batches']);
+  // a launch and its capi-split killed together (kill -9 of the group) during the split
+  const splitKilled = await leftFolder(runs, 'capi_test_20260101_000015', [
+    ...all,
+    '.batches.tmp-4242-m0abc12-0a1b2c3d-Xy12Zq',
+  ]);
+  await writeFile(join(splitKilled, '.batches.tmp-4242-m0abc12-0a1b2c3d-Xy12Zq', 'batch_0001.ndjson'), '');
   // by hand: an empty folder, a run copied without its run.json, a folder of notes
   const empty = await leftFolder(runs, 'capi_test_20260101_000012', []);
   const copied = await leftFolder(runs, 'capi_test_20260101_000013', [...all, 'report']);
   const notes = await leftFolder(runs, 'capi_test_20260101_000014', [], { 'notes.txt': 'mine' });
   assert.equal(await notLeftByLaunch(split), null);
+  assert.equal(await notLeftByLaunch(splitKilled), null);
   assert.equal(await notLeftByLaunch(empty), 'no batches/ in it, the first thing capi-launch makes there');
   assert.equal(await notLeftByLaunch(copied), 'it holds "report", which capi-launch does not make before run.json');
   assert.equal(await notLeftByLaunch(notes), 'it holds "notes.txt", which capi-launch does not make before run.json');
@@ -198,7 +205,7 @@ test('--prune removes a folder a killed launch left, and names and keeps one wit
   const dry = await pruneRuns(runs, 10, true, (t) => said.push(t));
   assert.deepEqual(
     dry.map((p) => p.id),
-    ['capi_test_20260101_000010', 'capi_test_20260101_000011'],
+    ['capi_test_20260101_000010', 'capi_test_20260101_000011', 'capi_test_20260101_000015'],
   );
   const namedKept = () => {
     assert.equal(said.length, 3, said.join('\n'));
@@ -210,6 +217,7 @@ test('--prune removes a folder a killed launch left, and names and keeps one wit
   assert.deepEqual(gone, [
     { id: 'capi_test_20260101_000010', why: 'no run.json' },
     { id: 'capi_test_20260101_000011', why: 'no run.json' },
+    { id: 'capi_test_20260101_000015', why: 'no run.json' },
   ]);
   namedKept();
   assert.deepEqual((await readdir(runs)).sort(), [

@@ -1,6 +1,6 @@
 import { appendFileSync, renameSync } from 'node:fs';
-import { mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import {
   type BatchIndex,
   type BatchIndexEntry,
@@ -16,6 +16,7 @@ import {
 } from '@capi/core';
 import { batchFiles } from './batch-files.js';
 import { serializeTestRecord } from './serialize.js';
+import { clearLeftovers, makeTempFolder } from './temp-folder.js';
 
 export interface WriteBatchesOptions {
   /** Replace the batch files and index.json of a folder that is not empty (other files stay). */
@@ -46,6 +47,8 @@ export interface WriteBatchesOptions {
    * finished with exit 0, its folder in place.
    */
   signal?: AbortSignal;
+  /** Hears what is done with temporary folders earlier splits into `dir` left (temp-folder.ts `clearLeftovers`). */
+  onLeftover?: (text: string) => void;
 }
 
 const OWN_FILE = /^(batch_\d+\.ndjson|index\.json)$/;
@@ -68,7 +71,8 @@ export async function writeBatches(
   const target = resolve(dir);
   const exists = await checkTarget(target, dir, options.force ?? false);
   await makeDir(dirname(target));
-  const temp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+  await clearLeftovers(target, options.onLeftover ?? (() => {}));
+  const temp = await makeTempFolder(target);
   try {
     const sizeOf = batchSizes(size, options.maxSize);
     const { entries: batches, setup, teardown } = await writeFiles(records, temp, sizeOf, options);

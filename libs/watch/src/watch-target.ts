@@ -101,7 +101,7 @@ async function isRunFolder(dir: string): Promise<boolean> {
   return (await pathExists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results));
 }
 
-/** `onWait`: told once when a run folder being made is waited for (runBeingMade). */
+/** `onWait`: told when a run folder being made is waited for, then at intervals (runBeingMade). */
 export async function findWatchTarget(
   opts: TargetOptions,
   onWait: (text: string) => void = () => {},

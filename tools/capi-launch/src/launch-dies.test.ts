@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -328,4 +337,58 @@ test('two supervisors taking one never-started run: each writes supervisor.pid o
   }
   assert.deepEqual([readJson<Run>(runJson).state, readJson<Run>(runJson).verdict], ['completed', 'passed']);
   assert.equal(exactlyOnce(runDir, 20), null);
+});
+
+test('a fresh launch whose supervisor dies at its start: exit 3, its own reason quoted from capi.log (not lost under its stack), no run folder left, no file named that is gone', async () => {
+  const b = await box();
+  // an unexpected error's line and a stack longer than the quoted tail, as runTool prints one
+  const frames = Array.from({ length: 12 }, (_, i) => `    at frame${i} (file:///x.js:${i}:1)`).join('\\n');
+  const dies = script(
+    b,
+    `process.stderr.write("capi-launch: unexpected error: TypeError: out of luck \\x1b[31mred\\x1b[0m\\n${frames}\\n");\nprocess.exit(3);`,
+  );
+  const r = await b.launch([b.suite(5)], { env: { CAPI_LAUNCH_BIN: dies } });
+  assert.equal(r.code, 3, r.stderr);
+  const [first, ...quoted] = r.stderr.trimEnd().split('\n');
+  assert.match(
+    first as string,
+    /^capi-launch: the supervisor did not start: it exited \(exit 3\); nothing started, the run folder \S+capi_test_\S+ is removed; its logs\/capi\.log said:$/,
+  );
+  // Before: the last five lines of capi.log (five stack frames) after `see RUN/logs/capi.log`, a file removed with its folder.
+  assert.deepEqual(quoted, ['capi-launch: unexpected error: TypeError: out of luck red']);
+  assert.deepEqual(runFolders(b), [], 'no half-made run folder');
+  assert.ok(!existsSync(join(b.runs, 'latest')));
+});
+
+test('a fresh --tmux launch whose tmux fails after its session started: the session is closed, no run folder left, exit 3 naming the failure', async () => {
+  const b = await box();
+  // a tmux that starts the session (its pane a sleeping process) and then fails to add a window
+  const bin = join(b.dir, 'bin');
+  const calls = join(b.dir, 'tmux-calls');
+  mkdirSync(bin);
+  writeFileSync(
+    join(bin, 'tmux'),
+    `#!/bin/sh
+echo "$1" >> ${JSON.stringify(calls)}
+case "$1" in
+  has-session) exit 1 ;;
+  new-session) sleep 30 >/dev/null 2>&1 & echo $! > ${JSON.stringify(`${calls}.pane`)}; echo $!; exit 0 ;;
+  new-window) echo "fake tmux: no space for a window" >&2; exit 1 ;;
+  kill-session) kill "$(cat ${JSON.stringify(`${calls}.pane`)})"; exit 0 ;;
+esac
+exit 0
+`,
+  );
+  chmodSync(join(bin, 'tmux'), 0o755);
+  const r = await b.launch([b.suite(5), '--tmux'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+  const pane = Number(readFileSync(`${calls}.pane`, 'utf8'));
+  if (!gone(pane)) process.kill(pane, 'SIGKILL');
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(
+    r.stderr,
+    /^capi-launch: tmux new-window failed: fake tmux: no space for a window; nothing started, the run folder \S+ is removed/,
+  );
+  // Before: thrown at once, the session (and the supervisor in it) left running over a removed folder.
+  assert.ok(readFileSync(calls, 'utf8').split('\n').includes('kill-session'), 'the half-made session is closed');
+  assert.deepEqual(runFolders(b), []);
 });

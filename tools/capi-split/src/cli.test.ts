@@ -349,3 +349,53 @@ for (const [sig, exitCode] of [
     assert.equal(stderr, `capi-split: stopped by ${sig}\n`);
     assert.deepEqual(await readdir(parent), []);
   });
+
+/** capi-split reading stdin that stays open: its temporary folder beside `out` is made, its rename never comes. */
+function splitWaiting(out: string) {
+  const child = spawn(process.execPath, [binPath('capi-split'), '-', '--out', out, '--batch-size', '1'], {
+    env: testEnv(),
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  child.stdin.on('error', () => {});
+  child.stdin.write('id,url\nA,/a\n');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return { child, closed: closed.finally(() => clearTimeout(timer)) };
+}
+
+/** The temporary folders beside `out`, once there are `n` (bounded). */
+async function tempsOf(out: string, n: number): Promise<string[]> {
+  const parent = join(out, '..');
+  for (let i = 0; i < 400; i++) {
+    const names = (await readdir(parent)).filter((f) => f.startsWith('.out.tmp-')).sort();
+    if (names.length >= n) return names;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no ${n} temporary folders beside ${out}`);
+}
+
+test("--out: a temporary folder a SIGKILLed split left is removed by the next split into the folder, saying so; a live split's is left alone", async () => {
+  const out = join(tmp.path, 'killed', 'out');
+  await mkdir(join(out, '..'), { recursive: true });
+  const live = splitWaiting(out);
+  const [liveTemp] = await tempsOf(out, 1);
+  // a second split finds the first's folder and leaves it: its maker is alive
+  const killed = splitWaiting(out);
+  const left = (await tempsOf(out, 2)).find((n) => n !== liveTemp);
+  killed.child.kill('SIGKILL');
+  await killed.closed;
+  const r = await split(['good.csv', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stderr.split('\n')[0],
+    `capi-split: removed ${join(out, '..', left as string)}: left by a capi-split that is gone (pid ${killed.child.pid} has ended)`,
+  );
+  assert.deepEqual(
+    (await readdir(join(out, '..'))).filter((f) => f.startsWith('.out.tmp-')),
+    [liveTemp],
+    "the live split's folder stays",
+  );
+  assert.equal(live.child.kill('SIGTERM'), true);
+  await live.closed;
+  assert.deepEqual((await readdir(join(out, '..'))).sort(), ['out'], 'the stopped split removed its own');
+});

@@ -234,6 +234,7 @@ async function split(a: Args): Promise<number> {
         ...batches,
         ...(input.bytes !== undefined && { inputBytes: input.bytes }),
         onOversize: oversize.note,
+        onLeftover: (text) => process.stderr.write(`capi-split: ${text}\n`),
         onThreadOnline: young.look,
         signal: stopOnSignal.signal,
       });
