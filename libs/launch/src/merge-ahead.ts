@@ -5,9 +5,10 @@ import { toolBin } from './tools.js';
 
 /**
  * The run's capi-merge, started ahead of the run's end (`capi-merge RUN … --after-go`):
- * once every batch is claimed, so that node's start-up and the loading of the merge's
- * code (some 0.2 s of CPU) overlap the last batches instead of following the last test.
- * It reads the batch files and the journals already complete, then nothing until `go`, which the supervisor writes once every batch has answered
+ * with the run's first batches, so that node's start-up, the loading of the merge's code
+ * and the reading of the batch files and of each journal as its batch ends overlap the
+ * tests instead of following the last one (a million tests: some 5 s of reading).
+ * It reads the batch files and the journals as they are complete, then the rest after `go`, which the supervisor writes once every batch has answered
  * (capi-exec answers a batch once its journal is closed: every journal is whole) and the
  * journals are counted, while the workers' processes exit; output goes to logs/capi.log, as a merge started at the
  * end would. Its own process group, as the workers': a terminal's signal reaches the

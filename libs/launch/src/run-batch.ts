@@ -43,8 +43,6 @@ export interface Supervision {
   onStop?: (() => void) | undefined;
   /** Processes started while the suite was split: a slot's first process, when there is one. */
   early: EarlyWorkers;
-  /** Called when every batch of the run is claimed (again and again: it acts once): the merge starts ahead. */
-  allClaimed?: (() => void) | undefined;
   /**
    * The ends of the slots' processes, each told to end (its stdin closed) once its slot is
    * out of batches: a slot returns when its batches have answered, and the supervisor
@@ -130,19 +128,12 @@ async function fill(s: Supervision, slot: Slot): Promise<void> {
     if (!claim) {
       if (s.gaveUp || !worthClaimingAhead(s, slot)) return;
       // this supervisor is claims/'s only writer: none left to claim, no process to start for one
-      if (s.claims.size >= s.batches.length) {
-        s.allClaimed?.();
-        return;
-      }
+      if (s.claims.size >= s.batches.length) return;
       const pid = workerOf(s, slot).pid;
       claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom, pid);
-      if (!claim) {
-        s.allClaimed?.();
-        return;
-      }
+      if (!claim) return;
       written = true;
       s.claims.set(claim.batch, { ...claim });
-      if (s.claims.size >= s.batches.length) s.allClaimed?.();
     }
     // the process may have died while the claim was written: its batch goes to a fresh one
     const w = workerOf(s, slot);

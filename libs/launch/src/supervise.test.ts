@@ -309,6 +309,33 @@ for (const stopped of [false, true])
   });
 
 /**
+ * A stand-in capi-merge that writes, as it starts, how many of the run's batches were claimed
+ * then and whether any result was written yet; then merges on the go.
+ */
+const COUNTING_MERGE = `
+import { readdirSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+const run = process.argv[2];
+if (!process.argv.includes('--after-go')) process.exit(9);
+const claimed = readdirSync(run + '/claims').filter((n) => n.endsWith('.json')).length;
+writeFileSync(run + '/merge-start.json', JSON.stringify({ claimed }));
+for await (const line of createInterface({ input: process.stdin }))
+  if (line === 'go') { writeFileSync(run + '/merged', 'yes'); process.exit(0); }
+process.exit(3);
+`;
+
+test('the merge started ahead starts with the run, not once every batch is claimed: it reads journals as their batches end', async () => {
+  await inTempDir('capi-merge-start-', async (dir) => {
+    // 8 batches on 2 slots that hold 2 each: at most 4 claimed when the slots start
+    const { env, runDir } = await mergeScriptRun(dir, COUNTING_MERGE, 8, 4, { FAKE_EXEC_DELAY_MS: '150' });
+    assert.equal(await superviseRun(runDir, { env }), 0);
+    const start = JSON.parse(await readFile(join(runDir, 'merge-start.json'), 'utf8'));
+    assert.ok(start.claimed < 8, `started with ${start.claimed} of 8 batches claimed`);
+    assert.equal(await readFile(join(runDir, 'merged'), 'utf8'), 'yes');
+  });
+});
+
+/**
  * A stand-in capi-merge started ahead that, on `go`, writes what it found then: the size of
  * each journal and which workers had already exited (their `exited-<pid>.json`).
  */

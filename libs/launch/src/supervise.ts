@@ -221,9 +221,8 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     early: o.early ?? NO_EARLY_WORKERS,
     ending: [],
   };
-  // started once every batch is claimed (run-batch.ts), told to go at the end (finish.ts)
+  // started with the slots (its early read takes each journal as its batch ends), told to go at the end (finish.ts)
   const merge = mergeAhead(runDir, reportFlags(runDir), env);
-  ctx.allClaimed = () => merge.start();
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopSignal) return;
@@ -262,12 +261,16 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     const remote = manifest.options.remote;
     if (remote) {
       // the remote workers claim through GNU parallel: the merge starts at the end
-      ctx.allClaimed = undefined;
       slots = [superviseRemote(ctx, remote)];
     } else {
       ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !ctx.claims.has(b)).length);
       await ctx.shareWith(ctx.busySlots);
       slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
+      // After the slots' first processes: the merge's start-up comes after theirs. It
+      // reads the batch files and each journal as its batch ends while the tests run, so
+      // that after the last test it reads only the last batches' journals before writing
+      // the reports (docs/capi-launch.md, "Supervision").
+      if (!ctx.stopping) merge.start();
       // early workers of slots that have no batch to run end now, not with the run
       void ctx.early.end(ctx.busySlots);
     }

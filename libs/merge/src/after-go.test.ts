@@ -201,12 +201,21 @@ test('journals complete before the go are read early; one still written, or appe
       },
       false,
     ],
-    // a journal that sorts before one read early appears: everything read again (reading order)
+    // a journal that sorts before one read early appears (a name no batch has): everything
+    // read again (reading order)
     [
       'earlier name',
+      (dir: string) => write(dir, 'batch_0001.ndjson', resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1)),
+      (dir: string) => write(dir, 'batch_0000.ndjson', resultLine('G3', 'passed', 2)),
+      false,
+    ],
+    // a later batch's journal complete before the earlier batch's exists: read in batch
+    // order, so not read early (it would sort after the earlier one once that appears)
+    [
+      'later batch first',
       (dir: string) => write(dir, 'batch_0002.ndjson', resultLine('G3', 'passed', 2)),
       (dir: string) => write(dir, 'batch_0001.ndjson', resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1)),
-      false,
+      true,
     ],
     // a torn last line in a journal read early: its warning said once, after the go, in its place
     [
@@ -295,4 +304,78 @@ test('--skip-bad-lines: a malformed line in a journal read early is counted and 
   assert.equal(plain.skippedLines, 2);
   assert.deepEqual(warned, plainWarned);
   assert.deepEqual(await reports(join(tmp, 'skip-out')), await reports(join(tmp, 'skip-plain')));
+});
+
+/** A go that the test gives by hand: `until` for mergeAfterGo's wait, and `go()` to let it merge. */
+function handGo() {
+  let give: (go: boolean) => void = () => {};
+  const until = new Promise<boolean>((r) => {
+    give = r;
+  });
+  return { until, go: () => until, give };
+}
+
+test('waiting for the go (capi-launch starts its merge with the run): batch files just written are waited out, not given up', async () => {
+  const dir = await runFolder('wait-fresh');
+  await results(dir);
+  const hand = handGo();
+  const merging = mergeAfterGo(options(dir, join(tmp, 'wait-fresh-out')), hand.go, () => false, hand.until);
+  // past the batch files' second: read early, so they are stamped and kept
+  await settle();
+  await settle();
+  hand.give(true);
+  const outcome = await merging;
+  assert.equal(outcome?.readAhead, true);
+  await merge(options(dir, join(tmp, 'wait-fresh-plain')));
+  assert.deepEqual(await reports(join(tmp, 'wait-fresh-out')), await reports(join(tmp, 'wait-fresh-plain')));
+});
+
+test('waiting for the go: journals are read as their batches end, in batch order, a later batch ending first included', async () => {
+  // batch_0002 ends first, batch_0001 later (it started later: its journal appears only then)
+  const write = async (dir: string, batch: string, text: string) => {
+    await writeFile(join(dir, 'results', `${batch}.ndjson`), text);
+    await claim(dir, batch, 'done');
+  };
+  for (const touched of [false, true]) {
+    const name = `wait-journals-${touched ? 'touched' : 'kept'}`;
+    const dir = await runFolder(name);
+    await settle();
+    const hand = handGo();
+    const merging = mergeAfterGo(options(dir, join(tmp, `${name}-out`)), hand.go, () => false, hand.until);
+    await write(dir, 'batch_0002', resultLine('G3', 'passed', 2));
+    await settle();
+    await write(dir, 'batch_0001', resultLine('G1', 'passed', 0) + resultLine('G2', 'failed', 1));
+    // both read before the go: a second for each to settle, and a few looks
+    await settle();
+    await settle();
+    // one line more in a journal read early (never done by a run: the proof it was read before the go)
+    if (touched)
+      await writeFile(
+        join(dir, 'results', 'batch_0002.ndjson'),
+        resultLine('G3', 'passed', 2) + resultLine('G3', 'failed', 3),
+      );
+    hand.give(true);
+    const outcome = await merging;
+    // read before the go: kept, or, changed after that read, dropped and read again
+    assert.equal(outcome?.readAhead, !touched, name);
+    const plain = await merge(options(dir, join(tmp, `${name}-plain`)));
+    assert.deepEqual(outcome?.counts, plain.counts, name);
+    assert.deepEqual(await reports(join(tmp, `${name}-out`)), await reports(join(tmp, `${name}-plain`)), name);
+  }
+});
+
+test('waiting for the go: stdin ending without one ends the wait at once, nothing merged', async () => {
+  const dir = await runFolder('wait-no-go');
+  await settle();
+  const hand = handGo();
+  let ended = false;
+  const started = Date.now();
+  const merging = mergeAfterGo(options(dir, join(tmp, 'wait-no-go-out')), hand.go, () => ended, hand.until);
+  // the first batch's journal never comes: the merge waits for it
+  await new Promise((r) => setTimeout(r, 300));
+  ended = true;
+  hand.give(false);
+  assert.equal(await merging, null);
+  assert.ok(Date.now() - started < 5000, 'no wait past stdin’s end');
+  await assert.rejects(readFile(join(tmp, 'wait-no-go-out', 'r.json')), { code: 'ENOENT' });
 });

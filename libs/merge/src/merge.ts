@@ -171,10 +171,17 @@ export async function mergeAfterGo(
   go: () => Promise<boolean>,
   /** True once it is known there will be no go (stdin ended): the early read stops between two files. */
   noGo: () => boolean = () => false,
+  /**
+   * Settles when the go line comes or stdin ends (capi-merge's wait for it). Given, the
+   * early read waits for what is not complete yet (batch files written in the last second,
+   * the next journal) until it settles, instead of stopping there: capi-launch starts its
+   * merge with the run's first batches, and the journals are read as their batches end.
+   */
+  until?: Promise<unknown>,
 ): Promise<MergeOutcome | null> {
   let early: Early | null = null;
   try {
-    early = await readAhead(opts, noGo);
+    early = await readAhead(opts, noGo, until ? waiter(until) : null);
   } catch {
     early = null;
   }
@@ -285,7 +292,35 @@ function batchDone(runDir: string, journal: string): boolean {
   }
 }
 
-async function readAhead(opts: MergeOptions, noGo: () => boolean): Promise<Early | null> {
+/**
+ * How often a merge that waits for its go looks again at what it waits for (a journal's
+ * batch to end, a batch file to settle): a stat and a claim's read, a few times a second.
+ */
+const LOOK_AGAIN_MS = 200;
+
+/** The early read's wait for more: resolves true once the go (or stdin's end) has come, else after a look's pause. */
+type Waiter = () => Promise<boolean>;
+
+function waiter(until: Promise<unknown>): Waiter {
+  let came = false;
+  const settled = until.then(
+    () => {
+      came = true;
+    },
+    () => {
+      came = true;
+    },
+  );
+  return async () => {
+    if (came) return true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([settled, new Promise<void>((r) => (timer = setTimeout(r, LOOK_AGAIN_MS)))]);
+    clearTimeout(timer);
+    return came;
+  };
+}
+
+async function readAhead(opts: MergeOptions, noGo: () => boolean, wait: Waiter | null): Promise<Early | null> {
   if (opts.suite === '-') return null;
   const setup = await setUp(opts);
   const paths = [
@@ -294,7 +329,9 @@ async function readAhead(opts: MergeOptions, noGo: () => boolean): Promise<Early
   ];
   const stamps: Early['stamps'] = [];
   for (const path of paths) {
-    const look = lookAt(path);
+    let look = lookAt(path);
+    // written in the last second (a merge started as the split ended): waited out, when the merge may wait
+    while (look?.settled === false && wait && !noGo() && !(await wait())) look = lookAt(path);
     if (look === null || !look.settled) return null;
     stamps.push({ path, stamp: look.stamp });
   }
@@ -317,10 +354,20 @@ async function readAhead(opts: MergeOptions, noGo: () => boolean): Promise<Early
             warnings.push(`${err.message} (skipped: --skip-bad-lines)`);
           }
         : undefined;
-      for (const file of run.resultFiles) {
+      // In batch order (the order the run claims them, and the journals' names sort in):
+      // at a journal that is not complete yet (its batch not ended, or not started: a
+      // journal appears only when its batch starts, and a later batch can end first) it
+      // stops, or, when the merge may wait, looks again until the go.
+      for (const { batch } of run.batchFiles) {
+        const file = runPaths(run.dir).resultFile(batch);
+        const complete = () => {
+          const look = lookAt(file);
+          return look?.settled && batchDone(run.dir, file) ? look : null;
+        };
+        let look = complete();
+        while (look === null && wait && !noGo() && !(await wait())) look = complete();
         if (noGo()) throw new Error('no go');
-        const look = lookAt(file);
-        if (look === null || !look.settled || !batchDone(run.dir, file)) break;
+        if (look === null) break;
         await readResultFile(state, file, labelIn(input, file), (m) => warnings.push(m), onBadLine);
         if (stampOf(file) !== look.stamp) throw new Error('changed');
         stamps.push({ path: file, stamp: look.stamp });

@@ -10,10 +10,24 @@ import { type Manifest, readJson, sandboxes, until } from './test-support/harnes
 
 const box = sandboxes(true);
 
+/** Pids of the run's capi-merge started ahead (`--after-go`, its run folder in argv), from /proc. */
+function mergesAhead(runDir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('--after-go') && argv.includes(runDir)) pids.push(Number(name));
+    } catch {}
+  }
+  return pids;
+}
+
 test('--foreground: a merge that cannot be spawned (node gone under the run) does not hold the ended run for 30 min', async () => {
   const b = await box({ FAKE_EXEC_DELAY_MS: '150' });
   // node under another name, removed once the run has its worker: capi-merge, spawned at the
-  // end with the same node (process.execPath), then fails with ENOENT, as after an upgrade
+  // end with the same node (process.execPath), then fails with ENOENT, as after an upgrade.
+  // The merge started ahead (with the run's first batches, while node was there) is killed
+  // first, as the OOM killer would: the run then spawns one at its end, the ordinary way.
   const node = join(b.dir, 'node');
   try {
     linkSync(process.execPath, node);
@@ -32,6 +46,11 @@ test('--foreground: a merge that cannot be spawned (node gone under the run) doe
     const log = join(b.runs, id, 'logs/capi.log');
     return existsSync(log) && /batch_0001 started/.test(readFileSync(log, 'utf8')) ? join(b.runs, id) : null;
   });
+  const ahead = await until('the merge started ahead', () => {
+    const pids = mergesAhead(runDir);
+    return pids.length > 0 ? pids : null;
+  });
+  for (const pid of ahead) process.kill(pid, 'SIGKILL');
   unlinkSync(node);
   await until('run.json end', () => readJson<Manifest>(join(runDir, 'run.json')).state === 'completed', 60_000);
   const endedAt = Date.now();

@@ -224,7 +224,9 @@ function usageAfterInputs(
 
 /**
  * Listens for the go from the start: stdin ending without one (the supervisor died, the
- * run was stopped) ends the early read between two files, not after the whole of it.
+ * run was stopped) ends the early read between two files, not after the whole of it. Until
+ * then the early read waits for the run's journals to complete and reads each as its batch
+ * ends (capi-launch starts this merge with the run's first batches).
  */
 function mergeAfterAGo(options: Parameters<typeof mergeAfterGo>[0]) {
   let ended = false;
@@ -237,9 +239,11 @@ function mergeAfterAGo(options: Parameters<typeof mergeAfterGo>[0]) {
       ended = true;
     },
   );
+  // the early read waits for journals to complete until the go comes (or stdin ends)
   return mergeAfterGo(
     options,
     () => going,
     () => ended,
+    going,
   );
 }
