@@ -129,6 +129,12 @@ export {
   runsDir,
 } from './run-folder.js';
 export {
+  RUN_MANIFEST_MAX_BYTES,
+  RunManifestError,
+  readRunManifest,
+  runManifestProblem,
+} from './run-manifest.js';
+export {
   formatPassRate,
   passRate,
   roundPassRate,

@@ -46,11 +46,16 @@ async function countReads(runDir: string, fn: () => Promise<unknown>) {
   const manifest = runPaths(runDir).manifest;
   const claims = runPaths(runDir).claims;
   const seen = { manifest: 0, claims: 0 };
-  const { readFile: realReadFile, readdir: realReaddir } = fsp;
+  const { readFile: realReadFile, readdir: realReaddir, open: realOpen } = fsp;
   const patched = fsp as unknown as Record<string, unknown>;
   patched.readFile = (path: unknown, ...rest: unknown[]) => {
     if (String(path) === manifest) seen.manifest++;
     return (realReadFile as (...a: unknown[]) => unknown)(path, ...rest);
+  };
+  // core's run.json reader opens the file (its size is checked on the open file, then read)
+  patched.open = (path: unknown, ...rest: unknown[]) => {
+    if (String(path) === manifest) seen.manifest++;
+    return (realOpen as (...a: unknown[]) => unknown)(path, ...rest);
   };
   patched.readdir = (path: unknown, ...rest: unknown[]) => {
     if (String(path) === claims) seen.claims++;
@@ -62,6 +67,7 @@ async function countReads(runDir: string, fn: () => Promise<unknown>) {
   } finally {
     patched.readFile = realReadFile;
     patched.readdir = realReaddir;
+    patched.open = realOpen;
     syncBuiltinESMExports();
   }
   return seen;

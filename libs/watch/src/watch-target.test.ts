@@ -10,10 +10,13 @@ import { classify, findWatchTarget, newestRun } from './watch-target.js';
 const root = await mkdtemp(join(tmpdir(), 'capi-watch-target-'));
 after(() => rm(root, { recursive: true, force: true }));
 
+/** run.json as capi-launch writes it, its fields that every reader needs (core's shape check). */
+const manifestOf = (id: string) => JSON.stringify({ id, state: 'running', suite: { file: '/suite.csv' }, options: {} });
+
 async function run(runs: string, id: string): Promise<string> {
   const dir = join(runs, id);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'run.json'), '{}');
+  await writeFile(join(dir, 'run.json'), manifestOf(id));
   return dir;
 }
 
@@ -122,7 +125,7 @@ test('RUN in the moment between its folder and its subfolders waits for the laun
   );
   // the launch's next steps: subfolders, run.json, then the lock let go
   await mkdir(join(dir, 'results'));
-  await writeFile(join(dir, 'run.json'), '{}');
+  await writeFile(join(dir, 'run.json'), manifestOf('capi_test_20260101_120000'));
   await launch.release();
   assert.deepEqual(await target, { kind: 'run', id: 'capi_test_20260101_120000', dir });
 });

@@ -4,6 +4,7 @@ import {
   isErrnoException,
   pathExists,
   REPORT_NAMES,
+  readRunManifest,
   runBeingMade,
   runPaths,
   stillBeingMadeNote,
@@ -101,6 +102,17 @@ async function isRunFolder(dir: string): Promise<boolean> {
   return (await pathExists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results));
 }
 
+/**
+ * A run folder to watch, its run.json (when it has one yet) read once by core's one reader:
+ * a damaged one is named with its field (exit 2) before the watch starts, as capi-launch
+ * and capi-merge name it.
+ */
+async function runTarget(dir: string): Promise<WatchTarget> {
+  const manifest = runPaths(dir).manifest;
+  if (await pathExists(manifest)) await readRunManifest(manifest);
+  return { kind: 'run', id: basename(dir), dir };
+}
+
 /** `onWait`: told once when a run folder being made is waited for (runBeingMade). */
 export async function findWatchTarget(
   opts: TargetOptions,
@@ -114,14 +126,14 @@ export async function findWatchTarget(
   }
   if (!opts.run) {
     const dir = await newestRun(opts.runsDir);
-    return dir ? { kind: 'run', id: basename(dir), dir } : null;
+    return dir ? runTarget(dir) : null;
   }
   for (const dir of [resolve(opts.cwd, opts.run), resolve(opts.runsDir, opts.run)]) {
     if (!(await isDir(dir))) continue;
-    if (await isRunFolder(dir)) return { kind: 'run', id: basename(dir), dir };
+    if (await isRunFolder(dir)) return runTarget(dir);
     // a run its capi-launch is still making is waited for (core's runBeingMade)
     const made = await runBeingMade(dir, isRunFolder, onWait);
-    if (made === 'made') return { kind: 'run', id: basename(dir), dir };
+    if (made === 'made') return runTarget(dir);
     if (made === 'gone')
       throw new UsageError(
         `${dir}: removed while its capi-launch was making it: the launch failed, no run was started`,
