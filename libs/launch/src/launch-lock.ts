@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { exclusiveFileHeld, isDirectory, launchLockOf, pathExists, runPaths, withExclusiveFile } from '@capi/core';
+import { exclusiveFileHeld, isDirectory, isRunFolder, launchLockOf, withExclusiveFile } from '@capi/core';
 
 /**
  * The runs folder's `.launch.lock`: held by a capi-launch from its live-run check until
@@ -56,8 +56,8 @@ async function lookAgain(seen: string[]): Promise<UnmadeLook> {
   return look;
 }
 
-/** Whether a run folder holds its run.json yet. */
-export const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
+/** Whether a run folder holds its run.json yet: core's one rule of a run folder (`isRunFolder`). */
+export const hasManifest = isRunFolder;
 
 /**
  * What create-run.ts makes in a run's folder before its run.json, in this order (a launch
