@@ -268,8 +268,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
       ctx.busySlots = Math.min(manifest.parallel, ctx.batches.filter((b) => !ctx.claims.has(b)).length);
       await ctx.shareWith(ctx.busySlots);
       slots = Array.from({ length: ctx.busySlots }, (_, k) => runSlot(ctx, k + 1));
-      // early workers of slots that have no batch to run end now, not with the run
-      void ctx.early.end(ctx.busySlots);
+      // early workers of slots that have no batch to run end now; their ends are awaited with
+      // the others' before run.json's end (a `void` here let the run end with them alive)
+      ctx.ending.push(ctx.early.end(ctx.busySlots));
     }
     await Promise.all(slots);
     const claimsNow = [...ctx.claims.values()];
@@ -281,7 +282,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
       env,
       log,
       mergeAhead: merge,
-      workersEnded: Promise.all(ctx.ending).then(() => {}),
+      // with the early workers no slot took (a stop before a slot's first batch): every
+      // process of the run has ended before its end is written and the pid file goes
+      workersEnded: Promise.all([...ctx.ending, ctx.early.end()]).then(() => {}),
     });
   } catch (err) {
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log
