@@ -127,13 +127,21 @@ export {
   batchName,
   batchSizes,
   GROW_EVERY,
+  hasRunLayout,
   isBatchName,
+  isRunFolder,
   launchLockOf,
   newRunId,
   RUN_ID_PREFIX,
   runPaths,
   runsDir,
 } from './run-folder.js';
+export {
+  RUN_MANIFEST_MAX_BYTES,
+  RunManifestError,
+  readRunManifest,
+  runManifestProblem,
+} from './run-manifest.js';
 export {
   formatPassRate,
   passRate,

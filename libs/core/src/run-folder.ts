@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { isDirectory, pathExists } from './path-exists.js';
 
 /** The run-folder layout of docs/run-folder.md: the one place that knows its paths. */
 
@@ -70,6 +71,25 @@ export function runPaths(runDir: string) {
 }
 
 export type RunPaths = ReturnType<typeof runPaths>;
+
+/**
+ * The one rule of what a run folder is (docs/run-folder.md, "What is a run folder"): a folder
+ * holding run.json. capi-launch writes run.json last, once the suite is split and checked, so
+ * a folder without it is a run being made (waited for while its launch holds the runs
+ * folder's lock: core's runBeingMade), or one a launch left, or no run at all. capi-launch,
+ * capi-watch and capi-merge decide by this.
+ */
+export const isRunFolder = (dir: string) => pathExists(runPaths(dir).manifest);
+
+/**
+ * A folder without run.json that holds `status/` or `results/` laid out as a run's: the files
+ * of a bare capi-exec given such `--status`/`--journal` paths (or what a launch left). Not a
+ * run; capi-watch watches it by that layout, as a bare capi-exec's (docs/capi-watch.md).
+ */
+export async function hasRunLayout(dir: string): Promise<boolean> {
+  const p = runPaths(dir);
+  return (await isDirectory(p.status)) || (await isDirectory(p.results));
+}
 
 /** Batches of one size before the size doubles, with `--max-batch-size`. */
 export const GROW_EVERY = 100;

@@ -22,7 +22,12 @@ async function runDir(): Promise<string> {
   await writeFile(join(d, 'control.json'), JSON.stringify(control));
   await writeFile(
     join(d, 'run.json'),
-    JSON.stringify({ id: 'capi_test_x', options: { rate: '20/s', concurrency: 1 } }),
+    JSON.stringify({
+      id: 'capi_test_x',
+      state: 'running',
+      suite: { file: '/x' },
+      options: { rate: '20/s', concurrency: 1 },
+    }),
   );
   return d;
 }

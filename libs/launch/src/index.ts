@@ -23,6 +23,7 @@ export { failedBatches, type RerunFromSuite } from './rerun.js';
 export { type ResumeChanges, type ResumeOptions, resumeRun } from './resume-run.js';
 export {
   countFinished,
+  damagedNote,
   listRuns,
   neverStartedNote,
   type PrunedRun,

@@ -3,10 +3,9 @@ import { basename, dirname, join } from 'node:path';
 import {
   exclusiveFileHeld,
   isDirectory,
+  isRunFolder,
   LAUNCH_LOCK_LIFE,
   launchLockOf,
-  pathExists,
-  runPaths,
   withExclusiveFile,
 } from '@capi/core';
 
@@ -75,8 +74,8 @@ async function lookAgain(seen: string[]): Promise<UnmadeLook> {
   return look;
 }
 
-/** Whether a run folder holds its run.json yet. */
-export const hasManifest = (dir: string) => pathExists(runPaths(dir).manifest);
+/** Whether a run folder holds its run.json yet: core's one rule of a run folder (`isRunFolder`). */
+export const hasManifest = isRunFolder;
 
 /**
  * What create-run.ts makes in a run's folder before its run.json, in this order (a launch

@@ -12,6 +12,7 @@ import {
   type RunControl,
   type RunManifest,
   readPidFile,
+  readRunManifest,
   runBeingMade,
   runPaths,
   stillBeingMadeNote,
@@ -59,35 +60,9 @@ async function readJson<T>(path: string): Promise<T> {
   }
 }
 
-export const readManifest = (runDir: string) => readJson<Manifest>(runPaths(runDir).manifest);
-
-/**
- * run.json as a resume needs it: `suite.file`, `options` (the launch's flags, `execArgs` a
- * list of strings), checked on the run.json already read, so one edited by hand or damaged
- * is named (file and field, exit 2), never a TypeError. Only what a resume cannot do
- * without: older runs still pass.
- */
-export function refuseUnresumable(runDir: string, m: unknown): void {
-  const problem = manifestProblem(m);
-  if (problem)
-    throw new CapiError(
-      `${runPaths(runDir).manifest}: ${problem}: capi-launch writes this file (docs/run-folder.md); restore it, or remove the run`,
-      ExitCode.badInput,
-    );
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** What makes `m` no run.json capi-launch can act on, or null. */
-export function manifestProblem(m: unknown): string | null {
-  if (!isObject(m)) return 'not a JSON object';
-  if (!isObject(m.suite) || typeof m.suite.file !== 'string') return 'field "suite": no "file" in it';
-  if (!isObject(m.options)) return 'field "options": missing or not an object';
-  const args = m.options.execArgs;
-  if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === 'string')))
-    return 'field "options.execArgs": not a list of strings';
-  return null;
-}
+/** run.json read and its shape checked by core's one reader (`readRunManifest`): damaged is exit 2, naming the field. */
+export const readManifest = async (runDir: string) =>
+  (await readRunManifest(runPaths(runDir).manifest)) as unknown as Manifest;
 
 export const writeManifest = (runDir: string, m: Manifest) =>
   writeFileAtomic(runPaths(runDir).manifest, `${JSON.stringify(m, null, 2)}\n`);

@@ -20,7 +20,16 @@ after(async () => {
 async function createdRun(runs: string, id: string): Promise<string> {
   const runDir = join(runs, id);
   await mkdir(runDir, { recursive: true });
-  const manifest = { id, method: 'nohup', state: 'created', verdict: null, total: 1, pid: null, suite: { file: '/x' } };
+  const manifest = {
+    id,
+    method: 'nohup',
+    state: 'created',
+    verdict: null,
+    total: 1,
+    pid: null,
+    suite: { file: '/x' },
+    options: {},
+  };
   await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify(manifest));
   return runDir;
 }

@@ -6,7 +6,7 @@ import { type Method, readBatchIndex } from './create-run.js';
 import { refuseMissingEnv } from './env-refs.js';
 import { overrideExecArgs, showExecArgs } from './exec-flag-list.js';
 import { holdingLaunchLock, type Launched } from './launch.js';
-import { type Manifest, readManifest, refuseUnresumable } from './manifest.js';
+import { type Manifest, readManifest } from './manifest.js';
 import { abandonResume, offerResume, type ResumeTake } from './resume-handoff.js';
 import { clearStale, listRuns, refuseCleaned } from './runs.js';
 import { splitFlags } from './split-flags.js';
@@ -74,10 +74,11 @@ async function checkAndResume(
   const { runDir, force = false, changes = {} } = o;
   const env = o.env ?? process.env;
   const execArgs = o.execArgs ?? [];
+  // a run.json damaged or edited by hand is named here (file and field, exit 2), not met as a
+  // TypeError below, nor left out of the listing as no run
+  await readManifest(runDir);
   const entry = (await listRuns(dirname(runDir))).find((e) => resolve(e.dir) === resolve(runDir));
   if (!entry) throw new CapiError(`${runDir}: not a run folder`, ExitCode.badInput);
-  // a run.json damaged or edited by hand is named here, not met as a TypeError below
-  refuseUnresumable(runDir, entry.manifest);
   await refuseCleaned(runDir, '--resume');
   const stale = await clearStale(entry, true);
   if (stale) notes(stale);

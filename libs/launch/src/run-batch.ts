@@ -48,7 +48,7 @@ export interface Supervision {
    * out of batches: a slot returns when its batches have answered, and the supervisor
    * awaits these before it writes the run's end (finish.ts).
    */
-  ending: Promise<WorkerExit>[];
+  ending: Promise<unknown>[];
 }
 
 /** A claim written and remembered. */

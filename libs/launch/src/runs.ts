@@ -7,6 +7,7 @@ import {
   isDirectory,
   pathExists,
   RUN_ID_PREFIX,
+  RunManifestError,
   runPaths,
   shellQuote,
 } from '@capi/core';
@@ -34,11 +35,18 @@ async function runFolderPaths(runs: string): Promise<string[]> {
     .map((n) => join(runs, n));
 }
 
-/** Every run folder in the runs folder, oldest first (run ids sort by time). */
-export async function listRuns(runs: string): Promise<RunEntry[]> {
+/**
+ * Every run folder in the runs folder, oldest first (run ids sort by time). A run whose
+ * run.json is damaged (core's shape check) is no run to act on: left out, and handed to
+ * `onDamaged` (the refusal naming file and field) for the listing to say so.
+ */
+export async function listRuns(runs: string, onDamaged?: (err: RunManifestError) => void): Promise<RunEntry[]> {
   const entries: RunEntry[] = [];
   for (const dir of await runFolderPaths(runs)) {
-    const look = await lookAtRun(dir).catch(() => null);
+    const look = await lookAtRun(dir).catch((err: unknown) => {
+      if (err instanceof RunManifestError) onDamaged?.(err);
+      return null;
+    });
     if (!look) continue;
     const { pid, alive, manifest } = look;
     const workers = alive || !mayRun(manifest.state) ? [] : liveWorkers(await readClaims(dir), manifest.id);
@@ -105,6 +113,10 @@ export async function clearStale(e: RunEntry, takeOver = false): Promise<string 
   return `${e.manifest.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
 }
 
+/** What a listing says of a run it leaves out because its run.json is damaged (`what`: what it did not do). */
+export const damagedNote = (err: RunManifestError, what: string) =>
+  `${err.path}: ${err.problem}: ${what}; capi-launch writes this file (docs/run-folder.md): restore it, or remove the run`;
+
 /** A file's real path (symlinks resolved), or the path itself when it cannot be had (the file is gone). */
 const realPathOf = (file: string) => realpath(file).catch(() => file);
 
@@ -115,7 +127,8 @@ const realPathOf = (file: string) => realpath(file).catch(() => file);
 export async function liveRunsOf(runs: string, suiteFile: string, notes: (t: string) => void): Promise<RunEntry[]> {
   const live: RunEntry[] = [];
   const real = await realPathOf(suiteFile);
-  for (const e of await listRuns(runs)) {
+  const damaged = (err: RunManifestError) => notes(damagedNote(err, 'not looked at for a live run of this suite'));
+  for (const e of await listRuns(runs, damaged)) {
     const stale = await clearStale(e);
     if (stale) notes(stale);
     const same = (await realPathOf(e.manifest.suite.file)) === real;
@@ -161,7 +174,7 @@ export async function pruneRuns(
   checkRunsFolder(runs);
   if (!(await pathExists(runs))) return [];
   const doomed = await holdingLaunch(runs, notes, async () => {
-    const all = await listRuns(runs);
+    const all = await listRuns(runs, (err) => notes(damagedNote(err, 'kept')));
     const finished = all.filter(isFinished);
     const picked = [
       ...finished.slice(0, Math.max(0, finished.length - keep)).map((e) => ({ dir: e.dir, why: 'finished' as const })),

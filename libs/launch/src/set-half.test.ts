@@ -14,7 +14,13 @@ async function runningRun(id: string): Promise<string> {
   const runDir = join(root, id);
   await mkdir(runDir, { recursive: true });
   const options = { rate: '50/s', concurrency: 8, execArgs: [], maxRestarts: 3, onFinish: null };
-  await writeManifest(runDir, { id, state: 'running', pid: null, options } as unknown as Manifest);
+  await writeManifest(runDir, {
+    id,
+    state: 'running',
+    pid: null,
+    suite: { file: '/x' },
+    options,
+  } as unknown as Manifest);
   await writeControl(runDir, { paused: false, rate: '50/s', concurrency: 8, workers: 2 });
   return runDir;
 }

@@ -35,7 +35,16 @@ test('tmuxEnvDiff: no server, nothing; a server, only what differs from its glob
 test('startSupervisor (nohup) returns the spawned supervisor pid also when the run is over before the first look', async () => {
   const runDir = join(dir, 'run');
   mkdirSync(join(runDir, 'logs'), { recursive: true });
-  const manifest = { id: 'capi_test_x', method: 'nohup', state: 'created', pid: null, session: null, parallel: 1 };
+  const manifest = {
+    id: 'capi_test_x',
+    method: 'nohup',
+    state: 'created',
+    pid: null,
+    session: null,
+    parallel: 1,
+    suite: { file: '/x' },
+    options: {},
+  };
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(manifest));
   // a supervisor that ends at once and leaves run.json's pid null, as a finished run does
   const stand = join(dir, 'quick-supervisor.mjs');

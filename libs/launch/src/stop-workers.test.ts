@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { NO_EARLY_WORKERS } from './early-workers.js';
 import { isWorkerOf, signal } from './process.js';
 import type { Supervision } from './run-batch.js';
 import { stopWorkers } from './stop-workers.js';
@@ -36,6 +37,7 @@ test('stopWorkers waits for a worker a slot started after the stop began, not on
       stopping: false,
       halted: new AbortController(),
       log: () => {},
+      early: NO_EARLY_WORKERS,
     } as unknown as Supervision;
     let late: ChildProcess | null = null;
     // a slot that was between its claim and its worker's start: the worker starts after the

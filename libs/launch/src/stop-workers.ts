@@ -40,6 +40,9 @@ export function halt(s: Supervision): void {
 export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promise<void> {
   const id = s.manifest.id;
   halt(s);
+  // early workers no slot took (a failure before the slots' first batches) are in no slot
+  // nor in s.live: their stdin is closed now, and their ends awaited with the others'
+  const unused = s.early.end();
   // a worker started just before the failure may have no slot awaiting it: s.live has it
   const pids = [...s.live];
   for (const pid of pids) signal(pid, 'SIGTERM');
@@ -53,6 +56,7 @@ export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promi
     }),
   ]);
   clearTimeout(timer);
+  await unused;
   // a slot that was between a claim and its worker's start when the stop came starts that
   // worker after `pids` was taken (workerOf signals it at once): it is waited for as well
   for (const pid of s.live) if (!pids.includes(pid)) pids.push(pid);

@@ -22,7 +22,15 @@ test('a run that completes while --status counts its journals is completed, not 
   });
   children.push(supervisor);
   await new Promise((resolve) => supervisor.once('spawn', resolve));
-  const manifest = { id: 'capi_test_20260101_000000', method: 'nohup', state: 'running', verdict: null, total: 1 };
+  const manifest = {
+    id: 'capi_test_20260101_000000',
+    method: 'nohup',
+    state: 'running',
+    verdict: null,
+    total: 1,
+    suite: { file: '/x' },
+    options: {},
+  };
   await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ ...manifest, pid: supervisor.pid }));
   await writeFile(join(runDir, 'supervisor.pid'), `${supervisor.pid}\n`);
   // The journal is a pipe: the count waits on it (blocking this thread), so another process

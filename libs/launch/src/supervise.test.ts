@@ -5,10 +5,14 @@ import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type BatchIndex, batchName, pidAlive, runPaths } from '@capi/core';
 import { createRun } from './create-run.js';
+import { startEarlyWorkers } from './early-workers.js';
+import type { LaunchOptions } from './manifest.js';
 import { superviseRun } from './supervise.js';
+import { runWorkerSpec } from './worker.js';
 
 const fakeExec = fileURLToPath(new URL('./test-support/fake-exec.js', import.meta.url));
 
@@ -46,11 +50,16 @@ async function countReads(runDir: string, fn: () => Promise<unknown>) {
   const manifest = runPaths(runDir).manifest;
   const claims = runPaths(runDir).claims;
   const seen = { manifest: 0, claims: 0 };
-  const { readFile: realReadFile, readdir: realReaddir } = fsp;
+  const { readFile: realReadFile, readdir: realReaddir, open: realOpen } = fsp;
   const patched = fsp as unknown as Record<string, unknown>;
   patched.readFile = (path: unknown, ...rest: unknown[]) => {
     if (String(path) === manifest) seen.manifest++;
     return (realReadFile as (...a: unknown[]) => unknown)(path, ...rest);
+  };
+  // core's run.json reader opens the file (its size is checked on the open file, then read)
+  patched.open = (path: unknown, ...rest: unknown[]) => {
+    if (String(path) === manifest) seen.manifest++;
+    return (realOpen as (...a: unknown[]) => unknown)(path, ...rest);
   };
   patched.readdir = (path: unknown, ...rest: unknown[]) => {
     if (String(path) === claims) seen.claims++;
@@ -62,6 +71,7 @@ async function countReads(runDir: string, fn: () => Promise<unknown>) {
   } finally {
     patched.readFile = realReadFile;
     patched.readdir = realReaddir;
+    patched.open = realOpen;
     syncBuiltinESMExports();
   }
   return seen;
@@ -527,3 +537,67 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const)
         assert.deepEqual([after.state, after.verdict], ['completed', 'passed']);
       });
     });
+
+/** Live processes whose argv holds `--serve RUN` and `--run-id ID`: the run's workers. */
+function workersOf(runDir: string, runId: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const has = (flag: string, value: string) => argv.some((a, i) => a === flag && argv[i + 1] === value);
+    if (has('--serve', runDir) && has('--run-id', runId) && pidAlive(Number(name))) pids.push(Number(name));
+  }
+  return pids;
+}
+
+test('a supervisor that fails before its slots take the early workers ends them before it lets go of the run', async () => {
+  await inTempDir('capi-early-fail-', async (dir) => {
+    const { m, env, runDir } = await standInRun(dir, { batches: 2, size: 2, parallel: 2, mergeExit: 0 });
+    // a foreground launch's workers, started while the suite is split (early-workers.ts)
+    const early = startEarlyWorkers(runWorkerSpec(runDir, m.id, m.options as LaunchOptions, env), 2);
+    try {
+      for (let i = 0; i < 100 && workersOf(runDir, m.id).length < 2; i++) await sleep(50);
+      assert.equal(workersOf(runDir, m.id).length, 2);
+      // the batch index cannot be read: the supervisor fails after taking the run and before
+      // any slot starts, so no slot ever takes them (the timing is fixed, not raced)
+      await writeFile(runPaths(runDir).batchIndex, '{');
+      // superviseRun settles right after it let go of the run (its pid file removed, run.json
+      // written `failed`): no worker of the run may be left by then
+      await assert.rejects(superviseRun(runDir, { env, early }), /supervisor failed/);
+      assert.equal(fs.existsSync(runPaths(runDir).pidFile), false);
+      // before: both still waited on their stdin, ended only once capi-launch's supervision had returned
+      assert.deepEqual(workersOf(runDir, m.id), []);
+      assert.equal(JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8')).state, 'failed');
+    } finally {
+      await early.end();
+    }
+  });
+});
+
+test('a supervisor stopped before its slots take the early workers ends them before it writes `stopped` and lets go', async () => {
+  await inTempDir('capi-early-stop-', async (dir) => {
+    const { m, env, runDir } = await standInRun(dir, { batches: 2, size: 2, parallel: 2, mergeExit: 0 });
+    const early = startEarlyWorkers(runWorkerSpec(runDir, m.id, m.options as LaunchOptions, env), 2);
+    const before = process.listenerCount('SIGTERM');
+    try {
+      for (let i = 0; i < 100 && workersOf(runDir, m.id).length < 2; i++) await sleep(50);
+      assert.equal(workersOf(runDir, m.id).length, 2);
+      const run = superviseRun(runDir, { env, early });
+      // the stop comes as soon as the supervisor listens for it: while it reads claims/ and the
+      // batch index, before any slot has started (the supervisor's own SIGTERM handler, called
+      // as a signal would call it; nothing is sent to this test process)
+      for (let i = 0; i < 10_000 && process.listenerCount('SIGTERM') === before; i++) await new Promise(setImmediate);
+      process.emit('SIGTERM', 'SIGTERM');
+      assert.equal(await run, 143);
+      assert.equal(JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8')).state, 'stopped');
+      // before: both still waited on their stdin when run.json said stopped and the pid file was gone
+      assert.deepEqual(workersOf(runDir, m.id), []);
+    } finally {
+      await early.end();
+    }
+  });
+});

@@ -271,8 +271,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
       // that after the last test it reads only the last batches' journals before writing
       // the reports (docs/capi-launch.md, "Supervision").
       if (!ctx.stopping) merge.start();
-      // early workers of slots that have no batch to run end now, not with the run
-      void ctx.early.end(ctx.busySlots);
+      // early workers of slots that have no batch to run end now; their ends are awaited with
+      // the others' before run.json's end (a `void` here let the run end with them alive)
+      ctx.ending.push(ctx.early.end(ctx.busySlots));
     }
     await Promise.all(slots);
     const claimsNow = [...ctx.claims.values()];
@@ -284,7 +285,9 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
       env,
       log,
       mergeAhead: merge,
-      workersEnded: Promise.all(ctx.ending).then(() => {}),
+      // with the early workers no slot took (a stop before a slot's first batch): every
+      // process of the run has ended before its end is written and the pid file goes
+      workersEnded: Promise.all([...ctx.ending, ctx.early.end()]).then(() => {}),
     });
   } catch (err) {
     // the run cannot go on (disk full, a folder removed): say so in run.json, not only in the log

@@ -55,7 +55,10 @@ async function runFolder(name: string): Promise<string> {
   await mkdir(join(dir, 'batches'), { recursive: true });
   await mkdir(join(dir, 'results'), { recursive: true });
   await mkdir(join(dir, 'claims'), { recursive: true });
-  await writeFile(join(dir, 'run.json'), JSON.stringify({ id: 'capi_test_20260101_103000' }));
+  await writeFile(
+    join(dir, 'run.json'),
+    JSON.stringify({ id: 'capi_test_20260101_103000', state: 'completed', suite: { file: '/suite.csv' }, options: {} }),
+  );
   await writeFile(join(dir, 'batches', 'batch_0001.ndjson'), testLine('G1') + testLine('G2'));
   await writeFile(join(dir, 'batches', 'batch_0002.ndjson'), testLine('G3'));
   return dir;

@@ -1,6 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, pathExists, REPORT_NAMES, type RunManifest, runPaths } from '@capi/core';
+import { InputError, pathExists, REPORT_NAMES, type RunManifest, readRunManifest, runPaths } from '@capi/core';
 
 /** What merge reads from a run folder (docs/run-folder.md). */
 export interface RunFolderFiles {
@@ -23,20 +23,6 @@ async function ndjsonFiles(dir: string): Promise<string[]> {
   }
 }
 
-async function readManifest(path: string): Promise<RunManifest | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    return JSON.parse(text) as RunManifest;
-  } catch (err) {
-    throw new InputError(path, undefined, `malformed JSON: ${(err as Error).message}`);
-  }
-}
-
 export async function readRunFolder(dir: string, label = dir): Promise<RunFolderFiles> {
   const p = runPaths(dir);
   const [hasManifest, hasResults, hasBatches] = await Promise.all([
@@ -53,5 +39,7 @@ export async function readRunFolder(dir: string, label = dir): Promise<RunFolder
     batch: f.slice(0, -'.ndjson'.length),
     path: join(p.batches, f),
   }));
-  return { dir: p.dir, manifest: await readManifest(p.manifest), resultFiles, batchFiles };
+  // core's one reader: a damaged run.json is named with its field (exit 2), as every tool does
+  const manifest = hasManifest ? await readRunManifest(p.manifest) : null;
+  return { dir: p.dir, manifest, resultFiles, batchFiles };
 }

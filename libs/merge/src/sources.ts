@@ -24,7 +24,13 @@ export function isSidecar(path: string): boolean {
   return /\.(meta\.json|lock|status\.json)$|\.tmp-\d+-[0-9a-f]+$/.test(path);
 }
 
-async function isRunFolder(dir: string): Promise<boolean> {
+/**
+ * Read as a run's files: run.json, or a run's results/ or batches/ (a run folder copied
+ * without its run.json, a cleaned run). Not core's `isRunFolder` (a run is a folder holding
+ * run.json): capi-merge reads results wherever they are laid out as a run's
+ * (docs/run-folder.md, "What a run folder is").
+ */
+async function readsAsRun(dir: string): Promise<boolean> {
   const p = runPaths(dir);
   const found = await Promise.all([pathExists(p.manifest), pathExists(p.results), pathExists(p.batches)]);
   return found.some(Boolean);
@@ -41,7 +47,7 @@ async function ndjsonIn(dir: string): Promise<string[]> {
  * `results/`, or a machine's copy of it) is read as those result files, by name.
  */
 async function folderInputs(dir: string, arg: string, cwd: string): Promise<MergeInput[]> {
-  if (await isRunFolder(dir)) return [{ kind: 'run', dir, label: labelFor(dir, cwd) }];
+  if (await readsAsRun(dir)) return [{ kind: 'run', dir, label: labelFor(dir, cwd) }];
   const files = await ndjsonIn(dir);
   if (files.length === 0)
     throw new InputError(

@@ -35,7 +35,15 @@ async function liveRun(name: string) {
   await mkdir(join(dir, 'logs'), { recursive: true });
   const supervisor = standIn('--supervise', dir);
   const worker = standIn();
-  const manifest = { id: name, state: 'running', total: 2, pid: supervisor.pid, verdict: null };
+  const manifest = {
+    id: name,
+    state: 'running',
+    total: 2,
+    pid: supervisor.pid,
+    verdict: null,
+    suite: { file: '/suite.csv' },
+    options: {},
+  };
   await writeFileAtomic(join(dir, 'run.json'), JSON.stringify(manifest));
   const beat = { state: 'running', pid: worker.pid, batch: 'batch_0001', total: 2, done: 0 };
   await writeFileAtomic(join(dir, 'status', 'batch_0001.json'), JSON.stringify(beat));
@@ -101,7 +109,15 @@ test('a run cleaned by capi-merge --clean is counted from report/results.ndjson;
   await mkdir(join(dir, 'results'), { recursive: true });
   await writeFileAtomic(
     join(dir, 'run.json'),
-    JSON.stringify({ id: 'capi_cleaned', state: 'completed', verdict: 'failed', total: 3, pid: null }),
+    JSON.stringify({
+      id: 'capi_cleaned',
+      state: 'completed',
+      verdict: 'failed',
+      total: 3,
+      pid: null,
+      suite: { file: '/suite.csv' },
+      options: {},
+    }),
   );
   const rec = (id: string, status: string, batch: string) => `${JSON.stringify({ id, name: id, status, batch })}\n`;
   await writeFile(

@@ -2,11 +2,13 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   type BatchIndex,
+  CapiError,
+  ExitCode,
   isErrnoException,
   isRunSupervisor,
   pidAlive,
   REPORT_NAMES,
-  type RunManifest,
+  readRunManifest,
   runPaths,
   type StatusHeartbeat,
 } from '@capi/core';
@@ -132,9 +134,14 @@ export function createRunReader(target: WatchTarget): RunReader {
         if (!FINAL_HEARTBEATS.has(hb.state)) settled.delete(c.key);
       }
     } else if (c.role === 'manifest') {
-      const m = await readJson(path);
-      if (isObject(m)) {
-        state.manifest = m as unknown as RunManifest;
+      // core's one reader; a run.json damaged while watched (never by capi's atomic writer)
+      // leaves the last good one in place, as a heartbeat that cannot be read does
+      const m = await readRunManifest(path).catch((err: unknown) => {
+        if (err instanceof CapiError && err.exitCode === ExitCode.badInput) return null;
+        throw err;
+      });
+      if (m) {
+        state.manifest = m;
         state.manifestMtimeMs = await stat(path).then(
           (st) => st.mtimeMs,
           () => null,

@@ -40,7 +40,14 @@ test('heartbeats and logs arrive by file events, journals are tailed on the cloc
   });
   await writeFile(
     join(dir, 'run.json'),
-    JSON.stringify({ id: 'capi_test_1', state: 'running', total: 3, pid: supervisor.pid }),
+    JSON.stringify({
+      id: 'capi_test_1',
+      state: 'running',
+      total: 3,
+      pid: supervisor.pid,
+      suite: { file: '/suite.csv' },
+      options: {},
+    }),
   );
   const hook = { fn: () => {} };
   const watch = await startRunWatch(

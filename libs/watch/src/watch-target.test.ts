@@ -10,10 +10,13 @@ import { classify, findWatchTarget, newestRun } from './watch-target.js';
 const root = await mkdtemp(join(tmpdir(), 'capi-watch-target-'));
 after(() => rm(root, { recursive: true, force: true }));
 
+/** run.json as capi-launch writes it, its fields that every reader needs (core's shape check). */
+const manifestOf = (id: string) => JSON.stringify({ id, state: 'running', suite: { file: '/suite.csv' }, options: {} });
+
 async function run(runs: string, id: string): Promise<string> {
   const dir = join(runs, id);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'run.json'), '{}');
+  await writeFile(join(dir, 'run.json'), manifestOf(id));
   return dir;
 }
 
@@ -122,7 +125,7 @@ test('RUN in the moment between its folder and its subfolders waits for the laun
   );
   // the launch's next steps: subfolders, run.json, then the lock let go
   await mkdir(join(dir, 'results'));
-  await writeFile(join(dir, 'run.json'), '{}');
+  await writeFile(join(dir, 'run.json'), manifestOf('capi_test_20260101_120000'));
   await launch.release();
   assert.deepEqual(await target, { kind: 'run', id: 'capi_test_20260101_120000', dir });
 });
@@ -159,4 +162,31 @@ test('a folder named as runs are, with no launch lock held (or its holder dead),
   assert.match((await left.note) ?? 'settled without waiting', /waiting for the capi-launch/);
   await launch.release();
   await assert.rejects(left.target, /not a run folder \(no run\.json\)/);
+});
+
+test('RUN whose launch made its subfolders (results/, status/) but not yet run.json is waited for, as capi-launch waits: a run folder holds run.json', async () => {
+  const runs = join(root, 'making-subfolders');
+  const dir = join(runs, 'capi_test_20260101_120002');
+  await mkdir(runs, { recursive: true });
+  const launch = await holdLaunchLock(runs);
+  // as create-run.ts: batches/ (the split), then logs/, results/, status/, claims/, and run.json last
+  for (const sub of ['batches', 'logs', 'results', 'status', 'claims'])
+    await mkdir(join(dir, sub), { recursive: true });
+  const { target, note } = watchTargetOf(runs, dir);
+  // before: status/ made it a run folder at once, watched without its run.json
+  assert.match(
+    (await note) ?? 'settled without waiting',
+    /capi_test_20260101_120002: no run\.json yet: waiting for the capi-launch/,
+  );
+  await writeFile(join(dir, 'run.json'), manifestOf('capi_test_20260101_120002'));
+  await launch.release();
+  assert.deepEqual(await target, { kind: 'run', id: 'capi_test_20260101_120002', dir });
+});
+
+test("a folder without run.json holding status/ or results/ (a bare capi-exec's files laid out as a run's) is watched by that layout", async () => {
+  const dir = join(root, 'bare-layout');
+  await mkdir(join(dir, 'status'), { recursive: true });
+  await mkdir(join(dir, 'results'), { recursive: true });
+  const target = await findWatchTarget({ run: dir, runsDir: join(root, 'no-runs'), cwd: root });
+  assert.deepEqual(target, { kind: 'run', id: 'bare-layout', dir });
 });

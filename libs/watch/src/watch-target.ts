@@ -1,9 +1,12 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import {
+  hasRunLayout,
   isErrnoException,
+  isRunFolder,
   pathExists,
   REPORT_NAMES,
+  readRunManifest,
   runBeingMade,
   runPaths,
   stillBeingMadeNote,
@@ -46,7 +49,7 @@ const stem = (path: string) => basename(path, extname(path));
 export async function newestRun(runs: string): Promise<string | null> {
   try {
     const link = resolve(runs, await readlink(join(runs, 'latest')));
-    if (await pathExists(join(link, 'run.json'))) return link;
+    if (await isRunFolder(link)) return link;
   } catch {
     // No usable `latest` link: fall back to the names, which sort by time.
   }
@@ -60,7 +63,7 @@ export async function newestRun(runs: string): Promise<string | null> {
   const runIds = names.filter((n) => n !== 'latest').sort();
   for (let i = runIds.length - 1; i >= 0; i--) {
     const dir = join(runs, runIds[i] as string);
-    if (await pathExists(join(dir, 'run.json'))) return dir;
+    if (await isRunFolder(dir)) return dir;
   }
   return null;
 }
@@ -95,10 +98,15 @@ export interface TargetOptions {
   cwd: string;
 }
 
-/** A run's folder: run.json, or the subfolders capi-launch makes before it (create-run.ts). */
-async function isRunFolder(dir: string): Promise<boolean> {
-  const paths = runPaths(dir);
-  return (await pathExists(paths.manifest)) || (await isDir(paths.status)) || (await isDir(paths.results));
+/**
+ * A run folder to watch, its run.json (when it has one yet) read once by core's one reader:
+ * a damaged one is named with its field (exit 2) before the watch starts, as capi-launch
+ * and capi-merge name it.
+ */
+async function runTarget(dir: string): Promise<WatchTarget> {
+  const manifest = runPaths(dir).manifest;
+  if (await pathExists(manifest)) await readRunManifest(manifest);
+  return { kind: 'run', id: basename(dir), dir };
 }
 
 /** `onWait`: told when a run folder being made is waited for, then at intervals (runBeingMade). */
@@ -114,20 +122,21 @@ export async function findWatchTarget(
   }
   if (!opts.run) {
     const dir = await newestRun(opts.runsDir);
-    return dir ? { kind: 'run', id: basename(dir), dir } : null;
+    return dir ? runTarget(dir) : null;
   }
   for (const dir of [resolve(opts.cwd, opts.run), resolve(opts.runsDir, opts.run)]) {
     if (!(await isDir(dir))) continue;
-    if (await isRunFolder(dir)) return { kind: 'run', id: basename(dir), dir };
-    // a run its capi-launch is still making is waited for (core's runBeingMade)
+    // core's one rule, capi-launch's too: a run folder holds run.json; one its capi-launch is
+    // still making (its status/ and results/ come before run.json) is waited for (runBeingMade)
     const made = await runBeingMade(dir, isRunFolder, onWait);
-    if (made === 'made') return { kind: 'run', id: basename(dir), dir };
+    if (made === 'made') return runTarget(dir);
     if (made === 'gone')
       throw new UsageError(
         `${dir}: removed while its capi-launch was making it: the launch failed, no run was started`,
       );
     if (made === 'held') throw new UsageError(stillBeingMadeNote(dir));
-    return execFolder(dir);
+    // no run: a bare capi-exec's files, laid out as a run's (status/, results/) or loose
+    return (await hasRunLayout(dir)) ? runTarget(dir) : execFolder(dir);
   }
   throw new UsageError(`run not found: "${opts.run}" (not a folder, nor a run id under ${opts.runsDir})`);
 }

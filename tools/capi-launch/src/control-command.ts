@@ -1,9 +1,10 @@
 import { basename } from 'node:path';
-import { CapiError, ExitCode, intFlag, shellQuote, UsageError } from '@capi/core';
+import { CapiError, ExitCode, intFlag, RunManifestError, shellQuote, UsageError } from '@capi/core';
 import {
   changeControl,
   countFinished,
   currentRecords,
+  damagedNote,
   failedBatches,
   fileSha256,
   type LaunchOptions,
@@ -56,17 +57,20 @@ async function status(c: ControlArgs): Promise<number> {
   // (launch-lock.ts lookAtUnmade): a run whose launch writes run.json meanwhile is shown as a
   // run, never named as a launch that died
   const seen = await runFoldersWithoutManifest(c.runs);
-  const dirs = (await listRuns(c.runs)).map((e) => e.dir);
+  const dirs = (await listRuns(c.runs, (err) => note(damagedNote(err, 'not shown')))).map((e) => e.dir);
   const look = await lookAtUnmade(
     c.runs,
     seen.filter((d) => !dirs.includes(d)),
   );
-  // as listRuns: a run.json that cannot be read is no run to show
+  // as listRuns: a run.json that cannot be read is no run to show, a damaged one is named
   for (const dir of look.made)
     if (
       await readManifest(dir).then(
         () => true,
-        () => false,
+        (err: unknown) => {
+          if (err instanceof RunManifestError) note(damagedNote(err, 'not shown'));
+          return false;
+        },
       )
     )
       dirs.push(dir);
