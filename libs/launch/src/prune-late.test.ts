@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileAtomic } from '@capi/core';
 import { holdingManifest } from './manifest.js';
 import { pruneRuns } from './runs.js';
+import { createdRun } from './test-support/created-run.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-prune-late-'));
 const children: ChildProcess[] = [];
@@ -15,24 +15,6 @@ after(async () => {
   for (const c of children) c.kill('SIGKILL');
   await rm(root, { recursive: true, force: true });
 });
-
-/** A run folder as a capi-launch leaves it once run.json is written: `created`, no supervisor. */
-async function createdRun(runs: string, id: string): Promise<string> {
-  const runDir = join(runs, id);
-  await mkdir(runDir, { recursive: true });
-  const manifest = {
-    id,
-    method: 'nohup',
-    state: 'created',
-    verdict: null,
-    total: 1,
-    pid: null,
-    suite: { file: '/x' },
-    options: {},
-  };
-  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify(manifest));
-  return runDir;
-}
 
 const exists = (p: string) =>
   stat(p).then(

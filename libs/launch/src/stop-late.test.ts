@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pidAlive, writeFileAtomic } from '@capi/core';
 import { holdingManifest } from './manifest.js';
 import { stopLaunchedRun } from './stop-launched-run.js';
+import { createdRun } from './test-support/created-run.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-stop-late-'));
 const children: ChildProcess[] = [];
@@ -17,21 +18,8 @@ after(async () => {
 });
 
 test('--stop of a never-started run that a late supervisor takes meanwhile stops that supervisor, not just run.json', async () => {
-  const id = 'capi_test_20260101_000000';
-  const runDir = join(root, 'runs', id);
-  await mkdir(runDir, { recursive: true });
-  const manifest = {
-    id,
-    method: 'nohup',
-    state: 'created',
-    verdict: null,
-    total: 1,
-    pid: null,
-    finished: null,
-    suite: { file: '/x' },
-    options: { execArgs: [] },
-  };
-  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify(manifest));
+  const runDir = await createdRun(join(root, 'runs'), 'capi_test_20260101_000000');
+  const manifest = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8'));
   let stopped: ReturnType<typeof stopLaunchedRun> | undefined;
   let supervisor: ChildProcess | undefined;
   // the late supervisor of a killed capi-launch takes the run under run.json.lock
