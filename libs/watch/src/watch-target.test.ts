@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { launchLockOf, withExclusiveFile } from '@capi/core';
+import { ExitCode, launchLockOf, withExclusiveFile } from '@capi/core';
 import { classify, findWatchTarget, newestRun } from './watch-target.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-watch-target-'));
@@ -189,4 +189,28 @@ test("a folder without run.json holding status/ or results/ (a bare capi-exec's 
   await mkdir(join(dir, 'results'), { recursive: true });
   const target = await findWatchTarget({ run: dir, runsDir: join(root, 'no-runs'), cwd: root });
   assert.deepEqual(target, { kind: 'run', id: 'bare-layout', dir });
+});
+
+test('RUN whose launch holds the lock without a sign of life (silent past the limit) is given up on with exit 3, as capi-launch gives up', async () => {
+  const runs = join(root, 'making-silent');
+  const dir = join(runs, 'capi_test_20260101_120009');
+  await mkdir(runs, { recursive: true });
+  // held by this live process and never touched: a launch that stopped or hung
+  const launch = await holdLaunchLock(runs);
+  await mkdir(dir);
+  try {
+    await assert.rejects(
+      findWatchTarget({ run: dir, runsDir: runs, cwd: root, wait: { silentMs: 300 } }),
+      (err: Error & { exitCode?: number }) => {
+        assert.equal(err.exitCode, ExitCode.cannotRun);
+        assert.match(
+          err.message,
+          /still no run\.json, and the capi-launch holding .*\.launch\.lock has shown no sign of life for 0 s/,
+        );
+        return true;
+      },
+    );
+  } finally {
+    await launch.release();
+  }
 });

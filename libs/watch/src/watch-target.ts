@@ -1,6 +1,9 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import {
+  type BeingMadeWait,
+  CapiError,
+  ExitCode,
   hasRunLayout,
   isErrnoException,
   isRunFolder,
@@ -96,6 +99,8 @@ export interface TargetOptions {
   journal?: string | undefined;
   runsDir: string;
   cwd: string;
+  /** How a run being made is waited for (core's `LAUNCH_LOCK_LIFE` unless a test says). */
+  wait?: Partial<BeingMadeWait>;
 }
 
 /**
@@ -128,13 +133,14 @@ export async function findWatchTarget(
     if (!(await isDir(dir))) continue;
     // core's one rule, capi-launch's too: a run folder holds run.json; one its capi-launch is
     // still making (its status/ and results/ come before run.json) is waited for (runBeingMade)
-    const made = await runBeingMade(dir, isRunFolder, onWait);
+    const made = await runBeingMade(dir, isRunFolder, onWait, opts.wait);
     if (made === 'made') return runTarget(dir);
     if (made === 'gone')
       throw new UsageError(
         `${dir}: removed while its capi-launch was making it: the launch failed, no run was started`,
       );
-    if (made === 'held') throw new UsageError(stillBeingMadeNote(dir));
+    // the launch that holds the lock went silent: not a usage error, capi-launch's exit 3 too
+    if (made === 'held') throw new CapiError(stillBeingMadeNote(dir, opts.wait?.silentMs), ExitCode.cannotRun);
     // no run: a bare capi-exec's files, laid out as a run's (status/, results/) or loose
     return (await hasRunLayout(dir)) ? runTarget(dir) : execFolder(dir);
   }
