@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FILE_MODE } from './atomic-write.js';
 import { CapiError, isErrnoException } from './errors.js';
 import { ExitCode } from './exit-code.js';
-import { pidAlive, processStartMs } from './processes.js';
+import { stillTheWriter } from './processes.js';
 
 /**
  * One exclusive-file lock for short critical sections between processes of one host
@@ -61,8 +61,8 @@ async function lookAtLock(path: string, staleMs: number): Promise<{ text: string
   // a holder on another machine: its pid says nothing here (a lock of before the host was written is this machine's)
   const host = text.split('\n')[2];
   const local = !host || host === hostname();
-  const started = holder && local ? processStartMs(pid) : null;
-  const dead = holder && local && (!pidAlive(pid) || (started !== null && started > st.mtimeMs + 1000));
+  // a pid that started after the lock's last write or touch is not its holder, but a reused pid
+  const dead = holder && local && !stillTheWriter(pid, st.mtimeMs);
   // an empty lock is one being written, unless it is old
   return { text, stale: dead || age >= (holder ? staleMs : Math.min(staleMs, 5_000)) };
 }

@@ -77,12 +77,20 @@ export function parseJournalLock(text: string): JournalLockInfo | null {
  * did not start after the lock was taken (a pid reused after a reboot is not the holder).
  */
 export function lockHolderAlive(info: JournalLockInfo, host: string): boolean {
-  if (info.host !== host) return true;
-  if (!pidAlive(info.pid)) return false;
-  const since = Date.parse(info.since);
-  const started = processStartMs(info.pid);
+  return info.host !== host || stillTheWriter(info.pid, Date.parse(info.since));
+}
+
+/**
+ * Whether the process `pid` of this machine, named in a lock written at `sinceMs` (NaN: not
+ * known), is still the one that wrote it: its pid runs and did not start after the lock was
+ * written (a pid reused, after a reboot say, is not the writer). The one rule for capi's locks
+ * (journal locks, core's exclusive files).
+ */
+export function stillTheWriter(pid: number, sinceMs: number): boolean {
+  if (!pidAlive(pid)) return false;
+  const started = processStartMs(pid);
   // Start times are in ticks and clocks may be set: a second of slack.
-  return Number.isNaN(since) || started === null || started <= since + 1000;
+  return Number.isNaN(sinceMs) || started === null || started <= sinceMs + 1000;
 }
 
 /** The lock of a journal as found on disk: null when there is none. */
