@@ -138,6 +138,7 @@ export {
 } from './run-folder.js';
 export {
   RUN_MANIFEST_MAX_BYTES,
+  RUN_MANIFEST_REMEDY,
   RunManifestError,
   readRunManifest,
   runManifestProblem,

@@ -89,29 +89,27 @@ export function runManifestProblem(m: unknown): string | null {
   return firstProblem(m.options, OPTIONS, 'options.');
 }
 
+/** What to do with a damaged run.json: said by the refusal and by a listing that skips the run. */
+export const RUN_MANIFEST_REMEDY = 'capi-launch writes this file (docs/run-folder.md); restore it, or remove the run';
+
 /** A damaged run.json (exit 2): its path, the field, and what to do; listings skip such a run, naming it. */
 export class RunManifestError extends CapiError {
   readonly path: string;
   readonly problem: string;
   constructor(path: string, problem: string) {
-    super(
-      `${path}: ${problem}: capi-launch writes this file (docs/run-folder.md); restore it, or remove the run`,
-      ExitCode.badInput,
-    );
+    super(`${path}: ${problem}: ${RUN_MANIFEST_REMEDY}`, ExitCode.badInput);
     this.name = 'RunManifestError';
     this.path = path;
     this.problem = problem;
   }
 }
 
-const damagedRunManifest = (path: string, problem: string) => new RunManifestError(path, problem);
-
 async function readSmall(path: string): Promise<string> {
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
     if (size > RUN_MANIFEST_MAX_BYTES)
-      throw damagedRunManifest(path, `${size} bytes, more than a run.json holds (${RUN_MANIFEST_MAX_BYTES})`);
+      throw new RunManifestError(path, `${size} bytes, more than a run.json holds (${RUN_MANIFEST_MAX_BYTES})`);
     return await file.readFile('utf8');
   } finally {
     await file.close();
@@ -134,14 +132,14 @@ export async function readRunManifest(path: string): Promise<RunManifest> {
     const exit = code === 'EISDIR' ? ExitCode.badInput : ExitCode.cannotRun;
     throw new CapiError(`cannot read ${path}: ${fsReason(code)}`, exit);
   }
-  if (text.trim() === '') throw damagedRunManifest(path, 'empty');
+  if (text.trim() === '') throw new RunManifestError(path, 'empty');
   let m: unknown;
   try {
     m = JSON.parse(text);
   } catch (err) {
-    throw damagedRunManifest(path, `malformed JSON: ${(err as Error).message}`);
+    throw new RunManifestError(path, `malformed JSON: ${(err as Error).message}`);
   }
   const problem = runManifestProblem(m);
-  if (problem) throw damagedRunManifest(path, problem);
+  if (problem) throw new RunManifestError(path, problem);
   return m as RunManifest;
 }

@@ -7,6 +7,7 @@ import {
   isDirectory,
   pathExists,
   RUN_ID_PREFIX,
+  RUN_MANIFEST_REMEDY,
   RunManifestError,
   runPaths,
   shellQuote,
@@ -115,7 +116,7 @@ export async function clearStale(e: RunEntry, takeOver = false): Promise<string 
 
 /** What a listing says of a run it leaves out because its run.json is damaged (`what`: what it did not do). */
 export const damagedNote = (err: RunManifestError, what: string) =>
-  `${err.path}: ${err.problem}: ${what}; capi-launch writes this file (docs/run-folder.md): restore it, or remove the run`;
+  `${err.path}: ${err.problem}: ${what}; ${RUN_MANIFEST_REMEDY}`;
 
 /** A file's real path (symlinks resolved), or the path itself when it cannot be had (the file is gone). */
 const realPathOf = (file: string) => realpath(file).catch(() => file);
