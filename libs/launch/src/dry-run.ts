@@ -15,7 +15,7 @@ import {
 } from '@capi/core';
 import { surelyRelative } from './base-url.js';
 import { type Method, splitArgs, splitError, splitWarnings } from './create-run.js';
-import { operatorEnv, recordEnvRefusal } from './env-refs.js';
+import { lineMentionsEnv, operatorEnv, recordEnvRefusal } from './env-refs.js';
 import { execArg } from './exec-flag-list.js';
 import { reportFlags } from './finish.js';
 import { splitFlags } from './split-flags.js';
@@ -70,8 +70,8 @@ async function countTests(o: DryRunOptions, allow: EnvAllow | null): Promise<Sui
     partial = lines.pop() ?? '';
     for (const line of lines) {
       tests++;
-      // as the launch reads its batches (env-refs.ts): a line with neither `env.` nor a `\u` escape names no variable
-      const mayUseEnv = allow !== null && envRefusal === null && (line.includes('env.') || line.includes('\\u'));
+      // as the launch reads its batches (env-refs.ts `mentionsEnv`): a line without `env.` names no variable
+      const mayUseEnv = allow !== null && envRefusal === null && lineMentionsEnv(line);
       if (relative !== null && !mayUseEnv) continue;
       const r = JSON.parse(line) as { id?: string; request?: { url?: string } };
       if (relative === null && typeof r.request?.url === 'string' && surelyRelative(r.request.url))

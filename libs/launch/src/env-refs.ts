@@ -38,7 +38,15 @@ const CSV_FIELD: Record<string, string> = {
 const fieldName = (field: string, csv: boolean) =>
   !csv ? field : field.startsWith('request.headers.') ? 'headers' : (CSV_FIELD[field] ?? field);
 
-const ENV_MARK = Buffer.from('env.');
+/**
+ * What every `{{env.NAME}}` holds, as capi-split writes its records (it spells no letter as a
+ * `\u` escape): a record or a batch file without it names no variable.
+ */
+const ENV_TEXT = 'env.';
+const ENV_MARK = Buffer.from(ENV_TEXT);
+
+/** Whether a record line capi-split wrote may name an env variable (`mentionsEnv`'s rule, for one line). */
+export const lineMentionsEnv = (line: string): boolean => line.includes(ENV_TEXT);
 /** One read buffer for every batch file: no string is made of a file that has no `env.` in it. */
 const pool = Buffer.allocUnsafe(1024 * 1024);
 
