@@ -80,8 +80,8 @@ test('each installed command answers --version and --help from another folder, u
 test('the installed capi-exec runs a test from its bundle, loading neither node:http2 nor CommonJS', async () => {
   const one = join(dir.path, 'one.ndjson');
   await writeFile(one, `${JSON.stringify({ id: 'H', request: { method: 'GET', url: `${api.url}/health` } })}\n`);
-  const report = 'process.on("exit", () => process.stderr.write("loaded " + JSON.stringify(process.moduleLoadList) + "\\n"));';
-    'process.on("exit", () => process.stderr.write("loaded " + JSON.stringify(process.moduleLoadList) + "\n"));';
+  const report =
+    'process.on("exit", () => process.stderr.write("loaded " + JSON.stringify(process.moduleLoadList) + "\\n"));';
   const res = await run(
     process.execPath,
     [`--import=data:text/javascript,${encodeURIComponent(report)}`, join(prefix, 'bin', 'capi-exec'), '--in', one],
