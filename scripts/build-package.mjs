@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Assembles the npm package in dist/package (run by `npm run build`; `npm run pack` packs it):
 //   lib/      one ES module per tool plus shared chunks, built by esbuild from the TypeScript
-//             sources, capi's private workspace libraries (@capi/*) inside;
+//             sources, capi's private workspace libraries (@capi/*) and undici's Client
+//             inside (esbuild-options.mjs, bundledDependencies; its licence as lib/LICENSE.undici);
 //   bin/      the five commands, each a two-line shim over lib/capi-x.js;
 //   man/      capi-x.1, printed by each tool itself (`--man`) from the citty definitions
 //             that its --help reads;
-//   node_modules/  the runtime dependencies, copied from this checkout's tree exactly as
+//   node_modules/  the other runtime dependencies, copied from this checkout's tree exactly as
 //             package-lock.json locks them, and shipped inside the tarball
 //             (bundleDependencies), so `npm install -g capi-<version>.tgz` needs no
 //             registry: a cron server or a remote host that cannot reach one installs it too;
@@ -15,12 +16,16 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { bundleOptions, root, threadEntries } from './esbuild-options.mjs';
+import { bundledDependencies, bundleOptions, root, threadEntries } from './esbuild-options.mjs';
 
 const out = join(root, 'dist', 'package');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
 const tools = Object.keys(pkg.bin);
+// what the bundles still import from node_modules at run time (undici is inside them)
+const dependencies = Object.fromEntries(
+  Object.entries(pkg.dependencies).filter(([d]) => !bundledDependencies.includes(d)),
+);
 const started = Date.now();
 
 rmSync(out, { recursive: true, force: true });
@@ -44,8 +49,8 @@ writeFileSync(
       engines: pkg.engines,
       bin: Object.fromEntries(tools.map((t) => [t, `bin/${t}.js`])),
       man: tools.map((t) => `man/${t}.1`),
-      dependencies: pkg.dependencies,
-      bundleDependencies: Object.keys(pkg.dependencies),
+      dependencies,
+      bundleDependencies: Object.keys(dependencies),
     },
     null,
     2,
@@ -80,7 +85,7 @@ function locate(from, name) {
 /** Every lock location the runtime dependencies need, transitively (optional ones if installed). */
 function runtimeTree() {
   const seen = new Set();
-  const queue = Object.keys(pkg.dependencies).map((d) => locate('', d));
+  const queue = Object.keys(dependencies).map((d) => locate('', d));
   while (queue.length > 0) {
     const at = queue.pop();
     if (!at || seen.has(at)) continue;
@@ -108,6 +113,8 @@ for (const at of tree) {
   });
 }
 
+// a bundled dependency's licence goes with its code: lib/LICENSE.undici
+for (const d of bundledDependencies) cpSync(join(root, 'node_modules', d, 'LICENSE'), join(out, 'lib', `LICENSE.${d}`));
 cpSync(join(root, 'README.md'), join(out, 'README.md'));
 cpSync(join(root, 'docs'), join(out, 'docs'), { recursive: true });
 process.stderr.write(

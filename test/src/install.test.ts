@@ -51,7 +51,13 @@ test('the package installs the five commands and their man pages, with none of t
   const pages = await readdir(join(prefix, 'share', 'man', 'man1'));
   for (const t of TOOLS) assert.ok(pages.includes(`${t}.1`), `${t}.1 in ${pages}`);
   const deps = await readdir(join(prefix, 'lib', 'node_modules', 'capi', 'node_modules'));
-  for (const d of ['undici', 'citty', 'csv-stringify', 'blessed', 'chokidar']) assert.ok(deps.includes(d), d);
+  for (const d of ['citty', 'csv-stringify', 'blessed', 'chokidar']) assert.ok(deps.includes(d), d);
+  // undici's Client is inside capi-exec's bundle (scripts/esbuild-options.mjs), its licence beside it
+  assert.ok(!deps.includes('undici'), 'undici is bundled, not installed');
+  assert.match(
+    await readFile(join(prefix, 'lib', 'node_modules', 'capi', 'lib', 'LICENSE.undici'), 'utf8'),
+    /MIT License/,
+  );
   for (const d of DEV_TOOLING) assert.ok(!deps.includes(d), `${d} was installed`);
   const pkg = JSON.parse(await readFile(join(prefix, 'lib', 'node_modules', 'capi', 'package.json'), 'utf8'));
   assert.equal(pkg.engines.node, '>=20.18.1');
@@ -66,6 +72,26 @@ test('each installed command answers --version and --help from another folder, u
     const h = await run(tool, ['--help'], { cwd: dir.path, env: cronEnv(dir.path) });
     assert.match(h.stdout, /\nUsage: /);
   }
+});
+
+// A one-test run is what every pipeline stage pays (docs/benchmarks.md, start-up): the installed
+// capi-exec runs it with undici from its own bundle (none is installed), without node:http2
+// (loaded only if a connection negotiated h2) and without importing any CommonJS module.
+test('the installed capi-exec runs a test from its bundle, loading neither node:http2 nor CommonJS', async () => {
+  const one = join(dir.path, 'one.ndjson');
+  await writeFile(one, `${JSON.stringify({ id: 'H', request: { method: 'GET', url: `${api.url}/health` } })}\n`);
+  const report =
+    'process.on("exit", () => process.stderr.write("loaded " + JSON.stringify(process.moduleLoadList) + "\\n"));';
+  const res = await run(
+    process.execPath,
+    [`--import=data:text/javascript,${encodeURIComponent(report)}`, join(prefix, 'bin', 'capi-exec'), '--in', one],
+    { cwd: dir.path, env: cronEnv(dir.path) },
+  );
+  assert.equal(JSON.parse(res.stdout).status, 'passed');
+  const loaded: string[] = JSON.parse(/^loaded (.*)$/m.exec(res.stderr)?.[1] ?? 'null');
+  assert.ok(loaded.includes('NativeModule http'), 'the list is the one of the run');
+  assert.ok(!loaded.includes('NativeModule http2'), 'node:http2 loaded');
+  assert.ok(!loaded.includes('NativeModule internal/deps/cjs-module-lexer/lexer'), 'a CommonJS module imported');
 });
 
 // Past 16 batch files capi-split --out writes on a thread whose module is a file of its own
