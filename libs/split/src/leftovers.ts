@@ -1,56 +1,60 @@
-import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { lstat, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AsideKind } from '@capi/core';
 import { pidAlive, processStartMs } from '@capi/core';
+import { asideFolders, asidePattern, hostTag } from './aside-names.js';
+
+/** What is done with an abandoned `.DIR.old-…` (replace-folder.ts `recoverOld`); `why`: why it is abandoned. */
+export type OldFolderRecovery = (path: string, why: string) => Promise<void>;
 
 /**
- * `--out DIR`'s temporary folder, made beside DIR and renamed into place at the end. Its name
- * says who made it: `.DIR.tmp-PID-START-HOST-XXXXXX` (the pid, its start time in base 36 or
- * 0 where /proc cannot tell, a tag of the host's name, mkdtemp's random end). A split killed
- * (SIGKILL, a power cut) before its rename leaves it; the next split into DIR removes the
- * ones it can prove abandoned (`clearLeftovers`).
+ * Folders earlier splits into `target` left beside it (aside-names.ts), of `kinds`, each judged
+ * by its maker. One provably this user's and abandoned (made on this host by a process that is
+ * gone, or whose pid now belongs to a process that started later) is dealt with and named in
+ * `note`: a `tmp` or `gone` one removed, an `old` one handed to `onOld` (put back or its
+ * replacement finished), first of all. One of a live split is left alone without a word; one
+ * that cannot be judged (another user's, another host's, a name of an older version, not a
+ * folder) is named and left. Never throws: a folder that cannot be looked at or dealt with is
+ * named too. Callers hold the folder's lock (replace-folder.ts).
  */
-export async function makeTempFolder(target: string): Promise<string> {
-  const start = processStartMs(process.pid);
-  const tag = `${process.pid}-${start === null ? 0 : Math.round(start).toString(36)}-${hostTag()}`;
-  return mkdtemp(join(dirname(target), `.${basename(target)}.tmp-${tag}-`));
-}
-
-const hostTag = () => createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * Temporary folders of earlier splits into `target`, left beside it: each removed when it is
- * provably this user's and abandoned (made on this host by a process that is gone, or whose
- * pid now belongs to a process that started later), and named in `note` either way. One of a
- * live split is left alone without a word; one that cannot be judged (another user's, another
- * host's, a name of an older version) is named and left. Never throws: a folder that cannot be
- * looked at or removed is named too.
- */
-export async function clearLeftovers(target: string, note: (text: string) => void): Promise<void> {
-  const prefix = `.${basename(target)}.tmp-`;
-  const ours = new RegExp(`^${escapeRegExp(prefix)}(\\d+)-([0-9a-z]+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$`);
-  const names = await readdir(dirname(target)).catch(() => [] as string[]);
-  for (const name of names.filter((n) => n.startsWith(prefix))) {
+export async function clearLeftovers(
+  target: string,
+  note: (text: string) => void,
+  onOld: OldFolderRecovery,
+  kinds: readonly AsideKind[] = ['tmp', 'old', 'gone'],
+): Promise<void> {
+  const ours = asidePattern(target);
+  const names = await asideFolders(target, kinds);
+  // old ones first: whether one is put back decides what target is
+  names.sort((a, b) => Number(kindOf(a) !== 'old') - Number(kindOf(b) !== 'old'));
+  for (const name of names) {
     const path = join(dirname(target), name);
-    const why = await abandoned(path, ours.exec(name));
+    const m = ours.exec(name);
+    const why = await abandoned(path, m);
     if (why === null) continue;
     if (typeof why === 'object') {
-      note(
-        `${path}: left beside ${target} (${why.unknown}): not removed; remove it yourself if no capi-split is using it`,
-      );
+      const what =
+        kindOf(name) === 'old'
+          ? `it holds earlier batches of ${target}: if no capi-split is using it, rename it to ${target} when that is missing, else remove it`
+          : 'remove it yourself if no capi-split is using it';
+      note(`${path}: left beside ${target} (${why.unknown}): not removed; ${what}`);
       continue;
     }
     try {
-      await rm(path, { recursive: true, force: true });
-      note(`removed ${path}: left by a capi-split that is gone (${why})`);
+      if (m?.[1] === 'old') await onOld(path, why);
+      else {
+        await rm(path, { recursive: true, force: true });
+        note(`removed ${path}: left by a capi-split that is gone (${why})`);
+      }
     } catch (err) {
-      note(`${path}: left by a capi-split that is gone (${why}), but could not be removed: ${(err as Error).message}`);
+      note(
+        `${path}: left by a capi-split that is gone (${why}), but could not be dealt with: ${(err as Error).message}`,
+      );
     }
   }
 }
+
+const kindOf = (name: string) => /\.(tmp|old|gone)-[^.]*$/.exec(name)?.[1];
 
 /** Why it is abandoned, why that cannot be told, or null: a live split's (or gone meanwhile). */
 async function abandoned(path: string, m: RegExpExecArray | null): Promise<string | { unknown: string } | null> {
@@ -60,7 +64,7 @@ async function abandoned(path: string, m: RegExpExecArray | null): Promise<strin
   if (typeof process.getuid === 'function' && st.uid !== process.getuid())
     return { unknown: `another user's (uid ${st.uid})` };
   if (!m) return { unknown: 'a name without its maker, of an older capi-split?' };
-  const [, pidText, startText, host] = m;
+  const [, , pidText, startText, host] = m;
   if (host !== hostTag()) return { unknown: 'made on another machine' };
   const pid = Number(pidText);
   if (!pidAlive(pid)) return `pid ${pid} has ended`;
