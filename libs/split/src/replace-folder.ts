@@ -36,7 +36,12 @@ export async function resolveTarget(dir: string): Promise<string> {
  * leftovers beside DIR and moves its batches in. Held for renames only; a holder is waited
  * for while it lives (it touches the lock every second).
  */
-export function holdingFolder<T>(target: string, note: (text: string) => void, fn: () => Promise<T>): Promise<T> {
+export function holdingFolder<T>(
+  target: string,
+  note: (text: string) => void,
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   const lock = folderLockOf(target);
   // said once a second has passed: a lock its dead holder left is broken at once, without a word
   let said = false;
@@ -45,7 +50,8 @@ export function holdingFolder<T>(target: string, note: (text: string) => void, f
     said = true;
     note(`waiting for ${lock}: another capi-split is at work on ${target}`);
   };
-  return withExclusiveFile(lock, { waitMs: 60_000, whileLive: true, touchMs: 1000, noteMs: 1000, onWait }, fn);
+  const o = { waitMs: 60_000, whileLive: true, touchMs: 1000, noteMs: 1000, onWait };
+  return withExclusiveFile(lock, signal ? { ...o, signal } : o, fn);
 }
 
 /** Leftovers of earlier splits beside `target` (leftovers.ts), an `old` one put back or its replacement finished. */
@@ -145,24 +151,30 @@ export async function moveIntoPlace(
   shown: string,
   force: boolean,
   note: (text: string) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
-  const gone = await holdingFolder(target, note, async () => {
-    // a split killed while this one wrote may have left DIR aside
-    await recoverLeftovers(target, note, ['old']);
-    if ((await targetState(target, shown, force)) !== 'full') {
-      await rename(temp, target);
-      return null;
-    }
-    const old = asideName(target, 'old');
-    await rename(target, old);
-    try {
-      await rename(temp, target);
-    } catch (err) {
-      await rename(old, target);
-      throw err;
-    }
-    return retire(old, target);
-  });
+  const gone = await holdingFolder(
+    target,
+    note,
+    async () => {
+      // a split killed while this one wrote may have left DIR aside
+      await recoverLeftovers(target, note, ['old']);
+      if ((await targetState(target, shown, force)) !== 'full') {
+        await rename(temp, target);
+        return null;
+      }
+      const old = asideName(target, 'old');
+      await rename(target, old);
+      try {
+        await rename(temp, target);
+      } catch (err) {
+        await rename(old, target);
+        throw err;
+      }
+      return retire(old, target);
+    },
+    signal,
+  );
   if (gone !== null)
     await rm(gone, { recursive: true, force: true }).catch((err: Error) =>
       note(`${gone}: the earlier batches of ${target} could not be removed: ${err.message}`),

@@ -72,7 +72,7 @@ export async function writeBatches(
   const force = options.force ?? false;
   const note = options.onLeftover ?? (() => {});
   await makeDir(dirname(target));
-  await holdingFolder(target, note, () => recoverLeftovers(target, note));
+  await holdingFolder(target, note, () => recoverLeftovers(target, note), options.signal);
   await targetState(target, dir, force);
   const temp = await makeTempFolder(target);
   try {
@@ -84,7 +84,7 @@ export async function writeBatches(
     if (teardown > 0) index.teardown = teardown;
     await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
     options.signal?.throwIfAborted();
-    await moveIntoPlace(temp, target, dir, force, note);
+    await moveIntoPlace(temp, target, dir, force, note, options.signal);
     return index;
   } catch (err) {
     await rm(temp, { recursive: true, force: true });

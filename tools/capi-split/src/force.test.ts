@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -106,4 +107,34 @@ test('--force: a split killed at any step of replacing DIR leaves DIR wholly the
   }
   assert.ok(finished, 'the split ends within 40 steps');
   assert.deepEqual([...seen].sort(), ['A', 'B', 'missing'], 'every state was reached');
+});
+
+test("a stop while the split waits for DIR's lock (before it reads the suite) unwinds like any stop: exit 143, nothing written", async () => {
+  const parent = join(tmp.path, 'stopped-waiting');
+  const out = join(parent, 'out');
+  await mkdir(parent);
+  assert.equal((await split(['--out', out, '--batch-size', '2'], SUITES.A)).code, 0);
+  const before = await filesOf(out);
+  // held by this live process, as another split moving its batches in would hold it
+  await writeFile(join(parent, '.out.lock'), `${process.pid}\ntoken\n${hostname()}\n`);
+  const child = spawn(process.execPath, [binPath('capi-split'), '-', '--out', out, '--force'], {
+    env: testEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b;
+  });
+  const done = collect(child, { input: SUITES.B });
+  for (let i = 0; i < 400 && !stderr.includes('waiting for'); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(
+    stderr,
+    `capi-split: waiting for ${join(parent, '.out.lock')}: another capi-split is at work on ${out}\n`,
+  );
+  child.kill('SIGTERM');
+  const r = await done;
+  assert.equal(r.code, 143, r.stderr);
+  assert.equal(r.stderr.split('\n').slice(1).join('\n'), 'capi-split: stopped by SIGTERM\n');
+  assert.deepEqual(await filesOf(out), before);
+  assert.deepEqual((await readdir(parent)).sort(), ['.out.lock', 'out'], "the lock is its holder's: left");
 });
