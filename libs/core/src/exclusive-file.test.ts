@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -93,4 +93,26 @@ test("a lock written on another machine is not judged by this machine's pids: he
   await writeFile(lock, `${deadPid()}\ntoken\n${hostname()}\n`);
   assert.equal(await exclusiveFileHeld(lock), false, "this machine's, its holder gone");
   await rm(lock, { force: true });
+});
+
+test('a stop (signal) while waiting for a live holder throws its reason at once, the lock not taken', async () => {
+  const lock = join(dir, 'stopped.lock');
+  const held = `${process.pid}\nother\n${hostname()}\n`;
+  await writeFile(lock, held);
+  const stop = new AbortController();
+  const reason = new Error('stopped by SIGTERM');
+  let waited = false;
+  setTimeout(() => stop.abort(reason), 100);
+  const started = performance.now();
+  await assert.rejects(
+    withExclusiveFile(
+      lock,
+      { waitMs: 60_000, whileLive: true, touchMs: 1000, signal: stop.signal, onWait: () => (waited = true) },
+      async () => assert.fail('the section must not run'),
+    ),
+    (e) => e === reason,
+  );
+  assert.ok(waited);
+  assert.ok(performance.now() - started < 5_000, 'not the 60 s wait');
+  assert.equal(await readFile(lock, 'utf8'), held, "the holder's lock is left");
 });

@@ -38,6 +38,8 @@ export interface ExclusiveFileOptions {
   /** Called when the lock is found held, before waiting for it, then every `noteMs` of the wait (default: once). */
   onWait?: (waitedMs: number) => void;
   noteMs?: number;
+  /** A stop (a signal the caller heard): its reason is thrown while waiting, the lock not taken. */
+  signal?: AbortSignal;
 }
 
 async function tryCreate(path: string, text: string): Promise<boolean> {
@@ -116,6 +118,7 @@ export async function withExclusiveFile<T>(path: string, o: ExclusiveFileOptions
   // the pid first (what the stale rule reads), then a token: this holder's lock, not another's; then the host
   const mine = `${process.pid}\n${randomBytes(8).toString('hex')}\n${hostname()}\n`;
   while (!(await tryCreate(path, mine))) {
+    o.signal?.throwIfAborted();
     const waited = performance.now() - start;
     if ((o.whileLive ? (await silence()).silentMs : waited) > o.waitMs)
       throw new CapiError(

@@ -8,6 +8,7 @@ export {
   writeFileAtomic,
   writeFileAtomicSync,
 } from './atomic-write.js';
+export { type AsideKind, asidePrefix, setAsideNote, setAsideNoteSync } from './batches-aside.js';
 export { cleanText, plainLine } from './clean-text.js';
 export { type AnyCommand, checkArgv, intFlag, quietFlag, repeatedFlag, runTool, verboseFlag } from './cli.js';
 export { isCredentialName } from './credential-name.js';

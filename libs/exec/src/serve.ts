@@ -1,4 +1,5 @@
 import { appendFileSync, createReadStream, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CapiError,
@@ -12,6 +13,7 @@ import {
   oneChunk,
   readNdjson,
   runPaths,
+  setAsideNoteSync,
 } from '@capi/core';
 import { clientFor } from './engine.js';
 import { type ExecuteOptions, execute } from './execute.js';
@@ -105,7 +107,10 @@ async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<Batc
   const log = batchLog(p.logFile(req.batch));
   try {
     const st = statSync(file, { throwIfNoEntry: false });
-    if (!st?.isFile()) throw new InputError(file, undefined, 'cannot read: no such file');
+    if (!st?.isFile()) {
+      const aside = setAsideNoteSync(dirname(file));
+      throw new InputError(file, undefined, `cannot read: no such file${aside ? ` (${aside})` : ''}`);
+    }
     // a batch is read twice (checked, then run): a small one once, from memory
     const text = st.size <= READ_WHOLE_BYTES ? readFileSync(file) : null;
     const read = (): AsyncIterable<Buffer> => (text ? oneChunk(text) : createReadStream(file));

@@ -15,6 +15,7 @@ import {
   newRunId,
   type RunControl,
   runPaths,
+  setAsideNote,
 } from '@capi/core';
 import { hasBaseUrl, refuseRelativeUrls } from './base-url.js';
 import { envMarkScanner, refuseMissingEnv } from './env-refs.js';
@@ -205,7 +206,9 @@ export async function readBatchIndex(runDir: string): Promise<BatchIndex> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new CapiError(`${file}: no batch index (did capi-split write its batches?)`);
+    // a capi-split --force killed half-way leaves batches/ set aside: named, with its remedy
+    const aside = await setAsideNote(runPaths(runDir).batches);
+    throw new CapiError(aside ?? `${file}: no batch index (did capi-split write its batches?)`);
   }
   let index: BatchIndex;
   try {

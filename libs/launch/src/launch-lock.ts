@@ -82,12 +82,13 @@ export const hasManifest = isRunFolder;
  * killed at any point of it leaves a prefix of them), and the files it writes then: control.json
  * and run.json, with their atomic writes' temp files and their locks, and exec-options.json,
  * which a foreground launch's early workers (early-workers.ts) need while the suite is split;
- * and capi-split's temporary folder beside `batches/` (`.batches.tmp-…`), which a split killed
- * with its launch leaves.
+ * and capi-split's temporary folder beside `batches/` (`.batches.tmp-…`) and its lock
+ * (`.batches.lock`, held while it moves its batches in), which a split killed with its launch
+ * leaves.
  */
 const MADE_BEFORE_MANIFEST = ['batches', 'logs', 'results', 'status', 'claims'];
 const WRITTEN_BEFORE_MANIFEST =
-  /^((control|run|exec-options)\.json(\.tmp-\d+(-[0-9a-f]+)?|\.lock)?|\.batches\.tmp-[A-Za-z0-9-]+)$/;
+  /^((control|run|exec-options)\.json(\.tmp-\d+(-[0-9a-f]+)?|\.lock)?|\.batches\.(lock|tmp-[A-Za-z0-9-]+))$/;
 
 /**
  * Why a folder named as runs are, without run.json, is not what a capi-launch leaves when it

@@ -187,6 +187,8 @@ test('--prune removes a folder a killed launch left, and names and keeps one wit
     '.batches.tmp-4242-m0abc12-0a1b2c3d-Xy12Zq',
   ]);
   await writeFile(join(splitKilled, '.batches.tmp-4242-m0abc12-0a1b2c3d-Xy12Zq', 'batch_0001.ndjson'), '');
+  // killed while it held the lock it moves its batches in under
+  await writeFile(join(splitKilled, '.batches.lock'), '4242\ntoken\nhost\n');
   // by hand: an empty folder, a run copied without its run.json, a folder of notes
   const empty = await leftFolder(runs, 'capi_test_20260101_000012', []);
   const copied = await leftFolder(runs, 'capi_test_20260101_000013', [...all, 'report']);

@@ -1,6 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, pathExists, REPORT_NAMES, type RunManifest, readRunManifest, runPaths } from '@capi/core';
+import {
+  InputError,
+  pathExists,
+  REPORT_NAMES,
+  type RunManifest,
+  readRunManifest,
+  runPaths,
+  setAsideNote,
+} from '@capi/core';
 
 /** What merge reads from a run folder (docs/run-folder.md). */
 export interface RunFolderFiles {
@@ -32,6 +40,9 @@ export async function readRunFolder(dir: string, label = dir): Promise<RunFolder
   ]);
   if (!hasManifest && !hasResults && !hasBatches)
     throw new InputError(label, undefined, 'not a run folder (no run.json, results/ or batches/)');
+  // batches/ set aside by a capi-split --force killed half-way: no expected ids, so refused, not merged without them
+  const aside = hasBatches ? null : await setAsideNote(p.batches);
+  if (aside !== null) throw new InputError(label, undefined, aside);
   let resultFiles = (await ndjsonFiles(p.results)).map((f) => join(p.results, f));
   const merged = join(p.report, REPORT_NAMES.merged);
   if (resultFiles.length === 0 && (await pathExists(merged))) resultFiles = [merged];

@@ -1,25 +1,26 @@
 import { appendFileSync, renameSync } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   type BatchIndex,
   type BatchIndexEntry,
   batchName,
   batchSizes,
-  CapiError,
-  ExitCode,
   FILE_MODE,
-  isErrnoException,
   makeDir,
   type TestRecord,
   writeFileAtomic,
 } from '@capi/core';
+import { makeTempFolder } from './aside-names.js';
 import { batchFiles } from './batch-files.js';
+import { holdingFolder, moveIntoPlace, recoverLeftovers, resolveTarget, targetState } from './replace-folder.js';
 import { serializeTestRecord } from './serialize.js';
-import { clearLeftovers, makeTempFolder } from './temp-folder.js';
 
 export interface WriteBatchesOptions {
-  /** Replace the batch files and index.json of a folder that is not empty (other files stay). */
+  /**
+   * Replace a folder that is not empty: the new batches and index.json take its place whole
+   * (replace-folder.ts); its other files are carried over.
+   */
   force?: boolean;
   /**
    * `--max-batch-size`: batches start at `size` tests and double every 100 batches (core batchSizes)
@@ -47,17 +48,16 @@ export interface WriteBatchesOptions {
    * finished with exit 0, its folder in place.
    */
   signal?: AbortSignal;
-  /** Hears what is done with temporary folders earlier splits into `dir` left (temp-folder.ts `clearLeftovers`). */
+  /** Hears what is done with folders earlier splits into `dir` left beside it (leftovers.ts `clearLeftovers`). */
   onLeftover?: (text: string) => void;
 }
-
-const OWN_FILE = /^(batch_\d+\.ndjson|index\.json)$/;
 
 /**
  * Writes records into `batch_0001.ndjson`, … of `size` records each (growing to
  * `options.maxSize`) plus `index.json`
  * (docs/run-folder.md). Everything is written into a temporary folder next to `dir` and
- * moved into place at the end, so an error leaves no partial output behind. `records` may
+ * moved into place whole at the end (replace-folder.ts), so an error leaves no partial output
+ * behind and `dir` is never half replaced. `records` may
  * also come in arrays (splitSuiteBatches), which saves an await per record.
  */
 export async function writeBatches(
@@ -68,10 +68,12 @@ export async function writeBatches(
 ): Promise<BatchIndex> {
   if (!Number.isSafeInteger(size) || size < 1)
     throw new RangeError(`batch size must be a whole number >= 1 (got ${size})`);
-  const target = resolve(dir);
-  const exists = await checkTarget(target, dir, options.force ?? false);
+  const target = await resolveTarget(dir);
+  const force = options.force ?? false;
+  const note = options.onLeftover ?? (() => {});
   await makeDir(dirname(target));
-  await clearLeftovers(target, options.onLeftover ?? (() => {}));
+  await holdingFolder(target, note, () => recoverLeftovers(target, note), options.signal);
+  await targetState(target, dir, force);
   const temp = await makeTempFolder(target);
   try {
     const sizeOf = batchSizes(size, options.maxSize);
@@ -82,26 +84,12 @@ export async function writeBatches(
     if (teardown > 0) index.teardown = teardown;
     await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
     options.signal?.throwIfAborted();
-    await moveInto(temp, target, exists);
+    await moveIntoPlace(temp, target, dir, force, note, options.signal);
     return index;
   } catch (err) {
     await rm(temp, { recursive: true, force: true });
     throw err;
   }
-}
-
-/** Whether `target` exists; refuses a file, or a folder with something in it unless forced. */
-async function checkTarget(target: string, shown: string, force: boolean): Promise<boolean> {
-  try {
-    if (!(await stat(target)).isDirectory())
-      throw new CapiError(`${shown}: exists and is not a folder`, ExitCode.badInput);
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') return false;
-    throw err;
-  }
-  if (!force && (await readdir(target)).length > 0)
-    throw new CapiError(`${shown}: folder is not empty (use --force to replace its batches)`, ExitCode.badInput);
-  return true;
 }
 
 /**
@@ -228,17 +216,4 @@ function widenNames(entries: BatchIndexEntry[], temp: string): BatchIndexEntry[]
     entry.file = `${batch}.ndjson`;
   }
   return entries;
-}
-
-/** A new folder is renamed into place; into an existing one, old batches go and new ones move in, index last. */
-async function moveInto(temp: string, target: string, exists: boolean): Promise<void> {
-  if (!exists) {
-    await rename(temp, target);
-    return;
-  }
-  for (const name of await readdir(target)) if (OWN_FILE.test(name)) await rm(join(target, name), { force: true });
-  const names = (await readdir(temp)).filter((n) => n !== 'index.json');
-  for (const name of names) await rename(join(temp, name), join(target, name));
-  await rename(join(temp, 'index.json'), join(target, 'index.json'));
-  await rm(temp, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { binPath, parseLines, runTool, testEnv } from '@capi/testkit';
@@ -54,6 +54,20 @@ test('--serve: batch after batch in one process, each with its own journal, hear
   assert.match(await read(run, 'logs', 'batch_0003.log'), /batch_0003\.ndjson:2: .*url/);
   assert.match(await read(run, 'logs', 'batch_0004.log'), /batch_0004\.ndjson: cannot read: no such file/);
   assert.equal(s.hits.length, 9);
+});
+
+test('--serve: a batch file whose batches/ a capi-split --force left aside is named with the folder that holds it', async () => {
+  const run = await runFolder({ batch_0001: [get('T1', '/x')] });
+  const aside = join(run, '.batches.old-123-abc-0a1b2c3d-Xy12Zq');
+  await rename(join(run, 'batches'), aside);
+  const r = await runTool('capi-exec', ['--serve', run, '--base-url', 'http://127.0.0.1:9'], {
+    input: request('batch_0001', 1),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(parseLines(r.stdout), [{ batch: 'batch_0001', code: 2 }]);
+  const log = await read(run, 'logs', 'batch_0001.log');
+  const said = `batch_0001.ndjson: cannot read: no such file (${join(run, 'batches')} is missing: ${aside} beside it holds its batches, set aside by a capi-split --force that did not finish; `;
+  assert.ok(log.includes(said), log);
 });
 
 test('--serve resumes each batch from its journal, as a one-batch capi-exec does', async () => {

@@ -341,7 +341,8 @@ for (const [sig, exitCode] of [
     const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     // Wait until the temporary folder exists, so the signal lands in the middle of the work.
-    for (let i = 0; i < 600 && (await readdir(parent)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const temps = async () => (await readdir(parent)).filter((n) => n.startsWith('.batches.tmp-'));
+    for (let i = 0; i < 600 && (await temps()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     child.kill(sig);
     const code = await closed;
     clearTimeout(timer);

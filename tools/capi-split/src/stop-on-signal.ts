@@ -15,6 +15,10 @@ export function stopInput(stream: Readable): { signal: AbortSignal; off(): void 
   const stop = (signal: NodeJS.Signals) => {
     const err = new CapiError(`stopped by ${signal}`, CODES[signal as keyof typeof CODES]);
     stopped.abort(err);
+    // a stop before the reading starts (--out waiting for DIR's lock, or judging leftovers): no
+    // one listens yet, and an unheard 'error' would end the process with a stack and exit 1;
+    // the reading, once it starts, still throws it
+    stream.once('error', () => {});
     stream.destroy(err);
   };
   for (const s of SIGNALS) process.once(s, stop);

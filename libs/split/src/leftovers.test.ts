@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { processStartMs } from '@capi/core';
-import { clearLeftovers, makeTempFolder } from './temp-folder.js';
+import { makeTempFolder } from './aside-names.js';
+import { clearLeftovers } from './leftovers.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-split-temp-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -38,7 +39,11 @@ test("clearLeftovers removes only what is provably this user's and abandoned, an
     await chown(join(parent, other), 65534, 65534);
   }
   const notes: string[] = [];
-  await clearLeftovers(target, (t) => notes.push(t));
+  await clearLeftovers(
+    target,
+    (t) => notes.push(t),
+    async (path) => assert.fail(`no old folder here: ${path}`),
+  );
   const left = (await readdir(parent)).sort();
   const kept = [mine.slice(parent.length + 1), foreign, older, file, link, ...(asRoot ? [other] : [])].sort();
   assert.deepEqual(left, kept);
