@@ -13,6 +13,7 @@ import {
   readNdjson,
   runPaths,
 } from '@capi/core';
+import { type ControlMemory, recordedRate } from './control.js';
 import { clientFor } from './engine.js';
 import { type ExecuteOptions, execute } from './execute.js';
 import type { HttpClient } from './http-client.js';
@@ -99,7 +100,7 @@ interface BatchEnd {
 }
 
 /** Runs one batch of the run folder exactly as `capi-exec --in … --journal … --status … --batch …` would. */
-async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<BatchEnd> {
+async function runBatch(o: ServeOptions, req: Request, kept: Kept, control: ControlMemory): Promise<BatchEnd> {
   const p = runPaths(o.runDir);
   const file = p.batchFile(req.batch);
   const log = batchLog(p.logFile(req.batch));
@@ -122,6 +123,7 @@ async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<Batc
         total: req.total,
         limiter: kept.limiter,
         client: kept.client,
+        controlMemory: control,
         stop: o.stop,
         log,
       },
@@ -152,6 +154,10 @@ export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
     client: clientFor(o.base),
   });
   let kept = fresh();
+  // a control.json rate the worker does not take keeps the last one it took; before any,
+  // run.json's (a hand edit made before this worker started must not lift the limit)
+  const rate = o.base.control ? recordedRate(runPaths(o.runDir).manifest) : undefined;
+  const control: ControlMemory = rate === undefined ? {} : { rate, rateFrom: "run.json's options.rate" };
   let gaveUp = false;
   let pauseOwedUntil: number | null = null;
   try {
@@ -168,7 +174,7 @@ export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
       const owed = pauseOwedUntil === null ? 0 : pauseOwedUntil - performance.now();
       if (owed > 0) await sleep(owed, undefined, { signal: o.stop }).catch(() => {});
       if (o.stop.aborted) break;
-      const { code, pauseOwedUntil: next } = await runBatch(o, req, kept);
+      const { code, pauseOwedUntil: next } = await runBatch(o, req, kept, control);
       pauseOwedUntil = next;
       gaveUp = code === ExitCode.cannotRun;
       // a batch that stopped early cancelled the limiter for good (and its grace may have
