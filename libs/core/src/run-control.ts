@@ -4,9 +4,10 @@ import { checkRate } from './parse-rate.js';
 /**
  * control.json, a launched run's live limits (docs/run-folder.md "control.json"): written
  * whole by capi-launch (`--pause`, `--continue`, `--set`, and its supervisor's `workers`),
- * re-read every second by each capi-exec given `--control`, which reads a `rate` or
- * `concurrency` it does not take (`controlRate`, `controlConcurrency`: a hand-edited file)
- * as null, such a `workers` as 1, and a file it cannot parse (half-written) as no change.
+ * re-read four times a second by each capi-exec given `--control`, which does not take a `rate`
+ * or `concurrency` outside their grammar (`controlRate`, `controlConcurrency`: a hand-edited
+ * file) and keeps the one it ran with; such a `workers` reads as 1, and a file it cannot
+ * parse (half-written) as no change.
  */
 export interface RunControl {
   paused: boolean;
@@ -26,25 +27,28 @@ export interface RunControl {
 
 /**
  * control.json's `rate` as capi-exec takes it: text in `--rate`'s grammar (trimmed), or null
- * (no limit). Anything else (missing, not text, not a rate: `"fast"`, `"none"`, `"0/s"`, a
- * JSON number) is read as null too: capi-exec then runs with its own `--rate`, which a
- * launched worker does not have, so without a limit; run.json's copy (`withLiveLimits`)
- * says the same. One rule for capi-exec and capi-launch.
+ * (no limit, as `capi-launch --set rate=none` writes). Anything else (missing, not text, not
+ * a rate: `"fast"`, `"none"`, `"0/s"`, a JSON number) is `undefined`, not taken: against a
+ * real API a typo must not lift the limit, so capi-exec keeps the rate it last took (a
+ * worker that starts while the file is so: run.json's copy, the last one capi-launch took),
+ * and run.json's copy stays as it is (`withLiveLimits`). One rule for capi-exec and capi-launch.
  */
-export function controlRate(c: Partial<RunControl>): string | null {
-  if (typeof c.rate !== 'string') return null;
+export function controlRate(c: Partial<RunControl>): string | null | undefined {
+  if (c.rate === null) return null;
+  if (typeof c.rate !== 'string') return undefined;
   try {
     return checkRate(c.rate);
   } catch {
-    return null;
+    return undefined;
   }
 }
 
 /**
  * control.json's `concurrency` as capi-exec takes it: a whole number within its
- * `--concurrency` bounds, or null. Anything else is `undefined`, not taken: capi-exec runs
- * with its own `--concurrency` (a launched worker's is run.json's copy when it started), and
- * run.json's copy stays as it is (`withLiveLimits`). One rule for capi-exec and capi-launch.
+ * `--concurrency` bounds, or null. Anything else is `undefined`, not taken: capi-exec keeps
+ * the concurrency it last took, else its own `--concurrency` (a launched worker's is
+ * run.json's copy when it started), and run.json's copy stays as it is (`withLiveLimits`).
+ * One rule for capi-exec and capi-launch.
  */
 export function controlConcurrency(c: Partial<RunControl>): number | null | undefined {
   if (c.concurrency === null) return null;

@@ -7,8 +7,8 @@ import type { RateLimiter } from './rate-limiter.js';
  * What control.json (core `RunControl`, docs/run-folder.md) asks of this worker. `rate` is
  * the whole run's and is shared by the `workers` live workers; `concurrency` is this
  * worker's. A `rate` or `concurrency` capi-exec does not take (core's `controlRate`,
- * `controlConcurrency`) reads as null, such a `workers` as 1; a file that is missing or
- * cannot be parsed changes nothing.
+ * `controlConcurrency`: a hand edit) leaves the one it last took (`ControlMemory`); such a
+ * `workers` reads as 1; a file that is missing or cannot be parsed changes nothing.
  */
 export interface ControlEffect {
   paused: boolean;
@@ -21,15 +21,84 @@ export interface ControlEffect {
   concurrency: number | null;
   /** Stop as on SIGTERM (`stop: true`). */
   stop: boolean;
+  /** The fields not taken, as a line for people (null: all taken). */
+  refused: string | null;
 }
 
-export function controlEffect(c: Partial<RunControl>): ControlEffect {
+/**
+ * The limits a capi-exec last took from control.json, kept from read to read and, under
+ * `--serve`, from batch to batch: a value it does not take keeps these. `rate` may start as
+ * run.json's copy (a launched worker, `recordedRate`), so that a worker that starts while
+ * the file is bad runs at the rate capi-launch last took, not without a limit.
+ */
+export interface ControlMemory {
+  /** The whole run's rate text, null: no limit; undefined: none taken (the own `--rate`). */
+  rate?: string | null;
+  /** Where `rate` came from, for the message. */
+  rateFrom?: string;
+  concurrency?: number | null;
+  /** The last `refused` line said: it is said once per change, not at every read. */
+  said?: string | null;
+}
+
+export function controlEffect(c: Partial<RunControl>, memory: ControlMemory = {}): ControlEffect {
   const workers = Number.isInteger(c.workers) && (c.workers as number) > 0 ? (c.workers as number) : 1;
   // core's one rule for control.json's limits, which run.json's copy follows too
-  const text = controlRate(c);
-  const rate = text === null ? null : parseRate(text) / workers;
-  const concurrency = controlConcurrency(c) ?? null;
-  return { paused: c.paused === true, rate, concurrency, stop: c.stop === true };
+  const rateTaken = controlRate(c);
+  if (rateTaken !== undefined) {
+    memory.rate = rateTaken;
+    memory.rateFrom = 'control.json';
+  }
+  const concurrencyTaken = controlConcurrency(c);
+  if (concurrencyTaken !== undefined) memory.concurrency = concurrencyTaken;
+  const text = memory.rate ?? null;
+  return {
+    paused: c.paused === true,
+    rate: text === null ? null : parseRate(text) / workers,
+    concurrency: memory.concurrency ?? null,
+    stop: c.stop === true,
+    refused: refusedLine(c, rateTaken === undefined, concurrencyTaken === undefined, memory),
+  };
+}
+
+function refusedLine(c: Partial<RunControl>, badRate: boolean, badConcurrency: boolean, m: ControlMemory) {
+  const parts: string[] = [];
+  if (badRate) {
+    const kept =
+      m.rate === undefined
+        ? "this capi-exec's own --rate"
+        : m.rate === null
+          ? `no limit (the last rate taken, from ${m.rateFrom})`
+          : `${m.rate} (the last rate taken, from ${m.rateFrom})`;
+    parts.push(
+      `"rate" ${shown(c.rate)} is not taken (a rate such as 50/s, 600/m or 3600/h, or null for no limit): running at ${kept}`,
+    );
+  }
+  if (badConcurrency) {
+    const kept =
+      m.concurrency === undefined || m.concurrency === null
+        ? "this capi-exec's own --concurrency"
+        : `${m.concurrency} (the last taken)`;
+    parts.push(`"concurrency" ${shown(c.concurrency)} is not taken (a whole number from 1 to 10000, or null): ${kept}`);
+  }
+  return parts.length > 0 ? `control.json: ${parts.join('; ')}` : null;
+}
+
+const shown = (v: unknown) => (v === undefined ? '(missing)' : JSON.stringify(v).slice(0, 60));
+
+/**
+ * run.json's rate (`options.rate`, the launch's `--rate` as `--set rate=` last changed it:
+ * capi-launch copies only a rate capi-exec takes) as control.json's rule takes it; undefined
+ * when run.json cannot be read or holds none it takes. A worker of a launched run
+ * (`--serve RUN`) starts its `ControlMemory` with it.
+ */
+export function recordedRate(manifestPath: string): string | null | undefined {
+  try {
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { options?: { rate?: unknown } } | null;
+    return controlRate({ rate: m?.options?.rate as string | null | undefined });
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ControlWatch {
@@ -38,13 +107,22 @@ export interface ControlWatch {
   poll(): Promise<void>;
 }
 
+export interface ControlWatchOptions {
+  /** This capi-exec's own `--rate` (starts per second) and `--concurrency`. */
+  defaults: { rate: number | null; concurrency: number };
+  everyMs?: number;
+  onStop?: () => void;
+  /** What was last taken; shared by the batches of a `--serve` process. */
+  memory?: ControlMemory;
+  /** A line for people: a field not taken, once per change. */
+  log?: (line: string) => void;
+}
+
 export function watchControl(
   path: string,
   live: LiveState,
   limiter: RateLimiter,
-  defaults: { rate: number | null; concurrency: number },
-  everyMs = 1000,
-  onStop: () => void = () => {},
+  { defaults, everyMs = 1000, onStop = () => {}, memory = {}, log = () => {} }: ControlWatchOptions,
 ): ControlWatch {
   let last = '';
   const poll = async () => {
@@ -64,7 +142,11 @@ export function watchControl(
       return;
     }
     last = text;
-    const e = controlEffect(parsed);
+    const e = controlEffect(parsed ?? {}, memory);
+    if (e.refused !== (memory.said ?? null)) {
+      if (e.refused) log(e.refused);
+      memory.said = e.refused;
+    }
     live.paused = e.paused;
     live.concurrency = e.concurrency ?? defaults.concurrency;
     limiter.setRate(e.rate ?? defaults.rate);

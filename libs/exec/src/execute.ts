@@ -1,5 +1,5 @@
 import { formatShard, journalBaseUrl, type Shard, type TestRecord } from '@capi/core';
-import { watchControl } from './control.js';
+import { type ControlMemory, watchControl } from './control.js';
 import { type EngineOptions, runTests, type Summary } from './engine.js';
 import { startHeartbeat } from './heartbeat.js';
 import { type JournalSession, type JournalSessionInput, openJournalSession } from './journal-session.js';
@@ -31,6 +31,11 @@ export interface ExecuteOptions extends Omit<EngineOptions, 'shard' | 'fingerpri
   total: number | null;
   /** A line for people (stderr). */
   log: (line: string) => void;
+  /**
+   * The control.json limits last taken, kept by a process that runs more than one batch
+   * (`--serve`, which starts it with run.json's rate); else each run starts afresh.
+   */
+  controlMemory?: ControlMemory;
   /** The process's rate limiter when it runs more than one batch (`--serve`); else one is made. */
   limiter?: RateLimiter;
   /** Called once, before anything is read, with the run's live state (the progress line reads it). */
@@ -153,18 +158,17 @@ async function run(
   if (opts.stop?.aborted) stopNow();
   opts.stop?.addEventListener('abort', stopNow, { once: true });
   const control = opts.control
-    ? watchControl(
-        opts.control,
-        live,
-        limiter,
-        { rate: opts.rate, concurrency: opts.concurrency },
-        CONTROL_EVERY_MS,
-        () => {
+    ? watchControl(opts.control, live, limiter, {
+        defaults: { rate: opts.rate, concurrency: opts.concurrency },
+        everyMs: CONTROL_EVERY_MS,
+        onStop: () => {
           if (!stopper.signal.aborted)
             opts.log('control.json says stop: taking no new tests; waiting for the ones in flight (--grace)');
           stopNow();
         },
-      )
+        ...(opts.controlMemory ? { memory: opts.controlMemory } : {}),
+        log: opts.log,
+      })
     : null;
   await control?.poll();
   // With a journal, ids must be unique (it holds each id once); a file was checked before anything ran.

@@ -92,13 +92,19 @@ test('control.json: the rate is shared by the workers', () => {
     rate: 12.5,
     concurrency: 8,
     stop: false,
+    refused: null,
   });
-  assert.deepEqual(controlEffect({ rate: 'junk', concurrency: -1 }), {
-    paused: false,
-    rate: null,
-    concurrency: null,
-    stop: false,
-  });
+  const junk = controlEffect({ rate: 'junk', concurrency: -1 });
+  assert.deepEqual(
+    { ...junk, refused: junk.refused !== null },
+    {
+      paused: false,
+      rate: null,
+      concurrency: null,
+      stop: false,
+      refused: true,
+    },
+  );
 });
 
 test("control.json: a concurrency over capi-exec's --concurrency bounds is not taken (core's one rule, run.json's copy too)", () => {

@@ -1,8 +1,9 @@
-import { appendFileSync, createReadStream, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CapiError,
+  DIR_MODE,
   ExitCode,
   type ExitCodeValue,
   FILE_MODE,
@@ -15,6 +16,7 @@ import {
   runPaths,
   setAsideNoteSync,
 } from '@capi/core';
+import { type ControlMemory, recordedRate } from './control.js';
 import { clientFor } from './engine.js';
 import { type ExecuteOptions, execute } from './execute.js';
 import type { HttpClient } from './http-client.js';
@@ -50,6 +52,12 @@ interface Kept {
   client: HttpClient;
 }
 
+/** What the process carries from batch to batch whatever happens: control.json's last limits, what it said of its logs. */
+interface Carried {
+  control: ControlMemory;
+  logs: LogTrouble;
+}
+
 interface Request {
   batch: string;
   total: number | null;
@@ -75,15 +83,49 @@ const READ_WHOLE_BYTES = 4 * 1024 * 1024;
  */
 const KEEP_RECORDS_BYTES = 1024 * 1024;
 
-/** logs/<batch>.log, as a one-batch capi-exec's stderr would be (capi-launch reads the reason there). */
-function batchLog(file: string): (line: string) => void {
+/**
+ * logs/<batch>.log, as a one-batch capi-exec's stderr would be (capi-launch reads a give-up's
+ * reason there, capi-watch shows it). capi-launch makes logs/, but a user or a cleanup may
+ * remove it under a live run: the folder is made again (owner-only, logs/ alone: a run
+ * folder that is gone is not made again), since a message lost there is a give-up's
+ * reason lost, and the process's stderr says so once. A log that cannot be written at all
+ * (a full disk) does not stop the tests (the journal is the record): the process's stderr
+ * says that once, with the reason, and the batches go on.
+ */
+export function batchLog(file: string, said: LogTrouble, stderr: (line: string) => void): (line: string) => void {
+  const append = (line: string) => appendFileSync(file, `capi-exec: ${line}\n`, { mode: FILE_MODE });
   return (line) => {
     try {
-      appendFileSync(file, `capi-exec: ${line}\n`, { mode: FILE_MODE });
-    } catch {
-      // a log that cannot be written does not stop the tests; the journal is the record
+      append(line);
+      return;
+    } catch (err) {
+      if (!isErrnoException(err) || err.code !== 'ENOENT') return troubleOnce(said, stderr, file, err);
+    }
+    try {
+      mkdirSync(dirname(file), { mode: DIR_MODE });
+      if (!said.remade)
+        stderr(`${dirname(file)} was missing (removed under a live run): made again for the batches' messages`);
+      said.remade = true;
+      append(line);
+    } catch (err) {
+      troubleOnce(said, stderr, file, err);
     }
   };
+}
+
+/** What a `--serve` process has said about its batch logs: each kind of trouble once. */
+export interface LogTrouble {
+  remade?: boolean;
+  unwritable?: boolean;
+}
+
+function troubleOnce(said: LogTrouble, stderr: (line: string) => void, file: string, err: unknown): void {
+  if (said.unwritable) return;
+  said.unwritable = true;
+  const reason = isErrnoException(err) ? fsReason(err.code) : String(err);
+  stderr(
+    `cannot write ${file}: ${reason}; the batches go on without their messages there (the journals are the record)`,
+  );
 }
 
 /** The code and message of an expected failure of one batch; anything else is a crash. */
@@ -101,10 +143,10 @@ interface BatchEnd {
 }
 
 /** Runs one batch of the run folder exactly as `capi-exec --in … --journal … --status … --batch …` would. */
-async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<BatchEnd> {
+async function runBatch(o: ServeOptions, req: Request, kept: Kept, carried: Carried): Promise<BatchEnd> {
   const p = runPaths(o.runDir);
   const file = p.batchFile(req.batch);
-  const log = batchLog(p.logFile(req.batch));
+  const log = batchLog(p.logFile(req.batch), carried.logs, o.log);
   try {
     const st = statSync(file, { throwIfNoEntry: false });
     if (!st?.isFile()) {
@@ -127,6 +169,7 @@ async function runBatch(o: ServeOptions, req: Request, kept: Kept): Promise<Batc
         total: req.total,
         limiter: kept.limiter,
         client: kept.client,
+        controlMemory: carried.control,
         stop: o.stop,
         log,
       },
@@ -157,6 +200,13 @@ export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
     client: clientFor(o.base),
   });
   let kept = fresh();
+  // a control.json rate the worker does not take keeps the last one it took; before any,
+  // run.json's (a hand edit made before this worker started must not lift the limit)
+  const rate = o.base.control ? recordedRate(runPaths(o.runDir).manifest) : undefined;
+  const carried: Carried = {
+    control: rate === undefined ? {} : { rate, rateFrom: "run.json's options.rate" },
+    logs: {},
+  };
   let gaveUp = false;
   let pauseOwedUntil: number | null = null;
   try {
@@ -173,7 +223,7 @@ export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
       const owed = pauseOwedUntil === null ? 0 : pauseOwedUntil - performance.now();
       if (owed > 0) await sleep(owed, undefined, { signal: o.stop }).catch(() => {});
       if (o.stop.aborted) break;
-      const { code, pauseOwedUntil: next } = await runBatch(o, req, kept);
+      const { code, pauseOwedUntil: next } = await runBatch(o, req, kept, carried);
       pauseOwedUntil = next;
       gaveUp = code === ExitCode.cannotRun;
       // a batch that stopped early cancelled the limiter for good (and its grace may have

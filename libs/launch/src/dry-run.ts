@@ -15,7 +15,7 @@ import {
 } from '@capi/core';
 import { surelyRelative } from './base-url.js';
 import { type Method, splitArgs, splitError, splitWarnings } from './create-run.js';
-import { lineMentionsEnv, operatorEnv, recordEnvRefusal } from './env-refs.js';
+import { lineMentionsEnv, noteShortInRecord, noteShortValues, operatorEnv, recordEnvRefusal } from './env-refs.js';
 import { execArg } from './exec-flag-list.js';
 import { reportFlags } from './finish.js';
 import { splitFlags } from './split-flags.js';
@@ -56,8 +56,12 @@ interface SuiteCount {
   envRefusal: Error | null;
 }
 
+/** The operator's env rule (`operatorEnv`): the allow rule and the names whose values are too short to redact. */
+type Operator = ReturnType<typeof operatorEnv>;
+
 /** Runs capi-split on the suite to stdout and counts its test records. */
-async function countTests(o: DryRunOptions, allow: EnvAllow | null): Promise<SuiteCount> {
+async function countTests(o: DryRunOptions, operator: Operator | null): Promise<SuiteCount> {
+  const allow = operator?.allow ?? null;
   const csv = (await suiteFormat(resolve(o.suite))) === 'csv';
   const args = [toolBin('split', o.env), resolve(o.suite), ...splitFlags(o)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env });
@@ -78,6 +82,8 @@ async function countTests(o: DryRunOptions, allow: EnvAllow | null): Promise<Sui
         relative = `${r.id} ${r.request.url}`;
       const rec = mayUseEnv && allow ? normalizeTestRecord(r, 0) : null;
       if (rec?.enabled && allow) envRefusal = recordEnvRefusal(rec, o.suite, csv, o.env, allow);
+      // the launch's warning of values too short to redact, from the same records (env-refs.ts)
+      if (rec?.enabled && operator && !envRefusal) noteShortInRecord(operator.short, rec, o.env);
     }
   });
   let stderr = '';
@@ -102,13 +108,13 @@ export async function planRun(o: DryRunOptions): Promise<string[]> {
   if (!(await stat(o.suite).catch(() => null))?.isFile())
     throw new CapiError(`${o.suite}: no such file`, ExitCode.badInput);
   // the launch's order: a bad row, a relative URL without a base URL, then --header and {{env.NAME}}
-  let operator: { allow: EnvAllow } | Error;
+  let operator: Operator | Error;
   try {
     operator = operatorEnv(o.execArgs, o.env);
   } catch (e) {
     operator = e as Error;
   }
-  const { tests, relative, envRefusal } = await countTests(o, operator instanceof Error ? null : operator.allow);
+  const { tests, relative, envRefusal } = await countTests(o, operator instanceof Error ? null : operator);
   const baseUrl = execArg(o.execArgs, '--base-url') || o.env.CAPI_BASE_URL || '';
   if (relative && !baseUrl)
     throw new CapiError(
@@ -117,6 +123,7 @@ export async function planRun(o: DryRunOptions): Promise<string[]> {
     );
   if (operator instanceof Error) throw operator;
   if (envRefusal) throw envRefusal;
+  noteShortValues(operator.short, o.warn);
   const runId = newRunId();
   const runDir = resolve(o.runsDir, runId);
   const count = batchCount(tests, o.batchSize, o.maxBatchSize);

@@ -194,15 +194,22 @@ export async function refuseMissingEnv(o: EnvCheck): Promise<void> {
       if (!rec.enabled) continue;
       const refusal = recordEnvRefusal(rec, o.suite, csv, o.env, allow);
       if (refusal) throw refusal;
-      if (o.notes)
-        for (const name of envNamesIn(JSON.stringify(rec.request) + JSON.stringify(rec.expect)))
-          noteShort(short, name, o.env);
+      if (o.notes) noteShortInRecord(short, rec, o.env);
     }
   }
   noteShortValues(short, o.notes);
 }
 
-function noteShortValues(short: ReadonlySet<string>, notes: ((line: string) => void) | undefined): void {
+/** Adds to `short` each `{{env.NAME}}` an enabled record reads whose value is too short to redact. */
+export function noteShortInRecord(short: Set<string>, rec: TestRecord, env: NodeJS.ProcessEnv): void {
+  for (const name of envNamesIn(JSON.stringify(rec.request) + JSON.stringify(rec.expect))) noteShort(short, name, env);
+}
+
+/**
+ * The launch's warning for each value too short to redact (`operatorEnv`'s and
+ * `noteShortInRecord`'s names), said by the launch and by `--dry-run` alike.
+ */
+export function noteShortValues(short: ReadonlySet<string>, notes: ((line: string) => void) | undefined): void {
   for (const name of short)
     notes?.(
       `warning: {{env.${name}}} is shorter than ${MIN_SECRET_LENGTH} characters and is not redacted (pass plain values with --var)`,

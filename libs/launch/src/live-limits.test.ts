@@ -6,15 +6,16 @@ import { type Manifest, withLiveLimits } from './manifest.js';
 const manifest = { id: 'capi_test_20260101_000001', options: { rate: '50/s', concurrency: 8 } } as unknown as Manifest;
 const control = (c: Partial<RunControl>) => ({ paused: false, workers: 1, ...c }) as RunControl;
 
-test("withLiveLimits copies control.json's rate only as capi-exec takes it: one it does not take is none in both", () => {
+test("withLiveLimits copies control.json's rate only as capi-exec takes it: one it does not take leaves the copy", () => {
   assert.equal(withLiveLimits(manifest, control({ rate: '600/m', concurrency: 8 })).options.rate, '600/m');
   assert.equal(withLiveLimits(manifest, control({ rate: ' 20/s ', concurrency: 8 })).options.rate, '20/s');
   assert.equal(withLiveLimits(manifest, control({ rate: null, concurrency: 8 })).options.rate, null);
-  for (const rate of ['fast', '50/ss', 'none', '0/s', '', 50, undefined]) {
+  for (const rate of ['fast', '50/ss', 'none', '0/s', '', 50, -3, {}, undefined]) {
     const c = control({ rate: rate as string, concurrency: 8 });
-    // what the workers run with: capi-exec (its controlEffect) reads such a rate as none (no limit)
-    assert.equal(controlRate(c), null, String(rate));
-    assert.equal(withLiveLimits(manifest, c).options.rate, null, `run.json says what the workers do: ${rate}`);
+    // what the workers run with: capi-exec keeps the rate it last took, and a worker that
+    // starts then takes run.json's copy, so the copy must stay the last rate taken
+    assert.equal(controlRate(c), undefined, String(rate));
+    assert.equal(withLiveLimits(manifest, c).options.rate, '50/s', `run.json keeps the last rate taken: ${rate}`);
   }
 });
 

@@ -112,14 +112,16 @@ export async function updateManifest(
  * and a resume. A `--set` killed between its two writes left the copy behind: every
  * later write of run.json (the supervisor's end, `--stop`, the next `--set`, a resume's
  * take) copies them again, so the two never stay apart. The copy is what the workers run
- * with, by core's one rule for control.json's limits: a `rate` capi-exec does not take (a
- * hand edit) it reads as none, and so does the copy; a `concurrency` it does not take leaves
- * the workers at their own `--concurrency` (run.json's copy, a resume's `--concurrency`),
- * and the copy as it is. A control.json that cannot be read leaves the copy as it is.
+ * with, by core's one rule for control.json's limits: a `rate` or `concurrency` capi-exec
+ * does not take (a hand edit) leaves the workers at the one they last took, and the copy as
+ * it is; a worker that starts then takes the copy's rate, and its `--concurrency` is the
+ * copy's. A control.json that cannot be read leaves the copy as it is.
  */
 export function withLiveLimits(m: Manifest, c: RunControl | null): Manifest {
   if (!c) return m;
-  const options = { ...m.options, rate: controlRate(c) };
+  const options = { ...m.options };
+  const rate = controlRate(c);
+  if (rate !== undefined) options.rate = rate;
   const concurrency = controlConcurrency(c);
   if (concurrency !== undefined) options.concurrency = concurrency;
   return options.rate === m.options.rate && options.concurrency === m.options.concurrency ? m : { ...m, options };

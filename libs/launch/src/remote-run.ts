@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ExitCode, plural, runPaths } from '@capi/core';
 import { type AttemptRecord, appendAttempt, batchSha256, checkFrozen, readAttempts, retriesOf } from './attempts.js';
 import { type Claim, writeClaim } from './claims.js';
+import { forHosts, type HostControl } from './host-control.js';
 import type { RemoteOptions } from './hosts.js';
 import { signal } from './process.js';
 import { type JobEnd, startAttempt } from './remote-attempt.js';
@@ -31,6 +32,10 @@ async function controlText(runDir: string): Promise<string> {
     return '{}\n';
   }
 }
+
+/** control.json as the hosts get it (host-control.ts: a rate not taken sent as the last one taken). */
+const hostsControl = async (s: Supervision, kept: HostControl) =>
+  forHosts(await controlText(s.runDir), kept, s.manifest.options.rate, s.log);
 
 const withStop = (text: string): string => {
   try {
@@ -70,7 +75,13 @@ async function reachHosts(
  * the supervisor's `workers`), and with `stop: true` once a stop is asked for: no signal
  * of this machine reaches a remote capi-exec.
  */
-function controlPusher(s: Supervision, ssh: SshSettings, hosts: RemoteOptions['hosts'], attempt: number) {
+function controlPusher(
+  s: Supervision,
+  ssh: SshSettings,
+  hosts: RemoteOptions['hosts'],
+  attempt: number,
+  kept: HostControl,
+) {
   const dir = remoteAttemptDir(s.manifest.id, attempt);
   let last = '';
   let busy = false;
@@ -79,7 +90,7 @@ function controlPusher(s: Supervision, ssh: SshSettings, hosts: RemoteOptions['h
     if (busy) return;
     busy = true;
     try {
-      const base = await controlText(s.runDir);
+      const base = await hostsControl(s, kept);
       const text = s.stopping ? withStop(base) : base;
       if (text === last || (s.stopping && stopSent)) return;
       const sent = await Promise.all(hosts.map((h) => pushControl(ssh, h.login, dir, text)));
@@ -164,6 +175,8 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
   const used = new Set<string>();
   // attempts in a row in which no batch moved (GNU parallel failing before its jobs, say): bounded by --max-restarts
   let idle = 0;
+  // control.json's last rate taken, sent to the hosts in place of one capi-exec would not take
+  const kept: HostControl = {};
   while (!s.stopping && !s.gaveUp) {
     const pending = s.batches.filter((b) => {
       const c = s.claims.get(b);
@@ -173,7 +186,7 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     attempt++;
     const slots = remote.hosts.reduce((n, h) => n + h.jobs, 0);
     await s.shareWith(Math.min(slots, pending.length));
-    const control = await controlText(s.runDir);
+    const control = await hostsControl(s, kept);
     const hosts = await reachHosts(s, remote, ssh, attempt, control);
     for (const h of hosts) used.add(h.login);
     if (s.stopping) break;
@@ -205,7 +218,7 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
       env: s.env,
       log: s.log,
     });
-    const pusher = controlPusher(s, ssh, hosts, attempt);
+    const pusher = controlPusher(s, ssh, hosts, attempt, kept);
     // a stop: no new jobs (GNU parallel's SIGHUP; its SIGTERM would kill them) and control.json `stop` on every host
     s.onStop = () => {
       if (run.pid) signal(run.pid, 'SIGHUP');

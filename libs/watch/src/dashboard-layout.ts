@@ -113,7 +113,7 @@ export function headerSegments(s: Snapshot, message: string, width: number): Seg
     { text: `method ${s.method ?? '-'}` },
     { text: `suite ${s.suite ?? '-'}` },
     { text: `started ${localTime(s.started)}` },
-    { text: `pid ${s.pid ?? '-'}${s.pidAlive === false ? ' (gone)' : ''}` },
+    { text: `pid ${s.pid ?? '-'}${s.pidAlive === false ? (s.pid === null ? ' (none recorded)' : ' (gone)') : ''}` },
     { text: 'keys: q s f ?' },
   ];
   const lines = [state, progress, run];

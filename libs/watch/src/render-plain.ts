@@ -41,7 +41,7 @@ export function renderPlain(s: Snapshot): string {
     `Run: ${s.runId}`,
     `Execution Method: ${s.method ?? '-'}`,
     `Test File: ${s.suite ?? '-'}`,
-    `Process ID: ${s.pid ?? '-'}${s.pidAlive === false ? ' (gone)' : ''}`,
+    `Process ID: ${s.pid ?? '-'}${s.pidAlive === false ? (s.pid === null ? ' (none recorded)' : ' (gone)') : ''}`,
     `Status: ${s.state}${s.stalledS !== null ? ` (no heartbeat for ${formatDuration(s.stalledS)})` : ''}${apiPause(s)}`,
     `Started: ${localTime(s.started)}`,
     `Elapsed: ${s.elapsedS === null ? '-' : formatDuration(s.elapsedS)}`,

@@ -208,7 +208,9 @@ export function createRunReader(target: WatchTarget): RunReader {
       if (hb && path && !FINAL_HEARTBEATS.has(hb.state) && state.alive.get(hb.pid) === false) paths.push(path);
     }
     const sup = supervisorPid();
-    if (target.kind === 'run' && typeof sup === 'number' && state.alive.get(sup) === false) {
+    // no pid anywhere reads as gone too (snapshot.ts `ownerless`): believed only once run.json, read again, still says running
+    const gone = typeof sup === 'number' ? state.alive.get(sup) === false : state.manifest?.state === 'running';
+    if (target.kind === 'run' && gone) {
       const p = runPaths(target.dir);
       // run.json's final states are the heartbeats' three words
       if (!FINAL_HEARTBEATS.has(String(state.manifest?.state))) paths.push(p.pidFile, p.manifest);

@@ -106,6 +106,16 @@ function supervisorPid(state: RunState): number | null {
   return state.pidFilePid ?? state.manifest?.pid ?? null;
 }
 
+/**
+ * No pid at all: a launched run whose run.json says `running` with no supervisor.pid and
+ * `pid` null (a hand edit, or a half-written file) has no owner, and is not alive (false:
+ * DEAD), as core's `isRunSupervisor` says of no pid and capi-launch's listing shows it
+ * (`dead`). A run not yet taken (`created`, pid null until its supervisor writes one) and a
+ * bare capi-exec's heartbeats without a pid stay unknown (null).
+ */
+const ownerless = (state: RunState, runState: string | null): false | null =>
+  state.target.kind === 'run' && runState === 'running' ? false : null;
+
 /** The run's own state word: run.json's, or the heartbeats' for a bare capi-exec. */
 function runStateOf(state: RunState): string | null {
   if (state.manifest) return state.manifest.state;
@@ -162,7 +172,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
   const counts = totalCounts(state);
   const runState = runStateOf(state);
   const pid = supervisorPid(state);
-  const alive = pid === null ? null : (state.alive.get(pid) ?? null);
+  const alive = pid === null ? ownerless(state, runState) : (state.alive.get(pid) ?? null);
   const hbs = heartbeats(state);
   const total = m?.total ?? state.indexTotal ?? sumTotals(hbs);
   const display = displayState(state, runState, alive, total !== null && counts.done >= total, opts);

@@ -111,8 +111,8 @@ Examples:
   capi-split suite.csv | capi-exec --base-url http://localhost:8080 --concurrency 32 | capi-merge --suite suite.csv --junit junit.xml
   capi-exec --base-url http://localhost:8080 --in batch_0001.ndjson --journal results/batch_0001.ndjson --status status/batch_0001.json --rate 20/s
   API_TOKEN=… capi-exec --in tests.ndjson --base-url http://localhost:8080 --header 'Authorization: Bearer {{env.API_TOKEN}}' > results.ndjson
-  CAPI_TOKEN=… capi-exec --in tests.ndjson --allow-env ORDER_KEY --var region=eu --vars vars.env
-  capi-exec --in tests.ndjson --shard 2/4 --max-errors 10% --timeout 5000`,
+  CAPI_TOKEN=… capi-exec --in tests.ndjson --base-url http://localhost:8080 --allow-env ORDER_KEY --var region=eu --vars vars.env
+  capi-exec --in tests.ndjson --base-url http://localhost:8080 --shard 2/4 --max-errors 10% --timeout 5000`,
   },
   args: {
     in: { type: 'string', valueHint: 'FILE', description: 'Test records to run (NDJSON); - or none reads stdin' },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { binPath, parseLines, runTool, testEnv } from '@capi/testkit';
@@ -68,6 +68,44 @@ test('--serve: a batch file whose batches/ a capi-split --force left aside is na
   const log = await read(run, 'logs', 'batch_0001.log');
   const said = `batch_0001.ndjson: cannot read: no such file (${join(run, 'batches')} is missing: ${aside} beside it holds its batches, set aside by a capi-split --force that did not finish; `;
   assert.ok(log.includes(said), log);
+});
+
+test('--serve: a logs/ removed under the run is made again (said once); one that cannot be written is said once, and the batches go on', async () => {
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const batches = {
+    batch_0001: range('A', 2).map((id) => get(id, '/ok')),
+    batch_0002: range('B', 2).map((id) => get(id, '/ok')),
+  };
+  const input = request('batch_0001', 2) + request('batch_0002', 2);
+  const removed = await runFolder(batches);
+  await rm(join(removed, 'logs'), { recursive: true });
+  const r = await runTool('capi-exec', ['--serve', removed, '--base-url', s.url], { input });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(parseLines(r.stdout), [
+    { batch: 'batch_0001', code: 0 },
+    { batch: 'batch_0002', code: 0 },
+  ]);
+  assert.equal(
+    r.stderr,
+    `capi-exec: ${join(removed, 'logs')} was missing (removed under a live run): made again for the batches' messages\n`,
+  );
+  assert.equal((await stat(join(removed, 'logs'))).mode & 0o777, 0o700);
+  for (const b of ['batch_0001', 'batch_0002'])
+    assert.match(await read(removed, 'logs', `${b}.log`), /^capi-exec: 2 ran, 2 passed/m, b);
+  // logs/ is a file: nothing can be written there; said once, and both batches run
+  const blocked = await runFolder(batches);
+  await rm(join(blocked, 'logs'), { recursive: true });
+  await writeFile(join(blocked, 'logs'), 'not a folder\n');
+  const b = await runTool('capi-exec', ['--serve', blocked, '--base-url', s.url], { input });
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal(parseLines(b.stdout).length, 2);
+  const said = b.stderr.trim().split('\n');
+  assert.equal(said.length, 1, b.stderr);
+  assert.match(
+    said[0] as string,
+    /^capi-exec: cannot write \S+\/logs\/batch_0001\.log: .*; the batches go on without their messages there/,
+  );
+  assert.equal(idsOf(await read(blocked, 'results', 'batch_0002.ndjson')).length, 2);
 });
 
 test('--serve resumes each batch from its journal, as a one-batch capi-exec does', async () => {

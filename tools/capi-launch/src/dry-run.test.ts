@@ -113,6 +113,33 @@ test('--dry-run refuses an {{env.NAME}} the workers could not read, with the lau
   assert.match(ok.stdout, /\nsuite: +\S+env\.csv: 2 tests\n/);
 });
 
+test('--dry-run warns of values too short to redact as the launch does, for a --header and for a record', async () => {
+  const b = await box();
+  const suite = join(b.dir, 'short.csv');
+  const rows = ['id,url,headers', 'A,/a,', 'B,/b,"{""Authorization"": ""Bearer {{env.API_TOKEN}}""}"'];
+  writeFileSync(suite, `${rows.join('\n')}\n`);
+  const flags = ['--allow-env', 'API_TOKEN', '-H', 'X-Key: {{env.CAPI_KEY}}'];
+  const env = { API_TOKEN: 'abc', CAPI_KEY: 'xy' };
+  const warnings = [
+    'capi-launch: warning: {{env.CAPI_KEY}} is shorter than 6 characters and is not redacted (pass plain values with --var)',
+    'capi-launch: warning: {{env.API_TOKEN}} is shorter than 6 characters and is not redacted (pass plain values with --var)',
+  ];
+  const dry = await b.launch([suite, '--dry-run', ...flags], { env });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(dry.stderr.trim().split('\n'), warnings);
+  const said = (text: string) => text.split('\n').filter((l) => l.includes('is not redacted'));
+  // the launch itself says the same lines
+  const real = await b.launch([suite, ...flags], { env });
+  assert.equal(real.code, 0, real.stderr);
+  assert.deepEqual(said(real.stderr), warnings);
+  assert.equal((await b.launch(['--stop', 'latest'])).code, 0);
+  // long enough: neither warns
+  const long = { API_TOKEN: 'tok-123456', CAPI_KEY: 'key-123456' };
+  const quiet = await b.launch([suite, '--dry-run', ...flags], { env: long });
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.stderr, '');
+});
+
 test('--prune --dry-run names the runs it would remove and removes none', async () => {
   const b = await box({}, true);
   const suite = b.suite(5);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -258,6 +258,17 @@ test(
     assert.deepEqual([remoteControl().paused, remoteControl().rate, remoteControl().workers], [true, '1000/s', 2]);
     assert.equal((await b.launch(['--set', 'rate=500/s', runDir])).code, 0);
     await until('the new rate on the hosts', () => remoteControl().rate === '500/s', 30_000);
+    // a hand-edited rate capi-exec does not take: the hosts keep the last one taken, not no limit
+    const control = join(runDir, 'control.json');
+    writeFileSync(`${control}.edit`, JSON.stringify({ ...readJson<object>(control), rate: 'fast' }));
+    renameSync(`${control}.edit`, control);
+    const capiLog = () => readFileSync(join(runDir, 'logs/capi.log'), 'utf8');
+    await until(
+      'the supervisor says so',
+      () => /"rate" "fast" is not taken .*: the hosts get 500\/s/.test(capiLog()),
+      30_000,
+    );
+    assert.equal(remoteControl().rate, '500/s');
     assert.equal((await b.launch(['--continue', runDir])).code, 0);
     await until('remote workers running again', () => heartbeats().filter((s) => s === 'running').length >= 2, 30_000);
     const stop = await b.launch(['--stop', runDir], { timeoutMs: 90_000 });

@@ -199,6 +199,30 @@ test('DEAD: the supervisor pid is gone and the run is not finished: exit 3 and t
   assert.equal(later.etaS, null);
 });
 
+test('DEAD: run.json says running with no pid anywhere (no supervisor.pid, pid null): no owner, as capi-launch lists it', async () => {
+  const runs = join(tmp.path, 'ownerless');
+  const dir = await staticRun(runs, { id: 'capi_test_ownerless', total: 10, done: 4, pid: null });
+  const r = await summary(runs);
+  assert.equal(r.code, 3, r.stdout);
+  assert.ok(lines(r.stdout).includes('Status: DEAD'), r.stdout);
+  assert.ok(lines(r.stdout).includes('Process ID: - (none recorded)'), r.stdout);
+  assert.ok(lines(r.stdout).includes('Resume: capi-launch --resume capi_test_ownerless'));
+  assert.equal(JSON.parse((await summary(runs, ['--json'])).stdout).state, 'DEAD');
+  // --plain ends by itself, as for any DEAD run, instead of showing RUNNING for ever
+  const plain = await runTool('capi-watch', ['--plain', '--interval', '1'], {
+    env: { CAPI_RUNS_DIR: runs },
+    timeoutMs: 20_000,
+  });
+  assert.equal(plain.code, 3, plain.stdout);
+  assert.match(plain.stdout, /^Status: DEAD$/m);
+  // capi-launch's listing of the same folder: dead too (one rule: no pid, no live supervisor)
+  const listed = await runTool('capi-launch', ['--status', dir], { env: { CAPI_RUNS_DIR: runs } });
+  assert.match(listed.stdout, /\bdead\b/, listed.stdout + listed.stderr);
+  // a run not yet taken by its supervisor has no pid either: CREATED, not DEAD
+  await patchManifest(dir, { state: 'created' });
+  assert.equal(JSON.parse((await summary(runs, ['--json'])).stdout).state, 'CREATED');
+});
+
 test('PAUSED: --summary says rate 0 and no ETA, as the dashboard does', async () => {
   const runs = join(tmp.path, 'paused');
   const dir = await staticRun(runs, { id: 'capi_test_paused', total: 10, done: 4, beatAgeS: 30, beatState: 'paused' });

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { type ControlMemory, controlEffect, recordedRate, watchControl } from './control.js';
+import { createLiveState } from './live-state.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'capi-control-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A control.json, a watch of it, and every rate and concurrency the watch set, in order. */
+function watched(memory: ControlMemory = {}, name = 'control.json') {
+  const file = join(dir, name);
+  const live = createLiveState(4);
+  const rates: (number | null)[] = [];
+  const limiter = { setRate: (r: number | null) => rates.push(r) } as unknown as RateLimiter;
+  const lines: string[] = [];
+  const w = watchControl(file, live, limiter, {
+    defaults: { rate: null, concurrency: 4 },
+    everyMs: 60_000,
+    memory,
+    log: (l) => lines.push(l),
+  });
+  const write = async (c: Record<string, unknown>) => {
+    // concurrency null unless given: these tests are about one field at a time
+    writeFileSync(file, JSON.stringify({ concurrency: null, ...(c as object) }));
+    await w.poll();
+  };
+  return { write, rates, lines, live, stop: w.stop };
+}
+
+const BAD_RATES: unknown[] = ['fast', -3, {}, 'none', '0/s', '', 50, [], '50/ss', true];
+
+test('a rate control.json gives that capi-exec does not take keeps the last one taken, for every kind of bad value', async () => {
+  for (const bad of BAD_RATES) {
+    const w = watched();
+    try {
+      await w.write({ paused: false, rate: '40/s', concurrency: 8, workers: 2 });
+      await w.write({ paused: false, rate: bad, concurrency: 8, workers: 2 });
+      assert.deepEqual(w.rates, [20, 20], `rate ${JSON.stringify(bad)}: still 40/s shared by 2, not no limit`);
+      assert.equal(w.lines.length, 1, JSON.stringify(bad));
+      assert.match(
+        w.lines[0] as string,
+        /^control\.json: "rate" .* is not taken .*: running at 40\/s \(the last rate taken, from control\.json\)$/,
+      );
+      // the share follows `workers` even while the rate is the kept one
+      await w.write({ paused: false, rate: bad, concurrency: 8, workers: 1 });
+      assert.equal(w.rates.at(-1), 40);
+    } finally {
+      w.stop();
+    }
+  }
+});
+
+test('a missing rate keeps the last one too; null (--set rate=none) is taken: no limit', async () => {
+  const w = watched();
+  try {
+    await w.write({ rate: '10/s', workers: 1 });
+    await w.write({ workers: 1 });
+    assert.equal(w.rates.at(-1), 10);
+    assert.match(w.lines.join('\n'), /"rate" \(missing\) is not taken/);
+    const c = watched({ concurrency: 12 }, 'no-concurrency.json');
+    await c.write({ rate: null, concurrency: undefined, workers: 1 });
+    c.stop();
+    assert.equal(c.live.concurrency, 12);
+    assert.match(c.lines.join('\n'), /"concurrency" \(missing\) is not taken/);
+    await w.write({ rate: null, workers: 1 });
+    assert.equal(w.rates.at(-1), null);
+  } finally {
+    w.stop();
+  }
+});
+
+test('a bad concurrency keeps the last one taken, not the own --concurrency', async () => {
+  for (const bad of [0, -1, 10_001, 2.5, '16', {}]) {
+    const w = watched();
+    try {
+      await w.write({ rate: null, concurrency: 16, workers: 1 });
+      assert.equal(w.live.concurrency, 16);
+      await w.write({ rate: null, concurrency: bad, workers: 1 });
+      assert.equal(w.live.concurrency, 16, JSON.stringify(bad));
+      assert.match(w.lines.join('\n'), /"concurrency" .* is not taken .*: 16 \(the last taken\)/);
+    } finally {
+      w.stop();
+    }
+  }
+});
+
+test('the message is said once per change, not at every read, and again after a good value', async () => {
+  const w = watched();
+  try {
+    await w.write({ rate: '5/s', workers: 1 });
+    await w.write({ rate: 'fast', workers: 1 });
+    await w.write({ rate: 'fast', workers: 1, paused: true });
+    await w.write({ rate: 'fast', workers: 1, paused: false });
+    assert.equal(w.lines.length, 1, w.lines.join('\n'));
+    await w.write({ rate: 'faster', workers: 1 });
+    assert.equal(w.lines.length, 2);
+    await w.write({ rate: '6/s', workers: 1 });
+    await w.write({ rate: 'faster', workers: 1 });
+    assert.equal(w.lines.length, 3);
+    assert.match(w.lines[2] as string, /running at 6\/s/);
+  } finally {
+    w.stop();
+  }
+});
+
+test("the memory outlives one watch (--serve's batches): a batch that starts with a bad file keeps the last rate", async () => {
+  const memory: ControlMemory = {};
+  const first = watched(memory, 'shared.json');
+  await first.write({ rate: '30/s', workers: 3 });
+  first.stop();
+  const second = watched(memory, 'shared.json');
+  try {
+    await second.write({ rate: 'fast', workers: 3 });
+    assert.deepEqual(second.rates, [10]);
+    assert.equal(second.lines.length, 1);
+  } finally {
+    second.stop();
+  }
+  const third = watched(memory, 'shared.json');
+  try {
+    await third.write({ rate: 'fast', workers: 3 });
+    assert.deepEqual(third.rates, [10]);
+    assert.equal(third.lines.length, 0, 'the next batch does not say it again: nothing changed');
+  } finally {
+    third.stop();
+  }
+});
+
+test("a worker that starts while control.json is bad runs at run.json's rate (recordedRate), and says so", async () => {
+  const manifest = join(dir, 'run.json');
+  writeFileSync(manifest, JSON.stringify({ options: { rate: '120/m', concurrency: 8 } }));
+  const rate = recordedRate(manifest);
+  assert.equal(rate, '120/m');
+  const w = watched({ rate, rateFrom: "run.json's options.rate" }, 'start.json');
+  try {
+    await w.write({ rate: 'fast', workers: 2 });
+    assert.deepEqual(w.rates, [1]);
+    assert.match(w.lines[0] as string, /running at 120\/m \(the last rate taken, from run\.json's options\.rate\)/);
+  } finally {
+    w.stop();
+  }
+  writeFileSync(manifest, JSON.stringify({ options: { rate: null } }));
+  assert.equal(recordedRate(manifest), null);
+  for (const bad of ['{', '[]', 'null', JSON.stringify({ options: { rate: 'fast' } })]) {
+    writeFileSync(manifest, bad);
+    assert.equal(recordedRate(manifest), undefined, bad);
+  }
+  assert.equal(recordedRate(join(dir, 'missing.json')), undefined);
+});
+
+test('with nothing taken, a bad rate is the own --rate, and the message says that', () => {
+  const e = controlEffect({ rate: 'fast', concurrency: null });
+  assert.equal(e.rate, null);
+  assert.match(e.refused as string, /running at this capi-exec's own --rate$/);
+});

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { forHosts, type HostControl } from './host-control.js';
+
+const text = (c: Record<string, unknown>) => JSON.stringify({ paused: false, concurrency: 8, workers: 4, ...c });
+const rateSent = (t: string) => (JSON.parse(t) as { rate: unknown }).rate;
+
+test('--hosts: a control.json rate capi-exec does not take is sent as the last one taken, said once per change', () => {
+  for (const bad of ['fast', -3, {}, 'none', '0/s', 50, undefined]) {
+    const kept: HostControl = {};
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    const good = text({ rate: '40/s' });
+    assert.equal(forHosts(good, kept, '10/s', log), good, 'a rate taken goes as it is');
+    const sent = forHosts(text({ rate: bad }), kept, '10/s', log);
+    assert.equal(rateSent(sent), '40/s', `rate ${JSON.stringify(bad)}: the last taken, not no limit`);
+    assert.deepEqual(JSON.parse(sent).workers, 4, 'the rest of the file as it is');
+    forHosts(text({ rate: bad, paused: true }), kept, '10/s', log);
+    assert.equal(lines.length, 1, JSON.stringify(bad));
+    assert.match(
+      lines[0] as string,
+      /^control\.json: "rate" .* is not taken .*: the hosts get 40\/s \(the last rate taken\)$/,
+    );
+  }
+});
+
+test("--hosts: before any rate was taken, run.json's copy is sent; null (--set rate=none) is taken as no limit", () => {
+  const lines: string[] = [];
+  const kept: HostControl = {};
+  assert.equal(rateSent(forHosts(text({ rate: 'fast' }), kept, '120/m', (l) => lines.push(l))), '120/m');
+  assert.match(lines[0] as string, /the hosts get 120\/m \(run\.json's options\.rate\)$/);
+  const none = text({ rate: null });
+  assert.equal(
+    forHosts(none, kept, '120/m', () => {}),
+    none,
+  );
+  assert.equal(rateSent(forHosts(text({ rate: 'fast' }), kept, '120/m', () => {})), null, 'the last taken: no limit');
+  // run.json's copy not taken either, or a file that is no object: sent as it is
+  const odd = text({ rate: 'fast' });
+  assert.equal(
+    forHosts(odd, {}, 'junk', () => {}),
+    odd,
+  );
+  for (const t of ['{', '[]', 'null', '{"stop":true}'])
+    assert.equal(
+      forHosts(t, { rate: '5/s' }, '10/s', () => {}),
+      t === '{"stop":true}' ? '{"stop":true,"rate":"5/s"}\n' : t,
+    );
+});
