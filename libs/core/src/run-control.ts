@@ -6,8 +6,8 @@ import { checkRate } from './parse-rate.js';
  * whole by capi-launch (`--pause`, `--continue`, `--set`, and its supervisor's `workers`),
  * re-read four times a second by each capi-exec given `--control`, which does not take a `rate`
  * or `concurrency` outside their grammar (`controlRate`, `controlConcurrency`: a hand-edited
- * file) and keeps the one it ran with; such a `workers` reads as 1, and a file it cannot
- * parse (half-written) as no change.
+ * file) and keeps the one it ran with, as for such a `workers` (`controlWorkers`), and a file
+ * it cannot parse (half-written) as no change.
  */
 export interface RunControl {
   paused: boolean;
@@ -56,4 +56,16 @@ export function controlConcurrency(c: Partial<RunControl>): number | null | unde
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= CONCURRENCY_MIN && n <= CONCURRENCY_MAX
     ? n
     : undefined;
+}
+
+/**
+ * control.json's `workers` as capi-exec takes it: a whole number, 1 or more; anything else is
+ * `undefined`, not taken. Each worker takes `rate / workers`, so reading a bad one as 1 (as
+ * earlier versions did) gave every worker the whole run's rate: capi-exec keeps the one it last
+ * took (before any, run.json's `parallel`), and `--hosts` sends the hosts the same. One rule
+ * for capi-exec and capi-launch.
+ */
+export function controlWorkers(c: Partial<RunControl>): number | undefined {
+  const n = c.workers;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { type ControlMemory, controlEffect, recordedRate, watchControl } from './control.js';
+import { type ControlMemory, controlEffect, recordedControl, watchControl } from './control.js';
 import { createLiveState } from './live-state.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -130,12 +130,21 @@ test("the memory outlives one watch (--serve's batches): a batch that starts wit
   }
 });
 
-test("a worker that starts while control.json is bad runs at run.json's rate (recordedRate), and says so", async () => {
+/** A run.json as capi-launch writes it, `options` and the top level changed by `over`. */
+const manifestText = (options: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+  JSON.stringify({ id: 'r1', state: 'running', suite: { file: 'suite.csv' }, parallel: 3, options, ...over });
+
+test("a worker that starts while control.json is bad runs at run.json's rate and shares it by run.json's parallel (recordedControl), and says so", async () => {
   const manifest = join(dir, 'run.json');
-  writeFileSync(manifest, JSON.stringify({ options: { rate: '120/m', concurrency: 8 } }));
-  const rate = recordedRate(manifest);
-  assert.equal(rate, '120/m');
-  const w = watched({ rate, rateFrom: "run.json's options.rate" }, 'start.json');
+  writeFileSync(manifest, manifestText({ rate: '120/m', concurrency: 8 }));
+  const memory = await recordedControl(manifest);
+  assert.deepEqual(memory, {
+    rate: '120/m',
+    rateFrom: "run.json's options.rate",
+    workers: 3,
+    workersFrom: "run.json's parallel",
+  });
+  const w = watched(memory, 'start.json');
   try {
     await w.write({ rate: 'fast', workers: 2 });
     assert.deepEqual(w.rates, [1]);
@@ -143,13 +152,64 @@ test("a worker that starts while control.json is bad runs at run.json's rate (re
   } finally {
     w.stop();
   }
-  writeFileSync(manifest, JSON.stringify({ options: { rate: null } }));
-  assert.equal(recordedRate(manifest), null);
-  for (const bad of ['{', '[]', 'null', JSON.stringify({ options: { rate: 'fast' } })]) {
+  writeFileSync(manifest, manifestText({ rate: null }));
+  assert.deepEqual(await recordedControl(manifest), {
+    rate: null,
+    rateFrom: "run.json's options.rate",
+    workers: 3,
+    workersFrom: "run.json's parallel",
+  });
+  writeFileSync(manifest, manifestText({ rate: 'fast' }, { parallel: undefined }));
+  assert.deepEqual(await recordedControl(manifest), {});
+  // a run.json core's reader refuses gives nothing: the worker's own flags
+  for (const bad of ['{', '[]', 'null', '', manifestText({ rate: '5/s' }, { parallel: 0 })]) {
     writeFileSync(manifest, bad);
-    assert.equal(recordedRate(manifest), undefined, bad);
+    assert.deepEqual(await recordedControl(manifest), {}, bad);
   }
-  assert.equal(recordedRate(join(dir, 'missing.json')), undefined);
+  assert.deepEqual(await recordedControl(join(dir, 'missing.json')), {});
+});
+
+const BAD_WORKERS: unknown[] = [0, -2, 1.5, '4', null, {}, [], true, 1e300];
+
+test('a workers control.json gives that is not a whole number of 1 or more keeps the last one taken: the rate is not multiplied', async () => {
+  for (const bad of BAD_WORKERS) {
+    const w = watched();
+    try {
+      await w.write({ rate: '40/s', workers: 4 });
+      await w.write({ rate: '40/s', workers: bad });
+      assert.deepEqual(w.rates, [10, 10], String(bad));
+      assert.equal(w.lines.length, 1, String(bad));
+      assert.match(
+        w.lines[0] as string,
+        /^control\.json: "workers" .* is not taken \(a whole number, 1 or more\): the rate is shared by 4 \(the last taken, from control\.json\)$/,
+      );
+      await w.write({ rate: '40/s', workers: 2 });
+      assert.deepEqual(w.rates, [10, 10, 20], 'a good one is taken again');
+    } finally {
+      w.stop();
+    }
+  }
+  // a worker that starts while it is bad: run.json's parallel
+  const started = watched({ workers: 5, workersFrom: "run.json's parallel" }, 'workers-start.json');
+  try {
+    await started.write({ rate: '40/s', workers: 'all' });
+    assert.deepEqual(started.rates, [8]);
+    assert.match(started.lines[0] as string, /shared by 5 \(the last taken, from run\.json's parallel\)$/);
+  } finally {
+    started.stop();
+  }
+});
+
+test("a bare capi-exec's control file with no workers shares nothing and says nothing; a bad one with nothing kept is 1, said", () => {
+  const none = controlEffect({ rate: '30/s', concurrency: null });
+  assert.equal(none.rate, 30);
+  assert.equal(none.refused, null);
+  const bad = controlEffect({ rate: '30/s', concurrency: null, workers: -1 });
+  assert.equal(bad.rate, 30);
+  assert.match(
+    bad.refused as string,
+    /"workers" -1 is not taken \(a whole number, 1 or more\): the rate is shared by 1$/,
+  );
 });
 
 test('with nothing taken, a bad rate is the own --rate, and the message says that', () => {

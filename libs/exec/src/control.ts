@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { controlConcurrency, controlRate, parseRate, type RunControl } from '@capi/core';
+import {
+  controlConcurrency,
+  controlRate,
+  controlWorkers,
+  parseRate,
+  type RunControl,
+  readRunManifest,
+} from '@capi/core';
 import type { LiveState } from './live-state.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -7,8 +14,9 @@ import type { RateLimiter } from './rate-limiter.js';
  * What control.json (core `RunControl`, docs/run-folder.md) asks of this worker. `rate` is
  * the whole run's and is shared by the `workers` live workers; `concurrency` is this
  * worker's. A `rate` or `concurrency` capi-exec does not take (core's `controlRate`,
- * `controlConcurrency`: a hand edit) leaves the one it last took (`ControlMemory`); such a
- * `workers` reads as 1; a file that is missing or cannot be parsed changes nothing.
+ * `controlConcurrency`: a hand edit) leaves the one it last took (`ControlMemory`), and so
+ * does a `workers` that is not a whole number of 1 or more; a file that is missing or cannot
+ * be parsed changes nothing.
  */
 export interface ControlEffect {
   paused: boolean;
@@ -37,12 +45,26 @@ export interface ControlMemory {
   /** Where `rate` came from, for the message. */
   rateFrom?: string;
   concurrency?: number | null;
+  /**
+   * The live workers the rate is shared by, last taken; may start as run.json's `parallel`
+   * (the most a run has): a bad `workers` read as 1 gave each worker the whole run's rate.
+   */
+  workers?: number;
+  /** Where `workers` came from, for the message. */
+  workersFrom?: string;
   /** The last `refused` line said: it is said once per change, not at every read. */
   said?: string | null;
 }
 
 export function controlEffect(c: Partial<RunControl>, memory: ControlMemory = {}): ControlEffect {
-  const workers = Number.isInteger(c.workers) && (c.workers as number) > 0 ? (c.workers as number) : 1;
+  const workersTaken = controlWorkers(c);
+  if (workersTaken !== undefined) {
+    memory.workers = workersTaken;
+    memory.workersFrom = 'control.json';
+  }
+  const workers = memory.workers ?? 1;
+  // a file with no `workers` and nothing to keep (a bare capi-exec's own control file): one
+  const badWorkers = workersTaken === undefined && (c.workers !== undefined || memory.workers !== undefined);
   // core's one rule for control.json's limits, which run.json's copy follows too
   const rateTaken = controlRate(c);
   if (rateTaken !== undefined) {
@@ -57,11 +79,17 @@ export function controlEffect(c: Partial<RunControl>, memory: ControlMemory = {}
     rate: text === null ? null : parseRate(text) / workers,
     concurrency: memory.concurrency ?? null,
     stop: c.stop === true,
-    refused: refusedLine(c, rateTaken === undefined, concurrencyTaken === undefined, memory),
+    refused: refusedLine(c, rateTaken === undefined, concurrencyTaken === undefined, badWorkers, memory),
   };
 }
 
-function refusedLine(c: Partial<RunControl>, badRate: boolean, badConcurrency: boolean, m: ControlMemory) {
+function refusedLine(
+  c: Partial<RunControl>,
+  badRate: boolean,
+  badConcurrency: boolean,
+  badWorkers: boolean,
+  m: ControlMemory,
+) {
   const parts: string[] = [];
   if (badRate) {
     const kept =
@@ -81,24 +109,35 @@ function refusedLine(c: Partial<RunControl>, badRate: boolean, badConcurrency: b
         : `${m.concurrency} (the last taken)`;
     parts.push(`"concurrency" ${shown(c.concurrency)} is not taken (a whole number from 1 to 10000, or null): ${kept}`);
   }
+  if (badWorkers) {
+    const kept = m.workers === undefined ? '1' : `${m.workers} (the last taken, from ${m.workersFrom})`;
+    parts.push(`"workers" ${shown(c.workers)} is not taken (a whole number, 1 or more): the rate is shared by ${kept}`);
+  }
   return parts.length > 0 ? `control.json: ${parts.join('; ')}` : null;
 }
 
 const shown = (v: unknown) => (v === undefined ? '(missing)' : JSON.stringify(v).slice(0, 60));
 
 /**
- * run.json's rate (`options.rate`, the launch's `--rate` as `--set rate=` last changed it:
- * capi-launch copies only a rate capi-exec takes) as control.json's rule takes it; undefined
- * when run.json cannot be read or holds none it takes. A worker of a launched run
- * (`--serve RUN`) starts its `ControlMemory` with it.
+ * What a worker of a launched run (`--serve RUN`) starts its `ControlMemory` with, from
+ * run.json (core `readRunManifest`): its rate (`options.rate`, the launch's `--rate` as
+ * `--set rate=` last changed it: capi-launch copies only a rate capi-exec takes) and its
+ * `parallel` (the most workers the run has, so the smallest share of the rate), so that a
+ * worker that starts while control.json is bad runs neither without a limit nor with the
+ * whole run's rate. Nothing when run.json cannot be read or holds no such value.
  */
-export function recordedRate(manifestPath: string): string | null | undefined {
+export async function recordedControl(manifestPath: string): Promise<ControlMemory> {
+  let m: Awaited<ReturnType<typeof readRunManifest>>;
   try {
-    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { options?: { rate?: unknown } } | null;
-    return controlRate({ rate: m?.options?.rate as string | null | undefined });
+    m = await readRunManifest(manifestPath);
   } catch {
-    return undefined;
+    return {};
   }
+  const memory: ControlMemory = {};
+  const rate = controlRate({ rate: m.options.rate as string | null | undefined });
+  if (rate !== undefined) Object.assign(memory, { rate, rateFrom: "run.json's options.rate" });
+  if (m.parallel !== undefined) Object.assign(memory, { workers: m.parallel, workersFrom: "run.json's parallel" });
+  return memory;
 }
 
 export interface ControlWatch {

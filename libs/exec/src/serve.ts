@@ -16,7 +16,7 @@ import {
   runPaths,
   setAsideNoteSync,
 } from '@capi/core';
-import { type ControlMemory, recordedRate } from './control.js';
+import { type ControlMemory, recordedControl } from './control.js';
 import { clientFor } from './engine.js';
 import { type ExecuteOptions, execute } from './execute.js';
 import type { HttpClient } from './http-client.js';
@@ -200,11 +200,10 @@ export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
     client: clientFor(o.base),
   });
   let kept = fresh();
-  // a control.json rate the worker does not take keeps the last one it took; before any,
-  // run.json's (a hand edit made before this worker started must not lift the limit)
-  const rate = o.base.control ? recordedRate(runPaths(o.runDir).manifest) : undefined;
+  // a control.json rate or workers the worker does not take keeps the last one it took;
+  // before any, run.json's (a hand edit made before this worker started must not lift the limit)
   const carried: Carried = {
-    control: rate === undefined ? {} : { rate, rateFrom: "run.json's options.rate" },
+    control: o.base.control ? await recordedControl(runPaths(o.runDir).manifest) : {},
     logs: {},
   };
   let gaveUp = false;

@@ -5,7 +5,6 @@ import {
   batchCount,
   batchName,
   CapiError,
-  type EnvAllow,
   ExitCode,
   type ExitCodeValue,
   GROW_EVERY,

@@ -47,3 +47,29 @@ test("--hosts: before any rate was taken, run.json's copy is sent; null (--set r
       t === '{"stop":true}' ? '{"stop":true,"rate":"5/s"}\n' : t,
     );
 });
+
+test("--hosts: a control.json workers capi-exec does not take is sent as the last one taken (before any, the attempt's slots), not read as 1", () => {
+  for (const bad of [0, -2, 1.5, '4', null, {}, true, undefined]) {
+    const kept: HostControl = {};
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    const good = text({ rate: '40/s', workers: 3 });
+    assert.equal(forHosts(good, kept, '10/s', log, 8), good, 'workers taken go as they are');
+    const sent = JSON.parse(forHosts(text({ rate: '40/s', workers: bad }), kept, '10/s', log, 8));
+    assert.equal(sent.workers, 3, `workers ${JSON.stringify(bad)}: the last taken`);
+    assert.equal(sent.rate, '40/s');
+    forHosts(text({ rate: '40/s', workers: bad, paused: true }), kept, '10/s', log, 8);
+    assert.equal(lines.length, 1, JSON.stringify(bad));
+    assert.match(
+      lines[0] as string,
+      /^control\.json: "workers" .* is not taken \(a whole number, 1 or more\): the hosts share the rate by 3 \(the last taken\)$/,
+    );
+  }
+  const lines: string[] = [];
+  const first = JSON.parse(forHosts(text({ rate: 'fast', workers: 0 }), {}, '10/s', (l) => lines.push(l), 8));
+  assert.deepEqual([first.rate, first.workers], ['10/s', 8]);
+  assert.match(
+    lines[0] as string,
+    /the hosts get 10\/s \(run\.json's options\.rate\); "workers" 0 is not taken .* by 8 \(the attempt's slots\)$/,
+  );
+});

@@ -33,9 +33,12 @@ async function controlText(runDir: string): Promise<string> {
   }
 }
 
-/** control.json as the hosts get it (host-control.ts: a rate not taken sent as the last one taken). */
-const hostsControl = async (s: Supervision, kept: HostControl) =>
-  forHosts(await controlText(s.runDir), kept, s.manifest.options.rate, s.log);
+/**
+ * control.json as the hosts get it (host-control.ts: a rate or workers not taken sent as the
+ * last one taken; before any workers taken, the attempt's slots, the most it has).
+ */
+const hostsControl = async (s: Supervision, kept: HostControl, slots: number) =>
+  forHosts(await controlText(s.runDir), kept, s.manifest.options.rate, s.log, slots);
 
 const withStop = (text: string): string => {
   try {
@@ -90,7 +93,11 @@ function controlPusher(
     if (busy) return;
     busy = true;
     try {
-      const base = await hostsControl(s, kept);
+      const base = await hostsControl(
+        s,
+        kept,
+        hosts.reduce((n, h) => n + h.jobs, 0),
+      );
       const text = s.stopping ? withStop(base) : base;
       if (text === last || (s.stopping && stopSent)) return;
       const sent = await Promise.all(hosts.map((h) => pushControl(ssh, h.login, dir, text)));
@@ -186,7 +193,7 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     attempt++;
     const slots = remote.hosts.reduce((n, h) => n + h.jobs, 0);
     await s.shareWith(Math.min(slots, pending.length));
-    const control = await hostsControl(s, kept);
+    const control = await hostsControl(s, kept, slots);
     const hosts = await reachHosts(s, remote, ssh, attempt, control);
     for (const h of hosts) used.add(h.login);
     if (s.stopping) break;
