@@ -9,10 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type BatchIndex, batchName, pidAlive, runPaths } from '@capi/core';
 import { createRun } from './create-run.js';
-import { startEarlyWorkers } from './early-workers.js';
+import { type EarlyWorkers, startEarlyWorkers } from './early-workers.js';
 import type { LaunchOptions } from './manifest.js';
+import { runSlot, type Supervision } from './run-batch.js';
+import { stopWorkers } from './stop-workers.js';
 import { superviseRun } from './supervise.js';
-import { runWorkerSpec } from './worker.js';
+import { runWorkerSpec, type Worker, type WorkerExit } from './worker.js';
 
 const fakeExec = fileURLToPath(new URL('./test-support/fake-exec.js', import.meta.url));
 
@@ -598,6 +600,250 @@ test('a supervisor stopped before its slots take the early workers ends them bef
       assert.deepEqual(workersOf(runDir, m.id), []);
     } finally {
       await early.end();
+    }
+  });
+});
+
+/**
+ * Patches node:fs's synchronous open so that `during` runs inside the O_EXCL create of a
+ * claim (claims.ts `createClaim`): what comes while the claim is written (a slow disk) is
+ * there before the slot goes on, whatever the machine's speed. Returns the undo.
+ */
+function duringClaimCreate(runDir: string, during: (batch: string) => void): () => void {
+  const claims = runPaths(runDir).claims;
+  const real = fs.openSync;
+  const patched = fs as unknown as Record<string, unknown>;
+  patched.openSync = (path: unknown, flags: unknown, ...rest: unknown[]) => {
+    const fd = (real as (...a: unknown[]) => number)(path, flags, ...rest);
+    // the claim itself, not writeFileAtomicSync's temp file (also opened 'wx')
+    const name = String(path).slice(claims.length + 1);
+    if (String(path).startsWith(`${claims}/`) && /^batch_\d+\.json$/.test(name) && flags === 'wx')
+      during(name.slice(0, -'.json'.length));
+    return fd;
+  };
+  syncBuiltinESMExports();
+  return () => {
+    patched.openSync = real;
+    syncBuiltinESMExports();
+  };
+}
+
+/** `early` whose workers record each batch sent to them, and whether the run was stopped by then. */
+function recordingEarly(early: EarlyWorkers, stopped: () => boolean) {
+  const sent: Array<{ batch: string; afterStop: boolean }> = [];
+  const recording: EarlyWorkers = {
+    spec: early.spec,
+    take(worker) {
+      const w = early.take(worker);
+      if (!w) return null;
+      return {
+        ...w,
+        run(batch, total) {
+          sent.push({ batch, afterStop: stopped() });
+          return w.run(batch, total);
+        },
+      };
+    },
+    end: (keep) => early.end(keep),
+  };
+  return { sent, early: recording };
+}
+
+test('a stop while a slot writes its claim: that batch is not sent, no process is started, the claim is released, and a resume runs it', async () => {
+  await inTempDir('capi-claim-stop-', async (dir) => {
+    const { m, env, runDir } = await standInRun(dir, { batches: 2, size: 2, parallel: 1, mergeExit: 0 });
+    // the slot's first process is there before its first claim (a foreground launch starts it
+    // during the split), so any process started from here on is one too many
+    const real = startEarlyWorkers(runWorkerSpec(runDir, m.id, m.options as LaunchOptions, env), 1);
+    let stopped = false;
+    const { sent, early } = recordingEarly(real, () => stopped);
+    const undo = duringClaimCreate(runDir, () => {
+      if (stopped) return;
+      stopped = true;
+      // the supervisor's own handler, as a SIGTERM (`--stop`) would call it
+      process.emit('SIGTERM', 'SIGTERM');
+    });
+    let code: number;
+    try {
+      code = await superviseRun(runDir, { env, early });
+    } finally {
+      undo();
+      await real.end();
+    }
+    assert.ok(stopped, 'the stop came during a claim write');
+    assert.equal(code, 143);
+    // before: batch_0001 was sent to the slot's process after the stop
+    assert.deepEqual(sent, [], 'no batch was sent after the stop');
+    const log = await readFile(runPaths(runDir).logFile('worker_1'), 'utf8');
+    assert.doesNotMatch(log, /capi-exec started \(pid/, 'no process was started');
+    assert.match(log, /batch_0001 claimed as the run stopped: released, not started/);
+    assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'no claim left');
+    assert.deepEqual(workersOf(runDir, m.id), []);
+    const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
+    assert.deepEqual([end.state, end.stopSignal], ['stopped', 'SIGTERM']);
+    assert.equal(await superviseRun(runDir, { env }), 0, 'the resume runs every batch');
+    assert.deepEqual(
+      Object.values(await claimsOf(runDir, 2)).map((c) => c?.state),
+      ['done', 'done'],
+    );
+  });
+});
+
+/**
+ * A worker process's stand-in: no process; each batch sent is answered when the test says
+ * (`answer`), or at once with `always`. `whenSent(n)`: once n batches have been sent to it.
+ */
+function answeredWorker(always?: Partial<WorkerExit>) {
+  const answers = new Map<string, (e: WorkerExit) => void>();
+  const sent: string[] = [];
+  const waits: Array<{ n: number; done: () => void }> = [];
+  let ended = false;
+  const exit: WorkerExit = { pid: null, code: 0, signal: null };
+  const worker: Worker = {
+    pid: null,
+    alive: () => !ended,
+    exited: new Promise(() => {}),
+    run(batch) {
+      sent.push(batch);
+      for (const w of waits) if (sent.length >= w.n) w.done();
+      if (always) return Promise.resolve({ ...exit, ...always });
+      return new Promise((done) => answers.set(batch, done));
+    },
+    async end() {
+      ended = true;
+      return exit;
+    },
+  };
+  const answer = (batch: string, e: Partial<WorkerExit>) =>
+    (answers.get(batch) as (e: WorkerExit) => void)({ ...exit, ...e });
+  const whenSent = (n: number) => new Promise<void>((done) => (sent.length >= n ? done() : waits.push({ n, done })));
+  return { worker, sent, answer, whenSent };
+}
+
+/**
+ * A supervisor pass over a stand-in run built by hand, for one slot (`runSlot`) to be driven
+ * by the test: its first process is `worker`; `shares` records each control.json share asked.
+ */
+async function handMadeSupervision(dir: string, batches: number, worker: Worker) {
+  const { m, env, runDir } = await standInRun(dir, { batches, size: 2, parallel: 1, mergeExit: 0 });
+  const names = Array.from({ length: batches }, (_, k) => batchName(k + 1, batches));
+  const shares: number[] = [];
+  const log: string[] = [];
+  let taken = false;
+  const s: Supervision = {
+    runDir,
+    manifest: m,
+    batches: names,
+    counts: new Map(names.map((b) => [b, 2])),
+    claims: new Map(),
+    workers: runWorkerSpec(runDir, m.id, m.options as LaunchOptions, env),
+    env,
+    log: (t) => log.push(t),
+    stopping: false,
+    letGo: false,
+    halted: new AbortController(),
+    gaveUp: false,
+    live: new Set(),
+    busySlots: 1,
+    shareWith: async (n) => {
+      shares.push(n);
+    },
+    claimFrom: { next: 0 },
+    early: {
+      spec: null,
+      take: () => {
+        if (taken) return null;
+        taken = true;
+        return worker;
+      },
+      end: async () => {},
+    },
+    ending: [],
+  };
+  return { s, m, runDir, shares, log };
+}
+
+test('a give-up while a slot writes its claim: that batch is not sent, no process is started, the claim is released', async () => {
+  await inTempDir('capi-claim-giveup-', async (dir) => {
+    // before the fix, batch_0001 was sent: answered at once, as never started
+    const w = answeredWorker({ notStarted: true });
+    const { s, m, runDir } = await handMadeSupervision(dir, 2, w.worker);
+    // another slot's batch given up (run-batch.ts batchEnded) while this one writes its claim
+    const undo = duringClaimCreate(runDir, () => {
+      s.gaveUp = true;
+    });
+    try {
+      await runSlot(s, 1);
+    } finally {
+      undo();
+    }
+    assert.deepEqual(w.sent, [], 'no batch was sent after the give-up');
+    assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'no claim left');
+    assert.deepEqual(workersOf(runDir, m.id), [], 'no process was started');
+    assert.doesNotMatch(await readFile(runPaths(runDir).logFile('worker_1'), 'utf8'), /capi-exec started \(pid/);
+  });
+});
+
+test('a slot still under way when a failing supervisor lets go of the run writes nothing in it after: no claim written or removed, no control.json share', async () => {
+  await inTempDir('capi-let-go-', async (dir) => {
+    const w = answeredWorker();
+    const { s, runDir, shares } = await handMadeSupervision(dir, 2, w.worker);
+    // batch_0001's journal is larger than what is read whole (1 MiB): it is streamed, and the
+    // stream waits for the test, as a read on a stuck disk would
+    const journal = runPaths(runDir).resultFile('batch_0001');
+    const line = (id: string) =>
+      `${JSON.stringify({ id, status: 'passed', batch: 'batch_0001', pad: 'x'.repeat(200) })}\n`;
+    await writeFile(journal, Array.from({ length: 6000 }, (_, k) => line(k % 2 ? 'T2' : 'T1')).join(''));
+    let entered: () => void = () => {};
+    const reading = new Promise<void>((r) => {
+      entered = r;
+    });
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const realStream = fs.createReadStream;
+    const patched = fs as unknown as Record<string, unknown>;
+    patched.createReadStream = (path: unknown, ...rest: unknown[]) => {
+      const stream = (realStream as (...a: unknown[]) => AsyncIterable<Buffer>)(path, ...rest);
+      if (String(path) !== journal) return stream;
+      entered();
+      return (async function* () {
+        await gate;
+        yield* stream;
+      })();
+    };
+    syncBuiltinESMExports();
+    try {
+      const slot = runSlot(s, 1);
+      // both batches held by the slot's process: batch_0001 runs, batch_0002 waits behind it
+      await w.whenSent(2);
+      assert.deepEqual(w.sent, ['batch_0001', 'batch_0002']);
+      w.answer('batch_0001', { code: 0 });
+      await reading;
+      // the supervisor fails meanwhile and lets go of the run once its grace is over (the
+      // slot is not among those it waits for: as after the grace)
+      await stopWorkers(s, []);
+      assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'released at the let-go');
+      // a resume takes the run at once and claims both batches for its own workers
+      const theirs = (batch: string) =>
+        `${JSON.stringify({ batch, worker: 7, pid: 4_000_000, state: 'running', restarts: 0, exitCode: null, claimedAt: 'x', updatedAt: 'x' })}\n`;
+      for (const b of ['batch_0001', 'batch_0002']) await writeFile(runPaths(runDir).claimFile(b), theirs(b));
+      const sharesAtLetGo = shares.length;
+      // the stuck read ends: the batch is whole; batch_0002 never started
+      open();
+      w.answer('batch_0002', { notStarted: true });
+      await slot;
+      // before: batch_0001's claim rewritten `done` over the resume's, batch_0002's removed,
+      // and control.json's `workers` shared out
+      for (const b of ['batch_0001', 'batch_0002'])
+        assert.equal(await readFile(runPaths(runDir).claimFile(b), 'utf8'), theirs(b), `${b}: the resume's claim`);
+      assert.deepEqual(shares.slice(sharesAtLetGo), [], 'no share of the rate after the let-go');
+      assert.deepEqual(w.sent, ['batch_0001', 'batch_0002'], 'nothing sent after the let-go');
+    } finally {
+      patched.createReadStream = realStream;
+      syncBuiltinESMExports();
+      open();
     }
   });
 });
