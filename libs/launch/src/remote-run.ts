@@ -191,6 +191,9 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     const shas = new Map(pending.map((b) => [b, batchSha256(s.runDir, b)]));
     const before = new Map<string, number>();
     for (const b of pending) before.set(b, await journalCount(s.runDir, b));
+    // a stop that came while control.json was written or a journal read: no attempt starts
+    // (its jobs could send requests before GNU parallel's SIGHUP and control.json's `stop` reach them)
+    if (s.stopping) break;
     let moved = false;
     const run = startAttempt({
       runDir: s.runDir,

@@ -11,8 +11,9 @@ import { type BatchIndex, batchName, pidAlive, runPaths } from '@capi/core';
 import { createRun } from './create-run.js';
 import { type EarlyWorkers, startEarlyWorkers } from './early-workers.js';
 import type { LaunchOptions } from './manifest.js';
+import { superviseRemote } from './remote-run.js';
 import { runSlot, type Supervision } from './run-batch.js';
-import { stopWorkers } from './stop-workers.js';
+import { halt, stopWorkers } from './stop-workers.js';
 import { superviseRun } from './supervise.js';
 import { runWorkerSpec, type Worker, type WorkerExit } from './worker.js';
 
@@ -845,5 +846,35 @@ test('a slot still under way when a failing supervisor lets go of the run writes
       syncBuiltinESMExports();
       open();
     }
+  });
+});
+
+test('--hosts: a stop while an attempt shares the rate among its hosts starts no attempt (no GNU parallel, no claim)', async () => {
+  await inTempDir('capi-remote-stop-', async (dir) => {
+    const { s, runDir } = await handMadeSupervision(dir, 2, answeredWorker().worker);
+    // stand-ins on PATH: an ssh that answers every host (the check-and-prepare before an
+    // attempt), and a GNU parallel that runs nothing (should an attempt start after all)
+    const bin = join(dir, 'bin');
+    await fsp.mkdir(bin);
+    await writeFile(join(bin, 'ssh'), '#!/bin/sh\ncat > /dev/null\nexit 0\n', { mode: 0o755 });
+    await writeFile(join(bin, 'parallel'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    s.env = { ...s.env, PATH: process.env.PATH };
+    // control.json's `workers`: asked before the hosts are checked, then for the hosts that
+    // answered; the stop comes while that second write is under way
+    let shares = 0;
+    s.shareWith = async () => {
+      if (++shares === 2) halt(s);
+    };
+    try {
+      await superviseRemote(s, { hosts: [{ login: 'host-a', jobs: 1 }], remoteCapi: 'capi-exec', sshConfig: null });
+    } finally {
+      process.env.PATH = path;
+    }
+    assert.equal(shares, 2, 'the stop came as the attempt shared the rate among its hosts');
+    // before: the attempt was staged and GNU parallel started (then sent SIGHUP), both batches claimed for it
+    assert.equal(await exists(runPaths(runDir).attemptDir(1)), false, 'no attempt was staged');
+    assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'no claim');
   });
 });
