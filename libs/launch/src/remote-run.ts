@@ -229,6 +229,9 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     for (const batch of pending) {
       const job = byBatch.get(batch);
       const j = await judge(s, batch, job, stillUp, retries);
+      // a failing supervisor let go of the run while the attempt ran (stopWorkers: the claims
+      // released, a resume may have taken it): no attempt record, no claim written after that
+      if (s.letGo) return;
       if (j.have > (before.get(batch) ?? 0) || j.outcome === 'done' || j.outcome === 'failed') moved = true;
       const expected = s.counts.get(batch) ?? 0;
       appendAttempt(s.runDir, {

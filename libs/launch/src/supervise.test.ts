@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs, { writeFileSync } from 'node:fs';
 import fsp, { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
@@ -876,5 +877,71 @@ test('--hosts: a stop while an attempt shares the rate among its hosts starts no
     // before: the attempt was staged and GNU parallel started (then sent SIGHUP), both batches claimed for it
     assert.equal(await exists(runPaths(runDir).attemptDir(1)), false, 'no attempt was staged');
     assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'no claim');
+  });
+});
+
+test('--hosts: an attempt that ends after a failing supervisor let go of the run writes nothing in it: no attempt record, no claim', async () => {
+  await inTempDir('capi-remote-let-go-', async (dir) => {
+    const { s, runDir, log } = await handMadeSupervision(dir, 2, answeredWorker().worker);
+    // stand-ins on PATH: an ssh that answers every host, and a GNU parallel that says it has
+    // started, then waits until the test writes to a FIFO (an attempt still under way)
+    const bin = join(dir, 'bin');
+    const fifo = join(dir, 'attempt-ends');
+    await fsp.mkdir(bin);
+    execFileSync('mkfifo', [fifo]);
+    await writeFile(join(bin, 'ssh'), '#!/bin/sh\ncat > /dev/null\nexit 0\n', { mode: 0o755 });
+    await writeFile(join(bin, 'parallel'), `#!/bin/sh\necho started\ncat '${fifo}' > /dev/null\nexit 0\n`, {
+      mode: 0o755,
+    });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    s.env = { ...s.env, PATH: process.env.PATH };
+    let started: () => void = () => {};
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    // the supervisor logs GNU parallel's stdout: by then the attempt's claims are written
+    s.log = (t) => {
+      log.push(t);
+      if (t.includes('parallel (stdout): started')) started();
+    };
+    try {
+      const remote = superviseRemote(s, {
+        hosts: [{ login: 'host-a', jobs: 1 }],
+        remoteCapi: 'capi-exec',
+        sshConfig: null,
+      });
+      await running;
+      // the supervisor fails meanwhile and lets go of the run once its grace is over (GNU
+      // parallel, still alive, keeps its claims: the resume stops it as a left-over worker)
+      await stopWorkers(s, []);
+      // a resume takes the run and claims both batches; the attempt's results are whole
+      const theirs = (batch: string) =>
+        `${JSON.stringify({ batch, worker: 7, pid: 4_000_000, state: 'running', restarts: 0, exitCode: null, claimedAt: 'x', updatedAt: 'x' })}\n`;
+      for (const [b, ids] of [
+        ['batch_0001', ['T1', 'T2']],
+        ['batch_0002', ['T3', 'T4']],
+      ] as const) {
+        await writeFile(runPaths(runDir).claimFile(b), theirs(b));
+        const lines = ids.map((id) => JSON.stringify({ id, status: 'passed', batch: b }));
+        await writeFile(runPaths(runDir).resultFile(b), `${lines.join('\n')}\n`);
+      }
+      const attempts = await readFile(runPaths(runDir).attempts, 'utf8').catch(() => '');
+      // the attempt ends
+      await writeFile(fifo, 'end\n');
+      await remote;
+      // before: each batch's attempt recorded `done` and its claim rewritten over the resume's
+      for (const b of ['batch_0001', 'batch_0002'])
+        assert.equal(await readFile(runPaths(runDir).claimFile(b), 'utf8'), theirs(b), `${b}: the resume's claim`);
+      assert.equal(await readFile(runPaths(runDir).attempts, 'utf8').catch(() => ''), attempts, 'no attempt record');
+    } finally {
+      process.env.PATH = path;
+      // the stand-in GNU parallel, should it still wait (a failed assertion before its end)
+      try {
+        fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+      } catch {
+        // no one reads it any more
+      }
+    }
   });
 });
