@@ -211,6 +211,9 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     const shas = new Map(pending.map((b) => [b, batchSha256(s.runDir, b)]));
     const before = new Map<string, number>();
     for (const b of pending) before.set(b, await journalCount(s.runDir, b));
+    // a stop that came while control.json was written or a journal read: no attempt starts
+    // (its jobs could send requests before GNU parallel's SIGHUP and control.json's `stop` reach them)
+    if (s.stopping) break;
     let moved = false;
     const run = startAttempt({
       runDir: s.runDir,
@@ -246,6 +249,9 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     for (const batch of pending) {
       const job = byBatch.get(batch);
       const j = await judge(s, batch, job, stillUp, retries);
+      // a failing supervisor let go of the run while the attempt ran (stopWorkers: the claims
+      // released, a resume may have taken it): no attempt record, no claim written after that
+      if (s.letGo) return;
       if (j.have > (before.get(batch) ?? 0) || j.outcome === 'done' || j.outcome === 'failed') moved = true;
       const expected = s.counts.get(batch) ?? 0;
       appendAttempt(s.runDir, {

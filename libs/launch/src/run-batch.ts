@@ -27,8 +27,17 @@ export interface Supervision {
   workers: RunWorkerSpec;
   env: NodeJS.ProcessEnv;
   log: (t: string) => void;
-  /** Set by `halt`, never by hand: a stop or a failure; no batch starts. */
+  /**
+   * Set by `halt`, never by hand: a stop or a failure; no batch starts, no process is
+   * started. Checked again after every wait of a slot before it acts (fill: a claim's write).
+   */
   stopping: boolean;
+  /**
+   * Set by `stopWorkers` as it lets go of the run (a failure; its grace over, the claims
+   * released): a slot still under way then (a read or a write stuck on a slow disk) writes
+   * and removes nothing in the run, whose claims may already be a resume's.
+   */
+  letGo: boolean;
   /** Aborted with `stopping`: every wait of the supervisor (a restart's back-off) ends at a stop. */
   halted: AbortController;
   /** A worker's capi-exec gave up (exit 3): no new batch is claimed; running ones finish. */
@@ -51,8 +60,9 @@ export interface Supervision {
   ending: Promise<unknown>[];
 }
 
-/** A claim written and remembered. */
+/** A claim written and remembered (not once the supervisor has let go of the run). */
 async function keepClaim(s: Supervision, claim: Claim): Promise<void> {
+  if (s.letGo) return;
   await writeClaim(s.runDir, claim);
   s.claims.set(claim.batch, { ...claim });
 }
@@ -78,7 +88,11 @@ interface Slot {
 /** Batches a slot's process holds at once: the one it runs and the next. */
 const HELD = 2;
 
-/** The slot's process, started when it has none (the first batch, or the last one died). */
+/**
+ * The slot's process, started when it has none (the first batch, or the last one died).
+ * Only ever called while the supervisor is not stopping (fill checks `s.stopping` after
+ * each of its waits): nothing is started after a stop, not even to be killed at once.
+ */
 function workerOf(s: Supervision, slot: Slot): Worker {
   if (slot.proc?.alive()) return slot.proc;
   const early = slot.proc === null ? s.early.take(slot.worker) : null;
@@ -89,14 +103,19 @@ function workerOf(s: Supervision, slot: Slot): Worker {
     s.live.add(pid);
     void w.exited.then(() => s.live.delete(pid));
   }
-  // a stop that came while this worker was starting has not reached it
+  // a backstop: no caller starts one while stopping; if one ever did, it is told at once
   if (s.stopping && w.pid) signal(w.pid, 'SIGTERM');
   slot.note(`worker ${slot.worker}: capi-exec ${early ? 'started during the split' : 'started'} (pid ${w.pid})`);
   return w;
 }
 
-/** A claim that will not run now (a give-up came first): released, so a resume takes its batch. */
-async function letGo(s: Supervision, claim: Claim): Promise<void> {
+/**
+ * A claim that will not run now (a give-up came first): released, so a resume takes its
+ * batch. Not once the supervisor has let go of the run: its claims were released then, and
+ * the file may now be a resume's claim on the batch.
+ */
+async function releaseHeld(s: Supervision, claim: Claim): Promise<void> {
+  if (s.letGo) return;
   await releaseClaim(s.runDir, claim.batch);
   s.claims.delete(claim.batch);
 }
@@ -119,7 +138,7 @@ async function fill(s: Supervision, slot: Slot): Promise<void> {
     const again = slot.waiting.shift();
     // after a give-up no batch starts that had not started (a restart still runs)
     if (again?.fresh && s.gaveUp) {
-      await letGo(s, again.claim);
+      await releaseHeld(s, again.claim);
       continue;
     }
     let claim = again?.claim ?? null;
@@ -132,6 +151,16 @@ async function fill(s: Supervision, slot: Slot): Promise<void> {
       const pid = workerOf(s, slot).pid;
       claim = await claimNext(s.runDir, s.batches, slot.worker, s.claimFrom, pid);
       if (!claim) return;
+      // A stop, a failure or a give-up that came while the claim was written (a slow disk):
+      // its batch does not start, and the claim, which this slot has just created (O_EXCL),
+      // is removed so that a resume runs the batch.
+      if (s.stopping || s.gaveUp) {
+        await releaseClaim(s.runDir, claim.batch);
+        slot.note(
+          `worker ${slot.worker}: ${claim.batch} claimed as ${s.stopping ? 'the run stopped' : 'a batch was given up'}: released, not started`,
+        );
+        return;
+      }
       written = true;
       s.claims.set(claim.batch, { ...claim });
     }
@@ -233,7 +262,7 @@ export async function runSlot(s: Supervision, worker: number): Promise<void> {
         slot.sent = [];
       }
       if (exit.notStarted) {
-        await letGo(s, claim);
+        await releaseHeld(s, claim);
         continue;
       }
       if (s.stopping) {
@@ -257,8 +286,9 @@ export async function runSlot(s: Supervision, worker: number): Promise<void> {
     if (slot.proc) s.ending.push(slot.proc.end(stopGraceMs(s.manifest.options.execArgs)));
   } finally {
     workerLog.close();
-    // out of batches: the others take its share of the rate (the tail of a run)
+    // out of batches: the others take its share of the rate (the tail of a run); at a stop
+    // there is no rate left to share, and after a let-go control.json may be a resume's
     s.busySlots--;
-    void s.shareWith(s.busySlots);
+    if (!s.stopping) void s.shareWith(s.busySlots);
   }
 }

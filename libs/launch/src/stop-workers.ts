@@ -35,7 +35,8 @@ export function halt(s: Supervision): void {
  * The supervisor cannot go on: its workers are stopped, and waited for, before it lets go
  * of the run (the pid file): SIGTERM (in-flight tests finish, journals are flushed), the
  * slots' own ends awaited up to the grace, then SIGKILL for what is left. Then the claims
- * of the ended workers are released, so no batch looks taken by a worker that is gone.
+ * of the ended workers are released, so no batch looks taken by a worker that is gone, and
+ * `letGo` is set: a slot that has not ended by then writes nothing more in the run.
  */
 export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promise<void> {
   const id = s.manifest.id;
@@ -57,8 +58,8 @@ export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promi
   ]);
   clearTimeout(timer);
   await unused;
-  // a slot that was between a claim and its worker's start when the stop came starts that
-  // worker after `pids` was taken (workerOf signals it at once): it is waited for as well
+  // a backstop: no slot starts a process once `halt` has run (run-batch.ts), but one in
+  // s.live now that was not when `pids` was taken would be waited for as well
   for (const pid of s.live) if (!pids.includes(pid)) pids.push(pid);
   if (!(await waitGone(pids, Math.max(0, deadline - Date.now()), id))) {
     const left = pids.filter((p) => isWorkerOf(p, id));
@@ -66,6 +67,9 @@ export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promi
     for (const pid of left) signal(pid, 'SIGKILL');
     await waitGone(left, 5_000, id);
   }
+  // From here the run is let go: a slot still under way (stuck on a slow disk past the
+  // grace) writes and removes nothing in it, since a resume may take it as soon as it is
+  s.letGo = true;
   try {
     const released = await releaseStopped(s.runDir, [...s.claims.values()], (pid) => isWorkerOf(pid, id));
     if (released.length > 0) s.log(`released the claims of ${released.join(', ')} for the resume`);

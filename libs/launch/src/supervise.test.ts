@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs, { writeFileSync } from 'node:fs';
 import fsp, { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
@@ -9,10 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type BatchIndex, batchName, pidAlive, runPaths } from '@capi/core';
 import { createRun } from './create-run.js';
-import { startEarlyWorkers } from './early-workers.js';
+import { type EarlyWorkers, startEarlyWorkers } from './early-workers.js';
 import type { LaunchOptions } from './manifest.js';
+import { superviseRemote } from './remote-run.js';
+import { runSlot, type Supervision } from './run-batch.js';
+import { halt, stopWorkers } from './stop-workers.js';
 import { superviseRun } from './supervise.js';
-import { runWorkerSpec } from './worker.js';
+import { runWorkerSpec, type Worker, type WorkerExit } from './worker.js';
 
 const fakeExec = fileURLToPath(new URL('./test-support/fake-exec.js', import.meta.url));
 
@@ -598,6 +602,346 @@ test('a supervisor stopped before its slots take the early workers ends them bef
       assert.deepEqual(workersOf(runDir, m.id), []);
     } finally {
       await early.end();
+    }
+  });
+});
+
+/**
+ * Patches node:fs's synchronous open so that `during` runs inside the O_EXCL create of a
+ * claim (claims.ts `createClaim`): what comes while the claim is written (a slow disk) is
+ * there before the slot goes on, whatever the machine's speed. Returns the undo.
+ */
+function duringClaimCreate(runDir: string, during: (batch: string) => void): () => void {
+  const claims = runPaths(runDir).claims;
+  const real = fs.openSync;
+  const patched = fs as unknown as Record<string, unknown>;
+  patched.openSync = (path: unknown, flags: unknown, ...rest: unknown[]) => {
+    const fd = (real as (...a: unknown[]) => number)(path, flags, ...rest);
+    // the claim itself, not writeFileAtomicSync's temp file (also opened 'wx')
+    const name = String(path).slice(claims.length + 1);
+    if (String(path).startsWith(`${claims}/`) && /^batch_\d+\.json$/.test(name) && flags === 'wx')
+      during(name.slice(0, -'.json'.length));
+    return fd;
+  };
+  syncBuiltinESMExports();
+  return () => {
+    patched.openSync = real;
+    syncBuiltinESMExports();
+  };
+}
+
+/** `early` whose workers record each batch sent to them, and whether the run was stopped by then. */
+function recordingEarly(early: EarlyWorkers, stopped: () => boolean) {
+  const sent: Array<{ batch: string; afterStop: boolean }> = [];
+  const recording: EarlyWorkers = {
+    spec: early.spec,
+    take(worker) {
+      const w = early.take(worker);
+      if (!w) return null;
+      return {
+        ...w,
+        run(batch, total) {
+          sent.push({ batch, afterStop: stopped() });
+          return w.run(batch, total);
+        },
+      };
+    },
+    end: (keep) => early.end(keep),
+  };
+  return { sent, early: recording };
+}
+
+test('a stop while a slot writes its claim: that batch is not sent, no process is started, the claim is released, and a resume runs it', async () => {
+  await inTempDir('capi-claim-stop-', async (dir) => {
+    const { m, env, runDir } = await standInRun(dir, { batches: 2, size: 2, parallel: 1, mergeExit: 0 });
+    // the slot's first process is there before its first claim (a foreground launch starts it
+    // during the split), so any process started from here on is one too many
+    const real = startEarlyWorkers(runWorkerSpec(runDir, m.id, m.options as LaunchOptions, env), 1);
+    let stopped = false;
+    const { sent, early } = recordingEarly(real, () => stopped);
+    const undo = duringClaimCreate(runDir, () => {
+      if (stopped) return;
+      stopped = true;
+      // the supervisor's own handler, as a SIGTERM (`--stop`) would call it
+      process.emit('SIGTERM', 'SIGTERM');
+    });
+    let code: number;
+    try {
+      code = await superviseRun(runDir, { env, early });
+    } finally {
+      undo();
+      await real.end();
+    }
+    assert.ok(stopped, 'the stop came during a claim write');
+    assert.equal(code, 143);
+    // before: batch_0001 was sent to the slot's process after the stop
+    assert.deepEqual(sent, [], 'no batch was sent after the stop');
+    const log = await readFile(runPaths(runDir).logFile('worker_1'), 'utf8');
+    assert.doesNotMatch(log, /capi-exec started \(pid/, 'no process was started');
+    assert.match(log, /batch_0001 claimed as the run stopped: released, not started/);
+    assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'no claim left');
+    assert.deepEqual(workersOf(runDir, m.id), []);
+    const end = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
+    assert.deepEqual([end.state, end.stopSignal], ['stopped', 'SIGTERM']);
+    assert.equal(await superviseRun(runDir, { env }), 0, 'the resume runs every batch');
+    assert.deepEqual(
+      Object.values(await claimsOf(runDir, 2)).map((c) => c?.state),
+      ['done', 'done'],
+    );
+  });
+});
+
+/**
+ * A worker process's stand-in: no process; each batch sent is answered when the test says
+ * (`answer`), or at once with `always`. `whenSent(n)`: once n batches have been sent to it.
+ */
+function answeredWorker(always?: Partial<WorkerExit>) {
+  const answers = new Map<string, (e: WorkerExit) => void>();
+  const sent: string[] = [];
+  const waits: Array<{ n: number; done: () => void }> = [];
+  let ended = false;
+  const exit: WorkerExit = { pid: null, code: 0, signal: null };
+  const worker: Worker = {
+    pid: null,
+    alive: () => !ended,
+    exited: new Promise(() => {}),
+    run(batch) {
+      sent.push(batch);
+      for (const w of waits) if (sent.length >= w.n) w.done();
+      if (always) return Promise.resolve({ ...exit, ...always });
+      return new Promise((done) => answers.set(batch, done));
+    },
+    async end() {
+      ended = true;
+      return exit;
+    },
+  };
+  const answer = (batch: string, e: Partial<WorkerExit>) =>
+    (answers.get(batch) as (e: WorkerExit) => void)({ ...exit, ...e });
+  const whenSent = (n: number) => new Promise<void>((done) => (sent.length >= n ? done() : waits.push({ n, done })));
+  return { worker, sent, answer, whenSent };
+}
+
+/**
+ * A supervisor pass over a stand-in run built by hand, for one slot (`runSlot`) to be driven
+ * by the test: its first process is `worker`; `shares` records each control.json share asked.
+ */
+async function handMadeSupervision(dir: string, batches: number, worker: Worker) {
+  const { m, env, runDir } = await standInRun(dir, { batches, size: 2, parallel: 1, mergeExit: 0 });
+  const names = Array.from({ length: batches }, (_, k) => batchName(k + 1, batches));
+  const shares: number[] = [];
+  const log: string[] = [];
+  let taken = false;
+  const s: Supervision = {
+    runDir,
+    manifest: m,
+    batches: names,
+    counts: new Map(names.map((b) => [b, 2])),
+    claims: new Map(),
+    workers: runWorkerSpec(runDir, m.id, m.options as LaunchOptions, env),
+    env,
+    log: (t) => log.push(t),
+    stopping: false,
+    letGo: false,
+    halted: new AbortController(),
+    gaveUp: false,
+    live: new Set(),
+    busySlots: 1,
+    shareWith: async (n) => {
+      shares.push(n);
+    },
+    claimFrom: { next: 0 },
+    early: {
+      spec: null,
+      take: () => {
+        if (taken) return null;
+        taken = true;
+        return worker;
+      },
+      end: async () => {},
+    },
+    ending: [],
+  };
+  return { s, m, runDir, shares, log };
+}
+
+test('a give-up while a slot writes its claim: that batch is not sent, no process is started, the claim is released', async () => {
+  await inTempDir('capi-claim-giveup-', async (dir) => {
+    // before the fix, batch_0001 was sent: answered at once, as never started
+    const w = answeredWorker({ notStarted: true });
+    const { s, m, runDir } = await handMadeSupervision(dir, 2, w.worker);
+    // another slot's batch given up (run-batch.ts batchEnded) while this one writes its claim
+    const undo = duringClaimCreate(runDir, () => {
+      s.gaveUp = true;
+    });
+    try {
+      await runSlot(s, 1);
+    } finally {
+      undo();
+    }
+    assert.deepEqual(w.sent, [], 'no batch was sent after the give-up');
+    assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'no claim left');
+    assert.deepEqual(workersOf(runDir, m.id), [], 'no process was started');
+    assert.doesNotMatch(await readFile(runPaths(runDir).logFile('worker_1'), 'utf8'), /capi-exec started \(pid/);
+  });
+});
+
+test('a slot still under way when a failing supervisor lets go of the run writes nothing in it after: no claim written or removed, no control.json share', async () => {
+  await inTempDir('capi-let-go-', async (dir) => {
+    const w = answeredWorker();
+    const { s, runDir, shares } = await handMadeSupervision(dir, 2, w.worker);
+    // batch_0001's journal is larger than what is read whole (1 MiB): it is streamed, and the
+    // stream waits for the test, as a read on a stuck disk would
+    const journal = runPaths(runDir).resultFile('batch_0001');
+    const line = (id: string) =>
+      `${JSON.stringify({ id, status: 'passed', batch: 'batch_0001', pad: 'x'.repeat(200) })}\n`;
+    await writeFile(journal, Array.from({ length: 6000 }, (_, k) => line(k % 2 ? 'T2' : 'T1')).join(''));
+    let entered: () => void = () => {};
+    const reading = new Promise<void>((r) => {
+      entered = r;
+    });
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const realStream = fs.createReadStream;
+    const patched = fs as unknown as Record<string, unknown>;
+    patched.createReadStream = (path: unknown, ...rest: unknown[]) => {
+      const stream = (realStream as (...a: unknown[]) => AsyncIterable<Buffer>)(path, ...rest);
+      if (String(path) !== journal) return stream;
+      entered();
+      return (async function* () {
+        await gate;
+        yield* stream;
+      })();
+    };
+    syncBuiltinESMExports();
+    try {
+      const slot = runSlot(s, 1);
+      // both batches held by the slot's process: batch_0001 runs, batch_0002 waits behind it
+      await w.whenSent(2);
+      assert.deepEqual(w.sent, ['batch_0001', 'batch_0002']);
+      w.answer('batch_0001', { code: 0 });
+      await reading;
+      // the supervisor fails meanwhile and lets go of the run once its grace is over (the
+      // slot is not among those it waits for: as after the grace)
+      await stopWorkers(s, []);
+      assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'released at the let-go');
+      // a resume takes the run at once and claims both batches for its own workers
+      const theirs = (batch: string) =>
+        `${JSON.stringify({ batch, worker: 7, pid: 4_000_000, state: 'running', restarts: 0, exitCode: null, claimedAt: 'x', updatedAt: 'x' })}\n`;
+      for (const b of ['batch_0001', 'batch_0002']) await writeFile(runPaths(runDir).claimFile(b), theirs(b));
+      const sharesAtLetGo = shares.length;
+      // the stuck read ends: the batch is whole; batch_0002 never started
+      open();
+      w.answer('batch_0002', { notStarted: true });
+      await slot;
+      // before: batch_0001's claim rewritten `done` over the resume's, batch_0002's removed,
+      // and control.json's `workers` shared out
+      for (const b of ['batch_0001', 'batch_0002'])
+        assert.equal(await readFile(runPaths(runDir).claimFile(b), 'utf8'), theirs(b), `${b}: the resume's claim`);
+      assert.deepEqual(shares.slice(sharesAtLetGo), [], 'no share of the rate after the let-go');
+      assert.deepEqual(w.sent, ['batch_0001', 'batch_0002'], 'nothing sent after the let-go');
+    } finally {
+      patched.createReadStream = realStream;
+      syncBuiltinESMExports();
+      open();
+    }
+  });
+});
+
+test('--hosts: a stop while an attempt shares the rate among its hosts starts no attempt (no GNU parallel, no claim)', async () => {
+  await inTempDir('capi-remote-stop-', async (dir) => {
+    const { s, runDir } = await handMadeSupervision(dir, 2, answeredWorker().worker);
+    // stand-ins on PATH: an ssh that answers every host (the check-and-prepare before an
+    // attempt), and a GNU parallel that runs nothing (should an attempt start after all)
+    const bin = join(dir, 'bin');
+    await fsp.mkdir(bin);
+    await writeFile(join(bin, 'ssh'), '#!/bin/sh\ncat > /dev/null\nexit 0\n', { mode: 0o755 });
+    await writeFile(join(bin, 'parallel'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    s.env = { ...s.env, PATH: process.env.PATH };
+    // control.json's `workers`: asked before the hosts are checked, then for the hosts that
+    // answered; the stop comes while that second write is under way
+    let shares = 0;
+    s.shareWith = async () => {
+      if (++shares === 2) halt(s);
+    };
+    try {
+      await superviseRemote(s, { hosts: [{ login: 'host-a', jobs: 1 }], remoteCapi: 'capi-exec', sshConfig: null });
+    } finally {
+      process.env.PATH = path;
+    }
+    assert.equal(shares, 2, 'the stop came as the attempt shared the rate among its hosts');
+    // before: the attempt was staged and GNU parallel started (then sent SIGHUP), both batches claimed for it
+    assert.equal(await exists(runPaths(runDir).attemptDir(1)), false, 'no attempt was staged');
+    assert.deepEqual(await claimsOf(runDir, 2), { batch_0001: null, batch_0002: null }, 'no claim');
+  });
+});
+
+test('--hosts: an attempt that ends after a failing supervisor let go of the run writes nothing in it: no attempt record, no claim', async () => {
+  await inTempDir('capi-remote-let-go-', async (dir) => {
+    const { s, runDir, log } = await handMadeSupervision(dir, 2, answeredWorker().worker);
+    // stand-ins on PATH: an ssh that answers every host, and a GNU parallel that says it has
+    // started, then waits until the test writes to a FIFO (an attempt still under way)
+    const bin = join(dir, 'bin');
+    const fifo = join(dir, 'attempt-ends');
+    await fsp.mkdir(bin);
+    execFileSync('mkfifo', [fifo]);
+    await writeFile(join(bin, 'ssh'), '#!/bin/sh\ncat > /dev/null\nexit 0\n', { mode: 0o755 });
+    await writeFile(join(bin, 'parallel'), `#!/bin/sh\necho started\ncat '${fifo}' > /dev/null\nexit 0\n`, {
+      mode: 0o755,
+    });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    s.env = { ...s.env, PATH: process.env.PATH };
+    let started: () => void = () => {};
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    // the supervisor logs GNU parallel's stdout: by then the attempt's claims are written
+    s.log = (t) => {
+      log.push(t);
+      if (t.includes('parallel (stdout): started')) started();
+    };
+    try {
+      const remote = superviseRemote(s, {
+        hosts: [{ login: 'host-a', jobs: 1 }],
+        remoteCapi: 'capi-exec',
+        sshConfig: null,
+      });
+      await running;
+      // the supervisor fails meanwhile and lets go of the run once its grace is over (GNU
+      // parallel, still alive, keeps its claims: the resume stops it as a left-over worker)
+      await stopWorkers(s, []);
+      // a resume takes the run and claims both batches; the attempt's results are whole
+      const theirs = (batch: string) =>
+        `${JSON.stringify({ batch, worker: 7, pid: 4_000_000, state: 'running', restarts: 0, exitCode: null, claimedAt: 'x', updatedAt: 'x' })}\n`;
+      for (const [b, ids] of [
+        ['batch_0001', ['T1', 'T2']],
+        ['batch_0002', ['T3', 'T4']],
+      ] as const) {
+        await writeFile(runPaths(runDir).claimFile(b), theirs(b));
+        const lines = ids.map((id) => JSON.stringify({ id, status: 'passed', batch: b }));
+        await writeFile(runPaths(runDir).resultFile(b), `${lines.join('\n')}\n`);
+      }
+      const attempts = await readFile(runPaths(runDir).attempts, 'utf8').catch(() => '');
+      // the attempt ends
+      await writeFile(fifo, 'end\n');
+      await remote;
+      // before: each batch's attempt recorded `done` and its claim rewritten over the resume's
+      for (const b of ['batch_0001', 'batch_0002'])
+        assert.equal(await readFile(runPaths(runDir).claimFile(b), 'utf8'), theirs(b), `${b}: the resume's claim`);
+      assert.equal(await readFile(runPaths(runDir).attempts, 'utf8').catch(() => ''), attempts, 'no attempt record');
+    } finally {
+      process.env.PATH = path;
+      // the stand-in GNU parallel, should it still wait (a failed assertion before its end)
+      try {
+        fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+      } catch {
+        // no one reads it any more
+      }
     }
   });
 });

@@ -212,6 +212,7 @@ export async function superviseRun(runDir: string, o: SuperviseOptions = {}): Pr
     env,
     log,
     stopping: false,
+    letGo: false,
     halted: new AbortController(),
     gaveUp: false,
     live: new Set(),

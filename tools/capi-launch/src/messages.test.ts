@@ -160,6 +160,12 @@ for (const [follow, sig, code] of [
     const done = collect(child, { timeoutMs: 60_000 });
     // the wait has begun: its first progress line, or capi-watch's pid
     await until('following', () => (follow === '--wait' ? / done,/.test(err) : existsSync(watchPid)));
+    // and the run is under way: a launch returns once its supervisor has written
+    // supervisor.pid, which it does just before run.json says `running` (docs/capi-launch.md),
+    // so on a busy machine run.json can still say `created` while the wait goes on
+    const runDir = await until('the run folder on stdout', () => /folder:/.test(out) && runDirOf(out));
+    const state = () => readJson<{ state: string }>(join(runDir, 'run.json')).state;
+    await until('the supervisor to have taken the run', () => state() === 'running', 30_000);
     child.kill(sig);
     // the same signal again while capi-watch is being stopped: still one message and the code
     if (follow === '--monitor') setTimeout(() => child.exitCode === null && child.kill(sig), 300);
@@ -175,7 +181,6 @@ for (const [follow, sig, code] of [
       const pid = Number(readFileSync(watchPid, 'utf8'));
       await until('capi-watch gone', () => !isAlive(pid), 5000);
     }
-    const runDir = runDirOf(out);
-    assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'running', 'the run was not stopped');
+    assert.equal(state(), 'running', 'the run was not stopped');
     assert.equal((await b.launch(['--stop', runDir])).code, 0);
   });
