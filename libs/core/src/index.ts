@@ -138,6 +138,13 @@ export {
   runsDir,
 } from './run-folder.js';
 export {
+  launchUnderWay,
+  mayBeNeverStarted,
+  type RunLife,
+  runIsDead,
+  runSupervisorPid,
+} from './run-liveness.js';
+export {
   RUN_MANIFEST_MAX_BYTES,
   RUN_MANIFEST_REMEDY,
   RunManifestError,

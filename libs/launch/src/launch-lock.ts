@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
-  exclusiveFileHeld,
   isDirectory,
   isRunFolder,
   LAUNCH_LOCK_LIFE,
   launchLockOf,
+  launchUnderWay,
   withExclusiveFile,
 } from '@capi/core';
 
@@ -34,9 +34,6 @@ export function holdingLaunch<T>(runs: string, notes: (t: string) => void, fn: (
     );
   return withExclusiveFile(launchLockOf(runs), { waitMs: silentMs, whileLive: true, touchMs, noteMs, onWait }, fn);
 }
-
-/** Is a capi-launch of `runs` under way (its launch lock held by a live process)? Only reads. */
-export const launchUnderWay = (runs: string): Promise<boolean> => exclusiveFileHeld(launchLockOf(runs));
 
 export interface UnmadeLook {
   /** Still without run.json, and a run folder. */

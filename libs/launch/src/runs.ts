@@ -1,5 +1,5 @@
 import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   CapiError,
   checkRunsFolder,
@@ -13,7 +13,7 @@ import {
   shellQuote,
 } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
-import { hasManifest, holdingLaunch, launchUnderWay, noManifestNote, notLeftByLaunch } from './launch-lock.js';
+import { hasManifest, holdingLaunch, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { holdingManifest, lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
@@ -74,20 +74,6 @@ export async function runFoldersWithoutManifest(runs: string): Promise<string[]>
  * or worker of it is alive, so its capi-launch ended before its supervisor took it.
  */
 const isNeverStarted = (e: RunEntry) => e.manifest.state === 'created' && !e.alive && e.workers.length === 0;
-
-/**
- * A run that never started (docs/capi-launch.md, "A launch that ends before its supervisor
- * takes the run"): run.json says `created`, its supervisor is not alive, and no capi-launch
- * of its runs folder is under way. The lock is looked at first, then the run: a capi-launch
- * lets the lock go only after its supervisor has taken the run (alive, or already past
- * `created`), so a run still `created` and without a supervisor after "no lock" is one
- * whose capi-launch died.
- */
-export async function neverStarted(runDir: string): Promise<boolean> {
-  if (await launchUnderWay(dirname(runDir))) return false;
-  const { alive, manifest } = await lookAtRun(runDir);
-  return manifest.state === 'created' && !alive;
-}
 
 /** The supervisor is gone but some of its workers still run tests: the run is not over. */
 const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;

@@ -1,16 +1,26 @@
-import { passRate, readPidFile, roundPassRate, type TestCounts } from '@capi/core';
+import { dirname } from 'node:path';
+import {
+  launchUnderWay,
+  mayBeNeverStarted,
+  passRate,
+  readPidFile,
+  roundPassRate,
+  runIsDead,
+  runSupervisorPid,
+  type TestCounts,
+} from '@capi/core';
 import { liveWorkers, readClaims } from './claims.js';
 import { mayRun, readControl, readManifest } from './manifest.js';
 import { isAlive, supervisorOf } from './process.js';
 import { type CountSource, runCounts } from './results.js';
-import { neverStarted } from './runs.js';
 
 export interface RunSummary extends TestCounts {
   id: string;
   method: string;
   /**
-   * run.json's state, but `dead` when it says `running` and the supervisor is gone, or
-   * when it never started (`created`, no supervisor, no capi-launch under way: runs.ts `neverStarted`).
+   * run.json's state, but `dead` by core's one rule (`runIsDead`, capi-watch's DEAD): it says
+   * `running` and the supervisor is gone, or it never started (`created`, no supervisor, no
+   * capi-launch under way).
    */
   state: string;
   /** A supervisor has taken the run (false while run.json says `created`). */
@@ -47,15 +57,27 @@ const roundRate = (rate: number | null) => (rate === null ? null : roundPassRate
 export async function summarizeRun(runDir: string): Promise<RunSummary> {
   // The supervisor first, then the journals, then run.json: a supervisor writes its end
   // before it exits, so a run.json read after "gone" is its last word. Read first, a run
-  // that completed while the journals were counted was called dead.
-  const pid = readPidFile(runDir);
-  const alive = isAlive(pid, supervisorOf(runDir));
+  // that completed while the journals were counted was called dead. The supervisor's pid is
+  // core's (supervisor.pid, else run.json's `pid`), as capi-watch judges it.
+  const look = async () => {
+    const pid = runSupervisorPid(readPidFile(runDir), (await readManifest(runDir)).pid);
+    return { pid, alive: isAlive(pid, supervisorOf(runDir)) };
+  };
+  let { pid, alive } = await look();
   const c = await runCounts(runDir);
-  const m = await readManifest(runDir);
+  let m = await readManifest(runDir);
+  let underWay: boolean | null = null;
+  if (mayBeNeverStarted(m.state, alive)) {
+    // the lock first, then the run again: a capi-launch lets the lock go only once its
+    // supervisor has taken the run, so `created` and no supervisor after "no lock" is a launch that died
+    underWay = await launchUnderWay(dirname(runDir));
+    ({ pid, alive } = await look());
+    m = await readManifest(runDir);
+  }
   const missing = m.state === 'completed' ? Math.max(0, m.total - c.done) : 0;
   const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.done);
   const control = await readControl(runDir).catch(() => null);
-  const dead = m.state === 'running' ? !alive : m.state === 'created' && !alive && (await neverStarted(runDir));
+  const dead = runIsDead({ state: m.state, supervisorAlive: alive, launchUnderWay: underWay });
   const workers = mayRun(m.state) ? liveWorkers(await readClaims(runDir), m.id).length : 0;
   return {
     id: m.id,
@@ -76,7 +98,7 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
     paused: control?.paused ?? false,
     created: m.created,
     finished: m.finished,
-    pid: pid ?? m.pid,
+    pid,
     alive,
     workers,
     session: m.session,

@@ -1,15 +1,18 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
   type BatchIndex,
   CapiError,
   ExitCode,
   isErrnoException,
   isRunSupervisor,
+  launchUnderWay,
+  mayBeNeverStarted,
   pidAlive,
   REPORT_NAMES,
   readRunManifest,
   runPaths,
+  runSupervisorPid,
   type StatusHeartbeat,
 } from '@capi/core';
 import { appendLogLines, applyJournalLine, batchState, createRunState, type RunState } from './run-state.js';
@@ -191,7 +194,7 @@ export function createRunReader(target: WatchTarget): RunReader {
     else if (typeof sup === 'number') state.alive.set(sup, pidAlive(sup));
   }
 
-  const supervisorPid = () => state.pidFilePid ?? state.manifest?.pid;
+  const supervisorPid = () => runSupervisorPid(state.pidFilePid, state.manifest?.pid) ?? undefined;
 
   /**
    * The files that say a process is still going, for each process found gone. A process
@@ -221,9 +224,34 @@ export function createRunReader(target: WatchTarget): RunReader {
   async function checkAlive(): Promise<void> {
     refreshAlive();
     const stale = staleFilesOfGone();
-    if (stale.length === 0) return;
-    for (const path of stale) await readOne(path);
+    if (stale.length > 0) {
+      for (const path of stale) await readOne(path);
+      refreshAlive();
+    }
+    await lookForLaunch();
+  }
+
+  /**
+   * A `created` run without a live supervisor is dead only when no capi-launch is under way
+   * (core `runIsDead`): the launch lock is looked at first, then supervisor.pid and run.json
+   * again, since a capi-launch lets the lock go only once its supervisor has taken the run.
+   */
+  async function lookForLaunch(): Promise<void> {
+    state.launchUnderWay = null;
+    if (target.kind !== 'run' || !createdWithoutSupervisor()) return;
+    const underWay = await launchUnderWay(dirname(target.dir));
+    const p = runPaths(target.dir);
+    state.pidFilePid = null;
+    await readOne(p.pidFile);
+    await readOne(p.manifest);
     refreshAlive();
+    if (createdWithoutSupervisor()) state.launchUnderWay = underWay;
+  }
+
+  function createdWithoutSupervisor(): boolean {
+    const sup = supervisorPid();
+    const alive = typeof sup === 'number' && state.alive.get(sup) === true;
+    return mayBeNeverStarted(String(state.manifest?.state), alive);
   }
 
   const watchDirs =

@@ -66,6 +66,12 @@ export interface RunState {
   teardown: TeardownTally;
   /** Results per machine (`host`, capi-launch --hosts), by the raw name; at most MAX_HOSTS. */
   hosts: Map<string, TestCounts>;
+  /**
+   * The runs folder's `.launch.lock` held by a live capi-launch (core `launchUnderWay`),
+   * looked at only for a `created` run without a live supervisor (core `mayBeNeverStarted`),
+   * before run.json and supervisor.pid were read again; null: not looked at.
+   */
+  launchUnderWay: boolean | null;
   /** pid → alive, refreshed by the reader for the pids the snapshot asks about. */
   alive: Map<number, boolean>;
   /** (time, done) samples of the last seconds, for the rate. */
@@ -100,6 +106,7 @@ export function createRunState(target: WatchTarget): RunState {
     badLines: 0,
     teardown: createTeardownTally(),
     hosts: new Map(),
+    launchUnderWay: null,
     alive: new Map(),
     samples: [],
     series: [],

@@ -1,4 +1,13 @@
-import { passRate, plainLine, runExitCode, type StatusHeartbeat, shellQuote, type TestCounts } from '@capi/core';
+import {
+  passRate,
+  plainLine,
+  runExitCode,
+  runIsDead,
+  runSupervisorPid,
+  type StatusHeartbeat,
+  shellQuote,
+  type TestCounts,
+} from '@capi/core';
 import { type FailureEntry, type RunState, teardownFailed, totalCounts } from './run-state.js';
 import {
   ACTIVE,
@@ -103,18 +112,22 @@ function supervisorPid(state: RunState): number | null {
     const hb = heartbeats(state)[0];
     return hb && typeof hb.pid === 'number' ? hb.pid : null;
   }
-  return state.pidFilePid ?? state.manifest?.pid ?? null;
+  return runSupervisorPid(state.pidFilePid, state.manifest?.pid);
 }
 
 /**
- * No pid at all: a launched run whose run.json says `running` with no supervisor.pid and
- * `pid` null (a hand edit, or a half-written file) has no owner, and is not alive (false:
- * DEAD), as core's `isRunSupervisor` says of no pid and capi-launch's listing shows it
- * (`dead`). A run not yet taken (`created`, pid null until its supervisor writes one) and a
- * bare capi-exec's heartbeats without a pid stay unknown (null).
+ * A launched run is DEAD by core's one rule (`runIsDead`, capi-launch's listing `dead`):
+ * `running` without a live supervisor (gone, its pid reused, or no pid at all: a hand edit,
+ * a half-written file), or `created` without one while no capi-launch is under way (never
+ * started; the reader looked at the launch lock). A supervisor whose liveness is not known
+ * yet is not called dead.
  */
-const ownerless = (state: RunState, runState: string | null): false | null =>
-  state.target.kind === 'run' && runState === 'running' ? false : null;
+function launchedRunDead(state: RunState, runState: string | null, pid: number | null): boolean {
+  if (state.target.kind !== 'run' || runState === null) return false;
+  const known = pid === null ? false : state.alive.get(pid);
+  if (known === undefined) return false;
+  return runIsDead({ state: runState, supervisorAlive: known, launchUnderWay: state.launchUnderWay });
+}
 
 /** The run's own state word: run.json's, or the heartbeats' for a bare capi-exec. */
 function runStateOf(state: RunState): string | null {
@@ -132,6 +145,7 @@ function displayState(
   state: RunState,
   runState: string | null,
   alive: boolean | null,
+  dead: boolean,
   allDone: boolean,
   opts: SnapshotOptions,
 ): DisplayState {
@@ -139,7 +153,7 @@ function displayState(
   if (runState === 'stopped') return 'STOPPED';
   if (runState === 'failed') return 'FAILED';
   if (runState === null) return 'WAITING';
-  if (alive === false) return 'DEAD';
+  if (dead || (state.target.kind === 'exec' && alive === false)) return 'DEAD';
   if (stalledSince(state, opts) !== null) return 'STALLED';
   if (runState === 'created') return 'CREATED';
   // Live: a batch whose worker has not ended. With none (the supervisor merging at the
@@ -172,10 +186,12 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
   const counts = totalCounts(state);
   const runState = runStateOf(state);
   const pid = supervisorPid(state);
-  const alive = pid === null ? ownerless(state, runState) : (state.alive.get(pid) ?? null);
+  const dead = launchedRunDead(state, runState, pid);
+  // no pid: unknown (null), or gone (false) when that makes the run DEAD
+  const alive = pid === null ? (dead ? false : null) : (state.alive.get(pid) ?? null);
   const hbs = heartbeats(state);
   const total = m?.total ?? state.indexTotal ?? sumTotals(hbs);
-  const display = displayState(state, runState, alive, total !== null && counts.done >= total, opts);
+  const display = displayState(state, runState, alive, dead, total !== null && counts.done >= total, opts);
   const ended = display === 'COMPLETED' || display === 'STOPPED' || display === 'FAILED';
   // Only capi-launch's merge gives a verdict (run.json): a stopped run, which can be
   // resumed, or a bare capi-exec has none, whatever its counts.

@@ -218,9 +218,14 @@ test('DEAD: run.json says running with no pid anywhere (no supervisor.pid, pid n
   // capi-launch's listing of the same folder: dead too (one rule: no pid, no live supervisor)
   const listed = await runTool('capi-launch', ['--status', dir], { env: { CAPI_RUNS_DIR: runs } });
   assert.match(listed.stdout, /\bdead\b/, listed.stdout + listed.stderr);
-  // a run not yet taken by its supervisor has no pid either: CREATED, not DEAD
+  // a run not yet taken by its supervisor has no pid either: CREATED while a capi-launch is
+  // under way (its lock held by a live process, this one), DEAD (never started) once none is
   await patchManifest(dir, { state: 'created' });
+  await writeFileAtomic(launchLockOf(runs), `${process.pid}\ntoken\n`);
   assert.equal(JSON.parse((await summary(runs, ['--json'])).stdout).state, 'CREATED');
+  await rm(launchLockOf(runs));
+  const never = await summary(runs, ['--json']);
+  assert.deepEqual([JSON.parse(never.stdout).state, never.code], ['DEAD', 3]);
 });
 
 test('PAUSED: --summary says rate 0 and no ETA, as the dashboard does', async () => {
@@ -390,8 +395,11 @@ test('--summary RUN started in the moment a capi-launch has made the folder and 
   // Before: exit 2 at once, "not a run folder (no run.json) and no heartbeat or journal in it".
   assert.equal(child.exitCode, null, said);
   await createRun(runs, { id, total: 4, batches: 1, pid: null, state: 'created' });
-  await rm(launchLockOf(runs));
+  // the launch still holds its lock (its supervisor has not taken the run yet): CREATED, not
+  // DEAD; a lock let go with the run still `created` and no supervisor is a launch that died
   const r = await ended;
+  await rm(launchLockOf(runs));
+  assert.match(r.stdout, /^Status: CREATED$/m);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, `capi-watch: ${id}: no run.json yet: waiting for the capi-launch of ${runs} to make it\n`);
   assert.match(r.stdout, new RegExp(`^Run: ${id}$`, 'm'));
