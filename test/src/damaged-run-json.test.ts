@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { killAll, repoRoot, runTool, tempDir } from '@capi/testkit';
+import { killAll, runTool } from '@capi/testkit';
+import { madeRun, standInEnv } from './test-support/made-run.js';
 
 // docs/run-folder.md "run.json": every tool that reads run.json reads it through core's one
 // reader (readRunManifest), so a run.json damaged or edited by hand is refused with exit 2
@@ -10,29 +11,11 @@ import { killAll, repoRoot, runTool, tempDir } from '@capi/testkit';
 // `--prune`) names it and goes on. Before, most of these were "unexpected error: TypeError"
 // (exit 3), a run silently left out, or a damaged state resumed as if it were fine.
 
-const fakeSplit = join(repoRoot, 'libs/launch/dist/test-support/fake-split.js');
-const fakeExec = join(repoRoot, 'libs/launch/dist/test-support/fake-exec.js');
-
 let box: { path: string; cleanup: () => Promise<void> };
 let made: string;
 
-const env = (runs: string) => ({
-  CAPI_RUNS_DIR: runs,
-  CAPI_BASE_URL: 'http://127.0.0.1:9',
-  CAPI_SPLIT_BIN: fakeSplit,
-  CAPI_EXEC_BIN: fakeExec,
-});
-
 before(async () => {
-  box = await tempDir('capi-damaged-run-json-');
-  const suite = join(box.path, 'suite.csv');
-  writeFileSync(suite, `id,url\n${Array.from({ length: 20 }, (_, i) => `T${i + 1},/items/${i + 1}`).join('\n')}\n`);
-  const runs = join(box.path, 'made');
-  const r = await runTool('capi-launch', [suite, '--foreground', '--batch-size', '10'], { env: env(runs) });
-  assert.equal(r.code, 0, r.stderr);
-  made = readdirSync(runs)
-    .filter((n) => n.startsWith('capi_test_'))
-    .map((n) => join(runs, n))[0] as string;
+  ({ box, made } = await madeRun('capi-damaged-run-json-'));
 });
 
 after(async () => {
@@ -119,7 +102,7 @@ test('a run.json damaged by hand: every tool that reads it exits 2 naming the fi
         symlinkSync(basename(made), join(runs, 'latest'));
         damage(join(run, 'run.json'), good);
         const before = snapshot(run);
-        const r = await runTool(tool, args(run), { env: env(runs), cwd: box.path });
+        const r = await runTool(tool, args(run), { env: standInEnv(runs), cwd: box.path });
         const where = `${what}, ${action}: ${r.stderr}`;
         assert.equal(r.code, code, where);
         assert.match(r.stderr, message, where);

@@ -1,41 +1,24 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchLockOf } from '@capi/core';
-import { killAll, repoRoot, runTool, tempDir } from '@capi/testkit';
+import { killAll, runTool } from '@capi/testkit';
+import { madeRun } from './test-support/made-run.js';
 
 // One rule for "is this launched run dead" (core `runIsDead`): capi-launch's listing
 // (`--status --json`: `dead`) and capi-watch (`--summary --json`: DEAD, exit 3) judge the
 // same run folder the same way. Before, a `created` run whose capi-launch died before its
 // supervisor took it was `dead` in the listing but CREATED for ever in capi-watch.
 
-const fakeSplit = join(repoRoot, 'libs/launch/dist/test-support/fake-split.js');
-const fakeExec = join(repoRoot, 'libs/launch/dist/test-support/fake-exec.js');
-
 let box: { path: string; cleanup: () => Promise<void> };
 let made: string;
 const children: ChildProcess[] = [];
 
-const env = (runs: string) => ({
-  CAPI_RUNS_DIR: runs,
-  CAPI_BASE_URL: 'http://127.0.0.1:9',
-  CAPI_SPLIT_BIN: fakeSplit,
-  CAPI_EXEC_BIN: fakeExec,
-});
-
 before(async () => {
-  box = await tempDir('capi-run-liveness-');
-  const suite = join(box.path, 'suite.csv');
-  writeFileSync(suite, `id,url\n${Array.from({ length: 20 }, (_, i) => `T${i + 1},/items/${i + 1}`).join('\n')}\n`);
-  const runs = join(box.path, 'made');
-  const r = await runTool('capi-launch', [suite, '--foreground', '--batch-size', '10'], { env: env(runs) });
-  assert.equal(r.code, 0, r.stderr);
-  made = readdirSync(runs)
-    .filter((n) => n.startsWith('capi_test_'))
-    .map((n) => join(runs, n))[0] as string;
+  ({ box, made } = await madeRun('capi-run-liveness-'));
 });
 
 after(async () => {
