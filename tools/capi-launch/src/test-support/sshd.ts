@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,6 +35,29 @@ export interface SshHosts {
   /** Pids of the sshd processes (killed by stop()). */
   pids: number[];
   stop(): void;
+}
+
+/** Every process under `root` (children first found, then theirs), from /proc's parent pids. */
+function descendantsOf(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  const found: number[] = [];
+  const under = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parentOf)
+      if (under.has(ppid) && !under.has(pid)) {
+        under.add(pid);
+        found.push(pid);
+        grew = true;
+      }
+  }
+  return found;
 }
 
 /** Starts `count` sshd on loopback, writes the client key and ssh_config in `dir`. */
@@ -99,7 +122,16 @@ export async function startSshHosts(dir: string, count: number): Promise<SshHost
     names,
     pids: children.map((c) => c.pid ?? 0),
     stop: () => {
+      // A session's sshd (and the remote worker under it) outlives its listener: a test that
+      // failed mid-run left capi-exec running under orphaned sessions for as long as the
+      // machine stayed up. Found from /proc while the listener still parents them, then killed.
+      const sessions = children.flatMap((c) => (c.pid && c.exitCode === null ? descendantsOf(c.pid) : []));
       for (const c of children) if (c.pid && c.exitCode === null) c.kill('SIGTERM');
+      for (const pid of sessions) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
     },
   };
   // each server answers before the tests use it (bounded: 50 tries)
