@@ -120,7 +120,7 @@ export {
   runBeingMade,
   stillBeingMadeNote,
 } from './run-being-made.js';
-export { controlConcurrency, controlRate, controlWorkers, type RunControl } from './run-control.js';
+export { controlConcurrency, controlNotTaken, controlRate, controlWorkers, type RunControl } from './run-control.js';
 export {
   type BatchIndex,
   type BatchIndexEntry,

@@ -69,3 +69,20 @@ export function controlWorkers(c: Partial<RunControl>): number | undefined {
   const n = c.workers;
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
 }
+
+/** What each control.json limit must be, as `controlRate`, `controlConcurrency` and `controlWorkers` take it. */
+const WANTED = {
+  rate: 'a rate such as 50/s, 600/m or 3600/h, or null for no limit',
+  concurrency: `a whole number from ${CONCURRENCY_MIN} to ${CONCURRENCY_MAX}, or null`,
+  workers: 'a whole number, 1 or more',
+} as const;
+
+/**
+ * The start of the line a reader of control.json says when it does not take `field`'s value
+ * (`"rate" "fast" is not taken (a rate such as …)`): one wording for capi-exec's workers and
+ * capi-launch's `--hosts` supervisor, each adding what it runs with instead.
+ */
+export function controlNotTaken(field: keyof typeof WANTED, c: Partial<RunControl>): string {
+  const v = c[field];
+  return `"${field}" ${v === undefined ? '(missing)' : JSON.stringify(v).slice(0, 60)} is not taken (${WANTED[field]})`;
+}

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   controlConcurrency,
+  controlNotTaken,
   controlRate,
   controlWorkers,
   parseRate,
@@ -98,25 +99,21 @@ function refusedLine(
         : m.rate === null
           ? `no limit (the last rate taken, from ${m.rateFrom})`
           : `${m.rate} (the last rate taken, from ${m.rateFrom})`;
-    parts.push(
-      `"rate" ${shown(c.rate)} is not taken (a rate such as 50/s, 600/m or 3600/h, or null for no limit): running at ${kept}`,
-    );
+    parts.push(`${controlNotTaken('rate', c)}: running at ${kept}`);
   }
   if (badConcurrency) {
     const kept =
       m.concurrency === undefined || m.concurrency === null
         ? "this capi-exec's own --concurrency"
         : `${m.concurrency} (the last taken)`;
-    parts.push(`"concurrency" ${shown(c.concurrency)} is not taken (a whole number from 1 to 10000, or null): ${kept}`);
+    parts.push(`${controlNotTaken('concurrency', c)}: ${kept}`);
   }
   if (badWorkers) {
     const kept = m.workers === undefined ? '1' : `${m.workers} (the last taken, from ${m.workersFrom})`;
-    parts.push(`"workers" ${shown(c.workers)} is not taken (a whole number, 1 or more): the rate is shared by ${kept}`);
+    parts.push(`${controlNotTaken('workers', c)}: the rate is shared by ${kept}`);
   }
   return parts.length > 0 ? `control.json: ${parts.join('; ')}` : null;
 }
-
-const shown = (v: unknown) => (v === undefined ? '(missing)' : JSON.stringify(v).slice(0, 60));
 
 /**
  * What a worker of a launched run (`--serve RUN`) starts its `ControlMemory` with, from

@@ -1,4 +1,4 @@
-import { controlRate, controlWorkers, type RunControl } from '@capi/core';
+import { controlNotTaken, controlRate, controlWorkers, type RunControl } from '@capi/core';
 
 /** What the `--hosts` supervisor keeps of control.json's rate and workers from push to push, across attempts. */
 export interface HostControl {
@@ -9,8 +9,6 @@ export interface HostControl {
   /** The last line said about a field not taken: said once per change. */
   said?: string | null;
 }
-
-const shown = (v: unknown) => (v === undefined ? '(missing)' : JSON.stringify(v).slice(0, 60));
 
 /**
  * control.json's text as the hosts get it. A capi-exec keeps the last rate and workers it
@@ -45,7 +43,7 @@ export function forHosts(
     if (rate !== undefined) {
       sent.rate = rate;
       said.push(
-        `"rate" ${shown(control.rate)} is not taken (a rate such as 50/s, 600/m or 3600/h, or null for no limit): the hosts get ${rate ?? 'no limit'} (${kept.rate !== undefined ? 'the last rate taken' : "run.json's options.rate"})`,
+        `${controlNotTaken('rate', control)}: the hosts get ${rate ?? 'no limit'} (${kept.rate !== undefined ? 'the last rate taken' : "run.json's options.rate"})`,
       );
     }
   }
@@ -56,7 +54,7 @@ export function forHosts(
     if (workers !== undefined) {
       sent.workers = workers;
       said.push(
-        `"workers" ${shown(control.workers)} is not taken (a whole number, 1 or more): the hosts share the rate by ${workers} (${kept.workers !== undefined ? 'the last taken' : "the attempt's slots"})`,
+        `${controlNotTaken('workers', control)}: the hosts share the rate by ${workers} (${kept.workers !== undefined ? 'the last taken' : "the attempt's slots"})`,
       );
     }
   }
