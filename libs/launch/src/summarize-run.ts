@@ -60,7 +60,9 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
   // that completed while the journals were counted was called dead. The supervisor's pid is
   // core's (supervisor.pid, else run.json's `pid`), as capi-watch judges it.
   const look = async () => {
-    const pid = runSupervisorPid(readPidFile(runDir), (await readManifest(runDir)).pid);
+    const pidFile = readPidFile(runDir);
+    // run.json's pid counts only without supervisor.pid: read it then, not for every run listed
+    const pid = runSupervisorPid(pidFile, pidFile === null ? (await readManifest(runDir)).pid : null);
     return { pid, alive: isAlive(pid, supervisorOf(runDir)) };
   };
   let { pid, alive } = await look();
