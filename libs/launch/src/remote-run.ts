@@ -76,7 +76,8 @@ async function reachHosts(
 /**
  * Pushes control.json to the attempt's hosts whenever it changes here (`--pause`, `--set`,
  * the supervisor's `workers`), and with `stop: true` once a stop is asked for: no signal
- * of this machine reaches a remote capi-exec.
+ * of this machine reaches a remote capi-exec. `slots`: the attempt's, sent as `workers` while
+ * control.json's is one capi-exec would not take and none was taken before (host-control.ts).
  */
 function controlPusher(
   s: Supervision,
@@ -84,6 +85,7 @@ function controlPusher(
   hosts: RemoteOptions['hosts'],
   attempt: number,
   kept: HostControl,
+  slots: number,
 ) {
   const dir = remoteAttemptDir(s.manifest.id, attempt);
   let last = '';
@@ -93,11 +95,7 @@ function controlPusher(
     if (busy) return;
     busy = true;
     try {
-      const base = await hostsControl(
-        s,
-        kept,
-        hosts.reduce((n, h) => n + h.jobs, 0),
-      );
+      const base = await hostsControl(s, kept, slots);
       const text = s.stopping ? withStop(base) : base;
       if (text === last || (s.stopping && stopSent)) return;
       const sent = await Promise.all(hosts.map((h) => pushControl(ssh, h.login, dir, text)));
@@ -228,7 +226,7 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
       env: s.env,
       log: s.log,
     });
-    const pusher = controlPusher(s, ssh, hosts, attempt, kept);
+    const pusher = controlPusher(s, ssh, hosts, attempt, kept, upSlots);
     // a stop: no new jobs (GNU parallel's SIGHUP; its SIGTERM would kill them) and control.json `stop` on every host
     s.onStop = () => {
       if (run.pid) signal(run.pid, 'SIGHUP');
