@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import {
   CapiError,
   checkRunOwner,
+  controlWorkers,
   ExitCode,
   FILE_MODE,
   isRunSupervisor,
@@ -77,11 +78,10 @@ function controlSharer(runDir: string, log: (t: string) => void, now: number): (
   };
 }
 
-/** control.json's `workers` as it is (-1: unreadable, so the first share writes it). */
+/** control.json's `workers` as capi-exec takes it (core `controlWorkers`; -1: unreadable or not taken, so the first share writes it). */
 async function workersNow(runDir: string): Promise<number> {
   try {
-    const { workers } = await readControl(runDir);
-    return typeof workers === 'number' ? workers : -1;
+    return controlWorkers(await readControl(runDir)) ?? -1;
   } catch {
     return -1;
   }
