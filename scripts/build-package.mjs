@@ -3,6 +3,9 @@
 //   lib/      one ES module per tool plus shared chunks, built by esbuild from the TypeScript
 //             sources, capi's private workspace libraries (@capi/*) and undici's Client
 //             inside (esbuild-options.mjs, bundledDependencies; its licence as lib/LICENSE.undici);
+//             but capi-exec: lib/capi-exec.js is a loader of lib/capi-exec.code.cjs, the whole
+//             tool in one CommonJS file run from a V8 code cache (buildCodeCached), with the
+//             licences of the packages inside it;
 //   bin/      the five commands, each a two-line shim over lib/capi-x.js;
 //   man/      capi-x.1, printed by each tool itself (`--man`) from the citty definitions
 //             that its --help reads;
@@ -16,7 +19,14 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { bundledDependencies, bundleOptions, root, threadEntries } from './esbuild-options.mjs';
+import {
+  buildCodeCached,
+  bundledDependencies,
+  bundleOptions,
+  codeCachedTools,
+  root,
+  threadEntries,
+} from './esbuild-options.mjs';
 
 const out = join(root, 'dist', 'package');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -32,10 +42,19 @@ rmSync(out, { recursive: true, force: true });
 // chunks sit next to the tools, where capi-launch finds the tools it starts (libs/launch/src/tools.ts)
 await build(
   bundleOptions(
-    { ...Object.fromEntries(tools.map((t) => [t, join(root, 'tools', t, 'src/main.ts')])), ...threadEntries },
+    {
+      ...Object.fromEntries(
+        tools.filter((t) => !(t in codeCachedTools)).map((t) => [t, join(root, 'tools', t, 'src/main.ts')]),
+      ),
+      ...threadEntries,
+    },
     join(out, 'lib'),
   ),
 );
+// capi-exec: a loader and the whole tool in one CommonJS file, run from a V8 code cache
+const inCodeCached = new Set();
+for (const t of Object.keys(codeCachedTools))
+  for (const d of await buildCodeCached(t, join(out, 'lib'))) inCodeCached.add(d);
 // capi-split reads its version from ../package.json, as in the repository
 writeFileSync(
   join(out, 'package.json'),
@@ -114,7 +133,8 @@ for (const at of tree) {
 }
 
 // a bundled dependency's licence goes with its code: lib/LICENSE.undici
-for (const d of bundledDependencies) cpSync(join(root, 'node_modules', d, 'LICENSE'), join(out, 'lib', `LICENSE.${d}`));
+for (const d of new Set([...bundledDependencies, ...inCodeCached]))
+  cpSync(join(root, 'node_modules', d, 'LICENSE'), join(out, 'lib', `LICENSE.${d}`));
 cpSync(join(root, 'README.md'), join(out, 'README.md'));
 cpSync(join(root, 'docs'), join(out, 'docs'), { recursive: true });
 process.stderr.write(

@@ -8,14 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { bundleOptions, threadEntries } from './esbuild-options.mjs';
+import { buildCodeCached, bundleOptions, codeCachedTools, threadEntries } from './esbuild-options.mjs';
 
 const dir = process.cwd();
 const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 if (!/^capi-[a-z]+$/.test(name)) throw new Error(`bundle-tool: run it in a tool's folder, not ${dir}`);
-await build(
-  bundleOptions(
-    { [name]: join(dir, 'src', 'main.ts'), ...(name === 'capi-split' ? threadEntries : {}) },
-    join(dir, 'dist'),
-  ),
-);
+if (name in codeCachedTools) await buildCodeCached(name, join(dir, 'dist'));
+else
+  await build(
+    bundleOptions(
+      { [name]: join(dir, 'src', 'main.ts'), ...(name === 'capi-split' ? threadEntries : {}) },
+      join(dir, 'dist'),
+    ),
+  );

@@ -85,3 +85,79 @@ export function bundleOptions(entryPoints, outdir) {
     logLevel: 'warning',
   };
 }
+
+/**
+ * Tools whose entry is a loader of one CommonJS bundle run from a V8 code cache (core
+ * code-cache.ts; docs/capi-exec.md, "Start-up and the code cache"), with the module and name
+ * of the V8 flags the tool runs under: the loader sets them before it compiles.
+ */
+export const codeCachedTools = {
+  'capi-exec': { flags: join(root, 'libs', 'exec', 'src', 'v8-flags.ts'), name: 'EXEC_V8_FLAGS' },
+};
+
+/**
+ * Builds `tool` into `outdir` as `tool.code.cjs`, the whole tool in one CommonJS file (every
+ * package it imports inside: its `require` gives node built-ins only), and `tool.js`, the ES
+ * module loader that runs it from the cache, named by the bundle's content hash. Returns the
+ * packages bundled, whose licences go with the code.
+ */
+export async function buildCodeCached(tool, outdir) {
+  const { build } = await import('esbuild');
+  const { createHash } = await import('node:crypto');
+  const base = bundleOptions([], outdir);
+  const code = join(outdir, `${tool}.code.cjs`);
+  const made = await build({
+    ...base,
+    entryPoints: [join(root, 'tools', tool, 'src', 'main.ts')],
+    outdir: undefined,
+    outfile: code,
+    format: 'cjs',
+    splitting: false,
+    chunkNames: undefined,
+    external: [],
+    // ES modules are strict; the same code as CommonJS is strict only if it says so
+    banner: { js: "'use strict';" },
+    metafile: true,
+  });
+  // import.meta and top-level await have no meaning in CommonJS: esbuild warns, and the tool would break
+  if (made.warnings.length > 0) throw new Error(`${tool}: its CommonJS bundle had warnings (above)`);
+  const key = createHash('sha256').update(readFileSync(code)).digest('hex').slice(0, 16);
+  const { flags, name } = codeCachedTools[tool];
+  const loader = await build({
+    ...base,
+    entryPoints: undefined,
+    stdin: {
+      contents: [
+        "import { fileURLToPath } from 'node:url';",
+        `import { runCodeCached, worthKeepingCodeCache } from ${JSON.stringify(join(root, 'libs', 'core', 'src', 'code-cache.ts'))};`,
+        `import { ${name} } from ${JSON.stringify(flags)};`,
+        'runCodeCached({',
+        `  code: fileURLToPath(new URL(${JSON.stringify(`./${tool}.code.cjs`)}, import.meta.url)),`,
+        `  key: ${JSON.stringify(key)},`,
+        `  name: ${JSON.stringify(tool)},`,
+        `  v8Flags: ${name},`,
+        '  worthKeeping: worthKeepingCodeCache,',
+        '});',
+      ].join('\n'),
+      resolveDir: root,
+      sourcefile: `${tool}-loader.ts`,
+      loader: 'ts',
+    },
+    outdir: undefined,
+    outfile: join(outdir, `${tool}.js`),
+    splitting: false,
+    chunkNames: undefined,
+    metafile: true,
+  });
+  const inLoader = Object.keys(loader.metafile.inputs).filter((i) => !i.endsWith(`${tool}-loader.ts`));
+  const expected = ['code-cache.ts', 'builtin-action.ts', 'v8-flags.ts'];
+  if (inLoader.some((i) => !expected.some((e) => i.endsWith(e))))
+    throw new Error(`${tool}: its loader must hold only ${expected.join(', ')}, not ${inLoader.join(', ')}`);
+  return [
+    ...new Set(
+      Object.keys(made.metafile.inputs)
+        .map((i) => /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1])
+        .filter(Boolean),
+    ),
+  ];
+}

@@ -76,7 +76,9 @@ test('each installed command answers --version and --help from another folder, u
 
 // A one-test run is what every pipeline stage pays (docs/benchmarks.md, start-up): the installed
 // capi-exec runs it with undici from its own bundle (none is installed), without node:http2
-// (loaded only if a connection negotiated h2) and without importing any CommonJS module.
+// (loaded only if a connection negotiated h2) and without importing any CommonJS module
+// through the ES module loader (its CommonJS bundle is compiled by its loader, from the code
+// cache it leaves under the user's ~/.cache/capi: docs/capi-exec.md).
 test('the installed capi-exec runs a test from its bundle, loading neither node:http2 nor CommonJS', async () => {
   const one = join(dir.path, 'one.ndjson');
   await writeFile(one, `${JSON.stringify({ id: 'H', request: { method: 'GET', url: `${api.url}/health` } })}\n`);
@@ -92,6 +94,8 @@ test('the installed capi-exec runs a test from its bundle, loading neither node:
   assert.ok(loaded.includes('NativeModule http'), 'the list is the one of the run');
   assert.ok(!loaded.includes('NativeModule http2'), 'node:http2 loaded');
   assert.ok(!loaded.includes('NativeModule internal/deps/cjs-module-lexer/lexer'), 'a CommonJS module imported');
+  const caches = await readdir(join(dir.path, '.cache', 'capi'));
+  assert.equal(caches.filter((n) => /^capi-exec-[0-9a-f]{16}-v[\d.]+-\w+\.v8cache$/.test(n)).length, 1, caches.join());
 });
 
 // Past 16 batch files capi-split --out writes on a thread whose module is a file of its own

@@ -1,4 +1,5 @@
 import { type ArgsDef, type CommandDef, runCommand } from 'citty';
+import { beforeDashes, builtinAction } from './builtin-action.js';
 import { renderCompletion, SHELLS, type Shell } from './completion.js';
 import { nearest } from './edit-distance.js';
 import { CapiError, fsReason, isErrnoException, UsageError, writeError } from './errors.js';
@@ -143,25 +144,11 @@ function completionShell(argv: string[]): Shell {
   return value as Shell;
 }
 
-/** What runTool answers itself: help, version, completion script or man page, else null. */
-function builtin(head: string[]): 'help' | 'version' | 'completion' | 'man' | null {
-  if (head.includes('--help') || head.includes('-h')) return 'help';
-  if (head.includes('--version')) return 'version';
-  if (head.some((a) => a === '--completion' || a.startsWith('--completion='))) return 'completion';
-  if (head.includes('--man')) return 'man';
-  return null;
-}
-
 async function answer(action: 'help' | 'completion' | 'man', cmd: AnyCommand, tool: ToolInfo, head: string[]) {
   const { doc } = await docOf(cmd, tool);
   if (action === 'help') return renderHelp(doc);
   if (action === 'man') return renderManPage(doc);
   return renderCompletion(completionShell(head), doc);
-}
-
-function beforeDashes(argv: string[]): string[] {
-  const i = argv.indexOf('--');
-  return i === -1 ? argv : argv.slice(0, i);
 }
 
 function report(tool: ToolInfo, err: unknown, verbose: boolean): number {
@@ -213,7 +200,7 @@ export async function runTool(source: CommandSource, tool: ToolInfo, argv = proc
   const verbose = head.includes('--verbose');
   let code: number;
   try {
-    const action = builtin(head);
+    const action = builtinAction(head);
     if (action === 'version') {
       process.stdout.write(`${tool.name} ${tool.version}\n`);
       code = ExitCode.ok;

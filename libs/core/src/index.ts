@@ -9,8 +9,19 @@ export {
   writeFileAtomicSync,
 } from './atomic-write.js';
 export { type AsideKind, asidePrefix, setAsideNote, setAsideNoteSync } from './batches-aside.js';
+export { type BuiltinAction, beforeDashes, builtinAction } from './builtin-action.js';
 export { cleanText, plainLine } from './clean-text.js';
 export { type AnyCommand, checkArgv, intFlag, quietFlag, repeatedFlag, runTool, verboseFlag } from './cli.js';
+export {
+  type CodeCached,
+  codeCacheDir,
+  codeCacheFile,
+  readCodeCache,
+  runCodeCached,
+  STALE_CACHE_MS,
+  worthKeepingCodeCache,
+  writeCodeCache,
+} from './code-cache.js';
 export { isCredentialName } from './credential-name.js';
 export { CsvReader, type CsvRow } from './csv-reader.js';
 export { autoIdOf, csvRows } from './csv-rows.js';

@@ -1,5 +1,5 @@
-import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import { BACKTRACK_LIMIT, setExecV8Flags } from './v8-flags.js';
 
 /**
  * `expect.body` regexes run on text the API controls, so one must never hold the event
@@ -17,15 +17,11 @@ import { Worker } from 'node:worker_threads';
  *   says so.
  */
 
-/** Backtracks before V8 re-runs a match on its linear-time engine (about a millisecond's work). */
-export const BACKTRACK_LIMIT = 100_000;
+export { BACKTRACK_LIMIT };
 
-// The `l` flag (used here only to ask V8 whether a pattern has a linear-time form) and the
-// switch to that form on excessive backtracking exist only behind these V8 flags; they
-// change nothing else, and must be set before the first body regex runs.
-setFlagsFromString('--enable-experimental-regexp-engine');
-setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-setFlagsFromString(`--regexp-backtracks-before-fallback=${BACKTRACK_LIMIT}`);
+// The `l` flag and the switch to the linear-time engine exist only behind V8 flags
+// (v8-flags.ts); they must be set before the first body regex runs.
+setExecV8Flags();
 
 /** The longest body a regex runs on in the main thread. */
 export const MAIN_THREAD_MAX_CHARS = 16 * 1024;

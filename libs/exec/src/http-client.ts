@@ -1,19 +1,15 @@
-import { setFlagsFromString } from 'node:v8';
 import type { Client as UndiciClient } from 'undici';
 // Only the Client module, not undici's index: the index loads fetch, WebSocket, caches and
 // mocks too, ~0.12 s of start-up per process, paid by every batch worker capi-launch starts.
 import ClientModule from 'undici/lib/dispatcher/client.js';
 import { Exchange, pickHeaders, RequestError } from './exchange.js';
+import { setExecV8Flags } from './v8-flags.js';
 
 export { RequestError };
 
-// undici parses HTTP with llhttp in WebAssembly. V8 recompiles its hot functions with the
-// optimizing compiler after a budget of work that one request already spends, and Node
-// waits for that background compile before a process exits: 0.2 s added to a capi-exec run
-// of one test (issue 15). Ten times the default budget (1,800,000) lets a short run end
-// without it; a long run still tiers up after a few thousand responses. Read by V8 when the
-// module is compiled, at undici's first connection, after this line.
-setFlagsFromString('--wasm-tiering-budget=18000000');
+// undici's llhttp and the V8 flag that keeps a short run from waiting for its optimizing
+// compile (v8-flags.ts): set before undici's first connection.
+setExecV8Flags();
 
 type Client = UndiciClient;
 const Client = ClientModule as unknown as typeof UndiciClient;

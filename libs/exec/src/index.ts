@@ -11,3 +11,4 @@ export { parseVarFlags, parseVarsText } from './run-vars.js';
 export { type ServeBase, serveBatches } from './serve.js';
 export { BadUrl, type BaseUrl, parseBaseUrl } from './target.js';
 export { parseTrace } from './trace.js';
+export { EXEC_V8_FLAGS } from './v8-flags.js';

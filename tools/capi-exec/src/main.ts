@@ -13,9 +13,11 @@ function argvOf(raw: string[]): string[] | null {
 }
 
 const argv = argvOf(process.argv.slice(2));
-// The command (and undici with it) is imported only when it runs: --version loads nothing.
+// Built as one CommonJS file run from a V8 code cache (core code-cache.ts): no top-level
+// await, which CommonJS lacks; runTool settles the exit code itself. The command's modules
+// (and undici with them) are evaluated only when it runs.
 if (argv !== null)
-  await runTool(
+  void runTool(
     async () => {
       const [{ command }, { misplacedInput }] = await Promise.all([import('./command.js'), import('./options.js')]);
       const hint = misplacedInput(argv, command.args as Parameters<typeof misplacedInput>[1]);
