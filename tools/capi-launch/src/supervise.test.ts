@@ -164,11 +164,21 @@ test('--stop then --resume, and kill -9 of the supervisor then --resume: each id
   assert.match(st.stderr, /the supervisor is gone but \d of its workers still run tests: capi-launch --stop/);
   assert.equal(readJson<{ state: string }>(join(runDir, 'run.json')).state, 'running', '--status wrote nothing');
   assert.ok(existsSync(join(runDir, 'supervisor.pid')));
+  // an orphan whose batch's last test was in flight at the pause ends its batch (its claim
+  // done), asks its dead supervisor for the next and exits: the count (live pids of running
+  // claims) is read between two counts of its own
+  const liveOrphans = () => claims(runDir).filter((c) => c.state === 'running' && isAlive(c.pid)).length;
+  const atMost = liveOrphans();
   const json = JSON.parse((await b.launch(['--status', runDir, '--json'])).stdout) as Record<string, unknown>;
-  assert.deepEqual([json.state, json.alive, json.workers], ['dead', false, orphans.length]);
+  const atLeast = liveOrphans();
+  assert.deepEqual([json.state, json.alive], ['dead', false]);
+  assert.ok(
+    typeof json.workers === 'number' && json.workers <= atMost && json.workers >= atLeast,
+    `${json.workers} workers, ${atMost} then ${atLeast} live`,
+  );
   const second = await b.launch([suite]);
   assert.equal(second.code, 2, 'a launch of the same suite waits for those workers too');
-  assert.match(second.stderr, /is still live \(supervisor gone, \d workers still running\)/);
+  assert.match(second.stderr, /is still live \(supervisor gone, \d workers? still running\)/);
   const again = await b.launch(['--resume', runDir]);
   assert.equal(again.code, 0, again.stderr);
   // the new supervisor holds the run first, then stops the orphans: not done when --resume returns
