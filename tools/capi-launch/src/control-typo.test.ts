@@ -36,11 +36,18 @@ function editControl(runDir: string, change: Record<string, unknown>): void {
   renameSync(`${file}.edit`, file);
 }
 
-/** Tests done over 1.5 s: at 10/s some 15; without a limit the demo API answers the rest at once. */
-async function doneIn1500ms(runDir: string): Promise<number> {
+/**
+ * Whether the tests done over some 1.5 s keep to 10/s: at most 10 a second of the time that
+ * really passed (a loaded machine may wake this test late) plus a burst of 7; without a limit
+ * the demo API answers the rest of the 150 at once.
+ */
+async function keepsTo10PerSecond(runDir: string): Promise<{ ok: boolean; said: string }> {
   const before = done(runDir);
+  const t0 = performance.now();
   await sleep(1500);
-  return done(runDir) - before;
+  const n = done(runDir) - before;
+  const seconds = (performance.now() - t0) / 1000;
+  return { ok: n <= 10 * seconds + 7, said: `${n} tests in ${seconds.toFixed(2)} s` };
 }
 
 const log = (runDir: string) => readFileSync(join(runDir, 'logs/batch_0001.log'), 'utf8');
@@ -55,8 +62,8 @@ test('a control.json rate capi-exec does not take keeps the last one, also in a 
   await until('first results', () => done(runDir) >= 3);
 
   editControl(runDir, { rate: 'fast' });
-  const first = await doneIn1500ms(runDir);
-  assert.ok(first <= 22, `${first} tests in 1.5 s after rate "fast": the limit was lifted`);
+  const first = await keepsTo10PerSecond(runDir);
+  assert.ok(first.ok, `${first.said} after rate "fast": the limit was lifted`);
   await until('the worker says so', () => /"rate" "fast" is not taken/.test(log(runDir)));
   assert.match(
     log(runDir),
@@ -64,7 +71,8 @@ test('a control.json rate capi-exec does not take keeps the last one, also in a 
   );
 
   editControl(runDir, { rate: -3 });
-  assert.ok((await doneIn1500ms(runDir)) <= 22, 'rate -3');
+  const third = await keepsTo10PerSecond(runDir);
+  assert.ok(third.ok, `${third.said} after rate -3`);
   assert.equal(log(runDir).match(/is not taken/g)?.length, 2, 'said once per change, not at every read');
 
   // a worker that starts while control.json is bad: run.json's rate (the launch's --rate)
@@ -77,8 +85,8 @@ test('a control.json rate capi-exec does not take keeps the last one, also in a 
     log(runDir),
     /"rate" -3 is not taken .*: running at 10\/s \(the last rate taken, from run\.json's options\.rate\)/,
   );
-  const started = await doneIn1500ms(runDir);
-  assert.ok(started <= 22, `${started} tests in 1.5 s in a worker started with a bad rate`);
+  const started = await keepsTo10PerSecond(runDir);
+  assert.ok(started.ok, `${started.said} in a worker started with a bad rate`);
 
   const status = await b.launch(['--set', 'concurrency=2', runDir]);
   assert.equal(status.code, 0, status.stderr);
