@@ -132,3 +132,24 @@ test("run.json's pid naming a live process that is no supervisor (a reused pid):
   assert.ok(isAlive(pid), 'the sleep was not signalled');
   assert.equal(sleeper.exitCode ?? sleeper.signalCode, null);
 });
+
+test('--wait follows a run whose supervisor.pid is removed while it runs to its end and verdict', async () => {
+  const b = await box({ FAKE_EXEC_DELAY_MS: '20' });
+  // some 4 s of work: the pid file is removed while --wait follows the run
+  const waiting = b.launch([b.suite(200), '--parallel', '1', '--batch-size', '10', '--wait'], { timeoutMs: 60_000 });
+  const runDir = await until('the run folder', () =>
+    existsSync(b.runs) ? readdirSync(b.runs).find((n) => n.startsWith('capi_test_')) : null,
+  );
+  const dir = join(b.runs, runDir);
+  const supervisor = await until('the supervisor running the run', () => {
+    if (!existsSync(join(dir, 'run.json'))) return null;
+    const m = readJson<RunJson>(join(dir, 'run.json'));
+    return m.state === 'running' && existsSync(join(dir, 'supervisor.pid')) && m.pid;
+  });
+  started.push(supervisor);
+  rmSync(join(dir, 'supervisor.pid'));
+  const r = await waiting;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /completed 200\/200 done/);
+  assert.equal(stateOf(dir), 'completed');
+});
