@@ -6,13 +6,11 @@ import {
   ExitCode,
   isNoRate,
   type RunControl,
-  readPidFile,
   shellQuote,
   UsageError,
 } from '@capi/core';
 import { updateControl } from './control-file.js';
-import { lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
-import { isAlive, supervisorOf } from './process.js';
+import { lookAtRun, type Manifest, mayRun, supervisedNow, updateManifest } from './manifest.js';
 
 /**
  * Live changes of docs/run-folder.md control.json; workers pick them up within a second.
@@ -46,7 +44,7 @@ export async function changeControl(
 /** The checks of `refuseNotRunning` and `pauseNote`, on run.json as it is under its lock. */
 function refuseNow(runDir: string, m: Manifest, action: '--set' | '--pause' | '--continue'): void {
   if (action === '--set') {
-    if (mayRun(m.state) && isAlive(readPidFile(runDir), supervisorOf(runDir))) return;
+    if (mayRun(m.state) && supervisedNow(runDir, m)) return;
     throw notRunningError(runDir, m, action);
   }
   if (m.state !== 'stopped' && !mayRun(m.state)) throw endedError(m, action);

@@ -15,6 +15,7 @@ import {
   readRunManifest,
   runBeingMade,
   runPaths,
+  runSupervisorPid,
   stillBeingMadeNote,
   withExclusiveFile,
   writeFileAtomic,
@@ -71,13 +72,30 @@ export const writeManifest = (runDir: string, m: Manifest) =>
  * A run's supervisor, then its run.json, in that order: a supervisor writes its end and
  * then exits, so a run.json read after "gone" is its last word. Read the other way, a run
  * that completed in between looks like one whose supervisor died running (and may be
- * stopped or offered a resume). `alive`: core's identity check (a reused pid is not it).
+ * stopped or offered a resume). The supervisor is judged by core's one pid
+ * (`runSupervisorPid`: supervisor.pid, else run.json's `pid`, as the listing's `dead` and
+ * capi-watch judge it): a live supervisor whose supervisor.pid was removed (by hand, a
+ * cleanup) is still the run's, not stopped under it. Without supervisor.pid run.json is
+ * read for its pid, then again after the look: that second read is the last word.
+ * `alive`: core's identity check of that pid, whichever file named it (a reused pid is
+ * not it). `pidFilePid`: what supervisor.pid itself names, for those who remove the file.
  */
-export async function lookAtRun(runDir: string): Promise<{ pid: number | null; alive: boolean; manifest: Manifest }> {
-  const pid = readPidFile(runDir);
+export async function lookAtRun(
+  runDir: string,
+): Promise<{ pid: number | null; pidFilePid: number | null; alive: boolean; manifest: Manifest }> {
+  const pidFilePid = readPidFile(runDir);
+  const pid = runSupervisorPid(pidFilePid, pidFilePid === null ? (await readManifest(runDir)).pid : null);
   const alive = isAlive(pid, supervisorOf(runDir));
-  return { pid, alive, manifest: await readManifest(runDir) };
+  return { pid, pidFilePid, alive, manifest: await readManifest(runDir) };
 }
+
+/**
+ * Is run.json `m` (read under run.json.lock) supervised by a live supervisor: lookAtRun's
+ * rule (core's pid, supervisor.pid else run.json's `pid`, and its identity check) where the
+ * run is decided again under the lock.
+ */
+export const supervisedNow = (runDir: string, m: Pick<Manifest, 'pid'>) =>
+  isAlive(runSupervisorPid(readPidFile(runDir), m.pid), supervisorOf(runDir));
 
 /**
  * Read, change, replace run.json under `run.json.lock` (O_EXCL, the holder's pid inside,

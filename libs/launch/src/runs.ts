@@ -20,7 +20,10 @@ import { isWorkerOf } from './process.js';
 export interface RunEntry {
   dir: string;
   manifest: Manifest;
+  /** The pid the supervisor is judged by: core's (supervisor.pid, else run.json's `pid`; manifest.ts `lookAtRun`). */
   pid: number | null;
+  /** What supervisor.pid names (null: no such file, or none in it): the file a stale clearing removes. */
+  pidFilePid: number | null;
   /** The supervisor is alive. */
   alive: boolean;
   /** Workers still alive although the supervisor is gone (looked for only then). */
@@ -49,9 +52,9 @@ export async function listRuns(runs: string, onDamaged?: (err: RunManifestError)
       return null;
     });
     if (!look) continue;
-    const { pid, alive, manifest } = look;
+    const { pid, pidFilePid, alive, manifest } = look;
     const workers = alive || !mayRun(manifest.state) ? [] : liveWorkers(await readClaims(dir), manifest.id);
-    entries.push({ dir, manifest, pid, alive, workers });
+    entries.push({ dir, manifest, pid, pidFilePid, alive, workers });
   }
   return entries;
 }
@@ -88,11 +91,11 @@ const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
 export async function clearStale(e: RunEntry, takeOver = false): Promise<string | null> {
   if (e.alive) return null;
   const wasRunning = e.manifest.state === 'running';
-  if (!e.pid && !wasRunning) return null;
+  if (!e.pidFilePid && !wasRunning) return null;
   const gone = `supervisor ${e.pid ?? e.manifest.pid ?? '?'} is gone`;
   if (isDeadWithWorkers(e) && !takeOver)
     return `${e.manifest.id}: ${gone}, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${shellQuote(e.manifest.id)}, or take the run over with capi-launch --resume ${shellQuote(e.manifest.id)}`;
-  if (e.pid) await rm(runPaths(e.dir).pidFile, { force: true });
+  if (e.pidFilePid) await rm(runPaths(e.dir).pidFile, { force: true });
   if (isDeadWithWorkers(e))
     return `${e.manifest.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
   await releaseStopped(e.dir, await readClaims(e.dir), (pid) => isWorkerOf(pid, e.manifest.id));

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { readPidFile, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
 import { afterLaunches } from './launch.js';
-import { lookAtRun, type Manifest, mayRun, readManifest, updateManifest } from './manifest.js';
+import { lookAtRun, type Manifest, mayRun, readManifest, supervisedNow, updateManifest } from './manifest.js';
 import { isAlive, signal, supervisorOf, waitGone } from './process.js';
 import { runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
@@ -44,12 +44,13 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}, again
   // (A live run needs no wait: a resume refuses it, and other launches are not waited for.)
   if (!(await lookAtRun(runDir)).alive) await afterLaunches(dirname(runDir), o.notes ?? (() => {}));
   // a run that completed in between is "already completed", not stopped
-  const { pid, alive, manifest: before } = await lookAtRun(runDir);
+  // `pid`: core's (supervisor.pid, else run.json's), signalled only when `alive` (its identity check)
+  const { pid, pidFilePid, alive, manifest: before } = await lookAtRun(runDir);
   const supervisor = alive ? pid : null;
   const workers = mayRun(before.state) ? liveWorkers(await readClaims(runDir), before.id) : [];
   if (!supervisor && workers.length === 0) {
     if (!mayRun(before.state)) {
-      if (pid) await rm(runPaths(runDir).pidFile, { force: true });
+      if (pidFilePid) await rm(runPaths(runDir).pidFile, { force: true });
       return { manifest: before, message: `run ${before.id} is not running (already ${before.state})` };
     }
     const m = await markStopped(runDir, o.env);
@@ -124,8 +125,7 @@ async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Man
   if (mayRun(m.state))
     m = await updateManifest(runDir, (now) => {
       if (!mayRun(now.state)) return {};
-      const live = readPidFile(runDir);
-      if (live && isAlive(live, supervisorOf(runDir))) {
+      if (supervisedNow(runDir, now)) {
         taken = true;
         return {};
       }

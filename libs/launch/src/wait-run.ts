@@ -1,13 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExitCode, readPidFile } from '@capi/core';
+import { ExitCode, readPidFile, runSupervisorPid } from '@capi/core';
 import { exitCodeOf } from './finish.js';
 import { type Manifest, readManifest } from './manifest.js';
 import { isAlive, supervisorOf } from './process.js';
 import { type RunSummary, summarizeRun } from './summarize-run.js';
 
-/** The run has ended: its supervisor is gone and run.json says more than `created`. */
-export function runOver(m: Pick<Manifest, 'state'> | null, runDir: string): boolean {
-  return !!m && m.state !== 'created' && !isAlive(readPidFile(runDir), supervisorOf(runDir));
+/**
+ * The run has ended: its supervisor is gone and run.json `m` says more than `created`. The
+ * supervisor is judged by core's one pid (supervisor.pid, else `m`'s `pid`; manifest.ts
+ * `lookAtRun`): a live supervisor whose supervisor.pid was removed has not ended its run.
+ */
+export function runOver(m: Pick<Manifest, 'state' | 'pid'> | null, runDir: string): boolean {
+  return !!m && m.state !== 'created' && !isAlive(runSupervisorPid(readPidFile(runDir), m.pid), supervisorOf(runDir));
 }
 
 export interface WaitOptions {
