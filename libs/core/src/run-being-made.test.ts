@@ -76,10 +76,13 @@ test('a launch that holds the lock longer than any fixed wait, touching it, is w
   assert.equal(await waiting, 'made');
   assert.match(notes[0] ?? '', /capi_test_20260101_000005: no run\.json yet: waiting for the capi-launch of/);
   assert.ok(notes.length >= 3, `told at first, then every 30 s (of the fast clock): ${notes.length}`);
-  assert.match(
-    notes[1] ?? '',
-    /capi_test_20260101_000005: still no run\.json after 3\d s: the capi-launch of \S+ is still making it \(splitting its suite\); waiting as long as it does/,
-  );
+  const second =
+    /capi_test_20260101_000005: still no run\.json after (\d+) s: the capi-launch of \S+ is still making it \(splitting its suite\); waiting as long as it does/.exec(
+      notes[1] ?? '',
+    );
+  assert.ok(second, notes[1]);
+  // noteMs after the first; later on a loaded machine, whose polls (by the fast clock) come late
+  assert.ok(Number(second[1]) >= 30, `the second note after ${second[1]} s`);
   await rm(lock);
 });
 
