@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pidAlive, processStartMs } from './processes.js';
+import { runSupervisorPid } from './run-liveness.js';
 
 /**
  * "Is this the run's supervisor?" — THE one check, for capi-launch (--stop, --resume,
@@ -85,8 +86,24 @@ export function readPidFile(runDir: string): number | null {
   }
 }
 
-/** The run's live supervisor by its pid file, or null (none, gone, or a reused pid). */
+/** run.json's `pid` (a whole number above 0), or null: missing, damaged, or none recorded. */
+function manifestPidOf(runDir: string): number | null {
+  try {
+    const pid = (JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { pid?: unknown }).pid;
+    return typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The run's live supervisor, or null (none, gone, or a reused pid), judged by the pid of
+ * core's one rule (run-liveness.ts `runSupervisorPid`): supervisor.pid's, else run.json's,
+ * so that a live supervisor whose supervisor.pid was removed still holds back `capi-merge
+ * --clean` and `capi-split --force` from the run's files, as capi-launch and capi-watch see it.
+ */
 export function liveSupervisorOf(runDir: string): number | null {
-  const pid = readPidFile(runDir);
+  const fromFile = readPidFile(runDir);
+  const pid = runSupervisorPid(fromFile, fromFile === null ? manifestPidOf(runDir) : null);
   return pid !== null && isRunSupervisor(pid, runDir) ? pid : null;
 }

@@ -110,6 +110,34 @@ test('--clean removes nothing while the run supervisor is alive', async () => {
   }
 });
 
+test("--clean removes nothing while the run's supervisor lives, named by run.json alone (its supervisor.pid removed)", async () => {
+  const run = await finishedRun('live-no-pid-file');
+  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '--', '--supervise', run], {
+    stdio: 'ignore',
+  });
+  const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'capi-launch'], { stdio: 'ignore' });
+  const withPid = async (pid: number | undefined) => {
+    const m = JSON.parse(await readFile(join(run, 'run.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(run, 'run.json'), JSON.stringify({ ...m, state: 'running', pid }));
+  };
+  try {
+    // capi-launch and capi-watch call this run live (core runSupervisorPid): before, --clean
+    // read supervisor.pid only and removed the batches and journals under its supervisor
+    await withPid(sleeper.pid);
+    const r = await runTool('capi-merge', [run, '--clean']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--clean: nothing removed: the run's supervisor \(pid \d+\) is still running/);
+    assert.ok((await listDir(run)).includes('batches'));
+    // run.json's pid is judged as supervisor.pid's is: a reused pid holds nothing back
+    await withPid(stranger.pid);
+    const notOurs = await runTool('capi-merge', [run, '--clean']);
+    assert.match(notOurs.stderr, /--clean removed \d+ intermediates/);
+  } finally {
+    sleeper.kill('SIGKILL');
+    stranger.kill('SIGKILL');
+  }
+});
+
 test('--clean removes nothing while a capi-exec still holds a journal lock', async () => {
   const run = await finishedRun('locked');
   const lock = join(run, 'results', 'batch_0001.ndjson.lock');
