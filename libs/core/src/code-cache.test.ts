@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  cacheFolderReady,
   codeCacheDir,
   codeCacheFile,
   readCodeCache,
@@ -45,6 +47,68 @@ test('the cache folder: CAPI_CODE_CACHE, else an absolute XDG_CACHE_HOME, else ~
   // a relative XDG_CACHE_HOME is invalid by the XDG spec: ignored
   assert.equal(codeCacheDir({ XDG_CACHE_HOME: 'rel', HOME: '/h' }), '/h/.cache/capi');
   assert.equal(codeCacheDir({ HOME: '/h' }), '/h/.cache/capi');
+  for (const off of ['false', 'no', 'OFF']) assert.equal(codeCacheDir({ CAPI_CODE_CACHE: off, HOME: '/h' }), null, off);
+  // a relative folder would be made wherever capi-exec happens to run
+  assert.equal(codeCacheDir({ CAPI_CODE_CACHE: '1', HOME: '/h' }), null);
+  assert.equal(codeCacheDir({ CAPI_CODE_CACHE: 'cache/here', HOME: '/h' }), null);
+});
+
+test('a cache file is named by the key, the bundle file as read and the Node options', () => {
+  const name = (source: { size: number; mtimeMs: number }, options = '') =>
+    codeCacheFile('/c', { name: 'capi-exec', key: 'k' }, source, options);
+  const base = name({ size: 10, mtimeMs: 1000 });
+  assert.match(base, /^\/c\/capi-exec-k-[0-9a-f]{8}-v\d+\.\d+\.\d+-\w+\.v8cache$/);
+  assert.equal(name({ size: 10, mtimeMs: 1000.4 }), base);
+  assert.notEqual(name({ size: 10, mtimeMs: 2000 }), base, 'edited in place');
+  assert.notEqual(name({ size: 11, mtimeMs: 1000 }), base);
+  assert.notEqual(name({ size: 10, mtimeMs: 1000 }, '--max-old-space-size=300'), base);
+});
+
+test('a cache folder is made only where this user owns the folder above, and used only if no one else can write it', () => {
+  inTemp((dir) => {
+    // ~/.cache and ~/.cache/capi made, 0700, in a home of ours
+    const home = join(dir, 'home');
+    mkdirSync(home, { mode: 0o755 });
+    assert.equal(cacheFolderReady(join(home, '.cache', 'capi')), true);
+    assert.equal(statSync(join(home, '.cache')).mode & 0o777, 0o700);
+    assert.equal(statSync(join(home, '.cache', 'capi')).mode & 0o777, 0o700);
+    assert.equal(cacheFolderReady(join(home, '.cache', 'capi')), true, 'already there');
+    // no home: nothing made
+    assert.equal(cacheFolderReady(join(dir, 'no-home', '.cache', 'capi')), false);
+    assert.equal(existsSync(join(dir, 'no-home')), false);
+    // a folder others may write, or in a folder others may write (not sticky): not used
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    assert.equal(cacheFolderReady(open), false);
+    mkdirSync(join(open, 'capi'), { mode: 0o700 });
+    assert.equal(cacheFolderReady(join(open, 'capi')), false, 'in a folder others could rename it in');
+    // in a sticky one (as /tmp), a folder of ours is ours
+    const sticky = join(dir, 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    mkdirSync(join(sticky, 'capi'), { mode: 0o700 });
+    assert.equal(cacheFolderReady(join(sticky, 'capi')), true);
+    // a link to a folder of ours is not a folder
+    symlinkSync(join(sticky, 'capi'), join(dir, 'linked'));
+    assert.equal(cacheFolderReady(join(dir, 'linked')), false);
+  });
+});
+
+test("root with another user's HOME (sudo -E) makes nothing in that home", {
+  skip: process.getuid?.() !== 0 && 'needs root',
+}, () => {
+  inTemp((dir) => {
+    const home = join(dir, 'someone');
+    mkdirSync(home, { mode: 0o755 });
+    chownSync(home, 12345, 12345);
+    assert.equal(cacheFolderReady(join(home, '.cache', 'capi')), false);
+    assert.deepEqual(readdirSync(home), []);
+    mkdirSync(join(home, '.cache'), { mode: 0o700 });
+    chownSync(join(home, '.cache'), 12345, 12345);
+    assert.equal(cacheFolderReady(join(home, '.cache', 'capi')), false);
+    assert.deepEqual(readdirSync(join(home, '.cache')), []);
+  });
 });
 
 test('a run worth a cache ended 0 or 1 and was not one the tool answers itself', () => {
@@ -88,17 +152,24 @@ test('a cache is written whole, 0600, and stale caches of the same tool go; a fa
     old('capi-exec-aaaa-v20.0.0-x64.v8cache');
     old('capi-merge-aaaa-v20.0.0-x64.v8cache');
     old('capi-exec-notes.txt');
+    // left by a writer killed in its write
+    old('capi-exec-aaaa-v20.0.0-x64.v8cache.123.abc.tmp');
+    writeFileSync(join(dir, 'capi-exec-cccc.v8cache.456.def.tmp'), 'being written');
     writeFileSync(join(dir, 'capi-exec-bbbb-v20.0.0-x64.v8cache'), 'recent');
-    const file = codeCacheFile(dir, { name: 'capi-exec', key: 'cccc' });
+    const file = join(dir, `capi-exec-cccc-${process.version}-${process.arch}.v8cache`);
     assert.equal(writeCodeCache(file, Buffer.from('new'), 'capi-exec', now), true);
     assert.equal(readFileSync(file, 'utf8'), 'new');
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    assert.deepEqual(readdirSync(dir).sort(), [
-      'capi-exec-bbbb-v20.0.0-x64.v8cache',
-      `capi-exec-cccc-${process.version}-${process.arch}.v8cache`,
-      'capi-exec-notes.txt',
-      'capi-merge-aaaa-v20.0.0-x64.v8cache',
-    ]);
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      [
+        'capi-exec-bbbb-v20.0.0-x64.v8cache',
+        'capi-exec-cccc.v8cache.456.def.tmp',
+        `capi-exec-cccc-${process.version}-${process.arch}.v8cache`,
+        'capi-exec-notes.txt',
+        'capi-merge-aaaa-v20.0.0-x64.v8cache',
+      ].sort(),
+    );
     // a folder gone (or a read-only one, a full disk): false, nothing thrown, no temporary file left
     assert.equal(writeCodeCache(join(dir, 'gone', 'c.v8cache'), Buffer.from('x'), 'capi-exec'), false);
     assert.equal(existsSync(join(dir, 'gone')), false);
@@ -150,11 +221,11 @@ test('runCodeCached runs the bundle as CommonJS, leaves a cache after a run wort
     // exit 3: not worth keeping, nothing written
     assert.equal(runChild(dir, bundle, { exit: 3 }), expected);
     const cacheDir = join(dir, 'cache');
-    assert.deepEqual(readdirSync(cacheDir), []);
-    assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
+    assert.equal(existsSync(cacheDir), false, 'a run that writes no cache makes no folder');
     assert.equal(runChild(dir, bundle), expected);
+    assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
     const name = onlyFile(cacheDir);
-    assert.match(name, /^tool-k1-v\d+\.\d+\.\d+-\w+\.v8cache$/);
+    assert.match(name, /^tool-k1-[0-9a-f]{8}-v\d+\.\d+\.\d+-\w+\.v8cache$/);
     const first = statSync(join(cacheDir, name));
     // taken: not written again (a refused cache would be replaced: a new inode)
     assert.equal(runChild(dir, bundle), expected);
@@ -174,7 +245,17 @@ test('a damaged cache or one made under other flags is refused by V8 and replace
     const damaged = statSync(file).ino;
     assert.equal(runChild(dir, bundle), expected);
     assert.notEqual(statSync(file).ino, damaged, 'the damaged cache was replaced');
-    assert.ok(statSync(file).size > 4096 || readFileSync(file)[0] !== 7);
+    // a good header and a damaged body: V8 checks only the header unless told to checksum
+    // (VERIFY_CACHE_FLAG); without it such a cache is run, or crashes V8 at every start
+    for (const at of [0.3, 0.5, 0.8]) {
+      const bytes = readFileSync(file);
+      const from = Math.floor(bytes.length * at);
+      for (let i = from; i < Math.min(bytes.length, from + 64); i++) bytes[i] = (bytes[i] as number) ^ 0x5a;
+      writeFileSync(file, bytes, { mode: 0o600 });
+      const flipped = statSync(file).ino;
+      assert.equal(runChild(dir, bundle), expected, `bytes flipped at ${at}`);
+      assert.notEqual(statSync(file).ino, flipped, `the cache flipped at ${at} was refused and replaced`);
+    }
     // a cache made under other V8 flags (the loader sets the tool's before it compiles)
     const good = readFileSync(file);
     const noFlags = `import { Script } from 'node:vm'; import { readFileSync, writeFileSync } from 'node:fs';
@@ -211,13 +292,20 @@ test('a cache folder another user could write, or a link, is neither read nor wr
   });
 });
 
-test('another build of the same length never takes the cache: the key names the file', () => {
+test('another bundle of the same length never takes the cache: another build (key) or a bundle edited in place (mtime)', () => {
   inTemp((dir) => {
     const bundle = join(dir, 'tool.code.cjs');
-    writeFileSync(bundle, "process.stdout.write('A\\n');");
+    // V8 would take A's cache for B (same length) and run A
+    const write = (text: string, mtime: number) => {
+      writeFileSync(bundle, `process.stdout.write('${text}\\n');`);
+      utimesSync(bundle, mtime, mtime);
+    };
+    write('A', 1_000_000);
     assert.equal(runChild(dir, bundle, { key: 'k1' }), 'A\n');
-    writeFileSync(bundle, "process.stdout.write('B\\n');");
-    assert.equal(runChild(dir, bundle, { key: 'k2' }), 'B\n');
-    assert.equal(readdirSync(join(dir, 'cache')).length, 2);
+    write('B', 1_000_000);
+    assert.equal(runChild(dir, bundle, { key: 'k2' }), 'B\n', 'another build, the same mtime');
+    write('C', 2_000_000);
+    assert.equal(runChild(dir, bundle, { key: 'k2' }), 'C\n', 'the same build edited by hand');
+    assert.equal(readdirSync(join(dir, 'cache')).length, 3);
   });
 });

@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { beforeDashes, builtinAction } from './builtin-action.js';
@@ -53,15 +53,19 @@ export interface CodeCached {
 /** Caches of another build or Node not touched for this long are removed when a new one is written. */
 export const STALE_CACHE_MS = 7 * 24 * 3600 * 1000;
 
+/** `CAPI_CODE_CACHE` values that turn the cache off. */
+const OFF = new Set(['off', '0', 'false', 'no']);
+
 /**
- * The cache folder: `CAPI_CODE_CACHE` (a folder, or `off`), else `$XDG_CACHE_HOME/capi`,
- * else `~/.cache/capi`; null when off or no home is known.
+ * The cache folder: `CAPI_CODE_CACHE` (an absolute folder, or `off`), else
+ * `$XDG_CACHE_HOME/capi` (an absolute one), else `~/.cache/capi`; null when off, when
+ * `CAPI_CODE_CACHE` is relative (it would make folders wherever capi-exec runs) or no home
+ * is known.
  */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
   const set = env.CAPI_CODE_CACHE;
-  if (set === 'off' || set === '0') return null;
-  if (set) return set;
-  if (env.XDG_CACHE_HOME?.startsWith('/')) return join(env.XDG_CACHE_HOME, 'capi');
+  if (set) return OFF.has(set.toLowerCase()) || !isAbsolute(set) ? null : set;
+  if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) return join(env.XDG_CACHE_HOME, 'capi');
   let home = env.HOME;
   if (!home) {
     try {
@@ -70,7 +74,7 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | nul
       return null;
     }
   }
-  return home ? join(home, '.cache', 'capi') : null;
+  return home && isAbsolute(home) ? join(home, '.cache', 'capi') : null;
 }
 
 const myUid = () => (typeof process.getuid === 'function' ? process.getuid() : -1);
@@ -78,20 +82,49 @@ const myUid = () => (typeof process.getuid === 'function' ? process.getuid() : -
 /** Ours alone: owned by this user, writable by no one else. */
 const ours = (st: Stats) => st.uid === myUid() && (st.mode & 0o022) === 0;
 
-/** The folder, made (0700) when missing, if it is a real folder of ours; else null. */
-function ownFolder(dir: string): string | null {
+/**
+ * A folder no one else can rename things in: owned by this user or root, and writable by no
+ * one else unless sticky (core owner.ts's rule for runs folders).
+ */
+const trusted = (st: Stats) =>
+  st.isDirectory() && (st.uid === myUid() || st.uid === 0) && ((st.mode & 0o022) === 0 || (st.mode & 0o1000) !== 0);
+
+function lstatOrNull(path: string): Stats | null {
   try {
-    let st: Stats;
-    try {
-      st = lstatSync(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null;
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      st = lstatSync(dir);
-    }
-    return st.isDirectory() && ours(st) ? dir : null;
+    return lstatSync(path);
   } catch {
     return null;
+  }
+}
+
+/**
+ * Whether `dir` may take a cache: a real folder of ours in a trusted folder (so no one else
+ * can swap it between this check and the write). A missing one is made 0700, as is a missing
+ * parent (`~/.cache`), but only inside a folder this user owns: root running with another
+ * user's HOME (`sudo -E`) makes nothing in that home, where a root-owned `~/.cache` would
+ * lock the user out of it.
+ */
+export function cacheFolderReady(dir: string): boolean {
+  try {
+    const st = lstatOrNull(dir);
+    if (st) {
+      const up = lstatOrNull(dirname(dir));
+      return st.isDirectory() && ours(st) && up !== null && trusted(up);
+    }
+    const parent = dirname(dir);
+    let up = lstatOrNull(parent);
+    if (!up) {
+      const home = lstatOrNull(dirname(parent));
+      if (!home?.isDirectory() || home.uid !== myUid()) return false;
+      mkdirSync(parent, { mode: 0o700 });
+      up = lstatOrNull(parent);
+    }
+    if (!up?.isDirectory() || up.uid !== myUid() || !trusted(up)) return false;
+    mkdirSync(dir, { mode: 0o700 });
+    const made = lstatOrNull(dir);
+    return made?.isDirectory() === true && ours(made);
+  } catch {
+    return false;
   }
 }
 
@@ -113,13 +146,17 @@ export function readCodeCache(file: string): Buffer | undefined {
   }
 }
 
+/** A temporary file left by a writer killed in its write is removed after this long. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
 /**
  * Writes the cache whole or not at all (a temporary file of its own, renamed over), and
- * removes this tool's caches of other builds or Nodes not touched for STALE_CACHE_MS.
- * Never throws: a full disk or a read-only home costs only the next start's compile.
+ * removes this tool's caches of other builds or Nodes not touched for STALE_CACHE_MS and
+ * temporary files left by killed writers. Never throws: a full disk or a read-only home
+ * costs only the next start's compile.
  */
 export function writeCodeCache(file: string, data: Buffer, name: string, now = Date.now()): boolean {
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
   try {
     writeFileSync(temp, data, { flag: 'wx', mode: 0o600 });
     renameSync(temp, file);
@@ -133,9 +170,11 @@ export function writeCodeCache(file: string, data: Buffer, name: string, now = D
     const dir = dirname(file);
     for (const other of readdirSync(dir)) {
       const path = join(dir, other);
-      if (path === file || !other.startsWith(`${name}-`) || !other.endsWith('.v8cache')) continue;
+      if (path === file || !other.startsWith(`${name}-`)) continue;
+      const age = other.endsWith('.v8cache') ? STALE_CACHE_MS : other.endsWith('.tmp') ? STALE_TEMP_MS : null;
+      if (age === null) continue;
       const st = lstatSync(path);
-      if (st.isFile() && now - st.mtimeMs > STALE_CACHE_MS) unlinkSync(path);
+      if (st.isFile() && now - st.mtimeMs > age) unlinkSync(path);
     }
   } catch {}
   return true;
@@ -149,30 +188,69 @@ export function writeCodeCache(file: string, data: Buffer, name: string, now = D
 export const worthKeepingCodeCache = (exitCode: number, argv = process.argv.slice(2)) =>
   (exitCode === 0 || exitCode === 1) && builtinAction(beforeDashes(argv)) === null;
 
-/** The cache file of this bundle, V8 and platform in `dir`. */
-export const codeCacheFile = (dir: string, o: Pick<CodeCached, 'name' | 'key'>) =>
-  join(dir, `${o.name}-${o.key}-${process.version}-${process.arch}.v8cache`);
+/** FNV-1a, 32 bits: a short tag, not a guard against anyone (the trust rules above are). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * The cache file of this bundle, V8 and platform in `dir`. `key`: the bundle's content hash
+ * from the build. `tag`: the bundle file's size and mtime as read (a bundle edited by hand to
+ * the same length is another file) and the Node options of this process (V8 flags there make
+ * V8 refuse a cache made without them: two such callers sharing one file would each replace
+ * the other's at every run).
+ */
+export function codeCacheFile(
+  dir: string,
+  o: Pick<CodeCached, 'name' | 'key'>,
+  source: { size: number; mtimeMs: number } = { size: 0, mtimeMs: 0 },
+  nodeOptions = `${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`,
+): string {
+  const tag = fnv1a(`${source.size}:${Math.trunc(source.mtimeMs)}:${nodeOptions}`);
+  return join(dir, `${o.name}-${o.key}-${tag}-${process.version}-${process.arch}.v8cache`);
+}
+
+/**
+ * Release builds of V8 check a code cache's header only (magic, version, flags, source
+ * length), not its body: a damaged body is run, or crashes V8 at every start until the file
+ * goes. With this flag V8 checksums the body too and refuses a damaged one, which is then
+ * replaced.
+ */
+export const VERIFY_CACHE_FLAG = '--verify-snapshot-checksum';
 
 /**
  * Runs the bundle as CommonJS (its `require` gives node built-ins only: everything else is
  * inside it) from the cache when V8 takes it; when there was none, or V8 refused it, a run
- * worth keeping leaves a new one at its exit, with every function the run compiled.
+ * worth keeping leaves a new one at its exit, with every function the run compiled. The
+ * folder is made and checked only then: a run that writes nothing makes nothing.
  */
 export function runCodeCached(o: CodeCached): void {
+  setFlagsFromString(VERIFY_CACHE_FLAG);
   for (const flag of o.v8Flags) setFlagsFromString(flag);
-  const dir = codeCacheDir(o.env);
-  const folder = dir === null ? null : ownFolder(dir);
-  const file = folder === null ? null : codeCacheFile(folder, o);
+  const fd = openSync(o.code, 'r');
+  let source: string;
+  let file: string | null;
+  try {
+    const st = fstatSync(fd);
+    source = readFileSync(fd, 'utf8');
+    const dir = codeCacheDir(o.env);
+    file = dir === null ? null : codeCacheFile(dir, o, st);
+  } finally {
+    closeSync(fd);
+  }
   const cachedData = file === null ? undefined : readCodeCache(file);
-  const source = readFileSync(o.code, 'utf8');
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: o.code,
     cachedData,
   });
-  if (file !== null && (cachedData === undefined || script.cachedDataRejected === true))
+  if (file !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
+    const to = file;
     process.once('exit', (code) => {
-      if (o.worthKeeping(code)) writeCodeCache(file, script.createCachedData(), o.name);
+      if (o.worthKeeping(code) && cacheFolderReady(dirname(to))) writeCodeCache(to, script.createCachedData(), o.name);
     });
+  }
   const module = { exports: {} };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   run.call(module.exports, module.exports, builtinRequire, module, o.code, dirname(o.code));

@@ -14,11 +14,13 @@ export { cleanText, plainLine } from './clean-text.js';
 export { type AnyCommand, checkArgv, intFlag, quietFlag, repeatedFlag, runTool, verboseFlag } from './cli.js';
 export {
   type CodeCached,
+  cacheFolderReady,
   codeCacheDir,
   codeCacheFile,
   readCodeCache,
   runCodeCached,
   STALE_CACHE_MS,
+  VERIFY_CACHE_FLAG,
   worthKeepingCodeCache,
   writeCodeCache,
 } from './code-cache.js';

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,7 +12,27 @@ export function binPath(tool: string): string {
   return join(repoRoot, 'tools', tool, 'bin', `${tool}.js`);
 }
 
-/** The environment contract tests run tools in: fixed time zone, no colour, dumb terminal. */
+let codeCache: string | null = null;
+
+/**
+ * capi-exec's code cache folder for the tools this test process starts (docs/capi-exec.md,
+ * "Start-up and the code cache"): one of its own, removed at its exit, so that tests never
+ * write into the user's ~/.cache and run the same whatever is cached there. The first
+ * capi-exec run of the process leaves the cache, the others take it, as a user's runs do.
+ */
+function testCodeCache(): string {
+  if (codeCache === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'capi-test-code-cache-'));
+    codeCache = join(dir, 'capi');
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return codeCache;
+}
+
+/**
+ * The environment contract tests run tools in: fixed time zone, no colour, dumb terminal,
+ * the test process's own code cache folder.
+ */
 export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -19,6 +40,7 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     TZ: 'UTC',
     NO_COLOR: '1',
     TERM: 'dumb',
+    CAPI_CODE_CACHE: testCodeCache(),
   };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;

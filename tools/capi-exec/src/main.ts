@@ -16,8 +16,17 @@ const argv = argvOf(process.argv.slice(2));
 // Built as one CommonJS file run from a V8 code cache (core code-cache.ts): no top-level
 // await, which CommonJS lacks; runTool settles the exit code itself. The command's modules
 // (and undici with them) are evaluated only when it runs.
-if (argv !== null)
-  void runTool(
+if (argv !== null) {
+  let settled = false;
+  // An ES module whose top-level await never settles ends with Node's exit 13; a CommonJS
+  // program whose loop empties first ends 0, "every test passed". A run that ends without
+  // its end known is capi-exec's failure, exit 3, said. (process.exit, as on EPIPE, skips it.)
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write(`${info.name}: internal error: the run ended before its outcome was known\n`);
+    process.exitCode = ExitCode.cannotRun;
+  });
+  runTool(
     async () => {
       const [{ command }, { misplacedInput }] = await Promise.all([import('./command.js'), import('./options.js')]);
       const hint = misplacedInput(argv, command.args as Parameters<typeof misplacedInput>[1]);
@@ -27,4 +36,7 @@ if (argv !== null)
     },
     info,
     argv,
-  );
+  ).finally(() => {
+    settled = true;
+  });
+}
