@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { type AttemptPlan, forwardedEnv, parallelArgs, readJoblog, remoteCommand } from './remote-attempt.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AttemptPlan,
+  forwardedEnv,
+  PARALLEL_KEEPER,
+  parallelArgs,
+  readJoblog,
+  remoteCommand,
+} from './remote-attempt.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -86,4 +96,90 @@ test('the joblog read back by sequence number: the batch, its host and how it en
   );
   assert.equal(ends[1]?.started, new Date(1796473280995).toISOString());
   assert.deepEqual(readJoblog(join(dir, 'missing'), ['batch_0001']), []);
+});
+
+/** Pids whose parent is `ppid`, from /proc. */
+function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name));
+    } catch {}
+  }
+  return out;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    // a zombie is gone
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+/** Polls `check` every 50 ms for at most `ms`. */
+async function within(ms: number, check: () => boolean): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (check()) return true;
+  return check();
+}
+
+const hasProc = readdirSync('/proc').some((n) => /^\d+$/.test(n));
+
+test(
+  "GNU parallel's keeper ends its command with SIGTERM once the process that started it is killed with SIGKILL",
+  hasProc ? {} : { skip: 'no /proc' },
+  async () => {
+    // a shell stands in for the supervisor: it starts the keeper with its own pid, as startAttempt does
+    const sup = spawn('sh', ['-c', 'perl -e "$1" $$ sleep 30 & wait', 'sh', PARALLEL_KEEPER], { stdio: 'ignore' });
+    const pids: number[] = [];
+    try {
+      const supPid = sup.pid as number;
+      assert.ok(
+        await within(5000, () => {
+          const [keeper] = childrenOf(supPid);
+          const [command] = keeper ? childrenOf(keeper) : [];
+          if (keeper && command) pids.push(keeper, command);
+          return pids.length === 2;
+        }),
+        'the keeper and its command started',
+      );
+      process.kill(supPid, 'SIGKILL');
+      // the keeper looks every 200 ms; sleep ends on the SIGTERM, the keeper with it
+      assert.ok(
+        await within(2000, () => pids.every((p) => !alive(p))),
+        `still alive: ${pids.filter(alive).join(', ')}`,
+      );
+    } finally {
+      for (const p of [sup.pid as number, ...pids])
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {}
+    }
+  },
+);
+
+test("GNU parallel's keeper passes on the supervisor's signals and exits with its command's code", async () => {
+  const run = (script: string, sig?: NodeJS.Signals) =>
+    new Promise<number | null>((resolve) => {
+      const k = spawn('perl', ['-e', PARALLEL_KEEPER, String(process.pid), 'sh', '-c', script], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const bound = setTimeout(() => k.kill('SIGKILL'), 10_000);
+      // the signal once the command has set its trap (it says so)
+      k.stdout.once('data', () => {
+        if (sig) k.kill(sig);
+      });
+      k.on('exit', (code) => {
+        clearTimeout(bound);
+        resolve(code);
+      });
+    });
+  assert.equal(await run('echo up; exit 7'), 7);
+  assert.equal(await run('trap "kill $!; exit 41" HUP; sleep 30 & echo up; wait', 'SIGHUP'), 41);
+  assert.equal(await run('trap "kill $!; exit 42" TERM; sleep 30 & echo up; wait', 'SIGTERM'), 42);
+  // a command killed by a signal: 128 + its number, as a shell says it
+  assert.equal(await run('echo up; kill -9 $$'), 137);
 });

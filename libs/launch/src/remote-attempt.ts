@@ -241,6 +241,33 @@ export interface RunningAttempt {
 }
 
 /**
+ * GNU parallel's keeper, a few lines of perl (GNU parallel's own language, so nothing more
+ * to install): `perl -e KEEPER SUPERVISOR_PID parallel ARGS…` runs GNU parallel as its child
+ * and passes it SIGHUP, SIGTERM and SIGINT (the supervisor's stop, a resume's stop of what a
+ * dead supervisor left). Every 200 ms it looks at its own parent: once that is no longer
+ * the supervisor (killed with SIGKILL or by the out-of-memory killer, which no handler
+ * sees; reparented, the parent pid changes), it sends GNU parallel SIGTERM, which starts no
+ * job and ends the running ones (its --termseq: their ssh goes, and GNU parallel's remote
+ * wrapper then ends the remote capi-exec). Without it GNU parallel went on until its next
+ * write into the closed pipe, and a job that ended without one let it start the next batch.
+ * GNU parallel has no option of its own for this: it ends its jobs on a signal, and reading
+ * its arguments from the supervisor's pipe would end only the reading, not the jobs read.
+ * The keeper is GNU parallel's parent (its pid cannot be reused while it waits for it) and
+ * exits with its code (128 + N for a signal N).
+ */
+export const PARALLEL_KEEPER = [
+  'my $sup = shift @ARGV; my $pid; my $told = 0;',
+  'for my $sig (qw(HUP TERM INT)) { $SIG{$sig} = sub { kill $sig, $pid if $pid } }',
+  '$pid = fork; die "cannot fork: $!\n" unless defined $pid;',
+  'if (!$pid) { exec { $ARGV[0] } @ARGV; print STDERR "cannot run $ARGV[0]: $!\n"; exit 127 }',
+  'while (waitpid($pid, 1) == 0) {',
+  '  if (!$told && getppid != $sup) { $told = 1; kill "TERM", $pid }',
+  '  select(undef, undef, undef, 0.2);',
+  '}',
+  'exit($? & 127 ? 128 + ($? & 127) : $? >> 8);',
+].join('\n');
+
+/**
  * Starts the attempt. Result lines are checked (a JSON object with a string `id`, of the
  * batch its tag names) before they are appended to that batch's journal, whole; anything
  * else is written to the batch's log. Lines GNU parallel prints itself go to capi.log.
@@ -248,7 +275,8 @@ export interface RunningAttempt {
 export function startAttempt(p: AttemptPlan): RunningAttempt {
   const paths = runPaths(p.runDir);
   const dir = stage(p);
-  const child = spawn('parallel', parallelArgs(p), {
+  // through the keeper: GNU parallel and its jobs end with the supervisor, even a SIGKILL of it
+  const child = spawn('perl', ['-e', PARALLEL_KEEPER, String(process.pid), 'parallel', ...parallelArgs(p)], {
     cwd: dir,
     env: p.env,
     stdio: ['ignore', 'pipe', 'pipe'],

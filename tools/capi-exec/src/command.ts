@@ -22,24 +22,60 @@ const log = (line: string) => process.stderr.write(`${info.name}: ${line}\n`);
  * lines are whole). SIGHUP (the terminal closed) is a stop like SIGTERM, exit 143.
  */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-function onSignals(stop: AbortController): { signal: () => NodeJS.Signals | null; off: () => void } {
+function onSignals(stop: AbortController): {
+  signal: () => NodeJS.Signals | null;
+  /** A stop as a first SIGTERM, for a cause no signal brings (`why`, said on stderr). */
+  stopAsTerm: (why: string) => void;
+  off: () => void;
+} {
   let got: NodeJS.Signals | null = null;
+  // stopped by `stopAsTerm`: the next signal is the first one sent (a resume's SIGTERM to a
+  // dead supervisor's worker waits for its tests in flight, as a first SIGTERM does)
+  let unsignalled = false;
   const handler = (sig: NodeJS.Signals) => {
-    if (got) {
+    if (got && !unsignalled) {
       log(`second ${sig}: exiting now`);
       process.exit(signalExitCode(sig));
     }
+    const already = got !== null;
     got = sig;
+    unsignalled = false;
     log(`${sig}: taking no new tests; waiting for the ones in flight (--grace)`);
-    stop.abort();
+    if (!already) stop.abort();
   };
   for (const sig of SIGNALS) process.on(sig, handler);
   return {
     signal: () => got,
+    stopAsTerm: (why) => {
+      if (got) return;
+      got = 'SIGTERM';
+      unsignalled = true;
+      log(`${why}: taking no new tests; waiting for the ones in flight (--grace)`);
+      stop.abort();
+    },
     off: () => {
       for (const sig of SIGNALS) process.off(sig, handler);
     },
   };
+}
+
+/**
+ * `--serve`: the process that started it (capi-launch's supervisor) is gone. A supervisor
+ * killed with SIGKILL or by the out-of-memory killer sends nothing and closes nothing a
+ * batch running would notice: the worker's parent pid, which changes as it is reparented,
+ * is looked at every 200 ms, and `then` is called once when it has. The timer holds
+ * nothing open.
+ */
+const PARENT_CHECK_MS = 200;
+function onParentGone(then: (parent: number) => void): () => void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    then(parent);
+  }, PARENT_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 const RESULT_GATHER_MS = 10;
@@ -81,6 +117,9 @@ async function serve(runDir: string, args: Args, rawArgs: string[]): Promise<num
   );
   const stop = new AbortController();
   const signals = onSignals(stop);
+  // its supervisor killed (SIGKILL, the OOM killer): nobody reads the answers and a resume
+  // may be on its way, so it stops as on SIGTERM, and the batch queued behind never starts
+  const unwatch = onParentGone((parent) => signals.stopAsTerm(`the process that started it (pid ${parent}) is gone`));
   // a stop while waiting for the next request ends the wait
   stop.signal.addEventListener('abort', () => process.stdin.destroy());
   const answer = (line: string) =>
@@ -97,6 +136,7 @@ async function serve(runDir: string, args: Args, rawArgs: string[]): Promise<num
       log,
     });
   } finally {
+    unwatch();
     signals.off();
   }
 }

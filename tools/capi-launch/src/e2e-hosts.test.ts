@@ -3,11 +3,13 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wr
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { binPath, runTool, tempDir } from '@capi/testkit';
 import {
   demoFor,
   demoSuite,
   exactlyOnce,
+  isAlive,
   type Manifest,
   readJson,
   runDirOf,
@@ -15,7 +17,7 @@ import {
   until,
   workersOf,
 } from './test-support/harness.js';
-import { type SshHosts, sshMissing, startSshHosts } from './test-support/sshd.js';
+import { descendantsOf, type SshHosts, sshMissing, startSshHosts } from './test-support/sshd.js';
 
 // capi-launch --hosts end to end: two real sshd on loopback ports are the two hosts (the
 // "remote" side is this machine, so its capi-exec is this checkout's), GNU parallel
@@ -309,6 +311,58 @@ test(
     assert.equal(ran, 600 - atKill, log);
     assert.equal(skipped, atKill, log);
     assert.match(log, /attempt 3: 2 batches on /);
+  },
+);
+
+test(
+  'a supervisor killed with SIGKILL mid-run: within 4 s no GNU parallel, ssh or remote capi-exec of the run is alive, and the API gets no request after',
+  skip,
+  async () => {
+    const b = await box();
+    const [h1, h2] = (hosts as SshHosts).names as [string, string];
+    // batches of 4 tests of 5 s, one at a time per host: a remote capi-exec left alone runs on for 15 s
+    const suite = demoSuite(b.dir, 16, [], 5000);
+    const r = await b.launch([
+      suite,
+      '--base-url',
+      demo.url,
+      '--batch-size',
+      '4',
+      '--parallel',
+      '1',
+      '--concurrency',
+      '1',
+      ...hostArgs(`${h1},${h2}`),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const runDir = runDirOf(r.stdout);
+    const runId = runDir.split('/').pop() as string;
+    runIds.push(runId);
+    await until(
+      'a result home from each host',
+      () => [h1, h2].every((h) => results(runDir).some((l) => l.host === h)),
+      90_000,
+    );
+    // what the attempt runs here: the process in the claims (GNU parallel's keeper) and all under it
+    const claim = readJson<{ pid: number }>(join(runDir, 'claims', 'batch_0001.json'));
+    const local = [claim.pid, ...descendantsOf(claim.pid)];
+    assert.ok(local.length >= 4, `GNU parallel and its ssh jobs: ${local.join(', ')}`);
+    assert.equal(remoteWorkers(runId, h1).length + remoteWorkers(runId, h2).length, 2);
+    const requests = async () =>
+      ((await (await fetch(`${demo.url}/stats`)).json()) as { byRoute: Record<string, number> }).byRoute[
+        'GET /items/:id'
+      ] ?? 0;
+    process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
+    // before, GNU parallel lived until its next write into the closed pipe, and its ssh jobs
+    // (ssh ignores SIGPIPE) and the remote capi-exec ran their batches to the end
+    await until(
+      'no process of the run left',
+      () => local.every((p) => !isAlive(p)) && workersOf(runId).length === 0,
+      4_000,
+    );
+    const atEnd = await requests();
+    await sleep(3000);
+    assert.equal(await requests(), atEnd, 'no request after the processes ended');
   },
 );
 

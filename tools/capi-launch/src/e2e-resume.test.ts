@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   demoFor,
   demoSuite,
@@ -11,6 +12,7 @@ import {
   runDirOf,
   sandboxes,
   until,
+  workersOf,
 } from './test-support/harness.js';
 
 // The real capi-split, capi-exec and capi-merge against the demo API: workers and
@@ -87,6 +89,87 @@ test('real workers: --stop then --resume, kill -9 of the supervisor then --resum
   const m = readJson<Manifest>(join(runDir, 'run.json'));
   assert.deepEqual([m.state, m.verdict], ['completed', 'passed']);
   assert.equal(exactlyOnce(runDir, 120), null);
+});
+
+/** GET /items/:id requests the demo API has counted so far (every test of demoSuite is one). */
+async function itemRequests(): Promise<number> {
+  const stats = (await (await fetch(`${demo.url}/stats`)).json()) as { byRoute: Record<string, number> };
+  return stats.byRoute['GET /items/:id'] ?? 0;
+}
+
+test('a supervisor killed with SIGKILL: its worker ends its test in flight, journaled, starts no other batch; a resume sends each test once', async () => {
+  const b = await box();
+  // batches of 4 tests of 2.5 s, one at a time: a worker left alone runs on for some 7 s
+  const suite = demoSuite(b.dir, 8, [], 2500);
+  const before = await itemRequests();
+  const r = await b.launch([
+    suite,
+    '--parallel',
+    '1',
+    '--batch-size',
+    '4',
+    '--concurrency',
+    '1',
+    '--base-url',
+    demo.url,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const runId = runDir.split('/').pop() as string;
+  const journal = (batch: string) => {
+    const f = join(runDir, 'results', `${batch}.ndjson`);
+    return existsSync(f) ? readFileSync(f, 'utf8').split('\n').length - 1 : 0;
+  };
+  await until('a first result', () => journal('batch_0001') >= 1, 30_000);
+  const [worker] = workersOf(runId, b.runs);
+  assert.ok(worker, 'the worker is running');
+  process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
+  // its test in flight takes up to 2.5 s: then it ends, as on SIGTERM (before, it ran its batch to the end)
+  await until('the worker gone', () => workersOf(runId, b.runs).length === 0, 5_000);
+  const atEnd = await itemRequests();
+  await sleep(3000);
+  assert.equal(await itemRequests(), atEnd, 'no request after the worker ended');
+  // every test it sent has its result in the journal; the batch queued behind it never started
+  assert.equal(atEnd - before, journal('batch_0001'));
+  assert.ok(journal('batch_0001') < 4, `${journal('batch_0001')} results: the batch did not run to its end`);
+  assert.equal(existsSync(join(runDir, 'status', 'batch_0002.json')), false, 'batch_0002 never started');
+  assert.match(readFileSync(join(runDir, 'logs', 'worker_1.log'), 'utf8'), /\(pid \d+\) is gone: taking no new tests/);
+  const again = await b.launch(['--resume', runDir, '--concurrency', '4', '--wait'], { timeoutMs: 60_000 });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(exactlyOnce(runDir, 8), null);
+  assert.equal((await itemRequests()) - before, 8, 'each test sent once');
+});
+
+test('a resume right after a SIGKILL of the supervisor: its stopping worker finishes the tests in flight and journals them, none sent twice', async () => {
+  const b = await box();
+  // tests of 4 s: the resume comes while the two in flight still wait for their answers
+  const suite = demoSuite(b.dir, 8, [], 4000);
+  const before = await itemRequests();
+  const r = await b.launch([
+    suite,
+    '--parallel',
+    '1',
+    '--batch-size',
+    '4',
+    '--concurrency',
+    '2',
+    '--base-url',
+    demo.url,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  for (let tries = 0; (await itemRequests()) - before < 2; tries++) {
+    assert.ok(tries < 300, 'two tests in flight within 30 s');
+    await sleep(100);
+  }
+  process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
+  // the worker has stopped on its own (its parent gone) when the resume's SIGTERM comes: that
+  // SIGTERM is the first one sent to it, and waits for its tests in flight as a first one does
+  const again = await b.launch(['--resume', runDir, '--concurrency', '4', '--wait'], { timeoutMs: 60_000 });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(exactlyOnce(runDir, 8), null);
+  assert.match(readFileSync(join(runDir, 'logs/capi.log'), 'utf8'), /left by the previous supervisor/);
+  assert.equal((await itemRequests()) - before, 8, 'each test sent once');
 });
 
 test('--max-errors against a target that refuses: no restarts, no new batches, state failed, exit 3; --resume at a live target completes', async () => {

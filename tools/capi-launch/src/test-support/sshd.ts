@@ -38,7 +38,7 @@ export interface SshHosts {
 }
 
 /** Every process under `root` (children first found, then theirs), from /proc's parent pids. */
-function descendantsOf(root: number): number[] {
+export function descendantsOf(root: number): number[] {
   const parentOf = new Map<number, number>();
   for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
