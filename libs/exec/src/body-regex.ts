@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { BACKTRACK_LIMIT, setExecV8Flags } from './v8-flags.js';
 
 /**
@@ -103,6 +103,9 @@ function drop(): void {
 }
 
 function start(): Worker {
+  // node:worker_threads loaded with the first worker: most suites' regexes run on the main
+  // thread, and a run without one does not pay its load at start-up
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
   const w = new Worker(WORKER, { eval: true });
   w.on('online', () => {
     online = true;

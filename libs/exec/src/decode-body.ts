@@ -1,5 +1,12 @@
 import type { Transform } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+
+/**
+ * node:zlib, loaded at the first compressed answer: a run whose API never compresses (a
+ * one-test run, most internal APIs) does not pay its load at start-up (about a millisecond,
+ * docs/benchmarks.md "capi-exec start-up").
+ */
+const zlib = (): typeof Zlib => process.getBuiltinModule('node:zlib');
 
 /**
  * Decodes a `Content-Encoding` body (gzip, deflate, br, and stacked ones like `gzip, br`)
@@ -30,10 +37,10 @@ export interface Decoded {
 
 /** Encodings capi-exec decodes; `x-gzip` is gzip (RFC 9110 §8.4.1.3). `deflate` is the zlib format. */
 const MAKERS: Record<string, () => Transform> = {
-  gzip: () => createGunzip(),
-  'x-gzip': () => createGunzip(),
-  deflate: () => createInflate(),
-  br: () => createBrotliDecompress(),
+  gzip: () => zlib().createGunzip(),
+  'x-gzip': () => zlib().createGunzip(),
+  deflate: () => zlib().createInflate(),
+  br: () => zlib().createBrotliDecompress(),
 };
 
 /** The codings of a Content-Encoding value, in the order they were applied; `identity` dropped. */
