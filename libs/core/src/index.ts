@@ -133,7 +133,16 @@ export {
   runBeingMade,
   stillBeingMadeNote,
 } from './run-being-made.js';
-export { controlConcurrency, controlNotTaken, controlRate, controlWorkers, type RunControl } from './run-control.js';
+export {
+  controlConcurrency,
+  controlNotTaken,
+  controlRate,
+  controlWorkers,
+  type RateInForce,
+  type RunControl,
+  rateInForce,
+  shownRate,
+} from './run-control.js';
 export {
   type BatchIndex,
   type BatchIndexEntry,

@@ -1,5 +1,6 @@
+import { plainLine } from './clean-text.js';
 import { CONCURRENCY_MAX, CONCURRENCY_MIN } from './exec-flags.js';
-import { checkRate } from './parse-rate.js';
+import { checkRate, parseRate } from './parse-rate.js';
 
 /**
  * control.json, a launched run's live limits (docs/run-folder.md "control.json"): written
@@ -83,6 +84,59 @@ const WANTED = {
  * capi-launch's `--hosts` supervisor, each adding what it runs with instead.
  */
 export function controlNotTaken(field: keyof typeof WANTED, c: Partial<RunControl>): string {
-  const v = c[field];
-  return `"${field}" ${v === undefined ? '(missing)' : JSON.stringify(v).slice(0, 60)} is not taken (${WANTED[field]})`;
+  return `"${field}" ${valueText(c[field])} is not taken (${WANTED[field]})`;
+}
+
+/** A control.json value as a person is shown it: its JSON, cut at 60 characters, cleaned (a hand edit). */
+const valueText = (v: unknown) => (v === undefined ? '(missing)' : plainLine(JSON.stringify(v).slice(0, 60)));
+
+/** A launched run's rate limit in force (`rateInForce`), for people and scripts. */
+export interface RateInForce {
+  /** The whole run's rate, in `--rate`'s grammar as kept (`200/s`, `600/m`); null: no limit. */
+  rate: string | null;
+  /** The same in tests per second; null: no limit. */
+  perSecond: number | null;
+  /** control.json's limits capi-exec does not take (`rate`, `workers`); empty: all taken. */
+  notTaken: Array<'rate' | 'workers'>;
+  /** For people: `limit 200/s`, `no limit`, or `control.json rate "fast" not taken; 200/s in force`. */
+  text: string;
+}
+
+/**
+ * The whole run's rate limit a launched run's workers run with, by the rule they take
+ * control.json by (libs/exec `controlEffect`), for capi-watch and `capi-launch --status`:
+ * control.json's `rate` when capi-exec takes it (`controlRate`); else the one the workers
+ * kept, as run.json's copy (`recorded`: `options.rate`, the last rate capi-launch took,
+ * `withLiveLimits`; what a worker that starts now runs at), and no limit when that copy is
+ * none capi-exec takes either (a launched worker has no `--rate` of its own). `control` is
+ * control.json as parsed; undefined: missing or not JSON, which changes nothing for the
+ * workers (the copy is what they run with). A `workers` not taken (`controlWorkers`) is named
+ * too: the workers then share the rate by the number they last took.
+ */
+export function rateInForce(control: unknown, recorded: unknown): RateInForce {
+  if (control === undefined) return described(controlRate({ rate: recorded as string }) ?? null, {}, []);
+  // as capi-exec reads it: anything parsed that is not an object has no field it takes
+  const c = (typeof control === 'object' && control !== null ? control : {}) as Partial<RunControl>;
+  const taken = controlRate(c);
+  const notTaken: RateInForce['notTaken'] = [];
+  if (taken === undefined) notTaken.push('rate');
+  if (controlWorkers(c) === undefined) notTaken.push('workers');
+  const rate = taken !== undefined ? taken : (controlRate({ rate: recorded as string }) ?? null);
+  return described(rate, c, notTaken);
+}
+
+/** A rate limit as people are shown it: `200/s`, `600/m` (a bare number is per second: `20/s`), or `no limit`. */
+export function shownRate(rate: string | null): string {
+  return rate === null ? 'no limit' : rate.includes('/') ? rate : `${rate}/s`;
+}
+
+function described(rate: string | null, c: Partial<RunControl>, notTaken: RateInForce['notTaken']): RateInForce {
+  const shown = shownRate(rate);
+  const text =
+    notTaken.length === 0
+      ? rate === null
+        ? shown
+        : `limit ${shown}`
+      : `control.json ${notTaken.map((f) => `${f} ${valueText(c[f])}`).join(', ')} not taken; ${shown} in force`;
+  return { rate, perSecond: rate === null ? null : parseRate(rate), notTaken, text };
 }

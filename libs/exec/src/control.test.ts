@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { rateInForce } from '@capi/core';
 import { type ControlMemory, controlEffect, recordedControl, watchControl } from './control.js';
 import { createLiveState } from './live-state.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -216,4 +217,33 @@ test('with nothing taken, a bad rate is the own --rate, and the message says tha
   const e = controlEffect({ rate: 'fast', concurrency: null });
   assert.equal(e.rate, null);
   assert.match(e.refused as string, /running at this capi-exec's own --rate$/);
+});
+
+test("core's rateInForce (capi-watch, capi-launch --status) says the rate a worker starting from run.json runs at, for every control.json", async () => {
+  const manifest = join(dir, 'in-force.json');
+  const controls: unknown[] = [
+    { rate: '90/s', workers: 3 },
+    { rate: '90', workers: 2 },
+    { rate: null, workers: 3 },
+    ...BAD_RATES.map((rate) => ({ rate, workers: 3 })),
+    ...BAD_WORKERS.map((workers) => ({ rate: '60/s', workers })),
+    { workers: 3 },
+    { rate: 'fast', workers: 0 },
+    null,
+    [],
+  ];
+  for (const recorded of ['120/m', null, 'fast']) {
+    writeFileSync(manifest, manifestText({ rate: recorded }));
+    for (const c of controls) {
+      const memory = await recordedControl(manifest);
+      const e = controlEffect({ ...((c ?? {}) as object), concurrency: null }, memory);
+      const shown = rateInForce(c, recorded);
+      const what = `${JSON.stringify(c)} over ${recorded}`;
+      // each of the `workers` takes rate / workers: the run's rate is the share times them
+      const whole = e.rate === null ? null : e.rate * (memory.workers ?? 1);
+      assert.ok(whole === shown.perSecond || Math.abs((whole ?? 0) - (shown.perSecond ?? 0)) < 1e-9, what);
+      assert.equal(e.refused !== null, shown.notTaken.length > 0, what);
+      for (const field of shown.notTaken) assert.match(e.refused ?? '', new RegExp(`"${field}"`), what);
+    }
+  }
 });

@@ -3,6 +3,8 @@ import {
   launchUnderWay,
   mayBeNeverStarted,
   passRate,
+  type RateInForce,
+  rateInForce,
   readPidFile,
   roundPassRate,
   runIsDead,
@@ -44,6 +46,11 @@ export interface RunSummary extends TestCounts {
   /** The run's capi-exec workers alive now (pids in running claims). */
   workers: number;
   session: string | null;
+  /**
+   * The rate limit the workers run with (core `rateInForce`, capi-watch's too): control.json's
+   * `rate` as they take it, else run.json's copy; a `rate` or `workers` they do not take named.
+   */
+  rateLimit: RateInForce;
 }
 
 /** One decimal; 99.96 % is 99.9 %, never a 100 % that hides a failure. */
@@ -78,7 +85,8 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
   }
   const missing = m.state === 'completed' ? Math.max(0, m.total - c.done) : 0;
   const remaining = m.state === 'completed' ? 0 : Math.max(0, m.total - c.done);
-  const control = await readControl(runDir).catch(() => null);
+  // missing or not JSON: undefined, no change for the workers (run.json's copy)
+  const control = await readControl(runDir).catch(() => undefined);
   const dead = runIsDead({ state: m.state, supervisorAlive: alive, launchUnderWay: underWay });
   const workers = mayRun(m.state) ? liveWorkers(await readClaims(runDir), m.id).length : 0;
   return {
@@ -104,5 +112,6 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
     alive,
     workers,
     session: m.session,
+    rateLimit: rateInForce(control, m.options.rate),
   };
 }

@@ -42,6 +42,7 @@ function snap(extra: Partial<Snapshot> = {}): Snapshot {
     percent: 1.2346,
     passRate: 97.2,
     rate: 123.4,
+    rateLimit: null,
     rateSeries: [],
     batchStates: { running: 2 },
     batches: [],
@@ -156,4 +157,37 @@ test('labels are cut to their box; batch rows to its width', () => {
   assert.equal(rows.length, 2);
   assert.match(rows[1] as string, /^batch_0001 +1 +running +5\/10 +100\.0 +2\.0 +T00006-a-long-id$/);
   assert.ok(batchLines(snap({ batches: [] }), 30).every((r) => r.length <= 30));
+});
+
+test('the rate limit follows the rate on the state line; one not taken is red and wraps whole on 80 columns', () => {
+  const good = snap({
+    state: 'RUNNING',
+    stalledS: null,
+    elapsedS: 3723,
+    etaS: 750,
+    rate: 1234,
+    rateLimit: { rate: '200/s', perSecond: 200, notTaken: [], text: 'limit 200/s' },
+  });
+  const lines = text(wrapSegments(headerSegments(good, '', 78), 78));
+  assert.match(lines[0] as string, /^State RUNNING {2}elapsed .+ {2}rate 1234 tests\/s {2}limit 200\/s$/);
+  assert.ok((lines[0] as string).length <= 78);
+  const bad = snap({
+    ...good,
+    rateLimit: {
+      rate: '200/s',
+      perSecond: 200,
+      notTaken: ['rate'],
+      text: 'control.json rate "fast" not taken; 200/s in force',
+    },
+  });
+  const segments = headerSegments(bad, '', 78)[0] ?? [];
+  assert.deepEqual(segments.at(-1), { text: 'control.json rate "fast" not taken; 200/s in force', paint: 'red' });
+  const wrapped = text(wrapSegments(headerSegments(bad, '', 78), 78));
+  assert.ok(wrapped.includes('control.json rate "fast" not taken; 200/s in force'), wrapped.join('\n'));
+  // a running run's header one line taller: 80x24 still shows every box
+  const plain = text(wrapSegments(headerSegments(snap({ ...good, rateLimit: null, resume: null }), '', 78), 78));
+  const taller = text(wrapSegments(headerSegments({ ...bad, resume: null }, '', 78), 78));
+  assert.equal(taller.length, plain.length + 1, taller.join('\n'));
+  const l = planLayout(80, 24, taller.length, 3);
+  assert.ok(l.status && l.chart && l.batches && l.failures, JSON.stringify(l));
 });

@@ -91,6 +91,8 @@ export function headerSegments(s: Snapshot, message: string, width: number): Seg
     { text: `ETA ${s.etaS === null ? '-' : formatDuration(s.etaS)}` },
     { text: `rate ${formatRate(s.rate)} tests/s` },
   ];
+  // control.json's rate as the workers take it; one they do not take is trouble
+  if (s.rateLimit) state.push({ text: s.rateLimit.text, paint: s.rateLimit.notTaken.length > 0 ? 'red' : null });
   if (s.verdict !== null)
     state.push({ text: `verdict ${s.verdict.toUpperCase()}`, paint: s.verdict === 'failed' ? 'red' : null });
   const total = s.total === null ? '?' : num(s.total);

@@ -1,4 +1,11 @@
-import { localTime as coreLocalTime, formatDuration, localClock, shellQuote } from '@capi/core';
+import {
+  localTime as coreLocalTime,
+  formatDuration,
+  localClock,
+  type RateInForce,
+  shellQuote,
+  shownRate,
+} from '@capi/core';
 import type { Snapshot } from './snapshot.js';
 
 /**
@@ -30,6 +37,9 @@ export function formatRate(rate: number): string {
   return rate >= 100 ? rate.toFixed(0) : rate.toFixed(1);
 }
 
+/** `200/s`, `no limit`, or core's line saying what control.json holds that was not taken. */
+const rateLimitLine = (r: RateInForce) => (r.notTaken.length > 0 ? r.text : shownRate(r.rate));
+
 export function renderPlain(s: Snapshot): string {
   const title = 'CAPI Test Execution Monitor';
   const pad = ' '.repeat(Math.max(0, Math.floor((RULE.length - title.length) / 2)));
@@ -51,6 +61,7 @@ export function renderPlain(s: Snapshot): string {
     `Passed: ${num(s.passed)}  Failed: ${num(s.failed)}  Errors: ${num(s.errors)}  Skipped: ${num(s.skipped)}`,
     `Success Rate: ${s.passRate === null ? '-' : `${s.passRate.toFixed(1)}%`}`,
     `Rate: ${formatRate(s.rate)} tests/second`,
+    ...(s.rateLimit ? [`Rate Limit: ${rateLimitLine(s.rateLimit)}`] : []),
     `ETA: ${s.etaS === null ? '-' : formatDuration(s.etaS)}`,
     '',
     `Last Update: ${localTime(s.lastUpdate)}`,

@@ -53,6 +53,24 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+const NOT_JSON = Symbol('not JSON');
+
+/** control.json parsed; undefined: gone; NOT_JSON: (never with an atomic writer) half written. */
+async function readControl(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+}
+
 async function list(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir)).map((n) => join(dir, n));
@@ -151,8 +169,10 @@ export function createRunReader(target: WatchTarget): RunReader {
         );
       }
     } else if (c.role === 'control') {
-      const control = await readJson(path);
+      const control = await readControl(path);
       state.controlPaused = isObject(control) && control.paused === true;
+      // its limits as capi-exec reads the file: gone, none; one it cannot parse changes nothing
+      if (control !== NOT_JSON) state.control = control;
     } else if (c.role === 'pid') {
       const text = await readFile(path, 'utf8').catch(() => '');
       const pid = Number.parseInt(text.trim(), 10);

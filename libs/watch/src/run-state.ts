@@ -51,6 +51,8 @@ export interface RunState {
   manifestMtimeMs: number | null;
   /** control.json says `paused` (`capi-launch --pause`). */
   controlPaused: boolean;
+  /** control.json as last parsed (its limits: core `rateInForce`); undefined: none read yet, or the file is gone. */
+  control: unknown;
   /** The pid in supervisor.pid, removed by the supervisor when it ends. */
   pidFilePid: number | null;
   /** `batches/index.json` total and per-batch counts. */
@@ -96,6 +98,7 @@ export function createRunState(target: WatchTarget): RunState {
     manifest: null,
     manifestMtimeMs: null,
     controlPaused: false,
+    control: undefined,
     pidFilePid: null,
     indexTotal: null,
     indexCounts: new Map(),

@@ -346,3 +346,39 @@ test('capi-launch --hosts: results counted per host as they arrive, shown by --p
   );
   assert.equal(text.includes('\u001b'), false);
 });
+
+test("the rate limit in force: control.json's rate as the workers take it, else run.json's copy; one not taken is said", () => {
+  const shown = (control: unknown, rate: string | null | undefined) => {
+    const state = runState({ options: rate === undefined ? {} : { rate } });
+    state.control = control;
+    const s = snapshot(state, opts);
+    return {
+      json: s.rateLimit,
+      plain: renderPlain(s)
+        .split('\n')
+        .filter((l) => l.startsWith('Rate Limit: ')),
+    };
+  };
+  const good = shown({ paused: false, rate: '200/s', concurrency: null, workers: 2 }, '50/s');
+  assert.deepEqual(good.json, { rate: '200/s', perSecond: 200, notTaken: [], text: 'limit 200/s' });
+  assert.deepEqual(good.plain, ['Rate Limit: 200/s']);
+  assert.deepEqual(shown({ rate: null, workers: 2 }, '50/s').plain, ['Rate Limit: no limit']);
+  // control.json missing, or never read: run.json's copy
+  assert.deepEqual(shown(undefined, '50/s').plain, ['Rate Limit: 50/s']);
+  assert.deepEqual(shown(undefined, undefined).plain, ['Rate Limit: no limit']);
+  const bad = shown({ rate: 'fast', workers: 2 }, '200/s');
+  assert.deepEqual(bad.json, {
+    rate: '200/s',
+    perSecond: 200,
+    notTaken: ['rate'],
+    text: 'control.json rate "fast" not taken; 200/s in force',
+  });
+  assert.deepEqual(bad.plain, ['Rate Limit: control.json rate "fast" not taken; 200/s in force']);
+  // a bare capi-exec's own --rate is in none of its files: nothing said
+  const exec = createRunState(execTarget('results', ['/x/status.json'], [], []));
+  exec.control = { rate: 'fast' };
+  batchState(exec, 'exec').heartbeat = hb('exec');
+  const s = snapshot(exec, opts);
+  assert.equal(s.rateLimit, null);
+  assert.ok(!renderPlain(s).includes('Rate Limit'));
+});

@@ -1,6 +1,8 @@
 import {
   passRate,
   plainLine,
+  type RateInForce,
+  rateInForce,
   runExitCode,
   runIsDead,
   runSupervisorPid,
@@ -64,6 +66,8 @@ export interface Snapshot extends TestCounts {
   percent: number | null;
   passRate: number | null;
   rate: number;
+  /** A launched run's rate limit in force (core `rateInForce`: control.json as its workers take it); null: a bare capi-exec. */
+  rateLimit: RateInForce | null;
   rateSeries: number[];
   batchStates: Record<string, number>;
   batches: BatchRow[];
@@ -238,6 +242,7 @@ export function snapshot(state: RunState, opts: SnapshotOptions): Snapshot {
     percent: total ? Math.min(100, (counts.done / total) * 100) : null,
     passRate: passRate({ passed: counts.passed, failed: counts.failed, errors: counts.errors, missing }),
     rate,
+    rateLimit: m && state.target.kind === 'run' ? rateInForce(state.control, m.options.rate) : null,
     rateSeries: [...state.series],
     batchStates: batchStates(state, opts),
     batches: batchRows(state, opts),

@@ -89,6 +89,9 @@ async function statusOf(c: ControlArgs, dirs: string[], unmade: UnmadeLook | nul
   if (!c.a.json && runs.length > 0) process.stdout.write(statusTable(runs));
   runs.forEach((s, i) => {
     if (s.state === 'dead') note(deadHint(s, dirs[i] as string));
+    // a typo in control.json, for a run that may still run: not only in the batch logs
+    else if (s.rateLimit.notTaken.length > 0 && (s.state === 'running' || s.state === 'created'))
+      note(`${s.id}: ${s.rateLimit.text}`);
   });
   // folders of launches under way or that died before run.json: not runs yet, named apart
   for (const dir of unmade?.unmade ?? [])

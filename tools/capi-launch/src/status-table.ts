@@ -1,4 +1,4 @@
-import { localTime } from '@capi/core';
+import { localTime, shownRate } from '@capi/core';
 import type { RunSummary } from '@capi/launch';
 import { stateText } from './report.js';
 
@@ -17,6 +17,7 @@ const HEAD = [
   'FAILED',
   'ERRORS',
   'VERDICT',
+  'LIMIT',
   'METHOD',
   'STARTED',
   'SUPERVISOR',
@@ -35,6 +36,8 @@ function row(s: RunSummary): string[] {
     String(s.failed),
     String(s.errors),
     s.verdict ?? '-',
+    // `!`: control.json holds a limit the workers do not take, said on stderr
+    `${shownRate(s.rateLimit.rate)}${s.rateLimit.notTaken.length > 0 ? ' !' : ''}`,
     s.method,
     localTime(s.created),
     `${s.pid ?? '-'} ${s.alive ? 'alive' : 'not running'}`,

@@ -45,11 +45,11 @@ test('--status: an aligned table under a header, times local with their offset; 
   assert.equal(rows.length, 3, s.stdout);
   assert.match(
     rows[0] as string,
-    /^RUN +STATE +DONE +TOTAL +PASS +FAILED +ERRORS +VERDICT +METHOD +STARTED +SUPERVISOR$/,
+    /^RUN +STATE +DONE +TOTAL +PASS +FAILED +ERRORS +VERDICT +LIMIT +METHOD +STARTED +SUPERVISOR$/,
   );
   // Every column starts where its header starts (numbers end where theirs ends).
   const head = rows[0] as string;
-  const starts = ['STATE', 'VERDICT', 'METHOD', 'STARTED', 'SUPERVISOR'].map((h) => head.indexOf(h));
+  const starts = ['STATE', 'VERDICT', 'LIMIT', 'METHOD', 'STARTED', 'SUPERVISOR'].map((h) => head.indexOf(h));
   const ends = ['DONE', 'TOTAL', 'PASS', 'FAILED', 'ERRORS'].map((h) => head.indexOf(h) + h.length);
   for (const r of rows.slice(1)) {
     for (const at of starts) assert.match(r.slice(at - 2, at + 1), /^ {2}\S$/, `column at ${at} in\n${s.stdout}`);
@@ -58,7 +58,7 @@ test('--status: an aligned table under a header, times local with their offset; 
   const done = rows.find((r) => r.includes('completed')) as string;
   assert.match(
     done,
-    / completed +30 +30 +96\.7% +1 +0 +failed +nohup +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+05:30 +- not running$/,
+    / completed +30 +30 +96\.7% +1 +0 +failed +no limit +nohup +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+05:30 +- not running$/,
   );
   const live = rows.find((r) => r.includes('paused')) as string;
   assert.match(live, / running \(paused\) +\d+ +2000 .* nohup +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+05:30 +\d+ alive$/);
