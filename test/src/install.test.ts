@@ -95,7 +95,11 @@ test('the installed capi-exec runs a test from its bundle, loading neither node:
   assert.ok(!loaded.includes('NativeModule http2'), 'node:http2 loaded');
   assert.ok(!loaded.includes('NativeModule internal/deps/cjs-module-lexer/lexer'), 'a CommonJS module imported');
   const caches = await readdir(join(dir.path, '.cache', 'capi'));
-  assert.equal(caches.filter((n) => /^capi-exec-[0-9a-f]{16}-v[\d.]+-\w+\.v8cache$/.test(n)).length, 1, caches.join());
+  assert.equal(
+    caches.filter((n) => /^capi-exec-[0-9a-f]{16}-[0-9a-f]{8}-v[\d.]+-\w+\.v8cache$/.test(n)).length,
+    1,
+    caches.join(),
+  );
 });
 
 // Past 16 batch files capi-split --out writes on a thread whose module is a file of its own
