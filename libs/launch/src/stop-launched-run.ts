@@ -73,15 +73,19 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}, again
     else for (const w of workers) signal(w, 'SIGTERM');
   }
   const graceMs = o.graceMs ?? (await graceOf(runDir));
-  const left = () => [
-    ...(supervisor && isAlive(supervisor, supervisorOf(runDir)) ? [`the supervisor (pid ${supervisor})`] : []),
-    ...workers.filter((w) => isAlive(w, before.id)).map((w) => `worker pid ${w}`),
+  // Who is left is read once the grace is over (all may have gone just after it), each by its
+  // identity check again: a process that ended during the grace may have had its pid reused,
+  // and only those still the run's get the SIGKILL.
+  const ended = !o.force && (await gone(graceMs));
+  const liveSupervisor = !ended && supervisor && isAlive(supervisor, supervisorOf(runDir)) ? supervisor : null;
+  const stillWorkers = ended ? [] : workers.filter((w) => isAlive(w, before.id));
+  const stragglers = [
+    ...(liveSupervisor ? [`the supervisor (pid ${liveSupervisor})`] : []),
+    ...stillWorkers.map((w) => `worker pid ${w}`),
   ];
-  // Who is left is read once the grace is over: all may have gone just after it.
-  const stragglers = o.force || !(await gone(graceMs)) ? left() : [];
   if (stragglers.length > 0) {
-    if (supervisor) signal(supervisor, 'SIGKILL');
-    for (const w of workers) signal(w, 'SIGKILL');
+    if (liveSupervisor) signal(liveSupervisor, 'SIGKILL');
+    for (const w of stillWorkers) signal(w, 'SIGKILL');
     await gone(5_000);
     killed = o.force
       ? `--force: killed ${stragglers.join(', ')} with SIGKILL`
