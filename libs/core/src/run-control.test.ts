@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rateInForce } from './run-control.js';
+import { controlNotTaken, rateInForce } from './run-control.js';
 
 test('a rate control.json gives that capi-exec takes is the one in force, whatever run.json copied', () => {
   assert.deepEqual(rateInForce({ paused: false, rate: '200/s', workers: 2 }, '50/s'), {
@@ -68,4 +68,21 @@ test('a hand-edited value is shown cleaned and cut, never as escape codes', () =
   const r = rateInForce({ rate: `\u001b[2J\u202efast${'x'.repeat(200)}`, workers: 1 }, '5/s');
   assert.ok(!r.text.includes('\u001b') && !r.text.includes('\u202e'), r.text);
   assert.ok(r.text.length < 120, r.text);
+});
+
+test('a value nested deeper than JSON.stringify can give back is named by its kind, not thrown', () => {
+  // JSON.parse takes it; JSON.stringify overflows its stack on it (RangeError before)
+  const deep = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`) as unknown;
+  const shown = rateInForce({ rate: deep, workers: 2 }, '50/s');
+  assert.equal(shown.rate, '50/s');
+  assert.equal(shown.text, 'control.json rate [… nested too deep to show] not taken; 50/s in force');
+  assert.equal(
+    controlNotTaken('rate', { rate: deep as string }).startsWith('"rate" [… nested too deep to show] is not taken'),
+    true,
+  );
+  const obj = JSON.parse(`${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`) as unknown;
+  assert.match(
+    rateInForce({ rate: '10/s', workers: obj }, null).text,
+    /workers \{… nested too deep to show\} not taken/,
+  );
 });

@@ -87,8 +87,22 @@ export function controlNotTaken(field: keyof typeof WANTED, c: Partial<RunContro
   return `"${field}" ${valueText(c[field])} is not taken (${WANTED[field]})`;
 }
 
-/** A control.json value as a person is shown it: its JSON, cut at 60 characters, cleaned (a hand edit). */
-const valueText = (v: unknown) => (v === undefined ? '(missing)' : plainLine(JSON.stringify(v).slice(0, 60)));
+/**
+ * A control.json value as a person is shown it: its JSON, cut at 60 characters, cleaned (a
+ * hand edit). JSON.parse takes nesting that JSON.stringify cannot give back (20,000 `[`
+ * overflow its stack): such a value is shown by its kind, never thrown out of a worker, a
+ * listing or capi-watch.
+ */
+function valueText(v: unknown): string {
+  if (v === undefined) return '(missing)';
+  let text: string;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    text = Array.isArray(v) ? '[… nested too deep to show]' : '{… nested too deep to show}';
+  }
+  return plainLine(text.slice(0, 60));
+}
 
 /** A launched run's rate limit in force (`rateInForce`), for people and scripts. */
 export interface RateInForce {
