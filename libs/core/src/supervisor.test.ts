@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -34,4 +34,19 @@ test('isRunSupervisor: the exact --supervise pair for this run, started before t
   assert.equal(isRunSupervisor(process.pid, run, now), false);
   assert.equal(isRunSupervisor(null, run), false);
   assert.equal(isRunSupervisor(2 ** 30, run), false);
+});
+
+test("a pid judged by run.json (no supervisor.pid) counts only with this run's --supervise pair: a --foreground launch of another run does not", async () => {
+  const run = join(dir, 'run-no-pid-file');
+  mkdirSync(run);
+  const foreground = start('/opt/capi/lib/capi-launch.js', 'other-suite.csv', '--foreground');
+  const ours = start('--supervise', run);
+  await sleep(300);
+  // run.json rewritten after the supervisor's start (a --pause, a --continue): its mtime is no guard
+  writeFileSync(join(run, 'run.json'), '{}');
+  assert.equal(isRunSupervisor(foreground, run), false, "another run's foreground launch");
+  assert.equal(isRunSupervisor(ours, run), true);
+  // with supervisor.pid (its mtime when the pid was recorded), a foreground launch is this run's
+  writeFileSync(join(run, 'supervisor.pid'), `${foreground}\n`);
+  assert.equal(isRunSupervisor(foreground, run), true);
 });

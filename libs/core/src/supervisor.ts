@@ -50,10 +50,15 @@ const mtimeOf = (path: string) => {
   }
 };
 
-function supervisesArgv(argv: string[], runDir: string): boolean {
+/**
+ * `foreground`: whether a `capi-launch … --foreground` counts, whose argv names the suite, not
+ * the run: only for a pid recorded in supervisor.pid, whose mtime is when it was recorded.
+ */
+function supervisesArgv(argv: string[], runDir: string, foreground: boolean): boolean {
   const real = realOf(runDir);
   for (let i = 0; i + 1 < argv.length; i++)
     if (argv[i] === SUPERVISE_FLAG && realOf(argv[i + 1] as string) === real) return true;
+  if (!foreground) return false;
   const launch = argv.some((a) => /^capi-launch(\.js)?$/.test(basename(a)));
   return launch && argv.includes('--foreground');
 }
@@ -63,15 +68,20 @@ const SLACK_MS = 1000;
 
 /**
  * Whether `pid` is the supervisor of `runDir`. `sinceMs`: when the pid was recorded
- * (the pid file's mtime); by default the pid file's, else run.json's mtime.
+ * (the pid file's mtime); by default the pid file's, else run.json's mtime. Judged by
+ * run.json (no pid file), only the exact `--supervise RUN` pair counts: run.json is
+ * rewritten after its supervisor is gone (`--pause`, `--continue`, a stop), so its mtime
+ * moves past a reused pid's start, and a `--foreground` launch's argv does not name the
+ * run: any other run's foreground launch on that pid would pass for this run's supervisor.
  */
 export function isRunSupervisor(pid: number | null | undefined, runDir: string, sinceMs?: number | null): boolean {
   if (!pid || !pidAlive(pid)) return false;
   const argv = argvOf(pid);
   // no /proc (not Linux): a live pid is all that can be known
   if (argv === null) return true;
-  if (!supervisesArgv(argv, runDir)) return false;
-  const since = sinceMs ?? mtimeOf(join(runDir, 'supervisor.pid')) ?? mtimeOf(join(runDir, 'run.json'));
+  const pidFileMs = sinceMs ?? mtimeOf(join(runDir, 'supervisor.pid'));
+  if (!supervisesArgv(argv, runDir, pidFileMs !== null)) return false;
+  const since = pidFileMs ?? mtimeOf(join(runDir, 'run.json'));
   const started = processStartMs(pid);
   return since === null || started === null || started <= since + SLACK_MS;
 }
