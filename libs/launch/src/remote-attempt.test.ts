@@ -178,8 +178,27 @@ test("GNU parallel's keeper passes on the supervisor's signals and exits with it
       });
     });
   assert.equal(await run('echo up; exit 7'), 7);
-  assert.equal(await run('trap "kill $!; exit 41" HUP; sleep 30 & echo up; wait', 'SIGHUP'), 41);
-  assert.equal(await run('trap "kill $!; exit 42" TERM; sleep 30 & echo up; wait', 'SIGTERM'), 42);
+  // $! read when the trap runs (single quotes): the sleep is ended, not left holding the pipe for 30 s
+  assert.equal(await run("trap 'kill $!; exit 41' HUP; sleep 30 & echo up; wait", 'SIGHUP'), 41);
+  assert.equal(await run("trap 'kill $!; exit 42' TERM; sleep 30 & echo up; wait", 'SIGTERM'), 42);
   // a command killed by a signal: 128 + its number, as a shell says it
   assert.equal(await run('echo up; kill -9 $$'), 137);
+});
+
+test("GNU parallel's keeper passes on a stop that comes as it starts, before or during its fork", async () => {
+  // a SIGTERM sent right after the keeper's spawn, 30 times at 0-2 ms: every one must end the
+  // command (exit 143), none may let it run its 30 s (one in about 50 did before)
+  for (let i = 0; i < 30; i++) {
+    const code = await new Promise<number | null>((resolve) => {
+      const k = spawn('perl', ['-e', PARALLEL_KEEPER, String(process.pid), 'sleep', '30'], { stdio: 'ignore' });
+      const bound = setTimeout(() => k.kill('SIGKILL'), 10_000);
+      k.once('spawn', () => setTimeout(() => k.kill('SIGTERM'), i % 3));
+      k.on('exit', (c, sig) => {
+        clearTimeout(bound);
+        // before its handlers are set a SIGTERM ends the keeper itself: the command never started
+        resolve(sig === 'SIGTERM' ? 143 : c);
+      });
+    });
+    assert.equal(code, 143, `stop ${i} at ${i % 3} ms`);
+  }
 });
