@@ -105,6 +105,7 @@ async function takeRun(
   await holdingManifest(
     runDir,
     async () => {
+      // core's one pid rule: a live supervisor whose supervisor.pid was removed is named by run.json
       const other = readPidFile(runDir);
       if (other && other !== process.pid && isRunSupervisor(other, runDir))
         throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);
@@ -130,6 +131,10 @@ async function takeRun(
     if (take) await applyResumeControl(runDir, take.control);
     return await updateManifest(runDir, (now) => {
       if (fresh) refuseTaken(runDir, now.state);
+      // core's one pid rule: a live supervisor whose supervisor.pid was removed is named by
+      // run.json alone (read here under run.json.lock, as the take's own read)
+      if (now.pid && now.pid !== process.pid && isRunSupervisor(now.pid, runDir))
+        throw new CapiError(`${basename(runDir)} is already supervised by pid ${now.pid}`, ExitCode.badInput);
       return {
         ...take?.manifest,
         pid: process.pid,
