@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { liveWorkers, readClaims } from './claims.js';
-import { isAlive, isWorkerOf, waitGone } from './process.js';
+import { isAlive, isWorkerOf, killTree, waitGone } from './process.js';
+import { PARALLEL_KEEPER } from './remote-attempt.js';
 import { stopOrphans } from './stop-workers.js';
 
 const ID = 'capi_test_20260101_000000';
@@ -82,4 +83,25 @@ test('stopOrphans signals the workers of the run and leaves decoys with the run 
   assert.equal(isAlive(otherRun), true, 'the worker of run ID_2 was not signalled');
   assert.equal(isAlive(tail), true, 'the tail of the run folder was not signalled');
   assert.deepEqual(said, [`stopping 1 worker(s) left by the previous supervisor: ${worker}`]);
+});
+
+test("killTree ends a --hosts keeper with GNU parallel's job under it, though the job runs in a process group of its own", async () => {
+  // the keeper's command stands in for GNU parallel, its job (setpgrp, as GNU parallel runs
+  // each job) for an ssh that would keep a remote capi-exec running
+  const job = `perl -e 'setpgrp(0, 0); exec q(sleep), q(37.25)' & echo $!; wait`;
+  const keeper = spawn('perl', ['-e', PARALLEL_KEEPER, String(process.pid), 'sh', '-c', job], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  started.push(keeper);
+  const jobPid = await new Promise<number>((resolve) =>
+    keeper.stdout?.once('data', (b) => resolve(Number(String(b).trim()))),
+  );
+  assert.ok(isAlive(jobPid), 'the job runs');
+  try {
+    // before: a SIGKILL of the keeper alone, which left the job running for its 37 s
+    killTree(keeper.pid as number);
+    assert.equal(await waitGone([keeper.pid as number, jobPid], 3_000), true, 'the keeper and its job are gone');
+  } finally {
+    if (isAlive(jobPid)) process.kill(jobPid, 'SIGKILL');
+  }
 });

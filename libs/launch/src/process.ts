@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { argvOf, isRunSupervisor, pidAlive } from '@capi/core';
 
@@ -39,6 +40,42 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+/** Each live process's parent, from /proc (Linux); empty where there is none. */
+function parents(): Map<number, number> {
+  const up = new Map<number, number>();
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return up;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // the command name (2nd field) may hold spaces and parentheses: the fields after its last ')'
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number.isSafeInteger(ppid)) up.set(Number(name), ppid);
+    } catch {}
+  }
+  return up;
+}
+
+/**
+ * SIGKILL to `pid` and every process under it. A `--hosts` run's claims hold GNU parallel's
+ * keeper (remote-attempt.ts), and GNU parallel runs each job (its ssh) in a process group of
+ * its own: a SIGKILL of the keeper alone leaves GNU parallel and its ssh jobs running, and
+ * with them the remote capi-exec workers. Taken whole, the ssh connections drop and GNU
+ * parallel's remote wrapper ends each remote worker. (Where there is no /proc, `pid` alone.)
+ */
+export function killTree(pid: number): void {
+  const up = parents();
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [child, parent] of up) if (parent === tree[i]) tree.push(child);
+  // the parent first, so that none of it starts another child meanwhile
+  for (const p of tree) signal(p, 'SIGKILL');
 }
 
 /** Waits until none of `pids` is alive (`isAlive` with `marker`), up to `timeoutMs`; returns whether they are gone. */

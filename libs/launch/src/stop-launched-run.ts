@@ -4,7 +4,7 @@ import { readPidFile, runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
 import { afterLaunches } from './launch.js';
 import { lookAtRun, type Manifest, mayRun, readManifest, supervisedNow, updateManifest } from './manifest.js';
-import { isAlive, signal, supervisorOf, waitGone } from './process.js';
+import { isAlive, killTree, signal, supervisorOf, waitGone } from './process.js';
 import { runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
 import { stopGraceMs } from './stop-workers.js';
@@ -84,8 +84,9 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}, again
     ...stillWorkers.map((w) => `worker pid ${w}`),
   ];
   if (stragglers.length > 0) {
-    if (liveSupervisor) signal(liveSupervisor, 'SIGKILL');
-    for (const w of stillWorkers) signal(w, 'SIGKILL');
+    // each with what runs under it: a --hosts keeper's GNU parallel and ssh jobs (killTree)
+    if (liveSupervisor) killTree(liveSupervisor);
+    for (const w of stillWorkers) killTree(w);
     await gone(5_000);
     killed = o.force
       ? `--force: killed ${stragglers.join(', ')} with SIGKILL`

@@ -1,7 +1,7 @@
 import { type Claim, liveWorkers, releaseStopped } from './claims.js';
 import { describeError } from './describe-error.js';
 import { execArg } from './exec-flag-list.js';
-import { isWorkerOf, signal, waitGone } from './process.js';
+import { isWorkerOf, killTree, signal, waitGone } from './process.js';
 import type { Supervision } from './run-batch.js';
 
 /** How long stopping workers may take: capi-exec's `--grace` (default 10 s) and 10 s more, as `--stop` waits. */
@@ -20,8 +20,7 @@ export async function stopOrphans(claims: readonly Claim[], runId: string, log: 
   if (pids.length === 0) return;
   log(`stopping ${pids.length} worker(s) left by the previous supervisor: ${pids.join(', ')}`);
   for (const pid of pids) if (isWorkerOf(pid, runId)) signal(pid, 'SIGTERM');
-  if (!(await waitGone(pids, 15_000, runId)))
-    for (const pid of pids) if (isWorkerOf(pid, runId)) signal(pid, 'SIGKILL');
+  if (!(await waitGone(pids, 15_000, runId))) for (const pid of pids) if (isWorkerOf(pid, runId)) killTree(pid);
   await waitGone(pids, 5_000, runId);
 }
 
@@ -64,7 +63,8 @@ export async function stopWorkers(s: Supervision, slots: Promise<void>[]): Promi
   if (!(await waitGone(pids, Math.max(0, deadline - Date.now()), id))) {
     const left = pids.filter((p) => isWorkerOf(p, id));
     s.log(`workers did not stop within ${Math.round(graceMs / 1000)} s: killing ${left.join(', ')} with SIGKILL`);
-    for (const pid of left) signal(pid, 'SIGKILL');
+    // the whole tree: a --hosts keeper's GNU parallel and ssh jobs too (process.ts killTree)
+    for (const pid of left) killTree(pid);
     await waitGone(left, 5_000, id);
   }
   // From here the run is let go: a slot still under way (stuck on a slow disk past the
