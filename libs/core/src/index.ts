@@ -196,7 +196,7 @@ export {
 } from './story.js';
 export { jsonLimitProblem, recordLineProblem } from './suite-limits.js';
 export { type OrderedRow, suiteOrder } from './suite-order.js';
-export { argvOf, isRunSupervisor, liveSupervisorOf, readPidFile } from './supervisor.js';
+export { argvOf, isRunSupervisor, liveSupervisorOf, readPidFile, SUPERVISOR_PID_ENV } from './supervisor.js';
 export {
   missingRunVar,
   RUN_VAR_PREFIX,

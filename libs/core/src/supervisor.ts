@@ -17,6 +17,13 @@ import { runSupervisorPid } from './run-liveness.js';
 export const SUPERVISE_FLAG = '--supervise';
 
 /**
+ * The environment variable a supervisor starts its `capi-exec --serve` workers with: its own
+ * pid. A worker compares its parent with it from its first moment, so a supervisor killed
+ * during the worker's start-up (it is reparented before it first looks) is seen too.
+ */
+export const SUPERVISOR_PID_ENV = 'CAPI_SUPERVISOR_PID';
+
+/**
  * A process's argv from /proc/PID/cmdline (NUL-separated); null where there is no /proc
  * to ask (not Linux), [] when /proc has no such process (gone, or a zombie's empty line).
  */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ExitCode, FILE_MODE, runPaths } from '@capi/core';
+import { ExitCode, FILE_MODE, runPaths, SUPERVISOR_PID_ENV } from '@capi/core';
 import type { LaunchOptions } from './manifest.js';
 import { signal } from './process.js';
 import { toolBin } from './tools.js';
@@ -111,7 +111,8 @@ export function startWorker(s: WorkerSpec): Worker {
   const log = openSync(runPaths(s.runDir).logFile(`worker_${s.worker}`), 'a', FILE_MODE);
   const child = spawn(process.execPath, workerArgs(s), {
     stdio: ['pipe', 'pipe', log],
-    env: s.env,
+    // the worker's parent from its first moment (capi-exec --serve's parent watch)
+    env: { ...s.env, [SUPERVISOR_PID_ENV]: String(process.pid) },
     detached: true,
   });
   closeSync(log);

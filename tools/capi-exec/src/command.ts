@@ -1,4 +1,13 @@
-import { execFlagArgs, isLive, liveLine, NdjsonWriter, quietFlag, UsageError, verboseFlag } from '@capi/core';
+import {
+  execFlagArgs,
+  isLive,
+  liveLine,
+  NdjsonWriter,
+  quietFlag,
+  SUPERVISOR_PID_ENV,
+  UsageError,
+  verboseFlag,
+} from '@capi/core';
 import {
   endLines,
   execute,
@@ -68,14 +77,24 @@ function onSignals(stop: AbortController): {
  */
 const PARENT_CHECK_MS = 200;
 function onParentGone(then: (parent: number) => void): () => void {
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
+  // the supervisor names itself (core SUPERVISOR_PID_ENV): one killed while this worker was
+  // starting has already given it another parent, which the first look would take for it
+  const named = Number(process.env[SUPERVISOR_PID_ENV]);
+  const parent = Number.isSafeInteger(named) && named > 0 ? named : process.ppid;
+  const check = () => {
+    if (process.ppid === parent) return false;
     clearInterval(timer);
     then(parent);
-  }, PARENT_CHECK_MS);
+    return true;
+  };
+  const timer = setInterval(check, PARENT_CHECK_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  // the first look once the caller has set up what a stop ends (the wait for a request)
+  const first = setImmediate(check);
+  return () => {
+    clearImmediate(first);
+    clearInterval(timer);
+  };
 }
 
 const RESULT_GATHER_MS = 10;

@@ -236,3 +236,18 @@ test('--serve refuses a request that is not a batch of the run, and the per-batc
     assert.match(r.stderr, new RegExp(`--serve takes ${flag} from each request`));
   }
 });
+
+test('--serve whose supervisor is already gone when it starts (killed during its start-up) runs no batch: exit 143', async () => {
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const run = await runFolder({ batch_0001: range('A', 3).map((id) => get(id, '/ok')) });
+  // the supervisor names itself (CAPI_SUPERVISOR_PID); this worker's parent is another
+  // process, as a worker's is once reparented: its first look must see it
+  const r = await runTool('capi-exec', ['--serve', run, '--base-url', s.url, '--run-id', 'R1', '--worker', '1'], {
+    input: request('batch_0001', 3),
+    env: { CAPI_SUPERVISOR_PID: String(2 ** 22 + 7) },
+  });
+  assert.equal(r.code, 143, r.stderr);
+  assert.match(r.stderr, /the process that started it \(pid 4194311\) is gone/);
+  assert.equal(s.hits.length, 0, 'no test sent');
+  assert.equal(await stat(join(run, 'results', 'batch_0001.ndjson')).catch(() => null), null, 'no journal');
+});
