@@ -2,7 +2,9 @@
 // `npm run bench`: runs every scripts/bench/<name>.mjs one after another (never side by
 // side: they would steal each other's cores) and prints one table. Each module's default
 // export is `async ({ quick, log }) => rows` (docs/benchmarks.md, "How it runs").
-import { readdir, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,6 +38,12 @@ if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
   log('NODE_EXTRA_CA_CERTS is unset for every command (see scripts/bench/index.mjs)');
   delete process.env.NODE_EXTRA_CA_CERTS;
 }
+// capi-exec's code cache (docs/capi-exec.md, "Start-up and the code cache"): a folder of the
+// bench's own, removed at its end, so that a bench neither reads nor writes the user's
+// ~/.cache/capi and every run starts alike (startup.mjs times with and without a cache).
+const codeCache = await mkdtemp(join(tmpdir(), 'capi-bench-code-cache-'));
+process.env.CAPI_CODE_CACHE = join(codeCache, 'capi');
+process.once('exit', () => rmSync(codeCache, { recursive: true, force: true }));
 const order = ['split', 'exec', 'merge', 'launch', 'hosts', 'watch', 'startup'];
 const found = (await readdir(here)).filter((f) => f.endsWith('.mjs') && f !== 'index.mjs').map((f) => f.slice(0, -4));
 const wanted = values.only ? values.only.split(',').map((s) => s.trim()) : found;
