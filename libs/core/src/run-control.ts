@@ -128,14 +128,16 @@ export interface RateInForce {
  * too: the workers then share the rate by the number they last took.
  */
 export function rateInForce(control: unknown, recorded: unknown): RateInForce {
-  if (control === undefined) return described(controlRate({ rate: recorded as string }) ?? null, {}, []);
+  // the rate the workers kept: run.json's copy, no limit when that is none they take either
+  const kept = controlRate({ rate: recorded as string }) ?? null;
+  if (control === undefined) return described(kept, {}, []);
   // as capi-exec reads it: anything parsed that is not an object has no field it takes
   const c = (typeof control === 'object' && control !== null ? control : {}) as Partial<RunControl>;
   const taken = controlRate(c);
   const notTaken: RateInForce['notTaken'] = [];
   if (taken === undefined) notTaken.push('rate');
   if (controlWorkers(c) === undefined) notTaken.push('workers');
-  const rate = taken !== undefined ? taken : (controlRate({ rate: recorded as string }) ?? null);
+  const rate = taken !== undefined ? taken : kept;
   return described(rate, c, notTaken);
 }
 

@@ -83,10 +83,20 @@ export const writeManifest = (runDir: string, m: Manifest) =>
 export async function lookAtRun(
   runDir: string,
 ): Promise<{ pid: number | null; pidFilePid: number | null; alive: boolean; manifest: Manifest }> {
+  return { ...(await lookAtSupervisor(runDir)), manifest: await readManifest(runDir) };
+}
+
+/**
+ * lookAtRun's first half, for a caller that reads run.json later itself (summarize-run.ts,
+ * which counts the journals between): the supervisor's pid by core's rule (run.json read for
+ * it only without supervisor.pid) and its identity check.
+ */
+export async function lookAtSupervisor(
+  runDir: string,
+): Promise<{ pid: number | null; pidFilePid: number | null; alive: boolean }> {
   const pidFilePid = readPidFile(runDir);
   const pid = runSupervisorPid(pidFilePid, pidFilePid === null ? (await readManifest(runDir)).pid : null);
-  const alive = isAlive(pid, supervisorOf(runDir));
-  return { pid, pidFilePid, alive, manifest: await readManifest(runDir) };
+  return { pid, pidFilePid, alive: isAlive(pid, supervisorOf(runDir)) };
 }
 
 /**

@@ -5,15 +5,12 @@ import {
   passRate,
   type RateInForce,
   rateInForce,
-  readPidFile,
   roundPassRate,
   runIsDead,
-  runSupervisorPid,
   type TestCounts,
 } from '@capi/core';
 import { liveWorkers, readClaims } from './claims.js';
-import { mayRun, readControl, readManifest } from './manifest.js';
-import { isAlive, supervisorOf } from './process.js';
+import { lookAtSupervisor, mayRun, readControl, readManifest } from './manifest.js';
 import { type CountSource, runCounts } from './results.js';
 
 export interface RunSummary extends TestCounts {
@@ -66,13 +63,8 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
   // before it exits, so a run.json read after "gone" is its last word. Read first, a run
   // that completed while the journals were counted was called dead. The supervisor's pid is
   // core's (supervisor.pid, else run.json's `pid`), as capi-watch judges it.
-  const look = async () => {
-    const pidFile = readPidFile(runDir);
-    // run.json's pid counts only without supervisor.pid: read it then, not for every run listed
-    const pid = runSupervisorPid(pidFile, pidFile === null ? (await readManifest(runDir)).pid : null);
-    return { pid, alive: isAlive(pid, supervisorOf(runDir)) };
-  };
-  let { pid, alive } = await look();
+  // run.json's pid counts only without supervisor.pid: read for it then, not for every run listed
+  let { pid, alive } = await lookAtSupervisor(runDir);
   const c = await runCounts(runDir);
   let m = await readManifest(runDir);
   let underWay: boolean | null = null;
@@ -80,7 +72,7 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
     // the lock first, then the run again: a capi-launch lets the lock go only once its
     // supervisor has taken the run, so `created` and no supervisor after "no lock" is a launch that died
     underWay = await launchUnderWay(dirname(runDir));
-    ({ pid, alive } = await look());
+    ({ pid, alive } = await lookAtSupervisor(runDir));
     m = await readManifest(runDir);
   }
   const missing = m.state === 'completed' ? Math.max(0, m.total - c.done) : 0;

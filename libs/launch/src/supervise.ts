@@ -105,7 +105,7 @@ async function takeRun(
   await holdingManifest(
     runDir,
     async () => {
-      // core's one pid rule: a live supervisor whose supervisor.pid was removed is named by run.json
+      // supervisor.pid here; a live one named by run.json alone is refused below, as the run is taken
       const other = readPidFile(runDir);
       if (other && other !== process.pid && isRunSupervisor(other, runDir))
         throw new CapiError(`${basename(runDir)} is already supervised by pid ${other}`, ExitCode.badInput);

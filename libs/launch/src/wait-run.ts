@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExitCode, readPidFile, runSupervisorPid } from '@capi/core';
+import { ExitCode } from '@capi/core';
 import { exitCodeOf } from './finish.js';
-import { type Manifest, readManifest } from './manifest.js';
-import { isAlive, supervisorOf } from './process.js';
+import { type Manifest, readManifest, supervisedNow } from './manifest.js';
 import { type RunSummary, summarizeRun } from './summarize-run.js';
 
 /**
@@ -11,7 +10,7 @@ import { type RunSummary, summarizeRun } from './summarize-run.js';
  * `lookAtRun`): a live supervisor whose supervisor.pid was removed has not ended its run.
  */
 export function runOver(m: Pick<Manifest, 'state' | 'pid'> | null, runDir: string): boolean {
-  return !!m && m.state !== 'created' && !isAlive(runSupervisorPid(readPidFile(runDir), m.pid), supervisorOf(runDir));
+  return !!m && m.state !== 'created' && !supervisedNow(runDir, m);
 }
 
 export interface WaitOptions {

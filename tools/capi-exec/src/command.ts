@@ -72,8 +72,8 @@ function onSignals(stop: AbortController): {
  * `--serve`: the process that started it (capi-launch's supervisor) is gone. A supervisor
  * killed with SIGKILL or by the out-of-memory killer sends nothing and closes nothing a
  * batch running would notice: the worker's parent pid, which changes as it is reparented,
- * is looked at every 200 ms, and `then` is called once when it has. The timer holds
- * nothing open.
+ * is looked at once at the start and then every 200 ms, and `then` is called once when it
+ * is not the supervisor's. The timer holds nothing open.
  */
 const PARENT_CHECK_MS = 200;
 function onParentGone(then: (parent: number) => void): () => void {
@@ -82,10 +82,9 @@ function onParentGone(then: (parent: number) => void): () => void {
   const named = Number(process.env[SUPERVISOR_PID_ENV]);
   const parent = Number.isSafeInteger(named) && named > 0 ? named : process.ppid;
   const check = () => {
-    if (process.ppid === parent) return false;
+    if (process.ppid === parent) return;
     clearInterval(timer);
     then(parent);
-    return true;
   };
   const timer = setInterval(check, PARENT_CHECK_MS);
   timer.unref();
