@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { killAll, runTool } from '@capi/testkit';
-import { madeRun, standInEnv } from './test-support/made-run.js';
+import { test } from 'node:test';
+import { runTool } from '@capi/testkit';
+import { copyMadeRun, madeRunFixture, standInEnv } from './test-support/made-run.js';
 
 // docs/run-folder.md "run.json": every tool that reads run.json reads it through core's one
 // reader (readRunManifest), so a run.json damaged or edited by hand is refused with exit 2
@@ -11,17 +11,7 @@ import { madeRun, standInEnv } from './test-support/made-run.js';
 // `--prune`) names it and goes on. Before, most of these were "unexpected error: TypeError"
 // (exit 3), a run silently left out, or a damaged state resumed as if it were fine.
 
-let box: { path: string; cleanup: () => Promise<void> };
-let made: string;
-
-before(async () => {
-  ({ box, made } = await madeRun('capi-damaged-run-json-'));
-});
-
-after(async () => {
-  killAll();
-  await box?.cleanup();
-});
+const fixture = madeRunFixture('capi-damaged-run-json-');
 
 type Damage = [what: string, write: (file: string, good: Record<string, unknown>) => void, message: RegExp];
 const json = (file: string, v: unknown) => writeFileSync(file, JSON.stringify(v));
@@ -90,19 +80,17 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 test('a run.json damaged by hand: every tool that reads it exits 2 naming the file and the field, nothing written', async () => {
-  const good = JSON.parse(readFileSync(join(made, 'run.json'), 'utf8')) as Record<string, unknown>;
+  const good = JSON.parse(readFileSync(join(fixture.made, 'run.json'), 'utf8')) as Record<string, unknown>;
   let n = 0;
   for (const [what, damage, message] of DAMAGES) {
     // one copy of the run per action, each in a runs folder of its own, run side by side
     await Promise.all(
       ACTIONS.map(async ([action, tool, args, code, also]) => {
-        const runs = join(box.path, `runs-${n++}`);
-        const run = join(runs, basename(made));
-        cpSync(made, run, { recursive: true, verbatimSymlinks: true });
-        symlinkSync(basename(made), join(runs, 'latest'));
+        const { runs, dir: run } = copyMadeRun(fixture, `runs-${n++}`);
+        symlinkSync(basename(run), join(runs, 'latest'));
         damage(join(run, 'run.json'), good);
         const before = snapshot(run);
-        const r = await runTool(tool, args(run), { env: standInEnv(runs), cwd: box.path });
+        const r = await runTool(tool, args(run), { env: standInEnv(runs), cwd: fixture.path });
         const where = `${what}, ${action}: ${r.stderr}`;
         assert.equal(r.code, code, where);
         assert.match(r.stderr, message, where);

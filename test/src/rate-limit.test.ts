@@ -1,30 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killAll, runTool } from '@capi/testkit';
-import { madeRun } from './test-support/made-run.js';
+import { runTool } from '@capi/testkit';
+import { copyMadeRun, madeRunFixture } from './test-support/made-run.js';
 
 // The rate limit in force, as capi-watch (--plain, --json) and capi-launch --status show it
 // on the same hand-made run folders: control.json's rate as the workers take it (core
 // rateInForce), else run.json's copy; a control.json rate the workers do not take is said,
 // never shown as the limit.
 
-let box: { path: string; cleanup: () => Promise<void> };
-let made: string;
-const children: ChildProcess[] = [];
-
-before(async () => {
-  ({ box, made } = await madeRun('capi-rate-limit-'));
-});
-
-after(async () => {
-  for (const c of children) if (c.pid && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
-  killAll();
-  await box?.cleanup();
-});
+const fixture = madeRunFixture('capi-rate-limit-');
 
 interface Case {
   what: string;
@@ -80,10 +68,7 @@ const CASES: Case[] = [
 
 /** The made run copied into its own runs folder, its run.json and control.json set as `c` says. */
 function runFolderOf(c: Case, n: number, manifest: Record<string, unknown> = {}): { runs: string; dir: string } {
-  const runs = join(box.path, `case${n}`);
-  mkdirSync(runs, { recursive: true });
-  const dir = join(runs, basename(made));
-  cpSync(made, dir, { recursive: true });
+  const { runs, dir } = copyMadeRun(fixture, `case${n}`);
   const m = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
   const options = { ...m.options, rate: c.recorded };
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...m, options, ...manifest }));
@@ -132,7 +117,7 @@ async function liveSupervisor(runDir: string): Promise<number> {
   const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)', '--', '--supervise', runDir], {
     stdio: 'ignore',
   });
-  children.push(c);
+  fixture.children.push(c);
   await sleep(200);
   return c.pid as number;
 }

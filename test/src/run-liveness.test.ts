@@ -1,31 +1,19 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchLockOf } from '@capi/core';
-import { killAll, runTool } from '@capi/testkit';
-import { madeRun } from './test-support/made-run.js';
+import { runTool } from '@capi/testkit';
+import { copyMadeRun, madeRunFixture } from './test-support/made-run.js';
 
 // One rule for "is this launched run dead" (core `runIsDead`): capi-launch's listing
 // (`--status --json`: `dead`) and capi-watch (`--summary --json`: DEAD, exit 3) judge the
 // same run folder the same way. Before, a `created` run whose capi-launch died before its
 // supervisor took it was `dead` in the listing but CREATED for ever in capi-watch.
 
-let box: { path: string; cleanup: () => Promise<void> };
-let made: string;
-const children: ChildProcess[] = [];
-
-before(async () => {
-  ({ box, made } = await madeRun('capi-run-liveness-'));
-});
-
-after(async () => {
-  for (const c of children) if (c.pid && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
-  killAll();
-  await box?.cleanup();
-});
+const fixture = madeRunFixture('capi-run-liveness-');
 
 /** A pid that was alive and is gone now. */
 async function deadPid(): Promise<number> {
@@ -39,7 +27,7 @@ async function liveSupervisor(runDir: string): Promise<number> {
   const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)', '--', '--supervise', runDir], {
     stdio: 'ignore',
   });
-  children.push(c);
+  fixture.children.push(c);
   await sleep(200);
   return c.pid as number;
 }
@@ -65,11 +53,8 @@ const CASES: Case[] = [
 
 /** The made run, copied into its own runs folder and set as `c` says. */
 async function runFolderOf(c: Case, n: number): Promise<{ runs: string; id: string }> {
-  const runs = join(box.path, `case${n}`);
-  mkdirSync(runs, { recursive: true });
-  const id = basename(made);
-  const dir = join(runs, id);
-  cpSync(made, dir, { recursive: true });
+  const { runs, dir } = copyMadeRun(fixture, `case${n}`);
+  const id = basename(dir);
   const pid = c.pid === 'none' ? null : c.pid === 'gone' ? await deadPid() : await liveSupervisor(dir);
   const m = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...m, state: c.state, pid, verdict: null, finished: null }));

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot, runTool, tempDir } from '@capi/testkit';
+import type { ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { after, before } from 'node:test';
+import { killAll, repoRoot, runTool, tempDir } from '@capi/testkit';
 
 const fakeSplit = join(repoRoot, 'libs/launch/dist/test-support/fake-split.js');
 const fakeExec = join(repoRoot, 'libs/launch/dist/test-support/fake-exec.js');
@@ -31,4 +33,38 @@ export async function madeRun(
     .filter((n) => n.startsWith('capi_test_'))
     .map((n) => join(runs, n))[0] as string;
   return { box, made };
+}
+
+/** A test file's made run (`madeRun`): its temp folder `path`, the run `made`, and the processes its tests started. */
+export interface MadeRunFixture {
+  path: string;
+  made: string;
+  /** Killed after the file's tests, with every tool the test kit started. */
+  children: ChildProcess[];
+}
+
+/** The made run, made once before a test file's tests; its folder removed and `children` killed after them. */
+export function madeRunFixture(prefix: string): MadeRunFixture {
+  const f: MadeRunFixture = { path: '', made: '', children: [] };
+  let cleanup = async () => {};
+  before(async () => {
+    const { box, made } = await madeRun(prefix);
+    Object.assign(f, { path: box.path, made });
+    cleanup = box.cleanup;
+  });
+  after(async () => {
+    for (const c of f.children) if (c.pid && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
+    killAll();
+    await cleanup();
+  });
+  return f;
+}
+
+/** The made run copied into a runs folder of its own, `<path>/<name>/<run id>`, for a test to edit. */
+export function copyMadeRun(f: MadeRunFixture, name: string): { runs: string; dir: string } {
+  const runs = join(f.path, name);
+  mkdirSync(runs, { recursive: true });
+  const dir = join(runs, basename(f.made));
+  cpSync(f.made, dir, { recursive: true, verbatimSymlinks: true });
+  return { runs, dir };
 }
