@@ -97,10 +97,13 @@ async function itemRequests(): Promise<number> {
   return stats.byRoute['GET /items/:id'] ?? 0;
 }
 
-test('a supervisor killed with SIGKILL: its worker ends its test in flight, journaled, starts no other batch; a resume sends each test once', async () => {
+/**
+ * Eight tests of `ms` each against the demo API, in two batches of 4 on one worker at
+ * `concurrency`, launched in the background: the run, and the API's count of them before it.
+ */
+async function launchSlowRun(ms: number, concurrency: number) {
   const b = await box();
-  // batches of 4 tests of 2.5 s, one at a time: a worker left alone runs on for some 7 s
-  const suite = demoSuite(b.dir, 8, [], 2500);
+  const suite = demoSuite(b.dir, 8, [], ms);
   const before = await itemRequests();
   const r = await b.launch([
     suite,
@@ -109,12 +112,17 @@ test('a supervisor killed with SIGKILL: its worker ends its test in flight, jour
     '--batch-size',
     '4',
     '--concurrency',
-    '1',
+    String(concurrency),
     '--base-url',
     demo.url,
   ]);
   assert.equal(r.code, 0, r.stderr);
-  const runDir = runDirOf(r.stdout);
+  return { b, before, runDir: runDirOf(r.stdout) };
+}
+
+test('a supervisor killed with SIGKILL: its worker ends its test in flight, journaled, starts no other batch; a resume sends each test once', async () => {
+  // batches of 4 tests of 2.5 s, one at a time: a worker left alone runs on for some 7 s
+  const { b, before, runDir } = await launchSlowRun(2500, 1);
   const runId = runDir.split('/').pop() as string;
   const journal = (batch: string) => {
     const f = join(runDir, 'results', `${batch}.ndjson`);
@@ -141,23 +149,8 @@ test('a supervisor killed with SIGKILL: its worker ends its test in flight, jour
 });
 
 test('a resume right after a SIGKILL of the supervisor: its stopping worker finishes the tests in flight and journals them, none sent twice', async () => {
-  const b = await box();
   // tests of 4 s: the resume comes while the two in flight still wait for their answers
-  const suite = demoSuite(b.dir, 8, [], 4000);
-  const before = await itemRequests();
-  const r = await b.launch([
-    suite,
-    '--parallel',
-    '1',
-    '--batch-size',
-    '4',
-    '--concurrency',
-    '2',
-    '--base-url',
-    demo.url,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const runDir = runDirOf(r.stdout);
+  const { b, before, runDir } = await launchSlowRun(4000, 2);
   for (let tries = 0; (await itemRequests()) - before < 2; tries++) {
     assert.ok(tries < 300, 'two tests in flight within 30 s');
     await sleep(100);
