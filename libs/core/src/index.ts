@@ -106,6 +106,7 @@ export {
   journalLockPath,
   lockHolderAlive,
   pidAlive,
+  processParents,
   processStartMs,
   readJournalLock,
 } from './processes.js';

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isErrnoException } from './errors.js';
 
@@ -13,17 +13,39 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     return isErrnoException(err) && err.code === 'EPERM';
   }
-  const stat = procStat(pid);
-  // The state follows the command name, which may itself hold ')'.
-  return stat === null || stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  const fields = statFields(pid);
+  return fields === null || fields[0] !== 'Z';
 }
 
-function procStat(pid: number): string | null {
+/**
+ * /proc/PID/stat's fields after the command name, from the state on (state, parent pid, …);
+ * null where /proc has none. The command name may itself hold spaces and ')'.
+ */
+function statFields(pid: number): string[] | null {
+  let stat: string;
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return null;
   }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Each live process's parent pid, from /proc (Linux); empty where there is none. */
+export function processParents(): Map<number, number> {
+  const up = new Map<number, number>();
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return up;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const ppid = Number(statFields(Number(name))?.[1]);
+    if (Number.isSafeInteger(ppid)) up.set(Number(name), ppid);
+  }
+  return up;
 }
 
 /** Linux's USER_HZ, the unit of /proc/PID/stat's start time: 100 on every common build. */
@@ -35,9 +57,8 @@ const TICKS_PER_SECOND = 100;
  * started after the file was written is not the one that wrote it.
  */
 export function processStartMs(pid: number): number | null {
-  const stat = procStat(pid);
-  if (stat === null) return null;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
+  if (fields === null) return null;
   const ticks = Number(fields[19]);
   const boot = /^btime (\d+)$/m.exec(readFileOr('/proc/stat'))?.[1];
   if (!Number.isFinite(ticks) || boot === undefined) return null;

@@ -1,6 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { argvOf, isRunSupervisor, pidAlive } from '@capi/core';
+import { argvOf, isRunSupervisor, pidAlive, processParents } from '@capi/core';
 
 /** The `isAlive` marker of a run's supervisor: core's `isRunSupervisor`, the one identity check. */
 const SUPERVISOR_OF = '\0supervisor\0';
@@ -42,27 +41,6 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
-/** Each live process's parent, from /proc (Linux); empty where there is none. */
-function parents(): Map<number, number> {
-  const up = new Map<number, number>();
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return up;
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // the command name (2nd field) may hold spaces and parentheses: the fields after its last ')'
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (Number.isSafeInteger(ppid)) up.set(Number(name), ppid);
-    } catch {}
-  }
-  return up;
-}
-
 /**
  * SIGKILL to `pid` and every process under it. A `--hosts` run's claims hold GNU parallel's
  * keeper (remote-attempt.ts), and GNU parallel runs each job (its ssh) in a process group of
@@ -71,7 +49,7 @@ function parents(): Map<number, number> {
  * parallel's remote wrapper ends each remote worker. (Where there is no /proc, `pid` alone.)
  */
 export function killTree(pid: number): void {
-  const up = parents();
+  const up = processParents();
   const tree = [pid];
   for (let i = 0; i < tree.length; i++) for (const [child, parent] of up) if (parent === tree[i]) tree.push(child);
   // the parent first, so that none of it starts another child meanwhile
