@@ -106,8 +106,21 @@ export function tmuxServer(name: string) {
       ]);
       return session;
     },
+    /**
+     * The pane once a frame is whole: two captures 30 ms apart that agree. One capture can
+     * land in the middle of a repaint (the top drawn, the rest still blank) and fail a test on
+     * a slow machine; bounded to 20 tries, after which the last capture is returned.
+     */
     async capture(session: string): Promise<string> {
-      return (await run('tmux', [...base, 'capture-pane', '-p', '-t', session])).stdout;
+      const once = async () => (await run('tmux', [...base, 'capture-pane', '-p', '-t', session])).stdout;
+      let last = await once();
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 30));
+        const next = await once();
+        if (next === last) return next;
+        last = next;
+      }
+      return last;
     },
     /** The pane with its colours and attributes as escape codes (`capture-pane -e`). */
     async captureEscapes(session: string): Promise<string> {
