@@ -56,11 +56,87 @@ const lazyHttp2 = {
   },
 };
 
+const inUndici = (path) => /[\\/]node_modules[\\/]undici[\\/]lib[\\/]/.test(path);
+
+/**
+ * undici's invariants are `assert(value)` calls on node:assert; the shim checks them the
+ * same way and loads node:assert only when one fails, to throw its AssertionError. undici
+ * uses nothing else of the module: a bundled undici file that did (`assert.equal`, ...) fails
+ * the build below rather than the shim at run time.
+ */
+const ASSERT_SHIM = `'use strict';
+module.exports = function assert(value, message) {
+  if (!value) require('node:assert')(value, message);
+};
+`;
+
+/**
+ * Two places where undici requires node:http at load for what capi-exec does not use at
+ * start: core/util.js keeps \`IncomingMessage\` to recognize one when it destroys a stream
+ * body (capi's bodies are strings and buffers), and dispatcher/client.js reads
+ * \`http.maxHeaderSize\` for a Client made without \`maxHeaderSize\` (capi-exec's http-client.ts
+ * passes its own). Each is read at its first use instead. Each patch must match undici's
+ * source exactly once, or the build fails: an upgrade of undici is checked here.
+ */
+const UNDICI_PATCHES = {
+  'core/util.js': [
+    ["const { IncomingMessage } = require('node:http')\n", ''],
+    [
+      'Object.getPrototypeOf(stream).constructor === IncomingMessage',
+      "Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
+    ],
+  ],
+  'dispatcher/client.js': [
+    ["const http = require('node:http')\n", ''],
+    [
+      `const getDefaultNodeMaxHeaderSize = http &&
+  http.maxHeaderSize &&
+  Number.isInteger(http.maxHeaderSize) &&
+  http.maxHeaderSize > 0
+  ? () => http.maxHeaderSize
+  : () => { throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid') }`,
+      `const getDefaultNodeMaxHeaderSize = () => {
+  const http = require('node:http')
+  if (http && http.maxHeaderSize && Number.isInteger(http.maxHeaderSize) && http.maxHeaderSize > 0) return http.maxHeaderSize
+  throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid')
+}`,
+    ],
+  ],
+};
+
+/**
+ * node:assert and node:http, which undici's Client requires at load, cost a one-test
+ * capi-exec run some 10-15 ms of its start (docs/benchmarks.md, "capi-exec start-up,
+ * sixteenth round"): both are taken at their first real use instead (ASSERT_SHIM,
+ * UNDICI_PATCHES).
+ */
+const lazyUndiciBuiltins = {
+  name: 'lazy-undici-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:assert$/ }, (args) =>
+      inUndici(args.importer) ? { path: 'node:assert', namespace: 'lazy-undici-assert' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-undici-assert' }, () => ({ contents: ASSERT_SHIM, loader: 'js' }));
+    b.onLoad({ filter: /[\\/]node_modules[\\/]undici[\\/]lib[\\/].*\.js$/ }, (args) => {
+      let contents = readFileSync(args.path, 'utf8');
+      const fail = (text) => ({ errors: [{ text: `${args.path}: ${text} (scripts/esbuild-options.mjs)` }] });
+      if (/\bassert\.[A-Za-z]/.test(contents)) return fail('uses more of node:assert than assert(value)');
+      const name = args.path.replace(/\\/g, '/').split('/undici/lib/')[1];
+      for (const [from, to] of UNDICI_PATCHES[name] ?? []) {
+        if (contents.split(from).length !== 2)
+          return fail(`a patch no longer matches exactly once: ${from.split('\n')[0]}`);
+        contents = contents.replace(from, () => to);
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 /** esbuild options for `entryPoints` bundled into `outdir`. */
 export function bundleOptions(entryPoints, outdir) {
   const libs = readdirSync(join(root, 'libs')).filter((l) => l !== 'testkit' && l !== 'demo-api');
   return {
-    plugins: [noTestSupport, lazyHttp2],
+    plugins: [noTestSupport, lazyHttp2, lazyUndiciBuiltins],
     entryPoints,
     outdir,
     bundle: true,

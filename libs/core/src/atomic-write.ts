@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import {
   closeSync,
@@ -19,13 +18,14 @@ import { dirname, resolve } from 'node:path';
 import { CapiError, isErrnoException, writeError } from './errors.js';
 import { ExitCode } from './exit-code.js';
 import { makeDir } from './make-dir.js';
+import { randomHex } from './random-tag.js';
 
 /** Files written by capi hold API data: owner-only by default (docs/run-folder.md). */
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
 function tempPathFor(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  return `${path}.tmp-${process.pid}-${randomHex(4)}`;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +5,7 @@ import { FILE_MODE } from './atomic-write.js';
 import { CapiError, isErrnoException } from './errors.js';
 import { ExitCode } from './exit-code.js';
 import { stillTheWriter } from './processes.js';
+import { randomHex } from './random-tag.js';
 
 /**
  * One exclusive-file lock for short critical sections between processes of one host
@@ -116,7 +116,7 @@ export async function withExclusiveFile<T>(path: string, o: ExclusiveFileOptions
   const silence = lockSilence(path);
   let nextNote = 0;
   // the pid first (what the stale rule reads), then a token: this holder's lock, not another's; then the host
-  const mine = `${process.pid}\n${randomBytes(8).toString('hex')}\n${hostname()}\n`;
+  const mine = `${process.pid}\n${randomHex(8)}\n${hostname()}\n`;
   while (!(await tryCreate(path, mine))) {
     o.signal?.throwIfAborted();
     const waited = performance.now() - start;

@@ -110,6 +110,7 @@ export {
   processStartMs,
   readJournalLock,
 } from './processes.js';
+export { randomHex } from './random-tag.js';
 export {
   type CheckFailure,
   type HeaderPair,

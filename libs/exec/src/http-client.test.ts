@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { NO_HEADERS, pickHeaders } from './exchange.js';
-import { createHttpClient, RequestError } from './http-client.js';
+import { createHttpClient, maxHeaderSize, RequestError } from './http-client.js';
 
 /** A loopback server that counts connections and the most requests it held at once. */
 async function countingServer(delayMs: number) {
@@ -125,4 +125,17 @@ test('pickHeaders: only the headers capi reads, lower case; none of them is the 
   assert.equal(pickHeaders(null), NO_HEADERS);
   assert.ok(Object.isFrozen(NO_HEADERS));
   assert.deepEqual(Object.keys(NO_HEADERS), []);
+});
+
+test("maxHeaderSize: node's default 16 KiB, unless node runs with --max-http-header-size (then node's own value)", () => {
+  assert.equal(maxHeaderSize([], ''), 16_384);
+  assert.equal(maxHeaderSize(['--enable-source-maps'], '--max-old-space-size=100'), 16_384);
+  assert.equal(maxHeaderSize(['--max-http-header-size=65536'], ''), undefined);
+  assert.equal(maxHeaderSize([], '--max-http-header-size=65536'), undefined);
+  assert.equal(maxHeaderSize([], '--trace-warnings --max-http-header-size 8192'), undefined);
+  // what node itself uses when nothing sets it
+  assert.equal(
+    maxHeaderSize([], ''),
+    (process.getBuiltinModule('node:http') as typeof import('node:http')).maxHeaderSize,
+  );
 });

@@ -152,6 +152,20 @@ export const STATUS_BODY_BYTES = 4096;
  * every response in a stream. Long as a whole, short in its parts: the inner functions
  * share the idle stacks and the open clients, which `destroy` must reach.
  */
+/**
+ * The most bytes of response headers a Client takes (more fails the exchange): node's own
+ * `http.maxHeaderSize`, 16 KiB unless node runs with `--max-http-header-size`. Given to
+ * undici so that it need not load node:http to read it (scripts/esbuild-options.mjs); under
+ * that flag (on node's command line or in NODE_OPTIONS) undici reads node's value, as before.
+ */
+export function maxHeaderSize(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): number | undefined {
+  const set = [...execArgv, nodeOptions].some((a) => a.includes('--max-http-header-size'));
+  return set ? undefined : 16 * 1024;
+}
+
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const maxBody = Math.min(opts.maxBody, MAX_BODY_LIMIT);
   const idle = new Map<string, Client[]>();
@@ -159,6 +173,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   let ended = false;
   const clientOptions = {
     pipelining: 1,
+    maxHeaderSize: maxHeaderSize(),
     keepAliveTimeout: 10_000,
     connect: opts.insecure ? { rejectUnauthorized: false } : {},
   };

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -14,6 +13,7 @@ import {
   lockHolderAlive,
   makeDir,
   pidAlive,
+  randomHex,
   readJournalLock,
 } from '@capi/core';
 
@@ -43,7 +43,7 @@ const EMPTY_LOCK_WAIT_MS = 1000;
  * journal's own file system, which the journal writes synchronously anyway.
  */
 async function create(path: string, text: string): Promise<boolean> {
-  const tmp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${path}.new-${process.pid}-${randomHex(4)}`;
   try {
     writeFileSync(tmp, text, { mode: FILE_MODE, flag: 'wx' });
   } catch (err) {

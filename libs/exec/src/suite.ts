@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import {
   InputError,
   inShard,
@@ -29,8 +29,13 @@ export function suiteRow(rec: TestRecord): string {
   return rec.source ? `${rec.source.file}${rec.source.line ? `:${rec.source.line}` : ''}` : '';
 }
 
-/** A chunk's digest: SHA-1 in C++, some 10 ms over a 15 MB suite (100,000 tests). */
-const digestOf = (chunk: Buffer | string): string => hash('sha1', chunk, 'base64');
+/**
+ * A chunk's digest: SHA-1 in C++, some 10 ms over a 15 MB suite (100,000 tests). node:crypto
+ * is taken at the first digest, not at start-up (core random-tag.ts says why): a run
+ * without a journal never reads its suite twice.
+ */
+const digestOf = (chunk: Buffer | string): string =>
+  (process.getBuiltinModule('node:crypto') as typeof Crypto).hash('sha1', chunk, 'base64');
 
 /**
  * An `--in` file with a journal is read twice (docs/capi-exec.md, "Resume"): before any

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { randomHex } from '@capi/core';
 import type { Outputs } from './outputs.js';
 
 /**
@@ -21,7 +21,7 @@ export const LATEST_NAMES = {
 } as const;
 
 async function pointAt(dir: string, name: string, target: string): Promise<void> {
-  const tmp = join(dir, `.${name}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(dir, `.${name}.${process.pid}-${randomHex(4)}`);
   await symlink(target, tmp);
   await rename(tmp, join(dir, name)).catch(async (err) => {
     await rm(tmp, { force: true });

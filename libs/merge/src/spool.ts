@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync, unlinkSync, write, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CapiError, ExitCode, fsReason, isErrnoException, writeError } from '@capi/core';
+import { CapiError, ExitCode, fsReason, isErrnoException, randomHex, writeError } from '@capi/core';
 
 /**
  * Where the merge keeps each kept record's text (its report rows, rendered once when the
@@ -293,7 +292,7 @@ function spoolWriteError(err: unknown) {
 
 /** An exclusive (O_EXCL, 0600) temp file, unlinked at once: only this process's descriptor reaches it. */
 function openTemp(): number {
-  const path = join(tmpdir(), `capi-merge-spool.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const path = join(tmpdir(), `capi-merge-spool.tmp-${process.pid}-${randomHex(6)}`);
   let fd: number;
   try {
     fd = openSync(path, 'wx+', 0o600);

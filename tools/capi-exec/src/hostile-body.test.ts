@@ -160,3 +160,28 @@ test('capi-split refuses a row capi-exec could not read back (a line over 64 MiB
     /suite\.csv:3: the test is \d+ characters as an NDJSON line, more than the 67108864 capi-exec reads/,
   );
 });
+
+test("response headers past node's limit (16 KiB) are an error; node's --max-http-header-size still raises it", async () => {
+  // The bundle reads node's limit without loading node:http (scripts/esbuild-options.mjs):
+  // both ways of setting it must still reach undici.
+  const s = await scope.server((req, res) => {
+    res.setHeader('x-big', 'h'.repeat(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'))));
+    res.end('ok');
+  });
+  const input = ndjson([get('under', '/x?n=15000', { expect: { status: '200' } }), get('over', '/x?n=17000')]);
+  const plain = await runTool('capi-exec', ['--base-url', s.url, '--retries', '0'], { input });
+  assert.equal(plain.code, 1, plain.stderr);
+  const results = byId(plain.stdout);
+  assert.equal(results.get('under')?.status, 'passed');
+  assert.equal(results.get('over')?.status, 'error');
+  assert.equal(results.get('over')?.error?.code, 'UND_ERR_HEADERS_OVERFLOW');
+  const raised = await runTool('capi-exec', ['--base-url', s.url, '--retries', '0'], {
+    input,
+    env: { NODE_OPTIONS: '--max-http-header-size=65536' },
+  });
+  assert.equal(raised.code, 0, raised.stderr);
+  assert.deepEqual(
+    [...byId(raised.stdout).values()].map((r) => r.status),
+    ['passed', 'passed'],
+  );
+});
