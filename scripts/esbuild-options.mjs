@@ -71,11 +71,12 @@ module.exports = function assert(value, message) {
 `;
 
 /**
- * Two places where undici requires node:http at load for what capi-exec does not use at
- * start: core/util.js keeps \`IncomingMessage\` to recognize one when it destroys a stream
- * body (capi's bodies are strings and buffers), and dispatcher/client.js reads
+ * Places where undici requires a built-in at load for what capi-exec does not use at start:
+ * core/util.js keeps node:http's \`IncomingMessage\` to recognize one when it destroys a
+ * stream body (capi's bodies are strings and buffers); dispatcher/client.js reads
  * \`http.maxHeaderSize\` for a Client made without \`maxHeaderSize\` (capi-exec's http-client.ts
- * passes its own). Each is read at its first use instead. Each patch must match undici's
+ * passes its own); web/fetch/util.js keeps node:perf_hooks for fetch's timing info (capi
+ * does not fetch). Each is read at its first use instead. Each patch must match undici's
  * source exactly once, or the build fails: an upgrade of undici is checked here.
  */
 const UNDICI_PATCHES = {
@@ -84,6 +85,13 @@ const UNDICI_PATCHES = {
     [
       'Object.getPrototypeOf(stream).constructor === IncomingMessage',
       "Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
+    ],
+  ],
+  'web/fetch/util.js': [
+    ["const { performance } = require('node:perf_hooks')\n", ''],
+    [
+      'return coarsenTime(performance.now(), crossOriginIsolatedCapability)',
+      "return coarsenTime(require('node:perf_hooks').performance.now(), crossOriginIsolatedCapability)",
     ],
   ],
   'dispatcher/client.js': [
@@ -105,8 +113,8 @@ const UNDICI_PATCHES = {
 };
 
 /**
- * node:assert and node:http, which undici's Client requires at load, cost a one-test
- * capi-exec run some 10-15 ms of its start (docs/benchmarks.md, "capi-exec start-up,
+ * node:assert, node:http and node:perf_hooks, which undici's Client requires at load, cost a
+ * one-test capi-exec run some 10-15 ms of its start (docs/benchmarks.md, "capi-exec start-up,
  * sixteenth round"): both are taken at their first real use instead (ASSERT_SHIM,
  * UNDICI_PATCHES).
  */

@@ -95,7 +95,7 @@ test('the installed capi-exec runs a test from its bundle, loading neither Commo
   assert.ok(loaded.includes('NativeModule net'), 'the list is the one of the run');
   // taken at their first use, which a plain one-test run never reaches (scripts/esbuild-options.mjs,
   // core random-tag.ts, decode-body.ts, body-regex.ts)
-  for (const deferred of ['http2', 'http', 'assert', 'crypto', 'zlib', 'worker_threads'])
+  for (const deferred of ['http2', 'http', 'assert', 'crypto', 'perf_hooks', 'zlib', 'worker_threads'])
     assert.ok(!loaded.includes(`NativeModule ${deferred}`), `node:${deferred} loaded`);
   assert.ok(!loaded.includes('NativeModule internal/deps/cjs-module-lexer/lexer'), 'a CommonJS module imported');
   const caches = await readdir(join(dir.path, '.cache', 'capi'));

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FILE_MODE } from './atomic-write.js';
 import { CapiError, isErrnoException } from './errors.js';
 import { ExitCode } from './exit-code.js';
+import { monotonicMs } from './monotonic-clock.js';
 import { stillTheWriter } from './processes.js';
 import { randomHex } from './random-tag.js';
 
@@ -95,7 +96,7 @@ export async function exclusiveFileHeld(path: string, staleMs = Number.POSITIVE_
  */
 export function lockSilence(
   path: string,
-  now: () => number = () => performance.now(),
+  now: () => number = monotonicMs,
 ): () => Promise<{ silentMs: number; text: string | null }> {
   let sign: string | undefined;
   let since = now();
@@ -112,14 +113,14 @@ export function lockSilence(
 
 /** Runs `fn` holding the exclusive file `path`. */
 export async function withExclusiveFile<T>(path: string, o: ExclusiveFileOptions, fn: () => Promise<T>): Promise<T> {
-  const start = performance.now();
+  const start = monotonicMs();
   const silence = lockSilence(path);
   let nextNote = 0;
   // the pid first (what the stale rule reads), then a token: this holder's lock, not another's; then the host
   const mine = `${process.pid}\n${randomHex(8)}\n${hostname()}\n`;
   while (!(await tryCreate(path, mine))) {
     o.signal?.throwIfAborted();
-    const waited = performance.now() - start;
+    const waited = monotonicMs() - start;
     if ((o.whileLive ? (await silence()).silentMs : waited) > o.waitMs)
       throw new CapiError(
         o.whileLive

@@ -86,6 +86,7 @@ export {
 } from './last-results.js';
 export { localClock, localTime, localZone } from './local-time.js';
 export { makeDir } from './make-dir.js';
+export { monotonicMs } from './monotonic-clock.js';
 export {
   checkPending,
   eachLine,

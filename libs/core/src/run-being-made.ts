@@ -1,6 +1,7 @@
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exclusiveFileHeld, lockSilence } from './exclusive-file.js';
+import { monotonicMs } from './monotonic-clock.js';
 import { isDirectory } from './path-exists.js';
 import { launchLockOf, RUN_ID_PREFIX } from './run-folder.js';
 
@@ -36,7 +37,7 @@ export interface BeingMadeWait {
   now: () => number;
 }
 
-const WAIT: BeingMadeWait = { pollMs: 50, ...LAUNCH_LOCK_LIFE, now: () => performance.now() };
+const WAIT: BeingMadeWait = { pollMs: 50, ...LAUNCH_LOCK_LIFE, now: monotonicMs };
 
 /**
  * A folder named as runs are, seen without what makes it a run: capi-launch makes a run's

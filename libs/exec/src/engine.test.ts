@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { normalizeTestRecord, type TestRecord } from '@capi/core';
+import { monotonicMs, normalizeTestRecord, type TestRecord } from '@capi/core';
 import { type EngineOptions, runTests } from './engine.js';
 import { createLiveState } from './live-state.js';
 import { createRateLimiter } from './rate-limiter.js';
@@ -306,7 +306,7 @@ test('--delay: none after the last test, a flow`s last row too (its end reported
   assert.ok(alone < 1000, `the run ended ${Math.round(alone)} ms after it began (a whole --delay after the last test)`);
   // the pause not paid is reported: --serve pays it before a next batch, if one comes
   const { summary } = await run(plain, options(s.url, { delayMs: 1500 }));
-  const owed = (summary.pauseOwedUntil ?? 0) - performance.now();
+  const owed = (summary.pauseOwedUntil ?? 0) - monotonicMs();
   assert.ok(owed > 1000 && owed <= 1500, `the pause owed ends ${Math.round(owed)} ms from the run's end`);
   // a flow's rows: the pause between them stays; after its last row, none (no test follows)
   const flow = [rec('f1', '/x', { flow: 'f' }), rec('f2', '/y', { flow: 'f' })];

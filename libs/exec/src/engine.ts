@@ -1,4 +1,4 @@
-import { MIN_SECRET_LENGTH, type TestRecord } from '@capi/core';
+import { MIN_SECRET_LENGTH, monotonicMs, type TestRecord } from '@capi/core';
 import { createFlowRun, type FlowRun } from './flow-run.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { createLanes } from './lanes.js';
@@ -76,7 +76,7 @@ export interface Summary {
   /** Flows: teardown rows that failed or errored (exit 1 when nothing worse happened). */
   teardownFailed: number;
   /**
-   * `--delay`: when the pause after the last test would have ended (performance.now()
+   * `--delay`: when the pause after the last test would have ended (monotonicMs()
    * time; null: none). Not waited for at the end of the input: `--serve` waits for it
    * before its next batch only, so a launched run ends with its last test.
    */
@@ -157,7 +157,7 @@ export async function runTests(
   sink: ResultSink,
   shared: EngineShared,
 ): Promise<Summary> {
-  const began = performance.now();
+  const began = monotonicMs();
   const { live, limiter } = shared;
   const secrets = options.secrets ?? createSecretSet();
   live.apiPausedUntil = () => limiter.pausedUntilWall();
@@ -196,7 +196,7 @@ export async function runTests(
   }
   if (stop.failure) throw stop.failure;
   const { passed, failed, errors, skipped } = live;
-  const durationMs = performance.now() - began;
+  const durationMs = monotonicMs() - began;
   const { cut, setupFailed, relogins } = flows;
   return {
     passed,

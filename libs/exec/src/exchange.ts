@@ -1,3 +1,4 @@
+import { monotonicMs } from '@capi/core';
 import { type BodyDecoder, codings, createBodyDecoder, type Decoded, unknownCoding } from './decode-body.js';
 
 /**
@@ -127,7 +128,7 @@ export class Exchange {
       this.chunks.push(part);
       this.kept += part.length;
     }
-    if (performance.now() > this.deadline)
+    if (monotonicMs() > this.deadline)
       this.end(new RequestError('TIMEOUT', `body not read within ${this.timeoutMs} ms`));
     return more;
   }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResultStatus, TestRecord } from '@capi/core';
+import { monotonicMs } from '@capi/core';
 import { timerMs } from './backoff.js';
 import { captureBag } from './capture.js';
 import { createFlowLanes } from './flow-lanes.js';
@@ -61,7 +62,7 @@ export interface FlowRun {
   /** After every lane: the teardown rows. */
   finish(): Promise<void>;
   /**
-   * When the `--delay` after the last plain test to end would end (performance.now() time),
+   * When the `--delay` after the last plain test to end would end (monotonicMs() time),
    * or null: none was begun. `allStarted` cuts that pause (no test follows here); `--serve`
    * pays what is left of it before its next batch, if one comes.
    */
@@ -213,7 +214,7 @@ export function createFlowRun(parts: FlowRunParts): FlowRun {
   // the last plain pause begun: the lanes' pauses end in the order they begin
   let pauseFrom: number | null = null;
   const delay = (plain: boolean) => {
-    if (plain) pauseFrom = performance.now();
+    if (plain) pauseFrom = monotonicMs();
     return sleep(timerMs(parts.delayMs), undefined, { signal: plain ? started.signal : stop.cut }).catch(() => {});
   };
 

@@ -1,3 +1,4 @@
+import { monotonicMs } from '@capi/core';
 import type { Client as UndiciClient } from 'undici';
 // Only the Client module, not undici's index: the index loads fetch, WebSocket, caches and
 // mocks too, ~0.12 s of start-up per process, paid by every batch worker capi-launch starts.
@@ -265,7 +266,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       bytes: ex.bytes,
       decodedBytes: ex.decoded && req.keepText ? ex.decoded.decoded : null,
       truncated: ex.decoded ? ex.decoded.cut : ex.bytes > maxBody,
-      durationMs: performance.now() - start,
+      durationMs: monotonicMs() - start,
       rawHeaders: ex.raw,
       // decoded when it was compressed, so a failed test's `debug` body is readable
       sample: problem ? [] : ex.decoded ? ex.decoded.chunks : ex.chunks,
@@ -274,7 +275,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
 
   /** One `then` on the exchange's promise, not an async function and its await (issue 16). */
   function send(req: OutgoingRequest): Promise<HttpAnswer> {
-    const start = performance.now();
+    const start = monotonicMs();
     let client: Client;
     try {
       client = take(req.origin);

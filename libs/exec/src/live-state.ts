@@ -1,4 +1,4 @@
-import { emptyTestCounts, type HeartbeatState, type TestCounts } from '@capi/core';
+import { emptyTestCounts, type HeartbeatState, monotonicMs, type TestCounts } from '@capi/core';
 
 /**
  * The run as it goes, shared by the engine, the heartbeat, the progress line and the
@@ -56,7 +56,7 @@ const WINDOW = 5;
  * exist the rate is the average since the start, never 0 while tests finish. Sets
  * `live.rateNow` to the same measure taken at the moment it is asked.
  */
-export function createRateMeter(live: LiveState, now: () => number = () => performance.now()): () => void {
+export function createRateMeter(live: LiveState, now: () => number = monotonicMs): () => void {
   const samples: Array<{ t: number; done: number }> = [{ t: now(), done: live.done }];
   const since = (t: number) => {
     const first = samples[0] as { t: number; done: number };

@@ -8,6 +8,8 @@
  * would have ended `take()` answers false at once and `refusal()` says why, so the tests
  * that would wait end as errors instead of the process sleeping for years.
  */
+
+import { monotonicMs } from '@capi/core';
 import { DEFAULT_MAX_PAUSE_MS, timerMs } from './backoff.js';
 
 export interface RateLimiter {
@@ -57,7 +59,7 @@ function seconds(ms: number): string {
  */
 export function createRateLimiter(
   initial: number | null,
-  now: () => number = performance.now.bind(performance),
+  now: () => number = monotonicMs,
   maxPauseMs = DEFAULT_MAX_PAUSE_MS,
 ): RateLimiter {
   let configured = initial;

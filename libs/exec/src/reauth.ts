@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestRecord } from '@capi/core';
+import { monotonicMs } from '@capi/core';
 import { timerMs } from './backoff.js';
 import type { Phases, RunRow } from './phases.js';
 import type { Outcome } from './result.js';
@@ -105,7 +106,7 @@ export function createReauth({ phases, run, statuses, warn, onSettled, stopped }
   };
   /** Runs the setup once MIN_RELOGIN_MS has passed since the last one ended; false when a stop cut the wait. */
   const setupAfterFloor = async (seen: number, ahead: boolean): Promise<boolean> => {
-    const waitMs = lastEnded + MIN_RELOGIN_MS - performance.now();
+    const waitMs = lastEnded + MIN_RELOGIN_MS - monotonicMs();
     if (waitMs > 0) {
       const waited = await sleep(timerMs(waitMs), true, { signal: stopped }).catch(() => false);
       if (!waited) return false;
@@ -119,7 +120,7 @@ export function createReauth({ phases, run, statuses, warn, onSettled, stopped }
     if (phases.generation !== seen || phases.failure !== null) return Promise.resolve(phases.failure === null);
     if (!pending) {
       pending = setupAfterFloor(seen, ahead).finally(() => {
-        lastEnded = performance.now();
+        lastEnded = monotonicMs();
         pending = null;
         onSettled?.();
       });

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckFailure, ResultError, TestRecord } from '@capi/core';
+import { monotonicMs } from '@capi/core';
 import { BACKOFF_BASE_MS, backoffMs, parseRetryAfter, timerMs } from './backoff.js';
 import { secretCapture, type Taken, takeCaptures } from './capture.js';
 import { BadExpectation, cut, runChecks, type Show, statusPasses } from './checks.js';
@@ -209,13 +210,13 @@ function refusedTry(t: Tries): TestDone | null {
   return { outcome: { ...t.base, error, response: t.last?.response ?? null }, secrets: t.secrets, origin: t.origin };
 }
 
-/** A try begins: its start time; `performance.now()` as it is sent. */
+/** A try begins: its start time; `monotonicMs()` as it is sent. */
 function beginTry(t: Tries, attempt: number): number {
   // startedAt and durationMs describe the final attempt, so startedAt + durationMs is
   // when the test ended (what capi-merge takes for wall time); `attempts` counts the tries.
   t.base.startedAt = Date.now();
   t.base.attempts = attempt;
-  return performance.now();
+  return monotonicMs();
 }
 
 /** The client's promise; a throw before it has one is its rejection, as an await would take it. */
@@ -246,7 +247,7 @@ function failedTry(t: Tries, err: unknown, attempt: number, sentAt: number): Ste
       secrets: t.secrets,
       origin: t.origin,
     };
-  base.durationMs = performance.now() - sentAt;
+  base.durationMs = monotonicMs() - sentAt;
   base.exchange = { request: prep.request, answer: null };
   t.last = fromError(err, t.safe, prep.request.method, ctx.retries);
   if (!t.last.retryable || attempt > ctx.retries) return endOf(t);

@@ -11,6 +11,7 @@ import {
   InputError,
   isBatchName,
   isErrnoException,
+  monotonicMs,
   oneChunk,
   readNdjson,
   runPaths,
@@ -219,7 +220,7 @@ export async function serveBatches(o: ServeOptions): Promise<ExitCodeValue> {
       }
       // --delay: the pause after the last batch's last test, owed only now that a batch
       // follows (its answer went out without it: the run's last batch ends with its tests)
-      const owed = pauseOwedUntil === null ? 0 : pauseOwedUntil - performance.now();
+      const owed = pauseOwedUntil === null ? 0 : pauseOwedUntil - monotonicMs();
       if (owed > 0) await sleep(owed, undefined, { signal: o.stop }).catch(() => {});
       if (o.stop.aborted) break;
       const { code, pauseOwedUntil: next } = await runBatch(o, req, kept, carried);
