@@ -1,3 +1,4 @@
+import type * as Http from 'node:http';
 import { monotonicMs } from '@capi/core';
 import type { Client as UndiciClient } from 'undici';
 // Only the Client module, not undici's index: the index loads fetch, WebSocket, caches and
@@ -110,6 +111,7 @@ const CODES: Record<string, string> = {
   UND_ERR_DESTROYED: 'CUT',
   UND_ERR_ABORTED: 'CUT',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'BAD_RESPONSE',
+  UND_ERR_HEADERS_OVERFLOW: 'BAD_RESPONSE',
   HPE_INVALID_CONSTANT: 'BAD_RESPONSE',
 };
 
@@ -123,6 +125,17 @@ export function errorCode(err: unknown): string {
   if (/CERT|SSL|TLS|SELF_SIGNED/i.test(`${code} ${cause}`)) return 'TLS';
   if (/^HPE_/.test(code) || /^HPE_/.test(cause)) return 'BAD_RESPONSE';
   return code || cause || 'REQUEST_FAILED';
+}
+
+/** What a failed exchange says: undici's message, with what capi knows added where it helps. */
+function failureMessage(err: unknown, code: string, timeoutMs: number): string {
+  if (code === 'TIMEOUT') return `no answer within ${timeoutMs} ms (${messageOf(err)})`;
+  if ((err as { code?: string } | null)?.code === 'UND_ERR_HEADERS_OVERFLOW') {
+    // node:http loaded only here, to say the limit in force (maxHeaderSize above)
+    const limit = (process.getBuiltinModule('node:http') as typeof Http).maxHeaderSize;
+    return `response headers over ${limit} bytes in all (node's limit: NODE_OPTIONS=--max-http-header-size=BYTES raises it)`;
+  }
+  return messageOf(err);
 }
 
 function messageOf(err: unknown): string {
@@ -247,9 +260,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     const notSent = refused(err);
     if (notSent) throw notSent;
     const code = errorCode(err);
-    const message = code === 'TIMEOUT' ? `no answer within ${req.timeoutMs} ms (${messageOf(err)})` : messageOf(err);
     const raw = err as { code?: string; cause?: { code?: string } } | null;
-    throw new RequestError(code, message, true, raw?.code ?? raw?.cause?.code ?? null);
+    throw new RequestError(code, failureMessage(err, code, req.timeoutMs), true, raw?.code ?? raw?.cause?.code ?? null);
   }
 
   function answered(req: OutgoingRequest, client: Client, ex: Exchange, start: number): HttpAnswer {
