@@ -22,6 +22,7 @@ import {
   cacheFolderReady,
   codeCacheDir,
   codeCacheFile,
+  noteAnswerJudged,
   readCodeCache,
   STALE_CACHE_MS,
   worthKeepingCodeCache,
@@ -111,14 +112,21 @@ test("root with another user's HOME (sudo -E) makes nothing in that home", {
   });
 });
 
-test('a run worth a cache ended 0 or 1 and was not one the tool answers itself', () => {
-  assert.equal(worthKeepingCodeCache(0, ['--in', 'x']), true);
-  assert.equal(worthKeepingCodeCache(1, ['--in', 'x']), true);
-  for (const code of [2, 3, 130, 143]) assert.equal(worthKeepingCodeCache(code, ['--in', 'x']), false);
+test('a run worth a cache ended 0 or 1 having judged an answer, and was not one the tool answers itself', () => {
+  assert.equal(worthKeepingCodeCache(0, ['--in', 'x'], true), true);
+  assert.equal(worthKeepingCodeCache(1, ['--in', 'x'], true), true);
+  for (const code of [2, 3, 130, 143]) assert.equal(worthKeepingCodeCache(code, ['--in', 'x'], true), false);
   for (const a of ['--version', '--help', '-h', '--man', '--completion', '--completion=zsh'])
-    assert.equal(worthKeepingCodeCache(0, [a]), false, a);
+    assert.equal(worthKeepingCodeCache(0, [a], true), false, a);
   // after `--`, a flag-like word is an operand
-  assert.equal(worthKeepingCodeCache(0, ['--', '--version']), true);
+  assert.equal(worthKeepingCodeCache(0, ['--', '--version'], true), true);
+  // nothing judged (an empty input, every request cut): not worth it, whatever the exit
+  assert.equal(worthKeepingCodeCache(0, ['--in', 'x'], false), false);
+  assert.equal(worthKeepingCodeCache(1, ['--in', 'x'], false), false);
+  // the default is what the run noted
+  assert.equal(worthKeepingCodeCache(0, ['--in', 'x']), false);
+  noteAnswerJudged();
+  assert.equal(worthKeepingCodeCache(0, ['--in', 'x']), true);
 });
 
 test("a cache is read only from a regular file of this user's that no one else may write, never through a link", () => {

@@ -181,12 +181,28 @@ export function writeCodeCache(file: string, data: Buffer, name: string, now = D
 }
 
 /**
- * A run worth leaving a cache: one that ended 0 or 1 (it ran its tests: passed or failed),
- * not one the tool answered itself (--help, --version…), which compiled little of it. A
+ * Set once a test of the run got an answer that was judged (capi-exec's engine). A global
+ * symbol, since the loader and the bundle each hold a copy of this module.
+ */
+const ANSWERED = Symbol.for('capi.code-cache.answered');
+
+/** The run judged an answer: it compiled the path every run takes, and is worth a cache. */
+export function noteAnswerJudged(): void {
+  (globalThis as Record<symbol, unknown>)[ANSWERED] = true;
+}
+
+/**
+ * A run worth leaving a cache: one that ended 0 or 1 having judged at least one answer (a
+ * test passed or failed), not one the tool answered itself (--help, --version…) nor one with
+ * nothing to run or no answer (an empty `--in`, an API that cut every request), which
+ * compiled little of the tool: a poorer cache costs every later start some 10 ms, and a
  * cache V8 takes is kept as it is, so the first one written is the one every start reads.
  */
-export const worthKeepingCodeCache = (exitCode: number, argv = process.argv.slice(2)) =>
-  (exitCode === 0 || exitCode === 1) && builtinAction(beforeDashes(argv)) === null;
+export const worthKeepingCodeCache = (
+  exitCode: number,
+  argv = process.argv.slice(2),
+  answered = (globalThis as Record<symbol, unknown>)[ANSWERED] === true,
+) => (exitCode === 0 || exitCode === 1) && answered && builtinAction(beforeDashes(argv)) === null;
 
 /** FNV-1a, 32 bits: a short tag, not a guard against anyone (the trust rules above are). */
 function fnv1a(text: string): string {

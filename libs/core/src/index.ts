@@ -17,6 +17,7 @@ export {
   cacheFolderReady,
   codeCacheDir,
   codeCacheFile,
+  noteAnswerJudged,
   readCodeCache,
   runCodeCached,
   STALE_CACHE_MS,

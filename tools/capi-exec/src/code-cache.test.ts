@@ -63,6 +63,29 @@ test('capi-exec leaves a code cache after its first run of tests, and every star
   assert.deepEqual(readdirSync(cache), [file.slice(cache.length + 1)]);
 });
 
+test('a run that judged no answer (an empty --in, every request cut) leaves no code cache; the next that does, leaves one', async () => {
+  const { dir, run } = await oneTest();
+  const cache = join(dir, 'cache');
+  const empty = join(dir, 'empty.ndjson');
+  await writeFile(empty, '');
+  const none = await runTool('capi-exec', ['--in', empty], { env: { CAPI_CODE_CACHE: cache } });
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(existsSync(cache), false, 'an empty --in compiled too little to keep');
+  // every request cut before an answer: errors only
+  const cut = await scope.server((req) => req.socket.destroy());
+  const reset = join(dir, 'reset.ndjson');
+  await writeFile(reset, ndjson([get('r1', `${cut.url}/a`), get('r2', `${cut.url}/b`)]));
+  const lost = await runTool('capi-exec', ['--in', reset, '--retries', '0', '--quiet'], {
+    env: { CAPI_CODE_CACHE: cache },
+  });
+  assert.equal(lost.code, 1, lost.stderr);
+  assert.match(lost.stdout, /"status":"error"/);
+  assert.equal(existsSync(cache), false, 'no answer judged: nothing kept');
+  const first = await run({ CAPI_CODE_CACHE: cache });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(onlyFile(cache), /\.v8cache$/);
+});
+
 test('capi-exec with a damaged code cache runs as without one and replaces it; a folder others may write is not used', async () => {
   const { dir, run } = await oneTest();
   const cache = join(dir, 'cache');
