@@ -173,10 +173,15 @@ export function bundleOptions(entryPoints, outdir) {
 /**
  * Tools whose entry is a loader of one CommonJS bundle run from a V8 code cache (core
  * code-cache.ts; docs/capi-exec.md, "Start-up and the code cache"), with the module and name
- * of the V8 flags the tool runs under: the loader sets them before it compiles.
+ * of the V8 flags the tool runs under (the loader sets them before it compiles) and of the
+ * node built-ins it loads before them.
  */
 export const codeCachedTools = {
-  'capi-exec': { flags: join(root, 'libs', 'exec', 'src', 'v8-flags.ts'), name: 'EXEC_V8_FLAGS' },
+  'capi-exec': {
+    flags: join(root, 'libs', 'exec', 'src', 'v8-flags.ts'),
+    name: 'EXEC_V8_FLAGS',
+    startBuiltins: 'EXEC_START_BUILTINS',
+  },
 };
 
 /**
@@ -206,7 +211,7 @@ export async function buildCodeCached(tool, outdir) {
   // import.meta and top-level await have no meaning in CommonJS: esbuild warns, and the tool would break
   if (made.warnings.length > 0) throw new Error(`${tool}: its CommonJS bundle had warnings (above)`);
   const key = createHash('sha256').update(readFileSync(code)).digest('hex').slice(0, 16);
-  const { flags, name } = codeCachedTools[tool];
+  const { flags, name, startBuiltins } = codeCachedTools[tool];
   const loader = await build({
     ...base,
     entryPoints: undefined,
@@ -214,12 +219,13 @@ export async function buildCodeCached(tool, outdir) {
       contents: [
         "import { fileURLToPath } from 'node:url';",
         `import { runCodeCached, worthKeepingCodeCache } from ${JSON.stringify(join(root, 'libs', 'core', 'src', 'code-cache.ts'))};`,
-        `import { ${name} } from ${JSON.stringify(flags)};`,
+        `import { ${name}, ${startBuiltins} } from ${JSON.stringify(flags)};`,
         'runCodeCached({',
         `  code: fileURLToPath(new URL(${JSON.stringify(`./${tool}.code.cjs`)}, import.meta.url)),`,
         `  key: ${JSON.stringify(key)},`,
         `  name: ${JSON.stringify(tool)},`,
         `  v8Flags: ${name},`,
+        `  startBuiltins: ${startBuiltins},`,
         '  worthKeeping: worthKeepingCodeCache,',
         '});',
       ].join('\n'),

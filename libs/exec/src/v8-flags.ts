@@ -28,3 +28,20 @@ export const EXEC_V8_FLAGS: readonly string[] = [
 export function setExecV8Flags(): void {
   for (const flag of EXEC_V8_FLAGS) setFlagsFromString(flag);
 }
+
+/**
+ * The node built-ins every capi-exec run loads as it starts (its sockets, streams and timers,
+ * undici's diagnostics channels), which its entry loads before it sets EXEC_V8_FLAGS (core
+ * code-cache.ts `startBuiltins` says why). Only ones every run needs: a built-in a run may
+ * never use (node:crypto, node:http, node:zlib, node:worker_threads...) stays taken at its
+ * first use, and the installed tool's one-test run is tested to load none of those.
+ */
+export const EXEC_START_BUILTINS: readonly string[] = [
+  'node:net',
+  'node:stream',
+  'node:stream/promises',
+  'node:os',
+  'node:timers/promises',
+  'node:diagnostics_channel',
+  'node:string_decoder',
+];
