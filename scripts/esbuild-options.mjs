@@ -73,18 +73,22 @@ module.exports = function assert(value, message) {
 /**
  * Places where undici requires a built-in at load for what capi-exec does not use at start:
  * core/util.js keeps node:http's \`IncomingMessage\` to recognize one when it destroys a
- * stream body (capi's bodies are strings and buffers); dispatcher/client.js reads
- * \`http.maxHeaderSize\` for a Client made without \`maxHeaderSize\` (capi-exec's http-client.ts
- * passes its own); web/fetch/util.js keeps node:perf_hooks for fetch's timing info (capi
- * does not fetch). Each is read at its first use instead. Each patch must match undici's
- * source exactly once, or the build fails: an upgrade of undici is checked here.
+ * stream (capi's bodies are strings and buffers; what it destroys are its sockets, told
+ * apart by name first); dispatcher/client.js reads \`http.maxHeaderSize\` for a Client made
+ * without \`maxHeaderSize\` (capi-exec's http-client.ts passes its own); web/fetch/util.js
+ * keeps node:perf_hooks for fetch's timing info (capi does not fetch). Each is read at its
+ * first use instead. Each patch must match undici's source exactly once, or the build
+ * fails: an upgrade of undici is checked here.
  */
 const UNDICI_PATCHES = {
   'core/util.js': [
     ["const { IncomingMessage } = require('node:http')\n", ''],
     [
       'Object.getPrototypeOf(stream).constructor === IncomingMessage',
-      "Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
+      // an IncomingMessage exists only once node:http is loaded: a socket that undici destroys
+      // (a `Connection: close` answer, a timeout, a server that closed an idle connection)
+      // is told apart by its constructor's name, not by loading node:http
+      "Object.getPrototypeOf(stream).constructor?.name === 'IncomingMessage' && Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
     ],
   ],
   'web/fetch/util.js': [
