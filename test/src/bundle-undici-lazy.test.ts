@@ -65,6 +65,24 @@ console.log(JSON.stringify({ before, error }));
   });
 });
 
+test("an undici invariant without a message fails quoting undici's call, as node's assert does, not the shim's", async () => {
+  const b = await bundle(
+    'quote',
+    { 'probe.js': "const assert = require('node:assert')\nmodule.exports = (request) => assert(request)\n" },
+    `import probe from 'undici/lib/probe.js';
+try { probe(null); } catch (err) { console.log(JSON.stringify({ name: err.name, generated: err.generatedMessage, message: err.message })); }
+`,
+  );
+  assert.equal(b.errors, '');
+  const { stdout } = await run(process.execPath, [b.out], { timeout: 30_000 });
+  // what node:assert itself says of that call
+  assert.deepEqual(JSON.parse(stdout), {
+    name: 'AssertionError',
+    generated: true,
+    message: 'The expression evaluated to a falsy value:\n\n  assert(request)\n',
+  });
+});
+
 test('an undici file that uses more of node:assert, or a patch that no longer matches, fails the build', async () => {
   const more = await bundle(
     'more',
