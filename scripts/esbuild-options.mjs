@@ -62,29 +62,75 @@ const inUndici = (path) => /[\\/]node_modules[\\/]undici[\\/]lib[\\/]/.test(path
  * undici's invariants are `assert(value)` calls on node:assert; the shim checks them the
  * same way and loads node:assert only when one fails, to throw its AssertionError. undici
  * uses nothing else of the module: a bundled undici file that did (`assert.equal`, ...) fails
- * the build below rather than the shim at run time.
+ * the build below rather than the shim at run time. Without a message, node's assert quotes
+ * the call that failed, which would be the shim's own: the shim quotes undici's call as
+ * node would (read from the source at the call, as node reads it), so a failed invariant
+ * still says which one in capi-exec's result.
  */
 const ASSERT_SHIM = `'use strict';
 module.exports = function assert(value, message) {
-  if (!value) require('node:assert')(value, message);
+  if (value) return;
+  const nodeAssert = require('node:assert');
+  if (message !== undefined) nodeAssert(value, message);
+  const err = new nodeAssert.AssertionError({
+    message: 'The expression evaluated to a falsy value:\\n\\n  ' + callOf(assert) + '\\n',
+    actual: value,
+    expected: true,
+    operator: '==',
+    stackStartFn: assert,
+  });
+  err.generatedMessage = true;
+  throw err;
 };
+
+/** The text of the call of fn that failed (its line, from the call to its closing parenthesis), or where it is. */
+function callOf(fn) {
+  const { prepareStackTrace, stackTraceLimit } = Error;
+  const holder = {};
+  let site;
+  try {
+    Error.stackTraceLimit = 1;
+    Error.prepareStackTrace = (_, stack) => stack;
+    Error.captureStackTrace(holder, fn);
+    site = holder.stack[0];
+  } finally {
+    Error.prepareStackTrace = prepareStackTrace;
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+  const where = site ? site.getFileName() + ':' + site.getLineNumber() + ':' + site.getColumnNumber() : 'undici';
+  try {
+    const file = site.getFileName();
+    const text = require('node:fs').readFileSync(file.startsWith('file:') ? new URL(file) : file, 'utf8').split('\\n')[site.getLineNumber() - 1];
+    const from = text.slice(site.getColumnNumber() - 1);
+    let depth = 0;
+    for (let i = 0; i < from.length; i++) {
+      if (from[i] === '(') depth++;
+      else if (from[i] === ')' && --depth === 0) return from.slice(0, i + 1);
+    }
+  } catch {}
+  return 'assert(...) at ' + where;
+}
 `;
 
 /**
  * Places where undici requires a built-in at load for what capi-exec does not use at start:
  * core/util.js keeps node:http's \`IncomingMessage\` to recognize one when it destroys a
- * stream body (capi's bodies are strings and buffers); dispatcher/client.js reads
- * \`http.maxHeaderSize\` for a Client made without \`maxHeaderSize\` (capi-exec's http-client.ts
- * passes its own); web/fetch/util.js keeps node:perf_hooks for fetch's timing info (capi
- * does not fetch). Each is read at its first use instead. Each patch must match undici's
- * source exactly once, or the build fails: an upgrade of undici is checked here.
+ * stream (capi's bodies are strings and buffers; what it destroys are its sockets, told
+ * apart by name first); dispatcher/client.js reads \`http.maxHeaderSize\` for a Client made
+ * without \`maxHeaderSize\` (capi-exec's http-client.ts passes its own); web/fetch/util.js
+ * keeps node:perf_hooks for fetch's timing info (capi does not fetch). Each is read at its
+ * first use instead. Each patch must match undici's source exactly once, or the build
+ * fails: an upgrade of undici is checked here.
  */
 const UNDICI_PATCHES = {
   'core/util.js': [
     ["const { IncomingMessage } = require('node:http')\n", ''],
     [
       'Object.getPrototypeOf(stream).constructor === IncomingMessage',
-      "Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
+      // an IncomingMessage exists only once node:http is loaded: a socket that undici destroys
+      // (a `Connection: close` answer, a timeout, a server that closed an idle connection)
+      // is told apart by its constructor's name, not by loading node:http
+      "Object.getPrototypeOf(stream).constructor?.name === 'IncomingMessage' && Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
     ],
   ],
   'web/fetch/util.js': [

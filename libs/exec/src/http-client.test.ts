@@ -133,6 +133,10 @@ test("maxHeaderSize: node's default 16 KiB, unless node runs with --max-http-hea
   assert.equal(maxHeaderSize(['--max-http-header-size=65536'], ''), undefined);
   assert.equal(maxHeaderSize([], '--max-http-header-size=65536'), undefined);
   assert.equal(maxHeaderSize([], '--trace-warnings --max-http-header-size 8192'), undefined);
+  // node takes `_` for `-` in a flag's name: the same flag, node's value is not 16 KiB
+  assert.equal(maxHeaderSize(['--max_http_header_size=65536'], ''), undefined);
+  assert.equal(maxHeaderSize([], '--max_http_header_size=65536'), undefined);
+  assert.equal(maxHeaderSize([], '"--max-http_header-size=65536"'), undefined);
   // what node itself uses when nothing sets it
   assert.equal(
     maxHeaderSize([], ''),

@@ -158,6 +158,22 @@ export const PRECISE_TIMEOUT_MS = 5000;
 export const STATUS_BODY_BYTES = 4096;
 
 /**
+ * The most bytes of response headers a Client takes (more fails the exchange): node's own
+ * `http.maxHeaderSize`, 16 KiB unless node runs with `--max-http-header-size`. Given to
+ * undici so that it need not load node:http to read it (scripts/esbuild-options.mjs); under
+ * that flag (on node's command line or in NODE_OPTIONS) undici reads node's value, as before.
+ * Node takes `_` for `-` in its flags' names (`--max_http_header_size`): either spelling is
+ * the flag.
+ */
+export function maxHeaderSize(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): number | undefined {
+  const set = [...execArgv, nodeOptions].some((a) => /--max[-_]http[-_]header[-_]size/.test(a));
+  return set ? undefined : 16 * 1024;
+}
+
+/**
  * Connections: one undici Client (one keep-alive connection, pipelining 1) per request in
  * flight, taken from a stack of idle ones per origin and given back when the answer is
  * read. So the connections never outnumber the requests in flight (the window is the
@@ -166,20 +182,6 @@ export const STATUS_BODY_BYTES = 4096;
  * every response in a stream. Long as a whole, short in its parts: the inner functions
  * share the idle stacks and the open clients, which `destroy` must reach.
  */
-/**
- * The most bytes of response headers a Client takes (more fails the exchange): node's own
- * `http.maxHeaderSize`, 16 KiB unless node runs with `--max-http-header-size`. Given to
- * undici so that it need not load node:http to read it (scripts/esbuild-options.mjs); under
- * that flag (on node's command line or in NODE_OPTIONS) undici reads node's value, as before.
- */
-export function maxHeaderSize(
-  execArgv: readonly string[] = process.execArgv,
-  nodeOptions = process.env.NODE_OPTIONS ?? '',
-): number | undefined {
-  const set = [...execArgv, nodeOptions].some((a) => a.includes('--max-http-header-size'));
-  return set ? undefined : 16 * 1024;
-}
-
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const maxBody = Math.min(opts.maxBody, MAX_BODY_LIMIT);
   const idle = new Map<string, Client[]>();

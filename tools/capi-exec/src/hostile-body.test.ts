@@ -188,4 +188,10 @@ test("response headers past node's limit (16 KiB) are an error; node's --max-htt
     [...byId(raised.stdout).values()].map((r) => r.status),
     ['passed', 'passed'],
   );
+  // node's other spelling of the same flag (`_` for `-`) raises it too
+  const underscored = await runTool('capi-exec', ['--base-url', s.url, '--retries', '0'], {
+    input,
+    env: { NODE_OPTIONS: '--max_http_header_size=65536' },
+  });
+  assert.equal(underscored.code, 0, underscored.stderr);
 });
