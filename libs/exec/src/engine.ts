@@ -1,4 +1,4 @@
-import { MIN_SECRET_LENGTH, monotonicMs, noteAnswerJudged, type TestRecord } from '@capi/core';
+import { MIN_SECRET_LENGTH, monotonicMs, type TestRecord } from '@capi/core';
 import { createFlowRun, type FlowRun } from './flow-run.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { createLanes } from './lanes.js';
@@ -197,8 +197,6 @@ export async function runTests(
   if (stop.failure) throw stop.failure;
   const { passed, failed, errors, skipped } = live;
   const durationMs = monotonicMs() - began;
-  // a run that judged answers compiled the path every run takes: worth a code cache
-  if (passed + failed > 0) noteAnswerJudged();
   const { cut, setupFailed, relogins } = flows;
   return {
     passed,

@@ -1,4 +1,12 @@
-import { countResult, cutText, DEBUG_MESSAGE_CHARS, formatStory, type TestDebug, type TestRecord } from '@capi/core';
+import {
+  countResult,
+  cutText,
+  DEBUG_MESSAGE_CHARS,
+  formatStory,
+  noteAnswerJudged,
+  type TestDebug,
+  type TestRecord,
+} from '@capi/core';
 import type { EngineOptions, ResultSink } from './engine.js';
 import { fingerprint } from './fingerprint.js';
 import type { LiveState } from './live-state.js';
@@ -50,6 +58,7 @@ function traceResult(options: EngineOptions, rec: TestRecord, result: ExecResult
 const RECORDED: Promise<void> = Promise.resolve();
 
 export function resultRecorder(options: EngineOptions, live: LiveState, sink: ResultSink, stop: RunStop): RecordResult {
+  let judged = false;
   /** Counted once the sink took the result (the journal's line written). */
   const count = (rec: TestRecord, result: ExecResult) => {
     // Setup and teardown rows are not tests: not counted, never --max-errors. A failed
@@ -57,6 +66,12 @@ export function resultRecorder(options: EngineOptions, live: LiveState, sink: Re
     if (rec.phase === 'teardown' && (result.status === 'failed' || result.status === 'error')) live.teardownFailed++;
     if (rec.phase !== undefined) return;
     countResult(live, result.status);
+    // A judged answer makes the run worth a code cache (core code-cache.ts), noted as it is
+    // counted: a run may end with its exit code before runTests returns (stdout closed: EPIPE).
+    if (!judged && (result.status === 'passed' || result.status === 'failed')) {
+      judged = true;
+      noteAnswerJudged();
+    }
     const why = stop.cause ? null : tooManyErrors(live, options.maxErrors);
     if (why) stop.end('max-errors', why);
   };

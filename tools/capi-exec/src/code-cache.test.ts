@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runTool } from '@capi/testkit';
+import { binPath, repoRoot, runTool, testEnv } from '@capi/testkit';
 import { fileScope, get, ndjson } from './test-support/fixtures.js';
 
 const scope = fileScope();
@@ -84,6 +85,26 @@ test('a run that judged no answer (an empty --in, every request cut) leaves no c
   const first = await run({ CAPI_CODE_CACHE: cache });
   assert.equal(first.code, 0, first.stderr);
   assert.match(onlyFile(cache), /\.v8cache$/);
+});
+
+test('a run whose reader stopped reading (`| head -1`: EPIPE, exit 0) after a judged answer leaves a code cache', async () => {
+  const s = await scope.server((_req, res) => res.end('ok'));
+  const dir = await scope.scratch();
+  const many = join(dir, 'many.ndjson');
+  await writeFile(many, ndjson(Array.from({ length: 2000 }, (_, i) => get(`t${i}`, `${s.url}/${i}`))));
+  const cache = join(dir, 'cache');
+  const child = spawn(process.execPath, [binPath('capi-exec'), '--in', many, '--quiet'], {
+    cwd: repoRoot,
+    env: testEnv({ CAPI_CODE_CACHE: cache }),
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  // the first result read, the pipe closed: capi-exec's next write meets EPIPE and it exits 0
+  child.stdout.once('data', () => child.stdout.destroy());
+  const limit = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await new Promise((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(limit);
+  assert.equal(code, 0);
+  assert.match(onlyFile(cache), /\.v8cache$/, 'a test passed before the pipe closed');
 });
 
 test('capi-exec with a damaged code cache runs as without one and replaces it; a folder others may write is not used', async () => {
