@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runTool } from '@capi/testkit';
-import { copyMadeRun, madeRunFixture } from './test-support/made-run.js';
+import { copyMadeRun, liveSupervisor, madeRunFixture } from './test-support/made-run.js';
 
 // The rate limit in force, as capi-watch (--plain, --json) and capi-launch --status show it
 // on the same hand-made run folders: control.json's rate as the workers take it (core
@@ -112,20 +110,10 @@ test('capi-watch --plain and --json and capi-launch --status show the same rate 
   }
 });
 
-/** A live process whose argv holds `--supervise RUN`, as core's identity check asks of a supervisor. */
-async function liveSupervisor(runDir: string): Promise<number> {
-  const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)', '--', '--supervise', runDir], {
-    stdio: 'ignore',
-  });
-  fixture.children.push(c);
-  await sleep(200);
-  return c.pid as number;
-}
-
 test('a running run with a control.json rate the workers do not take: capi-launch --status says so on stderr, capi-watch --summary in its block', async () => {
   const bad = CASES[2] as Case;
   const { runs, dir } = runFolderOf(bad, 10);
-  const pid = await liveSupervisor(dir);
+  const pid = await liveSupervisor(fixture, dir);
   const m = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...m, state: 'running', pid, verdict: null, finished: null }));
   writeFileSync(join(dir, 'supervisor.pid'), `${pid}\n`);

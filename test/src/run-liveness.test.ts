@@ -3,10 +3,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { launchLockOf } from '@capi/core';
 import { runTool } from '@capi/testkit';
-import { copyMadeRun, madeRunFixture } from './test-support/made-run.js';
+import { copyMadeRun, liveSupervisor, madeRunFixture } from './test-support/made-run.js';
 
 // One rule for "is this launched run dead" (core `runIsDead`): capi-launch's listing
 // (`--status --json`: `dead`) and capi-watch (`--summary --json`: DEAD, exit 3) judge the
@@ -19,16 +18,6 @@ const fixture = madeRunFixture('capi-run-liveness-');
 async function deadPid(): Promise<number> {
   const c = spawn(process.execPath, ['-e', '']);
   await new Promise((r) => c.once('exit', r));
-  return c.pid as number;
-}
-
-/** A live process whose argv holds `--supervise RUN`, as core's identity check asks of a supervisor. */
-async function liveSupervisor(runDir: string): Promise<number> {
-  const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)', '--', '--supervise', runDir], {
-    stdio: 'ignore',
-  });
-  fixture.children.push(c);
-  await sleep(200);
   return c.pid as number;
 }
 
@@ -55,7 +44,7 @@ const CASES: Case[] = [
 async function runFolderOf(c: Case, n: number): Promise<{ runs: string; id: string }> {
   const { runs, dir } = copyMadeRun(fixture, `case${n}`);
   const id = basename(dir);
-  const pid = c.pid === 'none' ? null : c.pid === 'gone' ? await deadPid() : await liveSupervisor(dir);
+  const pid = c.pid === 'none' ? null : c.pid === 'gone' ? await deadPid() : await liveSupervisor(fixture, dir);
   const m = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...m, state: c.state, pid, verdict: null, finished: null }));
   if (pid !== null) writeFileSync(join(dir, 'supervisor.pid'), `${pid}\n`);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { killAll, repoRoot, runTool, tempDir } from '@capi/testkit';
 
 const fakeSplit = join(repoRoot, 'libs/launch/dist/test-support/fake-split.js');
@@ -67,4 +68,14 @@ export function copyMadeRun(f: MadeRunFixture, name: string): { runs: string; di
   const dir = join(runs, basename(f.made));
   cpSync(f.made, dir, { recursive: true, verbatimSymlinks: true });
   return { runs, dir };
+}
+
+/** A live process whose argv holds `--supervise RUN`, as core's identity check asks of a supervisor; killed with `f`'s children. */
+export async function liveSupervisor(f: MadeRunFixture, runDir: string): Promise<number> {
+  const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)', '--', '--supervise', runDir], {
+    stdio: 'ignore',
+  });
+  f.children.push(c);
+  await sleep(200);
+  return c.pid as number;
 }
