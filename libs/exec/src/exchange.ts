@@ -172,6 +172,11 @@ export class Exchange {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /** The body is in a coding capi-exec cannot decode (not a corrupt body of one it can). */
+  undecodable(): boolean {
+    return this.codings.length > 0 && unknownCoding(this.codings) !== null;
+  }
+
   /** A body a check reads that could not be decoded: an error that says so. */
   codingProblem(): string | null {
     if (this.codings.length === 0 || this.bytes === 0) return null;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { neverReached, safeToRepeat } from './retry-rule.js';
+import { answersTheSameAgain, neverReached, safeToRepeat, UNKNOWN_CODING } from './retry-rule.js';
 import { parseVarFlags, parseVarsText } from './run-vars.js';
 
 test('idempotent methods repeat safely; POST and PATCH only with an Idempotency-Key or --retry-unsafe', () => {
@@ -20,6 +20,13 @@ test('never reached the server: refused, DNS, TLS, a connect timeout; not a rese
   assert.equal(neverReached('TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'), false);
   assert.equal(neverReached('ECONNRESET', 'UND_ERR_SOCKET'), false);
   assert.equal(neverReached('BAD_RESPONSE', null), false);
+});
+
+test('the same answer again: headers over the limit and an unknown coding; not a reset, a timeout or a bad parse', () => {
+  assert.equal(answersTheSameAgain('UND_ERR_HEADERS_OVERFLOW'), true);
+  assert.equal(answersTheSameAgain(UNKNOWN_CODING), true);
+  for (const d of [null, 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'HPE_INVALID_CONSTANT', 'ECONNRESET'])
+    assert.equal(answersTheSameAgain(d), false, String(d));
 });
 
 test('run variables: --var and --vars in JSON or .env lines', () => {

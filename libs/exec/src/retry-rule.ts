@@ -26,6 +26,20 @@ export function neverReached(code: string, detail: string | null): boolean {
   return NOT_REACHED_CODES.has(code) || (detail !== null && NOT_REACHED_DETAIL.has(detail));
 }
 
+/** exchange.ts's detail of a body in a Content-Encoding capi-exec cannot decode. */
+export const UNKNOWN_CODING = 'UNKNOWN_CODING';
+
+/**
+ * Raw codes of an answer the same request gets again from the same server: headers over
+ * node's limit, a body in a coding capi-exec cannot decode. The server's make-up, not bad
+ * luck on the way: a retry only sends the request (and its load) again for the same error.
+ */
+const SAME_AGAIN_DETAIL = new Set(['UND_ERR_HEADERS_OVERFLOW', UNKNOWN_CODING]);
+
+export const answersTheSameAgain = (detail: string | null): boolean => detail !== null && SAME_AGAIN_DETAIL.has(detail);
+
+export const sameAgainNote = 'not retried: the same request gets the same answer from this server';
+
 function hasIdempotencyKey(headers: Record<string, string>): boolean {
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'idempotency-key') return true;
   return false;

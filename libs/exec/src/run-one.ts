@@ -11,7 +11,14 @@ import { readRateHint } from './rate-headers.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SecretSet } from './redact.js';
 import type { Outcome } from './result.js';
-import { neverReached, notRetriedNote, safeToRepeat, TRANSIENT_STATUSES } from './retry-rule.js';
+import {
+  answersTheSameAgain,
+  neverReached,
+  notRetriedNote,
+  safeToRepeat,
+  sameAgainNote,
+  TRANSIENT_STATUSES,
+} from './retry-rule.js';
 import { BadUrl } from './target.js';
 import { EnvNotAllowed, MissingVariable } from './template.js';
 import { TRACE_BODY_BYTES } from './trace.js';
@@ -155,8 +162,10 @@ export interface TestDone {
 
 /** A failed attempt that got no answer: retried when repeating it is harmless or it never reached the server. */
 function fromError(err: RequestError, safe: boolean, method: string, retries: number): Retry {
-  const retryable = safe || neverReached(err.code, err.detail);
-  const note = !retryable && retries > 0 ? ` (${notRetriedNote(method)})` : '';
+  const again = answersTheSameAgain(err.detail);
+  const retryable = !again && (safe || neverReached(err.code, err.detail));
+  const why = again ? sameAgainNote : notRetriedNote(method);
+  const note = !retryable && retries > 0 ? ` (${why})` : '';
   return { error: { code: err.code, message: `${err.message}${note}` }, response: null, waitMs: null, retryable };
 }
 

@@ -13,6 +13,7 @@ const scope = fileScope();
 type Result = {
   id: string;
   status: string;
+  attempts: number;
   response: { status: number; bytes: number; decodedBytes?: number } | null;
   failures: Array<{ check: string; actual: string }>;
   error: { code: string; message: string } | null;
@@ -83,6 +84,21 @@ test('a corrupt, truncated or unknown encoding is an error that says so', async 
   // A test that reads no body is not held up by an encoding it need not decode.
   const plain = await runTool('capi-exec', ['--base-url', s.url], { input: ndjson([get('status-only', '/corrupt')]) });
   assert.equal(plain.code, 0, plain.stderr);
+});
+
+test('an unknown encoding is not retried (the server sends it again); a corrupt body is, as a reset would be', async () => {
+  const s = await encodingServer();
+  const tests = ['/unknown', '/corrupt'].map((p) => get(p.slice(1), p, { expect: { body: 'zipped' } }));
+  const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '2'], { input: ndjson(tests) });
+  assert.equal(r.code, 1, r.stderr);
+  const res = byId(r.stdout);
+  assert.equal(res.get('unknown')?.attempts, 1);
+  assert.match(
+    res.get('unknown')?.error?.message ?? '',
+    /\(not retried: the same request gets the same answer from this server\)$/,
+  );
+  assert.equal(res.get('corrupt')?.attempts, 3);
+  assert.equal(s.seen.length, 4);
 });
 
 test('a compression bomb stays within --max-body and says so', async () => {

@@ -15,6 +15,7 @@ const scope = fileScope();
 type Result = {
   id: string;
   status: string;
+  attempts: number;
   failures: Array<{ check: string; expected: string; actual: string }>;
   error: { code: string; message: string } | null;
 };
@@ -188,6 +189,26 @@ test("response headers past node's limit (16 KiB) are an error; node's --max-htt
     [...byId(raised.stdout).values()].map((r) => r.status),
     ['passed', 'passed'],
   );
+  // The same server sends the same headers again: not retried, whatever the method, and says so.
+  const hits = new Map<string, number>();
+  const counted = await scope.server((req, res) => {
+    hits.set(req.method ?? '', (hits.get(req.method ?? '') ?? 0) + 1);
+    res.setHeader('x-big', 'h'.repeat(17000));
+    res.end('ok');
+  });
+  const again = await runTool('capi-exec', ['--base-url', counted.url, '--retries', '2'], {
+    input: ndjson([get('get-over', '/x'), { id: 'put-over', request: { method: 'PUT', url: '/x', body: 'b' } }]),
+  });
+  assert.equal(again.code, 1, again.stderr);
+  for (const r of byId(again.stdout).values()) {
+    assert.equal(r.error?.code, 'BAD_RESPONSE', r.id);
+    assert.equal(r.attempts, 1, r.id);
+    assert.match(
+      r.error?.message ?? '',
+      /raises it\) \(not retried: the same request gets the same answer from this server\)$/,
+    );
+  }
+  assert.deepEqual(Object.fromEntries(hits), { GET: 1, PUT: 1 });
   // node's other spelling of the same flag (`_` for `-`) raises it too
   const underscored = await runTool('capi-exec', ['--base-url', s.url, '--retries', '0'], {
     input,
