@@ -5,7 +5,7 @@ import type { Client as UndiciClient } from 'undici';
 // mocks too, ~0.12 s of start-up per process, paid by every batch worker capi-launch starts.
 import ClientModule from 'undici/lib/dispatcher/client.js';
 import { Exchange, pickHeaders, RequestError } from './exchange.js';
-import { UNKNOWN_CODING } from './retry-rule.js';
+import { TRANSIENT_STATUSES, UNKNOWN_CODING } from './retry-rule.js';
 import { setExecV8Flags } from './v8-flags.js';
 
 export { RequestError };
@@ -272,8 +272,12 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     // A body no check reads is kept only for a status failure's snippet: one that does not
     // decode is left out of it rather than failing a test that never asked for the body.
     const problem = ex.codingProblem();
-    if (problem && req.keepText)
-      throw new RequestError('BAD_ENCODING', problem, true, ex.undecodable() ? UNKNOWN_CODING : null);
+    if (problem && req.keepText) {
+      // An unknown coding comes again from the same server (retry-rule.ts), but not from a
+      // gateway's 502, 503 or 504 page, which a retry may get past.
+      const again = ex.undecodable() && !TRANSIENT_STATUSES.has(ex.status);
+      throw new RequestError('BAD_ENCODING', problem, true, again ? UNKNOWN_CODING : null);
+    }
     return {
       status: ex.status,
       headers: pickHeaders(ex.raw),

@@ -33,6 +33,7 @@ const ENCODED: Record<string, [string, Buffer]> = {
   '/corrupt': ['gzip', Buffer.concat([gzipSync(raw).subarray(0, 10), Buffer.from('not gzip at all')])],
   '/truncated': ['gzip', gzipSync(raw).subarray(0, 40)],
   '/unknown': ['zstd', raw],
+  '/unknown-503': ['zstd', raw],
   // 64 MiB of zeros in about 64 KB: a bomb for --max-body 1 MiB.
   '/bomb': ['gzip', gzipSync(Buffer.alloc(64 * 1024 * 1024))],
 };
@@ -43,7 +44,12 @@ async function encodingServer() {
     seen.push(req.headers['accept-encoding']);
     const hit = ENCODED[req.url ?? ''];
     if (!hit) return void res.end(JSON_BODY);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': hit[0] }).end(hit[1]);
+    res
+      .writeHead(req.url === '/unknown-503' ? 503 : 200, {
+        'content-type': 'application/json',
+        'content-encoding': hit[0],
+      })
+      .end(hit[1]);
   });
   return { ...s, seen };
 }
@@ -86,9 +92,9 @@ test('a corrupt, truncated or unknown encoding is an error that says so', async 
   assert.equal(plain.code, 0, plain.stderr);
 });
 
-test('an unknown encoding is not retried (the server sends it again); a corrupt body is, as a reset would be', async () => {
+test('an unknown encoding is not retried (the server sends it again); a corrupt body, or a gateway page, is', async () => {
   const s = await encodingServer();
-  const tests = ['/unknown', '/corrupt'].map((p) => get(p.slice(1), p, { expect: { body: 'zipped' } }));
+  const tests = ['/unknown', '/corrupt', '/unknown-503'].map((p) => get(p.slice(1), p, { expect: { body: 'zipped' } }));
   const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '2'], { input: ndjson(tests) });
   assert.equal(r.code, 1, r.stderr);
   const res = byId(r.stdout);
@@ -98,7 +104,9 @@ test('an unknown encoding is not retried (the server sends it again); a corrupt 
     /\(not retried: the same request gets the same answer from this server\)$/,
   );
   assert.equal(res.get('corrupt')?.attempts, 3);
-  assert.equal(s.seen.length, 4);
+  // a 503 in an unknown coding: a gateway's page, not the API's make-up
+  assert.equal(res.get('unknown-503')?.attempts, 3);
+  assert.equal(s.seen.length, 7);
 });
 
 test('a compression bomb stays within --max-body and says so', async () => {
