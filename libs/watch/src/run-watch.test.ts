@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { writeFileAtomic } from '@capi/core';
+import { standInSupervisor } from '@capi/testkit';
 import { totalCounts } from './run-state.js';
 import { LATE_FOLDER_SETTLE_MS, type RunWatch, startRunWatch } from './run-watch.js';
 
@@ -32,12 +32,8 @@ test('heartbeats and logs arrive by file events, journals are tailed on the cloc
   const dir = join(root, 'capi_test_1');
   await mkdir(join(dir, 'results'), { recursive: true });
   // a stand-in supervisor: core's identity check wants `--supervise RUN` in its argv
-  const supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', dir], {
-    stdio: 'ignore',
-  });
-  after(() => {
-    supervisor.kill('SIGKILL');
-  });
+  const supervisor = await standInSupervisor(dir);
+  after(() => supervisor.stop());
   await writeFile(
     join(dir, 'run.json'),
     JSON.stringify({
@@ -80,7 +76,7 @@ test('heartbeats and logs arrive by file events, journals are tailed on the cloc
   await ready;
   assert.deepEqual(watch.state.logs, ['batch_0001.log: hello']);
   assert.deepEqual(totalCounts(watch.state), { done: 3, passed: 1, failed: 1, errors: 1, skipped: 0 });
-  assert.equal(watch.state.alive.get(supervisor.pid as number), true);
+  assert.equal(watch.state.alive.get(supervisor.pid), true);
 });
 
 test('a folder made after the start is swept at once and again LATE_FOLDER_SETTLE_MS later, not on every tick', async () => {
