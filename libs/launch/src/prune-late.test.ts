@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type StandInSupervisor, standInSupervisor } from '@capi/testkit';
 import { holdingManifest } from './manifest.js';
 import { pruneRuns } from './runs.js';
 import { createdRun } from './test-support/created-run.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-prune-late-'));
-const children: ChildProcess[] = [];
+const supervisors: StandInSupervisor[] = [];
 after(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const s of supervisors) await s.stop();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -31,11 +31,8 @@ test('--prune does not remove a never-started run that a late supervisor is taki
   await holdingManifest(runDir, async () => {
     pruned = pruneRuns(runs, 10);
     await sleep(400);
-    const supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
-      stdio: 'ignore',
-    });
-    children.push(supervisor);
-    await new Promise((resolve) => supervisor.once('spawn', resolve));
+    const supervisor = await standInSupervisor(runDir);
+    supervisors.push(supervisor);
     await writeFile(join(runDir, 'supervisor.pid'), `${supervisor.pid}\n`).catch(() => {});
   });
   const removed = await (pruned as Promise<{ id: string }[]>);

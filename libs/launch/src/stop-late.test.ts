@@ -6,14 +6,17 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pidAlive, runPaths, writeFileAtomic } from '@capi/core';
+import { type StandInSupervisor, standInSupervisor } from '@capi/testkit';
 import { holdingManifest } from './manifest.js';
 import { stopLaunchedRun } from './stop-launched-run.js';
 import { createdRun } from './test-support/created-run.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-stop-late-'));
 const children: ChildProcess[] = [];
+const supervisors: StandInSupervisor[] = [];
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
+  for (const s of supervisors) await s.stop();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -21,17 +24,14 @@ test('--stop of a never-started run that a late supervisor takes meanwhile stops
   const runDir = await createdRun(join(root, 'runs'), 'capi_test_20260101_000000');
   const manifest = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8'));
   let stopped: ReturnType<typeof stopLaunchedRun> | undefined;
-  let supervisor: ChildProcess | undefined;
+  let supervisor: StandInSupervisor | undefined;
   // the late supervisor of a killed capi-launch takes the run under run.json.lock
   // (supervise.ts takeRun) just as --stop, having found no supervisor, writes `stopped`
   await holdingManifest(runDir, async () => {
     stopped = stopLaunchedRun(runDir, { graceMs: 3_000 });
     await sleep(400);
-    supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
-      stdio: 'ignore',
-    });
-    children.push(supervisor);
-    await new Promise((resolve) => supervisor?.once('spawn', resolve));
+    supervisor = await standInSupervisor(runDir);
+    supervisors.push(supervisor);
     await writeFile(join(runDir, 'supervisor.pid'), `${supervisor.pid}\n`);
     await writeFileAtomic(
       join(runDir, 'run.json'),

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { writeFileAtomic } from '@capi/core';
+import { standInSupervisor } from '@capi/testkit';
 import { summarizeRun } from './summarize-run.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-summarize-'));
@@ -17,11 +18,8 @@ after(async () => {
 test('a run that completes while --status counts its journals is completed, not dead', async () => {
   const runDir = join(root, 'capi_test_20260101_000000');
   await mkdir(join(runDir, 'results'), { recursive: true });
-  const supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
-    stdio: 'ignore',
-  });
-  children.push(supervisor);
-  await new Promise((resolve) => supervisor.once('spawn', resolve));
+  const supervisor = await standInSupervisor(runDir);
+  after(() => supervisor.stop());
   const manifest = {
     id: 'capi_test_20260101_000000',
     method: 'nohup',

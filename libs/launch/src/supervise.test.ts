@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type BatchIndex, batchName, pidAlive, runPaths } from '@capi/core';
+import { standInSupervisor } from '@capi/testkit';
 import { createRun } from './create-run.js';
 import { type EarlyWorkers, startEarlyWorkers } from './early-workers.js';
 import type { LaunchOptions } from './manifest.js';
@@ -954,19 +955,15 @@ test('--hosts: an attempt that ends after a failing supervisor let go of the run
 test('a second supervisor refuses a run whose live supervisor is named by run.json alone (its supervisor.pid removed)', async () => {
   await inTempDir('capi-second-supervisor-', async (dir) => {
     const { env, runDir } = await standInRun(dir, { batches: 1, size: 1, parallel: 1, mergeExit: 0 });
-    const { spawn } = await import('node:child_process');
-    const first = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
-      stdio: 'ignore',
-    });
+    const first = await standInSupervisor(runDir);
     try {
-      await new Promise((resolve) => first.once('spawn', resolve));
       const m = JSON.parse(await readFile(runPaths(runDir).manifest, 'utf8'));
       await writeFile(runPaths(runDir).manifest, JSON.stringify({ ...m, state: 'running', pid: first.pid }));
       // before: takeRun read supervisor.pid alone, found none, and took the run from under it
       await assert.rejects(superviseRun(runDir, { env }), /is already supervised by pid \d+/);
       assert.equal(fs.existsSync(runPaths(runDir).pidFile), false, 'nothing written');
     } finally {
-      first.kill('SIGKILL');
+      await first.stop();
     }
   });
 });

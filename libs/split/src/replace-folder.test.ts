@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { TestRecord } from '@capi/core';
+import { standInSupervisor } from '@capi/testkit';
 import { splitSuite } from './split-suite.js';
 import { writeBatches } from './write-batches.js';
 
@@ -40,9 +40,7 @@ test('--force refuses the batches of a run whose supervisor is running; they sta
   const batches = join(run, 'batches');
   await writeBatches(records('A', 2), batches, 1);
   await writeFile(join(run, 'run.json'), '{}');
-  const supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', run], {
-    stdio: 'ignore',
-  });
+  const supervisor = await standInSupervisor(run);
   try {
     await writeFile(join(run, 'supervisor.pid'), `${supervisor.pid}\n`);
     await assert.rejects(writeBatches(records('B', 1), batches, 1, { force: true }), {
@@ -50,9 +48,8 @@ test('--force refuses the batches of a run whose supervisor is running; they sta
     });
     assert.deepEqual(await idsIn(batches), ['A1', 'A2']);
   } finally {
-    supervisor.kill('SIGKILL');
+    await supervisor.stop();
   }
-  await new Promise((r) => supervisor.once('exit', r));
   await writeBatches(records('B', 1), batches, 1, { force: true });
   assert.deepEqual(await idsIn(batches), ['B1'], 'once the supervisor is gone, --force replaces them');
 });

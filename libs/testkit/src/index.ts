@@ -136,3 +136,5 @@ export async function readmeBlock(heading: string, lang: string): Promise<string
 
 /** A README line without its trailing `# comment`. */
 export const withoutComment = (line: string): string => line.replace(/\s+#.*$/, '');
+
+export { type StandInSupervisor, standInSupervisor } from './stand-in-supervisor.js';

@@ -5,21 +5,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { writeFileAtomic } from '@capi/core';
+import { type StandInSupervisor, standInSupervisor } from '@capi/testkit';
 import { createRunReader } from './run-reader.js';
 import { snapshot } from './snapshot.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-watch-reader-'));
 const children: ChildProcess[] = [];
+const supervisors: StandInSupervisor[] = [];
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
+  for (const s of supervisors) await s.stop();
   await rm(root, { recursive: true, force: true });
 });
 
-/** A stand-in process; `--supervise DIR` in its argv makes it DIR's supervisor by core's identity rule. */
-function standIn(...argv: string[]): ChildProcess {
-  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', ...argv], { stdio: 'ignore' });
+/** A stand-in worker: a live pid, nothing more. */
+function standIn(): ChildProcess {
+  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' });
   children.push(c);
   return c;
+}
+
+/** A stand-in supervisor of `dir` (`--supervise DIR` in its argv, core's identity rule). */
+async function supervisorOf(dir: string): Promise<StandInSupervisor> {
+  const s = await standInSupervisor(dir);
+  supervisors.push(s);
+  return s;
 }
 
 const gone = (c: ChildProcess) =>
@@ -33,7 +43,7 @@ async function liveRun(name: string) {
   const dir = join(root, name);
   await mkdir(join(dir, 'status'), { recursive: true });
   await mkdir(join(dir, 'logs'), { recursive: true });
-  const supervisor = standIn('--supervise', dir);
+  const supervisor = await supervisorOf(dir);
   const worker = standIn();
   const manifest = {
     id: name,
@@ -68,7 +78,7 @@ test('a run that ends between a read of run.json and the pid check is not DEAD',
     join(r.dir, 'run.json'),
     JSON.stringify({ ...r.manifest, state: 'completed', verdict: 'passed' }),
   );
-  await gone(r.supervisor);
+  await r.supervisor.stop();
   await r.reader.readPaths([join(r.dir, 'logs', 'supervisor.log')]);
   const s = snapshot(r.reader.state, opts());
   assert.equal(s.state, 'COMPLETED');
@@ -83,7 +93,7 @@ test('a supervisor gone without a last word is DEAD, and so is a worker', async 
   const r = await liveRun('capi_killed');
   t.after(() => r.reader.close());
   await gone(r.worker);
-  await gone(r.supervisor);
+  await r.supervisor.stop();
   await r.reader.readPaths([join(r.dir, 'logs', 'supervisor.log')]);
   const s = snapshot(r.reader.state, opts());
   assert.equal(s.state, 'DEAD');
@@ -96,9 +106,9 @@ test('a supervisor gone without a last word is DEAD, and so is a worker', async 
 test('a supervisor replaced (a resume wrote a new pid file) is read again, not called DEAD', async (t) => {
   const r = await liveRun('capi_resumed');
   t.after(() => r.reader.close());
-  const next = standIn('--supervise', r.dir);
+  const next = await supervisorOf(r.dir);
   await writeFileAtomic(join(r.dir, 'supervisor.pid'), `${next.pid}\n`);
-  await gone(r.supervisor);
+  await r.supervisor.stop();
   await r.reader.readPaths([join(r.dir, 'logs', 'supervisor.log')]);
   assert.equal(snapshot(r.reader.state, opts()).state, 'RUNNING');
 });

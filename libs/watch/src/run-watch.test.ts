@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { writeFileAtomic } from '@capi/core';
+import { standInSupervisor } from '@capi/testkit';
 import { totalCounts } from './run-state.js';
-import { type RunWatch, startRunWatch } from './run-watch.js';
+import { LATE_FOLDER_SETTLE_MS, type RunWatch, startRunWatch } from './run-watch.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-watch-live-'));
 const watches: RunWatch[] = [];
@@ -32,12 +32,8 @@ test('heartbeats and logs arrive by file events, journals are tailed on the cloc
   const dir = join(root, 'capi_test_1');
   await mkdir(join(dir, 'results'), { recursive: true });
   // a stand-in supervisor: core's identity check wants `--supervise RUN` in its argv
-  const supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', dir], {
-    stdio: 'ignore',
-  });
-  after(() => {
-    supervisor.kill('SIGKILL');
-  });
+  const supervisor = await standInSupervisor(dir);
+  after(() => supervisor.stop());
   await writeFile(
     join(dir, 'run.json'),
     JSON.stringify({
@@ -80,5 +76,49 @@ test('heartbeats and logs arrive by file events, journals are tailed on the cloc
   await ready;
   assert.deepEqual(watch.state.logs, ['batch_0001.log: hello']);
   assert.deepEqual(totalCounts(watch.state), { done: 3, passed: 1, failed: 1, errors: 1, skipped: 0 });
-  assert.equal(watch.state.alive.get(supervisor.pid as number), true);
+  assert.equal(watch.state.alive.get(supervisor.pid), true);
+});
+
+test('a folder made after the start is swept at once and again LATE_FOLDER_SETTLE_MS later, not on every tick', async () => {
+  // chokidar lists a new folder before it watches it: a file written in between gets no
+  // event, so only the second sweep reads it (with the slow sweep a minute away here).
+  const dir = join(root, 'capi_test_2');
+  await mkdir(join(dir, 'results'), { recursive: true });
+  await writeFile(
+    join(dir, 'run.json'),
+    JSON.stringify({ id: 'capi_test_2', state: 'running', total: 1, suite: { file: '/suite.csv' }, options: {} }),
+  );
+  let clock = 1_000_000;
+  const changes: boolean[] = [];
+  const hook = { fn: () => {} };
+  const watch = await startRunWatch(
+    { kind: 'run', id: 'capi_test_2', dir },
+    {
+      tickMs: 20,
+      sweepMs: 60_000,
+      aliveMs: 60_000,
+      now: () => clock,
+      onTick: (_state, changed) => {
+        changes.push(changed);
+        hook.fn();
+      },
+    },
+  );
+  watches.push(watch);
+  /** The `changed` of the next `n` ticks. */
+  const nextTicks = (n: number) => {
+    const from = changes.length;
+    return until(hook, () => changes.length >= from + n, `${n} ticks`).then(() => changes.slice(from, from + n));
+  };
+  assert.deepEqual(await nextTicks(3), [false, false, false]);
+  let swept = until(hook, () => changes.at(-1) === true, 'the sweep at once');
+  await mkdir(join(dir, 'status'));
+  await swept;
+  assert.deepEqual(await nextTicks(3), [false, false, false]);
+  clock += LATE_FOLDER_SETTLE_MS - 1;
+  assert.deepEqual(await nextTicks(3), [false, false, false]);
+  clock += 1;
+  swept = until(hook, () => changes.at(-1) === true, 'the sweep again');
+  await swept;
+  assert.deepEqual(await nextTicks(3), [false, false, false]);
 });

@@ -58,6 +58,15 @@ function createFileWatcher(
   return watcher;
 }
 
+/**
+ * chokidar announces a new folder (addDir) before it lists it and only then watches it: a
+ * file written into it between the two (status/ and its first heartbeat, made together
+ * when a run begins) gets no event at all. So the sweep that follows a new folder is done
+ * twice: at the next tick, for the files already there, and this long after, for one
+ * written while chokidar was still setting up; the slow sweep remains the last net.
+ */
+export const LATE_FOLDER_SETTLE_MS = 1000;
+
 export async function startRunWatch(target: WatchTarget, opts: RunWatchOptions): Promise<RunWatch> {
   const now = opts.now ?? Date.now;
   const tickMs = opts.tickMs ?? 250;
@@ -66,12 +75,15 @@ export async function startRunWatch(target: WatchTarget, opts: RunWatchOptions):
   const reader = createRunReader(target);
   let dirty = new Set<string>();
   let sweepSoon = false;
+  /** When the sweep after a new folder is done again (LATE_FOLDER_SETTLE_MS). */
+  let sweepAgainAt = Number.POSITIVE_INFINITY;
   const watcher = createFileWatcher(
     target,
     reader,
     (p) => dirty.add(p),
     () => {
       sweepSoon = true;
+      sweepAgainAt = now() + LATE_FOLDER_SETTLE_MS;
     },
   );
   // Read only once the watcher is in place, so no change falls between the two.
@@ -87,7 +99,8 @@ export async function startRunWatch(target: WatchTarget, opts: RunWatchOptions):
   async function tick(): Promise<void> {
     const t = now();
     let changed = dirty.size > 0;
-    if (sweepSoon || t - lastSweep >= sweepMs) {
+    if (sweepSoon || t >= sweepAgainAt || t - lastSweep >= sweepMs) {
+      if (t >= sweepAgainAt) sweepAgainAt = Number.POSITIVE_INFINITY;
       sweepSoon = false;
       dirty = new Set();
       await reader.readAll();

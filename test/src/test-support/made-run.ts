@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { killAll, repoRoot, runTool, tempDir } from '@capi/testkit';
+import { killAll, repoRoot, runTool, type StandInSupervisor, standInSupervisor, tempDir } from '@capi/testkit';
 
 const fakeSplit = join(repoRoot, 'libs/launch/dist/test-support/fake-split.js');
 const fakeExec = join(repoRoot, 'libs/launch/dist/test-support/fake-exec.js');
@@ -40,13 +38,13 @@ export async function madeRun(
 export interface MadeRunFixture {
   path: string;
   made: string;
-  /** Killed after the file's tests, with every tool the test kit started. */
-  children: ChildProcess[];
+  /** Stopped after the file's tests, with every tool the test kit started. */
+  supervisors: StandInSupervisor[];
 }
 
-/** The made run, made once before a test file's tests; its folder removed and `children` killed after them. */
+/** The made run, made once before a test file's tests; its folder removed and `supervisors` stopped after them. */
 export function madeRunFixture(prefix: string): MadeRunFixture {
-  const f: MadeRunFixture = { path: '', made: '', children: [] };
+  const f: MadeRunFixture = { path: '', made: '', supervisors: [] };
   let cleanup = async () => {};
   before(async () => {
     const { box, made } = await madeRun(prefix);
@@ -54,7 +52,7 @@ export function madeRunFixture(prefix: string): MadeRunFixture {
     cleanup = box.cleanup;
   });
   after(async () => {
-    for (const c of f.children) if (c.pid && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
+    for (const s of f.supervisors) await s.stop();
     killAll();
     await cleanup();
   });
@@ -70,12 +68,9 @@ export function copyMadeRun(f: MadeRunFixture, name: string): { runs: string; di
   return { runs, dir };
 }
 
-/** A live process whose argv holds `--supervise RUN`, as core's identity check asks of a supervisor; killed with `f`'s children. */
+/** The test kit's stand-in supervisor of `runDir` (its argv holds `--supervise RUN`, shown before it is handed over); stopped with the fixture. */
 export async function liveSupervisor(f: MadeRunFixture, runDir: string): Promise<number> {
-  const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)', '--', '--supervise', runDir], {
-    stdio: 'ignore',
-  });
-  f.children.push(c);
-  await sleep(200);
-  return c.pid as number;
+  const s = await standInSupervisor(runDir);
+  f.supervisors.push(s);
+  return s.pid;
 }

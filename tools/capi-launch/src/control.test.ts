@@ -13,6 +13,9 @@ const runIds = (runs: string) =>
     .filter((n) => n.startsWith('capi_test_'))
     .sort();
 const doneCount = (runDir: string) => [...journalIds(runDir).values()].length;
+interface Beat {
+  state: string;
+}
 
 test('--pause stops new tests until --continue; --set changes rate and concurrency of a live run', async () => {
   // 400 tests at 40/s: some 10 s, so that the --pause below lands while the run is live even
@@ -24,7 +27,13 @@ test('--pause stops new tests until --continue; --set changes rate and concurren
   const p = await b.launch(['--pause', runDir]);
   assert.equal(p.code, 0, p.stderr);
   assert.equal(readJson<{ paused: boolean }>(join(runDir, 'control.json')).paused, true);
-  await sleep(400);
+  // A worker says `paused` only once the test it had in flight is in its journal (one that
+  // starts meanwhile, before its first test): a fixed 400 ms here raced that last test on a
+  // loaded machine. Both batches (200 tests each) are far from done.
+  await until('both workers paused', () => {
+    const beats = readdirSync(join(runDir, 'status')).filter((n) => n.endsWith('.json'));
+    return beats.length === 2 && beats.every((n) => readJson<Beat>(join(runDir, 'status', n)).state === 'paused');
+  });
   const held = doneCount(runDir);
   await sleep(600);
   assert.equal(doneCount(runDir), held, 'no new results while paused');

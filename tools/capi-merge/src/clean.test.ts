@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { killAll, runTool, tempDir } from '@capi/testkit';
+import { killAll, runTool, standInSupervisor, tempDir } from '@capi/testkit';
 import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
 import { listDir, readDefaultReports } from './test-support/report-files.js';
 
@@ -90,9 +90,7 @@ test('--clean removes nothing while the run supervisor is alive', async () => {
   const run = await finishedRun('live');
   // A live process that is neither capi-merge nor its parent stands in for the supervisor:
   // its argv holds `--supervise RUN` as a real one's does (core's identity check).
-  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '--', '--supervise', run], {
-    stdio: 'ignore',
-  });
+  const sleeper = await standInSupervisor(run);
   // and a live process with another argv (a reused pid) does not hold the clean back
   const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'capi-launch'], { stdio: 'ignore' });
   try {
@@ -105,16 +103,14 @@ test('--clean removes nothing while the run supervisor is alive', async () => {
     const notOurs = await runTool('capi-merge', [run, '--clean']);
     assert.match(notOurs.stderr, /--clean removed \d+ intermediates/);
   } finally {
-    sleeper.kill('SIGKILL');
+    await sleeper.stop();
     stranger.kill('SIGKILL');
   }
 });
 
 test("--clean removes nothing while the run's supervisor lives, named by run.json alone (its supervisor.pid removed)", async () => {
   const run = await finishedRun('live-no-pid-file');
-  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '--', '--supervise', run], {
-    stdio: 'ignore',
-  });
+  const sleeper = await standInSupervisor(run);
   const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'capi-launch'], { stdio: 'ignore' });
   const withPid = async (pid: number | undefined) => {
     const m = JSON.parse(await readFile(join(run, 'run.json'), 'utf8')) as Record<string, unknown>;
@@ -133,7 +129,7 @@ test("--clean removes nothing while the run's supervisor lives, named by run.jso
     const notOurs = await runTool('capi-merge', [run, '--clean']);
     assert.match(notOurs.stderr, /--clean removed \d+ intermediates/);
   } finally {
-    sleeper.kill('SIGKILL');
+    await sleeper.stop();
     stranger.kill('SIGKILL');
   }
 });

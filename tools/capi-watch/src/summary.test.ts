@@ -4,7 +4,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { batchName, launchLockOf, type ResultRecord, runPaths, writeFileAtomic } from '@capi/core';
-import { binPath, collect, killAll, runTool, tempDir, testEnv } from '@capi/testkit';
+import {
+  binPath,
+  collect,
+  killAll,
+  runTool,
+  type StandInSupervisor,
+  standInSupervisor,
+  tempDir,
+  testEnv,
+} from '@capi/testkit';
 import {
   appendResults,
   createRun,
@@ -18,9 +27,11 @@ import { exited, waitFor } from './test-support/watch-helpers.js';
 
 const tmp = await tempDir('capi-watch-summary-');
 const standIns: ChildProcess[] = [];
+const supervisors: StandInSupervisor[] = [];
 after(async () => {
   killAll();
   for (const c of standIns) c.kill('SIGKILL');
+  for (const s of supervisors) await s.stop();
   await tmp.cleanup();
 });
 
@@ -47,19 +58,17 @@ interface Static {
  * A live stand-in for the run's supervisor: its argv holds `--supervise RUN`, as a real
  * one's does, so core's identity check takes it for the supervisor (a bare live pid is not).
  */
-function standInSupervisor(dir: string): number {
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', dir], {
-    stdio: 'ignore',
-  });
-  standIns.push(child);
-  return child.pid as number;
+async function supervisorOf(dir: string): Promise<number> {
+  const s = await standInSupervisor(dir);
+  supervisors.push(s);
+  return s.pid;
 }
 
 /** A run folder frozen in one state: two batches, `done` results, heartbeats `beatAgeS` old. */
 async function staticRun(runs: string, o: Static): Promise<string> {
   const total = o.total ?? 6;
   const done = o.done ?? total;
-  const pid = o.pid === undefined ? standInSupervisor(join(runs, o.id)) : o.pid;
+  const pid = o.pid === undefined ? await supervisorOf(join(runs, o.id)) : o.pid;
   const dir = await createRun(runs, {
     id: o.id,
     total,
