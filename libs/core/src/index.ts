@@ -113,6 +113,7 @@ export {
   readJournalLock,
 } from './processes.js';
 export { randomHex } from './random-tag.js';
+export { readIfExists, readIfExistsSync } from './read-if-exists.js';
 export {
   type CheckFailure,
   type HeaderPair,

@@ -10,6 +10,7 @@ import {
   mayBeNeverStarted,
   pidAlive,
   REPORT_NAMES,
+  readIfExists,
   readRunManifest,
   runPaths,
   runSupervisorPid,
@@ -44,12 +45,13 @@ const LOG_BACKLOG_BYTES = 16 * 1024;
 const FINAL_HEARTBEATS = new Set(['completed', 'stopped', 'failed']);
 
 async function readJson(path: string): Promise<unknown> {
+  const text = await readIfExists(path);
+  // Gone, or (never with an atomic writer) half written: the next read will tell.
+  if (text === null) return null;
   try {
-    return JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    // Gone, or (never with an atomic writer) half written: the next read will tell.
-    if ((isErrnoException(err) && err.code === 'ENOENT') || err instanceof SyntaxError) return null;
-    throw err;
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 
