@@ -146,7 +146,10 @@ export {
   type RateInForce,
   type RunControl,
   rateInForce,
+  sayOnChange,
   shownRate,
+  type TakenLimits,
+  takeLimits,
 } from './run-control.js';
 export {
   type BatchIndex,
