@@ -114,6 +114,7 @@ export {
 } from './processes.js';
 export { randomHex } from './random-tag.js';
 export { readIfExists, readIfExistsSync } from './read-if-exists.js';
+export { type ControlFile, parseRunControl, readRunControl, readRunControlSync } from './read-run-control.js';
 export {
   type CheckFailure,
   type HeaderPair,

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
 import {
+  type ControlFile,
   controlConcurrency,
   controlNotTaken,
   controlRate,
   parseRate,
   type RunControl,
+  readRunControlSync,
   readRunManifest,
   sayOnChange,
   type TakenLimits,
@@ -144,23 +145,17 @@ export function watchControl(
 ): ControlWatch {
   let last = '';
   const poll = async () => {
-    let text: string;
+    let file: ControlFile | null;
     try {
-      // synchronous: a small file, read at every batch's start and 4 times a second (a
-      // thread-pool round trip each through fs/promises, issue 16)
-      text = readFileSync(path, 'utf8');
+      // synchronous: a small file, read at every batch's start and 4 times a second
+      file = readRunControlSync(path);
     } catch {
-      return;
+      file = null;
     }
-    if (text === last) return;
-    let parsed: Partial<RunControl>;
-    try {
-      parsed = JSON.parse(text) as Partial<RunControl>;
-    } catch {
-      return;
-    }
-    last = text;
-    const e = controlEffect(parsed ?? {}, memory);
+    // missing, unreadable (a worker goes on at any cost), unchanged or not JSON: no change
+    if (file === null || file.text === last || !('control' in file)) return;
+    last = file.text;
+    const e = controlEffect(file.control, memory);
     sayOnChange(memory, e.refused, log);
     live.paused = e.paused;
     live.concurrency = e.concurrency ?? defaults.concurrency;

@@ -2,6 +2,7 @@ import {
   controlNotTaken,
   controlRate,
   controlWorkers,
+  parseRunControl,
   type RunControl,
   sayOnChange,
   type TakenLimits,
@@ -22,8 +23,9 @@ export type HostControl = TakenLimits;
  * `controlWorkers`), and a local worker that starts then takes run.json's; a remote job has
  * no run.json, so such a field is sent as the last one taken here (before any, run.json's
  * `options.rate`, `recorded`, and the attempt's slots, `recordedWorkers`), and `log` (the
- * supervisor's) says so once per change. A text that is not a JSON object, or a recorded
- * value not taken either, is sent as it is (the remote capi-exec then says it).
+ * supervisor's) says so once per change. JSON that is no object (null, a list) is every field
+ * missing, as capi-exec reads it (core `parseRunControl`). A text that is not JSON, or a
+ * recorded value not taken either, is sent as it is (the remote capi-exec then says it).
  */
 export function forHosts(
   text: string,
@@ -32,14 +34,9 @@ export function forHosts(
   log: (line: string) => void,
   recordedWorkers?: number,
 ): string {
-  let c: unknown;
-  try {
-    c = JSON.parse(text);
-  } catch {
-    return text;
-  }
-  if (!c || typeof c !== 'object' || Array.isArray(c)) return text;
-  const control = c as Partial<RunControl>;
+  const file = parseRunControl(text);
+  if (!('control' in file)) return text;
+  const control = file.control;
   const sent: Partial<RunControl> = { ...control };
   const said: string[] = [];
   const taken = takeLimits(control, kept);
