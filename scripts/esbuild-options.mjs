@@ -286,7 +286,7 @@ export async function buildCodeCached(tool, outdir) {
     metafile: true,
   });
   const inLoader = Object.keys(loader.metafile.inputs).filter((i) => !i.endsWith(`${tool}-loader.ts`));
-  const expected = ['code-cache.ts', 'builtin-action.ts', 'v8-flags.ts'];
+  const expected = ['code-cache.ts', 'builtin-action.ts', 'folder-trust.ts', 'v8-flags.ts'];
   if (inLoader.some((i) => !expected.some((e) => i.endsWith(e))))
     throw new Error(`${tool}: its loader must hold only ${expected.join(', ')}, not ${inLoader.join(', ')}`);
   return [

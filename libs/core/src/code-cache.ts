@@ -17,6 +17,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { beforeDashes, builtinAction } from './builtin-action.js';
+import { currentUid, folderTrusted } from './folder-trust.js';
 
 /**
  * A tool's code run from a V8 code cache: what Node 22's `module.enableCompileCache()` does,
@@ -85,17 +86,17 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | nul
   return home && isAbsolute(home) ? join(home, '.cache', 'capi') : null;
 }
 
-const myUid = () => (typeof process.getuid === 'function' ? process.getuid() : -1);
-
-/** Ours alone: owned by this user, writable by no one else. */
-const ours = (st: Stats) => st.uid === myUid() && (st.mode & 0o022) === 0;
+/** No user ids to compare (not POSIX): -1, no one's, so nothing is ours (and only root's folders trusted). */
+const myUid = () => currentUid() ?? -1;
 
 /**
- * A folder no one else can rename things in: owned by this user or root, and writable by no
- * one else unless sticky (core owner.ts's rule for runs folders).
+ * Ours alone: owned by this user (not root), writable by no one else, sticky or not: stricter
+ * than a trusted folder on purpose, since the cache and its folder are what V8 runs from.
  */
-const trusted = (st: Stats) =>
-  st.isDirectory() && (st.uid === myUid() || st.uid === 0) && ((st.mode & 0o022) === 0 || (st.mode & 0o1000) !== 0);
+const ours = (st: Stats) => st.uid === myUid() && (st.mode & 0o022) === 0;
+
+/** A folder no one else can rename things in: core's one folder-trust rule (folder-trust.ts, owner.ts's too). */
+const trusted = (st: Stats) => st.isDirectory() && folderTrusted(st, myUid());
 
 function lstatOrNull(path: string): Stats | null {
   try {

@@ -113,6 +113,8 @@ export {
   readJournalLock,
 } from './processes.js';
 export { randomHex } from './random-tag.js';
+export { readIfExists, readIfExistsSync } from './read-if-exists.js';
+export { type ControlFile, parseRunControl, readRunControl, readRunControlSync } from './read-run-control.js';
 export {
   type CheckFailure,
   type HeaderPair,
@@ -145,7 +147,10 @@ export {
   type RateInForce,
   type RunControl,
   rateInForce,
+  sayOnChange,
   shownRate,
+  type TakenLimits,
+  takeLimits,
 } from './run-control.js';
 export {
   type BatchIndex,

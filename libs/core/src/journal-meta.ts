@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { FILE_MODE, writeFileAtomicSync } from './atomic-write.js';
-import { InputError, isErrnoException } from './errors.js';
+import { InputError } from './errors.js';
+import { readIfExistsSync } from './read-if-exists.js';
 
 /**
  * `<journal>.meta.json`, the sidecar that says how a journal was made (docs/run-folder.md,
@@ -26,15 +26,9 @@ export const journalMetaPath = (journal: string) => `${journal}.meta.json`;
  * the sidecar.
  */
 export async function readJournalMeta(journal: string): Promise<JournalMeta | null> {
-  let text: string;
-  try {
-    // synchronous: a small file, read once per batch by a worker (a thread-pool round trip saved)
-    text = readFileSync(journalMetaPath(journal), 'utf8');
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') return null;
-    throw err;
-  }
-  if (text.trim() === '') return null;
+  // synchronous: a small file, read once per batch by a worker (a thread-pool round trip saved)
+  const text = readIfExistsSync(journalMetaPath(journal));
+  if (text === null || text.trim() === '') return null;
   try {
     return JSON.parse(text) as JournalMeta;
   } catch {

@@ -2,16 +2,17 @@ import { type Stats, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CapiError } from './errors.js';
 import { ExitCode } from './exit-code.js';
+import { currentUid, othersMayWriteIn, ownedByUidOrRoot } from './folder-trust.js';
 
 /**
  * Only the owner controls a run (docs/run-folder.md, "Who may control a run"). A runs
  * folder or run folder that another user owns or may write to lets that user swap in a
  * run whose `--on-finish` then runs as you; so, as ssh does for ~/.ssh, such folders are
  * refused, and so is a run.json that is not yours or that others may read or write.
- * Root's own files are trusted too (as ssh trusts them).
+ * Root's own files are trusted too (as ssh trusts them). The folders' rule is core's one
+ * (folder-trust.ts), which the code cache follows too.
  */
 
-const myUid = () => (typeof process.getuid === 'function' ? process.getuid() : null);
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 
 function statOrNull(path: string): Stats | null {
@@ -24,14 +25,15 @@ function statOrNull(path: string): Stats | null {
 
 /** What is wrong with a folder or file for this user, with the fix; null when nothing is. */
 export function unsafeOwnership(path: string, st: Stats, file = false): string | null {
-  const uid = myUid();
+  const uid = currentUid();
+  // no user ids to compare (not POSIX): nothing to refuse by
   if (uid === null) return null;
-  if (st.uid !== uid && st.uid !== 0)
+  if (!ownedByUidOrRoot(st, uid))
     return `${path}: owned by uid ${st.uid}, not by you (uid ${uid}): refusing to trust it (fix: chown ${uid} '${path}', or use a folder of your own)`;
   if (file && (st.mode & 0o077) !== 0)
     return `${path}: mode ${octal(st.mode)}, open to other users: refusing to trust it (fix: chmod 600 '${path}')`;
   // a sticky folder (/tmp) lets no one else rename or remove what is yours in it
-  if (!file && (st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)
+  if (!file && othersMayWriteIn(st))
     return `${path}: writable by ${st.mode & 0o002 ? 'others' : 'group'} (mode ${octal(st.mode)}): refusing to trust it (fix: chmod go-w '${path}')`;
   return null;
 }

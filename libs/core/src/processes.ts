@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { isErrnoException } from './errors.js';
+import { readIfExists } from './read-if-exists.js';
 
 /**
  * Whether a local pid is a running process. A zombie (exited, not yet reaped by its
@@ -116,11 +116,6 @@ export function stillTheWriter(pid: number, sinceMs: number): boolean {
 
 /** The lock of a journal as found on disk: null when there is none. */
 export async function readJournalLock(path: string): Promise<{ text: string; info: JournalLockInfo | null } | null> {
-  try {
-    const text = await readFile(path, 'utf8');
-    return { text, info: parseJournalLock(text) };
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') return null;
-    throw err;
-  }
+  const text = await readIfExists(path);
+  return text === null ? null : { text, info: parseJournalLock(text) };
 }

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { controlNotTaken, rateInForce } from './run-control.js';
+import {
+  controlNotTaken,
+  type RunControl,
+  rateInForce,
+  sayOnChange,
+  type TakenLimits,
+  takeLimits,
+} from './run-control.js';
 
 test('a rate control.json gives that capi-exec takes is the one in force, whatever run.json copied', () => {
   assert.deepEqual(rateInForce({ paused: false, rate: '200/s', workers: 2 }, '50/s'), {
@@ -85,4 +92,42 @@ test('a value nested deeper than JSON.stringify can give back is named by its ki
     rateInForce({ rate: '10/s', workers: obj }, null).text,
     /workers \{… nested too deep to show\} not taken/,
   );
+});
+
+test('takeLimits keeps the rate and workers taken, from control.json, and leaves them for a value not taken', () => {
+  const kept: TakenLimits = {};
+  assert.deepEqual(takeLimits({ rate: '40/s', workers: 2 }, kept), { rate: '40/s', workers: 2 });
+  assert.deepEqual(kept, { rate: '40/s', rateFrom: 'control.json', workers: 2, workersFrom: 'control.json' });
+  for (const bad of [
+    { rate: 'fast', workers: 0 },
+    { rate: 'none', workers: 1.5 },
+    { rate: 50, workers: '4' },
+    {},
+  ] as Partial<RunControl>[]) {
+    assert.deepEqual(takeLimits(bad, kept), { rate: undefined, workers: undefined }, JSON.stringify(bad));
+    assert.deepEqual(kept, { rate: '40/s', rateFrom: 'control.json', workers: 2, workersFrom: 'control.json' });
+  }
+  // null is taken: no limit, replacing a rate kept from elsewhere (run.json's copy)
+  const fromRunJson: TakenLimits = { rate: '10/s', rateFrom: "run.json's options.rate", workers: 8, workersFrom: 'x' };
+  assert.deepEqual(takeLimits({ rate: null, workers: 3 }, fromRunJson), { rate: null, workers: 3 });
+  assert.deepEqual(fromRunJson, { rate: null, rateFrom: 'control.json', workers: 3, workersFrom: 'control.json' });
+  // one value taken, the other kept
+  const half: TakenLimits = { rate: '5/s', rateFrom: 'control.json', workers: 4, workersFrom: 'control.json' };
+  takeLimits({ rate: 'fast', workers: 6 }, half);
+  assert.deepEqual([half.rate, half.workers], ['5/s', 6]);
+});
+
+test('sayOnChange says a line once per change, again after a good read, and never null', () => {
+  const kept: TakenLimits = {};
+  const said: string[] = [];
+  const say = (line: string | null) => sayOnChange(kept, line, (l) => said.push(l));
+  say(null);
+  say('a');
+  say('a');
+  say('b');
+  say('b');
+  say(null);
+  say('b');
+  assert.deepEqual(said, ['a', 'b', 'b']);
+  assert.equal(kept.said, 'b');
 });

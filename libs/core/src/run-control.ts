@@ -71,6 +71,47 @@ export function controlWorkers(c: Partial<RunControl>): number | undefined {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
 }
 
+/**
+ * control.json's `rate` and `workers` last taken, kept from read to read: a value capi-exec
+ * does not take leaves these. One piece of state for capi-exec's workers (libs/exec
+ * `ControlMemory`, which starts it from run.json) and capi-launch's `--hosts` supervisor
+ * (libs/launch `forHosts`, which sends the hosts what a worker here would run with).
+ */
+export interface TakenLimits {
+  /** The whole run's rate text; null: no limit; undefined: none taken yet. */
+  rate?: string | null;
+  /** Where `rate` came from (`control.json`, or what the keeper started it from), for messages. */
+  rateFrom?: string;
+  /** The live workers the rate is shared by; undefined: none taken yet. */
+  workers?: number;
+  /** Where `workers` came from, for messages. */
+  workersFrom?: string;
+  /** The last line said about a value not taken: it is said once per change, not at every read. */
+  said?: string | null;
+}
+
+/**
+ * Takes control.json's `rate` and `workers` into `kept` where capi-exec takes them
+ * (`controlRate`, `controlWorkers`); returns what was taken, `undefined` for a value not
+ * taken, which leaves `kept` as it was.
+ */
+export function takeLimits(
+  c: Partial<RunControl>,
+  kept: TakenLimits,
+): { rate: string | null | undefined; workers: number | undefined } {
+  const rate = controlRate(c);
+  if (rate !== undefined) Object.assign(kept, { rate, rateFrom: 'control.json' });
+  const workers = controlWorkers(c);
+  if (workers !== undefined) Object.assign(kept, { workers, workersFrom: 'control.json' });
+  return { rate, workers };
+}
+
+/** Says `line` (what was not taken; null: all was) when it differs from the last one said. */
+export function sayOnChange(kept: TakenLimits, line: string | null, log: (line: string) => void): void {
+  if (line !== null && line !== (kept.said ?? null)) log(line);
+  kept.said = line;
+}
+
 /** What each control.json limit must be, as `controlRate`, `controlConcurrency` and `controlWorkers` take it. */
 const WANTED = {
   rate: 'a rate such as 50/s, 600/m or 3600/h, or null for no limit',

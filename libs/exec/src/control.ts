@@ -1,12 +1,15 @@
-import { readFileSync } from 'node:fs';
 import {
+  type ControlFile,
   controlConcurrency,
   controlNotTaken,
   controlRate,
-  controlWorkers,
   parseRate,
   type RunControl,
+  readRunControlSync,
   readRunManifest,
+  sayOnChange,
+  type TakenLimits,
+  takeLimits,
 } from '@capi/core';
 import type { LiveState } from './live-state.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -36,42 +39,22 @@ export interface ControlEffect {
 
 /**
  * The limits a capi-exec last took from control.json, kept from read to read and, under
- * `--serve`, from batch to batch: a value it does not take keeps these. `rate` may start as
- * run.json's copy (a launched worker, `recordedRate`), so that a worker that starts while
- * the file is bad runs at the rate capi-launch last took, not without a limit.
+ * `--serve`, from batch to batch: a value it does not take keeps these (core's `TakenLimits`,
+ * plus `concurrency`). `rate` may start as run.json's copy (a launched worker,
+ * `recordedControl`), so that a worker that starts while the file is bad runs at the rate
+ * capi-launch last took, not without a limit; `workers` as run.json's `parallel` (the most a
+ * run has): a bad `workers` read as 1 gave each worker the whole run's rate.
  */
-export interface ControlMemory {
-  /** The whole run's rate text, null: no limit; undefined: none taken (the own `--rate`). */
-  rate?: string | null;
-  /** Where `rate` came from, for the message. */
-  rateFrom?: string;
+export interface ControlMemory extends TakenLimits {
   concurrency?: number | null;
-  /**
-   * The live workers the rate is shared by, last taken; may start as run.json's `parallel`
-   * (the most a run has): a bad `workers` read as 1 gave each worker the whole run's rate.
-   */
-  workers?: number;
-  /** Where `workers` came from, for the message. */
-  workersFrom?: string;
-  /** The last `refused` line said: it is said once per change, not at every read. */
-  said?: string | null;
 }
 
 export function controlEffect(c: Partial<RunControl>, memory: ControlMemory = {}): ControlEffect {
-  const workersTaken = controlWorkers(c);
-  if (workersTaken !== undefined) {
-    memory.workers = workersTaken;
-    memory.workersFrom = 'control.json';
-  }
+  // core's one rule for control.json's limits, which run.json's copy follows too
+  const { rate: rateTaken, workers: workersTaken } = takeLimits(c, memory);
   const workers = memory.workers ?? 1;
   // a file with no `workers` and nothing to keep (a bare capi-exec's own control file): one
   const badWorkers = workersTaken === undefined && (c.workers !== undefined || memory.workers !== undefined);
-  // core's one rule for control.json's limits, which run.json's copy follows too
-  const rateTaken = controlRate(c);
-  if (rateTaken !== undefined) {
-    memory.rate = rateTaken;
-    memory.rateFrom = 'control.json';
-  }
   const concurrencyTaken = controlConcurrency(c);
   if (concurrencyTaken !== undefined) memory.concurrency = concurrencyTaken;
   const text = memory.rate ?? null;
@@ -162,27 +145,18 @@ export function watchControl(
 ): ControlWatch {
   let last = '';
   const poll = async () => {
-    let text: string;
+    let file: ControlFile | null;
     try {
-      // synchronous: a small file, read at every batch's start and 4 times a second (a
-      // thread-pool round trip each through fs/promises, issue 16)
-      text = readFileSync(path, 'utf8');
+      // synchronous: a small file, read at every batch's start and 4 times a second
+      file = readRunControlSync(path);
     } catch {
-      return;
+      file = null;
     }
-    if (text === last) return;
-    let parsed: Partial<RunControl>;
-    try {
-      parsed = JSON.parse(text) as Partial<RunControl>;
-    } catch {
-      return;
-    }
-    last = text;
-    const e = controlEffect(parsed ?? {}, memory);
-    if (e.refused !== (memory.said ?? null)) {
-      if (e.refused) log(e.refused);
-      memory.said = e.refused;
-    }
+    // missing, unreadable (a worker goes on at any cost), unchanged or not JSON: no change
+    if (file === null || file.text === last || !('control' in file)) return;
+    last = file.text;
+    const e = controlEffect(file.control, memory);
+    sayOnChange(memory, e.refused, log);
     live.paused = e.paused;
     live.concurrency = e.concurrency ?? defaults.concurrency;
     limiter.setRate(e.rate ?? defaults.rate);

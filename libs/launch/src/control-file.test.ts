@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunControl } from '@capi/core';
+import { type CapiError, ExitCode, type RunControl } from '@capi/core';
 import { changeControl } from './change-control.js';
 import { updateControl } from './control-file.js';
 
@@ -83,4 +83,29 @@ test('a lock left by a writer that died (pid gone), or older than a few seconds,
   await changeControl(d, { paused: false });
   assert.ok(Date.now() - t < 2000, 'an old lock is not waited for');
   assert.equal((await control(d)).paused, false);
+});
+
+test('a control.json missing or not JSON is exit 2 naming the file, and a change under its lock writes nothing', async () => {
+  const d = await runDir();
+  const path = join(d, 'control.json');
+  for (const [text, message] of [
+    [null, `${path}: no such file`],
+    ['{"paused":tr', new RegExp(`^${path.replaceAll('.', '\\.')}: malformed JSON: `)],
+  ] as const) {
+    if (text === null) await rm(path);
+    else await writeFile(path, text);
+    await assert.rejects(
+      updateControl(d, (c) => ({ ...c, paused: true })),
+      (err: CapiError) => {
+        assert.equal(err.exitCode, ExitCode.badInput);
+        if (typeof message === 'string') assert.equal(err.message, message);
+        else assert.match(err.message, message);
+        return true;
+      },
+    );
+    assert.equal(existsSync(path) ? await readFile(path, 'utf8') : null, text, 'nothing written');
+  }
+  // JSON that is no object: every field missing, as capi-exec reads it; the change is written
+  await writeFile(path, 'null');
+  assert.deepEqual(await updateControl(d, (c) => ({ ...c, paused: true })), { paused: true });
 });

@@ -35,17 +35,40 @@ test("--hosts: before any rate was taken, run.json's copy is sent; null (--set r
     none,
   );
   assert.equal(rateSent(forHosts(text({ rate: 'fast' }), kept, '120/m', () => {})), null, 'the last taken: no limit');
-  // run.json's copy not taken either, or a file that is no object: sent as it is
+  // run.json's copy not taken either, or a file that is not JSON: sent as it is
   const odd = text({ rate: 'fast' });
   assert.equal(
     forHosts(odd, {}, 'junk', () => {}),
     odd,
   );
-  for (const t of ['{', '[]', 'null', '{"stop":true}'])
+  for (const t of ['{', '{"stop":true}'])
     assert.equal(
       forHosts(t, { rate: '5/s' }, '10/s', () => {}),
       t === '{"stop":true}' ? '{"stop":true,"rate":"5/s"}\n' : t,
     );
+});
+
+test('--hosts: JSON that is no object (null, a list, a number) is every field missing, as capi-exec reads it: the hosts get the rate kept, not no limit', () => {
+  for (const t of ['null', '[]', '[1]', '5', '"x"']) {
+    const lines: string[] = [];
+    // before any rate taken: run.json's copy and the attempt's slots, as for {}
+    assert.equal(
+      forHosts(t, {}, '10/s', (l) => lines.push(l), 3),
+      '{"rate":"10/s","workers":3}\n',
+      t,
+    );
+    assert.match(lines[0] as string, /^control\.json: "rate" \(missing\) is not taken .*: the hosts get 10\/s/, t);
+    assert.equal(
+      forHosts(t, { rate: '5/s' }, '10/s', () => {}),
+      '{"rate":"5/s"}\n',
+      t,
+    );
+    assert.equal(
+      forHosts(t, {}, '10/s', () => {}, 3),
+      forHosts('{}', {}, '10/s', () => {}, 3),
+      `${t} reads as {}`,
+    );
+  }
 });
 
 test("--hosts: a control.json workers capi-exec does not take is sent as the last one taken (before any, the attempt's slots), not read as 1", () => {

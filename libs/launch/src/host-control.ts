@@ -1,14 +1,21 @@
-import { controlNotTaken, controlRate, controlWorkers, type RunControl } from '@capi/core';
+import {
+  controlNotTaken,
+  controlRate,
+  controlWorkers,
+  parseRunControl,
+  type RunControl,
+  sayOnChange,
+  type TakenLimits,
+  takeLimits,
+} from '@capi/core';
 
-/** What the `--hosts` supervisor keeps of control.json's rate and workers from push to push, across attempts. */
-export interface HostControl {
-  /** The last rate taken (whole run's text; null: no limit); undefined: none yet. */
-  rate?: string | null;
-  /** The last workers taken; undefined: none yet. */
-  workers?: number;
-  /** The last line said about a field not taken: said once per change. */
-  said?: string | null;
-}
+/**
+ * What the `--hosts` supervisor keeps of control.json's rate and workers from push to push,
+ * across attempts: core's `TakenLimits`, the same state a capi-exec keeps, taken by the same
+ * rule (`takeLimits`), never started from run.json (its copies are looked at only while
+ * nothing was taken, and named so).
+ */
+export type HostControl = TakenLimits;
 
 /**
  * control.json's text as the hosts get it. A capi-exec keeps the last rate and workers it
@@ -16,8 +23,9 @@ export interface HostControl {
  * `controlWorkers`), and a local worker that starts then takes run.json's; a remote job has
  * no run.json, so such a field is sent as the last one taken here (before any, run.json's
  * `options.rate`, `recorded`, and the attempt's slots, `recordedWorkers`), and `log` (the
- * supervisor's) says so once per change. A text that is not a JSON object, or a recorded
- * value not taken either, is sent as it is (the remote capi-exec then says it).
+ * supervisor's) says so once per change. JSON that is no object (null, a list) is every field
+ * missing, as capi-exec reads it (core `parseRunControl`). A text that is not JSON, or a
+ * recorded value not taken either, is sent as it is (the remote capi-exec then says it).
  */
 export function forHosts(
   text: string,
@@ -26,19 +34,13 @@ export function forHosts(
   log: (line: string) => void,
   recordedWorkers?: number,
 ): string {
-  let c: unknown;
-  try {
-    c = JSON.parse(text);
-  } catch {
-    return text;
-  }
-  if (!c || typeof c !== 'object' || Array.isArray(c)) return text;
-  const control = c as Partial<RunControl>;
+  const file = parseRunControl(text);
+  if (!('control' in file)) return text;
+  const control = file.control;
   const sent: Partial<RunControl> = { ...control };
   const said: string[] = [];
-  const taken = controlRate(control);
-  if (taken !== undefined) kept.rate = taken;
-  else {
+  const taken = takeLimits(control, kept);
+  if (taken.rate === undefined) {
     const rate = kept.rate !== undefined ? kept.rate : controlRate({ rate: recorded as string | null });
     if (rate !== undefined) {
       sent.rate = rate;
@@ -47,9 +49,7 @@ export function forHosts(
       );
     }
   }
-  const workersTaken = controlWorkers(control);
-  if (workersTaken !== undefined) kept.workers = workersTaken;
-  else {
+  if (taken.workers === undefined) {
     const workers = kept.workers ?? controlWorkers({ workers: recordedWorkers });
     if (workers !== undefined) {
       sent.workers = workers;
@@ -58,12 +58,6 @@ export function forHosts(
       );
     }
   }
-  if (said.length === 0) {
-    kept.said = null;
-    return text;
-  }
-  const line = `control.json: ${said.join('; ')}`;
-  if (kept.said !== line) log(line);
-  kept.said = line;
-  return `${JSON.stringify(sent)}\n`;
+  sayOnChange(kept, said.length === 0 ? null : `control.json: ${said.join('; ')}`, log);
+  return said.length === 0 ? text : `${JSON.stringify(sent)}\n`;
 }

@@ -82,6 +82,7 @@ export function readHosts(value: string): HostEntry[] {
     text = readFileSync(value, 'utf8');
   } catch (err) {
     const code = isErrnoException(err) ? err.code : undefined;
+    // not core's readIfExists: ENOTDIR is no file too, as `4/host` (jobs/host) with a file `4` here
     if (code !== 'ENOENT' && code !== 'ENOTDIR')
       throw new CapiError(`--hosts ${value}: ${fsReason(code)}`, ExitCode.badInput);
     try {

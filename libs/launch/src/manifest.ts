@@ -1,4 +1,4 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   CapiError,
@@ -7,11 +7,11 @@ import {
   controlRate,
   ExitCode,
   isDirectory,
-  isErrnoException,
   RUN_ID_PREFIX,
   type RunControl,
   type RunManifest,
   readPidFile,
+  readRunControl,
   readRunManifest,
   runBeingMade,
   runPaths,
@@ -45,21 +45,6 @@ export interface LaunchOptions {
 }
 
 export type Manifest = Omit<RunManifest, 'options'> & { options: LaunchOptions };
-
-async function readJson<T>(path: string): Promise<T> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') throw new CapiError(`${path}: no such file`, ExitCode.badInput);
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new CapiError(`${path}: malformed JSON: ${(err as Error).message}`, ExitCode.badInput);
-  }
-}
 
 /** run.json read and its shape checked by core's one reader (`readRunManifest`): damaged is exit 2, naming the field. */
 export const readManifest = async (runDir: string) =>
@@ -168,7 +153,19 @@ export function holdingManifest<T>(runDir: string, fn: () => Promise<T>, onWait?
   return withExclusiveFile(lock, { waitMs: 60_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, fn);
 }
 
-export const readControl = (runDir: string) => readJson<RunControl>(runPaths(runDir).control);
+/**
+ * control.json by core's one reader (`readRunControl`), for a change under its lock and for
+ * `--status`: missing or not JSON is exit 2 naming the file (a `--set` writes nothing then).
+ * Typed as capi-launch writes it; a hand edit's fields are taken or not by core's rules
+ * (`controlRate`…) where they are used.
+ */
+export async function readControl(runDir: string): Promise<RunControl> {
+  const path = runPaths(runDir).control;
+  const file = await readRunControl(path);
+  if (file === null) throw new CapiError(`${path}: no such file`, ExitCode.badInput);
+  if ('damaged' in file) throw new CapiError(`${path}: malformed JSON: ${file.damaged}`, ExitCode.badInput);
+  return file.control as RunControl;
+}
 
 export const writeControl = (runDir: string, c: RunControl) =>
   writeFileAtomic(runPaths(runDir).control, `${JSON.stringify(c)}\n`);

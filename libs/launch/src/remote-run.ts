@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { ExitCode, plural, runPaths } from '@capi/core';
+import { ExitCode, parseRunControl, plural, runPaths } from '@capi/core';
 import { type AttemptRecord, appendAttempt, batchSha256, checkFrozen, readAttempts, retriesOf } from './attempts.js';
 import { type Claim, writeClaim } from './claims.js';
 import { forHosts, type HostControl } from './host-control.js';
@@ -25,6 +25,7 @@ import { prepareHost, pushControl, remoteAttemptDir, remoteRunDir, removeRemote,
 
 const CONTROL_PUSH_MS = 1000;
 
+/** control.json's text; `{}` when it cannot be read at all (the push loop goes on, sending the limits kept). */
 async function controlText(runDir: string): Promise<string> {
   try {
     return await readFile(runPaths(runDir).control, 'utf8');
@@ -40,12 +41,10 @@ async function controlText(runDir: string): Promise<string> {
 const hostsControl = async (s: Supervision, kept: HostControl, slots: number) =>
   forHosts(await controlText(s.runDir), kept, s.manifest.options.rate, s.log, slots);
 
+/** The text with `stop: true`; a text that is not JSON is replaced by that alone. */
 const withStop = (text: string): string => {
-  try {
-    return `${JSON.stringify({ ...(JSON.parse(text) as object), stop: true })}\n`;
-  } catch {
-    return '{"stop":true}\n';
-  }
+  const file = parseRunControl(text);
+  return `${JSON.stringify({ ...('control' in file ? file.control : {}), stop: true })}\n`;
 };
 
 /** Reaches every host and makes the attempt's folder there; returns the ones that answered. */

@@ -1,6 +1,6 @@
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CapiError, isErrnoException, type RunControl, writeFileAtomic } from '@capi/core';
+import { CapiError, isErrnoException, type RunControl, readIfExists, writeFileAtomic } from '@capi/core';
 import { updateControl } from './control-file.js';
 import type { Manifest } from './manifest.js';
 
@@ -40,14 +40,8 @@ async function removeFirst(path: string): Promise<boolean> {
  */
 export async function takeResume(runDir: string): Promise<ResumeTake | null> {
   const file = resumeFile(runDir);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') return null;
-    throw err;
-  }
-  if (!(await removeFirst(file))) return null;
+  const text = await readIfExists(file);
+  if (text === null || !(await removeFirst(file))) return null;
   let parsed: Partial<ResumeTake> & { version?: number };
   try {
     parsed = JSON.parse(text);
@@ -61,14 +55,8 @@ export async function takeResume(runDir: string): Promise<ResumeTake | null> {
 export const abandonResume = (runDir: string): Promise<boolean> => removeFirst(resumeFile(runDir));
 
 /** Has the supervisor taken the resume (the file is gone)? */
-export const resumeTaken = (runDir: string): Promise<boolean> =>
-  readFile(resumeFile(runDir)).then(
-    () => false,
-    (err) => {
-      if (isErrnoException(err) && err.code === 'ENOENT') return true;
-      throw err;
-    },
-  );
+export const resumeTaken = async (runDir: string): Promise<boolean> =>
+  (await readIfExists(resumeFile(runDir))) === null;
 
 /** control.json's part of a resume, under its lock as `--set` writes it. */
 export async function applyResumeControl(runDir: string, control: Partial<RunControl>): Promise<void> {

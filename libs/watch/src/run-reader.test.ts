@@ -152,3 +152,22 @@ test('a run cleaned by capi-merge --clean is counted from report/results.ndjson;
   await live.readAll();
   assert.equal(snapshot(live.state, opts()).done, 1);
 });
+
+test("control.json by core's reader: paused and the limits as read; not JSON keeps what was last read, paused too; gone, none", async (t) => {
+  const r = await liveRun('capi_control_reads');
+  t.after(() => r.reader.close());
+  const control = join(r.dir, 'control.json');
+  const read = async (text: string | null) => {
+    if (text === null) await rm(control);
+    else await writeFile(control, text);
+    await r.reader.readPaths([control]);
+    return { paused: r.reader.state.controlPaused, control: r.reader.state.control };
+  };
+  const good = { paused: true, rate: '50/s', concurrency: null, workers: 2 };
+  assert.deepEqual(await read(JSON.stringify(good)), { paused: true, control: good });
+  // a write cut short or a hand edit: what was last read stays, paused too (a worker changes nothing for it)
+  assert.deepEqual(await read('{"paused":tr'), { paused: true, control: good });
+  // JSON that is no object: every field missing, as a worker reads it
+  assert.deepEqual(await read('null'), { paused: false, control: {} });
+  assert.deepEqual(await read(null), { paused: false, control: undefined });
+});

@@ -10,6 +10,8 @@ import {
   mayBeNeverStarted,
   pidAlive,
   REPORT_NAMES,
+  readIfExists,
+  readRunControl,
   readRunManifest,
   runPaths,
   runSupervisorPid,
@@ -44,30 +46,13 @@ const LOG_BACKLOG_BYTES = 16 * 1024;
 const FINAL_HEARTBEATS = new Set(['completed', 'stopped', 'failed']);
 
 async function readJson(path: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    // Gone, or (never with an atomic writer) half written: the next read will tell.
-    if ((isErrnoException(err) && err.code === 'ENOENT') || err instanceof SyntaxError) return null;
-    throw err;
-  }
-}
-
-const NOT_JSON = Symbol('not JSON');
-
-/** control.json parsed; undefined: gone; NOT_JSON: (never with an atomic writer) half written. */
-async function readControl(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (isErrnoException(err) && err.code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = await readIfExists(path);
+  // Gone, or (never with an atomic writer) half written: the next read will tell.
+  if (text === null) return null;
   try {
     return JSON.parse(text);
   } catch {
-    return NOT_JSON;
+    return null;
   }
 }
 
@@ -169,10 +154,13 @@ export function createRunReader(target: WatchTarget): RunReader {
         );
       }
     } else if (c.role === 'control') {
-      const control = await readControl(path);
-      state.controlPaused = isObject(control) && control.paused === true;
-      // its limits as capi-exec reads the file: gone, none; one it cannot parse changes nothing
-      if (control !== NOT_JSON) state.control = control;
+      // core's one reader: gone, none (run.json's copy, what a worker starting now runs at);
+      // one that is not JSON leaves what was last read, paused too (a worker changes nothing for it)
+      const file = await readRunControl(path);
+      if (file !== null && 'damaged' in file) return;
+      const control = file?.control;
+      state.controlPaused = control?.paused === true;
+      state.control = control;
     } else if (c.role === 'pid') {
       const text = await readFile(path, 'utf8').catch(() => '');
       const pid = Number.parseInt(text.trim(), 10);

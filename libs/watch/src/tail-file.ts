@@ -49,6 +49,7 @@ export function tailFile(path: string, options: FileTailOptions = {}): FileTail 
   async function read(): Promise<string[]> {
     if (!handle) {
       try {
+        // opened, not read whole (core's readIfExists): the handle is kept to follow the file
         handle = await open(path, 'r');
       } catch (err) {
         if (isErrnoException(err) && err.code === 'ENOENT') return [];
