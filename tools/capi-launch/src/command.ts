@@ -220,6 +220,9 @@ export default defineCommand({
     const action = actions[0];
     if (a.keep !== undefined && action !== 'prune')
       throw new UsageError('--keep goes with --prune (capi-launch --prune --keep N)');
+    // only --status prints JSON: a launch or another action given --json would print its text
+    if (a.json === true && action !== 'status')
+      throw new UsageError('--json goes with --status (capi-launch --status --json)');
     if (a['dry-run'] === true && action && action !== 'prune')
       throw new UsageError(`--dry-run goes with a launch or --prune, not --${action}`);
     const remoteFlag = (['hosts', 'remote-capi', 'ssh-config'] as const).find((f) => a[f] !== undefined);
