@@ -46,6 +46,26 @@ test('--help of every tool fits 100 columns, has no trailing blanks, one placeho
   }
 });
 
+// A tool's manual (docs/capi-x.md) writes a flag in its tables as `--flag PLACEHOLDER`; --help,
+// the man page and completion (a FILE or DIR placeholder completes file names) take theirs
+// from the flag's definition, which falls back to the flag's name: `--vars VARS` did not
+// complete a file name while the manual said `--vars FILE`.
+test("the placeholders in the docs' flag tables (FILE, DIR, ID, N...) are the ones --help prints", async () => {
+  let checked = 0;
+  for (const tool of TOOLS) {
+    const help = await helpOf(tool);
+    const doc = await readFile(join(repoRoot, `docs/${tool}.md`), 'utf8');
+    for (const m of doc.matchAll(/^\| `(--[a-z-]+) (N|[A-Z][A-Z0-9_/]+)`/gm)) {
+      const [, flag, hint] = m as unknown as [string, string, string];
+      const printed = new RegExp(`^ {2}(?:-\\w, | {4})${flag} (\\S+)`, 'm').exec(help)?.[1];
+      if (printed === undefined) continue; // a flag of another program (the guide's script)
+      assert.ok(printed.split('|').includes(hint), `docs/${tool}.md: ${flag} ${hint}, --help: ${flag} ${printed}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 25, `checked ${checked}`);
+});
+
 test('an unknown flag gets "did you mean" in every tool: one letter dropped from each of its own flags', async () => {
   for (const tool of TOOLS) {
     const flags = helpFlags(await helpOf(tool)).filter((f) => f.length > 7 && f !== '--completion');

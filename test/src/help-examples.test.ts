@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type DemoApi, startDemoApi } from '@capi/demo-api';
 import { collect, repoRoot, runTool, tempDir, testEnv } from '@capi/testkit';
 
-// capi-exec's --help examples run as printed against the demo API (docs/demo-api.md), with
+// capi-exec's and capi-split's --help examples run as printed against the demo API (docs/demo-api.md), with
 // its address for http://localhost:8080 and a value for each `…`: an example that cannot
 // run (a relative suite with no base URL, exit 2) teaches a command that fails.
 
@@ -35,8 +36,8 @@ async function examplesOf(tool: string): Promise<string[]> {
 }
 
 /** What the examples name, as a user running them against the demo API would have it. */
-async function workspace(): Promise<string> {
-  const dir = join(tmp.path, 'work');
+async function workspace(name: string): Promise<string> {
+  const dir = join(tmp.path, name);
   await mkdir(join(dir, 'results'), { recursive: true });
   await mkdir(join(dir, 'status'), { recursive: true });
   const rows = ['id,url,expect_status'];
@@ -50,10 +51,10 @@ async function workspace(): Promise<string> {
   return dir;
 }
 
-test("every example of capi-exec's --help runs as printed against the demo API", async () => {
-  const dir = await workspace();
-  const examples = await examplesOf('capi-exec');
-  assert.ok(examples.length >= 5, examples.join('\n'));
+/** Runs each example line with bash (pipefail) in `dir`, the demo API's address for localhost:8080. */
+async function runExamples(tool: string, dir: string, atLeast: number): Promise<void> {
+  const examples = await examplesOf(tool);
+  assert.ok(examples.length >= atLeast, examples.join('\n'));
   const path = `${join(repoRoot, 'node_modules/.bin')}${delimiter}${process.env.PATH ?? ''}`;
   for (const example of examples) {
     const line = example.replaceAll('http://localhost:8080', api.url).replaceAll('…', 'example-value-1234');
@@ -66,4 +67,16 @@ test("every example of capi-exec's --help runs as printed against the demo API",
     assert.equal(r.code, 0, `${example}\n${r.stderr}`);
     assert.doesNotMatch(r.stderr, /relative URL/, example);
   }
+}
+
+test("every example of capi-exec's --help runs as printed against the demo API", async () => {
+  await runExamples('capi-exec', await workspace('exec'), 5);
+});
+
+test("every example of capi-split's --help runs as printed (its pipeline against the demo API)", async () => {
+  const dir = await workspace('split');
+  await runExamples('capi-split', dir, 5);
+  // what they wrote is there: the batches of --out, the records of the lenient split
+  assert.ok(existsSync(join(dir, 'runs/r1/batches/index.json')));
+  assert.equal(readFileSync(join(dir, 'tests.ndjson'), 'utf8').trim().split('\n').length, 8);
 });

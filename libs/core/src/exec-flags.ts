@@ -66,6 +66,7 @@ export const EXEC_FLAGS = {
   },
   vars: {
     type: 'string',
+    valueHint: 'FILE',
     help: 'File of plain variables: a JSON object, or .env lines (NAME=value)',
     launchHelp: 'file of plain variables (JSON object or .env lines)',
   },

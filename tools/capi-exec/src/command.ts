@@ -202,6 +202,7 @@ Examples:
     },
     'options-file': {
       type: 'string',
+      valueHint: 'FILE',
       description: 'More flags from a file (a JSON array of argv words), kept off the command line (--header secrets)',
     },
     total: { type: 'string', valueHint: 'N', description: 'How many tests there are, for progress and the heartbeat' },
@@ -218,6 +219,7 @@ Examples:
     },
     trace: {
       type: 'string',
+      valueHint: 'ID',
       description:
         'Repeatable: print the request as sent and the response of these tests on stderr (secrets redacted): an id, tag:NAME, or failed',
     },

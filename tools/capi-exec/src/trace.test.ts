@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
 import { binPath, collect, repoRoot, testEnv } from '@capi/testkit';
 import { fileScope, get, ndjson, spawnExec } from './test-support/fixtures.js';
@@ -215,4 +216,59 @@ test('--trace with an empty value is a usage error', async () => {
   const r = await spawnExec(['--trace', 'tag:'], { input: '' }).done;
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--trace takes an id, tag:NAME or failed/);
+});
+
+// docs/capi-exec.md, "Debug one test: --trace": its example, run as printed against a server
+// that answers as its example does (a raw socket, so no header is added that the docs leave
+// out), is what capi-exec prints, line for line but the time taken and the clock.
+test("the --trace example of docs/capi-exec.md is capi-exec's own output", async () => {
+  const doc = await readFile(join(repoRoot, 'docs/capi-exec.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Debug one test: --trace'));
+  const block = (/\n```\n([\s\S]*?)\n```/.exec(section)?.[1] ?? '').split('\n');
+  const command = (block.shift() ?? '').replace(/^\$ /, '');
+  assert.match(command, /^capi-exec .*--trace T0042/);
+  const server = createNetServer((socket) => {
+    socket.once('data', () =>
+      socket.end(
+        'HTTP/1.1 422 Unprocessable Entity\r\ncontent-type: application/json\r\nset-cookie: sid=cookie-9f8e7d6c\r\n\r\n{"error":"name too short"}',
+      ),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dir = await scope.scratch();
+    const record = {
+      id: 'T0042',
+      name: 'create item',
+      request: {
+        method: 'POST',
+        url: '/items?key={{env.CAPI_API_KEY}}',
+        headers: { Authorization: 'Bearer {{env.CAPI_TOKEN}}' },
+        body: '{"name":"x"}',
+      },
+      expect: { status: '201' },
+    };
+    await writeFile(join(dir, 'tests.ndjson'), `${JSON.stringify(record)}\n`);
+    const child = spawn('bash', ['-o', 'pipefail', '-c', command.replaceAll('http://localhost:8080', url)], {
+      cwd: dir,
+      env: testEnv({
+        PATH: `${join(repoRoot, 'node_modules/.bin')}${delimiter}${process.env.PATH ?? ''}`,
+        CAPI_API_KEY: 'key-27182818',
+        CAPI_TOKEN: 'token-16180339',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const r = await collect(child, { timeoutMs: 60_000 });
+    assert.equal(r.code, 1, r.stderr);
+    const story = r.stderr.split('\n').filter((l) => /^[*<>]/.test(l));
+    const want = block.map((l) => l.replaceAll('http://localhost:8080', url));
+    // the time taken and the clock are this run's
+    const clock = /^(\* T0042 create item: failed \(1 attempt, )[\d.]+ ms, [\dT:.Z-]+\)$/;
+    assert.match(want[0] as string, clock);
+    assert.match(story[0] as string, clock);
+    assert.deepEqual(story.slice(1), want.slice(1), r.stderr);
+  } finally {
+    server.close();
+  }
 });

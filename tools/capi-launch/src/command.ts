@@ -129,15 +129,28 @@ const args: ArgsDef = {
   image: { type: 'string', description: "with --emit k8s: the pods' image, with sh and capi installed (required)" },
   shards: {
     type: 'string',
+    valueHint: 'N',
     description: 'with --emit k8s: completions, one shard each (default 4); --parallel: pods at once',
   },
-  pvc: { type: 'string', description: 'with --emit k8s: PersistentVolumeClaim the journals go to (required)' },
-  secret: { type: 'string', description: "with --emit k8s: Secret whose keys are the pods' environment (repeatable)" },
+  pvc: {
+    type: 'string',
+    valueHint: 'NAME',
+    description: 'with --emit k8s: PersistentVolumeClaim the journals go to (required)',
+  },
+  secret: {
+    type: 'string',
+    valueHint: 'NAME',
+    description: "with --emit k8s: Secret whose keys are the pods' environment (repeatable)",
+  },
   'suite-on-pvc': {
     type: 'boolean',
     description: 'with --emit k8s: the suite on the volume, not in a ConfigMap (over 1 MiB)',
   },
-  'job-name': { type: 'string', description: "with --emit k8s: the Job's name (default capi-SUITE)" },
+  'job-name': {
+    type: 'string',
+    valueHint: 'NAME',
+    description: "with --emit k8s: the Job's name (default capi-SUITE)",
+  },
   supervise: {
     type: 'string',
     valueHint: 'DIR',
@@ -207,6 +220,9 @@ export default defineCommand({
     const action = actions[0];
     if (a.keep !== undefined && action !== 'prune')
       throw new UsageError('--keep goes with --prune (capi-launch --prune --keep N)');
+    // only --status prints JSON: a launch or another action given --json would print its text
+    if (a.json === true && action !== 'status')
+      throw new UsageError('--json goes with --status (capi-launch --status --json)');
     if (a['dry-run'] === true && action && action !== 'prune')
       throw new UsageError(`--dry-run goes with a launch or --prune, not --${action}`);
     const remoteFlag = (['hosts', 'remote-capi', 'ssh-config'] as const).find((f) => a[f] !== undefined);

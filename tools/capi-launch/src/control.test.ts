@@ -204,7 +204,7 @@ test('--rate takes the grammar of capi-exec (3600/h, a bare number); a bad one n
   assert.match(set.stderr, /Try 'capi-launch --help'/);
 });
 
-test('small things: the real prune count, --keep without --prune, singular words, a run cleaned by capi-merge --clean', async () => {
+test('small things: the real prune count, --keep without --prune, --json without --status, singular words, a run cleaned by capi-merge --clean', async () => {
   const b = await box();
   const one = await b.launch([b.suite(1, 'one.csv'), '--foreground', '--parallel', '1']);
   assert.equal(one.code, 0, one.stderr);
@@ -218,6 +218,17 @@ test('small things: the real prune count, --keep without --prune, singular words
   assert.equal(keep.code, 2);
   assert.match(keep.stderr, /--keep goes with --prune/);
   assert.match(keep.stderr, /Try 'capi-launch --help'/);
+  // --json is --status's: a launch, a dry run or another action would print text all the same
+  for (const args of [
+    [b.suite(2, 'two.csv'), '--json', '--dry-run'],
+    ['--stop', '--json'],
+    ['--prune', '--json'],
+  ]) {
+    const json = await b.launch(args);
+    assert.equal(json.code, 2, `${args.join(' ')}: ${json.stderr}`);
+    assert.match(json.stderr, /--json goes with --status/);
+    assert.equal(json.stdout, '');
+  }
   const runDir = join(b.runs, 'latest');
   const clean = await runTool('capi-merge', [runDir, '--clean']);
   assert.equal(clean.code, 1, clean.stderr);

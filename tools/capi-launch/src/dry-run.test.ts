@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { repoRoot } from '@capi/testkit';
 import { sandboxes } from './test-support/harness.js';
 
 // real capi-split: the dry run reads the suite as the launch would
@@ -36,6 +37,49 @@ test('--dry-run prints the plan (tests, batches, workers, rate, the commands) an
   assert.match(f.stdout, /\n {2}\.\.\. 2 more workers like these\n/);
   assert.match(f.stdout, /--worker 6 /);
   assert.ok(!existsSync(b.runs));
+});
+
+/** A line of a docs block as a pattern: `…` is anything, the docs' folder and run id are this run's. */
+function docLine(line: string, dir: string, runs: string): RegExp {
+  const parts = line.split(/(\/srv\/api-tests\/capi-runs|\/srv\/api-tests|capi_test_\d{8}_\d{6}|\/usr\/bin\/node|…)/);
+  const re = parts.map((p) => {
+    if (p === '/srv/api-tests/capi-runs') return reEscape(runs);
+    if (p === '/srv/api-tests') return reEscape(dir);
+    if (p === '/usr/bin/node') return '\\S+';
+    if (p === '…') return '.*?';
+    if (/^capi_test_\d{8}_\d{6}$/.test(p)) return 'capi_test_\\d{8}_\\d{6}';
+    return reEscape(p);
+  });
+  return new RegExp(`^${re.join('')}$`);
+}
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test("docs/capi-launch.md's dry-run block is what the command it names prints (`  …`: lines left out)", async () => {
+  const doc = readFileSync(join(repoRoot, 'docs/capi-launch.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## A dry run'));
+  const command = /`(capi-launch suite\.csv --dry-run [^`]+)`/.exec(section)?.[1]?.replace(/\s+/g, ' ');
+  assert.ok(command, 'the docs name the command of the block');
+  const block = /\n```\n([\s\S]*?)\n```/.exec(section)?.[1]?.split('\n') ?? [];
+  assert.ok(block.length > 10, block.join('\n'));
+  const b = await box();
+  b.suite(250);
+  const r = await b.launch(command.split(' ').slice(1), { cwd: b.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const out = r.stdout.trimEnd().split('\n');
+  let at = 0;
+  let skipping = false;
+  for (const line of block) {
+    if (line.trim() === '…') {
+      skipping = true;
+      continue;
+    }
+    const want = docLine(line, b.dir, b.runs);
+    while (skipping && at < out.length && !want.test(out[at] as string)) at++;
+    assert.match(out[at] ?? '(no more output)', want, `docs line: ${line}\n--- output:\n${r.stdout}`);
+    at++;
+    skipping = false;
+  }
+  assert.ok(skipping || at === out.length, `output past the docs block:\n${out.slice(at).join('\n')}`);
 });
 
 test('--dry-run: by default batches of 100 double every 100 batches up to 1,000; --batch-size N alone stays N', async () => {

@@ -6,7 +6,10 @@ import { varsColumnsFlag } from './run-options.js';
 
 /** Flags that only mean something with `--emit k8s`. */
 export const EMIT_FLAGS = ['image', 'shards', 'pvc', 'secret', 'suite-on-pvc', 'job-name'] as const;
-/** Launch flags that an emitted Job has no use for: refused rather than silently dropped. */
+/**
+ * Launch flags that an emitted Job has no use for: refused rather than silently dropped
+ * (`--dry-run` too, below: a dry run writes nothing, and --emit writes the manifests).
+ */
 const NOT_WITH_EMIT = [
   'nohup',
   'screen',
@@ -19,6 +22,12 @@ const NOT_WITH_EMIT = [
   'batch-size',
   'runs-dir',
   'force',
+  'max-batch-size',
+  'hosts',
+  'remote-capi',
+  'ssh-config',
+  'keep',
+  'json',
 ] as const;
 
 const note = (t: string) => process.stderr.write(`capi-launch: ${t}\n`);
@@ -39,6 +48,8 @@ function required(a: Record<string, unknown>, flag: string, why: string): string
 /** `capi-launch SUITE --emit k8s DIR ...`: writes the manifests, prints their paths on stdout. */
 export async function emitCommand(a: Record<string, unknown>, rawArgs: string[]): Promise<number> {
   if (a.emit !== 'k8s') throw new UsageError(`--emit takes k8s (got "${a.emit}")`);
+  if (given(a['dry-run']))
+    throw new UsageError('--dry-run goes with a launch or --prune, not --emit k8s (which writes the manifests)');
   for (const f of NOT_WITH_EMIT) if (given(a[f])) throw new UsageError(`--${f} does nothing with --emit k8s`);
   // a local file the pods cannot read: its values would be missing in every pod
   if (given(a.vars))

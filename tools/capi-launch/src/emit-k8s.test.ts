@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { killAll, parseLines, runTool, tempDir } from '@capi/testkit';
+import { killAll, parseLines, repoRoot, runTool, tempDir } from '@capi/testkit';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Pod } from 'kubernetes-models/v1/Pod';
@@ -171,6 +171,47 @@ test('a suite too big for a ConfigMap: exit 2 naming --suite-on-pvc; with it the
     readFileSync(join(tmp.path, 'big', 'HOWTO.txt'), 'utf8'),
     /kubectl cp .*collect\/tests\.ndjson capi-big-collect:\/capi\/data\/capi-big\/tests\.ndjson/,
   );
+});
+
+// Flags of --help that an emitted Job reads besides capi-exec's (whose help starts
+// `capi-exec:`): the Job's own, capi-split's (the records), the pods' count and restarts,
+// and every tool's own.
+const USED_BY_EMIT = new Set(
+  (
+    'emit image shards pvc secret suite-on-pvc job-name parallel max-restarts lenient auto-id vars-columns ' +
+    'verbose help version completion man'
+  ).split(' '),
+);
+
+test('--emit k8s passes every capi-exec flag but --vars, refuses every other flag of --help (--dry-run, --hosts...), and the docs say which', async () => {
+  const help = await runTool('capi-launch', ['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  const flags = [
+    ...help.stdout.matchAll(/^ {2}(?:-\w, | {4})--([a-z-]+)( (?:'[^']*'|[A-Z]\S*))?(?: +(capi-exec:))?/gm),
+  ].map((m) => ({ name: m[1] as string, takesValue: m[2] !== undefined, exec: m[3] !== undefined }));
+  const passed = flags.filter((f) => f.exec && f.name !== 'vars').map((f) => f.name);
+  assert.ok(passed.includes('base-url') && passed.includes('allow-env') && passed.length > 15, passed.join(' '));
+  // docs/capi-launch.md, "Kubernetes": its row of capi-exec flags names each one passed on
+  const doc = readFileSync(join(repoRoot, 'docs/capi-launch.md'), 'utf8');
+  const row = /^\| capi-exec flags +\|(.*)\|$/m.exec(doc.slice(doc.indexOf('## Kubernetes')))?.[1] ?? '';
+  for (const name of passed) assert.ok(row.includes(`\`--${name}\``), `the docs' k8s row names --${name}`);
+  assert.match(row, /`--vars FILE` is refused/);
+  const others = flags.filter((f) => !f.exec && !USED_BY_EMIT.has(f.name));
+  for (const name of ['dry-run', 'hosts', 'max-batch-size', 'tmux', 'keep', 'json'])
+    assert.ok(
+      others.some((f) => f.name === name),
+      `--${name} is in --help and not used by --emit`,
+    );
+  for (const f of [...others, { name: 'vars', takesValue: true }]) {
+    const flag = [`--${f.name}`, ...(f.takesValue ? ['1'] : [])];
+    const r = await runTool('capi-launch', [suite, '--emit', 'k8s', 'd3', '--image', 'i', '--pvc', 'p', ...flag], {
+      cwd: tmp.path,
+      env: { CAPI_BASE_URL: 'http://api' },
+    });
+    assert.equal(r.code, 2, `${flag.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`--${f.name === 'batch' ? 'batch-size' : f.name}\\b|--emit launches nothing`));
+    assert.equal(existsSync(join(tmp.path, 'd3')), false, `${flag.join(' ')}: nothing written`);
+  }
 });
 
 test('--emit k8s refusals: each one line, exit 2, naming the flag', async () => {

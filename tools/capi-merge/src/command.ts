@@ -139,6 +139,7 @@ Examples:
     },
     'report-dir': {
       type: 'string',
+      valueHint: 'DIR',
       description: "Folder of the default reports (default: the run's report/); needed to merge several runs",
     },
     'skip-bad-lines': {
@@ -147,6 +148,7 @@ Examples:
     },
     show: {
       type: 'string',
+      valueHint: 'ID',
       description:
         "Print one test's request and response (as capi-exec --trace does) from the inputs' journals to stdout; writes no report",
     },
