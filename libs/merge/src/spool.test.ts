@@ -127,7 +127,8 @@ test('a failed background write fails the next append or read from the file, nam
   const first = spool.append('x'.repeat(100));
   // past the 4 KB in memory: that part and then a full 1 MB buffer are handed to the (failing) writes
   for (let i = 0; i < 4000; i++) spool.append(`entry ${i} ${'y'.repeat(300)}`);
-  await new Promise((r) => setTimeout(r, 20));
+  // every write handed out has failed by now (not a fixed wait: a loaded machine may run a timer first)
+  await assert.rejects(spool.settled(), /spool file/);
   assert.throws(() => spool.read(first), /spool file/);
   assert.throws(() => {
     for (let i = 0; i < 5000; i++) spool.append(`more ${i} ${'y'.repeat(300)}`);
