@@ -15,12 +15,12 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('tmuxEnvDiff: no server, nothing; a server, only what differs from its global environment', {
+test('tmuxEnvDiff: no server, nothing; a server, what differs from its global environment and what it has that we do not', {
   skip: !hasTmux,
 }, () => {
   assert.deepEqual(tmuxEnvDiff({ ...env, CAPI_X_SECRET: 'one' }), []);
   const server = spawnSync('tmux', ['new-session', '-d', '-s', 'holder', 'sleep 60'], {
-    env: { ...env, CAPI_X_SAME: 'same', CAPI_X_SECRET: 'old' },
+    env: { ...env, CAPI_X_SAME: 'same', CAPI_X_SECRET: 'old', CAPI_X_STALE: 'from the server' },
   });
   assert.equal(server.status, 0, server.stderr?.toString());
   const args = tmuxEnvDiff({ ...env, CAPI_X_SAME: 'same', CAPI_X_SECRET: 'new', CAPI_X_ADDED: 'added' }).map(
@@ -30,6 +30,9 @@ test('tmuxEnvDiff: no server, nothing; a server, only what differs from its glob
   assert.ok(args.includes('CAPI_X_ADDED=added'), args.join(' '));
   assert.ok(!args.some((a) => a.startsWith('CAPI_X_SAME=')), args.join(' '));
   assert.ok(!args.some((a) => a.startsWith('PATH=')), 'PATH is the same as the server got');
+  // the server's variable that this environment does not have: unset, not inherited
+  assert.ok(args.includes('CAPI_X_STALE=null'), args.join(' '));
+  assert.ok(!args.some((a) => a.startsWith('CAPI_X_SAME=')), args.join(' '));
 });
 
 test('startSupervisor (nohup) returns the spawned supervisor pid also when the run is over before the first look', async () => {

@@ -100,14 +100,16 @@ function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv, re
 
 /**
  * The variables a tmux session must be given, and only those. A running tmux server hands
- * new sessions its own old environment, without CAPI_* or tokens; passing them as
- * `-e KEY=VALUE` would put them on a command line, readable by every local user in `ps`
- * (and with no server yet, on the long-lived server's own). So: no server → nothing (the
- * new server is forked from us and inherits our environment without argv); a running
- * server → the variables whose value differs from its global environment, which reach
- * the supervisor through a 0600 file (startTmux), never argv.
+ * new sessions its own old environment, without CAPI_* or tokens, and with whatever it was
+ * started with (an old token, a NODE_OPTIONS, a proxy); passing them as `-e KEY=VALUE`
+ * would put them on a command line, readable by every local user in `ps` (and with no
+ * server yet, on the long-lived server's own). So: no server → nothing (the new server is
+ * forked from us and inherits our environment without argv); a running server → the
+ * variables whose value differs from its global environment, and (value null) those it has
+ * that we do not, to be unset: they reach the supervisor through a 0600 file (startTmux),
+ * never argv.
  */
-export function tmuxEnvDiff(env: NodeJS.ProcessEnv): Array<[string, string]> {
+export function tmuxEnvDiff(env: NodeJS.ProcessEnv): Array<[string, string | null]> {
   const r = spawnSync('tmux', ['show-environment', '-g'], { env, encoding: 'utf8' });
   if (r.status !== 0) return [];
   const server = new Map<string, string>();
@@ -115,22 +117,28 @@ export function tmuxEnvDiff(env: NodeJS.ProcessEnv): Array<[string, string]> {
     const eq = line.indexOf('=');
     if (eq > 0 && !line.startsWith('-')) server.set(line.slice(0, eq), line.slice(eq + 1));
   }
-  return Object.entries(env).flatMap(
-    ([k, v]): Array<[string, string]> =>
-      v !== undefined && /^[A-Za-z_]\w*$/.test(k) && server.get(k) !== v ? [[k, v]] : [],
+  const shellName = (k: string) => /^[A-Za-z_]\w*$/.test(k);
+  const differ = Object.entries(env).flatMap(
+    ([k, v]): Array<[string, string]> => (v !== undefined && shellName(k) && server.get(k) !== v ? [[k, v]] : []),
   );
+  const stale = [...server.keys()]
+    .filter((k) => env[k] === undefined && shellName(k))
+    .map((k): [string, null] => [k, null]);
+  return [...differ, ...stale];
 }
 
 /**
  * The supervisor's window command: with variables to pass, it reads them from
- * `session.env` (0600, shell-quoted `export` lines) and removes the file before it execs.
+ * `session.env` (0600, shell-quoted `export` and `unset` lines) and removes the file before
+ * it execs.
  */
 function supervisorWindow(runDir: string, env: NodeJS.ProcessEnv, resumed: boolean): string {
   const line = shellLine(supervisorArgs(runDir, env, true, resumed));
   const diff = tmuxEnvDiff(env);
   if (diff.length === 0) return line;
   const file = runPaths(runDir).sessionEnv;
-  writeFileSync(file, diff.map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join(''), { mode: FILE_MODE });
+  const lines = diff.map(([k, v]) => (v === null ? `unset ${k}\n` : `export ${k}=${shellQuote(v)}\n`));
+  writeFileSync(file, lines.join(''), { mode: FILE_MODE });
   return `. ${shellQuote(file)}; rm -f ${shellQuote(file)}; exec ${line}`;
 }
 

@@ -258,3 +258,40 @@ test('--tmux: secrets in the environment reach the workers but no command line (
   assert.ok(got.length >= 2, `${got.length} workers`);
   assert.deepEqual(new Set(got), new Set([secret]), 'every worker got the secret');
 });
+
+test("--tmux on a running server: the session gets the launching environment, not the server's old one", {
+  skip: !has('tmux'),
+}, async () => {
+  const b = await box({}, false);
+  // a private tmux server already running, started with variables the launch does not have
+  const tmuxDir = join(b.dir, 'tmux');
+  mkdirSync(tmuxDir);
+  tmuxDirs.push(tmuxDir);
+  const held = spawnSync('tmux', ['new-session', '-d', '-s', 'holder', 'sleep 120'], {
+    env: { ...process.env, TMUX_TMPDIR: tmuxDir, CAPI_TEST_STALE: 'from the old server', CAPI_TEST_NEW: 'old value' },
+  });
+  assert.equal(held.status, 0, String(held.stderr));
+  const seen = join(b.dir, 'seen.txt');
+  const worker = join(b.dir, 'env-worker.mjs');
+  writeFileSync(
+    worker,
+    `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(seen)}, JSON.stringify([process.env.CAPI_TEST_STALE ?? null, process.env.CAPI_TEST_NEW ?? null]) + '\\n');\nawait import(${JSON.stringify(pathToFileURL(fakeExec).href)});\n`,
+  );
+  const env = {
+    TMUX_TMPDIR: tmuxDir,
+    CAPI_SPLIT_BIN: fakeSplit,
+    CAPI_EXEC_BIN: worker,
+    CAPI_TEST_NEW: 'launch value',
+    FAKE_EXEC_DELAY_MS: '20',
+  };
+  const r = await b.launch([b.suite(40), '--tmux', '--parallel', '2', '--batch-size', '20'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  await until('run end', () => state(runDir).state === 'completed', 30_000);
+  assert.equal(exactlyOnce(runDir, 40), null);
+  const got = readFileSync(seen, 'utf8').trim().split('\n');
+  assert.ok(got.length >= 2, `${got.length} workers`);
+  // the server's CAPI_TEST_STALE is unset, its CAPI_TEST_NEW replaced by the launch's
+  assert.deepEqual(new Set(got), new Set([JSON.stringify([null, 'launch value'])]));
+  assert.equal(existsSync(join(runDir, 'session.env')), false, 'session.env removed once read');
+});
