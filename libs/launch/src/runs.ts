@@ -14,7 +14,7 @@ import {
 } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
 import { hasManifest, holdingLaunch, noManifestNote, notLeftByLaunch } from './launch-lock.js';
-import { holdingManifest, lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
+import { holdingManifest, lookAtRun, type Manifest, mayRun, supervisorNow, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
 export interface RunEntry {
@@ -53,8 +53,7 @@ export async function listRuns(runs: string, onDamaged?: (err: RunManifestError)
     });
     if (!look) continue;
     const { pid, pidFilePid, alive, manifest } = look;
-    const workers = alive || !mayRun(manifest.state) ? [] : liveWorkers(await readClaims(dir), manifest.id);
-    entries.push({ dir, manifest, pid, pidFilePid, alive, workers });
+    entries.push({ dir, manifest, pid, pidFilePid, alive, workers: await workersLeft(dir, manifest, alive) });
   }
   return entries;
 }
@@ -86,22 +85,58 @@ const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
  * workers are gone too, the file is removed, their claims released, and a run that still
  * says `running` becomes `stopped`, so it can be resumed. While a worker still runs, the
  * run is not stopped and nothing is written (unless `takeOver`: a resume, whose new
- * supervisor stops those workers first). Returns a message for the user, or null.
+ * supervisor stops those workers first). `e` is a listing's look, taken earlier: the run is
+ * looked at again holding run.json.lock, as a supervisor takes a run under it, and only that
+ * look is acted on. A run taken meanwhile by a live supervisor (a resume's, the late one of a
+ * killed launch) is left as it is, and `e` says it lives. `e` is brought up to date either way.
+ * Returns a message for the user, or null.
  */
 export async function clearStale(e: RunEntry, takeOver = false): Promise<string | null> {
-  if (e.alive) return null;
-  const wasRunning = e.manifest.state === 'running';
-  if (!e.pidFilePid && !wasRunning) return null;
-  const gone = `supervisor ${e.pid ?? e.manifest.pid ?? '?'} is gone`;
-  if (isDeadWithWorkers(e) && !takeOver)
-    return `${e.manifest.id}: ${gone}, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${shellQuote(e.manifest.id)}, or take the run over with capi-launch --resume ${shellQuote(e.manifest.id)}`;
-  if (e.pidFilePid) await rm(runPaths(e.dir).pidFile, { force: true });
-  if (isDeadWithWorkers(e))
-    return `${e.manifest.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
-  await releaseStopped(e.dir, await readClaims(e.dir), (pid) => isWorkerOf(pid, e.manifest.id));
-  if (wasRunning) e.manifest = await updateManifest(e.dir, { state: 'stopped', pid: null });
-  return `${e.manifest.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
+  if (!isStale(e)) return null;
+  if (isDeadWithWorkers(e) && !takeOver) return stillWorking(e);
+  const was = goneSupervisor(e);
+  let said: string | null = null;
+  e.manifest = await updateManifest(e.dir, async (now) => {
+    Object.assign(e, await lookedAgain(e.dir, now));
+    if (e.alive) {
+      said = `${now.id}: ${was} was gone, but supervisor ${e.pid} has taken the run since: it is left as it is`;
+      return null;
+    }
+    if (!isStale(e)) return null;
+    if (isDeadWithWorkers(e) && !takeOver) {
+      said = stillWorking(e);
+      return null;
+    }
+    const gone = `${goneSupervisor(e)} is gone`;
+    if (e.pidFilePid) await rm(runPaths(e.dir).pidFile, { force: true });
+    if (isDeadWithWorkers(e)) {
+      said = `${now.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
+      return null;
+    }
+    await releaseStopped(e.dir, await readClaims(e.dir), (pid) => isWorkerOf(pid, now.id));
+    said = `${now.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
+    return now.state === 'running' ? { state: 'stopped', pid: null } : null;
+  });
+  return said;
 }
+
+/** A supervisor is named as stale: a pid file whose supervisor is not alive, or `running` without one. */
+const isStale = (e: RunEntry) => !e.alive && (e.pidFilePid !== null || e.manifest.state === 'running');
+
+const goneSupervisor = (e: RunEntry) => `supervisor ${e.pid ?? e.manifest.pid ?? '?'}`;
+
+const stillWorking = (e: RunEntry) =>
+  `${e.manifest.id}: ${goneSupervisor(e)} is gone, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${shellQuote(e.manifest.id)}, or take the run over with capi-launch --resume ${shellQuote(e.manifest.id)}`;
+
+/** A listing's entry as the run is now (run.json `m` read under run.json.lock): its supervisor, then its workers. */
+async function lookedAgain(dir: string, m: Manifest): Promise<Omit<RunEntry, 'dir'>> {
+  const { pid, pidFilePid, alive } = supervisorNow(dir, m);
+  return { manifest: m, pid, pidFilePid, alive, workers: await workersLeft(dir, m, alive) };
+}
+
+/** Workers of a run that may run, looked for only when its supervisor is gone (`RunEntry.workers`). */
+const workersLeft = async (dir: string, m: Manifest, alive: boolean) =>
+  alive || !mayRun(m.state) ? [] : liveWorkers(await readClaims(dir), m.id);
 
 /** What a listing says of a run it leaves out because its run.json is damaged (`what`: what it did not do). */
 export const damagedNote = (err: RunManifestError, what: string) =>
