@@ -177,6 +177,7 @@ export {
   readRunManifest,
   runManifestProblem,
 } from './run-manifest.js';
+export { holdingRunManifest } from './run-manifest-lock.js';
 export {
   formatPassRate,
   passRate,

@@ -6,6 +6,7 @@ import {
   controlConcurrency,
   controlRate,
   ExitCode,
+  holdingRunManifest,
   isDirectory,
   isErrnoException,
   RUN_ID_PREFIX,
@@ -17,7 +18,6 @@ import {
   runPaths,
   stillBeingMadeNote,
   supervisorBy,
-  withExclusiveFile,
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
@@ -170,17 +170,12 @@ export function withLiveLimits(m: Manifest, c: RunControl | null): Manifest {
 }
 
 /**
- * Runs `fn` holding run.json.lock (`updateManifest`'s). A supervisor also holds it while it
- * looks for another live supervisor and writes supervisor.pid: of two taking a run at one
- * moment (a late one of a killed launch and a resume's), the second finds the first.
+ * Runs `fn` holding run.json.lock (`updateManifest`'s; core's `holdingRunManifest`). A
+ * supervisor also holds it while it looks for another live supervisor and writes
+ * supervisor.pid: of two taking a run at one moment (a late one of a killed launch and a
+ * resume's), the second finds the first.
  */
-export function holdingManifest<T>(runDir: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
-  const lock = `${runPaths(runDir).manifest}.lock`;
-  // a dead or stopped holder's lock is broken within 5 s; only a live one slowed by its
-  // disk (which keeps its lock young) is waited for longer: the supervisor's end must not
-  // give up on it
-  return withExclusiveFile(lock, { waitMs: 60_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, fn);
-}
+export const holdingManifest = holdingRunManifest;
 
 export const readControl = (runDir: string) => readJson<RunControl>(runPaths(runDir).control);
 
