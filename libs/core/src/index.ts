@@ -182,6 +182,7 @@ export {
   readRunManifest,
   runManifestProblem,
 } from './run-manifest.js';
+export { holdingRunManifest } from './run-manifest-lock.js';
 export {
   formatPassRate,
   passRate,
@@ -205,7 +206,14 @@ export {
 } from './story.js';
 export { jsonLimitProblem, recordLineProblem } from './suite-limits.js';
 export { type OrderedRow, suiteOrder } from './suite-order.js';
-export { argvOf, isRunSupervisor, liveSupervisorOf, readPidFile, SUPERVISOR_PID_ENV } from './supervisor.js';
+export {
+  argvOf,
+  isRunSupervisor,
+  liveSupervisorOf,
+  readPidFile,
+  SUPERVISOR_PID_ENV,
+  supervisorBy,
+} from './supervisor.js';
 export {
   missingRunVar,
   RUN_VAR_PREFIX,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRunSupervisor } from './supervisor.js';
+import { isRunSupervisor, liveSupervisorOf, supervisorBy } from './supervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capi-supervisor-'));
 const children: ChildProcess[] = [];
@@ -49,4 +49,23 @@ test("a pid judged by run.json (no supervisor.pid) counts only with this run's -
   // with supervisor.pid (its mtime when the pid was recorded), a foreground launch is this run's
   writeFileSync(join(run, 'supervisor.pid'), `${foreground}\n`);
   assert.equal(isRunSupervisor(foreground, run), true);
+});
+
+test("supervisorBy: supervisor.pid's pid judged first, run.json's only without it; liveSupervisorOf reads both files by the same rule", async () => {
+  const run = join(dir, 'run-by');
+  mkdirSync(run);
+  const ours = start('--supervise', run);
+  const stranger = start('capi-launch');
+  await sleep(300);
+  writeFileSync(join(run, 'run.json'), JSON.stringify({ pid: ours }));
+  assert.deepEqual(supervisorBy(run, null, null), { pid: null, alive: false });
+  assert.deepEqual(supervisorBy(run, null, ours), { pid: ours, alive: true }, "run.json's pid without supervisor.pid");
+  assert.equal(liveSupervisorOf(run), ours);
+  // a pid file naming another process outweighs run.json's live supervisor (a pid file is written first)
+  writeFileSync(join(run, 'supervisor.pid'), `${stranger}\n`);
+  assert.deepEqual(supervisorBy(run, stranger, ours), { pid: stranger, alive: false });
+  assert.equal(liveSupervisorOf(run), null);
+  writeFileSync(join(run, 'supervisor.pid'), `${ours}\n`);
+  assert.deepEqual(supervisorBy(run, ours, null), { pid: ours, alive: true });
+  assert.equal(liveSupervisorOf(run), ours);
 });

@@ -121,6 +121,22 @@ function manifestPidOf(runDir: string): number | null {
  */
 export function liveSupervisorOf(runDir: string): number | null {
   const fromFile = readPidFile(runDir);
-  const pid = runSupervisorPid(fromFile, fromFile === null ? manifestPidOf(runDir) : null);
-  return pid !== null && isRunSupervisor(pid, runDir) ? pid : null;
+  const { pid, alive } = supervisorBy(runDir, fromFile, fromFile === null ? manifestPidOf(runDir) : null);
+  return alive ? pid : null;
+}
+
+/**
+ * The run's supervisor from the pids a caller read itself: `pidFilePid` (supervisor.pid's,
+ * read first), else `manifestPid` (run.json's, read after it), by core's one pid rule
+ * (`runSupervisorPid`), and whether it is alive by the identity check (`isRunSupervisor`).
+ * `liveSupervisorOf` reads both files itself; capi-launch reads run.json through its checked
+ * reader, and again under run.json.lock where it decides a second time before it writes.
+ */
+export function supervisorBy(
+  runDir: string,
+  pidFilePid: number | null,
+  manifestPid: number | null | undefined,
+): { pid: number | null; alive: boolean } {
+  const pid = runSupervisorPid(pidFilePid, manifestPid);
+  return { pid, alive: isRunSupervisor(pid, runDir) };
 }

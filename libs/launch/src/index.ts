@@ -19,6 +19,7 @@ export { type Launched, type LaunchRunOptions, launchRun } from './launch.js';
 export { lookAtUnmade, noManifestNote, notLeftByLaunch, type UnmadeLook } from './launch-lock.js';
 export { batchReason, lastLogLine, withoutTime } from './log-tail.js';
 export { type LaunchOptions, type Manifest, readManifest, resolveRun } from './manifest.js';
+export { type PrunedRun, pruneRuns } from './prune-runs.js';
 export { failedBatches, type RerunFromSuite } from './rerun.js';
 export { type ResumeChanges, type ResumeOptions, resumeRun } from './resume-run.js';
 export {
@@ -26,8 +27,6 @@ export {
   damagedNote,
   listRuns,
   neverStartedNote,
-  type PrunedRun,
-  pruneRuns,
   type RunEntry,
   refuseCleaned,
   runFoldersWithoutManifest,

@@ -6,6 +6,7 @@ import {
   controlConcurrency,
   controlRate,
   ExitCode,
+  holdingRunManifest,
   isDirectory,
   RUN_ID_PREFIX,
   type RunControl,
@@ -15,14 +16,12 @@ import {
   readRunManifest,
   runBeingMade,
   runPaths,
-  runSupervisorPid,
   stillBeingMadeNote,
-  withExclusiveFile,
+  supervisorBy,
   writeFileAtomic,
 } from '@capi/core';
 import type { RemoteOptions } from './hosts.js';
 import { hasManifest, noManifestNote, notLeftByLaunch } from './launch-lock.js';
-import { isAlive, supervisorOf } from './process.js';
 
 /** run.json and control.json of docs/run-folder.md, read and replaced atomically. */
 
@@ -65,9 +64,7 @@ export const writeManifest = (runDir: string, m: Manifest) =>
  * `alive`: core's identity check of that pid, whichever file named it (a reused pid is
  * not it). `pidFilePid`: what supervisor.pid itself names, for those who remove the file.
  */
-export async function lookAtRun(
-  runDir: string,
-): Promise<{ pid: number | null; pidFilePid: number | null; alive: boolean; manifest: Manifest }> {
+export async function lookAtRun(runDir: string): Promise<SupervisorLook & { manifest: Manifest }> {
   return { ...(await lookAtSupervisor(runDir)), manifest: await readManifest(runDir) };
 }
 
@@ -76,21 +73,35 @@ export async function lookAtRun(
  * which counts the journals between): the supervisor's pid by core's rule (run.json read for
  * it only without supervisor.pid) and its identity check.
  */
-export async function lookAtSupervisor(
-  runDir: string,
-): Promise<{ pid: number | null; pidFilePid: number | null; alive: boolean }> {
+export async function lookAtSupervisor(runDir: string): Promise<SupervisorLook> {
   const pidFilePid = readPidFile(runDir);
-  const pid = runSupervisorPid(pidFilePid, pidFilePid === null ? (await readManifest(runDir)).pid : null);
-  return { pid, pidFilePid, alive: isAlive(pid, supervisorOf(runDir)) };
+  const manifestPid = pidFilePid === null ? (await readManifest(runDir)).pid : null;
+  return { pidFilePid, ...supervisorBy(runDir, pidFilePid, manifestPid) };
+}
+
+export interface SupervisorLook {
+  /** core's pid (supervisor.pid's, else run.json's `pid`): the one judged. */
+  pid: number | null;
+  /** What supervisor.pid itself names, for those who remove the file. */
+  pidFilePid: number | null;
+  /** `pid` passes core's identity check. */
+  alive: boolean;
 }
 
 /**
- * Is run.json `m` (read under run.json.lock) supervised by a live supervisor: lookAtRun's
- * rule (core's pid, supervisor.pid else run.json's `pid`, and its identity check) where the
- * run is decided again under the lock.
+ * The supervisor of run.json `m` as read under run.json.lock: lookAtSupervisor's rule (core's
+ * `supervisorBy`: supervisor.pid, else `m.pid`, and the identity check), where a decision
+ * made on an earlier look is made again before anything is written. A supervisor takes a
+ * run under that lock (supervise.ts `takeRun`: supervisor.pid, then run.json), so one that
+ * took it since the look is seen here.
  */
-export const supervisedNow = (runDir: string, m: Pick<Manifest, 'pid'>) =>
-  isAlive(runSupervisorPid(readPidFile(runDir), m.pid), supervisorOf(runDir));
+export function supervisorNow(runDir: string, m: Pick<Manifest, 'pid'>): SupervisorLook {
+  const pidFilePid = readPidFile(runDir);
+  return { pidFilePid, ...supervisorBy(runDir, pidFilePid, m.pid) };
+}
+
+/** Is run.json `m` (read under run.json.lock) supervised by a live supervisor now (`supervisorNow`)? */
+export const supervisedNow = (runDir: string, m: Pick<Manifest, 'pid'>) => supervisorNow(runDir, m).alive;
 
 /**
  * Read, change, replace run.json under `run.json.lock` (O_EXCL, the holder's pid inside,
@@ -99,18 +110,21 @@ export const supervisedNow = (runDir: string, m: Pick<Manifest, 'pid'>) =>
  * `--stop`, a launch clearing a dead supervisor's run, and `--set`/`--pause`/`--continue`
  * (its `options`); without the lock a `--set` that read run.json just before the supervisor
  * wrote its end would write `running` back over it. `change` may be a function of run.json
- * as it is under the lock, which may refuse (throw): nothing is then written.
+ * as it is under the lock, which may refuse (throw) or return null (a decision made again
+ * there: nothing to change, run.json as it is): nothing is then written.
  */
 export async function updateManifest(
   runDir: string,
-  change: Partial<Manifest> | ((now: Manifest) => Partial<Manifest> | Promise<Partial<Manifest>>),
+  change: Partial<Manifest> | ((now: Manifest) => Partial<Manifest> | null | Promise<Partial<Manifest> | null>),
   onWait?: () => void,
 ): Promise<Manifest> {
   return holdingManifest(
     runDir,
     async () => {
       const now = await readManifest(runDir);
-      const changed = { ...now, ...(typeof change === 'function' ? await change(now) : change) };
+      const changes = typeof change === 'function' ? await change(now) : change;
+      if (changes === null) return now;
+      const changed = { ...now, ...changes };
       const next = withLiveLimits(changed, await readControl(runDir).catch(() => null));
       await writeManifest(runDir, next);
       return next;
@@ -141,17 +155,12 @@ export function withLiveLimits(m: Manifest, c: RunControl | null): Manifest {
 }
 
 /**
- * Runs `fn` holding run.json.lock (`updateManifest`'s). A supervisor also holds it while it
- * looks for another live supervisor and writes supervisor.pid: of two taking a run at one
- * moment (a late one of a killed launch and a resume's), the second finds the first.
+ * Runs `fn` holding run.json.lock (`updateManifest`'s; core's `holdingRunManifest`). A
+ * supervisor also holds it while it looks for another live supervisor and writes
+ * supervisor.pid: of two taking a run at one moment (a late one of a killed launch and a
+ * resume's), the second finds the first.
  */
-export function holdingManifest<T>(runDir: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
-  const lock = `${runPaths(runDir).manifest}.lock`;
-  // a dead or stopped holder's lock is broken within 5 s; only a live one slowed by its
-  // disk (which keeps its lock young) is waited for longer: the supervisor's end must not
-  // give up on it
-  return withExclusiveFile(lock, { waitMs: 60_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, fn);
-}
+export const holdingManifest = holdingRunManifest;
 
 /**
  * control.json by core's one reader (`readRunControl`), for a change under its lock and for

@@ -6,7 +6,7 @@ import { type Method, readBatchIndex } from './create-run.js';
 import { refuseMissingEnv } from './env-refs.js';
 import { overrideExecArgs, showExecArgs } from './exec-flag-list.js';
 import { holdingLaunchLock, type Launched } from './launch.js';
-import { type Manifest, readManifest } from './manifest.js';
+import { holdingManifest, type Manifest, readManifest, supervisorNow } from './manifest.js';
 import { abandonResume, offerResume, type ResumeTake } from './resume-handoff.js';
 import { clearStale, listRuns, refuseCleaned } from './runs.js';
 import { splitFlags } from './split-flags.js';
@@ -82,11 +82,7 @@ async function checkAndResume(
   await refuseCleaned(runDir, '--resume');
   const stale = await clearStale(entry, true);
   if (stale) notes(stale);
-  if (entry.alive)
-    throw new CapiError(
-      `run ${entry.manifest.id} is still running (pid ${entry.pid}): nothing to resume`,
-      ExitCode.badInput,
-    );
+  if (entry.alive) throw stillRunning(entry.manifest.id, entry.pid);
   const m = entry.manifest;
   const nextArgs = overrideExecArgs(m.options.execArgs, execArgs);
   // the environment of this resume is the one the workers get; a run without its batch
@@ -116,8 +112,7 @@ async function checkAndResume(
   checkMethod(chosen, env);
   const session = chosen === 'tmux' || chosen === 'screen' ? m.id : null;
   if (session && sessionExists(chosen, session, env)) {
-    // left by a supervisor that died (its log windows outlive it): no one else uses the name
-    closeSession({ method: chosen, session }, env);
+    await closeLeftover(runDir, chosen, session, env);
     notes(`closed the leftover ${chosen} session ${session}`);
   }
   if (execArgs.length > 0) notes(`capi-exec flags for the rest of the run: ${showExecArgs(execArgs)}`);
@@ -139,6 +134,26 @@ async function checkAndResume(
   const supervisorPid = await startSupervisor(runDir, next, env, before);
   return { runDir, manifest: await readManifest(runDir), exitCode: null, supervisorPid };
 }
+
+/**
+ * A tmux or screen session named as the run, left by a supervisor that died (its log windows
+ * outlive it): no one else uses the name, so it is closed. Decided again holding
+ * run.json.lock, under which a supervisor takes a run: the checks since the listing's look
+ * (a fresh split of the suite among them) take a while, and a supervisor that has taken the
+ * run meanwhile (one a killed `--resume` started) runs in that session; it is refused then
+ * as any live run is, its session kept.
+ */
+async function closeLeftover(runDir: string, method: Method, session: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await holdingManifest(runDir, async () => {
+    const now = await readManifest(runDir);
+    const { alive, pid } = supervisorNow(runDir, now);
+    if (alive) throw stillRunning(now.id, pid);
+    closeSession({ method, session }, env);
+  });
+}
+
+const stillRunning = (id: string, pid: number | null) =>
+  new CapiError(`run ${id} is still running (pid ${pid}): nothing to resume`, ExitCode.badInput);
 
 /**
  * What the resume changes: run.json's options, parallel, method and session, and

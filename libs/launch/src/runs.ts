@@ -1,11 +1,9 @@
-import { access, readdir, realpath, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { access, readdir, realpath, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   CapiError,
-  checkRunsFolder,
   ExitCode,
   isDirectory,
-  pathExists,
   RUN_ID_PREFIX,
   RUN_MANIFEST_REMEDY,
   RunManifestError,
@@ -13,8 +11,8 @@ import {
   shellQuote,
 } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
-import { hasManifest, holdingLaunch, noManifestNote, notLeftByLaunch } from './launch-lock.js';
-import { holdingManifest, lookAtRun, type Manifest, mayRun, updateManifest } from './manifest.js';
+import { hasManifest } from './launch-lock.js';
+import { lookAtRun, type Manifest, mayRun, supervisorNow, updateManifest } from './manifest.js';
 import { isWorkerOf } from './process.js';
 
 export interface RunEntry {
@@ -53,8 +51,7 @@ export async function listRuns(runs: string, onDamaged?: (err: RunManifestError)
     });
     if (!look) continue;
     const { pid, pidFilePid, alive, manifest } = look;
-    const workers = alive || !mayRun(manifest.state) ? [] : liveWorkers(await readClaims(dir), manifest.id);
-    entries.push({ dir, manifest, pid, pidFilePid, alive, workers });
+    entries.push({ dir, manifest, pid, pidFilePid, alive, workers: await workersLeft(dir, manifest, alive) });
   }
   return entries;
 }
@@ -76,7 +73,7 @@ export async function runFoldersWithoutManifest(runs: string): Promise<string[]>
  * lock, or once `launchUnderWay` said no): run.json still says `created` and no supervisor
  * or worker of it is alive, so its capi-launch ended before its supervisor took it.
  */
-const isNeverStarted = (e: RunEntry) => e.manifest.state === 'created' && !e.alive && e.workers.length === 0;
+export const isNeverStarted = (e: RunEntry) => e.manifest.state === 'created' && !e.alive && e.workers.length === 0;
 
 /** The supervisor is gone but some of its workers still run tests: the run is not over. */
 const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
@@ -86,22 +83,58 @@ const isDeadWithWorkers = (e: RunEntry) => !e.alive && e.workers.length > 0;
  * workers are gone too, the file is removed, their claims released, and a run that still
  * says `running` becomes `stopped`, so it can be resumed. While a worker still runs, the
  * run is not stopped and nothing is written (unless `takeOver`: a resume, whose new
- * supervisor stops those workers first). Returns a message for the user, or null.
+ * supervisor stops those workers first). `e` is a listing's look, taken earlier: the run is
+ * looked at again holding run.json.lock, as a supervisor takes a run under it, and only that
+ * look is acted on. A run taken meanwhile by a live supervisor (a resume's, the late one of a
+ * killed launch) is left as it is, and `e` says it lives. `e` is brought up to date either way.
+ * Returns a message for the user, or null.
  */
 export async function clearStale(e: RunEntry, takeOver = false): Promise<string | null> {
-  if (e.alive) return null;
-  const wasRunning = e.manifest.state === 'running';
-  if (!e.pidFilePid && !wasRunning) return null;
-  const gone = `supervisor ${e.pid ?? e.manifest.pid ?? '?'} is gone`;
-  if (isDeadWithWorkers(e) && !takeOver)
-    return `${e.manifest.id}: ${gone}, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${shellQuote(e.manifest.id)}, or take the run over with capi-launch --resume ${shellQuote(e.manifest.id)}`;
-  if (e.pidFilePid) await rm(runPaths(e.dir).pidFile, { force: true });
-  if (isDeadWithWorkers(e))
-    return `${e.manifest.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
-  await releaseStopped(e.dir, await readClaims(e.dir), (pid) => isWorkerOf(pid, e.manifest.id));
-  if (wasRunning) e.manifest = await updateManifest(e.dir, { state: 'stopped', pid: null });
-  return `${e.manifest.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
+  if (!isStale(e)) return null;
+  if (isDeadWithWorkers(e) && !takeOver) return stillWorking(e);
+  const was = goneSupervisor(e);
+  let said: string | null = null;
+  e.manifest = await updateManifest(e.dir, async (now) => {
+    Object.assign(e, await lookedAgain(e.dir, now));
+    if (e.alive) {
+      said = `${now.id}: ${was} was gone, but supervisor ${e.pid} has taken the run since: it is left as it is`;
+      return null;
+    }
+    if (!isStale(e)) return null;
+    if (isDeadWithWorkers(e) && !takeOver) {
+      said = stillWorking(e);
+      return null;
+    }
+    const gone = `${goneSupervisor(e)} is gone`;
+    if (e.pidFilePid) await rm(runPaths(e.dir).pidFile, { force: true });
+    if (isDeadWithWorkers(e)) {
+      said = `${now.id}: stale pid file cleared (${gone}); its ${e.workers.length} workers still running are stopped by the new supervisor`;
+      return null;
+    }
+    await releaseStopped(e.dir, await readClaims(e.dir), (pid) => isWorkerOf(pid, now.id));
+    said = `${now.id}: stale pid file cleared (${gone}); the run is stopped and can be resumed`;
+    return now.state === 'running' ? { state: 'stopped', pid: null } : null;
+  });
+  return said;
 }
+
+/** A supervisor is named as stale: a pid file whose supervisor is not alive, or `running` without one. */
+const isStale = (e: RunEntry) => !e.alive && (e.pidFilePid !== null || e.manifest.state === 'running');
+
+const goneSupervisor = (e: RunEntry) => `supervisor ${e.pid ?? e.manifest.pid ?? '?'}`;
+
+const stillWorking = (e: RunEntry) =>
+  `${e.manifest.id}: ${goneSupervisor(e)} is gone, but ${e.workers.length} of its workers still run tests (pids ${e.workers.join(', ')}): stop them with capi-launch --stop ${shellQuote(e.manifest.id)}, or take the run over with capi-launch --resume ${shellQuote(e.manifest.id)}`;
+
+/** A listing's entry as the run is now (run.json `m` read under run.json.lock): its supervisor, then its workers. */
+async function lookedAgain(dir: string, m: Manifest): Promise<Omit<RunEntry, 'dir'>> {
+  const { pid, pidFilePid, alive } = supervisorNow(dir, m);
+  return { manifest: m, pid, pidFilePid, alive, workers: await workersLeft(dir, m, alive) };
+}
+
+/** Workers of a run that may run, looked for only when its supervisor is gone (`RunEntry.workers`). */
+const workersLeft = async (dir: string, m: Manifest, alive: boolean) =>
+  alive || !mayRun(m.state) ? [] : liveWorkers(await readClaims(dir), m.id);
 
 /** What a listing says of a run it leaves out because its run.json is damaged (`what`: what it did not do). */
 export const damagedNote = (err: RunManifestError, what: string) =>
@@ -135,89 +168,12 @@ export function neverStartedNote(id: string, dir: string, what = ''): string {
   return `${id}${what ? `, ${what} ` : ': '}never started: its capi-launch ended before its supervisor took the run (killed, or the supervisor could not start), so nothing will run it: capi-launch --resume ${shellQuote(dir)} starts it, capi-launch --prune removes it`;
 }
 
-const isFinished = (e: RunEntry) => !e.alive && (e.manifest.state === 'completed' || e.manifest.state === 'failed');
+export const isFinished = (e: Pick<RunEntry, 'alive' | 'manifest'>) =>
+  !e.alive && (e.manifest.state === 'completed' || e.manifest.state === 'failed');
 
 /** How many finished (completed or failed, supervisor gone) runs the runs folder holds. */
 export async function countFinished(runs: string): Promise<number> {
   return (await listRuns(runs)).filter(isFinished).length;
-}
-
-export interface PrunedRun {
-  id: string;
-  /** Why it goes: finished beyond `keep`, never started, or a folder without run.json. */
-  why: 'finished' | 'never started' | 'no run.json';
-}
-
-/**
- * Removes finished (completed or failed) runs, oldest first, keeping the newest `keep`,
- * and, whatever `keep`, runs that never started and run folders without run.json. Live and
- * stopped (resumable) runs stay. Those are picked and removed holding the runs folder's
- * launch lock, so the folder of a launch under way is never taken for one whose launch
- * died. With `dryRun` it only names the runs it would remove.
- */
-export async function pruneRuns(
-  runs: string,
-  keep: number,
-  dryRun = false,
-  notes: (t: string) => void = () => {},
-): Promise<PrunedRun[]> {
-  checkRunsFolder(runs);
-  if (!(await pathExists(runs))) return [];
-  const doomed = await holdingLaunch(runs, notes, async () => {
-    const all = await listRuns(runs, (err) => notes(damagedNote(err, 'kept')));
-    const finished = all.filter(isFinished);
-    const picked = [
-      ...finished.slice(0, Math.max(0, finished.length - keep)).map((e) => ({ dir: e.dir, why: 'finished' as const })),
-      ...all.filter(isNeverStarted).map((e) => ({ dir: e.dir, why: 'never started' as const })),
-      ...(await foldersLeftByLaunches(runs, notes)).map((dir) => ({ dir, why: 'no run.json' as const })),
-    ].sort((a, b) => (basename(a.dir) < basename(b.dir) ? -1 : 1));
-    if (dryRun) return picked;
-    // under the lock, those whose capi-launch died: a launch after it must not find them half removed
-    const gone: typeof picked = [];
-    for (const p of picked)
-      if (p.why === 'finished') gone.push(p);
-      else if (p.why === 'no run.json' || (await removeIfNeverStarted(p.dir))) {
-        if (p.why === 'no run.json') await rm(p.dir, { recursive: true, force: true });
-        gone.push(p);
-      }
-    return gone;
-  });
-  if (!dryRun) {
-    for (const p of doomed) if (p.why === 'finished') await rm(p.dir, { recursive: true, force: true });
-    const latest = await stat(join(runs, 'latest')).catch(() => null);
-    if (!latest) await rm(join(runs, 'latest'), { force: true });
-  }
-  return doomed.map((p) => ({ id: basename(p.dir), why: p.why }));
-}
-
-/**
- * The run folders without run.json that a capi-launch left (`notLeftByLaunch`): the others,
- * made or copied there by hand with a run's name, are named in `notes` and left alone.
- */
-async function foldersLeftByLaunches(runs: string, notes: (t: string) => void): Promise<string[]> {
-  const left: string[] = [];
-  for (const dir of await runFoldersWithoutManifest(runs)) {
-    const why = await notLeftByLaunch(dir);
-    if (why) notes(noManifestNote(dir, false, why));
-    else left.push(dir);
-  }
-  return left;
-}
-
-/**
- * Removes a run that never started, looked at again holding its run.json.lock: the late
- * supervisor of a killed capi-launch takes a `created` run under that lock (supervise.ts
- * `takeRun`), so it has either written supervisor.pid before this look (the run is left)
- * or finds the folder gone and takes nothing. False: it was taken meanwhile.
- */
-async function removeIfNeverStarted(dir: string): Promise<boolean> {
-  return holdingManifest(dir, async () => {
-    const look = await lookAtRun(dir).catch(() => null);
-    if (look?.manifest.state !== 'created' || look.alive) return false;
-    if (liveWorkers(await readClaims(dir), look.manifest.id).length > 0) return false;
-    await rm(dir, { recursive: true, force: true });
-    return true;
-  });
 }
 
 /**

@@ -114,3 +114,38 @@ test('--stop kills after the grace only what is still the run: a worker that end
     `run ${manifest.id} stopped: did not stop within 2 s: killed the supervisor (pid ${supervisor.pid}) with SIGKILL`,
   );
 });
+
+test("--stop of a stopped run whose stale supervisor.pid a resume's supervisor replaces meanwhile stops that supervisor, not only the file", async () => {
+  const runDir = await createdRun(join(root, 'runs'), 'capi_test_20260101_000002');
+  const manifest = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8'));
+  // a run stopped earlier, whose killed supervisor left supervisor.pid naming a pid now gone
+  const dead = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  await new Promise((resolve) => dead.once('exit', resolve));
+  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ ...manifest, state: 'stopped' }));
+  await writeFile(join(runDir, 'supervisor.pid'), `${dead.pid}\n`);
+  let stopped: ReturnType<typeof stopLaunchedRun> | undefined;
+  let supervisor: ChildProcess | undefined;
+  // the --stop looks (no live supervisor, already stopped); then, before it removes the
+  // stale pid file, a resume's supervisor takes the run under run.json.lock (supervise.ts takeRun)
+  await holdingManifest(runDir, async () => {
+    stopped = stopLaunchedRun(runDir, { graceMs: 3_000 });
+    await sleep(400);
+    supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
+      stdio: 'ignore',
+    });
+    children.push(supervisor);
+    await new Promise((resolve) => supervisor?.once('spawn', resolve));
+    await writeFile(join(runDir, 'supervisor.pid'), `${supervisor.pid}\n`);
+    await writeFileAtomic(
+      join(runDir, 'run.json'),
+      JSON.stringify({ ...manifest, state: 'running', pid: supervisor.pid }),
+    );
+  });
+  const result = await (stopped as ReturnType<typeof stopLaunchedRun>);
+  const pid = supervisor?.pid as number;
+  // bounded: a SIGTERM it was sent ends it at once
+  for (let i = 0; i < 50 && pidAlive(pid); i++) await sleep(50);
+  assert.equal(pidAlive(pid), false, 'the resumed run goes on: the --stop was lost');
+  assert.equal(result.message, `run ${manifest.id} stopped`);
+  assert.equal(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')).state, 'stopped');
+});

@@ -1,9 +1,17 @@
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { readPidFile, runPaths, shellQuote } from '@capi/core';
+import { runPaths, shellQuote } from '@capi/core';
 import { liveWorkers, readClaims, releaseStopped } from './claims.js';
 import { afterLaunches } from './launch.js';
-import { lookAtRun, type Manifest, mayRun, readManifest, supervisedNow, updateManifest } from './manifest.js';
+import {
+  holdingManifest,
+  lookAtRun,
+  type Manifest,
+  mayRun,
+  readManifest,
+  supervisedNow,
+  updateManifest,
+} from './manifest.js';
 import { isAlive, killTree, signal, supervisorOf, waitGone } from './process.js';
 import { runLogger } from './run-logger.js';
 import { closeSession } from './start.js';
@@ -50,7 +58,8 @@ export async function stopLaunchedRun(runDir: string, o: StopOptions = {}, again
   const workers = mayRun(before.state) ? liveWorkers(await readClaims(runDir), before.id) : [];
   if (!supervisor && workers.length === 0) {
     if (!mayRun(before.state)) {
-      if (pidFilePid) await rm(runPaths(runDir).pidFile, { force: true });
+      // a resume's supervisor that took the run since the look is stopped, its pid file kept
+      if (pidFilePid && !(await clearPidFile(runDir))) return stopTaken(runDir, o, again);
       return { manifest: before, message: `run ${before.id} is not running (already ${before.state})` };
     }
     const m = await markStopped(runDir, o.env);
@@ -116,27 +125,38 @@ async function stopTaken(runDir: string, o: StopOptions, again: boolean): Promis
 /**
  * The end of a stop whoever did it: pid file gone (a killed supervisor leaves it), claims
  * of ended workers released, `stopped` unless the supervisor wrote an end of its own.
- * Decided again under run.json.lock: an end written since the look above is kept, and a
- * run a live supervisor has taken since (the late supervisor of a killed capi-launch, a
- * resume's) is not marked stopped under it: null, the caller stops that supervisor.
+ * Decided again under run.json.lock, all three: an end written since the look above is
+ * kept, and a run a live supervisor has taken since (the late supervisor of a killed
+ * capi-launch, a resume's: it writes supervisor.pid under that lock, then run.json) is left
+ * as it is, its pid file and claims too: null, the caller stops that supervisor.
  */
 async function markStopped(runDir: string, env?: NodeJS.ProcessEnv): Promise<Manifest | null> {
-  const pid = readPidFile(runDir);
-  if (pid && !isAlive(pid, supervisorOf(runDir))) await rm(runPaths(runDir).pidFile, { force: true });
-  let m = await readManifest(runDir);
-  // read again: the supervisor may have written its claims while it stopped
-  await releaseStopped(runDir, await readClaims(runDir), (p) => isAlive(p, m.id));
   let taken = false;
-  if (mayRun(m.state))
-    m = await updateManifest(runDir, (now) => {
-      if (!mayRun(now.state)) return {};
-      if (supervisedNow(runDir, now)) {
-        taken = true;
-        return {};
-      }
-      return { state: 'stopped', pid: null, finished: new Date().toISOString(), stopSignal: 'SIGTERM' };
-    });
+  const m = await updateManifest(runDir, async (now) => {
+    if (supervisedNow(runDir, now)) {
+      taken = true;
+      return null;
+    }
+    await rm(runPaths(runDir).pidFile, { force: true });
+    // read again: the supervisor may have written its claims while it stopped
+    await releaseStopped(runDir, await readClaims(runDir), (p) => isAlive(p, now.id));
+    if (!mayRun(now.state)) return null;
+    return { state: 'stopped', pid: null, finished: new Date().toISOString(), stopSignal: 'SIGTERM' };
+  });
   if (taken) return null;
   closeSession(m, env);
   return m;
+}
+
+/**
+ * A run that is not running, whose supervisor.pid outlived its supervisor: the file removed,
+ * decided again under run.json.lock. False: a live supervisor has taken the run since the
+ * look (a resume's), and its pid file is kept.
+ */
+function clearPidFile(runDir: string): Promise<boolean> {
+  return holdingManifest(runDir, async () => {
+    if (supervisedNow(runDir, await readManifest(runDir))) return false;
+    await rm(runPaths(runDir).pidFile, { force: true });
+    return true;
+  });
 }

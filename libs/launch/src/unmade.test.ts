@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from '@capi/core';
 import { holdingLaunch, lookAtUnmade, noManifestNote, notLeftByLaunch } from './launch-lock.js';
 import { resolveRun } from './manifest.js';
-import { pruneRuns, runFoldersWithoutManifest } from './runs.js';
+import { pruneRuns } from './prune-runs.js';
+import { runFoldersWithoutManifest } from './runs.js';
 
 const root = await mkdtemp(join(tmpdir(), 'capi-unmade-'));
 after(() => rm(root, { recursive: true, force: true }));

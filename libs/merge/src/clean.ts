@@ -1,7 +1,14 @@
 import { readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { liveSupervisorOf, lockHolderAlive, readJournalLock, runPaths } from '@capi/core';
+import {
+  holdingRunManifest,
+  isRunFolder,
+  liveSupervisorOf,
+  lockHolderAlive,
+  readJournalLock,
+  runPaths,
+} from '@capi/core';
 import type { MergeState } from './merge-state.js';
 import type { RunFolderFiles } from './run-folder.js';
 import { STATUS_CODE } from './test-table.js';
@@ -52,6 +59,16 @@ export async function cleanRun(
     return [];
   }
   const p = runPaths(run.dir);
+  // A launched run is judged holding its run.json.lock, under which a supervisor takes a
+  // run: one that took it since capi-merge read it (a resume's) holds the clean back, and
+  // one that comes after finds the batches gone (and fails the run, saying so) rather than
+  // losing them under its workers. A bare capi-exec folder has no run.json and no lock.
+  if (await isRunFolder(p.dir)) return holdingRunManifest(p.dir, () => removeIntermediates(p, warn));
+  return removeIntermediates(p, warn);
+}
+
+/** cleanRun's checks of who still works in the folder, then its removal. */
+async function removeIntermediates(p: ReturnType<typeof runPaths>, warn: (m: string) => void): Promise<string[]> {
   const pid = liveSupervisor(p.dir);
   if (pid !== null) {
     warn(`--clean: nothing removed: the run's supervisor (pid ${pid}) is still running`);

@@ -3,8 +3,9 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { TestRecord } from '@capi/core';
-import { standInSupervisor } from '@capi/testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { holdingRunManifest, type TestRecord } from '@capi/core';
+import { type StandInSupervisor, standInSupervisor } from '@capi/testkit';
 import { splitSuite } from './split-suite.js';
 import { writeBatches } from './write-batches.js';
 
@@ -52,6 +53,32 @@ test('--force refuses the batches of a run whose supervisor is running; they sta
   }
   await writeBatches(records('B', 1), batches, 1, { force: true });
   assert.deepEqual(await idsIn(batches), ['B1'], 'once the supervisor is gone, --force replaces them');
+});
+
+test("--force does not replace the batches of a run a resume's supervisor takes after the split's first look", async () => {
+  const run = join(root, 'runs', 'r2');
+  const batches = join(run, 'batches');
+  await writeBatches(records('A', 2), batches, 1);
+  await writeFile(join(run, 'run.json'), '{}');
+  let split: Promise<unknown> | undefined;
+  let supervisor: StandInSupervisor | undefined;
+  // a supervisor takes a run holding run.json.lock (capi-launch's supervise.ts takeRun): as
+  // one does here, the split has found no live supervisor and written its new batches
+  await holdingRunManifest(run, async () => {
+    split = writeBatches(records('B', 1), batches, 1, { force: true });
+    split.catch(() => {});
+    await sleep(400);
+    supervisor = await standInSupervisor(run);
+    await writeFile(join(run, 'supervisor.pid'), `${supervisor.pid}\n`);
+  });
+  try {
+    await assert.rejects(split as Promise<unknown>, {
+      message: `${batches}: the batches of run r2, whose supervisor (pid ${supervisor?.pid}) is running: stop it first (capi-launch --stop ${run})`,
+    });
+    assert.deepEqual(await idsIn(batches), ['A1', 'A2']);
+  } finally {
+    await supervisor?.stop();
+  }
 });
 
 test('--force into a symbolic link replaces the folder it points to and keeps the link; a link to nothing is refused', async () => {

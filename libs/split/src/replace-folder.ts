@@ -4,6 +4,7 @@ import {
   type AsideKind,
   CapiError,
   ExitCode,
+  holdingRunManifest,
   isErrnoException,
   isRunFolder,
   liveSupervisorOf,
@@ -137,7 +138,19 @@ export async function targetState(target: string, shown: string, force: boolean)
 }
 
 /**
- * Moves the whole folder `temp` into place as `target`, holding the folder's lock. A missing or
+ * `fn` holding the run.json.lock of the run whose batches `target` is (core's
+ * `holdingRunManifest`), under which a supervisor takes a run: `targetState`'s "no live
+ * supervisor" then still holds as the batches are replaced, and a `capi-launch --resume`
+ * whose supervisor took the run since is seen. Any other folder: `fn` as it is.
+ */
+async function holdingRunOf<T>(target: string, fn: () => Promise<T>): Promise<T> {
+  const run = dirname(target);
+  return basename(target) === 'batches' && (await isRunFolder(run)) ? holdingRunManifest(run, fn) : fn();
+}
+
+/**
+ * Moves the whole folder `temp` into place as `target`, holding the folder's lock (and a
+ * run's batches its run.json.lock: `holdingRunOf`). A missing or
  * empty `target` is replaced by one rename. One with batches (`force`) is renamed aside to
  * `.DIR.old-…`, then `temp` renamed to `target`, then the old folder's other files carried in
  * and the old folder renamed to `.DIR.gone-…` and removed: at every instant `target` is wholly
@@ -156,23 +169,24 @@ export async function moveIntoPlace(
   const gone = await holdingFolder(
     target,
     note,
-    async () => {
-      // a split killed while this one wrote may have left DIR aside
-      await recoverLeftovers(target, note, ['old']);
-      if ((await targetState(target, shown, force)) !== 'full') {
-        await rename(temp, target);
-        return null;
-      }
-      const old = asideName(target, 'old');
-      await rename(target, old);
-      try {
-        await rename(temp, target);
-      } catch (err) {
-        await rename(old, target);
-        throw err;
-      }
-      return retire(old, target);
-    },
+    () =>
+      holdingRunOf(target, async () => {
+        // a split killed while this one wrote may have left DIR aside
+        await recoverLeftovers(target, note, ['old']);
+        if ((await targetState(target, shown, force)) !== 'full') {
+          await rename(temp, target);
+          return null;
+        }
+        const old = asideName(target, 'old');
+        await rename(target, old);
+        try {
+          await rename(temp, target);
+        } catch (err) {
+          await rename(old, target);
+          throw err;
+        }
+        return retire(old, target);
+      }),
     signal,
   );
   if (gone !== null)

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { holdingRunManifest, pidAlive } from '@capi/core';
 import { binPath, killAll } from '@capi/testkit';
 import {
   demoFor,
@@ -213,6 +216,50 @@ test('--tmux: kill -9 of the supervisor, then --resume reuses the session name a
   assert.match(again.stderr, new RegExp(`closed the leftover tmux session ${id}`));
   assert.equal(exactlyOnce(runDir, 60), null);
   await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
+});
+
+test("--resume keeps the tmux session of a supervisor that took the run after the resume's look, and is refused", {
+  skip: !has('tmux'),
+}, async () => {
+  const b = await box();
+  const r = await b.launch([b.suite(5), '--wait']);
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = runDirOf(r.stdout);
+  const m = readJson<{ id: string }>(join(runDir, 'run.json'));
+  const id = m.id;
+  // a stopped tmux run whose session is still there
+  writeFileSync(join(runDir, 'run.json'), JSON.stringify({ ...m, state: 'stopped', method: 'tmux', session: id }));
+  assert.equal(spawnSync('tmux', ['new-session', '-d', '-s', id, 'sleep 600']).status, 0);
+  sessions.push(['tmux', id]);
+  const pane = Number(
+    spawnSync('tmux', ['list-panes', '-t', `=${id}`, '-F', '#{pane_pid}'], { encoding: 'utf8' }).stdout,
+  );
+  let resumed: ReturnType<typeof b.launch> | undefined;
+  let supervisor: ChildProcess | undefined;
+  // the resume looks (no live supervisor) and checks the run; meanwhile a supervisor (one a
+  // killed --resume started, in that session) takes the run holding run.json.lock
+  await holdingRunManifest(runDir, async () => {
+    resumed = b.launch(['--resume', runDir]);
+    await until('the resume under way', () => existsSync(join(b.runs, '.launch.lock')));
+    await sleep(1500);
+    supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
+      stdio: 'ignore',
+    });
+    await once(supervisor, 'spawn');
+    writeFileSync(join(runDir, 'supervisor.pid'), `${supervisor.pid}\n`);
+  });
+  try {
+    const again = await (resumed as ReturnType<typeof b.launch>);
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(
+      again.stderr,
+      new RegExp(`run ${id} is still running \\(pid ${supervisor?.pid}\\): nothing to resume`),
+    );
+    assert.doesNotMatch(again.stderr, /closed the leftover/);
+    assert.ok(pidAlive(pane), "the session's process was killed: the session was closed under the supervisor");
+  } finally {
+    supervisor?.kill('SIGKILL');
+  }
 });
 
 test('--tmux: secrets in the environment reach the workers but no command line (ps) while the run lives', {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { killAll, runTool, standInSupervisor, tempDir } from '@capi/testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { holdingRunManifest } from '@capi/core';
+import { killAll, type RunResult, runTool, type StandInSupervisor, standInSupervisor, tempDir } from '@capi/testkit';
 import { lines, result, testRecord, writeRun } from './test-support/fixture-run.js';
 import { listDir, readDefaultReports } from './test-support/report-files.js';
 
@@ -131,6 +133,40 @@ test("--clean removes nothing while the run's supervisor lives, named by run.jso
   } finally {
     await sleeper.stop();
     stranger.kill('SIGKILL');
+  }
+});
+
+test("--clean removes nothing of a run a resume's supervisor takes after capi-merge read it", async () => {
+  const run = await finishedRun('resumed');
+  const merged = join(run, 'report', 'results.ndjson');
+  let merging: Promise<RunResult> | undefined;
+  let supervisor: StandInSupervisor | undefined;
+  // a supervisor takes a run holding run.json.lock (capi-launch's supervise.ts takeRun): as
+  // one does here, capi-merge has written its outputs, so it has judged the run's supervisor
+  // gone (before, without the lock, and removed) or waits for the lock to judge it
+  await holdingRunManifest(run, async () => {
+    merging = runTool('capi-merge', [run, '--clean']);
+    for (let i = 0; i < 200 && !(await stat(merged).catch(() => null)); i++) await sleep(50);
+    await sleep(300);
+    supervisor = await standInSupervisor(run);
+    await writeFile(join(run, 'supervisor.pid'), String(supervisor.pid));
+  });
+  try {
+    const r = await (merging as Promise<RunResult>);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--clean: nothing removed: the run's supervisor \(pid \d+\) is still running/);
+    assert.deepEqual(await listDir(run), [
+      'batches',
+      'claims',
+      'logs',
+      'report',
+      'results',
+      'run.json',
+      'status',
+      'supervisor.pid',
+    ]);
+  } finally {
+    await supervisor?.stop();
   }
 });
 
