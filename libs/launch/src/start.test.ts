@@ -4,12 +4,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { privateTmuxEnv } from '@capi/testkit';
 import type { Manifest } from './manifest.js';
 import { serverEnvironment, startSupervisor, tmuxEnvDiff } from './start.js';
 
 const hasTmux = spawnSync('sh', ['-c', 'command -v tmux']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'capi-tmux-'));
-const env = { ...process.env, TMUX_TMPDIR: dir };
+// a private tmux server, also when the tests run in a tmux window (TMUX set)
+const env = privateTmuxEnv(dir);
 after(() => {
   spawnSync('tmux', ['kill-server'], { env });
   rmSync(dir, { recursive: true, force: true });

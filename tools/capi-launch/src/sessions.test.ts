@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { binPath, killAll } from '@capi/testkit';
+import { binPath, killAll, privateTmuxEnv, testEnv } from '@capi/testkit';
 import {
   demoFor,
   demoSuite,
@@ -26,10 +26,12 @@ const tmuxDirs: string[] = [];
 after(() => {
   killAll();
   for (const [kind, name] of sessions)
-    if (kind === 'tmux') spawnSync('tmux', ['kill-session', '-t', `=${name}`]);
+    if (kind === 'tmux') launchTmux(['kill-session', '-t', `=${name}`]);
     else spawnSync('screen', ['-S', name, '-X', 'quit']);
-  for (const dir of tmuxDirs) spawnSync('tmux', ['kill-server'], { env: { ...process.env, TMUX_TMPDIR: dir } });
+  for (const dir of tmuxDirs) spawnSync('tmux', ['kill-server'], { env: privateTmuxEnv(dir) });
 });
+/** tmux as the launches here see it (testEnv: no TMUX, so not a server the tests run in). */
+const launchTmux = (args: string[]) => spawnSync('tmux', args, { encoding: 'utf8', env: testEnv() });
 // Registered after the sessions' hook, so the sessions are gone before their folders.
 const box = sandboxes(true);
 const demo = demoFor(40);
@@ -59,13 +61,13 @@ test('--tmux: a named session with supervisor, worker and watch windows; closed 
   const id = state(runDir) && readJson<{ session: string }>(join(runDir, 'run.json')).session;
   sessions.push(['tmux', id]);
   assert.ok(r.stdout.includes(`attach:  tmux attach -t ${id}`), r.stdout);
-  assert.match(spawnSync('tmux', ['ls'], { encoding: 'utf8' }).stdout, new RegExp(`^${id}: 4 windows`, 'm'));
-  const windows = spawnSync('tmux', ['list-windows', '-t', `=${id}`, '-F', '#W'], { encoding: 'utf8' }).stdout;
+  assert.match(launchTmux(['ls']).stdout, new RegExp(`^${id}: 4 windows`, 'm'));
+  const windows = launchTmux(['list-windows', '-t', `=${id}`, '-F', '#W']).stdout;
   assert.deepEqual(windows.trim().split('\n'), ['supervisor', 'worker-1', 'worker-2', 'watch']);
   await until('run end', () => state(runDir).state === 'completed', 30_000);
   assert.equal(state(runDir).verdict, 'failed', 'T0005 expects 404');
   assert.equal(exactlyOnce(runDir, 40), null);
-  await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
+  await until('session closed', () => launchTmux(['has-session', '-t', `=${id}`]).status !== 0, 5000);
 });
 
 test('--screen: a named detached session that ends with the run', { skip: !has('screen') }, async () => {
@@ -155,7 +157,7 @@ for (const method of ['tmux', 'screen'] as const)
     const id = (await import('node:fs')).readdirSync(b.runs).find((n) => n.startsWith('capi_test_')) as string;
     const alive =
       method === 'tmux'
-        ? spawnSync('tmux', ['has-session', '-t', `=${id}`]).status === 0
+        ? launchTmux(['has-session', '-t', `=${id}`]).status === 0
         : new RegExp(`\\d+\\.${id}\\s`).test(spawnSync('screen', ['-ls', id], { encoding: 'utf8' }).stdout ?? '');
     if (alive) sessions.push([method, id]);
     assert.equal(alive, false, `the ${method} session ${id} was left open`);
@@ -189,7 +191,7 @@ process.exit(spawnSync(process.execPath, [${JSON.stringify(binPath('capi-launch'
       `the reason is not shown:\n${r.stderr}`,
     );
     const id = (await import('node:fs')).readdirSync(b.runs).find((n) => n.startsWith('capi_test_'));
-    if (id && method === 'tmux' && spawnSync('tmux', ['has-session', '-t', `=${id}`]).status === 0)
+    if (id && method === 'tmux' && launchTmux(['has-session', '-t', `=${id}`]).status === 0)
       sessions.push([method, id]);
   });
 
@@ -205,14 +207,14 @@ test('--tmux: kill -9 of the supervisor, then --resume reuses the session name a
   await until('results', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
   process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
   await until('supervisor window gone', () => {
-    const w = spawnSync('tmux', ['list-windows', '-t', `=${id}`, '-F', '#W'], { encoding: 'utf8' }).stdout;
+    const w = launchTmux(['list-windows', '-t', `=${id}`, '-F', '#W']).stdout;
     return !w.includes('supervisor');
   });
   const again = await b.launch(['--resume', runDir, '--wait']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, new RegExp(`closed the leftover tmux session ${id}`));
   assert.equal(exactlyOnce(runDir, 60), null);
-  await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
+  await until('session closed', () => launchTmux(['has-session', '-t', `=${id}`]).status !== 0, 5000);
 });
 
 test('--tmux: secrets in the environment reach the workers but no command line (ps) while the run lives', {
@@ -268,7 +270,7 @@ test("--tmux on a running server: the session gets the launching environment, no
   mkdirSync(tmuxDir);
   tmuxDirs.push(tmuxDir);
   const held = spawnSync('tmux', ['new-session', '-d', '-s', 'holder', 'sleep 120'], {
-    env: { ...process.env, TMUX_TMPDIR: tmuxDir, CAPI_TEST_STALE: 'from the old server', CAPI_TEST_NEW: 'old value' },
+    env: privateTmuxEnv(tmuxDir, { CAPI_TEST_STALE: 'from the old server', CAPI_TEST_NEW: 'old value' }),
   });
   assert.equal(held.status, 0, String(held.stderr));
   const seen = join(b.dir, 'seen.txt');
