@@ -274,7 +274,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     const problem = ex.codingProblem();
     if (problem && req.keepText) {
       // An unknown coding comes again from the same server (retry-rule.ts), but not from a
-      // gateway's 502, 503 or 504 page, which a retry may get past.
+      // rate limit's 429 or a gateway's 502, 503 or 504 page, which a retry may get past.
       const again = ex.undecodable() && !TRANSIENT_STATUSES.has(ex.status);
       throw new RequestError('BAD_ENCODING', problem, true, again ? UNKNOWN_CODING : null);
     }

@@ -25,21 +25,26 @@ import { prepareHost, pushControl, remoteAttemptDir, remoteRunDir, removeRemote,
 
 const CONTROL_PUSH_MS = 1000;
 
-/** control.json's text; `{}` when it cannot be read at all (the push loop goes on, sending the limits kept). */
-async function controlText(runDir: string): Promise<string> {
+/**
+ * control.json's text; null when it cannot be read (missing, unreadable: a hand's rm, EACCES,
+ * EMFILE), which is no change for a capi-exec here (docs/run-folder.md "control.json"), so
+ * none for the hosts either.
+ */
+async function controlText(runDir: string): Promise<string | null> {
   try {
     return await readFile(runPaths(runDir).control, 'utf8');
   } catch {
-    return '{}\n';
+    return null;
   }
 }
 
 /**
  * control.json as the hosts get it (host-control.ts: a rate or workers not taken sent as the
- * last one taken; before any workers taken, the attempt's slots, the most it has).
+ * last one taken; before any workers taken, the attempt's slots, the most it has). `text`
+ * null (it cannot be read) is `{}`: what a capi-exec starting now without one runs with.
  */
-const hostsControl = async (s: Supervision, kept: HostControl, slots: number) =>
-  forHosts(await controlText(s.runDir), kept, s.manifest.options.rate, s.log, slots);
+const hostsControl = (s: Supervision, kept: HostControl, slots: number, text: string | null) =>
+  forHosts(text ?? '{}\n', kept, s.manifest.options.rate, s.log, slots);
 
 /** The text with `stop: true`; a text that is not JSON is replaced by that alone. */
 const withStop = (text: string): string => {
@@ -94,7 +99,11 @@ function controlPusher(
     if (busy) return;
     busy = true;
     try {
-      const base = await hostsControl(s, kept, slots);
+      const read = await controlText(s.runDir);
+      // unreadable: no change for the hosts (before, `{}` went out: a paused run's hosts went on),
+      // unless a stop is to be sent
+      if (read === null && !s.stopping) return;
+      const base = hostsControl(s, kept, slots, read);
       const text = s.stopping ? withStop(base) : base;
       if (text === last || (s.stopping && stopSent)) return;
       const sent = await Promise.all(hosts.map((h) => pushControl(ssh, h.login, dir, text)));
@@ -190,7 +199,7 @@ export async function superviseRemote(s: Supervision, remote: RemoteOptions): Pr
     attempt++;
     const slots = remote.hosts.reduce((n, h) => n + h.jobs, 0);
     await s.shareWith(Math.min(slots, pending.length));
-    const control = await hostsControl(s, kept, slots);
+    const control = hostsControl(s, kept, slots, await controlText(s.runDir));
     const hosts = await reachHosts(s, remote, ssh, attempt, control);
     for (const h of hosts) used.add(h.login);
     if (s.stopping) break;

@@ -110,13 +110,10 @@ function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv, re
  * never argv.
  */
 export function tmuxEnvDiff(env: NodeJS.ProcessEnv): Array<[string, string | null]> {
-  const r = spawnSync('tmux', ['show-environment', '-g'], { env, encoding: 'utf8' });
+  const r = spawnSync('tmux', ['show-environment', '-g', '-s'], { env, encoding: 'utf8' });
   if (r.status !== 0) return [];
-  const server = new Map<string, string>();
-  for (const line of (r.stdout ?? '').split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0 && !line.startsWith('-')) server.set(line.slice(0, eq), line.slice(eq + 1));
-  }
+  // unreadable (another tmux's words): every variable of ours passed, none unset
+  const server = serverEnvironment(r.stdout ?? '') ?? new Map<string, string>();
   const shellName = (k: string) => /^[A-Za-z_]\w*$/.test(k);
   const differ = Object.entries(env).flatMap(
     ([k, v]): Array<[string, string]> => (v !== undefined && shellName(k) && server.get(k) !== v ? [[k, v]] : []),
@@ -125,6 +122,26 @@ export function tmuxEnvDiff(env: NodeJS.ProcessEnv): Array<[string, string | nul
     .filter((k) => env[k] === undefined && shellName(k))
     .map((k): [string, null] => [k, null]);
   return [...differ, ...stale];
+}
+
+/** One variable of `show-environment -s`: `NAME="value"; export NAME;` (value escaped), or `unset NAME;` (removed). */
+const SHOWN = /(?:unset [^\n;]+;|([^\n=]+)="((?:[^"\\]|\\[\s\S])*)"; export [^\n;]+;)(?:\n|$)/y;
+
+/**
+ * A tmux server's global environment from `show-environment -g -s`, whose values are quoted
+ * and escaped (`\` before `$`, `` ` ``, `"` and `\`) and may span lines; null when the text
+ * is not that. Not the plain `NAME=value` lines: a value holding a newline reads there as
+ * more variables (`A=x` then `B=y` for a value `x\nB=y`).
+ */
+export function serverEnvironment(text: string): Map<string, string> | null {
+  const vars = new Map<string, string>();
+  SHOWN.lastIndex = 0;
+  while (SHOWN.lastIndex < text.length) {
+    const m = SHOWN.exec(text);
+    if (m === null) return null;
+    if (m[1] !== undefined) vars.set(m[1], (m[2] as string).replace(/\\([\s\S])/g, '$1'));
+  }
+  return vars;
 }
 
 /**

@@ -66,3 +66,26 @@ test('a run that completes while --status counts its journals is completed, not 
   assert.equal(s.verdict, 'passed');
   assert.equal(s.passed, 1);
 });
+
+test('--status says paused only when control.json\'s paused is true, as capi-exec takes it (a hand edit\'s "false" or 1 is not)', async () => {
+  const runDir = join(root, 'capi_test_20260101_000001');
+  await mkdir(join(runDir, 'results'), { recursive: true });
+  const manifest = {
+    id: 'capi_test_20260101_000001',
+    method: 'nohup',
+    state: 'completed',
+    verdict: 'passed',
+    pid: null,
+    total: 0,
+    suite: { file: '/x' },
+    options: {},
+  };
+  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify(manifest));
+  const pausedFor = async (control: string) => {
+    await writeFile(join(runDir, 'control.json'), control);
+    return (await summarizeRun(runDir)).paused;
+  };
+  assert.equal(await pausedFor('{"paused":true}'), true);
+  for (const text of ['{"paused":false}', '{"paused":"false"}', '{"paused":"true"}', '{"paused":1}', '{}', 'null'])
+    assert.equal(await pausedFor(text), false, text);
+});

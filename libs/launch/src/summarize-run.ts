@@ -97,7 +97,8 @@ export async function summarizeRun(runDir: string): Promise<RunSummary> {
     remaining,
     passRate: roundRate(passRate({ passed: c.passed, failed: c.failed, errors: c.errors, missing })),
     countsFrom: c.source,
-    paused: control?.paused ?? false,
+    // as capi-exec takes it: paused only when `true` (a hand edit's "false" or 1 pauses no worker)
+    paused: control?.paused === true,
     created: m.created,
     finished: m.finished,
     pid,

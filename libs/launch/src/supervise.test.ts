@@ -952,6 +952,74 @@ test('--hosts: an attempt that ends after a failing supervisor let go of the run
   });
 });
 
+test("--hosts: a control.json that cannot be read is no change for the hosts, as for a worker here: a paused run's hosts stay paused", async () => {
+  await inTempDir('capi-remote-unreadable-', async (dir) => {
+    const { s, runDir } = await handMadeSupervision(dir, 2, answeredWorker().worker);
+    await writeFile(runPaths(runDir).control, '{"paused":true,"workers":1}\n');
+    // stand-ins on PATH: an ssh that answers every host and notes each control.json pushed to
+    // one, and a GNU parallel that says it has started, then waits for the test (an attempt under way)
+    const bin = join(dir, 'bin');
+    const pushes = join(dir, 'pushes');
+    const fifo = join(dir, 'attempt-ends');
+    await fsp.mkdir(bin);
+    execFileSync('mkfifo', [fifo]);
+    await writeFile(
+      join(bin, 'ssh'),
+      `#!/bin/sh\ncase "$*" in\n  *'control.json.$$'*) { cat; echo; } >> '${pushes}' ;;\n  *) cat > /dev/null ;;\nesac\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    await writeFile(join(bin, 'parallel'), `#!/bin/sh\necho started\ncat '${fifo}' > /dev/null\nexit 0\n`, {
+      mode: 0o755,
+    });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    s.env = { ...s.env, PATH: process.env.PATH };
+    const pushed = async () =>
+      (await readFile(pushes, 'utf8').catch(() => '')).split('\n').filter((l) => l.trim() !== '');
+    let remote: Promise<unknown> = Promise.resolve();
+    try {
+      remote = superviseRemote(s, {
+        hosts: [{ login: 'host-a', jobs: 1 }],
+        remoteCapi: 'capi-exec',
+        sshConfig: null,
+      });
+      // the push loop's first send (a second into the attempt): paused
+      for (let i = 0; i < 100 && (await pushed()).length === 0; i++) await sleep(100);
+      const first = await pushed();
+      assert.ok(first.length > 0 && first.every((t) => JSON.parse(t).paused === true), first.join(' | '));
+      // control.json gone (a hand's rm; the same for EACCES, EISDIR, EMFILE): 2.5 pushes' time
+      await rm(runPaths(runDir).control);
+      await sleep(2500);
+      const later = (await pushed()).slice(first.length);
+      // before: {"rate":…,"workers":1} went to the hosts, and their capi-exec went on
+      assert.deepEqual(
+        later.filter((t) => JSON.parse(t).paused !== true),
+        [],
+        'an unpaused control.json pushed',
+      );
+      // the attempt's batches are whole; it ends
+      for (const [b, ids] of [
+        ['batch_0001', ['T1', 'T2']],
+        ['batch_0002', ['T3', 'T4']],
+      ] as const) {
+        const lines = ids.map((id) => JSON.stringify({ id, status: 'passed', batch: b }));
+        await writeFile(runPaths(runDir).resultFile(b), `${lines.join('\n')}\n`);
+      }
+      await writeFile(fifo, 'end\n');
+      await remote;
+    } finally {
+      process.env.PATH = path;
+      try {
+        fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+      } catch {
+        // no one reads it any more
+      }
+      // a failed assertion before the attempt's end: it ends before the folder is removed
+      await remote.catch(() => {});
+    }
+  });
+});
+
 test('a second supervisor refuses a run whose live supervisor is named by run.json alone (its supervisor.pid removed)', async () => {
   await inTempDir('capi-second-supervisor-', async (dir) => {
     const { env, runDir } = await standInRun(dir, { batches: 1, size: 1, parallel: 1, mergeExit: 0 });

@@ -30,6 +30,19 @@ function testCodeCache(): string {
 }
 
 /**
+ * This process's environment for a tmux client of the private server in `dir` (TMUX_TMPDIR),
+ * and of no other: tmux takes the server named by TMUX (set inside a tmux session) before
+ * TMUX_TMPDIR, so a test run from a tmux window would otherwise make its sessions on, and
+ * `kill-server`, the user's own server. `extra` is set too (the server's variables).
+ */
+export function privateTmuxEnv(dir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra, TMUX_TMPDIR: dir };
+  delete env.TMUX;
+  delete env.TMUX_PANE;
+  return env;
+}
+
+/**
  * The environment contract tests run tools in: fixed time zone, no colour, dumb terminal,
  * the test process's own code cache folder.
  */

@@ -34,6 +34,7 @@ const ENCODED: Record<string, [string, Buffer]> = {
   '/truncated': ['gzip', gzipSync(raw).subarray(0, 40)],
   '/unknown': ['zstd', raw],
   '/unknown-503': ['zstd', raw],
+  '/unknown-429': ['zstd', raw],
   // 64 MiB of zeros in about 64 KB: a bomb for --max-body 1 MiB.
   '/bomb': ['gzip', gzipSync(Buffer.alloc(64 * 1024 * 1024))],
 };
@@ -45,7 +46,7 @@ async function encodingServer() {
     const hit = ENCODED[req.url ?? ''];
     if (!hit) return void res.end(JSON_BODY);
     res
-      .writeHead(req.url === '/unknown-503' ? 503 : 200, {
+      .writeHead(req.url === '/unknown-503' ? 503 : req.url === '/unknown-429' ? 429 : 200, {
         'content-type': 'application/json',
         'content-encoding': hit[0],
       })
@@ -94,7 +95,9 @@ test('a corrupt, truncated or unknown encoding is an error that says so', async 
 
 test('an unknown encoding is not retried (the server sends it again); a corrupt body, or a gateway page, is', async () => {
   const s = await encodingServer();
-  const tests = ['/unknown', '/corrupt', '/unknown-503'].map((p) => get(p.slice(1), p, { expect: { body: 'zipped' } }));
+  const tests = ['/unknown', '/corrupt', '/unknown-503', '/unknown-429'].map((p) =>
+    get(p.slice(1), p, { expect: { body: 'zipped' } }),
+  );
   const r = await runTool('capi-exec', ['--base-url', s.url, '--retries', '2'], { input: ndjson(tests) });
   assert.equal(r.code, 1, r.stderr);
   const res = byId(r.stdout);
@@ -106,7 +109,9 @@ test('an unknown encoding is not retried (the server sends it again); a corrupt 
   assert.equal(res.get('corrupt')?.attempts, 3);
   // a 503 in an unknown coding: a gateway's page, not the API's make-up
   assert.equal(res.get('unknown-503')?.attempts, 3);
-  assert.equal(s.seen.length, 7);
+  // a 429 too: a rate limit's page, as docs/capi-exec.md says
+  assert.equal(res.get('unknown-429')?.attempts, 3);
+  assert.equal(s.seen.length, 10);
 });
 
 test('a compression bomb stays within --max-body and says so', async () => {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { privateTmuxEnv } from '@capi/testkit';
 import { readJson, runDirOf, sandboxes } from './test-support/harness.js';
 
 /**
@@ -14,7 +15,7 @@ import { readJson, runDirOf, sandboxes } from './test-support/harness.js';
 
 const tmuxDirs: string[] = [];
 after(() => {
-  for (const dir of tmuxDirs) spawnSync('tmux', ['kill-server'], { env: { ...process.env, TMUX_TMPDIR: dir } });
+  for (const dir of tmuxDirs) spawnSync('tmux', ['kill-server'], { env: privateTmuxEnv(dir) });
 });
 const box = sandboxes(true);
 const hasTmux = spawnSync('sh', ['-c', 'command -v tmux']).status === 0;
@@ -55,7 +56,7 @@ for (const method of ['nohup', 'tmux'] as const)
     const env = { TMUX_TMPDIR: tmuxDir, CAPI_X_TOKEN: variable };
     // a tmux server already running without the variable: the session must be given it
     const holder = spawnSync('tmux', ['new-session', '-d', '-s', 'holder', 'sleep 600'], {
-      env: { ...process.env, TMUX_TMPDIR: tmuxDir },
+      env: privateTmuxEnv(tmuxDir),
     });
     if (method === 'tmux') assert.equal(holder.status, 0, String(holder.stderr));
     const r = await b.launch(

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { holdingRunManifest, pidAlive } from '@capi/core';
-import { binPath, killAll } from '@capi/testkit';
+import { binPath, killAll, privateTmuxEnv, type StandInSupervisor, standInSupervisor, testEnv } from '@capi/testkit';
 import {
   demoFor,
   demoSuite,
@@ -29,10 +28,12 @@ const tmuxDirs: string[] = [];
 after(() => {
   killAll();
   for (const [kind, name] of sessions)
-    if (kind === 'tmux') spawnSync('tmux', ['kill-session', '-t', `=${name}`]);
+    if (kind === 'tmux') launchTmux(['kill-session', '-t', `=${name}`]);
     else spawnSync('screen', ['-S', name, '-X', 'quit']);
-  for (const dir of tmuxDirs) spawnSync('tmux', ['kill-server'], { env: { ...process.env, TMUX_TMPDIR: dir } });
+  for (const dir of tmuxDirs) spawnSync('tmux', ['kill-server'], { env: privateTmuxEnv(dir) });
 });
+/** tmux as the launches here see it (testEnv: no TMUX, so not a server the tests run in). */
+const launchTmux = (args: string[]) => spawnSync('tmux', args, { encoding: 'utf8', env: testEnv() });
 // Registered after the sessions' hook, so the sessions are gone before their folders.
 const box = sandboxes(true);
 const demo = demoFor(40);
@@ -62,13 +63,13 @@ test('--tmux: a named session with supervisor, worker and watch windows; closed 
   const id = state(runDir) && readJson<{ session: string }>(join(runDir, 'run.json')).session;
   sessions.push(['tmux', id]);
   assert.ok(r.stdout.includes(`attach:  tmux attach -t ${id}`), r.stdout);
-  assert.match(spawnSync('tmux', ['ls'], { encoding: 'utf8' }).stdout, new RegExp(`^${id}: 4 windows`, 'm'));
-  const windows = spawnSync('tmux', ['list-windows', '-t', `=${id}`, '-F', '#W'], { encoding: 'utf8' }).stdout;
+  assert.match(launchTmux(['ls']).stdout, new RegExp(`^${id}: 4 windows`, 'm'));
+  const windows = launchTmux(['list-windows', '-t', `=${id}`, '-F', '#W']).stdout;
   assert.deepEqual(windows.trim().split('\n'), ['supervisor', 'worker-1', 'worker-2', 'watch']);
   await until('run end', () => state(runDir).state === 'completed', 30_000);
   assert.equal(state(runDir).verdict, 'failed', 'T0005 expects 404');
   assert.equal(exactlyOnce(runDir, 40), null);
-  await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
+  await until('session closed', () => launchTmux(['has-session', '-t', `=${id}`]).status !== 0, 5000);
 });
 
 test('--screen: a named detached session that ends with the run', { skip: !has('screen') }, async () => {
@@ -158,7 +159,7 @@ for (const method of ['tmux', 'screen'] as const)
     const id = (await import('node:fs')).readdirSync(b.runs).find((n) => n.startsWith('capi_test_')) as string;
     const alive =
       method === 'tmux'
-        ? spawnSync('tmux', ['has-session', '-t', `=${id}`]).status === 0
+        ? launchTmux(['has-session', '-t', `=${id}`]).status === 0
         : new RegExp(`\\d+\\.${id}\\s`).test(spawnSync('screen', ['-ls', id], { encoding: 'utf8' }).stdout ?? '');
     if (alive) sessions.push([method, id]);
     assert.equal(alive, false, `the ${method} session ${id} was left open`);
@@ -192,7 +193,7 @@ process.exit(spawnSync(process.execPath, [${JSON.stringify(binPath('capi-launch'
       `the reason is not shown:\n${r.stderr}`,
     );
     const id = (await import('node:fs')).readdirSync(b.runs).find((n) => n.startsWith('capi_test_'));
-    if (id && method === 'tmux' && spawnSync('tmux', ['has-session', '-t', `=${id}`]).status === 0)
+    if (id && method === 'tmux' && launchTmux(['has-session', '-t', `=${id}`]).status === 0)
       sessions.push([method, id]);
   });
 
@@ -208,14 +209,14 @@ test('--tmux: kill -9 of the supervisor, then --resume reuses the session name a
   await until('results', () => existsSync(join(runDir, 'results/batch_0001.ndjson')));
   process.kill(Number(readFileSync(join(runDir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
   await until('supervisor window gone', () => {
-    const w = spawnSync('tmux', ['list-windows', '-t', `=${id}`, '-F', '#W'], { encoding: 'utf8' }).stdout;
+    const w = launchTmux(['list-windows', '-t', `=${id}`, '-F', '#W']).stdout;
     return !w.includes('supervisor');
   });
   const again = await b.launch(['--resume', runDir, '--wait']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, new RegExp(`closed the leftover tmux session ${id}`));
   assert.equal(exactlyOnce(runDir, 60), null);
-  await until('session closed', () => spawnSync('tmux', ['has-session', '-t', `=${id}`]).status !== 0, 5000);
+  await until('session closed', () => launchTmux(['has-session', '-t', `=${id}`]).status !== 0, 5000);
 });
 
 test("--resume keeps the tmux session of a supervisor that took the run after the resume's look, and is refused", {
@@ -229,23 +230,18 @@ test("--resume keeps the tmux session of a supervisor that took the run after th
   const id = m.id;
   // a stopped tmux run whose session is still there
   writeFileSync(join(runDir, 'run.json'), JSON.stringify({ ...m, state: 'stopped', method: 'tmux', session: id }));
-  assert.equal(spawnSync('tmux', ['new-session', '-d', '-s', id, 'sleep 600']).status, 0);
+  assert.equal(launchTmux(['new-session', '-d', '-s', id, 'sleep 600']).status, 0);
   sessions.push(['tmux', id]);
-  const pane = Number(
-    spawnSync('tmux', ['list-panes', '-t', `=${id}`, '-F', '#{pane_pid}'], { encoding: 'utf8' }).stdout,
-  );
+  const pane = Number(launchTmux(['list-panes', '-t', `=${id}`, '-F', '#{pane_pid}']).stdout);
   let resumed: ReturnType<typeof b.launch> | undefined;
-  let supervisor: ChildProcess | undefined;
+  let supervisor: StandInSupervisor | undefined;
   // the resume looks (no live supervisor) and checks the run; meanwhile a supervisor (one a
   // killed --resume started, in that session) takes the run holding run.json.lock
   await holdingRunManifest(runDir, async () => {
     resumed = b.launch(['--resume', runDir]);
     await until('the resume under way', () => existsSync(join(b.runs, '.launch.lock')));
     await sleep(1500);
-    supervisor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', '--', '--supervise', runDir], {
-      stdio: 'ignore',
-    });
-    await once(supervisor, 'spawn');
+    supervisor = await standInSupervisor(runDir);
     writeFileSync(join(runDir, 'supervisor.pid'), `${supervisor.pid}\n`);
   });
   try {
@@ -258,7 +254,7 @@ test("--resume keeps the tmux session of a supervisor that took the run after th
     assert.doesNotMatch(again.stderr, /closed the leftover/);
     assert.ok(pidAlive(pane), "the session's process was killed: the session was closed under the supervisor");
   } finally {
-    supervisor?.kill('SIGKILL');
+    await supervisor?.stop();
   }
 });
 
@@ -315,7 +311,7 @@ test("--tmux on a running server: the session gets the launching environment, no
   mkdirSync(tmuxDir);
   tmuxDirs.push(tmuxDir);
   const held = spawnSync('tmux', ['new-session', '-d', '-s', 'holder', 'sleep 120'], {
-    env: { ...process.env, TMUX_TMPDIR: tmuxDir, CAPI_TEST_STALE: 'from the old server', CAPI_TEST_NEW: 'old value' },
+    env: privateTmuxEnv(tmuxDir, { CAPI_TEST_STALE: 'from the old server', CAPI_TEST_NEW: 'old value' }),
   });
   assert.equal(held.status, 0, String(held.stderr));
   const seen = join(b.dir, 'seen.txt');
