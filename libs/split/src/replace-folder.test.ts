@@ -81,6 +81,39 @@ test("--force does not replace the batches of a run a resume's supervisor takes 
   }
 });
 
+test("a stop while --force waits for a run's run.json.lock ends the wait: the batches stay, the wait is named", async () => {
+  const run = join(root, 'runs', 'r3');
+  const batches = join(run, 'batches');
+  await writeBatches(records('A', 2), batches, 1);
+  await writeFile(join(run, 'run.json'), '{}');
+  const stop = new AbortController();
+  const notes: string[] = [];
+  let outcome: unknown = 'still waiting';
+  // run.json.lock held by a live holder (this process, as a supervisor taking the run holds it)
+  await holdingRunManifest(run, async () => {
+    const split = writeBatches(records('B', 1), batches, 1, {
+      force: true,
+      signal: stop.signal,
+      onLeftover: (t) => notes.push(t),
+    });
+    split.then(
+      () => {
+        outcome = 'replaced';
+      },
+      (err: unknown) => {
+        outcome = err;
+      },
+    );
+    await sleep(1500);
+    stop.abort(new Error('stopped by SIGINT'));
+    for (let i = 0; i < 50 && outcome === 'still waiting'; i++) await sleep(20);
+    // looked at while the lock is still held: the split must not wait for it after the stop
+    assert.equal((outcome as Error).message, 'stopped by SIGINT');
+  });
+  assert.deepEqual(await idsIn(batches), ['A1', 'A2']);
+  assert.match(notes.join('\n'), new RegExp(`waiting for ${join(run, 'run.json.lock')}`));
+});
+
 test('--force into a symbolic link replaces the folder it points to and keeps the link; a link to nothing is refused', async () => {
   const parent = join(root, 'linked');
   const real = join(root, 'linked-real', 'batches');
