@@ -64,10 +64,14 @@ test("--force does not replace the batches of a run a resume's supervisor takes 
   let supervisor: StandInSupervisor | undefined;
   // a supervisor takes a run holding run.json.lock (capi-launch's supervise.ts takeRun): as
   // one does here, the split has found no live supervisor and written its new batches
+  const notes: string[] = [];
+  const waiting = () => notes.some((t) => t.startsWith(`waiting for ${join(run, 'run.json.lock')}`));
   await holdingRunManifest(run, async () => {
-    split = writeBatches(records('B', 1), batches, 1, { force: true });
+    split = writeBatches(records('B', 1), batches, 1, { force: true, onLeftover: (t) => notes.push(t) });
     split.catch(() => {});
-    await sleep(400);
+    // the split's first look (no live supervisor) is behind it: it waits for the lock
+    for (let i = 0; i < 250 && !waiting(); i++) await sleep(20);
+    assert.ok(waiting(), notes.join('\n'));
     supervisor = await standInSupervisor(run);
     await writeFile(join(run, 'supervisor.pid'), `${supervisor.pid}\n`);
   });
