@@ -158,7 +158,7 @@ async function holdingRunOf<T>(
     if (waited < 1000 || said) return;
     said = true;
     note(
-      `waiting for ${runPaths(run).manifest}.lock: a capi process is writing run ${basename(run)}'s run.json (waited for up to a minute)`,
+      `waiting for ${runPaths(run).manifest}.lock: a capi process is writing run ${basename(run)}'s run.json (up to a minute)`,
     );
   };
   return holdingRunManifest(run, fn, onWait, signal);
