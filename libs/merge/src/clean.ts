@@ -71,7 +71,7 @@ export async function cleanRun(
     said = true;
     warn(`--clean: waiting for ${p.manifest}.lock: a capi process is writing the run's run.json (up to a minute)`);
   };
-  return holdingRunManifest(p.dir, () => removeIntermediates(p, warn), onWait);
+  return holdingRunManifest(p.dir, () => removeIntermediates(p, warn), { onWait, noteMs: 1000 });
 }
 
 /** cleanRun's checks of who still works in the folder, then its removal. */

@@ -161,7 +161,7 @@ async function holdingRunOf<T>(
       `waiting for ${runPaths(run).manifest}.lock: a capi process is writing run ${basename(run)}'s run.json (up to a minute)`,
     );
   };
-  return holdingRunManifest(run, fn, onWait, signal);
+  return holdingRunManifest(run, fn, { onWait, noteMs: 1000, ...(signal ? { signal } : {}) });
 }
 
 /**
