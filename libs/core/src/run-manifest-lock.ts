@@ -1,4 +1,4 @@
-import { withExclusiveFile } from './exclusive-file.js';
+import { type ExclusiveFileOptions, withExclusiveFile } from './exclusive-file.js';
 import { runPaths } from './run-folder.js';
 
 /**
@@ -9,9 +9,15 @@ import { runPaths } from './run-folder.js';
  * it, and acts only if that look still finds none: a supervisor that took the run since is
  * seen. A dead or stopped holder's lock is broken within 5 s; only a live one slowed by its
  * disk (which keeps its lock young) is waited for longer, up to a minute: the supervisor's
- * end must not give up on it.
+ * end must not give up on it. `o.onWait`: called as the wait begins (then every `o.noteMs`
+ * of it, if given); `o.signal`: a stop the caller heard (a tool that handles SIGINT itself)
+ * ends the wait, its reason thrown, the lock not taken.
  */
-export function holdingRunManifest<T>(runDir: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
+export function holdingRunManifest<T>(
+  runDir: string,
+  fn: () => Promise<T>,
+  o: Pick<ExclusiveFileOptions, 'onWait' | 'noteMs' | 'signal'> = {},
+): Promise<T> {
   const lock = `${runPaths(runDir).manifest}.lock`;
-  return withExclusiveFile(lock, { waitMs: 60_000, staleMs: 5_000, ...(onWait ? { onWait } : {}) }, fn);
+  return withExclusiveFile(lock, { waitMs: 60_000, staleMs: 5_000, ...o }, fn);
 }

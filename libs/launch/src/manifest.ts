@@ -129,7 +129,7 @@ export async function updateManifest(
       await writeManifest(runDir, next);
       return next;
     },
-    onWait,
+    onWait ? { onWait } : {},
   );
 }
 

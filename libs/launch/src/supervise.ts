@@ -112,7 +112,7 @@ async function takeRun(
       if (fresh) refuseTaken(runDir, (await readManifest(runDir)).state);
       await writeFile(pidFile, `${process.pid}\n`, { mode: FILE_MODE });
     },
-    onWait,
+    { onWait },
   );
   let take: ResumeTake | null = null;
   if (resume === 'file') {

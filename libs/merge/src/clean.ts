@@ -63,8 +63,15 @@ export async function cleanRun(
   // run: one that took it since capi-merge read it (a resume's) holds the clean back, and
   // one that comes after finds the batches gone (and fails the run, saying so) rather than
   // losing them under its workers. A bare capi-exec folder has no run.json and no lock.
-  if (await isRunFolder(p.dir)) return holdingRunManifest(p.dir, () => removeIntermediates(p, warn));
-  return removeIntermediates(p, warn);
+  if (!(await isRunFolder(p.dir))) return removeIntermediates(p, warn);
+  // held by others for a moment only: a wait past a second is named, once
+  let said = false;
+  const onWait = (waited: number) => {
+    if (waited < 1000 || said) return;
+    said = true;
+    warn(`--clean: waiting for ${p.manifest}.lock: a capi process is writing the run's run.json (up to a minute)`);
+  };
+  return holdingRunManifest(p.dir, () => removeIntermediates(p, warn), { onWait, noteMs: 1000 });
 }
 
 /** cleanRun's checks of who still works in the folder, then its removal. */

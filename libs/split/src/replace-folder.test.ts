@@ -64,10 +64,14 @@ test("--force does not replace the batches of a run a resume's supervisor takes 
   let supervisor: StandInSupervisor | undefined;
   // a supervisor takes a run holding run.json.lock (capi-launch's supervise.ts takeRun): as
   // one does here, the split has found no live supervisor and written its new batches
+  const notes: string[] = [];
+  const waiting = () => notes.some((t) => t.startsWith(`waiting for ${join(run, 'run.json.lock')}`));
   await holdingRunManifest(run, async () => {
-    split = writeBatches(records('B', 1), batches, 1, { force: true });
+    split = writeBatches(records('B', 1), batches, 1, { force: true, onLeftover: (t) => notes.push(t) });
     split.catch(() => {});
-    await sleep(400);
+    // the split's first look (no live supervisor) is behind it: it waits for the lock
+    for (let i = 0; i < 250 && !waiting(); i++) await sleep(20);
+    assert.ok(waiting(), notes.join('\n'));
     supervisor = await standInSupervisor(run);
     await writeFile(join(run, 'supervisor.pid'), `${supervisor.pid}\n`);
   });
@@ -79,6 +83,39 @@ test("--force does not replace the batches of a run a resume's supervisor takes 
   } finally {
     await supervisor?.stop();
   }
+});
+
+test("a stop while --force waits for a run's run.json.lock ends the wait: the batches stay, the wait is named", async () => {
+  const run = join(root, 'runs', 'r3');
+  const batches = join(run, 'batches');
+  await writeBatches(records('A', 2), batches, 1);
+  await writeFile(join(run, 'run.json'), '{}');
+  const stop = new AbortController();
+  const notes: string[] = [];
+  let outcome: unknown = 'still waiting';
+  // run.json.lock held by a live holder (this process, as a supervisor taking the run holds it)
+  await holdingRunManifest(run, async () => {
+    const split = writeBatches(records('B', 1), batches, 1, {
+      force: true,
+      signal: stop.signal,
+      onLeftover: (t) => notes.push(t),
+    });
+    split.then(
+      () => {
+        outcome = 'replaced';
+      },
+      (err: unknown) => {
+        outcome = err;
+      },
+    );
+    await sleep(1500);
+    stop.abort(new Error('stopped by SIGINT'));
+    for (let i = 0; i < 50 && outcome === 'still waiting'; i++) await sleep(20);
+    // looked at while the lock is still held: the split must not wait for it after the stop
+    assert.equal((outcome as Error).message, 'stopped by SIGINT');
+  });
+  assert.deepEqual(await idsIn(batches), ['A1', 'A2']);
+  assert.match(notes.join('\n'), new RegExp(`waiting for ${join(run, 'run.json.lock')}`));
 });
 
 test('--force into a symbolic link replaces the folder it points to and keeps the link; a link to nothing is refused', async () => {

@@ -8,6 +8,7 @@ import {
   isErrnoException,
   isRunFolder,
   liveSupervisorOf,
+  runPaths,
   withExclusiveFile,
 } from '@capi/core';
 import { asideFolders, asideName, folderLockOf } from './aside-names.js';
@@ -143,9 +144,24 @@ export async function targetState(target: string, shown: string, force: boolean)
  * supervisor" then still holds as the batches are replaced, and a `capi-launch --resume`
  * whose supervisor took the run since is seen. Any other folder: `fn` as it is.
  */
-async function holdingRunOf<T>(target: string, fn: () => Promise<T>): Promise<T> {
+async function holdingRunOf<T>(
+  target: string,
+  note: (text: string) => void,
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   const run = dirname(target);
-  return basename(target) === 'batches' && (await isRunFolder(run)) ? holdingRunManifest(run, fn) : fn();
+  if (basename(target) !== 'batches' || !(await isRunFolder(run))) return fn();
+  // said once a second has passed, as holdingFolder's wait is; a stop (Ctrl-C) ends the wait
+  let said = false;
+  const onWait = (waited: number) => {
+    if (waited < 1000 || said) return;
+    said = true;
+    note(
+      `waiting for ${runPaths(run).manifest}.lock: a capi process is writing run ${basename(run)}'s run.json (up to a minute)`,
+    );
+  };
+  return holdingRunManifest(run, fn, { onWait, noteMs: 1000, ...(signal ? { signal } : {}) });
 }
 
 /**
@@ -170,23 +186,30 @@ export async function moveIntoPlace(
     target,
     note,
     () =>
-      holdingRunOf(target, async () => {
-        // a split killed while this one wrote may have left DIR aside
-        await recoverLeftovers(target, note, ['old']);
-        if ((await targetState(target, shown, force)) !== 'full') {
-          await rename(temp, target);
-          return null;
-        }
-        const old = asideName(target, 'old');
-        await rename(target, old);
-        try {
-          await rename(temp, target);
-        } catch (err) {
-          await rename(old, target);
-          throw err;
-        }
-        return retire(old, target);
-      }),
+      holdingRunOf(
+        target,
+        note,
+        async () => {
+          // a stop heard as the lock was taken: nothing is replaced
+          signal?.throwIfAborted();
+          // a split killed while this one wrote may have left DIR aside
+          await recoverLeftovers(target, note, ['old']);
+          if ((await targetState(target, shown, force)) !== 'full') {
+            await rename(temp, target);
+            return null;
+          }
+          const old = asideName(target, 'old');
+          await rename(target, old);
+          try {
+            await rename(temp, target);
+          } catch (err) {
+            await rename(old, target);
+            throw err;
+          }
+          return retire(old, target);
+        },
+        signal,
+      ),
     signal,
   );
   if (gone !== null)

@@ -31,6 +31,14 @@ test('the newest run is the latest link, else the greatest run id holding run.js
   assert.equal(await newestRun(runs), join(runs, 'capi_test_20260101_100000'));
 });
 
+test('the newest run is never a run --prune set aside (.pruned-ID-XXXX, being removed)', async () => {
+  const runs = join(root, 'pruned-runs');
+  // a --prune killed after it renamed the only run aside: `latest` points at the old name
+  await run(runs, '.pruned-capi_test_20260101_100000-ab12');
+  await symlink('capi_test_20260101_100000', join(runs, 'latest'));
+  assert.equal(await newestRun(runs), null);
+});
+
 test('RUN is a folder or a run id under the runs folder; an unknown one is a usage error', async () => {
   const runs = join(root, 'runs2');
   const dir = await run(runs, 'capi_test_1');

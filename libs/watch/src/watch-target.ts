@@ -63,7 +63,8 @@ export async function newestRun(runs: string): Promise<string | null> {
     if (isErrnoException(err) && err.code === 'ENOENT') return null;
     throw err;
   }
-  const runIds = names.filter((n) => n !== 'latest').sort();
+  // hidden names are no run ids: a run --prune set aside (`.pruned-ID-…`, being removed), locks, temp links
+  const runIds = names.filter((n) => n !== 'latest' && !n.startsWith('.')).sort();
   for (let i = runIds.length - 1; i >= 0; i--) {
     const dir = join(runs, runIds[i] as string);
     if (await isRunFolder(dir)) return dir;

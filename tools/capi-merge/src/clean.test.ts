@@ -170,6 +170,22 @@ test("--clean removes nothing of a run a resume's supervisor takes after capi-me
   }
 });
 
+test('--clean waiting for run.json.lock says so, then cleans once it is let go', async () => {
+  const run = await finishedRun('waited');
+  const merged = join(run, 'report', 'results.ndjson');
+  let merging: Promise<RunResult> | undefined;
+  // held by a live holder (this process) for 2.5 s after capi-merge wrote its outputs
+  await holdingRunManifest(run, async () => {
+    merging = runTool('capi-merge', [run, '--clean']);
+    for (let i = 0; i < 200 && !(await stat(merged).catch(() => null)); i++) await sleep(50);
+    await sleep(2500);
+  });
+  const r = await (merging as Promise<RunResult>);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`--clean: waiting for ${join(run, 'run.json.lock')}`));
+  assert.match(r.stderr, /--clean removed 8 intermediates/);
+});
+
 test('--clean removes nothing while a capi-exec still holds a journal lock', async () => {
   const run = await finishedRun('locked');
   const lock = join(run, 'results', 'batch_0001.ndjson.lock');
