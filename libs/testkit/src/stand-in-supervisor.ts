@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { argvOf } from '@capi/core';
 
 export interface StandInSupervisor {
   readonly pid: number;
@@ -12,20 +12,6 @@ export interface StandInSupervisor {
 function holdsPair(argv: string[], runDir: string): boolean {
   for (let i = 0; i + 1 < argv.length; i++) if (argv[i] === '--supervise' && argv[i + 1] === runDir) return true;
   return false;
-}
-
-/** A process's argv, or null where there is no /proc to ask (not Linux). */
-function argvOf(pid: number): string[] | null {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
-  } catch {
-    try {
-      readFileSync('/proc/self/cmdline');
-      return [];
-    } catch {
-      return null;
-    }
-  }
 }
 
 /**
