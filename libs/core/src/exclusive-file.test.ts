@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { exclusiveFileHeld, withExclusiveFile } from './exclusive-file.js';
+import { exclusiveFileHeld, sayOnceWaited, withExclusiveFile } from './exclusive-file.js';
 
 let dir: string;
 before(async () => {
@@ -115,4 +115,17 @@ test('a stop (signal) while waiting for a live holder throws its reason at once,
   assert.ok(waited);
   assert.ok(performance.now() - started < 5_000, 'not the 60 s wait');
   assert.equal(await readFile(lock, 'utf8'), held, "the holder's lock is left");
+});
+
+test('sayOnceWaited: nothing for a short wait, one word once it has lasted, then no more', () => {
+  const said: number[] = [];
+  const o = sayOnceWaited(1000, () => said.push(said.length));
+  assert.equal(o.noteMs, 1000);
+  o.onWait?.(0);
+  o.onWait?.(999);
+  assert.deepEqual(said, []);
+  o.onWait?.(1000);
+  o.onWait?.(2000);
+  o.onWait?.(5000);
+  assert.deepEqual(said, [0]);
 });

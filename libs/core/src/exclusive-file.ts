@@ -43,6 +43,20 @@ export interface ExclusiveFileOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Wait options that call `say` once, when a wait has lasted `afterMs`: a lock held for a
+ * moment (or left by a dead holder, broken at once) is waited for without a word.
+ */
+export function sayOnceWaited(afterMs: number, say: () => void): Pick<ExclusiveFileOptions, 'onWait' | 'noteMs'> {
+  let said = false;
+  const onWait = (waited: number) => {
+    if (waited < afterMs || said) return;
+    said = true;
+    say();
+  };
+  return { onWait, noteMs: afterMs };
+}
+
 async function tryCreate(path: string, text: string): Promise<boolean> {
   try {
     const fh = await open(path, 'wx', FILE_MODE);

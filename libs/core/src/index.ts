@@ -40,7 +40,7 @@ export {
   parseAllowEnv,
 } from './env-access.js';
 export { CapiError, fsReason, InputError, isErrnoException, UsageError, writeError } from './errors.js';
-export { exclusiveFileHeld, withExclusiveFile } from './exclusive-file.js';
+export { exclusiveFileHeld, sayOnceWaited, withExclusiveFile } from './exclusive-file.js';
 export {
   CONCURRENCY_MAX,
   CONCURRENCY_MIN,

@@ -8,6 +8,7 @@ import {
   lockHolderAlive,
   readJournalLock,
   runPaths,
+  sayOnceWaited,
 } from '@capi/core';
 import type { MergeState } from './merge-state.js';
 import type { RunFolderFiles } from './run-folder.js';
@@ -65,13 +66,10 @@ export async function cleanRun(
   // losing them under its workers. A bare capi-exec folder has no run.json and no lock.
   if (!(await isRunFolder(p.dir))) return removeIntermediates(p, warn);
   // held by others for a moment only: a wait past a second is named, once
-  let said = false;
-  const onWait = (waited: number) => {
-    if (waited < 1000 || said) return;
-    said = true;
-    warn(`--clean: waiting for ${p.manifest}.lock: a capi process is writing the run's run.json (up to a minute)`);
-  };
-  return holdingRunManifest(p.dir, () => removeIntermediates(p, warn), { onWait, noteMs: 1000 });
+  const said = sayOnceWaited(1000, () =>
+    warn(`--clean: waiting for ${p.manifest}.lock: a capi process is writing the run's run.json (up to a minute)`),
+  );
+  return holdingRunManifest(p.dir, () => removeIntermediates(p, warn), said);
 }
 
 /** cleanRun's checks of who still works in the folder, then its removal. */

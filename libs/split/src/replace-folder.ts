@@ -9,6 +9,7 @@ import {
   isRunFolder,
   liveSupervisorOf,
   runPaths,
+  sayOnceWaited,
   withExclusiveFile,
 } from '@capi/core';
 import { asideFolders, asideName, folderLockOf } from './aside-names.js';
@@ -46,13 +47,8 @@ export function holdingFolder<T>(
 ): Promise<T> {
   const lock = folderLockOf(target);
   // said once a second has passed: a lock its dead holder left is broken at once, without a word
-  let said = false;
-  const onWait = (waited: number) => {
-    if (waited < 1000 || said) return;
-    said = true;
-    note(`waiting for ${lock}: another capi-split is at work on ${target}`);
-  };
-  const o = { waitMs: 60_000, whileLive: true, touchMs: 1000, noteMs: 1000, onWait };
+  const said = sayOnceWaited(1000, () => note(`waiting for ${lock}: another capi-split is at work on ${target}`));
+  const o = { waitMs: 60_000, whileLive: true, touchMs: 1000, ...said };
   return withExclusiveFile(lock, signal ? { ...o, signal } : o, fn);
 }
 
@@ -153,15 +149,12 @@ async function holdingRunOf<T>(
   const run = dirname(target);
   if (basename(target) !== 'batches' || !(await isRunFolder(run))) return fn();
   // said once a second has passed, as holdingFolder's wait is; a stop (Ctrl-C) ends the wait
-  let said = false;
-  const onWait = (waited: number) => {
-    if (waited < 1000 || said) return;
-    said = true;
+  const said = sayOnceWaited(1000, () =>
     note(
       `waiting for ${runPaths(run).manifest}.lock: a capi process is writing run ${basename(run)}'s run.json (up to a minute)`,
-    );
-  };
-  return holdingRunManifest(run, fn, { onWait, noteMs: 1000, ...(signal ? { signal } : {}) });
+    ),
+  );
+  return holdingRunManifest(run, fn, { ...said, ...(signal ? { signal } : {}) });
 }
 
 /**
