@@ -54,15 +54,18 @@ export function supervisorArgs(runDir: string, env: NodeJS.ProcessEnv, echo: boo
 
 /**
  * The supervisor as capi-launch saw it: the nohup child's pid, and how it ended if it has (a
- * spawn error, an early exit). Under tmux or screen it is no child of ours: `watched` is the
- * process it runs in (the tmux pane's, the screen session's; 0 when unknown), whose end is
- * looked for, so a supervisor that dies at its start is said at once, not after 30 s.
+ * spawn error, an early exit). Under tmux or screen it is no child of ours: `watched` says
+ * whether the process it runs in (the tmux pane's, the screen session's) is still there, so a
+ * supervisor that dies at its start is said at once, not after 30 s.
  */
 interface Spawned {
   pid: number;
   ended: string | null;
-  watched?: { pid: number; gone: string };
+  watched?: { alive: () => boolean; gone: string };
 }
+
+/** A pane's or session's process, watched by its pid; 0 (unknown) is never judged gone. */
+const byPid = (pid: number) => () => pid <= 0 || isAlive(pid);
 
 /**
  * A detached process group: no controlling terminal, so SIGHUP of the shell never reaches
@@ -93,10 +96,23 @@ function startScreen(runDir: string, session: string, env: NodeJS.ProcessEnv, re
   if (r.status !== 0)
     throw new CapiError(`screen could not start session ${session}: ${(r.stderr || r.stdout).trim()}`);
   // the session's own process (`screen -ls`: PID.NAME) ends when its one window, the supervisor, does
-  const ls = spawnSync('screen', ['-ls', session], { env, encoding: 'utf8' });
-  const pid = Number(new RegExp(`(\\d+)\\.${session}\\s`).exec(ls.stdout ?? '')?.[1] ?? 0);
-  return { pid: 0, ended: null, watched: { pid, gone: 'its screen session ended' } };
+  const listed = () => {
+    const ls = spawnSync('screen', ['-ls', session], { env, encoding: 'utf8' });
+    return Number(new RegExp(`(\\d+)\\.${session}\\s`).exec(ls.stdout ?? '')?.[1] ?? 0);
+  };
+  let pid = listed();
+  let unlisted = 0;
+  // A supervisor that dies at once can take its session with it before the first look: a
+  // session still not listed at SCREEN_UNLISTED_LOOKS looks (one a start tick) is gone.
+  const alive = () => {
+    if (pid <= 0) pid = listed();
+    return pid > 0 ? isAlive(pid) : ++unlisted < SCREEN_UNLISTED_LOOKS;
+  };
+  return { pid: 0, ended: null, watched: { alive, gone: 'its screen session ended' } };
 }
+
+/** Looks (100 ms apart) at a screen session not listed before it is judged gone: about a second. */
+const SCREEN_UNLISTED_LOOKS = 10;
 
 /**
  * The variables a tmux session must be given, and only those. A running tmux server hands
@@ -210,7 +226,8 @@ function startTmux(
   const watch = line([process.execPath, toolBin('watch', env), runDir]);
   tmux(['new-window', '-d', '-t', `=${session}:`, '-n', 'watch', `${watch}; echo '(capi-watch ended)'; sleep 86400`]);
   const pid = Number.parseInt(pane.trim(), 10);
-  return { pid: 0, ended: null, watched: { pid: Number.isSafeInteger(pid) ? pid : 0, gone: 'its tmux window closed' } };
+  const watched = { alive: byPid(Number.isSafeInteger(pid) ? pid : 0), gone: 'its tmux window closed' };
+  return { pid: 0, ended: null, watched };
 }
 
 /**
@@ -244,8 +261,7 @@ export async function startSupervisor(
     const taken = await took();
     if (taken !== null) return taken;
     const { watched } = spawned;
-    if (spawned.ended === null && watched && watched.pid > 0 && !isAlive(watched.pid))
-      spawned.ended = `it exited (${watched.gone})`;
+    if (spawned.ended === null && watched && !watched.alive()) spawned.ended = `it exited (${watched.gone})`;
     if (spawned.ended !== null) {
       // it may have taken the run and ended it (a tiny run) just before it exited
       const after = await took();
